@@ -1,0 +1,107 @@
+"""Settings, from the environment and an optional .env file, checked in one place."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from dotenv import dotenv_values
+
+DEFAULT_API_BASE = "https://discord.com/api/v10"
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+class ConfigError(Exception):
+    """One or more settings are wrong; the message lists each with what is expected."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    discord_token: str | None = field(default=None, repr=False)  # never in logs or reprs
+    database: Path = Path("chronicle.db")
+    api_base: str = DEFAULT_API_BASE
+    gateway_url: str | None = None
+    guild_id: int | None = None
+    feed_poll_minutes: float = 10.0
+    feed_allow_private_addresses: bool = False
+    log_level: str = "INFO"
+
+    @classmethod
+    def load(
+        cls, environ: Mapping[str, str] | None = None, env_file: Path | None = Path(".env")
+    ) -> Settings:
+        """Settings from the environment; a .env file fills in what the environment lacks."""
+        values: dict[str, str] = {}
+        if env_file is not None and env_file.is_file():
+            values.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
+        values.update(os.environ if environ is None else environ)
+        return cls.from_mapping(values)
+
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, str]) -> Settings:
+        problems: list[str] = []
+
+        def text(name: str) -> str | None:
+            value = values.get(name, "").strip()
+            return value or None
+
+        def number(name: str, default: float, minimum: float) -> float:
+            raw = text(name)
+            if raw is None:
+                return default
+            try:
+                value = float(raw)
+            except ValueError:
+                problems.append(f"{name}={raw!r} is not a number")
+                return default
+            if value < minimum:
+                problems.append(f"{name}={raw!r} must be at least {minimum:g}")
+                return default
+            return value
+
+        def flag(name: str) -> bool:
+            raw = (text(name) or "").lower()
+            if raw in _TRUE:
+                return True
+            if raw not in _FALSE:
+                problems.append(f"{name}={raw!r} must be true or false")
+            return False
+
+        guild_id = None
+        if raw_guild := text("DISCORD_GUILD_ID"):
+            if raw_guild.isdigit():
+                guild_id = int(raw_guild)
+            else:
+                problems.append(f"DISCORD_GUILD_ID={raw_guild!r} must be a server id (digits)")
+        api_base = (text("DISCORD_API_BASE") or DEFAULT_API_BASE).rstrip("/")
+        if not api_base.startswith(("http://", "https://")):
+            problems.append(f"DISCORD_API_BASE={api_base!r} must be an http(s) URL")
+        gateway = text("DISCORD_GATEWAY_URL")
+        if gateway and not gateway.startswith(("ws://", "wss://")):
+            problems.append(f"DISCORD_GATEWAY_URL={gateway!r} must be a ws:// or wss:// URL")
+        level = (text("LOG_LEVEL") or "INFO").upper()
+        if level not in LOG_LEVELS:
+            problems.append(f"LOG_LEVEL={level!r} must be one of {', '.join(LOG_LEVELS)}")
+            level = "INFO"
+        settings = cls(
+            discord_token=text("DISCORD_TOKEN"),
+            database=Path(text("CHRONICLE_DB") or "chronicle.db"),
+            api_base=api_base,
+            gateway_url=gateway,
+            guild_id=guild_id,
+            feed_poll_minutes=number("FEED_POLL_MINUTES", 10.0, 1.0),
+            feed_allow_private_addresses=flag("FEED_ALLOW_PRIVATE_ADDRESSES"),
+            log_level=level,
+        )
+        if problems:
+            raise ConfigError("Invalid settings:\n" + "\n".join(f"  - {p}" for p in problems))
+        return settings
+
+    @property
+    def log_level_number(self) -> int:
+        return logging.getLevelName(self.log_level)

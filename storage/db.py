@@ -1,0 +1,166 @@
+"""The SQLite connection pair, migrations and transactions.
+
+One connection owns every write (SQLite allows one writer at a time anyway, and a single
+owner means no "database is locked" between our own coroutines); a second connection serves
+reads, so a long import never makes a slash command wait. WAL mode lets the reader see the
+last committed state while the writer works.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import sqlite3
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+from storage.textindex import segment_for_index
+
+log = logging.getLogger(__name__)
+
+_MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
+# SQLite's default limit on bound parameters is 32766 since 3.32; stay far below it.
+MAX_PARAMS = 900
+
+
+class StorageError(Exception):
+    """A storage problem worth a clear message (bad file, newer schema, ...)."""
+
+
+def migrations() -> list[tuple[int, str, str]]:
+    """(version, name, sql) of every migration shipped with the package, in order."""
+    found = []
+    for entry in resources.files("storage.migrations").iterdir():
+        match = _MIGRATION_NAME.match(entry.name)
+        if match:
+            found.append((int(match.group(1)), entry.name, entry.read_text(encoding="utf-8")))
+    found.sort()
+    versions = [v for v, _, _ in found]
+    if len(set(versions)) != len(versions):
+        raise StorageError(f"two migrations share a number: {versions}")
+    return found
+
+
+def chunked(items: Sequence[Any], size: int = MAX_PARAMS) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def placeholders(count: int) -> str:
+    return ",".join("?" * count)
+
+
+class Database:
+    """Owns the writer and reader connections of one SQLite file."""
+
+    def __init__(self, path: Path, writer: aiosqlite.Connection, reader: aiosqlite.Connection):
+        self.path = path
+        self.writer = writer
+        self.reader = reader
+        self._write_lock = asyncio.Lock()
+        self._closed = False
+
+    @classmethod
+    async def open(cls, path: str | Path) -> Database:
+        path = Path(path)
+        if path.parent and not path.parent.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+        writer = await cls._connect(path)
+        try:
+            await cls._migrate(writer, path)
+            reader = await cls._connect(path)
+        except BaseException:
+            await writer.close()
+            raise
+        return cls(path, writer, reader)
+
+    @staticmethod
+    async def _connect(path: Path) -> aiosqlite.Connection:
+        try:
+            conn = await aiosqlite.connect(path, isolation_level=None)
+        except sqlite3.Error as exc:
+            raise StorageError(f"cannot open database {path}: {exc}") from exc
+        conn.row_factory = aiosqlite.Row
+        try:
+            await conn.execute("PRAGMA journal_mode=WAL")
+            await conn.execute("PRAGMA synchronous=NORMAL")
+            await conn.execute("PRAGMA foreign_keys=ON")
+            await conn.execute("PRAGMA busy_timeout=10000")
+            await conn.execute("PRAGMA cache_size=-65536")
+            await conn.execute("PRAGMA temp_store=MEMORY")
+            # The full-text index is kept up to date by triggers that call this function,
+            # so every connection that may write must know it.
+            await conn.create_function("segment", 1, segment_for_index, deterministic=True)
+        except sqlite3.DatabaseError as exc:
+            await conn.close()
+            raise StorageError(f"{path} is not a usable SQLite database: {exc}") from exc
+        return conn
+
+    @staticmethod
+    async def _migrate(conn: aiosqlite.Connection, path: Path) -> None:
+        await conn.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations ("
+            " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
+        )
+        rows = await conn.execute_fetchall("SELECT version FROM schema_migrations")
+        applied = {row[0] for row in rows}
+        known = migrations()
+        newest_known = known[-1][0] if known else 0
+        if applied and max(applied) > newest_known:
+            raise StorageError(
+                f"{path} was written by a newer Chronicle (schema {max(applied)}, this one knows "
+                f"up to {newest_known}); upgrade Chronicle before using it"
+            )
+        for version, name, sql in known:
+            if version in applied:
+                continue
+            log.info("applying migration %s to %s", name, path)
+            # Each migration and its bookkeeping row commit together or not at all.
+            try:
+                await conn.executescript(
+                    "BEGIN IMMEDIATE;\n"
+                    + sql
+                    + "\nINSERT INTO schema_migrations(version, name, applied_at)"
+                    + f" VALUES ({version}, '{name}', strftime('%Y-%m-%dT%H:%M:%SZ', 'now'));"
+                    + "\nCOMMIT;"
+                )
+            except sqlite3.Error as exc:
+                if conn.in_transaction:
+                    await conn.execute("ROLLBACK")
+                raise StorageError(f"migration {name} failed on {path}: {exc}") from exc
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        """A write transaction on the writer; coroutines take turns, nothing interleaves."""
+        async with self._write_lock:
+            await self.writer.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.writer
+            except BaseException:
+                await self.writer.execute("ROLLBACK")
+                raise
+            else:
+                await self.writer.execute("COMMIT")
+
+    async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[aiosqlite.Row]:
+        return list(await self.reader.execute_fetchall(sql, params))
+
+    async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> aiosqlite.Row | None:
+        async with self.reader.execute(sql, params) as cursor:
+            return await cursor.fetchone()
+
+    async def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        for conn in (self.reader, self.writer):
+            try:
+                await conn.close()
+            except Exception:  # closing must not hide the error that brought us here
+                log.exception("closing the database connection failed")

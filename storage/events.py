@@ -1,0 +1,615 @@
+"""Events: importing archive pages in batches, and every lookup the bot and CLI make."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+import aiosqlite
+
+from storage.db import Database, chunked, placeholders
+from storage.keys import parse_key
+from storage.models import (
+    Article,
+    DayEntryRecord,
+    Event,
+    EventBrief,
+    PageRecord,
+    RelatedEvent,
+    SearchHit,
+    Source,
+)
+from storage.search import any_word_match, build_match
+from storage.textindex import fold
+
+
+def utc_now() -> str:
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _date(value: str) -> dt.date:
+    return dt.date.fromisoformat(value)
+
+
+@dataclass(slots=True)
+class BatchOutcome:
+    """What one import batch did, by event id, so an import of many batches can add up."""
+
+    created_incomplete: set[int] = field(default_factory=set)
+    completed: set[int] = field(default_factory=set)  # were absent or incomplete, now complete
+    updated: set[int] = field(default_factory=set)  # complete before, page changed
+    unchanged: int = 0
+    replaced: int = 0
+    superseded: list[str] = field(default_factory=list)  # older versions skipped
+
+
+@dataclass(slots=True)
+class _Known:
+    id: int
+    key: str
+    complete: bool
+    date: str
+
+
+@dataclass(frozen=True, slots=True)
+class SearchFilter:
+    text: str = ""
+    entity_ids: tuple[int, ...] | None = None  # any of these (a canonical entity and aliases)
+    since: dt.date | None = None
+    until: dt.date | None = None
+
+
+_BRIEF_COLUMNS = (
+    "e.id, e.key, e.date, e.headline, e.complete,"
+    " (SELECT url FROM sources s WHERE s.event_id = e.id AND s.is_image = 0"
+    "  ORDER BY position LIMIT 1) AS url"
+)
+
+
+def _brief(row: aiosqlite.Row) -> EventBrief:
+    return EventBrief(
+        id=row["id"],
+        key=row["key"],
+        date=_date(row["date"]),
+        headline=row["headline"],
+        complete=bool(row["complete"]),
+        url=row["url"],
+    )
+
+
+class EventRepository:
+    def __init__(self, db: Database):
+        self.db = db
+
+    # --- writing ------------------------------------------------------------------------
+
+    async def import_batch(
+        self, pages: Sequence[PageRecord], days: Sequence[DayEntryRecord] = ()
+    ) -> BatchOutcome:
+        """Apply archive pages and day-index entries in one transaction.
+
+        Work is done in bulk (a handful of statements per batch, not per page): an import of
+        a million events must not pay a round trip per row.
+        """
+        outcome = BatchOutcome()
+        now = utc_now()
+        async with self.db.transaction() as conn:
+            pages, outdone = await self._fresh_pages(conn, pages, outcome)
+            await self._apply_replacements(conn, pages, outcome, now)
+            keys = {p.key for p in pages}
+            keys |= {r.key for p in pages for r in p.related}
+            keys |= {d.key for d in days}
+            known = await self._resolve(conn, keys)
+
+            to_insert: list[PageRecord] = []
+            to_update: list[tuple[PageRecord, _Known]] = []
+            for page in pages:
+                existing = known.get(page.key)
+                if existing is not None and existing.key != page.key:
+                    # This key is an older slug of an event we hold in a newer version.
+                    outcome.superseded.append(page.key)
+                    continue
+                if existing is None:
+                    to_insert.append(page)
+                else:
+                    to_update.append((page, existing))
+
+            await conn.executemany(
+                "INSERT INTO events(key, date, headline, summary, story, lang, complete, origin,"
+                " content_hash, added_at, updated_at) VALUES (?,?,?,?,?,?,1,?,?,?,?)",
+                [
+                    (
+                        p.key,
+                        p.date.isoformat(),
+                        p.headline,
+                        p.summary,
+                        p.story,
+                        p.lang,
+                        p.origin,
+                        p.content_hash,
+                        now,
+                        now,
+                    )
+                    for p in to_insert
+                ],
+            )
+            await conn.executemany(
+                "UPDATE events SET date = ?, headline = ?, summary = ?,"
+                " story = COALESCE(?, story), lang = ?, complete = 1, content_hash = ?,"
+                " updated_at = ? WHERE id = ?",
+                [
+                    (
+                        p.date.isoformat(),
+                        p.headline,
+                        p.summary,
+                        p.story,
+                        p.lang,
+                        p.content_hash,
+                        now,
+                        k.id,
+                    )
+                    for p, k in to_update
+                ],
+            )
+            inserted = await self._resolve(conn, {p.key for p in to_insert})
+            ids = {p.key: inserted[p.key].id for p in to_insert}
+            ids.update({p.key: k.id for p, k in to_update})
+            outcome.completed |= {inserted[p.key].id for p in to_insert}
+            for _, existing in to_update:
+                (outcome.updated if existing.complete else outcome.completed).add(existing.id)
+            applied = [*to_insert, *(p for p, _ in to_update)]
+
+            await conn.executemany(
+                "INSERT OR IGNORE INTO page_versions(content_hash, event_id) VALUES (?, ?)",
+                [(p.content_hash, ids[p.key]) for p in (*applied, *outdone) if p.key in ids],
+            )
+            await self._replace_sources_and_related(conn, applied, ids)
+
+            # Events known only from Related links and index entries.
+            stubs: dict[str, tuple[str, str, str, str]] = {}
+            for page in applied:
+                for item in page.related:
+                    if item.key not in known and item.key not in ids:
+                        stubs.setdefault(
+                            item.key, (item.key, item.date.isoformat(), item.headline, page.lang)
+                        )
+            stub_summaries: dict[str, str] = {}
+            for entry in days:
+                if entry.key not in known and entry.key not in ids:
+                    stubs.setdefault(
+                        entry.key, (entry.key, entry.date.isoformat(), entry.headline, entry.lang)
+                    )
+                    if entry.summary:
+                        stub_summaries.setdefault(entry.key, entry.summary)
+            await conn.executemany(
+                "INSERT INTO events(key, date, headline, summary, lang, complete, added_at,"
+                " updated_at) VALUES (?, ?, ?, ?, ?, 0, ?, ?)",
+                [
+                    (k, d, h, stub_summaries.get(k, ""), lang, now, now)
+                    for k, d, h, lang in stubs.values()
+                ],
+            )
+            created = await self._resolve(conn, set(stubs))
+            outcome.created_incomplete |= {c.id for c in created.values()}
+            known.update(created)
+            for key, event_id in ids.items():
+                known[key] = _Known(event_id, key, True, "")
+
+            # Entities: a page's Related contexts name entities of both events; an index
+            # entry names its event's full list.
+            links: list[tuple[int, str]] = []
+            for page in applied:
+                page_id = ids[page.key]
+                links.extend((page_id, name) for name in page.entities)
+                for item in page.related:
+                    links.extend((known[item.key].id, name) for name in item.shared)
+            for entry in days:
+                links.extend((known[entry.key].id, name) for name in entry.entities)
+            await self._link_entities(conn, links)
+
+            # Stories from index entries (the index is where most versions keep them).
+            await conn.executemany(
+                "UPDATE events SET story = ? WHERE id = ? AND story IS NOT ?",
+                [(d.story, known[d.key].id, d.story) for d in days if d.story],
+            )
+            # An incomplete event learns its summary from an index entry that has one.
+            await conn.executemany(
+                "UPDATE events SET summary = ? WHERE id = ? AND complete = 0 AND summary = ''",
+                [(d.summary, known[d.key].id) for d in days if d.summary],
+            )
+        return outcome
+
+    async def _fresh_pages(
+        self, conn: aiosqlite.Connection, pages: Sequence[PageRecord], outcome: BatchOutcome
+    ) -> tuple[list[PageRecord], list[PageRecord]]:
+        """Split pages into (to apply, older versions outdone by a later one in the batch).
+
+        Pages whose exact version was applied before are dropped: importing any set of files
+        again, in any order, changes nothing.
+        """
+        hashes = list(dict.fromkeys(p.content_hash for p in pages))
+        seen: set[str] = set()
+        for chunk in chunked(hashes):
+            rows = await conn.execute_fetchall(
+                "SELECT content_hash FROM page_versions"
+                f" WHERE content_hash IN ({placeholders(len(chunk))})",
+                chunk,
+            )
+            seen.update(row[0] for row in rows)
+        latest: dict[str, PageRecord] = {}
+        outdone: list[PageRecord] = []
+        for page in pages:
+            if page.content_hash in seen:
+                outcome.unchanged += 1
+                continue
+            seen.add(page.content_hash)
+            if page.key in latest:
+                outdone.append(latest.pop(page.key))  # the later version in the batch wins
+            latest[page.key] = page
+        return list(latest.values()), outdone
+
+    async def _apply_replacements(
+        self,
+        conn: aiosqlite.Connection,
+        pages: Sequence[PageRecord],
+        outcome: BatchOutcome,
+        now: str,
+    ) -> None:
+        """Fold the older versions a page's Changes list names into the page's event.
+
+        The oldest surviving row keeps its id (so what was delivered about it stays
+        delivered) and takes the current key; any other old row is merged into it.
+        """
+        for page in pages:
+            if not page.replaces:
+                continue
+            current = await self._resolve(conn, {page.key})
+            target = current.get(page.key)
+            old_rows = await self._resolve(conn, set(page.replaces))
+            for old_key in page.replaces:
+                old = old_rows.get(old_key)
+                if old is None or (target is not None and old.id == target.id):
+                    continue
+                if target is None:
+                    await conn.execute(
+                        "UPDATE events SET key = ?, updated_at = ? WHERE id = ?",
+                        (page.key, now, old.id),
+                    )
+                    target = _Known(old.id, page.key, old.complete, old.date)
+                else:
+                    await self._merge(conn, source_id=old.id, target_id=target.id)
+                outcome.replaced += 1
+            if target is not None:
+                await conn.executemany(
+                    "INSERT OR REPLACE INTO event_keys(key, event_id) VALUES (?, ?)",
+                    [(k, target.id) for k in page.replaces],
+                )
+
+    async def _merge(self, conn: aiosqlite.Connection, *, source_id: int, target_id: int) -> None:
+        """Move what hangs off one event onto another, then delete the first."""
+        await conn.execute(
+            "INSERT OR IGNORE INTO event_entities(event_id, entity_id, date)"
+            " SELECT ?, entity_id, (SELECT date FROM events WHERE id = ?)"
+            " FROM event_entities WHERE event_id = ?",
+            (target_id, target_id, source_id),
+        )
+        for table in ("articles", "event_keys", "page_versions"):
+            await conn.execute(
+                f"UPDATE {table} SET event_id = ? WHERE event_id = ?", (target_id, source_id)
+            )
+        await conn.execute(
+            "INSERT OR REPLACE INTO event_keys(key, event_id)"
+            " SELECT key, ? FROM events WHERE id = ?",
+            (target_id, source_id),
+        )
+        await conn.execute("DELETE FROM events WHERE id = ?", (source_id,))
+
+    async def _resolve(self, conn: aiosqlite.Connection, keys: Iterable[str]) -> dict[str, _Known]:
+        """Events by key, following older keys to the event that now holds them."""
+        keys = list(keys)
+        found: dict[str, _Known] = {}
+        for chunk in chunked(keys):
+            marks = placeholders(len(chunk))
+            rows = await conn.execute_fetchall(
+                f"SELECT id, key, complete, date FROM events WHERE key IN ({marks})", chunk
+            )
+            for row in rows:
+                found[row["key"]] = _Known(
+                    row["id"], row["key"], bool(row["complete"]), row["date"]
+                )
+        missing = [k for k in keys if k not in found]
+        for chunk in chunked(missing):
+            rows = await conn.execute_fetchall(
+                "SELECT k.key AS old_key, e.id, e.key, e.complete, e.date FROM event_keys k"
+                f" JOIN events e ON e.id = k.event_id WHERE k.key IN ({placeholders(len(chunk))})",
+                chunk,
+            )
+            for row in rows:
+                found[row["old_key"]] = _Known(
+                    row["id"], row["key"], bool(row["complete"]), row["date"]
+                )
+        return found
+
+    async def _replace_sources_and_related(
+        self, conn: aiosqlite.Connection, pages: Sequence[PageRecord], ids: dict[str, int]
+    ) -> None:
+        event_ids = [(ids[p.key],) for p in pages]
+        await conn.executemany("DELETE FROM sources WHERE event_id = ?", event_ids)
+        await conn.executemany("DELETE FROM archive_related WHERE event_id = ?", event_ids)
+        await conn.executemany(
+            "INSERT INTO sources(event_id, position, name, url, is_image) VALUES (?,?,?,?,?)",
+            [
+                (ids[p.key], position, s.name, s.url, int(s.is_image))
+                for p in pages
+                for position, s in enumerate(p.sources)
+            ],
+        )
+        await conn.executemany(
+            "INSERT INTO archive_related(event_id, position, target_key, headline, shared)"
+            " VALUES (?,?,?,?,?)",
+            [
+                (
+                    ids[p.key],
+                    position,
+                    r.key,
+                    r.headline,
+                    json.dumps(list(r.shared), ensure_ascii=False),
+                )
+                for p in pages
+                for position, r in enumerate(p.related)
+            ],
+        )
+
+    async def _link_entities(
+        self, conn: aiosqlite.Connection, links: Sequence[tuple[int, str]]
+    ) -> None:
+        if not links:
+            return
+        names: dict[str, str] = {}
+        for _, name in links:
+            names.setdefault(fold(name), name)
+        await conn.executemany(
+            "INSERT OR IGNORE INTO entities(name, folded) VALUES (?, ?)",
+            [(name, folded) for folded, name in names.items()],
+        )
+        entity_ids = await self._entity_ids(conn, list(names))
+        await conn.executemany(
+            "INSERT OR IGNORE INTO event_entities(event_id, entity_id, date)"
+            " SELECT ?, ?, date FROM events WHERE id = ?",
+            list(
+                dict.fromkeys(
+                    (event_id, entity_ids[fold(name)], event_id) for event_id, name in links
+                )
+            ),
+        )
+
+    @staticmethod
+    async def _entity_ids(conn: aiosqlite.Connection, folded: Sequence[str]) -> dict[str, int]:
+        found: dict[str, int] = {}
+        for chunk in chunked(folded):
+            rows = await conn.execute_fetchall(
+                f"SELECT id, folded FROM entities WHERE folded IN ({placeholders(len(chunk))})",
+                chunk,
+            )
+            found.update({row["folded"]: row["id"] for row in rows})
+        return found
+
+    # --- reading ------------------------------------------------------------------------
+
+    async def get(self, event_id: int) -> Event | None:
+        row = await self.db.fetchone("SELECT * FROM events WHERE id = ?", (event_id,))
+        return await self._event(row) if row else None
+
+    async def get_by_key(self, text: str) -> Event | None:
+        """The event a key, archive link or path names (older slugs included)."""
+        key = parse_key(text)
+        if key is None:
+            return None
+        row = await self.db.fetchone("SELECT * FROM events WHERE key = ?", (key,))
+        if row is None:
+            row = await self.db.fetchone(
+                "SELECT e.* FROM event_keys k JOIN events e ON e.id = k.event_id WHERE k.key = ?",
+                (key,),
+            )
+        return await self._event(row) if row else None
+
+    async def _event(self, row: aiosqlite.Row) -> Event:
+        event_id = row["id"]
+        sources = await self.db.fetchall(
+            "SELECT name, url, is_image FROM sources WHERE event_id = ? ORDER BY position",
+            (event_id,),
+        )
+        entities = await self.db.fetchall(
+            "SELECT en.name FROM event_entities ee JOIN entities en ON en.id = ee.entity_id"
+            " WHERE ee.event_id = ? ORDER BY en.event_count DESC, en.folded",
+            (event_id,),
+        )
+        articles = await self.db.fetchall(
+            "SELECT id, title, text, publisher, published, score FROM articles"
+            " WHERE event_id = ? ORDER BY id",
+            (event_id,),
+        )
+        return Event(
+            id=event_id,
+            key=row["key"],
+            date=_date(row["date"]),
+            headline=row["headline"],
+            summary=row["summary"],
+            story=row["story"],
+            lang=row["lang"],
+            complete=bool(row["complete"]),
+            sources=tuple(Source(r["name"], r["url"], bool(r["is_image"])) for r in sources),
+            entities=tuple(r["name"] for r in entities),
+            articles=tuple(
+                Article(
+                    id=a["id"],
+                    title=a["title"],
+                    text=a["text"],
+                    publisher=a["publisher"],
+                    published=_date(a["published"]) if a["published"] else None,
+                    score=a["score"],
+                )
+                for a in articles
+            ),
+            added_at=dt.datetime.fromisoformat(row["added_at"].replace("Z", "+00:00")),
+        )
+
+    async def briefs(self, ids: Sequence[int]) -> dict[int, EventBrief]:
+        found: dict[int, EventBrief] = {}
+        for chunk in chunked(list(ids)):
+            rows = await self.db.fetchall(
+                f"SELECT {_BRIEF_COLUMNS} FROM events e WHERE e.id IN ({placeholders(len(chunk))})",
+                chunk,
+            )
+            found.update({row["id"]: _brief(row) for row in rows})
+        return found
+
+    async def related(
+        self, event_id: int, *, limit: int = 10, offset: int = 0
+    ) -> list[RelatedEvent]:
+        """The rule: other events sharing an entity, most shared first, then newest, then key."""
+        rows = await self.db.fetchall(
+            "WITH mine AS (SELECT entity_id FROM event_entities WHERE event_id = ?)"
+            " SELECT ee.event_id AS id, COUNT(*) AS shared, ee.date AS date"
+            " FROM event_entities ee JOIN mine ON mine.entity_id = ee.entity_id"
+            " WHERE ee.event_id != ?"
+            " GROUP BY ee.event_id"
+            " ORDER BY shared DESC, date DESC, (SELECT key FROM events WHERE id = ee.event_id)"
+            " LIMIT ? OFFSET ?",
+            (event_id, event_id, limit, offset),
+        )
+        return await self._with_shared(event_id, [row["id"] for row in rows])
+
+    async def related_count(self, event_id: int) -> int:
+        row = await self.db.fetchone(
+            "SELECT COUNT(DISTINCT ee.event_id) FROM event_entities mine"
+            " JOIN event_entities ee"
+            "  ON ee.entity_id = mine.entity_id AND ee.event_id != mine.event_id"
+            " WHERE mine.event_id = ?",
+            (event_id,),
+        )
+        return row[0] if row else 0
+
+    async def _with_shared(self, event_id: int, ids: Sequence[int]) -> list[RelatedEvent]:
+        if not ids:
+            return []
+        briefs = await self.briefs(ids)
+        rows = await self.db.fetchall(
+            "SELECT ee.event_id, en.name FROM event_entities ee"
+            " JOIN entities en ON en.id = ee.entity_id"
+            f" WHERE ee.event_id IN ({placeholders(len(ids))})"
+            " AND ee.entity_id IN (SELECT entity_id FROM event_entities WHERE event_id = ?)"
+            " ORDER BY en.folded",
+            (*ids, event_id),
+        )
+        shared: dict[int, list[str]] = {}
+        for row in rows:
+            shared.setdefault(row[0], []).append(row[1])
+        return [RelatedEvent(briefs[i], tuple(shared.get(i, ()))) for i in ids if i in briefs]
+
+    async def search(
+        self, query: SearchFilter, *, limit: int = 10, offset: int = 0
+    ) -> list[SearchHit]:
+        """Events matching words (headline, summary, attached articles) and the filters."""
+        conditions: list[str] = []
+        params: list[object] = []
+        if query.entity_ids is not None:
+            if not query.entity_ids:
+                return []
+            conditions.append(
+                "e.id IN (SELECT event_id FROM event_entities"
+                f" WHERE entity_id IN ({placeholders(len(query.entity_ids))}))"
+            )
+            params.extend(query.entity_ids)
+        if query.since:
+            conditions.append("e.date >= ?")
+            params.append(query.since.isoformat())
+        if query.until:
+            conditions.append("e.date <= ?")
+            params.append(query.until.isoformat())
+        where = " AND ".join(conditions) or "1"
+        if not query.text.strip():
+            rows = await self.db.fetchall(
+                f"SELECT {_BRIEF_COLUMNS} FROM events e WHERE {where}"
+                " ORDER BY e.date DESC, e.id DESC LIMIT ? OFFSET ?",
+                (*params, limit, offset),
+            )
+            return [SearchHit(_brief(row)) for row in rows]
+        match = build_match(query.text)
+        if match is None:
+            return []
+        rows = await self.db.fetchall(
+            "WITH hits AS ("
+            "  SELECT rowid AS id, bm25(event_search, 4.0, 1.0) AS score"
+            "  FROM event_search WHERE event_search MATCH ?"
+            "  UNION ALL"
+            "  SELECT a.event_id, bm25(article_search, 2.0, 1.0) / 2"
+            "  FROM article_search JOIN articles a ON a.id = article_search.rowid"
+            "  WHERE article_search MATCH ?"
+            " ), best AS (SELECT id, MIN(score) AS score FROM hits GROUP BY id)"
+            f" SELECT {_BRIEF_COLUMNS} FROM best JOIN events e ON e.id = best.id"
+            f" WHERE {where} ORDER BY best.score, e.date DESC, e.id DESC LIMIT ? OFFSET ?",
+            (match, match, *params, limit, offset),
+        )
+        return [SearchHit(_brief(row)) for row in rows]
+
+    async def suggest_headlines(self, text: str, *, limit: int = 25) -> list[EventBrief]:
+        """Autocomplete: events whose headline starts words with what is typed, best first."""
+        if not text.strip():
+            rows = await self.db.fetchall(
+                f"SELECT {_BRIEF_COLUMNS} FROM events e ORDER BY e.date DESC, e.id DESC LIMIT ?",
+                (limit,),
+            )
+            return [_brief(row) for row in rows]
+        match = build_match(text, prefix_last=True)
+        if match is None:
+            return []
+        rows = await self.db.fetchall(
+            f"SELECT {_BRIEF_COLUMNS} FROM event_search JOIN events e ON e.id = event_search.rowid"
+            " WHERE event_search MATCH ?"
+            " ORDER BY bm25(event_search, 4.0, 1.0), e.date DESC LIMIT ?",
+            (f"headline : ({match})", limit),
+        )
+        return [_brief(row) for row in rows]
+
+    async def closest(self, text: str, *, limit: int = 5) -> list[EventBrief]:
+        """Events sharing any word with the text: suggestions when nothing matches exactly."""
+        match = any_word_match(text)
+        if match is None:
+            return []
+        rows = await self.db.fetchall(
+            f"SELECT {_BRIEF_COLUMNS} FROM event_search JOIN events e ON e.id = event_search.rowid"
+            " WHERE event_search MATCH ? ORDER BY bm25(event_search, 4.0, 1.0) LIMIT ?",
+            (match, limit),
+        )
+        return [_brief(row) for row in rows]
+
+    async def on_this_day(
+        self,
+        month: int,
+        day: int,
+        *,
+        before_year: int | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> list[EventBrief]:
+        """Events on a month and day, newest year first (optionally only before a year)."""
+        month_day = f"{month:02d}-{day:02d}"
+        bound = f"{before_year:04d}-01-01" if before_year else "9999-12-31"
+        rows = await self.db.fetchall(
+            f"SELECT {_BRIEF_COLUMNS} FROM events e WHERE e.month_day = ? AND e.date < ?"
+            " ORDER BY e.date DESC, e.complete DESC, e.id LIMIT ? OFFSET ?",
+            (month_day, bound, limit, offset),
+        )
+        return [_brief(row) for row in rows]
+
+    async def archive_related(self, event_id: int) -> list[tuple[str, str, tuple[str, ...]]]:
+        """The event's Related list exactly as the archive gave it: (key, headline, shared)."""
+        rows = await self.db.fetchall(
+            "SELECT target_key, headline, shared FROM archive_related"
+            " WHERE event_id = ? ORDER BY position",
+            (event_id,),
+        )
+        return [(r[0], r[1], tuple(json.loads(r[2]))) for r in rows]

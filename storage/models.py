@@ -1,0 +1,192 @@
+"""Dataclasses passed across the storage boundary, in both directions.
+
+Records (what ingest hands to storage) and views (what storage hands back) are plain data:
+no SQL, no Discord, nothing that needs a connection to be useful.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from dataclasses import dataclass, field
+
+# --- records: outside formats turned into what the archive stores ---------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SourceRecord:
+    name: str
+    url: str
+    is_image: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class RelatedRecord:
+    """One item of an archive Related list: the other event and the entities both share."""
+
+    key: str
+    date: dt.date
+    headline: str
+    shared: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class PageRecord:
+    """One event page of the archive (or a feed entry): everything it says about its event."""
+
+    key: str
+    date: dt.date
+    headline: str
+    summary: str = ""
+    story: str | None = None
+    lang: str = "en"
+    sources: tuple[SourceRecord, ...] = ()
+    related: tuple[RelatedRecord, ...] = ()
+    entities: tuple[str, ...] = ()
+    replaces: tuple[str, ...] = ()  # older keys of the same event (a Changes list)
+    origin: str = "archive"
+    content_hash: str = field(default="", compare=False)  # of everything above; computed
+
+    def __post_init__(self) -> None:
+        if not self.content_hash:
+            # repr() of these frozen fields (str, date, tuples of records) is deterministic.
+            fields = (
+                self.key,
+                self.date,
+                self.headline,
+                self.summary,
+                self.story,
+                self.lang,
+                self.sources,
+                self.related,
+                self.entities,
+                self.replaces,
+                self.origin,
+            )
+            digest = hashlib.sha256(repr(fields).encode()).hexdigest()
+            object.__setattr__(self, "content_hash", digest)
+
+
+@dataclass(frozen=True, slots=True)
+class DayEntryRecord:
+    """One event as a day's index lists it: its full entity list and its story."""
+
+    key: str
+    date: dt.date
+    headline: str
+    summary: str | None
+    entities: tuple[str, ...]
+    story: str | None
+    lang: str = "en"
+
+
+@dataclass(frozen=True, slots=True)
+class ArticleRecord:
+    title: str
+    text: str
+    publisher: str | None = None
+    published: dt.date | None = None
+    file_name: str | None = None
+
+    def content_hash(self) -> str:
+        return hashlib.sha256(f"{self.title}\n{self.text}".encode()).hexdigest()
+
+
+@dataclass(slots=True)
+class ImportCounts:
+    new: int = 0  # events that became complete
+    updated: int = 0  # complete events whose page changed
+    incomplete: int = 0  # events known only from links or indexes, created now
+    unchanged: int = 0
+    replaced: int = 0  # older versions folded into their current version
+
+    def add(self, other: ImportCounts) -> None:
+        for name in ("new", "updated", "incomplete", "unchanged", "replaced"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+
+# --- views: what lookups return -------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    name: str
+    url: str
+    is_image: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class EventBrief:
+    """Enough of an event to list it."""
+
+    id: int
+    key: str
+    date: dt.date
+    headline: str
+    complete: bool
+    url: str | None = None  # its first source, to link the headline
+
+
+@dataclass(frozen=True, slots=True)
+class Article:
+    id: int
+    title: str
+    text: str
+    publisher: str | None
+    published: dt.date | None
+    score: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    id: int
+    key: str
+    date: dt.date
+    headline: str
+    summary: str
+    story: str | None
+    lang: str
+    complete: bool
+    sources: tuple[Source, ...]
+    entities: tuple[str, ...]
+    articles: tuple[Article, ...] = ()
+    added_at: dt.datetime | None = None
+
+    @property
+    def brief(self) -> EventBrief:
+        first = next((s.url for s in self.sources if not s.is_image), None)
+        return EventBrief(self.id, self.key, self.date, self.headline, self.complete, first)
+
+
+@dataclass(frozen=True, slots=True)
+class RelatedEvent:
+    event: EventBrief
+    shared: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class SearchHit:
+    event: EventBrief
+    snippet: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class EntityProfile:
+    name: str
+    event_count: int
+    first_date: dt.date | None
+    last_date: dt.date | None
+    recent: tuple[EventBrief, ...]
+    co_entities: tuple[tuple[str, int], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ArchiveStats:
+    events: int
+    incomplete: int
+    entities: int
+    sources: int
+    articles: int
+    first_date: dt.date | None
+    last_date: dt.date | None
+    extra: dict[str, int] = field(default_factory=dict)

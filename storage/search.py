@@ -1,0 +1,129 @@
+"""What people type -> a safe FTS5 MATCH expression.
+
+FTS5 has a query language of its own (quotes, ``*``, ``NEAR(``, ``AND``/``OR``/``NOT``,
+column filters, parentheses); passed through raw, ordinary text such as ``U.S.`` or
+``"Islamic State`` is a syntax error. So user text is never handed to FTS5 as is: it is cut
+into terms, every term is quoted, and only a small, forgiving syntax is honoured on top:
+
+- words are all required; ``"a phrase"`` must appear as written (an unclosed quote runs to
+  the end); ``word*`` matches a prefix; ``-word`` (or ``NOT word``) excludes; ``OR`` between
+  two terms accepts either. Anything else is plain text.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from storage.textindex import CJK_RUN, cjk_tokens
+
+MAX_QUERY_CHARS = 500
+MAX_TERMS = 16
+MAX_TOKEN_CHARS = 64
+
+_TOKEN = re.compile(r"[^\W_]+")
+_USER_TERM = re.compile(r'(-?)"([^"]*)"?|(\S+)')
+
+
+@dataclass(frozen=True, slots=True)
+class _Term:
+    tokens: tuple[str, ...]
+    prefix: bool = False
+    negated: bool = False
+
+    def expression(self) -> str:
+        phrase = '"' + " ".join(self.tokens) + '"'
+        return phrase + "*" if self.prefix else phrase
+
+
+def _tokens(text: str) -> list[str]:
+    """Index tokens for a piece of text, the way segment_for_index + unicode61 make them."""
+    tokens: list[str] = []
+    for token in _TOKEN.findall(text):
+        pos = 0
+        for run in CJK_RUN.finditer(token):
+            tokens.extend(t[:MAX_TOKEN_CHARS] for t in _TOKEN.findall(token[pos : run.start()]))
+            chars = run.group(0)
+            # A query phrase is the run's bigrams only; the trailing unigram the index adds
+            # would not follow them in the text.
+            tokens.extend(cjk_tokens(chars)[:-1] if len(chars) > 1 else [chars])
+            pos = run.end()
+        tokens.extend(t[:MAX_TOKEN_CHARS] for t in _TOKEN.findall(token[pos:]))
+    return tokens
+
+
+def _single_cjk(tokens: tuple[str, ...]) -> bool:
+    return len(tokens) == 1 and len(tokens[0]) == 1 and CJK_RUN.fullmatch(tokens[0]) is not None
+
+
+def parse_terms(text: str, *, prefix_last: bool = False) -> list[list[_Term]]:
+    """User text -> groups of alternatives (OR inside a group, AND between groups)."""
+    text = text[:MAX_QUERY_CHARS]
+    groups: list[list[_Term]] = []
+    pending_or = False
+    negate_next = False
+    raw_terms = list(_USER_TERM.finditer(text))
+    for index, match in enumerate(raw_terms):
+        minus, quoted, bare = match.groups()
+        negated = negate_next or bool(minus)
+        negate_next = False
+        if bare is not None:
+            if bare in ("OR", "|"):
+                pending_or = bool(groups)
+                continue
+            if bare in ("AND", "&&"):
+                continue
+            if bare == "NOT":
+                negate_next = True
+                continue
+            if bare.startswith("-") and len(bare) > 1:
+                negated, bare = True, bare[1:]
+            prefix = bare.endswith("*")
+            body = bare
+        else:
+            prefix, body = False, quoted
+        tokens = tuple(_tokens(body))
+        if not tokens:
+            continue
+        is_last = index == len(raw_terms) - 1
+        if prefix_last and is_last and bare is not None and not text.endswith((" ", '"')):
+            prefix = True
+        # One Chinese character can only be found as the start of a bigram.
+        prefix = prefix or _single_cjk(tokens)
+        term = _Term(tokens, prefix=prefix, negated=negated)
+        if pending_or and not negated and groups and not groups[-1][0].negated:
+            groups[-1].append(term)
+        else:
+            groups.append([term])
+        pending_or = False
+        if len(groups) >= MAX_TERMS:
+            break
+    return groups
+
+
+def build_match(text: str, *, prefix_last: bool = False) -> str | None:
+    """A MATCH expression for user text, or None when it holds nothing to search for."""
+    groups = parse_terms(text, prefix_last=prefix_last)
+    positive = [g for g in groups if not g[0].negated]
+    negative = [g[0] for g in groups if g[0].negated]
+    if not positive:
+        return None
+    parts = []
+    for group in positive:
+        alternatives = [term.expression() for term in group]
+        parts.append(
+            alternatives[0] if len(alternatives) == 1 else "(" + " OR ".join(alternatives) + ")"
+        )
+    expression = " AND ".join(parts)
+    for term in negative:
+        expression = f"({expression}) NOT {term.expression()}"
+    return expression
+
+
+def any_word_match(text: str) -> str | None:
+    """A looser expression (any word, each as a prefix), for 'did you mean' suggestions."""
+    tokens = [t for t in _tokens(text[:MAX_QUERY_CHARS]) if len(t) >= 2 or CJK_RUN.fullmatch(t)]
+    if not tokens:
+        return None
+    tokens = list(dict.fromkeys(tokens))[:MAX_TERMS]
+    return " OR ".join(f'"{t[:4] if not CJK_RUN.match(t) else t}"*' for t in tokens)

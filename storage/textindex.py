@@ -1,0 +1,55 @@
+"""Text preparation for the full-text index and for name matching.
+
+FTS5's unicode61 tokenizer splits on spaces and punctuation, which Chinese and Japanese do
+not use between words: a whole clause would become one token and a search for 叙利亚 would
+find nothing. So before text reaches the index, every run of CJK characters is rewritten as
+its overlapping bigrams plus its last character (叙利亚军 -> "叙利 利亚 亚军 军"). A query is
+rewritten the same way and searched as a phrase, which matches exactly where the characters
+are adjacent in the text; a one-character query matches as a prefix of the bigrams or as the
+final unigram. Latin text passes through untouched for unicode61 (with diacritics removed).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+# Han (incl. extensions and compatibility ideographs), kana and Hangul syllables.
+_CJK_RANGES = (
+    "\u3040-\u30ff"  # hiragana, katakana
+    "\u31f0-\u31ff"  # katakana phonetic extensions
+    "\u3400-\u4dbf"  # CJK extension A
+    "\u4e00-\u9fff"  # CJK unified ideographs
+    "\uac00-\ud7af"  # Hangul syllables
+    "\uf900-\ufaff"  # CJK compatibility ideographs
+    "\uff66-\uff9f"  # half-width katakana
+    "\U00020000-\U0002ffff"  # extensions B and later
+)
+CJK_RUN = re.compile(f"[{_CJK_RANGES}]+")
+_CJK_CHAR = re.compile(f"[{_CJK_RANGES}]")
+
+
+def has_cjk(text: str) -> bool:
+    return _CJK_CHAR.search(text) is not None
+
+
+def cjk_tokens(run: str) -> list[str]:
+    """Bigrams of a CJK run plus its last character: what the index holds for it."""
+    if len(run) == 1:
+        return [run]
+    return [run[i : i + 2] for i in range(len(run) - 1)] + [run[-1]]
+
+
+def segment_for_index(text: str | None) -> str:
+    if not text:
+        return ""
+    if not has_cjk(text):
+        return text
+    return CJK_RUN.sub(lambda m: " " + " ".join(cjk_tokens(m.group(0))) + " ", text)
+
+
+def fold(text: str) -> str:
+    """Case- and accent-insensitive form of a name: 'Erdoğan' and 'erdogan' fold alike."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return " ".join(stripped.split())

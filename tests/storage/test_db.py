@@ -1,0 +1,46 @@
+"""Opening the database: migrations once, WAL, clear errors for files it cannot use."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from storage import Storage, StorageError
+from storage.db import migrations
+
+
+async def test_migrations_apply_once_and_wal_is_on(tmp_path: Path) -> None:
+    path = tmp_path / "a.db"
+    async with await Storage.open(path):
+        pass
+    async with await Storage.open(path) as storage:
+        rows = await storage.db.fetchall("SELECT version FROM schema_migrations ORDER BY version")
+        assert [r[0] for r in rows] == [v for v, _, _ in migrations()]
+        mode = await storage.db.fetchone("PRAGMA journal_mode")
+        assert mode[0] == "wal"
+
+
+async def test_database_from_a_newer_chronicle_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "a.db"
+    async with await Storage.open(path):
+        pass
+    with sqlite3.connect(path) as conn:
+        conn.execute("INSERT INTO schema_migrations VALUES (9999, '9999_future.sql', 'x')")
+    with pytest.raises(StorageError, match="newer Chronicle"):
+        await Storage.open(path)
+
+
+async def test_a_file_that_is_not_sqlite_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "notes.db"
+    path.write_text("these are my notes, not a database\n" * 100)
+    with pytest.raises(StorageError, match="not a usable SQLite database"):
+        await Storage.open(path)
+    assert path.read_text().startswith("these are my notes")  # nothing lost
+
+
+async def test_empty_archive_stats(tmp_path: Path) -> None:
+    async with await Storage.open(tmp_path / "a.db") as storage:
+        stats = await storage.stats()
+        assert (stats.events, stats.first_date, stats.last_date) == (0, None, None)

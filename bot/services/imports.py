@@ -1,0 +1,211 @@
+"""Importing the archive and article texts into storage, with progress and a report."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bot.ingest.archive import ArchiveFormatError, ParsedDay, iter_archive_files, parse_file
+from bot.ingest.articles import ArticleFormatError, lead, match_score, parse_article
+from storage import Storage
+from storage.events import BatchOutcome
+from storage.models import ArticleRecord, DayEntryRecord, PageRecord
+
+log = logging.getLogger(__name__)
+
+BATCH_FILES = 500
+ARTICLE_WINDOW_DAYS = 3
+ARTICLE_THRESHOLD = 0.45
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass(slots=True)
+class FileFailure:
+    path: str
+    reason: str
+
+
+@dataclass(slots=True)
+class ImportReport:
+    files: int = 0
+    new: int = 0
+    updated: int = 0
+    incomplete: int = 0
+    unchanged: int = 0
+    replaced: int = 0
+    superseded: int = 0
+    failed: list[FileFailure] = field(default_factory=list)
+    new_event_ids: list[int] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "files": self.files,
+            "new": self.new,
+            "updated": self.updated,
+            "incomplete": self.incomplete,
+            "unchanged": self.unchanged,
+            "replaced": self.replaced,
+            "superseded": self.superseded,
+            "failed": [{"path": f.path, "reason": f.reason} for f in self.failed],
+        }
+
+
+def _read_and_parse(paths: Sequence[Path]) -> list[PageRecord | ParsedDay | FileFailure]:
+    """Runs in a worker thread: file reading and parsing never block the event loop."""
+    results: list[PageRecord | ParsedDay | FileFailure] = []
+    for path in paths:
+        try:
+            results.append(parse_file(path, path.read_bytes()))
+        except ArchiveFormatError as exc:
+            results.append(
+                FileFailure(
+                    str(path), exc.reason if exc.line is None else f"line {exc.line}: {exc.reason}"
+                )
+            )
+        except IsADirectoryError:
+            results.append(FileFailure(str(path), "is a directory"))
+        except FileNotFoundError:
+            results.append(FileFailure(str(path), "no such file"))
+        except OSError as exc:
+            results.append(FileFailure(str(path), f"cannot read: {exc.strerror or exc}"))
+    return results
+
+
+async def import_archive(
+    storage: Storage,
+    paths: Sequence[str | Path],
+    *,
+    progress: Progress | None = None,
+    batch_files: int = BATCH_FILES,
+) -> ImportReport:
+    """Import archive files and folders. A bad file is reported and the rest imported."""
+    report = ImportReport()
+    files = list(iter_archive_files(paths))
+    report.files = len(files)
+    created_incomplete: set[int] = set()
+    completed: set[int] = set()
+    updated: set[int] = set()
+    done = 0
+    for start in range(0, len(files), batch_files):
+        chunk = files[start : start + batch_files]
+        parsed = await asyncio.to_thread(_read_and_parse, chunk)
+        pages: list[PageRecord] = []
+        days: list[DayEntryRecord] = []
+        for item in parsed:
+            if isinstance(item, FileFailure):
+                log.warning("not imported: %s: %s", item.path, item.reason)
+                report.failed.append(item)
+            elif isinstance(item, ParsedDay):
+                days.extend(item.entries)
+            else:
+                pages.append(item)
+        outcome: BatchOutcome = await storage.events.import_batch(pages, days)
+        created_incomplete |= outcome.created_incomplete
+        completed |= outcome.completed
+        updated |= outcome.updated
+        report.unchanged += outcome.unchanged
+        report.replaced += outcome.replaced
+        report.superseded += len(outcome.superseded)
+        done += len(chunk)
+        if progress:
+            progress(done, len(files))
+    report.new = len(completed)
+    report.updated = len(updated - completed)
+    report.incomplete = len(created_incomplete - completed)
+    report.new_event_ids = sorted(completed)
+    return report
+
+
+@dataclass(slots=True)
+class ArticleOutcome:
+    path: str
+    event_key: str | None = None
+    headline: str | None = None
+    score: float | None = None
+    attached: bool = False
+    already: bool = False
+    reason: str | None = None  # why it was not attached
+    candidates: list[tuple[str, float]] = field(default_factory=list)  # best near-misses
+
+
+async def import_articles(
+    storage: Storage, paths: Sequence[str | Path], *, event_key: str | None = None
+) -> list[ArticleOutcome]:
+    """Attach article texts to events: to the one named, or to the best match above the bar."""
+    outcomes: list[ArticleOutcome] = []
+    target = None
+    if event_key is not None:
+        target = await storage.events.get_by_key(event_key)
+    for raw in paths:
+        path = str(raw)
+        outcome = ArticleOutcome(path)
+        outcomes.append(outcome)
+        try:
+            article = parse_article(path, await asyncio.to_thread(Path(path).read_bytes))
+        except ArticleFormatError as exc:
+            outcome.reason = exc.reason
+            continue
+        except OSError as exc:
+            outcome.reason = f"cannot read: {exc.strerror or exc}"
+            continue
+        if event_key is not None:
+            if target is None:
+                outcome.reason = f"no event with key {event_key!r}"
+                continue
+            await _attach(storage, outcome, article, target.id, target.key, target.headline, None)
+            continue
+        ranked = await rank_events_for(storage, article)
+        outcome.candidates = [(key, score) for key, _, _, score in ranked[:3]]
+        if not ranked or ranked[0][3] < ARTICLE_THRESHOLD:
+            best = f" (best: {ranked[0][0]} at {ranked[0][3]:.2f})" if ranked else ""
+            outcome.reason = f"no event matches well enough (needs {ARTICLE_THRESHOLD:.2f}){best}"
+            continue
+        key, event_id, headline, score = ranked[0]
+        await _attach(storage, outcome, article, event_id, key, headline, score)
+    return outcomes
+
+
+async def rank_events_for(
+    storage: Storage, article: ArticleRecord
+) -> list[tuple[str, int, str, float]]:
+    """(key, id, headline, score) of candidate events, best first."""
+    words = f"{article.title} {lead(article.text)}"
+    candidates = await storage.articles.candidates(
+        words, around=article.published, days=ARTICLE_WINDOW_DAYS
+    )
+    scored = [
+        (
+            c.key,
+            c.id,
+            c.headline,
+            match_score(article, c.headline, c.summary, c.date, window_days=ARTICLE_WINDOW_DAYS),
+        )
+        for c in candidates
+    ]
+    scored.sort(key=lambda item: (-item[3], item[0]))
+    return scored
+
+
+async def _attach(
+    storage: Storage,
+    outcome: ArticleOutcome,
+    article: ArticleRecord,
+    event_id: int,
+    key: str,
+    headline: str,
+    score: float | None,
+) -> None:
+    outcome.event_key, outcome.headline, outcome.score = key, headline, score
+    if existing := await storage.articles.attached_to(article):
+        outcome.already = True
+        outcome.event_key = existing
+        return
+    outcome.attached = await storage.articles.attach(event_id, article, score=score)

@@ -1,0 +1,51 @@
+"""Shared fixtures: real SQLite files in tmp_path, the bundled sample archive, shared data."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from bot.services.imports import import_archive
+from storage import Storage
+
+REPO = Path(__file__).resolve().parent.parent
+TEST_DATA = REPO / "tests" / "data"
+SAMPLE = REPO / "bot" / "sample"
+SAMPLE_NEWS = SAMPLE / "news"
+SEEDS = TEST_DATA / "seeds"
+SEED_PAGES = sorted(SEEDS.glob("00[012]_*.txt"))
+SEED_ARTICLES = sorted(SEEDS.glob("00[34]_*.txt"))
+SHARED_DATA = Path(os.environ.get("CHRONICLE_SHARED_DATA", REPO.parent / "shared" / "data"))
+
+MOD_KEY = (
+    "2017/06/16/the-russian-ministry-of-defence-says-its-forces-may-have-killed-isil-s-leader"
+    "-abu-bakr-al-baghdadi-in-an-airstrike-south-of-raqqa-on-28-may"
+)
+
+
+def shared(relative: str) -> Path:
+    """A path under ../shared/data, or a skip (with the reason) when it is not there."""
+    path = SHARED_DATA / relative
+    if not path.exists():
+        pytest.skip(f"{path} is not present (the shared data folder is optional)")
+    return path
+
+
+@pytest.fixture
+async def storage(tmp_path: Path) -> AsyncIterator[Storage]:
+    store = await Storage.open(tmp_path / "chronicle.db")
+    try:
+        yield store
+    finally:
+        await store.close()
+
+
+@pytest.fixture
+async def sample_storage(storage: Storage) -> Storage:
+    """The bundled sample archive plus the three seed pages, imported."""
+    report = await import_archive(storage, [SAMPLE_NEWS, *SEED_PAGES])
+    assert report.ok, report.failed
+    return storage

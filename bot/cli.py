@@ -1,0 +1,321 @@
+"""The `chronicle` command line: run the bot, import, and look things up.
+
+Lookups print what the bot would say, as text or (with --json) as JSON. Exit status: 0
+when all went well, 1 when something was not found, was invalid or failed to import, 2 for
+a command-line mistake.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import datetime as dt
+import json
+import logging
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+from importlib import resources
+from pathlib import Path
+from typing import Any, TextIO
+
+from bot import render
+from bot.config import ConfigError, Settings
+from bot.errors import UserError
+from bot.services import imports, lookups
+from storage import Storage, StorageError
+
+log = logging.getLogger("chronicle")
+
+Handler = Callable[[argparse.Namespace, Settings, Storage], Awaitable[int]]
+
+
+def sample_archive() -> Path:
+    """The small real archive bundled with Chronicle, imported into an empty database."""
+    return Path(str(resources.files("bot") / "sample"))
+
+
+class TerminalProgress:
+    """A progress line on a terminal; occasional log lines otherwise."""
+
+    def __init__(self, label: str, stream: TextIO = sys.stderr):
+        self.label = label
+        self.stream = stream
+        self.tty = stream.isatty()
+        self._last_tenth = -1
+
+    def __call__(self, done: int, total: int) -> None:
+        percent = 100 * done // total if total else 100
+        if self.tty:
+            end = "\n" if done >= total else ""
+            self.stream.write(f"\r{self.label}: {done}/{total} files ({percent}%){end}")
+            self.stream.flush()
+        elif total >= 1000 and percent // 10 != self._last_tenth:
+            self._last_tenth = percent // 10
+            log.info("%s: %d/%d files (%d%%)", self.label, done, total, percent)
+
+
+def _print_json(value: Any) -> None:
+    json.dump(value, sys.stdout, ensure_ascii=False, indent=2)
+    sys.stdout.write("\n")
+
+
+def print_import_report(report: imports.ImportReport, as_json: bool) -> None:
+    if as_json:
+        _print_json(report.as_dict())
+        return
+    print(
+        f"Imported {report.files} files: {report.new} new, {report.updated} updated, "
+        f"{report.incomplete} incomplete, {report.unchanged} unchanged, "
+        f"{len(report.failed)} failed"
+        + (f", {report.replaced} older versions folded in" if report.replaced else "")
+        + (f", {report.superseded} outdated versions skipped" if report.superseded else "")
+    )
+    for failure in report.failed:
+        print(f"  failed: {failure.path}: {failure.reason}", file=sys.stderr)
+
+
+# --- commands ---------------------------------------------------------------------------------
+
+
+async def cmd_import(args: argparse.Namespace, settings: Settings, storage: Storage) -> int:
+    progress = TerminalProgress("importing") if not args.json else None
+    report = await imports.import_archive(storage, args.paths, progress=progress)
+    print_import_report(report, args.json)
+    return 0 if report.ok else 1
+
+
+async def cmd_import_articles(
+    args: argparse.Namespace, settings: Settings, storage: Storage
+) -> int:
+    outcomes = await imports.import_articles(storage, args.files, event_key=args.event)
+    if args.json:
+        _print_json(
+            [
+                {
+                    "path": o.path,
+                    "event": o.event_key,
+                    "score": o.score,
+                    "attached": o.attached,
+                    "already_attached": o.already,
+                    "reason": o.reason,
+                    "candidates": [{"key": k, "score": round(s, 3)} for k, s in o.candidates],
+                }
+                for o in outcomes
+            ]
+        )
+    else:
+        for o in outcomes:
+            score = f" (score {o.score:.2f})" if o.score is not None else ""
+            if o.reason:
+                print(f"unmatched: {o.path}: {o.reason}")
+            elif o.already:
+                print(f"already attached: {o.path} -> {o.event_key}")
+            else:
+                print(f"attached: {o.path} -> {o.event_key}{score}\n  {o.headline}")
+    return 0 if all(o.reason is None for o in outcomes) else 1
+
+
+async def cmd_show(args: argparse.Namespace, settings: Settings, storage: Storage) -> int:
+    card = await lookups.event_card(storage, args.query)
+    if args.json:
+        _print_json(render.event_to_dict(card.event, card.related))
+    else:
+        print(render.event_text(card))
+    return 0
+
+
+async def cmd_search(args: argparse.Namespace, settings: Settings, storage: Storage) -> int:
+    hits = await lookups.search(
+        storage, args.text, entity=args.entity, since=args.since, until=args.until, limit=args.limit
+    )
+    if args.json:
+        _print_json([render.brief_to_dict(h.event) for h in hits])
+    else:
+        print(render.hits_text(hits))
+    return 0
+
+
+async def cmd_onthisday(args: argparse.Namespace, settings: Settings, storage: Storage) -> int:
+    today = dt.date.today()
+    month, day, events = await lookups.on_this_day(storage, args.day, today=today, limit=args.limit)
+    if args.json:
+        _print_json([render.brief_to_dict(b) for b in events])
+    else:
+        print(render.onthisday_text(month, day, events, today))
+    return 0
+
+
+async def cmd_related(args: argparse.Namespace, settings: Settings, storage: Storage) -> int:
+    event, related = await lookups.related_events(storage, args.query, limit=args.limit)
+    if args.json:
+        _print_json([render.related_to_dict(r) for r in related])
+    else:
+        print(render.related_text(event, related))
+    return 0
+
+
+async def cmd_entity(args: argparse.Namespace, settings: Settings, storage: Storage) -> int:
+    profile = await lookups.entity_profile(storage, args.name)
+    if args.json:
+        _print_json(render.entity_to_dict(profile))
+    else:
+        print(render.entity_text(profile))
+    return 0
+
+
+async def cmd_stats(args: argparse.Namespace, settings: Settings, storage: Storage) -> int:
+    stats = await storage.stats()
+    if args.json:
+        _print_json(render.stats_to_dict(stats))
+    else:
+        print(render.stats_text(stats))
+    return 0
+
+
+async def import_sample_if_empty(storage: Storage) -> None:
+    if (await storage.stats()).events:
+        return
+    sample = sample_archive()
+    log.info("the database is empty: importing the bundled sample archive from %s", sample)
+    report = await imports.import_archive(storage, [sample / "news"])
+    log.info(
+        "sample archive: %d new events, %d incomplete, %d failed",
+        report.new,
+        report.incomplete,
+        len(report.failed),
+    )
+    await imports.import_articles(storage, sorted((sample / "articles").glob("*.txt")))
+
+
+async def cmd_run(args: argparse.Namespace, settings: Settings, storage: Storage) -> int:
+    await import_sample_if_empty(storage)
+    from bot.client import run_bot  # discord.py is only needed to run the bot
+
+    await storage.close()  # the bot opens its own, in setup_hook
+    return await run_bot(settings)
+
+
+# --- parser -----------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="chronicle",
+        description="Chronicle: a news archive and the Discord bot that serves it.",
+    )
+    parser.add_argument(
+        "--db", type=Path, help="SQLite file (default: $CHRONICLE_DB or ./chronicle.db)"
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def command(
+        name: str, handler: Handler, help_text: str, json_flag: bool = True
+    ) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        p.set_defaults(handler=handler)
+        if json_flag:
+            p.add_argument("--json", action="store_true", help="print JSON")
+        return p
+
+    command(
+        "run",
+        cmd_run,
+        "run the Discord bot (imports the sample archive into an empty database)",
+        False,
+    )
+    p = command(
+        "import",
+        cmd_import,
+        "import archive files or whole folders (Markdown pages and day indexes)",
+    )
+    p.add_argument("paths", nargs="+", metavar="PATH")
+    p = command(
+        "import-articles",
+        cmd_import_articles,
+        "attach full article texts to the events they report",
+    )
+    p.add_argument("files", nargs="+", metavar="FILE")
+    p.add_argument("--event", metavar="KEY", help="attach to this event instead of matching")
+    p = command("show", cmd_show, "an event: a key such as 2017/06/16/<slug>, or words")
+    p.add_argument("query", metavar="QUERY")
+    p = command("search", cmd_search, "search headlines, summaries and articles")
+    p.add_argument("text", metavar="TEXT")
+    p.add_argument("--entity", metavar="NAME")
+    p.add_argument("--since", metavar="DATE", help="YYYY-MM-DD")
+    p.add_argument("--until", metavar="DATE", help="YYYY-MM-DD")
+    p.add_argument("--limit", type=int, default=10, metavar="N")
+    p = command("onthisday", cmd_onthisday, "events on a month and day in any year, newest first")
+    p.add_argument("day", nargs="?", metavar="MM-DD", help="default: today")
+    p.add_argument("--limit", type=int, default=50, metavar="N")
+    p = command("related", cmd_related, "events related to one, by shared entities")
+    p.add_argument("query", metavar="QUERY")
+    p.add_argument("--limit", type=int, default=10, metavar="N")
+    p = command("entity", cmd_entity, "an entity: its events, dates and companions")
+    p.add_argument("name", metavar="NAME")
+    command("stats", cmd_stats, "what the archive holds")
+    return parser
+
+
+def configure_logging(settings: Settings) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    if settings.discord_token:
+        handler.addFilter(RedactFilter(settings.discord_token))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(settings.log_level_number)
+
+
+class RedactFilter(logging.Filter):
+    """Keeps a secret out of every log line, whoever logs it."""
+
+    def __init__(self, secret: str):
+        super().__init__()
+        self.secret = secret
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if self.secret in message:
+            record.msg = message.replace(self.secret, "[token]")
+            record.args = ()
+        return True
+
+
+async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
+    try:
+        storage = await Storage.open(settings.database)
+    except StorageError as exc:
+        print(f"chronicle: {exc}", file=sys.stderr)
+        return 1
+    try:
+        return await args.handler(args, settings, storage)
+    except UserError as exc:
+        print(f"chronicle: {exc.message}", file=sys.stderr)
+        if exc.suggestions:
+            print("Did you mean:", file=sys.stderr)
+            for suggestion in exc.suggestions:
+                print(f"  {suggestion}", file=sys.stderr)
+        return 1
+    finally:
+        await storage.close()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = Settings.load()
+    except ConfigError as exc:
+        print(f"chronicle: {exc}", file=sys.stderr)
+        return 2
+    if args.db is not None:
+        settings = dataclasses.replace(settings, database=args.db)
+    configure_logging(settings)
+    try:
+        return asyncio.run(_dispatch(args, settings))
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,164 @@
+"""The lookups people make, shared by the slash commands and the command line.
+
+Each function takes what a person typed, checks it, asks storage, and returns plain data
+for the renderers; anything wrong with the input raises a UserError that says what and,
+where it can, what was probably meant.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from bot.errors import InvalidInput, NotFound
+from storage import Storage
+from storage.events import SearchFilter
+from storage.keys import parse_key
+from storage.models import EntityProfile, Event, EventBrief, RelatedEvent, SearchHit
+from storage.search import build_match
+
+RELATED_SHOWN = 10
+MAX_LIMIT = 100
+DATE_HELP = "use YYYY-MM-DD, e.g. 2017-06-16"
+DAY_HELP = "use MM-DD or YYYY-MM-DD, e.g. 06-16"
+
+
+@dataclass(frozen=True, slots=True)
+class EventCard:
+    event: Event
+    related: list[RelatedEvent]
+
+
+def parse_date(text: str, *, what: str = "date") -> dt.date:
+    text = text.strip()
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        pass
+    parts = text.split("-")
+    if len(parts) == 3 and all(p.isdigit() for p in parts):
+        try:
+            return dt.date(int(parts[0]), int(parts[1]), int(parts[2]))
+        except ValueError as exc:
+            raise InvalidInput(f"The {what} {text[:40]!r} is not a real date ({exc}).") from None
+    raise InvalidInput(f"The {what} {text[:40]!r} is not a date: {DATE_HELP}.")
+
+
+def parse_month_day(text: str) -> tuple[int, int]:
+    """'MM-DD' or 'YYYY-MM-DD' -> (month, day)."""
+    parts = text.strip().split("-")
+    if not (2 <= len(parts) <= 3 and all(p.isdigit() for p in parts)):
+        raise InvalidInput(f"{text[:40]!r} is not a day: {DAY_HELP}.")
+    numbers = [int(p) for p in parts]
+    month, day = numbers[-2:]
+    year = numbers[0] if len(numbers) == 3 else 2000  # a leap year: 02-29 is a real day
+    try:
+        dt.date(year, month, day)
+    except ValueError as exc:
+        raise InvalidInput(f"{text[:40]!r} is not a real day ({exc}).") from None
+    return month, day
+
+
+def _check_limit(limit: int) -> int:
+    if not 1 <= limit <= MAX_LIMIT:
+        raise InvalidInput(f"The limit must be between 1 and {MAX_LIMIT}.")
+    return limit
+
+
+async def find_event(storage: Storage, query: str) -> Event:
+    """The event a key names, or the best match for the words."""
+    query = query.strip()
+    if not query:
+        raise InvalidInput("Say which event: a key such as 2017/06/16/<slug>, or some words.")
+    if parse_key(query) is not None:
+        event = await storage.events.get_by_key(query)
+        if event is not None:
+            return event
+    hits = await storage.events.search(SearchFilter(text=query), limit=1)
+    if hits:
+        event = await storage.events.get(hits[0].event.id)
+        if event is not None:
+            return event
+    closest = await storage.events.closest(query)
+    raise NotFound(
+        f"No event matches {_quote(query)}.",
+        [f"{b.date.isoformat()} {b.headline}" for b in closest],
+    )
+
+
+async def event_card(storage: Storage, query: str, *, related: int = RELATED_SHOWN) -> EventCard:
+    event = await find_event(storage, query)
+    return EventCard(event, await storage.events.related(event.id, limit=related))
+
+
+async def related_events(
+    storage: Storage, query: str, *, limit: int = RELATED_SHOWN, offset: int = 0
+) -> tuple[Event, list[RelatedEvent]]:
+    event = await find_event(storage, query)
+    return event, await storage.events.related(event.id, limit=_check_limit(limit), offset=offset)
+
+
+async def entity_ids(storage: Storage, name: str) -> tuple[int, ...]:
+    """The entity a typed name means; unknown names get the closest known ones."""
+    found = await storage.entities.find(name)
+    if found is None:
+        raise NotFound(f"No entity is called {_quote(name)}.", await storage.entities.closest(name))
+    return (found[0],)
+
+
+async def search(
+    storage: Storage,
+    text: str,
+    *,
+    entity: str | None = None,
+    since: str | dt.date | None = None,
+    until: str | dt.date | None = None,
+    limit: int = 10,
+    offset: int = 0,
+) -> list[SearchHit]:
+    since_date = parse_date(since, what="since date") if isinstance(since, str) else since
+    until_date = parse_date(until, what="until date") if isinstance(until, str) else until
+    if since_date and until_date and since_date > until_date:
+        raise InvalidInput(
+            f"The since date {since_date.isoformat()} is after"
+            f" the until date {until_date.isoformat()}."
+        )
+    if text.strip() and build_match(text) is None:
+        raise InvalidInput(
+            f"There is nothing to search for in {_quote(text)}: type some words, "
+            '"a phrase", word* for a prefix, -word to exclude.'
+        )
+    if not text.strip() and entity is None and since_date is None and until_date is None:
+        raise InvalidInput("Type some words to search for, or give an entity or dates.")
+    ids = await entity_ids(storage, entity) if entity else None
+    query = SearchFilter(text=text, entity_ids=ids, since=since_date, until=until_date)
+    return await storage.events.search(query, limit=_check_limit(limit), offset=offset)
+
+
+async def on_this_day(
+    storage: Storage,
+    day: str | None = None,
+    *,
+    today: dt.date | None = None,
+    earlier_years_only: bool = False,
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[int, int, list[EventBrief]]:
+    """Events on a month and day, newest year first: (month, day, events)."""
+    today = today or dt.date.today()
+    month, day_of_month = parse_month_day(day) if day else (today.month, today.day)
+    before = today.year if earlier_years_only else None
+    events = await storage.events.on_this_day(
+        month, day_of_month, before_year=before, limit=_check_limit(limit), offset=offset
+    )
+    return month, day_of_month, events
+
+
+async def entity_profile(storage: Storage, name: str) -> EntityProfile:
+    (entity_id,) = await entity_ids(storage, name)
+    return await storage.entities.profile(entity_id)
+
+
+def _quote(text: str, limit: int = 80) -> str:
+    text = " ".join(text.split())
+    return f"“{text[:limit]}…”" if len(text) > limit else f"“{text}”"

@@ -118,7 +118,7 @@ class EventRepository:
 
             await conn.executemany(
                 "INSERT INTO events(key, date, headline, summary, story, lang, complete, origin,"
-                " content_hash, added_at, updated_at) VALUES (?,?,?,?,?,?,1,?,?,?,?)",
+                " announce, content_hash, added_at, updated_at) VALUES (?,?,?,?,?,?,1,?,?,?,?,?)",
                 [
                     (
                         p.key,
@@ -128,6 +128,7 @@ class EventRepository:
                         p.story,
                         p.lang,
                         p.origin,
+                        int(p.announce),
                         p.content_hash,
                         now,
                         now,

@@ -45,6 +45,7 @@ class PageRecord:
     entities: tuple[str, ...] = ()
     replaces: tuple[str, ...] = ()  # older keys of the same event (a Changes list)
     origin: str = "archive"
+    announce: bool = field(default=False, compare=False)  # news, not history: digests, alerts
     content_hash: str = field(default="", compare=False)  # of everything above; computed
 
     def __post_init__(self) -> None:

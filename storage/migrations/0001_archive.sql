@@ -13,6 +13,9 @@ CREATE TABLE events (
     lang         TEXT    NOT NULL DEFAULT 'en',
     complete     INTEGER NOT NULL DEFAULT 0,       -- 0: known only from a link or an index
     origin       TEXT    NOT NULL DEFAULT 'archive',
+    announce     INTEGER NOT NULL DEFAULT 0,       -- 1: news to announce (digests, alerts);
+                                                   -- 0: history (archive imports, a feed's
+                                                   -- entries from before it was added)
     content_hash TEXT,                             -- of the page last imported
     added_at     TEXT    NOT NULL,                 -- UTC, ISO 8601
     updated_at   TEXT    NOT NULL

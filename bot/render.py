@@ -11,6 +11,8 @@ import textwrap
 from collections.abc import Sequence
 from typing import Any
 
+import discord
+
 from bot.ingest.articles import lead
 from bot.services.lookups import EventCard
 from storage.models import ArchiveStats, EntityProfile, Event, EventBrief, RelatedEvent, SearchHit
@@ -216,3 +218,319 @@ def stats_text(stats: ArchiveStats) -> str:
     ]
     lines += [f"{name + ':':<11} {value}" for name, value in stats.extra.items()]
     return "\n".join(lines)
+
+
+# --- Discord: limits ---------------------------------------------------------------------------
+
+CONTENT_LIMIT = 2000
+TITLE_LIMIT = 256
+DESCRIPTION_LIMIT = 4096
+FIELD_NAME_LIMIT = 256
+FIELD_VALUE_LIMIT = 1024
+FIELD_COUNT_LIMIT = 25
+FOOTER_LIMIT = 2048
+AUTHOR_LIMIT = 256
+EMBED_TOTAL_LIMIT = 6000
+EMBEDS_PER_MESSAGE = 10
+CHOICES_LIMIT = 25
+CHOICE_TEXT_LIMIT = 100
+SELECT_OPTIONS_LIMIT = 25
+SELECT_TEXT_LIMIT = 100
+PAGE_SIZE = 10
+EMBED_COLOUR = 0x2F5D8A
+
+
+def embed_length(embed: discord.Embed) -> int:
+    """What Discord counts towards the 6,000 characters of an embed."""
+    return len(embed)
+
+
+def fit_embed(embed: discord.Embed) -> discord.Embed:
+    """Make an embed fit every Discord limit, cutting text at words and marking the cut."""
+    if embed.title:
+        embed.title = cut(embed.title, TITLE_LIMIT)
+    if embed.description:
+        embed.description = cut(embed.description, DESCRIPTION_LIMIT)
+    if embed.footer.text:
+        embed.set_footer(text=cut(embed.footer.text, FOOTER_LIMIT), icon_url=embed.footer.icon_url)
+    fields = [(f.name, f.value, f.inline) for f in embed.fields][:FIELD_COUNT_LIMIT]
+    embed.clear_fields()
+    for name, value, inline in fields:
+        embed.add_field(
+            name=cut(name or "\u200b", FIELD_NAME_LIMIT),
+            value=cut(value or "\u200b", FIELD_VALUE_LIMIT),
+            inline=inline,
+        )
+    # Over the total: shorten the description first, then drop fields from the end.
+    excess = len(embed) - EMBED_TOTAL_LIMIT
+    if excess > 0 and embed.description:
+        embed.description = cut(embed.description, max(len(embed.description) - excess, 200))
+    while len(embed) > EMBED_TOTAL_LIMIT and embed.fields:
+        embed.remove_field(len(embed.fields) - 1)
+    return embed
+
+
+def escape(text: str) -> str:
+    """Plain text safe inside Discord markdown (no stray bold, links or spoilers)."""
+    return discord.utils.escape_markdown(text, as_needed=False)
+
+
+def link(text: str, url: str | None) -> str:
+    """A masked link, or the escaped text when there is no usable URL."""
+    label = escape(text).replace("[", "(").replace("]", ")")
+    if not url or not url.startswith(("http://", "https://")):
+        return label
+    safe_url = url.replace(" ", "%20").replace(")", "%29").replace("(", "%28").replace(">", "%3E")
+    return f"[{label}]({safe_url})"
+
+
+def discord_date(date: dt.date, style: str = "D") -> str:
+    """A Discord timestamp for a day: each reader sees it in their own locale.
+
+    Noon UTC, so the day is the same in every timezone from UTC-11 to UTC+11.
+    """
+    moment = dt.datetime(date.year, date.month, date.day, 12, tzinfo=dt.UTC)
+    return f"<t:{int(moment.timestamp())}:{style}>"
+
+
+def discord_time(moment: dt.datetime, style: str = "f") -> str:
+    return f"<t:{int(moment.timestamp())}:{style}>"
+
+
+def lines_within(lines: Sequence[str], limit: int, more: str = "… and {n} more") -> str:
+    """Join whole lines up to a limit; what does not fit is counted, never cut mid-item."""
+    kept: list[str] = []
+    size = 0
+    for index, line in enumerate(lines):
+        remaining = len(lines) - index
+        tail = len("\n" + more.format(n=remaining)) if remaining > 1 else 0
+        if size + len(line) + (1 if kept else 0) + tail > limit and kept:
+            kept.append(more.format(n=remaining))
+            return "\n".join(kept)
+        kept.append(cut(line, limit - tail))
+        size += len(kept[-1]) + (1 if len(kept) > 1 else 0)
+    return "\n".join(kept)
+
+
+def choice_label(date: dt.date, text: str) -> str:
+    return cut(f"{date.isoformat()} · {text}", CHOICE_TEXT_LIMIT)
+
+
+# --- Discord: embeds ---------------------------------------------------------------------------
+
+
+def _base(title: str, url: str | None = None, description: str | None = None) -> discord.Embed:
+    return discord.Embed(
+        title=cut(title, TITLE_LIMIT), url=url, description=description, colour=EMBED_COLOUR
+    )
+
+
+def source_lines(event: Event) -> list[str]:
+    lines = []
+    number = 0
+    for source in event.sources:
+        if source.is_image:
+            continue
+        number += 1
+        lines.append(f"{number}. {link(source.name, source.url)}")
+    return lines
+
+
+def related_line(item: RelatedEvent, headline_chars: int = 140, *, linked: bool = True) -> str:
+    """A related event: its date, headline and the entities it shares (named, in italics)."""
+    headline = cut(item.event.headline, headline_chars)
+    title = link(headline, item.event.url) if linked else escape(headline)
+    shared = cut(", ".join(item.shared), 120 if linked else 80)
+    return f"• {discord_date(item.event.date, 'd')} {title}\n  *shared: {escape(shared)}*"
+
+
+def event_embed(card: EventCard, related_total: int | None = None) -> discord.Embed:
+    """The event card: headline linked to its first source, date, summary, sources,
+    entities, story, the top related events, attached articles."""
+    event = card.event
+    brief = event.brief
+    summary = event.summary or event.headline
+    embed = _base(event.headline, brief.url, cut(escape(summary), 2500))
+    embed.add_field(name="Date", value=discord_date(event.date), inline=True)
+    if event.story:
+        embed.add_field(name="Story", value=escape(event.story), inline=True)
+    if not event.complete:
+        embed.add_field(
+            name="Incomplete",
+            value="Known from links to it; its own page is not in the archive.",
+            inline=True,
+        )
+    if sources := source_lines(event):
+        embed.add_field(
+            name=f"Sources ({len(sources)})",
+            value=lines_within(sources, FIELD_VALUE_LIMIT, "… and {n} more: press Sources"),
+            inline=False,
+        )
+    if event.entities:
+        embed.add_field(
+            name="Entities",
+            value=cut(escape(", ".join(event.entities)), FIELD_VALUE_LIMIT),
+            inline=False,
+        )
+    if card.related:
+        shown = [related_line(r, 80, linked=False) for r in card.related[:5]]
+        total = related_total if related_total is not None else len(card.related)
+        name = "Related" + (f" (top {len(shown)} of {total})" if total > len(shown) else "")
+        embed.add_field(name=name, value=lines_within(shown, FIELD_VALUE_LIMIT), inline=False)
+    for article in event.articles[:2]:
+        embed.add_field(
+            name=cut(f"Article: {article.title}", FIELD_NAME_LIMIT),
+            value=cut(escape(lead(article.text)), 400),
+            inline=False,
+        )
+    image = next((s.url for s in event.sources if s.is_image), None)
+    if image and image.startswith(("http://", "https://")):
+        embed.set_image(url=image)
+    embed.set_footer(text=event.key)
+    return fit_embed(embed)
+
+
+def sources_embed(event: Event, page: int = 0) -> discord.Embed:
+    lines = source_lines(event)
+    images = [s.url for s in event.sources if s.is_image]
+    embed = _base(f"Sources: {event.headline}", event.brief.url)
+    embed.description = (
+        lines_within(lines, DESCRIPTION_LIMIT - 200) if lines else "No sources recorded."
+    )
+    if images:
+        embed.add_field(
+            name="Cover image", value=lines_within([link("image", u) for u in images], 1024)
+        )
+    return fit_embed(embed)
+
+
+def related_page_embed(
+    event: Event, related: Sequence[RelatedEvent], page: int, has_next: bool
+) -> discord.Embed:
+    embed = _base(f"Related to: {event.headline}", event.brief.url)
+    if related:
+        start = page * PAGE_SIZE
+        lines = [f"**{start + n}.** {related_line(r)}" for n, r in enumerate(related, start=1)]
+        embed.description = lines_within(lines, DESCRIPTION_LIMIT)
+    else:
+        embed.description = "No other event shares an entity with it."
+    embed.set_footer(text=_page_footer(page, has_next, "most shared entities first, then newest"))
+    return fit_embed(embed)
+
+
+def _page_footer(page: int, has_next: bool, note: str = "") -> str:
+    more = "" if has_next else " (last)"
+    return f"Page {page + 1}{more}" + (f" · {note}" if note else "")
+
+
+def search_page_embed(
+    description: str, hits: Sequence[SearchHit], page: int, has_next: bool
+) -> discord.Embed:
+    embed = _base(cut(f"Search: {description}", TITLE_LIMIT))
+    start = page * PAGE_SIZE
+    lines = [
+        f"**{n}.** {discord_date(h.event.date, 'd')} "
+        f"{link(cut(h.event.headline, 200), h.event.url)}"
+        for n, h in enumerate(hits, start=start + 1)
+    ]
+    embed.description = lines_within(lines, DESCRIPTION_LIMIT) if lines else "No events found."
+    embed.set_footer(text=_page_footer(page, has_next, "pick one below to open it"))
+    return fit_embed(embed)
+
+
+def onthisday_page_embed(
+    month: int, day: int, events: Sequence[EventBrief], today: dt.date, page: int, has_next: bool
+) -> discord.Embed:
+    embed = _base(f"On this day: {dt.date(2000, month, day):%B} {day}")
+    if not events:
+        embed.description = f"No events on {dt.date(2000, month, day):%B} {day} in earlier years."
+        return fit_embed(embed)
+    lines: list[str] = []
+    year = None
+    for brief in events:
+        if brief.date.year != year:
+            year = brief.date.year
+            lines.append(f"**{years_ago(brief.date, today).capitalize()} — {year}**")
+        lines.append(f"• {link(cut(brief.headline, 250), brief.url)}")
+    embed.description = lines_within(lines, DESCRIPTION_LIMIT)
+    embed.set_footer(text=_page_footer(page, has_next, "newest first"))
+    return fit_embed(embed)
+
+
+def entity_embed(profile: EntityProfile) -> discord.Embed:
+    embed = _base(profile.name)
+    span = (
+        f"{discord_date(profile.first_date)} – {discord_date(profile.last_date)}"
+        if profile.first_date and profile.last_date
+        else "no dates"
+    )
+    embed.description = f"**{profile.event_count}** events, {span}"
+    if profile.recent:
+        embed.add_field(
+            name="Recent events",
+            value=lines_within(
+                [
+                    f"• {discord_date(b.date, 'd')} {link(cut(b.headline, 120), b.url)}"
+                    for b in profile.recent
+                ],
+                FIELD_VALUE_LIMIT,
+            ),
+            inline=False,
+        )
+    if profile.co_entities:
+        embed.add_field(
+            name="Often appears with",
+            value=lines_within(
+                [f"• {escape(name)} ({count})" for name, count in profile.co_entities],
+                FIELD_VALUE_LIMIT,
+            ),
+            inline=False,
+        )
+    return fit_embed(embed)
+
+
+def about_embed(stats: ArchiveStats) -> discord.Embed:
+    embed = _base("Chronicle")
+    embed.description = (
+        "An archive of world news events with their sources and related events. "
+        "Look events up, get daily digests, and follow people, groups, places and stories."
+    )
+    span = (
+        f"{discord_date(stats.first_date)} – {discord_date(stats.last_date)}"
+        if stats.first_date and stats.last_date
+        else "empty"
+    )
+    embed.add_field(
+        name="The archive",
+        value=(
+            f"**{stats.events - stats.incomplete}** events"
+            f" ({stats.incomplete} more known only by links)\n"
+            f"**{stats.sources}** sources · **{stats.entities}** entities"
+            f" · **{stats.articles}** articles\n"
+            f"Dates: {span}"
+        ),
+        inline=False,
+    )
+    if "feeds" in stats.extra:
+        failing = stats.extra.get("feeds_failing", 0)
+        health = "all healthy" if not failing else f"{failing} failing"
+        embed.add_field(
+            name="Feeds", value=f"**{stats.extra['feeds']}** feeds, {health}", inline=False
+        )
+    embed.add_field(
+        name="Commands",
+        value=(
+            "`/event` an event's card · `/search` find events · `/onthisday` this day in history\n"
+            "`/related` events sharing people, places, groups"
+            " · `/entity` what the archive knows of one"
+        ),
+        inline=False,
+    )
+    return fit_embed(embed)
+
+
+def error_text(message: str, suggestions: Sequence[str] = ()) -> str:
+    text = message
+    if suggestions:
+        text += "\nDid you mean:\n" + "\n".join(f"• {escape(cut(s, 150))}" for s in suggestions[:5])
+    return cut(text, CONTENT_LIMIT)

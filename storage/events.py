@@ -21,7 +21,7 @@ from storage.models import (
     SearchHit,
     Source,
 )
-from storage.search import any_word_match, build_match
+from storage.search import any_word_match, build_match, phrase_match
 from storage.textindex import fold
 
 
@@ -557,23 +557,28 @@ class EventRepository:
         return [SearchHit(_brief(row)) for row in rows]
 
     async def suggest_headlines(self, text: str, *, limit: int = 25) -> list[EventBrief]:
-        """Autocomplete: events whose headline starts words with what is typed, best first."""
+        """Autocomplete: headlines holding what is typed as a phrase first, then headlines
+        holding all its words; newest first when equally good. Empty input: the newest."""
         if not text.strip():
             rows = await self.db.fetchall(
                 f"SELECT {_BRIEF_COLUMNS} FROM events e ORDER BY e.date DESC, e.id DESC LIMIT ?",
                 (limit,),
             )
             return [_brief(row) for row in rows]
-        match = build_match(text, prefix_last=True)
-        if match is None:
-            return []
-        rows = await self.db.fetchall(
-            f"SELECT {_BRIEF_COLUMNS} FROM event_search JOIN events e ON e.id = event_search.rowid"
-            " WHERE event_search MATCH ?"
-            " ORDER BY bm25(event_search, 4.0, 1.0), e.date DESC LIMIT ?",
-            (f"headline : ({match})", limit),
-        )
-        return [_brief(row) for row in rows]
+        found: dict[int, EventBrief] = {}
+        for match in (phrase_match(text), build_match(text, prefix_last=True)):
+            if match is None or len(found) >= limit:
+                continue
+            rows = await self.db.fetchall(
+                f"SELECT {_BRIEF_COLUMNS} FROM event_search"
+                " JOIN events e ON e.id = event_search.rowid"
+                " WHERE event_search MATCH ?"
+                " ORDER BY bm25(event_search, 4.0, 1.0), e.date DESC LIMIT ?",
+                (f"headline : ({match})", limit),
+            )
+            for row in rows:
+                found.setdefault(row["id"], _brief(row))
+        return list(found.values())[:limit]
 
     async def closest(self, text: str, *, limit: int = 5) -> list[EventBrief]:
         """Events sharing any word with the text: suggestions when nothing matches exactly."""

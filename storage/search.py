@@ -120,6 +120,15 @@ def build_match(text: str, *, prefix_last: bool = False) -> str | None:
     return expression
 
 
+def phrase_match(text: str, *, prefix_last: bool = True) -> str | None:
+    """The whole text as one phrase (its last word a prefix while typing)."""
+    tokens = _tokens(text[:MAX_QUERY_CHARS])[:MAX_TERMS]
+    if not tokens:
+        return None
+    phrase = '"' + " ".join(tokens) + '"'
+    return phrase + "*" if prefix_last and not text.endswith(" ") else phrase
+
+
 def any_word_match(text: str) -> str | None:
     """A looser expression (any word, each as a prefix), for 'did you mean' suggestions."""
     tokens = [t for t in _tokens(text[:MAX_QUERY_CHARS]) if len(t) >= 2 or CJK_RUN.fullmatch(t)]

@@ -1,0 +1,155 @@
+"""The bot: owns storage, the HTTP session and the scheduler; loads the cogs."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import signal
+import sys
+
+import aiohttp
+import discord
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from discord.ext import commands
+
+from bot.config import DEFAULT_API_BASE, Settings
+from bot.discord_endpoints import apply_endpoint_overrides
+from bot.ingest.feeds import FetchPolicy, make_session
+from bot.tree import ChronicleTree
+from bot.views import EventButton
+from storage import Storage
+
+log = logging.getLogger(__name__)
+
+COGS = ("bot.cogs.lookups",)
+
+NO_TOKEN = """\
+chronicle: DISCORD_TOKEN is not set, so the bot cannot log in.
+Get one in the Discord Developer Portal (https://discord.com/developers/applications):
+create an application, open Bot, press Reset Token, and put the token in .env as
+DISCORD_TOKEN=... (see "Setting up the Discord application" in README.md, which also has the
+invite link with the scopes and permissions Chronicle needs)."""
+
+
+class ChronicleBot(commands.Bot):
+    """Chronicle's Discord client. Everything it owns is created in setup_hook and closed
+    in close(); nothing lives in module globals."""
+
+    storage: Storage
+    http_session: aiohttp.ClientSession
+    scheduler: AsyncIOScheduler
+
+    def __init__(self, settings: Settings, *, view_timeout: float = 180.0):
+        super().__init__(
+            command_prefix=commands.when_mentioned,  # slash commands only; no message content
+            intents=discord.Intents(guilds=True),  # non-privileged: channels and permissions
+            tree_cls=ChronicleTree,
+            allowed_mentions=discord.AllowedMentions.none(),
+            help_command=None,
+        )
+        self.settings = settings
+        self.view_timeout = view_timeout
+        self.fetch_policy = FetchPolicy(
+            allow_private_addresses=settings.feed_allow_private_addresses
+        )
+        self._owned: list[str] = []
+
+    async def setup_hook(self) -> None:
+        self.storage = await Storage.open(self.settings.database)
+        self._owned.append("storage")
+        self.http_session = make_session(self.fetch_policy)
+        self._owned.append("http_session")
+        self.scheduler = AsyncIOScheduler(timezone=dt.UTC)
+        self.scheduler.start()
+        self._owned.append("scheduler")
+        self.add_dynamic_items(EventButton)
+        for cog in COGS:
+            await self.load_extension(cog)
+        await self.sync_commands()
+
+    async def sync_commands(self) -> None:
+        guild_id = self.settings.guild_id
+        if guild_id:
+            guild = discord.Object(id=guild_id)
+            self.tree.copy_global_to(guild=guild)
+            synced = await self.tree.sync(guild=guild)
+            log.info("synced %d commands to server %s", len(synced), guild_id)
+        else:
+            synced = await self.tree.sync()
+            log.info("synced %d commands globally", len(synced))
+
+    async def on_ready(self) -> None:
+        log.info(
+            "connected as %s (%s) to %d servers",
+            self.user,
+            getattr(self.user, "id", "?"),
+            len(self.guilds),
+        )
+
+    async def close(self) -> None:
+        # Stop producing work first, then disconnect, then release what the work used.
+        if "scheduler" in self._owned:
+            self.scheduler.shutdown(wait=False)
+        await super().close()
+        if "http_session" in self._owned:
+            await self.http_session.close()
+        if "storage" in self._owned:
+            await self.storage.close()
+        self._owned.clear()
+
+
+async def run_bot(settings: Settings) -> int:
+    """Run until SIGINT/SIGTERM; the exit status says whether it could start at all."""
+    if not settings.discord_token:
+        print(NO_TOKEN, file=sys.stderr)
+        return 2
+    apply_endpoint_overrides(
+        None if settings.api_base == DEFAULT_API_BASE else settings.api_base, settings.gateway_url
+    )
+    bot = ChronicleBot(settings)
+    loop = asyncio.get_running_loop()
+    stopping: list[asyncio.Task[None]] = []
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, lambda s=signum: _stop(bot, s, stopping))
+    try:
+        async with bot:
+            await bot.start(settings.discord_token)
+    except discord.LoginFailure:
+        print(
+            "chronicle: Discord refused the token (401 Unauthorized): check DISCORD_TOKEN.",
+            file=sys.stderr,
+        )
+        return 1
+    except discord.ConnectionClosed as exc:
+        if exc.code == 4004:
+            print(
+                "chronicle: Discord refused the token (gateway 4004): check DISCORD_TOKEN.",
+                file=sys.stderr,
+            )
+            return 1
+        print(
+            f"chronicle: the Discord connection closed with code {exc.code}: {exc.reason}",
+            file=sys.stderr,
+        )
+        return 1
+    except discord.PrivilegedIntentsRequired:
+        print(
+            "chronicle: Discord asks for privileged intents, which Chronicle does not use.",
+            file=sys.stderr,
+        )
+        return 1
+    except (aiohttp.ClientConnectionError, discord.GatewayNotFound) as exc:
+        print(f"chronicle: cannot reach Discord at {settings.api_base}: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(signum)
+        if stopping:
+            await asyncio.gather(*stopping, return_exceptions=True)
+    return 0
+
+
+def _stop(bot: ChronicleBot, signum: int, stopping: list[asyncio.Task[None]]) -> None:
+    log.info("received %s: shutting down", signal.Signals(signum).name)
+    stopping.append(asyncio.ensure_future(bot.close()))

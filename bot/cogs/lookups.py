@@ -1,0 +1,220 @@
+"""Looking events up: /event, /search, /onthisday, /related, /entity, /about.
+
+Thin: options in, a service call, a renderer, a reply.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot import render
+from bot.client import ChronicleBot
+from bot.errors import NotFound
+from bot.services import lookups
+from bot.views import (
+    Page,
+    PagedView,
+    Reply,
+    event_card_reply,
+    event_options,
+    related_reply,
+    respond,
+)
+from storage.models import Event
+
+EVENT_CHOICE_PREFIX = "event:"  # autocomplete values name an event by id (keys exceed 100 chars)
+
+
+class Lookups(commands.Cog):
+    def __init__(self, bot: ChronicleBot):
+        self.bot = bot
+
+    async def _event(self, query: str) -> Event:
+        if query.startswith(EVENT_CHOICE_PREFIX) and query[len(EVENT_CHOICE_PREFIX) :].isdigit():
+            event = await self.bot.storage.events.get(int(query[len(EVENT_CHOICE_PREFIX) :]))
+            if event is None:
+                raise NotFound("That event is no longer in the archive.")
+            return event
+        return await lookups.find_event(self.bot.storage, query)
+
+    def _today(self, interaction: discord.Interaction) -> dt.date:
+        return dt.datetime.now(dt.UTC).date()
+
+    async def event_autocomplete(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        briefs = await self.bot.storage.events.suggest_headlines(
+            current, limit=render.CHOICES_LIMIT
+        )
+        return [
+            app_commands.Choice(
+                name=render.choice_label(b.date, b.headline), value=f"{EVENT_CHOICE_PREFIX}{b.id}"
+            )
+            for b in briefs
+        ]
+
+    async def entity_autocomplete(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        names = await self.bot.storage.entities.suggest(current, limit=render.CHOICES_LIMIT)
+        return [
+            app_commands.Choice(
+                name=render.cut(f"{name} ({count})", render.CHOICE_TEXT_LIMIT), value=name
+            )
+            for name, count in names
+            if len(name) <= render.CHOICE_TEXT_LIMIT
+        ]
+
+    @app_commands.command(
+        name="event", description="An event's card: summary, sources, related events"
+    )
+    @app_commands.describe(query="A headline (pick one as you type), a key, or some words")
+    @app_commands.autocomplete(query=event_autocomplete)
+    async def event(
+        self, interaction: discord.Interaction, query: app_commands.Range[str, 1, 500]
+    ) -> None:
+        async def work() -> Reply:
+            return await event_card_reply(self.bot, await self._event(query))
+
+        await respond(interaction, work())
+
+    @app_commands.command(name="search", description="Find events by words, entity and dates")
+    @app_commands.describe(
+        query='Words; "a phrase", word* for a prefix, -word to exclude',
+        entity="Only events involving this entity",
+        since="From this date (YYYY-MM-DD)",
+        until="Up to this date (YYYY-MM-DD)",
+    )
+    @app_commands.autocomplete(entity=entity_autocomplete)
+    async def search(
+        self,
+        interaction: discord.Interaction,
+        query: app_commands.Range[str, 1, 500],
+        entity: str | None = None,
+        since: str | None = None,
+        until: str | None = None,
+    ) -> None:
+        storage = self.bot.storage
+        size = render.PAGE_SIZE
+        described = (
+            query + (f" · {entity}" if entity else "") + (f" · from {since}" if since else "")
+        )
+        described += f" · to {until}" if until else ""
+
+        async def load(page: int) -> Page:
+            hits = await lookups.search(
+                storage,
+                query,
+                entity=entity,
+                since=since,
+                until=until,
+                limit=size + 1,
+                offset=page * size,
+            )
+            shown = hits[:size]
+            if page == 0 and not shown:
+                closest = await storage.events.closest(query)
+                raise NotFound(
+                    f"No events match {render.cut(described, 200)}.",
+                    [f"{b.date.isoformat()} {b.headline}" for b in closest],
+                )
+            return Page(
+                render.search_page_embed(described, shown, page, len(hits) > size),
+                len(hits) > size,
+                event_options([h.event for h in shown]),
+            )
+
+        async def work() -> Reply:
+            embed, view = await PagedView.start(
+                interaction.user.id,
+                load,
+                timeout=self.bot.view_timeout,
+                on_select=self._open_selected,
+            )
+            return Reply(embed=embed, view=view)
+
+        await respond(interaction, work())
+
+    async def _open_selected(self, interaction: discord.Interaction, value: str) -> None:
+        async def work() -> Reply:
+            event = await self.bot.storage.events.get(int(value))
+            if event is None:
+                raise NotFound("That event is no longer in the archive.")
+            return await event_card_reply(self.bot, event)
+
+        await respond(interaction, work(), ephemeral=True)
+
+    @app_commands.command(name="onthisday", description="Events on this day in earlier years")
+    @app_commands.describe(date="MM-DD or YYYY-MM-DD (default: today)")
+    async def onthisday(
+        self, interaction: discord.Interaction, date: app_commands.Range[str, 1, 40] | None = None
+    ) -> None:
+        storage = self.bot.storage
+        today = self._today(interaction)
+        month, day, before_year = today.month, today.day, today.year  # earlier years
+        if date:
+            month, day = lookups.parse_month_day(date)
+            if date.count("-") == 2:  # as seen from that date: its year and earlier
+                before_year = lookups.parse_date(date).year + 1
+        size = render.PAGE_SIZE
+
+        async def load(page: int) -> Page:
+            events = await storage.events.on_this_day(
+                month, day, before_year=before_year, limit=size + 1, offset=page * size
+            )
+            shown = events[:size]
+            has_next = len(events) > size
+            return Page(
+                render.onthisday_page_embed(month, day, shown, today, page, has_next), has_next
+            )
+
+        async def work() -> Reply:
+            embed, view = await PagedView.start(
+                interaction.user.id, load, timeout=self.bot.view_timeout
+            )
+            return Reply(embed=embed, view=view)
+
+        await respond(interaction, work())
+
+    @app_commands.command(
+        name="related", description="Events related to one, by the entities they share"
+    )
+    @app_commands.describe(query="A headline (pick one as you type), a key, or some words")
+    @app_commands.autocomplete(query=event_autocomplete)
+    async def related(
+        self, interaction: discord.Interaction, query: app_commands.Range[str, 1, 500]
+    ) -> None:
+        async def work() -> Reply:
+            return await related_reply(self.bot, interaction.user.id, await self._event(query))
+
+        await respond(interaction, work())
+
+    @app_commands.command(
+        name="entity", description="What the archive knows of a person, group, place or story"
+    )
+    @app_commands.describe(name="The entity's name (pick one as you type)")
+    @app_commands.autocomplete(name=entity_autocomplete)
+    async def entity(
+        self, interaction: discord.Interaction, name: app_commands.Range[str, 1, 200]
+    ) -> None:
+        async def work() -> Reply:
+            return Reply(
+                embed=render.entity_embed(await lookups.entity_profile(self.bot.storage, name))
+            )
+
+        await respond(interaction, work())
+
+    @app_commands.command(name="about", description="What Chronicle holds and how to use it")
+    async def about(self, interaction: discord.Interaction) -> None:
+        async def work() -> Reply:
+            return Reply(embed=render.about_embed(await self.bot.storage.stats()))
+
+        await respond(interaction, work())
+
+
+async def setup(bot: ChronicleBot) -> None:
+    await bot.add_cog(Lookups(bot))

@@ -1,0 +1,79 @@
+"""The command tree, and the one place slash-command errors become replies."""
+
+from __future__ import annotations
+
+import logging
+
+import discord
+from discord import app_commands
+
+from bot.errors import UserError
+from bot.render import error_text
+
+log = logging.getLogger(__name__)
+
+GENERIC_FAILURE = "Something went wrong on our side and it has been logged. Please try again later."
+
+
+def describe(interaction: discord.Interaction) -> str:
+    """Who did what where, for log lines that can be acted on."""
+    command = interaction.command.qualified_name if interaction.command else None
+    what = f"/{command}" if command else f"component {(interaction.data or {}).get('custom_id')!r}"
+    options = (interaction.data or {}).get("options")
+    return (
+        f"{what} by user {interaction.user.id} in guild {interaction.guild_id} "
+        f"channel {interaction.channel_id}" + (f" with options {options}" if options else "")
+    )
+
+
+async def send_ephemeral(interaction: discord.Interaction, text: str) -> None:
+    """Answer privately, whether or not the interaction was already answered or deferred."""
+    try:
+        if interaction.response.is_done():
+            await interaction.followup.send(text, ephemeral=True)
+        else:
+            await interaction.response.send_message(text, ephemeral=True)
+    except discord.HTTPException:
+        log.warning(
+            "could not tell the user about an error: %s", describe(interaction), exc_info=True
+        )
+
+
+def expected_message(error: Exception) -> str | None:
+    """The reply for an error people cause; None for a bug."""
+    if isinstance(error, UserError):
+        return error_text(error.message, error.suggestions)
+    if isinstance(error, app_commands.MissingPermissions):
+        missing = ", ".join(error.missing_permissions).replace("_", " ")
+        return f"You need the {missing} permission for this."
+    if isinstance(error, app_commands.BotMissingPermissions):
+        missing = ", ".join(error.missing_permissions).replace("_", " ")
+        return f"I am missing the {missing} permission here."
+    if isinstance(error, app_commands.NoPrivateMessage):
+        return "This command works in servers, not in direct messages."
+    if isinstance(error, app_commands.CommandOnCooldown):
+        return f"Slow down: try again in {error.retry_after:.0f} seconds."
+    if isinstance(error, app_commands.TransformerError):
+        return f"{error.value!r} is not a valid value for this option."
+    if isinstance(error, app_commands.CheckFailure):
+        return "You cannot use this command here."
+    return None
+
+
+async def handle_error(interaction: discord.Interaction, error: Exception) -> None:
+    """Expected errors become a short private message; anything else is logged and gets a
+    generic reply, so a bug never leaves someone looking at 'The application did not respond'."""
+    if isinstance(error, app_commands.CommandInvokeError):
+        error = error.original
+    if (message := expected_message(error)) is not None:
+        await send_ephemeral(interaction, message)
+        return
+    log.error("unexpected error in %s", describe(interaction), exc_info=error)
+    await send_ephemeral(interaction, GENERIC_FAILURE)
+
+
+class ChronicleTree(app_commands.CommandTree):
+    async def on_error(
+        self, interaction: discord.Interaction, error: app_commands.AppCommandError
+    ) -> None:
+        await handle_error(interaction, error)

@@ -1,0 +1,61 @@
+"""Run the real ChronicleBot against the loopback Discord stand-in."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from bot.client import ChronicleBot
+from bot.config import Settings
+from storage import Storage
+from tests.e2e.discord_standin import (
+    DEFAULT_GUILD_ID,
+    DEFAULT_TOKEN,
+    DiscordStandIn,
+    connected_client,
+)
+
+Prepare = Callable[[Storage], Awaitable[Any]]
+
+
+def settings_for(standin: DiscordStandIn, database: Path, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "discord_token": DEFAULT_TOKEN,
+        "database": database,
+        "api_base": standin.api_base,
+        "gateway_url": standin.gateway_url,
+        "guild_id": DEFAULT_GUILD_ID,
+        "feed_allow_private_addresses": True,
+        "log_level": "DEBUG",
+    }
+    values.update(overrides)
+    return Settings(**values)
+
+
+async def prepare_database(database: Path, prepare: Prepare | None) -> None:
+    if prepare is None:
+        return
+    storage = await Storage.open(database)
+    try:
+        await prepare(storage)
+    finally:
+        await storage.close()
+
+
+@asynccontextmanager
+async def running_bot(
+    standin: DiscordStandIn,
+    database: Path,
+    *,
+    prepare: Prepare | None = None,
+    view_timeout: float = 30.0,
+    **settings: Any,
+) -> AsyncIterator[ChronicleBot]:
+    """A ChronicleBot connected to the stand-in, its commands synced, its database ready."""
+    await prepare_database(database, prepare)
+    bot = ChronicleBot(settings_for(standin, database, **settings), view_timeout=view_timeout)
+    async with connected_client(bot, standin) as client:
+        assert isinstance(client, ChronicleBot)
+        yield client

@@ -1,0 +1,404 @@
+"""The real bot answering lookups over the loopback Discord: every command, autocomplete,
+buttons, the select menu, errors, Discord's limits, and no pings."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.client import ChronicleBot
+from bot.services.imports import import_archive
+from storage import Storage
+from tests.conftest import MOD_KEY, SAMPLE_NEWS, SEED_PAGES
+from tests.e2e.discord_standin import (
+    DEFAULT_GUILD_ID,
+    DEFAULT_USER_ID,
+    DiscordStandIn,
+    InteractionHandle,
+    RecordedRequest,
+    UserSpec,
+)
+from tests.e2e.harness import running_bot
+
+EPHEMERAL = 64
+OTHER_USER = UserSpec(id=DEFAULT_USER_ID + 1, username="someone-else")
+COMMANDS = {"event", "search", "onthisday", "related", "entity", "about"}
+
+
+async def sample(storage: Storage) -> None:
+    await import_archive(storage, [SAMPLE_NEWS, *SEED_PAGES])
+
+
+@pytest.fixture
+async def standin() -> AsyncIterator[DiscordStandIn]:
+    async with DiscordStandIn() as api:
+        yield api
+    assert not api.internal_errors
+
+
+@pytest.fixture
+async def bot(standin: DiscordStandIn, tmp_path: Path) -> AsyncIterator[ChronicleBot]:
+    async with running_bot(standin, tmp_path / "chronicle.db", prepare=sample) as client:
+        yield client
+
+
+def data(request: RecordedRequest) -> dict[str, Any]:
+    return request.json.get("data") or {}
+
+
+def embed_of(message: dict[str, Any]) -> dict[str, Any]:
+    assert message["embeds"], message
+    return message["embeds"][0]
+
+
+def custom_ids(message: dict[str, Any]) -> list[str]:
+    return [
+        c["custom_id"]
+        for row in message.get("components", [])
+        for c in row["components"]
+        if "custom_id" in c
+    ]
+
+
+def component(message: dict[str, Any], custom_id: str) -> dict[str, Any]:
+    return next(
+        c
+        for row in message["components"]
+        for c in row["components"]
+        if c.get("custom_id") == custom_id
+    )
+
+
+async def event_id(bot: ChronicleBot, key: str) -> int:
+    event = await bot.storage.events.get_by_key(key)
+    assert event is not None
+    return event.id
+
+
+def assert_embed_within_limits(embed: dict[str, Any]) -> None:
+    total = len(embed.get("title", "")) + len(embed.get("description", ""))
+    total += len(embed.get("footer", {}).get("text", "")) + len(
+        embed.get("author", {}).get("name", "")
+    )
+    assert len(embed.get("title", "")) <= 256
+    assert len(embed.get("description", "")) <= 4096
+    assert len(embed.get("fields", [])) <= 25
+    for field in embed.get("fields", []):
+        assert len(field["name"]) <= 256 and len(field["value"]) <= 1024
+        total += len(field["name"]) + len(field["value"])
+    assert total <= 6000
+
+
+async def test_commands_are_synced_with_their_public_names(
+    bot: ChronicleBot, standin: DiscordStandIn
+) -> None:
+    commands = {c["name"]: c for c in standin.guild_commands[DEFAULT_GUILD_ID]}
+    assert set(commands) >= COMMANDS
+    options = {name: [o["name"] for o in c.get("options", [])] for name, c in commands.items()}
+    assert options["event"] == ["query"]
+    assert options["search"] == ["query", "entity", "since", "until"]
+    assert options["onthisday"] == ["date"]
+    assert options["related"] == ["query"]
+    assert options["entity"] == ["name"]
+
+
+async def test_event_autocomplete_then_card_with_buttons(
+    bot: ChronicleBot, standin: DiscordStandIn
+) -> None:
+    handle = await standin.send_autocomplete(
+        "event", {"query": "russian ministry of def"}, focused="query"
+    )
+    callback = await handle.callback()
+    assert callback.json["type"] == 8
+    choices = data(callback)["choices"]
+    assert 1 <= len(choices) <= 25
+    assert all(len(c["name"]) <= 100 and len(c["value"]) <= 100 for c in choices)
+    assert choices[0]["name"].startswith("2017-06-16 · The Russian Ministry of Defence")
+
+    handle = await standin.send_slash_command("event", {"query": choices[0]["value"]})
+    message = await handle.response()
+    embed = embed_of(message)
+    assert embed["title"].startswith(
+        "The Russian Ministry of Defence says its forces may have killed"
+    )
+    assert embed["url"].startswith("http://www.independent.co.uk/")
+    assert embed["image"]["url"].endswith("baghdadi.jpg")
+    fields = {f["name"]: f["value"] for f in embed["fields"]}
+    assert fields["Date"].startswith("<t:") and fields["Date"].endswith(":D>")
+    assert "1. [The Independent](http://www.independent.co.uk/" in fields["Sources (1)"]
+    related = next(v for k, v in fields.items() if k.startswith("Related"))
+    assert related.count("shared:") == 5
+    assert embed["footer"]["text"] == MOD_KEY
+    ident = await event_id(bot, MOD_KEY)
+    assert custom_ids(message) == [
+        f"chronicle:event:related:{ident}",
+        f"chronicle:event:sources:{ident}",
+    ]
+    assert not message["flags"] & EPHEMERAL
+
+
+async def test_event_buttons_answer_privately(bot: ChronicleBot, standin: DiscordStandIn) -> None:
+    handle = await standin.send_slash_command("event", {"query": MOD_KEY})
+    message = await handle.response()
+    ident = await event_id(bot, MOD_KEY)
+
+    sources = await standin.click(message, f"chronicle:event:sources:{ident}", user=OTHER_USER)
+    reply = await sources.response()
+    assert reply["flags"] & EPHEMERAL
+    assert "[The Independent](" in embed_of(reply)["description"]
+
+    related = await standin.click(message, f"chronicle:event:related:{ident}")
+    page = await related.response()
+    assert page["flags"] & EPHEMERAL
+    embed = embed_of(page)
+    assert embed["description"].count("shared:") == 10
+    assert embed["footer"]["text"].startswith("Page 1")
+    nxt = await standin.click(page, _button(page, "Next"))
+    turned = await nxt.callback()
+    assert turned.json["type"] == 7
+    assert data(turned)["embeds"][0]["footer"]["text"].startswith("Page 2")
+
+
+def _button(message: dict[str, Any], label: str) -> str:
+    return next(
+        c["custom_id"]
+        for row in message["components"]
+        for c in row["components"]
+        if c.get("label") == label
+    )
+
+
+async def test_search_pages_select_and_owner_only(
+    bot: ChronicleBot, standin: DiscordStandIn
+) -> None:
+    handle = await standin.send_slash_command("search", {"query": "Russia"})
+    message = await handle.response()
+    embed = embed_of(message)
+    assert embed["title"] == "Search: Russia"
+    assert embed["description"].count("\n") == 9  # ten results
+    select = next(c for row in message["components"] for c in row["components"] if c["type"] == 3)
+    assert len(select["options"]) == 10
+    previous, nxt = _button(message, "Previous"), _button(message, "Next")
+    assert component(message, previous)["disabled"] is True
+    assert not component(message, nxt).get("disabled")
+
+    stranger = await standin.click(message, nxt, user=OTHER_USER)
+    refusal = await stranger.callback()
+    assert data(refusal)["flags"] & EPHEMERAL
+    assert "belong to the person who ran the command" in data(refusal)["content"]
+
+    turned = await (await standin.click(message, nxt)).callback()
+    assert turned.json["type"] == 7
+    page_two = data(turned)["embeds"][0]
+    assert page_two["footer"]["text"].startswith("Page 2")
+    assert page_two["description"].startswith("**11.**")
+
+    pick = select["options"][0]["value"]
+    opened = await standin.send_component(message, select["custom_id"], values=[pick])
+    card = await opened.response()
+    assert card["flags"] & EPHEMERAL
+    assert embed_of(card)["footer"]["text"]  # an event card (its key)
+
+
+async def test_search_filters_and_no_results(bot: ChronicleBot, standin: DiscordStandIn) -> None:
+    handle = await standin.send_slash_command(
+        "search", {"query": "Baghdadi", "entity": "Islamic State", "since": "2017-01-01"}
+    )
+    embed = embed_of(await handle.response())
+    assert "Islamic State" in embed["title"]
+    handle = await standin.send_slash_command(
+        "search", {"query": "Baghdadi", "entity": "Islamc Stat"}
+    )
+    reply = await handle.callback()
+    assert data(reply)["flags"] & EPHEMERAL
+    assert (
+        "No entity is called" in data(reply)["content"]
+        and "Islamic State" in data(reply)["content"]
+    )
+
+
+async def test_onthisday_groups_by_year(bot: ChronicleBot, standin: DiscordStandIn) -> None:
+    handle = await standin.send_slash_command("onthisday", {"date": "06-16"})
+    embed = embed_of(await handle.response())
+    assert embed["title"] == "On this day: June 16"
+    assert "years ago — 2017**" in embed["description"]
+    handle = await standin.send_slash_command("onthisday", {"date": "2014-11-08"})
+    embed = embed_of(await handle.response())
+    assert "— 2014**" in embed["description"] and "Kudhaa Island" in embed["description"]
+
+
+async def test_related_and_entity_and_about(bot: ChronicleBot, standin: DiscordStandIn) -> None:
+    handle = await standin.send_slash_command("related", {"query": MOD_KEY})
+    message = await handle.response()
+    assert embed_of(message)["description"].startswith("**1.**")
+    assert "Next" in [c.get("label") for row in message["components"] for c in row["components"]]
+
+    handle = await standin.send_autocomplete("entity", {"name": "abu"}, focused="name")
+    choices = data(await handle.callback())["choices"]
+    assert choices[0]["value"] == "Abu Bakr al-Baghdadi"
+    embed = embed_of(
+        await (
+            await standin.send_slash_command("entity", {"name": "abu bakr al-baghdadi"})
+        ).response()
+    )
+    assert embed["title"] == "Abu Bakr al-Baghdadi"
+    assert "events" in embed["description"] and "<t:" in embed["description"]
+    assert {f["name"] for f in embed["fields"]} == {"Recent events", "Often appears with"}
+
+    embed = embed_of(await (await standin.send_slash_command("about")).response())
+    assert "**41** events" in embed["fields"][0]["value"]
+
+
+@pytest.mark.parametrize(
+    ("command", "options", "expected"),
+    [
+        ("event", {"query": "zzqxv wqpfk"}, "No event matches"),
+        ("onthisday", {"date": "13-45"}, "not a real day"),
+        ("onthisday", {"date": "yesterday"}, "MM-DD"),
+        ("search", {"query": '"NEAR( zzqx AND (('}, "No events match"),
+        ("search", {"query": "***"}, "nothing to search for"),
+        ("search", {"query": "Russia", "since": "2017-02-30"}, "not a real date"),
+        ("entity", {"name": "Nobody In Particular"}, "No entity is called"),
+    ],
+)
+async def test_errors_are_private_and_say_what_is_wrong(
+    bot: ChronicleBot,
+    standin: DiscordStandIn,
+    command: str,
+    options: dict[str, str],
+    expected: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    handle = await standin.send_slash_command(command, options)
+    reply = await handle.callback()
+    assert reply.json["type"] == 4
+    assert data(reply)["flags"] & EPHEMERAL
+    assert expected in data(reply)["content"]
+    assert "Traceback" not in caplog.text
+
+
+async def test_hostile_search_text_is_just_text(bot: ChronicleBot, standin: DiscordStandIn) -> None:
+    message = await (await standin.send_slash_command("search", {"query": '"NEAR( *'})).response()
+    assert "near" in embed_of(message)["description"].lower()  # "near Deir ez-Zor", as words
+
+
+async def test_unexpected_error_is_logged_and_answered_generically(
+    bot: ChronicleBot,
+    standin: DiscordStandIn,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    async def broken() -> None:
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(bot.storage, "stats", broken)
+    with caplog.at_level(logging.ERROR):
+        reply = await (await standin.send_slash_command("about")).callback()
+    assert data(reply)["flags"] & EPHEMERAL
+    assert "Something went wrong on our side" in data(reply)["content"]
+    assert "disk on fire" not in data(reply)["content"]
+    record = next(r for r in caplog.records if "unexpected error in /about" in r.getMessage())
+    assert record.exc_info and "disk on fire" in str(record.exc_info[1])
+    assert f"by user {DEFAULT_USER_ID} in guild {DEFAULT_GUILD_ID}" in record.getMessage()
+
+
+async def test_slow_reply_is_deferred_first(
+    bot: ChronicleBot, standin: DiscordStandIn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = bot.storage.stats
+
+    async def slow() -> Any:
+        await asyncio.sleep(1.2)
+        return await real()
+
+    monkeypatch.setattr(bot.storage, "stats", slow)
+    handle = await standin.send_slash_command("about")
+    callback = await handle.callback()
+    assert callback.json["type"] == 5  # "thinking…" first
+    message = await handle.response(timeout=5)
+    assert embed_of(message)["title"] == "Chronicle"
+
+
+async def test_huge_event_fits_discord_limits(standin: DiscordStandIn, tmp_path: Path) -> None:
+    sources = "\n".join(
+        f"{n}. [Publisher number {n} with a long name](https://example.com/{n}/" + "x" * 60 + ")"
+        for n in range(1, 41)
+    )
+    summary = " ".join(["Word"] * 2000) + " " + "y" * 100
+    page = tmp_path / "news/2020/01/2/huge-event.md"
+    page.parent.mkdir(parents=True)
+    page.write_text(
+        "### [2020-01-2](/news/2020/01/2/index.md)\n\n# "
+        + "A very long headline " * 20
+        + "\n\n"
+        + summary
+        + "\n\n\n### Sources:\n\n"
+        + sources
+        + "\n"
+    )
+
+    async def prepare(storage: Storage) -> None:
+        report = await import_archive(storage, [page])
+        assert report.ok
+
+    async with running_bot(standin, tmp_path / "c.db", prepare=prepare):
+        handle = await standin.send_slash_command("event", {"query": "A very long headline"})
+        message = await handle.response()
+        embed = embed_of(message)
+        assert_embed_within_limits(embed)
+        assert embed["title"].endswith("…")
+        assert embed["description"].endswith("…")
+        sources_field = next(f for f in embed["fields"] if f["name"].startswith("Sources (40)"))
+        assert "and" in sources_field["value"] and "more: press Sources" in sources_field["value"]
+        assert sources_field["value"].splitlines()[0].startswith("1. [Publisher number 1")
+
+
+async def test_pages_grey_out_after_timeout(standin: DiscordStandIn, tmp_path: Path) -> None:
+    async with running_bot(standin, tmp_path / "c.db", prepare=sample, view_timeout=0.5):
+        handle = await standin.send_slash_command("search", {"query": "Russia"})
+        message = await handle.response()
+        assert not component(message, _button(message, "Next")).get("disabled")
+
+        def greyed() -> bool:
+            current = handle.original_message
+            return current is not None and all(
+                c.get("disabled") for row in current["components"] for c in row["components"]
+            )
+
+        await standin.wait_until(greyed, timeout=5, what="components greyed out")
+
+
+async def test_no_reply_allows_mentions(bot: ChronicleBot, standin: DiscordStandIn) -> None:
+    handles: list[InteractionHandle] = []
+    for command, options in [
+        ("event", {"query": "@everyone Baghdadi"}),
+        ("search", {"query": "Russia"}),
+        ("onthisday", {"date": "06-16"}),
+        ("related", {"query": MOD_KEY}),
+        ("entity", {"name": "Russia"}),
+        ("about", {}),
+        ("event", {"query": "<@123> nothing like this"}),
+    ]:
+        handle = await standin.send_slash_command(command, options)
+        await handle.callback()
+        handles.append(handle)
+    sent = [
+        r
+        for r in standin.requests
+        if r.method in ("POST", "PATCH")
+        and isinstance(r.json, dict)
+        and (
+            ("data" in r.json and r.json.get("type") in (4, 7))
+            or "content" in r.json
+            or "embeds" in r.json
+        )
+    ]
+    assert len(sent) >= len(handles)
+    for request in sent:
+        payload = request.json.get("data", request.json)
+        assert payload.get("allowed_mentions") == {"parse": []}, request

@@ -1,0 +1,103 @@
+"""`chronicle run` as a real process: no token, a bad token, and a good one that brings the
+bot up on the bundled sample archive and shuts down cleanly on SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.discord_standin import DEFAULT_TOKEN, DiscordStandIn
+
+WAIT = 20.0
+
+
+def environment(tmp_path: Path, **values: str) -> dict[str, str]:
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("DISCORD_", "CHRONICLE_", "FEED_"))
+    }
+    env.update({"CHRONICLE_DB": str(tmp_path / "chronicle.db"), "LOG_LEVEL": "INFO", **values})
+    return env
+
+
+async def start(tmp_path: Path, env: dict[str, str]) -> asyncio.subprocess.Process:
+    return await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        "run",
+        cwd=tmp_path,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+
+
+@pytest.fixture
+async def standin() -> AsyncIterator[DiscordStandIn]:
+    async with DiscordStandIn(valid_token=DEFAULT_TOKEN) as api:
+        yield api
+
+
+async def test_without_a_token_it_says_how_to_get_one(tmp_path: Path) -> None:
+    process = await start(tmp_path, environment(tmp_path))
+    _, err = await asyncio.wait_for(process.communicate(), WAIT)
+    assert process.returncode == 2
+    text = err.decode()
+    assert "DISCORD_TOKEN is not set" in text and "Developer Portal" in text and "README.md" in text
+    assert "Traceback" not in text
+
+
+async def test_an_invalid_token_is_one_clear_line(tmp_path: Path, standin: DiscordStandIn) -> None:
+    env = environment(
+        tmp_path,
+        DISCORD_TOKEN="not-the-token",
+        DISCORD_API_BASE=standin.api_base,
+        DISCORD_GATEWAY_URL=standin.gateway_url,
+    )
+    process = await start(tmp_path, env)
+    _, err = await asyncio.wait_for(process.communicate(), WAIT)
+    text = err.decode()
+    assert process.returncode == 1
+    assert "chronicle: Discord refused the token (401 Unauthorized): check DISCORD_TOKEN." in text
+    assert "Traceback" not in text
+    assert "not-the-token" not in text
+
+
+async def test_run_brings_the_bot_up_on_the_sample_archive(
+    tmp_path: Path, standin: DiscordStandIn
+) -> None:
+    env = environment(
+        tmp_path,
+        DISCORD_TOKEN=DEFAULT_TOKEN,
+        DISCORD_API_BASE=standin.api_base,
+        DISCORD_GATEWAY_URL=standin.gateway_url,
+    )
+    process = await start(tmp_path, env)
+    try:
+        await standin.wait_for_ready(timeout=WAIT)
+        await standin.wait_until(
+            lambda: bool(standin.global_commands), timeout=WAIT, what="commands synced"
+        )
+        handle = await standin.send_slash_command("about")
+        message = await handle.response(timeout=WAIT)
+        assert "**41** events" in message["embeds"][0]["fields"][0]["value"]
+        handle = await standin.send_slash_command(
+            "event", {"query": "Russian Ministry of Defence al-Baghdadi"}
+        )
+        message = await handle.response(timeout=WAIT)
+        card = message["embeds"][0]
+        assert any(f["name"].startswith("Article:") for f in card["fields"])  # sample articles
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, err = await asyncio.wait_for(process.communicate(), WAIT)
+    text = err.decode()
+    assert process.returncode == 0, text
+    assert "shutting down" in text
+    assert "Traceback" not in text
+    assert DEFAULT_TOKEN not in text

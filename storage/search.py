@@ -37,23 +37,33 @@ class _Term:
 
 
 def _tokens(text: str) -> list[str]:
-    """Index tokens for a piece of text, the way segment_for_index + unicode61 make them."""
-    tokens: list[str] = []
+    """Index tokens for a piece of text, the way segment_for_index + unicode61 make them.
+
+    A CJK run becomes its bigrams; the unigram the index adds after each run is kept when
+    something follows the run in the same phrase (it sits between them in the index too),
+    and left out at the end, where the text's run may go on.
+    """
+    pieces: list[tuple[bool, str]] = []  # (is CJK, text)
     for token in _TOKEN.findall(text):
         pos = 0
         for run in CJK_RUN.finditer(token):
-            tokens.extend(t[:MAX_TOKEN_CHARS] for t in _TOKEN.findall(token[pos : run.start()]))
-            chars = run.group(0)
-            # A query phrase is the run's bigrams only; the trailing unigram the index adds
-            # would not follow them in the text.
-            tokens.extend(cjk_tokens(chars)[:-1] if len(chars) > 1 else [chars])
+            pieces.extend((False, t) for t in _TOKEN.findall(token[pos : run.start()]))
+            pieces.append((True, run.group(0)))
             pos = run.end()
-        tokens.extend(t[:MAX_TOKEN_CHARS] for t in _TOKEN.findall(token[pos:]))
+        pieces.extend((False, t) for t in _TOKEN.findall(token[pos:]))
+    tokens: list[str] = []
+    for index, (is_cjk, piece) in enumerate(pieces):
+        if not is_cjk:
+            tokens.append(piece[:MAX_TOKEN_CHARS])
+        elif index < len(pieces) - 1:
+            tokens.extend(cjk_tokens(piece))
+        else:
+            tokens.extend(cjk_tokens(piece)[:-1] if len(piece) > 1 else [piece])
     return tokens
 
 
-def _single_cjk(tokens: tuple[str, ...]) -> bool:
-    return len(tokens) == 1 and len(tokens[0]) == 1 and CJK_RUN.fullmatch(tokens[0]) is not None
+def _ends_with_one_cjk(tokens: tuple[str, ...]) -> bool:
+    return len(tokens[-1]) == 1 and CJK_RUN.fullmatch(tokens[-1]) is not None
 
 
 def parse_terms(text: str, *, prefix_last: bool = False) -> list[list[_Term]]:
@@ -88,8 +98,8 @@ def parse_terms(text: str, *, prefix_last: bool = False) -> list[list[_Term]]:
         is_last = index == len(raw_terms) - 1
         if prefix_last and is_last and bare is not None and not text.endswith((" ", '"')):
             prefix = True
-        # One Chinese character can only be found as the start of a bigram.
-        prefix = prefix or _single_cjk(tokens)
+        # One Chinese character at the end can only be found as the start of a bigram.
+        prefix = prefix or _ends_with_one_cjk(tokens)
         term = _Term(tokens, prefix=prefix, negated=negated)
         if pending_or and not negated and groups and not groups[-1][0].negated:
             groups[-1].append(term)

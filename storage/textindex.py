@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from fractions import Fraction
 
 # Han (incl. extensions and compatibility ideographs), kana and Hangul syllables.
 _CJK_RANGES = (
@@ -27,6 +28,7 @@ _CJK_RANGES = (
 )
 CJK_RUN = re.compile(f"[{_CJK_RANGES}]+")
 _CJK_CHAR = re.compile(f"[{_CJK_RANGES}]")
+_WORD = re.compile(r"[^\W_]+")
 
 
 def has_cjk(text: str) -> bool:
@@ -53,3 +55,25 @@ def fold(text: str) -> str:
     decomposed = unicodedata.normalize("NFKD", text.casefold())
     stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
     return " ".join(stripped.split())
+
+
+def headline_tokens(headline: str) -> frozenset[str]:
+    """The folded words of a headline; Chinese and Japanese runs as character bigrams."""
+    tokens: set[str] = set()
+    for word in _WORD.findall(fold(headline)):
+        pos = 0
+        for run in CJK_RUN.finditer(word):
+            if run.start() > pos:
+                tokens.add(word[pos : run.start()])
+            chars = run.group(0)
+            # Bigrams only: the trailing unigram the search index adds says nothing here.
+            tokens.update(cjk_tokens(chars)[:-1] if len(chars) > 1 else [chars])
+            pos = run.end()
+        if pos < len(word):
+            tokens.add(word[pos:])
+    return frozenset(tokens)
+
+
+def jaccard(a: frozenset[str], b: frozenset[str]) -> Fraction:
+    union = len(a | b)
+    return Fraction(len(a & b), union) if union else Fraction(0)

@@ -24,6 +24,7 @@ def fts() -> sqlite3.Connection:
         "叙利亚政府军收复代尔祖尔",
         "美国总统唐纳德·特朗普表态",
         "NEAR the border, AND beyond",
+        "庆祝建国35周年，纪念，华表",
     ]
     conn.executemany(
         "INSERT INTO t(rowid, body) VALUES (?, ?)",
@@ -60,6 +61,10 @@ def matches(conn: sqlite3.Connection, text: str, prefix_last: bool = False) -> s
         ("特朗普", {4}),
         ("朗特", set()),
         ("NEAR", {5}),
+        ("建国35周年", {6}),  # CJK runs and digits in one word
+        ("国35", {6}),
+        ("纪念，华表", {6}),
+        ("35周", {6}),
         ("AND", set()),  # an operator alone is nothing to search for
         ("NEAR( border", {5}),
         ("border,beyond", set()),  # joined by punctuation: a phrase, as written

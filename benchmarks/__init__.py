@@ -1,0 +1,1 @@
+"""Benchmarks: scripts that measure Chronicle on realistic loads (run with python -m)."""

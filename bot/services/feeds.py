@@ -1,0 +1,993 @@
+"""Feeds: adding, removing and polling the operator's feeds; entries into events.
+
+Shared by the command line (``chronicle feeds ...``) and the bot's scheduler. Everything
+it needs is passed in (the Storage, one aiohttp session from
+:func:`bot.ingest.feeds.make_session`, the :class:`FetchPolicy`, the poll interval); it
+holds no globals, so a test, the CLI and the bot can each run their own.
+
+The rules, in one place (numbers in :class:`FeedRules`):
+
+Never twice
+    An entry's identity (GUID, else link, else a hash; see ``bot.ingest.feeds``) is stored
+    per feed the first time it is seen; a seen identity is skipped forever, whatever the
+    feed does to its date or text. An unseen entry whose link is already a source of an
+    event joins that event (a link shared by several entries of one document, or a bare
+    home page, is not trusted for this). Otherwise an entry whose headline is nearly the
+    same as an event's on the same UTC day (folded-token Jaccard >= 0.8, at least four
+    tokens) joins that event and adds its link as one more source. Only otherwise is a new
+    event made. The same link from two feeds is one source row: the URL is what a reader
+    follows, and ``feed_entries`` records which feeds carried it.
+
+Never a flood
+    Every unseen entry is stored (nothing is lost); the question is only whether its new
+    event is *announced* (``announce = 1``: digests of new events, subscription alerts).
+    It is not announced, and is kept as history, when
+
+    * it comes from the feed's first successful fetch (adding a feed, or re-adding a
+      disabled one), except the newest ``--backfill N`` entries;
+    * one poll brings more than ``flood_cap`` (20) unseen entries: a feed that changed all
+      its GUIDs, moved, or dumped its archive is not news;
+    * the feed comes back after ``comeback_failures`` (3) or more failed attempts in a
+      row, i.e. it was down for at least ~35 minutes of retries: what piled up meanwhile is
+      not replayed. One or two failed attempts (a blip) lose nothing;
+    * the entry is dated more than ``age_margin`` (a day) before the feed's last success:
+      an old item that surfaced late.
+
+Failing feeds
+    Every failure is recorded with its kind and reason. The next attempt waits 5 minutes,
+    doubling per consecutive failure, capped at a day. After 11 consecutive failures, or
+    when a feed has answered with something that is not a feed for more than a day, it is
+    disabled with its reason (logged at WARNING; shown by ``feeds list``). A 304 is a
+    success with nothing new. A successful poll schedules the next after the poll interval.
+
+Entities
+    An event's entities are the entry's categories plus the known entity names its
+    headline and summary mention (:class:`EntityMatcher`): whole words in Latin scripts
+    ("Iran" does not tag "Iranian": a demonym or adjective is not the place), substrings in
+    Chinese and Japanese text. Short acronyms (US, UN, IT) must appear in capitals and
+    one-word proper names (May, Amazon) capitalised, so that "us" or "may" tag nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import functools
+import hashlib
+import logging
+import re
+import time
+from collections import Counter
+from collections.abc import Callable, Coroutine, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Final, Literal
+from urllib.parse import urlsplit
+
+import aiohttp
+from yarl import URL
+
+from bot.errors import InvalidInput, NotFound
+from bot.ingest.archive import slugify
+from bot.ingest.feeds import (
+    FeedEntry,
+    FeedError,
+    FetchPolicy,
+    FetchResult,
+    ParsedFeed,
+    fetch_feed,
+    parse_feed,
+)
+from storage import Storage
+from storage.feeds import Feed, FeedExistsError, FeedItem, StoredEntries
+from storage.keys import make_key
+from storage.textindex import CJK_RUN, fold, has_cjk
+
+log = logging.getLogger(__name__)
+
+DEFAULT_CONCURRENCY: Final = 16
+MAX_CATEGORIES: Final = 10
+MAX_CATEGORY_CHARS: Final = 80
+MAX_ENTITIES: Final = 25
+MAX_NAME_CHARS: Final = 100
+FUTURE_SLACK: Final = dt.timedelta(days=1)  # entries dated later than this are dated "now"
+
+Clock = Callable[[], dt.datetime]
+# not_modified: a 304, or the same bytes as at the last successful poll.
+OutcomeStatus = Literal["ok", "not_modified", "failed", "disabled", "removed"]
+
+
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class FeedRules:
+    """The numbers behind the rules in this module's docstring."""
+
+    flood_cap: int = 20
+    age_margin: dt.timedelta = dt.timedelta(days=1)
+    comeback_failures: int = 3
+    backoff_base: dt.timedelta = dt.timedelta(minutes=5)
+    backoff_cap: dt.timedelta = dt.timedelta(days=1)
+    disable_after_failures: int = 11
+    parse_failure_window: dt.timedelta = dt.timedelta(days=1)
+
+    def backoff(self, failures: int) -> dt.timedelta:
+        """Wait before the next attempt after ``failures`` consecutive failures (>= 1)."""
+        if failures <= 0:
+            return dt.timedelta(0)
+        # Cap the exponent first: 2**11 minutes is already past any sane cap.
+        delay = self.backoff_base * (2 ** min(failures - 1, 20))
+        return min(delay, self.backoff_cap)
+
+
+# Failures at add time that mean "this URL will not work as a feed": refused, nothing
+# added. Anything else (timeout, network, 5xx, 408, 429) is the site being down right
+# now: the feed is added and retried on the backoff schedule.
+_REFUSED_AT_ADD: Final = frozenset(
+    {"invalid_url", "refused_address", "not_a_feed", "too_large", "too_many_redirects"}
+)
+
+
+# --- matching entity names ------------------------------------------------------------------
+
+_WORD: Final = re.compile(r"[^\W_]+")
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _fold_word(word: str) -> str:
+    # Words repeat across headlines, summaries and names; folding (NFKD) is the slow part.
+    return fold(word)
+
+
+def _words(text: str) -> list[tuple[str, str]]:
+    """(original, folded) words of the Latin-script parts of a text; CJK runs are cut out
+    (they are matched as substrings), so "Trump访华" still has the word "Trump"."""
+    words: list[tuple[str, str]] = []
+    for match in _WORD.finditer(text):
+        for piece in CJK_RUN.split(match.group(0)):
+            if piece:
+                folded = _fold_word(piece)
+                if folded:
+                    words.append((piece, folded))
+    return words
+
+
+def _case_rule(word: str, single_word: bool) -> str | None:
+    """What a word of a name requires of the text's word: 'upper', 'capital' or nothing."""
+    letters = [ch for ch in word if ch.isalpha()]
+    if len(letters) >= 2 and all(ch.isupper() for ch in letters):
+        # US, UN, IT must be written so; NATO, ISIS may also be written Nato, Isis.
+        return "upper" if len(word) <= 3 else "capital"
+    if single_word and word[:1].isupper():
+        return "capital"  # May, Amazon: a proper noun, not the word "may"
+    return None
+
+
+def _satisfies(rule: str | None, word: str) -> bool:
+    if rule is None:
+        return True
+    if rule == "upper":
+        return all(ch.isupper() for ch in word if ch.isalpha())
+    return word[:1].isupper()
+
+
+@dataclass(frozen=True, slots=True)
+class _WordName:
+    folded: tuple[str, ...]
+    rules: tuple[str | None, ...]
+    canonical: str
+
+
+class EntityMatcher:
+    """Finds known entity names (and aliases) in text, fast enough for ~100k names.
+
+    Latin-script names are whole words. One-word names are found by one dict lookup per
+    word of the text; longer names are indexed by their first *two* words, so a common
+    first word ("United", "New", "Ana") does not make every mention of it compare
+    against hundreds of names. CJK names are substrings, indexed by their first three
+    characters (two for two-character names). Matches are leftmost-longest and do not
+    overlap ("New York City" tags that, not "New York"). Built once (``add_many``) and
+    extended with what is new; ``canonical`` lets an alias tag the entity it stands for.
+    """
+
+    def __init__(self) -> None:
+        self._single: dict[str, list[_WordName]] = {}
+        self._multi: dict[tuple[str, str], list[_WordName]] = {}
+        self._cjk2: dict[str, list[tuple[str, str]]] = {}
+        self._cjk3: dict[str, list[tuple[str, str]]] = {}
+        self._dirty_multi: set[tuple[str, str]] = set()
+        self._dirty_cjk: set[str] = set()
+        self._known: set[tuple[str, str]] = set()
+        self.last_entity_id = 0  # the newest entity row loaded (see FeedService)
+
+    def __len__(self) -> int:
+        return len(self._known)
+
+    def add(self, name: str, canonical: str | None = None) -> None:
+        name = " ".join(name.split())
+        canonical = canonical or name
+        folded_name = fold(name)
+        if not folded_name or (folded_name, canonical) in self._known:
+            return
+        if has_cjk(name):
+            # One character (美, 日) would tag nearly everything.
+            if len(folded_name) < 2:
+                return
+            self._known.add((folded_name, canonical))
+            if len(folded_name) == 2:
+                self._cjk2.setdefault(folded_name, []).append((folded_name, canonical))
+            else:
+                prefix = folded_name[:3]
+                self._cjk3.setdefault(prefix, []).append((folded_name, canonical))
+                self._dirty_cjk.add(prefix)
+            return
+        words = _words(name)
+        if not words:
+            return
+        if len(words) == 1 and (len(words[0][1]) < 2 or words[0][1].isdigit()):
+            return  # "A", "124": numbers and letters are not names in running text
+        self._known.add((folded_name, canonical))
+        single = len(words) == 1
+        entry = _WordName(
+            folded=tuple(f for _, f in words),
+            rules=tuple(_case_rule(w, single) for w, _ in words),
+            canonical=canonical,
+        )
+        if single:
+            self._single.setdefault(entry.folded[0], []).append(entry)
+        else:
+            pair = (entry.folded[0], entry.folded[1])
+            self._multi.setdefault(pair, []).append(entry)
+            self._dirty_multi.add(pair)
+
+    def add_many(self, names: Iterable[str], aliases: Mapping[str, str] | None = None) -> None:
+        for name in names:
+            self.add(name)
+        for alias, canonical in (aliases or {}).items():
+            self.add(alias, canonical)
+
+    def _sort_dirty(self) -> None:
+        # Longest first, so the first name that fits at a position is the longest.
+        for pair in self._dirty_multi:
+            self._multi[pair].sort(key=lambda n: (-len(n.folded), n.canonical))
+        for prefix in self._dirty_cjk:
+            self._cjk3[prefix].sort(key=lambda n: (-len(n[0]), n[1]))
+        self._dirty_multi.clear()
+        self._dirty_cjk.clear()
+
+    def find(self, *texts: str) -> list[str]:
+        """Canonical names mentioned in the texts, in order of first mention, each once."""
+        self._sort_dirty()
+        found: dict[str, str] = {}
+        for text in texts:
+            if not text:
+                continue
+            for name in self._find_words(text):
+                found.setdefault(fold(name), name)
+            if (self._cjk2 or self._cjk3) and has_cjk(text):
+                for name in self._find_cjk(fold(text)):
+                    found.setdefault(fold(name), name)
+        return list(found.values())
+
+    def _find_words(self, text: str) -> list[str]:
+        words = _words(text)
+        folded = [f for _, f in words]
+        count = len(words)
+        out: list[str] = []
+        i = 0
+        while i < count:
+            match: _WordName | None = None
+            if i + 1 < count:
+                for name in self._multi.get((folded[i], folded[i + 1]), ()):
+                    size = len(name.folded)
+                    if tuple(folded[i : i + size]) == name.folded and self._cased(name, words, i):
+                        match = name
+                        break
+            if match is None:
+                for name in self._single.get(folded[i], ()):
+                    if self._cased(name, words, i):
+                        match = name
+                        break
+            if match is None:
+                i += 1
+            else:
+                out.append(match.canonical)
+                i += len(match.folded)
+        return out
+
+    @staticmethod
+    def _cased(name: _WordName, words: list[tuple[str, str]], start: int) -> bool:
+        return all(_satisfies(rule, words[start + k][0]) for k, rule in enumerate(name.rules))
+
+    def _find_cjk(self, folded_text: str) -> list[str]:
+        out: list[str] = []
+        i = 0
+        while i < len(folded_text) - 1:
+            step = 1
+            candidates = [
+                *self._cjk3.get(folded_text[i : i + 3], ()),
+                *self._cjk2.get(folded_text[i : i + 2], ()),
+            ]
+            for folded_name, canonical in candidates:
+                if folded_text.startswith(folded_name, i):
+                    out.append(canonical)
+                    step = len(folded_name)
+                    break
+            i += step
+        return out
+
+
+# Labels that blogs and CMSs put on everything: never a topic.
+_GENERIC_CATEGORIES: Final = frozenset(
+    {"uncategorized", "uncategorised", "general", "news", "misc", "other", "default", "blog"}
+)
+
+
+def section_labels(entries: Sequence[FeedEntry]) -> set[str]:
+    """Folded categories that more than half the entries of a document carry: sections of
+    the publication ("World news", "Opinion"), not what an entry is about. Tagging events
+    with them would make every event of a feed related to every other."""
+    if len(entries) < 4:
+        return set()
+    counts = Counter(fold(c) for entry in entries for c in {fold(c): c for c in entry.categories})
+    return {name for name, count in counts.items() if count * 2 > len(entries)}
+
+
+def clean_categories(
+    categories: Sequence[str], skip: set[str] | frozenset[str] = frozenset()
+) -> list[str]:
+    """Feed categories usable as entity names: not empty, not numbers, not essays, not a
+    generic label or one of ``skip`` (folded)."""
+    out: list[str] = []
+    for category in categories:
+        name = " ".join(category.split())
+        folded = fold(name)
+        if (
+            not name
+            or len(name) > MAX_CATEGORY_CHARS
+            or not any(ch.isalpha() for ch in name)
+            or folded in _GENERIC_CATEGORIES
+            or folded in skip
+        ):
+            continue
+        out.append(name)
+        if len(out) >= MAX_CATEGORIES:
+            break
+    return out
+
+
+# --- reports --------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class FeedOutcome:
+    """What one poll (or the fetch when adding) of one feed did."""
+
+    feed_id: int
+    url: str
+    name: str
+    status: OutcomeStatus
+    entries: int = 0  # entries in the document
+    unseen: int = 0  # entries this feed never carried before
+    created: list[int] = field(default_factory=list)  # new events
+    announced: list[int] = field(default_factory=list)  # new events that are news
+    merged: int = 0  # unseen entries that joined an existing event (same story)
+    history_reason: str | None = None  # why unseen entries were kept as history
+    error_kind: str | None = None
+    error: str | None = None
+    warning: str | None = None  # the document had problems but was read
+    consecutive_failures: int = 0
+    disabled_reason: str | None = None
+    next_poll_at: dt.datetime | None = None
+    elapsed_s: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.status in ("ok", "not_modified")
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "feed_id": self.feed_id,
+            "url": self.url,
+            "name": self.name,
+            "status": self.status,
+            "entries": self.entries,
+            "unseen": self.unseen,
+            "new_events": len(self.created),
+            "announced": len(self.announced),
+            "announced_ids": list(self.announced),
+            "merged": self.merged,
+            "history_reason": self.history_reason,
+            "error_kind": self.error_kind,
+            "error": self.error,
+            "warning": self.warning,
+            "consecutive_failures": self.consecutive_failures,
+            "disabled_reason": self.disabled_reason,
+            "next_poll_at": _iso(self.next_poll_at),
+            "elapsed_s": round(self.elapsed_s, 3),
+        }
+
+
+@dataclass(slots=True)
+class PollReport:
+    outcomes: list[FeedOutcome] = field(default_factory=list)
+
+    @property
+    def new_event_ids(self) -> list[int]:
+        """New events that are news (announce=1): for "new events" digests and alerts."""
+        return [event_id for o in self.outcomes for event_id in o.announced]
+
+    @property
+    def created_ids(self) -> list[int]:
+        return [event_id for o in self.outcomes for event_id in o.created]
+
+    @property
+    def failed(self) -> list[FeedOutcome]:
+        return [o for o in self.outcomes if o.status in ("failed", "disabled")]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "feeds": len(self.outcomes),
+            "failed": len(self.failed),
+            "new_events": len(self.created_ids),
+            "announced_ids": self.new_event_ids,
+            "outcomes": [o.as_dict() for o in self.outcomes],
+        }
+
+
+@dataclass(slots=True)
+class AddResult:
+    feed: Feed
+    outcome: FeedOutcome
+    reactivated: bool = False  # the URL was a disabled feed, now active again
+
+
+def _iso(moment: dt.datetime | None) -> str | None:
+    return moment.astimezone(dt.UTC).isoformat().replace("+00:00", "Z") if moment else None
+
+
+def feed_to_dict(feed: Feed) -> dict[str, Any]:
+    return {
+        "id": feed.id,
+        "name": feed.name,
+        "url": feed.url,
+        "status": feed.status,
+        "disabled_reason": feed.disabled_reason,
+        "disabled_at": _iso(feed.disabled_at),
+        "added_at": _iso(feed.added_at),
+        "last_success_at": _iso(feed.last_success_at),
+        "last_attempt_at": _iso(feed.last_attempt_at),
+        "last_error": feed.last_error,
+        "last_error_kind": feed.last_error_kind,
+        "last_error_at": _iso(feed.last_error_at),
+        "consecutive_failures": feed.consecutive_failures,
+        "next_poll_at": _iso(feed.next_poll_at) if feed.active else None,
+        "events_added": feed.events_added,
+        "entries_seen": feed.entries_seen,
+    }
+
+
+# --- the service ----------------------------------------------------------------------------
+
+
+def check_feed_url(url: str) -> str:
+    """The URL, stripped, if it can be a feed's; InvalidInput saying why otherwise."""
+    text = url.strip()
+    try:
+        parsed = URL(text)
+    except (ValueError, TypeError):
+        raise InvalidInput(f"{text[:200]!r} is not a valid URL.") from None
+    if parsed.scheme not in ("http", "https") or not parsed.host:
+        raise InvalidInput(
+            f"{text[:200]!r} is not a feed URL: give an http:// or https:// address."
+        )
+    return text
+
+
+class FeedService:
+    """Feeds for one Storage, fetched through one session with one policy."""
+
+    def __init__(
+        self,
+        storage: Storage,
+        session: aiohttp.ClientSession,
+        policy: FetchPolicy,
+        *,
+        poll_minutes: float = 10.0,
+        rules: FeedRules = FeedRules(),
+        clock: Clock = utc_now,
+    ):
+        if poll_minutes <= 0:
+            raise ValueError("poll_minutes must be positive")
+        self.storage = storage
+        self.session = session
+        self.policy = policy
+        self.poll_interval = dt.timedelta(minutes=poll_minutes)
+        self.rules = rules
+        self.clock = clock
+        self.matcher = EntityMatcher()
+        self._matcher_lock = asyncio.Lock()
+
+    # --- operating feeds ----------------------------------------------------------------
+
+    async def add_feed(self, url: str, name: str | None = None, backfill: int = 0) -> AddResult:
+        """Add a feed and fetch it once.
+
+        Its current entries become events kept as history (announce=0), except the newest
+        ``backfill``, which are news. A URL that cannot be a feed (invalid, a refused
+        address, an HTML page, too large, a redirect loop, HTTP 4xx) is refused and
+        nothing is added: the operator is at the keyboard and can fix it. A site that is
+        down right now (timeout, network, HTTP 5xx/408/429) is added anyway with the
+        failure recorded and retried on the backoff schedule; its first successful fetch is
+        then history in the same way. Adding a disabled feed's URL again re-activates it.
+        """
+        if backfill < 0:
+            raise InvalidInput("--backfill must be 0 or more.")
+        url = check_feed_url(url)
+        existing = await self.storage.feeds.get_by_url(url)
+        if existing is not None and existing.active:
+            raise InvalidInput(f"{url} is already feed {existing.id} ({existing.name}).")
+        await self._refresh_matcher()
+        now = self.clock().astimezone(dt.UTC)
+        started = time.monotonic()
+        fetched: tuple[FetchResult, ParsedFeed | None, str | None] | None = None
+        failure: FeedError | None = None
+        try:
+            fetched = await self._fetch(url, None, None)
+        except FeedError as exc:
+            if exc.kind in _REFUSED_AT_ADD or _is_client_error(exc):
+                raise InvalidInput(f"Not added: {exc.reason}") from None
+            failure = exc
+
+        feed_name = _feed_name(name, fetched[1] if fetched else None, url)
+        if existing is not None:
+            feed = await self.storage.feeds.reactivate(existing.id, now=now, backfill=backfill)
+            if feed is None:
+                raise NotFound(f"Feed {existing.id} was removed meanwhile.")
+            log.info("feed %d re-activated: %s", feed.id, url)
+        else:
+            try:
+                feed = await self.storage.feeds.add(url, feed_name, now=now, backfill=backfill)
+            except FeedExistsError as exc:  # added by someone else meanwhile
+                raise InvalidInput(f"{url} is already feed {exc.feed.id}.") from None
+            log.info("feed %d added: %s (%s)", feed.id, url, feed.name)
+
+        if failure is not None:
+            outcome = await self._record_failure(feed, now, failure.kind, failure.reason)
+        else:
+            assert fetched is not None
+            outcome = await self._guarded(feed, now, self._store(feed, now, *fetched))
+        outcome.elapsed_s = time.monotonic() - started
+        refreshed = await self.storage.feeds.get(feed.id)
+        return AddResult(refreshed or feed, outcome, reactivated=existing is not None)
+
+    async def remove_feed(self, ref: str | int) -> Feed:
+        """Remove a feed by id or URL. Its events stay in the archive."""
+        feed = await self.find_feed(ref)
+        await self.storage.feeds.remove(feed.id)
+        log.info("feed %d removed: %s", feed.id, feed.url)
+        return feed
+
+    async def find_feed(self, ref: str | int) -> Feed:
+        text = str(ref).strip()
+        feed: Feed | None = None
+        if text.isdigit():
+            feed = await self.storage.feeds.get(int(text))
+        if feed is None:
+            feed = await self.storage.feeds.get_by_url(text)
+        if feed is None:
+            raise NotFound(f"No feed has the id or URL {text[:200]!r}; see `chronicle feeds list`.")
+        return feed
+
+    async def list_feeds(self) -> list[Feed]:
+        return await self.storage.feeds.list()
+
+    # --- polling ------------------------------------------------------------------------
+
+    async def poll_due(
+        self,
+        now: dt.datetime | None = None,
+        *,
+        concurrency: int = DEFAULT_CONCURRENCY,
+        limit: int | None = None,
+        on_outcome: Callable[[FeedOutcome], None] | None = None,
+    ) -> PollReport:
+        """Poll every active feed whose next poll is due at ``now``."""
+        feeds = await self.storage.feeds.due(now or self.clock(), limit=limit)
+        return await self.poll_many(feeds, now=now, concurrency=concurrency, on_outcome=on_outcome)
+
+    async def poll_all(
+        self,
+        now: dt.datetime | None = None,
+        *,
+        concurrency: int = DEFAULT_CONCURRENCY,
+        on_outcome: Callable[[FeedOutcome], None] | None = None,
+    ) -> PollReport:
+        """Poll every active feed now, due or not (``feeds poll --once``)."""
+        feeds = await self.storage.feeds.active()
+        return await self.poll_many(feeds, now=now, concurrency=concurrency, on_outcome=on_outcome)
+
+    async def poll_many(
+        self,
+        feeds: Sequence[Feed],
+        *,
+        now: dt.datetime | None = None,
+        concurrency: int = DEFAULT_CONCURRENCY,
+        on_outcome: Callable[[FeedOutcome], None] | None = None,
+    ) -> PollReport:
+        """Poll feeds, at most ``concurrency`` at a time. Each poll has its own time limit
+        and catches its own errors, so a slow or broken feed holds one slot for at most
+        that long and never stops the others."""
+        if concurrency < 1:
+            raise ValueError("concurrency must be at least 1")
+        report = PollReport()
+        if not feeds:
+            return report
+        gate = asyncio.Semaphore(concurrency)
+
+        async def one(feed: Feed) -> FeedOutcome:
+            async with gate:
+                outcome = await self.poll_feed(feed, now)
+            if on_outcome is not None:
+                on_outcome(outcome)
+            return outcome
+
+        report.outcomes = list(await asyncio.gather(*(one(feed) for feed in feeds)))
+        return report
+
+    async def poll_feed(self, feed: Feed, now: dt.datetime | None = None) -> FeedOutcome:
+        """Fetch one feed (conditionally), store what is new, record how it went.
+
+        Never raises for anything the feed or its server does; a bug surfaces as a failure
+        of kind 'internal' (logged with its traceback) and is backed off like any other.
+        """
+        started = time.monotonic()
+        current = await self.storage.feeds.get(feed.id)
+        if current is None:
+            return FeedOutcome(feed.id, feed.url, feed.name, "removed")
+        if not current.active:
+            return FeedOutcome(
+                current.id,
+                current.url,
+                current.name,
+                "disabled",
+                disabled_reason=current.disabled_reason,
+            )
+        at = (now or self.clock()).astimezone(dt.UTC)  # stored and shown as UTC
+        # Cheap (an indexed "id > last" read) and it lets each poll of a round tag with the
+        # names the polls before it brought in.
+        await self._refresh_matcher()
+        outcome = await self._guarded(current, at, self._poll(current, at))
+        outcome.elapsed_s = time.monotonic() - started
+        return outcome
+
+    # --- inside a poll ------------------------------------------------------------------
+
+    async def _poll(self, feed: Feed, at: dt.datetime) -> FeedOutcome:
+        try:
+            fetched = await self._fetch(
+                feed.url,
+                feed.etag,
+                feed.last_modified,
+                known_body=feed.body_sha256 if feed.baseline_done else None,
+            )
+        except FeedError as exc:
+            return await self._record_failure(feed, at, exc.kind, exc.reason)
+        return await self._store(feed, at, *fetched)
+
+    async def _guarded(
+        self, feed: Feed, at: dt.datetime, work: Coroutine[Any, Any, FeedOutcome]
+    ) -> FeedOutcome:
+        """Run one feed's work; a bug (not the feed's doing) becomes a recorded failure of
+        kind 'internal', logged with its traceback and backed off like any other, so one
+        feed can never break a round."""
+        try:
+            return await work
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.exception("feed %d (%s): unexpected error", feed.id, feed.url)
+            return await self._record_failure(
+                feed, at, "internal", f"internal error: {type(exc).__name__}: {exc}"
+            )
+
+    async def _fetch(
+        self,
+        url: str,
+        etag: str | None,
+        last_modified: str | None,
+        *,
+        known_body: str | None = None,
+    ) -> tuple[FetchResult, ParsedFeed | None, str | None]:
+        """Fetch (bounded by the policy's timeout) and parse (bounded by the same again).
+
+        Returns the fetch, the parsed feed (None when nothing changed: a 304, or the very
+        bytes whose SHA-256 is ``known_body``) and the body's SHA-256.
+        """
+        result = await fetch_feed(
+            self.session, url, etag=etag, last_modified=last_modified, policy=self.policy
+        )
+        if result.not_modified or result.body is None:
+            return result, None, None
+        digest = hashlib.sha256(result.body).hexdigest()
+        if digest == known_body:
+            # Many servers ignore conditional GET but send the same bytes: parsing them
+            # again (the costly part of a poll) could only find entries already seen.
+            return result, None, digest
+        try:
+            async with asyncio.timeout(self.policy.timeout_s):
+                parsed = await parse_feed(
+                    result.body,
+                    url=result.final_url,
+                    content_type=result.content_type,
+                    max_bytes=self.policy.max_bytes,
+                )
+        except TimeoutError:
+            raise FeedError(
+                "timeout",
+                f"parsing the feed took longer than {self.policy.timeout_s:g} s ({url})",
+            ) from None
+        return result, parsed, digest
+
+    async def _store(
+        self,
+        feed: Feed,
+        at: dt.datetime,
+        result: FetchResult,
+        parsed: ParsedFeed | None,
+        body_sha256: str | None,
+    ) -> FeedOutcome:
+        next_poll_at = at + self.poll_interval
+        outcome = FeedOutcome(feed.id, feed.url, feed.name, "ok", next_poll_at=next_poll_at)
+        if parsed is None:
+            outcome.status = "not_modified"
+            await self.storage.feeds.record_success(
+                feed.id,
+                at=at,
+                next_poll_at=next_poll_at,
+                etag=result.etag,
+                last_modified=result.last_modified,
+                body_sha256=body_sha256,
+            )
+            log.debug("feed %d (%s): not modified (HTTP %d)", feed.id, feed.url, result.status)
+            return outcome
+
+        outcome.entries = len(parsed.entries)
+        outcome.warning = parsed.warning
+        unseen_ids = await self.storage.feeds.unseen(
+            feed.id, [entry.identity for entry in parsed.entries]
+        )
+        unseen = [entry for entry in parsed.entries if entry.identity in unseen_ids]
+        outcome.unseen = len(unseen)
+        items, outcome.history_reason = self._items(feed, parsed.entries, unseen, at)
+        stored = await self.storage.feeds.record_success(
+            feed.id,
+            at=at,
+            next_poll_at=next_poll_at,
+            etag=result.etag,
+            last_modified=result.last_modified,
+            items=items,
+            body_sha256=body_sha256,
+        )
+        if stored is None:
+            outcome.status = "removed"
+            return outcome
+        _fill(outcome, stored)
+        if unseen:
+            log.info(
+                "feed %d (%s): %d entries, %d unseen: %d new events (%d announced),"
+                " %d joined existing events%s",
+                feed.id,
+                feed.url,
+                outcome.entries,
+                outcome.unseen,
+                len(outcome.created),
+                len(outcome.announced),
+                outcome.merged,
+                f"; kept as history: {outcome.history_reason}" if outcome.history_reason else "",
+            )
+        if parsed.warning:
+            log.debug("feed %d (%s): read despite problems: %s", feed.id, feed.url, parsed.warning)
+        return outcome
+
+    def _items(
+        self,
+        feed: Feed,
+        entries: Sequence[FeedEntry],
+        unseen: Sequence[FeedEntry],
+        at: dt.datetime,
+    ) -> tuple[list[FeedItem], str | None]:
+        """Unseen entries as items to store, with the announce decision (see the module
+        docstring) and why anything was kept as history."""
+        rules = self.rules
+        moments = [_moment(entry, at) for entry in unseen]
+        announce = [True] * len(unseen)
+        reason: str | None = None
+        if not feed.baseline_done:
+            # Newest first; entries without a date count as seen now, i.e. newest.
+            order = sorted(range(len(unseen)), key=lambda i: moments[i], reverse=True)
+            keep = set(order[: feed.backfill])
+            announce = [i in keep for i in range(len(unseen))]
+            reason = "first fetch of the feed" + (
+                f" (newest {len(keep)} announced)" if keep else ""
+            )
+        elif len(unseen) > rules.flood_cap:
+            announce = [False] * len(unseen)
+            reason = f"{len(unseen)} unseen entries at once (more than {rules.flood_cap})"
+        elif feed.consecutive_failures >= rules.comeback_failures:
+            announce = [False] * len(unseen)
+            reason = f"back after {feed.consecutive_failures} failed attempts"
+        elif feed.last_success_at is not None:
+            cutoff = feed.last_success_at - rules.age_margin
+            announce = [moment >= cutoff for moment in moments]
+            old = announce.count(False)
+            if old:
+                reason = f"{old} entries dated before {cutoff:%Y-%m-%d %H:%M} UTC"
+
+        # A link several entries share (a feed pointing every item to one page) or a bare
+        # home page cannot tell stories apart.
+        link_counts = Counter(entry.link for entry in entries if entry.link)
+        sections = section_labels(entries)
+        items: list[FeedItem] = []
+        for entry, moment, news in zip(unseen, moments, announce, strict=True):
+            date = moment.date()
+            lang = "zh" if has_cjk(entry.title) else "en"
+            slug = slugify(entry.title, lang) or "entry"
+            entities = clean_categories(entry.categories, sections)
+            entities += self.matcher.find(entry.title, entry.summary)
+            items.append(
+                FeedItem(
+                    identity=entry.identity,
+                    key=make_key(date, slug),
+                    date=date,
+                    headline=entry.title,
+                    summary=entry.summary,
+                    lang=lang,
+                    link=entry.link,
+                    entities=tuple(_unique_names(entities)[:MAX_ENTITIES]),
+                    announce=news,
+                    link_identifies=bool(entry.link)
+                    and link_counts[entry.link] == 1
+                    and urlsplit(entry.link).path not in ("", "/"),
+                )
+            )
+        return items, reason
+
+    async def _record_failure(
+        self, feed: Feed, at: dt.datetime, kind: str, reason: str
+    ) -> FeedOutcome:
+        rules = self.rules
+        failures = feed.consecutive_failures + 1
+        first_parse = feed.first_parse_failure_at
+        if kind == "not_a_feed" and first_parse is None:
+            first_parse = at
+        next_poll_at = at + rules.backoff(failures)
+        disabled: str | None = None
+        if failures >= rules.disable_after_failures:
+            disabled = f"{failures} consecutive failures; the last: {reason}"
+        elif (
+            kind == "not_a_feed"
+            and first_parse is not None
+            and at - first_parse > rules.parse_failure_window
+        ):
+            disabled = (
+                f"not a feed since {first_parse:%Y-%m-%d %H:%M} UTC"
+                f" (more than {_span(rules.parse_failure_window)}): {reason}"
+            )
+        await self.storage.feeds.record_failure(
+            feed.id,
+            at=at,
+            kind=kind,
+            reason=reason,
+            consecutive_failures=failures,
+            first_parse_failure_at=first_parse,
+            next_poll_at=next_poll_at,
+            disabled_reason=disabled,
+        )
+        if disabled:
+            log.warning("feed %d (%s) disabled: %s", feed.id, feed.url, disabled)
+        else:
+            log.info(
+                "feed %d (%s) failed (%d in a row), %s: %s; next attempt at %s",
+                feed.id,
+                feed.url,
+                failures,
+                kind,
+                reason,
+                f"{next_poll_at:%Y-%m-%d %H:%M:%S} UTC",
+            )
+        return FeedOutcome(
+            feed.id,
+            feed.url,
+            feed.name,
+            "disabled" if disabled else "failed",
+            error_kind=kind,
+            error=reason,
+            consecutive_failures=failures,
+            disabled_reason=disabled,
+            next_poll_at=None if disabled else next_poll_at,
+        )
+
+    async def _refresh_matcher(self) -> None:
+        """Load the entity names created since the last look (all of them the first time)."""
+        async with self._matcher_lock:
+            rows = await self.storage.feeds.known_entities(after_id=self.matcher.last_entity_id)
+            if not rows:
+                return
+            self.matcher.add_many(name for _, name in rows)
+            self.matcher.last_entity_id = rows[-1][0]
+
+
+async def run_poll_loop(
+    service: FeedService,
+    *,
+    stop: asyncio.Event,
+    interval_s: float = 60.0,
+    concurrency: int = DEFAULT_CONCURRENCY,
+    on_report: Callable[[PollReport], None] | None = None,
+    on_outcome: Callable[[FeedOutcome], None] | None = None,
+) -> None:
+    """Poll due feeds every ``interval_s`` until ``stop`` is set (``feeds poll``)."""
+    while not stop.is_set():
+        report = await service.poll_due(concurrency=concurrency, on_outcome=on_outcome)
+        if on_report is not None:
+            on_report(report)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=interval_s)
+
+
+# --- small helpers --------------------------------------------------------------------------
+
+
+def _is_client_error(exc: FeedError) -> bool:
+    # 4xx says "this URL is wrong" (404, 410, 401, 403); 408 and 429 say "try later".
+    status = exc.http_status
+    return (
+        exc.kind == "http_status"
+        and status is not None
+        and 400 <= status < 500
+        and status not in (408, 429)
+    )
+
+
+def _feed_name(given: str | None, parsed: ParsedFeed | None, url: str) -> str:
+    for candidate in (given, parsed.title if parsed else None, urlsplit(url).hostname, url):
+        text = " ".join((candidate or "").split())
+        if text:
+            return text[:MAX_NAME_CHARS]
+    return url[:MAX_NAME_CHARS]
+
+
+def _moment(entry: FeedEntry, at: dt.datetime) -> dt.datetime:
+    """When the entry happened: its date, else now; a date far in the future is a broken
+    clock on the server, not news from tomorrow."""
+    published = entry.published
+    if published is None or published > at + FUTURE_SLACK:
+        return at.astimezone(dt.UTC)
+    return published.astimezone(dt.UTC)
+
+
+def _unique_names(names: Iterable[str]) -> list[str]:
+    seen: set[str] = set()
+    out: list[str] = []
+    for name in names:
+        key = fold(name)
+        if key and key not in seen:
+            seen.add(key)
+            out.append(name)
+    return out
+
+
+def _fill(outcome: FeedOutcome, stored: StoredEntries) -> None:
+    outcome.created = list(stored.created)
+    outcome.announced = list(stored.announced)
+    outcome.merged = len(stored.merged)
+
+
+def _span(delta: dt.timedelta) -> str:
+    hours = delta.total_seconds() / 3600
+    if hours == 24:
+        return "a day"
+    return f"{hours / 24:g} days" if hours > 24 and hours % 24 == 0 else f"{hours:g} hours"

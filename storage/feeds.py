@@ -1,0 +1,655 @@
+"""Feeds: the operator's feeds, their health and schedule, and their entries as events.
+
+Feed entries become ordinary events (``origin = 'feed'``) in the same tables as the archive
+(events, sources, entities), so lookups, search, related events and digests see them
+without knowing where they came from. What this module adds:
+
+* ``feeds``: one row per feed, with its validators (ETag, Last-Modified), its health
+  (last success, last error and its kind, consecutive failures) and its schedule
+  (``next_poll_at``). The policy (backoff, when to disable) is the caller's; this module
+  stores what it is told.
+* ``feed_entries``: every identity each feed has ever carried, and the event it became or
+  joined. An identity seen once is never new again, whatever the feed later does to the
+  entry's date or text.
+* Same story, one event: an unseen entry whose link is already a source of an event joins
+  that event; otherwise an entry whose headline is nearly the same (folded-token Jaccard
+  of at least 0.8, at least four tokens) as an event's headline on the same UTC day joins
+  that event with its link added as one more source. Only otherwise is a new event made.
+
+Finding "nearly the same headline on that day" must stay cheap when hundreds of feeds
+bring thousands of events a day, so each day's headlines are kept in memory as token sets
+with an inverted index (see :class:`_DayIndex`), filled from the ``events_by_date`` index
+on first use, caught up by id (ids only grow) once per transaction, and verified against
+the row before anything is merged into it. The cache is only a shortcut: it is touched
+inside write transactions only (which are serialised) and dropped when one rolls back.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Literal
+
+import aiosqlite
+
+from storage.db import Database, chunked, placeholders
+from storage.events import EventRepository
+from storage.textindex import headline_tokens
+
+FeedStatus = Literal["active", "disabled"]
+
+NEAR_DUPLICATE = Fraction(4, 5)  # folded-token Jaccard at or above this: the same story
+MIN_HEADLINE_TOKENS = 4  # shorter headlines ("Live updates") are too generic to compare
+_CACHED_DAYS = 32  # feeds bring news of the last few days; older days come and go
+_TIMESTAMP = "%Y-%m-%dT%H:%M:%S.%fZ"
+
+
+def to_timestamp(moment: dt.datetime) -> str:
+    """UTC ISO 8601 with a Z, the form every timestamp column holds (sorts as text)."""
+    if moment.tzinfo is None:
+        raise ValueError(f"naive datetime {moment!r}: feed times must be timezone-aware")
+    return moment.astimezone(dt.UTC).strftime(_TIMESTAMP)
+
+
+def from_timestamp(text: str | None) -> dt.datetime | None:
+    if not text:
+        return None
+    return dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+# --- records and views ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Feed:
+    id: int
+    url: str
+    name: str
+    added_at: dt.datetime
+    status: FeedStatus
+    disabled_reason: str | None
+    disabled_at: dt.datetime | None
+    baseline_done: bool  # a fetch has succeeded: unseen entries may be news from now on
+    backfill: int
+    etag: str | None
+    last_modified: str | None
+    body_sha256: str | None
+    last_success_at: dt.datetime | None
+    last_attempt_at: dt.datetime | None
+    last_error: str | None
+    last_error_kind: str | None
+    last_error_at: dt.datetime | None
+    consecutive_failures: int
+    first_parse_failure_at: dt.datetime | None
+    next_poll_at: dt.datetime
+    entries_seen: int
+    events_added: int
+
+    @property
+    def active(self) -> bool:
+        return self.status == "active"
+
+
+@dataclass(frozen=True, slots=True)
+class FeedItem:
+    """One unseen entry of a feed, prepared by the caller: what its event would be."""
+
+    identity: str
+    key: str  # the preferred key; "-2", "-3", ... is added if another event holds it
+    date: dt.date
+    headline: str
+    summary: str
+    lang: str
+    link: str | None
+    entities: tuple[str, ...]
+    announce: bool
+    # False when the link cannot tell stories apart (a feed that points every entry to
+    # one page): it is still stored as the source, but never used to find the same story.
+    link_identifies: bool = True
+
+
+@dataclass(slots=True)
+class StoredEntries:
+    """What storing a feed's unseen entries did."""
+
+    created: list[int] = field(default_factory=list)  # new events, in item order
+    announced: list[int] = field(default_factory=list)  # the created ones with announce=1
+    merged: list[int] = field(default_factory=list)  # existing events joined (same story)
+    sources_added: int = 0  # sources appended to existing events
+    already_seen: int = 0  # items whose identity was stored meanwhile (or twice given)
+
+
+class FeedExistsError(Exception):
+    def __init__(self, feed: Feed):
+        super().__init__(f"feed {feed.id} already has the URL {feed.url}")
+        self.feed = feed
+
+
+def _feed(row: aiosqlite.Row) -> Feed:
+    added_at = from_timestamp(row["added_at"])
+    next_poll_at = from_timestamp(row["next_poll_at"])
+    assert added_at is not None and next_poll_at is not None  # NOT NULL columns
+    return Feed(
+        id=row["id"],
+        url=row["url"],
+        name=row["name"],
+        added_at=added_at,
+        status=row["status"],
+        disabled_reason=row["disabled_reason"],
+        disabled_at=from_timestamp(row["disabled_at"]),
+        baseline_done=bool(row["baseline_done"]),
+        backfill=row["backfill"],
+        etag=row["etag"],
+        last_modified=row["last_modified"],
+        body_sha256=row["body_sha256"],
+        last_success_at=from_timestamp(row["last_success_at"]),
+        last_attempt_at=from_timestamp(row["last_attempt_at"]),
+        last_error=row["last_error"],
+        last_error_kind=row["last_error_kind"],
+        last_error_at=from_timestamp(row["last_error_at"]),
+        consecutive_failures=row["consecutive_failures"],
+        first_parse_failure_at=from_timestamp(row["first_parse_failure_at"]),
+        next_poll_at=next_poll_at,
+        entries_seen=row["entries_seen"],
+        events_added=row["events_added"],
+    )
+
+
+# --- the same-story index -------------------------------------------------------------------
+
+
+class _DayIndex:
+    """Token sets of one day's complete events, with postings to find candidates fast."""
+
+    __slots__ = ("max_id", "postings", "tokens")
+
+    def __init__(self) -> None:
+        self.max_id = 0  # every event of the day with an id up to this one is in here
+        self.tokens: dict[int, frozenset[str]] = {}
+        self.postings: dict[str, set[int]] = {}
+
+    def add(self, event_id: int, tokens: frozenset[str]) -> None:
+        self.max_id = max(self.max_id, event_id)
+        if len(tokens) < MIN_HEADLINE_TOKENS:
+            return
+        self.tokens[event_id] = tokens
+        for token in tokens:
+            self.postings.setdefault(token, set()).add(event_id)
+
+    def discard(self, event_id: int) -> None:
+        for token in self.tokens.pop(event_id, ()):
+            ids = self.postings.get(token)
+            if ids is not None:
+                ids.discard(event_id)
+
+    def best_matches(self, tokens: frozenset[str]) -> list[int]:
+        """Events whose headline is the same story, most similar first."""
+        n = len(tokens)
+        if n < MIN_HEADLINE_TOKENS:
+            return []
+        num, den = NEAR_DUPLICATE.numerator, NEAR_DUPLICATE.denominator
+        # Pigeonhole: a headline B with Jaccard(A, B) >= t holds at least ceil(t*|A|) of
+        # A's tokens, so any |A| - ceil(t*|A|) + 1 of them include one of B's. Taking the
+        # rarest of the day keeps the candidate set small.
+        need = -(-num * n // den)
+        postings = self.postings
+        probe = sorted(tokens, key=lambda t: (len(postings.get(t, ())), t))[: n - need + 1]
+        candidates: set[int] = set()
+        for token in probe:
+            candidates |= postings.get(token, set())
+        # Sizes alone rule most out: t*|A| <= |B| <= |A|/t. Integer arithmetic throughout:
+        # this runs for every unseen entry against a day of events.
+        longest = n * den // num
+        scored: list[tuple[float, int]] = []
+        for candidate in candidates:
+            other = self.tokens[candidate]
+            if not need <= len(other) <= longest:
+                continue
+            common = len(tokens & other)
+            union = n + len(other) - common
+            if common * den >= num * union:
+                scored.append((common / union, candidate))
+        scored.sort(key=lambda s: (-s[0], s[1]))
+        return [candidate for _, candidate in scored]
+
+
+def is_near_duplicate(a: frozenset[str], b: frozenset[str]) -> bool:
+    """The same story by headline: enough tokens, Jaccard at or above NEAR_DUPLICATE."""
+    if len(a) < MIN_HEADLINE_TOKENS or len(b) < MIN_HEADLINE_TOKENS:
+        return False
+    common = len(a & b)
+    return common * NEAR_DUPLICATE.denominator >= NEAR_DUPLICATE.numerator * len(a | b)
+
+
+# --- the repository -------------------------------------------------------------------------
+
+_FEED_COLUMNS = (
+    "id, url, name, added_at, status, disabled_reason, disabled_at, baseline_done, backfill,"
+    " etag, body_sha256,"
+    " last_modified, last_success_at, last_attempt_at, last_error, last_error_kind,"
+    " last_error_at, consecutive_failures, first_parse_failure_at, next_poll_at,"
+    " entries_seen, events_added"
+)
+
+
+class FeedRepository:
+    def __init__(self, db: Database, events: EventRepository):
+        self.db = db
+        self.events = events
+        self._days: OrderedDict[str, _DayIndex] = OrderedDict()
+
+    # --- feeds --------------------------------------------------------------------------
+
+    async def add(
+        self,
+        url: str,
+        name: str,
+        *,
+        now: dt.datetime,
+        backfill: int = 0,
+        next_poll_at: dt.datetime | None = None,
+    ) -> Feed:
+        """A new active feed, due at ``next_poll_at`` (default: now). Raises
+        FeedExistsError (carrying the existing feed) when the URL is already known."""
+        if backfill < 0:
+            raise ValueError("backfill must be 0 or more")
+        try:
+            async with self.db.transaction() as conn:
+                cursor = await conn.execute(
+                    "INSERT INTO feeds(url, name, added_at, backfill, next_poll_at)"
+                    " VALUES (?, ?, ?, ?, ?)",
+                    (url, name, to_timestamp(now), backfill, to_timestamp(next_poll_at or now)),
+                )
+                feed_id = cursor.lastrowid
+        except sqlite3.IntegrityError:
+            existing = await self.get_by_url(url)
+            if existing is None:  # removed again in between: a real integrity problem
+                raise
+            raise FeedExistsError(existing) from None
+        feed = await self.get(feed_id) if feed_id is not None else None
+        assert feed is not None
+        return feed
+
+    async def get(self, feed_id: int) -> Feed | None:
+        row = await self.db.fetchone(f"SELECT {_FEED_COLUMNS} FROM feeds WHERE id = ?", (feed_id,))
+        return _feed(row) if row else None
+
+    async def get_by_url(self, url: str) -> Feed | None:
+        row = await self.db.fetchone(f"SELECT {_FEED_COLUMNS} FROM feeds WHERE url = ?", (url,))
+        return _feed(row) if row else None
+
+    async def list(self) -> list[Feed]:
+        rows = await self.db.fetchall(f"SELECT {_FEED_COLUMNS} FROM feeds ORDER BY id")
+        return [_feed(row) for row in rows]
+
+    async def due(self, now: dt.datetime, *, limit: int | None = None) -> list[Feed]:
+        """Active feeds whose next poll is due, longest waiting first (the feeds_due index)."""
+        rows = await self.db.fetchall(
+            f"SELECT {_FEED_COLUMNS} FROM feeds WHERE status = 'active' AND next_poll_at <= ?"
+            " ORDER BY next_poll_at, id LIMIT ?",
+            (to_timestamp(now), -1 if limit is None else limit),
+        )
+        return [_feed(row) for row in rows]
+
+    async def active(self) -> list[Feed]:
+        rows = await self.db.fetchall(
+            f"SELECT {_FEED_COLUMNS} FROM feeds WHERE status = 'active' ORDER BY id"
+        )
+        return [_feed(row) for row in rows]
+
+    async def next_due_at(self) -> dt.datetime | None:
+        row = await self.db.fetchone("SELECT MIN(next_poll_at) FROM feeds WHERE status = 'active'")
+        return from_timestamp(row[0]) if row else None
+
+    async def remove(self, feed_id: int) -> bool:
+        """Forget a feed and the identities it carried; its events stay in the archive."""
+        async with self.db.transaction() as conn:
+            cursor = await conn.execute("DELETE FROM feeds WHERE id = ?", (feed_id,))
+            return cursor.rowcount > 0
+
+    async def reactivate(self, feed_id: int, *, now: dt.datetime, backfill: int = 0) -> Feed | None:
+        """A disabled feed, active again with a clean health record, due now. Its next
+        successful fetch counts as a first fetch (history, not news, as after an outage);
+        the entries it carried before stay seen."""
+        async with self.db.transaction() as conn:
+            await conn.execute(
+                "UPDATE feeds SET status = 'active', disabled_reason = NULL, disabled_at = NULL,"
+                " consecutive_failures = 0, first_parse_failure_at = NULL,"
+                " baseline_done = 0, backfill = ?, next_poll_at = ? WHERE id = ?",
+                (backfill, to_timestamp(now), feed_id),
+            )
+        return await self.get(feed_id)
+
+    async def counts(self) -> dict[str, int]:
+        """feeds, and feeds_failing: those whose last attempt failed, or that are disabled
+        (a disabled feed has failed for good until the operator acts)."""
+        row = await self.db.fetchone(
+            "SELECT COUNT(*),"
+            " COALESCE(SUM(status = 'disabled' OR consecutive_failures > 0), 0) FROM feeds"
+        )
+        assert row is not None
+        return {"feeds": row[0], "feeds_failing": row[1]}
+
+    async def known_entities(self, *, after_id: int = 0) -> list[tuple[int, str]]:
+        """(id, name) of entities created after ``after_id``, in id order: lets a name
+        matcher load ~100k names once and then only what is new."""
+        rows = await self.db.fetchall(
+            "SELECT id, name FROM entities WHERE id > ? ORDER BY id", (after_id,)
+        )
+        return [(row[0], row[1]) for row in rows]
+
+    # --- entries ------------------------------------------------------------------------
+
+    async def unseen(self, feed_id: int, identities: Sequence[str]) -> set[str]:
+        """The identities this feed has never carried before."""
+        seen: set[str] = set()
+        unique = list(dict.fromkeys(identities))
+        for chunk in chunked(unique):
+            rows = await self.db.fetchall(
+                "SELECT identity FROM feed_entries WHERE feed_id = ?"
+                f" AND identity IN ({placeholders(len(chunk))})",
+                (feed_id, *chunk),
+            )
+            seen.update(row[0] for row in rows)
+        return set(unique) - seen
+
+    async def event_feeds(self, event_id: int) -> list[tuple[int, str]]:
+        """(feed id, identity) of every feed entry that became or joined an event."""
+        rows = await self.db.fetchall(
+            "SELECT feed_id, identity FROM feed_entries WHERE event_id = ? ORDER BY feed_id",
+            (event_id,),
+        )
+        return [(row[0], row[1]) for row in rows]
+
+    # --- poll results -------------------------------------------------------------------
+
+    async def record_success(
+        self,
+        feed_id: int,
+        *,
+        at: dt.datetime,
+        next_poll_at: dt.datetime,
+        etag: str | None,
+        last_modified: str | None,
+        items: Sequence[FeedItem] = (),
+        body_sha256: str | None = None,
+    ) -> StoredEntries | None:
+        """Store a successful poll: its unseen entries and the feed's new state, in one
+        transaction (a crash leaves neither half). None if the feed was removed meanwhile."""
+        now = to_timestamp(at)
+        try:
+            async with self.db.transaction() as conn:
+                row = await (
+                    await conn.execute("SELECT name FROM feeds WHERE id = ?", (feed_id,))
+                ).fetchone()
+                if row is None:
+                    return None
+                stored = await self._store_items(conn, feed_id, row[0], items, now)
+                await conn.execute(
+                    "UPDATE feeds SET etag = ?, last_modified = ?,"
+                    " body_sha256 = COALESCE(?, body_sha256), last_success_at = ?,"
+                    " last_attempt_at = ?, consecutive_failures = 0, baseline_done = 1,"
+                    " first_parse_failure_at = NULL, next_poll_at = ?,"
+                    " entries_seen = entries_seen + ?, events_added = events_added + ?"
+                    " WHERE id = ?",
+                    (
+                        etag,
+                        last_modified,
+                        body_sha256,
+                        now,
+                        now,
+                        to_timestamp(next_poll_at),
+                        len(items) - stored.already_seen,
+                        len(stored.created),
+                        feed_id,
+                    ),
+                )
+        except BaseException:
+            self._days.clear()  # it may hold events of the rolled-back transaction
+            raise
+        return stored
+
+    async def record_failure(
+        self,
+        feed_id: int,
+        *,
+        at: dt.datetime,
+        kind: str,
+        reason: str,
+        consecutive_failures: int,
+        first_parse_failure_at: dt.datetime | None,
+        next_poll_at: dt.datetime,
+        disabled_reason: str | None = None,
+    ) -> Feed | None:
+        """Store a failed poll as the caller judged it (backoff, and whether to disable)."""
+        now = to_timestamp(at)
+        async with self.db.transaction() as conn:
+            await conn.execute(
+                "UPDATE feeds SET last_attempt_at = ?, last_error = ?, last_error_kind = ?,"
+                " last_error_at = ?, consecutive_failures = ?, first_parse_failure_at = ?,"
+                " next_poll_at = ?,"
+                " status = CASE WHEN ? IS NULL THEN status ELSE 'disabled' END,"
+                " disabled_reason = COALESCE(?, disabled_reason),"
+                " disabled_at = CASE WHEN ? IS NULL THEN disabled_at ELSE ? END"
+                " WHERE id = ?",
+                (
+                    now,
+                    reason,
+                    kind,
+                    now,
+                    consecutive_failures,
+                    to_timestamp(first_parse_failure_at) if first_parse_failure_at else None,
+                    to_timestamp(next_poll_at),
+                    disabled_reason,
+                    disabled_reason,
+                    disabled_reason,
+                    now,
+                    feed_id,
+                ),
+            )
+        return await self.get(feed_id)
+
+    # --- storing entries ----------------------------------------------------------------
+
+    async def _store_items(
+        self,
+        conn: aiosqlite.Connection,
+        feed_id: int,
+        feed_name: str,
+        items: Sequence[FeedItem],
+        now: str,
+    ) -> StoredEntries:
+        stored = StoredEntries()
+        if not items:
+            return stored
+        # Authoritative "seen?" check, inside the transaction: the caller's was a read.
+        seen: set[str] = set()
+        identities = list(dict.fromkeys(item.identity for item in items))
+        for chunk in chunked(identities):
+            rows = await conn.execute_fetchall(
+                "SELECT identity FROM feed_entries WHERE feed_id = ?"
+                f" AND identity IN ({placeholders(len(chunk))})",
+                (feed_id, *chunk),
+            )
+            seen.update(row[0] for row in rows)
+
+        synced: set[str] = set()  # days whose cache was caught up in this transaction
+        mine: set[int] = set()  # events this feed made or joined in this transaction
+        links: list[tuple[int, str]] = []
+        entries: list[tuple[int, str, int, str]] = []
+        for item in items:
+            if item.identity in seen:
+                stored.already_seen += 1
+                continue
+            seen.add(item.identity)
+            event_id = await self._same_link(conn, item.link if item.link_identifies else None)
+            if event_id is None:
+                event_id = await self._same_story(conn, item, feed_id, mine, synced)
+                if event_id is not None and item.link:
+                    stored.sources_added += await self._add_source(
+                        conn, event_id, feed_name, item.link
+                    )
+            if event_id is not None:
+                mine.add(event_id)
+                stored.merged.append(event_id)
+                if await self._is_feed_event(conn, event_id):
+                    # The same story told by another feed may name more entities; archive
+                    # events keep the archive's own (curated) list.
+                    links.extend((event_id, name) for name in item.entities)
+            else:
+                event_id = await self._create_event(conn, item, feed_name, now, synced)
+                mine.add(event_id)
+                stored.created.append(event_id)
+                if item.announce:
+                    stored.announced.append(event_id)
+                links.extend((event_id, name) for name in item.entities)
+            entries.append((feed_id, item.identity, event_id, now))
+        await conn.executemany(
+            "INSERT INTO feed_entries(feed_id, identity, event_id, first_seen_at)"
+            " VALUES (?, ?, ?, ?)",
+            entries,
+        )
+        await self.events._link_entities(conn, links)
+        return stored
+
+    @staticmethod
+    async def _same_link(conn: aiosqlite.Connection, link: str | None) -> int | None:
+        if not link:
+            return None
+        cursor = await conn.execute(
+            "SELECT event_id FROM sources WHERE url = ? AND is_image = 0 ORDER BY event_id LIMIT 1",
+            (link,),
+        )
+        row = await cursor.fetchone()
+        return row[0] if row else None
+
+    @staticmethod
+    async def _is_feed_event(conn: aiosqlite.Connection, event_id: int) -> bool:
+        cursor = await conn.execute("SELECT origin FROM events WHERE id = ?", (event_id,))
+        row = await cursor.fetchone()
+        return row is not None and row[0] == "feed"
+
+    async def _day(self, conn: aiosqlite.Connection, date: str, synced: set[str]) -> _DayIndex:
+        index = self._days.get(date)
+        if index is None:
+            index = self._days[date] = _DayIndex()
+            while len(self._days) > _CACHED_DAYS:
+                self._days.popitem(last=False)
+        else:
+            self._days.move_to_end(date)
+        if date not in synced:
+            # Ids only grow, so whatever was written since the last look (an import, the
+            # other process) is exactly the day's events above max_id.
+            rows = await conn.execute_fetchall(
+                "SELECT id, headline FROM events WHERE date = ? AND id > ? AND complete = 1",
+                (date, index.max_id),
+            )
+            for row in rows:
+                index.add(row[0], headline_tokens(row[1]))
+            synced.add(date)
+        return index
+
+    async def _same_story(
+        self,
+        conn: aiosqlite.Connection,
+        item: FeedItem,
+        feed_id: int,
+        mine: set[int],
+        synced: set[str],
+    ) -> int | None:
+        """An event of the item's day with nearly the same headline, told by someone else.
+
+        Events this feed itself made or joined are not candidates: two entries of one feed
+        (distinct identities) are two items by the feed's own account, even when their
+        headlines are templated alike ("M 4.5 - 10 km SW of Ridgecrest, CA").
+        """
+        date = item.date.isoformat()
+        tokens = headline_tokens(item.headline)
+        index = await self._day(conn, date, synced)
+        for event_id in index.best_matches(tokens):
+            if event_id in mine:
+                continue
+            # The cache may be stale (an event merged away, re-dated or rewritten by an
+            # archive import): trust only the row itself.
+            cursor = await conn.execute(
+                "SELECT headline, date, complete,"
+                " EXISTS (SELECT 1 FROM feed_entries WHERE event_id = e.id AND feed_id = ?)"
+                " FROM events e WHERE id = ?",
+                (feed_id, event_id),
+            )
+            row = await cursor.fetchone()
+            if row is None or row[1] != date or not row[2]:
+                index.discard(event_id)
+                continue
+            if row[3]:
+                continue
+            if is_near_duplicate(tokens, headline_tokens(row[0])):
+                return event_id
+            index.discard(event_id)
+        return None
+
+    @staticmethod
+    async def _add_source(conn: aiosqlite.Connection, event_id: int, name: str, url: str) -> int:
+        """Append a source to an event unless it already has that URL; 1 if appended."""
+        cursor = await conn.execute(
+            "SELECT MAX(position), MAX(url = ?) FROM sources WHERE event_id = ?", (url, event_id)
+        )
+        row = await cursor.fetchone()
+        last, has_url = (row[0], row[1]) if row else (None, None)
+        if has_url:
+            return 0
+        await conn.execute(
+            "INSERT INTO sources(event_id, position, name, url, is_image) VALUES (?, ?, ?, ?, 0)",
+            (event_id, 0 if last is None else last + 1, name, url),
+        )
+        return 1
+
+    async def _free_key(self, conn: aiosqlite.Connection, key: str) -> str:
+        """``key``, or ``key-2``, ``key-3``, ... if another event (or an older key) holds it:
+        different stories can share a day and the first 140 characters of a headline."""
+        candidate, suffix = key, 1
+        while await self.events._resolve(conn, [candidate]):
+            suffix += 1
+            candidate = f"{key}-{suffix}"
+        return candidate
+
+    async def _create_event(
+        self,
+        conn: aiosqlite.Connection,
+        item: FeedItem,
+        feed_name: str,
+        now: str,
+        synced: set[str],
+    ) -> int:
+        key = await self._free_key(conn, item.key)
+        cursor = await conn.execute(
+            "INSERT INTO events(key, date, headline, summary, lang, complete, origin, announce,"
+            " added_at, updated_at) VALUES (?, ?, ?, ?, ?, 1, 'feed', ?, ?, ?)",
+            (
+                key,
+                item.date.isoformat(),
+                item.headline,
+                item.summary,
+                item.lang,
+                int(item.announce),
+                now,
+                now,
+            ),
+        )
+        event_id = cursor.lastrowid
+        assert event_id is not None
+        if item.link:
+            await conn.execute(
+                "INSERT INTO sources(event_id, position, name, url, is_image)"
+                " VALUES (?, 0, ?, ?, 0)",
+                (event_id, feed_name, item.link),
+            )
+        # Later entries of this same transaction must find this story too.
+        (await self._day(conn, item.date.isoformat(), synced)).add(
+            event_id, headline_tokens(item.headline)
+        )
+        return event_id

@@ -1,0 +1,333 @@
+"""FeedRepository against a real SQLite file: feeds, seen entries, same-story merging."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from storage import Storage
+from storage.events import SearchFilter
+from storage.feeds import FeedExistsError, FeedItem, StoredEntries, is_near_duplicate
+from storage.keys import make_key
+from storage.models import PageRecord, SourceRecord
+from storage.textindex import headline_tokens, jaccard
+
+T0 = dt.datetime(2024, 5, 1, 12, 0, tzinfo=dt.UTC)
+DAY = dt.date(2024, 5, 1)
+HEADLINE = "Russian airstrike may have killed Islamic State leader Abu Bakr al-Baghdadi"
+
+
+def item(
+    identity: str,
+    headline: str = HEADLINE,
+    *,
+    link: str | None = None,
+    date: dt.date = DAY,
+    announce: bool = True,
+    entities: tuple[str, ...] = (),
+    key: str | None = None,
+    link_identifies: bool = True,
+) -> FeedItem:
+    return FeedItem(
+        identity=identity,
+        key=key or make_key(date, headline.lower().replace(" ", "-")[:60]),
+        date=date,
+        headline=headline,
+        summary=f"Summary of {headline}",
+        lang="en",
+        link=link,
+        entities=entities,
+        announce=announce,
+        link_identifies=link_identifies,
+    )
+
+
+async def store(storage: Storage, feed_id: int, *items: FeedItem) -> StoredEntries:
+    stored = await storage.feeds.record_success(
+        feed_id,
+        at=T0,
+        next_poll_at=T0 + dt.timedelta(minutes=10),
+        etag='"v1"',
+        last_modified=None,
+        items=items,
+    )
+    assert stored is not None
+    return stored
+
+
+async def sources(storage: Storage, event_id: int) -> list[tuple[str, str]]:
+    event = await storage.events.get(event_id)
+    assert event is not None
+    return [(s.name, s.url) for s in event.sources]
+
+
+# --- feeds ----------------------------------------------------------------------------------
+
+
+async def test_add_list_due_and_remove(storage: Storage) -> None:
+    a = await storage.feeds.add("https://a.example/feed", "A", now=T0)
+    b = await storage.feeds.add(
+        "https://b.example/rss", "B", now=T0, next_poll_at=T0 - dt.timedelta(minutes=1)
+    )
+    assert a.active and a.next_poll_at == T0 and a.added_at == T0 and not a.baseline_done
+    assert [f.id for f in await storage.feeds.list()] == [a.id, b.id]
+    # Longest waiting first; not yet due feeds are left out.
+    assert [f.id for f in await storage.feeds.due(T0)] == [b.id, a.id]
+    assert [f.id for f in await storage.feeds.due(T0, limit=1)] == [b.id]
+    assert await storage.feeds.due(T0 - dt.timedelta(minutes=2)) == []
+    assert (await storage.feeds.get_by_url("https://b.example/rss")) == b
+
+    with pytest.raises(FeedExistsError) as info:
+        await storage.feeds.add("https://a.example/feed", "again", now=T0)
+    assert info.value.feed.id == a.id
+
+    stored = await store(storage, a.id, item("guid-1", link="https://a.example/1"))
+    assert await storage.feeds.remove(a.id)
+    assert not await storage.feeds.remove(a.id)
+    assert await storage.feeds.get(a.id) is None
+    # Its entries are forgotten, its event stays in the archive.
+    assert await storage.feeds.event_feeds(stored.created[0]) == []
+    assert await storage.events.get(stored.created[0]) is not None
+
+
+async def test_record_success_stores_events_like_archive_events(storage: Storage) -> None:
+    feed = await storage.feeds.add("https://a.example/feed", "Agency A", now=T0)
+    stored = await store(
+        storage,
+        feed.id,
+        item("g1", link="https://a.example/1", entities=("Islamic State", "Syria")),
+        item("g2", "Earthquake of magnitude six strikes off the coast of Chile", announce=False),
+    )
+    assert len(stored.created) == 2 and stored.announced == stored.created[:1]
+    first = await storage.events.get(stored.created[0])
+    assert first is not None and first.complete and first.date == DAY
+    assert first.sources[0].name == "Agency A" and first.sources[0].url == "https://a.example/1"
+    assert set(first.entities) == {"Islamic State", "Syria"}
+    rows = await storage.db.fetchall(
+        "SELECT origin, announce, complete FROM events ORDER BY id", ()
+    )
+    assert [tuple(r) for r in rows] == [("feed", 1, 1), ("feed", 0, 1)]
+    # Searchable and related like any other event.
+    hits = await storage.events.search(SearchFilter(text="Baghdadi airstrike"))
+    assert [h.event.id for h in hits] == stored.created[:1]
+    entity = await storage.entities.find("islamic state")
+    assert entity is not None
+
+    after = await storage.feeds.get(feed.id)
+    assert after is not None
+    assert (after.events_added, after.entries_seen, after.consecutive_failures) == (2, 2, 0)
+    assert after.baseline_done and after.etag == '"v1"' and after.last_success_at == T0
+    assert after.next_poll_at == T0 + dt.timedelta(minutes=10)
+    assert await storage.feeds.unseen(feed.id, ["g1", "g2", "g3"]) == {"g3"}
+
+    # The same identities again (the caller's read raced a write): nothing twice.
+    again = await store(storage, feed.id, item("g1", "Rewritten headline about something else"))
+    assert again.created == [] and again.already_seen == 1
+    assert (await storage.stats()).events == 2
+
+
+async def test_same_link_from_another_feed_joins_the_event(storage: Storage) -> None:
+    a = await storage.feeds.add("https://a.example/feed", "A", now=T0)
+    b = await storage.feeds.add("https://b.example/feed", "B", now=T0)
+    first = await store(storage, a.id, item("a-1", link="https://news.example/story"))
+    second = await store(
+        storage,
+        b.id,
+        item("b-77", "A different headline for it", link="https://news.example/story"),
+    )
+    assert second.created == [] and second.merged == first.created
+    # One URL, one source row; both feeds are recorded as carrying the event.
+    assert await sources(storage, first.created[0]) == [("A", "https://news.example/story")]
+    assert [f for f, _ in await storage.feeds.event_feeds(first.created[0])] == [a.id, b.id]
+    feed_b = await storage.feeds.get(b.id)
+    assert feed_b is not None and feed_b.events_added == 0 and feed_b.entries_seen == 1
+
+
+async def test_link_that_identifies_nothing_is_not_matched(storage: Storage) -> None:
+    a = await storage.feeds.add("https://a.example/feed", "A", now=T0)
+    b = await storage.feeds.add("https://b.example/feed", "B", now=T0)
+    await store(storage, a.id, item("a-1", link="https://portal.example/"))
+    other = await store(
+        storage,
+        b.id,
+        item(
+            "b-1",
+            "Parliament passes the budget after a long night",
+            link="https://portal.example/",
+            link_identifies=False,
+        ),
+    )
+    assert len(other.created) == 1
+
+
+async def test_near_identical_headline_same_day_from_another_feed(storage: Storage) -> None:
+    a = await storage.feeds.add("https://a.example/feed", "A", now=T0)
+    b = await storage.feeds.add("https://b.example/feed", "B", now=T0)
+    c = await storage.feeds.add("https://c.example/feed", "C", now=T0)
+    first = await store(storage, a.id, item("a-1", link="https://a.example/1"))
+    near = HEADLINE.replace("may have killed", "may have killed the")  # Jaccard 10/11
+    assert jaccard(headline_tokens(HEADLINE), headline_tokens(near)) >= 0.8
+    second = await store(storage, b.id, item("b-1", near, link="https://b.example/1"))
+    assert second.created == [] and second.merged == first.created
+    assert second.sources_added == 1
+    assert await sources(storage, first.created[0]) == [
+        ("A", "https://a.example/1"),
+        ("B", "https://b.example/1"),
+    ]
+    # The same story on another day, or a different story that day: new events.
+    other_day = await store(
+        storage,
+        c.id,
+        item("c-1", link="https://c.example/1", date=DAY + dt.timedelta(days=1)),
+        item("c-2", "Russian airstrike kills dozens of civilians near Deir ez-Zor"),
+    )
+    assert len(other_day.created) == 2
+
+
+async def test_near_identical_headlines_of_one_feed_stay_apart(storage: Storage) -> None:
+    feed = await storage.feeds.add("https://quakes.example/feed", "Quakes", now=T0)
+    stored = await store(
+        storage,
+        feed.id,
+        item("q1", "M 4.5 - 10 km SW of Ridgecrest, CA", link="https://quakes.example/1"),
+        item("q2", "M 4.5 - 10 km SW of Ridgecrest, CA", link="https://quakes.example/2"),
+    )
+    assert len(stored.created) == 2
+    briefs = await storage.events.briefs(stored.created)
+    keys = [briefs[i].key for i in stored.created]
+    # Same day, same slug: the second key gets a suffix.
+    assert keys == [keys[0], keys[0] + "-2"]
+
+
+async def test_short_headlines_are_never_merged(storage: Storage) -> None:
+    a = await storage.feeds.add("https://a.example/feed", "A", now=T0)
+    b = await storage.feeds.add("https://b.example/feed", "B", now=T0)
+    await store(storage, a.id, item("a", "Live updates", key="2024/05/1/live-a"))
+    stored = await store(storage, b.id, item("b", "Live updates", key="2024/05/1/live-b"))
+    assert len(stored.created) == 1
+
+
+async def test_merging_into_an_archive_event_keeps_its_entities(storage: Storage) -> None:
+    page = PageRecord(
+        key=make_key(DAY, "archive-story"),
+        date=DAY,
+        headline=HEADLINE,
+        sources=(SourceRecord("The Independent", "https://independent.example/a"),),
+        entities=("Abu Bakr al-Baghdadi",),
+    )
+    await storage.events.import_batch([page])
+    feed = await storage.feeds.add("https://a.example/feed", "A", now=T0)
+    stored = await store(
+        storage, feed.id, item("a-1", link="https://a.example/1", entities=("World news",))
+    )
+    assert stored.created == [] and len(stored.merged) == 1
+    event = await storage.events.get(stored.merged[0])
+    assert event is not None and event.key == page.key
+    assert [s.url for s in event.sources] == [
+        "https://independent.example/a",
+        "https://a.example/1",
+    ]
+    assert event.entities == ("Abu Bakr al-Baghdadi",)
+
+
+async def test_stale_cache_never_merges_into_a_deleted_event(storage: Storage) -> None:
+    a = await storage.feeds.add("https://a.example/feed", "A", now=T0)
+    b = await storage.feeds.add("https://b.example/feed", "B", now=T0)
+    first = await store(storage, a.id, item("a-1", link="https://a.example/1"))
+    async with storage.db.transaction() as conn:  # e.g. an archive merge removed it
+        await conn.execute("DELETE FROM events WHERE id = ?", (first.created[0],))
+    second = await store(storage, b.id, item("b-1", link="https://b.example/1"))
+    assert len(second.created) == 1 and second.merged == []
+
+
+async def test_record_failure_and_counts(storage: Storage) -> None:
+    feed = await storage.feeds.add("https://a.example/feed", "A", now=T0)
+    await storage.feeds.add("https://b.example/feed", "B", now=T0)
+    assert (await storage.stats()).extra == {"feeds": 2, "feeds_failing": 0}
+    failed = await storage.feeds.record_failure(
+        feed.id,
+        at=T0,
+        kind="http_status",
+        reason="HTTP 503 Service Unavailable from https://a.example/feed",
+        consecutive_failures=1,
+        first_parse_failure_at=None,
+        next_poll_at=T0 + dt.timedelta(minutes=5),
+    )
+    assert failed is not None and failed.active and failed.consecutive_failures == 1
+    assert failed.last_error_kind == "http_status" and failed.last_error_at == T0
+    assert (await storage.stats()).extra == {"feeds": 2, "feeds_failing": 1}
+    disabled = await storage.feeds.record_failure(
+        feed.id,
+        at=T0,
+        kind="not_a_feed",
+        reason="an HTML page",
+        consecutive_failures=2,
+        first_parse_failure_at=T0,
+        next_poll_at=T0 + dt.timedelta(minutes=10),
+        disabled_reason="not a feed for more than a day",
+    )
+    assert disabled is not None and not disabled.active
+    assert disabled.disabled_reason == "not a feed for more than a day"
+    assert disabled.first_parse_failure_at == T0 and disabled.disabled_at == T0
+    assert [f.url for f in await storage.feeds.due(T0 + dt.timedelta(days=9))] == [
+        "https://b.example/feed"
+    ]
+    assert (await storage.stats()).extra == {"feeds": 2, "feeds_failing": 1}
+
+    again = await storage.feeds.reactivate(feed.id, now=T0, backfill=3)
+    assert again is not None and again.active and again.consecutive_failures == 0
+    assert not again.baseline_done and again.backfill == 3
+    assert again.last_error == "an HTML page"  # the record stays
+
+
+async def test_queries_use_their_indexes(storage: Storage) -> None:
+    plans = {
+        "due": (
+            "SELECT id FROM feeds WHERE status = 'active' AND next_poll_at <= ?"
+            " ORDER BY next_poll_at, id",
+            ("x",),
+            "feeds_due",
+        ),
+        "seen": (
+            "SELECT identity FROM feed_entries WHERE feed_id = ? AND identity IN (?, ?)",
+            (1, "a", "b"),
+            "PRIMARY KEY",
+        ),
+        "link": (
+            "SELECT event_id FROM sources WHERE url = ? AND is_image = 0 ORDER BY event_id LIMIT 1",
+            ("u",),
+            "sources_by_url",
+        ),
+        "day": (
+            "SELECT id, headline FROM events WHERE date = ? AND id > ? AND complete = 1",
+            ("2024-05-01", 0),
+            "events_by_date",
+        ),
+    }
+    for name, (sql, params, index) in plans.items():
+        rows = await storage.db.fetchall("EXPLAIN QUERY PLAN " + sql, params)
+        detail = " ".join(row[3] for row in rows)
+        assert index in detail and "SCAN" not in detail.replace("SCAN CONSTANT", ""), (
+            name,
+            detail,
+        )
+
+
+def test_headline_tokens_fold_and_split_cjk() -> None:
+    assert headline_tokens("Erdoğan's U.S. visit") == {"erdogan", "s", "u", "visit"}
+    assert headline_tokens("叙利亚政府军 retakes") == {
+        "叙利",
+        "利亚",
+        "亚政",
+        "政府",
+        "府军",
+        "retakes",
+    }
+    assert jaccard(frozenset(), frozenset()) == 0
+    four = frozenset("abcd")
+    assert is_near_duplicate(four, four) and not is_near_duplicate(
+        frozenset("abc"), frozenset("abc")
+    )
+    assert is_near_duplicate(frozenset("abcdefgh"), frozenset("abcdefghi"))  # 8/9
+    assert not is_near_duplicate(frozenset("abcdefg"), frozenset("abcdefghi"))  # 7/9

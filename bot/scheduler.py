@@ -1,0 +1,139 @@
+"""APScheduler wiring: digest runs at their local times, retries, periodic jobs.
+
+The database is the one source of truth: jobs live in memory and are rebuilt from it at
+start, and every job asks storage what to do rather than carrying state of its own. Each
+digest has one one-shot job for its next run, computed with zoneinfo (so daylight-saving
+changes move it correctly) and replaced after every run.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.date import DateTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from bot.digests import Clock, DigestDelivery, next_run, utc_now
+from storage.digests import Digest
+
+if TYPE_CHECKING:
+    from bot.client import ChronicleBot
+
+log = logging.getLogger(__name__)
+
+
+def digest_job_id(digest_id: int) -> str:
+    return f"digest:{digest_id}"
+
+
+class ChronicleScheduler:
+    def __init__(self, bot: ChronicleBot, *, clock: Clock = utc_now):
+        self.bot = bot
+        self.clock = clock
+        self.apscheduler = AsyncIOScheduler(timezone=dt.UTC)
+        self.delivery = DigestDelivery(bot, clock=clock)
+        self.delivery.schedule_retry = self.schedule_retry
+
+    def start(self, *, paused: bool = False) -> None:
+        self.apscheduler.start(paused=paused)
+
+    def shutdown(self) -> None:
+        if self.apscheduler.running:
+            self.apscheduler.shutdown(wait=False)
+
+    # --- digests -------------------------------------------------------------------------
+
+    async def start_digests(self) -> None:
+        """At start: post what was missed today, then schedule every digest's next run."""
+        for digest in await self.bot.storage.digests.all():
+            if digest.paused:
+                continue
+            try:
+                await self.delivery.catch_up(digest)
+            except Exception:
+                log.exception("catching up the %s digest %s failed", digest.kind, digest.id)
+            self.schedule_digest(digest)
+        log.info("scheduled %d digests", len(self.apscheduler.get_jobs()))
+
+    def schedule_digest(
+        self, digest: Digest, *, after: dt.datetime | None = None
+    ) -> dt.datetime | None:
+        """(Re)schedule a digest's next run; paused digests get none. Returns when."""
+        if digest.paused:
+            self.unschedule_digest(digest.id)
+            return None
+        when, local_date = next_run(digest.time, digest.timezone, after or self.clock())
+        self.apscheduler.add_job(
+            self._digest_job,
+            DateTrigger(run_date=when),
+            args=[digest.id, local_date, when],
+            id=digest_job_id(digest.id),
+            name=f"{digest.kind} digest for channel {digest.channel_id}",
+            replace_existing=True,
+            misfire_grace_time=None,  # late is better than never; run() skips a past day
+        )
+        return when
+
+    def unschedule_digest(self, digest_id: int) -> None:
+        for job in self.apscheduler.get_jobs():
+            if job.id == digest_job_id(digest_id) or job.id.startswith(
+                f"digest-retry:{digest_id}:"
+            ):
+                job.remove()
+
+    def next_run_time(self, digest_id: int) -> dt.datetime | None:
+        job = self.apscheduler.get_job(digest_job_id(digest_id))
+        return job.trigger.run_date if job is not None else None
+
+    async def _digest_job(
+        self, digest_id: int, local_date: dt.date, scheduled: dt.datetime
+    ) -> None:
+        try:
+            await self.delivery.run(digest_id, local_date)
+        except Exception:
+            log.exception("the digest %s run of %s failed", digest_id, local_date)
+        finally:
+            digest = await self.bot.storage.digests.get(digest_id)
+            if digest is not None:
+                self.schedule_digest(digest, after=max(self.clock(), scheduled))
+
+    def schedule_retry(self, digest_id: int, local_date: dt.date, delay: float) -> None:
+        self.apscheduler.add_job(
+            self._retry_job,
+            DateTrigger(run_date=self.clock() + dt.timedelta(seconds=delay)),
+            args=[digest_id, local_date],
+            id=f"digest-retry:{digest_id}:{local_date.isoformat()}",
+            replace_existing=True,
+            misfire_grace_time=None,
+        )
+
+    async def _retry_job(self, digest_id: int, local_date: dt.date) -> None:
+        try:
+            await self.delivery.run(digest_id, local_date)
+        except Exception:
+            log.exception("retrying the digest %s run of %s failed", digest_id, local_date)
+
+    # --- periodic work -------------------------------------------------------------------
+
+    def every(self, job_id: str, minutes: float, func: Callable[[], Awaitable[object]]) -> None:
+        """Run `func` every so many minutes; never two at once, missed runs coalesced."""
+
+        async def run() -> None:
+            try:
+                await func()
+            except Exception:
+                log.exception("the periodic job %s failed", job_id)
+
+        self.apscheduler.add_job(
+            run,
+            IntervalTrigger(minutes=minutes),
+            id=job_id,
+            replace_existing=True,
+            max_instances=1,
+            coalesce=True,
+            next_run_time=self.clock() + dt.timedelta(seconds=5),
+        )

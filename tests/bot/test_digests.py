@@ -1,0 +1,187 @@
+"""Digest timing across DST, content on the sample archive, and splitting within limits."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from bot import render
+from bot.digests import (
+    DigestContent,
+    DigestItem,
+    DigestSection,
+    new_content,
+    next_run,
+    onthisday_content,
+    previous_run,
+)
+from storage import Storage
+from storage.digests import NewEvent
+from storage.models import EventBrief
+
+UTC = dt.UTC
+
+
+def at(*parts: int) -> dt.datetime:
+    return dt.datetime(*parts, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("time", "zone", "after", "expected", "local"),
+    [
+        # Berlin in summer (UTC+2) and winter (UTC+1): 09:00 local either way.
+        (dt.time(9), "Europe/Berlin", at(2026, 6, 16, 6), at(2026, 6, 16, 7), dt.date(2026, 6, 16)),
+        (dt.time(9), "Europe/Berlin", at(2026, 12, 1, 9), at(2026, 12, 2, 8), dt.date(2026, 12, 2)),
+        # New York across the spring change (2026-03-08): 14:00 UTC the day before, 13:00 after.
+        (
+            dt.time(9),
+            "America/New_York",
+            at(2026, 3, 7, 13),
+            at(2026, 3, 7, 14),
+            dt.date(2026, 3, 7),
+        ),
+        (
+            dt.time(9),
+            "America/New_York",
+            at(2026, 3, 7, 14),
+            at(2026, 3, 8, 13),
+            dt.date(2026, 3, 8),
+        ),
+        # 02:30 does not exist that night: it happens at 03:30 EDT, not never.
+        (
+            dt.time(2, 30),
+            "America/New_York",
+            at(2026, 3, 8, 0),
+            at(2026, 3, 8, 7, 30),
+            dt.date(2026, 3, 8),
+        ),
+        # 01:30 happens twice on 2026-11-01: once is enough.
+        (
+            dt.time(1, 30),
+            "America/New_York",
+            at(2026, 11, 1, 0),
+            at(2026, 11, 1, 5, 30),
+            dt.date(2026, 11, 1),
+        ),
+        (
+            dt.time(1, 30),
+            "America/New_York",
+            at(2026, 11, 1, 5, 30),
+            at(2026, 11, 2, 6, 30),
+            dt.date(2026, 11, 2),
+        ),
+        # Across the date line: Auckland's morning is the previous UTC day.
+        (
+            dt.time(7),
+            "Pacific/Auckland",
+            at(2026, 6, 15, 12),
+            at(2026, 6, 15, 19),
+            dt.date(2026, 6, 16),
+        ),
+    ],
+)
+def test_next_run_is_the_local_time(
+    time: dt.time, zone: str, after: dt.datetime, expected: dt.datetime, local: dt.date
+) -> None:
+    assert next_run(time, zone, after) == (expected, local)
+
+
+def test_previous_run_is_the_last_one_at_or_before() -> None:
+    assert previous_run(dt.time(9), "Europe/Berlin", at(2026, 6, 16, 7)) == (
+        at(2026, 6, 16, 7),
+        dt.date(2026, 6, 16),
+    )
+    assert previous_run(dt.time(9), "Europe/Berlin", at(2026, 6, 16, 6)) == (
+        at(2026, 6, 15, 7),
+        dt.date(2026, 6, 15),
+    )
+
+
+async def test_onthisday_content_on_the_sample_archive(sample_storage: Storage) -> None:
+    content = await onthisday_content(sample_storage, dt.date(2026, 6, 16))
+    assert content.title == "On this day: June 16"
+    assert [s.heading for s in content.sections] == ["9 years ago — 2017"]
+    items = content.sections[0].items
+    assert len(items) == 9 == len(content.event_ids)
+    assert all(item.markdown.startswith("• [") for item in items if "](" in item.markdown)
+    empty = await onthisday_content(sample_storage, dt.date(2026, 2, 28))
+    assert empty.empty
+
+
+async def test_onthisday_prefers_what_the_archive_says_most_about(sample_storage: Storage) -> None:
+    content = await onthisday_content(sample_storage, dt.date(2026, 6, 16), limit=3)
+    chosen = await sample_storage.events.briefs(list(content.event_ids))
+    # The Russian Defence Ministry event has the most sources, links and entities that day.
+    assert any("Russian Ministry of Defence" in b.headline for b in chosen.values())
+    # Years newest first, and only earlier years than the digest's own.
+    assert (await onthisday_content(sample_storage, dt.date(2017, 6, 16))).empty
+
+
+def _event(
+    number: int, story: str | None, entity: str | None, headline: str | None = None
+) -> NewEvent:
+    brief = EventBrief(
+        number,
+        f"2026/11/22/e{number}",
+        dt.date(2026, 11, 22),
+        headline or f"Event {number}",
+        True,
+        f"https://example.com/{number}",
+    )
+    return NewEvent(brief, story, entity)
+
+
+def test_new_content_groups_by_story_then_entity_and_counts_the_rest() -> None:
+    events = [
+        _event(i, "Brexit" if i % 3 == 0 else None, "Russia" if i % 3 == 1 else None)
+        for i in range(1, 41)
+    ]
+    content = new_content(events)
+    headings = [s.heading for s in content.sections]
+    # Largest group first; equal groups by their newest event.
+    # (the 25 listed fill the two largest; "Other news" is in the count)
+    assert headings == ["Russia", "Brexit"]
+    assert [len(s.items) for s in content.sections] == [14, 11]
+    assert sum(len(s.items) for s in content.sections) == 25
+    assert content.more == 15
+    assert content.more_hint == "/search query:* since:2026-11-22"
+    assert len(content.event_ids) == 40  # all covered, so none comes again
+
+
+def test_split_digest_keeps_every_item_whole() -> None:
+    sections = tuple(
+        DigestSection(
+            f"Story {s}",
+            tuple(
+                DigestItem(
+                    markdown=f"• item {s}-{i} " + "lorem ipsum " * 40 + f"[end {s}-{i}]", text=""
+                )
+                for i in range(20)
+            ),
+        )
+        for s in range(6)
+    )
+    content = DigestContent(
+        "new", "New events", sections, more=7, more_hint="/search query:* since:2026-11-01"
+    )
+    messages = render.digest_messages(content)
+    assert len(messages) > 5
+    seen: list[str] = []
+    for embeds in messages:
+        assert len(embeds) <= 10
+        assert sum(len(e) for e in embeds) <= 6000
+        for embed in embeds:
+            assert len(embed.description or "") <= 4096
+            for line in (embed.description or "").splitlines():
+                if line.startswith("• item"):
+                    assert line.endswith("]")  # whole, never cut
+                    seen.append(line)
+                elif line.startswith("**Story"):
+                    pass
+                else:
+                    assert line.startswith("… and 7 more")
+    assert seen == [item.markdown for section in sections for item in section.items]
+    # A section continued in the next embed repeats its heading.
+    continued = [e.description.splitlines()[0] for m in messages for e in m][1:]
+    assert all(first.startswith("**Story") for first in continued)

@@ -1,9 +1,18 @@
-"""Entities: finding one by a typed name, suggesting near names, and its profile."""
+"""Entities: canonical names and aliases, finding one by a typed name, its profile.
+
+The archive spells some entities several ways ("ISIL", "Islamic State"); an alias row keeps
+its spelling, so it can still be typed and found in text, and points at the canonical entity.
+Events link only to canonical entities, so related events, profiles, digests and
+subscriptions all see one entity however it was spelled.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import difflib
+from dataclasses import dataclass
+
+import aiosqlite
 
 from storage.db import Database, placeholders
 from storage.models import EntityProfile, EventBrief
@@ -11,65 +20,208 @@ from storage.search import any_word_match, build_match
 from storage.textindex import fold
 
 
+class EntityError(ValueError):
+    """An alias or merge that cannot be done; the message says why."""
+
+
+@dataclass(frozen=True, slots=True)
+class EntityName:
+    """A name as people may type it, and the entity it means."""
+
+    name: str
+    canonical: str
+    event_count: int
+
+    @property
+    def is_alias(self) -> bool:
+        return self.name != self.canonical
+
+
+@dataclass(frozen=True, slots=True)
+class AliasResult:
+    alias: str
+    canonical: str
+    moved_links: int
+    created: bool  # the alias name was new to the archive
+
+
+_NAMES = (
+    "SELECT e.name AS name, COALESCE(c.name, e.name) AS canonical,"
+    " COALESCE(c.event_count, e.event_count) AS events"
+    " FROM entities e LEFT JOIN entities c ON c.id = e.canonical_id"
+)
+
+
 class EntityRepository:
     def __init__(self, db: Database):
         self.db = db
 
     async def find(self, name: str) -> tuple[int, str] | None:
-        """(id, display name) of the entity with this name, ignoring case and accents."""
+        """(id, name) of the canonical entity a name means, ignoring case and accents."""
         row = await self.db.fetchone(
-            "SELECT id, name FROM entities WHERE folded = ?", (fold(name),)
+            "SELECT COALESCE(c.id, e.id), COALESCE(c.name, e.name) FROM entities e"
+            " LEFT JOIN entities c ON c.id = e.canonical_id WHERE e.folded = ?",
+            (fold(name),),
         )
         return (row[0], row[1]) if row else None
 
-    async def names(self, ids: list[int]) -> dict[int, str]:
+    async def aliases(self, entity_id: int) -> list[str]:
         rows = await self.db.fetchall(
-            f"SELECT id, name FROM entities WHERE id IN ({placeholders(len(ids))})", ids
+            "SELECT name FROM entities WHERE canonical_id = ? ORDER BY folded", (entity_id,)
         )
-        return {row[0]: row[1] for row in rows}
+        return [r[0] for r in rows]
 
-    async def suggest(self, text: str, *, limit: int = 25) -> list[tuple[str, int]]:
-        """(name, event count) of entities for what is typed: prefix matches first, most
-        events first; empty input lists the entities with the most events."""
+    async def suggest(self, text: str, *, limit: int = 25) -> list[EntityName]:
+        """Names for what is typed, aliases included: names starting with it first, then
+        names with a word starting so; entities with the most events first."""
         folded = fold(text)
         if not folded:
             rows = await self.db.fetchall(
-                "SELECT name, event_count FROM entities ORDER BY event_count DESC LIMIT ?", (limit,)
+                f"{_NAMES} WHERE e.canonical_id IS NULL ORDER BY e.event_count DESC LIMIT ?",
+                (limit,),
             )
-            return [(r[0], r[1]) for r in rows]
-        rows = await self.db.fetchall(
-            "SELECT name, event_count FROM entities WHERE folded >= ? AND folded < ?"
-            " ORDER BY event_count DESC LIMIT ?",
-            (folded, folded + "\U0010ffff", limit),
+            return [EntityName(r[0], r[1], r[2]) for r in rows]
+        rows = list(
+            await self.db.fetchall(
+                f"{_NAMES} WHERE e.folded >= ? AND e.folded < ? ORDER BY events DESC LIMIT ?",
+                (folded, folded + "\U0010ffff", limit),
+            )
         )
-        found = [(r[0], r[1]) for r in rows]
-        if len(found) < limit and (match := build_match(text, prefix_last=True)):
-            rows = await self.db.fetchall(
-                "SELECT e.name, e.event_count FROM entity_search s"
-                " JOIN entities e ON e.id = s.rowid WHERE entity_search MATCH ?"
-                " ORDER BY e.event_count DESC LIMIT ?",
+        if len(rows) < limit and (match := build_match(text, prefix_last=True)):
+            rows += await self.db.fetchall(
+                f"{_NAMES} JOIN entity_search s ON s.rowid = e.id WHERE entity_search MATCH ?"
+                " ORDER BY events DESC LIMIT ?",
                 (match, limit * 2),
             )
-            have = {name for name, _ in found}
-            found.extend((r[0], r[1]) for r in rows if r[0] not in have)
-        return found[:limit]
+        found: dict[str, EntityName] = {}
+        for row in rows:
+            found.setdefault(row[0], EntityName(row[0], row[1], row[2]))
+        return list(found.values())[:limit]
 
     async def closest(self, text: str, *, limit: int = 5) -> list[str]:
-        """Known names nearest to a name that matched nothing (typos included)."""
-        candidates = {name for name, _ in await self.suggest(text, limit=50)}
+        """Known canonical names nearest to a name that matched nothing (typos included)."""
+        candidates = {n.canonical: n.name for n in await self.suggest(text, limit=50)}
         if match := any_word_match(text):
             rows = await self.db.fetchall(
-                "SELECT e.name FROM entity_search s JOIN entities e ON e.id = s.rowid"
-                " WHERE entity_search MATCH ? ORDER BY e.event_count DESC LIMIT 200",
+                f"{_NAMES} JOIN entity_search s ON s.rowid = e.id WHERE entity_search MATCH ?"
+                " ORDER BY events DESC LIMIT 200",
                 (match,),
             )
-            candidates.update(r[0] for r in rows)
+            for row in rows:
+                candidates.setdefault(row[1], row[0])
         folded = fold(text)
-        ranked = sorted(
-            candidates,
-            key=lambda name: -difflib.SequenceMatcher(None, folded, fold(name)).ratio(),
+
+        def similarity(canonical: str) -> float:
+            spelled = candidates[canonical]
+            return max(
+                difflib.SequenceMatcher(None, folded, fold(canonical)).ratio(),
+                difflib.SequenceMatcher(None, folded, fold(spelled)).ratio(),
+            )
+
+        return sorted(candidates, key=lambda name: (-similarity(name), name))[:limit]
+
+    async def names_for_matching(self) -> list[tuple[str, int]]:
+        """(name, canonical id) for every name, aliases included: what text may mention."""
+        rows = await self.db.fetchall("SELECT name, COALESCE(canonical_id, id) FROM entities")
+        return [(r[0], r[1]) for r in rows]
+
+    # --- aliases -------------------------------------------------------------------------
+
+    async def alias(
+        self, alias: str, canonical: str, *, create_canonical: bool = True
+    ) -> AliasResult:
+        """Make `alias` another name of `canonical`: its events, subscriptions and aliases
+        move to the canonical entity. Idempotent."""
+        alias_folded, canonical_folded = fold(alias), fold(canonical)
+        if not alias_folded or not canonical_folded:
+            raise EntityError("Both names must have letters in them.")
+        if alias_folded == canonical_folded:
+            raise EntityError(f"“{alias}” and “{canonical}” are the same name.")
+        async with self.db.transaction() as conn:
+            target = await self._row(conn, canonical_folded)
+            source = await self._row(conn, alias_folded)
+            if target is None:
+                if not create_canonical:
+                    raise EntityError(f"No entity is called “{canonical}”.")
+                target_id = await self._insert(conn, canonical.strip())
+            elif source is not None and target["canonical_id"] in (
+                source["id"],
+                source["canonical_id"],
+            ):
+                # The target is itself a name of the alias's entity: it becomes the canonical one.
+                await conn.execute(
+                    "UPDATE entities SET canonical_id = NULL WHERE id = ?", (target["id"],)
+                )
+                target_id = target["id"]
+            else:
+                target_id = target["canonical_id"] or target["id"]
+            created = source is None
+            source_id = await self._insert(conn, alias.strip()) if source is None else source["id"]
+            if source_id == target_id:
+                raise EntityError(f"“{canonical}” is already an alias of “{alias}”; nothing to do.")
+            if source is not None and source["canonical_id"] == target_id:
+                names = await self._names(conn, source_id, target_id)
+                return AliasResult(names[source_id], names[target_id], 0, False)
+            old_canonical = source["canonical_id"] if source is not None else None
+            moved = await self._move(conn, old_canonical or source_id, target_id)
+            if old_canonical is not None:
+                # The alias belonged to another entity: that whole entity joins the target.
+                await conn.execute(
+                    "UPDATE entities SET canonical_id = ? WHERE id = ?", (target_id, old_canonical)
+                )
+            await conn.execute(
+                "UPDATE entities SET canonical_id = ? WHERE id = ? OR canonical_id IN (?, ?)",
+                (target_id, source_id, source_id, old_canonical or source_id),
+            )
+            names = await self._names(conn, source_id, target_id)
+        return AliasResult(names[source_id], names[target_id], moved, created)
+
+    async def merge(self, source: str, target: str) -> AliasResult:
+        """Fold one known entity (and its aliases) into another."""
+        if await self.find(source) is None:
+            raise EntityError(f"No entity is called “{source}”.")
+        return await self.alias(source, target, create_canonical=False)
+
+    @staticmethod
+    async def _row(conn: aiosqlite.Connection, folded: str) -> aiosqlite.Row | None:
+        cursor = await conn.execute(
+            "SELECT id, name, canonical_id FROM entities WHERE folded = ?", (folded,)
         )
-        return ranked[:limit]
+        return await cursor.fetchone()
+
+    @staticmethod
+    async def _insert(conn: aiosqlite.Connection, name: str) -> int:
+        cursor = await conn.execute(
+            "INSERT INTO entities(name, folded) VALUES (?, ?)", (name, fold(name))
+        )
+        assert cursor.lastrowid is not None
+        return cursor.lastrowid
+
+    @staticmethod
+    async def _names(conn: aiosqlite.Connection, *ids: int) -> dict[int, str]:
+        cursor = await conn.execute(
+            f"SELECT id, name FROM entities WHERE id IN ({placeholders(len(ids))})", ids
+        )
+        return {row[0]: row[1] for row in await cursor.fetchall()}
+
+    @staticmethod
+    async def _move(conn: aiosqlite.Connection, source_id: int, target_id: int) -> int:
+        """Re-point what links to one entity at another."""
+        cursor = await conn.execute(
+            "INSERT OR IGNORE INTO event_entities(event_id, entity_id, date)"
+            " SELECT event_id, ?, date FROM event_entities WHERE entity_id = ?",
+            (target_id, source_id),
+        )
+        moved = cursor.rowcount
+        await conn.execute("DELETE FROM event_entities WHERE entity_id = ?", (source_id,))
+        await conn.execute(
+            "UPDATE OR IGNORE subscriptions SET entity_id = ? WHERE entity_id = ?",
+            (target_id, source_id),
+        )
+        await conn.execute("DELETE FROM subscriptions WHERE entity_id = ?", (source_id,))
+        return moved
+
+    # --- profile -------------------------------------------------------------------------
 
     async def profile(
         self, entity_id: int, *, recent: int = 10, co_entities: int = 10
@@ -118,4 +270,5 @@ class EntityRepository:
             last_date=dt.date.fromisoformat(head["last"]) if head["last"] else None,
             recent=briefs,
             co_entities=tuple((r[0], r[1]) for r in co_rows),
+            aliases=tuple(await self.aliases(entity_id)),
         )

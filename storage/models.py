@@ -179,6 +179,7 @@ class EntityProfile:
     last_date: dt.date | None
     recent: tuple[EventBrief, ...]
     co_entities: tuple[tuple[str, int], ...]
+    aliases: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,145 @@
+"""Subscription alerts: after new events arrive, one message per subscriber, never twice.
+
+A sweep reads the announceable events after its watermark (feed polls run it at once;
+`chronicle import --announce` from another process is picked up by the periodic sweep),
+finds the subscriptions whose entity is in them, and sends each subscriber one message
+listing their events. Each (target, event) is claimed in the delivery ledger before the
+message goes out, so a restart or an overlapping sweep never repeats one. Closed DMs pause
+the member's DM subscriptions; they are told the next time they use a command.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import defaultdict
+from typing import TYPE_CHECKING
+
+import aiohttp
+import discord
+
+from bot import render
+from storage.subscriptions import Match, Subscription
+
+if TYPE_CHECKING:
+    from bot.client import ChronicleBot
+
+log = logging.getLogger(__name__)
+
+WATERMARK = "alerts.after_event_id"
+SWEEP_BATCH = 5000
+CLOSED_DMS = 50007  # Discord: Cannot send messages to this user
+
+
+class AlertService:
+    def __init__(self, bot: ChronicleBot):
+        self.bot = bot
+        self._lock = asyncio.Lock()
+
+    async def sweep(self) -> int:
+        """Alert subscribers about events announced since the last sweep; returns messages sent."""
+        async with self._lock:  # a poll's sweep and the periodic one never overlap
+            repo = self.bot.storage.subscriptions
+            stored = await repo.state(WATERMARK)
+            if stored is None:
+                # First run: what is already in the archive is history, not news.
+                await repo.set_state(WATERMARK, str(await repo.newest_event_id()))
+                return 0
+            after = int(stored)
+            sent = 0
+            while ids := await repo.announced_after(after, limit=SWEEP_BATCH):
+                sent += await self._deliver(await repo.matches(ids))
+                after = ids[-1]
+                await repo.set_state(WATERMARK, str(after))
+            return sent
+
+    async def _deliver(self, matches: list[Match]) -> int:
+        by_target: dict[str, list[Match]] = defaultdict(list)
+        for match in matches:
+            by_target[match.subscription.target].append(match)
+        sent = 0
+        for target, items in by_target.items():
+            fresh = set(
+                await self.bot.storage.subscriptions.claim(target, [m.event.id for m in items])
+            )
+            items = [m for m in items if m.event.id in fresh]
+            if items and await self._send(target, items):
+                sent += 1
+        return sent
+
+    async def _send(self, target: str, items: list[Match]) -> bool:
+        subscription = items[0].subscription
+        events: dict[int, list[str]] = {}
+        briefs = {}
+        for match in items:
+            events.setdefault(match.event.id, [])
+            if match.subscription.entity not in events[match.event.id]:
+                events[match.event.id].append(match.subscription.entity)
+            briefs[match.event.id] = match.event
+        embed = render.alert_embed([(briefs[i], names) for i, names in events.items()])
+        repo = self.bot.storage.subscriptions
+        try:
+            if subscription.delivery == "dm":
+                user = self.bot.get_user(subscription.user_id) or await self.bot.fetch_user(
+                    subscription.user_id
+                )
+                await user.send(embed=embed, allowed_mentions=discord.AllowedMentions.none())
+            else:
+                channel = self.bot.get_channel(
+                    subscription.channel_id or 0
+                ) or await self.bot.fetch_channel(subscription.channel_id or 0)
+                assert isinstance(channel, discord.abc.Messageable)
+                await channel.send(
+                    f"<@{subscription.user_id}>",
+                    embed=embed,
+                    allowed_mentions=discord.AllowedMentions(
+                        everyone=False,
+                        roles=False,
+                        replied_user=False,
+                        users=[discord.Object(subscription.user_id)],
+                    ),
+                )
+            return True
+        except discord.Forbidden as error:
+            await self._refused(subscription, error)
+            return False
+        except discord.NotFound as error:
+            await self._refused(subscription, error)
+            return False
+        except (discord.HTTPException, aiohttp.ClientError, TimeoutError) as error:
+            # Not delivered: give the claim back so the next sweep tries again.
+            await repo.unclaim(target, list(events))
+            log.warning("alert to %s not sent, will retry: %s", target, error)
+            return False
+
+    async def _refused(self, subscription: Subscription, error: discord.HTTPException) -> None:
+        repo = self.bot.storage.subscriptions
+        if subscription.delivery == "dm":
+            paused = await repo.dm_subscriptions(subscription.user_id)
+            reason = "Discord refused the direct message (your DMs are closed to Chronicle)"
+            notice = (
+                "Chronicle could not send you alerts by direct message, so your DM subscriptions "
+                f"({', '.join(s.entity for s in paused)}) are paused. Allow direct messages from "
+                "server members (Privacy Settings), then run /subscribe again to resume, or "
+                "choose delivery: here."
+            )
+        else:
+            paused = [subscription]
+            reason = (
+                f"Chronicle may no longer post in <#{subscription.channel_id}> ({error.status})"
+            )
+            notice = (
+                f"Chronicle could not post your alerts about {subscription.entity} in "
+                f"<#{subscription.channel_id}>, so that subscription is paused. Run /subscribe "
+                "again (in a channel Chronicle can post in, or with delivery: dm) to resume."
+            )
+        await repo.pause([s.id for s in paused], reason)
+        await repo.add_notice(subscription.user_id, notice)
+        log.info(
+            "paused %d subscriptions of user %s: %s (Discord %s %s)",
+            len(paused),
+            subscription.user_id,
+            reason,
+            error.status,
+            error.code,
+        )

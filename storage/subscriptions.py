@@ -1,0 +1,227 @@
+"""Subscriptions to entities, the alert ledger, pending notices and small bot state."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import aiosqlite
+
+from storage.db import Database, chunked, placeholders
+from storage.events import _BRIEF_COLUMNS, _brief, utc_now
+from storage.models import EventBrief
+
+
+@dataclass(frozen=True, slots=True)
+class Subscription:
+    id: int
+    guild_id: int
+    user_id: int
+    entity_id: int
+    entity: str  # the canonical name
+    delivery: str  # 'dm' or 'here'
+    channel_id: int | None
+    paused_reason: str | None
+
+    @property
+    def target(self) -> str:
+        """Where its alerts go; the ledger records deliveries per target."""
+        if self.delivery == "dm":
+            return f"dm:{self.user_id}"
+        return f"here:{self.channel_id}:{self.user_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    subscription: Subscription
+    event: EventBrief
+
+
+_SELECT = (
+    "SELECT s.id, s.guild_id, s.user_id, s.entity_id, e.name AS entity, s.delivery,"
+    " s.channel_id, s.paused_reason FROM subscriptions s JOIN entities e ON e.id = s.entity_id"
+)
+
+
+def _subscription(row: aiosqlite.Row, id_column: str = "id") -> Subscription:
+    return Subscription(
+        id=row[id_column],
+        guild_id=row["guild_id"],
+        user_id=row["user_id"],
+        entity_id=row["entity_id"],
+        entity=row["entity"],
+        delivery=row["delivery"],
+        channel_id=row["channel_id"],
+        paused_reason=row["paused_reason"],
+    )
+
+
+class SubscriptionRepository:
+    def __init__(self, db: Database):
+        self.db = db
+
+    async def subscribe(
+        self, *, guild_id: int, user_id: int, entity_id: int, delivery: str, channel_id: int | None
+    ) -> tuple[Subscription, bool]:
+        """Subscribe, or change delivery (and resume) if subscribed. (subscription, created)."""
+        key = (guild_id, user_id, entity_id)
+        async with self.db.transaction() as conn:
+            existing = await (
+                await conn.execute(
+                    "SELECT id FROM subscriptions WHERE guild_id = ? AND user_id = ? AND entity_id = ?",
+                    key,
+                )
+            ).fetchone()
+            if existing:
+                await conn.execute(
+                    "UPDATE subscriptions SET delivery = ?, channel_id = ?, paused_reason = NULL WHERE id = ?",
+                    (delivery, channel_id, existing[0]),
+                )
+            else:
+                await conn.execute(
+                    "INSERT INTO subscriptions(guild_id, user_id, entity_id, delivery, channel_id,"
+                    " created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                    (*key, delivery, channel_id, utc_now()),
+                )
+            row = await (
+                await conn.execute(
+                    f"{_SELECT} WHERE s.guild_id = ? AND s.user_id = ? AND s.entity_id = ?", key
+                )
+            ).fetchone()
+        return _subscription(row), existing is None
+
+    async def unsubscribe(self, *, guild_id: int, user_id: int, entity_id: int) -> bool:
+        async with self.db.transaction() as conn:
+            cursor = await conn.execute(
+                "DELETE FROM subscriptions WHERE guild_id = ? AND user_id = ? AND entity_id = ?",
+                (guild_id, user_id, entity_id),
+            )
+            return cursor.rowcount > 0
+
+    async def remove(self, subscription_id: int) -> bool:
+        async with self.db.transaction() as conn:
+            cursor = await conn.execute(
+                "DELETE FROM subscriptions WHERE id = ?", (subscription_id,)
+            )
+            return cursor.rowcount > 0
+
+    async def get(self, subscription_id: int) -> Subscription | None:
+        row = await self.db.fetchone(f"{_SELECT} WHERE s.id = ?", (subscription_id,))
+        return _subscription(row) if row else None
+
+    async def for_member(self, guild_id: int, user_id: int) -> list[Subscription]:
+        rows = await self.db.fetchall(
+            f"{_SELECT} WHERE s.guild_id = ? AND s.user_id = ? ORDER BY e.folded",
+            (guild_id, user_id),
+        )
+        return [_subscription(r) for r in rows]
+
+    async def count_for_member(self, guild_id: int, user_id: int) -> int:
+        row = await self.db.fetchone(
+            "SELECT COUNT(*) FROM subscriptions WHERE guild_id = ? AND user_id = ?",
+            (guild_id, user_id),
+        )
+        return row[0] if row else 0
+
+    async def pause(self, subscription_ids: Sequence[int], reason: str) -> None:
+        async with self.db.transaction() as conn:
+            await conn.executemany(
+                "UPDATE subscriptions SET paused_reason = ? WHERE id = ?",
+                [(reason, i) for i in subscription_ids],
+            )
+
+    async def dm_subscriptions(self, user_id: int) -> list[Subscription]:
+        rows = await self.db.fetchall(
+            f"{_SELECT} WHERE s.user_id = ? AND s.delivery = 'dm' AND s.paused_reason IS NULL",
+            (user_id,),
+        )
+        return [_subscription(r) for r in rows]
+
+    # --- alerts --------------------------------------------------------------------------
+
+    async def announced_after(self, event_id: int, *, limit: int) -> list[int]:
+        rows = await self.db.fetchall(
+            "SELECT id FROM events WHERE announce = 1 AND id > ? ORDER BY id LIMIT ?",
+            (event_id, limit),
+        )
+        return [r[0] for r in rows]
+
+    async def newest_event_id(self) -> int:
+        row = await self.db.fetchone("SELECT COALESCE(MAX(id), 0) FROM events")
+        return row[0] if row else 0
+
+    async def matches(self, event_ids: Sequence[int]) -> list[Match]:
+        """Active subscriptions whose entity is in these events, not yet delivered there."""
+        found: list[Match] = []
+        for chunk in chunked(list(event_ids)):
+            rows = await self.db.fetchall(
+                f"SELECT s.id AS sub_id, s.guild_id, s.user_id, s.entity_id, en.name AS entity,"
+                f" s.delivery, s.channel_id, s.paused_reason, {_BRIEF_COLUMNS}"
+                " FROM event_entities ee"
+                " JOIN subscriptions s ON s.entity_id = ee.entity_id AND s.paused_reason IS NULL"
+                " JOIN entities en ON en.id = s.entity_id"
+                " JOIN events e ON e.id = ee.event_id"
+                f" WHERE ee.event_id IN ({placeholders(len(chunk))})"
+                " AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = e.id AND d.target ="
+                "  CASE s.delivery WHEN 'dm' THEN 'dm:' || s.user_id"
+                "  ELSE 'here:' || s.channel_id || ':' || s.user_id END)"
+                " ORDER BY e.id",
+                list(chunk),
+            )
+            found.extend(Match(_subscription(r, id_column="sub_id"), _brief(r)) for r in rows)
+        return found
+
+    async def claim(self, target: str, event_ids: Sequence[int]) -> list[int]:
+        """Record deliveries before sending (at most once); returns the ids newly claimed."""
+        async with self.db.transaction() as conn:
+            rows = await conn.execute_fetchall(
+                f"SELECT event_id FROM deliveries WHERE target = ? AND event_id IN ({placeholders(len(event_ids))})",
+                (target, *event_ids),
+            )
+            done = {r[0] for r in rows}
+            fresh = [i for i in dict.fromkeys(event_ids) if i not in done]
+            await conn.executemany(
+                "INSERT INTO deliveries(target, event_id, delivered_at) VALUES (?, ?, ?)",
+                [(target, i, utc_now()) for i in fresh],
+            )
+        return fresh
+
+    async def unclaim(self, target: str, event_ids: Sequence[int]) -> None:
+        """Give back a claim whose message never went out, so the next sweep tries again."""
+        async with self.db.transaction() as conn:
+            await conn.executemany(
+                "DELETE FROM deliveries WHERE target = ? AND event_id = ?",
+                [(target, i) for i in event_ids],
+            )
+
+    # --- notices and state ---------------------------------------------------------------
+
+    async def add_notice(self, user_id: int, text: str) -> None:
+        async with self.db.transaction() as conn:
+            await conn.execute(
+                "INSERT INTO pending_notices(user_id, text, created_at) VALUES (?, ?, ?)"
+                " ON CONFLICT(user_id) DO UPDATE SET text = excluded.text, created_at = excluded.created_at",
+                (user_id, text, utc_now()),
+            )
+
+    async def take_notice(self, user_id: int) -> str | None:
+        async with self.db.transaction() as conn:
+            row = await (
+                await conn.execute("SELECT text FROM pending_notices WHERE user_id = ?", (user_id,))
+            ).fetchone()
+            if row is None:
+                return None
+            await conn.execute("DELETE FROM pending_notices WHERE user_id = ?", (user_id,))
+            return row[0]
+
+    async def state(self, name: str) -> str | None:
+        row = await self.db.fetchone("SELECT value FROM bot_state WHERE name = ?", (name,))
+        return row[0] if row else None
+
+    async def set_state(self, name: str, value: str) -> None:
+        async with self.db.transaction() as conn:
+            await conn.execute(
+                "INSERT INTO bot_state(name, value) VALUES (?, ?)"
+                " ON CONFLICT(name) DO UPDATE SET value = excluded.value",
+                (name, value),
+            )

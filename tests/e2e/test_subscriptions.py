@@ -1,0 +1,276 @@
+"""Subscriptions end to end: subscribe by autocomplete, a real feed poll over HTTP brings
+events naming the entity under an alias, and alerts go out once per subscriber."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import AsyncIterator
+from email.utils import format_datetime
+from pathlib import Path
+from typing import Any
+from xml.sax.saxutils import escape
+
+import pytest
+
+from bot.client import ChronicleBot
+from bot.services.imports import import_archive
+from storage import Storage
+from tests.conftest import SAMPLE_NEWS, SEED_PAGES, TEST_DATA
+from tests.e2e.discord_standin import (
+    DEFAULT_GUILD_ID,
+    DiscordStandIn,
+    UserSpec,
+    make_guild,
+)
+from tests.e2e.harness import running_bot
+from tests.support.feed_server import FeedServer
+
+EPHEMERAL = 64
+GENERAL = DEFAULT_GUILD_ID + 10
+ANNA = UserSpec(id=5001, username="anna")
+BORIS = UserSpec(id=5002, username="boris")
+CHLOE = UserSpec(id=5003, username="chloe")
+
+
+def rss(*items: tuple[str, str]) -> bytes:
+    """An RSS document with (guid, title) items, newest first."""
+    now = dt.datetime.now(dt.UTC)
+    body = "".join(
+        f"<item><guid>{guid}</guid><title>{escape(title)}</title>"
+        f"<link>https://wire.example/{guid}</link>"
+        f"<pubDate>{format_datetime(now - dt.timedelta(minutes=n))}</pubDate></item>"
+        for n, (guid, title) in enumerate(items)
+    )
+    return (
+        '<?xml version="1.0"?><rss version="2.0"><channel><title>Wire</title>'
+        f"<link>https://wire.example/</link>{body}</channel></rss>"
+    ).encode()
+
+
+OLD = [("old-1", "Ministers meet in Brussels to discuss the budget")]
+
+
+async def sample(storage: Storage) -> None:
+    await import_archive(storage, [SAMPLE_NEWS])
+
+
+@pytest.fixture
+async def standin() -> AsyncIterator[DiscordStandIn]:
+    async with DiscordStandIn(
+        guilds=[make_guild(channels=["general", "news"])], users=[ANNA, BORIS, CHLOE]
+    ) as api:
+        yield api
+    assert not api.internal_errors
+
+
+@pytest.fixture
+async def wire(tmp_path: Path) -> AsyncIterator[FeedServer]:
+    async with FeedServer(tmp_path / "feeds") as server:
+        server.set_file("wire.xml", rss(*OLD))
+        yield server
+
+
+async def subscribe(
+    standin: DiscordStandIn, user: UserSpec, entity: str, delivery: str | None = None
+) -> dict:
+    options: dict[str, Any] = {"entity": entity}
+    if delivery:
+        options["delivery"] = delivery
+    handle = await standin.send_slash_command("subscribe", options, user=user)
+    return (await handle.callback()).json["data"]
+
+
+async def poll(bot: ChronicleBot) -> None:
+    """What the bot's feed job does: poll, then alert."""
+    await bot.feeds.poll_all()
+    await bot.alerts.sweep()
+
+
+def dms_to(standin: DiscordStandIn, user: UserSpec) -> list[Any]:
+    channels = {
+        int(r.response["id"])
+        for r in standin.requests_to("POST", "/users/@me/channels")
+        if r.status < 300 and int(r.json["recipient_id"]) == user.id
+    }
+    return [
+        r
+        for r in standin.requests_to("POST", r"/channels/\d+/messages")
+        if r.status < 300 and int(r.params["channel_id"]) in channels
+    ]
+
+
+async def test_alerts_once_per_subscriber_under_an_alias(
+    standin: DiscordStandIn, wire: FeedServer, tmp_path: Path
+) -> None:
+    db = tmp_path / "c.db"
+    async with running_bot(standin, db, prepare=sample) as bot:
+        await bot.feeds.add_feed(wire.url("wire.xml"), name="Wire")
+
+        handle = await standin.send_autocomplete(
+            "subscribe", {"entity": "isi"}, focused="entity", user=ANNA
+        )
+        choices = (await handle.callback()).json["data"]["choices"]
+        isil = next(c for c in choices if c["value"] == "ISIL")
+        assert isil["name"].startswith("ISIL → Islamic State")
+        reply = await subscribe(standin, ANNA, isil["value"])
+        assert reply["flags"] & EPHEMERAL
+        assert "You now follow **Islamic State**" in reply["content"] and "ISIL" in reply["content"]
+        await subscribe(standin, BORIS, "islamic state")
+
+        wire.set_file(
+            "wire.xml",
+            rss(
+                ("n-1", "ISIL fighters retreat from the outskirts of Raqqa"),
+                (
+                    "n-2",
+                    "Islamic State of Iraq and the Levant loses its last stronghold in the desert",
+                ),
+                ("n-3", "Heavy snow closes mountain passes in the Alps"),
+                *OLD,
+            ),
+        )
+        await poll(bot)
+        for user in (ANNA, BORIS):
+            (dm,) = dms_to(standin, user)
+            embed = dm.json["embeds"][0]
+            assert embed["title"] == "New events about Islamic State"
+            assert "ISIL fighters retreat" in embed["description"]
+            assert "loses its last stronghold" in embed["description"]
+            assert (
+                "Heavy snow" not in embed["description"] and "Brussels" not in embed["description"]
+            )
+            assert dm.json["allowed_mentions"] == {"parse": []}
+
+    # A restart and another poll: nothing again.
+    async with running_bot(standin, db) as bot:
+        await poll(bot)
+        assert len(dms_to(standin, ANNA)) == 1 and len(dms_to(standin, BORIS)) == 1
+
+        # Something new: one more message each, with just the new event.
+        wire.set_file("wire.xml", rss(("n-4", "Daesh claims an attack near Palmyra"), *OLD))
+        await poll(bot)
+        latest = dms_to(standin, ANNA)[-1].json["embeds"][0]["description"]
+        assert len(dms_to(standin, ANNA)) == 2 and "Palmyra" in latest and "Raqqa" not in latest
+
+        # Unsubscribing stops them.
+        handle = await standin.send_slash_command(
+            "unsubscribe", {"entity": "Islamic State"}, user=ANNA
+        )
+        assert "no longer follow" in (await handle.callback()).json["data"]["content"]
+        wire.set_file("wire.xml", rss(("n-5", "ISIS leaders meet in secret, officials say"), *OLD))
+        await poll(bot)
+        assert len(dms_to(standin, ANNA)) == 2
+        assert len(dms_to(standin, BORIS)) == 3
+
+
+async def test_here_delivery_mentions_only_the_subscriber(
+    standin: DiscordStandIn, wire: FeedServer, tmp_path: Path
+) -> None:
+    async with running_bot(standin, tmp_path / "c.db", prepare=sample) as bot:
+        await bot.feeds.add_feed(wire.url("wire.xml"), name="Wire")
+        reply = await subscribe(standin, CHLOE, "Russia", "here")
+        assert f"<#{GENERAL}>" in reply["content"]
+        wire.set_file(
+            "wire.xml", rss(("r-1", "Russia and @everyone else sign a treaty on grain"), *OLD)
+        )
+        await poll(bot)
+        (post,) = [
+            r
+            for r in standin.requests_to("POST", rf"/channels/{GENERAL}/messages")
+            if r.status < 300
+        ]
+        assert post.json["content"] == f"<@{CHLOE.id}>"
+        assert post.json["allowed_mentions"] == {"parse": [], "users": [CHLOE.id]}
+        assert "grain" in post.json["embeds"][0]["description"]
+
+
+async def test_closed_dms_pause_and_the_member_is_told_next_time(
+    standin: DiscordStandIn, wire: FeedServer, tmp_path: Path
+) -> None:
+    async with running_bot(standin, tmp_path / "c.db", prepare=sample) as bot:
+        await bot.feeds.add_feed(wire.url("wire.xml"), name="Wire")
+        await subscribe(standin, ANNA, "Russia")
+        await subscribe(standin, BORIS, "Russia")
+        standin.block_dms(BORIS.id)
+        wire.set_file("wire.xml", rss(("r-2", "Russia recalls its ambassador"), *OLD))
+        await poll(bot)
+        assert len(dms_to(standin, ANNA)) == 1
+        assert dms_to(standin, BORIS) == []
+        (subscription,) = await bot.storage.subscriptions.for_member(DEFAULT_GUILD_ID, BORIS.id)
+        assert subscription.paused_reason and "DMs are closed" in subscription.paused_reason
+
+        # Boris's next command answers as usual, then tells him, once.
+        handle = await standin.send_slash_command("about", user=BORIS)
+        await handle.response()
+        (notice,) = await handle.followups(count=1)
+        assert notice.json["flags"] & EPHEMERAL
+        assert "paused" in notice.json["content"] and "Russia" in notice.json["content"]
+        again = await standin.send_slash_command("about", user=BORIS)
+        await again.response()
+        assert again.requests and not [
+            r for r in again.requests if r.route.startswith("POST /webhooks")
+        ]
+
+        # Another poll does not try Boris again; /subscribe resumes.
+        wire.set_file(
+            "wire.xml",
+            rss(("r-3", "Russia hosts talks"), ("r-2", "Russia recalls its ambassador"), *OLD),
+        )
+        await poll(bot)
+        assert len(dms_to(standin, ANNA)) == 2
+        listing = await standin.send_slash_command("subscriptions", user=BORIS)
+        assert "paused" in (await listing.callback()).json["data"]["embeds"][0]["description"]
+        assert "You follow **Russia**" in (await subscribe(standin, BORIS, "Russia"))["content"]
+
+
+async def test_bulk_archive_import_sends_nothing(
+    standin: DiscordStandIn, wire: FeedServer, tmp_path: Path
+) -> None:
+    async with running_bot(standin, tmp_path / "c.db", prepare=sample) as bot:
+        await subscribe(standin, ANNA, "Islamic State")
+        report = await import_archive(bot.storage, [TEST_DATA / "news-zh", *SEED_PAGES])
+        assert report.new > 0
+        await bot.alerts.sweep()
+        assert dms_to(standin, ANNA) == []
+        assert standin.requests_to("POST", "/users/@me/channels") == []
+
+
+async def test_subscriptions_list_remove_button_and_limit(
+    standin: DiscordStandIn, tmp_path: Path
+) -> None:
+    async with running_bot(standin, tmp_path / "c.db", prepare=sample) as bot:
+        await subscribe(standin, ANNA, "Russia")
+        await subscribe(standin, ANNA, "Syria")
+        handle = await standin.send_slash_command("subscriptions", user=ANNA)
+        message = await handle.response()
+        assert message["flags"] & EPHEMERAL
+        buttons = [c for row in message["components"] for c in row["components"]]
+        assert [b["label"] for b in buttons] == ["Remove Russia", "Remove Syria"]
+        stranger = await standin.click(message, buttons[0]["custom_id"], user=BORIS)
+        assert "someone else's" in (await stranger.callback()).json["data"]["content"]
+        removed = await standin.click(message, buttons[0]["custom_id"], user=ANNA)
+        update = await removed.callback()
+        assert update.json["type"] == 7
+        assert "Russia" not in update.json["data"]["embeds"][0]["description"]
+        assert [
+            s.entity for s in await bot.storage.subscriptions.for_member(DEFAULT_GUILD_ID, ANNA.id)
+        ] == ["Syria"]
+
+        names = [
+            n.name for n in await bot.storage.entities.suggest("", limit=60) if n.name != "Syria"
+        ]
+        for name in names[:49]:
+            entity_id = (await bot.storage.entities.find(name))[0]
+            await bot.storage.subscriptions.subscribe(
+                guild_id=DEFAULT_GUILD_ID,
+                user_id=ANNA.id,
+                entity_id=entity_id,
+                delivery="dm",
+                channel_id=None,
+            )
+        count = await bot.storage.subscriptions.count_for_member(DEFAULT_GUILD_ID, ANNA.id)
+        assert count >= 50
+        reply = await subscribe(standin, ANNA, names[55])
+        assert reply["flags"] & EPHEMERAL and "the most allowed" in reply["content"]
+        reply = await subscribe(standin, ANNA, "Nowhere Land At All")
+        assert "No entity is called" in reply["content"]

@@ -14,16 +14,27 @@ import datetime as dt
 import json
 import logging
 import sys
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
 from importlib import resources
 from pathlib import Path
 from typing import Any, TextIO
 
 from bot import render
 from bot.config import ConfigError, Settings
-from bot.errors import UserError
+from bot.digests import new_content, onthisday_content
+from bot.errors import InvalidInput, UserError
+from bot.ingest.feeds import FetchPolicy, make_session
 from bot.services import imports, lookups
+from bot.services.feeds import (
+    FeedOutcome,
+    FeedService,
+    PollReport,
+    feed_to_dict,
+    run_poll_loop,
+)
 from storage import Storage, StorageError
+from storage.entities import EntityError
 
 log = logging.getLogger("chronicle")
 
@@ -80,7 +91,9 @@ def print_import_report(report: imports.ImportReport, as_json: bool) -> None:
 
 async def cmd_import(args: argparse.Namespace, settings: Settings, storage: Storage) -> int:
     progress = TerminalProgress("importing") if not args.json else None
-    report = await imports.import_archive(storage, args.paths, progress=progress)
+    report = await imports.import_archive(
+        storage, args.paths, progress=progress, announce=args.announce
+    )
     print_import_report(report, args.json)
     return 0 if report.ok else 1
 
@@ -173,6 +186,203 @@ async def cmd_stats(args: argparse.Namespace, settings: Settings, storage: Stora
     return 0
 
 
+# --- feeds ------------------------------------------------------------------------------------
+
+
+@asynccontextmanager
+async def feed_service(settings: Settings, storage: Storage) -> AsyncIterator[FeedService]:
+    """The feed service with one HTTP session, built from the settings (as the bot does)."""
+    policy = FetchPolicy(allow_private_addresses=settings.feed_allow_private_addresses)
+    async with make_session(policy) as session:
+        yield FeedService(storage, session, policy, poll_minutes=settings.feed_poll_minutes)
+
+
+def _when(moment: dt.datetime | None) -> str:
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC") if moment else "never"
+
+
+def outcome_line(outcome: FeedOutcome) -> str:
+    """One line per polled feed: what happened and, if it failed, what comes next."""
+    who = f"{outcome.name} <{outcome.url}>"
+    if outcome.status == "not_modified":
+        return f"not modified  {who}"
+    if outcome.status == "ok":
+        line = f"ok            {who}: {outcome.entries} entries, {outcome.unseen} unseen"
+        if outcome.unseen:
+            line += f": {len(outcome.created)} new events ({len(outcome.announced)} announced)"
+            if outcome.merged:
+                line += f", {outcome.merged} joined existing events"
+        if outcome.history_reason:
+            line += f" [history: {outcome.history_reason}]"
+        return line
+    if outcome.status == "failed":
+        return (
+            f"FAILED        {who}: {outcome.error_kind}: {outcome.error}"
+            f" ({outcome.consecutive_failures} in a row;"
+            f" next attempt {_when(outcome.next_poll_at)})"
+        )
+    if outcome.status == "disabled":
+        return f"DISABLED      {who}: {outcome.disabled_reason}"
+    return f"removed       {who}"
+
+
+async def cmd_feeds_add(args: argparse.Namespace, settings: Settings, storage: Storage) -> int:
+    async with feed_service(settings, storage) as service:
+        result = await service.add_feed(args.url, name=args.name, backfill=args.backfill)
+    feed, outcome = result.feed, result.outcome
+    if args.json:
+        _print_json(
+            {
+                "feed": feed_to_dict(feed),
+                "reactivated": result.reactivated,
+                "outcome": outcome.as_dict(),
+            }
+        )
+        return 0
+    verb = "Re-activated" if result.reactivated else "Added"
+    print(f"{verb} feed {feed.id}: {feed.name} <{feed.url}>")
+    if outcome.ok:
+        print(
+            f"  {outcome.entries} entries: {len(outcome.created)} new events,"
+            f" {len(outcome.announced)} announced as news, {outcome.merged} joined existing events"
+        )
+        print(f"  next poll {_when(feed.next_poll_at)}")
+    else:
+        print(
+            f"  the first fetch failed ({outcome.error_kind}: {outcome.error});"
+            f" next attempt {_when(outcome.next_poll_at)}"
+        )
+    return 0
+
+
+async def cmd_feeds_list(args: argparse.Namespace, settings: Settings, storage: Storage) -> int:
+    feeds = await storage.feeds.list()
+    if args.json:
+        _print_json([feed_to_dict(feed) for feed in feeds])
+        return 0
+    if not feeds:
+        print("No feeds yet: add one with `chronicle feeds add URL`.")
+        return 0
+    for feed in feeds:
+        status = "active" if feed.active else "DISABLED"
+        print(f"{feed.id:>4}  {status:<8}  {feed.name} <{feed.url}>")
+        pad = " " * 16
+        next_poll = f" · next poll {_when(feed.next_poll_at)}" if feed.active else ""
+        print(
+            f"{pad}last success {_when(feed.last_success_at)}{next_poll}"
+            f" · {feed.events_added} events added"
+        )
+        if feed.last_error:
+            print(
+                f"{pad}last error {_when(feed.last_error_at)} ({feed.last_error_kind}):"
+                f" {feed.last_error} · {feed.consecutive_failures} consecutive failures"
+            )
+        if not feed.active:
+            print(f"{pad}disabled {_when(feed.disabled_at)}: {feed.disabled_reason}")
+    return 0
+
+
+async def cmd_feeds_remove(args: argparse.Namespace, settings: Settings, storage: Storage) -> int:
+    async with feed_service(settings, storage) as service:
+        feed = await service.remove_feed(args.feed)
+    if args.json:
+        _print_json(feed_to_dict(feed))
+    else:
+        print(
+            f"Removed feed {feed.id}: {feed.name} <{feed.url}>"
+            f" (its {feed.events_added} events stay in the archive)"
+        )
+    return 0
+
+
+async def cmd_feeds_poll(args: argparse.Namespace, settings: Settings, storage: Storage) -> int:
+    def show(outcome: FeedOutcome) -> None:
+        # In the loop, quiet feeds (304, nothing unseen) would drown what matters.
+        if not args.json and (args.once or outcome.unseen or not outcome.ok):
+            print(outcome_line(outcome), flush=True)
+
+    async with feed_service(settings, storage) as service:
+        if args.once:
+            report = await service.poll_all(on_outcome=show)
+            if args.json:
+                _print_json(report.as_dict())
+            else:
+                print(
+                    f"Polled {len(report.outcomes)} feeds: {len(report.created_ids)} new events"
+                    f" ({len(report.new_event_ids)} announced), {len(report.failed)} failed"
+                )
+            return 1 if report.failed else 0
+
+        def summary(report: PollReport) -> None:
+            if args.json:
+                print(json.dumps(report.as_dict(), ensure_ascii=False), flush=True)
+
+        log.info(
+            "polling due feeds every minute (each feed every %g minutes); Ctrl-C stops",
+            settings.feed_poll_minutes,
+        )
+        await run_poll_loop(service, stop=asyncio.Event(), on_report=summary, on_outcome=show)
+    return 0
+
+
+async def cmd_digest_preview(args: argparse.Namespace, settings: Settings, storage: Storage) -> int:
+    now = dt.datetime.now(dt.UTC)
+    day = lookups.parse_date(args.date) if args.date else now.date()
+    if args.kind == "onthisday":
+        content = await onthisday_content(storage, day)
+    else:
+        content = new_content(await storage.digests.new_events_for_preview(None, now=now))
+    if args.json:
+        _print_json(
+            {
+                "kind": content.kind,
+                "title": content.title,
+                "sections": [
+                    {"heading": s.heading, "items": [i.text.removeprefix("• ") for i in s.items]}
+                    for s in content.sections
+                ],
+                "more": content.more,
+                "events": list(content.event_ids),
+            }
+        )
+    else:
+        print(render.digest_text(content))
+    return 0
+
+
+async def cmd_entities_alias(args: argparse.Namespace, settings: Settings, storage: Storage) -> int:
+    try:
+        if args.entities_command == "merge":
+            result = await storage.entities.merge(args.source, args.target)
+        else:
+            result = await storage.entities.alias(args.source, args.target)
+    except EntityError as error:
+        raise InvalidInput(str(error)) from None
+    if args.json:
+        _print_json(
+            {
+                "alias": result.alias,
+                "canonical": result.canonical,
+                "moved_links": result.moved_links,
+            }
+        )
+    else:
+        print(
+            f"“{result.alias}” is now a name of “{result.canonical}” ({result.moved_links} event links moved)."
+        )
+    return 0
+
+
+async def cmd_entities_show(args: argparse.Namespace, settings: Settings, storage: Storage) -> int:
+    (entity_id,) = await lookups.entity_ids(storage, args.name)
+    profile = await storage.entities.profile(entity_id, recent=5)
+    if args.json:
+        _print_json(render.entity_to_dict(profile))
+    else:
+        print(render.entity_text(profile))
+    return 0
+
+
 async def import_sample_if_empty(storage: Storage) -> None:
     if (await storage.stats()).events:
         return
@@ -230,6 +440,12 @@ def build_parser() -> argparse.ArgumentParser:
         "import archive files or whole folders (Markdown pages and day indexes)",
     )
     p.add_argument("paths", nargs="+", metavar="PATH")
+    p.add_argument(
+        "--announce",
+        action="store_true",
+        help="treat new events as news: digests and subscription alerts announce them "
+        "(default: an import is history)",
+    )
     p = command(
         "import-articles",
         cmd_import_articles,
@@ -254,6 +470,66 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("entity", cmd_entity, "an entity: its events, dates and companions")
     p.add_argument("name", metavar="NAME")
     command("stats", cmd_stats, "what the archive holds")
+
+    feeds = sub.add_parser(
+        "feeds",
+        help="RSS/Atom feeds: add, list, remove, poll",
+        description="The RSS/Atom feeds whose new entries become events.",
+    )
+    feeds_sub = feeds.add_subparsers(dest="feeds_command", required=True, metavar="ACTION")
+
+    def feeds_command(name: str, handler: Handler, help_text: str) -> argparse.ArgumentParser:
+        p = feeds_sub.add_parser(name, help=help_text, description=help_text)
+        p.set_defaults(handler=handler)
+        p.add_argument("--json", action="store_true", help="print JSON")
+        return p
+
+    p = feeds_command(
+        "add",
+        cmd_feeds_add,
+        "add a feed and fetch it once; its current entries are stored as history",
+    )
+    p.add_argument("url", metavar="URL")
+    p.add_argument("--name", metavar="NAME", help="publisher name (default: the feed's title)")
+    p.add_argument(
+        "--backfill",
+        type=int,
+        default=0,
+        metavar="N",
+        help="announce the newest N current entries as news (default 0)",
+    )
+    feeds_command("list", cmd_feeds_list, "every feed with its health and schedule")
+    p = feeds_command("remove", cmd_feeds_remove, "remove a feed (its events stay)")
+    p.add_argument("feed", metavar="URL|ID")
+    p = feeds_command(
+        "poll", cmd_feeds_poll, "poll due feeds every minute until Ctrl-C (or all once)"
+    )
+    p.add_argument("--once", action="store_true", help="poll every active feed now, once, and exit")
+
+    digest = sub.add_parser("digest", help="digests: preview what one would post")
+    digest_sub = digest.add_subparsers(dest="digest_command", required=True, metavar="ACTION")
+    p = digest_sub.add_parser("preview", help="what a digest would post (today, or --date)")
+    p.set_defaults(handler=cmd_digest_preview)
+    p.add_argument("kind", choices=["onthisday", "new"])
+    p.add_argument("--date", metavar="YYYY-MM-DD", help="onthisday: the day (default today, UTC)")
+    p.add_argument("--json", action="store_true", help="print JSON")
+
+    entities = sub.add_parser("entities", help="entity names: aliases, merges")
+    entities_sub = entities.add_subparsers(dest="entities_command", required=True, metavar="ACTION")
+    p = entities_sub.add_parser("alias", help="make ALIAS another name of CANONICAL")
+    p.set_defaults(handler=cmd_entities_alias)
+    p.add_argument("source", metavar="ALIAS")
+    p.add_argument("target", metavar="CANONICAL")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p = entities_sub.add_parser("merge", help="fold entity SOURCE (and its aliases) into TARGET")
+    p.set_defaults(handler=cmd_entities_alias)
+    p.add_argument("source", metavar="SOURCE")
+    p.add_argument("target", metavar="TARGET")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p = entities_sub.add_parser("show", help="an entity: its canonical name, aliases and events")
+    p.set_defaults(handler=cmd_entities_show)
+    p.add_argument("name", metavar="NAME")
+    p.add_argument("--json", action="store_true", help="print JSON")
     return parser
 
 

@@ -3,26 +3,31 @@
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import logging
 import signal
 import sys
 
 import aiohttp
 import discord
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from discord.ext import commands
 
+from bot.alerts import AlertService
 from bot.config import DEFAULT_API_BASE, Settings
+from bot.digests import Clock, utc_now
 from bot.discord_endpoints import apply_endpoint_overrides
 from bot.ingest.feeds import FetchPolicy, make_session
+from bot.scheduler import ChronicleScheduler
+from bot.services.entities import apply_aliases
+from bot.services.feeds import FeedService
 from bot.tree import ChronicleTree
 from bot.views import EventButton
 from storage import Storage
 
 log = logging.getLogger(__name__)
 
-COGS = ("bot.cogs.lookups",)
+COGS = ("bot.cogs.lookups", "bot.cogs.digests", "bot.cogs.subscriptions")
+FEED_CHECK_MINUTES = 1.0  # how often due feeds are looked for; each feed has its own interval
+ALERT_SWEEP_MINUTES = 1.0  # picks up events other processes added (chronicle import --announce)
 
 NO_TOKEN = """\
 chronicle: DISCORD_TOKEN is not set, so the bot cannot log in.
@@ -38,9 +43,16 @@ class ChronicleBot(commands.Bot):
 
     storage: Storage
     http_session: aiohttp.ClientSession
-    scheduler: AsyncIOScheduler
+    chronicle_scheduler: ChronicleScheduler
 
-    def __init__(self, settings: Settings, *, view_timeout: float = 180.0):
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        view_timeout: float = 180.0,
+        clock: Clock = utc_now,
+        scheduler_paused: bool = False,
+    ):
         super().__init__(
             command_prefix=commands.when_mentioned,  # slash commands only; no message content
             intents=discord.Intents(guilds=True),  # non-privileged: channels and permissions
@@ -50,6 +62,10 @@ class ChronicleBot(commands.Bot):
         )
         self.settings = settings
         self.view_timeout = view_timeout
+        self.clock = clock
+        self.scheduler_paused = scheduler_paused  # tests drive jobs with a controlled clock
+        self._startup: asyncio.Task[None] | None = None
+        self._started = asyncio.Event()
         self.fetch_policy = FetchPolicy(
             allow_private_addresses=settings.feed_allow_private_addresses
         )
@@ -60,8 +76,17 @@ class ChronicleBot(commands.Bot):
         self._owned.append("storage")
         self.http_session = make_session(self.fetch_policy)
         self._owned.append("http_session")
-        self.scheduler = AsyncIOScheduler(timezone=dt.UTC)
-        self.scheduler.start()
+        await apply_aliases(self.storage)
+        self.feeds = FeedService(
+            self.storage,
+            self.http_session,
+            self.fetch_policy,
+            poll_minutes=self.settings.feed_poll_minutes,
+            clock=self.clock,
+        )
+        self.alerts = AlertService(self)
+        self.chronicle_scheduler = ChronicleScheduler(self, clock=self.clock)
+        self.chronicle_scheduler.start(paused=self.scheduler_paused)
         self._owned.append("scheduler")
         self.add_dynamic_items(EventButton)
         for cog in COGS:
@@ -86,11 +111,36 @@ class ChronicleBot(commands.Bot):
             getattr(self.user, "id", "?"),
             len(self.guilds),
         )
+        if self._startup is None:  # on_ready repeats after reconnects; start once
+            self._startup = asyncio.create_task(self._start_work())
+            self._started.set()
+
+    async def wait_until_working(self) -> None:
+        """Wait until the start-up work (catch-up, first alert sweep) is done."""
+        await self._started.wait()
+        if self._startup is not None:
+            await asyncio.shield(self._startup)
+
+    async def _start_work(self) -> None:
+        """Once connected (channels known): digests catch up, periodic work begins."""
+        await self.alerts.sweep()  # the first sweep sets the watermark: history is not news
+        await self.chronicle_scheduler.start_digests()
+        self.chronicle_scheduler.every("feeds", FEED_CHECK_MINUTES, self.poll_feeds)
+        self.chronicle_scheduler.every("alerts", ALERT_SWEEP_MINUTES, self.alerts.sweep)
+
+    async def poll_feeds(self) -> None:
+        """Poll the feeds that are due, then alert subscribers about what they brought."""
+        report = await self.feeds.poll_due()
+        if report.new_event_ids:
+            await self.alerts.sweep()
 
     async def close(self) -> None:
         # Stop producing work first, then disconnect, then release what the work used.
         if "scheduler" in self._owned:
-            self.scheduler.shutdown(wait=False)
+            self.chronicle_scheduler.shutdown()
+        if self._startup is not None and not self._startup.done():
+            self._startup.cancel()
+            await asyncio.gather(self._startup, return_exceptions=True)
         await super().close()
         if "http_session" in self._owned:
             await self.http_session.close()

@@ -9,13 +9,16 @@ from __future__ import annotations
 import datetime as dt
 import textwrap
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import discord
 
 from bot.ingest.articles import lead
 from bot.services.lookups import EventCard
 from storage.models import ArchiveStats, EntityProfile, Event, EventBrief, RelatedEvent, SearchHit
+
+if TYPE_CHECKING:
+    from bot.digests import DigestContent
 
 
 def cut(text: str, limit: int, marker: str = "…") -> str:
@@ -79,6 +82,7 @@ def event_to_dict(event: Event, related: Sequence[RelatedEvent] = ()) -> dict[st
 def entity_to_dict(profile: EntityProfile) -> dict[str, Any]:
     return {
         "name": profile.name,
+        "aliases": list(profile.aliases),
         "events": profile.event_count,
         "first_date": profile.first_date.isoformat() if profile.first_date else None,
         "last_date": profile.last_date.isoformat() if profile.last_date else None,
@@ -194,7 +198,10 @@ def entity_text(profile: EntityProfile) -> str:
         if profile.first_date and profile.last_date
         else "no dates"
     )
-    lines = [profile.name, f"{profile.event_count} events, {span}", "", "Recent events"]
+    lines = [profile.name, f"{profile.event_count} events, {span}"]
+    if profile.aliases:
+        lines.append("also named: " + ", ".join(profile.aliases))
+    lines += ["", "Recent events"]
     lines += [f"  • {brief_line(b)}" for b in profile.recent]
     if profile.co_entities:
         lines += ["", "Often appears with"]
@@ -534,3 +541,107 @@ def error_text(message: str, suggestions: Sequence[str] = ()) -> str:
     if suggestions:
         text += "\nDid you mean:\n" + "\n".join(f"• {escape(cut(s, 150))}" for s in suggestions[:5])
     return cut(text, CONTENT_LIMIT)
+
+
+# --- digests -----------------------------------------------------------------------------------
+
+DIGEST_DESCRIPTION_BUDGET = 3800  # below 4,096, leaving room for a "continued" heading
+
+
+def digest_messages(content: DigestContent) -> list[list[discord.Embed]]:
+    """A digest as messages of embeds, each within Discord's limits; an item is never cut
+    and never split from its heading (a heading that continues is repeated)."""
+    descriptions: list[str] = []
+    current: list[str] = []
+    size = 0
+
+    def close() -> None:
+        nonlocal current, size
+        if current:
+            descriptions.append("\n".join(current))
+        current, size = [], 0
+
+    for section in content.sections:
+        heading = f"**{escape(section.heading)}**"
+        first = True
+        for item in section.items:
+            line = cut(item.markdown, 1000)
+            needed = len(line) + 1 + (len(heading) + 1 if first or not current else 0)
+            if current and size + needed > DIGEST_DESCRIPTION_BUDGET:
+                close()
+            if not current:
+                current.append(heading if first else f"{heading} (continued)")
+                size = len(current[0])
+            elif first:
+                current.append(heading)
+                size += len(heading) + 1
+            current.append(line)
+            size += len(line) + 1
+            first = False
+    if content.more:
+        hint = f": `{content.more_hint}`" if content.more_hint else ""
+        tail = f"… and {content.more} more{hint}"
+        if current and size + len(tail) + 1 > DIGEST_DESCRIPTION_BUDGET:
+            close()
+        current.append(tail)
+    close()
+
+    embeds = []
+    for index, description in enumerate(descriptions):
+        title = content.title if index == 0 else f"{content.title} (continued)"
+        embeds.append(fit_embed(_base(title, description=description)))
+    messages: list[list[discord.Embed]] = []
+    for embed in embeds:
+        last = messages[-1] if messages else None
+        if (
+            last is not None
+            and len(last) < EMBEDS_PER_MESSAGE
+            and sum(len(e) for e in last) + len(embed) <= EMBED_TOTAL_LIMIT
+        ):
+            last.append(embed)
+        else:
+            messages.append([embed])
+    return messages
+
+
+def digest_text(content: DigestContent) -> str:
+    if content.empty:
+        return f"{content.title}: nothing to post."
+    lines = [content.title]
+    for section in content.sections:
+        lines += ["", section.heading]
+        lines += [f"  {item.text}" for item in section.items]
+    if content.more:
+        lines += [
+            "",
+            f"… and {content.more} more" + (f": {content.more_hint}" if content.more_hint else ""),
+        ]
+    return "\n".join(lines)
+
+
+# --- subscription alerts -----------------------------------------------------------------------
+
+ALERT_ITEMS = 10
+
+
+def alert_embed(events: Sequence[tuple[EventBrief, Sequence[str]]]) -> discord.Embed:
+    """One alert: the new events a subscriber's entities appear in (at most ten listed)."""
+    entities = list(dict.fromkeys(name for _, names in events for name in names))
+    title = f"New events about {entities[0]}" if len(entities) == 1 else "New events you follow"
+    newest_first = sorted(events, key=lambda item: (item[0].date, item[0].id), reverse=True)
+    lines = [
+        f"• {discord_date(brief.date, 'd')} {link(cut(brief.headline, 200), brief.url)}"
+        + (f"\n  *{escape(', '.join(names))}*" if len(entities) > 1 else "")
+        for brief, names in newest_first[:ALERT_ITEMS]
+    ]
+    embed = _base(title, description=lines_within(lines, DESCRIPTION_LIMIT - 300))
+    more = len(events) - min(len(events), ALERT_ITEMS)
+    if more:
+        since = min(brief.date for brief, _ in events).isoformat()
+        embed.add_field(
+            name=f"… and {more} more",
+            value=f"`/search query:* entity:{cut(entities[0], 80)} since:{since}`",
+            inline=False,
+        )
+    embed.set_footer(text="/subscriptions to manage what you follow")
+    return fit_embed(embed)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 import discord
@@ -77,3 +78,27 @@ class ChronicleTree(app_commands.CommandTree):
         self, interaction: discord.Interaction, error: app_commands.AppCommandError
     ) -> None:
         await handle_error(interaction, error)
+
+    async def interaction_check(self, interaction: discord.Interaction) -> bool:
+        """Before any command: a notice waiting for this member (say, their alerts were
+        paused because their DMs are closed) goes out after the command's own reply."""
+        if interaction.type is discord.InteractionType.application_command:
+            storage = getattr(interaction.client, "storage", None)
+            if storage is not None and (
+                notice := await storage.subscriptions.take_notice(interaction.user.id)
+            ):
+                task = asyncio.create_task(_after_reply(interaction, notice))
+                _pending.add(task)
+                task.add_done_callback(_pending.discard)
+        return True
+
+
+_pending: set[asyncio.Task[None]] = set()  # keeps notice tasks alive until they finish
+
+
+async def _after_reply(interaction: discord.Interaction, notice: str, wait: float = 10.0) -> None:
+    for _ in range(int(wait / 0.05)):
+        if interaction.response.is_done():
+            break
+        await asyncio.sleep(0.05)
+    await send_ephemeral(interaction, notice)

@@ -7,9 +7,12 @@ from pathlib import Path
 
 from storage.articles import ArticleRepository
 from storage.db import Database, StorageError
+from storage.digests import DigestRepository
 from storage.entities import EntityRepository
 from storage.events import EventRepository
+from storage.feeds import FeedRepository
 from storage.models import ArchiveStats
+from storage.subscriptions import SubscriptionRepository
 
 __all__ = ["Storage", "StorageError"]
 
@@ -22,6 +25,9 @@ class Storage:
         self.events = EventRepository(db)
         self.entities = EntityRepository(db)
         self.articles = ArticleRepository(db)
+        self.digests = DigestRepository(db)
+        self.subscriptions = SubscriptionRepository(db)
+        self.feeds = FeedRepository(db, self.events)
 
     @classmethod
     async def open(cls, path: str | Path) -> Storage:
@@ -48,4 +54,5 @@ class Storage:
             articles=counters.get("articles", 0),
             first_date=dt.date.fromisoformat(first[0]) if first and first[0] else None,
             last_date=dt.date.fromisoformat(last[0]) if last and last[0] else None,
+            extra=await self.feeds.counts(),
         )

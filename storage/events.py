@@ -22,7 +22,7 @@ from storage.models import (
     Source,
 )
 from storage.search import any_word_match, build_match, phrase_match
-from storage.textindex import fold
+from storage.textindex import fold, headline_tokens, jaccard
 
 
 def utc_now() -> str:
@@ -288,6 +288,34 @@ class EventRepository:
                     [(k, target.id) for k in page.replaces],
                 )
 
+    async def reconcile_stubs(self, stub_ids: Iterable[int], *, threshold: float = 0.75) -> int:
+        """Fold incomplete events into another event of the same day with nearly the same
+        headline: two versions of one event linked under different slugs ("two alleged
+        Russian soldiers" / "two injured Russian soldiers"). Returns how many were folded."""
+        merged = 0
+        async with self.db.transaction() as conn:
+            for chunk in chunked(sorted(stub_ids)):
+                stubs = await conn.execute_fetchall(
+                    "SELECT id, date, headline FROM events"
+                    f" WHERE complete = 0 AND id IN ({placeholders(len(chunk))})",
+                    chunk,
+                )
+                for stub in stubs:
+                    tokens = headline_tokens(stub["headline"])
+                    if len(tokens) < 4:
+                        continue  # too short to tell versions from different events
+                    same_day = await conn.execute_fetchall(
+                        "SELECT id, headline, complete FROM events WHERE date = ? AND id != ?"
+                        " ORDER BY complete DESC, id",
+                        (stub["date"], stub["id"]),
+                    )
+                    for other in same_day:
+                        if jaccard(tokens, headline_tokens(other["headline"])) >= threshold:
+                            await self._merge(conn, source_id=stub["id"], target_id=other["id"])
+                            merged += 1
+                            break
+        return merged
+
     async def _merge(self, conn: aiosqlite.Connection, *, source_id: int, target_id: int) -> None:
         """Move what hangs off one event onto another, then delete the first."""
         await conn.execute(
@@ -296,9 +324,12 @@ class EventRepository:
             " FROM event_entities WHERE event_id = ?",
             (target_id, target_id, source_id),
         )
-        for table in ("articles", "event_keys", "page_versions"):
+        # Every table that points at events: what was delivered about the old row counts
+        # as delivered about the merged one.
+        for table in ("articles", "event_keys", "page_versions", "deliveries"):
             await conn.execute(
-                f"UPDATE {table} SET event_id = ? WHERE event_id = ?", (target_id, source_id)
+                f"UPDATE OR IGNORE {table} SET event_id = ? WHERE event_id = ?",
+                (target_id, source_id),
             )
         await conn.execute(
             "INSERT OR REPLACE INTO event_keys(key, event_id)"
@@ -388,10 +419,12 @@ class EventRepository:
 
     @staticmethod
     async def _entity_ids(conn: aiosqlite.Connection, folded: Sequence[str]) -> dict[str, int]:
+        """Canonical entity ids by folded name: an alias links its canonical entity."""
         found: dict[str, int] = {}
         for chunk in chunked(folded):
             rows = await conn.execute_fetchall(
-                f"SELECT id, folded FROM entities WHERE folded IN ({placeholders(len(chunk))})",
+                "SELECT COALESCE(canonical_id, id) AS id, folded FROM entities"
+                f" WHERE folded IN ({placeholders(len(chunk))})",
                 chunk,
             )
             found.update({row["folded"]: row["id"] for row in rows})

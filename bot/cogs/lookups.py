@@ -6,6 +6,7 @@ Thin: options in, a service call, a renderer, a reply.
 from __future__ import annotations
 
 import datetime as dt
+from zoneinfo import ZoneInfo
 
 import discord
 from discord import app_commands
@@ -41,8 +42,15 @@ class Lookups(commands.Cog):
             return event
         return await lookups.find_event(self.bot.storage, query)
 
-    def _today(self, interaction: discord.Interaction) -> dt.date:
-        return dt.datetime.now(dt.UTC).date()
+    async def _today(self, interaction: discord.Interaction) -> dt.date:
+        """Today where the server is (its saved timezone), else in UTC."""
+        zone = (
+            await self.bot.storage.digests.guild_timezone(interaction.guild_id)
+            if interaction.guild_id
+            else None
+        )
+        now = self.bot.clock()
+        return now.astimezone(ZoneInfo(zone)).date() if zone else now.astimezone(dt.UTC).date()
 
     async def event_autocomplete(
         self, interaction: discord.Interaction, current: str
@@ -63,10 +71,16 @@ class Lookups(commands.Cog):
         names = await self.bot.storage.entities.suggest(current, limit=render.CHOICES_LIMIT)
         return [
             app_commands.Choice(
-                name=render.cut(f"{name} ({count})", render.CHOICE_TEXT_LIMIT), value=name
+                name=render.cut(
+                    f"{n.name} → {n.canonical} ({n.event_count})"
+                    if n.is_alias
+                    else f"{n.name} ({n.event_count})",
+                    render.CHOICE_TEXT_LIMIT,
+                ),
+                value=n.name,
             )
-            for name, count in names
-            if len(name) <= render.CHOICE_TEXT_LIMIT
+            for n in names
+            if len(n.name) <= render.CHOICE_TEXT_LIMIT
         ]
 
     @app_commands.command(
@@ -154,7 +168,7 @@ class Lookups(commands.Cog):
         self, interaction: discord.Interaction, date: app_commands.Range[str, 1, 40] | None = None
     ) -> None:
         storage = self.bot.storage
-        today = self._today(interaction)
+        today = await self._today(interaction)
         month, day, before_year = today.month, today.day, today.year  # earlier years
         if date:
             month, day = lookups.parse_month_day(date)

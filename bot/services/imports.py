@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -10,6 +11,7 @@ from pathlib import Path
 
 from bot.ingest.archive import ArchiveFormatError, ParsedDay, iter_archive_files, parse_file
 from bot.ingest.articles import ArticleFormatError, lead, match_score, parse_article
+from bot.services.entities import apply_aliases
 from storage import Storage
 from storage.events import BatchOutcome
 from storage.models import ArticleRecord, DayEntryRecord, PageRecord
@@ -85,11 +87,16 @@ async def import_archive(
     *,
     progress: Progress | None = None,
     batch_files: int = BATCH_FILES,
+    announce: bool = False,
 ) -> ImportReport:
-    """Import archive files and folders. A bad file is reported and the rest imported."""
+    """Import archive files and folders. A bad file is reported and the rest imported.
+
+    An import is history: its events are not announced (digests, alerts) unless asked.
+    """
     report = ImportReport()
     files = list(iter_archive_files(paths))
     report.files = len(files)
+    incomplete_before = (await storage.stats()).incomplete
     created_incomplete: set[int] = set()
     completed: set[int] = set()
     updated: set[int] = set()
@@ -106,7 +113,7 @@ async def import_archive(
             elif isinstance(item, ParsedDay):
                 days.extend(item.entries)
             else:
-                pages.append(item)
+                pages.append(dataclasses.replace(item, announce=True) if announce else item)
         outcome: BatchOutcome = await storage.events.import_batch(pages, days)
         created_incomplete |= outcome.created_incomplete
         completed |= outcome.completed
@@ -117,9 +124,11 @@ async def import_archive(
         done += len(chunk)
         if progress:
             progress(done, len(files))
+    report.replaced += await storage.events.reconcile_stubs(created_incomplete - completed)
+    await apply_aliases(storage)  # names this import brought may be known aliases
     report.new = len(completed)
     report.updated = len(updated - completed)
-    report.incomplete = len(created_incomplete - completed)
+    report.incomplete = (await storage.stats()).incomplete - incomplete_before
     report.new_event_ids = sorted(completed)
     return report
 

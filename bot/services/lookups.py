@@ -116,6 +116,10 @@ async def search(
     limit: int = 10,
     offset: int = 0,
 ) -> list[SearchHit]:
+    if (
+        text.strip() == "*"
+    ):  # "everything": the filters alone decide (digests and alerts link to it)
+        text = ""
     since_date = parse_date(since, what="since date") if isinstance(since, str) else since
     until_date = parse_date(until, what="until date") if isinstance(until, str) else until
     if since_date and until_date and since_date > until_date:

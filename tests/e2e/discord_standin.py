@@ -478,6 +478,7 @@ class GuildSpec:
     features: list[str] = field(default_factory=list)
     preferred_locale: str = "en-US"
     joined_at: str = "2024-01-01T00:00:00.000000+00:00"
+    system_channel_id: int | None = None
 
     def __post_init__(self) -> None:
         if self.channels is None:
@@ -2139,7 +2140,9 @@ class DiscordStandIn:
             "stickers": [],
             "features": list(guild.features),
             "application_id": None,
-            "system_channel_id": None,
+            "system_channel_id": (
+                str(guild.system_channel_id) if guild.system_channel_id else None
+            ),
             "system_channel_flags": 0,
             "rules_channel_id": None,
             "public_updates_channel_id": None,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import datetime as dt
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -18,6 +20,19 @@ from tests.e2e.discord_standin import (
 )
 
 Prepare = Callable[[Storage], Awaitable[Any]]
+
+
+class FakeClock:
+    """A clock the test moves by hand (timezone-aware UTC)."""
+
+    def __init__(self, now: dt.datetime):
+        self.now = now
+
+    def __call__(self) -> dt.datetime:
+        return self.now
+
+    def set(self, now: dt.datetime) -> None:
+        self.now = now
 
 
 def settings_for(standin: DiscordStandIn, database: Path, **overrides: Any) -> Settings:
@@ -51,11 +66,19 @@ async def running_bot(
     *,
     prepare: Prepare | None = None,
     view_timeout: float = 30.0,
+    clock: FakeClock | None = None,
     **settings: Any,
 ) -> AsyncIterator[ChronicleBot]:
-    """A ChronicleBot connected to the stand-in, its commands synced, its database ready."""
+    """A ChronicleBot connected to the stand-in, its commands synced, its database ready.
+
+    With a clock, the scheduler is paused: the test fires jobs itself at the clock's times.
+    """
     await prepare_database(database, prepare)
-    bot = ChronicleBot(settings_for(standin, database, **settings), view_timeout=view_timeout)
+    extra: dict[str, Any] = {"clock": clock, "scheduler_paused": True} if clock else {}
+    bot = ChronicleBot(
+        settings_for(standin, database, **settings), view_timeout=view_timeout, **extra
+    )
     async with connected_client(bot, standin) as client:
         assert isinstance(client, ChronicleBot)
+        await asyncio.wait_for(client.wait_until_working(), 10)
         yield client

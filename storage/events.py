@@ -118,7 +118,8 @@ class EventRepository:
 
             await conn.executemany(
                 "INSERT INTO events(key, date, headline, summary, story, lang, complete, origin,"
-                " announce, content_hash, added_at, updated_at) VALUES (?,?,?,?,?,?,1,?,?,?,?,?)",
+                " announce, content_hash, added_at, updated_at, searchable)"
+                " VALUES (?,?,?,?,?,?,1,?,?,?,?,?,0)",
                 [
                     (
                         p.key,
@@ -139,7 +140,7 @@ class EventRepository:
             await conn.executemany(
                 "UPDATE events SET date = ?, headline = ?, summary = ?,"
                 " story = COALESCE(?, story), lang = ?, complete = 1, content_hash = ?,"
-                " updated_at = ? WHERE id = ?",
+                " updated_at = ?, searchable = 0 WHERE id = ?",
                 [
                     (
                         p.date.isoformat(),
@@ -186,7 +187,7 @@ class EventRepository:
                         stub_summaries.setdefault(entry.key, entry.summary)
             await conn.executemany(
                 "INSERT INTO events(key, date, headline, summary, lang, complete, added_at,"
-                " updated_at) VALUES (?, ?, ?, ?, ?, 0, ?, ?)",
+                " updated_at, searchable) VALUES (?, ?, ?, ?, ?, 0, ?, ?, 0)",
                 [
                     (k, d, h, stub_summaries.get(k, ""), lang, now, now)
                     for k, d, h, lang in stubs.values()
@@ -209,6 +210,10 @@ class EventRepository:
             for entry in days:
                 links.extend((known[entry.key].id, name) for name in entry.entities)
             await self._link_entities(conn, links)
+
+            # Complete events become searchable now; stubs at the end of the import
+            # (index_pending), as most of them are completed by a later batch.
+            await self._index(conn, list(ids.values()))
 
             # Stories from index entries (the index is where most versions keep them).
             await conn.executemany(
@@ -288,32 +293,74 @@ class EventRepository:
                     [(k, target.id) for k in page.replaces],
                 )
 
+    @staticmethod
+    async def _index(conn: aiosqlite.Connection, event_ids: Sequence[int]) -> None:
+        """Add events written with searchable = 0 to the full-text index, in bulk."""
+        for chunk in chunked(list(event_ids)):
+            marks = placeholders(len(chunk))
+            await conn.execute(
+                "INSERT INTO event_search(rowid, headline, summary)"
+                " SELECT id, segment(headline), segment(summary) FROM events"
+                f" WHERE id IN ({marks}) AND searchable = 0",
+                chunk,
+            )
+            await conn.execute(
+                f"UPDATE events SET searchable = 1 WHERE id IN ({marks}) AND searchable = 0", chunk
+            )
+
+    async def index_pending(self, *, batch: int = 5000) -> int:
+        """Index every event still waiting (stubs of an import, an interrupted import)."""
+        done = 0
+        while True:
+            async with self.db.transaction() as conn:
+                rows = await conn.execute_fetchall(
+                    "SELECT id FROM events WHERE searchable = 0 ORDER BY id LIMIT ?", (batch,)
+                )
+                if not rows:
+                    return done
+                await self._index(conn, [r[0] for r in rows])
+                done += len(rows)
+
     async def reconcile_stubs(self, stub_ids: Iterable[int], *, threshold: float = 0.75) -> int:
         """Fold incomplete events into another event of the same day with nearly the same
         headline: two versions of one event linked under different slugs ("two alleged
         Russian soldiers" / "two injured Russian soldiers"). Returns how many were folded."""
+        by_date: dict[str, list[tuple[int, str]]] = {}
+        for chunk in chunked(sorted(stub_ids)):
+            rows = await self.db.fetchall(
+                "SELECT id, date, headline FROM events"
+                f" WHERE complete = 0 AND id IN ({placeholders(len(chunk))})",
+                chunk,
+            )
+            for row in rows:
+                by_date.setdefault(row["date"], []).append((row["id"], row["headline"]))
         merged = 0
         async with self.db.transaction() as conn:
-            for chunk in chunked(sorted(stub_ids)):
-                stubs = await conn.execute_fetchall(
-                    "SELECT id, date, headline FROM events"
-                    f" WHERE complete = 0 AND id IN ({placeholders(len(chunk))})",
-                    chunk,
+            for date, stubs in by_date.items():
+                day = await conn.execute_fetchall(
+                    "SELECT id, headline FROM events WHERE date = ? ORDER BY complete DESC, id",
+                    (date,),
                 )
-                for stub in stubs:
-                    tokens = headline_tokens(stub["headline"])
-                    if len(tokens) < 4:
+                if len(day) < 2:
+                    continue
+                tokens = {row["id"]: headline_tokens(row["headline"]) for row in day}
+                gone: set[int] = set()
+                for stub_id, _ in stubs:
+                    mine = tokens[stub_id]
+                    if len(mine) < 4:
                         continue  # too short to tell versions from different events
-                    same_day = await conn.execute_fetchall(
-                        "SELECT id, headline, complete FROM events WHERE date = ? AND id != ?"
-                        " ORDER BY complete DESC, id",
-                        (stub["date"], stub["id"]),
-                    )
-                    for other in same_day:
-                        if jaccard(tokens, headline_tokens(other["headline"])) >= threshold:
-                            await self._merge(conn, source_id=stub["id"], target_id=other["id"])
-                            merged += 1
-                            break
+                    for row in day:
+                        other = row["id"]
+                        if (
+                            other == stub_id
+                            or other in gone
+                            or jaccard(mine, tokens[other]) < threshold
+                        ):
+                            continue
+                        await self._merge(conn, source_id=stub_id, target_id=other)
+                        gone.add(stub_id)
+                        merged += 1
+                        break
         return merged
 
     async def _merge(self, conn: aiosqlite.Connection, *, source_id: int, target_id: int) -> None:

@@ -58,8 +58,9 @@ class PageRecord:
                 self.summary,
                 self.story,
                 self.lang,
-                self.sources,
-                self.related,
+                # Plain tuples: their repr is much faster than the dataclasses' own.
+                tuple((s.name, s.url, s.is_image) for s in self.sources),
+                tuple((r.key, r.date, r.headline, r.shared) for r in self.related),
                 self.entities,
                 self.replaces,
                 self.origin,

@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from fractions import Fraction
+from functools import lru_cache
 
 # Han (incl. extensions and compatibility ideographs), kana and Hangul syllables.
 _CJK_RANGES = (
@@ -50,6 +51,7 @@ def segment_for_index(text: str | None) -> str:
     return CJK_RUN.sub(lambda m: " " + " ".join(cjk_tokens(m.group(0))) + " ", text)
 
 
+@lru_cache(maxsize=1 << 17)  # names repeat across millions of links
 def fold(text: str) -> str:
     """Case- and accent-insensitive form of a name: 'Erdoğan' and 'erdogan' fold alike."""
     decomposed = unicodedata.normalize("NFKD", text.casefold())

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from storage.keys import key_date, make_key, parse_key
+from storage.keys import key_date, make_key, parse_key, split_key
 from storage.models import DayEntryRecord, PageRecord, RelatedRecord, SourceRecord
 
 _PAGE_DATE = re.compile(r"^###\s*\[\s*(\d{4})-(\d{1,2})-(\d{1,2})\s*\]\(([^)]*)\)\s*$")
@@ -25,10 +25,10 @@ _STORY = re.compile(r"^#####(?:\s+(.*?))?\s*$")
 _HEADLINE = re.compile(r"^#\s+(.*?)\s*$")
 _SECTION = re.compile(r"^###\s+(.+?)\s*$")
 _DAY_END = re.compile(r"^##\s*\[")  # "## [Previous Day...]", "## [前一天...]", the next day
-_ITEM = re.compile(r"^\s*\d+\.\s*(.*?)\s*$")
+
 _SOURCE_ITEM = re.compile(r"^\[(.*?)\]\((\S+?)\)(?:\s*\[IMG\]\((\S+?)\))?$")
 # Greedy text: a headline may itself contain "]" (seen in the Chinese edition).
-_LINK_ITEM = re.compile(r"^\[(.*)\]\((\S+?)\)\s*(?:_(.*)_)?$")
+
 _CONTEXT = re.compile(r"^(?:Context|消息)\s*[:：]\s*(.*?)\s*$")
 _INDEX_ENTRY = re.compile(r"^###\s*\[(.*)\]\((\S+?)\)\s*$")
 _WIKI_QUOTES = re.compile(r"'{2,}")
@@ -62,16 +62,18 @@ class ParsedDay:
 
 def clean_text(text: str) -> str:
     """Decode HTML entities, drop wiki quote marks, fold whitespace."""
-    # Twice: some pages carry double-escaped entities ("&amp;rsquo;").
-    text = html.unescape(html.unescape(text))
-    text = _WIKI_QUOTES.sub("", text)
+    if "&" in text:
+        # Twice: some pages carry double-escaped entities ("&amp;rsquo;").
+        text = html.unescape(html.unescape(text))
+    if "''" in text:
+        text = _WIKI_QUOTES.sub("", text)
     return " ".join(text.split())
 
 
 def split_entities(context: str) -> tuple[str, ...]:
     """Split a Context list on ", ", keeping names such as 'Japanese general election, 2017'."""
     names: list[str] = []
-    for part in re.split(r"\s*[,，]\s+|\s*，\s*", context):
+    for part in context.replace("，", ", ").split(", "):
         part = clean_text(part)
         if not part:
             continue
@@ -166,14 +168,16 @@ def _parse_page(path: str, lines: list[str], start: int, text: str) -> PageRecor
                     path, f"expected the '# headline' line, found {line.strip()[:60]!r}", number + 1
                 )
             continue
-        if match := _SECTION.match(line):
+        # String tests before regular expressions: this loop runs for every line of a
+        # million pages.
+        if line.startswith("###") and (match := _SECTION.match(line)):
             current = _section_name(match.group(1))
             sections.setdefault(current, [])
             continue
         if current is None:
             summary_lines.append(line)
-        elif (item := _ITEM.match(line)) and item.group(1):
-            sections[current].append((number + 1, item.group(1)))
+        elif (item := _list_item(line)) is not None:
+            sections[current].append((number + 1, item))
     if headline is None:
         raise ArchiveFormatError(path, "no '# headline' line after the date heading")
 
@@ -196,6 +200,15 @@ def _parse_page(path: str, lines: list[str], start: int, text: str) -> PageRecor
         entities=entities,
         replaces=replaces,
     )
+
+
+def _list_item(line: str) -> str | None:
+    """The text of a numbered list item ("12. text"), or None."""
+    line = line.strip()
+    dot = line.find(".")
+    if dot <= 0 or not line[:dot].isdigit():
+        return None
+    return line[dot + 1 :].strip() or None
 
 
 def _summary(lines: list[str]) -> str:
@@ -228,6 +241,24 @@ def _sources(path: str, sections: dict[str, list[tuple[int, str]]]) -> Iterator[
                 yield SourceRecord(name="Cover Image", url=image.strip(), is_image=True)
 
 
+def _split_link_item(item: str) -> tuple[str, str, str | None] | None:
+    """'[text](link) _tail_' -> (text, link, tail). The text may hold "]" and the tail ")"."""
+    tail = None
+    if item.endswith("_"):
+        start = item.rfind(") _")
+        if start > 0:
+            tail = item[start + 3 : -1]
+            item = item[: start + 1]
+    item = item.rstrip()
+    middle = item.rfind("](")
+    if not item.startswith("[") or middle < 0 or not item.endswith(")"):
+        return None
+    link = item[middle + 2 : -1]
+    if not link or " " in link:
+        return None
+    return item[1:middle], link, tail
+
+
 def _link_items(
     path: str, sections: dict[str, list[tuple[int, str]]], wanted: set[str]
 ) -> Iterator[tuple[int, str, str, str | None]]:
@@ -235,12 +266,12 @@ def _link_items(
         if title not in wanted:
             continue
         for number, item in items:
-            match = _LINK_ITEM.match(item)
-            if not match:
+            parts = _split_link_item(item)
+            if parts is None:
                 raise ArchiveFormatError(
                     path, f"list item is not '[headline](link) _..._': {item[:80]!r}", number
                 )
-            text, link, tail = match.groups()
+            text, link, tail = parts
             yield number, clean_text(text), link, tail
 
 
@@ -249,10 +280,10 @@ def _related(
 ) -> Iterator[RelatedRecord]:
     seen: set[str] = set()
     for number, headline, link, tail in _link_items(path, sections, _RELATED):
-        key = parse_key(link)
-        date = key_date(key) if key else None
-        if key is None or date is None:
+        found = split_key(link)
+        if found is None:
             raise ArchiveFormatError(path, f"related link is not an event path: {link!r}", number)
+        date, key = found[0], make_key(*found)
         if key in seen:
             continue
         seen.add(key)
@@ -331,8 +362,8 @@ def _parse_day(path: str, lines: list[str], text: str) -> ParsedDay:
         if match := _INDEX_ENTRY.match(line):
             flush()
             headline, link = clean_text(match.group(1)), match.group(2)
-            key = parse_key(link)
-            date = key_date(key) if key else None
+            found = split_key(link)
+            key, date = (make_key(*found), found[0]) if found else (None, None)
             if key is None or date is None:
                 raise ArchiveFormatError(
                     path, f"index entry link is not an event path: {link!r}", number

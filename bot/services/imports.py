@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+import os
 from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,6 +21,8 @@ from storage.models import ArticleRecord, DayEntryRecord, PageRecord
 log = logging.getLogger(__name__)
 
 BATCH_FILES = 500
+PARSE_AHEAD = 2  # chunks parsed ahead of the database
+PARSE_WORKERS = max(1, min(2, (os.cpu_count() or 1)))
 ARTICLE_WINDOW_DAYS = 3
 ARTICLE_THRESHOLD = 0.45
 
@@ -100,31 +104,49 @@ async def import_archive(
     created_incomplete: set[int] = set()
     completed: set[int] = set()
     updated: set[int] = set()
+    chunks = [files[start : start + batch_files] for start in range(0, len(files), batch_files)]
+    # Parsing is pure Python: for a large import it runs in other processes, ahead of the
+    # database, which meanwhile writes the chunk parsed before.
+    pool = ProcessPoolExecutor(max_workers=PARSE_WORKERS) if len(chunks) > PARSE_AHEAD else None
+    loop = asyncio.get_running_loop()
+
+    def parse(chunk: list[Path]) -> asyncio.Future[list[PageRecord | ParsedDay | FileFailure]]:
+        return loop.run_in_executor(pool, _read_and_parse, chunk)
+
+    ahead = [parse(chunk) for chunk in chunks[:PARSE_AHEAD]]
     done = 0
-    for start in range(0, len(files), batch_files):
-        chunk = files[start : start + batch_files]
-        parsed = await asyncio.to_thread(_read_and_parse, chunk)
-        pages: list[PageRecord] = []
-        days: list[DayEntryRecord] = []
-        for item in parsed:
-            if isinstance(item, FileFailure):
-                log.warning("not imported: %s: %s", item.path, item.reason)
-                report.failed.append(item)
-            elif isinstance(item, ParsedDay):
-                days.extend(item.entries)
-            else:
-                pages.append(dataclasses.replace(item, announce=True) if announce else item)
-        outcome: BatchOutcome = await storage.events.import_batch(pages, days)
-        created_incomplete |= outcome.created_incomplete
-        completed |= outcome.completed
-        updated |= outcome.updated
-        report.unchanged += outcome.unchanged
-        report.replaced += outcome.replaced
-        report.superseded += len(outcome.superseded)
-        done += len(chunk)
-        if progress:
-            progress(done, len(files))
+    try:
+        for index, chunk in enumerate(chunks):
+            parsed = await ahead.pop(0)
+            if index + PARSE_AHEAD < len(chunks):
+                ahead.append(parse(chunks[index + PARSE_AHEAD]))
+            pages: list[PageRecord] = []
+            days: list[DayEntryRecord] = []
+            for item in parsed:
+                if isinstance(item, FileFailure):
+                    log.warning("not imported: %s: %s", item.path, item.reason)
+                    report.failed.append(item)
+                elif isinstance(item, ParsedDay):
+                    days.extend(item.entries)
+                else:
+                    pages.append(dataclasses.replace(item, announce=True) if announce else item)
+            outcome: BatchOutcome = await storage.events.import_batch(pages, days)
+            created_incomplete |= outcome.created_incomplete
+            completed |= outcome.completed
+            updated |= outcome.updated
+            report.unchanged += outcome.unchanged
+            report.replaced += outcome.replaced
+            report.superseded += len(outcome.superseded)
+            done += len(chunk)
+            if progress:
+                progress(done, len(files))
+    finally:
+        for future in ahead:
+            future.cancel()
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
     report.replaced += await storage.events.reconcile_stubs(created_incomplete - completed)
+    await storage.events.index_pending()
     await apply_aliases(storage)  # names this import brought may be known aliases
     report.new = len(completed)
     report.updated = len(updated - completed)

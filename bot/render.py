@@ -204,9 +204,14 @@ def entity_text(profile: EntityProfile) -> str:
     lines += ["", "Recent events"]
     lines += [f"  • {brief_line(b)}" for b in profile.recent]
     if profile.co_entities:
-        lines += ["", "Often appears with"]
+        lines += ["", "Often appears with" + _co_window(profile)]
         lines += [f"  • {name} ({count} events)" for name, count in profile.co_entities]
     return "\n".join(lines)
+
+
+def _co_window(profile: EntityProfile) -> str:
+    window = profile.co_entities_window
+    return f" (in its latest {window:,} events)" if window else ""
 
 
 def stats_text(stats: ArchiveStats) -> str:
@@ -486,7 +491,7 @@ def entity_embed(profile: EntityProfile) -> discord.Embed:
         )
     if profile.co_entities:
         embed.add_field(
-            name="Often appears with",
+            name="Often appears with" + _co_window(profile),
             value=lines_within(
                 [f"• {escape(name)} ({count})" for name, count in profile.co_entities],
                 FIELD_VALUE_LIMIT,

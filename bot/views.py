@@ -248,9 +248,8 @@ def event_card_view(event: Event) -> discord.ui.View:
 
 async def event_card_reply(bot: ChronicleBot, event: Event) -> Reply:
     related = await bot.storage.events.related(event.id, limit=lookups.RELATED_SHOWN)
-    total = await bot.storage.events.related_count(event.id) if len(related) >= 5 else len(related)
     card = lookups.EventCard(event, related)
-    return Reply(embed=render.event_embed(card, related_total=total), view=event_card_view(event))
+    return Reply(embed=render.event_embed(card), view=event_card_view(event))
 
 
 async def related_reply(bot: ChronicleBot, owner_id: int, event: Event) -> Reply:

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import aiosqlite
 
-from storage.db import Database, placeholders
+from storage.db import Database, chunked, placeholders
 from storage.events import _BRIEF_COLUMNS, _brief, utc_now
 from storage.models import EventBrief
 
 DIGEST_KINDS = ("onthisday", "new")
+RECENT_EVENTS_KEPT = 50_000
+RECENT_EVENTS_SECONDS = 600.0
 DONE_STATUSES = ("sending", "sent", "empty", "skipped", "failed")  # nothing more to do that day
 
 
@@ -94,6 +97,7 @@ def _run(row: aiosqlite.Row) -> DigestRun:
 class DigestRepository:
     def __init__(self, db: Database):
         self.db = db
+        self._recent: dict[int, tuple[float, NewEvent]] = {}  # id -> (expires, event)
 
     # --- server settings -------------------------------------------------------------------
 
@@ -311,15 +315,13 @@ class DigestRepository:
     async def new_events(self, digest: Digest, *, limit: int = 5000) -> list[NewEvent]:
         """Announceable events after the digest's watermark and not yet delivered to it."""
         rows = await self.db.fetchall(
-            f"SELECT {_BRIEF_COLUMNS}, e.story,"
-            " (SELECT en.name FROM event_entities ee JOIN entities en ON en.id = ee.entity_id"
-            "  WHERE ee.event_id = e.id ORDER BY en.event_count DESC, en.folded LIMIT 1) AS top_entity"
-            " FROM events e WHERE e.announce = 1 AND e.id > ?"
+            "SELECT e.id FROM events e INDEXED BY events_announced"
+            " WHERE e.announce = 1 AND e.id > ?"
             " AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.target = ? AND d.event_id = e.id)"
             " ORDER BY e.id LIMIT ?",
             (digest.last_event_id, f"digest:{digest.id}", limit),
         )
-        return [NewEvent(_brief(r), r["story"], r["top_entity"]) for r in rows]
+        return await self.events_by_id([r[0] for r in rows])
 
     async def new_events_for_preview(
         self, digest: Digest | None, *, now: dt.datetime, limit: int = 5000
@@ -336,16 +338,27 @@ class DigestRepository:
         return await self.events_by_id([r[0] for r in rows])
 
     async def events_by_id(self, ids: Sequence[int]) -> list[NewEvent]:
-        if not ids:
-            return []
-        rows = await self.db.fetchall(
-            f"SELECT {_BRIEF_COLUMNS}, e.story,"
-            " (SELECT en.name FROM event_entities ee JOIN entities en ON en.id = ee.entity_id"
-            "  WHERE ee.event_id = e.id ORDER BY en.event_count DESC, en.folded LIMIT 1) AS top_entity"
-            f" FROM events e WHERE e.id IN ({placeholders(len(ids))}) ORDER BY e.id",
-            list(ids),
-        )
-        return [NewEvent(_brief(r), r["story"], r["top_entity"]) for r in rows]
+        """Events with what digests group them by. Remembered for a while: the 'new' digests
+        of a thousand channels cover much the same events."""
+        now = time.monotonic()
+        missing = [i for i in ids if (hit := self._recent.get(i)) is None or hit[0] < now]
+        for chunk in chunked(missing):
+            rows = await self.db.fetchall(
+                f"SELECT {_BRIEF_COLUMNS}, e.story,"
+                " (SELECT en.name FROM event_entities ee JOIN entities en ON en.id = ee.entity_id"
+                "  WHERE ee.event_id = e.id ORDER BY en.event_count DESC, en.folded LIMIT 1)"
+                " AS top_entity"
+                f" FROM events e WHERE e.id IN ({placeholders(len(chunk))})",
+                list(chunk),
+            )
+            if len(self._recent) > RECENT_EVENTS_KEPT:
+                self._recent.clear()
+            for r in rows:
+                self._recent[r["id"]] = (
+                    now + RECENT_EVENTS_SECONDS,
+                    NewEvent(_brief(r), r["story"], r["top_entity"]),
+                )
+        return [self._recent[i][1] for i in sorted(ids) if i in self._recent]
 
     async def on_this_day_best(
         self, month: int, day: int, *, before_year: int, limit: int
@@ -353,13 +366,9 @@ class DigestRepository:
         """The events of a month and day the archive says most about (sources, related
         links, entities), best first."""
         rows = await self.db.fetchall(
-            f"SELECT {_BRIEF_COLUMNS},"
-            " (SELECT COUNT(*) FROM sources s WHERE s.event_id = e.id AND s.is_image = 0)"
-            " + (SELECT COUNT(*) FROM archive_related r WHERE r.event_id = e.id)"
-            " + (SELECT COUNT(*) FROM event_entities ee WHERE ee.event_id = e.id)"
-            " + 2 * e.complete AS weight"
-            " FROM events e WHERE e.month_day = ? AND e.date < ?"
-            " ORDER BY weight DESC, e.date DESC, e.id LIMIT ?",
+            f"SELECT {_BRIEF_COLUMNS} FROM events e"
+            " INDEXED BY events_by_month_day_weight WHERE e.month_day = ? AND e.date < ?"
+            " ORDER BY e.weight DESC, e.date DESC, e.id LIMIT ?",
             (f"{month:02d}-{day:02d}", f"{before_year:04d}-01-01", limit),
         )
         return [_brief(r) for r in rows]

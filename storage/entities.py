@@ -45,6 +45,8 @@ class AliasResult:
     created: bool  # the alias name was new to the archive
 
 
+CO_ENTITY_WINDOW = 2000  # an entity's latest events its companions are counted over
+
 _NAMES = (
     "SELECT e.name AS name, COALESCE(c.name, e.name) AS canonical,"
     " COALESCE(c.event_count, e.event_count) AS events"
@@ -254,14 +256,16 @@ class EntityRepository:
             )
             for r in rows
         )
+        # Companions are counted over the entity's latest events: for one in tens of
+        # thousands of events, who appears with it lately, at a bounded cost.
         co_rows = await self.db.fetchall(
-            "SELECT en.name, COUNT(*) AS together FROM event_entities mine"
-            " JOIN event_entities other ON other.event_id = mine.event_id"
-            "  AND other.entity_id != mine.entity_id"
+            "SELECT en.name, COUNT(*) AS together FROM ("
+            "  SELECT event_id FROM event_entities WHERE entity_id = ?"
+            "  ORDER BY date DESC, event_id DESC LIMIT ?) mine"
+            " JOIN event_entities other ON other.event_id = mine.event_id AND other.entity_id != ?"
             " JOIN entities en ON en.id = other.entity_id"
-            " WHERE mine.entity_id = ? GROUP BY other.entity_id"
-            " ORDER BY together DESC, en.folded LIMIT ?",
-            (entity_id, co_entities),
+            " GROUP BY other.entity_id ORDER BY together DESC, en.folded LIMIT ?",
+            (entity_id, CO_ENTITY_WINDOW, entity_id, co_entities),
         )
         return EntityProfile(
             name=head["name"],
@@ -270,5 +274,6 @@ class EntityRepository:
             last_date=dt.date.fromisoformat(head["last"]) if head["last"] else None,
             recent=briefs,
             co_entities=tuple((r[0], r[1]) for r in co_rows),
+            co_entities_window=CO_ENTITY_WINDOW if head["event_count"] > CO_ENTITY_WINDOW else None,
             aliases=tuple(await self.aliases(entity_id)),
         )

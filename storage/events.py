@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
+import heapq
 import json
+import zlib
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 import aiosqlite
 
-from storage.db import Database, chunked, placeholders
+from storage.db import MAX_PARAMS, Database, chunked, placeholders
 from storage.keys import parse_key
 from storage.models import (
     Article,
@@ -18,11 +21,30 @@ from storage.models import (
     EventBrief,
     PageRecord,
     RelatedEvent,
+    RelatedRecord,
     SearchHit,
     Source,
 )
 from storage.search import any_word_match, build_match, phrase_match
-from storage.textindex import fold, headline_tokens, jaccard
+from storage.textindex import fold, has_cjk, headline_tokens, jaccard
+
+
+def _pack_related(related: Sequence[RelatedRecord]) -> bytes:
+    payload = json.dumps([[r.key, list(r.shared)] for r in related], ensure_ascii=False)
+    return zlib.compress(payload.encode(), 6)
+
+
+# Entity lists up to this size are read whole by related(); longer ones newest first, in
+# windows that grow only when the ranking could still change.
+RELATED_SMALL_LIST = 2000
+RELATED_WINDOW = 256
+# Matches of a common word ranked by relevance: at least this many of the newest.
+SEARCH_WINDOW = 2000
+
+
+def _best(dates: dict[int, str], shared: Counter[int], count: int) -> list[tuple[int, str, int]]:
+    """The first `count` events by the rule, as (shared, date, id), best first."""
+    return heapq.nlargest(count, ((shared[i], date, i) for i, date in dates.items()))
 
 
 def utc_now() -> str:
@@ -51,6 +73,7 @@ class _Known:
     key: str
     complete: bool
     date: str
+    content_hash: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,9 +186,12 @@ class EventRepository:
                 (outcome.updated if existing.complete else outcome.completed).add(existing.id)
             applied = [*to_insert, *(p for p, _ in to_update)]
 
+            # Versions no longer current: what an update replaced, and what a later version in
+            # the batch outdid.
             await conn.executemany(
                 "INSERT OR IGNORE INTO page_versions(content_hash, event_id) VALUES (?, ?)",
-                [(p.content_hash, ids[p.key]) for p in (*applied, *outdone) if p.key in ids],
+                [(k.content_hash, k.id) for _, k in to_update if k.content_hash]
+                + [(p.content_hash, ids[p.key]) for p in outdone if p.key in ids],
             )
             await self._replace_sources_and_related(conn, applied, ids)
 
@@ -215,6 +241,10 @@ class EventRepository:
             # (index_pending), as most of them are completed by a later batch.
             await self._index(conn, list(ids.values()))
 
+            await self._refresh_weights(
+                conn, {*ids.values(), *(known[k].id for k in keys if k in known)}
+            )
+
             # Stories from index entries (the index is where most versions keep them).
             await conn.executemany(
                 "UPDATE events SET story = ? WHERE id = ? AND story IS NOT ?",
@@ -235,8 +265,9 @@ class EventRepository:
         Pages whose exact version was applied before are dropped: importing any set of files
         again, in any order, changes nothing.
         """
-        hashes = list(dict.fromkeys(p.content_hash for p in pages))
-        seen: set[str] = set()
+        current = await self._resolve(conn, {p.key for p in pages})
+        seen = {k.content_hash for k in current.values() if k.content_hash}
+        hashes = [h for h in dict.fromkeys(p.content_hash for p in pages) if h not in seen]
         for chunk in chunked(hashes):
             rows = await conn.execute_fetchall(
                 "SELECT content_hash FROM page_versions"
@@ -292,6 +323,20 @@ class EventRepository:
                     "INSERT OR REPLACE INTO event_keys(key, event_id) VALUES (?, ?)",
                     [(k, target.id) for k in page.replaces],
                 )
+
+    @staticmethod
+    async def _refresh_weights(conn: aiosqlite.Connection, event_ids: Iterable[int]) -> None:
+        """Recount how much the archive says of events (what 'on this day' prefers)."""
+        for chunk in chunked(sorted(set(event_ids))):
+            await conn.execute(
+                "UPDATE events SET weight ="
+                " (SELECT COUNT(*) FROM sources s WHERE s.event_id = events.id AND s.is_image = 0)"
+                " + COALESCE((SELECT items FROM archive_related r WHERE r.event_id = events.id), 0)"
+                " + (SELECT COUNT(*) FROM event_entities ee WHERE ee.event_id = events.id)"
+                " + 2 * complete"
+                f" WHERE id IN ({placeholders(len(chunk))})",
+                chunk,
+            )
 
     @staticmethod
     async def _index(conn: aiosqlite.Connection, event_ids: Sequence[int]) -> None:
@@ -392,22 +437,24 @@ class EventRepository:
         for chunk in chunked(keys):
             marks = placeholders(len(chunk))
             rows = await conn.execute_fetchall(
-                f"SELECT id, key, complete, date FROM events WHERE key IN ({marks})", chunk
+                f"SELECT id, key, complete, date, content_hash FROM events WHERE key IN ({marks})",
+                chunk,
             )
             for row in rows:
                 found[row["key"]] = _Known(
-                    row["id"], row["key"], bool(row["complete"]), row["date"]
+                    row["id"], row["key"], bool(row["complete"]), row["date"], row["content_hash"]
                 )
         missing = [k for k in keys if k not in found]
         for chunk in chunked(missing):
             rows = await conn.execute_fetchall(
-                "SELECT k.key AS old_key, e.id, e.key, e.complete, e.date FROM event_keys k"
+                "SELECT k.key AS old_key, e.id, e.key, e.complete, e.date, e.content_hash"
+                " FROM event_keys k"
                 f" JOIN events e ON e.id = k.event_id WHERE k.key IN ({placeholders(len(chunk))})",
                 chunk,
             )
             for row in rows:
                 found[row["old_key"]] = _Known(
-                    row["id"], row["key"], bool(row["complete"]), row["date"]
+                    row["id"], row["key"], bool(row["complete"]), row["date"], row["content_hash"]
                 )
         return found
 
@@ -416,7 +463,7 @@ class EventRepository:
     ) -> None:
         event_ids = [(ids[p.key],) for p in pages]
         await conn.executemany("DELETE FROM sources WHERE event_id = ?", event_ids)
-        await conn.executemany("DELETE FROM archive_related WHERE event_id = ?", event_ids)
+
         await conn.executemany(
             "INSERT INTO sources(event_id, position, name, url, is_image) VALUES (?,?,?,?,?)",
             [
@@ -426,19 +473,12 @@ class EventRepository:
             ],
         )
         await conn.executemany(
-            "INSERT INTO archive_related(event_id, position, target_key, headline, shared)"
-            " VALUES (?,?,?,?,?)",
-            [
-                (
-                    ids[p.key],
-                    position,
-                    r.key,
-                    r.headline,
-                    json.dumps(list(r.shared), ensure_ascii=False),
-                )
-                for p in pages
-                for position, r in enumerate(p.related)
-            ],
+            "INSERT OR REPLACE INTO archive_related(event_id, items, links) VALUES (?, ?, ?)",
+            [(ids[p.key], len(p.related), _pack_related(p.related)) for p in pages if p.related],
+        )
+        await conn.executemany(
+            "DELETE FROM archive_related WHERE event_id = ?",
+            [(ids[p.key],) for p in pages if not p.related],
         )
 
     async def _link_entities(
@@ -550,28 +590,119 @@ class EventRepository:
     async def related(
         self, event_id: int, *, limit: int = 10, offset: int = 0
     ) -> list[RelatedEvent]:
-        """The rule: other events sharing an entity, most shared first, then newest, then key."""
-        rows = await self.db.fetchall(
-            "WITH mine AS (SELECT entity_id FROM event_entities WHERE event_id = ?)"
-            " SELECT ee.event_id AS id, COUNT(*) AS shared, ee.date AS date"
-            " FROM event_entities ee JOIN mine ON mine.entity_id = ee.entity_id"
-            " WHERE ee.event_id != ?"
-            " GROUP BY ee.event_id"
-            " ORDER BY shared DESC, date DESC, (SELECT key FROM events WHERE id = ee.event_id)"
-            " LIMIT ? OFFSET ?",
-            (event_id, event_id, limit, offset),
-        )
-        return await self._with_shared(event_id, [row["id"] for row in rows])
+        """The rule: other events sharing an entity, most shared first, then newest, then
+        the newest id.
 
-    async def related_count(self, event_id: int) -> int:
-        row = await self.db.fetchone(
-            "SELECT COUNT(DISTINCT ee.event_id) FROM event_entities mine"
-            " JOIN event_entities ee"
-            "  ON ee.entity_id = mine.entity_id AND ee.event_id != mine.event_id"
-            " WHERE mine.event_id = ?",
+        Exact, without reading every posting of a popular entity: small entity lists are read
+        whole, big ones (tens of thousands of events) only their newest entries. An event
+        newer than the oldest entry read from a big list is in that list only if it was read
+        there, so most shared counts are known from what was read; the rest are looked up
+        only for events that could still rank. Whatever was not read lies only in big lists
+        and is older than what was read from them: once the ranking beats anything such an
+        event could be, it is final; until then more is read.
+        """
+        want = offset + limit
+        mine = await self.db.fetchall(
+            "SELECT ee.entity_id, en.event_count FROM event_entities ee"
+            " JOIN entities en ON en.id = ee.entity_id WHERE ee.event_id = ?",
             (event_id,),
         )
-        return row[0] if row else 0
+        if not mine:
+            return []
+        small = [r[0] for r in mine if r[1] <= RELATED_SMALL_LIST]
+        big = [r[0] for r in mine if r[1] > RELATED_SMALL_LIST]
+        dates: dict[int, str] = {}
+        counts: Counter[int] = Counter()
+        if small:
+            rows = await self.db.fetchall(
+                "SELECT event_id, date FROM event_entities"
+                f" WHERE entity_id IN ({placeholders(len(small))})",
+                small,
+            )
+            for other, date in rows:
+                dates[other] = date
+                counts[other] += 1
+        window = RELATED_WINDOW
+        while True:
+            found, counted = dict(dates), Counter(counts)
+            seen_in: dict[int, set[int]] = {}
+            bounds: dict[int, str] = {}  # oldest date read, for big lists not read to the end
+            for entity_id in big:
+                rows = await self.db.fetchall(
+                    "SELECT event_id, date FROM event_entities WHERE entity_id = ?"
+                    " ORDER BY date DESC, event_id DESC LIMIT ?",
+                    (entity_id, window),
+                )
+                seen_in[entity_id] = {r[0] for r in rows}
+                for other, date in rows:
+                    found[other] = date
+                    counted[other] += 1
+                if len(rows) == window:
+                    bounds[entity_id] = rows[-1][1]
+            found.pop(event_id, None)
+            await self._complete_counts(found, counted, seen_in, bounds, want)
+            ranked = _best(found, counted, want)
+            if self._ranking_is_final(ranked, want, list(bounds.values())):
+                break
+            window *= 8
+        return await self._with_shared(event_id, [i for _, _, i in ranked[offset:want]])
+
+    async def _complete_counts(
+        self,
+        found: dict[int, str],
+        counted: Counter[int],
+        seen_in: dict[int, set[int]],
+        bounds: dict[int, str],
+        want: int,
+    ) -> None:
+        """Look up the big-list memberships not settled by what was read, for the events
+        that could still rank among the first `want`."""
+        if not bounds:
+            return
+        newest_bound = max(bounds.values())
+        unknown: dict[int, list[int]] = {}
+        for other, date in found.items():
+            if date > newest_bound:
+                continue  # newer than every unread entry: its count is complete
+            lists = [b for b, bound in bounds.items() if date <= bound and other not in seen_in[b]]
+            if lists:
+                unknown[other] = lists
+        if not unknown:
+            return
+        ranked = _best(found, counted, want)
+        if len(ranked) >= want:
+            floor = ranked[want - 1]
+            unknown = {
+                i: lists
+                for i, lists in unknown.items()
+                if (counted[i] + len(lists), found[i], i) > floor
+            }
+        big_lists = sorted({b for lists in unknown.values() for b in lists})
+        marks = placeholders(len(big_lists))
+        for chunk in chunked(list(unknown), MAX_PARAMS - len(big_lists)):
+            rows = await self.db.fetchall(
+                "SELECT event_id, COUNT(*) FROM event_entities"
+                f" WHERE event_id IN ({placeholders(len(chunk))}) AND entity_id IN ({marks})"
+                " GROUP BY event_id",
+                (*chunk, *big_lists),
+            )
+            for other, extra in rows:
+                counted[other] += extra - sum(1 for b in big_lists if other in seen_in[b])
+
+    @staticmethod
+    def _ranking_is_final(ranked: list[tuple[int, str, int]], want: int, bounds: list[str]) -> bool:
+        """Could an event not yet read rank among the first `want`? It would lie only in big
+        lists not read to the end: sharing t of them, it is no newer than the t-th newest of
+        their oldest dates read."""
+        if not bounds:
+            return True
+        if len(ranked) < want:
+            return False
+        shared, date, _ = ranked[want - 1]
+        for t, bound in enumerate(sorted(bounds, reverse=True), start=1):
+            if t > shared or (t == shared and bound >= date):
+                return False
+        return True
 
     async def _with_shared(self, event_id: int, ids: Sequence[int]) -> list[RelatedEvent]:
         if not ids:
@@ -593,15 +724,20 @@ class EventRepository:
     async def search(
         self, query: SearchFilter, *, limit: int = 10, offset: int = 0
     ) -> list[SearchHit]:
-        """Events matching words (headline, summary, attached articles) and the filters."""
+        """Events matching words (headline, summary, attached articles) and the filters.
+
+        Best matches first (bm25, headline words weigh more). A word found in tens of
+        thousands of events is ranked among its newest matches only: SEARCH_WINDOW of them,
+        more when the filters leave too few.
+        """
         conditions: list[str] = []
         params: list[object] = []
         if query.entity_ids is not None:
             if not query.entity_ids:
                 return []
             conditions.append(
-                "e.id IN (SELECT event_id FROM event_entities"
-                f" WHERE entity_id IN ({placeholders(len(query.entity_ids))}))"
+                "EXISTS (SELECT 1 FROM event_entities f WHERE f.event_id = e.id"
+                f" AND f.entity_id IN ({placeholders(len(query.entity_ids))}))"
             )
             params.extend(query.entity_ids)
         if query.since:
@@ -612,48 +748,83 @@ class EventRepository:
             params.append(query.until.isoformat())
         where = " AND ".join(conditions) or "1"
         if not query.text.strip():
-            rows = await self.db.fetchall(
-                f"SELECT {_BRIEF_COLUMNS} FROM events e WHERE {where}"
-                " ORDER BY e.date DESC, e.id DESC LIMIT ? OFFSET ?",
-                (*params, limit, offset),
-            )
-            return [SearchHit(_brief(row)) for row in rows]
+            return await self._browse(query, limit=limit, offset=offset)
         match = build_match(query.text)
         if match is None:
             return []
-        rows = await self.db.fetchall(
-            "WITH hits AS ("
-            "  SELECT rowid AS id, bm25(event_search, 4.0, 1.0) AS score"
-            "  FROM event_search WHERE event_search MATCH ?"
-            "  UNION ALL"
-            "  SELECT a.event_id, bm25(article_search, 2.0, 1.0) / 2"
-            "  FROM article_search JOIN articles a ON a.id = article_search.rowid"
-            "  WHERE article_search MATCH ?"
-            " ), best AS (SELECT id, MIN(score) AS score FROM hits GROUP BY id)"
-            f" SELECT {_BRIEF_COLUMNS} FROM best JOIN events e ON e.id = best.id"
-            f" WHERE {where} ORDER BY best.score, e.date DESC, e.id DESC LIMIT ? OFFSET ?",
-            (match, match, *params, limit, offset),
-        )
+        want = offset + limit
+        window = SEARCH_WINDOW
+        while True:
+            newest = await self.db.fetchall(
+                "SELECT rowid FROM event_search WHERE event_search MATCH ?"
+                " ORDER BY rowid DESC LIMIT ?",
+                (match, window),
+            )
+            lowest = newest[-1][0] if len(newest) == window else 0
+            rows = await self.db.fetchall(
+                "WITH hits AS ("
+                "  SELECT rowid AS id, bm25(event_search, 4.0, 1.0) AS score"
+                "  FROM event_search WHERE event_search MATCH ? AND rowid >= ?"
+                "  UNION ALL"
+                "  SELECT a.event_id, bm25(article_search, 2.0, 1.0) / 2"
+                "  FROM article_search JOIN articles a ON a.id = article_search.rowid"
+                "  WHERE article_search MATCH ?"
+                " ), best AS (SELECT id, MIN(score) AS score FROM hits GROUP BY id)"
+                f" SELECT {_BRIEF_COLUMNS} FROM best JOIN events e ON e.id = best.id"
+                f" WHERE {where} ORDER BY best.score, e.date DESC, e.id DESC LIMIT ?",
+                (match, lowest, match, *params, want),
+            )
+            if len(rows) >= want or lowest == 0:
+                return [SearchHit(_brief(row)) for row in rows[offset:]]
+            window *= 8
+
+    async def _browse(self, query: SearchFilter, *, limit: int, offset: int) -> list[SearchHit]:
+        """No words: the newest events of the entity and/or date range, from an index."""
+        bounds: list[object] = [
+            query.since.isoformat() if query.since else "0000-00-00",
+            query.until.isoformat() if query.until else "9999-99-99",
+        ]
+        if query.entity_ids:
+            rows = await self.db.fetchall(
+                f"SELECT {_BRIEF_COLUMNS} FROM event_entities f JOIN events e ON e.id = f.event_id"
+                f" WHERE f.entity_id IN ({placeholders(len(query.entity_ids))})"
+                " AND f.date >= ? AND f.date <= ?"
+                " ORDER BY f.date DESC, f.event_id DESC LIMIT ? OFFSET ?",
+                (*query.entity_ids, *bounds, limit, offset),
+            )
+        else:
+            rows = await self.db.fetchall(
+                f"SELECT {_BRIEF_COLUMNS} FROM events e WHERE e.date >= ? AND e.date <= ?"
+                " ORDER BY e.date DESC, e.id DESC LIMIT ? OFFSET ?",
+                (*bounds, limit, offset),
+            )
         return [SearchHit(_brief(row)) for row in rows]
 
     async def suggest_headlines(self, text: str, *, limit: int = 25) -> list[EventBrief]:
         """Autocomplete: headlines holding what is typed as a phrase first, then headlines
-        holding all its words; newest first when equally good. Empty input: the newest."""
+        holding all its words; newest first within each. Empty input: the newest events.
+
+        Newest first lets FTS5 stop after `limit` matches instead of ranking them all, which
+        keeps this fast however common the words are."""
         if not text.strip():
             rows = await self.db.fetchall(
                 f"SELECT {_BRIEF_COLUMNS} FROM events e ORDER BY e.date DESC, e.id DESC LIMIT ?",
                 (limit,),
             )
             return [_brief(row) for row in rows]
+        words = text.split()
+        if len(words[-1]) == 1 and not has_cjk(words[-1]):
+            # One letter says too little to look up as a prefix: use the words before it.
+            return await self.suggest_headlines(" ".join(words[:-1]), limit=limit)
         found: dict[int, EventBrief] = {}
         for match in (phrase_match(text), build_match(text, prefix_last=True)):
             if match is None or len(found) >= limit:
                 continue
             rows = await self.db.fetchall(
-                f"SELECT {_BRIEF_COLUMNS} FROM event_search"
-                " JOIN events e ON e.id = event_search.rowid"
-                " WHERE event_search MATCH ?"
-                " ORDER BY bm25(event_search, 4.0, 1.0), e.date DESC LIMIT ?",
+                f"SELECT {_BRIEF_COLUMNS} FROM events e WHERE e.id IN ("
+                "  SELECT rowid FROM event_search WHERE event_search MATCH ?"
+                "  ORDER BY rowid DESC LIMIT ?)"
+                " ORDER BY e.date DESC, e.id DESC",
                 (f"headline : ({match})", limit),
             )
             for row in rows:
@@ -691,11 +862,11 @@ class EventRepository:
         )
         return [_brief(row) for row in rows]
 
-    async def archive_related(self, event_id: int) -> list[tuple[str, str, tuple[str, ...]]]:
-        """The event's Related list exactly as the archive gave it: (key, headline, shared)."""
-        rows = await self.db.fetchall(
-            "SELECT target_key, headline, shared FROM archive_related"
-            " WHERE event_id = ? ORDER BY position",
-            (event_id,),
+    async def archive_related(self, event_id: int) -> list[tuple[str, tuple[str, ...]]]:
+        """The event's Related list exactly as the archive gave it: (key, shared names)."""
+        row = await self.db.fetchone(
+            "SELECT links FROM archive_related WHERE event_id = ?", (event_id,)
         )
-        return [(r[0], r[1], tuple(json.loads(r[2]))) for r in rows]
+        if row is None:
+            return []
+        return [(key, tuple(shared)) for key, shared in json.loads(zlib.decompress(row[0]))]

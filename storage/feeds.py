@@ -514,6 +514,7 @@ class FeedRepository:
             entries,
         )
         await self.events._link_entities(conn, links)
+        await self.events._refresh_weights(conn, mine)
         return stored
 
     @staticmethod

@@ -65,7 +65,7 @@ class PageRecord:
                 self.replaces,
                 self.origin,
             )
-            digest = hashlib.sha256(repr(fields).encode()).hexdigest()
+            digest = hashlib.sha256(repr(fields).encode()).hexdigest()[:32]  # 128 bits
             object.__setattr__(self, "content_hash", digest)
 
 
@@ -181,6 +181,7 @@ class EntityProfile:
     recent: tuple[EventBrief, ...]
     co_entities: tuple[tuple[str, int], ...]
     aliases: tuple[str, ...] = ()
+    co_entities_window: int | None = None  # companions counted over this many latest events
 
 
 @dataclass(frozen=True, slots=True)

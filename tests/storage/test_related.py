@@ -87,4 +87,3 @@ async def test_related_names_shared_entities_most_first(sample_storage: Storage)
     # Paging continues the same order.
     page_two = await sample_storage.events.related(event.id, limit=5, offset=5)
     assert [r.event.key for r in page_two] == [r.event.key for r in related[5:10]]
-    assert await sample_storage.events.related_count(event.id) == len(related)

@@ -4,4 +4,6 @@ import sys
 
 from bot.cli import main
 
-sys.exit(main())
+# Guarded: large imports parse in spawned worker processes, which import this module again.
+if __name__ == "__main__":
+    sys.exit(main())

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import aiosqlite
 
 from storage.db import Database, placeholders
+from storage.events import EventRepository
 from storage.models import EntityProfile, EventBrief
 from storage.search import any_word_match, build_match
 from storage.textindex import fold
@@ -216,6 +217,7 @@ class EntityRepository:
         )
         moved = cursor.rowcount
         await conn.execute("DELETE FROM event_entities WHERE entity_id = ?", (source_id,))
+        await EventRepository.recount_entities(conn, [target_id, source_id])
         await conn.execute(
             "UPDATE OR IGNORE subscriptions SET entity_id = ? WHERE entity_id = ?",
             (target_id, source_id),

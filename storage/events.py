@@ -429,6 +429,10 @@ class EventRepository:
             (target_id, source_id),
         )
         await conn.execute("DELETE FROM events WHERE id = ?", (source_id,))
+        moved = await conn.execute_fetchall(
+            "SELECT entity_id FROM event_entities WHERE event_id = ?", (target_id,)
+        )
+        await self.recount_entities(conn, [r[0] for r in moved])
 
     async def _resolve(self, conn: aiosqlite.Connection, keys: Iterable[str]) -> dict[str, _Known]:
         """Events by key, following older keys to the event that now holds them."""
@@ -494,15 +498,38 @@ class EventRepository:
             [(name, folded) for folded, name in names.items()],
         )
         entity_ids = await self._entity_ids(conn, list(names))
+        pairs = set(dict.fromkeys((event_id, entity_ids[fold(name)]) for event_id, name in links))
+        events = sorted({event_id for event_id, _ in pairs})
+        dates: dict[int, str] = {}
+        for chunk in chunked(events):
+            marks = placeholders(len(chunk))
+            for row in await conn.execute_fetchall(
+                f"SELECT event_id, entity_id FROM event_entities WHERE event_id IN ({marks})", chunk
+            ):
+                pairs.discard((row[0], row[1]))
+            for row in await conn.execute_fetchall(
+                f"SELECT id, date FROM events WHERE id IN ({marks})", chunk
+            ):
+                dates[row[0]] = row[1]
         await conn.executemany(
-            "INSERT OR IGNORE INTO event_entities(event_id, entity_id, date)"
-            " SELECT ?, ?, date FROM events WHERE id = ?",
-            list(
-                dict.fromkeys(
-                    (event_id, entity_ids[fold(name)], event_id) for event_id, name in links
-                )
-            ),
+            "INSERT INTO event_entities(event_id, entity_id, date) VALUES (?, ?, ?)",
+            sorted((event_id, entity_id, dates[event_id]) for event_id, entity_id in pairs),
         )
+        await conn.executemany(
+            "UPDATE entities SET event_count = event_count + ? WHERE id = ?",
+            [(count, entity_id) for entity_id, count in Counter(e for _, e in pairs).items()],
+        )
+
+    @staticmethod
+    async def recount_entities(conn: aiosqlite.Connection, entity_ids: Iterable[int]) -> None:
+        """Count entities' events again, after links were moved in bulk."""
+        for chunk in chunked(sorted(set(entity_ids))):
+            await conn.execute(
+                "UPDATE entities SET event_count ="
+                " (SELECT COUNT(*) FROM event_entities WHERE entity_id = entities.id)"
+                f" WHERE id IN ({placeholders(len(chunk))})",
+                chunk,
+            )
 
     @staticmethod
     async def _entity_ids(conn: aiosqlite.Connection, folded: Sequence[str]) -> dict[str, int]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+import multiprocessing
 import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -107,7 +108,15 @@ async def import_archive(
     chunks = [files[start : start + batch_files] for start in range(0, len(files), batch_files)]
     # Parsing is pure Python: for a large import it runs in other processes, ahead of the
     # database, which meanwhile writes the chunk parsed before.
-    pool = ProcessPoolExecutor(max_workers=PARSE_WORKERS) if len(chunks) > PARSE_AHEAD else None
+    # Spawned, not forked: a fork copies this process mid-flight (the database thread, the
+    # event loop, locks held by other threads) and can deadlock the child.
+    pool = (
+        ProcessPoolExecutor(
+            max_workers=PARSE_WORKERS, mp_context=multiprocessing.get_context("spawn")
+        )
+        if len(chunks) > PARSE_AHEAD
+        else None
+    )
     loop = asyncio.get_running_loop()
 
     def parse(chunk: list[Path]) -> asyncio.Future[list[PageRecord | ParsedDay | FileFailure]]:

@@ -136,9 +136,9 @@ CREATE TRIGGER articles_count_delete AFTER DELETE ON articles BEGIN
     UPDATE counters SET value = value - 1 WHERE name = 'articles';
 END;
 
-CREATE TRIGGER event_entities_insert AFTER INSERT ON event_entities BEGIN
-    UPDATE entities SET event_count = event_count + 1 WHERE id = NEW.entity_id;
-END;
+-- event_count: links are added in bulk (EventRepository._link_entities adds the counts per
+-- entity, a trigger per row would cost more than the insert); removals are rare and counted
+-- here.
 CREATE TRIGGER event_entities_delete AFTER DELETE ON event_entities BEGIN
     UPDATE entities SET event_count = event_count - 1 WHERE id = OLD.entity_id;
 END;
@@ -152,7 +152,8 @@ END;
 -- Japanese into bigrams; triggers pass it the old values so deletes remove exactly what
 -- was indexed.
 -- prefix: two- and three-letter prefixes indexed, so autocomplete's "ru*" is a lookup, not a
--- walk over every word that starts so (12% slower to fill, 200 times faster to ask).
+-- walk over every word that starts so (about 200 times faster to ask, at the cost of a
+-- larger index that takes longer to fill).
 CREATE VIRTUAL TABLE event_search USING fts5(
     headline, summary, content = '', tokenize = 'unicode61 remove_diacritics 2', prefix = '2 3'
 );

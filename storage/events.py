@@ -25,7 +25,7 @@ from storage.models import (
     SearchHit,
     Source,
 )
-from storage.search import any_word_match, build_match, phrase_match
+from storage.search import TextMatcher, any_word_match, build_match, phrase_match
 from storage.textindex import fold, has_cjk, headline_tokens, jaccard
 
 
@@ -40,6 +40,8 @@ RELATED_SMALL_LIST = 2000
 RELATED_WINDOW = 256
 # Matches of a common word ranked by relevance: at least this many of the newest.
 SEARCH_WINDOW = 2000
+# A filter leaving at most this many events: match the words on them in Python instead.
+SEARCH_FEW = 500
 
 
 def _best(dates: dict[int, str], shared: Counter[int], count: int) -> list[tuple[int, str, int]]:
@@ -780,6 +782,9 @@ class EventRepository:
         if match is None:
             return []
         want = offset + limit
+        candidates = await self._few_candidates(query)
+        if candidates is not None:
+            return self._match_few(query.text, candidates)[offset:want]
         window = SEARCH_WINDOW
         while True:
             newest = await self.db.fetchall(
@@ -804,6 +809,42 @@ class EventRepository:
             if len(rows) >= want or lowest == 0:
                 return [SearchHit(_brief(row)) for row in rows[offset:]]
             window *= 8
+
+    async def _few_candidates(self, query: SearchFilter) -> list[aiosqlite.Row] | None:
+        """The events a filter leaves, if they are few (a rare entity, a short date range):
+        then matching the words on them directly beats finding each in FTS5's doclists."""
+        since = query.since.isoformat() if query.since else "0000-00-00"
+        until = query.until.isoformat() if query.until else "9999-99-99"
+        columns = f"{_BRIEF_COLUMNS}, e.summary"
+        if query.entity_ids:
+            marks = placeholders(len(query.entity_ids))
+            row = await self.db.fetchone(
+                f"SELECT SUM(event_count) FROM entities WHERE id IN ({marks})", query.entity_ids
+            )
+            if row is None or (row[0] or 0) > SEARCH_FEW:
+                return None
+            return await self.db.fetchall(
+                f"SELECT {columns} FROM event_entities f JOIN events e ON e.id = f.event_id"
+                f" WHERE f.entity_id IN ({marks}) AND f.date >= ? AND f.date <= ?",
+                (*query.entity_ids, since, until),
+            )
+        if query.since or query.until:
+            rows = await self.db.fetchall(
+                f"SELECT {columns} FROM events e WHERE e.date >= ? AND e.date <= ? LIMIT ?",
+                (since, until, SEARCH_FEW + 1),
+            )
+            return rows if len(rows) <= SEARCH_FEW else None
+        return None
+
+    def _match_few(self, text: str, rows: Sequence[aiosqlite.Row]) -> list[SearchHit]:
+        matcher = TextMatcher(text)
+        scored = []
+        for row in rows:
+            score = matcher.score(row["headline"], row["summary"])
+            if score is not None:
+                scored.append((score, row["date"], row["id"], row))
+        scored.sort(key=lambda item: item[:3], reverse=True)
+        return [SearchHit(_brief(row)) for *_, row in scored]
 
     async def _browse(self, query: SearchFilter, *, limit: int, offset: int) -> list[SearchHit]:
         """No words: the newest events of the entity and/or date range, from an index."""

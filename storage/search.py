@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from storage.textindex import CJK_RUN, cjk_tokens
+from storage.textindex import CJK_RUN, cjk_tokens, fold, segment_for_index
 
 MAX_QUERY_CHARS = 500
 MAX_TERMS = 16
@@ -146,3 +146,43 @@ def any_word_match(text: str) -> str | None:
         return None
     tokens = list(dict.fromkeys(tokens))[:MAX_TERMS]
     return " OR ".join(f'"{t[:4] if not CJK_RUN.match(t) else t}"*' for t in tokens)
+
+
+class TextMatcher:
+    """The same query evaluated in Python, for a few hundred candidate texts.
+
+    When a filter leaves only a few candidates (a rare entity, a short date range), reading
+    them and matching here is far cheaper than asking FTS5 to find each one in the doclist
+    of a common word. Tokens are made as the index makes them: segment_for_index, then
+    unicode61's case and accent folding."""
+
+    def __init__(self, text: str):
+        self.groups = parse_terms(text)
+
+    @staticmethod
+    def document(text: str) -> list[str]:
+        return [fold(t) for t in _TOKEN.findall(segment_for_index(text))]
+
+    @staticmethod
+    def _has(tokens: list[str], term: _Term) -> bool:
+        wanted = [fold(t) for t in term.tokens]
+        width = len(wanted)
+        for start in range(len(tokens) - width + 1):
+            window = tokens[start : start + width]
+            if window[:-1] == wanted[:-1] and (
+                window[-1].startswith(wanted[-1]) if term.prefix else window[-1] == wanted[-1]
+            ):
+                return True
+        return False
+
+    def score(self, *fields: str) -> int | None:
+        """None when the texts do not match; else how many terms the first field holds."""
+        docs = [self.document(f) for f in fields]
+        positive = [g for g in self.groups if not g[0].negated]
+        if not positive:
+            return None
+        for group in self.groups:
+            hit = any(any(self._has(doc, term) for doc in docs) for term in group)
+            if hit == group[0].negated:
+                return None
+        return sum(any(self._has(docs[0], term) for term in group) for group in positive)

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from storage.keys import key_date, make_key, parse_key, split_key
 from storage.models import DayEntryRecord, PageRecord, RelatedRecord, SourceRecord
+from storage.textindex import has_cjk
 
 _PAGE_DATE = re.compile(r"^###\s*\[\s*(\d{4})-(\d{1,2})-(\d{1,2})\s*\]\(([^)]*)\)\s*$")
 _DAY_DATE = re.compile(r"^##\s*\[\s*(\d{4})-(\d{1,2})-(\d{1,2})\s*\]\(([^)]*)\)\s*$")
@@ -180,6 +181,8 @@ def _parse_page(path: str, lines: list[str], start: int, text: str) -> PageRecor
             sections[current].append((number + 1, item))
     if headline is None:
         raise ArchiveFormatError(path, "no '# headline' line after the date heading")
+    if lang == "en" and has_cjk(headline):
+        lang = "zh"  # a Chinese page without Chinese headings or links (some 2019 pages)
 
     sources = tuple(_sources(path, sections))
     related = tuple(_related(path, sections, lang))

@@ -225,6 +225,15 @@ def test_html_entities_are_decoded() -> None:
     assert not any("&rsquo;" in s for s in summaries)
 
 
+def test_chinese_page_without_chinese_headings_is_chinese() -> None:
+    """Some 2019 pages have neither Chinese headings nor /zh/ links (as this one)."""
+    text = "### [2019-03-21](/news/2019/03/21/index.md)\n\n# 日本職業棒球運動員鈴木一朗宣佈退役。 \n"
+    parsed = parse_file("0.txt", text.encode())
+    assert isinstance(parsed, PageRecord)
+    assert parsed.lang == "zh"
+    assert parsed.key == "2019/03/21/日本職業棒球運動員鈴木一朗宣佈退役"
+
+
 def test_chinese_page_sources_with_img_and_context() -> None:
     (path,) = (TEST_DATA / "news-zh/2017/06/1").glob("伊斯蘭國*.md")
     parsed = page(path)

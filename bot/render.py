@@ -241,7 +241,6 @@ FIELD_NAME_LIMIT = 256
 FIELD_VALUE_LIMIT = 1024
 FIELD_COUNT_LIMIT = 25
 FOOTER_LIMIT = 2048
-AUTHOR_LIMIT = 256
 EMBED_TOTAL_LIMIT = 6000
 EMBEDS_PER_MESSAGE = 10
 CHOICES_LIMIT = 25
@@ -250,11 +249,6 @@ SELECT_OPTIONS_LIMIT = 25
 SELECT_TEXT_LIMIT = 100
 PAGE_SIZE = 10
 EMBED_COLOUR = 0x2F5D8A
-
-
-def embed_length(embed: discord.Embed) -> int:
-    """What Discord counts towards the 6,000 characters of an embed."""
-    return len(embed)
 
 
 def fit_embed(embed: discord.Embed) -> discord.Embed:
@@ -356,7 +350,7 @@ def related_line(item: RelatedEvent, headline_chars: int = 140, *, linked: bool 
     return f"• {discord_date(item.event.date, 'd')} {title}\n  *shared: {escape(shared)}*"
 
 
-def event_embed(card: EventCard, related_total: int | None = None) -> discord.Embed:
+def event_embed(card: EventCard) -> discord.Embed:
     """The event card: headline linked to its first source, date, summary, sources,
     entities, story, the top related events, attached articles."""
     event = card.event
@@ -386,9 +380,10 @@ def event_embed(card: EventCard, related_total: int | None = None) -> discord.Em
         )
     if card.related:
         shown = [related_line(r, 80, linked=False) for r in card.related[:5]]
-        total = related_total if related_total is not None else len(card.related)
-        name = "Related" + (f" (top {len(shown)} of {total})" if total > len(shown) else "")
-        embed.add_field(name=name, value=lines_within(shown, FIELD_VALUE_LIMIT), inline=False)
+        more = " (more: press Related)" if len(card.related) > len(shown) else ""
+        embed.add_field(
+            name=f"Related{more}", value=lines_within(shown, FIELD_VALUE_LIMIT), inline=False
+        )
     for article in event.articles[:2]:
         embed.add_field(
             name=cut(f"Article: {article.title}", FIELD_NAME_LIMIT),

@@ -14,10 +14,8 @@ from storage.db import Database, chunked, placeholders
 from storage.events import _BRIEF_COLUMNS, _brief, utc_now
 from storage.models import EventBrief
 
-DIGEST_KINDS = ("onthisday", "new")
 RECENT_EVENTS_KEPT = 50_000
 RECENT_EVENTS_SECONDS = 600.0
-DONE_STATUSES = ("sending", "sent", "empty", "skipped", "failed")  # nothing more to do that day
 
 
 @dataclass(frozen=True, slots=True)

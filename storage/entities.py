@@ -123,11 +123,6 @@ class EntityRepository:
 
         return sorted(candidates, key=lambda name: (-similarity(name), name))[:limit]
 
-    async def names_for_matching(self) -> list[tuple[str, int]]:
-        """(name, canonical id) for every name, aliases included: what text may mention."""
-        rows = await self.db.fetchall("SELECT name, COALESCE(canonical_id, id) FROM entities")
-        return [(r[0], r[1]) for r in rows]
-
     # --- aliases -------------------------------------------------------------------------
 
     async def alias(

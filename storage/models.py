@@ -94,19 +94,6 @@ class ArticleRecord:
         return hashlib.sha256(f"{self.title}\n{self.text}".encode()).hexdigest()
 
 
-@dataclass(slots=True)
-class ImportCounts:
-    new: int = 0  # events that became complete
-    updated: int = 0  # complete events whose page changed
-    incomplete: int = 0  # events known only from links or indexes, created now
-    unchanged: int = 0
-    replaced: int = 0  # older versions folded into their current version
-
-    def add(self, other: ImportCounts) -> None:
-        for name in ("new", "updated", "incomplete", "unchanged", "replaced"):
-            setattr(self, name, getattr(self, name) + getattr(other, name))
-
-
 # --- views: what lookups return -------------------------------------------------------------
 
 

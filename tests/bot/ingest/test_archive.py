@@ -227,7 +227,9 @@ def test_html_entities_are_decoded() -> None:
 
 def test_chinese_page_without_chinese_headings_is_chinese() -> None:
     """Some 2019 pages have neither Chinese headings nor /zh/ links (as this one)."""
-    text = "### [2019-03-21](/news/2019/03/21/index.md)\n\n# 日本職業棒球運動員鈴木一朗宣佈退役。 \n"
+    text = (
+        "### [2019-03-21](/news/2019/03/21/index.md)\n\n# 日本職業棒球運動員鈴木一朗宣佈退役。 \n"
+    )
     parsed = parse_file("0.txt", text.encode())
     assert isinstance(parsed, PageRecord)
     assert parsed.lang == "zh"

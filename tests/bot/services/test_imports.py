@@ -232,3 +232,12 @@ def test_archive_walk_ignores_non_archive_files(tmp_path: Path) -> None:
     (tmp_path / "b.html").write_text("x")
     (tmp_path / ".hidden.md").write_text("x")
     assert [p.name for p in iter_archive_files([tmp_path])] == ["a.md"]
+
+
+async def test_archive_related_lists_are_kept_as_given(sample_storage: Storage) -> None:
+    for path in SEED_PAGES:
+        parsed = parse_file(path, path.read_bytes())
+        assert isinstance(parsed, PageRecord)
+        event = await sample_storage.events.get_by_key(parsed.key)
+        kept = await sample_storage.events.archive_related(event.id)
+        assert kept == [(r.key, r.shared) for r in parsed.related]

@@ -21,7 +21,7 @@ from storage.models import ArticleRecord, DayEntryRecord, PageRecord
 
 log = logging.getLogger(__name__)
 
-BATCH_FILES = 500
+BATCH_FILES = 2000
 PARSE_AHEAD = 2  # chunks parsed ahead of the database
 PARSE_WORKERS = max(1, min(2, (os.cpu_count() or 1)))
 ARTICLE_WINDOW_DAYS = 3

@@ -34,10 +34,6 @@ def _pack_related(related: Sequence[RelatedRecord]) -> bytes:
     return zlib.compress(payload.encode(), 6)
 
 
-# Entity lists up to this size are read whole by related(); longer ones newest first, in
-# windows that grow only when the ranking could still change.
-RELATED_SMALL_LIST = 2000
-RELATED_WINDOW = 256
 # Matches of a common word ranked by relevance: at least this many of the newest.
 SEARCH_WINDOW = 2000
 # A filter leaving at most this many events: match the words on them in Python instead.
@@ -105,6 +101,11 @@ def _brief(row: aiosqlite.Row) -> EventBrief:
 
 
 class EventRepository:
+    # related(): entity lists up to this size are read whole, longer ones newest first, in
+    # windows that grow only while the ranking could still change.
+    related_small_list = 2000
+    related_window = 256
+
     def __init__(self, db: Database):
         self.db = db
 
@@ -638,8 +639,8 @@ class EventRepository:
         )
         if not mine:
             return []
-        small = [r[0] for r in mine if r[1] <= RELATED_SMALL_LIST]
-        big = [r[0] for r in mine if r[1] > RELATED_SMALL_LIST]
+        small = [r[0] for r in mine if r[1] <= self.related_small_list]
+        big = [r[0] for r in mine if r[1] > self.related_small_list]
         dates: dict[int, str] = {}
         counts: Counter[int] = Counter()
         if small:
@@ -651,7 +652,7 @@ class EventRepository:
             for other, date in rows:
                 dates[other] = date
                 counts[other] += 1
-        window = RELATED_WINDOW
+        window = self.related_window
         while True:
             found, counted = dict(dates), Counter(counts)
             seen_in: dict[int, set[int]] = {}

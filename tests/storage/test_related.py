@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import random
+import sqlite3
 from itertools import pairwise
 from pathlib import Path
 
 from bot.ingest.archive import iter_archive_files, parse_file
 from bot.services.imports import import_archive
 from storage import Storage
+from storage.keys import make_key
 from storage.models import PageRecord, RelatedRecord
 from tests.conftest import SAMPLE_NEWS, SEED_PAGES
 
@@ -87,3 +91,54 @@ async def test_related_names_shared_entities_most_first(sample_storage: Storage)
     # Paging continues the same order.
     page_two = await sample_storage.events.related(event.id, limit=5, offset=5)
     assert [r.event.key for r in page_two] == [r.event.key for r in related[5:10]]
+
+
+async def test_windows_over_big_entity_lists_give_the_exact_ranking(storage: Storage) -> None:
+    """Big entity lists are read newest first in growing windows: whatever the windows, the
+    ranking must be the one counting every posting (here with lists made "big" at 12
+    events and windows of 3, so that windows grow and many dates tie)."""
+    rng = random.Random(7)
+    names = [f"Entity {n}" for n in range(40)]
+    weights = [1 / (n + 1) ** 1.2 for n in range(40)]  # a long tail, a few very common
+    pages = []
+    for n in range(400):
+        date = dt.date(2020, 1, 1) + dt.timedelta(days=rng.randrange(60))  # ties on dates
+        chosen = set(rng.choices(names, weights, k=rng.randint(1, 6)))
+        pages.append(
+            PageRecord(
+                key=make_key(date, f"event-{n}"),
+                date=date,
+                headline=f"Event {n}",
+                entities=tuple(sorted(chosen)),
+            )
+        )
+    await storage.events.import_batch(pages)
+    storage.events.related_small_list = 12
+    storage.events.related_window = 3
+
+    with sqlite3.connect(storage.db.path) as db:
+        links = db.execute("SELECT event_id, entity_id, date FROM event_entities").fetchall()
+    entities_of: dict[int, set[int]] = {}
+    date_of: dict[int, str] = {}
+    for event_id, entity_id, date in links:
+        entities_of.setdefault(event_id, set()).add(entity_id)
+        date_of[event_id] = date
+
+    def expected(event_id: int) -> list[tuple[int, int]]:
+        mine = entities_of[event_id]
+        ranked = sorted(
+            (
+                (len(mine & theirs), date_of[other], other)
+                for other, theirs in entities_of.items()
+                if other != event_id and mine & theirs
+            ),
+            reverse=True,
+        )
+        return [(other, shared) for shared, _, other in ranked]
+
+    for event_id in rng.sample(sorted(entities_of), 60):
+        offset = rng.choice([0, 0, 7, 30])
+        got = await storage.events.related(event_id, limit=10, offset=offset)
+        assert [(r.event.id, len(r.shared)) for r in got] == expected(event_id)[
+            offset : offset + 10
+        ]

@@ -1,0 +1,15 @@
+"""The FTS5 fill experiment runs, and each way indexes every row."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from benchmarks.fts_fill import fill
+
+
+def test_every_way_indexes_every_row(tmp_path: Path) -> None:
+    rows = [(n, f"Headline {n} about the rain", f"Summary {n}") for n in range(1, 301)]
+    rows += [(n, f"Headline {n}", "nothing here") for n in range(301, 401)]
+    seconds, found = fill(rows, tmp_path / "fts.db", probe="rain")
+    assert set(seconds) == {"direct", "trigger", "bulk"}
+    assert found == {"direct": 300, "trigger": 300, "bulk": 300}

@@ -557,7 +557,8 @@ def render_results(results: dict[str, dict[str, Any]]) -> str:
         "",
         "Produced by `python -m benchmarks.run` (see its `--help`; README: *Benchmarks*). Each",
         "section is one archive size; re-running a size replaces its section. The synthetic",
-        "archive is described in `benchmarks/corpus.py`; targets are those of issue 7.",
+        "archive is described in `benchmarks/corpus.py`; targets are those of issue 7. Why a",
+        "target is missed, and what was tried: [FINDINGS.md](FINDINGS.md).",
         "",
     ]
     body = [render_size(results[k]) for k in sorted(results, key=int)]

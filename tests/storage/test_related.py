@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import random
 import sqlite3
+from contextlib import closing
 from itertools import pairwise
 from pathlib import Path
 
@@ -116,7 +117,7 @@ async def test_windows_over_big_entity_lists_give_the_exact_ranking(storage: Sto
     storage.events.related_small_list = 12
     storage.events.related_window = 3
 
-    with sqlite3.connect(storage.db.path) as db:
+    with closing(sqlite3.connect(storage.db.path)) as db:
         links = db.execute("SELECT event_id, entity_id, date FROM event_entities").fetchall()
     entities_of: dict[int, set[int]] = {}
     date_of: dict[int, str] = {}

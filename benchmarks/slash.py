@@ -24,12 +24,13 @@ import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, TypeVar
 
 from benchmarks.queries import percentile
 from tests.e2e.discord_standin import DEFAULT_GUILD_ID, DEFAULT_TOKEN, DiscordStandIn
 
 Progress = Callable[[str, int, int], None]
+Key = TypeVar("Key", int, str)  # an interaction id, or an interaction token
 CALLBACK_TIMEOUT_S = 10.0
 GIVE_UP_AFTER_LOST = 3
 REPO = Path(__file__).resolve().parent.parent
@@ -46,50 +47,50 @@ class TimedStandIn(DiscordStandIn):
         self._answer_waiters: dict[str, asyncio.Future[float]] = {}
 
     def expect(self, interaction_id: int) -> asyncio.Future[float]:
-        future = asyncio.get_running_loop().create_future()
-        if interaction_id in self.callback_at:
-            future.set_result(self.callback_at[interaction_id])
-        else:
-            self._callback_waiters[interaction_id] = future
-        return future
+        return _when(self.callback_at, self._callback_waiters, interaction_id)
 
     def expect_answer(self, token: str) -> asyncio.Future[float]:
-        future = asyncio.get_running_loop().create_future()
-        if token in self.answered_at:
-            future.set_result(self.answered_at[token])
-        else:
-            self._answer_waiters[token] = future
-        return future
+        return _when(self.answered_at, self._answer_waiters, token)
 
     async def _callback(self, call: Any) -> Any:
         arrived = asyncio.get_running_loop().time()
         interaction_id = int(call.params["interaction_id"])
-        self.callback_at.setdefault(interaction_id, arrived)
-        waiter = self._callback_waiters.pop(interaction_id, None)
-        if waiter is not None and not waiter.done():
-            waiter.set_result(arrived)
+        _arrived(self.callback_at, self._callback_waiters, interaction_id, arrived)
         return await super()._callback(call)
 
     async def _webhook_message(self, call: Any) -> Any:
         arrived = asyncio.get_running_loop().time()
         result = await super()._webhook_message(call)
         if call.method == "PATCH" and call.params.get("message_id") == "@original":
-            token = call.params["token"]
-            self.answered_at.setdefault(token, arrived)
-            waiter = self._answer_waiters.pop(token, None)
-            if waiter is not None and not waiter.done():
-                waiter.set_result(arrived)
+            _arrived(self.answered_at, self._answer_waiters, call.params["token"], arrived)
         return result
 
     async def _followup(self, call: Any) -> Any:
         arrived = asyncio.get_running_loop().time()
         result = await super()._followup(call)
-        token = call.params["token"]
-        self.answered_at.setdefault(token, arrived)
-        waiter = self._answer_waiters.pop(token, None)
-        if waiter is not None and not waiter.done():
-            waiter.set_result(arrived)
+        _arrived(self.answered_at, self._answer_waiters, call.params["token"], arrived)
         return result
+
+
+def _when(
+    seen: dict[Key, float], waiters: dict[Key, asyncio.Future[float]], key: Key
+) -> asyncio.Future[float]:
+    """A future for when `key` arrives (already resolved if it has)."""
+    future = asyncio.get_running_loop().create_future()
+    if key in seen:
+        future.set_result(seen[key])
+    else:
+        waiters[key] = future
+    return future
+
+
+def _arrived(
+    seen: dict[Key, float], waiters: dict[Key, asyncio.Future[float]], key: Key, at: float
+) -> None:
+    seen.setdefault(key, at)
+    waiter = waiters.pop(key, None)
+    if waiter is not None and not waiter.done():
+        waiter.set_result(at)
 
 
 @dataclass(slots=True)

@@ -501,7 +501,7 @@ class EventRepository:
             [(name, folded) for folded, name in names.items()],
         )
         entity_ids = await self._entity_ids(conn, list(names))
-        pairs = set(dict.fromkeys((event_id, entity_ids[fold(name)]) for event_id, name in links))
+        pairs = {(event_id, entity_ids[fold(name)]) for event_id, name in links}
         events = sorted({event_id for event_id, _ in pairs})
         dates: dict[int, str] = {}
         for chunk in chunked(events):
@@ -785,7 +785,9 @@ class EventRepository:
         want = offset + limit
         candidates = await self._few_candidates(query)
         if candidates is not None:
-            return self._match_few(query.text, candidates)[offset:want]
+            ids = self._match_few(query.text, candidates)[offset:want]
+            briefs = await self.briefs(ids)
+            return [SearchHit(briefs[i]) for i in ids if i in briefs]
         window = SEARCH_WINDOW
         while True:
             newest = await self.db.fetchall(
@@ -812,11 +814,11 @@ class EventRepository:
             window *= 8
 
     async def _few_candidates(self, query: SearchFilter) -> list[aiosqlite.Row] | None:
-        """The events a filter leaves, if they are few (a rare entity, a short date range):
-        then matching the words on them directly beats finding each in FTS5's doclists."""
+        """The events a filter leaves (id, date, headline, summary), if they are few (a rare
+        entity, a short date range): then matching the words on them directly beats
+        finding each in FTS5's doclists."""
         since = query.since.isoformat() if query.since else "0000-00-00"
         until = query.until.isoformat() if query.until else "9999-99-99"
-        columns = f"{_BRIEF_COLUMNS}, e.summary"
         if query.entity_ids:
             marks = placeholders(len(query.entity_ids))
             row = await self.db.fetchone(
@@ -825,27 +827,36 @@ class EventRepository:
             if row is None or (row[0] or 0) > SEARCH_FEW:
                 return None
             return await self.db.fetchall(
-                f"SELECT {columns} FROM event_entities f JOIN events e ON e.id = f.event_id"
+                "SELECT e.id, e.date, e.headline, e.summary"
+                " FROM event_entities f JOIN events e ON e.id = f.event_id"
                 f" WHERE f.entity_id IN ({marks}) AND f.date >= ? AND f.date <= ?",
                 (*query.entity_ids, since, until),
             )
         if query.since or query.until:
-            rows = await self.db.fetchall(
-                f"SELECT {columns} FROM events e WHERE e.date >= ? AND e.date <= ? LIMIT ?",
+            # Counted on the date index first: a long range must not read its rows.
+            row = await self.db.fetchone(
+                "SELECT COUNT(*) FROM (SELECT 1 FROM events WHERE date >= ? AND date <= ? LIMIT ?)",
                 (since, until, SEARCH_FEW + 1),
             )
-            return rows if len(rows) <= SEARCH_FEW else None
+            if row is None or row[0] > SEARCH_FEW:
+                return None
+            return await self.db.fetchall(
+                "SELECT id, date, headline, summary FROM events WHERE date >= ? AND date <= ?",
+                (since, until),
+            )
         return None
 
-    def _match_few(self, text: str, rows: Sequence[aiosqlite.Row]) -> list[SearchHit]:
+    @staticmethod
+    def _match_few(text: str, rows: Sequence[aiosqlite.Row]) -> list[int]:
+        """Ids of the rows whose headline and summary match, best first."""
         matcher = TextMatcher(text)
         scored = []
         for row in rows:
             score = matcher.score(row["headline"], row["summary"])
             if score is not None:
-                scored.append((score, row["date"], row["id"], row))
-        scored.sort(key=lambda item: item[:3], reverse=True)
-        return [SearchHit(_brief(row)) for *_, row in scored]
+                scored.append((score, row["date"], row["id"]))
+        scored.sort(reverse=True)
+        return [event_id for *_, event_id in scored]
 
     async def _browse(self, query: SearchFilter, *, limit: int, offset: int) -> list[SearchHit]:
         """No words: the newest events of the entity and/or date range, from an index."""

@@ -157,32 +157,40 @@ class TextMatcher:
     unicode61's case and accent folding."""
 
     def __init__(self, text: str):
-        self.groups = parse_terms(text)
+        # Each group (terms joined by OR) as (its terms as folded tokens, negated), folded
+        # once here rather than for every candidate.
+        self.groups = [
+            ([([fold(t) for t in term.tokens], term.prefix) for term in group], group[0].negated)
+            for group in parse_terms(text)
+        ]
 
     @staticmethod
     def document(text: str) -> list[str]:
         return [fold(t) for t in _TOKEN.findall(segment_for_index(text))]
 
     @staticmethod
-    def _has(tokens: list[str], term: _Term) -> bool:
-        wanted = [fold(t) for t in term.tokens]
+    def _has(tokens: list[str], wanted: list[str], prefix: bool) -> bool:
         width = len(wanted)
         for start in range(len(tokens) - width + 1):
             window = tokens[start : start + width]
             if window[:-1] == wanted[:-1] and (
-                window[-1].startswith(wanted[-1]) if term.prefix else window[-1] == wanted[-1]
+                window[-1].startswith(wanted[-1]) if prefix else window[-1] == wanted[-1]
             ):
                 return True
         return False
 
     def score(self, *fields: str) -> int | None:
         """None when the texts do not match; else how many terms the first field holds."""
-        docs = [self.document(f) for f in fields]
-        positive = [g for g in self.groups if not g[0].negated]
-        if not positive:
+        if all(negated for _, negated in self.groups):
             return None
-        for group in self.groups:
-            hit = any(any(self._has(doc, term) for doc in docs) for term in group)
-            if hit == group[0].negated:
+        first, *others = [self.document(f) for f in fields]
+        matched = 0
+        for terms, negated in self.groups:
+            in_first = any(self._has(first, wanted, prefix) for wanted, prefix in terms)
+            hit = in_first or any(
+                self._has(doc, wanted, prefix) for doc in others for wanted, prefix in terms
+            )
+            if hit == negated:
                 return None
-        return sum(any(self._has(docs[0], term) for term in group) for group in positive)
+            matched += in_first and not negated
+        return matched

@@ -744,12 +744,16 @@ class Corpus:
         done += len(pages)
         await flush()
         # What import_archive does after its batches (kept in step with it: a test compares
-        # the two databases): fold older-slug stubs, index what waits, apply aliases.
+        # the two databases): fold older-slug stubs, index what waits, apply aliases, pack
+        # popular entities' events.
         await storage.events.reconcile_stubs(stubs)
         index_pending = getattr(storage.events, "index_pending", None)
         if index_pending is not None:
             await index_pending()
         await apply_aliases(storage)
+        pack_postings = getattr(storage.events, "pack_postings", None)
+        if pack_postings is not None:
+            await pack_postings()
         if progress:
             progress(done, self.events)
 

@@ -77,6 +77,7 @@ class ChronicleBot(commands.Bot):
         self.http_session = make_session(self.fetch_policy)
         self._owned.append("http_session")
         await apply_aliases(self.storage)
+        await self.storage.events.pack_postings()  # a database from before migration 0005
         self.feeds = FeedService(
             self.storage,
             self.http_session,

@@ -515,6 +515,7 @@ class FeedRepository:
         )
         await self.events._link_entities(conn, links)
         await self.events._refresh_weights(conn, mine)
+        await self.events._pack_postings(conn)
         return stored
 
     @staticmethod

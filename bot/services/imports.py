@@ -157,6 +157,7 @@ async def import_archive(
     report.replaced += await storage.events.reconcile_stubs(created_incomplete - completed)
     await storage.events.index_pending()
     await apply_aliases(storage)  # names this import brought may be known aliases
+    await storage.events.pack_postings()
     report.new = len(completed)
     report.updated = len(updated - completed)
     report.incomplete = (await storage.stats()).incomplete - incomplete_before

@@ -419,6 +419,14 @@ def render_size(r: dict[str, Any]) -> str:
     out("")
     if "import" in r:
         imp, floor = r["import"], r["floor"]
+        if "import_run" in r:
+            before = r["import_run"]
+            out(
+                f"From the run of {before['date']} (`{before['command']}`, code at"
+                f" {before.get('code', '?')}): this run built its database straight from the"
+                " corpus (`--skip-markdown`)."
+            )
+            out("")
         ratio = imp["seconds"] / floor["seconds"] if floor["seconds"] else float("nan")
         out("| figure | value |")
         out("| --- | ---: |")
@@ -585,6 +593,14 @@ def save(out: Path, run: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]
     if store.exists():
         with contextlib.suppress(ValueError):
             results = json.loads(store.read_text())
+    for size, result in run.items():
+        earlier = results.get(size, {})
+        if "import" not in result and "import" in earlier:
+            # A --skip-markdown run does not import: the last import measured still stands.
+            result["import"], result["floor"] = earlier["import"], earlier["floor"]
+            result["import_run"] = earlier.get("import_run") or {
+                k: earlier.get(k) for k in ("date", "command", "code")
+            }
     results.update(run)
     store.write_text(json.dumps(results, indent=1, ensure_ascii=False, default=str) + "\n")
     out.write_text(render_results(results) + "\n")

@@ -117,6 +117,14 @@ def test_a_small_run_produces_every_figure(tmp_path: Path) -> None:
     # Re-running (another size, or the same) keeps what the results file already holds.
     run.save(out, {"5": dict(result, events=5)})
     assert "## 1,000 events" in out.read_text() and "## 5 events" in out.read_text()
+    # A run without Markdown keeps the size's last import figures, and says which run they
+    # are from.
+    lookups_only = {k: v for k, v in result.items() if k not in ("import", "floor")}
+    run.save(out, {"1000": dict(lookups_only, date="a later day")})
+    kept = json.loads(out.with_suffix(".json").read_text())["1000"]
+    assert kept["import"] == result["import"] and kept["floor"] == result["floor"]
+    assert kept["import_run"]["date"] == result["date"] and kept["date"] == "a later day"
+    assert f"From the run of {result['date']}" in out.read_text()
 
 
 def test_a_run_without_markdown_builds_the_database_directly(tmp_path: Path) -> None:

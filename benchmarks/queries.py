@@ -304,8 +304,8 @@ def _english_text(rng: random.Random, s: Sample) -> str:
         return _few_words(rng, headline, "en", 2, 3)
     if shape < 0.7:
         return f'"{_few_words(rng, headline, "en", 2, 3)}"'
-    if shape < 0.8:
-        return rng.choice(words)[:4] + "*"
+    if shape < 0.8:  # one letter and a star is refused (it would match almost everything)
+        return rng.choice([w for w in words if len(w) > 1] or ["news"])[:4] + "*"
     if shape < 0.9:
         other = rng.choice(s.events)[2]
         return f"{rng.choice(words)} OR {rng.choice(_words(other) or ['news'])}"

@@ -130,6 +130,20 @@ def build_match(text: str, *, prefix_last: bool = False) -> str | None:
     return expression
 
 
+def short_prefixes(text: str) -> list[str]:
+    """Prefix terms of one letter ("s*"): they match nearly every event, and finding and
+    ranking all of them takes seconds in a big archive, so search asks for more."""
+    return [
+        term.tokens[0] + "*"
+        for group in parse_terms(text)
+        for term in group
+        if term.prefix
+        and len(term.tokens) == 1
+        and len(term.tokens[0]) == 1
+        and not CJK_RUN.fullmatch(term.tokens[0])
+    ]
+
+
 def phrase_match(text: str, *, prefix_last: bool = True) -> str | None:
     """The whole text as one phrase (its last word a prefix while typing)."""
     tokens = _tokens(text[:MAX_QUERY_CHARS])[:MAX_TERMS]

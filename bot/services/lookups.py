@@ -15,7 +15,7 @@ from storage import Storage
 from storage.events import SearchFilter
 from storage.keys import parse_key
 from storage.models import EntityProfile, Event, EventBrief, RelatedEvent, SearchHit
-from storage.search import build_match
+from storage.search import build_match, short_prefixes
 
 RELATED_SHOWN = 10
 MAX_LIMIT = 100
@@ -131,6 +131,11 @@ async def search(
         raise InvalidInput(
             f"There is nothing to search for in {_quote(text)}: type some words, "
             '"a phrase", word* for a prefix, -word to exclude.'
+        )
+    if short := short_prefixes(text):
+        raise InvalidInput(
+            f"{_quote(' '.join(short))} would match almost every event: give a prefix at least"
+            " two letters, or search for the word itself."
         )
     if not text.strip() and entity is None and since_date is None and until_date is None:
         raise InvalidInput("Type some words to search for, or give an entity or dates.")

@@ -7,7 +7,7 @@ import sqlite3
 
 import pytest
 
-from storage.search import TextMatcher, any_word_match, build_match
+from storage.search import TextMatcher, any_word_match, build_match, short_prefixes
 from storage.textindex import segment_for_index
 
 ROWS = [
@@ -108,3 +108,18 @@ def test_random_text_never_breaks_fts(fts: sqlite3.Connection) -> None:
 def test_huge_text_is_bounded() -> None:
     expression = build_match("word " * 5000)
     assert expression is not None and len(expression) < 1000
+
+
+@pytest.mark.parametrize(
+    ("text", "short"),
+    [
+        ("s*", ["s*"]),
+        ("Islamic S* -a*", ["S*", "a*"]),  # as typed
+        ("st*", []),
+        ('"islamic s*"', []),  # a phrase: its first word narrows it
+        ("中*", []),  # one Chinese character is a word
+        ("s", []),  # the letter itself, not a prefix
+    ],
+)
+def test_one_letter_prefixes_are_found(text: str, short: list[str]) -> None:
+    assert short_prefixes(text) == short

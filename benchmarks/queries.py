@@ -23,7 +23,7 @@ from typing import Any
 from bot.errors import UserError
 from bot.services import lookups
 from storage import Storage
-from storage.search import build_match, phrase_match
+from storage.search import EVENT_RANK, build_match, in_text, phrase_match
 from storage.textindex import CJK_RUN, fold
 
 Progress = Callable[[str, int, int], None]
@@ -207,9 +207,8 @@ def _few_words(rng: random.Random, headline: str, lang: str, low: int, high: int
 
 def _bm25_bare(match: str | None, limit: int) -> tuple[str, tuple[Any, ...]]:
     return (
-        "SELECT rowid FROM event_search WHERE event_search MATCH ?"
-        " ORDER BY bm25(event_search, 4.0, 1.0) LIMIT ?",
-        (match or '""', limit),
+        f"SELECT rowid FROM event_search WHERE event_search MATCH ? ORDER BY {EVENT_RANK} LIMIT ?",
+        (in_text(match or '""'), limit),
     )
 
 
@@ -326,9 +325,13 @@ def search_english(s: Sample, rng: random.Random, n: int) -> list[Query]:
             sql = (
                 "SELECT s.rowid FROM event_search s JOIN events e ON e.id = s.rowid"
                 " WHERE event_search MATCH ? AND e.date >= ? AND e.date <= ?"
-                " ORDER BY bm25(event_search, 4.0, 1.0) LIMIT 11"
+                f" ORDER BY {EVENT_RANK} LIMIT 11"
             )
-            params: tuple[Any, ...] = (match or '""', since.isoformat(), until.isoformat())
+            params: tuple[Any, ...] = (
+                in_text(match or '""'),
+                since.isoformat(),
+                until.isoformat(),
+            )
             kind = "fts11_dates"
         else:
             sql, params = _bm25_bare(match, 11)
@@ -383,8 +386,8 @@ def search_entity(s: Sample, rng: random.Random, db: sqlite3.Connection, n: int)
                 # the entity (seconds for a popular one). Scan the matches, check each.
                 "SELECT s.rowid FROM event_search s JOIN event_entities ee"
                 " ON ee.event_id = s.rowid AND ee.entity_id = ?"
-                " WHERE event_search MATCH ? ORDER BY bm25(event_search, 4.0, 1.0) LIMIT 11",
-                (entity_id, build_match(text) or '""'),
+                f" WHERE event_search MATCH ? ORDER BY {EVENT_RANK} LIMIT 11",
+                (entity_id, in_text(build_match(text) or '""')),
                 "fts11_entity",
             )
         )

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from storage.db import Database
 from storage.events import utc_now
 from storage.models import ArticleRecord
-from storage.search import any_word_match
+from storage.search import EVENT_RANK, any_word_match, in_text
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,8 +75,8 @@ class ArticleRepository:
                 await self.db.fetchall(
                     "SELECT e.id, e.key, e.date, e.headline, e.summary FROM event_search s"
                     " JOIN events e ON e.id = s.rowid WHERE event_search MATCH ?"
-                    " ORDER BY bm25(event_search, 4.0, 1.0) LIMIT ?",
-                    (match, limit),
+                    f" ORDER BY {EVENT_RANK} LIMIT ?",
+                    (in_text(match), limit),
                 )
             )
         unique = {row["id"]: row for row in rows}

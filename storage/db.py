@@ -20,7 +20,7 @@ from typing import Any
 
 import aiosqlite
 
-from storage.textindex import segment_for_index
+from storage.textindex import period_tokens, segment_for_index
 
 log = logging.getLogger(__name__)
 
@@ -97,6 +97,7 @@ class Database:
             # The full-text index is kept up to date by triggers that call this function,
             # so every connection that may write must know it.
             await conn.create_function("segment", 1, segment_for_index, deterministic=True)
+            await conn.create_function("period", 1, period_tokens, deterministic=True)
         except sqlite3.DatabaseError as exc:
             await conn.close()
             raise StorageError(f"{path} is not a usable SQLite database: {exc}") from exc

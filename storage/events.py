@@ -25,7 +25,15 @@ from storage.models import (
     SearchHit,
     Source,
 )
-from storage.search import TextMatcher, any_word_match, build_match, phrase_match
+from storage.search import (
+    EVENT_RANK,
+    TextMatcher,
+    any_word_match,
+    build_match,
+    in_text,
+    period_match,
+    phrase_match,
+)
 from storage.textindex import fold, has_cjk, headline_tokens, jaccard
 
 
@@ -377,8 +385,8 @@ class EventRepository:
         for chunk in chunked(list(event_ids)):
             marks = placeholders(len(chunk))
             await conn.execute(
-                "INSERT INTO event_search(rowid, headline, summary)"
-                " SELECT id, segment(headline), segment(summary) FROM events"
+                "INSERT INTO event_search(rowid, headline, summary, period)"
+                " SELECT id, segment(headline), segment(summary), period(date) FROM events"
                 f" WHERE id IN ({marks}) AND searchable = 0",
                 chunk,
             )
@@ -755,17 +763,19 @@ class EventRepository:
             ids = self._match_few(query.text, candidates)[offset:want]
             briefs = await self.briefs(ids)
             return [SearchHit(briefs[i]) for i in ids if i in briefs]
+        within = await self._period_match(query)
+        event_match = f"({in_text(match)}) AND ({within})" if within else in_text(match)
         window = SEARCH_WINDOW
         while True:
             newest = await self.db.fetchall(
                 "SELECT rowid FROM event_search WHERE event_search MATCH ?"
                 " ORDER BY rowid DESC LIMIT ?",
-                (match, window),
+                (event_match, window),
             )
             lowest = newest[-1][0] if len(newest) == window else 0
             rows = await self.db.fetchall(
                 "WITH hits AS ("
-                "  SELECT rowid AS id, bm25(event_search, 4.0, 1.0) AS score"
+                f"  SELECT rowid AS id, {EVENT_RANK} AS score"
                 "  FROM event_search WHERE event_search MATCH ? AND rowid >= ?"
                 "  UNION ALL"
                 "  SELECT a.event_id, bm25(article_search, 2.0, 1.0) / 2"
@@ -774,11 +784,26 @@ class EventRepository:
                 " ), best AS (SELECT id, MIN(score) AS score FROM hits GROUP BY id)"
                 f" SELECT {_BRIEF_COLUMNS} FROM best JOIN events e ON e.id = best.id"
                 f" WHERE {where} ORDER BY best.score, e.date DESC, e.id DESC LIMIT ?",
-                (match, lowest, match, *params, want),
+                (event_match, lowest, match, *params, want),
             )
             if len(rows) >= want or lowest == 0:
                 return [SearchHit(_brief(row)) for row in rows[offset:]]
             window *= 8
+
+    async def _period_match(self, query: SearchFilter) -> str | None:
+        """The search's date range as an event_search expression (see period_match)."""
+        if not (query.since or query.until):
+            return None
+        since, until = query.since, query.until
+        if since is None or until is None:
+            # Two subqueries: each MIN/MAX alone is one step down the date index.
+            row = await self.db.fetchone(
+                "SELECT (SELECT MIN(date) FROM events), (SELECT MAX(date) FROM events)"
+            )
+            if row is None or row[0] is None:
+                return None
+            since, until = since or _date(row[0]), until or _date(row[1])
+        return period_match(since, until)
 
     async def _few_candidates(self, query: SearchFilter) -> list[aiosqlite.Row] | None:
         """The events a filter leaves (id, date, headline, summary), if they are few (a rare
@@ -885,8 +910,8 @@ class EventRepository:
             return []
         rows = await self.db.fetchall(
             f"SELECT {_BRIEF_COLUMNS} FROM event_search JOIN events e ON e.id = event_search.rowid"
-            " WHERE event_search MATCH ? ORDER BY bm25(event_search, 4.0, 1.0) LIMIT ?",
-            (match, limit),
+            f" WHERE event_search MATCH ? ORDER BY {EVENT_RANK} LIMIT ?",
+            (in_text(match), limit),
         )
         return [_brief(row) for row in rows]
 

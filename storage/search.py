@@ -12,6 +12,7 @@ into terms, every term is quoted, and only a small, forgiving syntax is honoured
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import dataclass
 
@@ -20,6 +21,11 @@ from storage.textindex import CJK_RUN, cjk_tokens, fold, segment_for_index
 MAX_QUERY_CHARS = 500
 MAX_TERMS = 16
 MAX_TOKEN_CHARS = 64
+# A date range needing more period words than this is most of the archive: not narrowed.
+MAX_PERIOD_TOKENS = 24
+
+# Relevance in event_search: headline words weigh more; the period column not at all.
+EVENT_RANK = "bm25(event_search, 4.0, 1.0, 0.0)"
 
 _TOKEN = re.compile(r"[^\W_]+")
 _USER_TERM = re.compile(r'(-?)"([^"]*)"?|(\S+)')
@@ -142,6 +148,30 @@ def short_prefixes(text: str) -> list[str]:
         and len(term.tokens[0]) == 1
         and not CJK_RUN.fullmatch(term.tokens[0])
     ]
+
+
+def in_text(match: str) -> str:
+    """An event_search expression limited to the text columns (a user typing "y2017" must
+    not match the period column's words)."""
+    return f"{{headline summary}} : ({match})"
+
+
+def period_match(since: dt.date, until: dt.date) -> str | None:
+    """An event_search expression for the events from `since` to `until`, month by month
+    (whole years as one word): a superset, the exact days are filtered by date. None when
+    it would take more than MAX_PERIOD_TOKENS words."""
+    words: list[str] = []
+    year, month = since.year, since.month
+    while (year, month) <= (until.year, until.month):
+        if month == 1 and (year < until.year or until.month == 12):
+            words.append(f'"y{year}"')
+            year += 1
+        else:
+            words.append(f'"m{year}{month:02d}"')
+            year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+        if len(words) > MAX_PERIOD_TOKENS:
+            return None
+    return "period : (" + " OR ".join(words) + ")" if words else None
 
 
 def phrase_match(text: str, *, prefix_last: bool = True) -> str | None:

@@ -79,3 +79,10 @@ def headline_tokens(headline: str) -> frozenset[str]:
 def jaccard(a: frozenset[str], b: frozenset[str]) -> Fraction:
     union = len(a | b)
     return Fraction(len(a & b), union) if union else Fraction(0)
+
+
+def period_tokens(date: str) -> str:
+    """The event_search `period` column for a date: its year and its month as words
+    (2017-06-16 -> "y2017 m201706"), so that a search within dates is an intersection of
+    doclists in FTS5, not a walk over every match of a common word."""
+    return f"y{date[:4]} m{date[:4]}{date[5:7]}"

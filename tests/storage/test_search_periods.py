@@ -1,0 +1,145 @@
+"""Searching within dates through the index's period words (migration 0006)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+import sqlite3
+from contextlib import closing
+from pathlib import Path
+
+import pytest
+
+from storage import Storage
+from storage.db import migrations
+from storage.events import SearchFilter
+from storage.keys import make_key
+from storage.models import PageRecord
+from storage.search import period_match
+from storage.textindex import segment_for_index
+
+WORDS = ["flood", "vote", "quake", "the", "summit", "strike"]
+
+
+def _pages(count: int, seed: int = 3) -> list[PageRecord]:
+    rng = random.Random(seed)
+    pages = []
+    for n in range(count):
+        date = dt.date(2019, 1, 1) + dt.timedelta(days=rng.randrange(3 * 365))
+        words = " ".join(rng.sample(WORDS, 2))
+        pages.append(PageRecord(key=make_key(date, f"e-{n}"), date=date, headline=f"{words} {n}"))
+    return pages
+
+
+@pytest.mark.parametrize(
+    ("since", "until", "words"),
+    [
+        ("2020-03-15", "2020-05-02", '"m202003" OR "m202004" OR "m202005"'),
+        ("2019-11-01", "2021-02-10", '"m201911" OR "m201912" OR "y2020" OR "m202101" OR "m202102"'),
+        ("2020-01-01", "2020-12-31", '"y2020"'),
+        ("2020-12-31", "2020-12-31", '"m202012"'),
+    ],
+)
+def test_a_date_range_becomes_month_and_year_words(since: str, until: str, words: str) -> None:
+    expression = period_match(dt.date.fromisoformat(since), dt.date.fromisoformat(until))
+    assert expression == f"period : ({words})"
+
+
+def test_a_range_of_most_of_the_archive_is_not_narrowed() -> None:
+    assert period_match(dt.date(1990, 1, 1), dt.date(2026, 12, 31)) is None
+
+
+async def test_search_within_dates_finds_exactly_the_events_in_range(
+    storage: Storage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pages = _pages(600)
+    await storage.events.import_batch(pages)
+    monkeypatch.setattr("storage.events.SEARCH_FEW", 0)  # the index, not matching in Python
+    ranges = [
+        (dt.date(2020, 3, 15), dt.date(2020, 5, 2)),  # months
+        (dt.date(2019, 11, 20), dt.date(2021, 2, 10)),  # months and a whole year
+        (dt.date(2021, 6, 1), None),  # to the newest event
+        (None, dt.date(2019, 2, 3)),  # from the oldest
+        (dt.date(2010, 1, 1), dt.date(2030, 1, 1)),  # wider than the index narrows
+    ]
+    for since, until in ranges:
+        for word in ["flood", "vote OR quake", "the -summit"]:
+            hits = await storage.events.search(
+                SearchFilter(text=word, since=since, until=until), limit=1000
+            )
+            got = {h.event.key for h in hits}
+            expected = {
+                p.key
+                for p in pages
+                if (since is None or p.date >= since)
+                and (until is None or p.date <= until)
+                and _matches(word, p.headline)
+            }
+            assert got == expected, (word, since, until)
+            assert expected  # every case has something to find
+
+
+def _matches(query: str, headline: str) -> bool:
+    words = set(headline.split())
+    if " OR " in query:
+        return any(w in words for w in query.split(" OR "))
+    if " -" in query:
+        wanted, unwanted = query.split(" -")
+        return wanted in words and unwanted not in words
+    return query in words
+
+
+async def test_period_words_are_not_searchable_text(
+    storage: Storage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("storage.events.SEARCH_FEW", 0)
+    day = dt.date(2021, 5, 4)
+    await storage.events.import_batch(
+        [
+            PageRecord(key=make_key(day, "a"), date=day, headline="Flood in the valley"),
+            PageRecord(key=make_key(day, "b"), date=day, headline="Plan y2021 announced"),
+        ]
+    )
+    for text in ["y2021", "m202105"]:
+        hits = await storage.events.search(SearchFilter(text=text), limit=10)
+        assert [h.event.headline for h in hits] == (
+            ["Plan y2021 announced"] if text == "y2021" else []
+        )
+    hits = await storage.events.search(
+        SearchFilter(text="y2021", since=dt.date(2021, 5, 1), until=dt.date(2021, 5, 31))
+    )
+    assert [h.event.headline for h in hits] == ["Plan y2021 announced"]
+
+
+async def test_an_archive_indexed_before_periods_is_indexed_again(tmp_path: Path) -> None:
+    """A database at schema 5 (no period column) is upgraded on open: its events are found
+    by words and dates as before, through the new index."""
+    path = tmp_path / "old.db"
+    with closing(sqlite3.connect(path, isolation_level=None)) as db:
+        db.create_function("segment", 1, segment_for_index, deterministic=True)
+        db.execute(
+            "CREATE TABLE schema_migrations ("
+            " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
+        )
+        for version, name, sql in migrations():
+            if version <= 5:
+                db.executescript(f"BEGIN; {sql}; COMMIT;")
+                db.execute("INSERT INTO schema_migrations VALUES (?, ?, 'x')", (version, name))
+        db.executemany(
+            "INSERT INTO events(key, date, headline, added_at, updated_at)"
+            " VALUES (?, ?, ?, 'x', 'x')",
+            [
+                ("2020/03/1/a", "2020-03-01", "Flood in the north"),
+                ("2020/07/1/b", "2020-07-01", "Flood in the south"),
+            ],
+        )
+        assert "period" not in {r[1] for r in db.execute("PRAGMA table_info(event_search)")}
+
+    async with await Storage.open(path) as storage:
+        hits = await storage.events.search(
+            SearchFilter(text="flood", since=dt.date(2020, 6, 1), until=dt.date(2020, 12, 31))
+        )
+        assert [h.event.headline for h in hits] == ["Flood in the south"]
+        with closing(sqlite3.connect(path)) as db:
+            columns = {r[1] for r in db.execute("PRAGMA table_info(event_search)")}
+        assert "period" in columns

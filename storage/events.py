@@ -31,6 +31,7 @@ from storage.search import (
     any_word_match,
     build_match,
     in_text,
+    only_stop_words,
     period_match,
     phrase_match,
 )
@@ -50,7 +51,7 @@ _POSTING_KEY = "((CAST(replace(date, '-', '') AS INTEGER) << 32) | event_id)"
 _KEY_DTYPE = "<i8"
 _ID_BITS = 0xFFFFFFFF
 
-# A filter leaving at most this many events: match the words on them in Python instead.
+# An entity filter leaving at most this many events: match the words on them in Python.
 SEARCH_FEW = 500
 
 
@@ -763,6 +764,10 @@ class EventRepository:
             ids = self._match_few(query.text, candidates)[offset:want]
             briefs = await self.briefs(ids)
             return [SearchHit(briefs[i]) for i in ids if i in briefs]
+        # Stop words alone: bm25 would count every event holding them; newest first instead.
+        ranked = not only_stop_words(query.text)
+        event_score = EVENT_RANK if ranked else "0"
+        article_score = "bm25(article_search, 2.0, 1.0) / 2" if ranked else "0"
         within = await self._period_match(query)
         event_match = f"({in_text(match)}) AND ({within})" if within else in_text(match)
         window = SEARCH_WINDOW
@@ -775,10 +780,10 @@ class EventRepository:
             lowest = newest[-1][0] if len(newest) == window else 0
             rows = await self.db.fetchall(
                 "WITH hits AS ("
-                f"  SELECT rowid AS id, {EVENT_RANK} AS score"
+                f"  SELECT rowid AS id, {event_score} AS score"
                 "  FROM event_search WHERE event_search MATCH ? AND rowid >= ?"
                 "  UNION ALL"
-                "  SELECT a.event_id, bm25(article_search, 2.0, 1.0) / 2"
+                f"  SELECT a.event_id, {article_score}"
                 "  FROM article_search JOIN articles a ON a.id = article_search.rowid"
                 "  WHERE article_search MATCH ?"
                 " ), best AS (SELECT id, MIN(score) AS score FROM hits GROUP BY id)"
@@ -806,37 +811,27 @@ class EventRepository:
         return period_match(since, until)
 
     async def _few_candidates(self, query: SearchFilter) -> list[aiosqlite.Row] | None:
-        """The events a filter leaves (id, date, headline, summary), if they are few (a rare
-        entity, a short date range): then matching the words on them directly beats
-        finding each in FTS5's doclists."""
-        since = query.since.isoformat() if query.since else "0000-00-00"
-        until = query.until.isoformat() if query.until else "9999-99-99"
-        if query.entity_ids:
-            marks = placeholders(len(query.entity_ids))
-            row = await self.db.fetchone(
-                f"SELECT SUM(event_count) FROM entities WHERE id IN ({marks})", query.entity_ids
-            )
-            if row is None or (row[0] or 0) > SEARCH_FEW:
-                return None
-            return await self.db.fetchall(
-                "SELECT e.id, e.date, e.headline, e.summary"
-                " FROM event_entities f JOIN events e ON e.id = f.event_id"
-                f" WHERE f.entity_id IN ({marks}) AND f.date >= ? AND f.date <= ?",
-                (*query.entity_ids, since, until),
-            )
-        if query.since or query.until:
-            # Counted on the date index first: a long range must not read its rows.
-            row = await self.db.fetchone(
-                "SELECT COUNT(*) FROM (SELECT 1 FROM events WHERE date >= ? AND date <= ? LIMIT ?)",
-                (since, until, SEARCH_FEW + 1),
-            )
-            if row is None or row[0] > SEARCH_FEW:
-                return None
-            return await self.db.fetchall(
-                "SELECT id, date, headline, summary FROM events WHERE date >= ? AND date <= ?",
-                (since, until),
-            )
-        return None
+        """The events an entity filter leaves (id, date, headline, summary), if they are few
+        (a rare entity): then matching the words on them directly beats finding each in
+        FTS5's doclists. (A date range alone is narrowed inside FTS5, by period words.)"""
+        if not query.entity_ids:
+            return None
+        marks = placeholders(len(query.entity_ids))
+        row = await self.db.fetchone(
+            f"SELECT SUM(event_count) FROM entities WHERE id IN ({marks})", query.entity_ids
+        )
+        if row is None or (row[0] or 0) > SEARCH_FEW:
+            return None
+        return await self.db.fetchall(
+            "SELECT e.id, e.date, e.headline, e.summary"
+            " FROM event_entities f JOIN events e ON e.id = f.event_id"
+            f" WHERE f.entity_id IN ({marks}) AND f.date >= ? AND f.date <= ?",
+            (
+                *query.entity_ids,
+                query.since.isoformat() if query.since else "0000-00-00",
+                query.until.isoformat() if query.until else "9999-99-99",
+            ),
+        )
 
     @staticmethod
     def _match_few(text: str, rows: Sequence[aiosqlite.Row]) -> list[int]:

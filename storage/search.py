@@ -31,11 +31,32 @@ _TOKEN = re.compile(r"[^\W_]+")
 _USER_TERM = re.compile(r'(-?)"([^"]*)"?|(\S+)')
 
 
+# The commonest English words. Each is in most events of a big archive, so it narrows
+# nothing, and ranking by it makes FTS5 count every event that has it (bm25 needs how many
+# do): tens of milliseconds per word at a million events. A query of several words leaves
+# them out (not from "a phrase", a prefix or a -word); a query of nothing else is answered
+# newest first, unranked.
+STOP_WORDS = frozenset({
+    "a", "an", "and", "are", "as", "at", "be", "been", "but", "by", "for", "from", "has",
+    "have", "he", "his", "in", "is", "it", "its", "of", "on", "or", "s", "she", "t", "that",
+    "the", "their", "they", "this", "to", "was", "were", "will", "with",
+})  # fmt: skip
+
+
 @dataclass(frozen=True, slots=True)
 class _Term:
     tokens: tuple[str, ...]
     prefix: bool = False
     negated: bool = False
+    quoted: bool = False
+
+    @property
+    def is_stop_word(self) -> bool:
+        return (
+            not (self.prefix or self.negated or self.quoted)
+            and len(self.tokens) == 1
+            and fold(self.tokens[0]) in STOP_WORDS
+        )
 
     def expression(self) -> str:
         phrase = '"' + " ".join(self.tokens) + '"'
@@ -73,7 +94,8 @@ def _ends_with_one_cjk(tokens: tuple[str, ...]) -> bool:
 
 
 def parse_terms(text: str, *, prefix_last: bool = False) -> list[list[_Term]]:
-    """User text -> groups of alternatives (OR inside a group, AND between groups)."""
+    """User text -> groups of alternatives (OR inside a group, AND between groups). Stop
+    words are left out when other words remain."""
     text = text[:MAX_QUERY_CHARS]
     groups: list[list[_Term]] = []
     pending_or = False
@@ -106,7 +128,7 @@ def parse_terms(text: str, *, prefix_last: bool = False) -> list[list[_Term]]:
             prefix = True
         # One Chinese character at the end can only be found as the start of a bigram.
         prefix = prefix or _ends_with_one_cjk(tokens)
-        term = _Term(tokens, prefix=prefix, negated=negated)
+        term = _Term(tokens, prefix=prefix, negated=negated, quoted=bare is None)
         if pending_or and not negated and groups and not groups[-1][0].negated:
             groups[-1].append(term)
         else:
@@ -114,7 +136,14 @@ def parse_terms(text: str, *, prefix_last: bool = False) -> list[list[_Term]]:
         pending_or = False
         if len(groups) >= MAX_TERMS:
             break
-    return groups
+    telling = [g for g in groups if not (len(g) == 1 and g[0].is_stop_word)]
+    return telling if any(not g[0].negated for g in telling) else groups
+
+
+def only_stop_words(text: str) -> bool:
+    """True when every word to find is a stop word ("the", "of the"): rank newest first."""
+    positive = [term for group in parse_terms(text) for term in group if not term.negated]
+    return bool(positive) and all(term.is_stop_word for term in positive)
 
 
 def build_match(text: str, *, prefix_last: bool = False) -> str | None:

@@ -70,6 +70,11 @@ CASES = [
     ("border, beyond", {5}),
     ('beyond "the border', {5}),  # an unclosed quote runs to the end
     ('"border the', set()),
+    ("Russia in", {0, 1}),  # a stop word is left out when other words remain
+    ("the Senate", {1}),
+    ('Russia "in"', {0}),  # quoted, it is required
+    ("the", {1, 5}),  # stop words alone are searched for
+    ("the -border", {1}),
 ]
 
 

@@ -1,4 +1,5 @@
-"""Searching within dates through the index's period words (migration 0006)."""
+"""Search in a big archive: dates through the index's period words (migration 0006), stop
+words left out or, alone, answered newest first."""
 
 from __future__ import annotations
 
@@ -143,3 +144,22 @@ async def test_an_archive_indexed_before_periods_is_indexed_again(tmp_path: Path
         with closing(sqlite3.connect(path)) as db:
             columns = {r[1] for r in db.execute("PRAGMA table_info(event_search)")}
         assert "period" in columns
+
+
+async def test_stop_words_alone_are_answered_newest_first(
+    storage: Storage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("storage.events.SEARCH_FEW", 0)
+    pages = _pages(300)
+    await storage.events.import_batch(pages)
+    hits = await storage.events.search(SearchFilter(text="the"), limit=20)
+    expected = sorted(
+        (p for p in pages if "the" in p.headline.split()),
+        key=lambda p: (p.date, p.key),
+        reverse=True,
+    )
+    assert [h.event.date for h in hits] == [p.date for p in expected[:20]]
+    # With another word, the stop word is left out: the same events as the word alone.
+    both = await storage.events.search(SearchFilter(text="the flood"), limit=1000)
+    alone = await storage.events.search(SearchFilter(text="flood"), limit=1000)
+    assert [h.event.id for h in both] == [h.event.id for h in alone] != []

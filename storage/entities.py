@@ -254,14 +254,17 @@ class EntityRepository:
             for r in rows
         )
         # Companions are counted over the entity's latest events: for one in tens of
-        # thousands of events, who appears with it lately, at a bounded cost.
+        # thousands of events, who appears with it lately, at a bounded cost. Counted
+        # before names are looked up: one lookup per companion, not per link.
         co_rows = await self.db.fetchall(
-            "SELECT en.name, COUNT(*) AS together FROM ("
-            "  SELECT event_id FROM event_entities WHERE entity_id = ?"
-            "  ORDER BY date DESC, event_id DESC LIMIT ?) mine"
-            " JOIN event_entities other ON other.event_id = mine.event_id AND other.entity_id != ?"
-            " JOIN entities en ON en.id = other.entity_id"
-            " GROUP BY other.entity_id ORDER BY together DESC, en.folded LIMIT ?",
+            "SELECT en.name, c.together FROM ("
+            "  SELECT other.entity_id AS id, COUNT(*) AS together FROM ("
+            "   SELECT event_id FROM event_entities WHERE entity_id = ?"
+            "   ORDER BY date DESC, event_id DESC LIMIT ?) mine"
+            "  JOIN event_entities other"
+            "   ON other.event_id = mine.event_id AND other.entity_id != ?"
+            "  GROUP BY other.entity_id) c"
+            " JOIN entities en ON en.id = c.id ORDER BY c.together DESC, en.folded LIMIT ?",
             (entity_id, CO_ENTITY_WINDOW, entity_id, co_entities),
         )
         return EntityProfile(

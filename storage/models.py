@@ -6,13 +6,34 @@ no SQL, no Discord, nothing that needs a connection to be useful.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
+import operator
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+_Record = TypeVar("_Record")
+
+
+def pickled_as_values(cls: type[_Record]) -> type[_Record]:
+    """Pickle a frozen slots dataclass as its class and field values. Records cross from the
+    parsing processes to the writer by the hundred thousand, and dataclasses' own slots
+    pickling (fields() looked up for every object, every name stored) took as long as
+    parsing them: 130 µs a page each way, 4 KB a page."""
+    values = operator.attrgetter(*(f.name for f in dataclasses.fields(cls)))  # type: ignore[arg-type]
+
+    def __reduce__(self: Any) -> tuple[type[_Record], tuple[Any, ...]]:
+        return cls, values(self)
+
+    cls.__reduce__ = __reduce__  # type: ignore[method-assign,assignment]
+    return cls
+
 
 # --- records: outside formats turned into what the archive stores ---------------------------
 
 
+@pickled_as_values
 @dataclass(frozen=True, slots=True)
 class SourceRecord:
     name: str
@@ -20,6 +41,7 @@ class SourceRecord:
     is_image: bool = False
 
 
+@pickled_as_values
 @dataclass(frozen=True, slots=True)
 class RelatedRecord:
     """One item of an archive Related list: the other event and the entities both share."""
@@ -30,6 +52,7 @@ class RelatedRecord:
     shared: tuple[str, ...]
 
 
+@pickled_as_values
 @dataclass(frozen=True, slots=True)
 class PageRecord:
     """One event page of the archive (or a feed entry): everything it says about its event."""
@@ -69,6 +92,7 @@ class PageRecord:
             object.__setattr__(self, "content_hash", digest)
 
 
+@pickled_as_values
 @dataclass(frozen=True, slots=True)
 class DayEntryRecord:
     """One event as a day's index lists it: its full entity list and its story."""

@@ -234,6 +234,16 @@ def test_archive_walk_ignores_non_archive_files(tmp_path: Path) -> None:
     assert [p.name for p in iter_archive_files([tmp_path])] == ["a.md"]
 
 
+def test_archive_walk_goes_folder_by_folder_in_path_order(tmp_path: Path) -> None:
+    for name in ["Z.md", "a/b.md", "a/x/y.txt", "a-b/c.md", "a/.h.md", "a/x/n.html"]:
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("x")
+    (tmp_path / "link").symlink_to(tmp_path / "a")  # not followed: no file twice
+    found = [p.relative_to(tmp_path).as_posix() for p in iter_archive_files([tmp_path])]
+    # "a/..." before "a-b/...": parts compare, not strings ("/" sorts after "-").
+    assert found == ["Z.md", "a/b.md", "a/x/y.txt", "a-b/c.md"]
+
+
 async def test_archive_related_lists_are_kept_as_given(sample_storage: Storage) -> None:
     for path in SEED_PAGES:
         parsed = parse_file(path, path.read_bytes())

@@ -30,6 +30,7 @@ from storage.search import (
     TextMatcher,
     any_word_match,
     build_match,
+    entities_match,
     in_text,
     only_stop_words,
     period_match,
@@ -386,9 +387,15 @@ class EventRepository:
         for chunk in chunked(list(event_ids)):
             marks = placeholders(len(chunk))
             await conn.execute(
-                "INSERT INTO event_search(rowid, headline, summary, period)"
-                " SELECT id, segment(headline), segment(summary), period(date) FROM events"
+                "UPDATE events SET search_entities = coalesce((SELECT group_concat("
+                "'e' || entity_id, ' ') FROM event_entities WHERE event_id = events.id), '')"
                 f" WHERE id IN ({marks}) AND searchable = 0",
+                chunk,
+            )
+            await conn.execute(
+                "INSERT INTO event_search(rowid, headline, summary, period, entities)"
+                " SELECT id, segment(headline), segment(summary), period(date), search_entities"
+                f" FROM events WHERE id IN ({marks}) AND searchable = 0",
                 chunk,
             )
             await conn.execute(
@@ -768,8 +775,13 @@ class EventRepository:
         ranked = not only_stop_words(query.text)
         event_score = EVENT_RANK if ranked else "0"
         article_score = "bm25(article_search, 2.0, 1.0) / 2" if ranked else "0"
-        within = await self._period_match(query)
-        event_match = f"({in_text(match)}) AND ({within})" if within else in_text(match)
+        # The filters as words of the index, for FTS5 to intersect with the text's.
+        narrowing = [in_text(match)]
+        if within := await self._period_match(query):
+            narrowing.append(within)
+        if query.entity_ids:
+            narrowing.append(entities_match(query.entity_ids))
+        event_match = " AND ".join(f"({part})" for part in narrowing)
         window = SEARCH_WINDOW
         while True:
             newest = await self.db.fetchall(

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from storage.textindex import CJK_RUN, cjk_tokens, fold, segment_for_index
@@ -24,8 +25,8 @@ MAX_TOKEN_CHARS = 64
 # A date range needing more period words than this is most of the archive: not narrowed.
 MAX_PERIOD_TOKENS = 24
 
-# Relevance in event_search: headline words weigh more; the period column not at all.
-EVENT_RANK = "bm25(event_search, 4.0, 1.0, 0.0)"
+# Relevance in event_search: headline words weigh more; the filter columns not at all.
+EVENT_RANK = "bm25(event_search, 4.0, 1.0, 0.0, 0.0)"
 
 _TOKEN = re.compile(r"[^\W_]+")
 _USER_TERM = re.compile(r'(-?)"([^"]*)"?|(\S+)')
@@ -180,9 +181,15 @@ def short_prefixes(text: str) -> list[str]:
 
 
 def in_text(match: str) -> str:
-    """An event_search expression limited to the text columns (a user typing "y2017" must
-    not match the period column's words)."""
+    """An event_search expression limited to the text columns (a user typing "y2017" or
+    "e12" must not match the filter columns' words)."""
     return f"{{headline summary}} : ({match})"
+
+
+def entities_match(entity_ids: Sequence[int]) -> str:
+    """An event_search expression for the events linked to any of these entities (the
+    `entities` column: a superset, the links themselves are checked too)."""
+    return "entities : (" + " OR ".join(f'"e{i}"' for i in entity_ids) + ")"
 
 
 def period_match(since: dt.date, until: dt.date) -> str | None:

@@ -27,7 +27,6 @@ from storage.models import (
 )
 from storage.search import (
     EVENT_RANK,
-    TextMatcher,
     any_word_match,
     build_match,
     entities_match,
@@ -51,9 +50,6 @@ SEARCH_WINDOW = 2000
 _POSTING_KEY = "((CAST(replace(date, '-', '') AS INTEGER) << 32) | event_id)"
 _KEY_DTYPE = "<i8"
 _ID_BITS = 0xFFFFFFFF
-
-# An entity filter leaving at most this many events: match the words on them in Python.
-SEARCH_FEW = 500
 
 
 def rank_shared(keys: np.ndarray, *, exclude: int, want: int) -> list[int]:
@@ -766,11 +762,6 @@ class EventRepository:
         if match is None:
             return []
         want = offset + limit
-        candidates = await self._few_candidates(query)
-        if candidates is not None:
-            ids = self._match_few(query.text, candidates)[offset:want]
-            briefs = await self.briefs(ids)
-            return [SearchHit(briefs[i]) for i in ids if i in briefs]
         # Stop words alone: bm25 would count every event holding them; newest first instead.
         ranked = not only_stop_words(query.text)
         event_score = EVENT_RANK if ranked else "0"
@@ -821,41 +812,6 @@ class EventRepository:
                 return None
             since, until = since or _date(row[0]), until or _date(row[1])
         return period_match(since, until)
-
-    async def _few_candidates(self, query: SearchFilter) -> list[aiosqlite.Row] | None:
-        """The events an entity filter leaves (id, date, headline, summary), if they are few
-        (a rare entity): then matching the words on them directly beats finding each in
-        FTS5's doclists. (A date range alone is narrowed inside FTS5, by period words.)"""
-        if not query.entity_ids:
-            return None
-        marks = placeholders(len(query.entity_ids))
-        row = await self.db.fetchone(
-            f"SELECT SUM(event_count) FROM entities WHERE id IN ({marks})", query.entity_ids
-        )
-        if row is None or (row[0] or 0) > SEARCH_FEW:
-            return None
-        return await self.db.fetchall(
-            "SELECT e.id, e.date, e.headline, e.summary"
-            " FROM event_entities f JOIN events e ON e.id = f.event_id"
-            f" WHERE f.entity_id IN ({marks}) AND f.date >= ? AND f.date <= ?",
-            (
-                *query.entity_ids,
-                query.since.isoformat() if query.since else "0000-00-00",
-                query.until.isoformat() if query.until else "9999-99-99",
-            ),
-        )
-
-    @staticmethod
-    def _match_few(text: str, rows: Sequence[aiosqlite.Row]) -> list[int]:
-        """Ids of the rows whose headline and summary match, best first."""
-        matcher = TextMatcher(text)
-        scored = []
-        for row in rows:
-            score = matcher.score(row["headline"], row["summary"])
-            if score is not None:
-                scored.append((score, row["date"], row["id"]))
-        scored.sort(reverse=True)
-        return [event_id for *_, event_id in scored]
 
     async def _browse(self, query: SearchFilter, *, limit: int, offset: int) -> list[SearchHit]:
         """No words: the newest events of the entity and/or date range, from an index."""

@@ -17,7 +17,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from storage.textindex import CJK_RUN, cjk_tokens, fold, segment_for_index
+from storage.textindex import CJK_RUN, cjk_tokens, fold
 
 MAX_QUERY_CHARS = 500
 MAX_TERMS = 16
@@ -226,51 +226,3 @@ def any_word_match(text: str) -> str | None:
         return None
     tokens = list(dict.fromkeys(tokens))[:MAX_TERMS]
     return " OR ".join(f'"{t[:4] if not CJK_RUN.match(t) else t}"*' for t in tokens)
-
-
-class TextMatcher:
-    """The same query evaluated in Python, for a few hundred candidate texts.
-
-    When a filter leaves only a few candidates (a rare entity, a short date range), reading
-    them and matching here is far cheaper than asking FTS5 to find each one in the doclist
-    of a common word. Tokens are made as the index makes them: segment_for_index, then
-    unicode61's case and accent folding."""
-
-    def __init__(self, text: str):
-        # Each group (terms joined by OR) as (its terms as folded tokens, negated), folded
-        # once here rather than for every candidate.
-        self.groups = [
-            ([([fold(t) for t in term.tokens], term.prefix) for term in group], group[0].negated)
-            for group in parse_terms(text)
-        ]
-
-    @staticmethod
-    def document(text: str) -> list[str]:
-        return [fold(t) for t in _TOKEN.findall(segment_for_index(text))]
-
-    @staticmethod
-    def _has(tokens: list[str], wanted: list[str], prefix: bool) -> bool:
-        width = len(wanted)
-        for start in range(len(tokens) - width + 1):
-            window = tokens[start : start + width]
-            if window[:-1] == wanted[:-1] and (
-                window[-1].startswith(wanted[-1]) if prefix else window[-1] == wanted[-1]
-            ):
-                return True
-        return False
-
-    def score(self, *fields: str) -> int | None:
-        """None when the texts do not match; else how many terms the first field holds."""
-        if all(negated for _, negated in self.groups):
-            return None
-        first, *others = [self.document(f) for f in fields]
-        matched = 0
-        for terms, negated in self.groups:
-            in_first = any(self._has(first, wanted, prefix) for wanted, prefix in terms)
-            hit = in_first or any(
-                self._has(doc, wanted, prefix) for doc in others for wanted, prefix in terms
-            )
-            if hit == negated:
-                return None
-            matched += in_first and not negated
-        return matched

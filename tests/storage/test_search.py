@@ -7,7 +7,7 @@ import sqlite3
 
 import pytest
 
-from storage.search import TextMatcher, any_word_match, build_match, short_prefixes
+from storage.search import any_word_match, build_match, short_prefixes
 from storage.textindex import segment_for_index
 
 ROWS = [
@@ -83,13 +83,6 @@ def test_queries_mean_what_people_expect(
     fts: sqlite3.Connection, text: str, expected: set[int]
 ) -> None:
     assert matches(fts, text) == expected
-
-
-@pytest.mark.parametrize(("text", "expected"), CASES)
-def test_python_matcher_agrees_with_fts(text: str, expected: set[int]) -> None:
-    """Searches within a few candidates are matched in Python: same answers as FTS5."""
-    matcher = TextMatcher(text)
-    assert {i for i, row in enumerate(ROWS) if matcher.score(row) is not None} == expected
 
 
 def test_prefix_last_is_for_typing(fts: sqlite3.Connection) -> None:

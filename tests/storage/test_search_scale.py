@@ -52,11 +52,10 @@ def test_a_range_of_most_of_the_archive_is_not_narrowed() -> None:
 
 
 async def test_search_within_dates_finds_exactly_the_events_in_range(
-    storage: Storage, monkeypatch: pytest.MonkeyPatch
+    storage: Storage,
 ) -> None:
     pages = _pages(600)
     await storage.events.import_batch(pages)
-    monkeypatch.setattr("storage.events.SEARCH_FEW", 0)  # the index, not matching in Python
     ranges = [
         (dt.date(2020, 3, 15), dt.date(2020, 5, 2)),  # months
         (dt.date(2019, 11, 20), dt.date(2021, 2, 10)),  # months and a whole year
@@ -92,9 +91,8 @@ def _matches(query: str, headline: str) -> bool:
 
 
 async def test_period_words_are_not_searchable_text(
-    storage: Storage, monkeypatch: pytest.MonkeyPatch
+    storage: Storage,
 ) -> None:
-    monkeypatch.setattr("storage.events.SEARCH_FEW", 0)
     day = dt.date(2021, 5, 4)
     await storage.events.import_batch(
         [
@@ -114,11 +112,10 @@ async def test_period_words_are_not_searchable_text(
 
 
 async def test_an_archive_indexed_before_periods_is_indexed_again(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path,
 ) -> None:
     """A database at schema 5 (no filter columns) is upgraded on open: its events are found
     by words, dates and entities, through the new index."""
-    monkeypatch.setattr("storage.events.SEARCH_FEW", 0)
     path = tmp_path / "old.db"
     with closing(sqlite3.connect(path, isolation_level=None)) as db:
         db.create_function("segment", 1, segment_for_index, deterministic=True)
@@ -156,9 +153,8 @@ async def test_an_archive_indexed_before_periods_is_indexed_again(
 
 
 async def test_stop_words_alone_are_answered_newest_first(
-    storage: Storage, monkeypatch: pytest.MonkeyPatch
+    storage: Storage,
 ) -> None:
-    monkeypatch.setattr("storage.events.SEARCH_FEW", 0)
     pages = _pages(300)
     await storage.events.import_batch(pages)
     hits = await storage.events.search(SearchFilter(text="the"), limit=20)
@@ -175,11 +171,10 @@ async def test_stop_words_alone_are_answered_newest_first(
 
 
 async def test_search_by_entity_finds_exactly_the_linked_events(
-    storage: Storage, monkeypatch: pytest.MonkeyPatch
+    storage: Storage,
 ) -> None:
     """The index's entity words are kept by a trigger as links arrive after an event was
     indexed (a later day index, a feed): filtered search must match the links exactly."""
-    monkeypatch.setattr("storage.events.SEARCH_FEW", 0)  # the index, not matching in Python
     rng = random.Random(11)
     names = [f"Entity {n}" for n in range(8)]
     pages = [

@@ -735,9 +735,11 @@ class EventRepository:
     ) -> list[SearchHit]:
         """Events matching words (headline, summary, attached articles) and the filters.
 
-        Best matches first (bm25, headline words weigh more). A word found in tens of
-        thousands of events is ranked among its newest matches only: SEARCH_WINDOW of them,
-        more when the filters leave too few.
+        Best matches first (bm25, headline words weigh more); stop words alone, newest
+        first. A word found in tens of thousands of events is ranked among its newest
+        matches only: SEARCH_WINDOW of them, more when the filters leave too few. Dates and
+        entities are words of the index too (migration 0006), so FTS5 intersects them with
+        the text's words rather than scoring every match of a common word.
         """
         conditions: list[str] = []
         params: list[object] = []

@@ -421,8 +421,10 @@ def render_size(r: dict[str, Any]) -> str:
         imp, floor = r["import"], r["floor"]
         if "import_run" in r:
             before = r["import_run"]
+            machine = before.get("machine") or {}
+            on = f" on {machine['cpu']}, {machine['cores']} cores" if machine else ""
             out(
-                f"From the run of {before['date']} (`{before['command']}`, code at"
+                f"From the run of {before['date']}{on} (`{before['command']}`, code at"
                 f" {before.get('code', '?')}): this run built its database straight from the"
                 " corpus (`--skip-markdown`)."
             )
@@ -599,7 +601,7 @@ def save(out: Path, run: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]
             # A --skip-markdown run does not import: the last import measured still stands.
             result["import"], result["floor"] = earlier["import"], earlier["floor"]
             result["import_run"] = earlier.get("import_run") or {
-                k: earlier.get(k) for k in ("date", "command", "code")
+                k: earlier.get(k) for k in ("date", "command", "code", "machine")
             }
     results.update(run)
     store.write_text(json.dumps(results, indent=1, ensure_ascii=False, default=str) + "\n")

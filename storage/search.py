@@ -142,9 +142,13 @@ def parse_terms(text: str, *, prefix_last: bool = False) -> list[list[_Term]]:
 
 
 def only_stop_words(text: str) -> bool:
-    """True when every word to find is a stop word ("the", "of the"): rank newest first."""
+    """True when every word to find is a stop word ("the", "of the", a phrase "in the"):
+    rank newest first."""
     positive = [term for group in parse_terms(text) for term in group if not term.negated]
-    return bool(positive) and all(term.is_stop_word for term in positive)
+    return bool(positive) and all(
+        not term.prefix and all(fold(token) in STOP_WORDS for token in term.tokens)
+        for term in positive
+    )
 
 
 def build_match(text: str, *, prefix_last: bool = False) -> str | None:

@@ -164,6 +164,8 @@ async def test_stop_words_alone_are_answered_newest_first(
         reverse=True,
     )
     assert [h.event.date for h in hits] == [p.date for p in expected[:20]]
+    phrase = await storage.events.search(SearchFilter(text='"the"'), limit=20)
+    assert [h.event.id for h in phrase] == [h.event.id for h in hits]  # quoted: the same
     # With another word, the stop word is left out: the same events as the word alone.
     both = await storage.events.search(SearchFilter(text="the flood"), limit=1000)
     alone = await storage.events.search(SearchFilter(text="flood"), limit=1000)

@@ -27,7 +27,7 @@ from pathlib import Path
 
 from bot.services.imports import ImportReport, import_archive
 from storage import Storage
-from storage.textindex import period_tokens, segment_for_index
+from storage.db import INDEX_FUNCTIONS
 
 Progress = Callable[[int, int], None]
 
@@ -136,10 +136,8 @@ def _connect_like_storage(path: Path) -> sqlite3.Connection:
     db = sqlite3.connect(path, isolation_level=None)
     for pragma in PRAGMAS:
         db.execute(pragma)
-    # Chronicle's triggers call segment() and period() to fill the full-text index (storage.db
-    # registers them).
-    db.create_function("segment", 1, segment_for_index, deterministic=True)
-    db.create_function("period", 1, period_tokens, deterministic=True)
+    for name, function in INDEX_FUNCTIONS.items():  # what Chronicle's triggers call
+        db.create_function(name, 1, function, deterministic=True)
     return db
 
 

@@ -28,6 +28,10 @@ _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 # SQLite's default limit on bound parameters is 32766 since 3.32; stay far below it.
 MAX_PARAMS = 900
 
+# The full-text index is kept up to date by triggers that call these functions, so every
+# connection that may write must know them (aiosqlite here; plain sqlite3 in benchmarks).
+INDEX_FUNCTIONS = {"segment": segment_for_index, "period": period_tokens}
+
 
 class StorageError(Exception):
     """A storage problem worth a clear message (bad file, newer schema, ...)."""
@@ -94,10 +98,8 @@ class Database:
             await conn.execute("PRAGMA busy_timeout=10000")
             await conn.execute("PRAGMA cache_size=-65536")
             await conn.execute("PRAGMA temp_store=MEMORY")
-            # The full-text index is kept up to date by triggers that call this function,
-            # so every connection that may write must know it.
-            await conn.create_function("segment", 1, segment_for_index, deterministic=True)
-            await conn.create_function("period", 1, period_tokens, deterministic=True)
+            for name, function in INDEX_FUNCTIONS.items():
+                await conn.create_function(name, 1, function, deterministic=True)
         except sqlite3.DatabaseError as exc:
             await conn.close()
             raise StorageError(f"{path} is not a usable SQLite database: {exc}") from exc

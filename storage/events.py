@@ -52,6 +52,11 @@ _KEY_DTYPE = "<i8"
 _ID_BITS = 0xFFFFFFFF
 
 
+def _posting_keys(rows: Sequence[aiosqlite.Row]) -> np.ndarray:
+    """Rows of one column, _POSTING_KEY, as an array of keys."""
+    return np.fromiter((row[0] for row in rows), dtype=_KEY_DTYPE, count=len(rows))
+
+
 def rank_shared(keys: np.ndarray, *, exclude: int, want: int) -> list[int]:
     """Event ids of the first `want` by the rule, best first, from the posting keys of an
     event's entities (one key for each event and entity it shares): most keys first, then
@@ -684,7 +689,7 @@ class EventRepository:
                 f" WHERE entity_id IN ({placeholders(len(chunk))})",
                 chunk,
             )
-            parts.append(np.fromiter((row[0] for row in rows), dtype=_KEY_DTYPE, count=len(rows)))
+            parts.append(_posting_keys(rows))
         if not parts:
             return []
         ranked = rank_shared(np.concatenate(parts), exclude=event_id, want=offset + limit)
@@ -706,10 +711,9 @@ class EventRepository:
             rows = await conn.execute_fetchall(
                 f"SELECT {_POSTING_KEY} FROM event_entities WHERE entity_id = ?", (entity_id,)
             )
-            keys = np.fromiter((row[0] for row in rows), dtype=_KEY_DTYPE, count=len(rows))
             await conn.execute(
                 "INSERT INTO entity_postings(entity_id, keys) VALUES (?, ?)",
-                (entity_id, np.sort(keys).tobytes()),
+                (entity_id, np.sort(_posting_keys(rows)).tobytes()),
             )
         return len(missing)
 

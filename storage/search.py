@@ -52,12 +52,14 @@ class _Term:
     quoted: bool = False
 
     @property
+    def of_stop_words(self) -> bool:
+        """Only stop words, whole ("the", "in the"; not "th*")."""
+        return not self.prefix and all(fold(token) in STOP_WORDS for token in self.tokens)
+
+    @property
     def is_stop_word(self) -> bool:
-        return (
-            not (self.prefix or self.negated or self.quoted)
-            and len(self.tokens) == 1
-            and fold(self.tokens[0]) in STOP_WORDS
-        )
+        """One stop word as typed, which a query of other words can do without."""
+        return self.of_stop_words and len(self.tokens) == 1 and not (self.negated or self.quoted)
 
     def expression(self) -> str:
         phrase = '"' + " ".join(self.tokens) + '"'
@@ -145,10 +147,7 @@ def only_stop_words(text: str) -> bool:
     """True when every word to find is a stop word ("the", "of the", a phrase "in the"):
     rank newest first."""
     positive = [term for group in parse_terms(text) for term in group if not term.negated]
-    return bool(positive) and all(
-        not term.prefix and all(fold(token) in STOP_WORDS for token in term.tokens)
-        for term in positive
-    )
+    return bool(positive) and all(term.of_stop_words for term in positive)
 
 
 def build_match(text: str, *, prefix_last: bool = False) -> str | None:

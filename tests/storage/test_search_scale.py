@@ -13,12 +13,11 @@ from pathlib import Path
 import pytest
 
 from storage import Storage
-from storage.db import migrations
+from storage.db import INDEX_FUNCTIONS, migrations
 from storage.events import SearchFilter
 from storage.keys import make_key
 from storage.models import DayEntryRecord, PageRecord
 from storage.search import period_match
-from storage.textindex import segment_for_index
 
 WORDS = ["flood", "vote", "quake", "the", "summit", "strike"]
 
@@ -118,7 +117,8 @@ async def test_an_archive_indexed_before_periods_is_indexed_again(
     by words, dates and entities, through the new index."""
     path = tmp_path / "old.db"
     with closing(sqlite3.connect(path, isolation_level=None)) as db:
-        db.create_function("segment", 1, segment_for_index, deterministic=True)
+        for name, function in INDEX_FUNCTIONS.items():
+            db.create_function(name, 1, function, deterministic=True)
         db.execute(
             "CREATE TABLE schema_migrations ("
             " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"

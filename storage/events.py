@@ -26,14 +26,16 @@ from storage.models import (
     Source,
 )
 from storage.search import (
+    COMMON_TERM_EVENTS,
     EVENT_RANK,
-    any_word_match,
     build_match,
     entities_match,
     in_text,
-    only_stop_words,
     period_match,
     phrase_match,
+    ranking_match,
+    suggestion_words,
+    token_expressions,
 )
 from storage.textindex import fold, has_cjk, headline_tokens, jaccard
 
@@ -44,7 +46,7 @@ def _pack_related(related: Sequence[RelatedRecord]) -> bytes:
 
 
 # Matches of a common word ranked by relevance: at least this many of the newest.
-SEARCH_WINDOW = 2000
+SEARCH_WINDOW = 500
 # related(): an entity's event as one integer, (YYYYMMDD << 32) | id, so that ordering the
 # integers orders events by date, then id (migration 0005 stores them packed).
 _POSTING_KEY = "((CAST(replace(date, '-', '') AS INTEGER) << 32) | event_id)"
@@ -739,11 +741,12 @@ class EventRepository:
     ) -> list[SearchHit]:
         """Events matching words (headline, summary, attached articles) and the filters.
 
-        Best matches first (bm25, headline words weigh more); stop words alone, newest
-        first. A word found in tens of thousands of events is ranked among its newest
-        matches only: SEARCH_WINDOW of them, more when the filters leave too few. Dates and
-        entities are words of the index too (migration 0006), so FTS5 intersects them with
-        the text's words rather than scoring every match of a common word.
+        Best matches first: bm25 over the rarer words (headline words weigh more); when
+        every word is common or a stop word, headline matches first, then newest first
+        (COMMON_TERM_EVENTS). Matches are ranked among the newest SEARCH_WINDOW of them,
+        more when the filters leave too few. Dates and entities are words of the index too
+        (migration 0006), so FTS5 intersects them with the text's words rather than
+        scoring every match of a common word.
         """
         conditions: list[str] = []
         params: list[object] = []
@@ -768,10 +771,6 @@ class EventRepository:
         if match is None:
             return []
         want = offset + limit
-        # Stop words alone: bm25 would count every event holding them; newest first instead.
-        ranked = not only_stop_words(query.text)
-        event_score = EVENT_RANK if ranked else "0"
-        article_score = "bm25(article_search, 2.0, 1.0) / 2" if ranked else "0"
         # The filters as words of the index, for FTS5 to intersect with the text's.
         narrowing = [in_text(match)]
         if within := await self._period_match(query):
@@ -779,6 +778,18 @@ class EventRepository:
         if query.entity_ids:
             narrowing.append(entities_match(query.entity_ids))
         event_match = " AND ".join(f"({part})" for part in narrowing)
+        # Ranked by the rare words only (COMMON_TERM_EVENTS); with none, headline matches
+        # first. Either way the matches of the full expression are what is ranked.
+        counts = await self.term_counts(token_expressions(query.text), cap=COMMON_TERM_EVENTS)
+        rank_by = ranking_match(
+            query.text, {t for t, n in counts.items() if n > COMMON_TERM_EVENTS}
+        )
+        if rank_by is not None:
+            scored_match, event_score = in_text(rank_by), EVENT_RANK
+            article_score = "bm25(article_search, 2.0, 1.0) / 2"
+        else:
+            scored_match = " AND ".join([f"headline : ({match})", *narrowing[1:]])
+            event_score, article_score = "-1.0", "0"
         window = SEARCH_WINDOW
         while True:
             newest = await self.db.fetchall(
@@ -788,9 +799,15 @@ class EventRepository:
             )
             lowest = newest[-1][0] if len(newest) == window else 0
             rows = await self.db.fetchall(
-                "WITH hits AS ("
-                f"  SELECT rowid AS id, {event_score} AS score"
-                "  FROM event_search WHERE event_search MATCH ? AND rowid >= ?"
+                "WITH newest(id) AS (SELECT value FROM json_each(?)),"
+                # MATERIALIZED: FTS5 walks the matches once. `+rowid`: an IN handed to
+                # FTS5 would start its query (and bm25's counting) anew for every id.
+                " scored AS MATERIALIZED ("
+                f"  SELECT rowid AS id, {event_score} AS score FROM event_search"
+                "  WHERE event_search MATCH ? AND rowid >= ? AND +rowid IN newest"
+                " ), hits AS ("
+                "  SELECT n.id, coalesce(s.score, 0) AS score"
+                "  FROM newest n LEFT JOIN scored s ON s.id = n.id"
                 "  UNION ALL"
                 f"  SELECT a.event_id, {article_score}"
                 "  FROM article_search JOIN articles a ON a.id = article_search.rowid"
@@ -798,11 +815,33 @@ class EventRepository:
                 " ), best AS (SELECT id, MIN(score) AS score FROM hits GROUP BY id)"
                 f" SELECT {_BRIEF_COLUMNS} FROM best JOIN events e ON e.id = best.id"
                 f" WHERE {where} ORDER BY best.score, e.date DESC, e.id DESC LIMIT ?",
-                (event_match, lowest, match, *params, want),
+                (
+                    json.dumps([row[0] for row in newest]),
+                    scored_match,
+                    lowest,
+                    match,
+                    *params,
+                    want,
+                ),
             )
             if len(rows) >= want or lowest == 0:
                 return [SearchHit(_brief(row)) for row in rows[offset:]]
             window *= 8
+
+    async def term_counts(self, expressions: Sequence[str], *, cap: int) -> dict[str, int]:
+        """How many events' text holds each expression, counted up to cap + 1: enough to
+        tell a rare word from a common one without walking all of a common word's events."""
+        if not expressions:
+            return {}
+        count = (
+            "(SELECT count(*) FROM (SELECT 1 FROM event_search WHERE event_search MATCH ? LIMIT ?))"
+        )
+        row = await self.db.fetchone(
+            "SELECT " + ", ".join([count] * len(expressions)),
+            [value for e in expressions for value in (in_text(e), cap + 1)],
+        )
+        assert row is not None
+        return dict(zip(expressions, row, strict=True))
 
     async def _period_match(self, query: SearchFilter) -> str | None:
         """The search's date range as an event_search expression (see period_match)."""
@@ -873,14 +912,38 @@ class EventRepository:
         return list(found.values())[:limit]
 
     async def closest(self, text: str, *, limit: int = 5) -> list[EventBrief]:
-        """Events sharing any word with the text: suggestions when nothing matches exactly."""
-        match = any_word_match(text)
-        if match is None:
+        """Suggestions for text that matched nothing. When some of its words are not in the
+        archive (a typo, a word never used): the events holding the others and a word that
+        starts as each unknown one does (its first four letters), else the others alone.
+        Failing that, events holding any of these, ranked by the rare ones, else newest."""
+        words = suggestion_words(text)
+        exact = {word: f'"{word}"' for word in words}
+        counts = await self.term_counts(list(exact.values()), cap=COMMON_TERM_EVENTS)
+        known = [exact[word] for word in words if counts[exact[word]]]
+        # An unknown word by its start: as an index expression, and as search text.
+        starts = {
+            f'"{word[:4]}"*': f"{word[:4]}*"
+            for word in words
+            if not counts[exact[word]] and len(word) > 4 and not has_cjk(word)
+        }
+        counts |= await self.term_counts(list(starts), cap=COMMON_TERM_EVENTS)
+        starts = {expression: typed for expression, typed in starts.items() if counts[expression]}
+        if len(known) < len(words):
+            for terms in ([*known, *starts.values()], known if starts else []):
+                if terms and (
+                    hits := await self.search(SearchFilter(" ".join(terms)), limit=limit)
+                ):
+                    return [hit.event for hit in hits]
+        found = [*known, *starts]
+        if not found:
             return []
+        rare = [term for term in found if counts[term] <= COMMON_TERM_EVENTS]
+        # bm25 over rare words only: it counts every event holding each word it ranks by.
+        order = EVENT_RANK if rare else "event_search.rowid DESC"
         rows = await self.db.fetchall(
             f"SELECT {_BRIEF_COLUMNS} FROM event_search JOIN events e ON e.id = event_search.rowid"
-            f" WHERE event_search MATCH ? ORDER BY {EVENT_RANK} LIMIT ?",
-            (in_text(match), limit),
+            f" WHERE event_search MATCH ? ORDER BY {order} LIMIT ?",
+            (in_text(" OR ".join(rare or found)), limit),
         )
         return [_brief(row) for row in rows]
 

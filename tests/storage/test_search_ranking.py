@@ -1,0 +1,119 @@
+"""How search ranks without letting bm25 count every event of a common word: by the rare
+words only, or, when every word is common, headline matches first and newest first. And
+what is suggested when nothing matches."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+import storage.events
+from storage import Storage
+from storage.events import SearchFilter
+from storage.keys import make_key
+from storage.models import PageRecord
+from storage.search import ranking_match, token_expressions
+
+START = dt.date(2020, 1, 1)
+
+
+def _page(n: int, headline: str, summary: str = "") -> PageRecord:
+    date = START + dt.timedelta(days=n)
+    return PageRecord(key=make_key(date, f"e-{n}"), date=date, headline=headline, summary=summary)
+
+
+@pytest.fixture
+def common_above_three(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A word in more than three events is common: a small archive behaves as a big one."""
+    monkeypatch.setattr(storage.events, "COMMON_TERM_EVENTS", 3)
+
+
+def test_the_words_to_rank_by_are_the_rare_ones() -> None:
+    assert token_expressions('Iraq "car bomb" -attack the mos*') == [
+        '"Iraq"',
+        '"car"',
+        '"bomb"',
+        '"mos"*',
+    ]
+    common = {'"Iraq"', '"car"'}
+    assert ranking_match('Iraq "car bomb" -attack the', common) == '"car bomb"'
+    assert ranking_match("Iraq OR flood car", common) is None  # each group has a common term
+    assert ranking_match("Iraq flood", common) == '"flood"'
+    assert ranking_match("the of", set()) is None  # stop words are never ranked by
+
+
+async def test_term_counts_stop_at_the_cap(storage: Storage) -> None:
+    await storage.events.import_batch([_page(n, f"flood {n}") for n in range(10)])
+    counts = await storage.events.term_counts(['"flood"', '"9"', '"drought"'], cap=4)
+    assert counts == {'"flood"': 5, '"9"': 1, '"drought"': 0}
+
+
+@pytest.mark.usefixtures("common_above_three")
+async def test_common_words_alone_list_headline_matches_first_then_newest(
+    storage: Storage,
+) -> None:
+    pages = [
+        _page(0, "Flood in the north", "Rivers rose."),
+        _page(1, "Election day", "A flood of voters came."),
+        _page(2, "Flood warning", "Rain."),
+        _page(3, "Market news", "Shares fell after the flood."),
+        _page(4, "Storm", "Wind and rain."),
+        _page(5, "Flood relief", "Aid arrived."),
+    ]
+    await storage.events.import_batch(pages)
+    hits = await storage.events.search(SearchFilter(text="flood"), limit=10)
+    assert [h.event.headline for h in hits] == [
+        "Flood relief",
+        "Flood warning",
+        "Flood in the north",  # headlines, newest first
+        "Market news",
+        "Election day",  # then the summaries, newest first
+    ]
+    page = await storage.events.search(SearchFilter(text="flood"), limit=2, offset=2)
+    assert [h.event.headline for h in page] == ["Flood in the north", "Market news"]
+
+
+@pytest.mark.usefixtures("common_above_three")
+async def test_a_rare_word_ranks_the_matches_of_all_the_words(storage: Storage) -> None:
+    pages = [_page(n, f"Flood report {n}", "Water everywhere.") for n in range(6)]
+    pages += [
+        _page(10, "Dam breaks after flood", "The levee held at first."),
+        _page(11, "Flood news", "A dam upstream was opened, the dam keepers said."),
+        _page(12, "Levee repaired", "Crews worked on the dam."),  # no "flood": not found
+        _page(13, "Flood and dam", "Dam."),
+    ]
+    await storage.events.import_batch(pages)
+    hits = await storage.events.search(SearchFilter(text="flood dam"), limit=10)
+    # Ranked by bm25 over "dam" (the common "flood" only filters): in the headline and the
+    # summary, then in the headline of a longer one, then twice in a summary.
+    assert [h.event.headline for h in hits] == [
+        "Flood and dam",
+        "Dam breaks after flood",
+        "Flood news",
+    ]
+
+
+async def test_a_typo_suggests_the_events_with_the_other_words(storage: Storage) -> None:
+    await storage.events.import_batch(
+        [
+            _page(0, "Earthquake strikes Turkey"),
+            _page(1, "Earthquake strikes Chile", "Aftershocks followed."),
+            _page(2, "Floods in Chile"),
+        ]
+    )
+    assert await storage.events.search(SearchFilter(text="Earthquake Chilee"), limit=5) == []
+    closest = await storage.events.closest("Earthquake Chilee")
+    assert next(b.headline for b in closest) == "Earthquake strikes Chile"  # "chil"*
+    closest = await storage.events.closest("Earthquake strikes Peru")  # bm25: shorter first
+    assert [b.headline for b in closest] == [
+        "Earthquake strikes Turkey",
+        "Earthquake strikes Chile",
+    ]
+    closest = await storage.events.closest("Chilean floods")
+    assert [b.headline for b in closest] == ["Floods in Chile"]
+    closest = await storage.events.closest("Chilean tsunami")  # "chil"* alone
+    assert {b.headline for b in closest} == {"Earthquake strikes Chile", "Floods in Chile"}
+    closest = await storage.events.closest("Turkey floods")  # known words, never together
+    assert {b.headline for b in closest} == {"Earthquake strikes Turkey", "Floods in Chile"}
+    assert await storage.events.closest("zzqxv wqpfk") == []

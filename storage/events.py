@@ -6,8 +6,9 @@ import datetime as dt
 import json
 import zlib
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 
 import aiosqlite
 import numpy as np
@@ -28,11 +29,13 @@ from storage.models import (
 from storage.search import (
     COMMON_TERM_EVENTS,
     EVENT_RANK,
+    INDEXED_PREFIX,
     build_match,
     entities_match,
     in_text,
     period_match,
     phrase_match,
+    prefix_check,
     ranking_match,
     suggestion_words,
     token_expressions,
@@ -47,6 +50,12 @@ def _pack_related(related: Sequence[RelatedRecord]) -> bytes:
 
 # Matches of a common word ranked by relevance: at least this many of the newest.
 SEARCH_WINDOW = 500
+# A long prefix looked up by its first letters (search.INDEXED_PREFIX) is worth it while at
+# least one in this many of the newest matches holds the whole prefix ("russ*" among "rus*");
+# when fewer do ("derl*" among "der*"), FTS5 looks the prefix up itself, a rare one cheaply.
+CUT_PREFIX_YIELD = 8
+# Autocomplete reads the newest this many headlines to see which hold the whole prefix.
+PREFIX_SAMPLE = 100
 # related(): an entity's event as one integer, (YYYYMMDD << 32) | id, so that ordering the
 # integers orders events by date, then id (migration 0005 stores them packed).
 _POSTING_KEY = "((CAST(replace(date, '-', '') AS INTEGER) << 32) | event_id)"
@@ -767,10 +776,28 @@ class EventRepository:
         where = " AND ".join(conditions) or "1"
         if not query.text.strip():
             return await self._browse(query, limit=limit, offset=offset)
-        match = build_match(query.text)
+        want = offset + limit
+        check = prefix_check(query.text)
+        rows = await self._search_words(query, where, params, want, check) if check else None
+        if rows is None:
+            rows = await self._search_words(query, where, params, want, None) or []
+        return [SearchHit(_brief(row)) for row in rows[offset:]]
+
+    async def _search_words(
+        self,
+        query: SearchFilter,
+        where: str,
+        params: Sequence[object],
+        want: int,
+        check: Callable[[str], bool] | None,
+    ) -> list[aiosqlite.Row] | None:
+        """search() once it has words. With a check, long prefixes are looked up by their
+        first letters (prefix_check); None when too few of the newest matches hold the whole
+        prefix, and FTS5 should look it up itself."""
+        cut = INDEXED_PREFIX if check else None
+        match = build_match(query.text, cut=cut)
         if match is None:
             return []
-        want = offset + limit
         # The filters as words of the index, for FTS5 to intersect with the text's.
         narrowing = [in_text(match)]
         if within := await self._period_match(query):
@@ -780,10 +807,11 @@ class EventRepository:
         event_match = " AND ".join(f"({part})" for part in narrowing)
         # Ranked by the rare words only (COMMON_TERM_EVENTS); with none, headline matches
         # first. Either way the matches of the full expression are what is ranked.
-        counts = await self.term_counts(token_expressions(query.text), cap=COMMON_TERM_EVENTS)
-        rank_by = ranking_match(
-            query.text, {t for t, n in counts.items() if n > COMMON_TERM_EVENTS}
+        counts = await self.term_counts(
+            token_expressions(query.text, cut=cut), cap=COMMON_TERM_EVENTS
         )
+        common = {t for t, n in counts.items() if n > COMMON_TERM_EVENTS}
+        rank_by = ranking_match(query.text, common, cut=cut)
         if rank_by is not None:
             scored_match, event_score = in_text(rank_by), EVENT_RANK
             article_score = "bm25(article_search, 2.0, 1.0) / 2"
@@ -798,6 +826,12 @@ class EventRepository:
                 (event_match, window),
             )
             lowest = newest[-1][0] if len(newest) == window else 0
+            ids: list[int] | None = [row[0] for row in newest]
+            if check is not None:
+                # Only while the window is full is there more to find that FTS5 could.
+                ids = await self._holding(ids, check, may_give_up=bool(lowest))
+                if ids is None:
+                    return None
             rows = await self.db.fetchall(
                 "WITH newest(id) AS (SELECT value FROM json_each(?)),"
                 # MATERIALIZED: FTS5 walks the matches once. `+rowid`: an IN handed to
@@ -816,17 +850,37 @@ class EventRepository:
                 f" SELECT {_BRIEF_COLUMNS} FROM best JOIN events e ON e.id = best.id"
                 f" WHERE {where} ORDER BY best.score, e.date DESC, e.id DESC LIMIT ?",
                 (
-                    json.dumps([row[0] for row in newest]),
+                    json.dumps(ids),
                     scored_match,
                     lowest,
-                    match,
+                    build_match(query.text),  # articles: few, and found by what was typed
                     *params,
                     want,
                 ),
             )
             if len(rows) >= want or lowest == 0:
-                return [SearchHit(_brief(row)) for row in rows[offset:]]
+                return list(rows)
             window *= 8
+
+    async def _holding(
+        self, ids: list[int], check: Callable[[str], bool], *, may_give_up: bool
+    ) -> list[int] | None:
+        """The events among ids (newest first) whose text passes check (prefix_check).
+        None, when it may, if too few of the first PREFIX_SAMPLE do (CUT_PREFIX_YIELD)."""
+        kept: list[int] = []
+        for part in (ids[:PREFIX_SAMPLE], ids[PREFIX_SAMPLE:]):
+            if not part:
+                break
+            rows = await self.db.fetchall(
+                "SELECT id, headline, summary FROM events"
+                " WHERE id IN (SELECT value FROM json_each(?))",
+                (json.dumps(part),),
+            )
+            kept += [row[0] for row in rows if check(f"{row[1]}\n{row[2]}")]
+            if may_give_up and len(kept) * CUT_PREFIX_YIELD < len(part):
+                return None
+            may_give_up = False  # the sample decides
+        return kept
 
     async def term_counts(self, expressions: Sequence[str], *, cap: int) -> dict[str, int]:
         """How many events' text holds each expression, counted up to cap + 1: enough to
@@ -897,53 +951,85 @@ class EventRepository:
             # One letter says too little to look up as a prefix: use the words before it.
             return await self.suggest_headlines(" ".join(words[:-1]), limit=limit)
         found: dict[int, EventBrief] = {}
-        for match in (phrase_match(text), build_match(text, prefix_last=True)):
-            if match is None or len(found) >= limit:
-                continue
-            rows = await self.db.fetchall(
-                f"SELECT {_BRIEF_COLUMNS} FROM events e WHERE e.id IN ("
-                "  SELECT rowid FROM event_search WHERE event_search MATCH ?"
-                "  ORDER BY rowid DESC LIMIT ?)"
-                " ORDER BY e.date DESC, e.id DESC",
-                (f"headline : ({match})", limit),
-            )
-            for row in rows:
-                found.setdefault(row["id"], _brief(row))
+        tiers = (
+            (phrase_match, prefix_check(text, phrase=True)),
+            (partial(build_match, prefix_last=True), prefix_check(text, prefix_last=True)),
+        )
+        for make_match, check in tiers:
+            if len(found) < limit and (match := make_match(text, cut=None)) is not None:
+                ids = None
+                if check is not None:
+                    ids = await self._cut_prefix_ids(make_match(text, cut=INDEXED_PREFIX), check)
+                for brief in await self._newest_headlines(match, ids, limit):
+                    found.setdefault(brief.id, brief)
         return list(found.values())[:limit]
+
+    async def _cut_prefix_ids(
+        self, match: str | None, check: Callable[[str], bool]
+    ) -> list[int] | None:
+        """The newest PREFIX_SAMPLE headlines matching `match` (its long prefix cut to the
+        index's) that hold the whole prefix, or None when too few do (CUT_PREFIX_YIELD)."""
+        rows = await self.db.fetchall(
+            "SELECT id, headline FROM events WHERE id IN ("
+            "  SELECT rowid FROM event_search WHERE event_search MATCH ?"
+            "  ORDER BY rowid DESC LIMIT ?)",
+            (f"headline : ({match})", PREFIX_SAMPLE),
+        )
+        ids = [row[0] for row in rows if check(row[1])]
+        if len(rows) == PREFIX_SAMPLE and len(ids) * CUT_PREFIX_YIELD < len(rows):
+            return None
+        return ids
+
+    async def _newest_headlines(
+        self, match: str, ids: list[int] | None, limit: int
+    ) -> list[EventBrief]:
+        """The newest events whose headline matches, or of these ids (_cut_prefix_ids)."""
+        if ids is not None:
+            among, params = "SELECT value FROM json_each(?)", (json.dumps(ids),)
+        else:
+            among = (
+                "SELECT rowid FROM event_search WHERE event_search MATCH ?"
+                " ORDER BY rowid DESC LIMIT ?"
+            )
+            params = (f"headline : ({match})", limit)
+        rows = await self.db.fetchall(
+            f"SELECT {_BRIEF_COLUMNS} FROM events e WHERE e.id IN ({among})"
+            " ORDER BY e.date DESC, e.id DESC LIMIT ?",
+            (*params, limit),
+        )
+        return [_brief(row) for row in rows]
 
     async def closest(self, text: str, *, limit: int = 5) -> list[EventBrief]:
         """Suggestions for text that matched nothing. When some of its words are not in the
         archive (a typo, a word never used): the events holding the others and a word that
         starts as each unknown one does (its first four letters), else the others alone.
-        Failing that, events holding any of these, ranked by the rare ones, else newest."""
+        Failing that, events holding any of the known words, ranked by the rare ones, else
+        newest first."""
         words = suggestion_words(text)
         exact = {word: f'"{word}"' for word in words}
         counts = await self.term_counts(list(exact.values()), cap=COMMON_TERM_EVENTS)
         known = [exact[word] for word in words if counts[exact[word]]]
-        # An unknown word by its start: as an index expression, and as search text.
-        starts = {
-            f'"{word[:4]}"*': f"{word[:4]}*"
+        starts = [
+            start
             for word in words
             if not counts[exact[word]] and len(word) > 4 and not has_cjk(word)
-        }
-        counts |= await self.term_counts(list(starts), cap=COMMON_TERM_EVENTS)
-        starts = {expression: typed for expression, typed in starts.items() if counts[expression]}
+            if await self.search(SearchFilter(start := f"{word[:4]}*"), limit=1)
+        ]
         if len(known) < len(words):
-            for terms in ([*known, *starts.values()], known if starts else []):
+            for terms in ([*known, *starts], known if starts else []):
                 if terms and (
                     hits := await self.search(SearchFilter(" ".join(terms)), limit=limit)
                 ):
                     return [hit.event for hit in hits]
-        found = [*known, *starts]
-        if not found:
+        if not known:
             return []
-        rare = [term for term in found if counts[term] <= COMMON_TERM_EVENTS]
+        rare = [term for term in known if counts[term] <= COMMON_TERM_EVENTS]
         # bm25 over rare words only: it counts every event holding each word it ranks by.
         order = EVENT_RANK if rare else "event_search.rowid DESC"
         rows = await self.db.fetchall(
             f"SELECT {_BRIEF_COLUMNS} FROM event_search JOIN events e ON e.id = event_search.rowid"
             f" WHERE event_search MATCH ? ORDER BY {order} LIMIT ?",
-            (in_text(" OR ".join(rare or found)), limit),
+            (in_text(" OR ".join(rare or known)), limit),
         )
         return [_brief(row) for row in rows]
 

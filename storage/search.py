@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Container, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Container, Sequence
+from dataclasses import dataclass, replace
 
-from storage.textindex import CJK_RUN, cjk_tokens, fold
+from storage.textindex import CJK_RUN, cjk_tokens, fold, fold_text, segment_for_index
 
 MAX_QUERY_CHARS = 500
 MAX_TERMS = 16
@@ -32,6 +32,11 @@ EVENT_RANK = "bm25(event_search, 4.0, 1.0, 0.0, 0.0)"
 # whatever the LIMIT. So a search is ranked by its rarer words only; when every word is
 # common, headline matches come first, newest first.
 COMMON_TERM_EVENTS = 5000
+# The longest prefix event_search indexes (prefix = '2 3', migration 0006). For a longer one
+# ("russ*"), FTS5 merges the events of every word starting so before returning the first:
+# 100 ms for a common start in a million events. Searches and autocomplete look it up by its
+# first three letters instead (cut=INDEXED_PREFIX) and check what is found (prefix_check).
+INDEXED_PREFIX = 3
 
 _TOKEN = re.compile(r"[^\W_]+")
 _USER_TERM = re.compile(r'(-?)"([^"]*)"?|(\S+)')
@@ -70,6 +75,16 @@ class _Term:
         phrase = '"' + " ".join(self.tokens) + '"'
         return phrase + "*" if self.prefix else phrase
 
+    def cut(self, letters: int | None) -> _Term:
+        """This term with a prefix longer than `letters` cut to them: a superset (not for
+        an excluded term, where it would exclude more)."""
+        last = self.tokens[-1]
+        if letters is None or not self.prefix or self.negated or len(last) <= letters:
+            return self
+        if CJK_RUN.match(last):
+            return self
+        return replace(self, tokens=(*self.tokens[:-1], last[:letters]))
+
     def token_expressions(self) -> list[str]:
         """Each token on its own (the last as a prefix if the term is one): the term is
         found in at most as many events as its rarest token."""
@@ -78,6 +93,17 @@ class _Term:
             f'"{token}"*' if self.prefix and index == last else f'"{token}"'
             for index, token in enumerate(self.tokens)
         ]
+
+    def needle(self) -> str:
+        """This term in index_words(): its words in a row, whole, the last one only as a
+        start if the term is a prefix."""
+        return " " + " ".join(fold(token) for token in self.tokens) + ("" if self.prefix else " ")
+
+
+def index_words(text: str) -> str:
+    """A text's index tokens, folded, each with a space on both sides: a term is in the
+    text when its needle() is (a C-speed substring test, for hundreds of texts a search)."""
+    return " " + " ".join(_TOKEN.findall(fold_text(segment_for_index(text)))) + " "
 
 
 def _tokens(text: str) -> list[str]:
@@ -110,9 +136,11 @@ def _ends_with_one_cjk(tokens: tuple[str, ...]) -> bool:
     return len(tokens[-1]) == 1 and CJK_RUN.fullmatch(tokens[-1]) is not None
 
 
-def parse_terms(text: str, *, prefix_last: bool = False) -> list[list[_Term]]:
+def parse_terms(
+    text: str, *, prefix_last: bool = False, cut: int | None = None
+) -> list[list[_Term]]:
     """User text -> groups of alternatives (OR inside a group, AND between groups). Stop
-    words are left out when other words remain."""
+    words are left out when other words remain; prefixes longer than `cut` are cut."""
     text = text[:MAX_QUERY_CHARS]
     groups: list[list[_Term]] = []
     pending_or = False
@@ -154,7 +182,8 @@ def parse_terms(text: str, *, prefix_last: bool = False) -> list[list[_Term]]:
         if len(groups) >= MAX_TERMS:
             break
     telling = [g for g in groups if not (len(g) == 1 and g[0].is_stop_word)]
-    return telling if any(not g[0].negated for g in telling) else groups
+    kept = telling if any(not g[0].negated for g in telling) else groups
+    return [[term.cut(cut) for term in group] for group in kept]
 
 
 def _all_of(groups: Sequence[list[_Term]]) -> str:
@@ -167,9 +196,9 @@ def _all_of(groups: Sequence[list[_Term]]) -> str:
     return " AND ".join(parts)
 
 
-def build_match(text: str, *, prefix_last: bool = False) -> str | None:
+def build_match(text: str, *, prefix_last: bool = False, cut: int | None = None) -> str | None:
     """A MATCH expression for user text, or None when it holds nothing to search for."""
-    groups = parse_terms(text, prefix_last=prefix_last)
+    groups = parse_terms(text, prefix_last=prefix_last, cut=cut)
     positive = [g for g in groups if not g[0].negated]
     negative = [g[0] for g in groups if g[0].negated]
     if not positive:
@@ -180,11 +209,11 @@ def build_match(text: str, *, prefix_last: bool = False) -> str | None:
     return expression
 
 
-def token_expressions(text: str) -> list[str]:
+def token_expressions(text: str, *, cut: int | None = None) -> list[str]:
     """The tokens of the words to find, as expressions to count (see ranking_match)."""
     found = [
         expression
-        for group in parse_terms(text)
+        for group in parse_terms(text, cut=cut)
         for term in group
         if not (term.negated or term.of_stop_words)
         for expression in term.token_expressions()
@@ -192,7 +221,7 @@ def token_expressions(text: str) -> list[str]:
     return list(dict.fromkeys(found))
 
 
-def ranking_match(text: str, common: Container[str]) -> str | None:
+def ranking_match(text: str, common: Container[str], *, cut: int | None = None) -> str | None:
     """The words of `text` to rank by: a MATCH expression of its groups that hold no
     common term (a term is common when it is made of stop words or all its tokens are in
     `common`; a group of alternatives when any of them is). None when every group is
@@ -203,7 +232,7 @@ def ranking_match(text: str, common: Container[str]) -> str | None:
 
     rare = [
         group
-        for group in parse_terms(text)
+        for group in parse_terms(text, cut=cut)
         if not group[0].negated and not any(is_common(term) for term in group)
     ]
     return _all_of(rare) if rare else None
@@ -253,13 +282,51 @@ def period_match(since: dt.date, until: dt.date) -> str | None:
     return "period : (" + " OR ".join(words) + ")" if words else None
 
 
-def phrase_match(text: str, *, prefix_last: bool = True) -> str | None:
+def _phrase(text: str) -> _Term | None:
+    """The whole text as one phrase, its last word a prefix while typing."""
+    tokens = tuple(_tokens(text[:MAX_QUERY_CHARS])[:MAX_TERMS])
+    return _Term(tokens, prefix=not text.endswith(" ")) if tokens else None
+
+
+def phrase_match(text: str, *, cut: int | None = None) -> str | None:
     """The whole text as one phrase (its last word a prefix while typing)."""
-    tokens = _tokens(text[:MAX_QUERY_CHARS])[:MAX_TERMS]
-    if not tokens:
+    phrase = _phrase(text)
+    return phrase.cut(cut).expression() if phrase else None
+
+
+def prefix_check(
+    text: str, *, prefix_last: bool = False, phrase: bool = False
+) -> Callable[[str], bool] | None:
+    """For a match made with cut=INDEXED_PREFIX (build_match, or phrase_match if
+    `phrase`): a test of whether a text found by it holds the whole prefixes. None when
+    nothing was cut, and every match is a match."""
+    if phrase:
+        whole = _phrase(text)
+        groups = [[whole]] if whole else []
+    else:
+        groups = parse_terms(text, prefix_last=prefix_last)
+    checked = [g for g in groups if any(t.cut(INDEXED_PREFIX) is not t for t in g)]
+    if not checked:
         return None
-    phrase = '"' + " ".join(tokens) + '"'
-    return phrase + "*" if prefix_last and not text.endswith(" ") else phrase
+
+    # (needle, its first word): a text without the word anywhere is ruled out at once,
+    # without the slower cut into index words.
+    needles = [[(term.needle(), fold(term.tokens[0])) for term in group] for group in checked]
+
+    def holds(found: str) -> bool:
+        folded = fold_text(found)
+        words = None
+        for group in needles:
+            for needle, first in group:
+                if first in folded:
+                    words = words or index_words(found)
+                    if needle in words:
+                        break
+            else:
+                return False
+        return True
+
+    return holds
 
 
 def any_word_match(text: str) -> str | None:

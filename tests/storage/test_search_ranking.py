@@ -8,7 +8,7 @@ import datetime as dt
 
 import pytest
 
-import storage.events
+import storage.events as storage_events
 from storage import Storage
 from storage.events import SearchFilter
 from storage.keys import make_key
@@ -26,7 +26,7 @@ def _page(n: int, headline: str, summary: str = "") -> PageRecord:
 @pytest.fixture
 def common_above_three(monkeypatch: pytest.MonkeyPatch) -> None:
     """A word in more than three events is common: a small archive behaves as a big one."""
-    monkeypatch.setattr(storage.events, "COMMON_TERM_EVENTS", 3)
+    monkeypatch.setattr(storage_events, "COMMON_TERM_EVENTS", 3)
 
 
 def test_the_words_to_rank_by_are_the_rare_ones() -> None:
@@ -117,3 +117,54 @@ async def test_a_typo_suggests_the_events_with_the_other_words(storage: Storage)
     closest = await storage.events.closest("Turkey floods")  # known words, never together
     assert {b.headline for b in closest} == {"Earthquake strikes Turkey", "Floods in Chile"}
     assert await storage.events.closest("zzqxv wqpfk") == []
+
+
+async def test_a_long_prefix_finds_exactly_the_words_starting_so(storage: Storage) -> None:
+    """A prefix longer than the index's three letters is looked up by those and checked."""
+    headlines = [
+        "Russia vetoes a resolution",
+        "Rust belt towns vote",
+        "Russell wins the final",
+        "Economic ties of Russia grow",
+        "Economic ties of rust belt towns",
+        "Ties of Russian economic policy",
+    ]
+    await storage.events.import_batch([_page(n, h) for n, h in enumerate(headlines)])
+    hits = await storage.events.search(SearchFilter(text="russ*"), limit=10)
+    assert {h.event.headline for h in hits} == {
+        "Russia vetoes a resolution",
+        "Russell wins the final",
+        "Economic ties of Russia grow",
+        "Ties of Russian economic policy",
+    }
+    hits = await storage.events.search(SearchFilter(text="ties russ* OR belt"), limit=10)
+    assert {h.event.headline for h in hits} == {
+        "Economic ties of Russia grow",
+        "Economic ties of rust belt towns",
+        "Ties of Russian economic policy",
+    }
+    typed = await storage.events.suggest_headlines("ties of russ")
+    assert [b.headline for b in typed] == [
+        "Ties of Russian economic policy",  # the phrase, newest first
+        "Economic ties of Russia grow",
+    ]
+    typed = await storage.events.suggest_headlines("economic russ")
+    assert [b.headline for b in typed] == [
+        "Ties of Russian economic policy",  # all the words (no phrase holds them)
+        "Economic ties of Russia grow",
+    ]
+
+
+@pytest.mark.parametrize("rust_first", [True, False])
+async def test_a_long_prefix_rare_among_its_first_letters_is_found_too(
+    storage: Storage, rust_first: bool
+) -> None:
+    """ "russ" is looked up as "rus" while enough of the newest "rus" headlines hold it; when
+    almost none do, FTS5 looks "russ" up itself. Either way the answer is the same."""
+    rust = [_page(n, f"Rust report {n}") for n in range(150)]
+    russia = [_page(200 + n, f"Russia report {n}") for n in range(3)]
+    await storage.events.import_batch([*rust, *russia] if rust_first else [*russia, *rust])
+    typed = await storage.events.suggest_headlines("russ", limit=5)
+    assert [b.headline for b in typed] == [f"Russia report {n}" for n in (2, 1, 0)]
+    hits = await storage.events.search(SearchFilter(text="russ*"), limit=5)
+    assert [h.event.headline for h in hits] == [f"Russia report {n}" for n in (2, 1, 0)]

@@ -17,8 +17,8 @@ import aiosqlite
 from storage.db import Database, placeholders
 from storage.events import EventRepository
 from storage.models import EntityProfile, EventBrief
-from storage.search import any_word_match, build_match
-from storage.textindex import fold
+from storage.search import any_word_match, build_match, text_matcher
+from storage.textindex import fold, has_cjk
 
 
 class EntityError(ValueError):
@@ -47,12 +47,31 @@ class AliasResult:
 
 
 CO_ENTITY_WINDOW = 2000  # an entity's latest events its companions are counted over
+# Names starting with what is typed are ordered by popularity when fewer than this many do;
+# with more, the popularity index is walked instead.
+NAMES_TO_ORDER = 1000
 
 _NAMES = (
     "SELECT e.name AS name, COALESCE(c.name, e.name) AS canonical,"
     " COALESCE(c.event_count, e.event_count) AS events"
     " FROM entities e LEFT JOIN entities c ON c.id = e.canonical_id"
 )
+
+
+# Canonical entities, walked from the most events down (add conditions with AND).
+_BY_POPULARITY = (
+    "SELECT e.name AS name, e.name AS canonical, e.event_count AS events"
+    " FROM entities e INDEXED BY entities_by_count WHERE e.canonical_id IS NULL"
+)
+# Aliases, with their entity's name and events (a few: read through their own index).
+_ALIASES = (
+    "SELECT e.name AS name, c.name AS canonical, c.event_count AS events"
+    " FROM entities e INDEXED BY entities_by_canonical JOIN entities c ON c.id = e.canonical_id"
+)
+
+
+def _most_events(rows: list[aiosqlite.Row], limit: int) -> list[aiosqlite.Row]:
+    return sorted(rows, key=lambda r: (-r["events"], fold(r["name"])))[:limit]
 
 
 class EntityRepository:
@@ -84,22 +103,74 @@ class EntityRepository:
                 (limit,),
             )
             return [EntityName(r[0], r[1], r[2]) for r in rows]
-        rows = list(
-            await self.db.fetchall(
-                f"{_NAMES} WHERE e.folded >= ? AND e.folded < ? ORDER BY events DESC LIMIT ?",
-                (folded, folded + "\U0010ffff", limit),
-            )
-        )
-        if len(rows) < limit and (match := build_match(text, prefix_last=True)):
-            rows += await self.db.fetchall(
-                f"{_NAMES} JOIN entity_search s ON s.rowid = e.id WHERE entity_search MATCH ?"
-                " ORDER BY events DESC LIMIT ?",
-                (match, limit * 2),
-            )
+        rows = await self._names_starting(folded, limit)
+        # Words of names starting so; a last word of one letter would make FTS5 merge
+        # every word starting with it, and says little: the words before it are used.
+        words = text.split()
+        if len(words[-1]) == 1 and not has_cjk(words[-1]):
+            words.pop()
+        if (
+            len(rows) < limit
+            and words
+            and (match := build_match(" ".join(words), prefix_last=True))
+        ):
+            rows += await self._names_with_words(" ".join(words), match, limit * 2)
         found: dict[str, EntityName] = {}
         for row in rows:
             found.setdefault(row[0], EntityName(row[0], row[1], row[2]))
         return list(found.values())[:limit]
+
+    async def _names_starting(self, folded: str, limit: int) -> list[aiosqlite.Row]:
+        """Names starting with folded text, the entities with the most events first (an
+        alias counts its entity's). Fewer than NAMES_TO_ORDER such names are ordered; with
+        more ("s"), the names are walked by popularity until enough start so."""
+        bounds = (folded, folded + "\U0010ffff")
+        row = await self.db.fetchone(
+            "SELECT count(*) FROM (SELECT 1 FROM entities WHERE folded >= ? AND folded < ? LIMIT ?)",
+            (*bounds, NAMES_TO_ORDER),
+        )
+        if row is not None and row[0] < NAMES_TO_ORDER:
+            return list(
+                await self.db.fetchall(
+                    f"{_NAMES} WHERE e.folded >= ? AND e.folded < ?"
+                    " ORDER BY events DESC, e.folded LIMIT ?",
+                    (*bounds, limit),
+                )
+            )
+        canonical = await self.db.fetchall(
+            f"{_BY_POPULARITY} AND e.folded >= ? AND e.folded < ?"
+            " ORDER BY e.event_count DESC, e.folded LIMIT ?",
+            (*bounds, limit),
+        )
+        aliases = await self.db.fetchall(f"{_ALIASES} WHERE e.folded >= ? AND e.folded < ?", bounds)
+        return _most_events([*canonical, *aliases], limit)
+
+    async def _names_with_words(self, text: str, match: str, limit: int) -> list[aiosqlite.Row]:
+        """Names holding the words (`match` in entity_search), most events first. When
+        thousands do ("gene*"), the names are walked by popularity until enough do, and
+        the few aliases are tested in Python (text_matcher): ordering all of them, or
+        asking FTS5 about each alias, takes tens of milliseconds in a big archive."""
+        row = await self.db.fetchone(
+            "SELECT count(*) FROM (SELECT 1 FROM entity_search WHERE entity_search MATCH ? LIMIT ?)",
+            (match, NAMES_TO_ORDER),
+        )
+        if row is not None and row[0] < NAMES_TO_ORDER:
+            return list(
+                await self.db.fetchall(
+                    f"{_NAMES} JOIN entity_search s ON s.rowid = e.id WHERE entity_search MATCH ?"
+                    " ORDER BY events DESC, e.folded LIMIT ?",
+                    (match, limit),
+                )
+            )
+        canonical = await self.db.fetchall(
+            f"{_BY_POPULARITY} AND e.id IN"
+            " (SELECT rowid FROM entity_search WHERE entity_search MATCH ?)"
+            " ORDER BY e.event_count DESC, e.folded LIMIT ?",
+            (match, limit),
+        )
+        matches = text_matcher(text, prefix_last=True)
+        aliases = [row for row in await self.db.fetchall(_ALIASES) if matches(row["name"])]
+        return _most_events([*canonical, *aliases], limit)
 
     async def closest(self, text: str, *, limit: int = 5) -> list[str]:
         """Known canonical names nearest to a name that matched nothing (typos included)."""

@@ -8,7 +8,6 @@ import zlib
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from functools import partial
 
 import aiosqlite
 import numpy as np
@@ -30,11 +29,12 @@ from storage.search import (
     COMMON_TERM_EVENTS,
     EVENT_RANK,
     INDEXED_PREFIX,
+    STOP_WORDS,
     build_match,
     entities_match,
     in_text,
     period_match,
-    phrase_match,
+    phrase_matcher,
     prefix_check,
     ranking_match,
     suggestion_words,
@@ -54,8 +54,10 @@ SEARCH_WINDOW = 500
 # least one in this many of the newest matches holds the whole prefix ("russ*" among "rus*");
 # when fewer do ("derl*" among "der*"), FTS5 looks the prefix up itself, a rare one cheaply.
 CUT_PREFIX_YIELD = 8
-# Autocomplete reads the newest this many headlines to see which hold the whole prefix.
+# Search checks this many of the newest matches before going on with a cut prefix.
 PREFIX_SAMPLE = 100
+# Autocomplete orders this many of the newest headlines holding the words typed.
+HEADLINE_POOL = 100
 # related(): an entity's event as one integer, (YYYYMMDD << 32) | id, so that ordering the
 # integers orders events by date, then id (migration 0005 stores them packed).
 _POSTING_KEY = "((CAST(replace(date, '-', '') AS INTEGER) << 32) | event_id)"
@@ -935,11 +937,13 @@ class EventRepository:
         return [SearchHit(_brief(row)) for row in rows]
 
     async def suggest_headlines(self, text: str, *, limit: int = 25) -> list[EventBrief]:
-        """Autocomplete: headlines holding what is typed as a phrase first, then headlines
-        holding all its words; newest first within each. Empty input: the newest events.
+        """Autocomplete: among the newest HEADLINE_POOL headlines holding all the words
+        typed, those holding them as a phrase first, then the others; newest first within
+        each. Empty input: the newest events.
 
-        Newest first lets FTS5 stop after `limit` matches instead of ranking them all, which
-        keeps this fast however common the words are."""
+        Newest first lets FTS5 stop after the pool instead of ranking every match, and the
+        phrase is checked in Python within the pool: asked of FTS5, a phrase of common
+        words is checked in every headline holding them all (tens of milliseconds)."""
         if not text.strip():
             rows = await self.db.fetchall(
                 f"SELECT {_BRIEF_COLUMNS} FROM events e ORDER BY e.date DESC, e.id DESC LIMIT ?",
@@ -950,54 +954,47 @@ class EventRepository:
         if len(words[-1]) == 1 and not has_cjk(words[-1]):
             # One letter says too little to look up as a prefix: use the words before it.
             return await self.suggest_headlines(" ".join(words[:-1]), limit=limit)
-        found: dict[int, EventBrief] = {}
-        tiers = (
-            (phrase_match, prefix_check(text, phrase=True)),
-            (partial(build_match, prefix_last=True), prefix_check(text, prefix_last=True)),
-        )
-        for make_match, check in tiers:
-            if len(found) < limit and (match := make_match(text, cut=None)) is not None:
-                ids = None
-                if check is not None:
-                    ids = await self._cut_prefix_ids(make_match(text, cut=INDEXED_PREFIX), check)
-                for brief in await self._newest_headlines(match, ids, limit):
-                    found.setdefault(brief.id, brief)
-        return list(found.values())[:limit]
-
-    async def _cut_prefix_ids(
-        self, match: str | None, check: Callable[[str], bool]
-    ) -> list[int] | None:
-        """The newest PREFIX_SAMPLE headlines matching `match` (its long prefix cut to the
-        index's) that hold the whole prefix, or None when too few do (CUT_PREFIX_YIELD)."""
+        # A last word that is a stop word as typed ("their") is left out like the others,
+        # rather than looked up as a prefix of thousands of words; the phrase keeps it.
+        prefix_last = text.endswith(" ") or fold(words[-1]) not in STOP_WORDS
+        pool = None
+        if (check := prefix_check(text, prefix_last=prefix_last)) is not None:
+            pool = await self._newest_headlines(text, prefix_last, check)
+        if pool is None:
+            pool = await self._newest_headlines(text, prefix_last, None) or []
+        in_phrase = phrase_matcher(text)
+        pool.sort(key=lambda row: (row[2], row[0]), reverse=True)
+        pool.sort(key=lambda row: not in_phrase(row[1]))  # stable: newest first within
+        ids = [row[0] for row in pool[:limit]]
         rows = await self.db.fetchall(
-            "SELECT id, headline FROM events WHERE id IN ("
-            "  SELECT rowid FROM event_search WHERE event_search MATCH ?"
-            "  ORDER BY rowid DESC LIMIT ?)",
-            (f"headline : ({match})", PREFIX_SAMPLE),
+            f"SELECT {_BRIEF_COLUMNS} FROM events e WHERE e.id IN (SELECT value FROM json_each(?))",
+            (json.dumps(ids),),
         )
-        ids = [row[0] for row in rows if check(row[1])]
-        if len(rows) == PREFIX_SAMPLE and len(ids) * CUT_PREFIX_YIELD < len(rows):
-            return None
-        return ids
+        briefs = {row["id"]: _brief(row) for row in rows}
+        return [briefs[i] for i in ids if i in briefs]
 
     async def _newest_headlines(
-        self, match: str, ids: list[int] | None, limit: int
-    ) -> list[EventBrief]:
-        """The newest events whose headline matches, or of these ids (_cut_prefix_ids)."""
-        if ids is not None:
-            among, params = "SELECT value FROM json_each(?)", (json.dumps(ids),)
-        else:
-            among = (
-                "SELECT rowid FROM event_search WHERE event_search MATCH ?"
-                " ORDER BY rowid DESC LIMIT ?"
-            )
-            params = (f"headline : ({match})", limit)
+        self, text: str, prefix_last: bool, check: Callable[[str], bool] | None
+    ) -> list[tuple[int, str, str]] | None:
+        """(id, headline, date) of the newest HEADLINE_POOL events whose headline holds the
+        words. With a check, a long prefix is looked up by its first letters and checked;
+        None when too few of them hold it (CUT_PREFIX_YIELD)."""
+        match = build_match(text, prefix_last=prefix_last, cut=INDEXED_PREFIX if check else None)
+        if match is None:
+            return []
         rows = await self.db.fetchall(
-            f"SELECT {_BRIEF_COLUMNS} FROM events e WHERE e.id IN ({among})"
-            " ORDER BY e.date DESC, e.id DESC LIMIT ?",
-            (*params, limit),
+            "SELECT id, headline, date FROM events WHERE id IN ("
+            "  SELECT rowid FROM event_search WHERE event_search MATCH ?"
+            "  ORDER BY rowid DESC LIMIT ?)",
+            (f"headline : ({match})", HEADLINE_POOL),
         )
-        return [_brief(row) for row in rows]
+        pool = [(row[0], row[1], row[2]) for row in rows]
+        if check is None:
+            return pool
+        kept = [row for row in pool if check(row[1])]
+        if len(pool) == HEADLINE_POOL and len(kept) * CUT_PREFIX_YIELD < len(pool):
+            return None
+        return kept
 
     async def closest(self, text: str, *, limit: int = 5) -> list[EventBrief]:
         """Suggestions for text that matched nothing. When some of its words are not in the

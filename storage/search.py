@@ -17,7 +17,14 @@ import re
 from collections.abc import Callable, Container, Sequence
 from dataclasses import dataclass, replace
 
-from storage.textindex import CJK_RUN, cjk_tokens, fold, fold_text, segment_for_index
+from storage.textindex import (
+    CJK_RUN,
+    cjk_tokens,
+    fold,
+    fold_text,
+    has_cjk,
+    segment_for_index,
+)
 
 MAX_QUERY_CHARS = 500
 MAX_TERMS = 16
@@ -94,16 +101,40 @@ class _Term:
             for index, token in enumerate(self.tokens)
         ]
 
-    def needle(self) -> str:
-        """This term in index_words(): its words in a row, whole, the last one only as a
-        start if the term is a prefix."""
-        return " " + " ".join(fold(token) for token in self.tokens) + ("" if self.prefix else " ")
+    def finder(self) -> Callable[[str], bool]:
+        """A test of whether a folded text (fold_text) holds this term as FTS5 would find
+        it: its words in a row, whole, the last one only as a start if the term is a
+        prefix. Latin words are found by a regex in the text as it is, Chinese ones among
+        the index's bigrams (segment_for_index)."""
+        words = [fold(token) for token in self.tokens]
+        if any(CJK_RUN.search(word) for word in words):
+            needle = " " + " ".join(words) + ("" if self.prefix else " ")
+            return lambda folded: needle in _index_words(folded)
+        pattern = re.compile(r"[\W_]+".join(map(re.escape, words)))
+        prefix = self.prefix
+
+        def found(folded: str) -> bool:
+            # The regex starts with a literal, which re finds fast; the word boundaries,
+            # where a Chinese character counts as one, are checked at each hit.
+            at = 0
+            while hit := pattern.search(folded, at):
+                start, end = hit.span()
+                if not _joins(folded, start - 1) and (prefix or not _joins(folded, end)):
+                    return True
+                at = start + 1
+            return False
+
+        return found
 
 
-def index_words(text: str) -> str:
-    """A text's index tokens, folded, each with a space on both sides: a term is in the
-    text when its needle() is (a C-speed substring test, for hundreds of texts a search)."""
-    return " " + " ".join(_TOKEN.findall(fold_text(segment_for_index(text)))) + " "
+def _joins(text: str, at: int) -> bool:
+    """Whether the character at `at` would continue a Latin word there."""
+    return 0 <= at < len(text) and text[at].isalnum() and not has_cjk(text[at])
+
+
+def _index_words(folded: str) -> str:
+    """A folded text's index tokens, each with a space on both sides."""
+    return " " + " ".join(_TOKEN.findall(segment_for_index(folded))) + " "
 
 
 def _tokens(text: str) -> list[str]:
@@ -288,43 +319,43 @@ def _phrase(text: str) -> _Term | None:
     return _Term(tokens, prefix=not text.endswith(" ")) if tokens else None
 
 
-def phrase_match(text: str, *, cut: int | None = None) -> str | None:
+def phrase_match(text: str) -> str | None:
     """The whole text as one phrase (its last word a prefix while typing)."""
     phrase = _phrase(text)
-    return phrase.cut(cut).expression() if phrase else None
+    return phrase.expression() if phrase else None
 
 
-def prefix_check(
-    text: str, *, prefix_last: bool = False, phrase: bool = False
-) -> Callable[[str], bool] | None:
-    """For a match made with cut=INDEXED_PREFIX (build_match, or phrase_match if
-    `phrase`): a test of whether a text found by it holds the whole prefixes. None when
-    nothing was cut, and every match is a match."""
-    if phrase:
-        whole = _phrase(text)
-        groups = [[whole]] if whole else []
-    else:
-        groups = parse_terms(text, prefix_last=prefix_last)
+def phrase_matcher(text: str) -> Callable[[str], bool]:
+    """Whether a text holds phrase_match(text), tested in Python."""
+    phrase = _phrase(text)
+    return _matcher([[phrase]], []) if phrase else lambda found: False
+
+
+def prefix_check(text: str, *, prefix_last: bool = False) -> Callable[[str], bool] | None:
+    """For build_match(text, prefix_last=..., cut=INDEXED_PREFIX): a test of whether a text
+    found by it holds the whole prefixes. None when nothing was cut: every match is one."""
+    groups = parse_terms(text, prefix_last=prefix_last)
     checked = [g for g in groups if any(t.cut(INDEXED_PREFIX) is not t for t in g)]
-    if not checked:
-        return None
+    return _matcher(checked, []) if checked else None
 
-    # (needle, its first word): a text without the word anywhere is ruled out at once,
-    # without the slower cut into index words.
-    needles = [[(term.needle(), fold(term.tokens[0])) for term in group] for group in checked]
+
+def text_matcher(text: str, *, prefix_last: bool = False) -> Callable[[str], bool]:
+    """Whether a text matches build_match(text, prefix_last=...), tested in Python: for a
+    few texts (aliases), where asking FTS5 would mean finding every match first."""
+    groups = parse_terms(text, prefix_last=prefix_last)
+    return _matcher([g for g in groups if not g[0].negated], [g[0] for g in groups if g[0].negated])
+
+
+def _matcher(required: list[list[_Term]], excluded: list[_Term]) -> Callable[[str], bool]:
+    """A test that a text holds a term of each required group and no excluded term."""
+    groups = [[term.finder() for term in group] for group in required]
+    unwanted = [term.finder() for term in excluded]
 
     def holds(found: str) -> bool:
         folded = fold_text(found)
-        words = None
-        for group in needles:
-            for needle, first in group:
-                if first in folded:
-                    words = words or index_words(found)
-                    if needle in words:
-                        break
-            else:
-                return False
-        return True
+        return all(any(has(folded) for has in group) for group in groups) and not any(
+            has(folded) for has in unwanted
+        )
 
     return holds
 

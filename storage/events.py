@@ -31,12 +31,14 @@ from storage.search import (
     INDEXED_PREFIX,
     STOP_WORDS,
     build_match,
+    contradicts_itself,
     entities_match,
     in_text,
     period_match,
     phrase_matcher,
     prefix_check,
     ranking_match,
+    stop_word_phrase,
     suggestion_words,
     token_expressions,
 )
@@ -56,6 +58,9 @@ SEARCH_WINDOW = 500
 CUT_PREFIX_YIELD = 8
 # Search checks this many of the newest matches before going on with a cut prefix.
 PREFIX_SAMPLE = 100
+# A phrase of stop words only ("of the") is looked for among this many of the newest events:
+# finding it means checking word positions in nearly every event (130 ms at a million).
+STOP_PHRASE_EVENTS = 50_000
 # Autocomplete orders this many of the newest headlines holding the words typed.
 HEADLINE_POOL = 100
 # related(): an entity's event as one integer, (YYYYMMDD << 32) | id, so that ordering the
@@ -778,6 +783,8 @@ class EventRepository:
         where = " AND ".join(conditions) or "1"
         if not query.text.strip():
             return await self._browse(query, limit=limit, offset=offset)
+        if contradicts_itself(query.text):
+            return []
         want = offset + limit
         check = prefix_check(query.text)
         rows = await self._search_words(query, where, params, want, check) if check else None
@@ -820,18 +827,22 @@ class EventRepository:
         else:
             scored_match = " AND ".join([f"headline : ({match})", *narrowing[1:]])
             event_score, article_score = "-1.0", "0"
+        floor = 0
+        if stop_word_phrase(query.text):
+            row = await self.db.fetchone("SELECT max(id) FROM events")
+            floor = max(0, (row[0] if row and row[0] else 0) - STOP_PHRASE_EVENTS + 1)
         window = SEARCH_WINDOW
         while True:
             newest = await self.db.fetchall(
-                "SELECT rowid FROM event_search WHERE event_search MATCH ?"
+                "SELECT rowid FROM event_search WHERE event_search MATCH ? AND rowid >= ?"
                 " ORDER BY rowid DESC LIMIT ?",
-                (event_match, window),
+                (event_match, floor, window),
             )
-            lowest = newest[-1][0] if len(newest) == window else 0
+            lowest = newest[-1][0] if len(newest) == window else floor
             ids: list[int] | None = [row[0] for row in newest]
             if check is not None:
                 # Only while the window is full is there more to find that FTS5 could.
-                ids = await self._holding(ids, check, may_give_up=bool(lowest))
+                ids = await self._holding(ids, check, may_give_up=lowest > floor)
                 if ids is None:
                     return None
             rows = await self.db.fetchall(
@@ -860,7 +871,7 @@ class EventRepository:
                     want,
                 ),
             )
-            if len(rows) >= want or lowest == 0:
+            if len(rows) >= want or lowest == floor:
                 return list(rows)
             window *= 8
 

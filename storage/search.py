@@ -240,6 +240,21 @@ def build_match(text: str, *, prefix_last: bool = False, cut: int | None = None)
     return expression
 
 
+def contradicts_itself(text: str) -> bool:
+    """Whether a word to find is also excluded ("flood -flood"): nothing can match, and
+    FTS5 would read every event holding the word to find that out."""
+    groups = parse_terms(text)
+    excluded = {g[0].expression() for g in groups if g[0].negated}
+    return any(len(g) == 1 and g[0].expression() in excluded for g in groups if not g[0].negated)
+
+
+def stop_word_phrase(text: str) -> bool:
+    """Whether every word to find is a stop word and one is a phrase ("of the"): FTS5
+    must check the positions of both words in nearly every event to find one."""
+    positive = [term for group in parse_terms(text) for term in group if not term.negated]
+    return all(t.of_stop_words for t in positive) and any(len(t.tokens) > 1 for t in positive)
+
+
 def token_expressions(text: str, *, cut: int | None = None) -> list[str]:
     """The tokens of the words to find, as expressions to count (see ranking_match)."""
     found = [

@@ -168,3 +168,23 @@ async def test_a_long_prefix_rare_among_its_first_letters_is_found_too(
     assert [b.headline for b in typed] == [f"Russia report {n}" for n in (2, 1, 0)]
     hits = await storage.events.search(SearchFilter(text="russ*"), limit=5)
     assert [h.event.headline for h in hits] == [f"Russia report {n}" for n in (2, 1, 0)]
+
+
+async def test_a_word_both_wanted_and_excluded_finds_nothing(storage: Storage) -> None:
+    await storage.events.import_batch([_page(0, "Flood warning"), _page(1, "Vote count")])
+    assert await storage.events.search(SearchFilter(text="flood -flood"), limit=5) == []
+    hits = await storage.events.search(SearchFilter(text="flood -vote"), limit=5)
+    assert [h.event.headline for h in hits] == ["Flood warning"]
+
+
+async def test_a_phrase_of_stop_words_is_looked_for_among_the_newest_events(
+    storage: Storage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(storage_events, "STOP_PHRASE_EVENTS", 5)
+    pages = [_page(n, f"Report {n} of the day" if n % 2 else f"Report {n}") for n in range(20)]
+    await storage.events.import_batch(pages)
+    hits = await storage.events.search(SearchFilter(text='"of the"'), limit=20)
+    # Ids follow the order of import here: the newest five events are 15..19.
+    assert [h.event.headline for h in hits] == [f"Report {n} of the day" for n in (19, 17, 15)]
+    hits = await storage.events.search(SearchFilter(text="of the"), limit=20)  # no phrase
+    assert len(hits) == 10

@@ -70,6 +70,24 @@ _KEY_DTYPE = "<i8"
 _ID_BITS = 0xFFFFFFFF
 
 
+def _too_few_hold(kept: int, read: int) -> bool:
+    """Whether a cut prefix is not worth it: fewer than 1 in CUT_PREFIX_YIELD of the
+    matches read hold the whole prefix."""
+    return kept * CUT_PREFIX_YIELD < read
+
+
+@dataclass(frozen=True, slots=True)
+class _WordSearch:
+    """What search() hands on to its word matching: the text, its filters as index
+    expressions, and the exact conditions (SQL on events e) with their parameters."""
+
+    text: str
+    filters: list[str]
+    where: str
+    params: Sequence[object]
+    want: int
+
+
 def _posting_keys(rows: Sequence[aiosqlite.Row]) -> np.ndarray:
     """Rows of one column, _POSTING_KEY, as an array of keys."""
     return np.fromiter((row[0] for row in rows), dtype=_KEY_DTYPE, count=len(rows))
@@ -786,49 +804,43 @@ class EventRepository:
         if contradicts_itself(query.text):
             return []
         want = offset + limit
+        # The filters as words of the index, for FTS5 to intersect with the text's.
+        filters = [f for f in (await self._period_match(query),) if f]
+        if query.entity_ids:
+            filters.append(entities_match(query.entity_ids))
+        words = _WordSearch(query.text, filters, where, params, want)
         check = prefix_check(query.text)
-        rows = await self._search_words(query, where, params, want, check) if check else None
+        rows = await self._search_words(words, check) if check else None
         if rows is None:
-            rows = await self._search_words(query, where, params, want, None) or []
+            rows = await self._search_words(words, None) or []
         return [SearchHit(_brief(row)) for row in rows[offset:]]
 
     async def _search_words(
-        self,
-        query: SearchFilter,
-        where: str,
-        params: Sequence[object],
-        want: int,
-        check: Callable[[str], bool] | None,
+        self, words: _WordSearch, check: Callable[[str], bool] | None
     ) -> list[aiosqlite.Row] | None:
         """search() once it has words. With a check, long prefixes are looked up by their
         first letters (prefix_check); None when too few of the newest matches hold the whole
         prefix, and FTS5 should look it up itself."""
+        text = words.text
         cut = INDEXED_PREFIX if check else None
-        match = build_match(query.text, cut=cut)
+        match = build_match(text, cut=cut)
         if match is None:
             return []
-        # The filters as words of the index, for FTS5 to intersect with the text's.
-        narrowing = [in_text(match)]
-        if within := await self._period_match(query):
-            narrowing.append(within)
-        if query.entity_ids:
-            narrowing.append(entities_match(query.entity_ids))
-        event_match = " AND ".join(f"({part})" for part in narrowing)
+        event_match = " AND ".join(f"({part})" for part in (in_text(match), *words.filters))
         # Ranked by the rare words only (COMMON_TERM_EVENTS); with none, headline matches
         # first. Either way the matches of the full expression are what is ranked.
-        counts = await self.term_counts(
-            token_expressions(query.text, cut=cut), cap=COMMON_TERM_EVENTS
-        )
+        counts = await self.term_counts(token_expressions(text, cut=cut), cap=COMMON_TERM_EVENTS)
         common = {t for t, n in counts.items() if n > COMMON_TERM_EVENTS}
-        rank_by = ranking_match(query.text, common, cut=cut)
+        rank_by = ranking_match(text, common, cut=cut)
         if rank_by is not None:
             scored_match, event_score = in_text(rank_by), EVENT_RANK
             article_score = "bm25(article_search, 2.0, 1.0) / 2"
         else:
-            scored_match = " AND ".join([f"headline : ({match})", *narrowing[1:]])
+            scored_match = " AND ".join([f"headline : ({match})", *words.filters])
             event_score, article_score = "-1.0", "0"
+        articles_match = build_match(text)  # articles: few, and found by what was typed
         floor = 0
-        if stop_word_phrase(query.text):
+        if stop_word_phrase(text):
             row = await self.db.fetchone("SELECT max(id) FROM events")
             floor = max(0, (row[0] if row and row[0] else 0) - STOP_PHRASE_EVENTS + 1)
         window = SEARCH_WINDOW
@@ -861,17 +873,17 @@ class EventRepository:
                 "  WHERE article_search MATCH ?"
                 " ), best AS (SELECT id, MIN(score) AS score FROM hits GROUP BY id)"
                 f" SELECT {_BRIEF_COLUMNS} FROM best JOIN events e ON e.id = best.id"
-                f" WHERE {where} ORDER BY best.score, e.date DESC, e.id DESC LIMIT ?",
+                f" WHERE {words.where} ORDER BY best.score, e.date DESC, e.id DESC LIMIT ?",
                 (
                     json.dumps(ids),
                     scored_match,
                     lowest,
-                    build_match(query.text),  # articles: few, and found by what was typed
-                    *params,
-                    want,
+                    articles_match,
+                    *words.params,
+                    words.want,
                 ),
             )
-            if len(rows) >= want or lowest == floor:
+            if len(rows) >= words.want or lowest == floor:
                 return list(rows)
             window *= 8
 
@@ -890,7 +902,7 @@ class EventRepository:
                 (json.dumps(part),),
             )
             kept += [row[0] for row in rows if check(f"{row[1]}\n{row[2]}")]
-            if may_give_up and len(kept) * CUT_PREFIX_YIELD < len(part):
+            if may_give_up and _too_few_hold(len(kept), len(part)):
                 return None
             may_give_up = False  # the sample decides
         return kept
@@ -1003,7 +1015,7 @@ class EventRepository:
         if check is None:
             return pool
         kept = [row for row in pool if check(row[1])]
-        if len(pool) == HEADLINE_POOL and len(kept) * CUT_PREFIX_YIELD < len(pool):
+        if len(pool) == HEADLINE_POOL and _too_few_hold(len(kept), len(pool)):
             return None
         return kept
 

@@ -375,20 +375,24 @@ def _matcher(required: list[list[_Term]], excluded: list[_Term]) -> Callable[[st
     return holds
 
 
+def _distinct_words(text: str) -> list[str]:
+    """The tokens of text of two letters or more (or Chinese), each once (as folded)."""
+    words: dict[str, str] = {}
+    for token in _tokens(text[:MAX_QUERY_CHARS]):
+        if len(token) >= 2 or CJK_RUN.fullmatch(token):
+            words.setdefault(fold(token), token)
+    return list(words.values())
+
+
 def any_word_match(text: str) -> str | None:
     """A looser expression (any word, each as a prefix), for 'did you mean' suggestions."""
-    tokens = [t for t in _tokens(text[:MAX_QUERY_CHARS]) if len(t) >= 2 or CJK_RUN.fullmatch(t)]
+    tokens = _distinct_words(text)[:MAX_TERMS]
     if not tokens:
         return None
-    tokens = list(dict.fromkeys(tokens))[:MAX_TERMS]
     return " OR ".join(f'"{t[:4] if not CJK_RUN.match(t) else t}"*' for t in tokens)
 
 
 def suggestion_words(text: str) -> list[str]:
     """The words of text worth suggesting events by: distinct, two letters or more (or
     Chinese), no stop words."""
-    words: dict[str, str] = {}
-    for token in _tokens(text[:MAX_QUERY_CHARS]):
-        if (len(token) >= 2 or CJK_RUN.fullmatch(token)) and fold(token) not in STOP_WORDS:
-            words.setdefault(fold(token), token)
-    return list(words.values())[:MAX_TERMS]
+    return [w for w in _distinct_words(text) if fold(w) not in STOP_WORDS][:MAX_TERMS]

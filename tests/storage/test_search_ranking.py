@@ -18,6 +18,12 @@ from storage.search import ranking_match, token_expressions
 START = dt.date(2020, 1, 1)
 
 
+async def _found(storage: Storage, text: str, **paging: int) -> list[str]:
+    """The headlines a search finds, in order."""
+    hits = await storage.events.search(SearchFilter(text=text), **paging)
+    return [hit.event.headline for hit in hits]
+
+
 def _page(n: int, headline: str, summary: str = "") -> PageRecord:
     date = START + dt.timedelta(days=n)
     return PageRecord(key=make_key(date, f"e-{n}"), date=date, headline=headline, summary=summary)
@@ -62,16 +68,17 @@ async def test_common_words_alone_list_headline_matches_first_then_newest(
         _page(5, "Flood relief", "Aid arrived."),
     ]
     await storage.events.import_batch(pages)
-    hits = await storage.events.search(SearchFilter(text="flood"), limit=10)
-    assert [h.event.headline for h in hits] == [
+    assert await _found(storage, "flood", limit=10) == [
         "Flood relief",
         "Flood warning",
         "Flood in the north",  # headlines, newest first
         "Market news",
         "Election day",  # then the summaries, newest first
     ]
-    page = await storage.events.search(SearchFilter(text="flood"), limit=2, offset=2)
-    assert [h.event.headline for h in page] == ["Flood in the north", "Market news"]
+    assert await _found(storage, "flood", limit=2, offset=2) == [
+        "Flood in the north",
+        "Market news",
+    ]
 
 
 @pytest.mark.usefixtures("common_above_three")
@@ -84,10 +91,9 @@ async def test_a_rare_word_ranks_the_matches_of_all_the_words(storage: Storage) 
         _page(13, "Flood and dam", "Dam."),
     ]
     await storage.events.import_batch(pages)
-    hits = await storage.events.search(SearchFilter(text="flood dam"), limit=10)
     # Ranked by bm25 over "dam" (the common "flood" only filters): in the headline and the
     # summary, then in the headline of a longer one, then twice in a summary.
-    assert [h.event.headline for h in hits] == [
+    assert await _found(storage, "flood dam", limit=10) == [
         "Flood and dam",
         "Dam breaks after flood",
         "Flood news",
@@ -130,15 +136,13 @@ async def test_a_long_prefix_finds_exactly_the_words_starting_so(storage: Storag
         "Ties of Russian economic policy",
     ]
     await storage.events.import_batch([_page(n, h) for n, h in enumerate(headlines)])
-    hits = await storage.events.search(SearchFilter(text="russ*"), limit=10)
-    assert {h.event.headline for h in hits} == {
+    assert set(await _found(storage, "russ*", limit=10)) == {
         "Russia vetoes a resolution",
         "Russell wins the final",
         "Economic ties of Russia grow",
         "Ties of Russian economic policy",
     }
-    hits = await storage.events.search(SearchFilter(text="ties russ* OR belt"), limit=10)
-    assert {h.event.headline for h in hits} == {
+    assert set(await _found(storage, "ties russ* OR belt", limit=10)) == {
         "Economic ties of Russia grow",
         "Economic ties of rust belt towns",
         "Ties of Russian economic policy",
@@ -166,15 +170,13 @@ async def test_a_long_prefix_rare_among_its_first_letters_is_found_too(
     await storage.events.import_batch([*rust, *russia] if rust_first else [*russia, *rust])
     typed = await storage.events.suggest_headlines("russ", limit=5)
     assert [b.headline for b in typed] == [f"Russia report {n}" for n in (2, 1, 0)]
-    hits = await storage.events.search(SearchFilter(text="russ*"), limit=5)
-    assert [h.event.headline for h in hits] == [f"Russia report {n}" for n in (2, 1, 0)]
+    assert await _found(storage, "russ*", limit=5) == [f"Russia report {n}" for n in (2, 1, 0)]
 
 
 async def test_a_word_both_wanted_and_excluded_finds_nothing(storage: Storage) -> None:
     await storage.events.import_batch([_page(0, "Flood warning"), _page(1, "Vote count")])
     assert await storage.events.search(SearchFilter(text="flood -flood"), limit=5) == []
-    hits = await storage.events.search(SearchFilter(text="flood -vote"), limit=5)
-    assert [h.event.headline for h in hits] == ["Flood warning"]
+    assert await _found(storage, "flood -vote", limit=5) == ["Flood warning"]
 
 
 async def test_a_phrase_of_stop_words_is_looked_for_among_the_newest_events(
@@ -183,8 +185,9 @@ async def test_a_phrase_of_stop_words_is_looked_for_among_the_newest_events(
     monkeypatch.setattr(storage_events, "STOP_PHRASE_EVENTS", 5)
     pages = [_page(n, f"Report {n} of the day" if n % 2 else f"Report {n}") for n in range(20)]
     await storage.events.import_batch(pages)
-    hits = await storage.events.search(SearchFilter(text='"of the"'), limit=20)
     # Ids follow the order of import here: the newest five events are 15..19.
-    assert [h.event.headline for h in hits] == [f"Report {n} of the day" for n in (19, 17, 15)]
+    assert await _found(storage, '"of the"', limit=20) == [
+        f"Report {n} of the day" for n in (19, 17, 15)
+    ]
     hits = await storage.events.search(SearchFilter(text="of the"), limit=20)  # no phrase
     assert len(hits) == 10

@@ -23,7 +23,7 @@ from typing import Any
 from bot.errors import UserError
 from bot.services import lookups
 from storage import Storage
-from storage.search import EVENT_RANK, build_match, in_text, phrase_match
+from storage.search import EVENT_RANK, build_match, headline_phrase, in_text, phrase_match
 from storage.textindex import CJK_RUN, fold
 
 Progress = Callable[[str, int, int], None]
@@ -33,6 +33,7 @@ _WORD = re.compile(r"[^\W_]+")
 BARE = {
     "key": "the key's index lookup: SELECT id FROM events WHERE key = ?",
     "fts1": "the FTS5 MATCH of the same expression, best 1 by the same bm25 weights, rowid only",
+    "pairs1": "the headline_pairs MATCH of the words in a row, newest 1, rowid only (when one is)",
     "fts25": "the FTS5 MATCH on headlines (the phrase expression), best 25 by bm25, rowid only",
     "newest": "the newest 25 events from the date index",
     "prefix": "the folded-name index range scan: SELECT id FROM entities WHERE folded >= ? AND folded < ? LIMIT 25",
@@ -230,14 +231,25 @@ def show_by_key(s: Sample, rng: random.Random, n: int) -> list[Query]:
     return out
 
 
-def show_by_words(s: Sample, rng: random.Random, n: int) -> list[Query]:
+def show_by_words(s: Sample, rng: random.Random, db: sqlite3.Connection, n: int) -> list[Query]:
     out = []
     for _ in range(n):
         pool = s.zh_events if s.zh_events and rng.random() < 0.05 else s.events
         _, _, headline, lang, _ = rng.choice(pool)
         text = _few_words(rng, headline, lang, 2, 6)
-        sql, params = _bm25_bare(build_match(text), 1)
-        out.append(Query(text, lambda st, q=text: lookups.event_card(st, q), sql, params, "fts1"))
+        # Built on the headline pairs when the words are in a row in some headline.
+        sql = (
+            "SELECT rowid FROM headline_pairs WHERE headline_pairs MATCH ?"
+            " ORDER BY rowid DESC LIMIT 1"
+        )
+        phrase = headline_phrase(text)
+        if phrase is not None and db.execute(sql, (phrase,)).fetchone():
+            params: tuple[Any, ...] = (phrase,)
+            kind = "pairs1"
+        else:
+            sql, params = _bm25_bare(build_match(text), 1)
+            kind = "fts1"
+        out.append(Query(text, lambda st, q=text: lookups.event_card(st, q), sql, params, kind))
     return out
 
 
@@ -462,7 +474,7 @@ class RowSpec:
 
 ROWS: tuple[RowSpec, ...] = (
     RowSpec("show by key", 25, lambda s, r, db, n: show_by_key(s, r, n)),
-    RowSpec("show by words", 25, lambda s, r, db, n: show_by_words(s, r, n)),
+    RowSpec("show by words", 25, show_by_words),
     RowSpec("autocomplete: event headlines", 20, lambda s, r, db, n: autocomplete_events(s, r, n)),
     RowSpec("autocomplete: entity names", 20, lambda s, r, db, n: autocomplete_entities(s, r, n)),
     RowSpec("search (English)", 50, lambda s, r, db, n: search_english(s, r, n)),

@@ -20,7 +20,7 @@ from typing import Any
 
 import aiosqlite
 
-from storage.textindex import period_tokens, segment_for_index
+from storage.textindex import period_tokens, segment_for_index, word_pairs
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +30,11 @@ MAX_PARAMS = 900
 
 # The full-text index is kept up to date by triggers that call these functions, so every
 # connection that may write must know them (aiosqlite here; plain sqlite3 in benchmarks).
-INDEX_FUNCTIONS = {"segment": segment_for_index, "period": period_tokens}
+INDEX_FUNCTIONS = {
+    "segment": segment_for_index,
+    "period": period_tokens,
+    "word_pairs": word_pairs,
+}
 
 
 class StorageError(Exception):

@@ -47,9 +47,10 @@ class AliasResult:
 
 
 # An entity's latest events its companions are counted over: each event's links are read
-# (about five, a microsecond each at a million events), so the window bounds the cost of
-# a profile for an entity in tens of thousands of events: 1,000 events, about 6 ms.
-CO_ENTITY_WINDOW = 1000
+# (about five, scattered over the table: 2-3 microseconds each at a million events), so the
+# window bounds the cost of a profile for an entity in tens of thousands of events: 500
+# events, about 6 ms (1,000 took 11-14 ms, half of what a profile may take).
+CO_ENTITY_WINDOW = 500
 # Names starting with what is typed are ordered by popularity when fewer than this many do;
 # with more, the popularity index is walked instead.
 NAMES_TO_ORDER = 1000

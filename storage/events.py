@@ -7,7 +7,7 @@ import json
 import zlib
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import aiosqlite
 import numpy as np
@@ -33,6 +33,7 @@ from storage.search import (
     build_match,
     contradicts_itself,
     entities_match,
+    headline_phrase,
     in_text,
     period_match,
     phrase_matcher,
@@ -40,6 +41,7 @@ from storage.search import (
     ranking_match,
     stop_word_phrase,
     suggestion_words,
+    text_matcher,
     token_expressions,
 )
 from storage.textindex import fold, has_cjk, headline_tokens, jaccard
@@ -61,6 +63,9 @@ PREFIX_SAMPLE = 100
 # A phrase of stop words only ("of the") is looked for among this many of the newest events:
 # finding it means checking word positions in nearly every event (130 ms at a million).
 STOP_PHRASE_EVENTS = 50_000
+# When a search of common words has at most this many matches, which of them hold the words
+# in their headline is checked in Python (a few microseconds each) rather than by FTS5.
+HEADLINE_CHECKS = 100
 # Autocomplete orders this many of the newest headlines holding the words typed.
 HEADLINE_POOL = 100
 # related(): an entity's event as one integer, (YYYYMMDD << 32) | id, so that ordering the
@@ -436,6 +441,11 @@ class EventRepository:
                 chunk,
             )
             await conn.execute(
+                "INSERT INTO headline_pairs(rowid, pairs) SELECT id, word_pairs(headline)"
+                f" FROM events WHERE id IN ({marks}) AND searchable = 0",
+                chunk,
+            )
+            await conn.execute(
                 f"UPDATE events SET searchable = 1 WHERE id IN ({marks}) AND searchable = 0", chunk
             )
 
@@ -775,7 +785,8 @@ class EventRepository:
     ) -> list[SearchHit]:
         """Events matching words (headline, summary, attached articles) and the filters.
 
-        Best matches first: bm25 over the rarer words (headline words weigh more); when
+        First the events whose headline holds the words as typed, in a row (newest
+        first); then the best matches: bm25 over the rarer words (headline words weigh more); when
         every word is common or a stop word, headline matches first, then newest first
         (COMMON_TERM_EVENTS). Matches are ranked among the newest SEARCH_WINDOW of them,
         more when the filters leave too few. Dates and entities are words of the index too
@@ -809,11 +820,32 @@ class EventRepository:
         if query.entity_ids:
             filters.append(entities_match(query.entity_ids))
         words = _WordSearch(query.text, filters, where, params, want)
-        check = prefix_check(query.text)
-        rows = await self._search_words(words, check) if check else None
-        if rows is None:
-            rows = await self._search_words(words, None) or []
-        return [SearchHit(_brief(row)) for row in rows[offset:]]
+        in_headline = await self._in_headline(words)
+        if len(in_headline) < want:
+            # The others as ranked, enough of them that those already found can go.
+            words = replace(words, want=want + len(in_headline))
+            check = prefix_check(query.text)
+            rows = await self._search_words(words, check) if check else None
+            if rows is None:
+                rows = await self._search_words(words, None) or []
+            first = {row["id"] for row in in_headline}
+            in_headline += [row for row in rows if row["id"] not in first]
+        return [SearchHit(_brief(row)) for row in in_headline[offset:want]]
+
+    async def _in_headline(self, words: _WordSearch) -> list[aiosqlite.Row]:
+        """Among the newest SEARCH_WINDOW events whose headline holds the words in a row
+        (headline_phrase), those passing the filters, newest first: what search puts
+        first. headline_pairs finds them in a millisecond, even for common words."""
+        phrase = headline_phrase(words.text)
+        if phrase is None:
+            return []
+        return await self.db.fetchall(
+            "WITH phrase(id) AS MATERIALIZED (SELECT rowid FROM headline_pairs"
+            "  WHERE headline_pairs MATCH ? ORDER BY rowid DESC LIMIT ?)"
+            f" SELECT {_BRIEF_COLUMNS} FROM phrase JOIN events e ON e.id = phrase.id"
+            f" WHERE {words.where} ORDER BY e.date DESC, e.id DESC LIMIT ?",
+            (phrase, SEARCH_WINDOW, *words.params, words.want),
+        )
 
     async def _search_words(
         self, words: _WordSearch, check: Callable[[str], bool] | None
@@ -857,14 +889,25 @@ class EventRepository:
                 ids = await self._holding(ids, check, may_give_up=lowest > floor)
                 if ids is None:
                     return None
+            if rank_by is None and lowest == floor and len(ids) <= HEADLINE_CHECKS:
+                # ids are all the matches, and few: which hold the words in their headline
+                # is quicker to check here than by FTS5 walking every event of each again.
+                scored = "SELECT value AS id, -1.0 AS score FROM json_each(?)"
+                scored_params: tuple[object, ...] = (
+                    json.dumps(await self._headline_holders(ids, text)),
+                )
+            else:
+                # `+rowid`: an IN handed to FTS5 would start its query (and bm25's
+                # counting) anew for every id.
+                scored = (
+                    f"SELECT rowid AS id, {event_score} AS score FROM event_search"
+                    " WHERE event_search MATCH ? AND rowid >= ? AND +rowid IN newest"
+                )
+                scored_params = (scored_match, lowest)
             rows = await self.db.fetchall(
                 "WITH newest(id) AS (SELECT value FROM json_each(?)),"
-                # MATERIALIZED: FTS5 walks the matches once. `+rowid`: an IN handed to
-                # FTS5 would start its query (and bm25's counting) anew for every id.
-                " scored AS MATERIALIZED ("
-                f"  SELECT rowid AS id, {event_score} AS score FROM event_search"
-                "  WHERE event_search MATCH ? AND rowid >= ? AND +rowid IN newest"
-                " ), hits AS ("
+                # MATERIALIZED: FTS5 walks the matches once.
+                f" scored AS MATERIALIZED ({scored}), hits AS ("
                 "  SELECT n.id, coalesce(s.score, 0) AS score"
                 "  FROM newest n LEFT JOIN scored s ON s.id = n.id"
                 "  UNION ALL"
@@ -876,8 +919,7 @@ class EventRepository:
                 f" WHERE {words.where} ORDER BY best.score, e.date DESC, e.id DESC LIMIT ?",
                 (
                     json.dumps(ids),
-                    scored_match,
-                    lowest,
+                    *scored_params,
                     articles_match,
                     *words.params,
                     words.want,
@@ -886,6 +928,15 @@ class EventRepository:
             if len(rows) >= words.want or lowest == floor:
                 return list(rows)
             window *= 8
+
+    async def _headline_holders(self, ids: list[int], text: str) -> list[int]:
+        """The events among ids whose headline holds the words of text."""
+        holds = text_matcher(text)
+        rows = await self.db.fetchall(
+            "SELECT id, headline FROM events WHERE id IN (SELECT value FROM json_each(?))",
+            (json.dumps(ids),),
+        )
+        return [row[0] for row in rows if holds(row[1])]
 
     async def _holding(
         self, ids: list[int], check: Callable[[str], bool], *, may_give_up: bool
@@ -960,13 +1011,15 @@ class EventRepository:
         return [SearchHit(_brief(row)) for row in rows]
 
     async def suggest_headlines(self, text: str, *, limit: int = 25) -> list[EventBrief]:
-        """Autocomplete: among the newest HEADLINE_POOL headlines holding all the words
-        typed, those holding them as a phrase first, then the others; newest first within
+        """Autocomplete: the headlines holding the words typed in a row (headline_phrase;
+        among the newest HEADLINE_POOL, newest first). When none do, or the words are not
+        pairs (one word, Chinese), among the newest HEADLINE_POOL headlines holding all the
+        words, those holding them as a phrase first, then the others; newest first within
         each. Empty input: the newest events.
 
         Newest first lets FTS5 stop after the pool instead of ranking every match, and the
-        phrase is checked in Python within the pool: asked of FTS5, a phrase of common
-        words is checked in every headline holding them all (tens of milliseconds)."""
+        phrase is checked in Python within the pool: asked of event_search, a phrase of
+        common words is checked in every headline holding them all (tens of milliseconds)."""
         if not text.strip():
             rows = await self.db.fetchall(
                 f"SELECT {_BRIEF_COLUMNS} FROM events e ORDER BY e.date DESC, e.id DESC LIMIT ?",
@@ -980,6 +1033,16 @@ class EventRepository:
         # A last word that is a stop word as typed ("their") is left out like the others,
         # rather than looked up as a prefix of thousands of words; the phrase keeps it.
         prefix_last = text.endswith(" ") or fold(words[-1]) not in STOP_WORDS
+        phrase = headline_phrase(text, prefix_last=prefix_last)
+        if phrase is not None:
+            rows = await self.db.fetchall(
+                f"SELECT {_BRIEF_COLUMNS} FROM events e WHERE e.id IN (SELECT rowid"
+                "  FROM headline_pairs WHERE headline_pairs MATCH ? ORDER BY rowid DESC LIMIT ?)"
+                " ORDER BY e.date DESC, e.id DESC LIMIT ?",
+                (phrase, HEADLINE_POOL, limit),
+            )
+            if rows:
+                return [_brief(row) for row in rows]
         pool = None
         if (check := prefix_check(text, prefix_last=prefix_last)) is not None:
             pool = await self._newest_headlines(text, prefix_last, check)

@@ -24,6 +24,7 @@ from storage.textindex import (
     fold_text,
     has_cjk,
     segment_for_index,
+    word_pairs,
 )
 
 MAX_QUERY_CHARS = 500
@@ -44,6 +45,8 @@ COMMON_TERM_EVENTS = 5000
 # 100 ms for a common start in a million events. Searches and autocomplete look it up by its
 # first three letters instead (cut=INDEXED_PREFIX) and check what is found (prefix_check).
 INDEXED_PREFIX = 3
+# How many tokens of a term are counted to tell whether it is common (token_expressions).
+COUNTED_TOKENS = 6
 
 _TOKEN = re.compile(r"[^\W_]+")
 _USER_TERM = re.compile(r'(-?)"([^"]*)"?|(\S+)')
@@ -93,12 +96,13 @@ class _Term:
         return replace(self, tokens=(*self.tokens[:-1], last[:letters]))
 
     def token_expressions(self) -> list[str]:
-        """Each token on its own (the last as a prefix if the term is one): the term is
-        found in at most as many events as its rarest token."""
+        """Each token on its own (the last as a prefix if the term is one), the first
+        COUNTED_TOKENS of them: the term is found in at most as many events as its rarest
+        token. A long Chinese run is a token per character; counting each took 20 ms."""
         last = len(self.tokens) - 1
         return [
             f'"{token}"*' if self.prefix and index == last else f'"{token}"'
-            for index, token in enumerate(self.tokens)
+            for index, token in enumerate(self.tokens[:COUNTED_TOKENS])
         ]
 
     def finder(self) -> Callable[[str], bool]:
@@ -326,6 +330,29 @@ def period_match(since: dt.date, until: dt.date) -> str | None:
         if len(words) > MAX_PERIOD_TOKENS:
             return None
     return "period : (" + " OR ".join(words) + ")" if words else None
+
+
+_OPERATORS = frozenset({"OR", "|", "AND", "&&", "NOT"})
+
+
+def headline_phrase(text: str, *, prefix_last: bool = False) -> str | None:
+    """A headline_pairs expression (migration 0008) for the headlines holding the words
+    of text in a row, the last one only as a start while typing (prefix_last). None
+    unless text is two Latin words or more and nothing else to honour (no OR, -word or
+    prefix: Chinese has no pairs, see word_pairs), or when the word being typed is one
+    letter ("of the c": FTS5 would merge every pair "the_c...", 20 ms; "the_co" 5-10)."""
+    text = text[:MAX_QUERY_CHARS]
+    terms = text.replace('"', " ").split()
+    if has_cjk(text) or any(t in _OPERATORS or t.startswith("-") or "*" in t for t in terms):
+        return None
+    pairs = word_pairs(text)
+    if not pairs:
+        return None
+    if not prefix_last or text.endswith((" ", '"')):
+        return f'"{pairs}"'
+    if len(_TOKEN.findall(text)[-1]) < 2:
+        return None
+    return f'"{pairs}"*'
 
 
 def _phrase(text: str) -> _Term | None:

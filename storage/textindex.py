@@ -16,6 +16,7 @@ import sys
 import unicodedata
 from fractions import Fraction
 from functools import cache, lru_cache
+from itertools import pairwise
 
 # Han (incl. extensions and compatibility ideographs), kana and Hangul syllables.
 _CJK_RANGES = (
@@ -111,6 +112,29 @@ def headline_tokens(headline: str) -> frozenset[str]:
 def jaccard(a: frozenset[str], b: frozenset[str]) -> Fraction:
     union = len(a | b)
     return Fraction(len(a & b), union) if union else Fraction(0)
+
+
+# What separates two runs of words in word_pairs(): a token no pair can be, so that a phrase
+# of pairs never spans a break ("a b 中文 b c" must not hold "a b c").
+PAIR_BREAK = "_"
+
+
+def word_pairs(text: str | None) -> str:
+    """Each two words that follow each other in a text, as one token ("syria_ministry"),
+    for the headline_pairs index (migration 0008). Words in a row in a headline are then
+    a phrase of pairs there: a few rare tokens, found at once, where the same phrase in
+    event_search means walking every event holding each of its words. Chinese and
+    Japanese runs break the chain (their bigrams already are pairs)."""
+    if not text:
+        return ""
+    tokens: list[str] = []
+    for chain in CJK_RUN.split(fold_text(text)):
+        words = _WORD.findall(chain)
+        if len(words) > 1:
+            if tokens:
+                tokens.append(PAIR_BREAK)
+            tokens.extend(f"{a}_{b}" for a, b in pairwise(words))
+    return " ".join(tokens)
 
 
 def period_tokens(date: str) -> str:

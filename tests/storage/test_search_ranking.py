@@ -47,6 +47,10 @@ def test_the_words_to_rank_by_are_the_rare_ones() -> None:
     assert ranking_match("Iraq OR flood car", common) is None  # each group has a common term
     assert ranking_match("Iraq flood", common) == '"flood"'
     assert ranking_match("the of", set()) is None  # stop words are never ranked by
+    # A long Chinese run: its first bigrams tell enough (one count each).
+    assert token_expressions("一二三四五六七八九十") == [
+        f'"{a}{b}"' for a, b in zip("一二三四五六", "二三四五六七", strict=True)
+    ]
 
 
 async def test_term_counts_stop_at_the_cap(storage: Storage) -> None:
@@ -56,9 +60,12 @@ async def test_term_counts_stop_at_the_cap(storage: Storage) -> None:
 
 
 @pytest.mark.usefixtures("common_above_three")
+@pytest.mark.parametrize("headline_checks", [100, 0], ids=["checked here", "by FTS5"])
 async def test_common_words_alone_list_headline_matches_first_then_newest(
-    storage: Storage,
+    storage: Storage, monkeypatch: pytest.MonkeyPatch, headline_checks: int
 ) -> None:
+    """Few matches have their headlines checked in Python, many by FTS5: the same order."""
+    monkeypatch.setattr(storage_events, "HEADLINE_CHECKS", headline_checks)
     pages = [
         _page(0, "Flood in the north", "Rivers rose."),
         _page(1, "Election day", "A flood of voters came."),
@@ -111,10 +118,11 @@ async def test_a_typo_suggests_the_events_with_the_other_words(storage: Storage)
     assert await storage.events.search(SearchFilter(text="Earthquake Chilee"), limit=5) == []
     closest = await storage.events.closest("Earthquake Chilee")
     assert next(b.headline for b in closest) == "Earthquake strikes Chile"  # "chil"*
-    closest = await storage.events.closest("Earthquake strikes Peru")  # bm25: shorter first
+    # Both headlines hold "Earthquake strikes" in a row: newest first.
+    closest = await storage.events.closest("Earthquake strikes Peru")
     assert [b.headline for b in closest] == [
-        "Earthquake strikes Turkey",
         "Earthquake strikes Chile",
+        "Earthquake strikes Turkey",
     ]
     closest = await storage.events.closest("Chilean floods")
     assert [b.headline for b in closest] == ["Floods in Chile"]
@@ -182,12 +190,21 @@ async def test_a_word_both_wanted_and_excluded_finds_nothing(storage: Storage) -
 async def test_a_phrase_of_stop_words_is_looked_for_among_the_newest_events(
     storage: Storage, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """In headlines it is found anywhere (headline_pairs); in summaries only among the
+    newest STOP_PHRASE_EVENTS events."""
     monkeypatch.setattr(storage_events, "STOP_PHRASE_EVENTS", 5)
-    pages = [_page(n, f"Report {n} of the day" if n % 2 else f"Report {n}") for n in range(20)]
+    pages = [
+        _page(n, f"Report {n} of the day")
+        if n % 4 == 1
+        else _page(n, f"Report {n}", "Late of the day." if n % 4 == 3 else "")
+        for n in range(20)
+    ]
     await storage.events.import_batch(pages)
     # Ids follow the order of import here: the newest five events are 15..19.
     assert await _found(storage, '"of the"', limit=20) == [
-        f"Report {n} of the day" for n in (19, 17, 15)
+        *(f"Report {n} of the day" for n in (17, 13, 9, 5, 1)),
+        "Report 19",
+        "Report 15",
     ]
     hits = await storage.events.search(SearchFilter(text="of the"), limit=20)  # no phrase
     assert len(hits) == 10

@@ -1,0 +1,153 @@
+"""Words typed in a row, as in a headline: found through headline_pairs (migration 0008) and
+put first by search and autocomplete; the pairs follow every change of a headline."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+from contextlib import closing
+from pathlib import Path
+
+import pytest
+
+from storage import Storage
+from storage.db import INDEX_FUNCTIONS, migrations
+from storage.events import SearchFilter
+from storage.keys import make_key
+from storage.models import PageRecord
+from storage.search import headline_phrase
+from storage.textindex import word_pairs
+
+START = dt.date(2020, 1, 1)
+# The oldest and longest headline holds "river floods" in a row: bm25 alone would put it last.
+IN_A_ROW = "Plan approved today for the river floods in the north of the country"
+APART = ["Floods river", "River authority warns of floods"]
+
+
+def _page(n: int, headline: str, **fields: object) -> PageRecord:
+    date = START + dt.timedelta(days=n)
+    return PageRecord(key=make_key(date, f"e-{n}"), date=date, headline=headline, **fields)
+
+
+async def _found(storage: Storage, text: str, **options: object) -> list[str]:
+    hits = await storage.events.search(SearchFilter(text=text, **options), limit=10)  # type: ignore[arg-type]
+    return [hit.event.headline for hit in hits]
+
+
+def _pair_rows(path: Path, phrase: str) -> list[int]:
+    with closing(sqlite3.connect(path)) as db:
+        rows = db.execute(
+            "SELECT rowid FROM headline_pairs WHERE headline_pairs MATCH ? ORDER BY rowid",
+            (phrase,),
+        )
+        return [row[0] for row in rows]
+
+
+def test_pairs_are_neighbouring_words_and_stop_at_chinese() -> None:
+    assert word_pairs("Syria's Ministry of Défense") == "syria_s s_ministry ministry_of of_defense"
+    # A Chinese run breaks the chain: "b" and "c" are not neighbours of "a".
+    assert word_pairs("a b 中国 c d") == "a_b _ c_d"
+    assert word_pairs("One") == word_pairs("") == word_pairs(None) == ""
+
+
+@pytest.mark.parametrize(
+    ("text", "prefix_last", "expected"),
+    [
+        ("River floods", False, '"river_floods"'),
+        ('"river floods" north', False, '"river_floods floods_north"'),
+        ("river flo", True, '"river_flo"*'),
+        ("river ", True, None),  # one word
+        ("the river f", True, None),  # one letter typed: too short to look up
+        ("the river fl", True, '"the_river river_fl"*'),
+        ("river OR floods", False, None),
+        ("river -floods", False, None),
+        ("riv* floods", False, None),
+        ("长江 floods river", False, None),
+    ],
+)
+def test_a_headline_phrase_is_only_plain_words(
+    text: str, prefix_last: bool, expected: str | None
+) -> None:
+    assert headline_phrase(text, prefix_last=prefix_last) == expected
+
+
+async def test_search_puts_the_words_in_a_row_first(storage: Storage) -> None:
+    await storage.events.import_batch(
+        [_page(0, IN_A_ROW, entities=("North",)), *(_page(n, h) for n, h in enumerate(APART, 1))]
+    )
+    assert await _found(storage, "river floods") == [IN_A_ROW, *APART]
+    # Page by page, nothing is shown twice or left out.
+    pages = [
+        await storage.events.search(SearchFilter(text="river floods"), limit=1, offset=n)
+        for n in range(4)
+    ]
+    assert [[hit.event.headline for hit in page] for page in pages] == [
+        [IN_A_ROW],
+        [APART[0]],
+        [APART[1]],
+        [],
+    ]
+    # The filters hold for it too.
+    assert await _found(storage, "river floods", since=START + dt.timedelta(days=1)) == APART
+    north = (await storage.entities.find("North"))[0]
+    assert await _found(storage, "river floods", entity_ids=(north,)) == [IN_A_ROW]
+    # Not in a row: ranked as before.
+    assert await _found(storage, "floods river") == ["Floods river", APART[1], IN_A_ROW]
+
+
+async def test_autocomplete_offers_the_headlines_holding_the_words_in_a_row(
+    storage: Storage,
+) -> None:
+    await storage.events.import_batch(
+        [_page(0, IN_A_ROW), *(_page(n, h) for n, h in enumerate(APART, 1))]
+    )
+    typed = await storage.events.suggest_headlines("the river flo")
+    assert [b.headline for b in typed] == [IN_A_ROW]
+    typed = await storage.events.suggest_headlines("river of flo")  # in no headline in a row
+    assert [b.headline for b in typed] == [APART[1], APART[0], IN_A_ROW]  # all: newest first
+
+
+async def test_the_pairs_follow_a_changed_or_deleted_headline(
+    storage: Storage, tmp_path: Path
+) -> None:
+    await storage.events.import_batch(
+        [_page(0, "Dam bursts near the river"), _page(1, "Dam inspected")]
+    )
+    path = tmp_path / "chronicle.db"
+    assert _pair_rows(path, '"dam_bursts"') == [1]
+    await storage.events.import_batch([_page(0, "Dam holds firm")])  # the same key
+    assert _pair_rows(path, '"dam_bursts"') == []
+    assert _pair_rows(path, '"dam_holds holds_firm"') == [1]
+    assert await _found(storage, "dam holds") == ["Dam holds firm"]
+    with closing(sqlite3.connect(path, isolation_level=None)) as db:
+        for name, function in INDEX_FUNCTIONS.items():  # what the triggers call
+            db.create_function(name, 1, function, deterministic=True)
+        db.execute("DELETE FROM events WHERE id = 1")
+    assert _pair_rows(path, '"dam_holds"') == []
+
+
+async def test_an_archive_from_before_the_pairs_gets_them_on_open(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    with closing(sqlite3.connect(path, isolation_level=None)) as db:
+        for name, function in INDEX_FUNCTIONS.items():
+            db.create_function(name, 1, function, deterministic=True)
+        db.execute(
+            "CREATE TABLE schema_migrations ("
+            " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
+        )
+        for version, name, sql in migrations():
+            if version <= 7:
+                db.executescript(f"BEGIN; {sql}; COMMIT;")
+                db.execute("INSERT INTO schema_migrations VALUES (?, ?, 'x')", (version, name))
+        db.executemany(
+            "INSERT INTO events(key, date, headline, added_at, updated_at)"
+            " VALUES (?, ?, ?, 'x', 'x')",
+            [
+                ("2020/03/1/a", "2020-03-01", "Floods in the north"),
+                ("2020/07/1/b", "2020-07-01", "The north floods again"),
+            ],
+        )
+    async with await Storage.open(path) as storage:
+        typed = await storage.events.suggest_headlines("north flo")
+        assert [b.headline for b in typed] == ["The north floods again"]
+    assert _pair_rows(path, '"north_floods"') == [2]

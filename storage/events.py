@@ -785,13 +785,13 @@ class EventRepository:
     ) -> list[SearchHit]:
         """Events matching words (headline, summary, attached articles) and the filters.
 
-        First the events whose headline holds the words as typed, in a row (newest
-        first); then the best matches: bm25 over the rarer words (headline words weigh more); when
-        every word is common or a stop word, headline matches first, then newest first
-        (COMMON_TERM_EVENTS). Matches are ranked among the newest SEARCH_WINDOW of them,
-        more when the filters leave too few. Dates and entities are words of the index too
-        (migration 0006), so FTS5 intersects them with the text's words rather than
-        scoring every match of a common word.
+        First the events whose headline holds the words as typed, in a row, newest first
+        (_in_headline). Then the best matches: bm25 over the rarer words (headline words
+        weigh more); when every word is common or a stop word, headline matches first,
+        then newest first (COMMON_TERM_EVENTS). Matches are ranked among the newest
+        SEARCH_WINDOW of them, more when the filters leave too few. Dates and entities are
+        words of the index too (migration 0006), so FTS5 intersects them with the text's
+        words rather than scoring every match of a common word.
         """
         conditions: list[str] = []
         params: list[object] = []

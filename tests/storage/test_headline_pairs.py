@@ -7,6 +7,7 @@ import datetime as dt
 import sqlite3
 from contextlib import closing
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -24,13 +25,13 @@ IN_A_ROW = "Plan approved today for the river floods in the north of the country
 APART = ["Floods river", "River authority warns of floods"]
 
 
-def _page(n: int, headline: str, **fields: object) -> PageRecord:
+def _page(n: int, headline: str, **fields: Any) -> PageRecord:
     date = START + dt.timedelta(days=n)
     return PageRecord(key=make_key(date, f"e-{n}"), date=date, headline=headline, **fields)
 
 
-async def _found(storage: Storage, text: str, **options: object) -> list[str]:
-    hits = await storage.events.search(SearchFilter(text=text, **options), limit=10)  # type: ignore[arg-type]
+async def _found(storage: Storage, text: str, **filters: Any) -> list[str]:
+    hits = await storage.events.search(SearchFilter(text=text, **filters), limit=10)
     return [hit.event.headline for hit in hits]
 
 

@@ -27,7 +27,7 @@ from pathlib import Path
 
 from bot.services.imports import ImportReport, import_archive
 from storage import Storage
-from storage.db import INDEX_FUNCTIONS
+from storage.db import connect_plain
 
 Progress = Callable[[int, int], None]
 
@@ -133,11 +133,9 @@ def _copied_tables(db: sqlite3.Connection) -> list[tuple[str, list[str]]]:
 
 
 def _connect_like_storage(path: Path) -> sqlite3.Connection:
-    db = sqlite3.connect(path, isolation_level=None)
+    db = connect_plain(path)
     for pragma in PRAGMAS:
         db.execute(pragma)
-    for name, function in INDEX_FUNCTIONS.items():  # what Chronicle's triggers call
-        db.create_function(name, 1, function, deterministic=True)
     return db
 
 

@@ -37,6 +37,16 @@ INDEX_FUNCTIONS = {
 }
 
 
+def connect_plain(path: str | Path) -> sqlite3.Connection:
+    """A plain sqlite3 connection (autocommit) that may write Chronicle's tables: it knows
+    the functions the full-text triggers call. For benchmarks and tests; the bot and the
+    CLI go through Database."""
+    db = sqlite3.connect(path, isolation_level=None)
+    for name, function in INDEX_FUNCTIONS.items():
+        db.create_function(name, 1, function, deterministic=True)
+    return db
+
+
 class StorageError(Exception):
     """A storage problem worth a clear message (bad file, newer schema, ...)."""
 

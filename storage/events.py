@@ -68,6 +68,11 @@ STOP_PHRASE_EVENTS = 50_000
 HEADLINE_CHECKS = 100
 # Autocomplete orders this many of the newest headlines holding the words typed.
 HEADLINE_POOL = 100
+# The newest events whose headline holds a headline_phrase() (its two parameters: the phrase
+# and how many).
+_NEWEST_IN_A_ROW = (
+    "SELECT rowid FROM headline_pairs WHERE headline_pairs MATCH ? ORDER BY rowid DESC LIMIT ?"
+)
 # related(): an entity's event as one integer, (YYYYMMDD << 32) | id, so that ordering the
 # integers orders events by date, then id (migration 0005 stores them packed).
 _POSTING_KEY = "((CAST(replace(date, '-', '') AS INTEGER) << 32) | event_id)"
@@ -840,8 +845,7 @@ class EventRepository:
         if phrase is None:
             return []
         return await self.db.fetchall(
-            "WITH phrase(id) AS MATERIALIZED (SELECT rowid FROM headline_pairs"
-            "  WHERE headline_pairs MATCH ? ORDER BY rowid DESC LIMIT ?)"
+            f"WITH phrase(id) AS MATERIALIZED ({_NEWEST_IN_A_ROW})"
             f" SELECT {_BRIEF_COLUMNS} FROM phrase JOIN events e ON e.id = phrase.id"
             f" WHERE {words.where} ORDER BY e.date DESC, e.id DESC LIMIT ?",
             (phrase, SEARCH_WINDOW, *words.params, words.want),
@@ -1036,8 +1040,7 @@ class EventRepository:
         phrase = headline_phrase(text, prefix_last=prefix_last)
         if phrase is not None:
             rows = await self.db.fetchall(
-                f"SELECT {_BRIEF_COLUMNS} FROM events e WHERE e.id IN (SELECT rowid"
-                "  FROM headline_pairs WHERE headline_pairs MATCH ? ORDER BY rowid DESC LIMIT ?)"
+                f"SELECT {_BRIEF_COLUMNS} FROM events e WHERE e.id IN ({_NEWEST_IN_A_ROW})"
                 " ORDER BY e.date DESC, e.id DESC LIMIT ?",
                 (phrase, HEADLINE_POOL, limit),
             )

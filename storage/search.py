@@ -49,6 +49,9 @@ INDEXED_PREFIX = 3
 COUNTED_TOKENS = 6
 
 _TOKEN = re.compile(r"[^\W_]+")
+# The operators a query may use between terms (see parse_terms).
+_OR, _AND, _NOT = frozenset({"OR", "|"}), frozenset({"AND", "&&"}), frozenset({"NOT"})
+_OPERATORS = _OR | _AND | _NOT
 _USER_TERM = re.compile(r'(-?)"([^"]*)"?|(\S+)')
 
 
@@ -186,12 +189,12 @@ def parse_terms(
         negated = negate_next or bool(minus)
         negate_next = False
         if bare is not None:
-            if bare in ("OR", "|"):
+            if bare in _OR:
                 pending_or = bool(groups)
                 continue
-            if bare in ("AND", "&&"):
+            if bare in _AND:
                 continue
-            if bare == "NOT":
+            if bare in _NOT:
                 negate_next = True
                 continue
             if bare.startswith("-") and len(bare) > 1:
@@ -330,9 +333,6 @@ def period_match(since: dt.date, until: dt.date) -> str | None:
         if len(words) > MAX_PERIOD_TOKENS:
             return None
     return "period : (" + " OR ".join(words) + ")" if words else None
-
-
-_OPERATORS = frozenset({"OR", "|", "AND", "&&", "NOT"})
 
 
 def headline_phrase(text: str, *, prefix_last: bool = False) -> str | None:

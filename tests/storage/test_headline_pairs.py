@@ -12,12 +12,13 @@ from typing import Any
 import pytest
 
 from storage import Storage
-from storage.db import INDEX_FUNCTIONS, migrations
+from storage.db import connect_plain
 from storage.events import SearchFilter
 from storage.keys import make_key
 from storage.models import PageRecord
 from storage.search import headline_phrase
 from storage.textindex import word_pairs
+from tests.support.archives import archive_at_schema
 
 START = dt.date(2020, 1, 1)
 # The oldest and longest headline holds "river floods" in a row: bm25 alone would put it last.
@@ -120,34 +121,21 @@ async def test_the_pairs_follow_a_changed_or_deleted_headline(
     assert _pair_rows(path, '"dam_bursts"') == []
     assert _pair_rows(path, '"dam_holds holds_firm"') == [1]
     assert await _found(storage, "dam holds") == ["Dam holds firm"]
-    with closing(sqlite3.connect(path, isolation_level=None)) as db:
-        for name, function in INDEX_FUNCTIONS.items():  # what the triggers call
-            db.create_function(name, 1, function, deterministic=True)
+    with closing(connect_plain(path)) as db:
         db.execute("DELETE FROM events WHERE id = 1")
     assert _pair_rows(path, '"dam_holds"') == []
 
 
 async def test_an_archive_from_before_the_pairs_gets_them_on_open(tmp_path: Path) -> None:
     path = tmp_path / "old.db"
-    with closing(sqlite3.connect(path, isolation_level=None)) as db:
-        for name, function in INDEX_FUNCTIONS.items():
-            db.create_function(name, 1, function, deterministic=True)
-        db.execute(
-            "CREATE TABLE schema_migrations ("
-            " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
-        )
-        for version, name, sql in migrations():
-            if version <= 7:
-                db.executescript(f"BEGIN; {sql}; COMMIT;")
-                db.execute("INSERT INTO schema_migrations VALUES (?, ?, 'x')", (version, name))
-        db.executemany(
-            "INSERT INTO events(key, date, headline, added_at, updated_at)"
-            " VALUES (?, ?, ?, 'x', 'x')",
-            [
-                ("2020/03/1/a", "2020-03-01", "Floods in the north"),
-                ("2020/07/1/b", "2020-07-01", "The north floods again"),
-            ],
-        )
+    archive_at_schema(
+        path,
+        7,
+        [
+            ("2020/03/1/a", "2020-03-01", "Floods in the north"),
+            ("2020/07/1/b", "2020-07-01", "The north floods again"),
+        ],
+    )
     async with await Storage.open(path) as storage:
         typed = await storage.events.suggest_headlines("north flo")
         assert [b.headline for b in typed] == ["The north floods again"]

@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 
 from storage import Storage
-from storage.db import INDEX_FUNCTIONS, migrations
 from storage.events import SearchFilter
 from storage.keys import make_key
 from storage.models import DayEntryRecord, PageRecord
 from storage.search import period_match
+from tests.support.archives import archive_at_schema
 
 WORDS = ["flood", "vote", "quake", "the", "summit", "strike"]
 
@@ -116,25 +116,15 @@ async def test_an_archive_indexed_before_periods_is_indexed_again(
     """A database at schema 5 (no filter columns) is upgraded on open: its events are found
     by words, dates and entities, through the new index."""
     path = tmp_path / "old.db"
-    with closing(sqlite3.connect(path, isolation_level=None)) as db:
-        for name, function in INDEX_FUNCTIONS.items():
-            db.create_function(name, 1, function, deterministic=True)
-        db.execute(
-            "CREATE TABLE schema_migrations ("
-            " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
-        )
-        for version, name, sql in migrations():
-            if version <= 5:
-                db.executescript(f"BEGIN; {sql}; COMMIT;")
-                db.execute("INSERT INTO schema_migrations VALUES (?, ?, 'x')", (version, name))
-        db.executemany(
-            "INSERT INTO events(key, date, headline, added_at, updated_at)"
-            " VALUES (?, ?, ?, 'x', 'x')",
-            [
-                ("2020/03/1/a", "2020-03-01", "Flood in the north"),
-                ("2020/07/1/b", "2020-07-01", "Flood in the south"),
-            ],
-        )
+    archive_at_schema(
+        path,
+        5,
+        [
+            ("2020/03/1/a", "2020-03-01", "Flood in the north"),
+            ("2020/07/1/b", "2020-07-01", "Flood in the south"),
+        ],
+    )
+    with closing(sqlite3.connect(path)) as db:
         assert "period" not in {r[1] for r in db.execute("PRAGMA table_info(event_search)")}
 
     async with await Storage.open(path) as storage:

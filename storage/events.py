@@ -8,6 +8,8 @@ import zlib
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
+from fractions import Fraction
+from typing import Any
 
 import aiosqlite
 import numpy as np
@@ -44,7 +46,7 @@ from storage.search import (
     text_matcher,
     token_expressions,
 )
-from storage.textindex import fold, has_cjk, headline_tokens, jaccard
+from storage.textindex import at_least_as_similar, fold, has_cjk, headline_tokens
 
 
 def _pack_related(related: Sequence[RelatedRecord]) -> bytes:
@@ -73,6 +75,11 @@ HEADLINE_POOL = 100
 _NEWEST_IN_A_ROW = (
     "SELECT rowid FROM headline_pairs WHERE headline_pairs MATCH ? ORDER BY rowid DESC LIMIT ?"
 )
+# reconcile_stubs(): a stub is folded into an event of its day whose headline tokens are at
+# least this similar (Jaccard) to its own; days are read this many at a time.
+STUB_MATCH = Fraction(3, 4)
+STUB_DAYS = 200
+_EVENTS_SEQUENCE = "SELECT seq FROM sqlite_sequence WHERE name = 'events'"
 # related(): an entity's event as one integer, (YYYYMMDD << 32) | id, so that ordering the
 # integers orders events by date, then id (migration 0005 stores them packed).
 _POSTING_KEY = "((CAST(replace(date, '-', '') AS INTEGER) << 32) | event_id)"
@@ -211,10 +218,12 @@ class EventRepository:
         async with self.db.transaction() as conn:
             pages, outdone = await self._fresh_pages(conn, pages, outcome)
             await self._apply_replacements(conn, pages, outcome, now)
-            keys = {p.key for p in pages}
-            keys |= {r.key for p in pages for r in p.related}
-            keys |= {d.key for d in days}
-            known = await self._resolve(conn, keys)
+            known = await self._resolve(conn, {p.key for p in pages})
+            # Other events the batch names (Related links, index entries) are needed by id
+            # only, which the key's index alone answers.
+            linked_keys = {r.key for p in pages for r in p.related} | {d.key for d in days}
+            event_ids = await self._event_ids(conn, linked_keys - known.keys())
+            event_ids.update((key, k.id) for key, k in known.items())
 
             to_insert: list[PageRecord] = []
             to_update: list[tuple[PageRecord, _Known]] = []
@@ -229,7 +238,8 @@ class EventRepository:
                 else:
                     to_update.append((page, existing))
 
-            await conn.executemany(
+            inserted = await self._insert_events(
+                conn,
                 "INSERT INTO events(key, date, headline, summary, story, lang, complete, origin,"
                 " announce, content_hash, added_at, updated_at, searchable)"
                 " VALUES (?,?,?,?,?,?,1,?,?,?,?,?,0)",
@@ -268,10 +278,9 @@ class EventRepository:
                     for p, k in to_update
                 ],
             )
-            inserted = await self._resolve(conn, {p.key for p in to_insert})
-            ids = {p.key: inserted[p.key].id for p in to_insert}
+            ids = dict(zip((p.key for p in to_insert), inserted, strict=True))
             ids.update({p.key: k.id for p, k in to_update})
-            outcome.completed |= {inserted[p.key].id for p in to_insert}
+            outcome.completed.update(inserted)
             for _, existing in to_update:
                 (outcome.updated if existing.complete else outcome.completed).add(existing.id)
             applied = [*to_insert, *(p for p, _ in to_update)]
@@ -289,19 +298,20 @@ class EventRepository:
             stubs: dict[str, tuple[str, str, str, str]] = {}
             for page in applied:
                 for item in page.related:
-                    if item.key not in known and item.key not in ids:
+                    if item.key not in event_ids and item.key not in ids:
                         stubs.setdefault(
                             item.key, (item.key, item.date.isoformat(), item.headline, page.lang)
                         )
             stub_summaries: dict[str, str] = {}
             for entry in days:
-                if entry.key not in known and entry.key not in ids:
+                if entry.key not in event_ids and entry.key not in ids:
                     stubs.setdefault(
                         entry.key, (entry.key, entry.date.isoformat(), entry.headline, entry.lang)
                     )
                     if entry.summary:
                         stub_summaries.setdefault(entry.key, entry.summary)
-            await conn.executemany(
+            created = await self._insert_events(
+                conn,
                 "INSERT INTO events(key, date, headline, summary, lang, complete, added_at,"
                 " updated_at, searchable) VALUES (?, ?, ?, ?, ?, 0, ?, ?, 0)",
                 [
@@ -309,11 +319,9 @@ class EventRepository:
                     for k, d, h, lang in stubs.values()
                 ],
             )
-            created = await self._resolve(conn, set(stubs))
-            outcome.created_incomplete |= {c.id for c in created.values()}
-            known.update(created)
-            for key, event_id in ids.items():
-                known[key] = _Known(event_id, key, True, "")
+            outcome.created_incomplete.update(created)
+            event_ids.update(zip(stubs, created, strict=True))
+            event_ids.update(ids)
 
             # Entities: a page's Related contexts name entities of both events; an index
             # entry names its event's full list.
@@ -322,28 +330,28 @@ class EventRepository:
                 page_id = ids[page.key]
                 links.extend((page_id, name) for name in page.entities)
                 for item in page.related:
-                    links.extend((known[item.key].id, name) for name in item.shared)
+                    links.extend((event_ids[item.key], name) for name in item.shared)
             for entry in days:
-                links.extend((known[entry.key].id, name) for name in entry.entities)
-            await self._link_entities(conn, links)
+                links.extend((event_ids[entry.key], name) for name in entry.entities)
+            linked = await self._link_entities(conn, links)
 
             # Complete events become searchable now; stubs at the end of the import
             # (index_pending), as most of them are completed by a later batch.
             await self._index(conn, list(ids.values()))
 
-            await self._refresh_weights(
-                conn, {*ids.values(), *(known[k].id for k in keys if k in known)}
-            )
+            # What the archive says of an event changed for the pages written and for the
+            # events that gained entities.
+            await self._refresh_weights(conn, {*ids.values(), *linked})
 
             # Stories from index entries (the index is where most versions keep them).
             await conn.executemany(
                 "UPDATE events SET story = ? WHERE id = ? AND story IS NOT ?",
-                [(d.story, known[d.key].id, d.story) for d in days if d.story],
+                [(d.story, event_ids[d.key], d.story) for d in days if d.story],
             )
             # An incomplete event learns its summary from an index entry that has one.
             await conn.executemany(
                 "UPDATE events SET summary = ? WHERE id = ? AND complete = 0 AND summary = ''",
-                [(d.summary, known[d.key].id) for d in days if d.summary],
+                [(d.summary, event_ids[d.key]) for d in days if d.summary],
             )
         return outcome
 
@@ -389,14 +397,26 @@ class EventRepository:
         The oldest surviving row keeps its id (so what was delivered about it stays
         delivered) and takes the current key; any other old row is merged into it.
         """
+        pages = [p for p in pages if p.replaces]
+        if not pages:
+            return
+        # Every key resolved in one go (most pages name older keys that were never imported);
+        # a key or row this loop has changed is looked up again.
+        known = await self._resolve(conn, {k for p in pages for k in (p.key, *p.replaces)})
+        changed_keys: set[str] = set()
+        changed_ids: set[int] = set()
+        aliases: list[tuple[str, int]] = []
         for page in pages:
-            if not page.replaces:
-                continue
-            current = await self._resolve(conn, {page.key})
-            target = current.get(page.key)
-            old_rows = await self._resolve(conn, set(page.replaces))
+            keys = {page.key, *page.replaces}
+            if keys & changed_keys or any(known[k].id in changed_ids for k in keys if k in known):
+                await self._add_aliases(conn, aliases)
+                aliases = []
+                for key in keys:
+                    known.pop(key, None)
+                known.update(await self._resolve(conn, keys))
+            target = known.get(page.key)
             for old_key in page.replaces:
-                old = old_rows.get(old_key)
+                old = known.get(old_key)
                 if old is None or (target is not None and old.id == target.id):
                     continue
                 if target is None:
@@ -407,12 +427,20 @@ class EventRepository:
                     target = _Known(old.id, page.key, old.complete, old.date)
                 else:
                     await self._merge(conn, source_id=old.id, target_id=target.id)
+                changed_ids.add(old.id)
+                changed_keys.add(page.key)
                 outcome.replaced += 1
             if target is not None:
-                await conn.executemany(
-                    "INSERT OR REPLACE INTO event_keys(key, event_id) VALUES (?, ?)",
-                    [(k, target.id) for k in page.replaces],
-                )
+                aliases.extend((k, target.id) for k in page.replaces)
+                changed_keys.update(page.replaces)
+        await self._add_aliases(conn, aliases)
+
+    @staticmethod
+    async def _add_aliases(conn: aiosqlite.Connection, aliases: Sequence[tuple[str, int]]) -> None:
+        """Older keys (key, event id) that go on finding their event."""
+        await conn.executemany(
+            "INSERT OR REPLACE INTO event_keys(key, event_id) VALUES (?, ?)", aliases
+        )
 
     @staticmethod
     async def _refresh_weights(conn: aiosqlite.Connection, event_ids: Iterable[int]) -> None:
@@ -467,46 +495,53 @@ class EventRepository:
                 await self._index(conn, [r[0] for r in rows])
                 done += len(rows)
 
-    async def reconcile_stubs(self, stub_ids: Iterable[int], *, threshold: float = 0.75) -> int:
+    async def reconcile_stubs(
+        self, stub_ids: Iterable[int], *, threshold: Fraction = STUB_MATCH
+    ) -> int:
         """Fold incomplete events into another event of the same day with nearly the same
         headline: two versions of one event linked under different slugs ("two alleged
         Russian soldiers" / "two injured Russian soldiers"). Returns how many were folded."""
-        by_date: dict[str, list[tuple[int, str]]] = {}
+        by_date: dict[str, list[int]] = {}
         for chunk in chunked(sorted(stub_ids)):
             rows = await self.db.fetchall(
-                "SELECT id, date, headline FROM events"
+                "SELECT id, date FROM events"
                 f" WHERE complete = 0 AND id IN ({placeholders(len(chunk))})",
                 chunk,
             )
             for row in rows:
-                by_date.setdefault(row["date"], []).append((row["id"], row["headline"]))
+                by_date.setdefault(row["date"], []).append(row["id"])
         merged = 0
         async with self.db.transaction() as conn:
-            for date, stubs in by_date.items():
-                day = await conn.execute_fetchall(
-                    "SELECT id, headline FROM events WHERE date = ? ORDER BY complete DESC, id",
-                    (date,),
-                )
-                if len(day) < 2:
-                    continue
-                tokens = {row["id"]: headline_tokens(row["headline"]) for row in day}
-                gone: set[int] = set()
-                for stub_id, _ in stubs:
-                    mine = tokens[stub_id]
-                    if len(mine) < 4:
-                        continue  # too short to tell versions from different events
-                    for row in day:
-                        other = row["id"]
-                        if (
-                            other == stub_id
-                            or other in gone
-                            or jaccard(mine, tokens[other]) < threshold
-                        ):
-                            continue
-                        await self._merge(conn, source_id=stub_id, target_id=other)
-                        gone.add(stub_id)
-                        merged += 1
-                        break
+            # The days' events are read a few hundred days at a time (a merge changes only
+            # its own day), not one query per day: a large import leaves stubs on most days.
+            for dates in chunked(sorted(by_date), STUB_DAYS):
+                days: dict[str, list[tuple[int, frozenset[str]]]] = {}
+                for row in await conn.execute_fetchall(
+                    "SELECT id, date, headline FROM events"
+                    f" WHERE date IN ({placeholders(len(dates))})"
+                    " ORDER BY date, complete DESC, id",
+                    dates,
+                ):
+                    days.setdefault(row["date"], []).append(
+                        (row["id"], headline_tokens(row["headline"]))
+                    )
+                for date in dates:
+                    day = days.get(date, [])
+                    tokens = dict(day)
+                    gone: set[int] = set()
+                    for stub_id in by_date[date]:
+                        mine = tokens.get(stub_id, frozenset())
+                        if len(mine) < 4:
+                            continue  # too short to tell versions from different events
+                        for other, theirs in day:
+                            if other == stub_id or other in gone:
+                                continue
+                            if not at_least_as_similar(mine, theirs, threshold):
+                                continue
+                            await self._merge(conn, source_id=stub_id, target_id=other)
+                            gone.add(stub_id)
+                            merged += 1
+                            break
         return merged
 
     async def _merge(self, conn: aiosqlite.Connection, *, source_id: int, target_id: int) -> None:
@@ -534,6 +569,43 @@ class EventRepository:
             "SELECT entity_id FROM event_entities WHERE event_id = ?", (target_id,)
         )
         await self.recount_entities(conn, [r[0] for r in moved])
+
+    @staticmethod
+    async def _insert_events(
+        conn: aiosqlite.Connection, sql: str, rows: Sequence[tuple[Any, ...]]
+    ) -> list[int]:
+        """Insert events (sql: an INSERT INTO events of one row); their ids, in order.
+
+        events is AUTOINCREMENT and this connection the only writer, so rows inserted one
+        after another take the ids after the sequence's last; the sequence moving by exactly
+        the rows inserted proves it, and spares looking each key up again."""
+        before = await conn.execute_fetchall(_EVENTS_SEQUENCE)
+        await conn.executemany(sql, rows)
+        after = await conn.execute_fetchall(_EVENTS_SEQUENCE)
+        first, last = (before[0][0] if before else 0), (after[0][0] if after else 0)
+        if last - first != len(rows):
+            raise RuntimeError(f"events ids moved by {last - first} for {len(rows)} rows")
+        return list(range(first + 1, last + 1))
+
+    @staticmethod
+    async def _event_ids(conn: aiosqlite.Connection, keys: Iterable[str]) -> dict[str, int]:
+        """Event ids by key, older keys included (what _resolve finds, by the keys' indexes
+        alone)."""
+        keys = list(keys)
+        found: dict[str, int] = {}
+        for chunk in chunked(keys):
+            rows = await conn.execute_fetchall(
+                f"SELECT key, id FROM events WHERE key IN ({placeholders(len(chunk))})", chunk
+            )
+            found.update((row[0], row[1]) for row in rows)
+        missing = [k for k in keys if k not in found]
+        for chunk in chunked(missing):
+            rows = await conn.execute_fetchall(
+                f"SELECT key, event_id FROM event_keys WHERE key IN ({placeholders(len(chunk))})",
+                chunk,
+            )
+            found.update((row[0], row[1]) for row in rows)
+        return found
 
     async def _resolve(self, conn: aiosqlite.Connection, keys: Iterable[str]) -> dict[str, _Known]:
         """Events by key, following older keys to the event that now holds them."""
@@ -588,9 +660,11 @@ class EventRepository:
 
     async def _link_entities(
         self, conn: aiosqlite.Connection, links: Sequence[tuple[int, str]]
-    ) -> None:
+    ) -> set[int]:
+        """Link events to entities by name (event id, name); returns the events that gained
+        a link."""
         if not links:
-            return
+            return set()
         names: dict[str, str] = {}
         for _, name in links:
             names.setdefault(fold(name), name)
@@ -620,6 +694,7 @@ class EventRepository:
             "UPDATE entities SET event_count = event_count + ? WHERE id = ?",
             [(count, entity_id) for entity_id, count in Counter(e for _, e in pairs).items()],
         )
+        return {event_id for event_id, _ in pairs}
 
     @staticmethod
     async def recount_entities(conn: aiosqlite.Connection, entity_ids: Iterable[int]) -> None:

@@ -38,7 +38,7 @@ import aiosqlite
 
 from storage.db import Database, chunked, placeholders
 from storage.events import EventRepository
-from storage.textindex import headline_tokens
+from storage.textindex import at_least_as_similar, headline_tokens
 
 FeedStatus = Literal["active", "disabled"]
 
@@ -221,8 +221,7 @@ def is_near_duplicate(a: frozenset[str], b: frozenset[str]) -> bool:
     """The same story by headline: enough tokens, Jaccard at or above NEAR_DUPLICATE."""
     if len(a) < MIN_HEADLINE_TOKENS or len(b) < MIN_HEADLINE_TOKENS:
         return False
-    common = len(a & b)
-    return common * NEAR_DUPLICATE.denominator >= NEAR_DUPLICATE.numerator * len(a | b)
+    return at_least_as_similar(a, b, NEAR_DUPLICATE)
 
 
 # --- the repository -------------------------------------------------------------------------

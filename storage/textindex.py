@@ -33,6 +33,8 @@ CJK_RUN = re.compile(f"[{_CJK_RANGES}]+")
 _CJK_CHAR = re.compile(f"[{_CJK_RANGES}]")
 _WORD = re.compile(r"[^\W_]+")
 _SUPPLEMENTARY = re.compile("[\U00010000-\U0010ffff]")
+# ASCII letters and digits kept, every other byte a space (_ascii_words).
+_ASCII_WORD_BYTES = bytes(b if chr(b).isascii() and chr(b).isalnum() else 0x20 for b in range(256))
 
 
 def has_cjk(text: str) -> bool:
@@ -94,8 +96,11 @@ fold = lru_cache(maxsize=1 << 17)(fold_text)  # names repeat across millions of 
 
 def headline_tokens(headline: str) -> frozenset[str]:
     """The folded words of a headline; Chinese and Japanese runs as character bigrams."""
+    folded = fold(headline)
+    if folded.isascii():
+        return frozenset(_ascii_words(folded))
     tokens: set[str] = set()
-    for word in _WORD.findall(fold(headline)):
+    for word in _WORD.findall(folded):
         pos = 0
         for run in CJK_RUN.finditer(word):
             if run.start() > pos:
@@ -109,9 +114,21 @@ def headline_tokens(headline: str) -> frozenset[str]:
     return frozenset(tokens)
 
 
-def jaccard(a: frozenset[str], b: frozenset[str]) -> Fraction:
-    union = len(a | b)
-    return Fraction(len(a & b), union) if union else Fraction(0)
+def _ascii_words(text: str) -> list[str]:
+    """_WORD.findall(text) for ASCII text, three times faster: headlines are split for every
+    event imported."""
+    return text.encode().translate(_ASCII_WORD_BYTES).decode().split()
+
+
+def at_least_as_similar(a: frozenset[str], b: frozenset[str], threshold: Fraction) -> bool:
+    """Whether the Jaccard index of a and b (0 for two empty sets) is at least threshold,
+    in integers. Sizes too far apart are ruled out first: the index is at most the smaller
+    size over the larger."""
+    num, den = threshold.numerator, threshold.denominator
+    small, large = sorted((len(a), len(b)))
+    if not large or small * den < num * large:
+        return False
+    return len(a & b) * den >= num * len(a | b)
 
 
 # What separates two runs of words in word_pairs(): a token no pair can be, so that a phrase
@@ -127,13 +144,17 @@ def word_pairs(text: str | None) -> str:
     Japanese runs break the chain (their bigrams already are pairs)."""
     if not text:
         return ""
+    folded = fold_text(text)
+    if folded.isascii():
+        words = _ascii_words(folded)
+        return " ".join(map("_".join, pairwise(words)))
     tokens: list[str] = []
-    for chain in CJK_RUN.split(fold_text(text)):
+    for chain in CJK_RUN.split(folded):
         words = _WORD.findall(chain)
         if len(words) > 1:
             if tokens:
                 tokens.append(PAIR_BREAK)
-            tokens.extend(f"{a}_{b}" for a, b in pairwise(words))
+            tokens.extend(map("_".join, pairwise(words)))
     return " ".join(tokens)
 
 

@@ -122,42 +122,43 @@ async def import_archive(
     def parse(chunk: list[Path]) -> asyncio.Future[list[PageRecord | ParsedDay | FileFailure]]:
         return loop.run_in_executor(pool, _read_and_parse, chunk)
 
-    ahead = [parse(chunk) for chunk in chunks[:PARSE_AHEAD]]
-    done = 0
-    try:
-        for index, chunk in enumerate(chunks):
-            parsed = await ahead.pop(0)
-            if index + PARSE_AHEAD < len(chunks):
-                ahead.append(parse(chunks[index + PARSE_AHEAD]))
-            pages: list[PageRecord] = []
-            days: list[DayEntryRecord] = []
-            for item in parsed:
-                if isinstance(item, FileFailure):
-                    log.warning("not imported: %s: %s", item.path, item.reason)
-                    report.failed.append(item)
-                elif isinstance(item, ParsedDay):
-                    days.extend(item.entries)
-                else:
-                    pages.append(dataclasses.replace(item, announce=True) if announce else item)
-            outcome: BatchOutcome = await storage.events.import_batch(pages, days)
-            created_incomplete |= outcome.created_incomplete
-            completed |= outcome.completed
-            updated |= outcome.updated
-            report.unchanged += outcome.unchanged
-            report.replaced += outcome.replaced
-            report.superseded += len(outcome.superseded)
-            done += len(chunk)
-            if progress:
-                progress(done, len(files))
-    finally:
-        for future in ahead:
-            future.cancel()
-        if pool is not None:
-            pool.shutdown(cancel_futures=True)
-    report.replaced += await storage.events.reconcile_stubs(created_incomplete - completed)
-    await storage.events.index_pending()
-    await apply_aliases(storage)  # names this import brought may be known aliases
-    await storage.events.pack_postings()
+    async with storage.db.bulk_writes():
+        ahead = [parse(chunk) for chunk in chunks[:PARSE_AHEAD]]
+        done = 0
+        try:
+            for index, chunk in enumerate(chunks):
+                parsed = await ahead.pop(0)
+                if index + PARSE_AHEAD < len(chunks):
+                    ahead.append(parse(chunks[index + PARSE_AHEAD]))
+                pages: list[PageRecord] = []
+                days: list[DayEntryRecord] = []
+                for item in parsed:
+                    if isinstance(item, FileFailure):
+                        log.warning("not imported: %s: %s", item.path, item.reason)
+                        report.failed.append(item)
+                    elif isinstance(item, ParsedDay):
+                        days.extend(item.entries)
+                    else:
+                        pages.append(dataclasses.replace(item, announce=True) if announce else item)
+                outcome: BatchOutcome = await storage.events.import_batch(pages, days)
+                created_incomplete |= outcome.created_incomplete
+                completed |= outcome.completed
+                updated |= outcome.updated
+                report.unchanged += outcome.unchanged
+                report.replaced += outcome.replaced
+                report.superseded += len(outcome.superseded)
+                done += len(chunk)
+                if progress:
+                    progress(done, len(files))
+        finally:
+            for future in ahead:
+                future.cancel()
+            if pool is not None:
+                pool.shutdown(cancel_futures=True)
+        report.replaced += await storage.events.reconcile_stubs(created_incomplete - completed)
+        await storage.events.index_pending()
+        await apply_aliases(storage)  # names this import brought may be known aliases
+        await storage.events.pack_postings()
     report.new = len(completed)
     report.updated = len(updated - completed)
     report.incomplete = (await storage.stats()).incomplete - incomplete_before

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from storage import Storage, StorageError
-from storage.db import migrations
+from storage.db import BULK_CHECKPOINT_PAGES, DEFAULT_CHECKPOINT_PAGES, migrations
 
 
 async def test_migrations_apply_once_and_wal_is_on(tmp_path: Path) -> None:
@@ -44,3 +44,17 @@ async def test_empty_archive_stats(tmp_path: Path) -> None:
     async with await Storage.open(tmp_path / "a.db") as storage:
         stats = await storage.stats()
         assert (stats.events, stats.first_date, stats.last_date) == (0, None, None)
+
+
+async def test_bulk_writes_checkpoint_less_often_and_then_as_before(tmp_path: Path) -> None:
+    async def pages_per_checkpoint(storage: Storage) -> int:
+        return (await storage.db.writer.execute_fetchall("PRAGMA wal_autocheckpoint"))[0][0]
+
+    async with await Storage.open(tmp_path / "a.db") as storage:
+        assert await pages_per_checkpoint(storage) == DEFAULT_CHECKPOINT_PAGES
+        async with storage.db.bulk_writes():
+            assert await pages_per_checkpoint(storage) == BULK_CHECKPOINT_PAGES
+        with pytest.raises(RuntimeError):
+            async with storage.db.bulk_writes():
+                raise RuntimeError("an import failed")
+        assert await pages_per_checkpoint(storage) == DEFAULT_CHECKPOINT_PAGES

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from fractions import Fraction
 
 import pytest
 
@@ -11,7 +12,7 @@ from storage.events import SearchFilter
 from storage.feeds import FeedExistsError, FeedItem, StoredEntries, is_near_duplicate
 from storage.keys import make_key
 from storage.models import PageRecord, SourceRecord
-from storage.textindex import headline_tokens, jaccard
+from storage.textindex import at_least_as_similar, headline_tokens
 
 T0 = dt.datetime(2024, 5, 1, 12, 0, tzinfo=dt.UTC)
 DAY = dt.date(2024, 5, 1)
@@ -167,7 +168,7 @@ async def test_near_identical_headline_same_day_from_another_feed(storage: Stora
     c = await storage.feeds.add("https://c.example/feed", "C", now=T0)
     first = await store(storage, a.id, item("a-1", link="https://a.example/1"))
     near = HEADLINE.replace("may have killed", "may have killed the")  # Jaccard 10/11
-    assert jaccard(headline_tokens(HEADLINE), headline_tokens(near)) >= 0.8
+    assert at_least_as_similar(headline_tokens(HEADLINE), headline_tokens(near), Fraction(4, 5))
     second = await store(storage, b.id, item("b-1", near, link="https://b.example/1"))
     assert second.created == [] and second.merged == first.created
     assert second.sources_added == 1
@@ -324,7 +325,20 @@ def test_headline_tokens_fold_and_split_cjk() -> None:
         "府军",
         "retakes",
     }
-    assert jaccard(frozenset(), frozenset()) == 0
+    assert headline_tokens("U.S. troops: 2,000 strong_men") == {
+        "u",
+        "s",
+        "troops",
+        "2",
+        "000",
+        "strong",
+        "men",
+    }
+    assert not at_least_as_similar(frozenset(), frozenset(), Fraction(1, 100))
+    # 3 shared of 4 in all: exactly 3/4.
+    assert at_least_as_similar(frozenset("abc"), frozenset("abcd"), Fraction(3, 4))
+    assert not at_least_as_similar(frozenset("abc"), frozenset("abde"), Fraction(3, 4))
+    assert not at_least_as_similar(frozenset("ab"), frozenset("abcdefgh"), Fraction(1, 3))
     four = frozenset("abcd")
     assert is_near_duplicate(four, four) and not is_near_duplicate(
         frozenset("abc"), frozenset("abc")

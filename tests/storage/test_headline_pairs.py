@@ -50,6 +50,10 @@ def test_pairs_are_neighbouring_words_and_stop_at_chinese() -> None:
     # A Chinese run breaks the chain: "b" and "c" are not neighbours of "a".
     assert word_pairs("a b 中国 c d") == "a_b _ c_d"
     assert word_pairs("One") == word_pairs("") == word_pairs(None) == ""
+    # ASCII text takes a shorter way to the same words.
+    assert word_pairs("U.S. troops: 2,000 strong_men") == (
+        "u_s s_troops troops_2 2_000 000_strong strong_men"
+    )
 
 
 @pytest.mark.parametrize(

@@ -116,6 +116,29 @@ async def test_changes_list_replaces_the_older_version(storage: Storage, tmp_pat
     assert (await storage.events.get_by_key(OLD_FERRIES_KEY)).headline == new.headline
 
 
+async def test_a_chain_of_changes_in_one_batch_keeps_one_event(storage: Storage) -> None:
+    """Version 2 renames version 1's event; version 3, in the same batch, names version 2's
+    key: it must find the renamed event, not a key that did not exist when the batch began."""
+    date = dt.date(2020, 5, 1)
+    v1, v2, v3 = (f"2020/05/1/quake-v{n}" for n in (1, 2, 3))
+    await storage.events.import_batch([PageRecord(key=v1, date=date, headline="Quake v1")])
+    first = await storage.events.get_by_key(v1)
+    assert first is not None
+
+    outcome = await storage.events.import_batch(
+        [
+            PageRecord(key=v2, date=date, headline="Quake v2", replaces=(v1,)),
+            PageRecord(key=v3, date=date, headline="Quake v3", replaces=(v2,)),
+        ]
+    )
+    assert outcome.replaced == 2
+    assert (await storage.stats()).events == 1
+    for key in (v1, v2, v3):
+        event = await storage.events.get_by_key(key)
+        assert event is not None and (event.id, event.key) == (first.id, v3), key
+    assert event.headline == "Quake v3"
+
+
 async def test_malformed_files_are_reported_and_the_rest_imported(
     storage: Storage, tmp_path: Path
 ) -> None:

@@ -23,6 +23,7 @@ from typing import Any
 from bot.errors import UserError
 from bot.services import lookups
 from storage import Storage
+from storage.events import NEWEST_IN_A_ROW
 from storage.search import EVENT_RANK, build_match, headline_phrase, in_text, phrase_match
 from storage.textindex import CJK_RUN, fold
 
@@ -238,13 +239,10 @@ def show_by_words(s: Sample, rng: random.Random, db: sqlite3.Connection, n: int)
         _, _, headline, lang, _ = rng.choice(pool)
         text = _few_words(rng, headline, lang, 2, 6)
         # Built on the headline pairs when the words are in a row in some headline.
-        sql = (
-            "SELECT rowid FROM headline_pairs WHERE headline_pairs MATCH ?"
-            " ORDER BY rowid DESC LIMIT 1"
-        )
+        sql = NEWEST_IN_A_ROW
         phrase = headline_phrase(text)
-        if phrase is not None and db.execute(sql, (phrase,)).fetchone():
-            params: tuple[Any, ...] = (phrase,)
+        if phrase is not None and db.execute(sql, (phrase, 1)).fetchone():
+            params: tuple[Any, ...] = (phrase, 1)
             kind = "pairs1"
         else:
             sql, params = _bm25_bare(build_match(text), 1)

@@ -72,7 +72,7 @@ HEADLINE_CHECKS = 100
 HEADLINE_POOL = 100
 # The newest events whose headline holds a headline_phrase() (its two parameters: the phrase
 # and how many).
-_NEWEST_IN_A_ROW = (
+NEWEST_IN_A_ROW = (
     "SELECT rowid FROM headline_pairs WHERE headline_pairs MATCH ? ORDER BY rowid DESC LIMIT ?"
 )
 # reconcile_stubs(): a stub is folded into an event of its day whose headline tokens are at
@@ -216,9 +216,9 @@ class EventRepository:
         outcome = BatchOutcome()
         now = utc_now()
         async with self.db.transaction() as conn:
-            pages, outdone = await self._fresh_pages(conn, pages, outcome)
-            await self._apply_replacements(conn, pages, outcome, now)
-            known = await self._resolve(conn, {p.key for p in pages})
+            pages, outdone, known = await self._fresh_pages(conn, pages, outcome)
+            if await self._apply_replacements(conn, pages, outcome, now, known):
+                known = await self._resolve(conn, {p.key for p in pages})
             # Other events the batch names (Related links, index entries) are needed by id
             # only, which the key's index alone answers.
             linked_keys = {r.key for p in pages for r in p.related} | {d.key for d in days}
@@ -280,6 +280,7 @@ class EventRepository:
             )
             ids = dict(zip((p.key for p in to_insert), inserted, strict=True))
             ids.update({p.key: k.id for p, k in to_update})
+            event_ids.update(ids)
             outcome.completed.update(inserted)
             for _, existing in to_update:
                 (outcome.updated if existing.complete else outcome.completed).add(existing.id)
@@ -298,13 +299,13 @@ class EventRepository:
             stubs: dict[str, tuple[str, str, str, str]] = {}
             for page in applied:
                 for item in page.related:
-                    if item.key not in event_ids and item.key not in ids:
+                    if item.key not in event_ids:
                         stubs.setdefault(
                             item.key, (item.key, item.date.isoformat(), item.headline, page.lang)
                         )
             stub_summaries: dict[str, str] = {}
             for entry in days:
-                if entry.key not in event_ids and entry.key not in ids:
+                if entry.key not in event_ids:
                     stubs.setdefault(
                         entry.key, (entry.key, entry.date.isoformat(), entry.headline, entry.lang)
                     )
@@ -321,7 +322,6 @@ class EventRepository:
             )
             outcome.created_incomplete.update(created)
             event_ids.update(zip(stubs, created, strict=True))
-            event_ids.update(ids)
 
             # Entities: a page's Related contexts name entities of both events; an index
             # entry names its event's full list.
@@ -357,8 +357,9 @@ class EventRepository:
 
     async def _fresh_pages(
         self, conn: aiosqlite.Connection, pages: Sequence[PageRecord], outcome: BatchOutcome
-    ) -> tuple[list[PageRecord], list[PageRecord]]:
-        """Split pages into (to apply, older versions outdone by a later one in the batch).
+    ) -> tuple[list[PageRecord], list[PageRecord], dict[str, _Known]]:
+        """Split pages into (to apply, older versions outdone by a later one in the batch,
+        the events their keys name now).
 
         Pages whose exact version was applied before are dropped: importing any set of files
         again, in any order, changes nothing.
@@ -383,7 +384,7 @@ class EventRepository:
             if page.key in latest:
                 outdone.append(latest.pop(page.key))  # the later version in the batch wins
             latest[page.key] = page
-        return list(latest.values()), outdone
+        return list(latest.values()), outdone, current
 
     async def _apply_replacements(
         self,
@@ -391,18 +392,23 @@ class EventRepository:
         pages: Sequence[PageRecord],
         outcome: BatchOutcome,
         now: str,
-    ) -> None:
-        """Fold the older versions a page's Changes list names into the page's event.
+        current: dict[str, _Known],
+    ) -> bool:
+        """Fold the older versions a page's Changes list names into the page's event
+        (current: the events the pages' keys name). Returns whether any key or row changed.
 
         The oldest surviving row keeps its id (so what was delivered about it stays
         delivered) and takes the current key; any other old row is merged into it.
         """
         pages = [p for p in pages if p.replaces]
         if not pages:
-            return
+            return False
         # Every key resolved in one go (most pages name older keys that were never imported);
         # a key or row this loop has changed is looked up again.
-        known = await self._resolve(conn, {k for p in pages for k in (p.key, *p.replaces)})
+        known = dict(current)
+        known.update(
+            await self._resolve(conn, {k for p in pages for k in p.replaces} - known.keys())
+        )
         changed_keys: set[str] = set()
         changed_ids: set[int] = set()
         aliases: list[tuple[str, int]] = []
@@ -434,6 +440,7 @@ class EventRepository:
                 aliases.extend((k, target.id) for k in page.replaces)
                 changed_keys.update(page.replaces)
         await self._add_aliases(conn, aliases)
+        return bool(changed_keys)
 
     @staticmethod
     async def _add_aliases(conn: aiosqlite.Connection, aliases: Sequence[tuple[str, int]]) -> None:
@@ -589,8 +596,7 @@ class EventRepository:
 
     @staticmethod
     async def _event_ids(conn: aiosqlite.Connection, keys: Iterable[str]) -> dict[str, int]:
-        """Event ids by key, older keys included (what _resolve finds, by the keys' indexes
-        alone)."""
+        """Event ids by key, older keys included, from the keys' indexes alone."""
         keys = list(keys)
         found: dict[str, int] = {}
         for chunk in chunked(keys):
@@ -609,31 +615,19 @@ class EventRepository:
 
     async def _resolve(self, conn: aiosqlite.Connection, keys: Iterable[str]) -> dict[str, _Known]:
         """Events by key, following older keys to the event that now holds them."""
-        keys = list(keys)
-        found: dict[str, _Known] = {}
-        for chunk in chunked(keys):
-            marks = placeholders(len(chunk))
+        ids = await self._event_ids(conn, keys)
+        events: dict[int, _Known] = {}
+        for chunk in chunked(sorted(set(ids.values()))):
             rows = await conn.execute_fetchall(
-                f"SELECT id, key, complete, date, content_hash FROM events WHERE key IN ({marks})",
+                "SELECT id, key, complete, date, content_hash FROM events"
+                f" WHERE id IN ({placeholders(len(chunk))})",
                 chunk,
             )
             for row in rows:
-                found[row["key"]] = _Known(
+                events[row["id"]] = _Known(
                     row["id"], row["key"], bool(row["complete"]), row["date"], row["content_hash"]
                 )
-        missing = [k for k in keys if k not in found]
-        for chunk in chunked(missing):
-            rows = await conn.execute_fetchall(
-                "SELECT k.key AS old_key, e.id, e.key, e.complete, e.date, e.content_hash"
-                " FROM event_keys k"
-                f" JOIN events e ON e.id = k.event_id WHERE k.key IN ({placeholders(len(chunk))})",
-                chunk,
-            )
-            for row in rows:
-                found[row["old_key"]] = _Known(
-                    row["id"], row["key"], bool(row["complete"]), row["date"], row["content_hash"]
-                )
-        return found
+        return {key: events[event_id] for key, event_id in ids.items()}
 
     async def _replace_sources_and_related(
         self, conn: aiosqlite.Connection, pages: Sequence[PageRecord], ids: dict[str, int]
@@ -920,7 +914,7 @@ class EventRepository:
         if phrase is None:
             return []
         return await self.db.fetchall(
-            f"WITH phrase(id) AS MATERIALIZED ({_NEWEST_IN_A_ROW})"
+            f"WITH phrase(id) AS MATERIALIZED ({NEWEST_IN_A_ROW})"
             f" SELECT {_BRIEF_COLUMNS} FROM phrase JOIN events e ON e.id = phrase.id"
             f" WHERE {words.where} ORDER BY e.date DESC, e.id DESC LIMIT ?",
             (phrase, SEARCH_WINDOW, *words.params, words.want),
@@ -1115,7 +1109,7 @@ class EventRepository:
         phrase = headline_phrase(text, prefix_last=prefix_last)
         if phrase is not None:
             rows = await self.db.fetchall(
-                f"SELECT {_BRIEF_COLUMNS} FROM events e WHERE e.id IN ({_NEWEST_IN_A_ROW})"
+                f"SELECT {_BRIEF_COLUMNS} FROM events e WHERE e.id IN ({NEWEST_IN_A_ROW})"
                 " ORDER BY e.date DESC, e.id DESC LIMIT ?",
                 (phrase, HEADLINE_POOL, limit),
             )

@@ -145,12 +145,9 @@ def word_pairs(text: str | None) -> str:
     if not text:
         return ""
     folded = fold_text(text)
-    if folded.isascii():
-        words = _ascii_words(folded)
-        return " ".join(map("_".join, pairwise(words)))
     tokens: list[str] = []
-    for chain in CJK_RUN.split(folded):
-        words = _WORD.findall(chain)
+    for chain in [folded] if folded.isascii() else CJK_RUN.split(folded):
+        words = _ascii_words(chain) if chain.isascii() else _WORD.findall(chain)
         if len(words) > 1:
             if tokens:
                 tokens.append(PAIR_BREAK)

@@ -559,9 +559,18 @@ class EventRepository:
             " FROM event_entities WHERE event_id = ?",
             (target_id, target_id, source_id),
         )
+        # Links feeds added follow the story (after the target's own, each link once).
+        await conn.execute(
+            "INSERT INTO sources(event_id, position, name, url, is_image, from_feed)"
+            " SELECT ?, (SELECT COALESCE(MAX(position), -1) FROM sources WHERE event_id = ?)"
+            " + row_number() OVER (ORDER BY position), name, url, is_image, 1"
+            " FROM sources WHERE event_id = ? AND from_feed = 1"
+            " AND url NOT IN (SELECT url FROM sources WHERE event_id = ?)",
+            (target_id, target_id, source_id, target_id),
+        )
         # Every table that points at events: what was delivered about the old row counts
-        # as delivered about the merged one.
-        for table in ("articles", "event_keys", "page_versions", "deliveries"):
+        # as delivered about the merged one, and the feeds that carried it carried this.
+        for table in ("articles", "event_keys", "page_versions", "deliveries", "feed_entries"):
             await conn.execute(
                 f"UPDATE OR IGNORE {table} SET event_id = ? WHERE event_id = ?",
                 (target_id, source_id),
@@ -632,16 +641,40 @@ class EventRepository:
     async def _replace_sources_and_related(
         self, conn: aiosqlite.Connection, pages: Sequence[PageRecord], ids: dict[str, int]
     ) -> None:
-        event_ids = [(ids[p.key],) for p in pages]
-        await conn.executemany("DELETE FROM sources WHERE event_id = ?", event_ids)
-
+        event_ids = [ids[p.key] for p in pages]
+        # What feeds added to these events is theirs, not the page's: it follows the page's
+        # own sources, unless the page now lists the same link itself.
+        from_feeds: dict[int, list[tuple[str, str]]] = {}
+        for chunk in chunked(event_ids):
+            rows = await conn.execute_fetchall(
+                "SELECT event_id, name, url FROM sources"
+                f" WHERE event_id IN ({placeholders(len(chunk))}) AND from_feed = 1"
+                " ORDER BY event_id, position",
+                chunk,
+            )
+            for event_id, name, url in rows:
+                from_feeds.setdefault(event_id, []).append((name, url))
         await conn.executemany(
-            "INSERT INTO sources(event_id, position, name, url, is_image) VALUES (?,?,?,?,?)",
-            [
-                (ids[p.key], position, s.name, s.url, int(s.is_image))
-                for p in pages
-                for position, s in enumerate(p.sources)
-            ],
+            "DELETE FROM sources WHERE event_id = ?", [(event_id,) for event_id in event_ids]
+        )
+        rows = [
+            (ids[p.key], position, s.name, s.url, int(s.is_image), 0)
+            for p in pages
+            for position, s in enumerate(p.sources)
+        ]
+        for p in pages:
+            kept = from_feeds.get(ids[p.key])
+            if kept:
+                listed = {s.url for s in p.sources}
+                kept = [(name, url) for name, url in kept if url not in listed]
+                rows.extend(
+                    (ids[p.key], len(p.sources) + i, name, url, 0, 1)
+                    for i, (name, url) in enumerate(kept)
+                )
+        await conn.executemany(
+            "INSERT INTO sources(event_id, position, name, url, is_image, from_feed)"
+            " VALUES (?,?,?,?,?,?)",
+            rows,
         )
         await conn.executemany(
             "INSERT OR REPLACE INTO archive_related(event_id, items, links) VALUES (?, ?, ?)",

@@ -604,7 +604,8 @@ class FeedRepository:
         if has_url:
             return 0
         await conn.execute(
-            "INSERT INTO sources(event_id, position, name, url, is_image) VALUES (?, ?, ?, ?, 0)",
+            "INSERT INTO sources(event_id, position, name, url, is_image, from_feed)"
+            " VALUES (?, ?, ?, ?, 0, 1)",
             (event_id, 0 if last is None else last + 1, name, url),
         )
         return 1
@@ -645,8 +646,8 @@ class FeedRepository:
         assert event_id is not None
         if item.link:
             await conn.execute(
-                "INSERT INTO sources(event_id, position, name, url, is_image)"
-                " VALUES (?, 0, ?, ?, 0)",
+                "INSERT INTO sources(event_id, position, name, url, is_image, from_feed)"
+                " VALUES (?, 0, ?, ?, 0, 1)",
                 (event_id, feed_name, item.link),
             )
         # Later entries of this same transaction must find this story too.

@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import datetime as dt
+from contextlib import closing
 from fractions import Fraction
+from pathlib import Path
+from typing import Any
 
 import pytest
 
 from storage import Storage
+from storage.db import connect_plain
 from storage.events import SearchFilter
 from storage.feeds import FeedExistsError, FeedItem, StoredEntries, is_near_duplicate
 from storage.keys import make_key
 from storage.models import PageRecord, SourceRecord
 from storage.textindex import at_least_as_similar, headline_tokens
+from tests.support.archives import archive_at_schema
 
 T0 = dt.datetime(2024, 5, 1, 12, 0, tzinfo=dt.UTC)
 DAY = dt.date(2024, 5, 1)
@@ -230,6 +235,97 @@ async def test_merging_into_an_archive_event_keeps_its_entities(storage: Storage
         "https://a.example/1",
     ]
     assert event.entities == ("Abu Bakr al-Baghdadi",)
+
+
+def archive_page(key_slug: str = "archive-story", *urls: str, **fields: Any) -> PageRecord:
+    return PageRecord(
+        key=make_key(DAY, key_slug),
+        date=DAY,
+        headline=HEADLINE,
+        sources=tuple(SourceRecord(url.split("/")[2], url) for url in urls),
+        **fields,
+    )
+
+
+async def test_a_new_page_version_keeps_the_sources_feeds_added(storage: Storage) -> None:
+    await storage.events.import_batch([archive_page("archive-story", "https://ind.example/a")])
+    feed = await storage.feeds.add("https://a.example/feed", "A", now=T0)
+    joined = await store(storage, feed.id, item("a-1", link="https://a.example/1"))
+    (event_id,) = joined.merged
+
+    # The page's next version lists its sources anew; the feed's link stays, after them.
+    await storage.events.import_batch(
+        [
+            archive_page(
+                "archive-story",
+                "https://ind.example/a",
+                "https://guardian.example/b",
+                summary="Now confirmed.",
+            )
+        ]
+    )
+    assert await sources(storage, event_id) == [
+        ("ind.example", "https://ind.example/a"),
+        ("guardian.example", "https://guardian.example/b"),
+        ("A", "https://a.example/1"),
+    ]
+    # A version that lists the feed's link itself holds it once, as the page's.
+    await storage.events.import_batch(
+        [archive_page("archive-story", "https://a.example/1", summary="Later.")]
+    )
+    assert await sources(storage, event_id) == [("a.example", "https://a.example/1")]
+    # The same link seen again still finds the event.
+    again = await store(storage, feed.id, item("a-2", "Elsewhere", link="https://a.example/1"))
+    assert again.merged == [event_id]
+
+
+async def test_a_merged_event_keeps_the_sources_and_feeds_of_both(storage: Storage) -> None:
+    """A Changes list folds one event into another: what feeds said about either stays."""
+    await storage.events.import_batch(
+        [
+            archive_page("first-telling", "https://ind.example/a"),
+            archive_page("second-telling", "https://bbc.example/b"),
+        ]
+    )
+    feed = await storage.feeds.add("https://a.example/feed", "A", now=T0)
+    joined = await store(storage, feed.id, item("a-1", link="https://a.example/1"))
+    first = await storage.events.get(joined.merged[0])
+    assert first is not None
+    other = "second-telling" if first.key.endswith("first-telling") else "first-telling"
+
+    merged = archive_page(
+        other, "https://bbc.example/b", replaces=(first.key,), summary="Both tellings."
+    )
+    await storage.events.import_batch([merged])
+    event = await storage.events.get_by_key(merged.key)
+    assert event is not None and await storage.events.get_by_key(first.key) == event
+    assert [s.url for s in event.sources] == ["https://bbc.example/b", "https://a.example/1"]
+    assert await storage.feeds.event_feeds(event.id) == [(feed.id, "a-1")]
+
+
+async def test_an_archive_from_before_the_marks_keeps_feed_sources(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    key = make_key(DAY, "archive-story")
+    archive_at_schema(path, 8, [(key, DAY.isoformat(), HEADLINE)])
+    with closing(connect_plain(path)) as db:
+        db.execute(
+            "INSERT INTO feeds(url, name, added_at, next_poll_at) VALUES ('https://a.example/f',"
+            " 'A', 'x', 'x')"
+        )
+        db.execute("INSERT INTO feed_entries VALUES (1, 'a-1', 1, 'x')")
+        db.executemany(
+            "INSERT INTO sources(event_id, position, name, url) VALUES (1, ?, ?, ?)",
+            [(0, "ind.example", "https://ind.example/a"), (1, "A", "https://a.example/1")],
+        )
+    async with await Storage.open(path) as storage:
+        await storage.events.import_batch([archive_page("archive-story", "https://bbc.example/b")])
+        rows = await storage.db.fetchall(
+            "SELECT name, url FROM sources WHERE event_id = 1 ORDER BY position"
+        )
+    assert [tuple(row) for row in rows] == [
+        ("bbc.example", "https://bbc.example/b"),
+        ("A", "https://a.example/1"),
+    ]
 
 
 async def test_stale_cache_never_merges_into_a_deleted_event(storage: Storage) -> None:

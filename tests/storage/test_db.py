@@ -8,7 +8,14 @@ from pathlib import Path
 import pytest
 
 from storage import Storage, StorageError
-from storage.db import BULK_CHECKPOINT_PAGES, DEFAULT_CHECKPOINT_PAGES, migrations
+from storage.db import (
+    BULK_AUTOMERGE,
+    BULK_CHECKPOINT_PAGES,
+    BULK_FULL_TEXT_TABLES,
+    DEFAULT_AUTOMERGE,
+    DEFAULT_CHECKPOINT_PAGES,
+    migrations,
+)
 
 
 async def test_migrations_apply_once_and_wal_is_on(tmp_path: Path) -> None:
@@ -46,15 +53,27 @@ async def test_empty_archive_stats(tmp_path: Path) -> None:
         assert (stats.events, stats.first_date, stats.last_date) == (0, None, None)
 
 
-async def test_bulk_writes_checkpoint_less_often_and_then_as_before(tmp_path: Path) -> None:
-    async def pages_per_checkpoint(storage: Storage) -> int:
-        return (await storage.db.writer.execute_fetchall("PRAGMA wal_autocheckpoint"))[0][0]
+async def test_bulk_writes_checkpoint_and_merge_less_often_and_then_as_before(
+    tmp_path: Path,
+) -> None:
+    async def settings(storage: Storage) -> tuple[int, ...]:
+        merges = [
+            (await storage.db.fetchone(f"SELECT v FROM {table}_config WHERE k = 'automerge'"))
+            for table in BULK_FULL_TEXT_TABLES
+        ]
+        pages = (await storage.db.writer.execute_fetchall("PRAGMA wal_autocheckpoint"))[0][0]
+        return (pages, *(DEFAULT_AUTOMERGE if row is None else row[0] for row in merges))
 
+    before = (DEFAULT_CHECKPOINT_PAGES, DEFAULT_AUTOMERGE, DEFAULT_AUTOMERGE)
     async with await Storage.open(tmp_path / "a.db") as storage:
-        assert await pages_per_checkpoint(storage) == DEFAULT_CHECKPOINT_PAGES
+        assert await settings(storage) == before
         async with storage.db.bulk_writes():
-            assert await pages_per_checkpoint(storage) == BULK_CHECKPOINT_PAGES
+            assert await settings(storage) == (
+                BULK_CHECKPOINT_PAGES,
+                BULK_AUTOMERGE,
+                BULK_AUTOMERGE,
+            )
         with pytest.raises(RuntimeError):
             async with storage.db.bulk_writes():
                 raise RuntimeError("an import failed")
-        assert await pages_per_checkpoint(storage) == DEFAULT_CHECKPOINT_PAGES
+        assert await settings(storage) == before

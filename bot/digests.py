@@ -13,6 +13,7 @@ import datetime as dt
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
@@ -106,6 +107,8 @@ class DigestContent:
         return not self.sections
 
 
+# The 'new' digests of many channels list much the same events: each line is made once.
+@lru_cache(maxsize=4096)
 def _item(brief: EventBrief, with_date: bool = False) -> DigestItem:
     date = f"{render.discord_date(brief.date, 'd')} " if with_date else ""
     return DigestItem(
@@ -145,11 +148,12 @@ def new_content(events: list[NewEvent], *, limit: int = NEW_ITEMS) -> DigestCont
     if not events:
         return DigestContent("new", title)
     groups: dict[str, list[NewEvent]] = {}
+    newest_id: dict[str, int] = {}
     for event in events:
-        groups.setdefault(event.story or event.top_entity or "Other news", []).append(event)
-    ordered = sorted(
-        groups.items(), key=lambda kv: (-len(kv[1]), -max(e.brief.id for e in kv[1]), kv[0])
-    )
+        heading = event.story or event.top_entity or "Other news"
+        groups.setdefault(heading, []).append(event)
+        newest_id[heading] = max(newest_id.get(heading, 0), event.brief.id)
+    ordered = sorted(groups.items(), key=lambda kv: (-len(kv[1]), -newest_id[kv[0]], kv[0]))
     sections: list[DigestSection] = []
     listed = 0
     for heading, members in ordered:

@@ -657,18 +657,18 @@ class EventRepository:
         await conn.executemany(
             "DELETE FROM sources WHERE event_id = ?", [(event_id,) for event_id in event_ids]
         )
-        rows = [
-            (ids[p.key], position, s.name, s.url, int(s.is_image), 0)
-            for p in pages
-            for position, s in enumerate(p.sources)
-        ]
+        rows: list[tuple[int, int, str, str, int, int]] = []
         for p in pages:
-            kept = from_feeds.get(ids[p.key])
-            if kept:
+            event_id = ids[p.key]
+            rows.extend(
+                (event_id, position, s.name, s.url, int(s.is_image), 0)
+                for position, s in enumerate(p.sources)
+            )
+            if event_id in from_feeds:
                 listed = {s.url for s in p.sources}
-                kept = [(name, url) for name, url in kept if url not in listed]
+                kept = [(name, url) for name, url in from_feeds[event_id] if url not in listed]
                 rows.extend(
-                    (ids[p.key], len(p.sources) + i, name, url, 0, 1)
+                    (event_id, len(p.sources) + i, name, url, 0, 1)
                     for i, (name, url) in enumerate(kept)
                 )
         await conn.executemany(

@@ -303,7 +303,7 @@ async def test_a_merged_event_keeps_the_sources_and_feeds_of_both(storage: Stora
     assert await storage.feeds.event_feeds(event.id) == [(feed.id, "a-1")]
 
 
-async def test_an_archive_from_before_the_marks_keeps_feed_sources(tmp_path: Path) -> None:
+async def test_feed_sources_from_before_migration_0009_are_kept(tmp_path: Path) -> None:
     path = tmp_path / "old.db"
     key = make_key(DAY, "archive-story")
     archive_at_schema(path, 8, [(key, DAY.isoformat(), HEADLINE)])

@@ -293,7 +293,9 @@ class EventRepository:
                 [(k.content_hash, k.id) for _, k in to_update if k.content_hash]
                 + [(p.content_hash, ids[p.key]) for p in outdone if p.key in ids],
             )
-            await self._replace_sources_and_related(conn, applied, ids)
+            await self._replace_sources_and_related(
+                conn, applied, ids, existing=[k.id for _, k in to_update]
+            )
 
             # Events known only from Related links and index entries.
             stubs: dict[str, tuple[str, str, str, str]] = {}
@@ -639,13 +641,19 @@ class EventRepository:
         return {key: events[event_id] for key, event_id in ids.items()}
 
     async def _replace_sources_and_related(
-        self, conn: aiosqlite.Connection, pages: Sequence[PageRecord], ids: dict[str, int]
+        self,
+        conn: aiosqlite.Connection,
+        pages: Sequence[PageRecord],
+        ids: dict[str, int],
+        *,
+        existing: Sequence[int],
     ) -> None:
-        event_ids = [ids[p.key] for p in pages]
+        """Write the pages' sources and Related lists (existing: the ids among them of events
+        stored before this batch, the only ones that can hold sources already)."""
         # What feeds added to these events is theirs, not the page's: it follows the page's
         # own sources, unless the page now lists the same link itself.
         from_feeds: dict[int, list[tuple[str, str]]] = {}
-        for chunk in chunked(event_ids):
+        for chunk in chunked(existing):
             rows = await conn.execute_fetchall(
                 "SELECT event_id, name, url FROM sources"
                 f" WHERE event_id IN ({placeholders(len(chunk))}) AND from_feed = 1"
@@ -655,7 +663,7 @@ class EventRepository:
             for event_id, name, url in rows:
                 from_feeds.setdefault(event_id, []).append((name, url))
         await conn.executemany(
-            "DELETE FROM sources WHERE event_id = ?", [(event_id,) for event_id in event_ids]
+            "DELETE FROM sources WHERE event_id = ?", [(event_id,) for event_id in existing]
         )
         rows: list[tuple[int, int, str, str, int, int]] = []
         for p in pages:

@@ -124,6 +124,7 @@ async def measure(
         share = feed[group * len(feed) // GROUPS : (group + 1) * len(feed) // GROUPS]
         if share:
             await storage.events.import_batch(share)
+    await storage.events.pack_postings()  # as an ingest ends: later lookups read the blobs
     # content_for reads only the bot's storage; a stand-in bot keeps this free of Discord.
     delivery = DigestDelivery(cast("ChronicleBot", SimpleNamespace(storage=storage)))
     started = time.perf_counter()

@@ -23,7 +23,7 @@ class Storage:
     def __init__(self, db: Database):
         self.db = db
         self.events = EventRepository(db)
-        self.entities = EntityRepository(db)
+        self.entities = EntityRepository(db, self.events)
         self.articles = ArticleRepository(db)
         self.digests = DigestRepository(db)
         self.subscriptions = SubscriptionRepository(db)

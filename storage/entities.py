@@ -79,8 +79,9 @@ def _most_events(rows: list[aiosqlite.Row], limit: int) -> list[aiosqlite.Row]:
 
 
 class EntityRepository:
-    def __init__(self, db: Database):
+    def __init__(self, db: Database, events: EventRepository):
         self.db = db
+        self.events = events
 
     async def find(self, name: str) -> tuple[int, str] | None:
         """(id, name) of the canonical entity a name means, ignoring case and accents."""
@@ -237,6 +238,9 @@ class EntityRepository:
                 return AliasResult(names[source_id], names[target_id], 0, False)
             old_canonical = source["canonical_id"] if source is not None else None
             moved = await self._move(conn, old_canonical or source_id, target_id)
+            # The target's packed events were dropped with the new links; related() would
+            # read its rows until the next ingest, hundreds of ms for a popular entity.
+            await self.events._pack_postings(conn)
             if old_canonical is not None:
                 # The alias belonged to another entity: that whole entity joins the target.
                 await conn.execute(

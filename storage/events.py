@@ -858,7 +858,8 @@ class EventRepository:
 
     async def pack_postings(self) -> int:
         """Write the blob of every popular entity that has none: new, or dropped by a
-        trigger because its links changed. Run after each ingest; returns how many."""
+        trigger because its links changed. Run after each ingest (an alias runs it in its
+        own transaction); returns how many."""
         async with self.db.transaction() as conn:
             return await self._pack_postings(conn)
 

@@ -197,3 +197,22 @@ def test_rank_shared_counts_keys_and_breaks_ties_by_newest() -> None:
     assert rank_shared(keys, exclude=1, want=2) == [5, 4]
     assert rank_shared(keys, exclude=5, want=1) == [1]
     assert rank_shared(keys[:0], exclude=1, want=10) == []
+
+
+async def test_an_alias_repacks_the_entity_it_joins(storage: Storage) -> None:
+    """Naming one entity as another's alias moves its links, which drops the blob of the
+    entity it joins: the alias writes it again at once, rather than leaving related() to
+    read a popular entity's rows until the next import."""
+    rng = random.Random(11)
+    storage.events.packed_postings_min = 12
+    await storage.events.import_batch(_random_pages(rng, range(400)))
+    await storage.events.pack_postings()
+    popular = await storage.entities.find("Entity 0")
+    second = await storage.entities.find("Entity 1")
+    assert popular and second and {popular[0], second[0]} <= _packed(storage.db.path)
+
+    result = await storage.entities.merge("Entity 1", "Entity 0")
+    assert result.moved_links > 0
+    packed = _packed(storage.db.path)
+    assert popular[0] in packed and second[0] not in packed
+    await _check_sample(storage, rng)

@@ -13,7 +13,7 @@ from storage import Storage
 from storage.events import SearchFilter
 from storage.keys import make_key
 from storage.models import PageRecord
-from storage.search import ranking_match, token_expressions
+from storage.search import few_matches_likely, ranking_match, token_expressions
 
 START = dt.date(2020, 1, 1)
 
@@ -53,10 +53,26 @@ def test_the_words_to_rank_by_are_the_rare_ones() -> None:
     ]
 
 
+def test_few_matches_are_likely_for_several_whole_words_all_required() -> None:
+    assert few_matches_likely("general election")
+    assert few_matches_likely('"car bomb" Iraq -attack')
+    assert not few_matches_likely("election")
+    assert not few_matches_likely("Iraq -attack")
+    assert not few_matches_likely("Iraq OR Syria flood")
+    assert not few_matches_likely("general elect*")
+    assert not few_matches_likely("general elect", prefix_last=True)  # still being typed
+    assert few_matches_likely("general elect ", prefix_last=True)
+
+
 async def test_term_counts_stop_at_the_cap(storage: Storage) -> None:
     await storage.events.import_batch([_page(n, f"flood {n}") for n in range(10)])
     counts = await storage.events.term_counts(['"flood"', '"9"', '"drought"'], cap=4)
     assert counts == {'"flood"': 5, '"9"': 1, '"drought"': 0}
+    # A common word stays common; the others are counted again as events come.
+    await storage.events.import_batch([_page(n, f"drought {n}") for n in range(10, 13)])
+    counts = await storage.events.term_counts(['"drought"', '"flood"', '"9"'], cap=4)
+    assert counts == {'"drought"': 3, '"flood"': 5, '"9"': 1}
+    assert await storage.events.term_counts(['"flood"'], cap=20) == {'"flood"': 10}
 
 
 @pytest.mark.usefixtures("common_above_three")
@@ -208,3 +224,17 @@ async def test_a_phrase_of_stop_words_is_looked_for_among_the_newest_events(
     ]
     hits = await storage.events.search(SearchFilter(text="of the"), limit=20)  # no phrase
     assert len(hits) == 10
+
+
+@pytest.mark.parametrize("matches", [6, 30], ids=["fewer than the window", "more"])
+async def test_words_found_together_are_the_newest_in_the_window(
+    storage: Storage, monkeypatch: pytest.MonkeyPatch, matches: int
+) -> None:
+    """Several words are read oldest first (few matches are likely), then newest first
+    when they outnumber the window: the newest of them are ranked either way."""
+    monkeypatch.setattr(storage_events, "SEARCH_WINDOW", 8)
+    pages = [_page(n, f"Harbour {n}", "Cranes and ships.") for n in range(matches)]
+    pages += [_page(100 + n, "Cranes alone", "No ships.") for n in range(3)]
+    await storage.events.import_batch(pages)
+    found = await _found(storage, "harbour cranes", limit=5)
+    assert found == [f"Harbour {n}" for n in range(matches - 1, matches - 6, -1)]

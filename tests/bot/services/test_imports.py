@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import datetime as dt
 import shutil
+import sqlite3
+from contextlib import closing
 from pathlib import Path
 
 import pytest
 
 from bot.ingest.archive import ParsedDay, iter_archive_files, parse_file
+from bot.services import imports
 from bot.services.imports import import_archive, import_articles
 from storage import Storage
+from storage.db import BULK_FULL_TEXT_TABLES
 from storage.events import SearchFilter
 from storage.models import PageRecord
+from storage.textindex import fold
 from tests.conftest import MOD_KEY, SAMPLE_NEWS, SEED_ARTICLES, SEED_PAGES, TEST_DATA, shared
 
 FERRIES_DIR = SAMPLE_NEWS / "2017/09/10"
@@ -274,3 +279,28 @@ async def test_archive_related_lists_are_kept_as_given(sample_storage: Storage) 
         event = await sample_storage.events.get_by_key(parsed.key)
         kept = await sample_storage.events.archive_related(event.id)
         assert kept == [(r.key, r.shared) for r in parsed.related]
+
+
+def _segments(db_path: Path) -> dict[str, int]:
+    with closing(sqlite3.connect(db_path)) as db:
+        return {
+            table: db.execute(f"SELECT count(DISTINCT segid) FROM {table}_idx").fetchone()[0]
+            for table in BULK_FULL_TEXT_TABLES
+        }
+
+
+async def test_a_large_import_merges_the_search_indexes(
+    storage: Storage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each batch leaves full-text segments that every lookup reads; an import that wrote
+    a large share of the archive merges them into one (here "large" is made small)."""
+    await import_archive(storage, [SAMPLE_NEWS], batch_files=5)
+    assert min(_segments(storage.db.path).values()) > 1  # 41 events: left as they are
+
+    monkeypatch.setattr(imports, "MERGE_INDEX_MIN_EVENTS", 10)
+    report = await import_archive(storage, [TEST_DATA / "news-zh"], batch_files=5)
+    assert report.new == 36  # of 77 complete events: a large share
+    assert _segments(storage.db.path) == {"event_search": 1, "headline_pairs": 1}
+    for words in ("Deir ez-Zor ferries", "叙利亚"):  # both archives are found as before
+        hits = await storage.events.search(SearchFilter(text=words), limit=1)
+        assert hits and fold(words.split()[-1]) in fold(hits[0].event.headline), words

@@ -25,7 +25,7 @@ BATCH_FILES = 2000
 PARSE_AHEAD = 2  # chunks parsed ahead of the database
 PARSE_WORKERS = max(1, min(2, (os.cpu_count() or 1)))
 # An import that wrote this many events, and at least this share of the archive, ends by
-# merging the full-text indexes (Database.merge_full_text): the merge costs about 40 µs an
+# merging the full-text indexes (Database.merge_full_text): the merge costs about 45 µs an
 # event of the whole archive, an import about 1,400 µs an event it writes.
 MERGE_INDEX_MIN_EVENTS = 10_000
 MERGE_INDEX_MIN_SHARE = 0.25

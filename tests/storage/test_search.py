@@ -7,8 +7,11 @@ import sqlite3
 
 import pytest
 
-from storage.search import any_word_match, build_match, short_prefixes
-from storage.textindex import segment_for_index
+from bot.ingest.archive import iter_archive_files, parse_file
+from storage.models import PageRecord
+from storage.search import any_word_match, build_match, phrase_matcher, short_prefixes
+from storage.textindex import CJK_RUN, fold_text, segment_for_index
+from tests.conftest import TEST_DATA
 
 ROWS = [
     "Russia strikes Islamic State targets in Syria",
@@ -121,3 +124,35 @@ def test_huge_text_is_bounded() -> None:
 )
 def test_one_letter_prefixes_are_found(text: str, short: list[str]) -> None:
     assert short_prefixes(text) == short
+
+
+def test_chinese_phrases_are_checked_as_fts5_finds_them() -> None:
+    """phrase_matcher (what autocomplete orders by) agrees with FTS5 on real Chinese
+    headlines, for runs typed whole or still being typed, one character to four."""
+    headlines = [
+        page.headline
+        for path in iter_archive_files([TEST_DATA / "news-zh"])
+        if isinstance(page := parse_file(path, path.read_bytes()), PageRecord)
+    ]
+    conn = sqlite3.connect(":memory:")
+    conn.execute("CREATE VIRTUAL TABLE t USING fts5(body, tokenize = 'unicode61')")
+    conn.executemany(
+        "INSERT INTO t(rowid, body) VALUES (?, ?)",
+        [(i, segment_for_index(fold_text(h))) for i, h in enumerate(headlines)],
+    )
+    rng = random.Random(5)
+    checked = 0
+    for headline in rng.sample(headlines, 30):
+        run = max(CJK_RUN.findall(headline), key=len)
+        for size in (1, 2, 3, 4):
+            start = rng.randrange(max(1, len(run) - size + 1))
+            for typed in (run[start : start + size], run[start : start + size] + " "):
+                expression = build_match(typed, prefix_last=True)
+                assert expression is not None
+                found = {
+                    r[0] for r in conn.execute("SELECT rowid FROM t WHERE t MATCH ?", (expression,))
+                }
+                holds = phrase_matcher(typed)
+                assert {i for i, h in enumerate(headlines) if holds(h)} == found, typed
+                checked += 1
+    assert checked == 240

@@ -203,6 +203,13 @@ async def run_size(args: argparse.Namespace, events: int, term: Terminal) -> dic
             spec, args.workdir, progress=term.counter("import_batch")
         )
         importing.copy_database(direct, database)
+        # An import of that many events ends by merging the full-text indexes: the same here.
+        term.note("merging the full-text indexes, as an import of this size ends")
+        storage = await Storage.open(database)
+        try:
+            await storage.db.merge_full_text()
+        finally:
+            await storage.close()
         result["direct_import"] = {"seconds": seconds, "cached": seconds == 0.0}
         result["corpus_shape"] = corpus_shape
     else:

@@ -143,16 +143,10 @@ class _Term:
 def _bigram_chain(words: list[str]) -> str | None:
     """The run of Chinese characters whose bigrams words are ("賴喇", "喇嘛" -> "賴喇嘛"), or
     None when they are not such a chain (Latin words, a run's closing unigram)."""
-    if not all(CJK_RUN.fullmatch(word) for word in words):
-        return None
-    if len(words[0]) != 2 and (len(words) > 1 or len(words[0]) > 2):
-        return None
-    run = words[0]
-    for word in words[1:]:
-        if len(word) != 2 or word[0] != run[-1]:
-            return None
-        run += word[1]
-    return run
+    run = words[0] + "".join(word[-1] for word in words[1:])
+    if CJK_RUN.fullmatch(run) and cjk_tokens(run)[: len(words)] == words:
+        return run
+    return None
 
 
 def _joins(text: str, at: int) -> bool:

@@ -38,6 +38,7 @@ from storage.search import (
     few_matches_likely,
     headline_phrase,
     in_text,
+    lone_character,
     period_match,
     phrase_matcher,
     prefix_check,
@@ -74,6 +75,9 @@ HEADLINE_CHECKS = 100
 MAX_COUNTED_BEYOND = 100_000
 # Autocomplete orders this many of the newest headlines holding the words typed.
 HEADLINE_POOL = 100
+# A Chinese character typed alone is looked for in this many of the newest headlines before
+# FTS5 is asked (see _newest_holding).
+CHARACTER_SCAN = 2_000
 # The newest events whose headline holds a headline_phrase() (its two parameters: the phrase
 # and how many).
 NEWEST_IN_A_ROW = (
@@ -1191,7 +1195,9 @@ class EventRepository:
             if rows:
                 return [_brief(row) for row in rows]
         pool = None
-        if (check := prefix_check(text, prefix_last=prefix_last)) is not None:
+        if (character := lone_character(text, prefix_last=prefix_last)) is not None:
+            pool = await self._newest_holding(character)
+        if pool is None and (check := prefix_check(text, prefix_last=prefix_last)) is not None:
             pool = await self._newest_headlines(text, prefix_last, check)
         if pool is None:
             pool = await self._newest_headlines(text, prefix_last, None) or []
@@ -1231,6 +1237,23 @@ class EventRepository:
         if len(pool) == HEADLINE_POOL and _too_few_hold(len(kept), len(pool)):
             return None
         return kept
+
+    async def _newest_holding(self, character: str) -> list[tuple[int, str, str]] | None:
+        """(id, headline, date) of the newest HEADLINE_POOL events whose headline holds one
+        Chinese character (lone_character), read from the newest CHARACTER_SCAN headlines;
+        None when fewer hold it there. FTS5 finds a character alone by merging the doclists
+        of every bigram that starts with it: 15-22 ms for 的 at 1,000,000 events, where the
+        newest few hundred headlines hold a hundred (0.3 ms). A rarer character costs this
+        scan, 1-2 ms, and then a cheap lookup in FTS5."""
+        rows = await self.db.fetchall(
+            "SELECT id, headline, date FROM events"
+            " WHERE id > (SELECT max(id) FROM events) - ? AND searchable AND instr(headline, ?)"
+            " ORDER BY id DESC LIMIT ?",
+            (CHARACTER_SCAN, character, HEADLINE_POOL),
+        )
+        if len(rows) < HEADLINE_POOL:
+            return None
+        return [(row[0], row[1], row[2]) for row in rows]
 
     async def closest(self, text: str, *, limit: int = 5) -> list[EventBrief]:
         """Suggestions for text that matched nothing. When some of its words are not in the

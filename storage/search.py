@@ -280,6 +280,25 @@ def few_matches_likely(text: str, *, prefix_last: bool = False) -> bool:
     return len(positive) >= 2 and all(len(g) == 1 and not g[0].prefix for g in positive)
 
 
+def lone_character(text: str, *, prefix_last: bool = False) -> str | None:
+    """The one Chinese (or Japanese) character that is all text looks for, as the start of
+    a word: FTS5 finds it as every bigram that starts with it or the unigram closing a run.
+    The index holds text as written (segment_for_index; unicode61 folds no CJK character),
+    so a headline holds that match exactly when the character is in it."""
+    groups = parse_terms(text, prefix_last=prefix_last)
+    if len(groups) != 1 or len(groups[0]) != 1:
+        return None
+    term = groups[0][0]
+    if (
+        term.prefix
+        and not term.negated
+        and len(term.tokens) == 1
+        and _ends_with_one_cjk(term.tokens)
+    ):
+        return term.tokens[0]
+    return None
+
+
 def stop_word_phrase(text: str) -> bool:
     """Whether every word to find is a stop word and one is a phrase ("of the"): FTS5
     must check the positions of both words in nearly every event to find one."""

@@ -9,11 +9,14 @@ import datetime as dt
 import pytest
 
 import storage.events as storage_events
+from bot.services.imports import import_archive
 from storage import Storage
-from storage.events import SearchFilter
+from storage.events import EventRepository, SearchFilter
 from storage.keys import make_key
 from storage.models import PageRecord
-from storage.search import few_matches_likely, ranking_match, token_expressions
+from storage.search import few_matches_likely, lone_character, ranking_match, token_expressions
+from storage.textindex import CJK_RUN
+from tests.conftest import TEST_DATA
 
 START = dt.date(2020, 1, 1)
 
@@ -238,3 +241,43 @@ async def test_words_found_together_are_the_newest_in_the_window(
     await storage.events.import_batch(pages)
     found = await _found(storage, "harbour cranes", limit=5)
     assert found == [f"Harbour {n}" for n in range(matches - 1, matches - 6, -1)]
+
+
+@pytest.mark.parametrize(
+    ("text", "character"),
+    [("的", "的"), ("的 ", "的"), ("the 的", "的"), ('"的"', "的"), ("ガ", "ガ")]
+    + [(text, None) for text in ("中國", "-的", "的 OR 中", "a 的 b", "e")],
+)
+def test_a_character_alone_is_one_chinese_character_all_text_looks_for(
+    text: str, character: str | None
+) -> None:
+    assert lone_character(text, prefix_last=True) == character
+
+
+async def test_a_chinese_character_typed_alone_is_found_as_fts5_finds_it(
+    storage: Storage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A character common among the newest headlines is looked for in them, not through
+    FTS5; the suggestions are the same, for every character of the Chinese sample."""
+    report = await import_archive(storage, [TEST_DATA / "news-zh"])
+    assert report.ok, report.failed
+    headlines = [r[0] for r in await storage.db.fetchall("SELECT headline FROM events")]
+    characters = sorted({c for h in headlines for run in CJK_RUN.findall(h) for c in run})
+    monkeypatch.setattr(storage_events, "HEADLINE_POOL", 4)  # the sample's common characters
+    scanned: list[str] = []
+    holding = EventRepository._newest_holding
+
+    async def spy(self: EventRepository, character: str) -> list[tuple[int, str, str]] | None:
+        pool = await holding(self, character)
+        if pool is not None:
+            scanned.append(character)
+        return pool
+
+    monkeypatch.setattr(EventRepository, "_newest_holding", spy)
+    suggested = {c: await storage.events.suggest_headlines(c, limit=4) for c in characters}
+    assert len(scanned) >= 20, scanned
+    monkeypatch.setattr(storage_events, "CHARACTER_SCAN", 0)
+    for character in characters:
+        through_fts5 = await storage.events.suggest_headlines(character, limit=4)
+        assert suggested[character] == through_fts5, character
+        assert all(character in brief.headline for brief in through_fts5)

@@ -1004,8 +1004,18 @@ class EventRepository:
             floor = max(0, (row[0] if row and row[0] else 0) - STOP_PHRASE_EVENTS + 1)
         window = SEARCH_WINDOW
         few_likely = few_matches_likely(text)
+        # A common character alone (rare ones FTS5 finds cheaply): see _newest_holding.
+        character = None if rank_by or words.filters else lone_character(text)
         while True:
-            newest = await self._newest_matches(event_match, window, floor, few_likely=few_likely)
+            held = None
+            if character is not None:
+                held = await self._newest_holding(character, window, in_summary=True)
+            if held is not None:
+                newest = [row[0] for row in held]
+            else:
+                newest = await self._newest_matches(
+                    event_match, window, floor, few_likely=few_likely
+                )
             lowest = newest[-1] if len(newest) == window else floor
             ids: list[int] | None = newest
             if check is not None:
@@ -1013,9 +1023,11 @@ class EventRepository:
                 ids = await self._holding(ids, check, may_give_up=lowest > floor)
                 if ids is None:
                     return None
-            if rank_by is None and lowest == floor and len(ids) <= HEADLINE_CHECKS:
-                # ids are all the matches, and few: which hold the words in their headline
-                # is quicker to check here than by FTS5 walking every event of each again.
+            few = lowest == floor and len(ids) <= HEADLINE_CHECKS
+            if rank_by is None and (few or character is not None):
+                # ids are all the matches, and few (or FTS5 would merge a character's
+                # bigrams again): which hold the words in their headline is quicker to
+                # check here than by FTS5 walking every event of each again.
                 scored = "SELECT value AS id, -1.0 AS score FROM json_each(?)"
                 scored_params: tuple[object, ...] = (
                     json.dumps(await self._headline_holders(ids, text)),
@@ -1196,7 +1208,7 @@ class EventRepository:
                 return [_brief(row) for row in rows]
         pool = None
         if (character := lone_character(text, prefix_last=prefix_last)) is not None:
-            pool = await self._newest_holding(character)
+            pool = await self._newest_holding(character, HEADLINE_POOL)
         if pool is None and (check := prefix_check(text, prefix_last=prefix_last)) is not None:
             pool = await self._newest_headlines(text, prefix_last, check)
         if pool is None:
@@ -1238,20 +1250,25 @@ class EventRepository:
             return None
         return kept
 
-    async def _newest_holding(self, character: str) -> list[tuple[int, str, str]] | None:
-        """(id, headline, date) of the newest HEADLINE_POOL events whose headline holds one
-        Chinese character (lone_character), read from the newest CHARACTER_SCAN headlines;
-        None when fewer hold it there. FTS5 finds a character alone by merging the doclists
-        of every bigram that starts with it: 15-22 ms for 的 at 1,000,000 events, where the
-        newest few hundred headlines hold a hundred (0.3 ms). A rarer character costs this
-        scan, 1-2 ms, and then a cheap lookup in FTS5."""
+    async def _newest_holding(
+        self, character: str, limit: int, *, in_summary: bool = False
+    ) -> list[tuple[int, str, str]] | None:
+        """(id, headline, date) of the newest `limit` events whose headline (or summary)
+        holds one Chinese character (lone_character), read from the newest CHARACTER_SCAN
+        events; None when fewer hold it there. FTS5 finds a character alone by merging the
+        doclists of every bigram that starts with it: 15-22 ms for 的 at 1,000,000 events,
+        where the newest few hundred headlines hold a hundred (0.3 ms). A rarer character
+        costs this scan, 1-2 ms, and then a cheap lookup in FTS5."""
+        holds = (
+            "(instr(headline, ?1) OR instr(summary, ?1))" if in_summary else "instr(headline, ?1)"
+        )
         rows = await self.db.fetchall(
             "SELECT id, headline, date FROM events"
-            " WHERE id > (SELECT max(id) FROM events) - ? AND searchable AND instr(headline, ?)"
-            " ORDER BY id DESC LIMIT ?",
-            (CHARACTER_SCAN, character, HEADLINE_POOL),
+            f" WHERE id > (SELECT max(id) FROM events) - ?2 AND searchable AND {holds}"
+            " ORDER BY id DESC LIMIT ?3",
+            (character, CHARACTER_SCAN, limit),
         )
-        if len(rows) < HEADLINE_POOL:
+        if len(rows) < limit:
             return None
         return [(row[0], row[1], row[2]) for row in rows]
 

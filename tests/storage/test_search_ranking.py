@@ -254,26 +254,36 @@ def test_a_character_alone_is_one_chinese_character_all_text_looks_for(
     assert lone_character(text, prefix_last=True) == character
 
 
-async def test_a_chinese_character_typed_alone_is_found_as_fts5_finds_it(
+async def _chinese_characters(
+    storage: Storage, monkeypatch: pytest.MonkeyPatch
+) -> tuple[list[str], list[str]]:
+    """Every character of the Chinese sample's headlines, imported; the scans that find one
+    (EventRepository._newest_holding) are counted in the list returned."""
+    report = await import_archive(storage, [TEST_DATA / "news-zh"])
+    assert report.ok, report.failed
+    headlines = [r[0] for r in await storage.db.fetchall("SELECT headline FROM events")]
+    holding = EventRepository._newest_holding
+    scanned: list[str] = []
+
+    async def spy(
+        self: EventRepository, character: str, limit: int, *, in_summary: bool = False
+    ) -> list[tuple[int, str, str]] | None:
+        rows = await holding(self, character, limit, in_summary=in_summary)
+        if rows is not None:
+            scanned.append(character)
+        return rows
+
+    monkeypatch.setattr(EventRepository, "_newest_holding", spy)
+    return sorted({c for h in headlines for run in CJK_RUN.findall(h) for c in run}), scanned
+
+
+async def test_a_chinese_character_typed_alone_is_suggested_as_fts5_finds_it(
     storage: Storage, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A character common among the newest headlines is looked for in them, not through
     FTS5; the suggestions are the same, for every character of the Chinese sample."""
-    report = await import_archive(storage, [TEST_DATA / "news-zh"])
-    assert report.ok, report.failed
-    headlines = [r[0] for r in await storage.db.fetchall("SELECT headline FROM events")]
-    characters = sorted({c for h in headlines for run in CJK_RUN.findall(h) for c in run})
+    characters, scanned = await _chinese_characters(storage, monkeypatch)
     monkeypatch.setattr(storage_events, "HEADLINE_POOL", 4)  # the sample's common characters
-    scanned: list[str] = []
-    holding = EventRepository._newest_holding
-
-    async def spy(self: EventRepository, character: str) -> list[tuple[int, str, str]] | None:
-        pool = await holding(self, character)
-        if pool is not None:
-            scanned.append(character)
-        return pool
-
-    monkeypatch.setattr(EventRepository, "_newest_holding", spy)
     suggested = {c: await storage.events.suggest_headlines(c, limit=4) for c in characters}
     assert len(scanned) >= 20, scanned
     monkeypatch.setattr(storage_events, "CHARACTER_SCAN", 0)
@@ -281,3 +291,29 @@ async def test_a_chinese_character_typed_alone_is_found_as_fts5_finds_it(
         through_fts5 = await storage.events.suggest_headlines(character, limit=4)
         assert suggested[character] == through_fts5, character
         assert all(character in brief.headline for brief in through_fts5)
+
+
+@pytest.mark.usefixtures("common_above_three")
+async def test_a_common_chinese_character_alone_is_searched_as_fts5_finds_it(
+    storage: Storage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Search looks for a common character in the newest events' headlines and summaries,
+    and checks which headlines hold it, without FTS5; it finds the same, in the same
+    order, for every character of the Chinese sample, page after page."""
+    characters, scanned = await _chinese_characters(storage, monkeypatch)
+    # The newest events hold their Chinese in the summary only.
+    chinese = [r[0] for r in await storage.db.fetchall("SELECT headline FROM events LIMIT 12")]
+    await storage.events.import_batch(
+        [_page(n, f"Report {n}", summary) for n, summary in enumerate(chinese)]
+    )
+    monkeypatch.setattr(storage_events, "SEARCH_WINDOW", 6)
+    pages = [(0, 3), (3, 3)]
+    found = {
+        (c, p): await _found(storage, c, offset=p[0], limit=p[1]) for c in characters for p in pages
+    }
+    assert len(scanned) >= 20, scanned
+    monkeypatch.setattr(storage_events, "CHARACTER_SCAN", 0)
+    for character in characters:
+        for page in pages:
+            through_fts5 = await _found(storage, character, offset=page[0], limit=page[1])
+            assert found[character, page] == through_fts5, (character, page)

@@ -75,8 +75,8 @@ HEADLINE_CHECKS = 100
 MAX_COUNTED_BEYOND = 100_000
 # Autocomplete orders this many of the newest headlines holding the words typed.
 HEADLINE_POOL = 100
-# A Chinese character typed alone is looked for in this many of the newest headlines before
-# FTS5 is asked (see _newest_holding).
+# A Chinese character alone (typed for autocomplete, or a common one searched for) is looked
+# for in this many of the newest events before FTS5 is asked (see _newest_holding).
 CHARACTER_SCAN = 2_000
 # The newest events whose headline holds a headline_phrase() (its two parameters: the phrase
 # and how many).

@@ -284,7 +284,7 @@ def lone_character(text: str, *, prefix_last: bool = False) -> str | None:
     """The one Chinese (or Japanese) character that is all text looks for, as the start of
     a word: FTS5 finds it as every bigram that starts with it or the unigram closing a run.
     The index holds text as written (segment_for_index; unicode61 folds no CJK character),
-    so a headline holds that match exactly when the character is in it."""
+    so a text holds that match exactly when the character is in it."""
     groups = parse_terms(text, prefix_last=prefix_last)
     if len(groups) != 1 or len(groups[0]) != 1:
         return None

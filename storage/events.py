@@ -149,6 +149,12 @@ def rank_shared(keys: np.ndarray, *, exclude: int, want: int) -> list[int]:
     return [key & _ID_BITS for _, key in ranked]
 
 
+def _headlines_holding(rows: Iterable[Sequence[Any]], text: str) -> list[int]:
+    """The ids of the (id, headline, ...) rows whose headline holds the words of text."""
+    holds = text_matcher(text)
+    return [row[0] for row in rows if holds(row[1])]
+
+
 def utc_now() -> str:
     return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
@@ -1029,9 +1035,12 @@ class EventRepository:
                 # bigrams again): which hold the words in their headline is quicker to
                 # check here than by FTS5 walking every event of each again.
                 scored = "SELECT value AS id, -1.0 AS score FROM json_each(?)"
-                scored_params: tuple[object, ...] = (
-                    json.dumps(await self._headline_holders(ids, text)),
+                holders = (
+                    _headlines_holding(held, text)  # their headlines are read already
+                    if held is not None
+                    else await self._headline_holders(ids, text)
                 )
+                scored_params: tuple[object, ...] = (json.dumps(holders),)
             else:
                 # `+rowid`: an IN handed to FTS5 would start its query (and bm25's
                 # counting) anew for every id.
@@ -1086,12 +1095,11 @@ class EventRepository:
 
     async def _headline_holders(self, ids: list[int], text: str) -> list[int]:
         """The events among ids whose headline holds the words of text."""
-        holds = text_matcher(text)
         rows = await self.db.fetchall(
             "SELECT id, headline FROM events WHERE id IN (SELECT value FROM json_each(?))",
             (json.dumps(ids),),
         )
-        return [row[0] for row in rows if holds(row[1])]
+        return _headlines_holding(rows, text)
 
     async def _holding(
         self, ids: list[int], check: Callable[[str], bool], *, may_give_up: bool

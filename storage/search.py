@@ -288,13 +288,8 @@ def lone_character(text: str, *, prefix_last: bool = False) -> str | None:
     groups = parse_terms(text, prefix_last=prefix_last)
     if len(groups) != 1 or len(groups[0]) != 1:
         return None
-    term = groups[0][0]
-    if (
-        term.prefix
-        and not term.negated
-        and len(term.tokens) == 1
-        and _ends_with_one_cjk(term.tokens)
-    ):
+    term = groups[0][0]  # a prefix: parse_terms makes one Chinese character at the end one
+    if not term.negated and len(term.tokens) == 1 and _ends_with_one_cjk(term.tokens):
         return term.tokens[0]
     return None
 

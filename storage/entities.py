@@ -17,8 +17,8 @@ import aiosqlite
 from storage.db import Database, placeholders
 from storage.events import EventRepository
 from storage.models import EntityProfile, EventBrief
-from storage.search import any_word_match, build_match, text_matcher
-from storage.textindex import fold, has_cjk
+from storage.search import any_word_match, build_match, text_matcher, without_letter_typed
+from storage.textindex import fold
 
 
 class EntityError(ValueError):
@@ -109,17 +109,11 @@ class EntityRepository:
             )
             return [EntityName(r[0], r[1], r[2]) for r in rows]
         rows = await self._names_starting(folded, limit)
-        # Words of names starting so; a last word of one letter would make FTS5 merge
-        # every word starting with it, and says little: the words before it are used.
-        words = text.split()
-        if len(words[-1]) == 1 and not has_cjk(words[-1]):
-            words.pop()
-        if (
-            len(rows) < limit
-            and words
-            and (match := build_match(" ".join(words), prefix_last=True))
-        ):
-            rows += await self._names_with_words(" ".join(words), match, limit * 2)
+        # Words of names starting so, without a last letter typed (without_letter_typed).
+        shorter = without_letter_typed(text)
+        words = text if shorter is None else shorter
+        if len(rows) < limit and (match := build_match(words, prefix_last=True)):
+            rows += await self._names_with_words(words, match, limit * 2)
         found: dict[str, EntityName] = {}
         for row in rows:
             found.setdefault(row[0], EntityName(row[0], row[1], row[2]))

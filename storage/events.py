@@ -47,6 +47,7 @@ from storage.search import (
     suggestion_words,
     text_matcher,
     token_expressions,
+    without_letter_typed,
 )
 from storage.textindex import at_least_as_similar, fold, has_cjk, headline_tokens
 
@@ -1191,7 +1192,12 @@ class EventRepository:
 
         Newest first lets FTS5 stop after the pool instead of ranking every match, and the
         phrase is checked in Python within the pool: asked of event_search, a phrase of
-        common words is checked in every headline holding them all (tens of milliseconds)."""
+        common words is checked in every headline holding them all (tens of milliseconds).
+        A letter starting a word is not looked up (without_letter_typed), but the headlines
+        holding it as typed come first."""
+        typed = text
+        if (shorter := without_letter_typed(text)) is not None:
+            text = shorter
         if not text.strip():
             rows = await self.db.fetchall(
                 f"SELECT {_BRIEF_COLUMNS} FROM events e ORDER BY e.date DESC, e.id DESC LIMIT ?",
@@ -1199,9 +1205,6 @@ class EventRepository:
             )
             return [_brief(row) for row in rows]
         words = text.split()
-        if len(words[-1]) == 1 and not has_cjk(words[-1]):
-            # One letter says too little to look up as a prefix: use the words before it.
-            return await self.suggest_headlines(" ".join(words[:-1]), limit=limit)
         # A last word that is a stop word as typed ("their") is left out like the others,
         # rather than looked up as a prefix of thousands of words; the phrase keeps it.
         prefix_last = text.endswith(" ") or fold(words[-1]) not in STOP_WORDS
@@ -1221,7 +1224,7 @@ class EventRepository:
             pool = await self._newest_headlines(text, prefix_last, check)
         if pool is None:
             pool = await self._newest_headlines(text, prefix_last, None) or []
-        in_phrase = phrase_matcher(text)
+        in_phrase = phrase_matcher(typed)
         pool.sort(key=lambda row: (row[2], row[0]), reverse=True)
         pool.sort(key=lambda row: not in_phrase(row[1]))  # stable: newest first within
         ids = [row[0] for row in pool[:limit]]

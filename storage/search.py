@@ -49,6 +49,7 @@ INDEXED_PREFIX = 3
 COUNTED_TOKENS = 6
 
 _TOKEN = re.compile(r"[^\W_]+")
+_LAST_WORD = re.compile(r"([^\W_]+)\*?$")
 # The operators a query may use between terms (see parse_terms).
 _OR, _AND, _NOT = frozenset({"OR", "|"}), frozenset({"AND", "&&"}), frozenset({"NOT"})
 _OPERATORS = _OR | _AND | _NOT
@@ -185,6 +186,24 @@ def _tokens(text: str) -> list[str]:
     return tokens
 
 
+def _typing_a_word(text: str) -> bool:
+    """Whether text ends inside a word, which is then still being typed and looked up as a
+    start. After a space, a quote or other punctuation ("U.S.", "al-") the word is whole."""
+    return _TOKEN.match(text.rstrip("*")[-1:]) is not None
+
+
+def without_letter_typed(text: str) -> str | None:
+    """Text without its last character when that is one letter or digit starting a word
+    ("iraq's", "al-a", "中A", "least a"), else None. As the start of a word, one letter
+    matches thousands of words, which FTS5 merges before returning a single event (a
+    second and more at a million events), and it says little: what comes before it is
+    looked up instead, as typed so far."""
+    last = _LAST_WORD.search(text)
+    if last is None or len(CJK_RUN.split(last.group(1))[-1]) != 1:
+        return None
+    return text[: last.end(1) - 1]
+
+
 def _ends_with_one_cjk(tokens: tuple[str, ...]) -> bool:
     return len(tokens[-1]) == 1 and CJK_RUN.fullmatch(tokens[-1]) is not None
 
@@ -222,7 +241,7 @@ def parse_terms(
         if not tokens:
             continue
         is_last = index == len(raw_terms) - 1
-        if prefix_last and is_last and bare is not None and not text.endswith((" ", '"')):
+        if prefix_last and is_last and bare is not None and _typing_a_word(text):
             prefix = True
         # One Chinese character at the end can only be found as the start of a bigram.
         prefix = prefix or _ends_with_one_cjk(tokens)
@@ -331,16 +350,14 @@ def ranking_match(text: str, common: Container[str], *, cut: int | None = None) 
 
 
 def short_prefixes(text: str) -> list[str]:
-    """Prefix terms of one letter ("s*"): they match nearly every event, and finding and
-    ranking all of them takes seconds in a big archive, so search asks for more."""
+    """Prefix terms ending in one letter ("s*", "al-a*", "turkey's*"): FTS5 merges every
+    word starting with that letter before returning a single event, 1 to 3 seconds at a
+    million events even after "al" or "turkey", so search asks for more."""
     return [
-        term.tokens[0] + "*"
+        " ".join(term.tokens) + "*"
         for group in parse_terms(text)
         for term in group
-        if term.prefix
-        and len(term.tokens) == 1
-        and len(term.tokens[0]) == 1
-        and not CJK_RUN.fullmatch(term.tokens[0])
+        if term.prefix and len(term.tokens[-1]) == 1 and not CJK_RUN.fullmatch(term.tokens[-1])
     ]
 
 
@@ -387,7 +404,7 @@ def headline_phrase(text: str, *, prefix_last: bool = False) -> str | None:
     pairs = word_pairs(text)
     if not pairs:
         return None
-    if not prefix_last or text.endswith((" ", '"')):
+    if not prefix_last or not _typing_a_word(text):
         return f'"{pairs}"'
     if len(_TOKEN.findall(text)[-1]) < 2:
         return None
@@ -400,7 +417,7 @@ def _phrase(text: str) -> _Term | None:
     tokens = tuple(_tokens(text[:MAX_QUERY_CHARS])[:MAX_TERMS])
     if not tokens:
         return None
-    return _Term(tokens, prefix=not text.endswith(" ") or _ends_with_one_cjk(tokens))
+    return _Term(tokens, prefix=_typing_a_word(text) or _ends_with_one_cjk(tokens))
 
 
 def phrase_match(text: str) -> str | None:

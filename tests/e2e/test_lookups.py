@@ -263,6 +263,7 @@ async def test_related_and_entity_and_about(bot: ChronicleBot, standin: DiscordS
         ("search", {"query": '"NEAR( zzqx AND (('}, "No events match"),
         ("search", {"query": "***"}, "nothing to search for"),
         ("search", {"query": "Islamic s*"}, "at least two letters"),
+        ("search", {"query": "al-a*"}, "at least two letters"),
         ("search", {"query": "Russia", "since": "2017-02-30"}, "not a real date"),
         ("entity", {"name": "Nobody In Particular"}, "No entity is called"),
     ],

@@ -11,6 +11,7 @@ import storage.entities as storage_entities
 from storage import Storage
 from storage.keys import make_key
 from storage.models import PageRecord
+from tests.support.reads import ONE_LETTER_PREFIX, text_parameters
 
 
 async def _archive(storage: Storage) -> None:
@@ -53,6 +54,24 @@ async def test_a_last_letter_alone_is_not_looked_up_as_a_word(storage: Storage) 
     assert [n.name for n in got] == ["Le Saint"]
     got = await storage.entities.suggest("Tallinn S")  # no name starts so; "Tallinn" does
     assert [n.name for n in got] == ["Tallinn"]
+
+
+async def test_a_letter_starting_a_word_inside_a_name_is_not_looked_up_as_its_start(
+    storage: Storage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ "Bashar al-A" types an "a" that would start thousands of words: the names holding
+    the words before it are suggested, without asking FTS5 for every word starting so."""
+    date = dt.date(2021, 1, 1)
+    await storage.events.import_batch(
+        [PageRecord(make_key(date, "e"), date, "Talks", entities=("Bashar al-Assad", "Bashar"))]
+    )
+    asked = text_parameters(storage, monkeypatch)
+    got = await storage.entities.suggest("Bashar al-A")
+    assert [n.name for n in got] == ["Bashar al-Assad"]
+    got = await storage.entities.suggest("assad's")
+    assert [n.name for n in got] == ["Bashar al-Assad"]
+    assert asked, "the spy saw no reads"
+    assert not [m for m in asked if ONE_LETTER_PREFIX.search(m)]
 
 
 @pytest.mark.parametrize("names_to_order", [1000, 5])

@@ -117,7 +117,10 @@ def test_huge_text_is_bounded() -> None:
         ("s*", ["s*"]),
         ("Islamic S* -a*", ["S*", "a*"]),  # as typed
         ("st*", []),
-        ('"islamic s*"', []),  # a phrase: its first word narrows it
+        ('"islamic s*"', []),  # in quotes, * is no operator: "s" itself
+        ("al-a*", ["al a*"]),  # a word's last part
+        ("Iraq turkey's*", ["turkey s*"]),
+        ("中A*", ["中 A*"]),
         ("中*", []),  # one Chinese character is a word
         ("s", []),  # the letter itself, not a prefix
     ],

@@ -14,9 +14,16 @@ from storage import Storage
 from storage.events import EventRepository, SearchFilter
 from storage.keys import make_key
 from storage.models import PageRecord
-from storage.search import few_matches_likely, lone_character, ranking_match, token_expressions
+from storage.search import (
+    few_matches_likely,
+    lone_character,
+    ranking_match,
+    token_expressions,
+    without_letter_typed,
+)
 from storage.textindex import CJK_RUN
 from tests.conftest import TEST_DATA
+from tests.support.reads import ONE_LETTER_PREFIX, text_parameters
 
 START = dt.date(2020, 1, 1)
 
@@ -184,6 +191,64 @@ async def test_a_long_prefix_finds_exactly_the_words_starting_so(storage: Storag
         "Ties of Russian economic policy",  # all the words (no phrase holds them)
         "Economic ties of Russia grow",
     ]
+
+
+@pytest.mark.parametrize(
+    ("text", "shorter"),
+    [
+        ("iraq's", "iraq'"),
+        ("al-a", "al-"),
+        ("al-a*", "al-"),
+        ("中A", "中"),
+        ("least a", "least "),
+        ("(2014-p", "(2014-"),
+        ("a", ""),
+        ("iraq", None),
+        ("al-as", None),
+        ("中", None),
+        ("least ", None),
+        ("u.s.", None),
+    ],
+)
+def test_a_letter_typed_to_start_a_word_is_found(text: str, shorter: str | None) -> None:
+    assert without_letter_typed(text) == shorter
+
+
+async def test_a_letter_starting_a_word_is_not_looked_up_as_its_start(
+    storage: Storage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Autocomplete of "iraq's" or "al-a": FTS5 would merge every word starting with "s" or
+    "a" (a second at a million events). What is typed before it is looked up, and the
+    headlines holding the whole text as typed still come first."""
+    await storage.events.import_batch(
+        [
+            _page(0, "Iraq's parliament meets"),
+            _page(1, "Al-Assad meets the envoy"),
+            _page(2, "Iraq and Syria sign a deal"),
+            _page(3, "Al Jazeera reports from Iraq"),
+            _page(4, "Syria's army advances"),
+            _page(5, "U.S. and Iraq talks"),
+        ]
+    )
+    asked = text_parameters(storage, monkeypatch)
+
+    async def typed(text: str) -> list[str]:
+        return [b.headline for b in await storage.events.suggest_headlines(text)]
+
+    assert (await typed("iraq's"))[0] == "Iraq's parliament meets"
+    assert set(await typed("iraq's")) == {
+        "Iraq's parliament meets",
+        "Iraq and Syria sign a deal",
+        "Al Jazeera reports from Iraq",
+        "U.S. and Iraq talks",
+    }
+    assert await typed("al-a") == ["Al-Assad meets the envoy", "Al Jazeera reports from Iraq"]
+    assert await typed("al-as") == ["Al-Assad meets the envoy"]
+    # After punctuation a word is whole: "u.s." is not a start of "u.s.a...".
+    assert await typed("u.s.") == ["U.S. and Iraq talks"]
+    assert await typed("syria's a") == ["Syria's army advances"]
+    assert asked, "the spy saw no reads"
+    assert not [m for m in asked if ONE_LETTER_PREFIX.search(m)]
 
 
 @pytest.mark.parametrize("rust_first", [True, False])

@@ -29,6 +29,7 @@ from storage.textindex import CJK_RUN, fold
 
 Progress = Callable[[str, int, int], None]
 _WORD = re.compile(r"[^\W_]+")
+_TYPED_WORD = re.compile(r"\S+")
 
 # What "bare" means, row by row (printed under the results table).
 BARE = {
@@ -187,12 +188,13 @@ def _typed(rng: random.Random, headline: str, lang: str) -> str:
         run = max(CJK_RUN.findall(headline) or [headline], key=len)
         start = rng.randrange(max(1, len(run) - 4))
         return run[start : start + rng.randint(1, 4)]
-    words = _words(headline)
+    # As written, punctuation and all ("iraq's", "al-a"): a word's parts are looked up too.
+    words = list(_TYPED_WORD.finditer(headline.lower()))
     start = 0 if rng.random() < 0.6 else rng.randrange(len(words))
     chosen = words[start : start + rng.randint(1, 3)]
     last = chosen[-1]
-    chosen[-1] = last[: rng.randint(1, len(last))] if rng.random() < 0.7 else last
-    return " ".join(chosen).lower()
+    end = last.start() + rng.randint(1, len(last.group())) if rng.random() < 0.7 else last.end()
+    return headline.lower()[chosen[0].start() : end]
 
 
 def _few_words(rng: random.Random, headline: str, lang: str, low: int, high: int) -> str:

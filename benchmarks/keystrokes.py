@@ -83,8 +83,8 @@ async def measure(
     named = keystrokes([*popular, *(row[1] for row in drawn.entities)][:names], NAME_CHARS)
     async with await Storage.open(database) as storage:
         return [
-            await sweep("headlines", lambda t: storage.events.suggest_headlines(t), typed),
-            await sweep("entity names", lambda t: storage.entities.suggest(t), named),
+            await sweep("headlines", storage.events.suggest_headlines, typed),
+            await sweep("entity names", storage.entities.suggest, named),
         ]
 
 

@@ -266,10 +266,12 @@ def parse_terms(
     return [[term.cut(cut) for term in group] for group in kept]
 
 
-def _all_of(groups: Sequence[list[_Term]]) -> str:
+def _all_of(
+    groups: Sequence[list[_Term]], expression: Callable[[_Term], str] = _Term.expression
+) -> str:
     parts = []
     for group in groups:
-        alternatives = [term.expression() for term in group]
+        alternatives = [expression(term) for term in group]
         parts.append(
             alternatives[0] if len(alternatives) == 1 else "(" + " OR ".join(alternatives) + ")"
         )
@@ -350,17 +352,32 @@ def ranking_match(text: str, common: Container[str], *, cut: int | None = None) 
     """The words of `text` to rank by: a MATCH expression of its groups that hold no
     common term (a term is common when it is made of stop words or all its tokens are in
     `common`; a group of alternatives when any of them is). None when every group is
-    common: see COMMON_TERM_EVENTS. Excluded words are left out; the full match filters."""
+    common: see COMMON_TERM_EVENTS. Excluded words are left out; the full match filters.
+
+    A phrase holding common words is ranked by its rare ones: bm25 counts every event
+    holding each phrase it ranks by, and for `"Act be of Rawa and"` that is a walk through
+    every event holding all five words (13 ms at 1,000,000 events); the events it ranks
+    hold the phrase already."""
 
     def is_common(term: _Term) -> bool:
         return term.of_stop_words or all(t in common for t in term.token_expressions())
+
+    def rank_expression(term: _Term) -> str:
+        rare = [
+            expression
+            for token, expression in zip(term.tokens, term.token_expressions(), strict=False)
+            if expression not in common and fold(token) not in STOP_WORDS
+        ]
+        if not rare or len(rare) == len(term.tokens):
+            return term.expression()
+        return rare[0] if len(rare) == 1 else "(" + " AND ".join(rare) + ")"
 
     rare = [
         group
         for group in parse_terms(text, cut=cut)
         if not group[0].negated and not any(is_common(term) for term in group)
     ]
-    return _all_of(rare) if rare else None
+    return _all_of(rare, rank_expression) if rare else None
 
 
 def short_prefixes(text: str) -> list[str]:

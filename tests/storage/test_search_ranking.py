@@ -53,7 +53,12 @@ def test_the_words_to_rank_by_are_the_rare_ones() -> None:
         '"mos"*',
     ]
     common = {'"Iraq"', '"car"'}
-    assert ranking_match('Iraq "car bomb" -attack the', common) == '"car bomb"'
+    # A phrase holding common words is ranked by its rare ones (bm25 would walk it all).
+    assert ranking_match('Iraq "car bomb" -attack the', common) == '"bomb"'
+    assert ranking_match('"car bomb blast"', common) == '("bomb" AND "blast")'
+    assert ranking_match('"bomb blast"', common) == '"bomb blast"'  # no common word in it
+    assert ranking_match('"car of the bomb" OR flood', common) == '("bomb" OR "flood")'
+    assert ranking_match("Iraq's", set()) == '"Iraq"'  # the stop word "s" is left out too
     assert ranking_match("Iraq OR flood car", common) is None  # each group has a common term
     assert ranking_match("Iraq flood", common) == '"flood"'
     assert ranking_match("the of", set()) is None  # stop words are never ranked by

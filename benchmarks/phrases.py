@@ -21,7 +21,7 @@ from contextlib import closing
 from functools import partial
 from pathlib import Path
 
-from benchmarks.keystrokes import SHOWN, Sweep, sweep
+from benchmarks.keystrokes import Sweep, sweep
 from benchmarks.queries import sample
 from bot.services import lookups
 from storage import Storage
@@ -69,7 +69,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(f"no database at {args.database}")
     result = asyncio.run(measure(args.database, count=args.phrases, seed=args.seed))
     print(result.summary(args.over))
-    for ms, text in result.slowest(SHOWN):
+    for ms, text in result.slowest():
         print(f"  {ms:8.1f} ms  {text}")
     return 0
 

@@ -88,17 +88,35 @@ async def measure(
         ]
 
 
+def existing_database(path: str) -> Path:
+    if not Path(path).is_file():
+        raise argparse.ArgumentTypeError(f"no database at {path}")
+    return Path(path)
+
+
+def sweep_parser(prog: str, description: str | None, *, over_ms: float) -> argparse.ArgumentParser:
+    """The arguments every sweep takes: the database, --over and --seed."""
+    parser = argparse.ArgumentParser(prog=prog, description=description)
+    parser.add_argument(
+        "database", type=existing_database, help="a database the scale benchmark made"
+    )
+    parser.add_argument("--over", type=float, default=over_ms, help="count inputs slower (ms)")
+    parser.add_argument("--seed", type=int, default=1990)
+    return parser
+
+
+def print_sweep(result: Sweep, over_ms: float) -> None:
+    print(result.summary(over_ms))
+    for ms, text in result.slowest():
+        print(f"  {ms:8.1f} ms  {text!r}")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.keystrokes", description=__doc__)
-    parser.add_argument("database", type=Path, help="a database the scale benchmark made")
+    parser = sweep_parser("python -m benchmarks.keystrokes", __doc__, over_ms=20.0)
     parser.add_argument("--headlines", type=int, default=150, help="English headlines typed")
     parser.add_argument("--chinese", type=int, default=40, help="Chinese headlines typed")
     parser.add_argument("--names", type=int, default=150, help="entity names typed")
-    parser.add_argument("--over", type=float, default=20.0, help="count inputs slower (ms)")
-    parser.add_argument("--seed", type=int, default=1990)
     args = parser.parse_args(argv)
-    if not args.database.is_file():
-        parser.error(f"no database at {args.database}")
     sweeps = asyncio.run(
         measure(
             args.database,
@@ -109,9 +127,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
     )
     for result in sweeps:
-        print(result.summary(args.over))
-        for ms, text in result.slowest():
-            print(f"  {ms:8.1f} ms  {text!r}")
+        print_sweep(result, args.over)
     return 0
 
 

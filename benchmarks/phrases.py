@@ -11,22 +11,19 @@ each as /search does, and prints p50, p99 and the largest with the slowest phras
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import random
-import re
 import sqlite3
 from collections.abc import Sequence
 from contextlib import closing
 from functools import partial
 from pathlib import Path
 
-from benchmarks.keystrokes import Sweep, sweep
-from benchmarks.queries import sample
+from benchmarks.keystrokes import Sweep, print_sweep, sweep, sweep_parser
+from benchmarks.queries import sample, words_of
 from bot.services import lookups
 from storage import Storage
 
-_WORD = re.compile(r"[^\W_]+")
 SEARCH_LIMIT = 11  # a /search page and one more, as the scale benchmark asks
 
 
@@ -34,12 +31,12 @@ def phrases(texts: Sequence[str], rng: random.Random) -> list[str]:
     """One quoted run of two to five words from each text that has two words or more."""
     quoted = []
     for text in texts:
-        words = _WORD.findall(text)
-        if len(words) < 2:
+        found = words_of(text)
+        if len(found) < 2:
             continue
-        length = rng.randint(2, min(5, len(words)))
-        start = rng.randrange(len(words) - length + 1)
-        quoted.append('"' + " ".join(words[start : start + length]) + '"')
+        length = rng.randint(2, min(5, len(found)))
+        start = rng.randrange(len(found) - length + 1)
+        quoted.append('"' + " ".join(found[start : start + length]) + '"')
     return quoted
 
 
@@ -59,18 +56,10 @@ async def measure(database: Path, *, count: int, seed: int) -> Sweep:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.phrases", description=__doc__)
-    parser.add_argument("database", type=Path, help="a database the scale benchmark made")
+    parser = sweep_parser("python -m benchmarks.phrases", __doc__, over_ms=50.0)
     parser.add_argument("--phrases", type=int, default=1000, help="phrases searched")
-    parser.add_argument("--over", type=float, default=50.0, help="count inputs slower (ms)")
-    parser.add_argument("--seed", type=int, default=1990)
     args = parser.parse_args(argv)
-    if not args.database.is_file():
-        parser.error(f"no database at {args.database}")
-    result = asyncio.run(measure(args.database, count=args.phrases, seed=args.seed))
-    print(result.summary(args.over))
-    for ms, text in result.slowest():
-        print(f"  {ms:8.1f} ms  {text}")
+    print_sweep(asyncio.run(measure(args.database, count=args.phrases, seed=args.seed)), args.over)
     return 0
 
 

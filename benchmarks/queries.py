@@ -178,8 +178,9 @@ def sample(db: sqlite3.Connection, rng: random.Random, count: int) -> Sample:
     )
 
 
-def _words(headline: str) -> list[str]:
-    return _WORD.findall(headline)
+def words_of(text: str) -> list[str]:
+    """The words of a text as the index splits them (punctuation and spaces between)."""
+    return _WORD.findall(text)
 
 
 def _typed(rng: random.Random, headline: str, lang: str) -> str:
@@ -203,7 +204,7 @@ def _few_words(rng: random.Random, headline: str, lang: str, low: int, high: int
         run = max(CJK_RUN.findall(headline) or [headline], key=len)
         start = rng.randrange(max(1, len(run) - 3))
         return run[start : start + rng.randint(2, 4)]
-    words = [w for w in _words(headline) if not w.isdigit()]
+    words = [w for w in words_of(headline) if not w.isdigit()]
     size = rng.randint(low, high)
     start = rng.randrange(max(1, len(words) - size + 1))
     return " ".join(words[start : start + size])
@@ -288,7 +289,7 @@ def autocomplete_entities(s: Sample, rng: random.Random, n: int) -> list[Query]:
         name = rng.choice(popular if rng.random() < 0.3 else names)
         if rng.random() < 0.2:
             # A word from inside the name ("election" for "... general election, 2017").
-            words = _words(name) or [name]
+            words = words_of(name) or [name]
             typed = rng.choice(words)[: rng.randint(2, 8)]
         else:
             typed = name[: rng.randint(1, min(10, len(name)))]
@@ -307,7 +308,7 @@ def autocomplete_entities(s: Sample, rng: random.Random, n: int) -> list[Query]:
 
 def _english_text(rng: random.Random, s: Sample) -> str:
     _, _, headline, _, _ = rng.choice(s.events)
-    words = [w for w in _words(headline) if not w.isdigit()] or ["news"]
+    words = [w for w in words_of(headline) if not w.isdigit()] or ["news"]
     shape = rng.random()
     if shape < 0.35:
         return rng.choice(words)  # one word: common or rare, as the headline has them
@@ -319,7 +320,7 @@ def _english_text(rng: random.Random, s: Sample) -> str:
         return rng.choice([w for w in words if len(w) > 1] or ["news"])[:4] + "*"
     if shape < 0.9:
         other = rng.choice(s.events)[2]
-        return f"{rng.choice(words)} OR {rng.choice(_words(other) or ['news'])}"
+        return f"{rng.choice(words)} OR {rng.choice(words_of(other) or ['news'])}"
     return f"{rng.choice(words)} -{rng.choice(words)}"
 
 
@@ -388,7 +389,7 @@ def search_entity(s: Sample, rng: random.Random, db: sqlite3.Connection, n: int)
             (entity_id, rng.randrange(5)),
         ).fetchone()
         source = row[0] if row and rng.random() < 0.7 else rng.choice(s.events)[2]
-        words = [w for w in _words(source) if not w.isdigit()] or ["news"]
+        words = [w for w in words_of(source) if not w.isdigit()] or ["news"]
         text = rng.choice(words)
         out.append(
             Query(

@@ -23,6 +23,7 @@ from storage.textindex import (
     fold,
     fold_text,
     has_cjk,
+    join_cjk_words,
     segment_for_index,
     word_pairs,
 )
@@ -185,6 +186,15 @@ def _tokens(text: str) -> list[str]:
     return tokens
 
 
+def _phrase_forms(text: str) -> list[tuple[str, ...]]:
+    """The tokens of a phrase as written and, when it spaces Chinese words apart, first
+    with them run together as Chinese is written: "中国 政府" finds "中国政府", and
+    "唐纳德 特朗普" still finds "唐纳德·特朗普"."""
+    written = tuple(_tokens(text))
+    joined = tuple(_tokens(join_cjk_words(text)))
+    return [joined, written] if joined != written else [written]
+
+
 def _typing_a_word(text: str) -> bool:
     """Whether text ends inside a word, which is then still being typed and looked up as a
     start. After a space, a quote or other punctuation ("U.S.", "al-") the word is whole."""
@@ -242,22 +252,25 @@ def parse_terms(
             if bare.startswith("-") and len(bare) > 1:
                 negated, bare = True, bare[1:]
             prefix = bare.endswith("*")
-            body = bare
+            forms = [tuple(_tokens(bare))]
         else:
-            prefix, body = False, quoted
-        tokens = tuple(_tokens(body))
-        if not tokens:
+            prefix, forms = False, _phrase_forms(quoted)
+        if not forms[0]:
             continue
         is_last = index == len(raw_terms) - 1
         if prefix_last and is_last and bare is not None and _typing_a_word(text):
             prefix = True
-        # One Chinese character at the end can only be found as the start of a bigram.
-        prefix = prefix or _ends_with_one_cjk(tokens)
-        term = _Term(tokens, prefix=prefix, negated=negated, quoted=bare is None)
+        alternatives = [
+            # One Chinese character at the end can only be found as the start of a bigram.
+            _Term(tokens, prefix or _ends_with_one_cjk(tokens), negated, bare is None)
+            for tokens in forms
+        ]
         if pending_or and not negated and groups and not groups[-1][0].negated:
-            groups[-1].append(term)
+            groups[-1].extend(alternatives)
+        elif negated:
+            groups.extend([term] for term in alternatives)  # each form excluded
         else:
-            groups.append([term])
+            groups.append(alternatives)
         pending_or = False
         if len(groups) >= MAX_TERMS:
             break
@@ -442,25 +455,25 @@ def headline_phrase(text: str, *, prefix_last: bool = False) -> str | None:
     return f'"{pairs}"*'
 
 
-def _phrase(text: str) -> _Term | None:
-    """The whole text as one phrase, its last word a prefix while typing (and one Chinese
-    character always: the index holds it as the start of a bigram, as parse_terms says)."""
-    tokens = tuple(_tokens(text[:MAX_QUERY_CHARS])[:MAX_TERMS])
-    if not tokens:
-        return None
-    return _Term(tokens, prefix=_typing_a_word(text) or _ends_with_one_cjk(tokens))
+def _phrase(text: str) -> list[_Term]:
+    """The whole text as one phrase, in each of its forms (_phrase_forms), its last word a
+    prefix while typing (and one Chinese character always: the index holds it as the start
+    of a bigram, as parse_terms says). Empty when text holds no word."""
+    typing = _typing_a_word(text)
+    forms = [tokens[:MAX_TERMS] for tokens in _phrase_forms(text[:MAX_QUERY_CHARS]) if tokens]
+    return [_Term(tokens, prefix=typing or _ends_with_one_cjk(tokens)) for tokens in forms]
 
 
 def phrase_match(text: str) -> str | None:
     """The whole text as one phrase (its last word a prefix while typing)."""
-    phrase = _phrase(text)
-    return phrase.expression() if phrase else None
+    forms = _phrase(text)
+    return _all_of([forms]) if forms else None
 
 
 def phrase_matcher(text: str) -> Callable[[str], bool]:
     """Whether a text holds phrase_match(text), tested in Python."""
-    phrase = _phrase(text)
-    return _matcher([[phrase]], []) if phrase else lambda found: False
+    forms = _phrase(text)
+    return _matcher([forms], []) if forms else lambda found: False
 
 
 def prefix_check(text: str, *, prefix_last: bool = False) -> Callable[[str], bool] | None:

@@ -83,6 +83,8 @@ def test_few_matches_are_likely_for_several_whole_words_all_required() -> None:
     assert not few_matches_likely('"of the"')  # in nearly every event: see stop_word_phrase
     assert not few_matches_likely('"bomb"')
     assert not few_matches_likely('"car bomb" OR truck')
+    assert few_matches_likely('"car bomb" OR "truck bomb"')
+    assert few_matches_likely('"中国 政府"')  # in either of its forms
 
 
 async def test_term_counts_stop_at_the_cap(storage: Storage) -> None:
@@ -305,7 +307,7 @@ async def test_a_phrase_of_stop_words_is_looked_for_among_the_newest_events(
     assert len(hits) == 10
 
 
-@pytest.mark.parametrize("text", ["harbour cranes", '"cranes and ships"'])
+@pytest.mark.parametrize("text", ["harbour cranes", '"cranes and ships"', '"港口 起重机"'])
 @pytest.mark.parametrize("matches", [6, 30], ids=["fewer than the window", "more"])
 async def test_words_found_together_are_the_newest_in_the_window(
     storage: Storage, monkeypatch: pytest.MonkeyPatch, matches: int, text: str
@@ -313,8 +315,8 @@ async def test_words_found_together_are_the_newest_in_the_window(
     """Several words, or a phrase, are read oldest first (few matches are likely), then
     newest first when they outnumber the window: the newest of them are ranked either way."""
     monkeypatch.setattr(storage_events, "SEARCH_WINDOW", 8)
-    pages = [_page(n, f"Harbour {n}", "Cranes and ships.") for n in range(matches)]
-    pages += [_page(100 + n, "Cranes alone", "No ships.") for n in range(3)]
+    pages = [_page(n, f"Harbour {n}", "Cranes and ships. 港口起重机。") for n in range(matches)]
+    pages += [_page(100 + n, "Cranes alone", "No ships. 起重机，港口。") for n in range(3)]
     await storage.events.import_batch(pages)
     found = await _found(storage, text, limit=5)
     assert found == [f"Harbour {n}" for n in range(matches - 1, matches - 6, -1)]

@@ -12,7 +12,17 @@ from benchmarks import phrases
 from bot.services import lookups
 from bot.services.imports import import_archive
 from storage import Storage
-from tests.conftest import SAMPLE_NEWS
+from tests.conftest import SAMPLE_NEWS, TEST_DATA
+
+
+def test_a_chinese_phrase_is_a_run_of_four_to_eight_characters_spaced_apart() -> None:
+    texts = ["美国总统唐纳德·特朗普表态", "Iraq 中国", "中华人民共和国国务院总理李克强"]
+    drawn = phrases.spaced_chinese(texts, random.Random(2))
+    assert len(drawn) == 2  # no run of four characters in "Iraq 中国"
+    for phrase, text in zip(drawn, texts[::2], strict=True):
+        first, second = phrase.removeprefix('"').removesuffix('"').split(" ")
+        assert 4 <= len(first + second) <= 8 and first and second
+        assert first + second in text
 
 
 def test_a_phrase_is_a_run_of_two_to_five_words_of_a_text() -> None:
@@ -30,15 +40,18 @@ async def test_the_sweep_searches_phrases_the_archive_holds(
 ) -> None:
     database = tmp_path / "chronicle.db"
     async with await Storage.open(database) as storage:
-        report = await import_archive(storage, [SAMPLE_NEWS])
+        report = await import_archive(storage, [SAMPLE_NEWS, TEST_DATA / "news-zh"])
         assert report.ok, report.failed
-    sweep = await phrases.measure(database, count=12, seed=1)
-    searched = [text for _, text in sweep.times_ms]
-    assert len(searched) >= 10 and all(t.startswith('"') and t.endswith('"') for t in searched)
-    async with await Storage.open(database) as storage:
-        for phrase in searched:  # each from an event's text, so each finds one at least
-            assert await lookups.search(storage, phrase, limit=1), phrase
+    english, chinese = await phrases.measure(database, count=30, seed=1)
+    for sweep in (english, chinese):
+        searched = [text for _, text in sweep.times_ms]
+        assert len(searched) >= 10 and all(t.startswith('"') and t.endswith('"') for t in searched)
+        async with await Storage.open(database) as storage:
+            for phrase in searched:  # each from an event's text, so each finds one at least
+                assert await lookups.search(storage, phrase, limit=1), phrase
+    assert all(" " in text for _, text in chinese.times_ms)
 
     assert await asyncio.to_thread(phrases.main, [str(database), "--phrases", "5"]) == 0
-    printed = capsys.readouterr().out
-    assert printed.startswith("quoted phrases: ") and "p99" in printed
+    printed = capsys.readouterr().out.splitlines()
+    assert printed[0].startswith("quoted phrases: ") and "p99" in printed[0]
+    assert any(line.startswith("Chinese phrases spaced apart: ") for line in printed)

@@ -499,7 +499,13 @@ async def measure(
     progress: Progress | None = None,
     rows: Sequence[RowSpec] = ROWS,
 ) -> list[LatencyRow]:
-    """Run every row; a row that exceeds its time budget stops early and says so."""
+    """Run every row; a row that exceeds its time budget stops early and says so.
+
+    A row's inputs go through Chronicle first, then the same inputs as bare SQL. Taken in
+    turns, each Chronicle query followed a bare one that may have read a word's whole
+    doclist (1.5 s at p99 for headline autocomplete at 1,000,000 events), and paid for
+    the pages that read displaced: on the same database and code, headline autocomplete
+    p99 6 ms alone and 34-38 ms in turns. A bot runs nothing like the bare queries."""
     rng = random.Random(f"{seed}:queries")
     inputs = sample(bare, rng, max(queries, 50))
     results: list[LatencyRow] = []
@@ -514,15 +520,16 @@ async def measure(
             row.times_ms.append(elapsed)
             row.errors += failed
             row.slowest = sorted([*row.slowest, (elapsed, query.label)], reverse=True)[:5]
-            if row.bare_failed is None:
-                try:
-                    row.bare_ms.append(_bare(bare, query))
-                except sqlite3.Error as exc:
-                    row.bare_failed = f"{type(exc).__name__}: {exc}"
             if progress and (number % 50 == 0 or number == len(batch)):
                 progress(spec.name, number, len(batch))
             if time.perf_counter() - started > budget_s and number < len(batch):
                 row.stopped_early = True
+                break
+        for query in batch[: row.count]:
+            try:
+                row.bare_ms.append(_bare(bare, query))
+            except sqlite3.Error as exc:
+                row.bare_failed = f"{type(exc).__name__}: {exc}"
                 break
         results.append(row)
     return results

@@ -261,8 +261,13 @@ def parse_terms(
         if prefix_last and is_last and bare is not None and _typing_a_word(text):
             prefix = True
         alternatives = [
-            # One Chinese character at the end can only be found as the start of a bigram.
-            _Term(tokens, prefix or _ends_with_one_cjk(tokens), negated, bare is None)
+            _Term(
+                tokens,
+                # One Chinese character at the end can only be found as the start of a bigram.
+                prefix=prefix or _ends_with_one_cjk(tokens),
+                negated=negated,
+                quoted=bare is None,
+            )
             for tokens in forms
         ]
         if pending_or and not negated and groups and not groups[-1][0].negated:

@@ -191,8 +191,8 @@ def _phrase_forms(text: str) -> list[tuple[str, ...]]:
     with them run together as Chinese is written: "中国 政府" finds "中国政府", and
     "唐纳德 特朗普" still finds "唐纳德·特朗普"."""
     written = tuple(_tokens(text))
-    joined = tuple(_tokens(join_cjk_words(text)))
-    return [joined, written] if joined != written else [written]
+    joined = join_cjk_words(text)
+    return [tuple(_tokens(joined)), written] if joined != text else [written]
 
 
 def _typing_a_word(text: str) -> bool:

@@ -8,10 +8,8 @@ from pathlib import Path
 import pytest
 
 from benchmarks import keystrokes
-from bot.services.imports import import_archive
 from storage import Storage
 from storage.textindex import has_cjk
-from tests.conftest import SAMPLE_NEWS, TEST_DATA
 
 
 def test_every_prefix_is_typed_as_written() -> None:
@@ -28,12 +26,10 @@ def test_every_prefix_is_typed_as_written() -> None:
 
 
 async def test_the_sweep_times_every_keystroke_of_the_archive_s_texts(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    sample_database: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    database = tmp_path / "chronicle.db"
+    database = sample_database
     async with await Storage.open(database) as storage:
-        report = await import_archive(storage, [SAMPLE_NEWS, TEST_DATA / "news-zh"])
-        assert report.ok, report.failed
         headlines = [r[0] for r in await storage.db.fetchall("SELECT headline FROM events")]
         names = [r[0] for r in await storage.db.fetchall("SELECT name FROM entities")]
     sweeps = await keystrokes.measure(database, headlines=5, chinese=3, names=6, seed=1)

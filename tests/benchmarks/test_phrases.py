@@ -10,9 +10,7 @@ import pytest
 
 from benchmarks import phrases
 from bot.services import lookups
-from bot.services.imports import import_archive
 from storage import Storage
-from tests.conftest import SAMPLE_NEWS, TEST_DATA
 
 
 def test_a_chinese_phrase_is_a_run_of_four_to_eight_characters_spaced_apart() -> None:
@@ -36,12 +34,9 @@ def test_a_phrase_is_a_run_of_two_to_five_words_of_a_text() -> None:
 
 
 async def test_the_sweep_searches_phrases_the_archive_holds(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    sample_database: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    database = tmp_path / "chronicle.db"
-    async with await Storage.open(database) as storage:
-        report = await import_archive(storage, [SAMPLE_NEWS, TEST_DATA / "news-zh"])
-        assert report.ok, report.failed
+    database = sample_database
     english, chinese = await phrases.measure(database, count=30, seed=1)
     for sweep in (english, chinese):
         searched = [text for _, text in sweep.times_ms]

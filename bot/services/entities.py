@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
 
@@ -34,13 +35,24 @@ def read_alias_file(path: Path) -> list[tuple[str, str]]:
 async def apply_aliases(storage: Storage, path: Path | None = None) -> int:
     """Fold the file's aliases into their canonical entities, for names the archive knows.
     Returns how many pairs changed something."""
+    changed, _ = await apply_alias_pairs(storage, read_alias_file(path or default_alias_file()))
+    return changed
+
+
+async def apply_alias_pairs(
+    storage: Storage, pairs: Sequence[tuple[str, str]]
+) -> tuple[int, list[tuple[str, str]]]:
+    """Apply the (alias, canonical) pairs either of whose names the archive knows: (how
+    many changed something, the pairs whose names have not appeared yet)."""
     changed = 0
-    for alias, canonical in read_alias_file(path or default_alias_file()):
+    waiting: list[tuple[str, str]] = []
+    for alias, canonical in pairs:
         if (
             await storage.entities.find(alias) is None
             and await storage.entities.find(canonical) is None
         ):
-            continue  # neither name has appeared yet
+            waiting.append((alias, canonical))
+            continue
         try:
             result = await storage.entities.alias(alias, canonical)
         except EntityError as error:
@@ -48,4 +60,4 @@ async def apply_aliases(storage: Storage, path: Path | None = None) -> int:
             continue
         if result.moved_links or result.created:
             changed += 1
-    return changed
+    return changed, waiting

@@ -278,6 +278,15 @@ class EntityRepository:
     @staticmethod
     async def _move(conn: aiosqlite.Connection, source_id: int, target_id: int) -> int:
         """Re-point what links to one entity at another."""
+        # An event naming both loses a link: what the archive says of it is counted again.
+        named_both = [
+            row[0]
+            for row in await conn.execute_fetchall(
+                "SELECT event_id FROM event_entities WHERE entity_id = ? AND event_id IN"
+                " (SELECT event_id FROM event_entities WHERE entity_id = ?)",
+                (source_id, target_id),
+            )
+        ]
         cursor = await conn.execute(
             "INSERT OR IGNORE INTO event_entities(event_id, entity_id, date)"
             " SELECT event_id, ?, date FROM event_entities WHERE entity_id = ?",
@@ -286,6 +295,7 @@ class EntityRepository:
         moved = cursor.rowcount
         await conn.execute("DELETE FROM event_entities WHERE entity_id = ?", (source_id,))
         await EventRepository.recount_entities(conn, [target_id, source_id])
+        await EventRepository.refresh_weights(conn, named_both)
         await conn.execute(
             "UPDATE OR IGNORE subscriptions SET entity_id = ? WHERE entity_id = ?",
             (target_id, source_id),

@@ -362,7 +362,7 @@ class EventRepository:
 
             # What the archive says of an event changed for the pages written and for the
             # events that gained entities.
-            await self._refresh_weights(conn, {*ids.values(), *linked})
+            await self.refresh_weights(conn, {*ids.values(), *linked})
 
             # Stories from index entries (the index is where most versions keep them).
             await conn.executemany(
@@ -471,7 +471,7 @@ class EventRepository:
         )
 
     @staticmethod
-    async def _refresh_weights(conn: aiosqlite.Connection, event_ids: Iterable[int]) -> None:
+    async def refresh_weights(conn: aiosqlite.Connection, event_ids: Iterable[int]) -> None:
         """Recount how much the archive says of events (what 'on this day' prefers)."""
         for chunk in chunked(sorted(set(event_ids))):
             await conn.execute(

@@ -513,7 +513,7 @@ class FeedRepository:
             entries,
         )
         await self.events._link_entities(conn, links)
-        await self.events._refresh_weights(conn, mine)
+        await self.events.refresh_weights(conn, mine)
         await self.events._pack_postings(conn)
         return stored
 

@@ -606,6 +606,7 @@ class EventRepository:
             "SELECT entity_id FROM event_entities WHERE event_id = ?", (target_id,)
         )
         await self.recount_entities(conn, [r[0] for r in moved])
+        await self.refresh_weights(conn, [target_id])  # it gained links and sources
 
     @staticmethod
     async def _insert_events(

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import aiosqlite
 
-from storage.db import Database, placeholders
+from storage.db import Database, chunked, placeholders
 from storage.events import EventRepository
 from storage.models import EntityProfile, EventBrief
 from storage.search import any_word_match, build_match, text_matcher, without_letter_typed
@@ -91,6 +92,16 @@ class EntityRepository:
             (fold(name),),
         )
         return (row[0], row[1]) if row else None
+
+    async def known(self, names: Iterable[str]) -> set[str]:
+        """The names among these that some entity has (folded: case and accents ignored)."""
+        found: set[str] = set()
+        for chunk in chunked(sorted({fold(name) for name in names})):
+            rows = await self.db.fetchall(
+                f"SELECT folded FROM entities WHERE folded IN ({placeholders(len(chunk))})", chunk
+            )
+            found.update(row[0] for row in rows)
+        return found
 
     async def aliases(self, entity_id: int) -> list[str]:
         rows = await self.db.fetchall(

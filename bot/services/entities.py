@@ -9,6 +9,7 @@ from pathlib import Path
 
 from storage import Storage
 from storage.entities import EntityError
+from storage.textindex import fold
 
 log = logging.getLogger(__name__)
 
@@ -44,13 +45,12 @@ async def apply_alias_pairs(
 ) -> tuple[int, list[tuple[str, str]]]:
     """Apply the (alias, canonical) pairs either of whose names the archive knows: (how
     many changed something, the pairs whose names have not appeared yet)."""
+    # One query for every name: an import asks after each batch.
+    known = await storage.entities.known(name for pair in pairs for name in pair)
     changed = 0
     waiting: list[tuple[str, str]] = []
     for alias, canonical in pairs:
-        if (
-            await storage.entities.find(alias) is None
-            and await storage.entities.find(canonical) is None
-        ):
+        if fold(alias) not in known and fold(canonical) not in known:
             waiting.append((alias, canonical))
             continue
         try:

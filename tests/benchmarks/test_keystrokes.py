@@ -28,11 +28,10 @@ def test_every_prefix_is_typed_as_written() -> None:
 async def test_the_sweep_times_every_keystroke_of_the_archive_s_texts(
     sample_database: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    database = sample_database
-    async with await Storage.open(database) as storage:
+    async with await Storage.open(sample_database) as storage:
         headlines = [r[0] for r in await storage.db.fetchall("SELECT headline FROM events")]
         names = [r[0] for r in await storage.db.fetchall("SELECT name FROM entities")]
-    sweeps = await keystrokes.measure(database, headlines=5, chinese=3, names=6, seed=1)
+    sweeps = await keystrokes.measure(sample_database, headlines=5, chinese=3, names=6, seed=1)
     typed, named = (dict((text, ms) for ms, text in s.times_ms) for s in sweeps)
     # Each input a prefix of a text in the archive, and every keystroke before it typed too.
     assert typed and all(
@@ -44,7 +43,7 @@ async def test_the_sweep_times_every_keystroke_of_the_archive_s_texts(
         for text in texts:
             assert all(text[:end] in texts for end in range(1, len(text)))
 
-    command = [str(database), "--headlines", "2", "--chinese", "1"]
+    command = [str(sample_database), "--headlines", "2", "--chinese", "1"]
     assert await asyncio.to_thread(keystrokes.main, command) == 0  # it runs its own loop
     printed = capsys.readouterr().out
     assert "headlines: " in printed and "entity names: " in printed and "p99" in printed

@@ -36,17 +36,16 @@ def test_a_phrase_is_a_run_of_two_to_five_words_of_a_text() -> None:
 async def test_the_sweep_searches_phrases_the_archive_holds(
     sample_database: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    database = sample_database
-    english, chinese = await phrases.measure(database, count=30, seed=1)
+    english, chinese = await phrases.measure(sample_database, count=30, seed=1)
     for sweep in (english, chinese):
         searched = [text for _, text in sweep.times_ms]
         assert len(searched) >= 10 and all(t.startswith('"') and t.endswith('"') for t in searched)
-        async with await Storage.open(database) as storage:
+        async with await Storage.open(sample_database) as storage:
             for phrase in searched:  # each from an event's text, so each finds one at least
                 assert await lookups.search(storage, phrase, limit=1), phrase
     assert all(" " in text for _, text in chinese.times_ms)
 
-    assert await asyncio.to_thread(phrases.main, [str(database), "--phrases", "5"]) == 0
+    assert await asyncio.to_thread(phrases.main, [str(sample_database), "--phrases", "5"]) == 0
     printed = capsys.readouterr().out.splitlines()
     assert printed[0].startswith("quoted phrases: ") and "p99" in printed[0]
     assert any(line.startswith("Chinese phrases spaced apart: ") for line in printed)

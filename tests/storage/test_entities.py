@@ -9,9 +9,13 @@ from storage.keys import make_key
 from storage.models import PageRecord, RelatedRecord
 
 
+def _key(date: dt.date, headline: str) -> str:
+    return make_key(date, headline.lower().replace(" ", "-"))
+
+
 def _page(date: dt.date, headline: str, entities: tuple[str, ...]) -> PageRecord:
     return PageRecord(
-        key=make_key(date, headline.lower().replace(" ", "-")),
+        key=_key(date, headline),
         date=date,
         headline=headline,
         entities=entities,
@@ -46,13 +50,13 @@ async def test_a_stub_folded_into_its_event_adds_its_entities_to_the_weight(
     rival = _page(dt.date(2016, 6, 16), "An older event naming two", ("Iraq", "Baghdad"))
     older_slug = "Two alleged Russian soldiers are evacuated from Deir ez-Zor"
     linking = PageRecord(
-        key=make_key(dt.date(2017, 7, 1), "a-later-event"),
+        key=_key(dt.date(2017, 7, 1), "A later event"),
         date=dt.date(2017, 7, 1),
         headline="A later event",
         entities=("Syria",),
         related=(
             RelatedRecord(
-                key=make_key(day, older_slug.lower().replace(" ", "-")),
+                key=_key(day, older_slug),
                 date=day,
                 headline=older_slug,
                 shared=("Syria",),

@@ -6,7 +6,7 @@ import datetime as dt
 import json
 import zlib
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from typing import Any
@@ -354,7 +354,13 @@ class EventRepository:
                     links.extend((event_ids[item.key], name) for name in item.shared)
             for entry in days:
                 links.extend((event_ids[entry.key], name) for name in entry.entities)
-            linked = await self._link_entities(conn, links)
+            # The batch knows the dates of what it wrote, and the events it created hold no
+            # links yet: at 1,000,000 events, reading either back cost a random lookup a row.
+            dates = {ids[p.key]: p.date.isoformat() for p in applied}
+            dates.update(zip(created, (d for _, d, _, _ in stubs.values()), strict=True))
+            linked = await self._link_entities(
+                conn, links, dates=dates, fresh={*inserted, *created}
+            )
 
             # Complete events become searchable now; stubs at the end of the import
             # (index_pending), as most of them are completed by a later batch.
@@ -714,10 +720,16 @@ class EventRepository:
         )
 
     async def _link_entities(
-        self, conn: aiosqlite.Connection, links: Sequence[tuple[int, str]]
+        self,
+        conn: aiosqlite.Connection,
+        links: Sequence[tuple[int, str]],
+        *,
+        dates: Mapping[int, str] | None = None,
+        fresh: Collection[int] = (),
     ) -> set[int]:
         """Link events to entities by name (event id, name); returns the events that gained
-        a link."""
+        a link. dates: events' dates the caller knows already; fresh: events it has just
+        created, which hold no links."""
         if not links:
             return set()
         names: dict[str, str] = {}
@@ -729,16 +741,18 @@ class EventRepository:
         )
         entity_ids = await self._entity_ids(conn, list(names))
         pairs = {(event_id, entity_ids[fold(name)]) for event_id, name in links}
-        events = sorted({event_id for event_id, _ in pairs})
-        dates: dict[int, str] = {}
-        for chunk in chunked(events):
-            marks = placeholders(len(chunk))
+        events = {event_id for event_id, _ in pairs}
+        dates = dict(dates or {})
+        for chunk in chunked(sorted(events.difference(fresh))):
             for row in await conn.execute_fetchall(
-                f"SELECT event_id, entity_id FROM event_entities WHERE event_id IN ({marks})", chunk
+                "SELECT event_id, entity_id FROM event_entities"
+                f" WHERE event_id IN ({placeholders(len(chunk))})",
+                chunk,
             ):
                 pairs.discard((row[0], row[1]))
+        for chunk in chunked(sorted(events.difference(dates))):
             for row in await conn.execute_fetchall(
-                f"SELECT id, date FROM events WHERE id IN ({marks})", chunk
+                f"SELECT id, date FROM events WHERE id IN ({placeholders(len(chunk))})", chunk
             ):
                 dates[row[0]] = row[1]
         await conn.executemany(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import zlib
 from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -23,9 +22,9 @@ from storage.models import (
     EventBrief,
     PageRecord,
     RelatedEvent,
-    RelatedRecord,
     SearchHit,
     Source,
+    unpack_related,
 )
 from storage.search import (
     COMMON_TERM_EVENTS,
@@ -50,12 +49,6 @@ from storage.search import (
     without_letter_typed,
 )
 from storage.textindex import at_least_as_similar, fold, has_cjk, headline_tokens
-
-
-def _pack_related(related: Sequence[RelatedRecord]) -> bytes:
-    payload = json.dumps([[r.key, list(r.shared)] for r in related], ensure_ascii=False)
-    return zlib.compress(payload.encode(), 6)
-
 
 # Matches of a common word ranked by relevance: at least this many of the newest.
 SEARCH_WINDOW = 500
@@ -712,7 +705,7 @@ class EventRepository:
         )
         await conn.executemany(
             "INSERT OR REPLACE INTO archive_related(event_id, items, links) VALUES (?, ?, ?)",
-            [(ids[p.key], len(p.related), _pack_related(p.related)) for p in pages if p.related],
+            [(ids[p.key], len(p.related), p.related_packed) for p in pages if p.related],
         )
         await conn.executemany(
             "DELETE FROM archive_related WHERE event_id = ?",
@@ -1358,4 +1351,4 @@ class EventRepository:
         )
         if row is None:
             return []
-        return [(key, tuple(shared)) for key, shared in json.loads(zlib.decompress(row[0]))]
+        return unpack_related(row[0])

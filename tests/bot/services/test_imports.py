@@ -294,12 +294,17 @@ def test_archive_walk_goes_folder_by_folder_in_path_order(tmp_path: Path) -> Non
     assert found == ["Z.md", "a/b.md", "a/x/y.txt", "a-b/c.md"]
 
 
-async def test_archive_related_lists_are_kept_as_given(sample_storage: Storage) -> None:
+# One file a batch: more batches than PARSE_AHEAD, so the pages are parsed (and their Related
+# lists packed) in other processes and cross to the writer pickled.
+@pytest.mark.parametrize("batch_files", [imports.BATCH_FILES, 1], ids=["here", "in workers"])
+async def test_archive_related_lists_are_kept_as_given(storage: Storage, batch_files: int) -> None:
+    report = await import_archive(storage, SEED_PAGES, batch_files=batch_files)
+    assert report.ok, report.failed
     for path in SEED_PAGES:
         parsed = parse_file(path, path.read_bytes())
-        assert isinstance(parsed, PageRecord)
-        event = await sample_storage.events.get_by_key(parsed.key)
-        kept = await sample_storage.events.archive_related(event.id)
+        assert isinstance(parsed, PageRecord) and parsed.related
+        event = await storage.events.get_by_key(parsed.key)
+        kept = await storage.events.archive_related(event.id)
         assert kept == [(r.key, r.shared) for r in parsed.related]
 
 

@@ -348,7 +348,7 @@ class EventRepository:
             for entry in days:
                 links.extend((event_ids[entry.key], name) for name in entry.entities)
             # The batch knows the dates of what it wrote, and the events it created hold no
-            # links yet: at 1,000,000 events, reading either back cost a random lookup a row.
+            # links yet: neither is read back.
             dates = {ids[p.key]: p.date.isoformat() for p in applied}
             dates.update(zip(created, (d for _, d, _, _ in stubs.values()), strict=True))
             linked = await self._link_entities(

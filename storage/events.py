@@ -734,16 +734,18 @@ class EventRepository:
         )
         entity_ids = await self._entity_ids(conn, list(names))
         pairs = {(event_id, entity_ids[fold(name)]) for event_id, name in links}
-        events = {event_id for event_id, _ in pairs}
-        dates = dict(dates or {})
-        for chunk in chunked(sorted(events.difference(fresh))):
+        for chunk in chunked(sorted({event_id for event_id, _ in pairs}.difference(fresh))):
             for row in await conn.execute_fetchall(
                 "SELECT event_id, entity_id FROM event_entities"
                 f" WHERE event_id IN ({placeholders(len(chunk))})",
                 chunk,
             ):
                 pairs.discard((row[0], row[1]))
-        for chunk in chunked(sorted(events.difference(dates))):
+        gaining = {event_id for event_id, _ in pairs}
+        # Dates only of events still gaining a link: most events a Related list names have
+        # every shared entity already.
+        dates = dict(dates or {})
+        for chunk in chunked(sorted(gaining.difference(dates))):
             for row in await conn.execute_fetchall(
                 f"SELECT id, date FROM events WHERE id IN ({placeholders(len(chunk))})", chunk
             ):
@@ -756,7 +758,7 @@ class EventRepository:
             "UPDATE entities SET event_count = event_count + ? WHERE id = ?",
             [(count, entity_id) for entity_id, count in Counter(e for _, e in pairs).items()],
         )
-        return {event_id for event_id, _ in pairs}
+        return gaining
 
     @staticmethod
     async def recount_entities(conn: aiosqlite.Connection, entity_ids: Iterable[int]) -> None:

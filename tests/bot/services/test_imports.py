@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import shutil
 import sqlite3
 from contextlib import closing
@@ -171,6 +172,42 @@ async def test_progress_is_reported(storage: Storage) -> None:
     )
     assert calls[-1] == (45, 45)
     assert len(calls) == 5
+
+
+class _Stopped(Exception):
+    pass
+
+
+async def test_the_cycle_collector_is_paused_only_while_importing(storage: Storage) -> None:
+    """An import pauses Python's cycle collector (cyclic_gc_paused); the process it runs in,
+    the bot's among them, gets it back however the import ends."""
+    during: list[bool] = []
+    report = await import_archive(
+        storage, [SAMPLE_NEWS], progress=lambda d, t: during.append(gc.isenabled()), batch_files=10
+    )
+    assert report.ok and len(during) == 5 and not any(during)
+    assert gc.isenabled()
+
+    def stop(done: int, total: int) -> None:
+        raise _Stopped
+
+    with pytest.raises(_Stopped):
+        await import_archive(storage, [SAMPLE_NEWS], progress=stop, batch_files=10)
+    assert gc.isenabled()
+
+
+def test_overlapping_collector_pauses_leave_it_running() -> None:
+    first, second = imports.cyclic_gc_paused(), imports.cyclic_gc_paused()
+    try:
+        first.__enter__()
+        second.__enter__()
+        assert not gc.isenabled()
+        first.__exit__(None, None, None)  # the first import ends while the second runs
+        assert gc.isenabled()
+        second.__exit__(None, None, None)
+        assert gc.isenabled()
+    finally:
+        gc.enable()
 
 
 async def test_known_aliases_apply_while_the_import_runs(storage: Storage) -> None:

@@ -33,6 +33,8 @@ from benchmarks.importing import FloorResult, floor
 from bot.ingest.archive import iter_archive_files
 from bot.services.imports import FileFailure, _read_and_parse
 
+SAMPLE_FILES = 20_000  # parsed to time parsing
+
 
 @dataclass(slots=True)
 class ImportBound:
@@ -77,7 +79,9 @@ def parse_cpu_per_file(files: Sequence[Path], sample: int) -> float:
     return seconds / len(chosen)
 
 
-async def measure(database: Path, archive: Path, scratch: Path, sample: int) -> ImportBound:
+async def measure(
+    database: Path, archive: Path, scratch: Path, sample: int = SAMPLE_FILES
+) -> ImportBound:
     files = list(iter_archive_files([archive / "news", archive / "news-zh"]))
     per_file = parse_cpu_per_file(files, sample)
     storing = await floor(database, scratch, indexed_after=True)
@@ -108,7 +112,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("database", type=Path, help="a database the scale benchmark imported")
     parser.add_argument("archive", type=Path, help="the folder holding its news/ and news-zh/")
-    parser.add_argument("--sample", type=int, default=20_000, help="files parsed")
+    parser.add_argument("--sample", type=int, default=SAMPLE_FILES, help="files parsed")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as scratch:
         bound = asyncio.run(

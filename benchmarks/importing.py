@@ -28,6 +28,7 @@ from pathlib import Path
 from bot.services.imports import ImportReport, import_archive
 from storage import Storage
 from storage.db import connect_plain
+from storage.events import FULL_TEXT_FILLS
 
 Progress = Callable[[int, int], None]
 
@@ -164,13 +165,10 @@ async def floor(
 
 
 # The full-text indexes an events row fills through its insert triggers, filled in bulk as
-# EventRepository._index does (storage/events.py).
-_BULK_FULL_TEXT = (
-    "INSERT INTO event_search(rowid, headline, summary, period, entities)"
-    " SELECT id, segment(headline), segment(summary), period(date), search_entities"
-    " FROM events WHERE searchable = 1",
-    "INSERT INTO headline_pairs(rowid, pairs) SELECT id, word_pairs(headline)"
-    " FROM events WHERE searchable = 1",
+# EventRepository._index does.
+_BULK_FULL_TEXT = tuple(
+    f"INSERT INTO {index} SELECT {values} FROM events WHERE searchable = 1"
+    for index, values in FULL_TEXT_FILLS
 )
 _FULL_TEXT_TRIGGERS = ("events_search_insert", "headline_pairs_insert")
 

@@ -81,6 +81,16 @@ NEWEST_IN_A_ROW = (
 # least this similar (Jaccard) to its own; days are read this many at a time.
 STUB_MATCH = Fraction(3, 4)
 STUB_DAYS = 200
+# How events rows fill the full-text indexes in bulk: (index and columns, what a row gives).
+# EventRepository._index uses them after each batch; benchmarks.importing, for its fastest load.
+FULL_TEXT_FILLS = (
+    (
+        "event_search(rowid, headline, summary, period, entities)",
+        "id, segment(headline), segment(summary), period(date), search_entities",
+    ),
+    ("headline_pairs(rowid, pairs)", "id, word_pairs(headline)"),
+)
+
 _EVENTS_SEQUENCE = "SELECT seq FROM sqlite_sequence WHERE name = 'events'"
 # related(): an entity's event as one integer, (YYYYMMDD << 32) | id, so that ordering the
 # integers orders events by date, then id (migration 0005 stores them packed).
@@ -494,17 +504,12 @@ class EventRepository:
                 f" WHERE id IN ({marks}) AND searchable = 0",
                 chunk,
             )
-            await conn.execute(
-                "INSERT INTO event_search(rowid, headline, summary, period, entities)"
-                " SELECT id, segment(headline), segment(summary), period(date), search_entities"
-                f" FROM events WHERE id IN ({marks}) AND searchable = 0",
-                chunk,
-            )
-            await conn.execute(
-                "INSERT INTO headline_pairs(rowid, pairs) SELECT id, word_pairs(headline)"
-                f" FROM events WHERE id IN ({marks}) AND searchable = 0",
-                chunk,
-            )
+            for index, values in FULL_TEXT_FILLS:
+                await conn.execute(
+                    f"INSERT INTO {index} SELECT {values}"
+                    f" FROM events WHERE id IN ({marks}) AND searchable = 0",
+                    chunk,
+                )
             await conn.execute(
                 f"UPDATE events SET searchable = 1 WHERE id IN ({marks}) AND searchable = 0", chunk
             )

@@ -12,6 +12,7 @@ from storage.entities import EntityRepository
 from storage.events import EventRepository
 from storage.feeds import FeedRepository
 from storage.models import ArchiveStats
+from storage.portal import PortalRepository
 from storage.subscriptions import SubscriptionRepository
 
 __all__ = ["Storage", "StorageError"]
@@ -28,6 +29,7 @@ class Storage:
         self.digests = DigestRepository(db)
         self.subscriptions = SubscriptionRepository(db)
         self.feeds = FeedRepository(db, self.events)
+        self.portal = PortalRepository(db, self.events)
 
     @classmethod
     async def open(cls, path: str | Path) -> Storage:
@@ -54,5 +56,6 @@ class Storage:
             articles=counters.get("articles", 0),
             first_date=dt.date.fromisoformat(first[0]) if first and first[0] else None,
             last_date=dt.date.fromisoformat(last[0]) if last and last[0] else None,
-            extra=await self.feeds.counts(),
+            extra={**await self.feeds.counts(), **await self.portal.counts()},
+            portal_read_at=await self.portal.last_read(),
         )

@@ -314,7 +314,7 @@ class DigestRepository:
         """Announceable events after the digest's watermark and not yet delivered to it."""
         rows = await self.db.fetchall(
             "SELECT e.id FROM events e INDEXED BY events_announced"
-            " WHERE e.announce = 1 AND e.id > ?"
+            " WHERE e.announce = 1 AND e.id > ? AND e.removed_at IS NULL"
             " AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.target = ? AND d.event_id = e.id)"
             " ORDER BY e.id LIMIT ?",
             (digest.last_event_id, f"digest:{digest.id}", limit),
@@ -330,7 +330,8 @@ class DigestRepository:
             return await self.new_events(digest, limit=limit)
         since = (now.astimezone(dt.UTC) - dt.timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%S")
         rows = await self.db.fetchall(
-            "SELECT id FROM events WHERE announce = 1 AND added_at >= ? ORDER BY id DESC LIMIT ?",
+            "SELECT id FROM events WHERE announce = 1 AND added_at >= ? AND removed_at IS NULL"
+            " ORDER BY id DESC LIMIT ?",
             (since, limit),
         )
         return await self.events_by_id([r[0] for r in rows])

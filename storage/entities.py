@@ -245,7 +245,7 @@ class EntityRepository:
             moved = await self._move(conn, old_canonical or source_id, target_id)
             # The target's packed events were dropped with the new links; related() would
             # read its rows until the next ingest, hundreds of ms for a popular entity.
-            await self.events._pack_postings(conn)
+            await self.events.pack_postings_in(conn)
             if old_canonical is not None:
                 # The alias belonged to another entity: that whole entity joins the target.
                 await conn.execute(

@@ -167,6 +167,10 @@ def _date(value: str) -> dt.date:
     return dt.date.fromisoformat(value)
 
 
+def _timestamp(value: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
 @dataclass(slots=True)
 class BatchOutcome:
     """What one import batch did, by event id, so an import of many batches can add up."""
@@ -244,7 +248,7 @@ class EventRepository:
             # Other events the batch names (Related links, index entries) are needed by id
             # only, which the key's index alone answers.
             linked_keys = {r.key for p in pages for r in p.related} | {d.key for d in days}
-            event_ids = await self._event_ids(conn, linked_keys - known.keys())
+            event_ids = await self.event_ids(conn, linked_keys - known.keys())
             event_ids.update((key, k.id) for key, k in known.items())
 
             to_insert: list[PageRecord] = []
@@ -361,9 +365,7 @@ class EventRepository:
             # links yet: neither is read back.
             dates = {ids[p.key]: p.date.isoformat() for p in applied}
             dates.update(zip(created, (d for _, d, _, _ in stubs.values()), strict=True))
-            linked = await self._link_entities(
-                conn, links, dates=dates, fresh={*inserted, *created}
-            )
+            linked = await self.link_entities(conn, links, dates=dates, fresh={*inserted, *created})
 
             # Complete events become searchable now; stubs at the end of the import
             # (index_pending), as most of them are completed by a later batch.
@@ -595,7 +597,14 @@ class EventRepository:
         )
         # Every table that points at events: what was delivered about the old row counts
         # as delivered about the merged one, and the feeds that carried it carried this.
-        for table in ("articles", "event_keys", "page_versions", "deliveries", "feed_entries"):
+        for table in (
+            "articles",
+            "event_keys",
+            "page_versions",
+            "deliveries",
+            "feed_entries",
+            "portal_items",
+        ):
             await conn.execute(
                 f"UPDATE OR IGNORE {table} SET event_id = ? WHERE event_id = ?",
                 (target_id, source_id),
@@ -629,8 +638,17 @@ class EventRepository:
             raise RuntimeError(f"events ids moved by {last - first} for {len(rows)} rows")
         return list(range(first + 1, last + 1))
 
+    async def free_key(self, conn: aiosqlite.Connection, key: str) -> str:
+        """``key``, or ``key-2``, ``key-3``, ... if another event (or an older key) holds it:
+        different stories can share a day and the first 140 characters of a headline."""
+        candidate, suffix = key, 1
+        while await self.event_ids(conn, [candidate]):
+            suffix += 1
+            candidate = f"{key}-{suffix}"
+        return candidate
+
     @staticmethod
-    async def _event_ids(conn: aiosqlite.Connection, keys: Iterable[str]) -> dict[str, int]:
+    async def event_ids(conn: aiosqlite.Connection, keys: Iterable[str]) -> dict[str, int]:
         """Event ids by key, older keys included, from the keys' indexes alone."""
         keys = list(keys)
         found: dict[str, int] = {}
@@ -650,7 +668,7 @@ class EventRepository:
 
     async def _resolve(self, conn: aiosqlite.Connection, keys: Iterable[str]) -> dict[str, _Known]:
         """Events by key, following older keys to the event that now holds them."""
-        ids = await self._event_ids(conn, keys)
+        ids = await self.event_ids(conn, keys)
         events: dict[int, _Known] = {}
         for chunk in chunked(sorted(set(ids.values()))):
             rows = await conn.execute_fetchall(
@@ -717,7 +735,7 @@ class EventRepository:
             [(ids[p.key],) for p in pages if not p.related],
         )
 
-    async def _link_entities(
+    async def link_entities(
         self,
         conn: aiosqlite.Connection,
         links: Sequence[tuple[int, str]],
@@ -764,6 +782,23 @@ class EventRepository:
             [(count, entity_id) for entity_id, count in Counter(e for _, e in pairs).items()],
         )
         return gaining
+
+    async def unlink_entities_except(
+        self, conn: aiosqlite.Connection, event_id: int, names: Iterable[str]
+    ) -> bool:
+        """Remove the event's links to entities other than these (an alias keeps its
+        canonical entity); returns whether any link went. The event's search words keep
+        the entity (the column only has to hold every entity the event has)."""
+        keep = set((await self._entity_ids(conn, sorted({fold(n) for n in names}))).values())
+        rows = await conn.execute_fetchall(
+            "SELECT entity_id FROM event_entities WHERE event_id = ?", (event_id,)
+        )
+        gone = [row[0] for row in rows if row[0] not in keep]
+        await conn.executemany(
+            "DELETE FROM event_entities WHERE event_id = ? AND entity_id = ?",
+            [(event_id, entity_id) for entity_id in gone],
+        )
+        return bool(gone)
 
     @staticmethod
     async def recount_entities(conn: aiosqlite.Connection, entity_ids: Iterable[int]) -> None:
@@ -846,7 +881,9 @@ class EventRepository:
                 )
                 for a in articles
             ),
-            added_at=dt.datetime.fromisoformat(row["added_at"].replace("Z", "+00:00")),
+            added_at=_timestamp(row["added_at"]),
+            category=row["category"],
+            removed_at=_timestamp(row["removed_at"]) if row["removed_at"] else None,
         )
 
     async def briefs(self, ids: Sequence[int]) -> dict[int, EventBrief]:
@@ -895,9 +932,9 @@ class EventRepository:
         trigger because its links changed. Run after each ingest (an alias runs it in its
         own transaction); returns how many."""
         async with self.db.transaction() as conn:
-            return await self._pack_postings(conn)
+            return await self.pack_postings_in(conn)
 
-    async def _pack_postings(self, conn: aiosqlite.Connection) -> int:
+    async def pack_postings_in(self, conn: aiosqlite.Connection) -> int:
         missing = await conn.execute_fetchall(
             "SELECT id FROM entities en WHERE event_count > ?"
             " AND NOT EXISTS (SELECT 1 FROM entity_postings p WHERE p.entity_id = en.id)",

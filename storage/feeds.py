@@ -512,9 +512,9 @@ class FeedRepository:
             " VALUES (?, ?, ?, ?)",
             entries,
         )
-        await self.events._link_entities(conn, links)
+        await self.events.link_entities(conn, links)
         await self.events.refresh_weights(conn, mine)
-        await self.events._pack_postings(conn)
+        await self.events.pack_postings_in(conn)
         return stored
 
     @staticmethod
@@ -610,15 +610,6 @@ class FeedRepository:
         )
         return 1
 
-    async def _free_key(self, conn: aiosqlite.Connection, key: str) -> str:
-        """``key``, or ``key-2``, ``key-3``, ... if another event (or an older key) holds it:
-        different stories can share a day and the first 140 characters of a headline."""
-        candidate, suffix = key, 1
-        while await self.events._resolve(conn, [candidate]):
-            suffix += 1
-            candidate = f"{key}-{suffix}"
-        return candidate
-
     async def _create_event(
         self,
         conn: aiosqlite.Connection,
@@ -627,7 +618,7 @@ class FeedRepository:
         now: str,
         synced: set[str],
     ) -> int:
-        key = await self._free_key(conn, item.key)
+        key = await self.events.free_key(conn, item.key)
         cursor = await conn.execute(
             "INSERT INTO events(key, date, headline, summary, lang, complete, origin, announce,"
             " added_at, updated_at) VALUES (?, ?, ?, ?, ?, 1, 'feed', ?, ?, ?)",

@@ -124,6 +124,40 @@ class DayEntryRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class PortalItemRecord:
+    """One news item of a Current events day page: a leaf bullet, with its heading (its
+    category), its chain of topics (the first is its story), the link targets of it and
+    its topics (its entities) and its external links (its sources)."""
+
+    key: str  # the archive's rule: the page's date and the slug of the headline
+    date: dt.date
+    headline: str
+    category: str | None
+    topics: tuple[str, ...]
+    entities: tuple[str, ...]
+    sources: tuple[SourceRecord, ...]
+    position: int  # its place among the page's items, from 0
+    lang: str = "en"
+
+    @property
+    def story(self) -> str | None:
+        return self.topics[0] if self.topics else None
+
+    @property
+    def content_hash(self) -> str:
+        """Of what the item says (not its place on the page): unchanged items are skipped."""
+        fields = (
+            self.key,
+            self.headline,
+            self.category,
+            self.topics,
+            self.entities,
+            tuple((s.name, s.url) for s in self.sources),
+        )
+        return hashlib.sha256(repr(fields).encode()).hexdigest()[:32]
+
+
+@dataclass(frozen=True, slots=True)
 class ArticleRecord:
     title: str
     text: str
@@ -181,6 +215,8 @@ class Event:
     entities: tuple[str, ...]
     articles: tuple[Article, ...] = ()
     added_at: dt.datetime | None = None
+    category: str | None = None  # the portal's heading: "Armed conflicts and attacks"
+    removed_at: dt.datetime | None = None  # taken off the portal page it came from
 
     @property
     def brief(self) -> EventBrief:
@@ -222,3 +258,4 @@ class ArchiveStats:
     first_date: dt.date | None
     last_date: dt.date | None
     extra: dict[str, int] = field(default_factory=dict)
+    portal_read_at: dt.datetime | None = None  # when a Current events page was last read

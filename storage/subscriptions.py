@@ -141,7 +141,8 @@ class SubscriptionRepository:
 
     async def announced_after(self, event_id: int, *, limit: int) -> list[int]:
         rows = await self.db.fetchall(
-            "SELECT id FROM events WHERE announce = 1 AND id > ? ORDER BY id LIMIT ?",
+            "SELECT id FROM events WHERE announce = 1 AND id > ? AND removed_at IS NULL"
+            " ORDER BY id LIMIT ?",
             (event_id, limit),
         )
         return [r[0] for r in rows]

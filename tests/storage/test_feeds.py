@@ -341,7 +341,7 @@ async def test_stale_cache_never_merges_into_a_deleted_event(storage: Storage) -
 async def test_record_failure_and_counts(storage: Storage) -> None:
     feed = await storage.feeds.add("https://a.example/feed", "A", now=T0)
     await storage.feeds.add("https://b.example/feed", "B", now=T0)
-    assert (await storage.stats()).extra == {"feeds": 2, "feeds_failing": 0}
+    assert await storage.feeds.counts() == {"feeds": 2, "feeds_failing": 0}
     failed = await storage.feeds.record_failure(
         feed.id,
         at=T0,
@@ -353,7 +353,7 @@ async def test_record_failure_and_counts(storage: Storage) -> None:
     )
     assert failed is not None and failed.active and failed.consecutive_failures == 1
     assert failed.last_error_kind == "http_status" and failed.last_error_at == T0
-    assert (await storage.stats()).extra == {"feeds": 2, "feeds_failing": 1}
+    assert await storage.feeds.counts() == {"feeds": 2, "feeds_failing": 1}
     disabled = await storage.feeds.record_failure(
         feed.id,
         at=T0,
@@ -370,7 +370,7 @@ async def test_record_failure_and_counts(storage: Storage) -> None:
     assert [f.url for f in await storage.feeds.due(T0 + dt.timedelta(days=9))] == [
         "https://b.example/feed"
     ]
-    assert (await storage.stats()).extra == {"feeds": 2, "feeds_failing": 1}
+    assert await storage.feeds.counts() == {"feeds": 2, "feeds_failing": 1}
 
     again = await storage.feeds.reactivate(feed.id, now=T0, backfill=3)
     assert again is not None and again.active and again.consecutive_failures == 0

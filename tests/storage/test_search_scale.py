@@ -133,7 +133,7 @@ async def test_an_archive_indexed_before_periods_is_indexed_again(
         )
         assert [h.event.headline for h in hits] == ["Flood in the south"]
         async with storage.db.transaction() as conn:
-            await storage.events._link_entities(conn, [(1, "North")])  # after indexing
+            await storage.events.link_entities(conn, [(1, "North")])  # after indexing
         north = (await storage.entities.find("North"))[0]
         hits = await storage.events.search(SearchFilter(text="flood", entity_ids=(north,)))
         assert [h.event.headline for h in hits] == ["Flood in the north"]

@@ -1,0 +1,188 @@
+"""The portal's rule for telling an edit from a new item (match_items), and storing day
+pages' revisions on a real SQLite file: events made, edited in place, enriched, removed."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from storage import Storage
+from storage.models import PageRecord, PortalItemRecord, SourceRecord
+from storage.portal import Candidate, PortalRevision, match_items
+
+DAY = dt.date(2024, 1, 8)
+NOW = dt.datetime(2024, 1, 8, 18, tzinfo=dt.UTC)
+HEADLINE = "Ecuador declares a state of emergency after a gang leader escapes from prison"
+
+
+def item(
+    headline: str,
+    position: int = 0,
+    *,
+    key: str | None = None,
+    urls: tuple[str, ...] = (),
+    entities: tuple[str, ...] = (),
+) -> PortalItemRecord:
+    return PortalItemRecord(
+        key=key or f"2024/01/8/{headline.lower().replace(' ', '-')}",
+        date=DAY,
+        headline=headline,
+        category="Armed conflicts and attacks",
+        topics=("Ecuadorian security crisis",),
+        entities=entities,
+        sources=tuple(SourceRecord(url.split("/")[2], url) for url in urls),
+        position=position,
+    )
+
+
+def candidate(
+    event_id: int,
+    text: str,
+    *,
+    keys: tuple[str, ...] = (),
+    urls: tuple[str, ...] = (),
+    listed: bool = True,
+    from_feed: bool = False,
+) -> Candidate:
+    return Candidate(event_id, frozenset(keys), text, frozenset(urls), listed, from_feed)
+
+
+# --- the rule ---------------------------------------------------------------------------------
+
+
+def test_the_same_key_is_the_same_event() -> None:
+    mine = item(HEADLINE, key="2024/01/8/k")
+    assert match_items(
+        [mine], [candidate(7, "Something else entirely", keys=("2024/01/8/k",))]
+    ) == {0: 7}
+
+
+def test_a_shared_source_beats_a_similar_headline_and_the_most_shared_wins() -> None:
+    items = [
+        item(
+            "Totally rewritten by an editor today",
+            urls=("https://a.example/1", "https://b.example/2"),
+        )
+    ]
+    candidates = [
+        candidate(1, "Totally rewritten by an editor yesterday"),  # similar text only
+        candidate(2, "Unrelated words", urls=("https://a.example/1",)),
+        candidate(3, "Other words", urls=("https://a.example/1", "https://b.example/2")),
+    ]
+    assert match_items(items, candidates) == {0: 3}
+
+
+def test_an_edit_is_matched_down_to_the_similarity_bar_and_no_further() -> None:
+    before = "police in quito arrest five men over the attack on the tv station"
+    # 12 distinct words each, 9 shared: Jaccard 9/15, exactly the bar (3/5).
+    edited = "police in guayaquil detain five suspects over the attack on the tv station"
+    assert match_items([item(edited)], [candidate(9, before)]) == {0: 9}
+    # One more word: 9/16, just below: a new item (and the old one removed).
+    assert match_items([item(edited + " today")], [candidate(9, before)]) == {}
+
+
+def test_a_feed_event_needs_the_same_story_bar_unless_the_page_listed_it() -> None:
+    feed_text = "police in quito arrest five men over the attack on the tv station"
+    edited = "police in guayaquil detain five suspects over the attack on the tv station"
+    assert (
+        match_items([item(edited)], [candidate(4, feed_text, listed=False, from_feed=True)]) == {}
+    )
+    assert match_items([item(edited)], [candidate(4, feed_text, listed=True, from_feed=True)]) == {
+        0: 4
+    }
+
+
+def test_each_event_is_matched_once_best_pairs_first() -> None:
+    a = "gunmen storm a television studio in guayaquil during a live broadcast"
+    b = "gunmen storm a television studio in guayaquil during a live news broadcast"
+    items = [item(a, 0), item(b, 1)]
+    # Only one event to be: the item more like it gets it, the other is new.
+    assert match_items(items, [candidate(5, b)]) == {1: 5}
+
+
+def test_short_headlines_are_not_matched_by_words() -> None:
+    assert match_items([item("Markets fall")], [candidate(1, "Markets fall")]) == {}
+
+
+# --- storing revisions ------------------------------------------------------------------------
+
+
+def revision(number: int, *items: PortalItemRecord) -> PortalRevision:
+    return PortalRevision(
+        DAY,
+        "Portal:Current events/2024 January 8",
+        "https://en.wikipedia.org/wiki/Portal:Current_events/2024_January_8",
+        number,
+        NOW,
+        items,
+    )
+
+
+async def test_a_day_s_items_become_events_and_a_repeat_changes_nothing(storage: Storage) -> None:
+    first = item(HEADLINE, urls=("https://apnews.com/1",), entities=("Ecuador", "Daniel Noboa"))
+    second = item("Uncited: a curfew is announced in Quito tonight", 1, entities=("Quito",))
+    outcome = await storage.portal.apply_day(
+        "en", revision(1, first, second), announce=True, now=NOW
+    )
+    assert len(outcome.created) == 2 and outcome.announced == outcome.created
+    event = await storage.events.get(outcome.created[0])
+    assert event is not None and event.key == first.key and event.category == first.category
+    assert event.story == "Ecuadorian security crisis" and set(event.entities) == {
+        "Ecuador",
+        "Daniel Noboa",
+    }
+    uncited = await storage.events.get(outcome.created[1])
+    assert uncited is not None and uncited.sources == ()
+    again = await storage.portal.apply_day("en", revision(2, first, second), announce=True, now=NOW)
+    assert again.created == [] and again.updated == [] and again.unchanged == 2
+
+
+async def test_an_edit_keeps_the_event_and_its_old_key(storage: Storage) -> None:
+    first = item(HEADLINE, urls=("https://apnews.com/1",), entities=("Ecuador", "Prison"))
+    (event_id,) = (
+        await storage.portal.apply_day("en", revision(1, first), announce=True, now=NOW)
+    ).created
+    edited = item(
+        HEADLINE.replace("a gang leader", "gang leader Fito"),
+        urls=("https://apnews.com/1", "https://reuters.com/2"),
+        entities=("Ecuador", "Adolfo Macías Villamar"),
+    )
+    outcome = await storage.portal.apply_day("en", revision(2, edited), announce=True, now=NOW)
+    assert outcome.updated == [event_id] and outcome.created == [] and outcome.announced == []
+    event = await storage.events.get(event_id)
+    assert event is not None and event.headline == edited.headline and event.key == edited.key
+    assert [s.url for s in event.sources] == ["https://apnews.com/1", "https://reuters.com/2"]
+    # A link the editor removed goes; the new one comes.
+    assert set(event.entities) == {"Ecuador", "Adolfo Macías Villamar"}
+    old = await storage.events.get_by_key(first.key)
+    assert old is not None and old.id == event_id
+
+
+async def test_an_archive_event_is_enriched_not_rewritten(storage: Storage) -> None:
+    page = PageRecord(
+        key="2024/01/8/ecuador-declares",
+        date=DAY,
+        headline="Ecuador declares a 60-day state of emergency.",
+        summary="The archive's summary.",
+        sources=(SourceRecord("AP", "https://apnews.com/1"),),
+        entities=("Ecuador",),
+    )
+    await storage.events.import_batch([page])
+    portal_item = item(
+        "President Noboa declares a 60-day state of emergency",
+        urls=("https://apnews.com/1", "https://bbc.com/3"),
+        entities=("Daniel Noboa", "Ecuador"),
+    )
+    outcome = await storage.portal.apply_day("en", revision(1, portal_item), announce=True, now=NOW)
+    assert outcome.created == [] and len(outcome.updated) == 1
+    event = await storage.events.get_by_key("2024/01/8/ecuador-declares")
+    assert event is not None and event.headline == page.headline and event.summary == page.summary
+    assert [s.url for s in event.sources] == ["https://apnews.com/1", "https://bbc.com/3"]
+    assert set(event.entities) == {"Ecuador", "Daniel Noboa"}
+    # The portal's key finds it too.
+    by_portal_key = await storage.events.get_by_key(portal_item.key)
+    assert by_portal_key is not None and by_portal_key.id == event.id
+    # Taken off the page: the archive's event is not the portal's to mark.
+    removed = await storage.portal.apply_day("en", revision(2), announce=True, now=NOW)
+    assert removed.removed == [event.id]
+    still = await storage.events.get(event.id)
+    assert still is not None and still.removed_at is None

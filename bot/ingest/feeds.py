@@ -73,6 +73,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from html.parser import HTMLParser
 from http import HTTPStatus
 from typing import Any, Final, Literal, get_args
@@ -101,6 +102,7 @@ __all__ = [
     "is_public_address",
     "make_session",
     "parse_feed",
+    "retry_after_seconds",
 ]
 
 DEFAULT_USER_AGENT: Final = "Chronicle/0.1 (+news archive bot; feed fetcher)"
@@ -155,7 +157,14 @@ class FeedError(Exception):
     """A feed could not be fetched or read. ``reason`` is meant for people (operators,
     the server that added the feed); ``kind`` is meant for code (retry or not, back off)."""
 
-    def __init__(self, kind: FeedErrorKind, reason: str, *, http_status: int | None = None) -> None:
+    def __init__(
+        self,
+        kind: FeedErrorKind,
+        reason: str,
+        *,
+        http_status: int | None = None,
+        retry_after: float | None = None,
+    ) -> None:
         if kind not in _FEED_ERROR_KINDS:
             # A typo here would silently break callers that branch on kind.
             raise ValueError(f"unknown FeedError kind {kind!r}")
@@ -163,6 +172,8 @@ class FeedError(Exception):
         self.kind: FeedErrorKind = kind
         self.reason: str = reason
         self.http_status: int | None = http_status
+        self.retry_after: float | None = retry_after
+        """Seconds the server asked to wait (Retry-After on a 429 or 503), if it said."""
 
     def __str__(self) -> str:
         return self.reason
@@ -171,12 +182,14 @@ class FeedError(Exception):
         return f"FeedError({self.kind!r}, {self.reason!r}, http_status={self.http_status!r})"
 
     def __reduce__(self) -> tuple[Any, ...]:
-        # Keep the error picklable (e.g. across a process pool) despite the keyword field.
-        return (_rebuild_feed_error, (self.kind, self.reason, self.http_status))
+        # Keep the error picklable (e.g. across a process pool) despite the keyword fields.
+        return (_rebuild_feed_error, (self.kind, self.reason, self.http_status, self.retry_after))
 
 
-def _rebuild_feed_error(kind: FeedErrorKind, reason: str, http_status: int | None) -> FeedError:
-    return FeedError(kind, reason, http_status=http_status)
+def _rebuild_feed_error(
+    kind: FeedErrorKind, reason: str, http_status: int | None, retry_after: float | None
+) -> FeedError:
+    return FeedError(kind, reason, http_status=http_status, retry_after=retry_after)
 
 
 @dataclass
@@ -192,6 +205,8 @@ class FetchResult:
     last_modified: str | None
     status: int
     content_type: str | None
+    retry_after: float | None = None
+    """Seconds the server asked to wait before the next request (Retry-After), if it said."""
 
 
 @dataclass
@@ -496,6 +511,23 @@ async def _read_limited(resp: aiohttp.ClientResponse, max_bytes: int, url: URL) 
     return b"".join(chunks)
 
 
+def retry_after_seconds(value: str | None, *, now: datetime | None = None) -> float | None:
+    """A Retry-After header as seconds from now: delay-seconds or an HTTP date; None when
+    absent or unreadable."""
+    if not value:
+        return None
+    text = value.strip()
+    if text.isdigit():
+        return float(text)
+    try:
+        moment = parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return max(0.0, (moment - (now or datetime.now(UTC))).total_seconds())
+
+
 async def fetch_feed(
     session: aiohttp.ClientSession,
     url: str,
@@ -503,8 +535,10 @@ async def fetch_feed(
     etag: str | None = None,
     last_modified: str | None = None,
     policy: FetchPolicy = FetchPolicy(),
+    accept: str = _ACCEPT,
 ) -> FetchResult:
     """GET a feed with a conditional request, following at most ``max_redirects``.
+    (Other documents fetched under the same rules name what they ``accept``.)
 
     Returns a FetchResult (``not_modified=True`` on 304) or raises FeedError. The session
     must come from :func:`make_session` unless ``policy.allow_private_addresses`` is set
@@ -517,7 +551,7 @@ async def fetch_feed(
 
     headers = {
         "User-Agent": policy.user_agent,
-        "Accept": _ACCEPT,
+        "Accept": accept,
         # Only what aiohttp decodes without optional packages; the limit applies after.
         "Accept-Encoding": "gzip, deflate",
     }
@@ -568,6 +602,7 @@ async def fetch_feed(
                             "http_status",
                             f"{_status_line(status, resp.reason)} from {current}",
                             http_status=status,
+                            retry_after=retry_after_seconds(resp.headers.get("Retry-After")),
                         )
                     body = await _read_limited(resp, policy.max_bytes, current)
                     return FetchResult(
@@ -578,6 +613,7 @@ async def fetch_feed(
                         last_modified=new_modified,
                         status=status,
                         content_type=content_type,
+                        retry_after=retry_after_seconds(resp.headers.get("Retry-After")),
                     )
             raise FeedError(
                 "too_many_redirects",

@@ -1,0 +1,257 @@
+"""The MediaWiki Action API, asked politely: day pages' latest revisions, titles resolved.
+
+Wikimedia's API etiquette, as Chronicle keeps it:
+
+* a descriptive User-Agent naming Chronicle, its version and, when the operator sets
+  ``WIKIPEDIA_CONTACT``, how to reach them (:func:`user_agent`);
+* one request at a time, each starting at least ``min_interval_s`` (a second) after the
+  previous one ended;
+* ``maxlag=5`` on every request, and the server's ``Retry-After`` honoured when it answers
+  429, 503 or a ``maxlag`` error: the client waits as asked (at most ``max_wait_s``) and
+  asks again, up to ``max_retries`` times;
+* up to 50 titles a request, the limit for clients without bot rights.
+
+Requests go through :func:`bot.ingest.feeds.fetch_feed`, so the fetch rules of feeds apply:
+the timeout, the size limit, the redirect limit and the address guard
+(``FEED_ALLOW_PRIVATE_ADDRESSES``). Anything else that goes wrong is a
+:class:`MediaWikiError` saying what; the caller backs off.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from importlib import metadata
+from typing import Any, Final
+
+import aiohttp
+from yarl import URL
+
+from bot.ingest.feeds import FeedError, FetchPolicy, fetch_feed
+
+DEFAULT_API_URL: Final = "https://en.wikipedia.org/w/api.php"
+TITLES_PER_REQUEST: Final = 50
+MAXLAG_SECONDS: Final = 5
+_ACCEPT: Final = "application/json"
+_RETRY_STATUSES: Final = frozenset({429, 503})
+_DEFAULT_WAIT: Final = 5.0  # when a 429/503/maxlag comes without Retry-After
+
+
+def user_agent(contact: str | None) -> str:
+    """Chronicle's User-Agent for Wikimedia: name/version (contact) library/version."""
+    try:
+        version = metadata.version("chronicle")
+    except metadata.PackageNotFoundError:
+        version = "0"
+    who = f"contact: {contact}" if contact else "no contact set: WIKIPEDIA_CONTACT"
+    return f"Chronicle/{version} (Discord news bot; {who}) aiohttp/{aiohttp.__version__}"
+
+
+def page_url(api_url: str, title: str) -> str:
+    """Where people read a page: ``…/w/api.php`` -> ``…/wiki/Portal:Current_events/…``."""
+    base = URL(api_url)
+    path = base.path.rsplit("/w/", 1)[0] if "/w/" in base.path else ""
+    return str(base.with_path(f"{path}/wiki/{title.replace(' ', '_')}", encoded=False))
+
+
+class MediaWikiError(Exception):
+    """A request to the API failed; ``reason`` says what, for the operator."""
+
+    def __init__(self, reason: str, *, kind: str = "api_error"):
+        super().__init__(reason)
+        self.reason = reason
+        self.kind = kind  # a FeedError kind (network, timeout, ...) or api_error
+
+
+@dataclass(frozen=True, slots=True)
+class PageRevision:
+    """A page's latest revision; content None when the API gave none (hidden, or not text)."""
+
+    title: str
+    revision_id: int
+    timestamp: dt.datetime | None
+    content: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Pages:
+    """What one or more revisions requests found, by the titles as asked."""
+
+    found: dict[str, PageRevision]
+    missing: set[str]
+
+
+Sleep = Callable[[float], Awaitable[object]]
+
+
+class MediaWikiClient:
+    """One wiki's API, through one session, one request at a time."""
+
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        policy: FetchPolicy,
+        api_url: str = DEFAULT_API_URL,
+        *,
+        min_interval_s: float = 1.0,
+        max_retries: int = 3,
+        max_wait_s: float = 120.0,
+        sleep: Sleep = asyncio.sleep,
+    ):
+        self.session = session
+        self.policy = policy
+        self.api_url = api_url
+        self.min_interval_s = min_interval_s
+        self.max_retries = max_retries
+        self.max_wait_s = max_wait_s
+        self.sleep = sleep
+        self.requests = 0  # made, retries included
+        self._turn = asyncio.Lock()
+        self._last_end: float | None = None
+
+    async def revisions(self, titles: Sequence[str]) -> Pages:
+        """The latest revision of each page, TITLES_PER_REQUEST titles a request."""
+        found: dict[str, PageRevision] = {}
+        missing: set[str] = set()
+        unique = list(dict.fromkeys(titles))
+        for start in range(0, len(unique), TITLES_PER_REQUEST):
+            chunk = unique[start : start + TITLES_PER_REQUEST]
+            answer = await self._query(
+                {
+                    "prop": "revisions",
+                    "rvprop": "content|ids|timestamp",
+                    "rvslots": "main",
+                    "titles": "|".join(chunk),
+                }
+            )
+            asked = _asked_as(chunk, answer)
+            for page in answer.get("pages", []):
+                title = asked.get(page.get("title", ""), page.get("title", ""))
+                revisions = page.get("revisions") or []
+                if page.get("missing") or page.get("invalid") or not revisions:
+                    missing.add(title)
+                    continue
+                revision = revisions[0]
+                main = (revision.get("slots") or {}).get("main") or {}
+                content = main.get("content")
+                found[title] = PageRevision(
+                    title=title,
+                    revision_id=int(revision["revid"]),
+                    timestamp=_timestamp(revision.get("timestamp")),
+                    content=content if isinstance(content, str) else None,
+                )
+        return Pages(found, missing)
+
+    async def resolve(self, titles: Sequence[str]) -> dict[str, str | None]:
+        """Each title -> the article it leads to, through a redirect if it is one (None:
+        not an article: interwiki, another namespace, invalid). A page that does not exist
+        yet is still an article."""
+        resolved: dict[str, str | None] = {}
+        unique = list(dict.fromkeys(titles))
+        for start in range(0, len(unique), TITLES_PER_REQUEST):
+            chunk = unique[start : start + TITLES_PER_REQUEST]
+            answer = await self._query({"redirects": "1", "titles": "|".join(chunk)})
+            normalized = {n["from"]: n["to"] for n in answer.get("normalized", [])}
+            redirects = {r["from"]: r["to"] for r in answer.get("redirects", [])}
+            interwiki = {i.get("title") for i in answer.get("interwiki", [])}
+            pages = {p.get("title"): p for p in answer.get("pages", [])}
+            for title in chunk:
+                name = normalized.get(title, title)
+                if name in interwiki:
+                    resolved[title] = None
+                    continue
+                target = redirects.get(name, name)
+                page = pages.get(target, {})
+                if page.get("invalid") or page.get("ns", 0) != 0:
+                    resolved[title] = None
+                else:
+                    resolved[title] = target
+        return resolved
+
+    async def _query(self, params: Mapping[str, str]) -> dict[str, Any]:
+        """One action=query request's ``query`` object, retried as the server asks."""
+        url = str(
+            URL(self.api_url).update_query(
+                {
+                    "action": "query",
+                    **params,
+                    "format": "json",
+                    "formatversion": "2",
+                    "maxlag": str(MAXLAG_SECONDS),
+                }
+            )
+        )
+        for attempt in range(self.max_retries + 1):
+            wait: float | None = None
+            async with self._turn:
+                await self._space()
+                try:
+                    self.requests += 1
+                    result = await fetch_feed(self.session, url, policy=self.policy, accept=_ACCEPT)
+                except FeedError as exc:
+                    if exc.http_status not in _RETRY_STATUSES:
+                        raise MediaWikiError(exc.reason, kind=exc.kind) from None
+                    wait, why = exc.retry_after, exc.reason
+                else:
+                    answer = _json(result.body, url)
+                    error = answer.get("error")
+                    if not isinstance(error, dict):
+                        query = answer.get("query")
+                        return query if isinstance(query, dict) else {}
+                    if error.get("code") != "maxlag":
+                        raise MediaWikiError(
+                            f"the API refused the request ({error.get('code')}):"
+                            f" {error.get('info', '')} ({url})"
+                        )
+                    wait, why = result.retry_after, f"the wiki is lagging: {error.get('info')}"
+                finally:
+                    self._last_end = time.monotonic()
+                if attempt == self.max_retries:
+                    break
+                wait = _DEFAULT_WAIT if wait is None else wait
+                if wait > self.max_wait_s:
+                    raise MediaWikiError(
+                        f"{why}; the server asks to wait {wait:g} s, more than {self.max_wait_s:g}"
+                    )
+                # The turn is held while waiting: no other request goes out meanwhile.
+                await self.sleep(max(wait, self.min_interval_s))
+        raise MediaWikiError(f"{why}; still so after {self.max_retries + 1} attempts")
+
+    async def _space(self) -> None:
+        if self._last_end is None:
+            return
+        pause = self._last_end + self.min_interval_s - time.monotonic()
+        if pause > 0:
+            await self.sleep(pause)
+
+
+def _asked_as(titles: Sequence[str], answer: Mapping[str, Any]) -> dict[str, str]:
+    """The answer's page titles -> the titles as asked (the API normalises them)."""
+    normalized = {n["from"]: n["to"] for n in answer.get("normalized", [])}
+    return {normalized.get(title, title): title for title in titles}
+
+
+def _json(body: bytes | None, url: str) -> dict[str, Any]:
+    try:
+        answer = json.loads(body or b"")
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise MediaWikiError(
+            f"the API answered something that is not JSON ({exc}; {url})"
+        ) from None
+    if not isinstance(answer, dict):
+        raise MediaWikiError(f"the API answered JSON that is not an object ({url})")
+    return answer
+
+
+def _timestamp(value: object) -> dt.datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)

@@ -33,6 +33,7 @@ from bot.services.feeds import (
     feed_to_dict,
     run_poll_loop,
 )
+from bot.services.wikipedia import PullReport, WikipediaService, wikipedia_service
 from storage import Storage, StorageError
 from storage.entities import EntityError
 
@@ -49,9 +50,18 @@ def sample_archive() -> Path:
 class TerminalProgress:
     """A progress line on a terminal; occasional log lines otherwise."""
 
-    def __init__(self, label: str, stream: TextIO = sys.stderr):
+    def __init__(
+        self,
+        label: str,
+        stream: TextIO = sys.stderr,
+        *,
+        unit: str = "files",
+        quiet_below: int = 1000,
+    ):
         self.label = label
         self.stream = stream
+        self.unit = unit
+        self.quiet_below = quiet_below  # off a terminal, totals below this log nothing
         self.tty = stream.isatty()
         self._last_tenth = -1
 
@@ -59,11 +69,11 @@ class TerminalProgress:
         percent = 100 * done // total if total else 100
         if self.tty:
             end = "\n" if done >= total else ""
-            self.stream.write(f"\r{self.label}: {done}/{total} files ({percent}%){end}")
+            self.stream.write(f"\r{self.label}: {done}/{total} {self.unit} ({percent}%){end}")
             self.stream.flush()
-        elif total >= 1000 and percent // 10 != self._last_tenth:
+        elif total >= self.quiet_below and percent // 10 != self._last_tenth:
             self._last_tenth = percent // 10
-            log.info("%s: %d/%d files (%d%%)", self.label, done, total, percent)
+            log.info("%s: %d/%d %s (%d%%)", self.label, done, total, self.unit, percent)
 
 
 def _print_json(value: Any) -> None:
@@ -132,7 +142,7 @@ async def cmd_import_articles(
 async def cmd_show(args: argparse.Namespace, settings: Settings, storage: Storage) -> int:
     card = await lookups.event_card(storage, args.query)
     if args.json:
-        _print_json(render.event_to_dict(card.event, card.related))
+        _print_json(render.event_to_dict(card.event, card.related, portal_page=card.portal_page))
     else:
         print(render.event_text(card))
     return 0
@@ -325,6 +335,105 @@ async def cmd_feeds_poll(args: argparse.Namespace, settings: Settings, storage: 
     return 0
 
 
+# --- Wikipedia --------------------------------------------------------------------------------
+
+
+@asynccontextmanager
+async def portal_service(settings: Settings, storage: Storage) -> AsyncIterator[WikipediaService]:
+    """The portal service with its own HTTP session, built from the settings (as the bot)."""
+    policy = FetchPolicy(allow_private_addresses=settings.feed_allow_private_addresses)
+    async with make_session(policy) as session:
+        yield wikipedia_service(storage, session, settings)
+
+
+def pull_summary(report: PullReport) -> str:
+    line = (
+        f"Pulled {report.days} days: {report.fetched} read, {report.unchanged_days} unchanged"
+        f" since the last read, {len(report.missing)} missing;"
+        f" events: {report.new} new ({len(report.announced)} announced), {report.updated}"
+        f" updated, {report.unchanged} unchanged, {report.removed} removed;"
+        f" {len(report.failures)} failed ({report.requests} requests)"
+    )
+    for failure in report.failures:
+        line += f"\n  failed: {failure.what}: {failure.reason}"
+    if report.missing and len(report.missing) <= 10:
+        line += "\n  missing: " + ", ".join(d.isoformat() for d in report.missing)
+    return line
+
+
+async def cmd_wikipedia_pull(args: argparse.Namespace, settings: Settings, storage: Storage) -> int:
+    since = lookups.parse_date(args.since, what="--since date")
+    until = lookups.parse_date(args.until, what="--until date") if args.until else None
+    progress = None if args.json else TerminalProgress("pulling", unit="days", quiet_below=100)
+    async with portal_service(settings, storage) as service:
+        report = await service.pull(since, until, announce=args.announce, progress=progress)
+    if args.json:
+        _print_json(report.as_dict())
+    else:
+        summary = pull_summary(report)
+        print(summary, file=sys.stdout if report.ok else sys.stderr)
+    return 0 if report.ok else 1
+
+
+async def cmd_wikipedia_status(
+    args: argparse.Namespace, settings: Settings, storage: Storage
+) -> int:
+    async with portal_service(settings, storage) as service:
+        status = await service.status()
+    if args.json:
+        _print_json(
+            {
+                "api_url": status.api_url,
+                "poll_minutes": status.poll_minutes,
+                "last_poll_at": render.utc_iso(status.poll.last_attempt_at),
+                "last_success_at": render.utc_iso(status.poll.last_success_at),
+                "last_error": status.poll.last_error,
+                "last_error_at": render.utc_iso(status.poll.last_error_at),
+                "consecutive_failures": status.poll.consecutive_failures,
+                "next_poll_at": render.utc_iso(status.poll.next_poll_at)
+                if status.poll_minutes
+                else None,
+                "days": [
+                    {
+                        "date": d.date.isoformat(),
+                        "title": d.title,
+                        "url": d.page_url,
+                        "revision": d.revision_id,
+                        "revision_at": render.utc_iso(d.revision_at),
+                        "events": d.items,
+                        "error": d.error,
+                        "fetched_at": render.utc_iso(d.fetched_at),
+                    }
+                    for d in status.days
+                ],
+            }
+        )
+        return 0
+    poll = status.poll
+    print(f"Wikipedia's Current events portal, from {status.api_url}")
+    if not status.poll_minutes:
+        print("  the bot does not poll it (WIKIPEDIA_POLL_MINUTES=0)")
+    print(f"  last poll {_when(poll.last_attempt_at)}, last success {_when(poll.last_success_at)}")
+    if poll.last_error:
+        print(
+            f"  last error {_when(poll.last_error_at)}: {poll.last_error}"
+            f" · {poll.consecutive_failures} consecutive failures"
+        )
+    if status.poll_minutes:
+        next_poll = _when(poll.next_poll_at) if poll.next_poll_at else "when the bot starts"
+        print(f"  next poll {next_poll}, then every {status.poll_minutes:g} minutes")
+    if not status.days:
+        print("No day page read yet: `chronicle wikipedia pull --since YYYY-MM-DD`.")
+    for day in status.days:
+        if day.revision_id is None:
+            held = "no page"
+        else:
+            held = f"revision {day.revision_id} ({_when(day.revision_at)}): {day.items} events"
+        error = f" · could not be read: {day.error}" if day.error else ""
+        print(f"  {day.date.isoformat()}  {held}{error} · read {_when(day.fetched_at)}")
+    return 0
+
+
 async def cmd_digest_preview(args: argparse.Namespace, settings: Settings, storage: Storage) -> int:
     now = dt.datetime.now(dt.UTC)
     day = lookups.parse_date(args.date) if args.date else now.date()
@@ -505,6 +614,35 @@ def build_parser() -> argparse.ArgumentParser:
         "poll", cmd_feeds_poll, "poll due feeds every minute until Ctrl-C (or all once)"
     )
     p.add_argument("--once", action="store_true", help="poll every active feed now, once, and exit")
+
+    wikipedia = sub.add_parser(
+        "wikipedia",
+        help="Wikipedia's Current events portal: pull a range of days, status",
+        description="Wikipedia's Current events portal, read through the MediaWiki API.",
+    )
+    wikipedia_sub = wikipedia.add_subparsers(
+        dest="wikipedia_command", required=True, metavar="ACTION"
+    )
+    p = wikipedia_sub.add_parser(
+        "pull",
+        help="read the day pages of a range of days (history, unless --announce)",
+        description="Read the portal's day pages from --since to --until (inclusive), 50 a"
+        " request. Re-running a pull (after an interruption, say) stores nothing twice.",
+    )
+    p.set_defaults(handler=cmd_wikipedia_pull)
+    p.add_argument("--since", required=True, metavar="YYYY-MM-DD")
+    p.add_argument("--until", metavar="YYYY-MM-DD", help="default: today (UTC)")
+    p.add_argument(
+        "--announce",
+        action="store_true",
+        help="treat new events as news: digests and subscription alerts announce them",
+    )
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p = wikipedia_sub.add_parser(
+        "status", help="the last poll, failures, the next poll and the recent days held"
+    )
+    p.set_defaults(handler=cmd_wikipedia_status)
+    p.add_argument("--json", action="store_true", help="print JSON")
 
     digest = sub.add_parser("digest", help="digests: preview what one would post")
     digest_sub = digest.add_subparsers(dest="digest_command", required=True, metavar="ACTION")

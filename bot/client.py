@@ -19,6 +19,7 @@ from bot.ingest.feeds import FetchPolicy, make_session
 from bot.scheduler import ChronicleScheduler
 from bot.services.entities import apply_aliases
 from bot.services.feeds import FeedService
+from bot.services.wikipedia import wikipedia_service
 from bot.tree import ChronicleTree
 from bot.views import EventButton
 from storage import Storage
@@ -27,6 +28,7 @@ log = logging.getLogger(__name__)
 
 COGS = ("bot.cogs.lookups", "bot.cogs.digests", "bot.cogs.subscriptions")
 FEED_CHECK_MINUTES = 1.0  # how often due feeds are looked for; each feed has its own interval
+PORTAL_CHECK_MINUTES = 1.0  # how often the portal's poll is looked at (its own interval)
 ALERT_SWEEP_MINUTES = 1.0  # picks up events other processes added (chronicle import --announce)
 
 NO_TOKEN = """\
@@ -85,6 +87,9 @@ class ChronicleBot(commands.Bot):
             poll_minutes=self.settings.feed_poll_minutes,
             clock=self.clock,
         )
+        self.wikipedia = wikipedia_service(
+            self.storage, self.http_session, self.settings, clock=self.clock
+        )
         self.alerts = AlertService(self)
         self.chronicle_scheduler = ChronicleScheduler(self, clock=self.clock)
         self.chronicle_scheduler.start(paused=self.scheduler_paused)
@@ -127,12 +132,20 @@ class ChronicleBot(commands.Bot):
         await self.alerts.sweep()  # the first sweep sets the watermark: history is not news
         await self.chronicle_scheduler.start_digests()
         self.chronicle_scheduler.every("feeds", FEED_CHECK_MINUTES, self.poll_feeds)
+        if self.settings.wikipedia_poll_minutes:
+            self.chronicle_scheduler.every("wikipedia", PORTAL_CHECK_MINUTES, self.poll_wikipedia)
         self.chronicle_scheduler.every("alerts", ALERT_SWEEP_MINUTES, self.alerts.sweep)
 
     async def poll_feeds(self) -> None:
         """Poll the feeds that are due, then alert subscribers about what they brought."""
         report = await self.feeds.poll_due()
         if report.new_event_ids:
+            await self.alerts.sweep()
+
+    async def poll_wikipedia(self) -> None:
+        """Poll the portal if it is due, then alert subscribers about what it brought."""
+        report = await self.wikipedia.poll_due()
+        if report is not None and report.announced:
             await self.alerts.sweep()
 
     async def close(self) -> None:

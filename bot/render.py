@@ -59,7 +59,9 @@ def related_to_dict(item: RelatedEvent) -> dict[str, Any]:
     return {**brief_to_dict(item.event), "shared": list(item.shared)}
 
 
-def event_to_dict(event: Event, related: Sequence[RelatedEvent] = ()) -> dict[str, Any]:
+def event_to_dict(
+    event: Event, related: Sequence[RelatedEvent] = (), *, portal_page: str | None = None
+) -> dict[str, Any]:
     image = next((s.url for s in event.sources if s.is_image), None)
     return {
         "key": event.key,
@@ -67,7 +69,10 @@ def event_to_dict(event: Event, related: Sequence[RelatedEvent] = ()) -> dict[st
         "headline": event.headline,
         "summary": event.summary or event.headline,
         "story": event.story,
+        "category": event.category,
         "complete": event.complete,
+        "portal_page": portal_page,
+        "removed_at": utc_iso(event.removed_at),
         "entities": list(event.entities),
         "sources": [{"name": s.name, "url": s.url} for s in event.sources if not s.is_image],
         "image": image,
@@ -77,6 +82,11 @@ def event_to_dict(event: Event, related: Sequence[RelatedEvent] = ()) -> dict[st
             for a in event.articles
         ],
     }
+
+
+def utc_iso(moment: dt.datetime | None) -> str | None:
+    """A moment as JSON carries it: UTC, ISO 8601 with a Z."""
+    return moment.astimezone(dt.UTC).isoformat().replace("+00:00", "Z") if moment else None
 
 
 def entity_to_dict(profile: EntityProfile) -> dict[str, Any]:
@@ -102,6 +112,7 @@ def stats_to_dict(stats: ArchiveStats) -> dict[str, Any]:
         "first_date": stats.first_date.isoformat() if stats.first_date else None,
         "last_date": stats.last_date.isoformat() if stats.last_date else None,
         **stats.extra,
+        "wikipedia_read_at": utc_iso(stats.portal_read_at),
     }
 
 
@@ -134,6 +145,12 @@ def event_text(card: EventCard) -> str:
     lines = [f"{event.date.isoformat()}  {event.headline}", f"key: {event.key}"]
     if event.story:
         lines.append(f"story: {event.story}")
+    if event.category:
+        lines.append(f"category: {event.category}")
+    if card.portal_page:
+        lines.append(f"Wikipedia: {card.portal_page}")
+    if event.removed_at:
+        lines.append(f"(removed from the portal on {event.removed_at:%Y-%m-%d %H:%M} UTC)")
     if not event.complete:
         lines.append("(incomplete: known from links to it; its own page has not been imported)")
     lines += ["", _wrap(event.summary or event.headline), ""]
@@ -229,6 +246,10 @@ def stats_text(stats: ArchiveStats) -> str:
         f"dates:      {span}",
     ]
     lines += [f"{name + ':':<11} {value}" for name, value in stats.extra.items()]
+    if stats.portal_read_at is not None:
+        lines.append(
+            f"wikipedia read at: {stats.portal_read_at.astimezone(dt.UTC):%Y-%m-%d %H:%M} UTC"
+        )
     return "\n".join(lines)
 
 
@@ -360,6 +381,20 @@ def event_embed(card: EventCard) -> discord.Embed:
     embed.add_field(name="Date", value=discord_date(event.date), inline=True)
     if event.story:
         embed.add_field(name="Story", value=escape(event.story), inline=True)
+    if event.category:
+        embed.add_field(name="Category", value=escape(event.category), inline=True)
+    if card.portal_page:
+        embed.add_field(
+            name="Wikipedia",
+            value=link(f"Current events, {event.date.day} {event.date:%B %Y}", card.portal_page),
+            inline=True,
+        )
+    if event.removed_at:
+        embed.add_field(
+            name="Removed",
+            value=f"Taken off the portal's page {discord_time(event.removed_at, 'R')}.",
+            inline=True,
+        )
     if not event.complete:
         embed.add_field(
             name="Incomplete",
@@ -518,6 +553,17 @@ def about_embed(stats: ArchiveStats) -> discord.Embed:
         ),
         inline=False,
     )
+    if stats.portal_read_at is not None:
+        embed.add_field(
+            name="Wikipedia",
+            value=(
+                "The Current events portal, last read"
+                f" {discord_time(stats.portal_read_at, 'R')}:"
+                f" **{stats.extra.get('wikipedia_days', 0)}** days,"
+                f" **{stats.extra.get('wikipedia_events', 0)}** events"
+            ),
+            inline=False,
+        )
     if "feeds" in stats.extra:
         failing = stats.extra.get("feeds_failing", 0)
         health = "all healthy" if not failing else f"{failing} failing"

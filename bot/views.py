@@ -247,8 +247,7 @@ def event_card_view(event: Event) -> discord.ui.View:
 
 
 async def event_card_reply(bot: ChronicleBot, event: Event) -> Reply:
-    related = await bot.storage.events.related(event.id, limit=lookups.RELATED_SHOWN)
-    card = lookups.EventCard(event, related)
+    card = await lookups.card_for(bot.storage, event)
     return Reply(embed=render.event_embed(card), view=event_card_view(event))
 
 

@@ -27,6 +27,7 @@ DAY_HELP = "use MM-DD or YYYY-MM-DD, e.g. 06-16"
 class EventCard:
     event: Event
     related: list[RelatedEvent]
+    portal_page: str | None = None  # the Current events day page that lists the event
 
 
 def parse_date(text: str, *, what: str = "date") -> dt.date:
@@ -87,8 +88,17 @@ async def find_event(storage: Storage, query: str) -> Event:
 
 
 async def event_card(storage: Storage, query: str, *, related: int = RELATED_SHOWN) -> EventCard:
-    event = await find_event(storage, query)
-    return EventCard(event, await storage.events.related(event.id, limit=related))
+    return await card_for(storage, await find_event(storage, query), related=related)
+
+
+async def card_for(storage: Storage, event: Event, *, related: int = RELATED_SHOWN) -> EventCard:
+    """What an event's card shows: the event, its top related events, its portal page."""
+    page = await storage.portal.page_of(event.id)
+    return EventCard(
+        event,
+        await storage.events.related(event.id, limit=related),
+        portal_page=page[0] if page else None,
+    )
 
 
 async def related_events(

@@ -44,6 +44,7 @@ def settings_for(standin: DiscordStandIn, database: Path, **overrides: Any) -> S
         "guild_id": DEFAULT_GUILD_ID,
         "feed_allow_private_addresses": True,
         "log_level": "DEBUG",
+        "wikipedia_poll_minutes": 0,  # a test that polls the portal gives its stand-in
     }
     values.update(overrides)
     return Settings(**values)

@@ -4,6 +4,7 @@ bot up on the bundled sample archive and shuts down cleanly on SIGTERM."""
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import os
 import signal
 import sys
@@ -12,14 +13,18 @@ from pathlib import Path
 
 import pytest
 
+from bot.ingest.portal import ENGLISH
 from tests.e2e.discord_standin import DEFAULT_TOKEN, DiscordStandIn
+from tests.support.mediawiki_server import MediaWikiStandIn
 
 WAIT = 20.0
 
 
 def environment(tmp_path: Path, **values: str) -> dict[str, str]:
     env = {
-        k: v for k, v in os.environ.items() if not k.startswith(("DISCORD_", "CHRONICLE_", "FEED_"))
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("DISCORD_", "CHRONICLE_", "FEED_", "WIKIPEDIA_"))
     }
     env.update({"CHRONICLE_DB": str(tmp_path / "chronicle.db"), "LOG_LEVEL": "INFO", **values})
     return env
@@ -36,6 +41,20 @@ async def start(tmp_path: Path, env: dict[str, str]) -> asyncio.subprocess.Proce
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
+
+
+TODAYS_PAGE = (
+    "{{{{Current events|year={date.year}|month={date.month}|day={date.day}|content=\n"
+    "<!-- All news items below this line -->\n'''Sports'''\n"
+    "*The [[Tour de Test]] ends in [[Lyon]]. [https://sport.example/1 (''L'Équipe'')]\n"
+    "<!-- All news items above this line -->}}}}"
+)
+
+
+@pytest.fixture
+async def wiki() -> AsyncIterator[MediaWikiStandIn]:
+    async with MediaWikiStandIn() as server:
+        yield server
 
 
 @pytest.fixture
@@ -70,13 +89,17 @@ async def test_an_invalid_token_is_one_clear_line(tmp_path: Path, standin: Disco
 
 
 async def test_run_brings_the_bot_up_on_the_sample_archive(
-    tmp_path: Path, standin: DiscordStandIn
+    tmp_path: Path, standin: DiscordStandIn, wiki: MediaWikiStandIn
 ) -> None:
+    today = dt.datetime.now(dt.UTC).date()
+    wiki.set_page(ENGLISH.title(today), TODAYS_PAGE.format(date=today))
     env = environment(
         tmp_path,
         DISCORD_TOKEN=DEFAULT_TOKEN,
         DISCORD_API_BASE=standin.api_base,
         DISCORD_GATEWAY_URL=standin.gateway_url,
+        WIKIPEDIA_API_URL=wiki.api_url,
+        FEED_ALLOW_PRIVATE_ADDRESSES="true",
     )
     process = await start(tmp_path, env)
     try:
@@ -93,6 +116,20 @@ async def test_run_brings_the_bot_up_on_the_sample_archive(
         message = await handle.response(timeout=WAIT)
         card = message["embeds"][0]
         assert any(f["name"].startswith("Article:") for f in card["fields"])  # sample articles
+        # Seconds after start, the portal's pages of today and yesterday are read.
+        await standin.wait_until(
+            lambda: any(r.status == 200 for r in wiki.title_requests()),
+            timeout=WAIT,
+            what="the portal read",
+        )
+        for _ in range(50):  # the poll's transaction may still be committing
+            handle = await standin.send_slash_command("event", {"query": "Tour de Test"})
+            message = await handle.response(timeout=WAIT)
+            if message.get("embeds"):
+                break
+            await asyncio.sleep(0.1)
+        fields = {f["name"]: f["value"] for f in message["embeds"][0]["fields"]}
+        assert fields["Category"] == "Sports" and "Current events" in fields["Wikipedia"]
     finally:
         process.send_signal(signal.SIGTERM)
         _, err = await asyncio.wait_for(process.communicate(), WAIT)

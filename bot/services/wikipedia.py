@@ -1,0 +1,350 @@
+"""Wikipedia's Current events portal: backfilling any range of days, and the live poll.
+
+Shared by the command line (``chronicle wikipedia pull|status``) and the bot's scheduler;
+everything it needs is passed in (the Storage, a MediaWikiClient, the portal's edition).
+
+A pull reads the day pages 50 at a time. A page whose revision has not changed since it
+was read is not parsed again, so a pull re-run after an interruption (or a second time)
+fetches the revisions and stores nothing twice. Link targets are resolved through the
+wiki's redirects once each (``portal_titles``); a redirect's title becomes an alias of its
+target, so ``[[ISIL]]`` and ``[[Islamic State of Iraq and the Levant]]`` are one entity.
+What a revision's items are (new, an edit of an earlier item, the archive's own event, a
+removal) is storage.portal's rule.
+
+News, not history
+    A pull is history unless asked (``--announce``). The live poll reads today's and
+    yesterday's pages (UTC) every ``WIKIPEDIA_POLL_MINUTES``; its first successful poll is
+    history too, and from then on new events are news: they reach "new" digests and
+    subscribers once, never again on a re-poll, an edit or a restart. A poll that fails is
+    retried after 5 minutes, doubling up to a day, as feeds are; each failure is logged once
+    with its reason.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import aiohttp
+
+from bot.config import Settings
+from bot.errors import InvalidInput
+from bot.ingest.feeds import FetchPolicy
+from bot.ingest.mediawiki import (
+    MediaWikiClient,
+    MediaWikiError,
+    PageRevision,
+    page_url,
+    user_agent,
+)
+from bot.ingest.portal import EDITIONS, PortalEdition, PortalFormatError, parse_day
+from bot.services.feeds import FeedRules
+from storage import Storage
+from storage.entities import EntityError
+from storage.portal import DayOutcome, PortalDayState, PortalPoll, PortalRevision
+from storage.textindex import fold
+
+log = logging.getLogger(__name__)
+
+DAYS_PER_REQUEST = 50
+BACKOFF = FeedRules()  # failures wait as a feed's do: 5 minutes, doubling, up to a day
+Clock = Callable[[], dt.datetime]
+Progress = Callable[[int, int], None]
+
+
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class PullFailure:
+    what: str  # a day ("2017-05-05") or a range of days
+    reason: str
+
+
+@dataclass(slots=True)
+class PullReport:
+    """What a pull or a poll did."""
+
+    days: int = 0  # days asked for
+    fetched: int = 0  # pages read and stored (a new revision)
+    unchanged_days: int = 0  # pages whose revision was read before
+    missing: list[dt.date] = field(default_factory=list)
+    new: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    removed: int = 0
+    announced: list[int] = field(default_factory=list)
+    failures: list[PullFailure] = field(default_factory=list)
+    requests: int = 0
+    request_failed: bool = False  # a request failed (not only a page that could not be read)
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures
+
+    def add(self, outcome: DayOutcome) -> None:
+        self.fetched += 1
+        self.new += len(outcome.created)
+        self.updated += len(outcome.updated)
+        self.unchanged += outcome.unchanged
+        self.removed += len(outcome.removed)
+        self.announced += outcome.announced
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "days": self.days,
+            "fetched": self.fetched,
+            "unchanged_days": self.unchanged_days,
+            "missing": [d.isoformat() for d in self.missing],
+            "new": self.new,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "removed": self.removed,
+            "announced_ids": self.announced,
+            "failures": [{"what": f.what, "reason": f.reason} for f in self.failures],
+            "requests": self.requests,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class WikipediaStatus:
+    api_url: str
+    poll_minutes: float
+    poll: PortalPoll
+    days: list[PortalDayState]
+
+
+def date_range(since: dt.date, until: dt.date) -> list[dt.date]:
+    return [since + dt.timedelta(days=n) for n in range((until - since).days + 1)]
+
+
+class WikipediaService:
+    """One wiki's portal for one Storage."""
+
+    def __init__(
+        self,
+        storage: Storage,
+        client: MediaWikiClient,
+        edition: PortalEdition,
+        *,
+        poll_minutes: float = 10.0,
+        rules: FeedRules = BACKOFF,
+        clock: Clock = utc_now,
+    ):
+        self.storage = storage
+        self.client = client
+        self.edition = edition
+        self.wiki = edition.language
+        self.poll_minutes = poll_minutes
+        self.rules = rules
+        self.clock = clock
+
+    # --- backfill -----------------------------------------------------------------------
+
+    async def pull(
+        self,
+        since: dt.date,
+        until: dt.date | None = None,
+        *,
+        announce: bool = False,
+        progress: Progress | None = None,
+    ) -> PullReport:
+        """Read every day page from since to until (inclusive; until defaults to today)."""
+        today = self.clock().astimezone(dt.UTC).date()
+        until = until or today
+        if since > until:
+            raise InvalidInput(f"--since {since.isoformat()} is after --until {until.isoformat()}.")
+        if until > today:
+            raise InvalidInput(
+                f"--until {until.isoformat()} is in the future (today is {today.isoformat()},"
+                " UTC): the portal has no page for it yet."
+            )
+        return await self._read(date_range(since, until), announce=announce, progress=progress)
+
+    async def _read(
+        self, dates: Sequence[dt.date], *, announce: bool, progress: Progress | None = None
+    ) -> PullReport:
+        report = PullReport(days=len(dates))
+        requests_before = self.client.requests
+        done = 0
+        for start in range(0, len(dates), DAYS_PER_REQUEST):
+            batch = dates[start : start + DAYS_PER_REQUEST]
+            try:
+                await self._read_batch(batch, announce, report)
+            except MediaWikiError as exc:
+                report.request_failed = True
+                what = batch[0].isoformat()
+                if len(batch) > 1:
+                    what += f" to {batch[-1].isoformat()}"
+                report.failures.append(PullFailure(what, exc.reason))  # the caller tells
+            done += len(batch)
+            if progress is not None:
+                progress(done, len(dates))
+        report.requests = self.client.requests - requests_before
+        return report
+
+    async def _read_batch(
+        self, dates: Sequence[dt.date], announce: bool, report: PullReport
+    ) -> None:
+        titles = {self.edition.title(date): date for date in dates}
+        pages = await self.client.revisions(list(titles))
+        held = await self.storage.portal.revisions(self.wiki, dates)
+        now = self.clock()
+        fresh: list[PortalRevision] = []
+        unchanged: list[dt.date] = []
+        for title, date in titles.items():
+            url = page_url(self.client.api_url, title)
+            page = pages.found.get(title)
+            if page is None:
+                report.missing.append(date)
+                if date not in held:
+                    await self.storage.portal.record_missing(self.wiki, date, title, url, now=now)
+                continue
+            if held.get(date) == page.revision_id:
+                report.unchanged_days += 1
+                unchanged.append(date)
+                continue
+            revision = PortalRevision(date, title, url, page.revision_id, page.timestamp, ())
+            try:
+                items = self._parse(date, page)
+            except PortalFormatError as exc:
+                reason = f"revision {page.revision_id} of {title}: {exc}"
+                report.failures.append(PullFailure(date.isoformat(), reason))
+                log.warning("Wikipedia: %s not read: %s", date.isoformat(), reason)
+                await self.storage.portal.record_unreadable(self.wiki, revision, str(exc), now=now)
+                continue
+            fresh.append(replace(revision, items=items))
+        await self.storage.portal.record_read(self.wiki, unchanged, now=now)
+        if not fresh:
+            return
+        resolved = await self._resolve({e for r in fresh for i in r.items for e in i.entities})
+        for revision in fresh:
+            items = tuple(
+                replace(item, entities=_unique(resolved.get(e, e) for e in item.entities))
+                for item in revision.items
+            )
+            outcome = await self.storage.portal.apply_day(
+                self.wiki, replace(revision, items=items), announce=announce, now=now
+            )
+            report.add(outcome)
+
+    def _parse(self, date: dt.date, page: PageRevision) -> tuple[Any, ...]:
+        if page.content is None:
+            raise PortalFormatError("the API gave no wikitext for this revision")
+        day = parse_day(date, page.content, language=self.wiki)
+        for warning in day.warnings:
+            log.info("Wikipedia: %s: %s", page.title, warning)
+        return day.items
+
+    async def _resolve(self, titles: set[str]) -> dict[str, str | None]:
+        """Link targets -> the articles they lead to, asking the wiki only about titles it
+        was never asked about; each new redirect becomes an alias of its target."""
+        known = await self.storage.portal.resolved_titles(self.wiki, sorted(titles))
+        unknown = sorted(titles - known.keys())
+        if unknown:
+            answered = await self.client.resolve(unknown)
+            await self.storage.portal.store_titles(self.wiki, answered, now=self.clock())
+            for title, target in answered.items():
+                if target is not None and fold(title) != fold(target):
+                    await self._alias(title, target)
+            known.update(answered)
+        return known
+
+    async def _alias(self, redirect: str, target: str) -> None:
+        found = await self.storage.entities.find(redirect)
+        if found is not None and found == await self.storage.entities.find(target):
+            return  # one entity already
+        try:
+            await self.storage.entities.alias(redirect, target)
+        except EntityError as exc:
+            log.info("Wikipedia: redirect %r -> %r not made an alias: %s", redirect, target, exc)
+
+    # --- the live poll ------------------------------------------------------------------
+
+    async def poll_due(self) -> PullReport | None:
+        """Poll if it is time (None if not): today's and yesterday's pages, UTC."""
+        now = self.clock()
+        state = await self.storage.portal.poll_state(self.wiki)
+        if state.next_poll_at is not None and now < state.next_poll_at:
+            return None
+        return await self.poll(state)
+
+    async def poll(self, state: PortalPoll | None = None) -> PullReport:
+        state = state or await self.storage.portal.poll_state(self.wiki)
+        now = self.clock()
+        today = now.astimezone(dt.UTC).date()
+        report = await self._read(
+            [today - dt.timedelta(days=1), today], announce=state.baseline_done
+        )
+        if report.request_failed:
+            failures = state.consecutive_failures + 1
+            next_poll = now + self.rules.backoff(failures)
+            reason = "; ".join(f.reason for f in report.failures)
+            await self.storage.portal.record_poll(
+                self.wiki,
+                at=now,
+                next_poll_at=next_poll,
+                error=reason,
+                consecutive_failures=failures,
+            )
+            log.warning(
+                "Wikipedia: poll failed (%d in a row): %s; next attempt at %s UTC",
+                failures,
+                reason,
+                f"{next_poll.astimezone(dt.UTC):%Y-%m-%d %H:%M:%S}",
+            )
+        else:
+            await self.storage.portal.record_poll(
+                self.wiki, at=now, next_poll_at=now + dt.timedelta(minutes=self.poll_minutes)
+            )
+            if report.new or report.updated or report.removed:
+                log.info(
+                    "Wikipedia: %d new events (%d announced), %d updated, %d removed",
+                    report.new,
+                    len(report.announced),
+                    report.updated,
+                    report.removed,
+                )
+        return report
+
+    async def status(self, *, days: int = 7) -> WikipediaStatus:
+        return WikipediaStatus(
+            api_url=self.client.api_url,
+            poll_minutes=self.poll_minutes,
+            poll=await self.storage.portal.poll_state(self.wiki),
+            days=await self.storage.portal.days(self.wiki, limit=days),
+        )
+
+
+def _unique(names: Any) -> tuple[str, ...]:
+    """Names in order, each once (folded), None dropped."""
+    seen: dict[str, str] = {}
+    for name in names:
+        if name is not None:
+            seen.setdefault(fold(name), name)
+    return tuple(seen.values())
+
+
+def wikipedia_service(
+    storage: Storage,
+    session: aiohttp.ClientSession,
+    settings: Settings,
+    *,
+    clock: Clock = utc_now,
+) -> WikipediaService:
+    """The portal service as the settings describe it (the bot and the command line)."""
+    policy = FetchPolicy(
+        allow_private_addresses=settings.feed_allow_private_addresses,
+        user_agent=user_agent(settings.wikipedia_contact),
+    )
+    return WikipediaService(
+        storage,
+        MediaWikiClient(session, policy, settings.wikipedia_api_url),
+        EDITIONS[settings.wikipedia_language],
+        poll_minutes=settings.wikipedia_poll_minutes,
+        clock=clock,
+    )

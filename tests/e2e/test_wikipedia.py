@@ -1,0 +1,169 @@
+"""The portal end to end: the real bot polls a stand-in MediaWiki API over HTTP and talks to
+the loopback Discord. History first; then a new item reaches a "new" digest and a
+subscriber once, an edited item nobody; /about and the event card show the portal."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.client import ChronicleBot
+from bot.ingest.portal import ENGLISH
+from bot.scheduler import digest_job_id
+from bot.services.imports import import_archive
+from storage import Storage
+from tests.conftest import SAMPLE_NEWS, TEST_DATA
+from tests.e2e.discord_standin import DEFAULT_GUILD_ID, DiscordStandIn, UserSpec, make_guild
+from tests.e2e.harness import FakeClock, running_bot
+from tests.support.mediawiki_server import MediaWikiStandIn
+
+NEWS = DEFAULT_GUILD_ID + 11
+ANNA = UserSpec(id=5001, username="anna")
+MANAGE_GUILD = 1 << 5
+YESTERDAY = dt.date(2024, 1, 8)
+TODAY = dt.date(2024, 1, 9)
+PAGE = (TEST_DATA / "wikipedia" / "2024_January_8.wiki").read_text(encoding="utf-8")
+TODAYS_PAGE = PAGE.replace("|01|8|", "|01|9|")
+NOBOA = (
+    "2024/01/9/president-daniel-noboa-declares-a-60-day-state-of-emergency-after-gang-leader"
+    "-josa-adolfo-macaas-escapes-from-a-prison-in-guayaquil"
+)
+NEW_ITEM = (
+    ";Politics and elections\n"
+    "*[[Daniel Noboa]] says [[Ecuador]] is in an &quot;internal armed conflict&quot; and orders"
+    " the army to neutralise 22 gangs. [https://apnews.com/ecuador-conflict (''AP'')]\n"
+)
+
+
+async def sample(storage: Storage) -> None:
+    await import_archive(storage, [SAMPLE_NEWS])
+
+
+@pytest.fixture
+async def standin() -> AsyncIterator[DiscordStandIn]:
+    async with DiscordStandIn(
+        guilds=[make_guild(channels=["general", "news"])], users=[ANNA]
+    ) as api:
+        yield api
+    assert not api.internal_errors
+
+
+@pytest.fixture
+async def wiki() -> AsyncIterator[MediaWikiStandIn]:
+    async with MediaWikiStandIn() as server:
+        server.set_page(ENGLISH.title(YESTERDAY), PAGE)
+        server.set_page(ENGLISH.title(TODAY), TODAYS_PAGE)
+        yield server
+
+
+def dms_to(standin: DiscordStandIn, user: UserSpec) -> list[Any]:
+    channels = {
+        int(r.response["id"])
+        for r in standin.requests_to("POST", "/users/@me/channels")
+        if r.status < 300 and int(r.json["recipient_id"]) == user.id
+    }
+    return [
+        r
+        for r in standin.requests_to("POST", r"/channels/\d+/messages")
+        if r.status < 300 and int(r.params["channel_id"]) in channels
+    ]
+
+
+def posts(standin: DiscordStandIn, channel_id: int) -> list[Any]:
+    return [
+        r
+        for r in standin.requests_to("POST", rf"/channels/{channel_id}/messages")
+        if r.status < 300
+    ]
+
+
+async def poll(bot: ChronicleBot, clock: FakeClock) -> None:
+    """What the bot's portal job does once it is due."""
+    bot.wikipedia.client.min_interval_s = 0  # the stand-in needs no second between requests
+    clock.set(clock.now + dt.timedelta(minutes=10))
+    await bot.poll_wikipedia()
+
+
+async def test_a_new_portal_item_is_announced_once_and_an_edit_never(
+    standin: DiscordStandIn, wiki: MediaWikiStandIn, tmp_path: Path
+) -> None:
+    clock = FakeClock(dt.datetime(2024, 1, 9, 12, 0, tzinfo=dt.UTC))
+    db = tmp_path / "c.db"
+    settings: dict[str, Any] = {
+        "wikipedia_api_url": wiki.api_url,
+        "wikipedia_contact": "ops@example.org",
+        "wikipedia_poll_minutes": 10,
+    }
+    async with running_bot(standin, db, prepare=sample, clock=clock, **settings) as bot:
+        await poll(bot, clock)  # the first poll: history
+        assert (await bot.storage.stats()).extra["wikipedia_events"] == 8
+        assert all("ops@example.org" in r.headers["User-Agent"] for r in wiki.requests)
+
+        handle = await standin.send_slash_command(
+            "subscribe", {"entity": "Daniel Noboa"}, user=ANNA
+        )
+        assert (
+            "You now follow **Daniel Noboa**" in (await handle.callback()).json["data"]["content"]
+        )
+        handle = await standin.send_slash_command(
+            "digest set",
+            {"kind": "new", "channel": NEWS, "time": "18:00", "timezone": "UTC"},
+            member_permissions=MANAGE_GUILD | 0x400 | 0x800,
+        )
+        await handle.callback()
+        (digest,) = await bot.storage.digests.all()
+
+        # An editor fixes today's Noboa item and adds a new one about him.
+        edited = TODAYS_PAGE.replace(
+            "60-day [[state of emergency]]", "60-day [[state of emergency]] nationwide"
+        )
+        wiki.set_page(
+            ENGLISH.title(TODAY), edited.replace(";Law and crime\n", NEW_ITEM + ";Law and crime\n")
+        )
+        await poll(bot, clock)
+        (dm,) = dms_to(standin, ANNA)
+        embed = dm.json["embeds"][0]
+        assert embed["title"] == "New events about Daniel Noboa"
+        assert '"internal armed conflict"' in embed["description"]
+        assert "nationwide" not in embed["description"]  # the edit is not news
+        assert dm.json["allowed_mentions"] == {"parse": []}
+        await poll(bot, clock)  # nothing changed: nothing again
+        assert len(dms_to(standin, ANNA)) == 1
+        last_poll = clock.now
+
+        job = bot.chronicle_scheduler.apscheduler.get_job(digest_job_id(digest.id))
+        clock.set(job.trigger.run_date)
+        await job.func(*job.args)
+        (post,) = posts(standin, NEWS)
+        description = post.json["embeds"][0]["description"]
+        assert description.count("• ") == 1 and "internal armed conflict" in description
+
+        # The card: its category and the day page on Wikipedia.
+        handle = await standin.send_slash_command("event", {"query": "internal armed conflict"})
+        card = (await handle.callback()).json["data"]["embeds"][0]
+        fields = {f["name"]: f["value"] for f in card["fields"]}
+        assert fields["Category"] == "Politics and elections"
+        assert fields["Wikipedia"] == (
+            f"[Current events, 9 January 2024]({wiki.api_url.removesuffix('/w/api.php')}"
+            "/wiki/Portal:Current_events/2024_January_9)"
+        )
+        # The edit changed the event in place (its old key still finds it).
+        edited_event = await bot.storage.events.get_by_key(NOBOA)
+        assert edited_event is not None
+        assert "state of emergency nationwide after gang leader" in edited_event.headline
+
+        handle = await standin.send_slash_command("about")
+        about = (await handle.callback()).json["data"]["embeds"][0]
+        portal = next(f["value"] for f in about["fields"] if f["name"] == "Wikipedia")
+        assert f"last read <t:{int(last_poll.timestamp())}:R>" in portal
+        assert "**2** days, **9** events" in portal
+
+    # A restart and another poll: nothing is announced again.
+    async with running_bot(standin, db, clock=clock, **settings) as bot:
+        await poll(bot, clock)
+        await bot.alerts.sweep()
+        assert len(dms_to(standin, ANNA)) == 1 and len(posts(standin, NEWS)) == 1

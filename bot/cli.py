@@ -33,7 +33,13 @@ from bot.services.feeds import (
     feed_to_dict,
     run_poll_loop,
 )
-from bot.services.wikipedia import PullReport, WikipediaService, wikipedia_service
+from bot.services.wikipedia import (
+    PullReport,
+    WikipediaService,
+    portal_status,
+    wikipedia_policy,
+    wikipedia_service,
+)
 from storage import Storage, StorageError
 from storage.entities import EntityError
 
@@ -341,8 +347,7 @@ async def cmd_feeds_poll(args: argparse.Namespace, settings: Settings, storage: 
 @asynccontextmanager
 async def portal_service(settings: Settings, storage: Storage) -> AsyncIterator[WikipediaService]:
     """The portal service with its own HTTP session, built from the settings (as the bot)."""
-    policy = FetchPolicy(allow_private_addresses=settings.feed_allow_private_addresses)
-    async with make_session(policy) as session:
+    async with make_session(wikipedia_policy(settings)) as session:
         yield wikipedia_service(storage, session, settings)
 
 
@@ -378,8 +383,7 @@ async def cmd_wikipedia_pull(args: argparse.Namespace, settings: Settings, stora
 async def cmd_wikipedia_status(
     args: argparse.Namespace, settings: Settings, storage: Storage
 ) -> int:
-    async with portal_service(settings, storage) as service:
-        status = await service.status()
+    status = await portal_status(storage, settings)
     if args.json:
         _print_json(
             {

@@ -10,9 +10,10 @@ from pathlib import Path
 
 from dotenv import dotenv_values
 
+from bot.ingest.mediawiki import DEFAULT_API_URL
+from bot.ingest.portal import EDITIONS
+
 DEFAULT_API_BASE = "https://discord.com/api/v10"
-DEFAULT_WIKIPEDIA_API_URL = "https://en.wikipedia.org/w/api.php"
-WIKIPEDIA_LANGUAGES = ("en",)  # the portal editions Chronicle reads (bot.ingest.portal)
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
@@ -32,7 +33,7 @@ class Settings:
     feed_poll_minutes: float = 10.0
     feed_allow_private_addresses: bool = False
     log_level: str = "INFO"
-    wikipedia_api_url: str = DEFAULT_WIKIPEDIA_API_URL
+    wikipedia_api_url: str = DEFAULT_API_URL
     wikipedia_poll_minutes: float = 10.0  # 0: the bot does not poll the portal
     wikipedia_contact: str | None = None
     wikipedia_language: str = "en"
@@ -94,7 +95,7 @@ class Settings:
         if level not in LOG_LEVELS:
             problems.append(f"LOG_LEVEL={level!r} must be one of {', '.join(LOG_LEVELS)}")
             level = "INFO"
-        wikipedia_api = text("WIKIPEDIA_API_URL") or DEFAULT_WIKIPEDIA_API_URL
+        wikipedia_api = text("WIKIPEDIA_API_URL") or DEFAULT_API_URL
         if not wikipedia_api.startswith(("http://", "https://")):
             problems.append(f"WIKIPEDIA_API_URL={wikipedia_api!r} must be an http(s) URL")
         wikipedia_poll = number("WIKIPEDIA_POLL_MINUTES", 10.0, 0.0)
@@ -103,10 +104,10 @@ class Settings:
                 f"WIKIPEDIA_POLL_MINUTES={wikipedia_poll:g} must be 0 (off) or at least 1"
             )
         language = (text("WIKIPEDIA_LANGUAGE") or "en").lower()
-        if language not in WIKIPEDIA_LANGUAGES:
+        if language not in EDITIONS:
             problems.append(
                 f"WIKIPEDIA_LANGUAGE={language!r}: Chronicle reads the portal of"
-                f" {', '.join(WIKIPEDIA_LANGUAGES)} only"
+                f" {', '.join(EDITIONS)} only"
             )
         settings = cls(
             discord_token=text("DISCORD_TOKEN"),

@@ -8,7 +8,7 @@ from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
-from typing import Any
+from typing import Any, Literal
 
 import aiosqlite
 import numpy as np
@@ -26,6 +26,7 @@ from storage.models import (
     Source,
     unpack_related,
 )
+from storage.portal_match import Candidate, Listing, match_items
 from storage.search import (
     COMMON_TERM_EVENTS,
     EVENT_RANK,
@@ -49,6 +50,7 @@ from storage.search import (
     without_letter_typed,
 )
 from storage.textindex import at_least_as_similar, fold, has_cjk, headline_tokens
+from storage.times import from_timestamp
 
 # Matches of a common word ranked by relevance: at least this many of the newest.
 SEARCH_WINDOW = 500
@@ -167,10 +169,6 @@ def _date(value: str) -> dt.date:
     return dt.date.fromisoformat(value)
 
 
-def _timestamp(value: str) -> dt.datetime:
-    return dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-
-
 @dataclass(slots=True)
 class BatchOutcome:
     """What one import batch did, by event id, so an import of many batches can add up."""
@@ -245,6 +243,8 @@ class EventRepository:
             pages, outdone, known = await self._fresh_pages(conn, pages, outcome)
             if await self._apply_replacements(conn, pages, outcome, now, known):
                 known = await self._resolve(conn, {p.key for p in pages})
+            if await self._adopt_portal_events(conn, [p for p in pages if p.key not in known], now):
+                known = await self._resolve(conn, {p.key for p in pages})
             # Other events the batch names (Related links, index entries) are needed by id
             # only, which the key's index alone answers.
             linked_keys = {r.key for p in pages for r in p.related} | {d.key for d in days}
@@ -287,9 +287,11 @@ class EventRepository:
                 ],
             )
             await conn.executemany(
+                # The page describes the event now (one the portal made becomes the
+                # archive's, which the portal then only enriches).
                 "UPDATE events SET date = ?, headline = ?, summary = ?,"
-                " story = COALESCE(?, story), lang = ?, complete = 1, content_hash = ?,"
-                " updated_at = ?, searchable = 0 WHERE id = ?",
+                " story = COALESCE(?, story), lang = ?, complete = 1, origin = ?,"
+                " content_hash = ?, updated_at = ?, searchable = 0 WHERE id = ?",
                 [
                     (
                         p.date.isoformat(),
@@ -297,6 +299,7 @@ class EventRepository:
                         p.summary,
                         p.story,
                         p.lang,
+                        p.origin,
                         p.content_hash,
                         now,
                         k.id,
@@ -474,6 +477,52 @@ class EventRepository:
         await self._add_aliases(conn, aliases)
         return bool(changed_keys)
 
+    async def _adopt_portal_events(
+        self, conn: aiosqlite.Connection, pages: Sequence[PageRecord], now: str
+    ) -> bool:
+        """Pages new to the store that tell an event the portal made (pulled before this
+        import): by storage.portal_match's rule, the page takes that event over, its key
+        and all (the portal's key goes on finding it). Returns whether any did."""
+        if not pages:
+            return False
+        cursor = await conn.execute("SELECT EXISTS (SELECT 1 FROM portal_items)")
+        if not (await cursor.fetchone() or (0,))[0]:
+            return False
+        candidates: dict[int, Candidate] = {}
+        for chunk in chunked(sorted({p.date.isoformat() for p in pages})):
+            rows = await conn.execute_fetchall(
+                "SELECT e.id, e.key, e.headline, e.date, json_group_array(s.url) FROM events e"
+                " LEFT JOIN sources s ON s.event_id = e.id AND s.is_image = 0"
+                f" WHERE e.date IN ({placeholders(len(chunk))}) AND e.origin = 'wikipedia'"
+                " GROUP BY e.id",
+                chunk,
+            )
+            for event_id, key, headline, date, urls in rows:
+                candidates[event_id] = Candidate(
+                    event_id=event_id,
+                    date=_date(date),
+                    keys=frozenset({key}),
+                    text=headline,
+                    urls=frozenset(u for u in json.loads(urls) if u),
+                    listed=True,
+                    from_feed=False,
+                )
+        listings = [
+            Listing(
+                p.key, p.date, p.headline, frozenset(s.url for s in p.sources if not s.is_image)
+            )
+            for p in pages
+        ]
+        matched = match_items(listings, list(candidates.values()))
+        for index, event_id in matched.items():
+            (old_key,) = candidates[event_id].keys
+            await conn.execute(
+                "UPDATE events SET key = ?, origin = 'archive', updated_at = ? WHERE id = ?",
+                (pages[index].key, now, event_id),
+            )
+            await self._add_aliases(conn, [(old_key, event_id)])
+        return bool(matched)
+
     @staticmethod
     async def _add_aliases(conn: aiosqlite.Connection, aliases: Sequence[tuple[str, int]]) -> None:
         """Older keys (key, event id) that go on finding their event."""
@@ -586,12 +635,13 @@ class EventRepository:
             " FROM event_entities WHERE event_id = ?",
             (target_id, target_id, source_id),
         )
-        # Links feeds added follow the story (after the target's own, each link once).
+        # Links feeds and the portal added follow the story (after the target's own, each
+        # link once).
         await conn.execute(
-            "INSERT INTO sources(event_id, position, name, url, is_image, from_feed)"
+            "INSERT INTO sources(event_id, position, name, url, is_image, from_feed, from_portal)"
             " SELECT ?, (SELECT COALESCE(MAX(position), -1) FROM sources WHERE event_id = ?)"
-            " + row_number() OVER (ORDER BY position), name, url, is_image, 1"
-            " FROM sources WHERE event_id = ? AND from_feed = 1"
+            " + row_number() OVER (ORDER BY position), name, url, is_image, from_feed,"
+            " from_portal FROM sources WHERE event_id = ? AND (from_feed = 1 OR from_portal = 1)"
             " AND url NOT IN (SELECT url FROM sources WHERE event_id = ?)",
             (target_id, target_id, source_id, target_id),
         )
@@ -692,38 +742,38 @@ class EventRepository:
     ) -> None:
         """Write the pages' sources and Related lists (existing: the ids among them of events
         stored before this batch, the only ones that can hold sources already)."""
-        # What feeds added to these events is theirs, not the page's: it follows the page's
-        # own sources, unless the page now lists the same link itself.
-        from_feeds: dict[int, list[tuple[str, str]]] = {}
+        # What feeds and the portal added to these events is theirs, not the page's: it
+        # follows the page's own sources, unless the page now lists the same link itself.
+        live: dict[int, list[tuple[str, str, int, int]]] = {}
         for chunk in chunked(existing):
             rows = await conn.execute_fetchall(
-                "SELECT event_id, name, url FROM sources"
-                f" WHERE event_id IN ({placeholders(len(chunk))}) AND from_feed = 1"
-                " ORDER BY event_id, position",
+                "SELECT event_id, name, url, from_feed, from_portal FROM sources"
+                f" WHERE event_id IN ({placeholders(len(chunk))})"
+                " AND (from_feed = 1 OR from_portal = 1) ORDER BY event_id, position",
                 chunk,
             )
-            for event_id, name, url in rows:
-                from_feeds.setdefault(event_id, []).append((name, url))
+            for event_id, name, url, from_feed, from_portal in rows:
+                live.setdefault(event_id, []).append((name, url, from_feed, from_portal))
         await conn.executemany(
             "DELETE FROM sources WHERE event_id = ?", [(event_id,) for event_id in existing]
         )
-        rows: list[tuple[int, int, str, str, int, int]] = []
+        rows: list[tuple[int, int, str, str, int, int, int]] = []
         for p in pages:
             event_id = ids[p.key]
             rows.extend(
-                (event_id, position, s.name, s.url, int(s.is_image), 0)
+                (event_id, position, s.name, s.url, int(s.is_image), 0, 0)
                 for position, s in enumerate(p.sources)
             )
-            if event_id in from_feeds:
+            if event_id in live:
                 listed = {s.url for s in p.sources}
-                kept = [(name, url) for name, url in from_feeds[event_id] if url not in listed]
+                kept = [source for source in live[event_id] if source[1] not in listed]
                 rows.extend(
-                    (event_id, len(p.sources) + i, name, url, 0, 1)
-                    for i, (name, url) in enumerate(kept)
+                    (event_id, len(p.sources) + i, name, url, 0, from_feed, from_portal)
+                    for i, (name, url, from_feed, from_portal) in enumerate(kept)
                 )
         await conn.executemany(
-            "INSERT INTO sources(event_id, position, name, url, is_image, from_feed)"
-            " VALUES (?,?,?,?,?,?)",
+            "INSERT INTO sources(event_id, position, name, url, is_image, from_feed, from_portal)"
+            " VALUES (?,?,?,?,?,?,?)",
             rows,
         )
         await conn.executemany(
@@ -783,22 +833,66 @@ class EventRepository:
         )
         return gaining
 
-    async def unlink_entities_except(
-        self, conn: aiosqlite.Connection, event_id: int, names: Iterable[str]
+    async def unlink_entities(
+        self,
+        conn: aiosqlite.Connection,
+        event_id: int,
+        names: Iterable[str],
+        *,
+        keep: Iterable[str] = (),
     ) -> bool:
-        """Remove the event's links to entities other than these (an alias keeps its
-        canonical entity); returns whether any link went. The event's search words keep
-        the entity (the column only has to hold every entity the event has)."""
-        keep = set((await self._entity_ids(conn, sorted({fold(n) for n in names}))).values())
-        rows = await conn.execute_fetchall(
-            "SELECT entity_id FROM event_entities WHERE event_id = ?", (event_id,)
+        """Remove the event's links to these entities, but for those that one of ``keep``
+        also names (an alias names its canonical entity); whether any link went. The
+        event's search words keep the entity (the column need only hold every entity the
+        event has)."""
+        gone = await self._entity_ids(conn, sorted({fold(n) for n in names}))
+        kept = await self._entity_ids(conn, sorted({fold(n) for n in keep}))
+        ids = set(gone.values()) - set(kept.values())
+        cursor = await conn.execute(
+            f"DELETE FROM event_entities WHERE event_id = ? AND entity_id IN ({placeholders(len(ids))})",
+            (event_id, *sorted(ids)),
         )
-        gone = [row[0] for row in rows if row[0] not in keep]
+        return cursor.rowcount > 0
+
+    @staticmethod
+    async def append_sources(
+        conn: aiosqlite.Connection,
+        event_id: int,
+        sources: Sequence[tuple[str, str]],
+        *,
+        added_by: Literal["feed", "portal"],
+    ) -> int:
+        """Append (name, URL) sources a feed or the portal gives an event, after its own,
+        each URL once; how many were appended."""
+        cursor = await conn.execute(
+            "SELECT COALESCE(MAX(position), -1), json_group_array(url) FROM sources"
+            " WHERE event_id = ?",
+            (event_id,),
+        )
+        row = await cursor.fetchone()
+        assert row is not None  # an aggregate always has its row
+        last, present = row[0], set(json.loads(row[1]))
+        new: list[tuple[str, str]] = []
+        for name, url in sources:
+            if url not in present:
+                present.add(url)
+                new.append((name, url))
         await conn.executemany(
-            "DELETE FROM event_entities WHERE event_id = ? AND entity_id = ?",
-            [(event_id, entity_id) for entity_id in gone],
+            "INSERT INTO sources(event_id, position, name, url, is_image, from_feed, from_portal)"
+            " VALUES (?, ?, ?, ?, 0, ?, ?)",
+            [
+                (
+                    event_id,
+                    last + 1 + i,
+                    name,
+                    url,
+                    int(added_by == "feed"),
+                    int(added_by == "portal"),
+                )
+                for i, (name, url) in enumerate(new)
+            ],
         )
-        return bool(gone)
+        return len(new)
 
     @staticmethod
     async def recount_entities(conn: aiosqlite.Connection, entity_ids: Iterable[int]) -> None:
@@ -881,9 +975,9 @@ class EventRepository:
                 )
                 for a in articles
             ),
-            added_at=_timestamp(row["added_at"]),
+            added_at=from_timestamp(row["added_at"]),
             category=row["category"],
-            removed_at=_timestamp(row["removed_at"]) if row["removed_at"] else None,
+            removed_at=from_timestamp(row["removed_at"]),
         )
 
     async def briefs(self, ids: Sequence[int]) -> dict[int, EventBrief]:

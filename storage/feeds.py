@@ -31,34 +31,19 @@ import sqlite3
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from fractions import Fraction
 from typing import Literal
 
 import aiosqlite
 
 from storage.db import Database, chunked, placeholders
 from storage.events import EventRepository
-from storage.textindex import at_least_as_similar, headline_tokens
+from storage.textindex import NEAR_DUPLICATE, at_least_as_similar, headline_tokens
+from storage.times import from_timestamp, to_timestamp
 
 FeedStatus = Literal["active", "disabled"]
 
-NEAR_DUPLICATE = Fraction(4, 5)  # folded-token Jaccard at or above this: the same story
 MIN_HEADLINE_TOKENS = 4  # shorter headlines ("Live updates") are too generic to compare
 _CACHED_DAYS = 32  # feeds bring news of the last few days; older days come and go
-_TIMESTAMP = "%Y-%m-%dT%H:%M:%S.%fZ"
-
-
-def to_timestamp(moment: dt.datetime) -> str:
-    """UTC ISO 8601 with a Z, the form every timestamp column holds (sorts as text)."""
-    if moment.tzinfo is None:
-        raise ValueError(f"naive datetime {moment!r}: feed times must be timezone-aware")
-    return moment.astimezone(dt.UTC).strftime(_TIMESTAMP)
-
-
-def from_timestamp(text: str | None) -> dt.datetime | None:
-    if not text:
-        return None
-    return dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
 # --- records and views ----------------------------------------------------------------------
@@ -489,8 +474,8 @@ class FeedRepository:
             if event_id is None:
                 event_id = await self._same_story(conn, item, feed_id, mine, synced)
                 if event_id is not None and item.link:
-                    stored.sources_added += await self._add_source(
-                        conn, event_id, feed_name, item.link
+                    stored.sources_added += await self.events.append_sources(
+                        conn, event_id, [(feed_name, item.link)], added_by="feed"
                     )
             if event_id is not None:
                 mine.add(event_id)
@@ -522,7 +507,9 @@ class FeedRepository:
         if not link:
             return None
         cursor = await conn.execute(
-            "SELECT event_id FROM sources WHERE url = ? AND is_image = 0 ORDER BY event_id LIMIT 1",
+            "SELECT s.event_id FROM sources s JOIN events e ON e.id = s.event_id"
+            " WHERE s.url = ? AND s.is_image = 0 AND e.removed_at IS NULL"
+            " ORDER BY s.event_id LIMIT 1",
             (link,),
         )
         row = await cursor.fetchone()
@@ -577,13 +564,13 @@ class FeedRepository:
             # The cache may be stale (an event merged away, re-dated or rewritten by an
             # archive import): trust only the row itself.
             cursor = await conn.execute(
-                "SELECT headline, date, complete,"
+                "SELECT headline, date, complete AND removed_at IS NULL,"
                 " EXISTS (SELECT 1 FROM feed_entries WHERE event_id = e.id AND feed_id = ?)"
                 " FROM events e WHERE id = ?",
                 (feed_id, event_id),
             )
             row = await cursor.fetchone()
-            if row is None or row[1] != date or not row[2]:
+            if row is None or row[1] != date or not row[2]:  # gone, re-dated, or taken off
                 index.discard(event_id)
                 continue
             if row[3]:
@@ -592,23 +579,6 @@ class FeedRepository:
                 return event_id
             index.discard(event_id)
         return None
-
-    @staticmethod
-    async def _add_source(conn: aiosqlite.Connection, event_id: int, name: str, url: str) -> int:
-        """Append a source to an event unless it already has that URL; 1 if appended."""
-        cursor = await conn.execute(
-            "SELECT MAX(position), MAX(url = ?) FROM sources WHERE event_id = ?", (url, event_id)
-        )
-        row = await cursor.fetchone()
-        last, has_url = (row[0], row[1]) if row else (None, None)
-        if has_url:
-            return 0
-        await conn.execute(
-            "INSERT INTO sources(event_id, position, name, url, is_image, from_feed)"
-            " VALUES (?, ?, ?, ?, 0, 1)",
-            (event_id, 0 if last is None else last + 1, name, url),
-        )
-        return 1
 
     async def _create_event(
         self,

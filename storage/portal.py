@@ -1,28 +1,20 @@
 """The Current events portal: day pages read, the items they list, resolved titles, polls.
 
 Portal items become ordinary events (``origin = 'wikipedia'``) in the same tables as the
-archive and feeds. What this module adds is the rule that keeps them one event each,
-whatever editors do to a page and whichever source told of the event first:
+archive and feeds. Which event an item is, is storage.portal_match's rule; this module
+stores what the rule decided, in one transaction a revision:
 
-Matching (``match_items``, a pure decision made before anything is written)
-    Each item of a revision is matched to at most one event of its day, in this order:
-
-    1. the same key (the date and the slug of the headline, as the archive names events;
-       an older key of the event counts);
-    2. a shared source URL (the most shared first);
-    3. a similar headline (folded-token Jaccard): at least ``EDIT_SIMILARITY`` against an
-       item the page listed before or an archive event (an edit: a typo fixed, a clause
-       added), at least ``SAME_STORY`` against a feed's event (the same story told twice).
-
-    An unmatched item is a new event. An item the page listed before that no item of the
-    new revision matches was removed: it is kept, marked removed, and no longer offered to
-    digests and alerts; it is restored if it comes back.
-
-Updating
-    An event the portal made is the item: an edit rewrites its headline, story, category,
-    sources and entities in place (same id: what was announced stays announced), and a new
-    key keeps the old one findable. An archive or feed event the portal also lists is
-    enriched only: it gains the item's new sources and entities, and keeps its own text.
+* An unmatched item is a new event (announced, if the caller says it is news and the
+  revision brings no more than ``flood_cap`` of them).
+* An event the portal made is the item: an edit rewrites its headline, story, category,
+  date, sources and entities in place (the same id: what was announced stays announced),
+  and a new key keeps the old one findable. The links and sources an edit removes go; what
+  feeds added, and what the archive said of a stub the portal completed, stays.
+* An archive or feed event the portal also lists is enriched only: it gains the item's new
+  sources and entities (and its category, if it had none), and keeps its own text.
+* An item the page listed before that no item of the new revision matches was removed: it
+  is kept, marked removed, and no longer offered to digests and alerts (an archive event
+  stays as the archive has it); it is restored if it comes back.
 """
 
 from __future__ import annotations
@@ -31,20 +23,14 @@ import datetime as dt
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from fractions import Fraction
 
 import aiosqlite
 
 from storage.db import Database, chunked, placeholders
 from storage.events import EventRepository
-from storage.feeds import from_timestamp, to_timestamp
 from storage.models import PortalItemRecord
-from storage.textindex import headline_tokens
-
-EDIT_SIMILARITY = Fraction(3, 5)
-SAME_STORY = Fraction(4, 5)  # as feeds join an event (storage.feeds.NEAR_DUPLICATE)
-MIN_TOKENS = 3  # shorter headlines are too generic to tell an edit from another item
-
+from storage.portal_match import Candidate, Listing, match_items
+from storage.times import from_timestamp, to_timestamp
 
 # --- views ----------------------------------------------------------------------------------
 
@@ -98,77 +84,7 @@ class DayOutcome:
     unchanged: int = 0
     removed: list[int] = field(default_factory=list)
     restored: list[int] = field(default_factory=list)  # removed before, listed again
-
-
-# --- matching -------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Candidate:
-    """An event of the item's day that an item may be: its text as last listed (or its
-    headline), its source URLs, and whether a portal page listed it or a feed made it."""
-
-    event_id: int
-    keys: frozenset[str]
-    text: str
-    urls: frozenset[str]
-    listed: bool
-    from_feed: bool
-
-
-def match_items(
-    items: Sequence[PortalItemRecord], candidates: Sequence[Candidate]
-) -> dict[int, int]:
-    """Item position -> the event it is, by the rule in this module's docstring. Each event
-    is matched once; the items left out are new."""
-    matched: dict[int, int] = {}
-    taken: set[int] = set()
-
-    def take(position: int, event_id: int) -> None:
-        matched[position] = event_id
-        taken.add(event_id)
-
-    by_key = {key: c.event_id for c in candidates for key in c.keys}
-    for item in items:
-        event_id = by_key.get(item.key)
-        if event_id is not None and event_id not in taken:
-            take(item.position, event_id)
-
-    # Shared sources: the pairs sharing most first, listed events before others, then id.
-    pairs: list[tuple[int, bool, int, int]] = []
-    for item in items:
-        if item.position in matched:
-            continue
-        urls = {s.url for s in item.sources}
-        for candidate in candidates:
-            shared = len(urls & candidate.urls)
-            if shared:
-                pairs.append((-shared, not candidate.listed, candidate.event_id, item.position))
-    for _, _, event_id, position in sorted(pairs):
-        if position not in matched and event_id not in taken:
-            take(position, event_id)
-
-    # Similar headlines: the most similar pairs first.
-    scored: list[tuple[Fraction, int, int]] = []
-    tokens = {c.event_id: headline_tokens(c.text) for c in candidates}
-    for item in items:
-        if item.position in matched:
-            continue
-        mine = headline_tokens(item.headline)
-        if len(mine) < MIN_TOKENS:
-            continue
-        for candidate in candidates:
-            theirs = tokens[candidate.event_id]
-            if len(theirs) < MIN_TOKENS:
-                continue
-            similarity = Fraction(len(mine & theirs), len(mine | theirs))
-            bar = SAME_STORY if candidate.from_feed and not candidate.listed else EDIT_SIMILARITY
-            if similarity >= bar:
-                scored.append((-similarity, candidate.event_id, item.position))
-    for _, event_id, position in sorted(scored):
-        if position not in matched and event_id not in taken:
-            take(position, event_id)
-    return matched
+    flooded: bool = False  # news, but too many new events at once: kept as history
 
 
 # --- the repository -------------------------------------------------------------------------
@@ -176,14 +92,17 @@ def match_items(
 
 @dataclass(slots=True)
 class _DayEvent:
-    """An event of the day being stored, as read in its transaction."""
+    """An event an item of the day may be, as read in the revision's transaction."""
 
     key: str
+    date: dt.date
     headline: str
     origin: str
     complete: bool
-    keys: set[str] = field(default_factory=set)  # its key and the keys that name it
+    removed: bool
+    keys: set[str] = field(default_factory=set)  # its key and the older keys that name it
     urls: set[str] = field(default_factory=set)
+    listing: aiosqlite.Row | None = None  # how a page of this wiki listed it last
 
     def __post_init__(self) -> None:
         self.keys.add(self.key)
@@ -192,6 +111,18 @@ class _DayEvent:
     def owned(self) -> bool:
         """The portal's own events, and stubs it completes, are the item itself."""
         return self.origin == "wikipedia" or not self.complete
+
+    def candidate(self, event_id: int) -> Candidate:
+        listing = self.listing
+        return Candidate(
+            event_id=event_id,
+            date=dt.date.fromisoformat(listing["date"]) if listing else self.date,
+            keys=frozenset(self.keys),
+            text=listing["headline"] if listing else self.headline,
+            urls=frozenset(self.urls),
+            listed=listing is not None,
+            from_feed=self.origin == "feed",
+        )
 
 
 def _iso(date: dt.date) -> str:
@@ -310,61 +241,60 @@ class PortalRepository:
         )
 
     async def apply_day(
-        self, wiki: str, revision: PortalRevision, *, announce: bool, now: dt.datetime
+        self,
+        wiki: str,
+        revision: PortalRevision,
+        *,
+        announce: bool,
+        now: dt.datetime,
+        flood_cap: int | None = None,
     ) -> DayOutcome:
         """Store one revision of a day page in one transaction: its items matched to the
-        events they are (match_items), new events made (announced if ``announce``), edits
-        applied, removals marked."""
+        events they are (storage.portal_match), new events made, edits applied, removals
+        marked. New events are news if ``announce``, unless the revision brings more than
+        ``flood_cap`` of them (a page read for the first time after an outage, say)."""
         outcome = DayOutcome()
         stamp = to_timestamp(now)
         date = _iso(revision.date)
         items = revision.items
         async with self.db.transaction() as conn:
-            prior = {
-                row["event_id"]: row
-                for row in await conn.execute_fetchall(
-                    "SELECT event_id, headline, sources, content_hash, position, removed_at"
-                    " FROM portal_items WHERE wiki = ? AND date = ?",
-                    (wiki, date),
-                )
-            }
-            events = await self._day_events(conn, revision.date, items, prior)
-            candidates = [
-                Candidate(
-                    event_id=event_id,
-                    keys=frozenset(event.keys),
-                    text=prior[event_id]["headline"] if event_id in prior else event.headline,
-                    urls=frozenset(event.urls),
-                    listed=event_id in prior,
-                    from_feed=event.origin == "feed",
-                )
-                for event_id, event in events.items()
-            ]
-            matched = match_items(items, candidates)
+            events = await self._candidates(conn, wiki, revision.date, items)
+            matched = match_items(
+                [
+                    Listing(
+                        item.key, item.date, item.headline, frozenset(s.url for s in item.sources)
+                    )
+                    for item in items
+                ],
+                [event.candidate(event_id) for event_id, event in events.items()],
+            )
+            fresh = len(items) - len(matched)
+            news = announce and (flood_cap is None or fresh <= flood_cap)
+            outcome.flooded = announce and not news
             touched: set[int] = set()
             links: list[tuple[int, str]] = []
-            listing: list[tuple[object, ...]] = []
-            for item in items:
-                event_id = matched.get(item.position)
+            listing: list[tuple[str, int, str, int, str, str, str, str]] = []
+            for index, item in enumerate(items):
+                event_id = matched.get(index)
                 if event_id is None:
-                    event_id = await self._create(conn, item, announce=announce, now=stamp)
+                    event_id = await self._create(conn, item, announce=news, now=stamp)
                     outcome.created.append(event_id)
-                    if announce:
+                    if news:
                         outcome.announced.append(event_id)
                     changed = True
                 else:
-                    before = prior.get(event_id)
-                    if before is not None and before["removed_at"] is not None:
+                    event = events[event_id]
+                    if event.listing is not None and event.listing["removed_at"] is not None:
                         outcome.restored.append(event_id)
-                    if events[event_id].owned:
-                        unchanged = (
-                            before is not None and before["content_hash"] == item.content_hash
-                        )
-                        changed = not unchanged and await self._rewrite(
-                            conn, event_id, events[event_id], item, now=stamp
-                        )
+                    if not event.owned:
+                        changed = await self._enrich(conn, event_id, event, item)
+                    elif event.listing is not None and (
+                        event.listing["content_hash"] == item.content_hash
+                        and event.date == item.date
+                    ):
+                        changed = False
                     else:
-                        changed = await self._enrich(conn, event_id, events[event_id], item)
+                        changed = await self._rewrite(conn, event_id, event, item, now=stamp)
                     if changed:
                         outcome.updated.append(event_id)
                     else:
@@ -380,16 +310,17 @@ class PortalRepository:
                         item.position,
                         item.headline,
                         json.dumps([s.url for s in item.sources]),
+                        json.dumps(list(item.entities), ensure_ascii=False),
                         item.content_hash,
                     )
                 )
             await conn.executemany(
                 "INSERT INTO portal_items(wiki, event_id, date, position, headline, sources,"
-                " content_hash, removed_at) VALUES (?, ?, ?, ?, ?, ?, ?, NULL)"
+                " entities, content_hash, removed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL)"
                 " ON CONFLICT(wiki, event_id) DO UPDATE SET date = excluded.date,"
                 " position = excluded.position, headline = excluded.headline,"
-                " sources = excluded.sources, content_hash = excluded.content_hash,"
-                " removed_at = NULL",
+                " sources = excluded.sources, entities = excluded.entities,"
+                " content_hash = excluded.content_hash, removed_at = NULL",
                 listing,
             )
             await conn.executemany(
@@ -397,23 +328,25 @@ class PortalRepository:
                 [(event_id,) for event_id in outcome.restored],
             )
             listed_now = set(matched.values())
-            gone = [
+            outcome.removed = [
                 event_id
-                for event_id, row in prior.items()
-                if event_id not in listed_now and row["removed_at"] is None
+                for event_id, event in events.items()
+                if event_id not in listed_now
+                and event.listing is not None
+                and event.listing["date"] == date
+                and event.listing["removed_at"] is None
             ]
-            outcome.removed = gone
             await conn.executemany(
                 "UPDATE portal_items SET removed_at = ? WHERE wiki = ? AND event_id = ?",
-                [(stamp, wiki, event_id) for event_id in gone],
+                [(stamp, wiki, event_id) for event_id in outcome.removed],
             )
             # Only the events the portal made are its to mark; an archive event stays as
             # the archive has it.
             await conn.executemany(
                 "UPDATE events SET removed_at = ? WHERE id = ? AND origin = 'wikipedia'",
-                [(stamp, event_id) for event_id in gone],
+                [(stamp, event_id) for event_id in outcome.removed],
             )
-            await self.events.link_entities(conn, links, dates={i: date for i, _ in links})
+            await self.events.link_entities(conn, links)
             await self.events.refresh_weights(conn, touched)
             await self.events.pack_postings_in(conn)
             await self._upsert_day(
@@ -430,26 +363,26 @@ class PortalRepository:
             )
         return outcome
 
-    async def _day_events(
+    async def _candidates(
         self,
         conn: aiosqlite.Connection,
+        wiki: str,
         date: dt.date,
         items: Sequence[PortalItemRecord],
-        prior: Mapping[int, aiosqlite.Row],
     ) -> dict[int, _DayEvent]:
-        """The events an item of the day may be: those the page listed, those its keys
-        name, those sharing a source URL, and the day's other events."""
+        """The events an item of the day may be: the day's events, those its keys name,
+        and those the pages of the day and of the days either side list (or listed)."""
         key_ids = await self.events.event_ids(conn, [item.key for item in items])
-        urls = sorted({s.url for item in items for s in item.sources})
-        ids = set(prior) | set(key_ids.values())
-        for chunk in chunked(urls):
-            rows = await conn.execute_fetchall(
-                "SELECT DISTINCT s.event_id FROM sources s JOIN events e ON e.id = s.event_id"
-                f" WHERE s.url IN ({placeholders(len(chunk))}) AND e.date = ?"
-                " AND s.is_image = 0",
-                (*chunk, _iso(date)),
+        days = [_iso(date + dt.timedelta(days=n)) for n in (-1, 0, 1)]
+        listings = {
+            row["event_id"]: row
+            for row in await conn.execute_fetchall(
+                "SELECT event_id, date, headline, entities, content_hash, removed_at"
+                " FROM portal_items WHERE wiki = ? AND date IN (?, ?, ?)",
+                (wiki, *days),
             )
-            ids.update(row[0] for row in rows)
+        }
+        ids = set(listings) | set(key_ids.values())
         rows = await conn.execute_fetchall(
             "SELECT id FROM events WHERE date = ? AND complete = 1", (_iso(date),)
         )
@@ -458,11 +391,18 @@ class PortalRepository:
         for chunk in chunked(sorted(ids)):
             marks = placeholders(len(chunk))
             for row in await conn.execute_fetchall(
-                f"SELECT id, key, headline, origin, complete FROM events WHERE id IN ({marks})",
+                "SELECT id, key, date, headline, origin, complete, removed_at IS NOT NULL"
+                f" FROM events WHERE id IN ({marks})",
                 chunk,
             ):
-                events[row["id"]] = _DayEvent(
-                    row["key"], row["headline"], row["origin"], bool(row["complete"])
+                events[row[0]] = _DayEvent(
+                    key=row[1],
+                    date=dt.date.fromisoformat(row[2]),
+                    headline=row[3],
+                    origin=row[4],
+                    complete=bool(row[5]),
+                    removed=bool(row[6]),
+                    listing=listings.get(row[0]),
                 )
             for row in await conn.execute_fetchall(
                 f"SELECT event_id, url FROM sources WHERE event_id IN ({marks}) AND is_image = 0",
@@ -495,10 +435,8 @@ class PortalRepository:
         )
         event_id = cursor.lastrowid
         assert event_id is not None
-        await conn.executemany(
-            "INSERT INTO sources(event_id, position, name, url, is_image, from_feed)"
-            " VALUES (?, ?, ?, ?, 0, 0)",
-            [(event_id, i, s.name, s.url) for i, s in enumerate(item.sources)],
+        await self.events.append_sources(
+            conn, event_id, [(s.name, s.url) for s in item.sources], added_by="portal"
         )
         return event_id
 
@@ -513,25 +451,27 @@ class PortalRepository:
     ) -> bool:
         """The item's event takes what the item now says; whether anything changed."""
         cursor = await conn.execute(
-            "UPDATE events SET headline = ?, story = ?, category = ?, lang = ?, complete = 1,"
-            " origin = 'wikipedia', updated_at = ? WHERE id = ? AND NOT (headline = ?"
-            " AND story IS ? AND category IS ? AND lang = ? AND complete = 1"
-            " AND origin = 'wikipedia')",
+            "UPDATE events SET headline = ?, story = ?, category = ?, lang = ?, date = ?,"
+            " complete = 1, origin = 'wikipedia', updated_at = ? WHERE id = ? AND NOT"
+            " (headline = ? AND story IS ? AND category IS ? AND lang = ? AND date = ?"
+            " AND complete = 1 AND origin = 'wikipedia')",
             (
                 item.headline,
                 item.story,
                 item.category,
                 item.lang,
+                _iso(item.date),
                 now,
                 event_id,
                 item.headline,
                 item.story,
                 item.category,
                 item.lang,
+                _iso(item.date),
             ),
         )
         changed = cursor.rowcount > 0
-        if event.key != item.key and not (await self.events.event_ids(conn, [item.key])):
+        if event.key != item.key and not await self.events.event_ids(conn, [item.key]):
             # A new headline, a new key; the old one goes on finding the event.
             await conn.execute("UPDATE events SET key = ? WHERE id = ?", (item.key, event_id))
             await conn.execute(
@@ -539,68 +479,58 @@ class PortalRepository:
                 (event.key, event_id),
             )
             changed = True
+        # The item's sources replace those it gave before; what feeds added stays after them.
         rows = await conn.execute_fetchall(
-            "SELECT name, url, from_feed FROM sources WHERE event_id = ? AND is_image = 0"
-            " ORDER BY position",
+            "SELECT name, url, is_image, from_feed, from_portal FROM sources WHERE event_id = ?"
+            " ORDER BY is_image, position",
             (event_id,),
         )
-        own = [(s.name, s.url) for s in item.sources]
-        kept = [(r[0], r[1]) for r in rows if r[2] and r[1] not in {u for _, u in own}]
-        if [(r[0], r[1]) for r in rows] != own + kept:
+        own = [(s.name, s.url, 0, 0, 1) for s in item.sources]
+        urls = {s.url for s in item.sources}
+        kept = [tuple(r) for r in rows if not r["from_portal"] and r["url"] not in urls]
+        if [tuple(r) for r in rows] != own + kept:
             await conn.execute("DELETE FROM sources WHERE event_id = ?", (event_id,))
             await conn.executemany(
-                "INSERT INTO sources(event_id, position, name, url, is_image, from_feed)"
-                " VALUES (?, ?, ?, ?, 0, ?)",
-                [
-                    (event_id, i, name, url, int(i >= len(own)))
-                    for i, (name, url) in enumerate(own + kept)
-                ],
+                "INSERT INTO sources(event_id, position, name, url, is_image, from_feed,"
+                " from_portal) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [(event_id, i, *source) for i, source in enumerate(own + kept)],
             )
             changed = True
-        # Links the item no longer makes go, from an event the portal made; a stub it
-        # completes keeps the entities archive Related lists gave it.
-        if event.origin == "wikipedia" and await self.events.unlink_entities_except(
-            conn, event_id, item.entities
+        # The links the item made before and makes no more go; others (from feeds, or the
+        # archive's Related lists for a stub the portal completed) stay.
+        before = json.loads(event.listing["entities"]) if event.listing else []
+        if await self.events.unlink_entities(
+            conn, event_id, set(before) - set(item.entities), keep=item.entities
         ):
             changed = True
         return changed or await self._gains_entities(conn, event_id, item.entities)
 
     async def _enrich(
-        self,
-        conn: aiosqlite.Connection,
-        event_id: int,
-        event: _DayEvent,
-        item: PortalItemRecord,
+        self, conn: aiosqlite.Connection, event_id: int, event: _DayEvent, item: PortalItemRecord
     ) -> bool:
         """An archive or feed event the page also lists gains the item's new sources and
-        entities, and the item's key; whether it gained anything."""
-        new = [s for s in item.sources if s.url not in event.urls]
-        if new:
-            row = await (
-                await conn.execute(
-                    "SELECT COALESCE(MAX(position), -1) FROM sources WHERE event_id = ?",
-                    (event_id,),
-                )
-            ).fetchone()
-            last = row[0] if row else -1
-            # from_feed: added by a live source, so a new version of the archive page keeps
-            # them (see EventRepository._replace_sources_and_related).
-            await conn.executemany(
-                "INSERT INTO sources(event_id, position, name, url, is_image, from_feed)"
-                " VALUES (?, ?, ?, ?, 0, 1)",
-                [(event_id, last + 1 + i, s.name, s.url) for i, s in enumerate(new)],
-            )
-            event.urls.update(s.url for s in new)
+        entities, its category if it has none, and the item's key; whether it gained
+        anything."""
+        added = await self.events.append_sources(
+            conn, event_id, [(s.name, s.url) for s in item.sources], added_by="portal"
+        )
+        event.urls.update(s.url for s in item.sources)
+        cursor = await conn.execute(
+            "UPDATE events SET category = ? WHERE id = ? AND category IS NULL AND ? IS NOT NULL",
+            (item.category, event_id, item.category),
+        )
         if item.key not in event.keys and not await self.events.event_ids(conn, [item.key]):
             await conn.execute(
                 "INSERT INTO event_keys(key, event_id) VALUES (?, ?)", (item.key, event_id)
             )
-        return bool(new) or await self._gains_entities(conn, event_id, item.entities)
+            event.keys.add(item.key)
+        gained = await self._gains_entities(conn, event_id, item.entities)
+        return bool(added or cursor.rowcount > 0 or gained)
 
     async def _gains_entities(
         self, conn: aiosqlite.Connection, event_id: int, names: Sequence[str]
     ) -> bool:
-        """Whether linking these names would give the event an entity it lacks."""
+        """Link these names to the event; whether it gained an entity it lacked."""
         if not names:
             return False
         linked = await self.events.link_entities(conn, [(event_id, name) for name in names])
@@ -696,9 +626,11 @@ class PortalRepository:
         return (row[0], dt.date.fromisoformat(row[1])) if row else None
 
     async def counts(self) -> dict[str, int]:
-        """wikipedia_days: day pages read; wikipedia_events: events a page lists now."""
+        """wikipedia_days: day pages read (and readable); wikipedia_events: events a page
+        lists now."""
         row = await self.db.fetchone(
-            "SELECT (SELECT COUNT(*) FROM portal_days WHERE revision_id IS NOT NULL),"
+            "SELECT (SELECT COUNT(*) FROM portal_days"
+            "  WHERE revision_id IS NOT NULL AND error IS NULL),"
             " (SELECT COUNT(DISTINCT event_id) FROM portal_items WHERE removed_at IS NULL)"
         )
         assert row is not None

@@ -128,6 +128,11 @@ def _ascii_words(text: str) -> list[str]:
     return text.encode().translate(_ASCII_WORD_BYTES).decode().split()
 
 
+# Two headlines whose folded-token Jaccard is at least this tell the same story (feeds join
+# such an event; the portal's rule uses it across days and for feeds' events).
+NEAR_DUPLICATE = Fraction(4, 5)
+
+
 def at_least_as_similar(a: frozenset[str], b: frozenset[str], threshold: Fraction) -> bool:
     """Whether the Jaccard index of a and b (0 for two empty sets) is at least threshold,
     in integers. Sizes too far apart are ruled out first: the index is at most the smaller

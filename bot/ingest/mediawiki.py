@@ -20,10 +20,11 @@ the timeout, the size limit, the redirect limit and the address guard
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import json
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from importlib import metadata
 from typing import Any, Final
@@ -32,6 +33,7 @@ import aiohttp
 from yarl import URL
 
 from bot.ingest.feeds import FeedError, FetchPolicy, fetch_feed
+from storage.times import from_timestamp
 
 DEFAULT_API_URL: Final = "https://en.wikipedia.org/w/api.php"
 TITLES_PER_REQUEST: Final = 50
@@ -61,10 +63,11 @@ def page_url(api_url: str, title: str) -> str:
 class MediaWikiError(Exception):
     """A request to the API failed; ``reason`` says what, for the operator."""
 
-    def __init__(self, reason: str, *, kind: str = "api_error"):
+    def __init__(self, reason: str, *, kind: str = "api_error", retry_after: float | None = None):
         super().__init__(reason)
         self.reason = reason
-        self.kind = kind  # a FeedError kind (network, timeout, ...) or api_error
+        self.kind = kind  # a FeedError kind (network, timeout, too_large, ...) or api_error
+        self.retry_after = retry_after  # the server asked to wait this long (seconds)
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,14 +78,6 @@ class PageRevision:
     revision_id: int
     timestamp: dt.datetime | None
     content: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class Pages:
-    """What one or more revisions requests found, by the titles as asked."""
-
-    found: dict[str, PageRevision]
-    missing: set[str]
 
 
 Sleep = Callable[[float], Awaitable[object]]
@@ -113,38 +108,47 @@ class MediaWikiClient:
         self._turn = asyncio.Lock()
         self._last_end: float | None = None
 
-    async def revisions(self, titles: Sequence[str]) -> Pages:
-        """The latest revision of each page, TITLES_PER_REQUEST titles a request."""
+    async def revisions(self, titles: Sequence[str]) -> dict[str, PageRevision]:
+        """The latest revision of each page that exists, by the title as asked,
+        TITLES_PER_REQUEST titles a request (fewer when an answer is too large)."""
         found: dict[str, PageRevision] = {}
-        missing: set[str] = set()
         unique = list(dict.fromkeys(titles))
-        for start in range(0, len(unique), TITLES_PER_REQUEST):
-            chunk = unique[start : start + TITLES_PER_REQUEST]
-            answer = await self._query(
-                {
-                    "prop": "revisions",
-                    "rvprop": "content|ids|timestamp",
-                    "rvslots": "main",
-                    "titles": "|".join(chunk),
-                }
-            )
-            asked = _asked_as(chunk, answer)
-            for page in answer.get("pages", []):
-                title = asked.get(page.get("title", ""), page.get("title", ""))
-                revisions = page.get("revisions") or []
-                if page.get("missing") or page.get("invalid") or not revisions:
-                    missing.add(title)
-                    continue
-                revision = revisions[0]
-                main = (revision.get("slots") or {}).get("main") or {}
-                content = main.get("content")
-                found[title] = PageRevision(
-                    title=title,
-                    revision_id=int(revision["revid"]),
-                    timestamp=_timestamp(revision.get("timestamp")),
-                    content=content if isinstance(content, str) else None,
+        chunks = [
+            unique[n : n + TITLES_PER_REQUEST] for n in range(0, len(unique), TITLES_PER_REQUEST)
+        ]
+        while chunks:
+            chunk = chunks.pop(0)
+            try:
+                answer = await self._query(
+                    {
+                        "prop": "revisions",
+                        "rvprop": "content|ids|timestamp",
+                        "rvslots": "main",
+                        "titles": "|".join(chunk),
+                    }
                 )
-        return Pages(found, missing)
+            except MediaWikiError as exc:
+                if exc.kind != "too_large" or len(chunk) == 1:
+                    raise
+                half = len(chunk) // 2
+                chunks[:0] = [chunk[:half], chunk[half:]]
+                continue
+            with _shape(self.api_url):
+                asked = _asked_as(chunk, answer)
+                for page in answer["pages"]:
+                    revisions = page.get("revisions") or []
+                    if page.get("missing") or page.get("invalid") or not revisions:
+                        continue
+                    title = asked.get(page["title"], page["title"])
+                    main = revisions[0].get("slots", {}).get("main", {})
+                    content = main.get("content")
+                    found[title] = PageRevision(
+                        title=title,
+                        revision_id=int(revisions[0]["revid"]),
+                        timestamp=_timestamp(revisions[0].get("timestamp")),
+                        content=content if isinstance(content, str) else None,
+                    )
+        return found
 
     async def resolve(self, titles: Sequence[str]) -> dict[str, str | None]:
         """Each title -> the article it leads to, through a redirect if it is one (None:
@@ -155,25 +159,42 @@ class MediaWikiClient:
         for start in range(0, len(unique), TITLES_PER_REQUEST):
             chunk = unique[start : start + TITLES_PER_REQUEST]
             answer = await self._query({"redirects": "1", "titles": "|".join(chunk)})
-            normalized = {n["from"]: n["to"] for n in answer.get("normalized", [])}
-            redirects = {r["from"]: r["to"] for r in answer.get("redirects", [])}
-            interwiki = {i.get("title") for i in answer.get("interwiki", [])}
-            pages = {p.get("title"): p for p in answer.get("pages", [])}
-            for title in chunk:
-                name = normalized.get(title, title)
-                if name in interwiki:
-                    resolved[title] = None
-                    continue
-                target = redirects.get(name, name)
-                page = pages.get(target, {})
-                if page.get("invalid") or page.get("ns", 0) != 0:
-                    resolved[title] = None
-                else:
-                    resolved[title] = target
+            with _shape(self.api_url):
+                normalized = {n["from"]: n["to"] for n in answer.get("normalized", [])}
+                redirects = {r["from"]: r["to"] for r in answer.get("redirects", [])}
+                interwiki = {i["title"] for i in answer.get("interwiki", [])}
+                pages = {p["title"]: p for p in answer.get("pages", [])}
+                for title in chunk:
+                    name = normalized.get(title, title)
+                    target = redirects.get(name, name)
+                    page = pages.get(target, {})
+                    not_article = page.get("invalid") or page.get("ns", 0) != 0
+                    resolved[title] = None if name in interwiki or not_article else target
         return resolved
 
     async def _query(self, params: Mapping[str, str]) -> dict[str, Any]:
-        """One action=query request's ``query`` object, retried as the server asks."""
+        """An action=query request's ``query`` object, with its continuations (the API
+        splits an answer that is too large to send at once) merged in."""
+        merged: dict[str, Any] = {}
+        pages: dict[str, dict[str, Any]] = {}
+        more: Mapping[str, str] = {}
+        while True:
+            answer = await self._request({**params, **more})
+            with _shape(self.api_url):
+                query = answer.get("query", {})
+                for name, value in query.items():
+                    if name != "pages":
+                        merged.setdefault(name, []).extend(value)
+                for page in query.get("pages", []):
+                    known = pages.setdefault(page["title"], {})
+                    known.update({k: v for k, v in page.items() if v or k not in known})
+                more = {str(k): str(v) for k, v in answer.get("continue", {}).items()}
+            if not more:
+                merged["pages"] = list(pages.values())
+                return merged
+
+    async def _request(self, params: Mapping[str, str]) -> dict[str, Any]:
+        """One request's answer, retried as the server asks."""
         url = str(
             URL(self.api_url).update_query(
                 {
@@ -193,19 +214,20 @@ class MediaWikiClient:
                     self.requests += 1
                     result = await fetch_feed(self.session, url, policy=self.policy, accept=_ACCEPT)
                 except FeedError as exc:
+                    # Reasons name the API, not the 50 titles a request carries.
+                    why = exc.reason.replace(url, self.api_url)
                     if exc.http_status not in _RETRY_STATUSES:
-                        raise MediaWikiError(exc.reason, kind=exc.kind) from None
-                    wait, why = exc.retry_after, exc.reason
+                        raise MediaWikiError(why, kind=exc.kind) from None
+                    wait = exc.retry_after
                 else:
-                    answer = _json(result.body, url)
+                    answer = _json(result.body, self.api_url)
                     error = answer.get("error")
                     if not isinstance(error, dict):
-                        query = answer.get("query")
-                        return query if isinstance(query, dict) else {}
+                        return answer
                     if error.get("code") != "maxlag":
                         raise MediaWikiError(
-                            f"the API refused the request ({error.get('code')}):"
-                            f" {error.get('info', '')} ({url})"
+                            f"the API at {self.api_url} refused the request"
+                            f" ({error.get('code')}): {error.get('info', '')}"
                         )
                     wait, why = result.retry_after, f"the wiki is lagging: {error.get('info')}"
                 finally:
@@ -215,11 +237,13 @@ class MediaWikiClient:
                 wait = _DEFAULT_WAIT if wait is None else wait
                 if wait > self.max_wait_s:
                     raise MediaWikiError(
-                        f"{why}; the server asks to wait {wait:g} s, more than {self.max_wait_s:g}"
+                        f"{why}; the server asks to wait {wait:g} s", retry_after=wait
                     )
                 # The turn is held while waiting: no other request goes out meanwhile.
                 await self.sleep(max(wait, self.min_interval_s))
-        raise MediaWikiError(f"{why}; still so after {self.max_retries + 1} attempts")
+        raise MediaWikiError(
+            f"{why}; still so after {self.max_retries + 1} attempts", retry_after=wait
+        )
 
     async def _space(self) -> None:
         if self._last_end is None:
@@ -235,6 +259,18 @@ def _asked_as(titles: Sequence[str], answer: Mapping[str, Any]) -> dict[str, str
     return {normalized.get(title, title): title for title in titles}
 
 
+@contextlib.contextmanager
+def _shape(api_url: str) -> Iterator[None]:
+    """An answer that is JSON but not in the shape the API documents is the API's fault,
+    told as such, not a crash."""
+    try:
+        yield
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise MediaWikiError(
+            f"the API at {api_url} answered in an unexpected shape ({type(exc).__name__}: {exc})"
+        ) from None
+
+
 def _json(body: bytes | None, url: str) -> dict[str, Any]:
     try:
         answer = json.loads(body or b"")
@@ -248,10 +284,7 @@ def _json(body: bytes | None, url: str) -> dict[str, Any]:
 
 
 def _timestamp(value: object) -> dt.datetime | None:
-    if not isinstance(value, str):
-        return None
     try:
-        moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+        return from_timestamp(value) if isinstance(value, str) else None
     except ValueError:
         return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)

@@ -29,7 +29,7 @@ import html
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Final
+from typing import Final, TypeGuard
 from urllib.parse import urlsplit
 
 import mwparserfromhell
@@ -167,18 +167,6 @@ class PortalEdition:
         """The day page's title: ``Portal:Current events/2017 May 5`` (no padding)."""
         return f"{self.prefix}{date.year} {_MONTHS[date.month - 1]} {date.day}"
 
-    def date_of(self, title: str) -> dt.date | None:
-        """The date a day page's title names, or None."""
-        if not title.startswith(self.prefix):
-            return None
-        parts = title[len(self.prefix) :].split(" ")
-        if len(parts) != 3 or parts[1] not in _MONTHS:
-            return None
-        try:
-            return dt.date(int(parts[0]), _MONTHS.index(parts[1]) + 1, int(parts[2]))
-        except ValueError:
-            return None
-
 
 ENGLISH: Final = PortalEdition(language="en", prefix="Portal:Current events/")
 EDITIONS: Final = {edition.language: edition for edition in (ENGLISH,)}
@@ -204,7 +192,7 @@ def _template_name(template: Template) -> str:
     return " ".join(str(template.name).replace("_", " ").split()).lower()
 
 
-def _is_current_events(node: Node, *names: str) -> bool:
+def _is_current_events(node: Node, *names: str) -> TypeGuard[Template]:
     return isinstance(node, Template) and _template_name(node) in names
 
 
@@ -235,18 +223,14 @@ def _news_region(code: Wikicode) -> tuple[list[Node], list[str]]:
     nodes = list(code.nodes)
     for index, node in enumerate(nodes):
         if _is_current_events(node, "current events header") or (
-            _is_current_events(node, "current events")
-            and isinstance(node, Template)
-            and _param(node, "top") == "yes"
+            _is_current_events(node, "current events") and _param(node, "top") == "yes"
         ):
             rest = nodes[index + 1 :]
             end = next(
                 (
                     i
                     for i, n in enumerate(rest)
-                    if _is_current_events(n, "current events")
-                    and isinstance(n, Template)
-                    and _param(n, "bottom") == "yes"
+                    if _is_current_events(n, "current events") and _param(n, "bottom") == "yes"
                 ),
                 len(rest),
             )

@@ -8,15 +8,18 @@ was read is not parsed again, so a pull re-run after an interruption (or a secon
 fetches the revisions and stores nothing twice. Link targets are resolved through the
 wiki's redirects once each (``portal_titles``); a redirect's title becomes an alias of its
 target, so ``[[ISIL]]`` and ``[[Islamic State of Iraq and the Levant]]`` are one entity.
-What a revision's items are (new, an edit of an earlier item, the archive's own event, a
-removal) is storage.portal's rule.
+Which event an item is (new, an edit of an earlier item, the archive's own event, a removal)
+is storage.portal_match's rule. A server that asks to wait longer than the client waits
+(Retry-After) stops a pull: the days left are reported, for a later run.
 
 News, not history
     A pull is history unless asked (``--announce``). The live poll reads today's and
     yesterday's pages (UTC) every ``WIKIPEDIA_POLL_MINUTES``; its first successful poll is
     history too, and from then on new events are news: they reach "new" digests and
-    subscribers once, never again on a re-poll, an edit or a restart. A poll that fails is
-    retried after 5 minutes, doubling up to a day, as feeds are; each failure is logged once
+    subscribers once, never again on a re-poll, an edit or a restart. A revision that brings
+    more than ``FLOOD_CAP`` new events at once (a page read for the first time after an
+    outage) is history as well. A poll that fails is retried after 5 minutes, doubling up
+    to a day, as feeds are (or later, if the server asked), and each failure is logged once
     with its reason.
 """
 
@@ -24,7 +27,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -34,6 +37,7 @@ from bot.config import Settings
 from bot.errors import InvalidInput
 from bot.ingest.feeds import FetchPolicy
 from bot.ingest.mediawiki import (
+    TITLES_PER_REQUEST,
     MediaWikiClient,
     MediaWikiError,
     PageRevision,
@@ -44,13 +48,14 @@ from bot.ingest.portal import EDITIONS, PortalEdition, PortalFormatError, parse_
 from bot.services.feeds import FeedRules
 from storage import Storage
 from storage.entities import EntityError
+from storage.models import PortalItemRecord
 from storage.portal import DayOutcome, PortalDayState, PortalPoll, PortalRevision
 from storage.textindex import fold
 
 log = logging.getLogger(__name__)
 
-DAYS_PER_REQUEST = 50
 BACKOFF = FeedRules()  # failures wait as a feed's do: 5 minutes, doubling, up to a day
+FLOOD_CAP = 20  # a poll's revision with more new events than this is history
 Clock = Callable[[], dt.datetime]
 Progress = Callable[[int, int], None]
 
@@ -78,9 +83,11 @@ class PullReport:
     unchanged: int = 0
     removed: int = 0
     announced: list[int] = field(default_factory=list)
+    flooded: int = 0  # pages whose new events were too many to be news
     failures: list[PullFailure] = field(default_factory=list)
     requests: int = 0
     request_failed: bool = False  # a request failed (not only a page that could not be read)
+    retry_after: float | None = None  # the server asked to wait this long before the next
 
     @property
     def ok(self) -> bool:
@@ -93,6 +100,7 @@ class PullReport:
         self.unchanged += outcome.unchanged
         self.removed += len(outcome.removed)
         self.announced += outcome.announced
+        self.flooded += outcome.flooded
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -120,6 +128,11 @@ class WikipediaStatus:
 
 def date_range(since: dt.date, until: dt.date) -> list[dt.date]:
     return [since + dt.timedelta(days=n) for n in range((until - since).days + 1)]
+
+
+def _span(dates: Sequence[dt.date]) -> str:
+    first, last = dates[0].isoformat(), dates[-1].isoformat()
+    return first if first == last else f"{first} to {last}"
 
 
 class WikipediaService:
@@ -166,29 +179,49 @@ class WikipediaService:
         return await self._read(date_range(since, until), announce=announce, progress=progress)
 
     async def _read(
-        self, dates: Sequence[dt.date], *, announce: bool, progress: Progress | None = None
+        self,
+        dates: Sequence[dt.date],
+        *,
+        announce: bool,
+        progress: Progress | None = None,
+        flood_cap: int | None = None,
     ) -> PullReport:
         report = PullReport(days=len(dates))
         requests_before = self.client.requests
-        done = 0
-        for start in range(0, len(dates), DAYS_PER_REQUEST):
-            batch = dates[start : start + DAYS_PER_REQUEST]
+        batches = [
+            dates[start : start + TITLES_PER_REQUEST]
+            for start in range(0, len(dates), TITLES_PER_REQUEST)
+        ]
+        for number, batch in enumerate(batches):
             try:
-                await self._read_batch(batch, announce, report)
+                await self._read_batch(batch, announce, report, flood_cap)
             except MediaWikiError as exc:
                 report.request_failed = True
-                what = batch[0].isoformat()
-                if len(batch) > 1:
-                    what += f" to {batch[-1].isoformat()}"
-                report.failures.append(PullFailure(what, exc.reason))  # the caller tells
-            done += len(batch)
+                report.failures.append(PullFailure(_span(batch), exc.reason))  # the caller tells
+                if exc.retry_after is not None:
+                    # The server wants a rest longer than a client should wait: stop here.
+                    report.retry_after = exc.retry_after
+                    left = [d for b in batches[number + 1 :] for d in b]
+                    if left:
+                        report.failures.append(
+                            PullFailure(
+                                _span(left),
+                                f"not read: the server asked to wait {exc.retry_after:g} s;"
+                                " run the pull again later",
+                            )
+                        )
+                    break
             if progress is not None:
-                progress(done, len(dates))
+                progress(min(len(dates), (number + 1) * TITLES_PER_REQUEST), len(dates))
         report.requests = self.client.requests - requests_before
         return report
 
     async def _read_batch(
-        self, dates: Sequence[dt.date], announce: bool, report: PullReport
+        self,
+        dates: Sequence[dt.date],
+        announce: bool,
+        report: PullReport,
+        flood_cap: int | None,
     ) -> None:
         titles = {self.edition.title(date): date for date in dates}
         pages = await self.client.revisions(list(titles))
@@ -198,7 +231,7 @@ class WikipediaService:
         unchanged: list[dt.date] = []
         for title, date in titles.items():
             url = page_url(self.client.api_url, title)
-            page = pages.found.get(title)
+            page = pages.get(title)
             if page is None:
                 report.missing.append(date)
                 if date not in held:
@@ -228,11 +261,21 @@ class WikipediaService:
                 for item in revision.items
             )
             outcome = await self.storage.portal.apply_day(
-                self.wiki, replace(revision, items=items), announce=announce, now=now
+                self.wiki,
+                replace(revision, items=items),
+                announce=announce,
+                now=now,
+                flood_cap=flood_cap,
             )
+            if outcome.flooded:
+                log.info(
+                    "Wikipedia: %s brought %d new events at once: kept as history",
+                    revision.title,
+                    len(outcome.created),
+                )
             report.add(outcome)
 
-    def _parse(self, date: dt.date, page: PageRevision) -> tuple[Any, ...]:
+    def _parse(self, date: dt.date, page: PageRevision) -> tuple[PortalItemRecord, ...]:
         if page.content is None:
             raise PortalFormatError("the API gave no wikitext for this revision")
         day = parse_day(date, page.content, language=self.wiki)
@@ -242,15 +285,16 @@ class WikipediaService:
 
     async def _resolve(self, titles: set[str]) -> dict[str, str | None]:
         """Link targets -> the articles they lead to, asking the wiki only about titles it
-        was never asked about; each new redirect becomes an alias of its target."""
+        was never asked about; each new redirect becomes an alias of its target (before the
+        title is remembered as resolved, so an interruption loses no alias)."""
         known = await self.storage.portal.resolved_titles(self.wiki, sorted(titles))
         unknown = sorted(titles - known.keys())
         if unknown:
             answered = await self.client.resolve(unknown)
-            await self.storage.portal.store_titles(self.wiki, answered, now=self.clock())
             for title, target in answered.items():
                 if target is not None and fold(title) != fold(target):
                     await self._alias(title, target)
+            await self.storage.portal.store_titles(self.wiki, answered, now=self.clock())
             known.update(answered)
         return known
 
@@ -274,15 +318,26 @@ class WikipediaService:
         return await self.poll(state)
 
     async def poll(self, state: PortalPoll | None = None) -> PullReport:
+        """Read today's and yesterday's pages now. Never raises for what the wiki does; a
+        bug surfaces as a failure (logged with its traceback) and is backed off too."""
         state = state or await self.storage.portal.poll_state(self.wiki)
         now = self.clock()
         today = now.astimezone(dt.UTC).date()
-        report = await self._read(
-            [today - dt.timedelta(days=1), today], announce=state.baseline_done
-        )
+        dates = [today - dt.timedelta(days=1), today]
+        try:
+            report = await self._read(dates, announce=state.baseline_done, flood_cap=FLOOD_CAP)
+        except Exception as exc:
+            log.exception("Wikipedia: the poll failed unexpectedly")
+            report = PullReport(days=len(dates), request_failed=True)
+            report.failures.append(
+                PullFailure(_span(dates), f"internal error: {type(exc).__name__}: {exc}")
+            )
         if report.request_failed:
             failures = state.consecutive_failures + 1
-            next_poll = now + self.rules.backoff(failures)
+            wait = self.rules.backoff(failures)
+            if report.retry_after is not None:
+                wait = max(wait, dt.timedelta(seconds=report.retry_after))
+            next_poll = now + wait
             reason = "; ".join(f.reason for f in report.failures)
             await self.storage.portal.record_poll(
                 self.wiki,
@@ -297,36 +352,38 @@ class WikipediaService:
                 reason,
                 f"{next_poll.astimezone(dt.UTC):%Y-%m-%d %H:%M:%S}",
             )
-        else:
-            await self.storage.portal.record_poll(
-                self.wiki, at=now, next_poll_at=now + dt.timedelta(minutes=self.poll_minutes)
+            return report
+        await self.storage.portal.record_poll(
+            self.wiki, at=now, next_poll_at=now + dt.timedelta(minutes=self.poll_minutes)
+        )
+        if report.new or report.updated or report.removed:
+            log.info(
+                "Wikipedia: %d new events (%d announced), %d updated, %d removed",
+                report.new,
+                len(report.announced),
+                report.updated,
+                report.removed,
             )
-            if report.new or report.updated or report.removed:
-                log.info(
-                    "Wikipedia: %d new events (%d announced), %d updated, %d removed",
-                    report.new,
-                    len(report.announced),
-                    report.updated,
-                    report.removed,
-                )
         return report
 
-    async def status(self, *, days: int = 7) -> WikipediaStatus:
-        return WikipediaStatus(
-            api_url=self.client.api_url,
-            poll_minutes=self.poll_minutes,
-            poll=await self.storage.portal.poll_state(self.wiki),
-            days=await self.storage.portal.days(self.wiki, limit=days),
-        )
+
+async def portal_status(storage: Storage, settings: Settings, *, days: int = 7) -> WikipediaStatus:
+    """The live poll's state and the latest days held, as the settings name the wiki."""
+    wiki = EDITIONS[settings.wikipedia_language].language
+    return WikipediaStatus(
+        api_url=settings.wikipedia_api_url,
+        poll_minutes=settings.wikipedia_poll_minutes,
+        poll=await storage.portal.poll_state(wiki),
+        days=await storage.portal.days(wiki, limit=days),
+    )
 
 
-def _unique(names: Any) -> tuple[str, ...]:
-    """Names in order, each once (folded), None dropped."""
-    seen: dict[str, str] = {}
-    for name in names:
-        if name is not None:
-            seen.setdefault(fold(name), name)
-    return tuple(seen.values())
+def wikipedia_policy(settings: Settings) -> FetchPolicy:
+    """The feeds' fetch rules, with Chronicle's User-Agent for Wikimedia."""
+    return FetchPolicy(
+        allow_private_addresses=settings.feed_allow_private_addresses,
+        user_agent=user_agent(settings.wikipedia_contact),
+    )
 
 
 def wikipedia_service(
@@ -337,14 +394,19 @@ def wikipedia_service(
     clock: Clock = utc_now,
 ) -> WikipediaService:
     """The portal service as the settings describe it (the bot and the command line)."""
-    policy = FetchPolicy(
-        allow_private_addresses=settings.feed_allow_private_addresses,
-        user_agent=user_agent(settings.wikipedia_contact),
-    )
     return WikipediaService(
         storage,
-        MediaWikiClient(session, policy, settings.wikipedia_api_url),
+        MediaWikiClient(session, wikipedia_policy(settings), settings.wikipedia_api_url),
         EDITIONS[settings.wikipedia_language],
         poll_minutes=settings.wikipedia_poll_minutes,
         clock=clock,
     )
+
+
+def _unique(names: Iterable[str | None]) -> tuple[str, ...]:
+    """Names in order, each once (folded), None dropped."""
+    seen: dict[str, str] = {}
+    for name in names:
+        if name is not None:
+            seen.setdefault(fold(name), name)
+    return tuple(seen.values())

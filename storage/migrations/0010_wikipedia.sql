@@ -7,6 +7,10 @@ ALTER TABLE events ADD COLUMN category TEXT;
 -- Set when the item was removed from its page: the event is kept, marked, and no longer
 -- offered to digests and alerts that have not posted it.
 ALTER TABLE events ADD COLUMN removed_at TEXT;
+-- Sources a portal item gave. Like a feed's (from_feed), they are the portal's, not the
+-- archive page's: a new version of the page keeps them, and an edit of the item replaces
+-- only them.
+ALTER TABLE sources ADD COLUMN from_portal INTEGER NOT NULL DEFAULT 0;
 
 -- One row per wiki (its language) and day page read.
 CREATE TABLE portal_days (
@@ -32,11 +36,14 @@ CREATE TABLE portal_items (
     position     INTEGER NOT NULL,                 -- its place on the page, from 0
     headline     TEXT    NOT NULL,                 -- the item's text as the page gave it
     sources      TEXT    NOT NULL,                 -- JSON list of its source URLs
+    entities     TEXT    NOT NULL,                 -- JSON list of the entities it linked
     content_hash TEXT    NOT NULL,                 -- of the item: unchanged items are skipped
     removed_at   TEXT,                             -- no longer on the page since
     PRIMARY KEY (wiki, event_id)
 ) WITHOUT ROWID;
 CREATE INDEX portal_items_by_day ON portal_items(wiki, date);
+-- An event's card links its day page; merging or deleting an event finds its rows.
+CREATE INDEX portal_items_by_event ON portal_items(event_id);
 
 -- Link targets as the wiki resolves them: a redirect's title maps to its target, any other
 -- title to itself; resolved once.

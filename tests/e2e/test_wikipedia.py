@@ -28,6 +28,11 @@ YESTERDAY = dt.date(2024, 1, 8)
 TODAY = dt.date(2024, 1, 9)
 PAGE = (TEST_DATA / "wikipedia" / "2024_January_8.wiki").read_text(encoding="utf-8")
 TODAYS_PAGE = PAGE.replace("|01|8|", "|01|9|")
+YESTERDAYS_PAGE = (
+    (TEST_DATA / "wikipedia" / "2019_March_15.wiki")
+    .read_text(encoding="utf-8")
+    .replace("|year=2019|month=03|day=15|", "|year=2024|month=01|day=8|")
+)
 NOBOA = (
     "2024/01/9/president-daniel-noboa-declares-a-60-day-state-of-emergency-after-gang-leader"
     "-josa-adolfo-macaas-escapes-from-a-prison-in-guayaquil"
@@ -55,7 +60,7 @@ async def standin() -> AsyncIterator[DiscordStandIn]:
 @pytest.fixture
 async def wiki() -> AsyncIterator[MediaWikiStandIn]:
     async with MediaWikiStandIn() as server:
-        server.set_page(ENGLISH.title(YESTERDAY), PAGE)
+        server.set_page(ENGLISH.title(YESTERDAY), YESTERDAYS_PAGE)
         server.set_page(ENGLISH.title(TODAY), TODAYS_PAGE)
         yield server
 
@@ -100,7 +105,7 @@ async def test_a_new_portal_item_is_announced_once_and_an_edit_never(
     }
     async with running_bot(standin, db, prepare=sample, clock=clock, **settings) as bot:
         await poll(bot, clock)  # the first poll: history
-        assert (await bot.storage.stats()).extra["wikipedia_events"] == 8
+        assert (await bot.storage.stats()).extra["wikipedia_events"] == 7 + 4
         assert all("ops@example.org" in r.headers["User-Agent"] for r in wiki.requests)
 
         handle = await standin.send_slash_command(
@@ -160,7 +165,7 @@ async def test_a_new_portal_item_is_announced_once_and_an_edit_never(
         about = (await handle.callback()).json["data"]["embeds"][0]
         portal = next(f["value"] for f in about["fields"] if f["name"] == "Wikipedia")
         assert f"last read <t:{int(last_poll.timestamp())}:R>" in portal
-        assert "**2** days, **9** events" in portal
+        assert "**2** days, **12** events" in portal
 
     # A restart and another poll: nothing is announced again.
     async with running_bot(standin, db, clock=clock, **settings) as bot:

@@ -6,8 +6,9 @@ from __future__ import annotations
 import datetime as dt
 
 from storage import Storage
-from storage.models import PageRecord, PortalItemRecord, SourceRecord
-from storage.portal import Candidate, PortalRevision, match_items
+from storage.models import PageRecord, PortalItemRecord, RelatedRecord, SourceRecord
+from storage.portal import PortalRevision
+from storage.portal_match import Candidate, Listing, match_items
 
 DAY = dt.date(2024, 1, 8)
 NOW = dt.datetime(2024, 1, 8, 18, tzinfo=dt.UTC)
@@ -42,8 +43,17 @@ def candidate(
     urls: tuple[str, ...] = (),
     listed: bool = True,
     from_feed: bool = False,
+    date: dt.date = DAY,
 ) -> Candidate:
-    return Candidate(event_id, frozenset(keys), text, frozenset(urls), listed, from_feed)
+    return Candidate(event_id, date, frozenset(keys), text, frozenset(urls), listed, from_feed)
+
+
+def listing(*items: PortalItemRecord) -> list[Listing]:
+    return [Listing(i.key, i.date, i.headline, frozenset(s.url for s in i.sources)) for i in items]
+
+
+def match(items: list[PortalItemRecord], candidates: list[Candidate]) -> dict[int, int]:
+    return match_items(listing(*items), candidates)
 
 
 # --- the rule ---------------------------------------------------------------------------------
@@ -51,9 +61,7 @@ def candidate(
 
 def test_the_same_key_is_the_same_event() -> None:
     mine = item(HEADLINE, key="2024/01/8/k")
-    assert match_items(
-        [mine], [candidate(7, "Something else entirely", keys=("2024/01/8/k",))]
-    ) == {0: 7}
+    assert match([mine], [candidate(7, "Something else entirely", keys=("2024/01/8/k",))]) == {0: 7}
 
 
 def test_a_shared_source_beats_a_similar_headline_and_the_most_shared_wins() -> None:
@@ -68,27 +76,23 @@ def test_a_shared_source_beats_a_similar_headline_and_the_most_shared_wins() -> 
         candidate(2, "Unrelated words", urls=("https://a.example/1",)),
         candidate(3, "Other words", urls=("https://a.example/1", "https://b.example/2")),
     ]
-    assert match_items(items, candidates) == {0: 3}
+    assert match(items, candidates) == {0: 3}
 
 
 def test_an_edit_is_matched_down_to_the_similarity_bar_and_no_further() -> None:
     before = "police in quito arrest five men over the attack on the tv station"
     # 12 distinct words each, 9 shared: Jaccard 9/15, exactly the bar (3/5).
     edited = "police in guayaquil detain five suspects over the attack on the tv station"
-    assert match_items([item(edited)], [candidate(9, before)]) == {0: 9}
+    assert match([item(edited)], [candidate(9, before)]) == {0: 9}
     # One more word: 9/16, just below: a new item (and the old one removed).
-    assert match_items([item(edited + " today")], [candidate(9, before)]) == {}
+    assert match([item(edited + " today")], [candidate(9, before)]) == {}
 
 
 def test_a_feed_event_needs_the_same_story_bar_unless_the_page_listed_it() -> None:
     feed_text = "police in quito arrest five men over the attack on the tv station"
     edited = "police in guayaquil detain five suspects over the attack on the tv station"
-    assert (
-        match_items([item(edited)], [candidate(4, feed_text, listed=False, from_feed=True)]) == {}
-    )
-    assert match_items([item(edited)], [candidate(4, feed_text, listed=True, from_feed=True)]) == {
-        0: 4
-    }
+    assert match([item(edited)], [candidate(4, feed_text, listed=False, from_feed=True)]) == {}
+    assert match([item(edited)], [candidate(4, feed_text, listed=True, from_feed=True)]) == {0: 4}
 
 
 def test_each_event_is_matched_once_best_pairs_first() -> None:
@@ -96,11 +100,58 @@ def test_each_event_is_matched_once_best_pairs_first() -> None:
     b = "gunmen storm a television studio in guayaquil during a live news broadcast"
     items = [item(a, 0), item(b, 1)]
     # Only one event to be: the item more like it gets it, the other is new.
-    assert match_items(items, [candidate(5, b)]) == {1: 5}
+    assert match(items, [candidate(5, b)]) == {1: 5}
+
+
+def test_a_source_several_items_cite_tells_nothing() -> None:
+    """Two items citing one live blog: neither is the event that cites it too, by that."""
+    blog = "https://live.example/ecuador"
+    items = [
+        item("Gunmen storm a television studio in Guayaquil", urls=(blog,)),
+        item("The army is deployed to the streets of Quito tonight", 1, urls=(blog,)),
+    ]
+    assert match(items, [candidate(3, "Markets in Ecuador fall sharply", urls=(blog,))]) == {}
+    # Alone on the page, the shared link is the event's.
+    assert match(items[:1], [candidate(3, "Markets in Ecuador fall sharply", urls=(blog,))]) == {
+        0: 3
+    }
+
+
+def test_between_events_sharing_as_many_sources_the_more_similar_wins() -> None:
+    url = "https://apnews.com/1"
+    edited = item("Gunmen storm a television studio in Guayaquil during a broadcast", urls=(url,))
+    candidates = [
+        candidate(1, "Ecuador's president declares an internal armed conflict", urls=(url,)),
+        candidate(2, "Gunmen storm a television studio in Guayaquil", urls=(url,)),
+    ]
+    assert match([edited], candidates) == {0: 2}
+
+
+def test_an_item_moved_to_the_next_day_needs_the_same_story_bar() -> None:
+    yesterday = DAY - dt.timedelta(days=1)
+    url = "https://apnews.com/1"
+    moved = item(HEADLINE, urls=(url,))
+    # The same words on yesterday's page: the same item, moved.
+    assert match([moved], [candidate(6, HEADLINE, date=yesterday)]) == {0: 6}
+    # A shared source alone does not move an item of another day (a story told over days).
+    assert (
+        match(
+            [moved], [candidate(6, "A curfew is announced in Quito", urls=(url,), date=yesterday)]
+        )
+        == {}
+    )
+    # An edit-sized difference (12 of 16 words: 3/4) is an edit on the same day, not
+    # across days.
+    edit = item(
+        "Ecuador declares a 60-day state of emergency after gang leader Fito escapes"
+        " from a Guayaquil prison"
+    )
+    assert match([edit], [candidate(6, HEADLINE, date=yesterday)]) == {}
+    assert match([edit], [candidate(6, HEADLINE)]) == {0: 6}
 
 
 def test_short_headlines_are_not_matched_by_words() -> None:
-    assert match_items([item("Markets fall")], [candidate(1, "Markets fall")]) == {}
+    assert match([item("Markets fall")], [candidate(1, "Markets fall")]) == {}
 
 
 # --- storing revisions ------------------------------------------------------------------------
@@ -186,3 +237,75 @@ async def test_an_archive_event_is_enriched_not_rewritten(storage: Storage) -> N
     assert removed.removed == [event.id]
     still = await storage.events.get(event.id)
     assert still is not None and still.removed_at is None
+
+
+async def test_an_item_moved_to_another_day_is_the_same_event(storage: Storage) -> None:
+    yesterday = DAY - dt.timedelta(days=1)
+    moved = item(HEADLINE, urls=("https://apnews.com/1",), entities=("Ecuador",))
+    first = PortalRevision(
+        yesterday,
+        "Portal:Current events/2024 January 7",
+        "https://w/7",
+        1,
+        NOW,
+        (
+            PortalItemRecord(
+                key=f"2024/01/7/{moved.key.rsplit('/', 1)[1]}",
+                date=yesterday,
+                headline=moved.headline,
+                category=moved.category,
+                topics=moved.topics,
+                entities=moved.entities,
+                sources=moved.sources,
+                position=0,
+            ),
+        ),
+    )
+    (event_id,) = (await storage.portal.apply_day("en", first, announce=True, now=NOW)).created
+    outcome = await storage.portal.apply_day("en", revision(2, moved), announce=True, now=NOW)
+    assert outcome.created == [] and outcome.updated == [event_id] and outcome.announced == []
+    event = await storage.events.get(event_id)
+    assert event is not None and event.date == DAY and event.key == moved.key
+    # Yesterday's page, read again without it, does not remove it: today's lists it.
+    again = PortalRevision(yesterday, first.title, first.page_url, 3, NOW, ())
+    assert (await storage.portal.apply_day("en", again, announce=True, now=NOW)).removed == []
+
+
+async def test_too_many_new_events_at_once_are_history(storage: Storage) -> None:
+    items = [item(f"Item number {n} of a page read after an outage", n) for n in range(5)]
+    flooded = await storage.portal.apply_day(
+        "en", revision(1, *items), announce=True, now=NOW, flood_cap=4
+    )
+    assert len(flooded.created) == 5 and flooded.announced == [] and flooded.flooded
+    more = [*items, item("One more item arrives an hour later today", 5)]
+    outcome = await storage.portal.apply_day(
+        "en", revision(2, *more), announce=True, now=NOW, flood_cap=4
+    )
+    assert len(outcome.announced) == 1 and not outcome.flooded
+
+
+async def test_an_edit_unlinks_only_what_the_item_linked(storage: Storage) -> None:
+    """A stub the portal completes keeps what the archive said of it; the links the item
+    made and no longer makes go."""
+    stub_key = (
+        "2024/01/8/ecuador-declares-a-state-of-emergency-after-a-gang-leader-escapes-from-prison"
+    )
+    related = PageRecord(
+        key="2024/01/9/follow-up",
+        date=DAY + dt.timedelta(days=1),
+        headline="A follow-up",
+        related=(RelatedRecord(stub_key, DAY, HEADLINE, ("Ecuador", "Los Choneros")),),
+    )
+    await storage.events.import_batch([related])
+    stub = await storage.events.get_by_key(stub_key)
+    assert stub is not None and not stub.complete
+    first = item(HEADLINE, key=stub_key, entities=("Ecuador", "Prison"))
+    await storage.portal.apply_day("en", revision(1, first), announce=True, now=NOW)
+    completed = await storage.events.get(stub.id)
+    assert completed is not None and completed.complete
+    assert set(completed.entities) == {"Ecuador", "Los Choneros", "Prison"}
+    edited = item(HEADLINE, key=stub_key, entities=("Ecuador", "Daniel Noboa"))
+    await storage.portal.apply_day("en", revision(2, edited), announce=True, now=NOW)
+    after = await storage.events.get(stub.id)
+    assert after is not None
+    assert set(after.entities) == {"Ecuador", "Los Choneros", "Daniel Noboa"}

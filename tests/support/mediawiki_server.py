@@ -66,7 +66,7 @@ _WHITESPACE = re.compile(r"\s+")
 # Parameters understood in every request; anything not listed is a badvalue error.
 _BASE_PARAMS = frozenset({"action", "format", "formatversion", "maxlag"})
 # Harmless parameters that do not change the answer.
-_IGNORED_PARAMS = frozenset({"utf8", "continue", "maxage", "smaxage", "origin"})
+_IGNORED_PARAMS = frozenset({"utf8", "continue", "rvcontinue", "maxage", "smaxage", "origin"})
 _REVISION_PARAMS = frozenset({"prop", "rvprop", "rvslots"})
 _RVPROP = frozenset({"content", "ids", "timestamp"})
 

@@ -73,14 +73,13 @@ async def test_latest_revision_of_each_page_under_the_title_asked(
     asked = ["Portal:Current_events/2017_May_5", JUNE_16, "Portal:Current events/1999 May 5"]
     pages = await client(session, wiki).revisions(asked)
 
-    assert set(pages.found) == {"Portal:Current_events/2017_May_5", JUNE_16}
-    assert pages.missing == {"Portal:Current events/1999 May 5"}
-    may = pages.found["Portal:Current_events/2017_May_5"]
+    assert set(pages) == {"Portal:Current_events/2017_May_5", JUNE_16}  # 1999: missing
+    may = pages["Portal:Current_events/2017_May_5"]
     assert may.revision_id == 1002
     assert may.timestamp == dt.datetime(2026, 1, 1, 0, 1, tzinfo=dt.UTC)
     assert may.timestamp.utcoffset() == dt.timedelta(0)
     assert may.content == "* Reuters reports safe zones."
-    kohl = pages.found[JUNE_16]
+    kohl = pages[JUNE_16]
     assert kohl.revision_id == 1003
     assert kohl.timestamp == dt.datetime(2017, 6, 16, 23, 59, 30, tzinfo=dt.UTC)
     assert kohl.content == "* Helmut Kohl dies."
@@ -88,13 +87,13 @@ async def test_latest_revision_of_each_page_under_the_title_asked(
     assert {name: request.params.get(name) for name in REVISIONS} == REVISIONS
 
 
-async def test_missing_page_reported_under_the_title_asked(
+async def test_a_missing_page_is_left_out(
     wiki: MediaWikiStandIn, session: aiohttp.ClientSession
 ) -> None:
-    """A missing page asked with underscores and a lower-case namespace stays as asked."""
+    """A page that does not exist (asked with underscores and a lower-case namespace) is
+    not among the pages found."""
     pages = await client(session, wiki).revisions(["portal:Current_events/1999_May_5"])
-    assert pages.found == {}
-    assert pages.missing == {"portal:Current_events/1999_May_5"}
+    assert pages == {}
 
 
 async def test_120_titles_take_three_requests_of_at_most_50(
@@ -112,9 +111,8 @@ async def test_120_titles_take_three_requests_of_at_most_50(
     assert sorted(t for request in requests for t in request.titles) == sorted(titles)
     for request in requests:
         assert {name: request.params.get(name) for name in REVISIONS} == REVISIONS
-    assert set(pages.found) == set(titles[::7])
-    assert pages.missing == set(titles) - set(titles[::7])
-    assert pages.found[titles[14]].content == f"* Text of {titles[14]}."
+    assert set(pages) == set(titles[::7])  # the others are missing
+    assert pages[titles[14]].content == f"* Text of {titles[14]}."
 
 
 # --- resolve -----------------------------------------------------------------------------------
@@ -189,7 +187,7 @@ async def test_requests_are_spaced_by_the_minimum_interval(
     wiki.set_page(MAY_5, "* An item.")
     wiki_client = client(session, wiki, min_interval_s=0.3)
     for _ in range(3):
-        assert (await wiki_client.revisions([MAY_5])).found[MAY_5].content == "* An item."
+        assert (await wiki_client.revisions([MAY_5]))[MAY_5].content == "* An item."
     first, second, third = wiki.requests
     assert second.started - first.finished >= 0.3
     assert third.started - second.finished >= 0.3
@@ -206,8 +204,8 @@ async def test_concurrent_calls_go_one_at_a_time(
     may, june = await asyncio.gather(
         wiki_client.revisions([MAY_5]), wiki_client.revisions([JUNE_16])
     )
-    assert may.found[MAY_5].content == "* May."
-    assert june.found[JUNE_16].content == "* June."
+    assert may[MAY_5].content == "* May."
+    assert june[JUNE_16].content == "* June."
     assert len(wiki.requests) == 2
     assert wiki.max_in_flight == 1
 
@@ -223,7 +221,7 @@ async def test_retry_after_is_honoured_in_real_time(
     wiki.set_page(MAY_5, "* An item.")
     wiki.fail_next(status, retry_after="1")
     pages = await client(session, wiki).revisions([MAY_5])
-    assert pages.found[MAY_5].content == "* An item."
+    assert pages[MAY_5].content == "* An item."
     failed, retried = wiki.requests
     assert (failed.status, retried.status) == (status, 200)
     assert retried.started - failed.finished >= 1.0
@@ -238,7 +236,7 @@ async def test_retry_after_is_the_wait_asked(
     wiki.fail_next(status, retry_after="7")
     sleep = FakeSleep()
     pages = await client(session, wiki, sleep=sleep).revisions([MAY_5])
-    assert pages.found[MAY_5].content == "* An item."
+    assert pages[MAY_5].content == "* An item."
     assert [request.status for request in wiki.requests] == [status, 200]
     assert sleep.asked[0] == 7
     assert all(seconds <= 0.05 for seconds in sleep.asked[1:])
@@ -252,7 +250,7 @@ async def test_maxlag_error_waits_as_asked_then_succeeds(
     wiki.maxlag_next(retry_after="2")
     sleep = FakeSleep()
     pages = await client(session, wiki, sleep=sleep).revisions([MAY_5])
-    assert pages.found[MAY_5].content == "* An item."
+    assert pages[MAY_5].content == "* An item."
     assert len(wiki.requests) == 2
     assert sleep.asked[0] == 2
     assert all(seconds <= 0.05 for seconds in sleep.asked[1:])
@@ -338,3 +336,35 @@ def test_page_url() -> None:
         page_url("https://en.wikipedia.org/w/api.php", "Portal:Current events/2017 May 5")
         == "https://en.wikipedia.org/wiki/Portal:Current_events/2017_May_5"
     )
+
+
+async def test_an_answer_continued_by_the_api_is_read_whole(
+    wiki: MediaWikiStandIn, session: aiohttp.ClientSession
+) -> None:
+    """The API may send a large answer in parts: the first without some pages' text and a
+    `continue` to ask for the rest. The pages come out whole, nothing reported missing."""
+    wiki.set_page(MAY_5, "* An item.")
+    first_part = (
+        '{"continue": {"rvcontinue": "1001|17", "continue": "||"}, "query": {"pages": ['
+        '{"pageid": 1, "ns": 100, "title": "Portal:Current events/2017 May 5"}]}}'
+    )
+    wiki.fail_next(200, body=first_part.encode())
+    pages = await client(session, wiki).revisions([MAY_5])
+    assert pages[MAY_5].content == "* An item." and pages[MAY_5].revision_id == 1001
+    first, second = wiki.requests
+    assert "rvcontinue" not in first.params and second.params["rvcontinue"] == "1001|17"
+
+
+async def test_an_answer_too_large_is_asked_for_in_halves(wiki: MediaWikiStandIn) -> None:
+    """Fifty day pages can outgrow the size limit: the titles are asked again in halves
+    until each answer fits."""
+    titles = [f"Portal:Current events/2017 May {day}" for day in range(1, 9)]
+    for title in titles:
+        wiki.set_page(title, "* " + "An item of a long day. " * 40)
+    small = FetchPolicy(allow_private_addresses=True, max_bytes=4_000)
+    async with make_session(small) as session:
+        pages = await MediaWikiClient(session, small, wiki.api_url, min_interval_s=0).revisions(
+            titles
+        )
+    assert set(pages) == set(titles)
+    assert [len(r.titles) for r in wiki.requests] == [8, 4, 2, 2, 4, 2, 2]

@@ -75,33 +75,11 @@ def only(parsed: PortalDay) -> PortalItemRecord:
 # --- titles -------------------------------------------------------------------------------
 
 
-def test_day_page_titles_have_no_padding_and_read_back() -> None:
-    """The bot asks Wikipedia for "Portal:Current events/2017 May 5" and knows its date."""
+def test_day_page_titles_have_no_padding() -> None:
+    """The bot asks Wikipedia for "Portal:Current events/2017 May 5"."""
     assert ENGLISH.title(MAY_5) == "Portal:Current events/2017 May 5"
     assert ENGLISH.title(JANUARY_8) == "Portal:Current events/2024 January 8"
     assert ENGLISH.title(dt.date(2019, 12, 31)) == "Portal:Current events/2019 December 31"
-    assert ENGLISH.date_of("Portal:Current events/2019 March 15") == MARCH_15
-    day = dt.date(2024, 1, 1)
-    while day.year == 2024:  # every day of a leap year reads back as itself
-        assert ENGLISH.date_of(ENGLISH.title(day)) == day
-        day += dt.timedelta(days=1)
-
-
-@pytest.mark.parametrize(
-    "title",
-    [
-        "Portal:Current events",
-        "Portal:Current events/2019 Mar 15",
-        "Portal:Current events/2019 February 30",
-        "Portal:Current events/March 15 2019",
-        "Portal:Current events/2019 March 15/Sidebar",
-        "Syrian Civil War",
-        "Talk:Portal:Current events/2019 March 15",
-    ],
-)
-def test_other_titles_name_no_day(title: str) -> None:
-    """Pages that are not a day page of the portal have no date."""
-    assert ENGLISH.date_of(title) is None
 
 
 # --- the header layout: 2017 May 5 ----------------------------------------------------------

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import sqlite3
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -14,7 +15,7 @@ import pytest
 
 from bot.ingest.feeds import FetchPolicy, make_session
 from bot.ingest.mediawiki import MediaWikiClient, user_agent
-from bot.ingest.portal import ENGLISH
+from bot.ingest.portal import ENGLISH, PortalDay, parse_day
 from bot.services.imports import import_archive
 from bot.services.wikipedia import WikipediaService
 from storage import Storage
@@ -31,6 +32,13 @@ TODAY = dt.date(2024, 1, 9)
 
 def wikitext(date: dt.date) -> str:
     return (PAGES / f"{date.year}_{date:%B}_{date.day}.wiki").read_text(encoding="utf-8")
+
+
+def on(date: dt.date, text: str) -> str:
+    """A fixture page of the content= layout as another day's page (items differ by day)."""
+    return text.replace(
+        "|year=2019|month=03|day=15|", f"|year={date.year}|month={date:%m}|day={date.day}|"
+    )
 
 
 def publish(wiki: MediaWikiStandIn, date: dt.date, text: str | None = None) -> int:
@@ -134,15 +142,24 @@ async def test_a_pull_turns_day_pages_into_events(
 
 
 async def test_a_re_pull_adds_nothing_and_parses_nothing(
-    storage: Storage, wiki: MediaWikiStandIn, clock: Clock
+    storage: Storage, wiki: MediaWikiStandIn, clock: Clock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     for date in (MAY_5, MARCH_15):
         publish(wiki, date)
+    parsed: list[dt.date] = []
+
+    def counting(date: dt.date, text: str, *, language: str = "en") -> PortalDay:
+        parsed.append(date)
+        return parse_day(date, text, language=language)
+
+    monkeypatch.setattr("bot.services.wikipedia.parse_day", counting)
     async with portal(storage, wiki, clock) as service:
         await service.pull(MAY_5, MARCH_15)
+        assert parsed == [MAY_5, MARCH_15]
         before = await event_count(storage)
         titles_asked = len(wiki.title_requests())
         again = await service.pull(MAY_5, MARCH_15)
+    assert parsed == [MAY_5, MARCH_15]  # not parsed again
     assert again.ok and again.fetched == 0 and again.unchanged_days == 2
     assert (again.new, again.updated, again.unchanged, again.removed) == (0, 0, 0, 0)
     assert await event_count(storage) == before
@@ -248,9 +265,10 @@ async def test_a_removed_item_is_kept_marked_and_no_longer_offered(
         # The item comes back: restored, not a second event.
         clock.advance(minutes=10)
         publish(wiki, JANUARY_8)
-        back = await service.pull(JANUARY_8, JANUARY_8)
+        back = await service.pull(JANUARY_8, JANUARY_8, announce=True)
     restored = await storage.events.get(dhaka.id)
-    assert back.new == 0 and restored is not None and restored.removed_at is None
+    assert back.new == 0 and back.announced == []
+    assert restored is not None and restored.removed_at is None
 
 
 async def test_a_missing_day_is_reported_and_read_once_it_exists(
@@ -303,9 +321,9 @@ async def test_a_malformed_page_is_reported_while_the_others_are_read(
         # That revision is not read again; the next one is.
         again = await service.pull(dt.date(2017, 5, 6), dt.date(2017, 5, 6))
         assert again.ok and again.unchanged_days == 1
-        publish(wiki, dt.date(2017, 5, 6), wikitext(MAY_5).replace("|05|5}}", "|05|6}}"))
+        publish(wiki, dt.date(2017, 5, 6), on(dt.date(2017, 5, 6), wikitext(MARCH_15)))
         fixed = await service.pull(dt.date(2017, 5, 6), dt.date(2017, 5, 6))
-    assert fixed.ok and fixed.new == 6
+    assert fixed.ok and fixed.new == 7
 
 
 async def test_the_archive_s_own_events_are_found_again_not_added_twice(
@@ -415,18 +433,18 @@ async def test_the_live_poll_is_history_first_then_news_once(
     storage: Storage, wiki: MediaWikiStandIn, clock: Clock
 ) -> None:
     publish(wiki, JANUARY_8)
-    publish(wiki, TODAY, wikitext(JANUARY_8).replace("|01|8|", "|01|9|"))
+    publish(wiki, TODAY, on(TODAY, wikitext(MARCH_15)))
     async with portal(storage, wiki, clock) as service:
         first = await service.poll_due()  # yesterday's page and today's
-        assert first is not None and first.new == 8 and first.announced == []
+        assert first is not None and first.new == 4 + 7 and first.announced == []
         assert await service.poll_due() is None  # not due for ten minutes
         clock.advance(minutes=10)
-        added = wikitext(JANUARY_8).replace(
-            ";Business and economy\n",
-            ";Business and economy\n*[[Samsung Electronics]] forecasts a 35% fall in"
-            " quarterly profit. [https://www.reuters.com/samsung (Reuters)]\n",
+        added = wikitext(MARCH_15).replace(
+            "'''Sports'''\n",
+            "'''Business and economy'''\n*[[Samsung Electronics]] forecasts a 35% fall in"
+            " quarterly profit. [https://www.reuters.com/samsung (Reuters)]\n'''Sports'''\n",
         )
-        publish(wiki, TODAY, added.replace("|01|8|", "|01|9|"))
+        publish(wiki, TODAY, on(TODAY, added))
         second = await service.poll_due()
         assert second is not None and second.new == 1 and len(second.announced) == 1
         clock.advance(minutes=10)
@@ -466,9 +484,9 @@ async def test_a_poll_that_fails_backs_off_and_says_so_once_a_step(
         assert state.consecutive_failures == 3 and not state.baseline_done
         assert state.last_error and "HTTP 500" in state.last_error
         # Back: the first successful poll is still history.
-        publish(wiki, TODAY, wikitext(JANUARY_8).replace("|01|8|", "|01|9|"))
+        publish(wiki, TODAY, on(TODAY, wikitext(MARCH_15)))
         back = await service.poll_due()
-    assert back is not None and back.ok and back.new == 4 and back.announced == []
+    assert back is not None and back.ok and back.new == 7 and back.announced == []
     state = await storage.portal.poll_state("en")
     assert state.consecutive_failures == 0 and state.last_success_at == clock.now
     assert clock.now > start
@@ -486,3 +504,97 @@ async def test_an_unreachable_wiki_is_a_recorded_failure(
     assert report.request_failed and "could not connect to 127.0.0.1:9" in report.failures[0].reason
     state = await storage.portal.poll_state("en")
     assert state.consecutive_failures == 1 and state.last_error
+
+
+async def test_a_pull_before_the_archive_import_adds_nothing_twice(
+    storage: Storage, wiki: MediaWikiStandIn, clock: Clock
+) -> None:
+    """The other order: the portal's day first, then the archive's pages of it, one of
+    them worded otherwise: the archive takes the portal's events over, keeping what the
+    portal added."""
+    edited = wikitext(JUNE_16).replace(
+        "Former [[Chancellor of Germany|German Chancellor]] [[Helmut Kohl]] dies at the age of 87.",
+        "[[Helmut Kohl]], the former [[Chancellor of Germany|German Chancellor]] who oversaw"
+        " reunification, dies at the age of 87.",
+    )
+    publish(wiki, JUNE_16, edited)
+    async with portal(storage, wiki, clock) as service:
+        pulled = await service.pull(JUNE_16, JUNE_16)
+    assert pulled.new == 10
+    report = await import_archive(storage, [SAMPLE_NEWS])
+    assert report.ok
+    rows = await storage.db.fetchall(
+        "SELECT key, origin FROM events WHERE date = '2017-06-16' AND complete = 1"
+    )
+    assert len(rows) == 10  # the archive's nine and the portal's Grenfell item
+    assert sorted(origin for _, origin in rows).count("archive") == 9
+    kohl = await storage.events.get_by_key(
+        "2017/06/16/former-german-chancellor-helmut-kohl-dies-at-the-age-of-87"
+    )
+    assert kohl is not None and kohl.headline.startswith("Former German Chancellor")
+    assert [s.name for s in kohl.sources if not s.is_image] == ["BBC", "DW"]
+    assert kohl.category == "Politics and elections"
+    # The portal's key for it still finds it; a later revision enriches, not rewrites.
+    portal_key = await storage.events.get_by_key(
+        "2017/06/16/helmut-kohl-the-former-german-chancellor-who-oversaw-reunification-dies"
+        "-at-the-age-of-87"
+    )
+    assert portal_key is not None and portal_key.id == kohl.id
+    publish(wiki, JUNE_16, edited.replace("(DW)", "(Deutsche Welle)"))
+    async with portal(storage, wiki, clock) as service:
+        again = await service.pull(JUNE_16, JUNE_16)
+    assert again.new == 0
+    after = await storage.events.get(kohl.id)
+    assert after is not None and after.headline == kohl.headline
+    assert any(s.is_image for s in after.sources)  # the archive's cover image stays
+
+
+async def test_a_server_asking_for_a_long_rest_stops_the_pull(
+    storage: Storage, wiki: MediaWikiStandIn, clock: Clock
+) -> None:
+    wiki.fail_next(429, retry_after="3600", times=5)
+    async with portal(storage, wiki, clock) as service:
+        report = await service.pull(dt.date(2017, 1, 1), dt.date(2017, 12, 31))
+    assert len(wiki.requests) == 1  # not one request a batch after being told to wait
+    first, rest = report.failures
+    assert first.what == "2017-01-01 to 2017-02-19"
+    assert "HTTP 429" in first.reason and "wait 3600 s" in first.reason
+    assert "title" not in first.reason.lower()  # the API, not a URL of 50 titles
+    assert rest.what == "2017-02-20 to 2017-12-31" and "run the pull again later" in rest.reason
+
+
+async def test_an_answer_in_an_unexpected_shape_is_a_failure_not_a_crash(
+    storage: Storage, wiki: MediaWikiStandIn, clock: Clock
+) -> None:
+    publish(wiki, JANUARY_8)
+    wiki.fail_next(200, body=b'{"query": {"pages": [{"revisions": [{"slots": {}}]}]}}')
+    async with portal(storage, wiki, clock) as service:
+        report = await service.pull(JANUARY_8, JANUARY_8)
+        assert not report.ok
+        assert "unexpected shape" in report.failures[0].reason
+        again = await service.pull(JANUARY_8, JANUARY_8)
+    assert again.ok and again.new == 4
+
+
+async def test_a_poll_that_breaks_unexpectedly_is_backed_off_too(
+    storage: Storage,
+    wiki: MediaWikiStandIn,
+    clock: Clock,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    publish(wiki, TODAY, on(TODAY, wikitext(MARCH_15)))
+
+    async def locked(*args: object, **kwargs: object) -> None:
+        raise sqlite3.OperationalError("database is locked")
+
+    monkeypatch.setattr(storage.portal, "apply_day", locked)
+    async with portal(storage, wiki, clock) as service:
+        report = await service.poll_due()
+        assert report is not None and report.request_failed
+        assert "internal error: OperationalError: database is locked" in report.failures[0].reason
+        assert await service.poll_due() is None  # backed off, not every minute
+    state = await storage.portal.poll_state("en")
+    assert state.consecutive_failures == 1
+    assert state.next_poll_at == clock.now + dt.timedelta(minutes=5)
+    assert [r.levelname for r in caplog.records if "unexpectedly" in r.getMessage()] == ["ERROR"]

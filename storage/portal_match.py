@@ -1,0 +1,106 @@
+"""Which event a portal item is: the rule that keeps it one event, whatever editors do to
+its page and whichever source told of it first. Pure: decided before anything is written.
+
+Each item is matched to at most one event, in this order:
+
+1. the same key (the date and the slug of the headline, as the archive names events; an
+   older key of the event counts);
+2. a shared source URL, on the same day (the most shared first; then an event a page listed
+   before; then the most similar headline). A URL that several items of the page cite (a
+   live blog) tells nothing;
+3. a similar headline (folded-token Jaccard): at least ``EDIT_SIMILARITY`` against an
+   earlier version of an item of the same day's page, or an archive event of that day (an
+   edit: a typo fixed, a clause added); at least ``NEAR_DUPLICATE``, the bar feeds use for
+   the same story, against a feed's event, or an item of the next or previous day's page
+   (an item moved to another day).
+
+An item left unmatched is a new event. The same rule lets an archive page imported after
+a pull find the portal's event of the same story.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from fractions import Fraction
+
+from storage.textindex import NEAR_DUPLICATE, headline_tokens
+
+EDIT_SIMILARITY = Fraction(3, 5)
+MIN_TOKENS = 3  # shorter headlines are too generic to tell an edit from another item
+
+
+@dataclass(frozen=True, slots=True)
+class Listing:
+    """An item to place: a portal item, or an archive page."""
+
+    key: str
+    date: dt.date
+    headline: str
+    urls: frozenset[str]
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """An event an item may be: its text as a page last listed it (else its headline), its
+    source URLs, whether a portal page listed it, and whether a feed made it."""
+
+    event_id: int
+    date: dt.date
+    keys: frozenset[str]
+    text: str
+    urls: frozenset[str]
+    listed: bool
+    from_feed: bool
+
+
+def _similarity(a: frozenset[str], b: frozenset[str]) -> Fraction:
+    if len(a) < MIN_TOKENS or len(b) < MIN_TOKENS:
+        return Fraction(0)
+    return Fraction(len(a & b), len(a | b))
+
+
+def match_items(items: Sequence[Listing], candidates: Sequence[Candidate]) -> dict[int, int]:
+    """The index of each item matched -> the event it is; each event is matched once."""
+    matched: dict[int, int] = {}
+    taken: set[int] = set()
+
+    def take(index: int, event_id: int) -> None:
+        matched[index] = event_id
+        taken.add(event_id)
+
+    by_key = {key: c.event_id for c in candidates for key in c.keys}
+    for index, item in enumerate(items):
+        event_id = by_key.get(item.key)
+        if event_id is not None and event_id not in taken:
+            take(index, event_id)
+
+    tokens = {c.event_id: headline_tokens(c.text) for c in candidates}
+    mine = [headline_tokens(item.headline) for item in items]
+    cited = Counter(url for item in items for url in item.urls)
+    shared_pairs: list[tuple[int, bool, Fraction, int, int]] = []
+    similar_pairs: list[tuple[Fraction, int, int]] = []
+    for index, item in enumerate(items):
+        if index in matched:
+            continue
+        urls = {url for url in item.urls if cited[url] == 1}
+        for candidate in candidates:
+            similarity = _similarity(mine[index], tokens[candidate.event_id])
+            same_day = candidate.date == item.date
+            shared = len(urls & candidate.urls) if same_day else 0
+            if shared:
+                shared_pairs.append(
+                    (-shared, not candidate.listed, -similarity, candidate.event_id, index)
+                )
+            edit = same_day and (candidate.listed or not candidate.from_feed)
+            if similarity >= (EDIT_SIMILARITY if edit else NEAR_DUPLICATE):
+                similar_pairs.append((-similarity, candidate.event_id, index))
+    for *_, event_id, index in sorted(shared_pairs):
+        if index not in matched and event_id not in taken:
+            take(index, event_id)
+    for _, event_id, index in sorted(similar_pairs):
+        if index not in matched and event_id not in taken:
+            take(index, event_id)
+    return matched

@@ -1,0 +1,21 @@
+"""Timestamps as every timestamp column holds them: UTC, ISO 8601 with a Z (sorts as text)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+_TIMESTAMP = "%Y-%m-%dT%H:%M:%S.%fZ"
+
+
+def to_timestamp(moment: dt.datetime) -> str:
+    if moment.tzinfo is None:
+        raise ValueError(f"naive datetime {moment!r}: stored times must be timezone-aware")
+    return moment.astimezone(dt.UTC).strftime(_TIMESTAMP)
+
+
+def from_timestamp(text: str | None) -> dt.datetime | None:
+    """A stored timestamp (or any ISO 8601 time with a Z or an offset); naive ones are UTC."""
+    if not text:
+        return None
+    moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)

@@ -13,15 +13,24 @@ import dataclasses
 import datetime as dt
 import json
 import logging
+import sqlite3
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from importlib import resources
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 from bot import render
 from bot.config import ConfigError, Settings
+from bot.console import (
+    TerminalProgress,
+    as_typed,
+    configure_logging,
+    not_text,
+    pipe_closed,
+    protect_stderr,
+)
 from bot.digests import new_content, onthisday_content
 from bot.errors import InvalidInput, UserError
 from bot.ingest.feeds import FetchPolicy, make_session
@@ -41,6 +50,7 @@ from bot.services.wikipedia import (
     wikipedia_service,
 )
 from storage import Storage, StorageError
+from storage.db import database_problem
 from storage.entities import EntityError
 
 log = logging.getLogger("chronicle")
@@ -51,35 +61,6 @@ Handler = Callable[[argparse.Namespace, Settings, Storage], Awaitable[int]]
 def sample_archive() -> Path:
     """The small real archive bundled with Chronicle, imported into an empty database."""
     return Path(str(resources.files("bot") / "sample"))
-
-
-class TerminalProgress:
-    """A progress line on a terminal; occasional log lines otherwise."""
-
-    def __init__(
-        self,
-        label: str,
-        stream: TextIO = sys.stderr,
-        *,
-        unit: str = "files",
-        quiet_below: int = 1000,
-    ):
-        self.label = label
-        self.stream = stream
-        self.unit = unit
-        self.quiet_below = quiet_below  # off a terminal, totals below this log nothing
-        self.tty = stream.isatty()
-        self._last_tenth = -1
-
-    def __call__(self, done: int, total: int) -> None:
-        percent = 100 * done // total if total else 100
-        if self.tty:
-            end = "\n" if done >= total else ""
-            self.stream.write(f"\r{self.label}: {done}/{total} {self.unit} ({percent}%){end}")
-            self.stream.flush()
-        elif total >= self.quiet_below and percent // 10 != self._last_tenth:
-            self._last_tenth = percent // 10
-            log.info("%s: %d/%d %s (%d%%)", self.label, done, total, self.unit, percent)
 
 
 def _print_json(value: Any) -> None:
@@ -675,34 +656,9 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def configure_logging(settings: Settings) -> None:
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    if settings.discord_token:
-        handler.addFilter(RedactFilter(settings.discord_token))
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(settings.log_level_number)
-
-
-class RedactFilter(logging.Filter):
-    """Keeps a secret out of every log line, whoever logs it."""
-
-    def __init__(self, secret: str):
-        super().__init__()
-        self.secret = secret
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        if self.secret in message:
-            record.msg = message.replace(self.secret, "[token]")
-            record.args = ()
-        return True
-
-
 async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     try:
-        storage = await Storage.open(settings.database)
+        storage = await Storage.open(settings.database, create=args.handler in CREATE_DATABASE)
     except StorageError as exc:
         print(f"chronicle: {exc}", file=sys.stderr)
         return 1
@@ -715,12 +671,29 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
             for suggestion in exc.suggestions:
                 print(f"  {suggestion}", file=sys.stderr)
         return 1
+    except sqlite3.Error as exc:
+        log.debug("the database failed", exc_info=True)
+        print(f"chronicle: {database_problem(settings.database, exc)}", file=sys.stderr)
+        return 1
     finally:
         await storage.close()
 
 
+# Commands that bring events in may start a new database; lookups of a path that holds
+# none say so, rather than making an empty one.
+CREATE_DATABASE = frozenset({cmd_import, cmd_run, cmd_feeds_add, cmd_wikipedia_pull})
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    raw = list(sys.argv[1:] if argv is None else argv)
+    if (bad := next((a for a in raw if not_text(a)), None)) is not None:
+        print(
+            f"chronicle: the argument '{as_typed(bad)}' is not text in UTF-8; type it again"
+            " (or set your terminal to UTF-8)",
+            file=sys.stderr,
+        )
+        return 2
+    args = build_parser().parse_args(raw)
     try:
         settings = Settings.load()
     except ConfigError as exc:
@@ -728,11 +701,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     if args.db is not None:
         settings = dataclasses.replace(settings, database=args.db)
-    configure_logging(settings)
+    protect_stderr(settings.discord_token)
+    configure_logging(settings.log_level_number)
     try:
         return asyncio.run(_dispatch(args, settings))
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        return pipe_closed()
+    except Exception as exc:  # a bug: one line here, the traceback in the log at DEBUG
+        log.debug("unexpected error", exc_info=True)
+        print(
+            f"chronicle: unexpected error ({type(exc).__name__}: {exc});"
+            " LOG_LEVEL=DEBUG shows where",
+            file=sys.stderr,
+        )
+        return 1
 
 
 if __name__ == "__main__":

@@ -32,8 +32,9 @@ class Storage:
         self.portal = PortalRepository(db, self.events)
 
     @classmethod
-    async def open(cls, path: str | Path) -> Storage:
-        return cls(await Database.open(path))
+    async def open(cls, path: str | Path, *, create: bool = True) -> Storage:
+        """The archive at path; a new one only if ``create`` (see Database.open)."""
+        return cls(await Database.open(path, create=create))
 
     async def close(self) -> None:
         await self.db.close()

@@ -64,6 +64,32 @@ class StorageError(Exception):
     """A storage problem worth a clear message (bad file, newer schema, ...)."""
 
 
+def database_problem(path: str | Path, exc: sqlite3.Error) -> str:
+    """What went wrong with the database file, and what to do, in one line."""
+    text = str(exc)
+    lowered = text.lower()
+    if "readonly" in lowered or "read-only" in lowered:
+        return (
+            f"cannot write to the database {path}: it is read-only ({text}); check the"
+            " permissions of the file and of its folder, which must be writable too"
+        )
+    if "unable to open" in lowered:
+        return (
+            f"cannot open the database {path} ({text}): check that its folder exists and"
+            " can be written to"
+        )
+    if "disk is full" in lowered or "disk i/o" in lowered:
+        return f"cannot write to the database {path}: {text}; free some disk space"
+    if "locked" in lowered or "busy" in lowered:
+        return (
+            f"the database {path} is busy ({text}): another Chronicle is writing to it;"
+            " try again when it is done"
+        )
+    if "not a database" in lowered or "malformed" in lowered:
+        return f"{path} is not a usable SQLite database: {text}"
+    return f"the database {path} failed: {text}"
+
+
 def migrations() -> list[tuple[int, str, str]]:
     """(version, name, sql) of every migration shipped with the package, in order."""
     found = []
@@ -98,10 +124,25 @@ class Database:
         self._closed = False
 
     @classmethod
-    async def open(cls, path: str | Path) -> Database:
+    async def open(cls, path: str | Path, *, create: bool = True) -> Database:
+        """The database at path, migrated to this Chronicle's schema. A new file is made
+        only if ``create``; a file another program made is refused, never changed."""
         path = Path(path)
-        if path.parent and not path.parent.exists():
+        if not create and not path.exists():
+            raise StorageError(
+                f"there is no database at {path}: check the path (--db, CHRONICLE_DB), or"
+                " make one with `chronicle import` or `chronicle run`"
+            )
+        if path.is_dir():
+            raise StorageError(f"{path} is a folder, not a database file: name a file in it")
+        if path.exists() and not path.is_file():
+            raise StorageError(f"{path} is not a regular file, so it cannot be a database")
+        try:
             path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StorageError(
+                f"cannot make the folder {path.parent} for the database: {exc.strerror or exc}"
+            ) from None
         writer = await cls._connect(path)
         try:
             await cls._migrate(writer, path)
@@ -116,21 +157,43 @@ class Database:
         try:
             conn = await aiosqlite.connect(path, isolation_level=None)
         except sqlite3.Error as exc:
-            raise StorageError(f"cannot open database {path}: {exc}") from exc
+            raise StorageError(database_problem(path, exc)) from None
         conn.row_factory = aiosqlite.Row
         try:
+            # busy_timeout first: another process may be creating the database right now.
+            await conn.execute("PRAGMA busy_timeout=10000")
+            await Database._refuse_foreign(conn, path)
             await conn.execute("PRAGMA journal_mode=WAL")
             await conn.execute("PRAGMA synchronous=NORMAL")
             await conn.execute("PRAGMA foreign_keys=ON")
-            await conn.execute("PRAGMA busy_timeout=10000")
             await conn.execute("PRAGMA cache_size=-65536")
             await conn.execute("PRAGMA temp_store=MEMORY")
             for name, function in INDEX_FUNCTIONS.items():
                 await conn.create_function(name, 1, function, deterministic=True)
-        except sqlite3.DatabaseError as exc:
+        except sqlite3.Error as exc:
             await conn.close()
-            raise StorageError(f"{path} is not a usable SQLite database: {exc}") from exc
+            raise StorageError(database_problem(path, exc)) from None
+        except StorageError:
+            await conn.close()
+            raise
         return conn
+
+    @staticmethod
+    async def _refuse_foreign(conn: aiosqlite.Connection, path: Path) -> None:
+        """A file with tables but no schema_migrations is another program's: refused before
+        anything (even switching it to WAL) changes it."""
+        tables = sorted(
+            row[0]
+            for row in await conn.execute_fetchall(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+            )
+        )
+        if tables and "schema_migrations" not in tables:
+            held = ", ".join(tables[:3]) + (", ..." if len(tables) > 3 else "")
+            raise StorageError(
+                f"{path} is another program's SQLite database (it holds {held}): Chronicle"
+                " leaves it as it is; give it a new file, or its own"
+            )
 
     @staticmethod
     async def _migrate(conn: aiosqlite.Connection, path: Path) -> None:
@@ -151,19 +214,29 @@ class Database:
             if version in applied:
                 continue
             log.info("applying migration %s to %s", name, path)
-            # Each migration and its bookkeeping row commit together or not at all.
+            # Each migration and its bookkeeping row commit together or not at all. The row
+            # goes first, once the write lock is held: if another process applied this
+            # migration meanwhile (two starting on a new file), its row is there, the insert
+            # fails on its key, and this process moves on.
             try:
                 await conn.executescript(
                     "BEGIN IMMEDIATE;\n"
+                    "INSERT INTO schema_migrations(version, name, applied_at)"
+                    f" VALUES ({version}, '{name}', strftime('%Y-%m-%dT%H:%M:%SZ', 'now'));\n"
                     + sql
-                    + "\nINSERT INTO schema_migrations(version, name, applied_at)"
-                    + f" VALUES ({version}, '{name}', strftime('%Y-%m-%dT%H:%M:%SZ', 'now'));"
                     + "\nCOMMIT;"
                 )
             except sqlite3.Error as exc:
                 if conn.in_transaction:
                     await conn.execute("ROLLBACK")
-                raise StorageError(f"migration {name} failed on {path}: {exc}") from exc
+                done = await conn.execute_fetchall(
+                    "SELECT 1 FROM schema_migrations WHERE version = ?", (version,)
+                )
+                if isinstance(exc, sqlite3.IntegrityError) and list(done):
+                    continue  # another process applied it
+                raise StorageError(
+                    f"migration {name} failed on {path}: {database_problem(path, exc)}"
+                ) from None
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:

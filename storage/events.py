@@ -264,7 +264,7 @@ class EventRepository:
                 else:
                     to_update.append((page, existing))
 
-            inserted = await self._insert_events(
+            inserted = await self.insert_events(
                 conn,
                 "INSERT INTO events(key, date, headline, summary, story, lang, complete, origin,"
                 " announce, content_hash, added_at, updated_at, searchable)"
@@ -342,7 +342,7 @@ class EventRepository:
                     )
                     if entry.summary:
                         stub_summaries.setdefault(entry.key, entry.summary)
-            created = await self._insert_events(
+            created = await self.insert_events(
                 conn,
                 "INSERT INTO events(key, date, headline, summary, lang, complete, added_at,"
                 " updated_at, searchable) VALUES (?, ?, ?, ?, ?, 0, ?, ?, 0)",
@@ -372,7 +372,7 @@ class EventRepository:
 
             # Complete events become searchable now; stubs at the end of the import
             # (index_pending), as most of them are completed by a later batch.
-            await self._index(conn, list(ids.values()))
+            await self.index_events(conn, list(ids.values()))
 
             # What the archive says of an event changed for the pages written and for the
             # events that gained entities.
@@ -545,7 +545,7 @@ class EventRepository:
             )
 
     @staticmethod
-    async def _index(conn: aiosqlite.Connection, event_ids: Sequence[int]) -> None:
+    async def index_events(conn: aiosqlite.Connection, event_ids: Sequence[int]) -> None:
         """Add events written with searchable = 0 to the full-text index, in bulk."""
         for chunk in chunked(list(event_ids)):
             marks = placeholders(len(chunk))
@@ -575,7 +575,7 @@ class EventRepository:
                 )
                 if not rows:
                     return done
-                await self._index(conn, [r[0] for r in rows])
+                await self.index_events(conn, [r[0] for r in rows])
                 done += len(rows)
 
     async def reconcile_stubs(
@@ -672,7 +672,7 @@ class EventRepository:
         await self.refresh_weights(conn, [target_id])  # it gained links and sources
 
     @staticmethod
-    async def _insert_events(
+    async def insert_events(
         conn: aiosqlite.Connection, sql: str, rows: Sequence[tuple[Any, ...]]
     ) -> list[int]:
         """Insert events (sql: an INSERT INTO events of one row); their ids, in order.

@@ -268,21 +268,19 @@ class PortalRepository:
                 ],
                 [event.candidate(event_id) for event_id, event in events.items()],
             )
-            fresh = len(items) - len(matched)
-            news = announce and (flood_cap is None or fresh <= flood_cap)
+            new = [index for index in range(len(items)) if index not in matched]
+            news = announce and (flood_cap is None or len(new) <= flood_cap)
             outcome.flooded = announce and not news
-            touched: set[int] = set()
+            outcome.created = await self._create(conn, [items[i] for i in new], news, stamp, events)
+            if news:
+                outcome.announced = list(outcome.created)
+            event_ids = {**matched, **dict(zip(new, outcome.created, strict=True))}
+            touched: set[int] = set(outcome.created)
             links: list[tuple[int, str]] = []
             listing: list[tuple[str, int, str, int, str, str, str, str]] = []
             for index, item in enumerate(items):
-                event_id = matched.get(index)
-                if event_id is None:
-                    event_id = await self._create(conn, item, announce=news, now=stamp)
-                    outcome.created.append(event_id)
-                    if news:
-                        outcome.announced.append(event_id)
-                    changed = True
-                else:
+                event_id = event_ids[index]
+                if index in matched:
                     event = events[event_id]
                     if event.listing is not None and event.listing["removed_at"] is not None:
                         outcome.restored.append(event_id)
@@ -297,10 +295,10 @@ class PortalRepository:
                         changed = await self._rewrite(conn, event_id, event, item, now=stamp)
                     if changed:
                         outcome.updated.append(event_id)
+                        touched.add(event_id)
                     else:
                         outcome.unchanged += 1
-                if changed:
-                    touched.add(event_id)
+                if event_id in touched:
                     links.extend((event_id, name) for name in item.entities)
                 listing.append(
                     (
@@ -346,7 +344,11 @@ class PortalRepository:
                 "UPDATE events SET removed_at = ? WHERE id = ? AND origin = 'wikipedia'",
                 [(stamp, event_id) for event_id in outcome.removed],
             )
-            await self.events.link_entities(conn, links)
+            created = set(outcome.created)
+            await self.events.link_entities(
+                conn, links, dates={i: date for i in created}, fresh=created
+            )
+            await self.events.index_events(conn, outcome.created)
             await self.events.refresh_weights(conn, touched)
             await self.events.pack_postings_in(conn)
             await self._upsert_day(
@@ -414,31 +416,54 @@ class PortalRepository:
         return events
 
     async def _create(
-        self, conn: aiosqlite.Connection, item: PortalItemRecord, *, announce: bool, now: str
-    ) -> int:
-        key = await self.events.free_key(conn, item.key)
-        cursor = await conn.execute(
+        self,
+        conn: aiosqlite.Connection,
+        items: Sequence[PortalItemRecord],
+        announce: bool,
+        now: str,
+        events: Mapping[int, _DayEvent],
+    ) -> list[int]:
+        """New events for these items, in one statement, their ids in item order. They wait
+        to be indexed (searchable = 0): their links are made first, and each is indexed
+        once (index_events), not again at every link. An item's key is looked up for a free
+        variant only when an event of the day holds it already (events: the day's)."""
+        if not items:
+            return []
+        taken = {key for event in events.values() for key in event.keys}
+        rows = []
+        for item in items:
+            key = item.key if item.key not in taken else await self.events.free_key(conn, item.key)
+            taken.add(key)
+            rows.append(
+                (
+                    key,
+                    _iso(item.date),
+                    item.headline,
+                    item.story,
+                    item.category,
+                    item.lang,
+                    int(announce),
+                    now,
+                    now,
+                )
+            )
+        ids = await self.events.insert_events(
+            conn,
             "INSERT INTO events(key, date, headline, summary, story, category, lang, complete,"
-            " origin, announce, added_at, updated_at) VALUES (?, ?, ?, '', ?, ?, ?, 1,"
-            " 'wikipedia', ?, ?, ?)",
-            (
-                key,
-                _iso(item.date),
-                item.headline,
-                item.story,
-                item.category,
-                item.lang,
-                int(announce),
-                now,
-                now,
-            ),
+            " origin, announce, searchable, added_at, updated_at) VALUES (?, ?, ?, '', ?, ?, ?,"
+            " 1, 'wikipedia', ?, 0, ?, ?)",
+            rows,
         )
-        event_id = cursor.lastrowid
-        assert event_id is not None
-        await self.events.append_sources(
-            conn, event_id, [(s.name, s.url) for s in item.sources], added_by="portal"
+        await conn.executemany(
+            "INSERT INTO sources(event_id, position, name, url, is_image, from_feed, from_portal)"
+            " VALUES (?, ?, ?, ?, 0, 0, 1)",
+            [
+                (event_id, i, s.name, s.url)
+                for event_id, item in zip(ids, items, strict=True)
+                for i, s in enumerate(item.sources)
+            ],
         )
-        return event_id
+        return ids
 
     async def _rewrite(
         self,

@@ -56,10 +56,18 @@ class Candidate:
     from_feed: bool
 
 
-def _similarity(a: frozenset[str], b: frozenset[str]) -> Fraction:
-    if len(a) < MIN_TOKENS or len(b) < MIN_TOKENS:
-        return Fraction(0)
-    return Fraction(len(a & b), len(a | b))
+def _similarity(a: frozenset[str], b: frozenset[str], floor: Fraction) -> Fraction | None:
+    """Folded-token Jaccard of two headlines, if at least floor (None otherwise, and for
+    headlines too short to compare). Sizes too far apart are ruled out first: the index is
+    at most the smaller size over the larger; every pair of a day is compared."""
+    small, large = sorted((len(a), len(b)))
+    if small < MIN_TOKENS or small * floor.denominator < floor.numerator * large:
+        return None
+    common = len(a & b)
+    union = len(a) + len(b) - common
+    if common * floor.denominator < floor.numerator * union:
+        return None
+    return Fraction(common, union)
 
 
 def match_items(items: Sequence[Listing], candidates: Sequence[Candidate]) -> dict[int, int]:
@@ -87,15 +95,25 @@ def match_items(items: Sequence[Listing], candidates: Sequence[Candidate]) -> di
             continue
         urls = {url for url in item.urls if cited[url] == 1}
         for candidate in candidates:
-            similarity = _similarity(mine[index], tokens[candidate.event_id])
             same_day = candidate.date == item.date
             shared = len(urls & candidate.urls) if same_day else 0
+            edit = same_day and (candidate.listed or not candidate.from_feed)
+            bar = EDIT_SIMILARITY if edit else NEAR_DUPLICATE
+            # Shared sources rank by similarity too, however small.
+            similarity = _similarity(
+                mine[index], tokens[candidate.event_id], Fraction(0) if shared else bar
+            )
             if shared:
                 shared_pairs.append(
-                    (-shared, not candidate.listed, -similarity, candidate.event_id, index)
+                    (
+                        -shared,
+                        not candidate.listed,
+                        -(similarity or Fraction(0)),
+                        candidate.event_id,
+                        index,
+                    )
                 )
-            edit = same_day and (candidate.listed or not candidate.from_feed)
-            if similarity >= (EDIT_SIMILARITY if edit else NEAR_DUPLICATE):
+            if similarity is not None and similarity >= bar:
                 similar_pairs.append((-similarity, candidate.event_id, index))
     for *_, event_id, index in sorted(shared_pairs):
         if index not in matched and event_id not in taken:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
 import sys
@@ -10,12 +11,14 @@ import sys
 import aiohttp
 import discord
 from discord.ext import commands
+from discord.gateway import DiscordWebSocket
 
 from bot.alerts import AlertService
 from bot.config import DEFAULT_API_BASE, Settings
 from bot.digests import Clock, utc_now
 from bot.discord_endpoints import apply_endpoint_overrides
 from bot.ingest.feeds import FetchPolicy, make_session
+from bot.render import cut
 from bot.scheduler import ChronicleScheduler
 from bot.services.entities import apply_aliases
 from bot.services.feeds import FeedService
@@ -29,7 +32,9 @@ log = logging.getLogger(__name__)
 COGS = ("bot.cogs.lookups", "bot.cogs.digests", "bot.cogs.subscriptions")
 FEED_CHECK_MINUTES = 1.0  # how often due feeds are looked for; each feed has its own interval
 PORTAL_CHECK_MINUTES = 1.0  # how often the portal's poll is looked at (its own interval)
-ALERT_SWEEP_MINUTES = 1.0  # picks up events other processes added (chronicle import --announce)
+ALERT_SWEEP_MINUTES = 1.0
+START_RETRY = 5.0  # seconds before trying again to reach Discord at start, doubling
+START_RETRY_MAX = 300.0  # picks up events other processes added (chronicle import --announce)
 
 NO_TOKEN = """\
 chronicle: DISCORD_TOKEN is not set, so the bot cannot log in.
@@ -163,57 +168,125 @@ class ChronicleBot(commands.Bot):
         self._owned.clear()
 
 
+class Unreachable(Exception):
+    """Discord could not be reached at start; the message says where and why."""
+
+
 async def run_bot(settings: Settings) -> int:
-    """Run until SIGINT/SIGTERM; the exit status says whether it could start at all."""
+    """Run until SIGINT/SIGTERM; the exit status says whether it could start at all.
+
+    Discord unreachable at start (its API answering 5xx, no connection to it or to its
+    gateway) is waited out: one line says what cannot be reached, and the bot tries again
+    after START_RETRY, doubling up to START_RETRY_MAX. A refused token or intents end it."""
     if not settings.discord_token:
         print(NO_TOKEN, file=sys.stderr)
         return 2
     apply_endpoint_overrides(
         None if settings.api_base == DEFAULT_API_BASE else settings.api_base, settings.gateway_url
     )
-    bot = ChronicleBot(settings)
     loop = asyncio.get_running_loop()
-    stopping: list[asyncio.Task[None]] = []
+    stop = asyncio.Event()
+    running: list[ChronicleBot] = []
+    closing: list[asyncio.Task[None]] = []
+
+    def on_signal(signum: int) -> None:
+        log.info("received %s: shutting down", signal.Signals(signum).name)
+        stop.set()
+        closing.extend(asyncio.ensure_future(bot.close()) for bot in running)
+
     for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, lambda s=signum: _stop(bot, s, stopping))
+        loop.add_signal_handler(signum, on_signal, signum)
+    wait = START_RETRY
     try:
-        async with bot:
-            await bot.start(settings.discord_token)
-    except discord.LoginFailure:
-        print(
-            "chronicle: Discord refused the token (401 Unauthorized): check DISCORD_TOKEN.",
-            file=sys.stderr,
-        )
-        return 1
-    except discord.ConnectionClosed as exc:
-        if exc.code == 4004:
-            print(
-                "chronicle: Discord refused the token (gateway 4004): check DISCORD_TOKEN.",
-                file=sys.stderr,
-            )
-            return 1
-        print(
-            f"chronicle: the Discord connection closed with code {exc.code}: {exc.reason}",
-            file=sys.stderr,
-        )
-        return 1
-    except discord.PrivilegedIntentsRequired:
-        print(
-            "chronicle: Discord asks for privileged intents, which Chronicle does not use.",
-            file=sys.stderr,
-        )
-        return 1
-    except (aiohttp.ClientConnectionError, discord.GatewayNotFound) as exc:
-        print(f"chronicle: cannot reach Discord at {settings.api_base}: {exc}", file=sys.stderr)
-        return 1
+        while not stop.is_set():
+            bot = ChronicleBot(settings)
+            running[:] = [bot]
+            try:
+                async with bot:
+                    await bot.login(settings.discord_token)
+                    await _reach_gateway(settings)
+                    if not stop.is_set():
+                        await bot.connect()
+                return 0
+            except discord.LoginFailure:
+                print(
+                    "chronicle: Discord refused the token (401 Unauthorized): check DISCORD_TOKEN.",
+                    file=sys.stderr,
+                )
+                return 1
+            except discord.PrivilegedIntentsRequired:
+                print(
+                    "chronicle: Discord asks for privileged intents, which Chronicle does not use.",
+                    file=sys.stderr,
+                )
+                return 1
+            except discord.ConnectionClosed as exc:
+                if exc.code == 4004:
+                    print(
+                        "chronicle: Discord refused the token (gateway 4004): check DISCORD_TOKEN.",
+                        file=sys.stderr,
+                    )
+                else:
+                    print(
+                        f"chronicle: the Discord connection closed with code {exc.code}:"
+                        f" {exc.reason}",
+                        file=sys.stderr,
+                    )
+                return 1
+            except (
+                Unreachable,
+                discord.DiscordServerError,
+                discord.GatewayNotFound,
+                aiohttp.ClientError,
+                OSError,
+                TimeoutError,
+            ) as exc:
+                if stop.is_set():
+                    return 0
+                log.warning(
+                    "cannot reach Discord: %s; trying again in %g s",
+                    _unreachable(exc, settings),
+                    wait,
+                )
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), wait)
+            wait = min(wait * 2, START_RETRY_MAX)
+        return 0
     finally:
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(signum)
-        if stopping:
-            await asyncio.gather(*stopping, return_exceptions=True)
-    return 0
+        if closing:
+            await asyncio.gather(*closing, return_exceptions=True)
 
 
-def _stop(bot: ChronicleBot, signum: int, stopping: list[asyncio.Task[None]]) -> None:
-    log.info("received %s: shutting down", signal.Signals(signum).name)
-    stopping.append(asyncio.ensure_future(bot.close()))
+async def _reach_gateway(settings: Settings) -> None:
+    """Open (and close) a connection to the gateway before logging in to it: discord.py
+    fails without a word on a gateway it never reached (AttributeError on ws.sequence)."""
+    url = settings.gateway_url or str(DiscordWebSocket.DEFAULT_GATEWAY)
+    try:
+        async with (
+            aiohttp.ClientSession() as session,
+            session.ws_connect(url, timeout=aiohttp.ClientWSTimeout(ws_close=5), autoclose=True),
+        ):
+            pass
+    except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+        raise Unreachable(f"its gateway at {url}: {_reason(exc)}") from None
+
+
+def _unreachable(exc: BaseException, settings: Settings) -> str:
+    if isinstance(exc, Unreachable):
+        return str(exc)
+    if isinstance(exc, discord.DiscordServerError):
+        said = f" ({cut(exc.text, 300)})" if exc.text else ""
+        return (
+            f"its API at {settings.api_base} answered HTTP {exc.status} {exc.response.reason}{said}"
+        )
+    return f"its API at {settings.api_base}: {_reason(exc)}"
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        return f"cannot connect ({exc.os_error.strerror or exc.os_error})"
+    if isinstance(exc, TimeoutError):
+        return "no answer in time"
+    return f"{type(exc).__name__}: {exc}"

@@ -698,6 +698,7 @@ class Fault:
     is_global: bool = False
     errors: JsonDict | None = None
     headers: dict[str, str] = field(default_factory=dict)
+    echo_headers: bool = False  # the body repeats the request's headers (a leaky proxy)
     hits: int = 0
 
     def matches(self, method: str, path: str) -> bool:
@@ -1202,6 +1203,7 @@ class DiscordStandIn:
         is_global: bool = False,
         errors: JsonDict | None = None,
         headers: Mapping[str, str] | None = None,
+        echo_headers: bool = False,
     ) -> Fault:
         """Answer matching REST requests with an error instead of handling them.
 
@@ -1225,6 +1227,7 @@ class DiscordStandIn:
             is_global=is_global,
             errors=errors,
             headers=dict(headers or {}),
+            echo_headers=echo_headers,
         )
         self.faults.append(fault)
         return fault
@@ -1255,7 +1258,9 @@ class DiscordStandIn:
         """Close the gateway with ``close_code`` on IDENTIFY/RESUME (None: accept again)."""
         self._identify_rejection = None if close_code is None else (close_code, reason)
 
-    def _fault_result(self, fault: Fault, route: str) -> _Result:
+    def _fault_result(
+        self, fault: Fault, route: str, request_headers: Mapping[str, str]
+    ) -> _Result:
         fault.hits += 1
         headers = dict(fault.headers)
         body: JsonDict
@@ -1288,6 +1293,9 @@ class DiscordStandIn:
             body = {"message": fault.message, "code": fault.code}
             if fault.errors is not None:
                 body["errors"] = fault.errors
+        if fault.echo_headers:
+            echoed = "; ".join(f"{k}: {v}" for k, v in request_headers.items())
+            body["message"] = f"{body['message']} (request headers: {echoed})"
         return _Result(fault.status, body, headers)
 
     # -- REST plumbing --------------------------------------------------------------------
@@ -1366,7 +1374,7 @@ class DiscordStandIn:
 
         fault = next((f for f in self.faults if f.matches(method, path)), None)
         if fault is not None:
-            result = self._fault_result(fault, route_name or f"{method} {path}")
+            result = self._fault_result(fault, route_name or f"{method} {path}", request.headers)
         elif route is None:
             status = 405 if path_known else 404
             label = "Method Not Allowed" if path_known else "Not Found"

@@ -138,3 +138,66 @@ async def test_run_brings_the_bot_up_on_the_sample_archive(
     assert "shutting down" in text
     assert "Traceback" not in text
     assert DEFAULT_TOKEN not in text
+
+
+async def test_discord_failing_at_start_is_waited_out_and_the_token_never_shown(
+    tmp_path: Path, standin: DiscordStandIn
+) -> None:
+    """Discord's API answers 503 at login, with a body that echoes the request's headers
+    (the Authorization header among them). The bot says what it cannot reach and what it
+    was told, tries again and comes up; nothing it writes holds the token."""
+    standin.fail("GET", r"/users/@me", 503, times=1, echo_headers=True)
+    env = environment(
+        tmp_path,
+        DISCORD_TOKEN=DEFAULT_TOKEN,
+        DISCORD_API_BASE=standin.api_base,
+        DISCORD_GATEWAY_URL=standin.gateway_url,
+        WIKIPEDIA_POLL_MINUTES="0",
+    )
+    process = await start(tmp_path, env)
+    try:
+        await standin.wait_for_ready(timeout=WAIT)
+        handle = await standin.send_slash_command("about")
+        assert (await handle.response(timeout=WAIT))["embeds"]
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, err = await asyncio.wait_for(process.communicate(), WAIT)
+    text = err.decode()
+    assert process.returncode == 0, text
+    (retry,) = [line for line in text.splitlines() if "cannot reach Discord" in line]
+    assert (
+        f"cannot reach Discord: its API at {standin.api_base} answered HTTP 503 Service"
+        " Unavailable (503: Error (request headers: " in retry
+    )
+    assert retry.endswith("; trying again in 5 s")
+    assert "Authorization: Bot [token]" in retry  # the echo reached the log, redacted
+    assert DEFAULT_TOKEN not in text and "Traceback" not in text
+
+
+async def test_an_unreachable_gateway_is_said_plainly_and_retried(
+    tmp_path: Path, standin: DiscordStandIn
+) -> None:
+    env = environment(
+        tmp_path,
+        DISCORD_TOKEN=DEFAULT_TOKEN,
+        DISCORD_API_BASE=standin.api_base,
+        DISCORD_GATEWAY_URL="ws://127.0.0.1:9/gateway",  # nothing listens there
+        WIKIPEDIA_POLL_MINUTES="0",
+    )
+    process = await start(tmp_path, env)
+    assert process.stderr is not None
+    lines: list[str] = []
+    try:
+        while not any("cannot reach Discord" in line for line in lines):
+            line = await asyncio.wait_for(process.stderr.readline(), WAIT)
+            assert line, "the bot ended instead of retrying"
+            lines.append(line.decode())
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, err = await asyncio.wait_for(process.communicate(), WAIT)
+    text = "".join(lines) + err.decode()
+    assert process.returncode == 0, text
+    assert "cannot reach Discord: its gateway at ws://127.0.0.1:9/gateway: cannot connect" in text
+    assert "trying again in 5 s" in text
+    assert "Traceback" not in text and "AttributeError" not in text
+    assert DEFAULT_TOKEN not in text

@@ -980,6 +980,17 @@ class EventRepository:
             removed_at=from_timestamp(row["removed_at"]),
         )
 
+    async def count_incomplete(self, ids: Collection[int]) -> int:
+        """How many of these events are known only from links (complete = 0)."""
+        count = 0
+        for chunk in chunked(sorted(ids)):
+            row = await self.db.fetchone(
+                f"SELECT COUNT(*) FROM events WHERE complete = 0 AND id IN ({placeholders(len(chunk))})",
+                chunk,
+            )
+            count += row[0] if row else 0
+        return count
+
     async def briefs(self, ids: Sequence[int]) -> dict[int, EventBrief]:
         found: dict[int, EventBrief] = {}
         for chunk in chunked(list(ids)):

@@ -13,6 +13,7 @@ import datetime as dt
 import html
 import os
 import re
+import stat
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -394,8 +395,10 @@ ARCHIVE_SUFFIXES = (".md", ".txt")
 
 
 def iter_archive_files(paths: Iterable[str | Path]) -> Iterator[Path]:
-    """Files named on the command line, and every .md/.txt file under named folders (in
-    path order, folder by folder; links to folders are not followed)."""
+    """Files named on the command line, and every .md/.txt entry under named folders (in
+    path order, folder by folder; links to folders are not followed). An entry named like
+    an archive file that is not one (a link to nothing, a link to a folder, a device) is
+    yielded too, so that reading it reports why it was not imported."""
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
@@ -417,8 +420,47 @@ def _archive_files_under(folder: str) -> list[str]:
                 elif (
                     not entry.name.startswith(".")
                     and os.path.splitext(entry.name)[1].lower() in ARCHIVE_SUFFIXES
-                    and entry.is_file()
                 ):
                     found.append(entry.path)
     found.sort(key=lambda p: p.split(os.sep))  # as Paths sort: part by part
     return found
+
+
+MAX_FILE_BYTES = 1024 * 1024  # an archive page is a few kB; a day index, tens
+
+
+def read_archive_file(path: Path) -> bytes:
+    """A file's bytes, if it can be an archive file: a regular file (a link to one is
+    followed) of at most MAX_FILE_BYTES, read no further than that. ArchiveFormatError
+    says why not."""
+    name = str(path)
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        if path.is_symlink():
+            raise ArchiveFormatError(name, f"a link to nothing ({os.readlink(path)})") from None
+        raise ArchiveFormatError(name, "no such file") from None
+    except OSError as exc:
+        raise ArchiveFormatError(name, f"cannot read: {exc.strerror or exc}") from None
+    if stat.S_ISDIR(info.st_mode):
+        what = "a link to a folder (not followed)" if path.is_symlink() else "a folder"
+        raise ArchiveFormatError(name, f"is {what}, named like an archive file")
+    if not stat.S_ISREG(info.st_mode):
+        raise ArchiveFormatError(name, "not a regular file (a device, a pipe or a socket)")
+    if info.st_size > MAX_FILE_BYTES:
+        raise ArchiveFormatError(name, _too_large(info.st_size))
+    try:
+        with path.open("rb") as file:
+            data = file.read(MAX_FILE_BYTES + 1)
+    except OSError as exc:
+        raise ArchiveFormatError(name, f"cannot read: {exc.strerror or exc}") from None
+    if len(data) > MAX_FILE_BYTES:  # it grew, or its size was not what stat said
+        raise ArchiveFormatError(name, _too_large(len(data)))
+    return data
+
+
+def _too_large(size: int) -> str:
+    return (
+        f"{size / 1024 / 1024:.1f} MB, more than the {MAX_FILE_BYTES // 1024 // 1024} MB an"
+        " archive file can be: not read"
+    )

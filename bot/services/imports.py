@@ -14,7 +14,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bot.ingest.archive import ArchiveFormatError, ParsedDay, iter_archive_files, parse_file
+from bot.ingest.archive import (
+    ArchiveFormatError,
+    ParsedDay,
+    iter_archive_files,
+    parse_file,
+    read_archive_file,
+)
 from bot.ingest.articles import ArticleFormatError, lead, match_score, parse_article
 from bot.services.entities import apply_alias_pairs, default_alias_file, read_alias_file
 from storage import Storage
@@ -97,17 +103,11 @@ def _read_and_parse(paths: Sequence[Path]) -> list[PageRecord | ParsedDay | File
 
 def _read_and_parse_one(path: Path) -> PageRecord | ParsedDay | FileFailure:
     try:
-        return parse_file(path, path.read_bytes())
+        return parse_file(path, read_archive_file(path))
     except ArchiveFormatError as exc:
         return FileFailure(
             str(path), exc.reason if exc.line is None else f"line {exc.line}: {exc.reason}"
         )
-    except IsADirectoryError:
-        return FileFailure(str(path), "is a directory")
-    except FileNotFoundError:
-        return FileFailure(str(path), "no such file")
-    except OSError as exc:
-        return FileFailure(str(path), f"cannot read: {exc.strerror or exc}")
 
 
 async def import_archive(
@@ -125,7 +125,6 @@ async def import_archive(
     report = ImportReport()
     files = list(iter_archive_files(paths))
     report.files = len(files)
-    incomplete_before = (await storage.stats()).incomplete
     created_incomplete: set[int] = set()
     completed: set[int] = set()
     updated: set[int] = set()
@@ -194,8 +193,10 @@ async def import_archive(
             await storage.events.pack_postings()
     report.new = len(completed)
     report.updated = len(updated - completed)
+    # Stubs this import made that no page completed: counted, not taken as a difference of
+    # totals (an import re-run after a kill completes the stubs of the first run).
+    report.incomplete = await storage.events.count_incomplete(created_incomplete - completed)
     stats = await storage.stats()
-    report.incomplete = stats.incomplete - incomplete_before
     written = len(completed | updated)
     complete = stats.events - stats.incomplete
     if written >= max(MERGE_INDEX_MIN_EVENTS, MERGE_INDEX_MIN_SHARE * complete):

@@ -76,11 +76,14 @@ def print_import_report(report: imports.ImportReport, as_json: bool) -> None:
         f"Imported {report.files} files: {report.new} new, {report.updated} updated, "
         f"{report.incomplete} incomplete, {report.unchanged} unchanged, "
         f"{len(report.failed)} failed"
+        + (f", {len(report.suspect)} suspect" if report.suspect else "")
         + (f", {report.replaced} older versions folded in" if report.replaced else "")
         + (f", {report.superseded} outdated versions skipped" if report.superseded else "")
     )
     for failure in report.failed:
         print(f"  failed: {failure.path}: {failure.reason}", file=sys.stderr)
+    for suspect in report.suspect:
+        print(f"  suspect: {suspect.path}: {suspect.reason}", file=sys.stderr)
 
 
 # --- commands ---------------------------------------------------------------------------------

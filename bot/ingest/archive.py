@@ -70,6 +70,17 @@ class ParsedDay:
     entries: tuple[DayEntryRecord, ...]
 
 
+@pickled_as_values
+@dataclass(frozen=True, slots=True)
+class CutShort:
+    """A page that ends mid-line (the generator ends every file with a line break): what it
+    says of its event is kept as an incomplete event, and the page reported as suspect."""
+
+    path: str
+    entry: DayEntryRecord
+    reason: str
+
+
 def clean_text(text: str) -> str:
     """Decode HTML entities, drop wiki quote marks, fold whitespace."""
     if "&" in text:
@@ -130,7 +141,7 @@ def _section_name(title: str) -> str:
     return title.rstrip(":：").strip().lower()
 
 
-def parse_file(path: str | Path, data: bytes) -> PageRecord | ParsedDay:
+def parse_file(path: str | Path, data: bytes) -> PageRecord | ParsedDay | CutShort:
     """Parse one archive file: an event page or a day index, whatever its name."""
     name = str(path)
     if not data.strip():
@@ -144,7 +155,23 @@ def parse_file(path: str | Path, data: bytes) -> PageRecord | ParsedDay:
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     for number, line in enumerate(lines):
         if _PAGE_DATE.match(line):
-            return _parse_page(name, lines, number, text)
+            page = _parse_page(name, lines, number, text)
+            if text.endswith(("\n", "\r")):
+                return page
+            last = " ".join(lines[-1].split())
+            return CutShort(
+                name,
+                DayEntryRecord(
+                    page.key,
+                    page.date,
+                    page.headline,
+                    page.summary or None,
+                    page.entities,
+                    page.story,
+                    page.lang,
+                ),
+                f"ends mid-line ({last[-40:]!r}): cut short? kept as an incomplete event",
+            )
         if _DAY_DATE.match(line):
             return _parse_day(name, lines, text)
         if _HEADLINE.match(line):

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from bot.ingest.archive import (
     ArchiveFormatError,
+    CutShort,
     ParsedDay,
     iter_archive_files,
     parse_file,
@@ -59,6 +60,7 @@ class ImportReport:
     replaced: int = 0
     superseded: int = 0
     failed: list[FileFailure] = field(default_factory=list)
+    suspect: list[FileFailure] = field(default_factory=list)  # read, but not trusted
     new_event_ids: list[int] = field(default_factory=list)
 
     @property
@@ -75,6 +77,7 @@ class ImportReport:
             "replaced": self.replaced,
             "superseded": self.superseded,
             "failed": [{"path": f.path, "reason": f.reason} for f in self.failed],
+            "suspect": [{"path": f.path, "reason": f.reason} for f in self.suspect],
         }
 
 
@@ -94,14 +97,16 @@ def cyclic_gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _read_and_parse(paths: Sequence[Path]) -> list[PageRecord | ParsedDay | FileFailure]:
+def _read_and_parse(
+    paths: Sequence[Path],
+) -> list[PageRecord | ParsedDay | CutShort | FileFailure]:
     """Runs in a worker process or thread: file reading and parsing never block the event
     loop."""
     with cyclic_gc_paused():
         return [_read_and_parse_one(path) for path in paths]
 
 
-def _read_and_parse_one(path: Path) -> PageRecord | ParsedDay | FileFailure:
+def _read_and_parse_one(path: Path) -> PageRecord | ParsedDay | CutShort | FileFailure:
     try:
         return parse_file(path, read_archive_file(path))
     except ArchiveFormatError as exc:
@@ -142,7 +147,9 @@ async def import_archive(
     )
     loop = asyncio.get_running_loop()
 
-    def parse(chunk: list[Path]) -> asyncio.Future[list[PageRecord | ParsedDay | FileFailure]]:
+    def parse(
+        chunk: list[Path],
+    ) -> asyncio.Future[list[PageRecord | ParsedDay | CutShort | FileFailure]]:
         return loop.run_in_executor(pool, _read_and_parse, chunk)
 
     # Known aliases are applied as soon as either name appears, not at the end: links from
@@ -167,6 +174,10 @@ async def import_archive(
                             report.failed.append(item)
                         elif isinstance(item, ParsedDay):
                             days.extend(item.entries)
+                        elif isinstance(item, CutShort):
+                            log.warning("suspect: %s: %s", item.path, item.reason)
+                            report.suspect.append(FileFailure(item.path, item.reason))
+                            days.append(item.entry)
                         else:
                             pages.append(
                                 dataclasses.replace(item, announce=True) if announce else item

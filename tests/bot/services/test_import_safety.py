@@ -96,3 +96,37 @@ async def test_a_named_file_that_does_not_exist_says_so(
 ) -> None:
     report = await import_archive(storage, [tmp_path / name])
     assert reasons(report) == {name: "no such file"}
+
+
+async def test_a_page_cut_short_is_suspect_and_kept_incomplete(
+    storage: Storage, tmp_path: Path
+) -> None:
+    """A page that ends mid-headline (no Sources, no line break at its end: the archive's
+    generator ends every file with one) is reported, and its event stays incomplete; the
+    whole page completes it, and a cut copy never spoils a complete event."""
+    whole = SAMPLE_NEWS / "2014" / "11" / "8"
+    page = next(p for p in whole.glob("north-korea*.md"))
+    text = page.read_text(encoding="utf-8")
+    headline_at = text.index("# North Korea")
+    cut = tmp_path / "news" / "2014" / "11" / "8" / page.name  # laid out as the archive is
+    cut.parent.mkdir(parents=True)
+    cut.write_text(text[: headline_at + 40], encoding="utf-8")
+    report = await import_archive(storage, [cut])
+    assert report.ok and report.new == 0 and report.incomplete == 1
+    ((path, reason),) = [(s.path, s.reason) for s in report.suspect]
+    assert path == str(cut)
+    assert reason == (
+        "ends mid-line ('# North Korea releases American detainee'): cut short? kept as an"
+        " incomplete event"
+    )
+    key = "2014/11/8/north-korea-releases-american-detainees-kenneth-bae-and-matthew-todd-miller"
+    stub = await storage.events.get_by_key(key)  # the file's path names the event
+    assert stub is not None and not stub.complete
+    done = await import_archive(storage, [page])
+    assert done.new == 1
+    event = await storage.events.get_by_key(key)
+    assert event is not None and event.complete
+    again = await import_archive(storage, [cut])
+    after = await storage.events.get(event.id)
+    assert again.suspect and after is not None and after.complete
+    assert after.headline == event.headline and after.sources == event.sources

@@ -155,6 +155,24 @@ def rank_shared(keys: np.ndarray, *, exclude: int, want: int) -> list[int]:
     return [key & _ID_BITS for _, key in ranked]
 
 
+def _what_it_knows(page: PageRecord) -> list[DayEntryRecord]:
+    """An outdone page version's knowledge as index entries: its own event's names, and
+    the events its Related list links with the names they share."""
+    return [
+        DayEntryRecord(page.key, page.date, page.headline, None, page.entities, None, page.lang),
+        *(
+            DayEntryRecord(r.key, r.date, r.headline, None, r.shared, None, page.lang)
+            for r in page.related
+        ),
+    ]
+
+
+def _rank(page: PageRecord) -> tuple[str, str]:
+    """Which of two versions of a page is newer (PageRecord.version), equal versions told
+    apart by their content, so that no order of import decides."""
+    return page.version, page.content_hash
+
+
 def _headlines_holding(rows: Iterable[Sequence[Any]], text: str) -> list[int]:
     """The ids of the (id, headline, ...) rows whose headline holds the words of text."""
     holds = text_matcher(text)
@@ -188,6 +206,14 @@ class _Known:
     complete: bool
     date: str
     content_hash: str | None = None
+    page_version: str | None = None
+
+    def newer_than(self, page: PageRecord) -> bool:
+        """Whether the page version held is newer than this page (PageRecord.version). A
+        record without a version (not read from an archive file) is taken as the newest."""
+        if not self.complete or self.content_hash is None or not page.version:
+            return False
+        return _rank(page) < (self.page_version or "", self.content_hash)
 
 
 @dataclass(frozen=True, slots=True)
@@ -241,6 +267,9 @@ class EventRepository:
         now = utc_now()
         async with self.db.transaction() as conn:
             pages, outdone, known = await self._fresh_pages(conn, pages, outcome)
+            # An older version is not applied, but what it says of other events (and the
+            # names it links to its own) is kept, as it would have been had it come first.
+            days = [*days, *(entry for page in outdone for entry in _what_it_knows(page))]
             if await self._apply_replacements(conn, pages, outcome, now, known):
                 known = await self._resolve(conn, {p.key for p in pages})
             if await self._adopt_portal_events(conn, [p for p in pages if p.key not in known], now):
@@ -267,8 +296,8 @@ class EventRepository:
             inserted = await self.insert_events(
                 conn,
                 "INSERT INTO events(key, date, headline, summary, story, lang, complete, origin,"
-                " announce, content_hash, added_at, updated_at, searchable)"
-                " VALUES (?,?,?,?,?,?,1,?,?,?,?,?,0)",
+                " announce, content_hash, page_version, added_at, updated_at, searchable)"
+                " VALUES (?,?,?,?,?,?,1,?,?,?,?,?,?,0)",
                 [
                     (
                         p.key,
@@ -280,6 +309,7 @@ class EventRepository:
                         p.origin,
                         int(p.announce),
                         p.content_hash,
+                        p.version,
                         now,
                         now,
                     )
@@ -291,7 +321,7 @@ class EventRepository:
                 # archive's, which the portal then only enriches).
                 "UPDATE events SET date = ?, headline = ?, summary = ?,"
                 " story = COALESCE(?, story), lang = ?, complete = 1, origin = ?,"
-                " content_hash = ?, updated_at = ?, searchable = 0 WHERE id = ?",
+                " content_hash = ?, page_version = ?, updated_at = ?, searchable = 0 WHERE id = ?",
                 [
                     (
                         p.date.isoformat(),
@@ -301,6 +331,7 @@ class EventRepository:
                         p.lang,
                         p.origin,
                         p.content_hash,
+                        p.version,
                         now,
                         k.id,
                     )
@@ -320,7 +351,7 @@ class EventRepository:
             await conn.executemany(
                 "INSERT OR IGNORE INTO page_versions(content_hash, event_id) VALUES (?, ?)",
                 [(k.content_hash, k.id) for _, k in to_update if k.content_hash]
-                + [(p.content_hash, ids[p.key]) for p in outdone if p.key in ids],
+                + [(p.content_hash, event_ids[p.key]) for p in outdone if p.key in event_ids],
             )
             await self._replace_sources_and_related(
                 conn, applied, ids, existing=[k.id for _, k in to_update]
@@ -416,8 +447,17 @@ class EventRepository:
                 outcome.unchanged += 1
                 continue
             seen.add(page.content_hash)
-            if page.key in latest:
-                outdone.append(latest.pop(page.key))  # the later version in the batch wins
+            held = current.get(page.key)
+            if held is not None and held.key == page.key and held.newer_than(page):
+                outdone.append(page)  # older than the version held: whatever the order
+                outcome.superseded.append(page.key)
+                continue
+            rival = latest.get(page.key)
+            if rival is not None and page.version and _rank(rival) > _rank(page):
+                outdone.append(page)
+                continue
+            if rival is not None:
+                outdone.append(rival)  # the newest version in the batch wins
             latest[page.key] = page
         return list(latest.values()), outdone, current
 
@@ -722,13 +762,18 @@ class EventRepository:
         events: dict[int, _Known] = {}
         for chunk in chunked(sorted(set(ids.values()))):
             rows = await conn.execute_fetchall(
-                "SELECT id, key, complete, date, content_hash FROM events"
+                "SELECT id, key, complete, date, content_hash, page_version FROM events"
                 f" WHERE id IN ({placeholders(len(chunk))})",
                 chunk,
             )
             for row in rows:
                 events[row["id"]] = _Known(
-                    row["id"], row["key"], bool(row["complete"]), row["date"], row["content_hash"]
+                    row["id"],
+                    row["key"],
+                    bool(row["complete"]),
+                    row["date"],
+                    row["content_hash"],
+                    row["page_version"],
                 )
         return {key: events[event_id] for key, event_id in ids.items()}
 

@@ -80,6 +80,9 @@ class PageRecord:
     entities: tuple[str, ...] = ()
     replaces: tuple[str, ...] = ()  # older keys of the same event (a Changes list)
     origin: str = "archive"
+    # How new this version of the page is (bot.ingest.archive.page_version): of two versions
+    # of a page, the newer is kept, whichever is imported first.
+    version: str = field(default="", compare=False)
     announce: bool = field(default=False, compare=False)  # news, not history: digests, alerts
     content_hash: str = field(default="", compare=False)  # of everything above; computed
     # The Related list as archive_related stores it; computed, like content_hash, where the

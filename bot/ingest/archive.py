@@ -9,12 +9,13 @@ content, not its file name, so the seed files (``000_*.txt``) import like archiv
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import html
 import os
 import re
 import stat
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -238,7 +239,35 @@ def _parse_page(path: str, lines: list[str], start: int, text: str) -> PageRecor
         related=tuple(r for r in related if r.key != own_key),
         entities=entities,
         replaces=replaces,
+        version=page_version(text, date, related, changes),
     )
+
+
+_NOTED_DATE = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
+
+
+def page_version(
+    text: str,
+    date: dt.date,
+    related: Iterable[RelatedRecord],
+    changes: Sequence[tuple[str, str]],
+) -> str:
+    """How new a version of an event page is, as text that sorts so: the latest date it
+    knows of (the events its Related and Changes lists link, the times its Changes list
+    notes), then its format's generation (a "Formats:" line came in August 2017, a
+    "### Formats:" list later), then how many changes it lists. A page is rewritten as the
+    archive learns of later events; its Related list is cut at 5 in some versions and at 10
+    in others, so its length tells nothing."""
+    known = [date, *(item.date for item in related)]
+    for key, note in changes:
+        if (linked := key_date(key)) is not None:
+            known.append(linked)
+        for match in _NOTED_DATE.finditer(note):
+            with contextlib.suppress(ValueError):
+                known.append(dt.date(*(int(part) for part in match.groups())))
+    head = text.lstrip()[:200]
+    generation = 2 if head.startswith("### Formats") else 1 if head.startswith("Formats:") else 0
+    return f"{max(known).isoformat()} {generation} {len(changes):04d}"
 
 
 def _list_item(line: str) -> str | None:

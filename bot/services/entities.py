@@ -44,20 +44,24 @@ async def apply_alias_pairs(
     storage: Storage, pairs: Sequence[tuple[str, str]]
 ) -> tuple[int, list[tuple[str, str]]]:
     """Apply the (alias, canonical) pairs either of whose names the archive knows: (how
-    many changed something, the pairs whose names have not appeared yet)."""
-    # One query for every name: an import asks after each batch.
-    known = await storage.entities.known(name for pair in pairs for name in pair)
+    many changed something, the pairs whose names have not appeared yet). A pair applied
+    can make another's name known (its canonical name is created): the pairs are gone
+    through again until none applies, so that the order names arrive in does not matter."""
     changed = 0
-    waiting: list[tuple[str, str]] = []
-    for alias, canonical in pairs:
-        if fold(alias) not in known and fold(canonical) not in known:
-            waiting.append((alias, canonical))
-            continue
-        try:
-            result = await storage.entities.alias(alias, canonical)
-        except EntityError as error:
-            log.warning("alias %r -> %r not applied: %s", alias, canonical, error)
-            continue
-        if result.moved_links or result.created:
-            changed += 1
+    waiting = list(pairs)
+    while waiting:
+        # One query for every name: an import asks after each batch.
+        known = await storage.entities.known(name for pair in waiting for name in pair)
+        ready = [p for p in waiting if fold(p[0]) in known or fold(p[1]) in known]
+        if not ready:
+            break
+        waiting = [p for p in waiting if p not in ready]
+        for alias, canonical in ready:
+            try:
+                result = await storage.entities.alias(alias, canonical)
+            except EntityError as error:
+                log.warning("alias %r -> %r not applied: %s", alias, canonical, error)
+                continue
+            if result.moved_links or result.created:
+                changed += 1
     return changed, waiting

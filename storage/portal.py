@@ -193,18 +193,30 @@ class PortalRepository:
         """A revision that could not be read: remembered with why (so it is not read again),
         while the events of the last readable one stay as they were."""
         async with self.db.transaction() as conn:
-            await self._upsert_day(
-                conn,
-                wiki,
-                revision.date,
-                revision.title,
-                revision.page_url,
-                revision.revision_id,
-                revision.revision_at,
-                None,
-                error,
-                now,
-            )
+            await self._upsert_revision(conn, wiki, revision, None, error, now)
+
+    @classmethod
+    async def _upsert_revision(
+        cls,
+        conn: aiosqlite.Connection,
+        wiki: str,
+        revision: PortalRevision,
+        items: int | None,
+        error: str | None,
+        now: dt.datetime,
+    ) -> None:
+        await cls._upsert_day(
+            conn,
+            wiki,
+            revision.date,
+            revision.title,
+            revision.page_url,
+            revision.revision_id,
+            revision.revision_at,
+            items,
+            error,
+            now,
+        )
 
     @staticmethod
     async def _upsert_day(
@@ -351,18 +363,7 @@ class PortalRepository:
             await self.events.index_events(conn, outcome.created)
             await self.events.refresh_weights(conn, touched)
             await self.events.pack_postings_in(conn)
-            await self._upsert_day(
-                conn,
-                wiki,
-                revision.date,
-                revision.title,
-                revision.page_url,
-                revision.revision_id,
-                revision.revision_at,
-                len(items),
-                None,
-                now,
-            )
+            await self._upsert_revision(conn, wiki, revision, len(items), None, now)
         return outcome
 
     async def _candidates(

@@ -16,6 +16,7 @@ from tests.e2e.discord_standin import (
     DEFAULT_GUILD_ID,
     DEFAULT_TOKEN,
     DiscordStandIn,
+    UserSpec,
     connected_client,
 )
 
@@ -83,3 +84,17 @@ async def running_bot(
         assert isinstance(client, ChronicleBot)
         await asyncio.wait_for(client.wait_until_working(), 10)
         yield client
+
+
+def dms_to(standin: DiscordStandIn, user: UserSpec) -> list[Any]:
+    """The messages the bot sent a user by direct message."""
+    channels = {
+        int(r.response["id"])
+        for r in standin.requests_to("POST", "/users/@me/channels")
+        if r.status < 300 and int(r.json["recipient_id"]) == user.id
+    }
+    return [
+        r
+        for r in standin.requests_to("POST", r"/channels/\d+/messages")
+        if r.status < 300 and int(r.params["channel_id"]) in channels
+    ]

@@ -22,7 +22,7 @@ from tests.e2e.discord_standin import (
     UserSpec,
     make_guild,
 )
-from tests.e2e.harness import running_bot
+from tests.e2e.harness import dms_to, running_bot
 from tests.support.feed_server import FeedServer
 
 EPHEMERAL = 64
@@ -84,19 +84,6 @@ async def poll(bot: ChronicleBot) -> None:
     """What the bot's feed job does: poll, then alert."""
     await bot.feeds.poll_all()
     await bot.alerts.sweep()
-
-
-def dms_to(standin: DiscordStandIn, user: UserSpec) -> list[Any]:
-    channels = {
-        int(r.response["id"])
-        for r in standin.requests_to("POST", "/users/@me/channels")
-        if r.status < 300 and int(r.json["recipient_id"]) == user.id
-    }
-    return [
-        r
-        for r in standin.requests_to("POST", r"/channels/\d+/messages")
-        if r.status < 300 and int(r.params["channel_id"]) in channels
-    ]
 
 
 async def test_alerts_once_per_subscriber_under_an_alias(

@@ -18,7 +18,7 @@ from bot.services.imports import import_archive
 from storage import Storage
 from tests.conftest import SAMPLE_NEWS, TEST_DATA
 from tests.e2e.discord_standin import DEFAULT_GUILD_ID, DiscordStandIn, UserSpec, make_guild
-from tests.e2e.harness import FakeClock, running_bot
+from tests.e2e.harness import FakeClock, dms_to, running_bot
 from tests.support.mediawiki_server import MediaWikiStandIn
 
 NEWS = DEFAULT_GUILD_ID + 11
@@ -63,19 +63,6 @@ async def wiki() -> AsyncIterator[MediaWikiStandIn]:
         server.set_page(ENGLISH.title(YESTERDAY), YESTERDAYS_PAGE)
         server.set_page(ENGLISH.title(TODAY), TODAYS_PAGE)
         yield server
-
-
-def dms_to(standin: DiscordStandIn, user: UserSpec) -> list[Any]:
-    channels = {
-        int(r.response["id"])
-        for r in standin.requests_to("POST", "/users/@me/channels")
-        if r.status < 300 and int(r.json["recipient_id"]) == user.id
-    }
-    return [
-        r
-        for r in standin.requests_to("POST", r"/channels/\d+/messages")
-        if r.status < 300 and int(r.params["channel_id"]) in channels
-    ]
 
 
 def posts(standin: DiscordStandIn, channel_id: int) -> list[Any]:

@@ -62,12 +62,12 @@ def related_to_dict(item: RelatedEvent) -> dict[str, Any]:
 def event_to_dict(
     event: Event, related: Sequence[RelatedEvent] = (), *, portal_page: str | None = None
 ) -> dict[str, Any]:
-    image = next((s.url for s in event.sources if s.is_image), None)
+    images = [s.url for s in event.sources if s.is_image]
     return {
         "key": event.key,
         "date": event.date.isoformat(),
         "headline": event.headline,
-        "summary": event.summary or event.headline,
+        "summary": event.summary,  # as stored: "" when the page has none
         "story": event.story,
         "category": event.category,
         "complete": event.complete,
@@ -75,7 +75,8 @@ def event_to_dict(
         "removed_at": utc_iso(event.removed_at),
         "entities": list(event.entities),
         "sources": [{"name": s.name, "url": s.url} for s in event.sources if not s.is_image],
-        "image": image,
+        "image": images[0] if images else None,
+        "images": images,  # every cover image, one a source at most
         "related": [related_to_dict(r) for r in related],
         "articles": [
             {"title": a.title, "text": a.text, "publisher": a.publisher, "score": a.score}

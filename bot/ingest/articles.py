@@ -120,6 +120,8 @@ _STOPWORDS = frozenset(
     ]
 )
 HEADER_LINES = 12
+# An archive page's date heading and headline, as bot.ingest.archive reads them.
+_ARCHIVE_PAGE = re.compile(r"^##+\s*\[\d{4}-\d{1,2}-\d{1,2}\]\(/(?:zh/)?news/", re.M)
 
 
 class ArticleFormatError(ValueError):
@@ -175,6 +177,12 @@ def parse_article(path: str, data: bytes) -> ArticleRecord:
     except UnicodeDecodeError as exc:
         raise ArticleFormatError(path, f"not UTF-8 text (byte at offset {exc.start})") from None
     text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if _ARCHIVE_PAGE.search(text[:2000]):
+        raise ArticleFormatError(
+            path,
+            "this is an archive event page, not an article's text: import it with"
+            " `chronicle import`",
+        )
     paragraphs = _paragraphs(text)
     if not paragraphs:
         raise ArticleFormatError(path, "empty file")
@@ -199,12 +207,35 @@ def parse_article(path: str, data: bytes) -> ArticleRecord:
         title = first if len(first) <= 200 else first[:200].rsplit(" ", 1)[0] + "…"
     # Captions and bylines around the title are not the story; what follows it is.
     body = paragraphs[title_index + 1 :] or paragraphs
+    publisher = None
+    if body and _is_byline(body[0]):
+        publisher = body[0][0]
+        body = body[1:]
+    if body and _CREDIT.match(body[-1][0]) and len(body) > 1:
+        body = body[:-1]
+    if publisher is None and body and (dateline := _DATELINE.match(body[0][0])):
+        publisher = dateline.group(1).strip()
     return ArticleRecord(
         title=title,
         text="\n\n".join("\n".join(p) for p in body),
+        publisher=publisher,
         published=find_date(text),
         file_name=path,
     )
+
+
+# "Associated Press" alone, perhaps over "Updated: 4:04 AM ET | Originally published: ...".
+_BYLINE_NAME = re.compile(r"^(?:By\s+)?[A-Z][\w&.'’-]*(?:\s+[A-Z&][\w&.'’-]*){0,5}$")
+_TIMESTAMP_LINE = re.compile(r"^(?:Updated|Published|Originally published|Posted)\b", re.I)
+# "ERBIL, Kurdistan Region (Kurdistan24) – ..." names its publisher; "(MOSCOW) —" a city.
+_DATELINE = re.compile(r"^[A-Z][A-Z .'-]+,[^()]{0,60}\(([^()]{2,40})\)\s*[–—-]")
+_CREDIT = re.compile(r"^(?:Editing|Reporting|Additional reporting|Writing) by\b", re.I)
+
+
+def _is_byline(paragraph: list[str]) -> bool:
+    """A paragraph that names who wrote or published the story, not a sentence of it."""
+    first, *rest = paragraph
+    return bool(_BYLINE_NAME.match(first)) and all(_TIMESTAMP_LINE.match(line) for line in rest)
 
 
 def lead(text: str, limit: int = 300) -> str:

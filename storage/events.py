@@ -82,6 +82,12 @@ NEWEST_IN_A_ROW = (
 # reconcile_stubs(): a stub is folded into an event of its day whose headline tokens are at
 # least this similar (Jaccard) to its own; days are read this many at a time.
 STUB_MATCH = Fraction(3, 4)
+# ... or at least this similar while sharing at least STUB_SHARED_ENTITIES of its entities:
+# "The Syrian army breaks the Islamic States' nine month long siege of the Deir ez-Zor
+# airport" is "The Syrian Army breaks the nine-month-long siege of the Deir ez-Zor Airport
+# by ISIL militants" (13 of 18 words), and both are of the Syrian Civil War and the army.
+STUB_MATCH_SHARING = Fraction(7, 10)
+STUB_SHARED_ENTITIES = 2
 STUB_DAYS = 200
 # How events rows fill the full-text indexes in bulk: (index and columns, what a row gives).
 # EventRepository._index uses them after each batch; benchmarks.importing, for its fastest load.
@@ -659,13 +665,26 @@ class EventRepository:
                         for other, theirs in day:
                             if other == stub_id or other in gone:
                                 continue
-                            if not at_least_as_similar(mine, theirs, threshold):
+                            if not at_least_as_similar(mine, theirs, threshold) and not (
+                                at_least_as_similar(mine, theirs, STUB_MATCH_SHARING)
+                                and await self._shared_entities(conn, stub_id, other)
+                                >= STUB_SHARED_ENTITIES
+                            ):
                                 continue
                             await self._merge(conn, source_id=stub_id, target_id=other)
                             gone.add(stub_id)
                             merged += 1
                             break
         return merged
+
+    @staticmethod
+    async def _shared_entities(conn: aiosqlite.Connection, a: int, b: int) -> int:
+        rows = await conn.execute_fetchall(
+            "SELECT COUNT(*) FROM event_entities x JOIN event_entities y"
+            " ON y.entity_id = x.entity_id AND y.event_id = ? WHERE x.event_id = ?",
+            (b, a),
+        )
+        return int(next(iter(rows))[0])
 
     async def _merge(self, conn: aiosqlite.Connection, *, source_id: int, target_id: int) -> None:
         """Move what hangs off one event onto another, then delete the first."""

@@ -20,7 +20,13 @@ from typing import Any
 
 import aiosqlite
 
-from storage.textindex import period_tokens, segment_for_index, word_pairs
+from storage.textindex import (
+    fold_text,
+    period_tokens,
+    segment_for_index,
+    simplified,
+    word_pairs,
+)
 
 log = logging.getLogger(__name__)
 
@@ -42,11 +48,15 @@ MERGE_STEP_PAGES = 2000
 MAX_PARAMS = 900
 
 # The full-text index is kept up to date by triggers that call these functions, so every
-# connection that may write must know them (aiosqlite here; plain sqlite3 in benchmarks).
+# connection that may write must know them (aiosqlite here; plain sqlite3 in benchmarks);
+# migrations that fold names again call chronicle_fold, and searches for one Chinese
+# character call simplified.
 INDEX_FUNCTIONS = {
     "segment": segment_for_index,
     "period": period_tokens,
     "word_pairs": word_pairs,
+    "chronicle_fold": fold_text,
+    "simplified": simplified,
 }
 
 

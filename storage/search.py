@@ -25,6 +25,7 @@ from storage.textindex import (
     has_cjk,
     join_cjk_words,
     segment_for_index,
+    simplified,
     word_pairs,
 )
 
@@ -179,7 +180,9 @@ def _tokens(text: str) -> list[str]:
     for index, (is_cjk, piece) in enumerate(pieces):
         if not is_cjk:
             tokens.append(piece[:MAX_TOKEN_CHARS])
-        elif index < len(pieces) - 1:
+            continue
+        piece = simplified(piece)  # as the index holds it
+        if index < len(pieces) - 1:
             tokens.extend(cjk_tokens(piece))
         else:
             tokens.extend(cjk_tokens(piece)[:-1] if len(piece) > 1 else [piece])

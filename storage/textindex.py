@@ -1,5 +1,9 @@
 """Text preparation for the full-text index and for name matching.
 
+Chinese is read in simplified characters wherever texts are compared (folded names, index
+tokens, searches): the archive's Chinese edition writes some names both ways (蘋果公司,
+苹果公司), and they are one name.
+
 FTS5's unicode61 tokenizer splits on spaces and punctuation, which Chinese and Japanese do
 not use between words: a whole clause would become one token and a search for 叙利亚 would
 find nothing. So before text reaches the index, every run of CJK characters is rewritten as
@@ -17,6 +21,8 @@ import unicodedata
 from fractions import Fraction
 from functools import cache, lru_cache
 from itertools import pairwise
+
+import opencc
 
 # Han (incl. extensions and compatibility ideographs), kana and Hangul syllables.
 _CJK_RANGES = (
@@ -56,12 +62,23 @@ def join_cjk_words(text: str) -> str:
     return _SPACE_BETWEEN_CJK.sub("", text)
 
 
+@cache
+def _to_simplified() -> opencc.OpenCC:
+    return opencc.OpenCC("t2s")
+
+
+def simplified(text: str) -> str:
+    """Chinese in simplified characters (OpenCC's t2s): 蘋果公司 -> 苹果公司. Names, index
+    tokens and searches meet in one script, so either spelling finds the other."""
+    return _to_simplified().convert(text) if has_cjk(text) else text
+
+
 def segment_for_index(text: str | None) -> str:
     if not text:
         return ""
     if not has_cjk(text):
         return text
-    return CJK_RUN.sub(lambda m: " " + " ".join(cjk_tokens(m.group(0))) + " ", text)
+    return CJK_RUN.sub(lambda m: " " + " ".join(cjk_tokens(simplified(m.group(0)))) + " ", text)
 
 
 @cache
@@ -91,7 +108,7 @@ def fold_text(text: str) -> str:
     """Case- and accent-insensitive form of a text: 'Erdoğan' and 'erdogan' fold alike."""
     if text.isascii():
         return " ".join(text.lower().split())
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    decomposed = unicodedata.normalize("NFKD", simplified(text).casefold())
     basic, supplementary = _combining_marks()
     stripped = basic.sub("", decomposed)
     if _SUPPLEMENTARY.search(stripped):

@@ -48,7 +48,7 @@ async def apply_alias_pairs(
     can make another's name known (its canonical name is created): the pairs are gone
     through again until none applies, so that the order names arrive in does not matter."""
     changed = 0
-    waiting = list(pairs)
+    waiting = [p for p in pairs if fold(p[0]) != fold(p[1])]  # one name already
     while waiting:
         # One query for every name: an import asks after each batch.
         known = await storage.entities.known(name for pair in waiting for name in pair)

@@ -21,7 +21,7 @@ from storage.search import (
     token_expressions,
     without_letter_typed,
 )
-from storage.textindex import CJK_RUN
+from storage.textindex import CJK_RUN, simplified
 from tests.conftest import TEST_DATA
 from tests.support.reads import ONE_LETTER_PREFIX, text_parameters
 
@@ -369,7 +369,8 @@ async def test_a_chinese_character_typed_alone_is_suggested_as_fts5_finds_it(
     for character in characters:
         through_fts5 = await storage.events.suggest_headlines(character, limit=4)
         assert suggested[character] == through_fts5, character
-        assert all(character in brief.headline for brief in through_fts5)
+        # In either script: 為 is 为.
+        assert all(simplified(character) in simplified(b.headline) for b in through_fts5)
 
 
 @pytest.mark.usefixtures("common_above_three")

@@ -1,4 +1,4 @@
-"""Fetching and parsing RSS/Atom feeds: outside bytes -> plain entry records.
+"""Fetching and parsing RSS, Atom and JSON feeds: outside bytes -> plain entry records.
 
 This module is the network- and format-facing half of feed ingestion. It knows nothing
 about storage, scheduling or Discord: the poller calls :func:`fetch_feed` with the
@@ -14,7 +14,9 @@ Fetching (:func:`fetch_feed`)
       that changes between check and connect (DNS rebinding) cannot slip a private address
       through. aiohttp never consults the resolver for literal IP addresses in a URL, so
       those are checked by :func:`fetch_feed` itself before every hop (a literal cannot
-      change between check and connect).
+      change between check and connect). Every refusal of an address ends with the
+      setting that allows it (``FEED_ALLOW_PRIVATE_ADDRESSES``, see
+      :data:`PRIVATE_ADDRESS_HINT`): the operator reading it is the one who can set it.
     * Redirects are followed by hand (``allow_redirects=False``) so that every hop gets the
       scheme check, the literal-address check and the connector's resolver check, and so
       that the hop count is ours to enforce.
@@ -28,21 +30,44 @@ Fetching (:func:`fetch_feed`)
       not the feed's).
 
 Parsing (:func:`parse_feed`)
-    * feedparser runs on the *bytes* (wrapped in a BytesIO: feedparser treats a bare
-      ``bytes``/``str`` argument as a file name or URL first) in a worker thread.
+    * RSS and Atom: feedparser runs on the *bytes* (wrapped in a BytesIO: feedparser treats
+      a bare ``bytes``/``str`` argument as a file name or URL first) in a worker thread.
+    * JSON Feed 1.0 and 1.1 (https://jsonfeed.org/version/1.1): a JSON object whose
+      ``version`` starts with ``https://jsonfeed.org/version/`` (``http://`` is accepted
+      too) and that has an ``items`` list. Items become the same records with the same
+      entry rules as RSS: identity from ``id``, link from ``url`` else ``external_url``,
+      summary from ``summary`` else ``content_text`` else ``content_html``, date from
+      ``date_published`` else ``date_modified``, categories from ``tags``. Other JSON, and
+      broken JSON, is refused.
     * Encoding: a BOM wins; otherwise the HTTP ``charset`` parameter wins; otherwise the
       XML declaration; otherwise UTF-8 (RFC 7303). RFC 3023's "text/xml without charset
       means US-ASCII" rule, which feedparser still applies, is deliberately not used: real
       servers send ``text/xml`` for UTF-8 and ISO-8859-1 feeds all the time.
+    * A declared encoding that cannot be the bytes' is overridden, never a reason to refuse
+      the feed, and the override is reported in :attr:`ParsedFeed.warning`: bytes that are
+      valid UTF-8 with non-ASCII characters are UTF-8 whatever is declared (text in a
+      legacy encoding is practically never valid UTF-8: this is the common "declared
+      windows-1251 / ISO-8859-1, written as UTF-8" slip); a declaration of an encoding that
+      is not ASCII-based (UTF-16, EBCDIC) on a document that starts with an ASCII ``<`` is
+      read as UTF-8, or windows-1252 if it is not UTF-8. Bytes that do not decode in the
+      declared encoding are left to feedparser, which falls back (UTF-8, windows-1252) and
+      says so (``CharacterEncodingOverride``, kept in the warning).
     * Repairs before parsing, each reported in :attr:`ParsedFeed.warning`: whitespace before
       the XML declaration is removed (a common server-side template slip that otherwise
       forces feedparser's lenient parser), UTF-16 without a BOM is given one, and a body
       that is still gzip-compressed (served without Content-Encoding) is decompressed
       within the size limit.
-    * A document is refused with ``FeedError("not_a_feed")`` when it is empty, JSON (JSON
-      Feed is not supported), an HTML page, has no RSS/Atom root, or is broken XML from
-      which not a single entry could be recovered. A well-formed feed with zero entries is
-      *not* an error: it yields a :class:`ParsedFeed` with no entries.
+    * A document is refused with ``FeedError("not_a_feed")`` when it is empty, JSON that
+      is not a JSON Feed, an HTML page, has no RSS/Atom root, or is broken XML from which
+      not a single entry could be recovered. A well-formed feed with zero entries is *not*
+      an error: it yields a :class:`ParsedFeed` with no entries.
+    * An HTML page is named by its title, decoded with the page's own charset (BOM, else
+      the HTTP header, else ``<meta charset>`` / ``<meta http-equiv="Content-Type">``, else
+      UTF-8). The feeds it advertises (``<link rel="alternate">`` of type RSS, Atom or
+      JSON Feed, resolved against ``<base href>`` or the page's URL) are carried by the
+      refusal in :attr:`FeedError.feed_links`, for discovery when a feed is added;
+      ``application/json`` links come last, since that type also labels documents that
+      are not feeds (e.g. WordPress's REST API).
 
 Entry rules (what a news reader expects)
     * identity: the GUID/Atom id; else the link; else ``"sha256:" + sha256(title, date)``.
@@ -60,6 +85,7 @@ from __future__ import annotations
 
 import asyncio
 import calendar
+import codecs
 import hashlib
 import html
 import io
@@ -87,6 +113,7 @@ from yarl import URL
 
 __all__ = [
     "DEFAULT_USER_AGENT",
+    "PRIVATE_ADDRESS_HINT",
     "FeedEntry",
     "FeedError",
     "FeedErrorKind",
@@ -106,6 +133,10 @@ __all__ = [
 ]
 
 DEFAULT_USER_AGENT: Final = "Chronicle/0.1 (+news archive bot; feed fetcher)"
+PRIVATE_ADDRESS_HINT: Final = (
+    "set FEED_ALLOW_PRIVATE_ADDRESSES=true to allow feeds on private addresses"
+)
+"""The end of every refused_address reason: how the operator allows such an address."""
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -164,6 +195,7 @@ class FeedError(Exception):
         *,
         http_status: int | None = None,
         retry_after: float | None = None,
+        feed_links: tuple[str, ...] = (),
     ) -> None:
         if kind not in _FEED_ERROR_KINDS:
             # A typo here would silently break callers that branch on kind.
@@ -174,6 +206,9 @@ class FeedError(Exception):
         self.http_status: int | None = http_status
         self.retry_after: float | None = retry_after
         """Seconds the server asked to wait (Retry-After on a 429 or 503), if it said."""
+        self.feed_links: tuple[str, ...] = feed_links
+        """Absolute URLs of the feeds an HTML page advertises, best first (only on a
+        not_a_feed refusal of an HTML page; empty otherwise)."""
 
     def __str__(self) -> str:
         return self.reason
@@ -183,13 +218,22 @@ class FeedError(Exception):
 
     def __reduce__(self) -> tuple[Any, ...]:
         # Keep the error picklable (e.g. across a process pool) despite the keyword fields.
-        return (_rebuild_feed_error, (self.kind, self.reason, self.http_status, self.retry_after))
+        return (
+            _rebuild_feed_error,
+            (self.kind, self.reason, self.http_status, self.retry_after, self.feed_links),
+        )
 
 
 def _rebuild_feed_error(
-    kind: FeedErrorKind, reason: str, http_status: int | None, retry_after: float | None
+    kind: FeedErrorKind,
+    reason: str,
+    http_status: int | None,
+    retry_after: float | None,
+    feed_links: tuple[str, ...] = (),
 ) -> FeedError:
-    return FeedError(kind, reason, http_status=http_status, retry_after=retry_after)
+    return FeedError(
+        kind, reason, http_status=http_status, retry_after=retry_after, feed_links=feed_links
+    )
 
 
 @dataclass
@@ -420,8 +464,9 @@ def _check_session(session: aiohttp.ClientSession, policy: FetchPolicy) -> None:
 _REDIRECT_STATUSES: Final = frozenset({301, 302, 303, 307, 308})
 _CHUNK_SIZE: Final = 64 * 1024
 _ACCEPT: Final = (
-    "application/rss+xml, application/atom+xml, application/rdf+xml;q=0.9, "
-    "application/xml;q=0.8, text/xml;q=0.8, */*;q=0.5"
+    "application/rss+xml, application/atom+xml, application/feed+json, "
+    "application/rdf+xml;q=0.9, application/xml;q=0.8, text/xml;q=0.8, "
+    "application/json;q=0.8, */*;q=0.5"
 )
 
 
@@ -476,7 +521,11 @@ def _check_literal_host(url: URL, policy: FetchPolicy) -> None:
         return
     why = _address_refusal(ip, policy)
     if why is not None:
-        raise FeedError("refused_address", f"refused: {host} is {why} ({url})")
+        raise _refused_address(f"refused: {host} is {why} ({url})")
+
+
+def _refused_address(what: str) -> FeedError:
+    return FeedError("refused_address", f"{what}; {PRIVATE_ADDRESS_HINT}")
 
 
 def _status_line(status: int, reason: str | None) -> str:
@@ -628,7 +677,7 @@ async def fetch_feed(
     except aiohttp.ClientConnectorError as exc:
         refused = _find_refusal(exc)
         if refused is not None:
-            raise FeedError("refused_address", f"{refused.strerror} ({current})") from exc
+            raise _refused_address(f"{refused.strerror} ({current})") from exc
         # (Checked via the wrapped error: ClientConnectorDNSError only exists in aiohttp >= 3.10.)
         if isinstance(exc.os_error, socket.gaierror):
             raise FeedError(
@@ -652,7 +701,7 @@ async def fetch_feed(
     except OSError as exc:
         refused = _find_refusal(exc)
         if refused is not None:
-            raise FeedError("refused_address", f"{refused.strerror} ({current})") from exc
+            raise _refused_address(f"{refused.strerror} ({current})") from exc
         raise FeedError("network", f"network error fetching {current}: {exc}") from exc
 
 
@@ -909,12 +958,22 @@ _GZIP_MAGIC: Final = b"\x1f\x8b"
 _BOMS: Final = (b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")
 _LEADING_WS_BEFORE_DECL: Final = re.compile(rb"\A(\xef\xbb\xbf)?[ \t\r\n]+(?=<\?xml)")
 _XML_DECL_ENCODING: Final = re.compile(r"(<\?xml[^>]*?encoding\s*=\s*[\"'])[^\"']*([\"'])")
+_XML_DECLARED_ENCODING: Final = re.compile(rb"\A<\?xml[^>]*?encoding\s*=\s*[\"']([^\"']*)[\"']")
+_CHARSET_PARAM: Final = re.compile(r"charset\s*=\s*[\"']?([\w.:-]+)", re.IGNORECASE)
 _HTML_MARKER: Final = re.compile(
     rb"<\s*(?:!doctype\s+html|html|head|body|title|meta|div|p|h[1-6]|table|script)\b",
     re.IGNORECASE,
 )
-_HTML_TITLE: Final = re.compile(rb"<title[^>]*>(.*?)</title", re.IGNORECASE | re.DOTALL)
 _FEED_ROOT: Final = re.compile(rb"<(?:[\w-]+:)?(?:rss|feed|RDF|rdf)\b")
+_META_CHARSET: Final = re.compile(rb"<meta\b[^>]*?charset\s*=\s*[\"']?\s*([\w.:-]+)", re.IGNORECASE)
+# Feed links sit in <head>; the rest of a long page is not read for them.
+_HTML_SCAN_BYTES: Final = 512 * 1024
+_FEED_LINK_TYPES: Final = ("application/rss+xml", "application/atom+xml", "application/feed+json")
+# Some JSON Feeds are advertised as plain JSON, but WordPress and others label documents
+# that are not feeds (their REST API) so too: such links come after the feed types.
+_JSON_LINK_TYPE: Final = "application/json"
+# The spec says https; a reader loses nothing by accepting the http spelling as well.
+_JSON_FEED_VERSIONS: Final = ("https://jsonfeed.org/version/", "http://jsonfeed.org/version/")
 
 
 async def parse_feed(
@@ -929,8 +988,9 @@ async def parse_feed(
     ``url`` is the final URL the body came from: relative links resolve against it (and
     any xml:base). ``content_type`` is the response's Content-Type; its charset is used.
     ``max_bytes`` bounds decompressing a body that arrived still gzip-compressed.
-    Raises FeedError("not_a_feed") when the bytes are not an RSS/Atom feed (or
-    FeedError("too_large") when such a compressed body decompresses past ``max_bytes``).
+    Raises FeedError("not_a_feed") when the bytes are not an RSS, Atom or JSON feed (for
+    an HTML page, with the feeds it advertises in ``feed_links``), or FeedError("too_large")
+    when a compressed body decompresses past ``max_bytes``.
     """
     return await asyncio.to_thread(_parse_sync, body, url, content_type, max_bytes)
 
@@ -938,16 +998,23 @@ async def parse_feed(
 def _parse_sync(body: bytes, url: str, content_type: str | None, max_bytes: int) -> ParsedFeed:
     notes: list[str] = []
     body, reencoded = _prepare_body(body, max_bytes, notes)
-    _refuse_obvious_non_feeds(body)
+    _refuse_empty(body)
+    if _looks_like_json(body):
+        # Judged by the bytes, not the Content-Type: servers label feeds with odd types.
+        return _parse_json_feed(body, url, notes)
 
+    charset = "utf-8" if reencoded else _charset_for_feedparser(body, content_type, notes)
     try:
         result = feedparser.parse(
             io.BytesIO(body),
             response_headers={
                 "content-location": url,
-                "content-type": _content_type_for_feedparser(
-                    body, "application/xml; charset=utf-8" if reencoded else content_type
-                ),
+                # "application/xml" makes feedparser follow RFC 7303: the charset given,
+                # else the XML declaration or BOM, else UTF-8. "text/xml" would force
+                # US-ASCII, and no content type at all ISO-8859-1.
+                "content-type": f"application/xml; charset={charset}"
+                if charset
+                else "application/xml",
             },
         )
     except Exception as exc:  # feedparser catches parse errors itself; this is a backstop
@@ -960,7 +1027,10 @@ def _parse_sync(body: bytes, url: str, content_type: str | None, max_bytes: int)
 
     if not raw_entries:
         if not version:
-            raise FeedError("not_a_feed", _no_feed_reason(body, content_type, bozo_exc))
+            page = _html_page(body, content_type, url)
+            if page is not None:
+                raise FeedError("not_a_feed", page.refusal(), feed_links=page.feed_links)
+            raise FeedError("not_a_feed", _no_feed_reason(bozo_exc))
         if isinstance(bozo_exc, SAXException):
             raise FeedError(
                 "not_a_feed",
@@ -1027,66 +1097,329 @@ def _gunzip_limited(body: bytes, max_bytes: int) -> bytes:
     return out
 
 
-def _refuse_obvious_non_feeds(body: bytes) -> None:
-    stripped = body.removeprefix(b"\xef\xbb\xbf").lstrip(b" \t\r\n")
-    if not stripped:
+def _refuse_empty(body: bytes) -> None:
+    if not body.removeprefix(b"\xef\xbb\xbf").strip(b" \t\r\n"):
         raise FeedError(
             "not_a_feed",
             "the response is empty (0 bytes), not a feed"
             if not body
             else "the response contains only whitespace, not a feed",
         )
-    # Judged by the bytes, not the Content-Type: servers label feeds with odd types.
-    if stripped[:1] in (b"{", b"["):
-        head = stripped[:2048]
-        if b"jsonfeed.org" in head:
-            version = _json_feed_version(stripped)
-            raise FeedError(
-                "not_a_feed",
-                f"this is a JSON Feed ({version}); Chronicle reads RSS and Atom feeds only",
-            )
-        raise FeedError("not_a_feed", "the response is JSON, not an RSS or Atom feed")
 
 
-def _json_feed_version(body: bytes) -> str:
+def _no_feed_reason(exc: BaseException | None) -> str:
+    if exc is not None:
+        return f"no RSS, Atom or JSON feed found: {_describe_exception(exc)}"
+    return "no RSS, Atom or JSON feed found in the document"
+
+
+# --- JSON Feed --------------------------------------------------------------------------
+
+
+def _looks_like_json(body: bytes) -> bool:
+    return body.removeprefix(b"\xef\xbb\xbf").lstrip(b" \t\r\n")[:1] in (b"{", b"[")
+
+
+def _parse_json_feed(body: bytes, url: str, notes: list[str]) -> ParsedFeed:
     try:
-        doc = json.loads(body)
-    except ValueError:
-        return "broken JSON, too"
+        text = body.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        # JSON is UTF-8 (RFC 8259); a few bad bytes are no reason to lose the feed.
+        text = body.decode("utf-8-sig", "replace")
+        notes.append(
+            f"the JSON is not valid UTF-8 ({exc.reason} at byte {exc.start});"
+            " replaced the undecodable bytes"
+        )
+    try:
+        doc = json.loads(text)
+    except RecursionError:
+        raise FeedError(
+            "not_a_feed", "the response is JSON nested too deeply to read, not a feed"
+        ) from None
+    except ValueError as exc:
+        what = "the JSON Feed" if "jsonfeed.org" in text[:4096] else "the response"
+        raise FeedError("not_a_feed", f"{what} is broken JSON ({exc}) and cannot be read") from None
     version = doc.get("version") if isinstance(doc, dict) else None
-    return str(version) if version else "jsonfeed.org"
+    if not isinstance(version, str) or not version.strip().startswith(_JSON_FEED_VERSIONS):
+        raise FeedError(
+            "not_a_feed",
+            "the response is JSON but not a JSON Feed"
+            ' (it has no "version" starting with https://jsonfeed.org/version/)',
+        )
+    items = doc.get("items")
+    if not isinstance(items, list):
+        raise FeedError("not_a_feed", f'the JSON Feed ({version.strip()}) has no "items" list')
+    raw_entries = [_json_feed_item(item, url) for item in items if isinstance(item, dict)]
+    skipped = len(items) - len(raw_entries)
+    if skipped:
+        what = "not a JSON object" if skipped == 1 else "not JSON objects"
+        notes.append(f"skipped {skipped} of the {len(items)} items: {what}")
+    return ParsedFeed(
+        title=_clean_text(_json_text(doc, "title"), "text/plain") or None,
+        link=_absolute_link(doc.get("home_page_url"), url),
+        entries=_build_entries(raw_entries, url),
+        warning="; ".join(notes) or None,
+    )
 
 
-def _no_feed_reason(body: bytes, content_type: str | None, exc: BaseException | None) -> str:
+def _json_text(doc: Mapping[str, Any], key: str) -> str | None:
+    value = doc.get(key)
+    return value if isinstance(value, str) else None
+
+
+def _json_feed_item(item: Mapping[str, Any], base_url: str) -> dict[str, Any]:
+    """A JSON Feed item in the shape feedparser gives entries, so that one set of entry
+    rules (:func:`_build_entries`) serves every format."""
+    raw: dict[str, Any] = {}
+    identity = item.get("id")
+    if isinstance(identity, int | float) and not isinstance(identity, bool):
+        identity = str(identity)  # the spec: a reader coerces a numeric id to a string
+    if isinstance(identity, str):
+        raw["id"] = identity
+    for key in ("url", "external_url"):
+        link = _absolute_link(item.get(key), base_url)
+        if link is not None:
+            raw["link"] = link
+            break
+    title = _json_text(item, "title")
+    if title is not None:
+        raw["title"], raw["title_detail"] = title, {"type": "text/plain"}
+    for key, kind in (
+        ("summary", "text/plain"),
+        ("content_text", "text/plain"),
+        ("content_html", "text/html"),
+    ):
+        value = _json_text(item, key)
+        if value is not None and value.strip():
+            raw["summary"], raw["summary_detail"] = value, {"type": kind}
+            break
+    dates = [
+        text
+        for text in (_json_text(item, "date_published"), _json_text(item, "date_modified"))
+        if text and text.strip()
+    ]
+    if dates:
+        raw["published"] = dates[0]  # the raw text, for the identity hash when unreadable
+        for text in dates:
+            moment = _rfc3339(text)
+            if moment is not None:
+                raw["published_parsed"] = moment.utctimetuple()
+                break
+    tags = item.get("tags")
+    if isinstance(tags, list):
+        raw["tags"] = [{"term": tag} for tag in tags if isinstance(tag, str)]
+    return raw
+
+
+def _rfc3339(text: str) -> datetime | None:
+    """An RFC 3339 date (JSON Feed's) as aware UTC; RFC 822 dates, which some generators
+    write anyway, are read too. None when it is neither."""
+    text = text.strip()
+    try:
+        moment = datetime.fromisoformat(text.upper())  # "t"/"z" are allowed lowercase
+    except ValueError:
+        try:
+            moment = parsedate_to_datetime(text)
+        except (TypeError, ValueError, IndexError):
+            return None
+    if moment.tzinfo is None:
+        # RFC 3339 requires an offset; a date without one is UTC far more often than not.
+        moment = moment.replace(tzinfo=UTC)
+    try:
+        return moment.astimezone(UTC)
+    except (OverflowError, ValueError):
+        return None
+
+
+# --- encodings ----------------------------------------------------------------------------
+
+
+def _header_charset(content_type: str | None) -> str | None:
+    match = _CHARSET_PARAM.search(content_type or "")
+    return match.group(1) if match else None
+
+
+def _codec(label: str) -> str | None:
+    try:
+        return codecs.lookup(label.strip()).name
+    except (LookupError, ValueError):
+        return None
+
+
+def _ascii_based(codec: str) -> bool:
+    try:
+        return "<?xml".encode(codec) == b"<?xml"
+    except (LookupError, UnicodeError):  # a transform such as rot13 is no text encoding
+        return False
+
+
+def _is_utf8(body: bytes) -> bool:
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _charset_for_feedparser(body: bytes, content_type: str | None, notes: list[str]) -> str | None:
+    """The charset feedparser is told: the HTTP header's (None: feedparser then reads the
+    XML declaration, else UTF-8), or the bytes' own encoding when the declared one cannot
+    be theirs. An override is noted; see the module docstring for the rules."""
+    header = _header_charset(content_type)
+    where = "the HTTP header" if header else "the XML declaration"
+    mark, bom = next(((m, c) for m, c in _XML_BOMS if body.startswith(m)), (b"", None))
+    match = _XML_DECLARED_ENCODING.match(body[len(mark) :])
+    declared = header or (match.group(1).decode("ascii", "replace").strip() if match else "")
+    codec = _codec(declared) if declared else None
+    if bom is not None:
+        # A BOM is the one declaration that cannot disagree with the bytes. (feedparser
+        # would let an XML declaration override a UTF-8 BOM.)
+        if codec is not None and codec.split("-")[:2] != bom.split("-")[:2]:
+            notes.append(
+                f"the byte order mark says {bom}, but {where} says {declared}; read it as {bom}"
+            )
+        return bom
+    if codec is None or codec in ("utf-8", "utf-8-sig"):
+        # UTF-8 (declared or by default) or an unknown label: bytes that do not fit are
+        # feedparser's to fall back from, and it says so.
+        return header
+    if not _ascii_based(codec) and body.lstrip(b" \t\r\n").startswith(b"<"):
+        # "<" in UTF-16 or EBCDIC is not the byte "<": the declaration is wrong (typically
+        # a .NET writer's encoding="utf-16" on a document saved as UTF-8).
+        actual = "utf-8" if _is_utf8(body) else _single_byte_codec(body)
+        notes.append(
+            f"{where} says {declared}, but the document is in an ASCII-based encoding;"
+            f" read it as {actual.upper() if actual == 'utf-8' else actual}"
+        )
+        return actual
+    if not body.isascii() and _is_utf8(body):
+        notes.append(f"{where} says {declared}, but the bytes are UTF-8; read them as UTF-8")
+        return "utf-8"
+    return header
+
+
+_XML_BOMS: Final = (
+    (b"\xff\xfe\x00\x00", "utf-32-le"),  # before UTF-16's, whose BOM it starts with
+    (b"\x00\x00\xfe\xff", "utf-32-be"),
+    (b"\xef\xbb\xbf", "utf-8"),
+    (b"\xff\xfe", "utf-16-le"),
+    (b"\xfe\xff", "utf-16-be"),
+)
+
+
+def _single_byte_codec(body: bytes) -> str:
+    try:
+        body.decode("windows-1252")
+    except UnicodeDecodeError:
+        return "iso-8859-1"  # decodes any byte
+    return "windows-1252"
+
+
+# --- HTML pages ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _HtmlPage:
+    title: str
+    feed_links: tuple[str, ...]
+
+    def refusal(self) -> str:
+        named = "the response is an HTML page" + (f" ({self.title!r})" if self.title else "")
+        if self.feed_links:
+            return f"{named}, not a feed; the page advertises the feed {self.feed_links[0]}"
+        return f"{named}, not an RSS, Atom or JSON feed, and the page advertises no feed"
+
+
+class _HeadScanner(HTMLParser):
+    """What a refusal and discovery need from an HTML page: its first <title>, its
+    <base href> and its <link rel="alternate"> feed links in document order."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.title: list[str] = []
+        self.base: str | None = None
+        self.links: list[tuple[str, str]] = []  # (type, href)
+        self._in_title = False
+        self._titled = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = {name: value or "" for name, value in attrs}
+        if tag == "title" and not self._titled:
+            self._in_title = True
+        elif tag == "base" and self.base is None and values.get("href", "").strip():
+            self.base = values["href"].strip()
+        elif tag == "link" and "alternate" in values.get("rel", "").lower().split():
+            mime = values.get("type", "").split(";")[0].strip().lower()
+            href = values.get("href", "").strip()
+            if href and (mime in _FEED_LINK_TYPES or mime == _JSON_LINK_TYPE):
+                self.links.append((mime, href))
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "title" and self._in_title:
+            self._in_title, self._titled = False, True
+
+    def handle_data(self, data: str) -> None:
+        if self._in_title:
+            self.title.append(data)
+
+
+def _html_page(body: bytes, content_type: str | None, url: str) -> _HtmlPage | None:
+    """The page's title and advertised feeds, or None if the body is not an HTML page."""
     head = body[:65536]
     mime = (content_type or "").split(";")[0].strip().lower()
-    if (_HTML_MARKER.search(head) and not _FEED_ROOT.search(head)) or mime in (
-        "text/html",
-        "application/xhtml+xml",
-    ):
-        match = _HTML_TITLE.search(head)
-        page_title = ""
-        if match:
-            page_title = _fold(html.unescape(match.group(1).decode("utf-8", "replace")))[:100]
-        titled = f" ({page_title!r})" if page_title else ""
-        return f"the response is an HTML page{titled}, not an RSS or Atom feed"
-    if exc is not None:
-        return f"no RSS or Atom feed found: {_describe_exception(exc)}"
-    return "no RSS or Atom feed found in the document"
+    is_html = _HTML_MARKER.search(head) and not _FEED_ROOT.search(head)
+    if not is_html and mime not in ("text/html", "application/xhtml+xml"):
+        return None
+    scanner = _HeadScanner()
+    scanner.feed(_decode_html(body[:_HTML_SCAN_BYTES], content_type))
+    base = _absolute_link(scanner.base, url) or url
+    ordered = [h for m, h in scanner.links if m != _JSON_LINK_TYPE] + [
+        h for m, h in scanner.links if m == _JSON_LINK_TYPE
+    ]
+    links: list[str] = []
+    for href in ordered:
+        link = _absolute_link(href, base)
+        if link is not None and link not in links:
+            links.append(link)
+    return _HtmlPage(_fold("".join(scanner.title))[:100], tuple(links))
 
 
-def _content_type_for_feedparser(body: bytes, content_type: str | None) -> str:
-    """Map the real Content-Type to one that makes feedparser follow RFC 7303.
+# The labels browsers read differently from Python (the WHATWG Encoding standard): GB2312
+# pages are GBK in practice, and Latin-1 pages use windows-1252's extra characters.
+_HTML_CODEC_ALIASES: Final = {
+    "gb2312": "gb18030",
+    "gbk": "gb18030",
+    "x-gbk": "gb18030",
+    "iso-8859-1": "windows-1252",
+    "latin1": "windows-1252",
+    "us-ascii": "windows-1252",
+    "ascii": "windows-1252",
+}
 
-    feedparser only uses the header to pick the encoding. "application/xml" makes it use
-    charset, else the XML declaration/BOM, else UTF-8. Passing "text/xml" would force
-    US-ASCII, and passing no content type at all would default to ISO-8859-1.
-    """
-    charset = None
-    if content_type and not body.startswith(_BOMS):
-        match = re.search(r"charset\s*=\s*[\"']?([\w.:-]+)", content_type, re.IGNORECASE)
-        charset = match.group(1) if match else None
-    return f"application/xml; charset={charset}" if charset else "application/xml"
+_HTML_BOMS: Final = (
+    (b"\xef\xbb\xbf", "utf-8-sig"),
+    (b"\xff\xfe", "utf-16"),
+    (b"\xfe\xff", "utf-16"),
+)
+
+
+def _decode_html(head: bytes, content_type: str | None) -> str:
+    """The start of an HTML page as text, in the page's own charset: a BOM, else the HTTP
+    header's charset, else <meta charset> / <meta http-equiv="Content-Type"> (the HTML
+    standard's order), else UTF-8. A charset the bytes do not decode in is passed over."""
+    bom = next((codec for mark, codec in _HTML_BOMS if head.startswith(mark)), None)
+    meta = _META_CHARSET.search(head[:65536])
+    labels = (bom, _header_charset(content_type), meta.group(1).decode("ascii") if meta else None)
+    for label in labels:
+        codec = _codec(_HTML_CODEC_ALIASES.get(label.lower(), label)) if label else None
+        if codec is None:
+            continue
+        try:
+            # final=False: the head may be cut inside a multi-byte character.
+            return codecs.getincrementaldecoder(codec)().decode(head, final=False)
+        except (UnicodeDecodeError, LookupError, TypeError):
+            continue
+    return head.decode("utf-8", "replace")
 
 
 def _describe_exception(exc: BaseException) -> str:

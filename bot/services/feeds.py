@@ -7,6 +7,21 @@ holds no globals, so a test, the CLI and the bot can each run their own.
 
 The rules, in one place (numbers in :class:`FeedRules`):
 
+Adding a feed
+    The operator is at the keyboard, so the first fetch decides: if it fails for any
+    reason (an invalid or refused address, a name that does not resolve, a timeout, any
+    HTTP error status, a document that is not a feed, too large, too many redirects),
+    ``feeds add`` is refused with what failed and what to do, and nothing is stored; the
+    operator tries again when the site is back. Re-adding a disabled feed's URL follows
+    the same rule: it is re-activated only by a first fetch that works. Failures after a
+    feed is added are the poller's (see "Failing feeds").
+
+    Given an HTML page (``https://site/``) that advertises feeds with ``<link
+    rel="alternate" type="application/rss+xml">`` (or Atom, JSON Feed), the first
+    advertised feed is added instead, through the same checks and address guard;
+    :attr:`AddResult.discovered_from` is then the page's URL. A page that advertises
+    nothing is refused, and the refusal says so.
+
 Never twice
     An entry's identity (GUID, else link, else a hash; see ``bot.ingest.feeds``) is stored
     per feed the first time it is seen; a seen identity is skipped forever, whatever the
@@ -120,14 +135,6 @@ class FeedRules:
         # Cap the exponent first: 2**11 minutes is already past any sane cap.
         delay = self.backoff_base * (2 ** min(failures - 1, 20))
         return min(delay, self.backoff_cap)
-
-
-# Failures at add time that mean "this URL will not work as a feed": refused, nothing
-# added. Anything else (timeout, network, 5xx, 408, 429) is the site being down right
-# now: the feed is added and retried on the backoff schedule.
-_REFUSED_AT_ADD: Final = frozenset(
-    {"invalid_url", "refused_address", "not_a_feed", "too_large", "too_many_redirects"}
-)
 
 
 # --- matching entity names ------------------------------------------------------------------
@@ -442,6 +449,8 @@ class AddResult:
     feed: Feed
     outcome: FeedOutcome
     reactivated: bool = False  # the URL was a disabled feed, now active again
+    discovered_from: str | None = None
+    """The HTML page the operator gave, when ``feed`` is the feed that page advertises."""
 
 
 def _iso(moment: dt.datetime | None) -> str | None:
@@ -516,32 +525,35 @@ class FeedService:
         """Add a feed and fetch it once.
 
         Its current entries become events kept as history (announce=0), except the newest
-        ``backfill``, which are news. A URL that cannot be a feed (invalid, a refused
-        address, an HTML page, too large, a redirect loop, HTTP 4xx) is refused and
-        nothing is added: the operator is at the keyboard and can fix it. A site that is
-        down right now (timeout, network, HTTP 5xx/408/429) is added anyway with the
-        failure recorded and retried on the backoff schedule; its first successful fetch is
-        then history in the same way. Adding a disabled feed's URL again re-activates it.
+        ``backfill``, which are news. If the first fetch fails for any reason, nothing is
+        added (InvalidInput saying what failed and what to do). An HTML page that
+        advertises a feed adds that feed instead (``discovered_from`` is the page's URL).
+        Adding a disabled feed's URL again re-activates it, under the same rule.
         """
         if backfill < 0:
             raise InvalidInput("--backfill must be 0 or more.")
         url = check_feed_url(url)
-        existing = await self.storage.feeds.get_by_url(url)
-        if existing is not None and existing.active:
-            raise InvalidInput(f"{url} is already feed {existing.id} ({existing.name}).")
+        existing = await self._addable(url)
         await self._refresh_matcher()
         now = self.clock().astimezone(dt.UTC)
         started = time.monotonic()
-        fetched: tuple[FetchResult, ParsedFeed | None, str | None] | None = None
-        failure: FeedError | None = None
+        discovered_from: str | None = None
         try:
             fetched = await self._fetch(url, None, None)
         except FeedError as exc:
-            if exc.kind in _REFUSED_AT_ADD or _is_client_error(exc):
-                raise InvalidInput(f"Not added: {exc.reason}") from None
-            failure = exc
+            if not exc.feed_links:
+                raise InvalidInput(_not_added(exc)) from None
+            # An HTML page that advertises its feed: add that one, under the same rules.
+            discovered_from, url = url, exc.feed_links[0]
+            existing = await self._addable(url, advertised_by=discovered_from)
+            try:
+                fetched = await self._fetch(url, None, None)
+            except FeedError as advertised_exc:
+                raise InvalidInput(
+                    _not_added(advertised_exc, advertised=(discovered_from, url))
+                ) from None
 
-        feed_name = _feed_name(name, fetched[1] if fetched else None, url)
+        feed_name = _feed_name(name, fetched[1], url)
         if existing is not None:
             feed = await self.storage.feeds.reactivate(existing.id, now=now, backfill=backfill)
             if feed is None:
@@ -552,16 +564,32 @@ class FeedService:
                 feed = await self.storage.feeds.add(url, feed_name, now=now, backfill=backfill)
             except FeedExistsError as exc:  # added by someone else meanwhile
                 raise InvalidInput(f"{url} is already feed {exc.feed.id}.") from None
-            log.info("feed %d added: %s (%s)", feed.id, url, feed.name)
+            log.info(
+                "feed %d added: %s (%s)%s",
+                feed.id,
+                url,
+                feed.name,
+                f", advertised by {discovered_from}" if discovered_from else "",
+            )
 
-        if failure is not None:
-            outcome = await self._record_failure(feed, now, failure.kind, failure.reason)
-        else:
-            assert fetched is not None
-            outcome = await self._guarded(feed, now, self._store(feed, now, *fetched))
+        outcome = await self._guarded(feed, now, self._store(feed, now, *fetched))
         outcome.elapsed_s = time.monotonic() - started
         refreshed = await self.storage.feeds.get(feed.id)
-        return AddResult(refreshed or feed, outcome, reactivated=existing is not None)
+        return AddResult(
+            refreshed or feed,
+            outcome,
+            reactivated=existing is not None,
+            discovered_from=discovered_from,
+        )
+
+    async def _addable(self, url: str, *, advertised_by: str | None = None) -> Feed | None:
+        """The disabled feed with this URL (to re-activate), or None for a new one;
+        InvalidInput if an active feed already has it."""
+        existing = await self.storage.feeds.get_by_url(url)
+        if existing is not None and existing.active:
+            where = f" (advertised by {advertised_by})" if advertised_by else ""
+            raise InvalidInput(f"{url}{where} is already feed {existing.id} ({existing.name}).")
+        return existing
 
     async def remove_feed(self, ref: str | int) -> Feed:
         """Remove a feed by id or URL. Its events stay in the archive."""
@@ -848,7 +876,7 @@ class FeedService:
                     link=entry.link,
                     entities=tuple(_unique_names(entities)[:MAX_ENTITIES]),
                     announce=news,
-                    link_identifies=bool(entry.link)
+                    link_identifies=entry.link is not None
                     and link_counts[entry.link] == 1
                     and urlsplit(entry.link).path not in ("", "/"),
                 )
@@ -941,15 +969,29 @@ async def run_poll_loop(
 # --- small helpers --------------------------------------------------------------------------
 
 
-def _is_client_error(exc: FeedError) -> bool:
-    # 4xx says "this URL is wrong" (404, 410, 401, 403); 408 and 429 say "try later".
-    status = exc.http_status
-    return (
-        exc.kind == "http_status"
-        and status is not None
-        and 400 <= status < 500
-        and status not in (408, 429)
-    )
+def _not_added(exc: FeedError, *, advertised: tuple[str, str] | None = None) -> str:
+    """Why a feed was not added and what the operator can do; ``advertised`` is the page
+    the operator gave and the feed it advertises, when that feed is what failed."""
+    reason = exc.reason
+    if advertised is not None:
+        page, feed_url = advertised
+        reason = f"{page} advertises the feed {feed_url}, which failed: {reason}"
+    hint = _add_hint(exc)
+    return f"Not added: {reason}" + (f"; {hint}" if hint else "")
+
+
+def _add_hint(exc: FeedError) -> str | None:
+    if exc.kind in ("timeout", "network"):
+        return "check the address, or try again later"
+    if exc.kind == "http_status":
+        status = exc.http_status
+        # 4xx says "this URL is wrong" (404, 410, 401, 403); 408 and 429 say "try later".
+        if status is not None and 400 <= status < 500 and status not in (408, 429):
+            return "check the address"
+        return "try again later"  # 5xx, 408, 429: the site is down or busy right now
+    # The reason says it all: not a feed (an HTML page says what it advertises), too
+    # large, too many redirects, an invalid URL; a refused address names its setting.
+    return None
 
 
 def _feed_name(given: str | None, parsed: ParsedFeed | None, url: str) -> str:

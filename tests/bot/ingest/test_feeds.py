@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import hashlib
+import json
 import os
 import pickle
 import re
@@ -60,8 +61,7 @@ EXPECTED_NOT_A_FEED = {
     "rsa_egoist_fragment_not_feed.xml": "HTML page ('EGOIST v1-legacy')",
     "rssp_document_moved_html_fragment.xml": "HTML page ('Document Moved')",
     "rsa_maodoupi_account_suspended.html": "HTML page ('Account Suspended')",
-    "rsa_v2ex_jsonfeed_syntax_error.json": "JSON Feed",
-    "nnw_daringfireball_jsonfeed.json": "JSON Feed",
+    "rsa_v2ex_jsonfeed_syntax_error.json": "the JSON Feed is broken JSON (Expecting property",
 }
 # Well-formed (or repairable) feeds that legitimately yield no usable entries.
 EXPECTED_EMPTY = {
@@ -87,6 +87,7 @@ EXPECTED_COUNTS = {
     "sp_utf16be_nobom_rss2.xml": 1,  # UTF-16BE without BOM, decoded
     "kde_zeit_de_rss091_iso88591.xml": 3,
     "chfr_japantimes_nodates_rss2.xml": 118,
+    "chronicle_jsonfeed_v1_1_world_wire.json": 6,  # 7 items, one with neither title nor url
 }
 
 HTML_TAG = re.compile(r"</?(?:p|b|i|a|div|span|br|img|script|style|em|strong)\b[^>]*>", re.I)
@@ -217,7 +218,7 @@ def test_local_data_is_complete_and_listed() -> None:
     rows = manifest(DATA_DIR)
     assert len(files) >= 60
     assert set(files) == set(rows), "every test feed file has exactly one MANIFEST row"
-    assert set(EXPECTED_NOT_A_FEED) - {"nnw_daringfireball_jsonfeed.json"} <= set(files)
+    assert set(EXPECTED_NOT_A_FEED) <= set(files)
     assert set(files) >= EXPECTED_EMPTY and set(EXPECTED_COUNTS) <= set(files)
     assert sum((DATA_DIR / f).stat().st_size for f in files) < 1_500_000
     for name in files:  # byte-identical copies of the captured files
@@ -266,6 +267,8 @@ async def test_every_shared_file_parses_or_is_refused(session: aiohttp.ClientSes
     # The known non-feeds are refused; anything else refused must be a file feedparser
     # itself gets no entries from (checked per file above).
     assert {n for n in EXPECTED_NOT_A_FEED if n in files} <= set(refused), refused
+    # JSON Feed, which feedparser cannot read, is read.
+    assert "nnw_daringfireball_jsonfeed.json" not in refused
 
 
 # --------------------------------------------------------------------------------------
@@ -377,18 +380,26 @@ async def test_relative_links_resolve_against_final_url(
     assert based.entries[0].link == "https://numi.st/post/2022/travel-uke"
 
 
+SETTING_HINT = "; set FEED_ALLOW_PRIVATE_ADDRESSES=true to allow feeds on private addresses"
+
+
 async def test_loopback_url_refused_by_default_policy(server: FeedServer) -> None:
+    url = server.url("kde_zeit_de_rss091_iso88591.xml")
     async with make_session(FetchPolicy()) as strict:
         with pytest.raises(FeedError) as info:
-            await fetch_feed(strict, server.url("kde_zeit_de_rss091_iso88591.xml"))
+            await fetch_feed(strict, url)
         assert info.value.kind == "refused_address"
-        assert "127.0.0.1 is a loopback address" in info.value.reason
+        # The refusal names the setting that allows it.
+        assert info.value.reason == (
+            f"refused: 127.0.0.1 is a loopback address ({url})" + SETTING_HINT
+        )
 
         # A host *name* that resolves to loopback is refused by the connector's resolver.
         with pytest.raises(FeedError) as info:
             await fetch_feed(strict, f"http://localhost:{server.port}/x.xml")
         assert info.value.kind == "refused_address"
         assert "localhost resolves to" in info.value.reason
+        assert info.value.reason.endswith(SETTING_HINT)
     assert sum(server.requests.values()) == 0  # nothing ever reached the server
 
 
@@ -414,6 +425,7 @@ async def test_private_literal_addresses_refused(url: str) -> None:
             await fetch_feed(strict, url, policy=FetchPolicy(timeout_s=2))
     assert info.value.kind == "refused_address", info.value.reason
     assert info.value.reason.startswith("refused: ")
+    assert info.value.reason.endswith(SETTING_HINT)
 
 
 @pytest.mark.parametrize(
@@ -437,6 +449,7 @@ async def test_redirect_to_private_address_refused(server: FeedServer, target: s
     assert server.request_count("hop.xml") == 1
     if "intranet" in target:
         assert "intranet.test resolves to 10.0.0.5, a private address" in info.value.reason
+    assert info.value.reason.endswith(SETTING_HINT)
 
 
 async def test_resolver_answer_is_what_gets_connected(server: FeedServer) -> None:
@@ -645,7 +658,11 @@ async def test_html_page_and_empty_body_refused(
     with pytest.raises(FeedError) as info:
         await parse_feed(result.body or b"", url=result.final_url)
     assert info.value.kind == "not_a_feed"
-    assert info.value.reason == "the response is an HTML page ('Login'), not an RSS or Atom feed"
+    assert info.value.reason == (
+        "the response is an HTML page ('Login'), not an RSS, Atom or JSON feed,"
+        " and the page advertises no feed"
+    )
+    assert info.value.feed_links == ()
 
     server.set_file("nothing.xml", b"")
     result = await fetch_feed(session, server.url("nothing.xml"), policy=LOCAL)
@@ -660,6 +677,332 @@ async def test_bytes_are_never_treated_as_a_file_name() -> None:
     with pytest.raises(FeedError) as info:
         await parse_feed(b"/etc/hostname", url="https://example.org/feed")
     assert info.value.kind == "not_a_feed"
+
+
+# --------------------------------------------------------------------------------------
+# JSON Feed
+# --------------------------------------------------------------------------------------
+
+JSON_SAMPLE = "chronicle_jsonfeed_v1_1_world_wire.json"
+
+
+async def test_json_feed_1_1_is_read_into_the_same_records(
+    server: FeedServer, session: aiohttp.ClientSession
+) -> None:
+    server.route(JSON_SAMPLE, content_type="application/feed+json")
+    _, parsed = await fetch_and_parse(session, server.url(JSON_SAMPLE))
+    assert "application/feed+json" in server.last_headers(JSON_SAMPLE)["Accept"]
+    assert (parsed.title, parsed.link, parsed.warning) == (
+        "World Wire — Top Stories",
+        "https://wire.example.org/",
+        None,
+    )
+    assert_sane_entries(parsed, name=JSON_SAMPLE)
+    by_id = {entry.identity: entry for entry in parsed.entries}
+    # The item with neither a title nor a url is skipped, as in RSS.
+    assert list(by_id) == [
+        "https://wire.example.org/2024/05/01/rotterdam-dock-strike",
+        "wire-2024-05-01-0412",
+        "wire-2024-05-01-0398",
+        "wire-2024-04-30-live-0231",
+        "wire-2024-04-30-0377",
+        "wire-2024-04-30-0371",
+    ]
+    # summary wins over content_html; the date is date_published, in UTC; tags are categories.
+    assert by_id["https://wire.example.org/2024/05/01/rotterdam-dock-strike"] == FeedEntry(
+        identity="https://wire.example.org/2024/05/01/rotterdam-dock-strike",
+        title="Dock workers strike at the port of Rotterdam",
+        summary="Thousands of dock workers walked out on Wednesday over pay, halting container"
+        " traffic at Europe's largest port.",
+        link="https://wire.example.org/2024/05/01/rotterdam-dock-strike",
+        published=datetime(2024, 5, 1, 7, 30, tzinfo=UTC),
+        categories=["Netherlands", "Labour", "Port of Rotterdam"],
+    )
+    # content_html: markup and scripts go, entities are decoded.
+    floods = by_id["wire-2024-05-01-0412"]
+    assert floods.summary == (
+        "Heavy rain has flooded towns across São Paulo state & closed two motorways."
+        " Civil defence officials said more rain is expected."
+    )
+    assert floods.categories == ["Brazil", "Floods", "São Paulo"]
+    # content_text; fractional seconds.
+    glacier = by_id["wire-2024-05-01-0398"]
+    assert glacier.summary.startswith("A section of glacier collapsed above the Val Ferret road")
+    assert glacier.published == datetime(2024, 4, 30, 22, 47, tzinfo=UTC)
+    # No title: the first sentence(s) of the text, as for title-less RSS items.
+    live = by_id["wire-2024-04-30-live-0231"]
+    assert live.title == (
+        "Update: the election commission says turnout reached 61 percent, the highest since"
+        " 1994. Counting continues overnight."
+    )
+    assert live.link == "https://wire.example.org/live/2024/04/30#post-231"
+    # external_url when there is no url.
+    assert by_id["wire-2024-04-30-0377"].link == (
+        "https://www.example.com/science/2024/apr/30/deep-sea-cable-repair"
+    )
+    # date_modified when there is no date_published; a long text is cut at a sentence.
+    senate = by_id["wire-2024-04-30-0371"]
+    assert senate.published == datetime(2024, 4, 30, 12, 15, tzinfo=UTC)
+    assert 300 < len(senate.summary) <= 600 and senate.summary.endswith("within days.")
+
+
+async def test_json_feed_1_0_and_loose_items() -> None:
+    doc = {
+        "version": "https://jsonfeed.org/version/1",
+        "title": "Old &amp; loose",
+        "home_page_url": "/",
+        "author": {"name": "Someone"},  # 1.0's author, 1.1's authors: neither matters
+        "items": [
+            {
+                "id": 1042,  # the spec: a reader coerces a numeric id to a string
+                "url": "/posts/1042",
+                "title": "Numeric id",
+                "content_text": "Plain text, not <b>markup</b>: x<y.",
+                "date_published": "2017-06-27T00:54:17-07:00",
+            },
+            {"id": "b", "url": "https://old.example/b", "title": "Bad date", "date_published": "?"},
+            {
+                "id": "c",
+                "url": "https://old.example/c",
+                "title": "RFC 822 date",
+                "date_published": "Tue, 27 Jun 2017 07:54:17 GMT",
+            },
+            "not an object",
+            {"id": "b", "url": "https://old.example/b2", "title": "Same id again"},
+            {"url": "https://old.example/d", "title": "No id"},
+            {"id": "e", "title": "No link, no text"},
+        ],
+    }
+    parsed = await parse_feed(json.dumps(doc).encode(), url="https://old.example/feed.json")
+    assert (parsed.title, parsed.link) == ("Old & loose", "https://old.example/")
+    assert parsed.warning == "skipped 1 of the 7 items: not a JSON object"
+    assert [(e.identity, e.title, e.link) for e in parsed.entries] == [
+        ("1042", "Numeric id", "https://old.example/posts/1042"),
+        ("b", "Bad date", "https://old.example/b"),
+        ("c", "RFC 822 date", "https://old.example/c"),
+        ("https://old.example/d", "No id", "https://old.example/d"),
+        ("e", "No link, no text", None),
+    ]
+    first, bad_date, rfc822 = parsed.entries[:3]
+    assert first.summary == "Plain text, not markup: x<y."
+    assert first.published == rfc822.published == datetime(2017, 6, 27, 7, 54, 17, tzinfo=UTC)
+    assert bad_date.published is None
+
+    empty = {"version": "https://jsonfeed.org/version/1.1", "title": "Quiet", "items": []}
+    quiet = await parse_feed(json.dumps(empty).encode(), url="https://old.example/feed.json")
+    assert quiet.title == "Quiet" and quiet.entries == []
+
+
+NOT_A_JSON_FEED = (
+    'the response is JSON but not a JSON Feed (it has no "version" starting with'
+    " https://jsonfeed.org/version/)"
+)
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        (
+            b'{"version": "https://jsonfeed.org/version/1.1", "items": [',
+            "the JSON Feed is broken JSON (Expecting value: line 1 column 59 (char 58))"
+            " and cannot be read",
+        ),
+        (b'{"data": [1, 2', "the response is broken JSON (Expecting"),
+        (b'{"data": [1, 2, 3]}', NOT_A_JSON_FEED),
+        (b'[{"version": "https://jsonfeed.org/version/1.1", "items": []}]', NOT_A_JSON_FEED),
+        (b'{"version": "https://example.org/feed/v1", "items": []}', NOT_A_JSON_FEED),
+        (
+            b'{"version": "https://jsonfeed.org/version/1.1", "title": "No items"}',
+            'the JSON Feed (https://jsonfeed.org/version/1.1) has no "items" list',
+        ),
+        (
+            b'{"version": "https://jsonfeed.org/version/1", "items": {"id": "1"}}',
+            'the JSON Feed (https://jsonfeed.org/version/1) has no "items" list',
+        ),
+        (b"[" * 100_000 + b"]" * 100_000, "the response is JSON nested too deeply to read"),
+    ],
+)
+async def test_json_that_is_not_a_json_feed_is_refused(body: bytes, reason: str) -> None:
+    with pytest.raises(FeedError) as info:
+        await parse_feed(body, url="https://example.org/feed.json")
+    assert info.value.kind == "not_a_feed"
+    assert info.value.reason.startswith(reason), info.value.reason
+
+
+# --------------------------------------------------------------------------------------
+# Declared encodings that disagree with the bytes
+# --------------------------------------------------------------------------------------
+
+
+def cyrillic_rss(declaration: str) -> bytes:
+    """A small Russian feed written as UTF-8, whatever ``declaration`` says."""
+    return (
+        f'<?xml version="1.0" {declaration}?>\n<rss version="2.0"><channel>'
+        "<title>Новости</title><item><guid>ru-1</guid><title>Привет, мир — новости дня</title>"
+        "<link>https://news.example/1</link><description>Текст «новости».</description></item>"
+        "</channel></rss>"
+    ).encode()
+
+
+@pytest.mark.parametrize(
+    ("declaration", "content_type", "warning"),
+    [
+        (
+            'encoding="windows-1251"',
+            "application/rss+xml",
+            "the XML declaration says windows-1251, but the bytes are UTF-8; read them as UTF-8",
+        ),
+        (
+            'encoding="koi8-r"',
+            "text/xml",
+            "the XML declaration says koi8-r, but the bytes are UTF-8; read them as UTF-8",
+        ),
+        (
+            'encoding="utf-8"',
+            "application/rss+xml; charset=ISO-8859-1",
+            "the HTTP header says ISO-8859-1, but the bytes are UTF-8; read them as UTF-8",
+        ),
+        (
+            # .NET's XmlWriter over a string writes this on documents then saved as UTF-8.
+            'encoding="utf-16"',
+            "application/xml",
+            "the XML declaration says utf-16, but the document is in an ASCII-based"
+            " encoding; read it as UTF-8",
+        ),
+        (
+            'encoding="utf-8"',
+            "application/rss+xml; charset=utf-16",
+            "the HTTP header says utf-16, but the document is in an ASCII-based encoding;"
+            " read it as UTF-8",
+        ),
+    ],
+)
+async def test_declared_encoding_that_disagrees_with_the_bytes_is_read(
+    server: FeedServer,
+    session: aiohttp.ClientSession,
+    declaration: str,
+    content_type: str,
+    warning: str,
+) -> None:
+    server.set_file("ru.xml", cyrillic_rss(declaration), content_type=content_type)
+    _, parsed = await fetch_and_parse(session, server.url("ru.xml"))
+    assert parsed.title == "Новости"
+    assert [(e.title, e.summary) for e in parsed.entries] == [
+        ("Привет, мир — новости дня", "Текст «новости».")
+    ]
+    assert parsed.warning == warning
+
+
+async def test_captured_feeds_with_a_wrong_declaration_are_read(
+    server: FeedServer, session: aiohttp.ClientSession
+) -> None:
+    # Declared windows-1252, written as UTF-8.
+    _, euro = await fetch_and_parse(session, server.url("mfx_windows1252_incorrect_prolog.xml"))
+    assert euro.title == "Euro €"
+    assert euro.warning == (
+        "the XML declaration says windows-1252, but the bytes are UTF-8; read them as UTF-8"
+    )
+    # Declared UTF-8, written as windows-1252: feedparser falls back and says so.
+    _, uol = await fetch_and_parse(session, server.url("rssp_uol_noticias_br_wrong_encoding.xml"))
+    assert uol.warning == (
+        "CharacterEncodingOverride: document declared as utf-8, but parsed as windows-1252"
+    )
+    assert len(uol.entries) == 15 and "simulações de 2º turno" in uol.entries[0].title
+    # A UTF-8 byte order mark outranks a declaration that says otherwise.
+    original = (DATA_DIR / "chfr_orf_at_rss1_rdf.xml").read_bytes()
+    assert original.startswith(b'\xef\xbb\xbf<?xml version="1.0" encoding="UTF-8"?>')
+    server.set_file("orf.xml", original.replace(b'encoding="UTF-8"', b'encoding="windows-1252"', 1))
+    _, orf = await fetch_and_parse(session, server.url("orf.xml"))
+    expected = await parse_feed(original, url=server.url("orf.xml"))
+    assert [e.title for e in orf.entries] == [e.title for e in expected.entries]
+    assert any("ä" in e.title or "ü" in e.title or "ö" in e.title for e in orf.entries)
+    assert orf.warning == (
+        "the byte order mark says utf-8, but the XML declaration says windows-1252;"
+        " read it as utf-8"
+    )
+
+
+GBK_TITLE = "新浪首页 — 新闻中心"
+
+
+@pytest.mark.parametrize(
+    ("head", "content_type", "codec"),
+    [
+        ('<meta charset="gbk">', "text/html", "gbk"),
+        (
+            '<meta http-equiv="Content-Type" content="text/html; charset=gb2312">',
+            "text/html",
+            "gbk",
+        ),
+        ("", "text/html; charset=GBK", "gbk"),
+        ("<meta charset=Shift_JIS>", "text/html", "shift_jis"),
+        ('<meta charset="windows-1251">', None, "windows-1251"),
+    ],
+)
+async def test_html_page_title_is_decoded_with_the_page_charset(
+    server: FeedServer,
+    session: aiohttp.ClientSession,
+    head: str,
+    content_type: str | None,
+    codec: str,
+) -> None:
+    title = {"gbk": GBK_TITLE, "shift_jis": "ようこそ ニュース", "windows-1251": "Главная"}[codec]
+    page = (
+        f"<!DOCTYPE html><html><head>{head}<title>{title}</title></head>"
+        f"<body><p>{title}</p></body></html>"
+    ).encode(codec)
+    server.set_file("index.html", page, content_type=content_type)
+    result = await fetch_feed(session, server.url("index.html"), policy=LOCAL)
+    with pytest.raises(FeedError) as info:
+        await parse_feed(result.body or b"", url=result.final_url, content_type=content_type)
+    assert info.value.reason == (
+        f"the response is an HTML page ({title!r}), not an RSS, Atom or JSON feed,"
+        " and the page advertises no feed"
+    )
+
+
+async def test_html_page_carries_the_feeds_it_advertises(
+    server: FeedServer, session: aiohttp.ClientSession
+) -> None:
+    page = b"""<!DOCTYPE html><html><head><meta charset="utf-8"><title>Wire &amp; Co</title>
+    <link rel="stylesheet" href="/style.css">
+    <link rel="alternate" hreflang="de" href="/de/">
+    <link rel="alternate" type="application/json" href="/wp-json/wp/v2/pages/7">
+    <link rel="alternate stylesheet" type="text/css" href="/dark.css">
+    <link rel="Alternate" type="application/rss+xml; charset=utf-8" href="feeds/top.xml">
+    <link rel="alternate" type="application/atom+xml" href="https://other.example/atom">
+    <link rel="alternate" type="application/feed+json" href="/feeds/top.json">
+    <link rel="alternate" type="application/rss+xml" href="feeds/top.xml">
+    <link rel="alternate" type="application/rss+xml" href="javascript:alert(1)">
+    </head><body>
+    <a rel="alternate" type="application/rss+xml" href="/not-a-link-element.xml">RSS</a>
+    </body></html>"""
+    server.set_file("site/index.html", page)
+    server.redirect("site/", "site/index.html")
+    result = await fetch_feed(session, server.url("site/"), policy=LOCAL)
+    with pytest.raises(FeedError) as info:
+        await parse_feed(result.body or b"", url=result.final_url)
+    base = server.base_url
+    # Feed types in document order, relative links against the page's (final) URL, each
+    # once; application/json last, since it also labels documents that are not feeds.
+    assert info.value.feed_links == (
+        f"{base}/site/feeds/top.xml",
+        "https://other.example/atom",
+        f"{base}/feeds/top.json",
+        f"{base}/wp-json/wp/v2/pages/7",
+    )
+    assert info.value.reason == (
+        "the response is an HTML page ('Wire & Co'), not a feed;"
+        f" the page advertises the feed {base}/site/feeds/top.xml"
+    )
+
+    based = (
+        b'<html><head><base href="https://cdn.example/x/"><title>B</title>'
+        b'<link rel="alternate" type="application/atom+xml" href="atom.xml"></head></html>'
+    )
+    with pytest.raises(FeedError) as info:
+        await parse_feed(based, url=server.url("b.html"))
+    assert info.value.feed_links == ("https://cdn.example/x/atom.xml",)
 
 
 # --------------------------------------------------------------------------------------
@@ -846,6 +1189,8 @@ def test_feed_error_shape() -> None:
         FeedError("nope", "typo in kind")  # type: ignore[arg-type]
     copy = pickle.loads(pickle.dumps(error))
     assert (copy.kind, copy.reason, copy.http_status) == (error.kind, error.reason, 503)
+    page = FeedError("not_a_feed", "an HTML page", feed_links=("https://x/feed.xml",))
+    assert pickle.loads(pickle.dumps(page)).feed_links == ("https://x/feed.xml",)
 
 
 def test_policy_is_validated_when_built() -> None:

@@ -18,12 +18,14 @@ from pathlib import Path
 
 import aiohttp
 import pytest
+from aiohttp.abc import AbstractResolver, ResolveResult
 
 from bot.cli import main
 from bot.errors import InvalidInput, NotFound
 from bot.ingest.feeds import FetchPolicy, make_session
 from bot.services.feeds import (
     EntityMatcher,
+    FeedOutcome,
     FeedRules,
     FeedService,
     PollReport,
@@ -481,6 +483,9 @@ async def test_loopback_refused_when_private_addresses_are_not_allowed(
         with pytest.raises(InvalidInput) as info:
             await service.add_feed(f"http://localhost:{server.port}/feed.xml")
         assert "localhost resolves to" in info.value.message
+        assert info.value.message.endswith(
+            "; set FEED_ALLOW_PRIVATE_ADDRESSES=true to allow feeds on private addresses"
+        )
     assert await storage.feeds.list() == [] and sum(server.requests.values()) == 0
 
 
@@ -597,18 +602,217 @@ async def test_news_floods_and_comebacks(
     assert total == 3 + 3 + 2 + 21 + 2 + 4
 
 
-async def test_down_at_add_time_is_added_and_its_first_success_is_history(
+class NoSuchHost(AbstractResolver):
+    """DNS that knows no name (literal addresses never reach a resolver)."""
+
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+    async def close(self) -> None:
+        return None
+
+
+TRY_LATER = "check the address, or try again later"
+
+
+@pytest.mark.parametrize("failure", ["dns", "timeout", "refused", "503", "429", "404"])
+async def test_any_failure_at_add_adds_nothing(
+    failure: str, storage: Storage, server: FeedServer
+) -> None:
+    policy = FetchPolicy(allow_private_addresses=True, timeout_s=0.5)
+    url = server.url(f"{failure}.xml")
+    if failure == "dns":
+        url = "http://feeds.example/world.rss"
+        expected = f"could not resolve feeds.example: Name or service not known; {TRY_LATER}"
+    elif failure == "timeout":
+        server.route(f"{failure}.xml", delay_s=5)
+        expected = f"timed out after 0.5 s fetching {url}; {TRY_LATER}"
+    elif failure == "refused":
+        port = free_port()
+        url = f"http://127.0.0.1:{port}/feed.xml"
+        expected = f"could not connect to 127.0.0.1:{port}: "
+    elif failure == "404":
+        expected = f"HTTP 404 Not Found from {url}; check the address"
+    else:
+        server.set_status(f"{failure}.xml", int(failure), b"busy")
+        phrase = {"503": "Service Unavailable", "429": "Too Many Requests"}[failure]
+        expected = f"HTTP {failure} {phrase} from {url}; try again later"
+    async with make_session(policy, resolver=NoSuchHost()) as session:
+        service = FeedService(storage, session, policy, clock=Clock())
+        with pytest.raises(InvalidInput) as info:
+            await service.add_feed(url, backfill=1)
+    assert info.value.message.startswith(f"Not added: {expected}"), info.value.message
+    if failure == "refused":
+        assert info.value.message.endswith(f"; {TRY_LATER}")
+    # The operator tries again later; nothing was stored meanwhile.
+    assert await storage.feeds.list() == [] and (await storage.stats()).events == 0
+
+
+async def test_re_adding_a_disabled_feed_follows_the_same_rule(
     storage: Storage, server: FeedServer, service: FeedService
 ) -> None:
-    server.set_status("later.xml", 503)
-    result = await service.add_feed(server.url("later.xml"), backfill=1)
-    assert result.outcome.status == "failed" and result.outcome.error_kind == "http_status"
-    assert result.feed.consecutive_failures == 1 and result.feed.name == "127.0.0.1"
-    assert result.feed.next_poll_at == NOW + 5 * MINUTE
-    server.route("later.xml", status=200)
-    server.set_file("later.xml", rss(*stories("later", 4)))
-    outcome = await service.poll_feed(result.feed, NOW + 5 * MINUTE)
-    assert len(outcome.created) == 4 and len(outcome.announced) == 1
+    server.set_file("r.xml", rss(*stories("r", 2)))
+    url = server.url("r.xml")
+    added = await service.add_feed(url)
+    async with storage.db.transaction() as conn:  # as if it had been disabled
+        await conn.execute(
+            "UPDATE feeds SET status = 'disabled', disabled_reason = 'gone for a week',"
+            " consecutive_failures = 11"
+        )
+    server.set_status("r.xml", 503)
+    with pytest.raises(InvalidInput) as info:
+        await service.add_feed(url)
+    assert info.value.message == (
+        f"Not added: HTTP 503 Service Unavailable from {url}; try again later"
+    )
+    row = await current(storage, added.feed)
+    assert not row.active and row.disabled_reason == "gone for a week"
+    assert row.consecutive_failures == 11
+
+
+# --- discovery ------------------------------------------------------------------------------
+
+
+def html_page(*links: str, title: str = "Wire home") -> bytes:
+    return (
+        "<!DOCTYPE html><html><head><meta charset='utf-8'>"
+        f"<title>{escape(title)}</title>{''.join(links)}</head>"
+        "<body><h1>Today</h1></body></html>"
+    ).encode()
+
+
+def advert(href: str, kind: str = "application/rss+xml") -> str:
+    return f'<link rel="alternate" type="{kind}" title="Feed" href="{escape(href)}">'
+
+
+async def test_add_discovers_the_feed_a_page_advertises(
+    storage: Storage, server: FeedServer, service: FeedService
+) -> None:
+    server.set_file("site/world/feed.xml", rss(*stories("world", 3), title="Wire World"))
+    server.set_file(
+        "site/index.html",
+        html_page(advert("world/feed.xml"), advert("/elsewhere.atom", "application/atom+xml")),
+    )
+    page_url, feed_url = server.url("site/index.html"), server.url("site/world/feed.xml")
+    result = await service.add_feed(page_url, backfill=1)
+    assert result.discovered_from == page_url
+    assert (result.feed.id, result.feed.url, result.feed.name) == (1, feed_url, "Wire World")
+    assert len(result.outcome.created) == 3 and len(result.outcome.announced) == 1
+    assert [f.url for f in await storage.feeds.list()] == [feed_url]
+    assert server.request_count("elsewhere.atom") == 0  # the first advertised feed only
+
+    # The page again: its feed is already there.
+    with pytest.raises(InvalidInput) as info:
+        await service.add_feed(page_url)
+    assert info.value.message == (
+        f"{feed_url} (advertised by {page_url}) is already feed 1 (Wire World)."
+    )
+    # A feed's own URL is not "discovered".
+    server.set_file("plain.xml", rss(*stories("plain", 1)))
+    assert (await service.add_feed(server.url("plain.xml"))).discovered_from is None
+
+
+async def test_discovery_refusals(
+    storage: Storage, server: FeedServer, service: FeedService
+) -> None:
+    blank = server.url("blank/index.html")
+    server.set_file("blank/index.html", html_page(title="Blank"))
+    missing = server.url("missing/index.html")
+    server.set_file("missing/index.html", html_page(advert("feed.xml")))
+    server.set_file("loop/index.html", html_page(advert("../blank/index.html")))
+    cases = {
+        blank: "Not added: the response is an HTML page ('Blank'), not an RSS, Atom or JSON"
+        " feed, and the page advertises no feed",
+        missing: f"Not added: {missing} advertises the feed {server.url('missing/feed.xml')},"
+        f" which failed: HTTP 404 Not Found from {server.url('missing/feed.xml')};"
+        " check the address",
+        # One step only: an advertised page is not searched for feeds in turn.
+        server.url("loop/index.html"): f"Not added: {server.url('loop/index.html')} advertises"
+        f" the feed {blank}, which failed: the response is an HTML page ('Blank')",
+    }
+    for url, message in cases.items():
+        with pytest.raises(InvalidInput) as info:
+            await service.add_feed(url)
+        assert info.value.message.startswith(message), info.value.message
+    assert await storage.feeds.list() == []
+
+
+async def test_an_advertised_feed_goes_through_the_address_guard(
+    storage: Storage, server: FeedServer
+) -> None:
+    # Only the server's own address is allowed; the page points somewhere else on loopback.
+    policy = FetchPolicy(allowed_networks=("127.0.0.1/32",), timeout_s=5)
+    target = f"http://127.0.0.2:{server.port}/feed.xml"
+    page_url = server.url("index.html")
+    server.set_file("index.html", html_page(advert(target)))
+    async with make_session(policy) as session:
+        service = FeedService(storage, session, policy, clock=Clock())
+        with pytest.raises(InvalidInput) as info:
+            await service.add_feed(page_url)
+    assert info.value.message == (
+        f"Not added: {page_url} advertises the feed {target}, which failed: refused:"
+        f" 127.0.0.2 is a loopback address ({target}); set FEED_ALLOW_PRIVATE_ADDRESSES=true"
+        " to allow feeds on private addresses"
+    )
+    assert await storage.feeds.list() == [] and server.request_count("feed.xml") == 0
+
+
+# --- formats and encodings ------------------------------------------------------------------
+
+JSON_SAMPLE = "chronicle_jsonfeed_v1_1_world_wire.json"
+
+
+async def test_a_json_feed_is_added_discovered_and_polled(
+    storage: Storage, server: FeedServer, service: FeedService
+) -> None:
+    server.route(JSON_SAMPLE, content_type="application/feed+json")
+    server.set_file("index.html", html_page(advert(JSON_SAMPLE, "application/feed+json")))
+    result = await service.add_feed(server.url("index.html"))
+    assert result.discovered_from == server.url("index.html")
+    assert (result.feed.url, result.feed.name) == (
+        server.url(JSON_SAMPLE),
+        "World Wire — Top Stories",
+    )
+    assert len(result.outcome.created) == 6 and result.outcome.announced == []
+    event = await storage.events.get(result.outcome.created[0])
+    assert event is not None
+    assert event.headline == "Dock workers strike at the port of Rotterdam"
+    assert event.summary.startswith("Thousands of dock workers walked out on Wednesday")
+    assert [(s.name, s.url) for s in event.sources] == [
+        ("World Wire — Top Stories", "https://wire.example.org/2024/05/01/rotterdam-dock-strike")
+    ]
+    assert {"Netherlands", "Labour", "Port of Rotterdam"} <= set(event.entities)
+
+    assert (await service.poll_feed(result.feed, NOW + 10 * MINUTE)).status == "not_modified"
+    doc = json.loads((DATA_DIR / JSON_SAMPLE).read_bytes())
+    doc["items"].insert(
+        0,
+        {
+            "id": "wire-2024-05-01-0450",
+            "url": "https://wire.example.org/2024/05/01/ferry-rescue",
+            "title": "Coastguard rescues 40 from a stranded ferry off Crete",
+            "date_published": (NOW + 15 * MINUTE).isoformat(),
+        },
+    )
+    server.set_file(JSON_SAMPLE, json.dumps(doc).encode())
+    outcome = await service.poll_feed(result.feed, NOW + 20 * MINUTE)
+    assert outcome.status == "ok" and outcome.unseen == 1 and len(outcome.announced) == 1
+
+
+async def test_a_feed_whose_declared_encoding_is_wrong_is_added(
+    storage: Storage, server: FeedServer, service: FeedService
+) -> None:
+    body = rss(entry("ru-1", "Привет, мир — новости дня", link="https://news.example/1", date=NOW))
+    server.set_file("ru.xml", body.replace(b'encoding="utf-8"', b'encoding="utf-16"', 1))
+    result = await service.add_feed(server.url("ru.xml"))
+    assert result.outcome.warning == (
+        "the XML declaration says utf-16, but the document is in an ASCII-based encoding;"
+        " read it as UTF-8"
+    )
+    event = await storage.events.get(result.outcome.created[0])
+    assert event is not None and event.headline == "Привет, мир — новости дня"
 
 
 async def test_remove_and_re_add_a_disabled_feed(
@@ -764,14 +968,14 @@ async def test_a_hanging_feed_does_not_delay_the_others(
     for name in fast_names:
         await add_unfetched(storage, server.url(name), name)
     finished: dict[str, float] = {}
+
+    def on_outcome(outcome: FeedOutcome) -> None:
+        finished.setdefault(outcome.name, time.monotonic() - started)
+
     async with make_session(policy) as session:
         service = FeedService(storage, session, policy, clock=Clock())
         started = time.monotonic()
-        report = await service.poll_due(
-            NOW,
-            concurrency=2,
-            on_outcome=lambda o: finished.setdefault(o.name, time.monotonic() - started),
-        )
+        report = await service.poll_due(NOW, concurrency=2, on_outcome=on_outcome)
     assert hang.id == report.outcomes[0].feed_id  # it was first in line
     assert report.outcomes[0].error_kind == "timeout"
     assert all(finished[name] < 1.2 for name in fast_names), finished
@@ -861,6 +1065,17 @@ def test_feeds_commands(
 
     code, _, err = run("feeds", "add", cli_server.url("rsa_maodoupi_account_suspended.html"))
     assert code == 1 and "Not added: the response is an HTML page ('Account Suspended')" in err
+    assert "the page advertises no feed" in err
+    # A page's title is quoted in the page's own charset.
+    page = "<html><head><meta charset='gbk'><title>新浪首页 — 新闻中心</title></head></html>"
+    cli_server.set_file("gbk.html", page.encode("gbk"), content_type="text/html")
+    code, _, err = run("feeds", "add", cli_server.url("gbk.html"))
+    assert code == 1 and "Not added: the response is an HTML page ('新浪首页 — 新闻中心')" in err
+    # A site that cannot be reached right now is not added either: the operator is here.
+    down = f"http://127.0.0.1:{free_port()}/feed.xml"
+    code, out, err = run("feeds", "add", down)
+    assert code == 1 and out == "" and "Not added: could not connect to 127.0.0.1:" in err
+    assert err.rstrip().endswith("check the address, or try again later")
     code, _, err = run("feeds", "add", good)
     assert code == 1 and "already feed 1" in err
 
@@ -920,4 +1135,8 @@ def test_feeds_refuses_loopback_without_the_setting(
     code = main(["--db", str(tmp_path / "c.db"), "feeds", "add", cli_server.url("a.xml")])
     _, err = capsys.readouterr()
     assert code == 1 and "is a loopback address" in err
+    # The refusal says how to allow it.
+    assert err.rstrip().endswith(
+        "; set FEED_ALLOW_PRIVATE_ADDRESSES=true to allow feeds on private addresses"
+    )
     assert sum(cli_server.requests.values()) == 0

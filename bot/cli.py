@@ -13,6 +13,7 @@ import dataclasses
 import datetime as dt
 import json
 import logging
+import shutil
 import sqlite3
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
@@ -61,6 +62,16 @@ Handler = Callable[[argparse.Namespace, Settings, Storage], Awaitable[int]]
 def sample_archive() -> Path:
     """The small real archive bundled with Chronicle, imported into an empty database."""
     return Path(str(resources.files("bot") / "sample"))
+
+
+def _width() -> int:
+    """The columns text is wrapped to: the terminal's (or $COLUMNS), else render's 88."""
+    return shutil.get_terminal_size((render.TEXT_WIDTH, 24)).columns or render.TEXT_WIDTH
+
+
+def _words(value: str | list[str]) -> str:
+    """A query typed as several arguments (`chronicle search Syria -Russia`) as one text."""
+    return value if isinstance(value, str) else " ".join(value)
 
 
 def _print_json(value: Any) -> None:
@@ -130,22 +141,27 @@ async def cmd_import_articles(
 
 
 async def cmd_show(args: argparse.Namespace, settings: Settings, storage: Storage) -> int:
-    card = await lookups.event_card(storage, args.query)
+    card = await lookups.event_card(storage, _words(args.query))
     if args.json:
         _print_json(render.event_to_dict(card.event, card.related, portal_page=card.portal_page))
     else:
-        print(render.event_text(card))
+        print(render.event_text(card, width=_width(), keys=args.keys))
     return 0
 
 
 async def cmd_search(args: argparse.Namespace, settings: Settings, storage: Storage) -> int:
     hits = await lookups.search(
-        storage, args.text, entity=args.entity, since=args.since, until=args.until, limit=args.limit
+        storage,
+        _words(args.text),
+        entity=args.entity,
+        since=args.since,
+        until=args.until,
+        limit=args.limit,
     )
     if args.json:
         _print_json([render.brief_to_dict(h.event) for h in hits])
     else:
-        print(render.hits_text(hits))
+        print(render.hits_text(hits, width=_width(), keys=args.keys))
     return 0
 
 
@@ -155,25 +171,30 @@ async def cmd_onthisday(args: argparse.Namespace, settings: Settings, storage: S
     if args.json:
         _print_json([render.brief_to_dict(b) for b in events])
     else:
-        print(render.onthisday_text(month, day, events, today))
+        up_to = lookups.parse_day(args.day)[2] if args.day else None
+        print(
+            render.onthisday_text(
+                month, day, events, today, up_to=up_to, width=_width(), keys=args.keys
+            )
+        )
     return 0
 
 
 async def cmd_related(args: argparse.Namespace, settings: Settings, storage: Storage) -> int:
-    event, related = await lookups.related_events(storage, args.query, limit=args.limit)
+    event, related = await lookups.related_events(storage, _words(args.query), limit=args.limit)
     if args.json:
         _print_json([render.related_to_dict(r) for r in related])
     else:
-        print(render.related_text(event, related))
+        print(render.related_text(event, related, width=_width(), keys=args.keys))
     return 0
 
 
 async def cmd_entity(args: argparse.Namespace, settings: Settings, storage: Storage) -> int:
-    profile = await lookups.entity_profile(storage, args.name)
+    profile = await lookups.entity_profile(storage, _words(args.name))
     if args.json:
         _print_json(render.entity_to_dict(profile))
     else:
-        print(render.entity_text(profile))
+        print(render.entity_text(profile, width=_width(), keys=args.keys))
     return 0
 
 
@@ -207,11 +228,16 @@ def outcome_line(outcome: FeedOutcome) -> str:
     if outcome.status == "not_modified":
         return f"not modified  {who}"
     if outcome.status == "ok":
-        line = f"ok            {who}: {outcome.entries} entries, {outcome.unseen} unseen"
+        line = f"ok            {who}: {render.count(outcome.entries, 'entry', 'entries')},"
+        line += f" {outcome.unseen} unseen"
         if outcome.unseen:
-            line += f": {len(outcome.created)} new events ({len(outcome.announced)} announced)"
+            line += (
+                f": {render.count(len(outcome.created), 'new event')}"
+                f" ({len(outcome.announced)} announced)"
+            )
             if outcome.merged:
-                line += f", {outcome.merged} joined existing events"
+                joined = "an existing event" if outcome.merged == 1 else "existing events"
+                line += f", {outcome.merged} joined {joined}"
         if outcome.history_reason:
             line += f" [history: {outcome.history_reason}]"
         return line
@@ -270,12 +296,13 @@ async def cmd_feeds_list(args: argparse.Namespace, settings: Settings, storage: 
         next_poll = f" · next poll {_when(feed.next_poll_at)}" if feed.active else ""
         print(
             f"{pad}last success {_when(feed.last_success_at)}{next_poll}"
-            f" · {feed.events_added} events added"
+            f" · {render.count(feed.events_added, 'event')} added"
         )
         if feed.last_error:
             print(
                 f"{pad}last error {_when(feed.last_error_at)} ({feed.last_error_kind}):"
-                f" {feed.last_error} · {feed.consecutive_failures} consecutive failures"
+                f" {feed.last_error}"
+                f" · {render.count(feed.consecutive_failures, 'consecutive failure')}"
             )
         if not feed.active:
             print(f"{pad}disabled {_when(feed.disabled_at)}: {feed.disabled_reason}")
@@ -288,9 +315,10 @@ async def cmd_feeds_remove(args: argparse.Namespace, settings: Settings, storage
     if args.json:
         _print_json(feed_to_dict(feed))
     else:
+        stay = "stays" if feed.events_added == 1 else "stay"
         print(
             f"Removed feed {feed.id}: {feed.name} <{feed.url}>"
-            f" (its {feed.events_added} events stay in the archive)"
+            f" (its {render.count(feed.events_added, 'event')} {stay} in the archive)"
         )
     return 0
 
@@ -308,7 +336,8 @@ async def cmd_feeds_poll(args: argparse.Namespace, settings: Settings, storage: 
                 _print_json(report.as_dict())
             else:
                 print(
-                    f"Polled {len(report.outcomes)} feeds: {len(report.created_ids)} new events"
+                    f"Polled {render.count(len(report.outcomes), 'feed')}:"
+                    f" {render.count(len(report.created_ids), 'new event')}"
                     f" ({len(report.new_event_ids)} announced), {len(report.failed)} failed"
                 )
             return 1 if report.failed else 0
@@ -443,7 +472,7 @@ async def cmd_digest_preview(args: argparse.Namespace, settings: Settings, stora
             }
         )
     else:
-        print(render.digest_text(content))
+        print(render.digest_text(content, width=_width()))
     return 0
 
 
@@ -452,7 +481,9 @@ async def cmd_entities_alias(args: argparse.Namespace, settings: Settings, stora
         if args.entities_command == "merge":
             result = await storage.entities.merge(args.source, args.target)
         else:
-            result = await storage.entities.alias(args.source, args.target)
+            # Two names the archive does not know are most likely a typo: refused, rather
+            # than making two new entities that no event names.
+            result = await storage.entities.alias(args.source, args.target, require_known=True)
     except EntityError as error:
         raise InvalidInput(str(error)) from None
     if args.json:
@@ -465,18 +496,19 @@ async def cmd_entities_alias(args: argparse.Namespace, settings: Settings, stora
         )
     else:
         print(
-            f"“{result.alias}” is now a name of “{result.canonical}” ({result.moved_links} event links moved)."
+            f"“{result.alias}” is now a name of “{result.canonical}”"
+            f" ({render.count(result.moved_links, 'event link')} moved)."
         )
     return 0
 
 
 async def cmd_entities_show(args: argparse.Namespace, settings: Settings, storage: Storage) -> int:
-    (entity_id,) = await lookups.entity_ids(storage, args.name)
+    (entity_id,) = await lookups.entity_ids(storage, _words(args.name))
     profile = await storage.entities.profile(entity_id, recent=5)
     if args.json:
         _print_json(render.entity_to_dict(profile))
     else:
-        print(render.entity_text(profile))
+        print(render.entity_text(profile, width=_width(), keys=args.keys))
     return 0
 
 
@@ -487,8 +519,8 @@ async def import_sample_if_empty(storage: Storage) -> None:
     log.info("the database is empty: importing the bundled sample archive from %s", sample)
     report = await imports.import_archive(storage, [sample / "news"])
     log.info(
-        "sample archive: %d new events, %d incomplete, %d failed",
-        report.new,
+        "sample archive: %s, %d incomplete, %d failed",
+        render.count(report.new, "new event"),
         report.incomplete,
         len(report.failed),
     )
@@ -506,8 +538,58 @@ async def cmd_run(args: argparse.Namespace, settings: Settings, storage: Storage
 # --- parser -----------------------------------------------------------------------------------
 
 
+class WordsParser(argparse.ArgumentParser):
+    """A parser whose words argument (`words`: the dest of a nargs="+" positional) takes
+    every argument that only looks like an option: `chronicle search -Russia` searches for
+    events without Russia, where argparse would stop at an unknown option "-R". The
+    parser's own options, spelled out (-h, --limit, --json ...), stay options; an unknown
+    --option is still a mistake; `--` still ends the options. Words that come after an
+    option (`search Syria --limit 5 -Russia`) join the ones before it."""
+
+    words: str | None = None
+
+    def _parse_optional(self, arg_string: str) -> Any:
+        if (
+            self.words is not None
+            and arg_string.startswith("-")
+            and not arg_string.startswith("--")
+            and arg_string not in self._option_string_actions
+        ):
+            return None  # a word
+        return super()._parse_optional(arg_string)
+
+    def parse_known_args(  # type: ignore[override]
+        self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
+    ) -> tuple[argparse.Namespace, list[str]]:
+        parsed, extras = super().parse_known_args(args, namespace)
+        if self.words is None or not extras:
+            return parsed, extras
+        # Left over: the words after an option (the positional had taken those before it),
+        # and unknown --options, which stay a mistake.
+        more = [a for a in extras if not a.startswith("--")]
+        if more:
+            setattr(parsed, self.words, [*getattr(parsed, self.words), *more])
+        return parsed, [a for a in extras if a.startswith("--") and a != "--"]
+
+
+SEARCH_HELP = f"""\
+Search headlines, summaries and articles, best matches first.
+
+TEXT is what to look for (several arguments are one text):
+  Baghdadi Raqqa        plain words: all of them must appear
+  "Islamic State"       a phrase, as written (quote it for the shell too: '"Islamic State"')
+  Russ*                 a prefix (two letters at least)
+  Syria -Russia         -word leaves out events with the word (not on its own)
+  Syria OR Iraq         either word
+  *                     everything: --entity and the dates alone decide
+Anything else is text. Chinese and Japanese are searched by characters.
+
+Keys (2017/06/16/<slug>) are shown with --keys; --json always carries them.
+At most {lookups.MAX_LIMIT} events are shown (--limit)."""
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = WordsParser(
         prog="chronicle",
         description="Chronicle: a news archive and the Discord bot that serves it.",
     )
@@ -517,13 +599,27 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def command(
-        name: str, handler: Handler, help_text: str, json_flag: bool = True
+        name: str, handler: Handler, help_text: str, json_flag: bool = True, **kwargs: Any
     ) -> argparse.ArgumentParser:
-        p = sub.add_parser(name, help=help_text, description=help_text)
+        p = sub.add_parser(name, help=help_text, description=help_text, **kwargs)
         p.set_defaults(handler=handler)
         if json_flag:
             p.add_argument("--json", action="store_true", help="print JSON")
         return p
+
+    def lookup(p: argparse.ArgumentParser, words: str, metavar: str, help_text: str) -> None:
+        """A lookup's words (several arguments, a leading -word included) and --keys."""
+        assert isinstance(p, WordsParser)
+        p.words = words
+        p.add_argument(words, nargs="+", metavar=metavar, help=help_text)
+        keys_flag(p)
+
+    def keys_flag(p: argparse.ArgumentParser) -> None:
+        p.add_argument(
+            "--keys",
+            action="store_true",
+            help="show each event's key (2017/06/16/<slug>); --json always has them",
+        )
 
     command(
         "run",
@@ -551,21 +647,48 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("files", nargs="+", metavar="FILE")
     p.add_argument("--event", metavar="KEY", help="attach to this event instead of matching")
     p = command("show", cmd_show, "an event: a key such as 2017/06/16/<slug>, or words")
-    p.add_argument("query", metavar="QUERY")
-    p = command("search", cmd_search, "search headlines, summaries and articles")
-    p.add_argument("text", metavar="TEXT")
-    p.add_argument("--entity", metavar="NAME")
-    p.add_argument("--since", metavar="DATE", help="YYYY-MM-DD")
-    p.add_argument("--until", metavar="DATE", help="YYYY-MM-DD")
-    p.add_argument("--limit", type=int, default=10, metavar="N")
-    p = command("onthisday", cmd_onthisday, "events on a month and day in any year, newest first")
-    p.add_argument("day", nargs="?", metavar="MM-DD", help="default: today")
+    lookup(p, "query", "QUERY", "a key, or words of its headline")
+    p = command(
+        "search",
+        cmd_search,
+        "search headlines, summaries and articles",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.description = SEARCH_HELP
+    lookup(p, "text", "TEXT", 'words, "a phrase", word* (prefix), -word (exclude), OR; see above')
+    p.add_argument(
+        "--entity",
+        metavar="NAME",
+        help="only events naming this entity (a name or an alias; TEXT may be '')",
+    )
+    p.add_argument("--since", metavar="DATE", help="only events on or after DATE (YYYY-MM-DD)")
+    p.add_argument("--until", metavar="DATE", help="only events on or before DATE (YYYY-MM-DD)")
+    p.add_argument(
+        "--limit",
+        type=int,
+        default=10,
+        metavar="N",
+        help=f"show at most N events, 1 to {lookups.MAX_LIMIT} (default 10)",
+    )
+    p = command(
+        "onthisday",
+        cmd_onthisday,
+        "events on a month and day in any year, newest first;"
+        " YYYY-MM-DD: in that year and earlier ones",
+    )
+    p.add_argument(
+        "day",
+        nargs="?",
+        metavar="[YYYY-]MM-DD",
+        help="default: today; with a year, only events up to that year",
+    )
     p.add_argument("--limit", type=int, default=50, metavar="N")
+    keys_flag(p)
     p = command("related", cmd_related, "events related to one, by shared entities")
-    p.add_argument("query", metavar="QUERY")
+    lookup(p, "query", "QUERY", "a key, or words of its headline")
     p.add_argument("--limit", type=int, default=10, metavar="N")
     p = command("entity", cmd_entity, "an entity: its events, dates and companions")
-    p.add_argument("name", metavar="NAME")
+    lookup(p, "name", "NAME", "a name or an alias")
     command("stats", cmd_stats, "what the archive holds")
 
     feeds = sub.add_parser(
@@ -654,7 +777,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print JSON")
     p = entities_sub.add_parser("show", help="an entity: its canonical name, aliases and events")
     p.set_defaults(handler=cmd_entities_show)
-    p.add_argument("name", metavar="NAME")
+    lookup(p, "name", "NAME", "a name or an alias")
     p.add_argument("--json", action="store_true", help="print JSON")
     return parser
 

@@ -7,7 +7,8 @@ The command line and the bot render from the same models with the same rules, so
 from __future__ import annotations
 
 import datetime as dt
-import textwrap
+import re
+import unicodedata
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -35,11 +36,24 @@ def cut(text: str, limit: int, marker: str = "…") -> str:
     return head.rstrip(" ,;:.-—") + marker
 
 
+def count(number: int, noun: str, plural: str | None = None) -> str:
+    """A number and its noun as English writes them: "1 event", "2 events", "0 events"
+    (`plural` for nouns that do not just take an s: "entry", "entries")."""
+    return f"{number:,} {noun if number == 1 else plural or noun + 's'}"
+
+
 def years_ago(date: dt.date, today: dt.date) -> str:
+    """How long ago a date was in whole years: "this year", "1 year ago", "9 years ago".
+    Every "N years ago" Chronicle writes, in the terminal and in Discord, comes from here."""
     years = today.year - date.year - ((today.month, today.day) < (date.month, date.day))
     if years <= 0:
         return "this year"
-    return "1 year ago" if years == 1 else f"{years} years ago"
+    return f"{count(years, 'year')} ago"
+
+
+def year_heading(date: dt.date, today: dt.date) -> str:
+    """The heading over a year's events on a day: "9 years ago — 2017", "This year — 2026"."""
+    return f"{years_ago(date, today).capitalize()} — {date.year}"
 
 
 # --- JSON-ready dicts (the CLI's --json; a public interface) ----------------------------------
@@ -119,42 +133,132 @@ def stats_to_dict(stats: ArchiveStats) -> dict[str, Any]:
 
 # --- plain text (the CLI) ---------------------------------------------------------------------
 
+TEXT_WIDTH = 88  # when the output is not a terminal
+MIN_ROOM = 20  # columns a hanging indent leaves for text, at least, on a narrow terminal
+_CLOSING = frozenset({"Pe", "Pf", "Po"})  # punctuation that ends what it follows
+_OPENING = frozenset({"Ps", "Pi"})  # punctuation that starts what follows it
 
-def _wrap(text: str, indent: str = "", width: int = 88) -> str:
-    return "\n".join(
-        textwrap.fill(p, width=width, initial_indent=indent, subsequent_indent=indent)
-        for p in text.split("\n\n")
+
+def _columns(text: str) -> int:
+    """How many terminal columns text takes: Chinese and Japanese characters take two."""
+    return sum(
+        0 if unicodedata.combining(c) else 2 if unicodedata.east_asian_width(c) in "WF" else 1
+        for c in text
     )
 
 
-def brief_line(brief: EventBrief) -> str:
+def _units(text: str) -> list[tuple[bool, str]]:
+    """Text as the pieces a line may break between, each with whether a space comes before
+    it: words, and each wide (Chinese, Japanese) character alone, as those scripts break
+    between any two characters; but never before a comma or a closing bracket that
+    follows without a space, nor after an opening bracket."""
+    units: list[tuple[bool, str]] = []
+    space = glue = False
+    word = ""
+
+    def add(unit: str) -> None:
+        nonlocal space, glue
+        if units and (glue or (not space and unicodedata.category(unit[0]) in _CLOSING)):
+            units[-1] = (units[-1][0], units[-1][1] + unit)
+        else:
+            units.append((space, unit))
+        space = False
+        glue = unicodedata.category(unit[-1]) in _OPENING
+
+    for char in text:
+        if char.isspace():
+            if word:
+                add(word)
+                word = ""
+            space = True
+        elif unicodedata.east_asian_width(char) in "WF":
+            if word:
+                add(word)
+                word = ""
+            add(char)
+        else:
+            word += char
+    if word:
+        add(word)
+    return units
+
+
+def hang(text: str, first: str = "", rest: str | None = None, width: int = TEXT_WIDTH) -> str:
+    """Text wrapped to `width` columns: its first line after `first`, the others after
+    `rest` (a hanging indent as wide as `first` unless given), so that a list stays
+    readable. Nothing is cut: a word longer than a line (a URL, a key) is kept whole."""
+    rest = " " * _columns(first) if rest is None else rest
+    rest = rest[: max(0, min(len(rest), width - MIN_ROOM))]
+    lines: list[str] = []
+    line, used, empty = first, _columns(first), True
+    for space, unit in _units(text):
+        size = _columns(unit)
+        gap = 1 if space and not empty else 0
+        if not empty and used + gap + size > width:
+            lines.append(line.rstrip())
+            line, used, empty, gap = rest, _columns(rest), True, 0
+        line += " " * gap + unit
+        used += gap + size
+        empty = False
+    lines.append(line.rstrip())
+    return "\n".join(lines)
+
+
+def _wrap(text: str, indent: str = "", width: int = TEXT_WIDTH) -> str:
+    """Paragraphs (split at blank lines) wrapped to the width, each line indented."""
+    return "\n".join(hang(p, indent, indent, width) for p in text.split("\n\n"))
+
+
+def _brief_lines(
+    lead: str, brief: EventBrief, width: int, keys: bool, key_indent: str
+) -> list[str]:
+    """An event as a list item: `lead` (a number, a bullet), its date and headline wrapped
+    under the headline, and its key on a line of its own when asked for."""
+    date = f"{brief.date.isoformat()}  "
     marker = "" if brief.complete else "  (incomplete)"
-    return f"{brief.date.isoformat()}  {brief.headline}{marker}"
-
-
-def related_lines(related: Sequence[RelatedEvent], start: int = 1) -> list[str]:
-    lines = []
-    for number, item in enumerate(related, start=start):
-        lines.append(f"  {number:>2}. {brief_line(item.event)}")
-        lines.append(f"      shared: {', '.join(item.shared)}")
-        lines.append(f"      key: {item.event.key}")
+    lines = [hang(brief.headline + marker, lead + date, width=width)]
+    if keys:
+        lines.append(f"{key_indent}key: {brief.key}")
     return lines
 
 
-def event_text(card: EventCard) -> str:
+def related_lines(
+    related: Sequence[RelatedEvent],
+    start: int = 1,
+    *,
+    width: int = TEXT_WIDTH,
+    keys: bool = False,
+) -> list[str]:
+    lines = []
+    for number, item in enumerate(related, start=start):
+        lines += _brief_lines(f"  {number:>2}. ", item.event, width, False, "")
+        lines.append(hang(", ".join(item.shared), "      shared: ", width=width))
+        if keys:
+            lines.append(f"      key: {item.event.key}")
+    return lines
+
+
+def event_text(card: EventCard, *, width: int = TEXT_WIDTH, keys: bool = False) -> str:
     event = card.event
-    lines = [f"{event.date.isoformat()}  {event.headline}", f"key: {event.key}"]
+    lines = [hang(event.headline, f"{event.date.isoformat()}  ", width=width)]
+    if keys:
+        lines.append(f"key: {event.key}")
     if event.story:
-        lines.append(f"story: {event.story}")
+        lines.append(hang(event.story, "story: ", width=width))
     if event.category:
-        lines.append(f"category: {event.category}")
+        lines.append(hang(event.category, "category: ", width=width))
     if card.portal_page:
         lines.append(f"Wikipedia: {card.portal_page}")
     if event.removed_at:
         lines.append(f"(removed from the portal on {event.removed_at:%Y-%m-%d %H:%M} UTC)")
     if not event.complete:
-        lines.append("(incomplete: known from links to it; its own page has not been imported)")
-    lines += ["", _wrap(event.summary or event.headline), ""]
+        lines.append(
+            hang(
+                "(incomplete: known from links to it; its own page has not been imported)",
+                width=width,
+            )
+        )
+    lines += ["", _wrap(event.summary or event.headline, width=width), ""]
     if event.sources:
         lines.append("Sources")
         number = 0
@@ -163,73 +267,103 @@ def event_text(card: EventCard) -> str:
                 lines.append(f"      cover image: {source.url}")
             else:
                 number += 1
-                lines.append(f"  {number:>2}. {source.name} — {source.url}")
+                lines.append(hang(f"{source.name} — {source.url}", f"  {number:>2}. ", width=width))
         lines.append("")
-    lines.append("Entities: " + (", ".join(event.entities) if event.entities else "none"))
+    lines.append(
+        hang(", ".join(event.entities) if event.entities else "none", "Entities: ", width=width)
+    )
     lines.append("")
     if card.related:
         lines.append(f"Related ({len(card.related)} shown, most shared entities first)")
-        lines += related_lines(card.related)
+        lines += related_lines(card.related, width=width, keys=keys)
     else:
         lines.append("Related: none (no other event shares an entity with it)")
     for article in event.articles:
-        lines += ["", f"Article: {article.title}"]
+        lines += ["", hang(article.title, "Article: ", width=width)]
         if article.score is not None:
             lines.append(f"  (matched automatically, score {article.score:.2f})")
-        lines.append(_wrap(lead(article.text), indent="  "))
+        lines.append(_wrap(lead(article.text), indent="  ", width=width))
     return "\n".join(lines)
 
 
-def hits_text(hits: Sequence[SearchHit]) -> str:
+def hits_text(hits: Sequence[SearchHit], *, width: int = TEXT_WIDTH, keys: bool = False) -> str:
     if not hits:
         return "No events found."
-    return "\n".join(
-        f"{number:>3}. {brief_line(hit.event)}\n     key: {hit.event.key}"
-        for number, hit in enumerate(hits, start=1)
-    )
+    lines: list[str] = []
+    for number, hit in enumerate(hits, start=1):
+        lines += _brief_lines(f"{number:>3}. ", hit.event, width, keys, "     ")
+    return "\n".join(lines)
 
 
-def onthisday_text(month: int, day: int, events: Sequence[EventBrief], today: dt.date) -> str:
+def onthisday_text(
+    month: int,
+    day: int,
+    events: Sequence[EventBrief],
+    today: dt.date,
+    *,
+    up_to: int | None = None,
+    width: int = TEXT_WIDTH,
+    keys: bool = False,
+) -> str:
+    """Events on a month and day, under a heading per year; `up_to`: only that year and
+    earlier ones were asked for (`onthisday YYYY-MM-DD`), which the heading says."""
+    named = f"{dt.date(2000, month, day):%B} {day}"
     if not events:
-        return f"No events on {dt.date(2000, month, day):%B} {day} in the archive."
-    lines = [f"On this day, {dt.date(2000, month, day):%B} {day}:"]
+        years = f" up to {up_to}" if up_to is not None else ""
+        return f"No events on {named}{years} in the archive."
+    lines = [f"On this day, {named}" + (f", up to {up_to}:" if up_to is not None else ":")]
     year = None
     for brief in events:
         if brief.date.year != year:
             year = brief.date.year
-            lines += ["", f"{year} — {years_ago(brief.date, today)}"]
-        lines.append(f"  • {brief.headline}")
-        lines.append(f"    key: {brief.key}")
+            lines += ["", year_heading(brief.date, today)]
+        marker = "" if brief.complete else "  (incomplete)"
+        lines.append(hang(brief.headline + marker, "  • ", width=width))
+        if keys:
+            lines.append(f"    key: {brief.key}")
     return "\n".join(lines)
 
 
-def related_text(event: Event, related: Sequence[RelatedEvent], start: int = 1) -> str:
-    head = f"Related to: {event.date.isoformat()}  {event.headline}"
+def related_text(
+    event: Event,
+    related: Sequence[RelatedEvent],
+    start: int = 1,
+    *,
+    width: int = TEXT_WIDTH,
+    keys: bool = False,
+) -> str:
+    head = hang(event.headline, f"Related to: {event.date.isoformat()}  ", width=width)
+    if keys:
+        head += f"\nkey: {event.key}"
     if not related:
         return head + "\nNo other event shares an entity with it."
-    return "\n".join([head, "", *related_lines(related, start=start)])
+    return "\n".join([head, "", *related_lines(related, start=start, width=width, keys=keys)])
 
 
-def entity_text(profile: EntityProfile) -> str:
+def entity_text(profile: EntityProfile, *, width: int = TEXT_WIDTH, keys: bool = False) -> str:
     span = (
         f"{profile.first_date.isoformat()} to {profile.last_date.isoformat()}"
         if profile.first_date and profile.last_date
         else "no dates"
     )
-    lines = [profile.name, f"{profile.event_count} events, {span}"]
+    lines = [profile.name, f"{count(profile.event_count, 'event')}, {span}"]
     if profile.aliases:
-        lines.append("also named: " + ", ".join(profile.aliases))
+        lines.append(hang(", ".join(profile.aliases), "also named: ", width=width))
     lines += ["", "Recent events"]
-    lines += [f"  • {brief_line(b)}" for b in profile.recent]
+    for brief in profile.recent:
+        lines += _brief_lines("  • ", brief, width, keys, "    ")
     if profile.co_entities:
         lines += ["", "Often appears with" + _co_window(profile)]
-        lines += [f"  • {name} ({count} events)" for name, count in profile.co_entities]
+        lines += [
+            hang(f"{name} ({count(number, 'event')})", "  • ", width=width)
+            for name, number in profile.co_entities
+        ]
     return "\n".join(lines)
 
 
 def _co_window(profile: EntityProfile) -> str:
     window = profile.co_entities_window
-    return f" (in its latest {window:,} events)" if window else ""
+    return f" (in its latest {count(window, 'event')})" if window else ""
 
 
 def stats_text(stats: ArchiveStats) -> str:
@@ -493,7 +627,7 @@ def onthisday_page_embed(
     for brief in events:
         if brief.date.year != year:
             year = brief.date.year
-            lines.append(f"**{years_ago(brief.date, today).capitalize()} — {year}**")
+            lines.append(f"**{year_heading(brief.date, today)}**")
         lines.append(f"• {link(cut(brief.headline, 250), brief.url)}")
     embed.description = lines_within(lines, DESCRIPTION_LIMIT)
     embed.set_footer(text=_page_footer(page, has_next, "newest first"))
@@ -651,13 +785,20 @@ def digest_messages(content: DigestContent) -> list[list[discord.Embed]]:
     return messages
 
 
-def digest_text(content: DigestContent) -> str:
+_DIGEST_ITEM = re.compile(r"• (\d{4}-\d{2}-\d{2}  )?")
+
+
+def digest_text(content: DigestContent, *, width: int = TEXT_WIDTH) -> str:
     if content.empty:
         return f"{content.title}: nothing to post."
     lines = [content.title]
     for section in content.sections:
         lines += ["", section.heading]
-        lines += [f"  {item.text}" for item in section.items]
+        for item in section.items:
+            # The bullet and date lead; the headline wraps under itself.
+            bullet = _DIGEST_ITEM.match(item.text)
+            head = bullet.group(0) if bullet else ""
+            lines.append(hang(item.text[len(head) :], "  " + head, width=width))
     if content.more:
         lines += [
             "",

@@ -207,10 +207,17 @@ class EntityRepository:
     # --- aliases -------------------------------------------------------------------------
 
     async def alias(
-        self, alias: str, canonical: str, *, create_canonical: bool = True
+        self,
+        alias: str,
+        canonical: str,
+        *,
+        create_canonical: bool = True,
+        require_known: bool = False,
     ) -> AliasResult:
         """Make `alias` another name of `canonical`: its events, subscriptions and aliases
-        move to the canonical entity. Idempotent."""
+        move to the canonical entity. Idempotent. `require_known`: refuse when neither name
+        is known (a person's typo would make two entities no event names; an import or the
+        portal may name both before their events arrive)."""
         alias_folded, canonical_folded = fold(alias), fold(canonical)
         if not alias_folded or not canonical_folded:
             raise EntityError("Both names must have letters in them.")
@@ -219,6 +226,12 @@ class EntityRepository:
         async with self.db.transaction() as conn:
             target = await self._row(conn, canonical_folded)
             source = await self._row(conn, alias_folded)
+            if require_known and target is None and source is None:
+                raise EntityError(
+                    f"Neither “{alias}” nor “{canonical}” is a known entity: an alias joins a"
+                    " new name to one the archive knows (check the spelling with"
+                    " `chronicle entities show NAME`)."
+                )
             if target is None:
                 if not create_canonical:
                     raise EntityError(f"No entity is called “{canonical}”.")

@@ -1512,7 +1512,17 @@ class EventRepository:
         archive (a typo, a word never used): the events holding the others and a word that
         starts as each unknown one does (its first four letters), else the others alone.
         Failing that, events holding any of the known words, ranked by the rare ones, else
-        newest first."""
+        newest first. Only headlines in the text's script are suggested: Chinese for
+        Chinese, none for Latin (a Chinese headline quoting two English words is no help),
+        either for text in both or neither."""
+        cjk = has_cjk(text)
+        either = cjk == any(c.isalpha() and not has_cjk(c) for c in text)
+        # More than are shown when some may be in the other script and left out.
+        pool = limit if either else limit * 4
+
+        def in_script(briefs: list[EventBrief]) -> list[EventBrief]:
+            return [b for b in briefs if either or has_cjk(b.headline) == cjk][:limit]
+
         words = suggestion_words(text)
         exact = {word: f'"{word}"' for word in words}
         counts = await self.term_counts(list(exact.values()), cap=COMMON_TERM_EVENTS)
@@ -1525,10 +1535,11 @@ class EventRepository:
         ]
         if len(known) < len(words):
             for terms in ([*known, *starts], known if starts else []):
-                if terms and (
-                    hits := await self.search(SearchFilter(" ".join(terms)), limit=limit)
-                ):
-                    return [hit.event for hit in hits]
+                if not terms:
+                    continue
+                hits = await self.search(SearchFilter(" ".join(terms)), limit=pool)
+                if found := in_script([hit.event for hit in hits]):
+                    return found
         if not known:
             return []
         rare = [term for term in known if counts[term] <= COMMON_TERM_EVENTS]
@@ -1537,9 +1548,9 @@ class EventRepository:
         rows = await self.db.fetchall(
             f"SELECT {_BRIEF_COLUMNS} FROM event_search JOIN events e ON e.id = event_search.rowid"
             f" WHERE event_search MATCH ? ORDER BY {order} LIMIT ?",
-            (in_text(" OR ".join(rare or known)), limit),
+            (in_text(" OR ".join(rare or known)), pool),
         )
-        return [_brief(row) for row in rows]
+        return in_script([_brief(row) for row in rows])
 
     async def on_this_day(
         self,

@@ -15,12 +15,14 @@ from storage import Storage
 from storage.events import SearchFilter
 from storage.keys import parse_key
 from storage.models import EntityProfile, Event, EventBrief, RelatedEvent, SearchHit
-from storage.search import build_match, short_prefixes
+from storage.search import build_match, parse_terms, short_prefixes
+from storage.textindex import has_cjk
 
 RELATED_SHOWN = 10
 MAX_LIMIT = 100
 DATE_HELP = "use YYYY-MM-DD, e.g. 2017-06-16"
 DAY_HELP = "use MM-DD or YYYY-MM-DD, e.g. 06-16"
+SUGGESTIONS = 5
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,18 +47,24 @@ def parse_date(text: str, *, what: str = "date") -> dt.date:
     raise InvalidInput(f"The {what} {text[:40]!r} is not a date: {DATE_HELP}.")
 
 
-def parse_month_day(text: str) -> tuple[int, int]:
-    """'MM-DD' or 'YYYY-MM-DD' -> (month, day)."""
+def parse_day(text: str) -> tuple[int, int, int | None]:
+    """'MM-DD' or 'YYYY-MM-DD' -> (month, day, the year or None)."""
     parts = text.strip().split("-")
     if not (2 <= len(parts) <= 3 and all(p.isdigit() for p in parts)):
         raise InvalidInput(f"{text[:40]!r} is not a day: {DAY_HELP}.")
     numbers = [int(p) for p in parts]
     month, day = numbers[-2:]
-    year = numbers[0] if len(numbers) == 3 else 2000  # a leap year: 02-29 is a real day
+    year = numbers[0] if len(numbers) == 3 else None
     try:
-        dt.date(year, month, day)
+        dt.date(year or 2000, month, day)  # 2000, a leap year: 02-29 is a real day
     except ValueError as exc:
         raise InvalidInput(f"{text[:40]!r} is not a real day ({exc}).") from None
+    return month, day, year
+
+
+def parse_month_day(text: str) -> tuple[int, int]:
+    """'MM-DD' or 'YYYY-MM-DD' -> (month, day)."""
+    month, day, _ = parse_day(text)
     return month, day
 
 
@@ -80,7 +88,7 @@ async def find_event(storage: Storage, query: str) -> Event:
         event = await storage.events.get(hits[0].event.id)
         if event is not None:
             return event
-    closest = await storage.events.closest(query)
+    closest = await storage.events.closest(query, limit=SUGGESTIONS)
     raise NotFound(
         f"No event matches {_quote(query)}.",
         [f"{b.date.isoformat()} {b.headline}" for b in closest],
@@ -112,8 +120,21 @@ async def entity_ids(storage: Storage, name: str) -> tuple[int, ...]:
     """The entity a typed name means; unknown names get the closest known ones."""
     found = await storage.entities.find(name)
     if found is None:
-        raise NotFound(f"No entity is called {_quote(name)}.", await storage.entities.closest(name))
+        # More than are shown: those in another script than the name's are left out.
+        closest = await storage.entities.closest(name, limit=SUGGESTIONS * 4)
+        in_script = [n for n in closest if same_script(name, n)][:SUGGESTIONS]
+        raise NotFound(f"No entity is called {_quote(name)}.", in_script)
     return (found[0],)
+
+
+def same_script(typed: str, suggestion: str) -> bool:
+    """Whether a suggestion is written as the typed text is: Chinese (or Japanese) for a
+    Chinese query, no Chinese for a Latin one (an English name is no help to someone
+    typing Chinese, nor a Chinese headline that quotes two English words). Text in both,
+    or in neither (digits), takes either."""
+    cjk = has_cjk(typed)
+    other = any(c.isalpha() and not has_cjk(c) for c in typed)
+    return cjk == other or has_cjk(suggestion) == cjk
 
 
 async def search(
@@ -138,6 +159,12 @@ async def search(
             f" the until date {until_date.isoformat()}."
         )
     if text.strip() and build_match(text) is None:
+        terms = parse_terms(text)
+        if terms and all(group[0].negated for group in terms):
+            raise InvalidInput(
+                f"{_quote(text)} only says what to leave out (-word excludes events with the"
+                " word): give a word to find too, e.g. Syria -Russia."
+            )
         raise InvalidInput(
             f"There is nothing to search for in {_quote(text)}: type some words, "
             '"a phrase", word* for a prefix, -word to exclude.'
@@ -163,10 +190,15 @@ async def on_this_day(
     limit: int = 50,
     offset: int = 0,
 ) -> tuple[int, int, list[EventBrief]]:
-    """Events on a month and day, newest year first: (month, day, events)."""
+    """Events on a month and day, newest year first: (month, day, events). A day with a
+    year (YYYY-MM-DD) asks for that year and earlier ones: events up to that date."""
     today = today or dt.date.today()
-    month, day_of_month = parse_month_day(day) if day else (today.month, today.day)
-    before = today.year if earlier_years_only else None
+    month, day_of_month, year = parse_day(day) if day else (today.month, today.day, None)
+    bounds = [
+        *([today.year] if earlier_years_only else []),
+        *([year + 1] if year is not None and year < dt.MAXYEAR else []),
+    ]
+    before = min(bounds) if bounds else None
     events = await storage.events.on_this_day(
         month, day_of_month, before_year=before, limit=_check_limit(limit), offset=offset
     )

@@ -84,7 +84,7 @@ def print_import_report(report: imports.ImportReport, as_json: bool) -> None:
         _print_json(report.as_dict())
         return
     print(
-        f"Imported {report.files} files: {report.new} new, {report.updated} updated, "
+        f"Imported {render.count(report.files, 'file')}: {report.new} new, {report.updated} updated, "
         f"{report.incomplete} incomplete, {report.unchanged} unchanged, "
         f"{len(report.failed)} failed"
         + (f", {len(report.suspect)} suspect" if report.suspect else "")
@@ -261,16 +261,21 @@ async def cmd_feeds_add(args: argparse.Namespace, settings: Settings, storage: S
             {
                 "feed": feed_to_dict(feed),
                 "reactivated": result.reactivated,
+                "discovered_from": result.discovered_from,
                 "outcome": outcome.as_dict(),
             }
         )
         return 0
     verb = "Re-activated" if result.reactivated else "Added"
     print(f"{verb} feed {feed.id}: {feed.name} <{feed.url}>")
+    if result.discovered_from:
+        print(f"  the feed {result.discovered_from} advertises (it is a web page, not a feed)")
     if outcome.ok:
         print(
-            f"  {outcome.entries} entries: {len(outcome.created)} new events,"
-            f" {len(outcome.announced)} announced as news, {outcome.merged} joined existing events"
+            f"  {render.count(outcome.entries, 'entry', 'entries')}:"
+            f" {render.count(len(outcome.created), 'new event')},"
+            f" {len(outcome.announced)} announced as news,"
+            f" {outcome.merged} joined existing events"
         )
         print(f"  next poll {_when(feed.next_poll_at)}")
     else:
@@ -366,11 +371,12 @@ async def portal_service(settings: Settings, storage: Storage) -> AsyncIterator[
 
 def pull_summary(report: PullReport) -> str:
     line = (
-        f"Pulled {report.days} days: {report.fetched} read, {report.unchanged_days} unchanged"
+        f"Pulled {render.count(report.days, 'day')}: {report.fetched} read,"
+        f" {report.unchanged_days} unchanged"
         f" since the last read, {len(report.missing)} missing;"
         f" events: {report.new} new ({len(report.announced)} announced), {report.updated}"
         f" updated, {report.unchanged} unchanged, {report.removed} removed;"
-        f" {len(report.failures)} failed ({report.requests} requests)"
+        f" {len(report.failures)} failed ({render.count(report.requests, 'request')})"
     )
     for failure in report.failures:
         line += f"\n  failed: {failure.what}: {failure.reason}"
@@ -434,7 +440,7 @@ async def cmd_wikipedia_status(
     if poll.last_error:
         print(
             f"  last error {_when(poll.last_error_at)}: {poll.last_error}"
-            f" · {poll.consecutive_failures} consecutive failures"
+            f" · {render.count(poll.consecutive_failures, 'consecutive failure')}"
         )
     if status.poll_minutes:
         next_poll = _when(poll.next_poll_at) if poll.next_poll_at else "when the bot starts"
@@ -445,7 +451,10 @@ async def cmd_wikipedia_status(
         if day.revision_id is None:
             held = "no page"
         else:
-            held = f"revision {day.revision_id} ({_when(day.revision_at)}): {day.items} events"
+            held = (
+                f"revision {day.revision_id} ({_when(day.revision_at)}):"
+                f" {render.count(day.items, 'event')}"
+            )
         error = f" · could not be read: {day.error}" if day.error else ""
         print(f"  {day.date.isoformat()}  {held}{error} · read {_when(day.fetched_at)}")
     return 0

@@ -133,7 +133,7 @@ async def onthisday_content(
         by_year.setdefault(brief.date.year, []).append(brief)
     sections = tuple(
         DigestSection(
-            heading=f"{render.years_ago(briefs[0].date, local_date).capitalize()} — {year}",
+            heading=render.year_heading(briefs[0].date, local_date),
             items=tuple(_item(b) for b in briefs),
         )
         for year, briefs in by_year.items()

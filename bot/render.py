@@ -36,10 +36,12 @@ def cut(text: str, limit: int, marker: str = "…") -> str:
     return head.rstrip(" ,;:.-—") + marker
 
 
-def count(number: int, noun: str, plural: str | None = None) -> str:
+def count(number: int, noun: str, plural: str | None = None, *, bold: bool = False) -> str:
     """A number and its noun as English writes them: "1 event", "2 events", "0 events"
-    (`plural` for nouns that do not just take an s: "entry", "entries")."""
-    return f"{number:,} {noun if number == 1 else plural or noun + 's'}"
+    (`plural` for nouns that do not just take an s: "entry", "entries"); the number in
+    bold for Discord with `bold`."""
+    shown = f"**{number:,}**" if bold else f"{number:,}"
+    return f"{shown} {noun if number == 1 else plural or noun + 's'}"
 
 
 def years_ago(date: dt.date, today: dt.date) -> str:
@@ -641,7 +643,7 @@ def entity_embed(profile: EntityProfile) -> discord.Embed:
         if profile.first_date and profile.last_date
         else "no dates"
     )
-    embed.description = f"**{profile.event_count}** events, {span}"
+    embed.description = f"{count(profile.event_count, 'event', bold=True)}, {span}"
     if profile.recent:
         embed.add_field(
             name="Recent events",
@@ -680,10 +682,11 @@ def about_embed(stats: ArchiveStats) -> discord.Embed:
     embed.add_field(
         name="The archive",
         value=(
-            f"**{stats.events - stats.incomplete}** events"
+            f"{count(stats.events - stats.incomplete, 'event', bold=True)}"
             f" ({stats.incomplete} more known only by links)\n"
-            f"**{stats.sources}** sources · **{stats.entities}** entities"
-            f" · **{stats.articles}** articles\n"
+            f"{count(stats.sources, 'source', bold=True)}"
+            f" · {count(stats.entities, 'entity', 'entities', bold=True)}"
+            f" · {count(stats.articles, 'article', bold=True)}\n"
             f"Dates: {span}"
         ),
         inline=False,
@@ -694,8 +697,8 @@ def about_embed(stats: ArchiveStats) -> discord.Embed:
             value=(
                 "The Current events portal, last read"
                 f" {discord_time(stats.portal_read_at, 'R')}:"
-                f" **{stats.extra.get('wikipedia_days', 0)}** days,"
-                f" **{stats.extra.get('wikipedia_events', 0)}** events"
+                f" {count(stats.extra.get('wikipedia_days', 0), 'day', bold=True)},"
+                f" {count(stats.extra.get('wikipedia_events', 0), 'event', bold=True)}"
             ),
             inline=False,
         )
@@ -703,7 +706,9 @@ def about_embed(stats: ArchiveStats) -> discord.Embed:
         failing = stats.extra.get("feeds_failing", 0)
         health = "all healthy" if not failing else f"{failing} failing"
         embed.add_field(
-            name="Feeds", value=f"**{stats.extra['feeds']}** feeds, {health}", inline=False
+            name="Feeds",
+            value=f"{count(stats.extra['feeds'], 'feed', bold=True)}, {health}",
+            inline=False,
         )
     embed.add_field(
         name="Commands",

@@ -852,7 +852,8 @@ class FeedService:
             announce = [moment >= cutoff for moment in moments]
             old = announce.count(False)
             if old:
-                reason = f"{old} entries dated before {cutoff:%Y-%m-%d %H:%M} UTC"
+                counted = "1 entry" if old == 1 else f"{old} entries"
+                reason = f"{counted} dated before {cutoff:%Y-%m-%d %H:%M} UTC"
 
         # A link several entries share (a feed pointing every item to one page) or a bare
         # home page cannot tell stories apart.

@@ -566,7 +566,7 @@ async def test_news_floods_and_comebacks(
     server.set_file("wire.xml", rss(*items))
     outcome = await service.poll_feed(feed, NOW + 20 * MINUTE)
     assert len(outcome.created) == 2 and len(outcome.announced) == 1
-    assert outcome.history_reason is not None and "1 entries dated before" in outcome.history_reason
+    assert outcome.history_reason is not None and "1 entry dated before" in outcome.history_reason
 
     # More than 20 unseen at once (a feed that renumbered its GUIDs): all history.
     items = stories("dump", 21, start=NOW + 25 * MINUTE) + items
@@ -1140,3 +1140,29 @@ def test_feeds_refuses_loopback_without_the_setting(
         "; set FEED_ALLOW_PRIVATE_ADDRESSES=true to allow feeds on private addresses"
     )
     assert sum(cli_server.requests.values()) == 0
+
+
+def test_feeds_add_says_which_page_advertised_the_feed(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    cli_server: FeedServer,
+) -> None:
+    """Given a web page, the command line says the feed added is the one it advertises."""
+    monkeypatch.chdir(tmp_path)
+    for name in ("CHRONICLE_DB", "DISCORD_TOKEN", "LOG_LEVEL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("FEED_ALLOW_PRIVATE_ADDRESSES", "true")
+    cli_server.set_file("site/index.html", html_page(advert("../chfr_ctvnews_ca_rss2.xml")))
+    page, feed = cli_server.url("site/index.html"), cli_server.url("chfr_ctvnews_ca_rss2.xml")
+    db = str(tmp_path / "chronicle.db")
+    assert main(["--db", db, "feeds", "add", page]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("Added feed 1: ") and f"<{feed}>" in out.splitlines()[0]
+    assert out.splitlines()[1] == f"  the feed {page} advertises (it is a web page, not a feed)"
+    assert "10 entries: 10 new events, 0 announced as news" in out
+    assert main(["--db", db, "feeds", "remove", "1"]) == 0
+    capsys.readouterr()
+    assert main(["--db", db, "feeds", "add", page, "--json"]) == 0
+    added = json.loads(capsys.readouterr().out)
+    assert added["discovered_from"] == page and added["feed"]["url"] == feed

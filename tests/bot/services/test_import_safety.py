@@ -67,7 +67,7 @@ def test_dev_zero_on_the_command_line_is_one_line(tmp_path: Path) -> None:
     )
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
-    assert result.stdout.startswith("Imported 1 files: 0 new,")
+    assert result.stdout.startswith("Imported 1 file: 0 new,")
     assert "failed: /dev/zero: not a regular file (a device, a pipe or a socket)" in result.stderr
 
 

@@ -86,7 +86,7 @@ def database_problem(path: str | Path, exc: sqlite3.Error) -> str:
     if "unable to open" in lowered:
         return (
             f"cannot open the database {path} ({text}): check that its folder exists and"
-            " can be written to"
+            " that the folder and the file can be written to (their permissions)"
         )
     if "disk is full" in lowered or "disk i/o" in lowered:
         return f"cannot write to the database {path}: {text}; free some disk space"

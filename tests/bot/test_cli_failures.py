@@ -126,20 +126,44 @@ def test_another_program_s_database_is_refused_and_left_as_it_was(
     assert other.read_bytes() == before
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root writes read-only files: run as a user")
-def test_a_read_only_database_says_so(tmp_path: Path) -> None:
-    assert chronicle(tmp_path, "--db", "c.db", "stats").returncode == 0
-    for name in ("c.db", "c.db-wal", "c.db-shm"):
-        if (tmp_path / name).exists():
-            (tmp_path / name).chmod(0o444)
-    tmp_path.chmod(0o555)
+def unwritable(folder: Path) -> None:
+    """The folder and its files can no longer be written. Root writes read-only files, so
+    for root they are made immutable (chattr +i), or the test is skipped."""
+    paths = [*folder.iterdir(), folder]
+    if os.geteuid() != 0:
+        for path in paths:
+            path.chmod(0o555 if path.is_dir() else 0o444)
+        return
+    result = subprocess.run(["chattr", "+i", *map(str, paths)], capture_output=True, text=True)
+    if result.returncode != 0:
+        writable(folder)
+        pytest.skip(
+            f"running as root, and chattr cannot make files immutable here: {result.stderr}"
+        )
+
+
+def writable(folder: Path) -> None:
+    paths = [*folder.iterdir(), folder]
+    if os.geteuid() == 0:
+        subprocess.run(["chattr", "-i", *map(str, paths)], capture_output=True)
+    for path in paths:
+        path.chmod(0o755 if path.is_dir() else 0o644)
+
+
+def test_a_database_that_cannot_be_written_says_so(tmp_path: Path) -> None:
+    folder = tmp_path / "archive"
+    folder.mkdir()
+    database = str(folder / "c.db")
+    assert chronicle(tmp_path, "--db", database, "import", str(SEED_PAGES[0])).returncode == 0
+    unwritable(folder)
     try:
-        result = chronicle(tmp_path, "--db", "c.db", "import", str(SAMPLE_NEWS))
+        result = chronicle(tmp_path, "--db", database, "import", str(SAMPLE_NEWS))
     finally:
-        tmp_path.chmod(0o755)
+        writable(folder)
     assert result.returncode == 1
     line = one_clear_line(result)
-    assert "read-only" in line and "permissions" in line and "not a usable" not in line
+    assert line.startswith("chronicle: cannot ") and database in line
+    assert "permissions" in line and "not a usable" not in line
 
 
 async def test_processes_creating_one_database_at_once_all_succeed(tmp_path: Path) -> None:

@@ -312,13 +312,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         runs.append(figures)
     options = [
-        f"--{name.replace('_', '-')} {value:g}"
-        for name, value, default in (
-            ("days", args.days, 2000),
-            ("interval", args.interval, 1.0),
-            ("parse_days", args.parse_days, 365),
-        )
-        if value != default
+        f"--{name.replace('_', '-')} {getattr(args, name):g}"
+        for name in ("days", "interval", "parse_days")
+        if getattr(args, name) != parser.get_default(name)
     ]
     command = " ".join(["python -m benchmarks.wikipedia", *options, "--write"])
     section = markdown(parsed, runs, command)

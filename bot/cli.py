@@ -11,6 +11,7 @@ import argparse
 import asyncio
 import dataclasses
 import datetime as dt
+import functools
 import json
 import logging
 import shutil
@@ -40,7 +41,6 @@ from bot.services.feeds import (
     FeedOutcome,
     FeedService,
     PollReport,
-    feed_to_dict,
     run_poll_loop,
 )
 from bot.services.wikipedia import (
@@ -219,7 +219,7 @@ async def feed_service(settings: Settings, storage: Storage) -> AsyncIterator[Fe
 
 
 def _when(moment: dt.datetime | None) -> str:
-    return moment.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC") if moment else "never"
+    return render.utc_minute(moment) if moment else "never"
 
 
 def outcome_line(outcome: FeedOutcome) -> str:
@@ -259,7 +259,7 @@ async def cmd_feeds_add(args: argparse.Namespace, settings: Settings, storage: S
     if args.json:
         _print_json(
             {
-                "feed": feed_to_dict(feed),
+                "feed": render.feed_to_dict(feed),
                 "reactivated": result.reactivated,
                 "discovered_from": result.discovered_from,
                 "outcome": outcome.as_dict(),
@@ -289,7 +289,7 @@ async def cmd_feeds_add(args: argparse.Namespace, settings: Settings, storage: S
 async def cmd_feeds_list(args: argparse.Namespace, settings: Settings, storage: Storage) -> int:
     feeds = await storage.feeds.list()
     if args.json:
-        _print_json([feed_to_dict(feed) for feed in feeds])
+        _print_json([render.feed_to_dict(feed) for feed in feeds])
         return 0
     if not feeds:
         print("No feeds yet: add one with `chronicle feeds add URL`.")
@@ -318,7 +318,7 @@ async def cmd_feeds_remove(args: argparse.Namespace, settings: Settings, storage
     async with feed_service(settings, storage) as service:
         feed = await service.remove_feed(args.feed)
     if args.json:
-        _print_json(feed_to_dict(feed))
+        _print_json(render.feed_to_dict(feed))
     else:
         stay = "stays" if feed.events_added == 1 else "stay"
         print(
@@ -404,33 +404,7 @@ async def cmd_wikipedia_status(
 ) -> int:
     status = await portal_status(storage, settings)
     if args.json:
-        _print_json(
-            {
-                "api_url": status.api_url,
-                "poll_minutes": status.poll_minutes,
-                "last_poll_at": render.utc_iso(status.poll.last_attempt_at),
-                "last_success_at": render.utc_iso(status.poll.last_success_at),
-                "last_error": status.poll.last_error,
-                "last_error_at": render.utc_iso(status.poll.last_error_at),
-                "consecutive_failures": status.poll.consecutive_failures,
-                "next_poll_at": render.utc_iso(status.poll.next_poll_at)
-                if status.poll_minutes
-                else None,
-                "days": [
-                    {
-                        "date": d.date.isoformat(),
-                        "title": d.title,
-                        "url": d.page_url,
-                        "revision": d.revision_id,
-                        "revision_at": render.utc_iso(d.revision_at),
-                        "events": d.items,
-                        "error": d.error,
-                        "fetched_at": render.utc_iso(d.fetched_at),
-                    }
-                    for d in status.days
-                ],
-            }
-        )
+        _print_json(render.wikipedia_status_to_dict(status))
         return 0
     poll = status.poll
     print(f"Wikipedia's Current events portal, from {status.api_url}")
@@ -597,6 +571,25 @@ Keys (2017/06/16/<slug>) are shown with --keys; --json always carries them.
 At most {lookups.MAX_LIMIT} events are shown (--limit)."""
 
 
+def add_command(
+    group: argparse._SubParsersAction[WordsParser],
+    name: str,
+    handler: Handler,
+    help_text: str,
+    *,
+    json_flag: bool = True,
+    **kwargs: Any,
+) -> WordsParser:
+    """A command (or a group's action) with its handler and --json; its --help describes it
+    with its one-line help unless given a `description`."""
+    kwargs.setdefault("description", help_text)
+    p = group.add_parser(name, help=help_text, **kwargs)
+    p.set_defaults(handler=handler)
+    if json_flag:
+        p.add_argument("--json", action="store_true", help="print JSON")
+    return p
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = WordsParser(
         prog="chronicle",
@@ -607,18 +600,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    def command(
-        name: str, handler: Handler, help_text: str, json_flag: bool = True, **kwargs: Any
-    ) -> argparse.ArgumentParser:
-        p = sub.add_parser(name, help=help_text, description=help_text, **kwargs)
-        p.set_defaults(handler=handler)
-        if json_flag:
-            p.add_argument("--json", action="store_true", help="print JSON")
-        return p
+    command = functools.partial(add_command, sub)
 
-    def lookup(p: argparse.ArgumentParser, words: str, metavar: str, help_text: str) -> None:
+    def lookup(p: WordsParser, words: str, metavar: str, help_text: str) -> None:
         """A lookup's words (several arguments, a leading -word included) and --keys."""
-        assert isinstance(p, WordsParser)
         p.words = words
         p.add_argument(words, nargs="+", metavar=metavar, help=help_text)
         keys_flag(p)
@@ -634,7 +619,7 @@ def build_parser() -> argparse.ArgumentParser:
         "run",
         cmd_run,
         "run the Discord bot (imports the sample archive into an empty database)",
-        False,
+        json_flag=False,
     )
     p = command(
         "import",
@@ -661,9 +646,9 @@ def build_parser() -> argparse.ArgumentParser:
         "search",
         cmd_search,
         "search headlines, summaries and articles",
+        description=SEARCH_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.description = SEARCH_HELP
     lookup(p, "text", "TEXT", 'words, "a phrase", word* (prefix), -word (exclude), OR; see above')
     p.add_argument(
         "--entity",
@@ -707,13 +692,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     feeds_sub = feeds.add_subparsers(dest="feeds_command", required=True, metavar="ACTION")
 
-    def feeds_command(name: str, handler: Handler, help_text: str) -> argparse.ArgumentParser:
-        p = feeds_sub.add_parser(name, help=help_text, description=help_text)
-        p.set_defaults(handler=handler)
-        p.add_argument("--json", action="store_true", help="print JSON")
-        return p
-
-    p = feeds_command(
+    p = add_command(
+        feeds_sub,
         "add",
         cmd_feeds_add,
         "add a feed and fetch it once; its current entries are stored as history",
@@ -727,11 +707,11 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="announce the newest N current entries as news (default 0)",
     )
-    feeds_command("list", cmd_feeds_list, "every feed with its health and schedule")
-    p = feeds_command("remove", cmd_feeds_remove, "remove a feed (its events stay)")
+    add_command(feeds_sub, "list", cmd_feeds_list, "every feed with its health and schedule")
+    p = add_command(feeds_sub, "remove", cmd_feeds_remove, "remove a feed (its events stay)")
     p.add_argument("feed", metavar="URL|ID")
-    p = feeds_command(
-        "poll", cmd_feeds_poll, "poll due feeds every minute until Ctrl-C (or all once)"
+    p = add_command(
+        feeds_sub, "poll", cmd_feeds_poll, "poll due feeds every minute until Ctrl-C (or all once)"
     )
     p.add_argument("--once", action="store_true", help="poll every active feed now, once, and exit")
 
@@ -743,13 +723,14 @@ def build_parser() -> argparse.ArgumentParser:
     wikipedia_sub = wikipedia.add_subparsers(
         dest="wikipedia_command", required=True, metavar="ACTION"
     )
-    p = wikipedia_sub.add_parser(
+    p = add_command(
+        wikipedia_sub,
         "pull",
-        help="read the day pages of a range of days (history, unless --announce)",
+        cmd_wikipedia_pull,
+        "read the day pages of a range of days (history, unless --announce)",
         description="Read the portal's day pages from --since to --until (inclusive), 50 a"
         " request. Re-running a pull (after an interruption, say) stores nothing twice.",
     )
-    p.set_defaults(handler=cmd_wikipedia_pull)
     p.add_argument("--since", required=True, metavar="YYYY-MM-DD")
     p.add_argument("--until", metavar="YYYY-MM-DD", help="default: today (UTC)")
     p.add_argument(
@@ -757,37 +738,43 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="treat new events as news: digests and subscription alerts announce them",
     )
-    p.add_argument("--json", action="store_true", help="print JSON")
-    p = wikipedia_sub.add_parser(
-        "status", help="the last poll, failures, the next poll and the recent days held"
+    add_command(
+        wikipedia_sub,
+        "status",
+        cmd_wikipedia_status,
+        "the last poll, failures, the next poll and the recent days held",
+        description=None,
     )
-    p.set_defaults(handler=cmd_wikipedia_status)
-    p.add_argument("--json", action="store_true", help="print JSON")
 
     digest = sub.add_parser("digest", help="digests: preview what one would post")
     digest_sub = digest.add_subparsers(dest="digest_command", required=True, metavar="ACTION")
-    p = digest_sub.add_parser("preview", help="what a digest would post (today, or --date)")
-    p.set_defaults(handler=cmd_digest_preview)
+    p = add_command(
+        digest_sub,
+        "preview",
+        cmd_digest_preview,
+        "what a digest would post (today, or --date)",
+        description=None,
+    )
     p.add_argument("kind", choices=["onthisday", "new"])
     p.add_argument("--date", metavar="YYYY-MM-DD", help="onthisday: the day (default today, UTC)")
-    p.add_argument("--json", action="store_true", help="print JSON")
 
     entities = sub.add_parser("entities", help="entity names: aliases, merges")
     entities_sub = entities.add_subparsers(dest="entities_command", required=True, metavar="ACTION")
-    p = entities_sub.add_parser("alias", help="make ALIAS another name of CANONICAL")
-    p.set_defaults(handler=cmd_entities_alias)
-    p.add_argument("source", metavar="ALIAS")
-    p.add_argument("target", metavar="CANONICAL")
-    p.add_argument("--json", action="store_true", help="print JSON")
-    p = entities_sub.add_parser("merge", help="fold entity SOURCE (and its aliases) into TARGET")
-    p.set_defaults(handler=cmd_entities_alias)
-    p.add_argument("source", metavar="SOURCE")
-    p.add_argument("target", metavar="TARGET")
-    p.add_argument("--json", action="store_true", help="print JSON")
-    p = entities_sub.add_parser("show", help="an entity: its canonical name, aliases and events")
-    p.set_defaults(handler=cmd_entities_show)
+    for name, help_text, source, target in (
+        ("alias", "make ALIAS another name of CANONICAL", "ALIAS", "CANONICAL"),
+        ("merge", "fold entity SOURCE (and its aliases) into TARGET", "SOURCE", "TARGET"),
+    ):
+        p = add_command(entities_sub, name, cmd_entities_alias, help_text, description=None)
+        p.add_argument("source", metavar=source)
+        p.add_argument("target", metavar=target)
+    p = add_command(
+        entities_sub,
+        "show",
+        cmd_entities_show,
+        "an entity: its canonical name, aliases and events",
+        description=None,
+    )
     lookup(p, "name", "NAME", "a name or an alias")
-    p.add_argument("--json", action="store_true", help="print JSON")
     return parser
 
 

@@ -32,9 +32,9 @@ log = logging.getLogger(__name__)
 COGS = ("bot.cogs.lookups", "bot.cogs.digests", "bot.cogs.subscriptions")
 FEED_CHECK_MINUTES = 1.0  # how often due feeds are looked for; each feed has its own interval
 PORTAL_CHECK_MINUTES = 1.0  # how often the portal's poll is looked at (its own interval)
-ALERT_SWEEP_MINUTES = 1.0
+ALERT_SWEEP_MINUTES = 1.0  # picks up events other processes added (chronicle import --announce)
 START_RETRY = 5.0  # seconds before trying again to reach Discord at start, doubling
-START_RETRY_MAX = 300.0  # picks up events other processes added (chronicle import --announce)
+START_RETRY_MAX = 300.0
 
 NO_TOKEN = """\
 chronicle: DISCORD_TOKEN is not set, so the bot cannot log in.

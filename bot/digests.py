@@ -84,7 +84,12 @@ def local_today(timezone: str, now: dt.datetime) -> dt.date:
 @dataclass(frozen=True, slots=True)
 class DigestItem:
     markdown: str  # for Discord
-    text: str  # for the terminal
+    lead: str  # for the terminal: the bullet, and the date when the item has one
+    headline: str
+
+    @property
+    def text(self) -> str:
+        return self.lead + self.headline
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,7 +118,8 @@ def _item(brief: EventBrief, with_date: bool = False) -> DigestItem:
     date = f"{render.discord_date(brief.date, 'd')} " if with_date else ""
     return DigestItem(
         markdown=f"• {date}{render.link(render.cut(brief.headline, 300), brief.url)}",
-        text=f"• {brief.date.isoformat() + '  ' if with_date else ''}{brief.headline}",
+        lead=f"• {brief.date.isoformat()}  " if with_date else "• ",
+        headline=brief.headline,
     )
 
 
@@ -136,7 +142,7 @@ async def onthisday_content(
             heading=render.year_heading(briefs[0].date, local_date),
             items=tuple(_item(b) for b in briefs),
         )
-        for year, briefs in by_year.items()
+        for briefs in by_year.values()
     )
     return DigestContent("onthisday", title, sections, event_ids=tuple(b.id for b in best))
 

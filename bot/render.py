@@ -7,7 +7,6 @@ The command line and the bot render from the same models with the same rules, so
 from __future__ import annotations
 
 import datetime as dt
-import re
 import unicodedata
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -17,9 +16,12 @@ import discord
 from bot.ingest.articles import lead
 from bot.services.lookups import EventCard
 from storage.models import ArchiveStats, EntityProfile, Event, EventBrief, RelatedEvent, SearchHit
+from storage.times import utc_iso
 
 if TYPE_CHECKING:
     from bot.digests import DigestContent
+    from bot.services.wikipedia import WikipediaStatus
+    from storage.feeds import Feed
 
 
 def cut(text: str, limit: int, marker: str = "…") -> str:
@@ -101,9 +103,57 @@ def event_to_dict(
     }
 
 
-def utc_iso(moment: dt.datetime | None) -> str | None:
-    """A moment as JSON carries it: UTC, ISO 8601 with a Z."""
-    return moment.astimezone(dt.UTC).isoformat().replace("+00:00", "Z") if moment else None
+def utc_minute(moment: dt.datetime) -> str:
+    """A moment as the terminal shows it: "2017-06-16 14:05 UTC"."""
+    return f"{moment.astimezone(dt.UTC):%Y-%m-%d %H:%M} UTC"
+
+
+def feed_to_dict(feed: Feed) -> dict[str, Any]:
+    return {
+        "id": feed.id,
+        "name": feed.name,
+        "url": feed.url,
+        "status": feed.status,
+        "disabled_reason": feed.disabled_reason,
+        "disabled_at": utc_iso(feed.disabled_at),
+        "added_at": utc_iso(feed.added_at),
+        "last_success_at": utc_iso(feed.last_success_at),
+        "last_attempt_at": utc_iso(feed.last_attempt_at),
+        "last_error": feed.last_error,
+        "last_error_kind": feed.last_error_kind,
+        "last_error_at": utc_iso(feed.last_error_at),
+        "consecutive_failures": feed.consecutive_failures,
+        "next_poll_at": utc_iso(feed.next_poll_at) if feed.active else None,
+        "events_added": feed.events_added,
+        "entries_seen": feed.entries_seen,
+    }
+
+
+def wikipedia_status_to_dict(status: WikipediaStatus) -> dict[str, Any]:
+    poll = status.poll
+    return {
+        "api_url": status.api_url,
+        "poll_minutes": status.poll_minutes,
+        "last_poll_at": utc_iso(poll.last_attempt_at),
+        "last_success_at": utc_iso(poll.last_success_at),
+        "last_error": poll.last_error,
+        "last_error_at": utc_iso(poll.last_error_at),
+        "consecutive_failures": poll.consecutive_failures,
+        "next_poll_at": utc_iso(poll.next_poll_at) if status.poll_minutes else None,
+        "days": [
+            {
+                "date": d.date.isoformat(),
+                "title": d.title,
+                "url": d.page_url,
+                "revision": d.revision_id,
+                "revision_at": utc_iso(d.revision_at),
+                "events": d.items,
+                "error": d.error,
+                "fetched_at": utc_iso(d.fetched_at),
+            }
+            for d in status.days
+        ],
+    }
 
 
 def entity_to_dict(profile: EntityProfile) -> dict[str, Any]:
@@ -211,14 +261,17 @@ def _wrap(text: str, indent: str = "", width: int = TEXT_WIDTH) -> str:
     return "\n".join(hang(p, indent, indent, width) for p in text.split("\n\n"))
 
 
+def _marked(brief: EventBrief) -> str:
+    """A headline, marked when the event is known only from links to it."""
+    return brief.headline if brief.complete else f"{brief.headline}  (incomplete)"
+
+
 def _brief_lines(
     lead: str, brief: EventBrief, width: int, keys: bool, key_indent: str
 ) -> list[str]:
     """An event as a list item: `lead` (a number, a bullet), its date and headline wrapped
     under the headline, and its key on a line of its own when asked for."""
-    date = f"{brief.date.isoformat()}  "
-    marker = "" if brief.complete else "  (incomplete)"
-    lines = [hang(brief.headline + marker, lead + date, width=width)]
+    lines = [hang(_marked(brief), f"{lead}{brief.date.isoformat()}  ", width=width)]
     if keys:
         lines.append(f"{key_indent}key: {brief.key}")
     return lines
@@ -252,7 +305,7 @@ def event_text(card: EventCard, *, width: int = TEXT_WIDTH, keys: bool = False) 
     if card.portal_page:
         lines.append(f"Wikipedia: {card.portal_page}")
     if event.removed_at:
-        lines.append(f"(removed from the portal on {event.removed_at:%Y-%m-%d %H:%M} UTC)")
+        lines.append(f"(removed from the portal on {utc_minute(event.removed_at)})")
     if not event.complete:
         lines.append(
             hang(
@@ -319,8 +372,7 @@ def onthisday_text(
         if brief.date.year != year:
             year = brief.date.year
             lines += ["", year_heading(brief.date, today)]
-        marker = "" if brief.complete else "  (incomplete)"
-        lines.append(hang(brief.headline + marker, "  • ", width=width))
+        lines.append(hang(_marked(brief), "  • ", width=width))
         if keys:
             lines.append(f"    key: {brief.key}")
     return "\n".join(lines)
@@ -384,9 +436,7 @@ def stats_text(stats: ArchiveStats) -> str:
     ]
     lines += [f"{name + ':':<11} {value}" for name, value in stats.extra.items()]
     if stats.portal_read_at is not None:
-        lines.append(
-            f"wikipedia read at: {stats.portal_read_at.astimezone(dt.UTC):%Y-%m-%d %H:%M} UTC"
-        )
+        lines.append(f"wikipedia read at: {utc_minute(stats.portal_read_at)}")
     return "\n".join(lines)
 
 
@@ -790,20 +840,13 @@ def digest_messages(content: DigestContent) -> list[list[discord.Embed]]:
     return messages
 
 
-_DIGEST_ITEM = re.compile(r"• (\d{4}-\d{2}-\d{2}  )?")
-
-
 def digest_text(content: DigestContent, *, width: int = TEXT_WIDTH) -> str:
     if content.empty:
         return f"{content.title}: nothing to post."
     lines = [content.title]
     for section in content.sections:
         lines += ["", section.heading]
-        for item in section.items:
-            # The bullet and date lead; the headline wraps under itself.
-            bullet = _DIGEST_ITEM.match(item.text)
-            head = bullet.group(0) if bullet else ""
-            lines.append(hang(item.text[len(head) :], "  " + head, width=width))
+        lines += [hang(item.headline, "  " + item.lead, width=width) for item in section.items]
     if content.more:
         lines += [
             "",

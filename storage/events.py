@@ -49,8 +49,15 @@ from storage.search import (
     token_expressions,
     without_letter_typed,
 )
-from storage.textindex import at_least_as_similar, fold, has_cjk, headline_tokens
-from storage.times import from_timestamp
+from storage.textindex import (
+    any_script,
+    at_least_as_similar,
+    fold,
+    has_cjk,
+    headline_tokens,
+    same_script,
+)
+from storage.times import from_timestamp, to_timestamp
 
 # Matches of a common word ranked by relevance: at least this many of the newest.
 SEARCH_WINDOW = 500
@@ -186,7 +193,7 @@ def _headlines_holding(rows: Iterable[Sequence[Any]], text: str) -> list[int]:
 
 
 def utc_now() -> str:
-    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return to_timestamp(dt.datetime.now(dt.UTC))
 
 
 def _date(value: str) -> dt.date:
@@ -560,13 +567,14 @@ class EventRepository:
             for p in pages
         ]
         matched = match_items(listings, list(candidates.values()))
-        for index, event_id in matched.items():
-            (old_key,) = candidates[event_id].keys
-            await conn.execute(
-                "UPDATE events SET key = ?, origin = 'archive', updated_at = ? WHERE id = ?",
-                (pages[index].key, now, event_id),
-            )
-            await self._add_aliases(conn, [(old_key, event_id)])
+        await conn.executemany(
+            "UPDATE events SET key = ?, origin = 'archive', updated_at = ? WHERE id = ?",
+            [(pages[index].key, now, event_id) for index, event_id in matched.items()],
+        )
+        await self._add_aliases(
+            conn,
+            [(key, event_id) for event_id in matched.values() for key in candidates[event_id].keys],
+        )
         return bool(matched)
 
     @staticmethod
@@ -910,8 +918,12 @@ class EventRepository:
         event's search words keep the entity (the column need only hold every entity the
         event has)."""
         gone = await self._entity_ids(conn, sorted({fold(n) for n in names}))
+        if not gone:
+            return False
         kept = await self._entity_ids(conn, sorted({fold(n) for n in keep}))
         ids = set(gone.values()) - set(kept.values())
+        if not ids:
+            return False
         cursor = await conn.execute(
             f"DELETE FROM event_entities WHERE event_id = ? AND entity_id IN ({placeholders(len(ids))})",
             (event_id, *sorted(ids)),
@@ -1515,13 +1527,11 @@ class EventRepository:
         newest first. Only headlines in the text's script are suggested: Chinese for
         Chinese, none for Latin (a Chinese headline quoting two English words is no help),
         either for text in both or neither."""
-        cjk = has_cjk(text)
-        either = cjk == any(c.isalpha() and not has_cjk(c) for c in text)
         # More than are shown when some may be in the other script and left out.
-        pool = limit if either else limit * 4
+        pool = limit if any_script(text) else limit * 4
 
         def in_script(briefs: list[EventBrief]) -> list[EventBrief]:
-            return [b for b in briefs if either or has_cjk(b.headline) == cjk][:limit]
+            return [b for b in briefs if same_script(text, b.headline)][:limit]
 
         words = suggestion_words(text)
         exact = {word: f'"{word}"' for word in words}

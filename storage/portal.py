@@ -99,7 +99,6 @@ class _DayEvent:
     headline: str
     origin: str
     complete: bool
-    removed: bool
     keys: set[str] = field(default_factory=set)  # its key and the older keys that name it
     urls: set[str] = field(default_factory=set)
     listing: aiosqlite.Row | None = None  # how a page of this wiki listed it last
@@ -287,7 +286,9 @@ class PortalRepository:
             if news:
                 outcome.announced = list(outcome.created)
             event_ids = {**matched, **dict(zip(new, outcome.created, strict=True))}
-            touched: set[int] = set(outcome.created)
+            # Matched events written to, and whether that changed them (their links aside:
+            # those of every new or written event are made at once, below).
+            written: dict[int, bool] = {}
             links: list[tuple[int, str]] = []
             listing: list[tuple[str, int, str, int, str, str, str, str]] = []
             for index, item in enumerate(items):
@@ -297,20 +298,17 @@ class PortalRepository:
                     if event.listing is not None and event.listing["removed_at"] is not None:
                         outcome.restored.append(event_id)
                     if not event.owned:
-                        changed = await self._enrich(conn, event_id, event, item)
+                        written[event_id] = await self._enrich(conn, event_id, event, item)
                     elif event.listing is not None and (
                         event.listing["content_hash"] == item.content_hash
                         and event.date == item.date
                     ):
-                        changed = False
-                    else:
-                        changed = await self._rewrite(conn, event_id, event, item, now=stamp)
-                    if changed:
-                        outcome.updated.append(event_id)
-                        touched.add(event_id)
-                    else:
                         outcome.unchanged += 1
-                if event_id in touched:
+                    else:
+                        written[event_id] = await self._rewrite(
+                            conn, event_id, event, item, now=stamp
+                        )
+                if index not in matched or event_id in written:
                     links.extend((event_id, name) for name in item.entities)
                 listing.append(
                     (
@@ -357,11 +355,13 @@ class PortalRepository:
                 [(stamp, event_id) for event_id in outcome.removed],
             )
             created = set(outcome.created)
-            await self.events.link_entities(
+            gained = await self.events.link_entities(
                 conn, links, dates={i: date for i in created}, fresh=created
             )
+            outcome.updated = [i for i, changed in written.items() if changed or i in gained]
+            outcome.unchanged += len(written) - len(outcome.updated)
             await self.events.index_events(conn, outcome.created)
-            await self.events.refresh_weights(conn, touched)
+            await self.events.refresh_weights(conn, created.union(outcome.updated))
             await self.events.pack_postings_in(conn)
             await self._upsert_revision(conn, wiki, revision, len(items), None, now)
         return outcome
@@ -394,8 +394,7 @@ class PortalRepository:
         for chunk in chunked(sorted(ids)):
             marks = placeholders(len(chunk))
             for row in await conn.execute_fetchall(
-                "SELECT id, key, date, headline, origin, complete, removed_at IS NOT NULL"
-                f" FROM events WHERE id IN ({marks})",
+                f"SELECT id, key, date, headline, origin, complete FROM events WHERE id IN ({marks})",
                 chunk,
             ):
                 events[row[0]] = _DayEvent(
@@ -404,7 +403,6 @@ class PortalRepository:
                     headline=row[3],
                     origin=row[4],
                     complete=bool(row[5]),
-                    removed=bool(row[6]),
                     listing=listings.get(row[0]),
                 )
             for row in await conn.execute_fetchall(
@@ -475,7 +473,8 @@ class PortalRepository:
         *,
         now: str,
     ) -> bool:
-        """The item's event takes what the item now says; whether anything changed."""
+        """The item's event takes what the item now says but its new links (apply_day
+        makes them); whether anything changed."""
         cursor = await conn.execute(
             "UPDATE events SET headline = ?, story = ?, category = ?, lang = ?, date = ?,"
             " complete = 1, origin = 'wikipedia', updated_at = ? WHERE id = ? AND NOT"
@@ -525,22 +524,20 @@ class PortalRepository:
         # The links the item made before and makes no more go; others (from feeds, or the
         # archive's Related lists for a stub the portal completed) stay.
         before = json.loads(event.listing["entities"]) if event.listing else []
-        if await self.events.unlink_entities(
+        unlinked = await self.events.unlink_entities(
             conn, event_id, set(before) - set(item.entities), keep=item.entities
-        ):
-            changed = True
-        return changed or await self._gains_entities(conn, event_id, item.entities)
+        )
+        return changed or unlinked
 
     async def _enrich(
         self, conn: aiosqlite.Connection, event_id: int, event: _DayEvent, item: PortalItemRecord
     ) -> bool:
-        """An archive or feed event the page also lists gains the item's new sources and
-        entities, its category if it has none, and the item's key; whether it gained
-        anything."""
+        """An archive or feed event the page also lists gains the item's new sources, its
+        category if it has none, and the item's key (its entities: apply_day links them);
+        whether it gained anything."""
         added = await self.events.append_sources(
             conn, event_id, [(s.name, s.url) for s in item.sources], added_by="portal"
         )
-        event.urls.update(s.url for s in item.sources)
         cursor = await conn.execute(
             "UPDATE events SET category = ? WHERE id = ? AND category IS NULL AND ? IS NOT NULL",
             (item.category, event_id, item.category),
@@ -549,18 +546,7 @@ class PortalRepository:
             await conn.execute(
                 "INSERT INTO event_keys(key, event_id) VALUES (?, ?)", (item.key, event_id)
             )
-            event.keys.add(item.key)
-        gained = await self._gains_entities(conn, event_id, item.entities)
-        return bool(added or cursor.rowcount > 0 or gained)
-
-    async def _gains_entities(
-        self, conn: aiosqlite.Connection, event_id: int, names: Sequence[str]
-    ) -> bool:
-        """Link these names to the event; whether it gained an entity it lacked."""
-        if not names:
-            return False
-        linked = await self.events.link_entities(conn, [(event_id, name) for name in names])
-        return event_id in linked
+        return bool(added or cursor.rowcount > 0)
 
     # --- titles -------------------------------------------------------------------------
 

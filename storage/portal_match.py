@@ -26,7 +26,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 
-from storage.textindex import NEAR_DUPLICATE, headline_tokens
+from storage.textindex import NEAR_DUPLICATE, at_least_as_similar, headline_tokens
 
 EDIT_SIMILARITY = Fraction(3, 5)
 MIN_TOKENS = 3  # shorter headlines are too generic to tell an edit from another item
@@ -58,16 +58,10 @@ class Candidate:
 
 def _similarity(a: frozenset[str], b: frozenset[str], floor: Fraction) -> Fraction | None:
     """Folded-token Jaccard of two headlines, if at least floor (None otherwise, and for
-    headlines too short to compare). Sizes too far apart are ruled out first: the index is
-    at most the smaller size over the larger; every pair of a day is compared."""
-    small, large = sorted((len(a), len(b)))
-    if small < MIN_TOKENS or small * floor.denominator < floor.numerator * large:
+    headlines too short to compare)."""
+    if min(len(a), len(b)) < MIN_TOKENS or not at_least_as_similar(a, b, floor):
         return None
-    common = len(a & b)
-    union = len(a) + len(b) - common
-    if common * floor.denominator < floor.numerator * union:
-        return None
-    return Fraction(common, union)
+    return Fraction(len(a & b), len(a | b))
 
 
 def match_items(items: Sequence[Listing], candidates: Sequence[Candidate]) -> dict[int, int]:

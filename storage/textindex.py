@@ -150,6 +150,19 @@ def _ascii_words(text: str) -> list[str]:
 NEAR_DUPLICATE = Fraction(4, 5)
 
 
+def any_script(text: str) -> bool:
+    """Whether text is in Chinese (or Japanese) and in another alphabet both, or in neither
+    (digits): a suggestion in any script suits it."""
+    return has_cjk(text) == any(c.isalpha() and not has_cjk(c) for c in text)
+
+
+def same_script(typed: str, suggestion: str) -> bool:
+    """Whether a suggestion is written as the typed text is: Chinese (or Japanese) for a
+    Chinese query, no Chinese for a Latin one (an English name is no help to someone
+    typing Chinese, nor a Chinese headline that quotes two English words)."""
+    return any_script(typed) or has_cjk(suggestion) == has_cjk(typed)
+
+
 def at_least_as_similar(a: frozenset[str], b: frozenset[str], threshold: Fraction) -> bool:
     """Whether the Jaccard index of a and b (0 for two empty sets) is at least threshold,
     in integers. Sizes too far apart are ruled out first: the index is at most the smaller

@@ -1,4 +1,5 @@
-"""Timestamps as every timestamp column holds them: UTC, ISO 8601 with a Z (sorts as text)."""
+"""Timestamps as every timestamp column holds them: UTC, ISO 8601 with a Z (sorts as text);
+and as JSON carries them."""
 
 from __future__ import annotations
 
@@ -19,3 +20,8 @@ def from_timestamp(text: str | None) -> dt.datetime | None:
         return None
     moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
     return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
+def utc_iso(moment: dt.datetime | None) -> str | None:
+    """A moment as JSON carries it: UTC, ISO 8601 with a Z (microseconds only if any)."""
+    return moment.astimezone(dt.UTC).isoformat().replace("+00:00", "Z") if moment else None

@@ -157,22 +157,7 @@ def parse_file(path: str | Path, data: bytes) -> PageRecord | ParsedDay | CutSho
     for number, line in enumerate(lines):
         if _PAGE_DATE.match(line):
             page = _parse_page(name, lines, number, text)
-            if text.endswith(("\n", "\r")):
-                return page
-            last = " ".join(lines[-1].split())
-            return CutShort(
-                name,
-                DayEntryRecord(
-                    page.key,
-                    page.date,
-                    page.headline,
-                    page.summary or None,
-                    page.entities,
-                    page.story,
-                    page.lang,
-                ),
-                f"ends mid-line ({last[-40:]!r}): cut short? kept as an incomplete event",
-            )
+            return page if text.endswith(("\n", "\r")) else _cut_short(name, page, lines[-1])
         if _DAY_DATE.match(line):
             return _parse_day(name, lines, text)
         if _HEADLINE.match(line):
@@ -181,6 +166,23 @@ def parse_file(path: str | Path, data: bytes) -> PageRecord | ParsedDay | CutSho
         name,
         "no date heading: an event page starts with '### [YYYY-MM-D](...)' and a day index "
         "with '## [YYYY-MM-D](...)'",
+    )
+
+
+def _cut_short(path: str, page: PageRecord, last_line: str) -> CutShort:
+    last = " ".join(last_line.split())
+    return CutShort(
+        path,
+        DayEntryRecord(
+            page.key,
+            page.date,
+            page.headline,
+            page.summary or None,
+            page.entities,
+            page.story,
+            page.lang,
+        ),
+        f"ends mid-line ({last[-40:]!r}): cut short? kept as an incomplete event",
     )
 
 

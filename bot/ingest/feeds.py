@@ -39,10 +39,11 @@ Parsing (:func:`parse_feed`)
       summary from ``summary`` else ``content_text`` else ``content_html``, date from
       ``date_published`` else ``date_modified``, categories from ``tags``. Other JSON, and
       broken JSON, is refused.
-    * Encoding: a BOM wins; otherwise the HTTP ``charset`` parameter wins; otherwise the
-      XML declaration; otherwise UTF-8 (RFC 7303). RFC 3023's "text/xml without charset
-      means US-ASCII" rule, which feedparser still applies, is deliberately not used: real
-      servers send ``text/xml`` for UTF-8 and ISO-8859-1 feeds all the time.
+    * Encoding (:mod:`bot.ingest.charsets`): a BOM wins; otherwise the HTTP ``charset``
+      parameter wins; otherwise the XML declaration; otherwise UTF-8 (RFC 7303). RFC 3023's
+      "text/xml without charset means US-ASCII" rule, which feedparser still applies, is
+      deliberately not used: real servers send ``text/xml`` for UTF-8 and ISO-8859-1 feeds
+      all the time.
     * A declared encoding that cannot be the bytes' is overridden, never a reason to refuse
       the feed, and the override is reported in :attr:`ParsedFeed.warning`: bytes that are
       valid UTF-8 with non-ASCII characters are UTF-8 whatever is declared (text in a
@@ -85,7 +86,6 @@ from __future__ import annotations
 
 import asyncio
 import calendar
-import codecs
 import hashlib
 import html
 import io
@@ -110,6 +110,8 @@ import aiohttp
 import feedparser
 from aiohttp.abc import AbstractResolver, ResolveResult
 from yarl import URL
+
+from bot.ingest.charsets import charset_for_feedparser, decode_html_head
 
 __all__ = [
     "DEFAULT_USER_AGENT",
@@ -560,7 +562,7 @@ async def _read_limited(resp: aiohttp.ClientResponse, max_bytes: int, url: URL) 
     return b"".join(chunks)
 
 
-def retry_after_seconds(value: str | None, *, now: datetime | None = None) -> float | None:
+def retry_after_seconds(value: str | None) -> float | None:
     """A Retry-After header as seconds from now: delay-seconds or an HTTP date; None when
     absent or unreadable."""
     if not value:
@@ -568,13 +570,20 @@ def retry_after_seconds(value: str | None, *, now: datetime | None = None) -> fl
     text = value.strip()
     if text.isdigit():
         return float(text)
+    moment = _http_date(text)
+    if moment is None:
+        return None
+    return max(0.0, (moment - datetime.now(UTC)).total_seconds())
+
+
+def _http_date(text: str) -> datetime | None:
+    """An RFC 822 / HTTP date as an aware datetime (UTC when it names no zone); None when
+    it is not one."""
     try:
         moment = parsedate_to_datetime(text)
     except (TypeError, ValueError, IndexError):
         return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return max(0.0, (moment - (now or datetime.now(UTC))).total_seconds())
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 async def fetch_feed(
@@ -958,14 +967,11 @@ _GZIP_MAGIC: Final = b"\x1f\x8b"
 _BOMS: Final = (b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")
 _LEADING_WS_BEFORE_DECL: Final = re.compile(rb"\A(\xef\xbb\xbf)?[ \t\r\n]+(?=<\?xml)")
 _XML_DECL_ENCODING: Final = re.compile(r"(<\?xml[^>]*?encoding\s*=\s*[\"'])[^\"']*([\"'])")
-_XML_DECLARED_ENCODING: Final = re.compile(rb"\A<\?xml[^>]*?encoding\s*=\s*[\"']([^\"']*)[\"']")
-_CHARSET_PARAM: Final = re.compile(r"charset\s*=\s*[\"']?([\w.:-]+)", re.IGNORECASE)
 _HTML_MARKER: Final = re.compile(
     rb"<\s*(?:!doctype\s+html|html|head|body|title|meta|div|p|h[1-6]|table|script)\b",
     re.IGNORECASE,
 )
 _FEED_ROOT: Final = re.compile(rb"<(?:[\w-]+:)?(?:rss|feed|RDF|rdf)\b")
-_META_CHARSET: Final = re.compile(rb"<meta\b[^>]*?charset\s*=\s*[\"']?\s*([\w.:-]+)", re.IGNORECASE)
 # Feed links sit in <head>; the rest of a long page is not read for them.
 _HTML_SCAN_BYTES: Final = 512 * 1024
 _FEED_LINK_TYPES: Final = ("application/rss+xml", "application/atom+xml", "application/feed+json")
@@ -998,12 +1004,11 @@ async def parse_feed(
 def _parse_sync(body: bytes, url: str, content_type: str | None, max_bytes: int) -> ParsedFeed:
     notes: list[str] = []
     body, reencoded = _prepare_body(body, max_bytes, notes)
-    _refuse_empty(body)
-    if _looks_like_json(body):
+    if _first_byte(body) in (b"{", b"["):
         # Judged by the bytes, not the Content-Type: servers label feeds with odd types.
         return _parse_json_feed(body, url, notes)
 
-    charset = "utf-8" if reencoded else _charset_for_feedparser(body, content_type, notes)
+    charset = "utf-8" if reencoded else charset_for_feedparser(body, content_type, notes)
     try:
         result = feedparser.parse(
             io.BytesIO(body),
@@ -1097,14 +1102,18 @@ def _gunzip_limited(body: bytes, max_bytes: int) -> bytes:
     return out
 
 
-def _refuse_empty(body: bytes) -> None:
-    if not body.removeprefix(b"\xef\xbb\xbf").strip(b" \t\r\n"):
+def _first_byte(body: bytes) -> bytes:
+    """The document's first byte after a UTF-8 BOM and whitespace; FeedError if it has
+    none."""
+    first = body.removeprefix(b"\xef\xbb\xbf").lstrip(b" \t\r\n")[:1]
+    if not first:
         raise FeedError(
             "not_a_feed",
             "the response is empty (0 bytes), not a feed"
             if not body
             else "the response contains only whitespace, not a feed",
         )
+    return first
 
 
 def _no_feed_reason(exc: BaseException | None) -> str:
@@ -1114,10 +1123,6 @@ def _no_feed_reason(exc: BaseException | None) -> str:
 
 
 # --- JSON Feed --------------------------------------------------------------------------
-
-
-def _looks_like_json(body: bytes) -> bool:
-    return body.removeprefix(b"\xef\xbb\xbf").lstrip(b" \t\r\n")[:1] in (b"{", b"[")
 
 
 def _parse_json_feed(body: bytes, url: str, notes: list[str]) -> ParsedFeed:
@@ -1215,13 +1220,13 @@ def _rfc3339(text: str) -> datetime | None:
     """An RFC 3339 date (JSON Feed's) as aware UTC; RFC 822 dates, which some generators
     write anyway, are read too. None when it is neither."""
     text = text.strip()
+    moment: datetime | None
     try:
         moment = datetime.fromisoformat(text.upper())  # "t"/"z" are allowed lowercase
     except ValueError:
-        try:
-            moment = parsedate_to_datetime(text)
-        except (TypeError, ValueError, IndexError):
-            return None
+        moment = _http_date(text)
+    if moment is None:
+        return None
     if moment.tzinfo is None:
         # RFC 3339 requires an offset; a date without one is UTC far more often than not.
         moment = moment.replace(tzinfo=UTC)
@@ -1229,90 +1234,6 @@ def _rfc3339(text: str) -> datetime | None:
         return moment.astimezone(UTC)
     except (OverflowError, ValueError):
         return None
-
-
-# --- encodings ----------------------------------------------------------------------------
-
-
-def _header_charset(content_type: str | None) -> str | None:
-    match = _CHARSET_PARAM.search(content_type or "")
-    return match.group(1) if match else None
-
-
-def _codec(label: str) -> str | None:
-    try:
-        return codecs.lookup(label.strip()).name
-    except (LookupError, ValueError):
-        return None
-
-
-def _ascii_based(codec: str) -> bool:
-    try:
-        return "<?xml".encode(codec) == b"<?xml"
-    except (LookupError, UnicodeError):  # a transform such as rot13 is no text encoding
-        return False
-
-
-def _is_utf8(body: bytes) -> bool:
-    try:
-        body.decode("utf-8")
-    except UnicodeDecodeError:
-        return False
-    return True
-
-
-def _charset_for_feedparser(body: bytes, content_type: str | None, notes: list[str]) -> str | None:
-    """The charset feedparser is told: the HTTP header's (None: feedparser then reads the
-    XML declaration, else UTF-8), or the bytes' own encoding when the declared one cannot
-    be theirs. An override is noted; see the module docstring for the rules."""
-    header = _header_charset(content_type)
-    where = "the HTTP header" if header else "the XML declaration"
-    mark, bom = next(((m, c) for m, c in _XML_BOMS if body.startswith(m)), (b"", None))
-    match = _XML_DECLARED_ENCODING.match(body[len(mark) :])
-    declared = header or (match.group(1).decode("ascii", "replace").strip() if match else "")
-    codec = _codec(declared) if declared else None
-    if bom is not None:
-        # A BOM is the one declaration that cannot disagree with the bytes. (feedparser
-        # would let an XML declaration override a UTF-8 BOM.)
-        if codec is not None and codec.split("-")[:2] != bom.split("-")[:2]:
-            notes.append(
-                f"the byte order mark says {bom}, but {where} says {declared}; read it as {bom}"
-            )
-        return bom
-    if codec is None or codec in ("utf-8", "utf-8-sig"):
-        # UTF-8 (declared or by default) or an unknown label: bytes that do not fit are
-        # feedparser's to fall back from, and it says so.
-        return header
-    if not _ascii_based(codec) and body.lstrip(b" \t\r\n").startswith(b"<"):
-        # "<" in UTF-16 or EBCDIC is not the byte "<": the declaration is wrong (typically
-        # a .NET writer's encoding="utf-16" on a document saved as UTF-8).
-        actual = "utf-8" if _is_utf8(body) else _single_byte_codec(body)
-        notes.append(
-            f"{where} says {declared}, but the document is in an ASCII-based encoding;"
-            f" read it as {actual.upper() if actual == 'utf-8' else actual}"
-        )
-        return actual
-    if not body.isascii() and _is_utf8(body):
-        notes.append(f"{where} says {declared}, but the bytes are UTF-8; read them as UTF-8")
-        return "utf-8"
-    return header
-
-
-_XML_BOMS: Final = (
-    (b"\xff\xfe\x00\x00", "utf-32-le"),  # before UTF-16's, whose BOM it starts with
-    (b"\x00\x00\xfe\xff", "utf-32-be"),
-    (b"\xef\xbb\xbf", "utf-8"),
-    (b"\xff\xfe", "utf-16-le"),
-    (b"\xfe\xff", "utf-16-be"),
-)
-
-
-def _single_byte_codec(body: bytes) -> str:
-    try:
-        body.decode("windows-1252")
-    except UnicodeDecodeError:
-        return "iso-8859-1"  # decodes any byte
-    return "windows-1252"
 
 
 # --- HTML pages ---------------------------------------------------------------------------
@@ -1371,55 +1292,12 @@ def _html_page(body: bytes, content_type: str | None, url: str) -> _HtmlPage | N
     if not is_html and mime not in ("text/html", "application/xhtml+xml"):
         return None
     scanner = _HeadScanner()
-    scanner.feed(_decode_html(body[:_HTML_SCAN_BYTES], content_type))
+    scanner.feed(decode_html_head(body[:_HTML_SCAN_BYTES], content_type))
     base = _absolute_link(scanner.base, url) or url
-    ordered = [h for m, h in scanner.links if m != _JSON_LINK_TYPE] + [
-        h for m, h in scanner.links if m == _JSON_LINK_TYPE
-    ]
-    links: list[str] = []
-    for href in ordered:
-        link = _absolute_link(href, base)
-        if link is not None and link not in links:
-            links.append(link)
-    return _HtmlPage(_fold("".join(scanner.title))[:100], tuple(links))
-
-
-# The labels browsers read differently from Python (the WHATWG Encoding standard): GB2312
-# pages are GBK in practice, and Latin-1 pages use windows-1252's extra characters.
-_HTML_CODEC_ALIASES: Final = {
-    "gb2312": "gb18030",
-    "gbk": "gb18030",
-    "x-gbk": "gb18030",
-    "iso-8859-1": "windows-1252",
-    "latin1": "windows-1252",
-    "us-ascii": "windows-1252",
-    "ascii": "windows-1252",
-}
-
-_HTML_BOMS: Final = (
-    (b"\xef\xbb\xbf", "utf-8-sig"),
-    (b"\xff\xfe", "utf-16"),
-    (b"\xfe\xff", "utf-16"),
-)
-
-
-def _decode_html(head: bytes, content_type: str | None) -> str:
-    """The start of an HTML page as text, in the page's own charset: a BOM, else the HTTP
-    header's charset, else <meta charset> / <meta http-equiv="Content-Type"> (the HTML
-    standard's order), else UTF-8. A charset the bytes do not decode in is passed over."""
-    bom = next((codec for mark, codec in _HTML_BOMS if head.startswith(mark)), None)
-    meta = _META_CHARSET.search(head[:65536])
-    labels = (bom, _header_charset(content_type), meta.group(1).decode("ascii") if meta else None)
-    for label in labels:
-        codec = _codec(_HTML_CODEC_ALIASES.get(label.lower(), label)) if label else None
-        if codec is None:
-            continue
-        try:
-            # final=False: the head may be cut inside a multi-byte character.
-            return codecs.getincrementaldecoder(codec)().decode(head, final=False)
-        except (UnicodeDecodeError, LookupError, TypeError):
-            continue
-    return head.decode("utf-8", "replace")
+    ordered = sorted(scanner.links, key=lambda link: link[0] == _JSON_LINK_TYPE)  # stable
+    links = (_absolute_link(href, base) for _, href in ordered)
+    feed_links = tuple(dict.fromkeys(link for link in links if link is not None))
+    return _HtmlPage(_fold("".join(scanner.title))[:100], feed_links)
 
 
 def _describe_exception(exc: BaseException) -> str:

@@ -33,6 +33,7 @@ import aiohttp
 from yarl import URL
 
 from bot.ingest.feeds import FeedError, FetchPolicy, fetch_feed
+from storage.db import chunked
 from storage.times import from_timestamp
 
 DEFAULT_API_URL: Final = "https://en.wikipedia.org/w/api.php"
@@ -112,10 +113,7 @@ class MediaWikiClient:
         """The latest revision of each page that exists, by the title as asked,
         TITLES_PER_REQUEST titles a request (fewer when an answer is too large)."""
         found: dict[str, PageRevision] = {}
-        unique = list(dict.fromkeys(titles))
-        chunks = [
-            unique[n : n + TITLES_PER_REQUEST] for n in range(0, len(unique), TITLES_PER_REQUEST)
-        ]
+        chunks = list(chunked(list(dict.fromkeys(titles)), TITLES_PER_REQUEST))
         while chunks:
             chunk = chunks.pop(0)
             try:
@@ -155,9 +153,7 @@ class MediaWikiClient:
         not an article: interwiki, another namespace, invalid). A page that does not exist
         yet is still an article."""
         resolved: dict[str, str | None] = {}
-        unique = list(dict.fromkeys(titles))
-        for start in range(0, len(unique), TITLES_PER_REQUEST):
-            chunk = unique[start : start + TITLES_PER_REQUEST]
+        for chunk in chunked(list(dict.fromkeys(titles)), TITLES_PER_REQUEST):
             answer = await self._query({"redirects": "1", "titles": "|".join(chunk)})
             with _shape(self.api_url):
                 normalized = {n["from"]: n["to"] for n in answer.get("normalized", [])}

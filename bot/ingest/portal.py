@@ -454,16 +454,8 @@ class _Bullet:
     depth: int
     nodes: list[Node]
     category: str | None
-    parent: _Bullet | None
+    topics: list[_Bullet]  # the bullets it is nested in, outermost first
     children: int = 0
-
-    def topics(self) -> list[_Bullet]:
-        chain: list[_Bullet] = []
-        node = self.parent
-        while node is not None:
-            chain.append(node)
-            node = node.parent
-        return chain[::-1]
 
 
 def parse_day(date: dt.date, wikitext: str, *, language: str = "en") -> PortalDay:
@@ -484,10 +476,9 @@ def parse_day(date: dt.date, wikitext: str, *, language: str = "en") -> PortalDa
             continue
         while open_bullets and open_bullets[-1].depth >= depth:
             open_bullets.pop()
-        parent = open_bullets[-1] if open_bullets else None
-        bullet = _Bullet(depth, line.nodes, category, parent)
-        if parent is not None:
-            parent.children += 1
+        bullet = _Bullet(depth, line.nodes, category, topics=list(open_bullets))
+        if open_bullets:
+            open_bullets[-1].children += 1
         bullets.append(bullet)
         open_bullets.append(bullet)
 
@@ -500,9 +491,8 @@ def parse_day(date: dt.date, wikitext: str, *, language: str = "en") -> PortalDa
         if not headline:
             warnings.append(f"an item with no text was skipped: {_excerpt(bullet.nodes)}")
             continue
-        topics = bullet.topics()
         entities: dict[str, None] = {}
-        for part in [*topics, bullet]:
+        for part in [*bullet.topics, bullet]:
             entities.update(dict.fromkeys(link_entities(part.nodes)))
         key = make_key(date, slugify(headline, language) or "item")
         keys[key] = keys.get(key, 0) + 1
@@ -514,7 +504,7 @@ def parse_day(date: dt.date, wikitext: str, *, language: str = "en") -> PortalDa
                 date=date,
                 headline=headline,
                 category=bullet.category,
-                topics=tuple(t for t in (clean(render(b.nodes)) for b in topics) if t),
+                topics=tuple(t for t in (clean(render(b.nodes)) for b in bullet.topics) if t),
                 entities=tuple(entities),
                 sources=tuple(sources(bullet.nodes)),
                 position=len(items),

@@ -97,6 +97,7 @@ from storage import Storage
 from storage.feeds import Feed, FeedExistsError, FeedItem, StoredEntries
 from storage.keys import make_key
 from storage.textindex import CJK_RUN, fold, has_cjk
+from storage.times import utc_iso
 
 log = logging.getLogger(__name__)
 
@@ -412,7 +413,7 @@ class FeedOutcome:
             "warning": self.warning,
             "consecutive_failures": self.consecutive_failures,
             "disabled_reason": self.disabled_reason,
-            "next_poll_at": _iso(self.next_poll_at),
+            "next_poll_at": utc_iso(self.next_poll_at),
             "elapsed_s": round(self.elapsed_s, 3),
         }
 
@@ -451,31 +452,6 @@ class AddResult:
     reactivated: bool = False  # the URL was a disabled feed, now active again
     discovered_from: str | None = None
     """The HTML page the operator gave, when ``feed`` is the feed that page advertises."""
-
-
-def _iso(moment: dt.datetime | None) -> str | None:
-    return moment.astimezone(dt.UTC).isoformat().replace("+00:00", "Z") if moment else None
-
-
-def feed_to_dict(feed: Feed) -> dict[str, Any]:
-    return {
-        "id": feed.id,
-        "name": feed.name,
-        "url": feed.url,
-        "status": feed.status,
-        "disabled_reason": feed.disabled_reason,
-        "disabled_at": _iso(feed.disabled_at),
-        "added_at": _iso(feed.added_at),
-        "last_success_at": _iso(feed.last_success_at),
-        "last_attempt_at": _iso(feed.last_attempt_at),
-        "last_error": feed.last_error,
-        "last_error_kind": feed.last_error_kind,
-        "last_error_at": _iso(feed.last_error_at),
-        "consecutive_failures": feed.consecutive_failures,
-        "next_poll_at": _iso(feed.next_poll_at) if feed.active else None,
-        "events_added": feed.events_added,
-        "entries_seen": feed.entries_seen,
-    }
 
 
 # --- the service ----------------------------------------------------------------------------
@@ -534,7 +510,6 @@ class FeedService:
             raise InvalidInput("--backfill must be 0 or more.")
         url = check_feed_url(url)
         existing = await self._addable(url)
-        await self._refresh_matcher()
         now = self.clock().astimezone(dt.UTC)
         started = time.monotonic()
         discovered_from: str | None = None
@@ -553,6 +528,8 @@ class FeedService:
                     _not_added(advertised_exc, advertised=(discovered_from, url))
                 ) from None
 
+        # Only now, with a feed to store: a refused add need not load every entity name.
+        await self._refresh_matcher()
         feed_name = _feed_name(name, fetched[1], url)
         if existing is not None:
             feed = await self.storage.feeds.reactivate(existing.id, now=now, backfill=backfill)

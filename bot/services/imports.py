@@ -199,14 +199,16 @@ async def import_archive(
                     future.cancel()
                 if pool is not None:
                     pool.shutdown(cancel_futures=True)
-            report.replaced += await storage.events.reconcile_stubs(created_incomplete - completed)
+            # Stubs this import made that no page completed.
+            stubs = created_incomplete - completed
+            report.replaced += await storage.events.reconcile_stubs(stubs)
             await storage.events.index_pending()
             await storage.events.pack_postings()
     report.new = len(completed)
     report.updated = len(updated - completed)
-    # Stubs this import made that no page completed: counted, not taken as a difference of
-    # totals (an import re-run after a kill completes the stubs of the first run).
-    report.incomplete = await storage.events.count_incomplete(created_incomplete - completed)
+    # Those stubs counted, not taken as a difference of totals (an import re-run after a
+    # kill completes the stubs of the first run).
+    report.incomplete = await storage.events.count_incomplete(stubs)
     stats = await storage.stats()
     written = len(completed | updated)
     complete = stats.events - stats.incomplete

@@ -16,7 +16,7 @@ from storage.events import SearchFilter
 from storage.keys import parse_key
 from storage.models import EntityProfile, Event, EventBrief, RelatedEvent, SearchHit
 from storage.search import build_match, parse_terms, short_prefixes
-from storage.textindex import has_cjk
+from storage.textindex import same_script
 
 RELATED_SHOWN = 10
 MAX_LIMIT = 100
@@ -127,16 +127,6 @@ async def entity_ids(storage: Storage, name: str) -> tuple[int, ...]:
     return (found[0],)
 
 
-def same_script(typed: str, suggestion: str) -> bool:
-    """Whether a suggestion is written as the typed text is: Chinese (or Japanese) for a
-    Chinese query, no Chinese for a Latin one (an English name is no help to someone
-    typing Chinese, nor a Chinese headline that quotes two English words). Text in both,
-    or in neither (digits), takes either."""
-    cjk = has_cjk(typed)
-    other = any(c.isalpha() and not has_cjk(c) for c in typed)
-    return cjk == other or has_cjk(suggestion) == cjk
-
-
 async def search(
     storage: Storage,
     text: str,
@@ -194,11 +184,9 @@ async def on_this_day(
     year (YYYY-MM-DD) asks for that year and earlier ones: events up to that date."""
     today = today or dt.date.today()
     month, day_of_month, year = parse_day(day) if day else (today.month, today.day, None)
-    bounds = [
-        *([today.year] if earlier_years_only else []),
-        *([year + 1] if year is not None and year < dt.MAXYEAR else []),
-    ]
-    before = min(bounds) if bounds else None
+    before = today.year if earlier_years_only else None
+    if year is not None and year < dt.MAXYEAR:
+        before = min(year + 1, before or year + 1)
     events = await storage.events.on_this_day(
         month, day_of_month, before_year=before, limit=_check_limit(limit), offset=offset
     )

@@ -45,8 +45,9 @@ from bot.ingest.mediawiki import (
     user_agent,
 )
 from bot.ingest.portal import EDITIONS, PortalEdition, PortalFormatError, parse_day
-from bot.services.feeds import FeedRules
+from bot.services.feeds import Clock, FeedRules, utc_now
 from storage import Storage
+from storage.db import chunked
 from storage.entities import EntityError
 from storage.models import PortalItemRecord
 from storage.portal import DayOutcome, PortalDayState, PortalPoll, PortalRevision
@@ -56,12 +57,7 @@ log = logging.getLogger(__name__)
 
 BACKOFF = FeedRules()  # failures wait as a feed's do: 5 minutes, doubling, up to a day
 FLOOD_CAP = 20  # a poll's revision with more new events than this is history
-Clock = Callable[[], dt.datetime]
 Progress = Callable[[int, int], None]
-
-
-def utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,7 +79,6 @@ class PullReport:
     unchanged: int = 0
     removed: int = 0
     announced: list[int] = field(default_factory=list)
-    flooded: int = 0  # pages whose new events were too many to be news
     failures: list[PullFailure] = field(default_factory=list)
     requests: int = 0
     request_failed: bool = False  # a request failed (not only a page that could not be read)
@@ -100,7 +95,6 @@ class PullReport:
         self.unchanged += outcome.unchanged
         self.removed += len(outcome.removed)
         self.announced += outcome.announced
-        self.flooded += outcome.flooded
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -188,10 +182,7 @@ class WikipediaService:
     ) -> PullReport:
         report = PullReport(days=len(dates))
         requests_before = self.client.requests
-        batches = [
-            dates[start : start + TITLES_PER_REQUEST]
-            for start in range(0, len(dates), TITLES_PER_REQUEST)
-        ]
+        batches = list(chunked(dates, TITLES_PER_REQUEST))
         for number, batch in enumerate(batches):
             try:
                 await self._read_batch(batch, announce, report, flood_cap)

@@ -155,7 +155,9 @@ def test_split_digest_keeps_every_item_whole() -> None:
             f"Story {s}",
             tuple(
                 DigestItem(
-                    markdown=f"• item {s}-{i} " + "lorem ipsum " * 40 + f"[end {s}-{i}]", text=""
+                    markdown=f"• item {s}-{i} " + "lorem ipsum " * 40 + f"[end {s}-{i}]",
+                    lead="",
+                    headline="",
                 )
                 for i in range(20)
             ),

@@ -24,12 +24,13 @@ from collections import Counter
 from dataclasses import dataclass, field, replace
 from email.utils import formatdate
 from pathlib import Path
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 from urllib.parse import quote
 
 from aiohttp import web
 from multidict import CIMultiDict, CIMultiDictProxy
+
+from tests.support.local_server import LocalServer
 
 __all__ = ["FeedServer", "Route", "StreamStats"]
 
@@ -82,44 +83,15 @@ class StreamStats:
     completed: bool = False
 
 
-class FeedServer:
+class FeedServer(LocalServer):
     def __init__(self, root: Path | str | None = None, *, host: str = "127.0.0.1") -> None:
+        super().__init__(host=host)
         self.root = Path(root).resolve() if root is not None else None
-        self.host = host
-        self.port = 0
         self._routes: dict[str, Route] = {}
         self._requests: Counter[str] = Counter()
         self._last_headers: dict[str, CIMultiDictProxy[str]] = {}
         self._streams: dict[str, StreamStats] = {}
-        self._runner: web.AppRunner | None = None
         self._clock = _EPOCH  # fake time for Last-Modified, advanced by set_file
-
-    # -- lifecycle -----------------------------------------------------------------------
-
-    async def __aenter__(self) -> Self:
-        app = web.Application()
-        app.router.add_route("GET", "/{path:.*}", self._handle)
-        # handler_cancellation: a handler that is sleeping or streaming stops as soon as
-        # the client gives up, so tests never wait for abandoned responses.
-        self._runner = web.AppRunner(
-            app, handle_signals=False, shutdown_timeout=0.5, handler_cancellation=True
-        )
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, self.host, 0)
-        await site.start()
-        address = self._runner.addresses[0]
-        self.port = int(address[1])
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
 
     # -- configuration -------------------------------------------------------------------
 

@@ -28,11 +28,12 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from types import TracebackType
-from typing import Any, Literal, Self
+from typing import Any, Literal
 
 from aiohttp import web
 from multidict import CIMultiDict
+
+from tests.support.local_server import LocalServer
 
 __all__ = ["API_PATH", "MediaWikiStandIn", "RecordedRequest", "normalise_title"]
 
@@ -154,13 +155,14 @@ def _ucfirst(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
-def normalise_title(raw: str) -> tuple[str, int]:
-    """The title as MediaWiki would normalise it, and its namespace number.
+def normalise_title(raw: str) -> str:
+    """The title as MediaWiki would normalise it.
 
     Underscores become spaces, runs of whitespace collapse to one space, the ends are
     stripped, a ``#fragment`` is dropped and the first character is upper-cased (only that
-    one). A ``Portal:`` prefix (any case) is namespace 100; every other title is namespace
-    0 (other namespace prefixes are kept as part of the text). Raises ``_InvalidTitle``.
+    one). A ``Portal:`` prefix (any case) is namespace 100 (see ``_namespace``); every other
+    title is namespace 0 (other namespace prefixes are kept as part of the text). Raises
+    ``_InvalidTitle``.
     """
     text = _WHITESPACE.sub(" ", raw.replace("_", " ")).strip()
     text = text.split("#", 1)[0].strip()
@@ -171,10 +173,8 @@ def normalise_title(raw: str) -> tuple[str, int]:
         )
     if text.startswith(":"):
         text = text[1:].strip()
-    namespace = 0
     prefix, colon, rest = text.partition(":")
     if colon and prefix.strip().lower() == "portal":
-        namespace = _PORTAL_NS
         text = "Portal:" + _ucfirst(rest.strip())
         if not rest.strip():
             text = ""
@@ -184,7 +184,7 @@ def normalise_title(raw: str) -> tuple[str, int]:
         raise _InvalidTitle(
             "The requested page title is empty or contains only the name of a namespace."
         )
-    return text, namespace
+    return text
 
 
 def _namespace(title: str) -> int:
@@ -192,7 +192,7 @@ def _namespace(title: str) -> int:
     return _PORTAL_NS if title.startswith("Portal:") else 0
 
 
-class MediaWikiStandIn:
+class MediaWikiStandIn(LocalServer):
     """A real aiohttp server on ``host`` (a free port) answering like Wikipedia's api.php.
 
     Use as an async context manager; configure pages, redirects, lag and scripted failures
@@ -200,9 +200,10 @@ class MediaWikiStandIn:
     ``requests`` / ``max_in_flight`` afterwards.
     """
 
+    method = "*"  # every method reaches _respond, which answers 405 but for GET
+
     def __init__(self, *, host: str = "127.0.0.1") -> None:
-        self.host = host
-        self.port = 0
+        super().__init__(host=host)
         self.delay_s: float = 0.0
         """Sleep this long before answering every request (scripted ones too)."""
         self.requests: list[RecordedRequest] = []
@@ -211,7 +212,6 @@ class MediaWikiStandIn:
         """The largest number of requests being handled at the same moment."""
         self.in_flight: int = 0
         """The number of requests being handled right now."""
-        self._runner: web.AppRunner | None = None
         self._pages: dict[str, list[_Revision]] = {}
         self._redirects: dict[str, _Redirect] = {}
         self._implicit_targets: set[str] = set()
@@ -220,35 +220,6 @@ class MediaWikiStandIn:
         self._clock = _CLOCK_START
         self._lag = 0
         self._script: deque[_Scripted] = deque()
-
-    # -- lifecycle -----------------------------------------------------------------------
-
-    async def __aenter__(self) -> Self:
-        """Start serving on a free port of ``host``."""
-        app = web.Application()
-        app.router.add_route("*", "/{path:.*}", self._handle)
-        # handler_cancellation: a handler that is sleeping (delay_s) stops as soon as the
-        # client gives up, so tests never wait for abandoned responses.
-        self._runner = web.AppRunner(
-            app, handle_signals=False, shutdown_timeout=0.5, handler_cancellation=True
-        )
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, self.host, 0)
-        await site.start()
-        address = self._runner.addresses[0]
-        self.port = int(address[1])
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        """Stop serving."""
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
 
     @property
     def api_url(self) -> str:
@@ -265,7 +236,7 @@ class MediaWikiStandIn:
         advances one minute per call (also when ``timestamp`` is given). Saving content
         over a redirect makes the page an ordinary article again.
         """
-        name, _ = normalise_title(title)
+        name = normalise_title(title)
         stamp = self._clock.strftime("%Y-%m-%dT%H:%M:%SZ")
         self._clock += _CLOCK_STEP
         history = self._pages.setdefault(name, [])
@@ -284,7 +255,7 @@ class MediaWikiStandIn:
     def remove_page(self, title: str) -> None:
         """Delete ``title``: it is missing from now on (as an article, a redirect and an
         implicit redirect target). Its revision history goes too; its pageid is kept."""
-        name, _ = normalise_title(title)
+        name = normalise_title(title)
         self._pages.pop(name, None)
         self._redirects.pop(name, None)
         self._implicit_targets.discard(name)
@@ -298,8 +269,8 @@ class MediaWikiStandIn:
         """
         if fragment is None and "#" in target:
             target, _, fragment = target.partition("#")
-        source_name, _ = normalise_title(source)
-        target_name, _ = normalise_title(target)
+        source_name = normalise_title(source)
+        target_name = normalise_title(target)
         if fragment is not None:
             fragment = fragment.replace("_", " ").strip() or None
         self._redirects[source_name] = _Redirect(target_name, fragment)
@@ -500,7 +471,7 @@ class MediaWikiStandIn:
                 continue
             seen_raw.add(raw)
             try:
-                title, _ = normalise_title(raw)
+                title = normalise_title(raw)
             except _InvalidTitle as invalid:
                 pages.append({"title": raw, "invalidreason": str(invalid), "invalid": True})
                 continue

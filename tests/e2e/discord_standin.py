@@ -7,6 +7,16 @@ on a JSON gateway (zlib-stream transport compression when asked for), the REST r
 interaction callbacks with ``?with_response=true`` bodies, webhook followups and Discord-shaped
 errors. Every REST request is recorded so tests can assert on exactly what the bot sent.
 
+For news channels it also does what a digest poster meets on Discord: forum posts
+(``POST /channels/{forum}/threads``), threads as channels (:func:`make_thread`; Send Messages in
+Threads is what counts there), crossposting in announcement channels
+(:meth:`DiscordStandIn.published_messages`), role/user/everyone mentions resolved against
+``allowed_mentions``, opt-in enforced rate limits with real 429s and true ``X-RateLimit-*``
+headers (:class:`RateLimits`, :attr:`DiscordStandIn.rate_limit_stats`), duplicate detection
+(:meth:`DiscordStandIn.duplicate_messages`), and permission/channel changes while the bot is
+connected (:meth:`DiscordStandIn.set_bot_overwrite`, ``set_role_permissions``,
+``delete_channel`` ...), dispatched on the gateway so discord.py's cache follows.
+
 Typical use::
 
     async with DiscordStandIn(guilds=[make_guild()]) as discord_api:
@@ -45,7 +55,7 @@ import secrets
 import time
 import zlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal, TypeVar
 
 import discord
@@ -56,6 +66,7 @@ from bot.discord_endpoints import apply_endpoint_overrides
 __all__ = [
     "ADMINISTRATOR",
     "ALL_PERMISSIONS",
+    "ANNOUNCEMENT_THREAD",
     "APPLICATION_ID",
     "ATTACH_FILES",
     "BOT_USER_ID",
@@ -67,9 +78,20 @@ __all__ = [
     "DEFAULT_USER",
     "DEFAULT_USER_ID",
     "EMBED_LINKS",
+    "FLAG_CROSSPOSTED",
+    "GUILD_ANNOUNCEMENT",
+    "GUILD_FORUM",
+    "GUILD_TEXT",
+    "MANAGE_MESSAGES",
+    "MANAGE_THREADS",
+    "MENTION_EVERYONE",
     "OWNER_USER",
     "OWNER_USER_ID",
+    "PRIVATE_THREAD",
+    "PUBLIC_THREAD",
+    "READ_MESSAGE_HISTORY",
     "SEND_MESSAGES",
+    "SEND_MESSAGES_IN_THREADS",
     "VIEW_CHANNEL",
     "ChannelSpec",
     "DiscordStandIn",
@@ -81,12 +103,15 @@ __all__ = [
     "InteractionHandle",
     "MemberSpec",
     "Overwrite",
+    "RateLimitStats",
+    "RateLimits",
     "RecordedFile",
     "RecordedRequest",
     "RoleSpec",
     "UserSpec",
     "connected_client",
     "make_guild",
+    "make_thread",
     "make_token",
     "permissions",
 ]
@@ -137,6 +162,12 @@ SEND_MESSAGES = permissions(send_messages=True)
 EMBED_LINKS = permissions(embed_links=True)
 ATTACH_FILES = permissions(attach_files=True)
 READ_MESSAGE_HISTORY = permissions(read_message_history=True)
+SEND_MESSAGES_IN_THREADS = permissions(send_messages_in_threads=True)  # 1 << 38
+CREATE_PUBLIC_THREADS = permissions(create_public_threads=True)
+CREATE_PRIVATE_THREADS = permissions(create_private_threads=True)
+MANAGE_MESSAGES = permissions(manage_messages=True)
+MANAGE_THREADS = permissions(manage_threads=True)
+MENTION_EVERYONE = permissions(mention_everyone=True)
 # What Discord gives @everyone in a new server (the parts relevant to a text bot).
 DEFAULT_EVERYONE_PERMISSIONS = permissions(
     view_channel=True,
@@ -192,8 +223,12 @@ PRIVILEGED_INTENTS = INTENT_GUILD_MEMBERS | INTENT_GUILD_PRESENCES | INTENT_MESS
 
 # Channel types.
 GUILD_TEXT, DM, GUILD_VOICE, GUILD_CATEGORY, GUILD_ANNOUNCEMENT = 0, 1, 2, 4, 5
+ANNOUNCEMENT_THREAD, PUBLIC_THREAD, PRIVATE_THREAD = 10, 11, 12
 GUILD_STAGE_VOICE, GUILD_FORUM = 13, 15
+_THREAD_TYPES = {ANNOUNCEMENT_THREAD, PUBLIC_THREAD, PRIVATE_THREAD}
 _MESSAGEABLE_CHANNEL_TYPES = {GUILD_TEXT, DM, GUILD_VOICE, GUILD_ANNOUNCEMENT, 10, 11, 12, 13}
+# Intent the channel/thread/role events need.
+INTENT_GUILDS = 1 << 0
 
 # Interaction and interaction-callback types.
 PING, APPLICATION_COMMAND, MESSAGE_COMPONENT, AUTOCOMPLETE, MODAL_SUBMIT = 1, 2, 3, 4, 5
@@ -206,6 +241,7 @@ _ALLOWED_CALLBACKS: dict[int, set[int]] = {
 }
 
 # Message flags.
+FLAG_CROSSPOSTED = 1 << 0
 FLAG_SUPPRESS_EMBEDS, FLAG_EPHEMERAL, FLAG_LOADING = 1 << 2, 1 << 6, 1 << 7
 FLAG_SUPPRESS_NOTIFICATIONS, FLAG_COMPONENTS_V2 = 1 << 12, 1 << 15
 _SETTABLE_MESSAGE_FLAGS = FLAG_SUPPRESS_EMBEDS | FLAG_SUPPRESS_NOTIFICATIONS | FLAG_COMPONENTS_V2
@@ -230,6 +266,12 @@ class Errors:
     UNKNOWN_WEBHOOK = (404, 10015, "Unknown Webhook")
     UNKNOWN_INTERACTION = (404, 10062, "Unknown interaction")
     ALREADY_ACKNOWLEDGED = (400, 40060, "Interaction has already been acknowledged.")
+    ALREADY_CROSSPOSTED = (400, 40033, "This message has already been crossposted.")
+    CANNOT_SEND_IN_FORUM = (400, 40058, "Cannot send messages in a forum channel")
+    NON_TEXT_CHANNEL = (400, 50008, "Cannot send messages in a non-text channel")
+    WRONG_CHANNEL_TYPE = (400, 50024, "Cannot execute action on this channel type")
+    THREAD_ALREADY_CREATED = (400, 160004, "A thread has already been created for this message")
+    THREAD_LOCKED = (403, 160005, "Thread is locked")
     SERVER_ERROR = (500, 0, "500: Internal Server Error")
     BAD_GATEWAY = (502, 0, "502: Bad Gateway")
 
@@ -377,6 +419,15 @@ class RoleSpec:
 
 @dataclass
 class ChannelSpec:
+    """A guild channel -- or a thread (types 10/11/12, ``parent_id`` = its text/forum channel).
+
+    Threads live in :attr:`GuildSpec.channels` like any channel but go out in GUILD_CREATE's
+    ``threads`` (not ``channels``), take their permissions from the parent, and use the
+    thread-only fields below (``owner_id`` defaults to the bot; ``bot_joined`` says whether the
+    bot is a thread member, which a private thread requires unless it has Manage Threads).
+    ``available_tags`` (tag id -> name) are a forum's tags; ``applied_tags`` a forum post's.
+    """
+
     id: int
     name: str
     type: int = GUILD_TEXT
@@ -386,9 +437,63 @@ class ChannelSpec:
     nsfw: bool = False
     rate_limit_per_user: int = 0
     overwrites: list[Overwrite] = field(default_factory=list)
+    # Forum channels.
+    available_tags: dict[int, str] = field(default_factory=dict)
+    # Threads.
+    owner_id: int | None = None
+    archived: bool = False
+    locked: bool = False
+    invitable: bool = True
+    auto_archive_duration: int = 1440
+    applied_tags: list[int] = field(default_factory=list)
+    bot_joined: bool = True
+    message_count: int = 0
+    last_message_id: int | None = None
 
-    def to_payload(self, guild_id: int | None = None) -> JsonDict:
-        payload: JsonDict = {
+    @property
+    def is_thread(self) -> bool:
+        return self.type in _THREAD_TYPES
+
+    def thread_member_payload(self) -> JsonDict:
+        return {
+            "id": str(self.id),
+            "user_id": str(BOT_USER_ID),
+            "join_timestamp": _snowflake_iso(self.id),
+            "flags": 1,  # HAS_INTERACTED
+        }
+
+    def to_payload(self, guild_id: int | None = None, *, member: bool = False) -> JsonDict:
+        """The channel object; ``member=True`` adds a joined thread's ``member`` field."""
+        last_message_id = str(self.last_message_id) if self.last_message_id else None
+        if self.is_thread:
+            payload: JsonDict = {
+                "id": str(self.id),
+                "type": self.type,
+                "name": self.name,
+                "parent_id": str(self.parent_id) if self.parent_id else None,
+                "owner_id": str(self.owner_id or BOT_USER_ID),
+                "last_message_id": last_message_id,
+                "rate_limit_per_user": self.rate_limit_per_user,
+                "message_count": self.message_count,
+                "member_count": 1 if self.bot_joined else 0,
+                "total_message_sent": self.message_count,
+                "flags": 0,
+                "applied_tags": [str(t) for t in self.applied_tags],
+                "thread_metadata": {
+                    "archived": self.archived,
+                    "auto_archive_duration": self.auto_archive_duration,
+                    "archive_timestamp": _snowflake_iso(self.id),
+                    "locked": self.locked,
+                    "create_timestamp": _snowflake_iso(self.id),
+                    **({"invitable": self.invitable} if self.type == PRIVATE_THREAD else {}),
+                },
+            }
+            if guild_id is not None:
+                payload["guild_id"] = str(guild_id)
+            if member and self.bot_joined:
+                payload["member"] = self.thread_member_payload()
+            return payload
+        payload = {
             "id": str(self.id),
             "type": self.type,
             "name": self.name,
@@ -403,7 +508,7 @@ class ChannelSpec:
             payload.update(
                 topic=self.topic,
                 nsfw=self.nsfw,
-                last_message_id=None,
+                last_message_id=last_message_id,
                 rate_limit_per_user=self.rate_limit_per_user,
                 default_auto_archive_duration=1440,
             )
@@ -413,12 +518,21 @@ class ChannelSpec:
                 user_limit=0,
                 rtc_region=None,
                 nsfw=self.nsfw,
-                last_message_id=None,
+                last_message_id=last_message_id,
                 rate_limit_per_user=self.rate_limit_per_user,
             )
         if self.type == GUILD_FORUM:
             payload.update(
-                available_tags=[],
+                available_tags=[
+                    {
+                        "id": str(tag_id),
+                        "name": name,
+                        "moderated": False,
+                        "emoji_id": None,
+                        "emoji_name": None,
+                    }
+                    for tag_id, name in self.available_tags.items()
+                ],
                 default_reaction_emoji=None,
                 default_sort_order=None,
                 default_forum_layout=0,
@@ -495,6 +609,15 @@ class GuildSpec:
         return list(self.channels or [])
 
     @property
+    def top_level_channels(self) -> list[ChannelSpec]:
+        """Channels proper (what GUILD_CREATE lists under ``channels``): no threads."""
+        return [c for c in self.all_channels if not c.is_thread]
+
+    @property
+    def threads(self) -> list[ChannelSpec]:
+        return [c for c in self.all_channels if c.is_thread]
+
+    @property
     def all_members(self) -> list[MemberSpec]:
         return list(self.members or [])
 
@@ -525,7 +648,7 @@ class GuildSpec:
         return next((c for c in self.all_channels if c.id == channel_id), None)
 
     def default_channel(self) -> ChannelSpec:
-        for channel in self.all_channels:
+        for channel in self.top_level_channels:
             if channel.type in _MESSAGEABLE_CHANNEL_TYPES:
                 return channel
         raise LookupError(f"guild {self.id} has no text channel")
@@ -545,7 +668,10 @@ class GuildSpec:
     def permissions_for(
         self, user_id: int, channel_id: int | None = None, *, role_ids: Sequence[int] | None = None
     ) -> int:
-        """Discord's permission algorithm: base (roles) then channel overwrites."""
+        """Discord's permission algorithm: base (roles) then channel overwrites.
+
+        A thread has no overwrites of its own: its permissions are its parent channel's.
+        """
         if user_id == self.owner_id:
             return ALL_PERMISSIONS
         roles = set(self.role_ids_of(user_id) if role_ids is None else role_ids)
@@ -558,6 +684,8 @@ class GuildSpec:
         if channel_id is None:
             return base
         channel = self.find_channel(channel_id)
+        if channel is not None and channel.is_thread and channel.parent_id is not None:
+            channel = self.find_channel(channel.parent_id)
         if channel is None:
             return base
         perms = base
@@ -625,6 +753,45 @@ def make_guild(
     )
 
 
+def make_thread(
+    parent: ChannelSpec | int,
+    thread_id: int,
+    name: str = "thread",
+    *,
+    private: bool = False,
+    owner_id: int = BOT_USER_ID,
+    archived: bool = False,
+    locked: bool = False,
+    bot_joined: bool = True,
+    applied_tags: Sequence[int] = (),
+) -> ChannelSpec:
+    """A thread spec under ``parent`` (a text, announcement or forum channel, or its id).
+
+    Public threads get type 11 (10 under an announcement channel), ``private=True`` type 12.
+    Put it in the guild's channels, e.g.
+    ``make_guild(channels=["general", make_thread(DEFAULT_CHANNEL_ID, 500, "digests")])``.
+    """
+    parent_id = parent.id if isinstance(parent, ChannelSpec) else parent
+    parent_type = parent.type if isinstance(parent, ChannelSpec) else GUILD_TEXT
+    if private:
+        thread_type = PRIVATE_THREAD
+    elif parent_type == GUILD_ANNOUNCEMENT:
+        thread_type = ANNOUNCEMENT_THREAD
+    else:
+        thread_type = PUBLIC_THREAD
+    return ChannelSpec(
+        thread_id,
+        name,
+        type=thread_type,
+        parent_id=parent_id,
+        owner_id=owner_id,
+        archived=archived,
+        locked=locked,
+        bot_joined=bot_joined,
+        applied_tags=list(applied_tags),
+    )
+
+
 # --------------------------------------------------------------------------------------------
 # Records
 # --------------------------------------------------------------------------------------------
@@ -658,6 +825,13 @@ class RecordedRequest:
     files: tuple[RecordedFile, ...] = ()
     response: Json = field(default=None, repr=False)
     index: int = 0
+    # time.monotonic() when the stand-in answered it (same clock as the event loop's time()).
+    at: float = 0.0
+    # Which enforced limit answered 429 ("global", "channel_messages", "crossposts"); None
+    # otherwise -- including for 429s injected with fail()/rate_limit().
+    rate_limited: str | None = None
+    # The headers the stand-in answered with (X-RateLimit-*, Retry-After, ...).
+    response_headers: dict[str, str] = field(default_factory=dict, repr=False)
 
     @property
     def has_authorization(self) -> bool:
@@ -705,6 +879,87 @@ class Fault:
         if self.times is not None and self.hits >= self.times:
             return False
         return self.method in ("*", method) and self.path_regex.fullmatch(path) is not None
+
+
+@dataclass(frozen=True)
+class RateLimits:
+    """Rate limits the stand-in enforces: ``DiscordStandIn(rate_limits=RateLimits())``.
+
+    Each limit is a fixed window that opens with the first request counted against it, like a
+    Discord bucket: at most ``count`` requests until ``window`` seconds later, then it refills.
+
+    global_per_second: requests per ``global_window`` over every authenticated bot request
+        (Discord: 50 per 1 s). Interaction callbacks and webhook/followup requests, which
+        carry no bot token, are exempt as in Discord. None: no global limit.
+    global_window: the global window in seconds (1.0 like Discord; shorten it in tests).
+    channel_messages: ``(count, window)`` per channel for message creation --
+        ``POST /channels/{id}/messages`` (a thread is a channel of its own) and creating a
+        post in a forum (``POST /channels/{forum}/threads`` counts against the forum).
+        Discord: 5 per 5 s. None: not limited.
+    crossposts: ``(count, window)`` per channel for publishing (``.../crosspost``).
+        Discord allows 10 per hour; off by default because a client would sleep that long.
+    """
+
+    global_per_second: int | None = 50
+    global_window: float = 1.0
+    channel_messages: tuple[int, float] | None = (5, 5.0)
+    crossposts: tuple[int, float] | None = None
+
+
+@dataclass
+class RateLimitStats:
+    """What the enforced limits did (injected ``fail(..., 429)`` faults are not counted)."""
+
+    global_429s: int = 0
+    channel_429s: int = 0  # the per-channel message-creation bucket
+    crosspost_429s: int = 0
+    by_channel: dict[int, int] = field(default_factory=dict)  # channel id -> bucket 429s
+
+    @property
+    def total_429s(self) -> int:
+        return self.global_429s + self.channel_429s + self.crosspost_429s
+
+
+@dataclass
+class _Bucket:
+    """One fixed-window rate-limit bucket (see :class:`RateLimits`)."""
+
+    limit: int
+    window: float
+    hash: str
+    used: int = 0
+    resets_at: float | None = None  # time.monotonic()
+
+    def _roll(self, now: float) -> None:
+        if self.resets_at is not None and now >= self.resets_at:
+            self.used, self.resets_at = 0, None
+
+    def available(self, now: float) -> bool:
+        self._roll(now)
+        return self.used < self.limit
+
+    def take(self, now: float) -> None:
+        self._roll(now)
+        if self.resets_at is None:
+            self.resets_at = now + self.window
+        self.used += 1
+
+    def reset_after(self, now: float) -> float:
+        """Seconds until the bucket refills, rounded *up* to the millisecond so a client that
+        waits exactly this long never comes back early."""
+        self._roll(now)
+        remaining = self.window if self.resets_at is None else self.resets_at - now
+        return math.ceil(max(remaining, 0.0) * 1000) / 1000
+
+    def headers(self, now: float) -> dict[str, str]:
+        reset_after = self.reset_after(now)
+        return {
+            "X-RateLimit-Limit": str(self.limit),
+            "X-RateLimit-Remaining": str(max(self.limit - self.used, 0)),
+            "X-RateLimit-Reset": f"{time.time() + reset_after:.3f}",
+            "X-RateLimit-Reset-After": f"{reset_after:.3f}",
+            "X-RateLimit-Bucket": self.hash,
+        }
 
 
 # --------------------------------------------------------------------------------------------
@@ -962,6 +1217,12 @@ class DiscordStandIn:
         privileged_intents_enabled: False makes an IDENTIFY with privileged intents close 4014.
         resume_gateway_url: what READY advertises (default: the stand-in's own resume path).
         transport_compression: honour ``compress=zlib-stream`` (False: always plain text frames).
+        rate_limits: enforce Discord's rate limits (:class:`RateLimits`): requests over a limit
+            get a real 429, and responses on limited buckets carry their true
+            ``X-RateLimit-*`` headers, so discord.py paces itself as against Discord. None
+            (default): nothing is enforced and every response advertises a generous bucket.
+            What happened is in :attr:`rate_limit_stats`; change it with
+            :meth:`set_rate_limits`.
     """
 
     def __init__(
@@ -979,6 +1240,7 @@ class DiscordStandIn:
         privileged_intents_enabled: bool = True,
         resume_gateway_url: str | None = None,
         transport_compression: bool = True,
+        rate_limits: RateLimits | None = None,
     ) -> None:
         self.guilds: dict[int, GuildSpec] = {
             g.id: g for g in (guilds if guilds is not None else [make_guild()])
@@ -1015,6 +1277,14 @@ class DiscordStandIn:
         self.resume_count = 0
         self.heartbeat_count = 0
         self.internal_errors: list[Exception] = []
+        # Every message ever created (deleted ones too), in creation order; the dicts are the
+        # live ones, so they show the current state of messages that still exist.
+        self.message_log: list[JsonDict] = []
+        self.rate_limits: RateLimits | None = rate_limits
+        self.rate_limit_stats = RateLimitStats()
+        self._buckets: dict[tuple[str, int], _Bucket] = {}
+        self._global_bucket: _Bucket | None = None
+        self._published: list[int] = []
 
         self._ids = _Snowflakes()
         self._dm_channels: dict[int, int] = {}  # user id -> DM channel id
@@ -1031,6 +1301,7 @@ class DiscordStandIn:
         self._port: int | None = None
         self._routes: list[_Route] = []
         self._register_routes()
+        self.set_rate_limits(rate_limits)
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -1252,6 +1523,189 @@ class DiscordStandIn:
         """Sends to this user's DM channel answer 403 50007 (DMs closed / bot blocked)."""
         self._dm_blocked.add(user_id)
 
+    # -- messages, as tests and benchmarks look at them ----------------------------------
+
+    def messages_in(self, channel_id: int) -> list[JsonDict]:
+        """Messages that exist in a channel or thread now, oldest first (ephemeral ones too)."""
+        ids = self._channel_messages.get(channel_id, [])
+        return [self.messages[m] for m in ids if m in self.messages]
+
+    async def wait_for_messages(
+        self, channel_id: int, count: int = 1, timeout: float = 5.0
+    ) -> list[JsonDict]:
+        """Wait until at least ``count`` messages exist in a channel or thread; returns them
+        all, oldest first."""
+
+        def probe() -> list[JsonDict] | None:
+            found = self.messages_in(channel_id)
+            return found if len(found) >= count else None
+
+        return await self._wait_until(probe, timeout, f"{count} messages in {channel_id}")
+
+    def message_counts(self) -> dict[int, int]:
+        """Channel id -> how many messages were created there (ever, deleted ones included;
+        ephemeral ones left out since nobody else sees them). A forum post's first message
+        counts for its thread."""
+        counts: dict[int, int] = {}
+        for message in self.message_log:
+            if not message["flags"] & FLAG_EPHEMERAL:
+                channel_id = int(message["channel_id"])
+                counts[channel_id] = counts.get(channel_id, 0) + 1
+        return counts
+
+    @staticmethod
+    def _message_fingerprint(message: Mapping[str, Any]) -> str:
+        return _dumps(
+            [
+                message["content"],
+                [{k: v for k, v in e.items() if k != "type"} for e in message["embeds"]],
+                [a["filename"] for a in message["attachments"]],
+            ]
+        )
+
+    def duplicate_messages(self, channel_id: int | None = None) -> list[list[JsonDict]]:
+        """Groups (2 or more, oldest first) of messages that exist in one channel with the
+        same content, embeds and attachment names -- a digest posted twice, say. Ephemeral
+        and still-"thinking" messages are ignored. Optionally for one channel only."""
+        groups: dict[tuple[str, str], list[JsonDict]] = {}
+        for message in self.messages.values():
+            if message["flags"] & (FLAG_EPHEMERAL | FLAG_LOADING):
+                continue
+            if channel_id is not None and int(message["channel_id"]) != channel_id:
+                continue
+            key = (message["channel_id"], self._message_fingerprint(message))
+            groups.setdefault(key, []).append(message)
+        return [group for group in groups.values() if len(group) > 1]
+
+    def published_messages(self, channel_id: int | None = None) -> list[JsonDict]:
+        """Messages crossposted (``.../crosspost``), in the order they were published."""
+        published = [self.messages[m] for m in self._published if m in self.messages]
+        if channel_id is None:
+            return published
+        return [m for m in published if int(m["channel_id"]) == channel_id]
+
+    # -- changing guilds while the bot is connected ---------------------------------------
+
+    async def _dispatch_guild_event(
+        self, event: str, data: JsonDict, *, settle: bool = False
+    ) -> None:
+        """Dispatch a channel/thread/role event if a session with the GUILDS intent exists."""
+        session = self._session
+        if session is None or not session.intents & INTENT_GUILDS:
+            return
+        if settle:
+            await self._settle()
+        await self._dispatch_now(event, data)
+
+    def _locate_channel(self, channel_id: int) -> tuple[GuildSpec, ChannelSpec]:
+        guild = self._guild_of_channel(channel_id)
+        if guild is None:
+            raise KeyError(f"no guild channel {channel_id}")
+        return guild, guild.channel(channel_id)
+
+    async def update_channel(self, channel_id: int, **changes: Any) -> ChannelSpec:
+        """Change fields of a channel's spec (``name=``, ``topic=``, ``overwrites=``,
+        ``archived=``, ``locked=``...) and dispatch CHANNEL_UPDATE (THREAD_UPDATE for a
+        thread), so REST and discord.py's cache both see the change."""
+        guild, channel = self._locate_channel(channel_id)
+        for key, value in changes.items():
+            if key == "id" or not hasattr(channel, key):
+                raise TypeError(f"ChannelSpec has no changeable field {key!r}")
+            setattr(channel, key, value)
+        event = "THREAD_UPDATE" if channel.is_thread else "CHANNEL_UPDATE"
+        await self._dispatch_guild_event(event, channel.to_payload(guild.id), settle=True)
+        return channel
+
+    async def set_channel_overwrites(
+        self, channel_id: int, overwrites: Sequence[Overwrite]
+    ) -> None:
+        """Replace a channel's permission overwrites (CHANNEL_UPDATE). Threads have none:
+        change their parent's."""
+        _, channel = self._locate_channel(channel_id)
+        if channel.is_thread:
+            raise ValueError("threads have no overwrites of their own; change the parent's")
+        await self.update_channel(channel_id, overwrites=list(overwrites))
+
+    async def set_bot_overwrite(self, channel_id: int, *, allow: int = 0, deny: int = 0) -> None:
+        """Replace the bot's member overwrite in a channel (allow=deny=0 removes it), e.g.
+        ``await standin.set_bot_overwrite(channel_id, deny=SEND_MESSAGES)``."""
+        _, channel = self._locate_channel(channel_id)
+        kept = [o for o in channel.overwrites if (o.type, o.id) != (1, BOT_USER_ID)]
+        if allow or deny:
+            kept.append(Overwrite.member(BOT_USER_ID, allow=allow, deny=deny))
+        await self.set_channel_overwrites(channel_id, kept)
+
+    async def set_role_permissions(self, role_id: int, permissions: int) -> RoleSpec:
+        """Change a role's permissions and dispatch GUILD_ROLE_UPDATE. @everyone's role id is
+        the guild id; the bot's managed role is ``GuildSpec.bot_role_id``."""
+        for guild in self.guilds.values():
+            if role_id == guild.id:
+                guild.everyone_permissions = permissions
+                role = guild.everyone_role()
+            elif role_id == guild.bot_role_id:
+                guild.bot_permissions = permissions
+                role = guild.bot_role()
+            else:
+                index = next((i for i, r in enumerate(guild.roles) if r.id == role_id), None)
+                if index is None:
+                    continue
+                role = guild.roles[index] = replace(guild.roles[index], permissions=permissions)
+            await self._dispatch_guild_event(
+                "GUILD_ROLE_UPDATE",
+                {"guild_id": str(guild.id), "role": role.to_payload()},
+                settle=True,
+            )
+            return role
+        raise KeyError(f"no role {role_id}")
+
+    async def set_bot_permissions(
+        self, permissions: int, *, guild_id: int | None = None
+    ) -> RoleSpec:
+        """Change the permissions of the bot's managed role (first guild by default)."""
+        guild = self.guilds[guild_id] if guild_id is not None else next(iter(self.guilds.values()))
+        return await self.set_role_permissions(guild.bot_role_id, permissions)
+
+    async def create_channel(
+        self, spec: ChannelSpec, *, guild_id: int | None = None
+    ) -> ChannelSpec:
+        """Add a channel or thread to a guild (first guild by default) and dispatch
+        CHANNEL_CREATE (THREAD_CREATE)."""
+        guild = self.guilds[guild_id] if guild_id is not None else next(iter(self.guilds.values()))
+        if self._guild_of_channel(spec.id) is not None:
+            raise ValueError(f"channel {spec.id} already exists")
+        assert guild.channels is not None
+        guild.channels.append(spec)
+        if spec.is_thread:
+            payload = {**spec.to_payload(guild.id, member=True), "newly_created": True}
+            await self._dispatch_guild_event("THREAD_CREATE", payload, settle=True)
+        else:
+            await self._dispatch_guild_event(
+                "CHANNEL_CREATE", spec.to_payload(guild.id), settle=True
+            )
+        return spec
+
+    async def delete_channel(self, channel_id: int) -> None:
+        """Delete a channel (and its threads) or a thread: CHANNEL_DELETE / THREAD_DELETE.
+        Later requests to it get 404 10003 Unknown Channel; its messages stay on record."""
+        guild, channel = self._locate_channel(channel_id)
+        doomed = {channel_id} | {t.id for t in guild.threads if t.parent_id == channel_id}
+        assert guild.channels is not None
+        guild.channels[:] = [c for c in guild.channels if c.id not in doomed]
+        for key in [k for k in self._buckets if k[1] in doomed]:
+            del self._buckets[key]
+        if channel.is_thread:
+            payload: JsonDict = {
+                "id": str(channel.id),
+                "guild_id": str(guild.id),
+                "parent_id": str(channel.parent_id),
+                "type": channel.type,
+            }
+            await self._dispatch_guild_event("THREAD_DELETE", payload, settle=True)
+        else:
+            await self._dispatch_guild_event(
+                "CHANNEL_DELETE", channel.to_payload(guild.id), settle=True
+            )
+
     def reject_identify(
         self, close_code: int | None = 4004, reason: str = "Authentication failed."
     ) -> None:
@@ -1318,6 +1772,107 @@ class DiscordStandIn:
             "X-RateLimit-Bucket": self._bucket(route),
         }
 
+    # -- enforced rate limits -------------------------------------------------------------
+
+    def set_rate_limits(self, limits: RateLimits | None) -> None:
+        """Start enforcing ``limits`` (None: stop) with fresh, empty buckets.
+
+        Useful to let the client log in unhindered and turn the limits on afterwards, or to
+        start a measurement from a clean slate. :attr:`rate_limit_stats` is kept.
+        """
+        self.rate_limits = limits
+        self._buckets.clear()
+        self._global_bucket = None
+        if limits is not None and limits.global_per_second is not None:
+            self._global_bucket = _Bucket(
+                limits.global_per_second, limits.global_window, self._bucket("global")
+            )
+
+    def _limited_bucket(self, route: str, params: Mapping[str, str]) -> tuple[str, _Bucket] | None:
+        """The enforced per-resource bucket a request counts against, if any."""
+        limits = self.rate_limits
+        if limits is None or "channel_id" not in params:
+            return None
+        channel_id = int(params["channel_id"])
+        scope: str | None = None
+        spec: tuple[int, float] | None = None
+        if route == "POST /channels/{channel_id}/messages":
+            scope, spec = "channel_messages", limits.channel_messages
+        elif route == "POST /channels/{channel_id}/threads":
+            guild = self._guild_of_channel(channel_id)
+            channel = guild.find_channel(channel_id) if guild else None
+            if channel is not None and channel.type == GUILD_FORUM:
+                scope, spec = "channel_messages", limits.channel_messages
+        elif route == "POST /channels/{channel_id}/messages/{message_id}/crosspost":
+            scope, spec = "crossposts", limits.crossposts
+        if scope is None or spec is None:
+            return None
+        key = (scope, channel_id)
+        bucket = self._buckets.get(key)
+        if bucket is None:
+            # One hash per kind of bucket, like Discord; discord.py keys it by channel id.
+            template = {
+                "channel_messages": "POST /channels/{channel_id}/messages",
+                "crossposts": "POST /channels/{channel_id}/messages/{message_id}/crosspost",
+            }[scope]
+            bucket = self._buckets[key] = _Bucket(spec[0], spec[1], self._bucket(template))
+        return scope, bucket
+
+    def _admit(
+        self, route: _Route, params: Mapping[str, str]
+    ) -> tuple[_Result | None, dict[str, str], str | None]:
+        """Apply the enforced limits to one authenticated request.
+
+        Returns ``(429 result or None, headers for the answer, scope of the 429)``. A request
+        answered 429 consumes nothing; an admitted one takes a slot in every bucket it counts
+        against, whatever the handler then answers (Discord counts failed requests too).
+        """
+        if self.rate_limits is None or not route.requires_auth:
+            return None, {}, None
+        now = time.monotonic()
+        limited = self._limited_bucket(route.name, params)
+        bucket_headers = limited[1].headers(now) if limited else self._ratelimit_headers(route.name)
+        stats = self.rate_limit_stats
+        glob = self._global_bucket
+        if glob is not None and not glob.available(now):
+            stats.global_429s += 1
+            return self._limit_result(glob.reset_after(now), bucket_headers, True), {}, "global"
+        if limited is not None and not limited[1].available(now):
+            scope, bucket = limited
+            if scope == "crossposts":
+                stats.crosspost_429s += 1
+            else:
+                stats.channel_429s += 1
+            channel_id = int(params["channel_id"])
+            stats.by_channel[channel_id] = stats.by_channel.get(channel_id, 0) + 1
+            return self._limit_result(bucket.reset_after(now), bucket_headers, False), {}, scope
+        if glob is not None:
+            glob.take(now)
+        if limited is None:
+            return None, {}, None
+        limited[1].take(now)
+        return None, limited[1].headers(now), None
+
+    @staticmethod
+    def _limit_result(
+        retry_after: float, bucket_headers: Mapping[str, str], is_global: bool
+    ) -> _Result:
+        body: JsonDict = {
+            "message": "You are being rate limited.",
+            "retry_after": retry_after,
+            "global": is_global,
+        }
+        headers = {
+            **bucket_headers,
+            "Retry-After": str(max(1, math.ceil(retry_after))),
+            "X-RateLimit-Scope": "global" if is_global else "user",
+            # discord.py treats a 429 without Via as a Cloudflare ban and gives up.
+            "Via": "1.1 google",
+        }
+        if is_global:
+            headers["X-RateLimit-Global"] = "true"
+        return _Result(429, body, headers)
+
     async def _read_body(self, request: web.Request) -> tuple[Json, tuple[RecordedFile, ...]]:
         if not request.body_exists:
             return None, ()
@@ -1371,6 +1926,7 @@ class DiscordStandIn:
         authorization = request.headers.get("Authorization")
         route, params, path_known = self._match(method, path)
         route_name = route.name if route else ""
+        rate_limited: str | None = None
 
         fault = next((f for f in self.faults if f.matches(method, path)), None)
         if fault is not None:
@@ -1381,10 +1937,12 @@ class DiscordStandIn:
             result = _Result(status, {"message": f"{status}: {label}", "code": 0})
         else:
             call = _Call(method, path, route_name, params, query, body, files, authorization)
+            limit_headers: dict[str, str] = {}
             try:
                 if route.requires_auth:
                     self._check_token(authorization)
-                result = await route.handler(call)
+                limited, limit_headers, rate_limited = self._admit(route, params)
+                result = limited if limited is not None else await route.handler(call)
             except _ApiError as error:
                 result = error.result
             except Exception as error:
@@ -1394,7 +1952,11 @@ class DiscordStandIn:
                 self.internal_errors.append(error)
                 result = _Result(400, {"message": f"stand-in internal error: {error!r}", "code": 0})
             if result.status != 429:
-                result.headers = {**self._ratelimit_headers(route_name), **result.headers}
+                result.headers = {
+                    **self._ratelimit_headers(route_name),
+                    **limit_headers,  # the true state of an enforced bucket
+                    **result.headers,
+                }
 
         if result.body is None:
             response = web.Response(status=result.status, headers=result.headers)
@@ -1426,6 +1988,9 @@ class DiscordStandIn:
                 files=files,
                 response=result.body,
                 index=len(self.requests),
+                at=time.monotonic(),
+                rate_limited=rate_limited,
+                response_headers=dict(result.headers),
             )
         )
         self._notify()
@@ -1475,6 +2040,9 @@ class DiscordStandIn:
         r("POST", "/channels/{channel_id}/messages", self._create_channel_message)
         for method in ("GET", "PATCH", "DELETE"):
             r(method, "/channels/{channel_id}/messages/{message_id}", self._channel_message)
+        r("POST", "/channels/{channel_id}/messages/{message_id}/crosspost", self._crosspost)
+        r("POST", "/channels/{channel_id}/threads", self._create_thread)
+        r("POST", "/channels/{channel_id}/messages/{message_id}/threads", self._create_thread)
         r("POST", "/channels/{channel_id}/typing", self._no_content)
         for method in ("PUT", "DELETE"):
             r(
@@ -1485,6 +2053,7 @@ class DiscordStandIn:
         r("GET", "/guilds/{guild_id}", self._get_guild)
         r("GET", "/guilds/{guild_id}/channels", self._get_guild_channels)
         r("GET", "/guilds/{guild_id}/roles", self._get_guild_roles)
+        r("GET", "/guilds/{guild_id}/threads/active", self._get_active_threads)
         r("GET", "/guilds/{guild_id}/members/{user_id}", self._get_member)
 
     # -- lookups --------------------------------------------------------------------------
@@ -1927,21 +2496,21 @@ class DiscordStandIn:
         message_type: int = 0,
         extra_flags: int = 0,
         interaction: InteractionHandle | None = None,
+        message_id: int | None = None,
     ) -> JsonDict:
-        message_id = self._ids.next()
+        message_id = message_id if message_id is not None else self._ids.next()
         flags = (int(body.get("flags") or 0) & _SETTABLE_MESSAGE_FLAGS) | extra_flags
         embeds = [{"type": "rich", **embed} for embed in body.get("embeds") or []]
+        content = body.get("content") or ""
         message: JsonDict = {
             "id": str(message_id),
             "channel_id": str(channel_id),
             "author": self.bot_user.to_payload(),
-            "content": body.get("content") or "",
+            "content": content,
             "timestamp": _snowflake_iso(message_id),
             "edited_timestamp": None,
             "tts": bool(body.get("tts")),
-            "mention_everyone": False,
-            "mentions": [],
-            "mention_roles": [],
+            **self._mentions(channel_id, content, body.get("allowed_mentions")),
             "attachments": self._attachments_for(channel_id, body, files),
             "embeds": embeds,
             "reactions": [],
@@ -1981,8 +2550,51 @@ class DiscordStandIn:
             message["interaction_metadata"] = self._interaction_metadata(interaction)
             interaction.message_ids.append(message_id)
         self.messages[message_id] = message
+        self.message_log.append(message)
         self._channel_messages.setdefault(channel_id, []).append(message_id)
+        guild = self._guild_of_channel(channel_id)
+        channel = guild.find_channel(channel_id) if guild else None
+        if channel is not None:
+            channel.last_message_id = message_id
+            if channel.is_thread and message_id != channel.id:  # the starter is not counted
+                channel.message_count += 1
         return message
+
+    def _mentions(self, channel_id: int, content: str, allowed: Any) -> JsonDict:
+        """Who a message pings, as Discord computes it from the content and allowed_mentions.
+
+        Without ``allowed_mentions`` everything mentioned is parsed. A role is pinged only if
+        it is mentionable or the bot has Mention Everyone in the channel (which @everyone and
+        @here need too).
+        """
+        result: JsonDict = {"mention_everyone": False, "mentions": [], "mention_roles": []}
+        if not content:
+            return result
+        if isinstance(allowed, Mapping):
+            parse = set(allowed.get("parse") or [])
+            allowed_roles = {str(r) for r in allowed.get("roles") or []}
+            allowed_users = {str(u) for u in allowed.get("users") or []}
+        else:
+            parse, allowed_roles, allowed_users = {"everyone", "roles", "users"}, set(), set()
+        guild = self._guild_of_channel(channel_id)
+        perms = guild.permissions_for(BOT_USER_ID, channel_id) if guild else 0
+        for user_id in dict.fromkeys(re.findall(r"<@!?(\d+)>", content)):
+            if ("users" in parse or user_id in allowed_users) and int(user_id) in self.users:
+                result["mentions"].append(self.users[int(user_id)].to_payload())
+        if guild is not None:
+            roles = {str(r.id): r for r in guild.all_roles()}
+            for role_id in dict.fromkeys(re.findall(r"<@&(\d+)>", content)):
+                role = roles.get(role_id)
+                if role is None or not ("roles" in parse or role_id in allowed_roles):
+                    continue
+                if role.mentionable or perms & MENTION_EVERYONE:
+                    result["mention_roles"].append(role_id)
+            result["mention_everyone"] = bool(
+                "everyone" in parse
+                and perms & MENTION_EVERYONE
+                and re.search(r"@(everyone|here)\b", content)
+            )
+        return result
 
     def _interaction_metadata(self, handle: InteractionHandle) -> JsonDict:
         user = handle.payload.get("member", handle.payload).get("user")
@@ -2008,6 +2620,11 @@ class DiscordStandIn:
         self._validate_message(body, files, creating=False)
         if "content" in body:
             message["content"] = body["content"] or ""
+            message.update(
+                self._mentions(
+                    int(message["channel_id"]), message["content"], body.get("allowed_mentions")
+                )
+            )
         if "embeds" in body:
             message["embeds"] = [{"type": "rich", **embed} for embed in body["embeds"] or []]
         if "components" in body:
@@ -2072,21 +2689,189 @@ class DiscordStandIn:
                 raise _ApiError.of(Errors.CANNOT_DM)
             return
         channel = guild.channel(channel_id)
+        perms = guild.permissions_for(BOT_USER_ID, channel_id)
         if self.enforce_permissions:
-            perms = guild.permissions_for(BOT_USER_ID, channel_id)
             if not perms & VIEW_CHANNEL:
                 raise _ApiError.of(Errors.MISSING_ACCESS)
-            if not perms & SEND_MESSAGES or (files and not perms & ATTACH_FILES):
+            if (
+                channel.type == PRIVATE_THREAD
+                and not channel.bot_joined
+                and not perms & MANAGE_THREADS
+            ):
+                raise _ApiError.of(Errors.MISSING_ACCESS)
+            # In a thread, Send Messages in Threads is what counts -- not Send Messages.
+            needed = SEND_MESSAGES_IN_THREADS if channel.is_thread else SEND_MESSAGES
+            if not perms & needed or (files and not perms & ATTACH_FILES):
                 raise _ApiError.of(Errors.MISSING_PERMISSIONS)
+        if channel.type == GUILD_FORUM:
+            raise _ApiError.of(Errors.CANNOT_SEND_IN_FORUM)
         if channel.type not in _MESSAGEABLE_CHANNEL_TYPES:
-            raise _ApiError(400, 50008, "Cannot send messages in a non-text channel")
+            raise _ApiError.of(Errors.NON_TEXT_CHANNEL)
+        if channel.is_thread and channel.locked and not perms & MANAGE_THREADS:
+            raise _ApiError.of(Errors.THREAD_LOCKED)
 
     async def _create_channel_message(self, call: _Call) -> _Result:
         channel_id = int(call.params["channel_id"])
         self._check_can_send(channel_id, call.files)
         self._validate_message(call.json, call.files, creating=True)
+        guild = self._guild_of_channel(channel_id)
+        thread = guild.find_channel(channel_id) if guild else None
+        if guild is not None and thread is not None and thread.is_thread and thread.archived:
+            # Sending to an archived (unlocked) thread unarchives it.
+            thread.archived = False
+            await self._dispatch_guild_event("THREAD_UPDATE", thread.to_payload(guild.id))
         message = self._create_message(channel_id, call.json or {}, call.files)
         await self._echo("MESSAGE_CREATE", message)
+        return _Result(200, message)
+
+    # -- REST: threads, forum posts, crossposts -------------------------------------------
+
+    def _thread_parent(self, channel_id: int) -> tuple[GuildSpec, ChannelSpec]:
+        guild = self._guild_of_channel(channel_id)
+        if guild is None:
+            if channel_id in self._dm_recipients:
+                raise _ApiError.of(Errors.WRONG_CHANNEL_TYPE)
+            raise _ApiError.of(Errors.UNKNOWN_CHANNEL)
+        parent = guild.channel(channel_id)
+        if parent.type not in (GUILD_TEXT, GUILD_ANNOUNCEMENT, GUILD_FORUM):
+            raise _ApiError.of(Errors.WRONG_CHANNEL_TYPE)
+        return guild, parent
+
+    def _require(self, guild: GuildSpec, channel_id: int, needed: int) -> None:
+        if not self.enforce_permissions:
+            return
+        perms = guild.permissions_for(BOT_USER_ID, channel_id)
+        if not perms & VIEW_CHANNEL:
+            raise _ApiError.of(Errors.MISSING_ACCESS)
+        if perms & needed != needed:
+            raise _ApiError.of(Errors.MISSING_PERMISSIONS)
+
+    @staticmethod
+    def _thread_fields(body: Mapping[str, Any], forum: ChannelSpec | None) -> JsonDict:
+        errors: JsonDict = {}
+        name = body.get("name")
+        if not isinstance(name, str) or not 1 <= len(name.strip()) <= 100:
+            errors["name"] = _field_error(
+                "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 100 in length."
+            )
+        duration = body.get("auto_archive_duration") or 1440
+        if duration not in (60, 1440, 4320, 10080):
+            errors["auto_archive_duration"] = _field_error(
+                "BASE_TYPE_CHOICES", "Value must be one of {60, 1440, 4320, 10080}."
+            )
+        tags = [int(t) for t in body.get("applied_tags") or []]
+        if forum is not None and (len(tags) > 5 or not set(tags) <= set(forum.available_tags)):
+            errors["applied_tags"] = _field_error(
+                "BASE_TYPE_CHOICES", "Tags must be 5 or fewer of the forum's available tags."
+            )
+        if errors:
+            raise _ApiError.form(errors)
+        return {
+            "name": str(name).strip(),
+            "auto_archive_duration": int(duration),
+            "rate_limit_per_user": int(body.get("rate_limit_per_user") or 0),
+            "applied_tags": tags,
+        }
+
+    async def _create_thread(self, call: _Call) -> _Result:
+        """A forum post, a thread without a message, or a thread on an existing message."""
+        guild, parent = self._thread_parent(int(call.params["channel_id"]))
+        body = call.json if isinstance(call.json, Mapping) else {}
+        from_message = call.params.get("message_id")
+        starter: JsonDict | None = None
+        if parent.type == GUILD_FORUM:
+            if from_message is not None:
+                raise _ApiError.of(Errors.WRONG_CHANNEL_TYPE)
+            # "Send Messages" on a forum is "Create Posts".
+            self._require(guild, parent.id, SEND_MESSAGES | (ATTACH_FILES if call.files else 0))
+            fields = self._thread_fields(body, parent)
+            message_body = body.get("message")
+            if not isinstance(message_body, Mapping):
+                raise _ApiError.form(
+                    {"message": _field_error("BASE_TYPE_REQUIRED", "This field is required")}
+                )
+            self._validate_message(message_body, call.files, creating=True)
+            thread_type = PUBLIC_THREAD
+        elif from_message is not None:
+            self._require(guild, parent.id, CREATE_PUBLIC_THREADS)
+            if not from_message.isdigit():
+                raise _ApiError.of(Errors.UNKNOWN_MESSAGE)
+            starter = self.messages.get(int(from_message))
+            if starter is None or int(starter["channel_id"]) != parent.id:
+                raise _ApiError.of(Errors.UNKNOWN_MESSAGE)
+            if guild.find_channel(int(from_message)) is not None:
+                raise _ApiError.of(Errors.THREAD_ALREADY_CREATED)
+            fields = self._thread_fields(body, None)
+            thread_type = (
+                ANNOUNCEMENT_THREAD if parent.type == GUILD_ANNOUNCEMENT else PUBLIC_THREAD
+            )
+        else:
+            requested = int(body.get("type") or PRIVATE_THREAD)
+            if parent.type == GUILD_ANNOUNCEMENT and requested != ANNOUNCEMENT_THREAD:
+                raise _ApiError.of(Errors.WRONG_CHANNEL_TYPE)
+            if parent.type == GUILD_TEXT and requested not in (PUBLIC_THREAD, PRIVATE_THREAD):
+                raise _ApiError.form(
+                    {"type": _field_error("BASE_TYPE_CHOICES", "Invalid thread type")}
+                )
+            needed = (
+                CREATE_PRIVATE_THREADS if requested == PRIVATE_THREAD else CREATE_PUBLIC_THREADS
+            )
+            self._require(guild, parent.id, needed)
+            fields = self._thread_fields(body, None)
+            thread_type = requested
+        thread_id = int(from_message) if from_message is not None else self._ids.next()
+        thread = ChannelSpec(
+            thread_id,
+            fields["name"],
+            type=thread_type,
+            parent_id=parent.id,
+            rate_limit_per_user=fields["rate_limit_per_user"],
+            owner_id=BOT_USER_ID,
+            invitable=bool(body.get("invitable", True)),
+            auto_archive_duration=fields["auto_archive_duration"],
+            applied_tags=fields["applied_tags"],
+        )
+        assert guild.channels is not None
+        guild.channels.append(thread)
+        message: JsonDict | None = None
+        if parent.type == GUILD_FORUM:
+            # The post's first message has the thread's id, as in Discord.
+            message_body = dict(body["message"])
+            message = self._create_message(
+                thread_id, message_body, call.files, message_id=thread_id
+            )
+            parent.last_message_id = thread_id
+        elif starter is not None:
+            starter["thread"] = thread.to_payload(guild.id)
+        payload = thread.to_payload(guild.id, member=True)
+        await self._dispatch_guild_event("THREAD_CREATE", {**payload, "newly_created": True})
+        if message is not None:
+            await self._echo("MESSAGE_CREATE", message)
+            payload["message"] = message
+        return _Result(201, payload)
+
+    async def _crosspost(self, call: _Call) -> _Result:
+        """Publish a message in an announcement channel to the channels following it."""
+        channel_id = int(call.params["channel_id"])
+        guild = self._guild_of_channel(channel_id)
+        if guild is None:
+            if channel_id in self._dm_recipients:
+                raise _ApiError(400, 50003, "Cannot execute action on a DM channel")
+            raise _ApiError.of(Errors.UNKNOWN_CHANNEL)
+        raw_id = call.params["message_id"]
+        message = self.messages.get(int(raw_id)) if raw_id.isdigit() else None
+        if message is None or int(message["channel_id"]) != channel_id:
+            raise _ApiError.of(Errors.UNKNOWN_MESSAGE)
+        own = message["author"]["id"] == str(BOT_USER_ID)
+        # Your own messages need Send Messages; anyone else's need Manage Messages.
+        self._require(guild, channel_id, SEND_MESSAGES if own else MANAGE_MESSAGES)
+        if guild.channel(channel_id).type != GUILD_ANNOUNCEMENT:
+            raise _ApiError.of(Errors.WRONG_CHANNEL_TYPE)
+        if message["flags"] & FLAG_CROSSPOSTED:
+            raise _ApiError.of(Errors.ALREADY_CROSSPOSTED)
+        message["flags"] |= FLAG_CROSSPOSTED
+        self._published.append(int(message["id"]))
+        await self._echo("MESSAGE_UPDATE", message)
         return _Result(200, message)
 
     async def _list_messages(self, call: _Call) -> _Result:
@@ -2173,9 +2958,9 @@ class DiscordStandIn:
             large=guild.total_members() > 250,
             unavailable=False,
             member_count=guild.total_members(),
-            channels=[channel.to_payload() for channel in guild.all_channels],
+            channels=[channel.to_payload() for channel in guild.top_level_channels],
             members=[member.to_payload() for member in members],
-            threads=[],
+            threads=[t.to_payload(guild.id, member=True) for t in self._visible_threads(guild)],
             voice_states=[],
             presences=[],
             stage_instances=[],
@@ -2197,7 +2982,30 @@ class DiscordStandIn:
 
     async def _get_guild_channels(self, call: _Call) -> _Result:
         guild = self._guild(int(call.params["guild_id"]))
-        return _Result(200, [channel.to_payload(guild.id) for channel in guild.all_channels])
+        return _Result(200, [channel.to_payload(guild.id) for channel in guild.top_level_channels])
+
+    def _visible_threads(self, guild: GuildSpec) -> list[ChannelSpec]:
+        """Active threads the bot can see (what GUILD_CREATE and threads/active list)."""
+        visible: list[ChannelSpec] = []
+        for thread in guild.threads:
+            perms = guild.permissions_for(BOT_USER_ID, thread.id)
+            if thread.archived or not perms & VIEW_CHANNEL:
+                continue
+            if thread.type == PRIVATE_THREAD and not (thread.bot_joined or perms & MANAGE_THREADS):
+                continue
+            visible.append(thread)
+        return visible
+
+    async def _get_active_threads(self, call: _Call) -> _Result:
+        guild = self._guild(int(call.params["guild_id"]))
+        threads = self._visible_threads(guild)
+        return _Result(
+            200,
+            {
+                "threads": [t.to_payload(guild.id) for t in threads],
+                "members": [t.thread_member_payload() for t in threads if t.bot_joined],
+            },
+        )
 
     async def _get_guild_roles(self, call: _Call) -> _Result:
         guild = self._guild(int(call.params["guild_id"]))

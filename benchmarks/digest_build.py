@@ -19,17 +19,13 @@ import sqlite3
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from types import SimpleNamespace
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any
 
 from benchmarks.corpus import ANNOUNCED_PER_DAY, CorpusSpec, feed_pages
 from benchmarks.queries import percentile
 from bot import render
-from bot.digests import DigestDelivery, local_today
+from bot.digests import day_slot, digest_content, local_today
 from storage import Storage
-
-if TYPE_CHECKING:
-    from bot.client import ChronicleBot
 
 Progress = Callable[[str, int, int], None]
 
@@ -125,14 +121,14 @@ async def measure(
         if share:
             await storage.events.import_batch(share)
     await storage.events.pack_postings()  # as an ingest ends: later lookups read the blobs
-    # content_for reads only the bot's storage; a stand-in bot keeps this free of Discord.
-    delivery = DigestDelivery(cast("ChronicleBot", SimpleNamespace(storage=storage)))
     started = time.perf_counter()
     for number, (channel, digest) in enumerate(digests, start=1):
         moment = now + dt.timedelta(days=channel % 366) if digest.kind == "onthisday" else now
         local_date = local_today(digest.timezone, moment)
         began = time.perf_counter()
-        content = await delivery.content_for(digest, local_date)
+        content, _ = await digest_content(
+            storage, digest, slot=day_slot(local_date), language="all"
+        )
         messages: Sequence[Any] = render.digest_messages(content) if not content.empty else ()
         result.times_ms[digest.kind].append((time.perf_counter() - began) * 1000)
         result.messages += len(messages)

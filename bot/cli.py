@@ -33,10 +33,10 @@ from bot.console import (
     pipe_closed,
     protect_stderr,
 )
-from bot.digests import new_content, onthisday_content
 from bot.errors import InvalidInput, UserError
 from bot.ingest.feeds import FetchPolicy, make_session
 from bot.services import imports, lookups
+from bot.services.digests import preview_content, resolve_filters
 from bot.services.feeds import (
     FeedOutcome,
     FeedService,
@@ -53,6 +53,7 @@ from bot.services.wikipedia import (
 from storage import Storage, StorageError
 from storage.db import database_problem
 from storage.entities import EntityError
+from storage.settings import LANGUAGES
 
 log = logging.getLogger("chronicle")
 
@@ -141,7 +142,7 @@ async def cmd_import_articles(
 
 
 async def cmd_show(args: argparse.Namespace, settings: Settings, storage: Storage) -> int:
-    card = await lookups.event_card(storage, _words(args.query))
+    card = await lookups.event_card(storage, _words(args.query), language=args.language)
     if args.json:
         _print_json(render.event_to_dict(card.event, card.related, portal_page=card.portal_page))
     else:
@@ -157,6 +158,7 @@ async def cmd_search(args: argparse.Namespace, settings: Settings, storage: Stor
         since=args.since,
         until=args.until,
         limit=args.limit,
+        language=args.language,
     )
     if args.json:
         _print_json([render.brief_to_dict(h.event) for h in hits])
@@ -167,7 +169,9 @@ async def cmd_search(args: argparse.Namespace, settings: Settings, storage: Stor
 
 async def cmd_onthisday(args: argparse.Namespace, settings: Settings, storage: Storage) -> int:
     today = dt.date.today()
-    month, day, events = await lookups.on_this_day(storage, args.day, today=today, limit=args.limit)
+    month, day, events = await lookups.on_this_day(
+        storage, args.day, today=today, limit=args.limit, language=args.language
+    )
     if args.json:
         _print_json([render.brief_to_dict(b) for b in events])
     else:
@@ -436,11 +440,22 @@ async def cmd_wikipedia_status(
 
 async def cmd_digest_preview(args: argparse.Namespace, settings: Settings, storage: Storage) -> int:
     now = dt.datetime.now(dt.UTC)
-    day = lookups.parse_date(args.date) if args.date else now.date()
-    if args.kind == "onthisday":
-        content = await onthisday_content(storage, day)
-    else:
-        content = new_content(await storage.digests.new_events_for_preview(None, now=now))
+    filters, names = await resolve_filters(
+        storage,
+        entities=args.entity or [],
+        category=args.category,
+        words=args.words,
+        language=args.language,
+    )
+    content = await preview_content(
+        storage,
+        kind=args.kind,
+        filters=filters,
+        entity_names=names,
+        language=args.language,
+        today=lookups.parse_date(args.date) if args.date else now.date(),
+        now=now,
+    )
     if args.json:
         _print_json(
             {
@@ -608,6 +623,15 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument(words, nargs="+", metavar=metavar, help=help_text)
         keys_flag(p)
 
+    def language_flag(p: argparse.ArgumentParser) -> None:
+        p.add_argument(
+            "--language",
+            choices=LANGUAGES,
+            default="all",
+            help="only events of the English (en) or Chinese (zh) edition, or both (all, the"
+            " default); an event named by its key is found in any",
+        )
+
     def keys_flag(p: argparse.ArgumentParser) -> None:
         p.add_argument(
             "--keys",
@@ -642,6 +666,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--event", metavar="KEY", help="attach to this event instead of matching")
     p = command("show", cmd_show, "an event: a key such as 2017/06/16/<slug>, or words")
     lookup(p, "query", "QUERY", "a key, or words of its headline")
+    language_flag(p)
     p = command(
         "search",
         cmd_search,
@@ -664,6 +689,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help=f"show at most N events, 1 to {lookups.MAX_LIMIT} (default 10)",
     )
+    language_flag(p)
     p = command(
         "onthisday",
         cmd_onthisday,
@@ -678,6 +704,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--limit", type=int, default=50, metavar="N")
     keys_flag(p)
+    language_flag(p)
     p = command("related", cmd_related, "events related to one, by shared entities")
     lookup(p, "query", "QUERY", "a key, or words of its headline")
     p.add_argument("--limit", type=int, default=10, metavar="N")
@@ -757,6 +784,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("kind", choices=["onthisday", "new"])
     p.add_argument("--date", metavar="YYYY-MM-DD", help="onthisday: the day (default today, UTC)")
+    p.add_argument(
+        "--entity", action="append", metavar="NAME", help="only events about it (repeatable)"
+    )
+    p.add_argument("--category", help="only events of this category")
+    p.add_argument("--words", help="only events matching these words (the search syntax)")
+    p.add_argument("--language", choices=LANGUAGES, default="all", help="en, zh or all (default)")
 
     entities = sub.add_parser("entities", help="entity names: aliases, merges")
     entities_sub = entities.add_subparsers(dest="entities_command", required=True, metavar="ACTION")

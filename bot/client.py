@@ -29,12 +29,13 @@ from storage import Storage
 
 log = logging.getLogger(__name__)
 
-COGS = ("bot.cogs.lookups", "bot.cogs.digests", "bot.cogs.subscriptions")
+COGS = ("bot.cogs.lookups", "bot.cogs.digests", "bot.cogs.subscriptions", "bot.cogs.settings")
 FEED_CHECK_MINUTES = 1.0  # how often due feeds are looked for; each feed has its own interval
 PORTAL_CHECK_MINUTES = 1.0  # how often the portal's poll is looked at (its own interval)
 ALERT_SWEEP_MINUTES = 1.0  # picks up events other processes added (chronicle import --announce)
 START_RETRY = 5.0  # seconds before trying again to reach Discord at start, doubling
 START_RETRY_MAX = 300.0
+MAX_RATE_LIMIT_WAIT = 60.0  # seconds
 
 NO_TOKEN = """\
 chronicle: DISCORD_TOKEN is not set, so the bot cannot log in.
@@ -66,6 +67,9 @@ class ChronicleBot(commands.Bot):
             tree_cls=ChronicleTree,
             allowed_mentions=discord.AllowedMentions.none(),
             help_command=None,
+            # A channel's long rate limit (crossposts: a few an hour) raises RateLimited for
+            # the caller to retry later, instead of holding a digest round for an hour.
+            max_ratelimit_timeout=MAX_RATE_LIMIT_WAIT,
         )
         self.settings = settings
         self.view_timeout = view_timeout
@@ -139,24 +143,36 @@ class ChronicleBot(commands.Bot):
         self.chronicle_scheduler.every("feeds", FEED_CHECK_MINUTES, self.poll_feeds)
         if self.settings.wikipedia_poll_minutes:
             self.chronicle_scheduler.every("wikipedia", PORTAL_CHECK_MINUTES, self.poll_wikipedia)
-        self.chronicle_scheduler.every("alerts", ALERT_SWEEP_MINUTES, self.alerts.sweep)
+        self.chronicle_scheduler.every("alerts", ALERT_SWEEP_MINUTES, self.sweep)
 
     async def poll_feeds(self) -> None:
-        """Poll the feeds that are due, then alert subscribers about what they brought."""
+        """Poll the feeds that are due, then tell subscribers and live digests what they
+        brought."""
         report = await self.feeds.poll_due()
         if report.new_event_ids:
-            await self.alerts.sweep()
+            await self.announce()
 
     async def poll_wikipedia(self) -> None:
-        """Poll the portal if it is due, then alert subscribers about what it brought."""
+        """Poll the portal if it is due, then tell subscribers and live digests what it
+        brought."""
         report = await self.wikipedia.poll_due()
         if report is not None and report.announced:
-            await self.alerts.sweep()
+            await self.announce()
+
+    async def announce(self) -> None:
+        """New events arrived: live digests get a round, subscribers their alerts."""
+        self.chronicle_scheduler.live.kick()
+        await self.alerts.sweep()
+
+    async def sweep(self) -> None:
+        """The periodic look for events another process announced (an import)."""
+        await self.chronicle_scheduler.live.kick_if_new()
+        await self.alerts.sweep()
 
     async def close(self) -> None:
         # Stop producing work first, then disconnect, then release what the work used.
         if "scheduler" in self._owned:
-            self.chronicle_scheduler.shutdown()
+            await self.chronicle_scheduler.shutdown()
         if self._startup is not None and not self._startup.done():
             self._startup.cancel()
             await asyncio.gather(self._startup, return_exceptions=True)

@@ -17,21 +17,20 @@ from functools import lru_cache
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-import aiohttp
-import discord
-
 from bot import render
 from storage import Storage
-from storage.digests import Digest, NewEvent
+from storage.digests import NO_FILTERS, Digest, DigestFilters, DigestRun, NewEvent
 from storage.models import EventBrief
+from storage.times import utc_iso
 
 if TYPE_CHECKING:
-    from bot.client import ChronicleBot
+    pass
 
 log = logging.getLogger(__name__)
 
 ONTHISDAY_ITEMS = 10
-NEW_ITEMS = 25
+NEW_ITEMS = 25  # listed by a daily 'new' digest; the rest are counted
+FREQUENT_ITEMS = 50  # by an hourly or live one
 RETRY_DELAYS = (60.0, 300.0, 900.0)  # seconds before the 2nd, 3rd and 4th attempt
 Clock = Callable[[], dt.datetime]
 
@@ -76,6 +75,42 @@ def previous_run(time: dt.time, timezone: str, at: dt.datetime) -> tuple[dt.date
 
 def local_today(timezone: str, now: dt.datetime) -> dt.date:
     return now.astimezone(ZoneInfo(timezone)).date()
+
+
+def next_hourly(minute: int, timezone: str, after: dt.datetime) -> tuple[dt.datetime, str]:
+    """The first run of an hourly digest strictly after `after`, at `minute` past a local
+    hour: (instant in UTC, slot). Hours are counted in UTC, so a DST change neither skips
+    nor repeats one; the slot names the local hour."""
+    tz = ZoneInfo(timezone)
+    local = after.astimezone(tz)
+    moment = local.replace(minute=minute, second=0, microsecond=0).astimezone(dt.UTC)
+    while moment <= after:
+        moment += dt.timedelta(hours=1)
+    return moment, hour_slot(moment, timezone)
+
+
+def hour_slot(moment: dt.datetime, timezone: str) -> str:
+    return moment.astimezone(ZoneInfo(timezone)).strftime("%Y-%m-%dT%H")
+
+
+def day_slot(day: dt.date) -> str:
+    return day.isoformat()
+
+
+def current_slot(digest: Digest, now: dt.datetime) -> str:
+    """The slot a daily or hourly digest's run belongs to at this moment."""
+    if digest.every == "hourly":
+        return hour_slot(now, digest.timezone)
+    return day_slot(local_today(digest.timezone, now))
+
+
+def live_slot(now: dt.datetime) -> str:
+    return f"live:{utc_iso(now)}"
+
+
+def slot_day(slot: str) -> dt.date:
+    """The local day of a daily or hourly slot."""
+    return dt.date.fromisoformat(slot[:10])
 
 
 # --- what -------------------------------------------------------------------------------------
@@ -124,12 +159,22 @@ def _item(brief: EventBrief, with_date: bool = False) -> DigestItem:
 
 
 async def onthisday_content(
-    storage: Storage, local_date: dt.date, *, limit: int = ONTHISDAY_ITEMS
+    storage: Storage,
+    local_date: dt.date,
+    *,
+    filters: DigestFilters = NO_FILTERS,
+    language: str = "all",
+    limit: int = ONTHISDAY_ITEMS,
 ) -> DigestContent:
-    """Events on this local month and day in earlier years: the ones the archive says most
-    about, shown newest year first under "N years ago — YYYY"."""
+    """Events on this local month and day in earlier years that pass the filters: the ones
+    the archive says most about, shown newest year first under "N years ago — YYYY"."""
     best = await storage.digests.on_this_day_best(
-        local_date.month, local_date.day, before_year=local_date.year, limit=limit
+        local_date.month,
+        local_date.day,
+        before_year=local_date.year,
+        limit=limit,
+        filters=filters,
+        language=language,
     )
     title = f"On this day: {local_date:%B} {local_date.day}"
     if not best:
@@ -147,9 +192,12 @@ async def onthisday_content(
     return DigestContent("onthisday", title, sections, event_ids=tuple(b.id for b in best))
 
 
-def new_content(events: list[NewEvent], *, limit: int = NEW_ITEMS) -> DigestContent:
+def new_content(
+    events: list[NewEvent], *, limit: int = NEW_ITEMS, search: str = "query:*"
+) -> DigestContent:
     """New events grouped by story, else by their most frequent entity; at most `limit`
-    listed, the rest counted with the /search that shows them."""
+    listed, the rest counted with the /search (`search`: its query and filters) that
+    shows them."""
     title = "New events"
     if not events:
         return DigestContent("new", title)
@@ -173,199 +221,36 @@ def new_content(events: list[NewEvent], *, limit: int = NEW_ITEMS) -> DigestCont
         listed += len(newest)
     more = len(events) - listed
     since = min(e.brief.date for e in events)
-    hint = f"/search query:* since:{since.isoformat()}" if more else None
+    hint = f"/search {search} since:{since.isoformat()}" if more else None
     return DigestContent(
         "new", title, tuple(sections), more, hint, tuple(e.brief.id for e in events)
     )
 
 
-# --- delivering -------------------------------------------------------------------------------
+def search_for(filters: DigestFilters, entity_names: tuple[str, ...]) -> str:
+    """The /search options that list what a digest with these filters covers."""
+    query = f"query:{filters.words}" if filters.words else "query:*"
+    return f"{query} entity:{entity_names[0]}" if len(entity_names) == 1 else query
 
 
-RetryScheduler = Callable[[int, dt.date, float], None]
-
-
-class DigestDelivery:
-    """Posts digest runs through the bot, exactly once per digest and local day."""
-
-    def __init__(self, bot: ChronicleBot, *, clock: Clock = utc_now):
-        self.bot = bot
-        self.clock = clock
-        self.schedule_retry: RetryScheduler | None = None
-
-    @property
-    def storage(self) -> Storage:
-        return self.bot.storage
-
-    async def content_for(
-        self, digest: Digest, local_date: dt.date, items: tuple[int, ...] | None = None
-    ) -> DigestContent:
-        if digest.kind == "onthisday":
-            return await onthisday_content(self.storage, local_date)
-        events = (
-            await self.storage.digests.events_by_id(items)
-            if items is not None
-            else await self.storage.digests.new_events(digest)
-        )
-        return new_content(events)
-
-    async def run(self, digest_id: int, local_date: dt.date) -> str:
-        """Post the digest's run for a local day, unless it was posted (or skipped) already.
-        Returns what happened: sent, empty, already, paused, skipped, retrying, failed."""
-        digest = await self.storage.digests.get(digest_id)
-        if digest is None:
-            return "gone"
-        if digest.paused:
-            return "paused"
-        if local_today(digest.timezone, self.clock()) != local_date:
-            log.info(
-                "skipping the %s digest of %s for channel %s: it is no longer that day in %s",
-                digest.kind,
-                local_date,
-                digest.channel_id,
-                digest.timezone,
-            )
-            await self.storage.digests.record_run(
-                digest.id, local_date, "skipped", "missed its day"
-            )
-            return "skipped"
-        existing = await self.storage.digests.run(digest.id, local_date)
-        if existing is not None and existing.status != "retrying":
-            return "already"
-        content = await self.content_for(digest, local_date, existing.items if existing else None)
-        if content.empty:
-            await self.storage.digests.record_run(digest.id, local_date, "empty")
-            return "empty"
-        messages = render.digest_messages(content)
-        run = await self.storage.digests.claim_run(
-            digest.id, local_date, parts=len(messages), items=content.event_ids
-        )
-        if run is None:
-            return "already"
-        try:
-            channel = self.bot.get_channel(digest.channel_id) or await self.bot.fetch_channel(
-                digest.channel_id
-            )
-            if not isinstance(channel, discord.abc.Messageable):
-                raise ChannelRefused(f"channel {digest.channel_id} is not a text channel")
-            for embeds in messages[run.parts_sent :]:
-                await channel.send(embeds=embeds, allowed_mentions=discord.AllowedMentions.none())
-                await self.storage.digests.part_sent(digest.id, local_date)
-        except (discord.Forbidden, discord.NotFound, ChannelRefused) as error:
-            reason = _refusal(error, digest.channel_id)
-            await self.storage.digests.finish_run(digest.id, local_date, "failed", reason)
-            await self.pause(digest, reason)
-            return "paused"
-        except (discord.HTTPException, aiohttp.ClientError, TimeoutError) as error:
-            return await self._transient(digest, local_date, run.attempts, error)
-        await self.storage.digests.finish_run(digest.id, local_date, "sent")
-        log.info(
-            "posted the %s digest of %s to channel %s (%d messages, %d events)",
-            digest.kind,
-            local_date,
-            digest.channel_id,
-            len(messages),
-            len(content.event_ids),
-        )
-        return "sent"
-
-    async def _transient(
-        self, digest: Digest, local_date: dt.date, attempts: int, error: Exception
-    ) -> str:
-        detail = f"{type(error).__name__}: {error}"
-        if attempts <= len(RETRY_DELAYS) and self.schedule_retry is not None:
-            delay = RETRY_DELAYS[attempts - 1]
-            await self.storage.digests.finish_run(digest.id, local_date, "retrying", detail)
-            self.schedule_retry(digest.id, local_date, delay)
-            log.warning(
-                "the %s digest of %s for channel %s failed (%s); attempt %d, retrying in %.0f s",
-                digest.kind,
-                local_date,
-                digest.channel_id,
-                detail,
-                attempts,
-                delay,
-            )
-            return "retrying"
-        await self.storage.digests.finish_run(digest.id, local_date, "failed", detail)
-        log.error(
-            "giving up on the %s digest of %s for channel %s after %d attempts: %s",
-            digest.kind,
-            local_date,
-            digest.channel_id,
-            attempts,
-            detail,
-        )
-        return "failed"
-
-    async def pause(self, digest: Digest, reason: str) -> None:
-        """Pause a digest Discord refuses, and tell the server once."""
-        if not await self.storage.digests.pause(digest.id, reason):
-            return
-        log.warning(
-            "paused the %s digest for channel %s in guild %s: %s",
-            digest.kind,
-            digest.channel_id,
-            digest.guild_id,
-            reason,
-        )
-        notice = (
-            f"Chronicle paused the **{digest.kind}** digest for <#{digest.channel_id}>: {reason}. "
-            "Give Chronicle View Channel, Send Messages and Embed Links there (or pick another "
-            "channel), then run `/digest set` to resume it."
-        )
-        if await self._tell_server(digest, notice):
-            await self.storage.digests.mark_pause_notified(digest.id)
-
-    async def _tell_server(self, digest: Digest, notice: str) -> bool:
-        guild = self.bot.get_guild(digest.guild_id)
-        system = guild.system_channel if guild else None
-        if guild is not None and system is not None and system.id != digest.channel_id:
-            perms = system.permissions_for(guild.me)
-            if perms.view_channel and perms.send_messages:
-                try:
-                    await system.send(notice, allowed_mentions=discord.AllowedMentions.none())
-                    return True
-                except discord.HTTPException:
-                    log.info("could not post the pause notice in system channel %s", system.id)
-        try:
-            user = self.bot.get_user(digest.created_by) or await self.bot.fetch_user(
-                digest.created_by
-            )
-            await user.send(notice, allowed_mentions=discord.AllowedMentions.none())
-            return True
-        except discord.HTTPException:
-            log.warning(
-                "could not tell guild %s that its %s digest is paused (no system channel, DM refused)",
-                digest.guild_id,
-                digest.kind,
-            )
-            return False
-
-    async def catch_up(self, digest: Digest) -> str | None:
-        """At start: post a run missed while the bot was down, if it is still that local day."""
-        if digest.paused:
-            return None
-        now = self.clock()
-        moment, local_date = previous_run(digest.time, digest.timezone, now)
-        if moment < digest.created_at:
-            return None  # set up after that time: its first run is the next one
-        existing = await self.storage.digests.run(digest.id, local_date)
-        if existing is not None and existing.status != "retrying":
-            return None
-        return await self.run(digest.id, local_date)
-
-
-class ChannelRefused(Exception):
-    """The digest's channel exists but cannot take messages."""
-
-
-def _refusal(error: Exception, channel_id: int) -> str:
-    if isinstance(error, discord.NotFound):
-        return f"Discord answered 404 ({error.text or 'Unknown Channel'}): channel {channel_id} is gone"
-    if isinstance(error, discord.Forbidden):
-        return (
-            f"Discord answered 403 ({error.text or 'Missing Access'}): "
-            f"Chronicle may not post in channel {channel_id}"
-        )
-    return str(error)
+async def digest_content(
+    storage: Storage,
+    digest: Digest,
+    *,
+    slot: str,
+    language: str,
+    run: DigestRun | None = None,
+) -> tuple[DigestContent, int]:
+    """What a digest's run posts, and (for 'new') the watermark once it is sent. A run
+    resumed after a failure posts what it was claimed with."""
+    if digest.kind == "onthisday":
+        day = slot_day(slot)
+        return await onthisday_content(storage, day, filters=digest.filters, language=language), 0
+    if run is not None:
+        events, covers_to = await storage.digests.events_by_id(run.items), run.covers_to
+    else:
+        found = await storage.digests.new_events(digest, language=language)
+        events, covers_to = found.events, found.covers_to
+    limit = NEW_ITEMS if digest.every == "daily" else FREQUENT_ITEMS
+    search = search_for(digest.filters, digest.entity_names)
+    return new_content(events, limit=limit, search=search), covers_to

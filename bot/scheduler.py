@@ -17,7 +17,9 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from bot.digests import Clock, DigestDelivery, next_run, utc_now
+from bot.delivery import DigestDelivery, LiveDigests
+from bot.digests import Clock, day_slot, next_hourly, next_run, utc_now
+from bot.pacing import PostPacer
 from storage.digests import Digest
 
 if TYPE_CHECKING:
@@ -35,20 +37,26 @@ class ChronicleScheduler:
         self.bot = bot
         self.clock = clock
         self.apscheduler = AsyncIOScheduler(timezone=dt.UTC)
-        self.delivery = DigestDelivery(bot, clock=clock)
+        self.pacer = PostPacer()
+        self.delivery = DigestDelivery(bot, self.pacer, clock=clock)
         self.delivery.schedule_retry = self.schedule_retry
+        self.live = LiveDigests(self.delivery)
 
     def start(self, *, paused: bool = False) -> None:
         self.apscheduler.start(paused=paused)
 
-    def shutdown(self) -> None:
+    async def shutdown(self) -> None:
         if self.apscheduler.running:
             self.apscheduler.shutdown(wait=False)
+        await self.live.close()
 
     # --- digests -------------------------------------------------------------------------
 
     async def start_digests(self) -> None:
-        """At start: post what was missed today, then schedule every digest's next run."""
+        """At start: resume what a stopped process left half-posted, post what was missed
+        today, then schedule every digest's next run."""
+        if interrupted := await self.bot.storage.digests.interrupted_runs():
+            log.info("resuming %d digest runs left unfinished", interrupted)
         for digest in await self.bot.storage.digests.all():
             if digest.paused:
                 continue
@@ -62,15 +70,21 @@ class ChronicleScheduler:
     def schedule_digest(
         self, digest: Digest, *, after: dt.datetime | None = None
     ) -> dt.datetime | None:
-        """(Re)schedule a digest's next run; paused digests get none. Returns when."""
-        if digest.paused:
+        """(Re)schedule a digest's next run; paused and live digests get none (live ones
+        post after each poll). Returns when."""
+        if digest.paused or digest.every == "live":
             self.unschedule_digest(digest.id)
             return None
-        when, local_date = next_run(digest.time, digest.timezone, after or self.clock())
+        after = after or self.clock()
+        if digest.every == "hourly":
+            when, slot = next_hourly(digest.time.minute, digest.timezone, after)
+        else:
+            when, local_date = next_run(digest.time, digest.timezone, after)
+            slot = day_slot(local_date)
         self.apscheduler.add_job(
             self._digest_job,
             DateTrigger(run_date=when),
-            args=[digest.id, local_date, when],
+            args=[digest.id, slot, when],
             id=digest_job_id(digest.id),
             name=f"{digest.kind} digest for channel {digest.channel_id}",
             replace_existing=True,
@@ -89,33 +103,31 @@ class ChronicleScheduler:
         job = self.apscheduler.get_job(digest_job_id(digest_id))
         return job.trigger.run_date if job is not None else None
 
-    async def _digest_job(
-        self, digest_id: int, local_date: dt.date, scheduled: dt.datetime
-    ) -> None:
+    async def _digest_job(self, digest_id: int, slot: str, scheduled: dt.datetime) -> None:
         try:
-            await self.delivery.run(digest_id, local_date)
+            await self.delivery.run(digest_id, slot)
         except Exception:
-            log.exception("the digest %s run of %s failed", digest_id, local_date)
+            log.exception("the digest %s run of %s failed", digest_id, slot)
         finally:
             digest = await self.bot.storage.digests.get(digest_id)
             if digest is not None:
                 self.schedule_digest(digest, after=max(self.clock(), scheduled))
 
-    def schedule_retry(self, digest_id: int, local_date: dt.date, delay: float) -> None:
+    def schedule_retry(self, digest_id: int, slot: str, delay: float) -> None:
         self.apscheduler.add_job(
             self._retry_job,
             DateTrigger(run_date=self.clock() + dt.timedelta(seconds=delay)),
-            args=[digest_id, local_date],
-            id=f"digest-retry:{digest_id}:{local_date.isoformat()}",
+            args=[digest_id, slot],
+            id=f"digest-retry:{digest_id}:{slot}",
             replace_existing=True,
             misfire_grace_time=None,
         )
 
-    async def _retry_job(self, digest_id: int, local_date: dt.date) -> None:
+    async def _retry_job(self, digest_id: int, slot: str) -> None:
         try:
-            await self.delivery.run(digest_id, local_date)
+            await self.delivery.run(digest_id, slot)
         except Exception:
-            log.exception("retrying the digest %s run of %s failed", digest_id, local_date)
+            log.exception("retrying the digest %s run of %s failed", digest_id, slot)
 
     # --- periodic work -------------------------------------------------------------------
 

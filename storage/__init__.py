@@ -13,6 +13,7 @@ from storage.events import EventRepository
 from storage.feeds import FeedRepository
 from storage.models import ArchiveStats
 from storage.portal import PortalRepository
+from storage.settings import GuildSettingsRepository
 from storage.subscriptions import SubscriptionRepository
 
 __all__ = ["Storage", "StorageError"]
@@ -27,6 +28,7 @@ class Storage:
         self.entities = EntityRepository(db, self.events)
         self.articles = ArticleRepository(db)
         self.digests = DigestRepository(db)
+        self.settings = GuildSettingsRepository(db)
         self.subscriptions = SubscriptionRepository(db)
         self.feeds = FeedRepository(db, self.events)
         self.portal = PortalRepository(db, self.events)

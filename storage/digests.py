@@ -13,9 +13,43 @@ import aiosqlite
 from storage.db import Database, chunked, placeholders
 from storage.events import _BRIEF_COLUMNS, _brief, utc_now
 from storage.models import EventBrief
+from storage.search import text_matcher
+from storage.textindex import fold, fold_text
+from storage.times import from_timestamp, to_timestamp
 
 RECENT_EVENTS_KEPT = 50_000
 RECENT_EVENTS_SECONDS = 600.0
+
+
+FREQUENCIES = ("daily", "hourly", "live")
+
+
+@dataclass(frozen=True, slots=True)
+class DigestFilters:
+    """What a digest is about; no filter at all is everything."""
+
+    entity_ids: tuple[int, ...] = ()  # canonical entities: an event naming any of them
+    category: str | None = None  # the portal's category, or a feed's (its items' entities)
+    words: str | None = None  # the search syntax of /search
+    language: str | None = None  # 'en', 'zh' or 'all'; None: the server's
+
+    @property
+    def key(self) -> str:
+        """The filters in one canonical text: a channel holds one digest of a kind per key."""
+        if self == NO_FILTERS:
+            return ""
+        return json.dumps(
+            [
+                sorted(set(self.entity_ids)),
+                fold_text(self.category) if self.category else None,
+                " ".join(self.words.split()) if self.words else None,
+                self.language,
+            ],
+            ensure_ascii=False,
+        )
+
+
+NO_FILTERS = DigestFilters()
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,11 +58,17 @@ class Digest:
     guild_id: int
     channel_id: int
     kind: str
-    time: dt.time
+    every: str  # daily, hourly or live
+    time: dt.time  # daily: the local time; hourly: the minute past each hour
     timezone: str
+    filters: DigestFilters
+    entity_names: tuple[str, ...]  # of filters.entity_ids, for people
+    role_id: int | None
+    publish: bool
     created_by: int
     created_at: dt.datetime
     paused_reason: str | None
+    paused_at: dt.datetime | None
     pause_notified: bool
     last_event_id: int
 
@@ -40,12 +80,14 @@ class Digest:
 @dataclass(frozen=True, slots=True)
 class DigestRun:
     digest_id: int
-    local_date: dt.date
+    slot: str  # a local day (2026-12-07), a local hour (2026-12-07T13) or a live batch
     status: str
     parts: int
     parts_sent: int
     attempts: int
     items: tuple[int, ...]
+    covers_to: int
+    thread_id: int | None
     detail: str | None
 
 
@@ -58,61 +100,70 @@ class NewEvent:
     top_entity: str | None
 
 
-def _iso(value: str) -> dt.datetime:
-    return dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+@dataclass(frozen=True, slots=True)
+class NewEvents:
+    """What a 'new' digest covers now: the matching events, and how far it read."""
+
+    events: list[NewEvent]
+    covers_to: int
 
 
-def _digest(row: aiosqlite.Row) -> Digest:
+def _digest(row: aiosqlite.Row, entities: Sequence[tuple[int, str]]) -> Digest:
     hour, minute = (int(p) for p in row["time"].split(":"))
     return Digest(
         id=row["id"],
         guild_id=row["guild_id"],
         channel_id=row["channel_id"],
         kind=row["kind"],
+        every=row["every"],
         time=dt.time(hour, minute),
         timezone=row["timezone"],
+        filters=DigestFilters(
+            entity_ids=tuple(entity_id for entity_id, _ in entities),
+            category=row["category"],
+            words=row["words"],
+            language=row["language"],
+        ),
+        entity_names=tuple(name for _, name in entities),
+        role_id=row["role_id"],
+        publish=bool(row["publish"]),
         created_by=row["created_by"],
-        created_at=_iso(row["created_at"]),
+        created_at=_moment(row["created_at"]),
         paused_reason=row["paused_reason"],
+        paused_at=from_timestamp(row["paused_at"]),
         pause_notified=bool(row["pause_notified"]),
         last_event_id=row["last_event_id"],
     )
 
 
+def _moment(text: str) -> dt.datetime:
+    moment = from_timestamp(text)
+    assert moment is not None
+    return moment
+
+
 def _run(row: aiosqlite.Row) -> DigestRun:
     return DigestRun(
         digest_id=row["digest_id"],
-        local_date=dt.date.fromisoformat(row["local_date"]),
+        slot=row["slot"],
         status=row["status"],
         parts=row["parts"],
         parts_sent=row["parts_sent"],
         attempts=row["attempts"],
         items=tuple(json.loads(row["items"])) if row["items"] else (),
+        covers_to=row["covers_to"],
+        thread_id=row["thread_id"],
         detail=row["detail"],
     )
+
+
+_RUN = "SELECT * FROM digest_runs WHERE digest_id = ? AND slot = ?"
 
 
 class DigestRepository:
     def __init__(self, db: Database):
         self.db = db
         self._recent: dict[int, tuple[float, NewEvent]] = {}  # id -> (expires, event)
-
-    # --- server settings -------------------------------------------------------------------
-
-    async def guild_timezone(self, guild_id: int) -> str | None:
-        row = await self.db.fetchone(
-            "SELECT timezone FROM guild_settings WHERE guild_id = ?", (guild_id,)
-        )
-        return row[0] if row else None
-
-    async def set_guild_timezone(self, guild_id: int, timezone: str) -> None:
-        async with self.db.transaction() as conn:
-            await conn.execute(
-                "INSERT INTO guild_settings(guild_id, timezone, updated_at) VALUES (?, ?, ?)"
-                " ON CONFLICT(guild_id) DO UPDATE SET timezone = excluded.timezone,"
-                " updated_at = excluded.updated_at",
-                (guild_id, timezone, utc_now()),
-            )
 
     # --- digests ---------------------------------------------------------------------------
 
@@ -122,26 +173,42 @@ class DigestRepository:
         guild_id: int,
         channel_id: int,
         kind: str,
+        every: str = "daily",
         time: dt.time,
         timezone: str,
+        filters: DigestFilters = NO_FILTERS,
+        role_id: int | None = None,
+        publish: bool = False,
         created_by: int,
         now: dt.datetime,
     ) -> tuple[Digest, bool]:
-        """Create the channel's digest of this kind, or replace its time and timezone (which
-        also resumes it if it was paused). Returns (digest, created)."""
-        stamp = now.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        """Create the channel's digest of this kind and filters, or replace how often and
+        when it posts, its role and publishing (which also resumes it if it was paused).
+        Returns (digest, created)."""
+        stamp = to_timestamp(now)
+        values = (
+            guild_id,
+            every,
+            time.strftime("%H:%M"),
+            timezone,
+            role_id,
+            int(publish),
+            created_by,
+            stamp,
+        )
         async with self.db.transaction() as conn:
             existing = await (
                 await conn.execute(
-                    "SELECT id FROM digests WHERE channel_id = ? AND kind = ?", (channel_id, kind)
+                    "SELECT id FROM digests WHERE channel_id = ? AND kind = ? AND filter_key = ?",
+                    (channel_id, kind, filters.key),
                 )
             ).fetchone()
             if existing:
                 await conn.execute(
-                    "UPDATE digests SET guild_id = ?, time = ?, timezone = ?, created_by = ?,"
-                    " updated_at = ?, paused_reason = NULL, paused_at = NULL, pause_notified = 0"
-                    " WHERE id = ?",
-                    (guild_id, time.strftime("%H:%M"), timezone, created_by, stamp, existing[0]),
+                    "UPDATE digests SET guild_id = ?, every = ?, time = ?, timezone = ?,"
+                    " role_id = ?, publish = ?, created_by = ?, updated_at = ?,"
+                    " paused_reason = NULL, paused_at = NULL, pause_notified = 0 WHERE id = ?",
+                    (*values, existing[0]),
                 )
                 digest_id, created = existing[0], False
             else:
@@ -149,53 +216,78 @@ class DigestRepository:
                 newest = await (
                     await conn.execute("SELECT COALESCE(MAX(id), 0) FROM events")
                 ).fetchone()
+                assert newest is not None  # an aggregate has a row
                 cursor = await conn.execute(
-                    "INSERT INTO digests(guild_id, channel_id, kind, time, timezone, created_by,"
-                    " created_at, updated_at, last_event_id) VALUES (?,?,?,?,?,?,?,?,?)",
+                    "INSERT INTO digests(guild_id, every, time, timezone, role_id, publish,"
+                    " created_by, updated_at, channel_id, kind, category, words, language,"
+                    " filter_key, created_at, last_event_id)"
+                    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                     (
-                        guild_id,
+                        *values,
                         channel_id,
                         kind,
-                        time.strftime("%H:%M"),
-                        timezone,
-                        created_by,
-                        stamp,
+                        filters.category,
+                        filters.words,
+                        filters.language,
+                        filters.key,
                         stamp,
                         newest[0],
                     ),
                 )
                 digest_id, created = cursor.lastrowid, True
-            row = await (
-                await conn.execute("SELECT * FROM digests WHERE id = ?", (digest_id,))
-            ).fetchone()
-        return _digest(row), created
+                await conn.executemany(
+                    "INSERT OR IGNORE INTO digest_entities(digest_id, entity_id) VALUES (?, ?)",
+                    [(digest_id, entity_id) for entity_id in filters.entity_ids],
+                )
+        digest = await self.get(digest_id)
+        assert digest is not None
+        return digest, created
+
+    async def _with_entities(self, rows: Sequence[aiosqlite.Row]) -> list[Digest]:
+        entities: dict[int, list[tuple[int, str]]] = {}
+        for chunk in chunked([r["id"] for r in rows]):
+            for link in await self.db.fetchall(
+                "SELECT de.digest_id, en.id, en.name FROM digest_entities de"
+                " JOIN entities en ON en.id = de.entity_id"
+                f" WHERE de.digest_id IN ({placeholders(len(chunk))}) ORDER BY en.name",
+                list(chunk),
+            ):
+                entities.setdefault(link[0], []).append((link[1], link[2]))
+        return [_digest(r, entities.get(r["id"], ())) for r in rows]
 
     async def get(self, digest_id: int) -> Digest | None:
         row = await self.db.fetchone("SELECT * FROM digests WHERE id = ?", (digest_id,))
-        return _digest(row) if row else None
+        return (await self._with_entities([row]))[0] if row else None
 
     async def for_guild(self, guild_id: int) -> list[Digest]:
         rows = await self.db.fetchall(
-            "SELECT * FROM digests WHERE guild_id = ? ORDER BY kind, channel_id", (guild_id,)
+            "SELECT * FROM digests WHERE guild_id = ? ORDER BY channel_id, kind, id", (guild_id,)
         )
-        return [_digest(r) for r in rows]
+        return await self._with_entities(rows)
 
     async def all(self) -> list[Digest]:
-        return [_digest(r) for r in await self.db.fetchall("SELECT * FROM digests ORDER BY id")]
+        return await self._with_entities(
+            await self.db.fetchall("SELECT * FROM digests ORDER BY id")
+        )
 
-    async def remove(self, channel_id: int, kind: str) -> Digest | None:
-        async with self.db.transaction() as conn:
-            row = await (
-                await conn.execute(
-                    "SELECT * FROM digests WHERE channel_id = ? AND kind = ?", (channel_id, kind)
-                )
-            ).fetchone()
-            if row:
-                await conn.execute("DELETE FROM digests WHERE id = ?", (row["id"],))
-        return _digest(row) if row else None
+    async def live(self) -> list[Digest]:
+        """The live digests that are not paused: what a poll's new events go to."""
+        return await self._with_entities(
+            await self.db.fetchall(
+                "SELECT * FROM digests INDEXED BY digests_live"
+                " WHERE every = 'live' AND paused_reason IS NULL ORDER BY id"
+            )
+        )
+
+    async def remove(self, digest_id: int) -> Digest | None:
+        digest = await self.get(digest_id)
+        if digest is not None:
+            async with self.db.transaction() as conn:
+                await conn.execute("DELETE FROM digests WHERE id = ?", (digest_id,))
+        return digest
 
     async def pause(self, digest_id: int, reason: str) -> bool:
-        """Pause a digest; True when this call paused it (so the server is told once)."""
+        """Pause a digest; True when this call paused it (so its creator is told once)."""
         async with self.db.transaction() as conn:
             cursor = await conn.execute(
                 "UPDATE digests SET paused_reason = ?, paused_at = ?, pause_notified = 0"
@@ -208,86 +300,110 @@ class DigestRepository:
         async with self.db.transaction() as conn:
             await conn.execute("UPDATE digests SET pause_notified = 1 WHERE id = ?", (digest_id,))
 
+    async def advance(self, digest_id: int, covers_to: int) -> None:
+        """Move a 'new' digest's watermark past events none of which matched its filters."""
+        async with self.db.transaction() as conn:
+            await conn.execute(
+                "UPDATE digests SET last_event_id = MAX(last_event_id, ?) WHERE id = ?",
+                (covers_to, digest_id),
+            )
+
     # --- runs ------------------------------------------------------------------------------
 
-    async def run(self, digest_id: int, local_date: dt.date) -> DigestRun | None:
+    async def run(self, digest_id: int, slot: str) -> DigestRun | None:
+        row = await self.db.fetchone(_RUN, (digest_id, slot))
+        return _run(row) if row else None
+
+    async def unfinished_run(self, digest_id: int) -> DigestRun | None:
+        """A run claimed and not finished (a crash mid-send) or waiting for its retry."""
         row = await self.db.fetchone(
-            "SELECT * FROM digest_runs WHERE digest_id = ? AND local_date = ?",
-            (digest_id, local_date.isoformat()),
+            "SELECT * FROM digest_runs WHERE digest_id = ? AND status IN ('sending', 'retrying')"
+            " ORDER BY updated_at LIMIT 1",
+            (digest_id,),
         )
         return _run(row) if row else None
 
-    async def record_run(
-        self, digest_id: int, local_date: dt.date, status: str, detail: str | None = None
-    ) -> bool:
-        """Record an outcome that posts nothing (empty, skipped); False if the day has a run."""
+    async def interrupted_runs(self) -> int:
+        """At start: runs a stopped process left 'sending' wait for a retry instead, to
+        resume after the messages they had sent."""
         async with self.db.transaction() as conn:
             cursor = await conn.execute(
-                "INSERT OR IGNORE INTO digest_runs(digest_id, local_date, status, detail, updated_at)"
+                "UPDATE digest_runs SET status = 'retrying', detail = 'interrupted', updated_at = ?"
+                " WHERE status = 'sending'",
+                (utc_now(),),
+            )
+            return cursor.rowcount
+
+    async def record_run(
+        self, digest_id: int, slot: str, status: str, detail: str | None = None
+    ) -> bool:
+        """Record an outcome that posts nothing (empty, skipped); False if the slot has a run."""
+        async with self.db.transaction() as conn:
+            cursor = await conn.execute(
+                "INSERT OR IGNORE INTO digest_runs(digest_id, slot, status, detail, updated_at)"
                 " VALUES (?, ?, ?, ?, ?)",
-                (digest_id, local_date.isoformat(), status, detail, utc_now()),
+                (digest_id, slot, status, detail, utc_now()),
             )
             return cursor.rowcount > 0
 
     async def claim_run(
-        self, digest_id: int, local_date: dt.date, *, parts: int, items: Sequence[int]
+        self,
+        digest_id: int,
+        slot: str,
+        *,
+        parts: int,
+        items: Sequence[int],
+        covers_to: int = 0,
     ) -> DigestRun | None:
-        """Claim a day's run before posting: None if it was claimed already and is not
+        """Claim a slot's run before posting: None if it was claimed already and is not
         waiting for a retry. A retry gets the existing run, to resume after its sent parts."""
         async with self.db.transaction() as conn:
-            row = await (
-                await conn.execute(
-                    "SELECT * FROM digest_runs WHERE digest_id = ? AND local_date = ?",
-                    (digest_id, local_date.isoformat()),
-                )
-            ).fetchone()
+            row = await (await conn.execute(_RUN, (digest_id, slot))).fetchone()
             if row is not None:
                 if row["status"] != "retrying":
                     return None
                 await conn.execute(
-                    "UPDATE digest_runs SET status = 'sending', attempts = attempts + 1, updated_at = ?"
-                    " WHERE digest_id = ? AND local_date = ?",
-                    (utc_now(), digest_id, local_date.isoformat()),
+                    "UPDATE digest_runs SET status = 'sending', attempts = attempts + 1,"
+                    " updated_at = ? WHERE digest_id = ? AND slot = ?",
+                    (utc_now(), digest_id, slot),
                 )
             else:
                 await conn.execute(
-                    "INSERT INTO digest_runs(digest_id, local_date, status, parts, attempts, items,"
-                    " updated_at) VALUES (?, ?, 'sending', ?, 1, ?, ?)",
-                    (digest_id, local_date.isoformat(), parts, json.dumps(list(items)), utc_now()),
+                    "INSERT INTO digest_runs(digest_id, slot, status, parts, attempts, items,"
+                    " covers_to, updated_at) VALUES (?, ?, 'sending', ?, 1, ?, ?, ?)",
+                    (digest_id, slot, parts, json.dumps(list(items)), covers_to, utc_now()),
                 )
-            row = await (
-                await conn.execute(
-                    "SELECT * FROM digest_runs WHERE digest_id = ? AND local_date = ?",
-                    (digest_id, local_date.isoformat()),
-                )
-            ).fetchone()
+            row = await (await conn.execute(_RUN, (digest_id, slot))).fetchone()
+        assert row is not None  # claimed in this transaction
         return _run(row)
 
-    async def part_sent(self, digest_id: int, local_date: dt.date) -> None:
+    async def part_sent(self, digest_id: int, slot: str, *, thread_id: int | None = None) -> None:
+        """One more message of the run is out (the first of a forum post opens its thread)."""
         async with self.db.transaction() as conn:
             await conn.execute(
-                "UPDATE digest_runs SET parts_sent = parts_sent + 1, updated_at = ?"
-                " WHERE digest_id = ? AND local_date = ?",
-                (utc_now(), digest_id, local_date.isoformat()),
+                "UPDATE digest_runs SET parts_sent = parts_sent + 1,"
+                " thread_id = COALESCE(?, thread_id), updated_at = ?"
+                " WHERE digest_id = ? AND slot = ?",
+                (thread_id, utc_now(), digest_id, slot),
             )
 
     async def finish_run(
-        self, digest_id: int, local_date: dt.date, status: str, detail: str | None = None
+        self, digest_id: int, slot: str, status: str, detail: str | None = None
     ) -> None:
-        """Close a run; a finished run's items go into the ledger and move the watermark."""
+        """Close a run; a sent run's items go into the ledger and move the watermark."""
         now = utc_now()
         async with self.db.transaction() as conn:
             await conn.execute(
                 "UPDATE digest_runs SET status = ?, detail = ?, updated_at = ?"
-                " WHERE digest_id = ? AND local_date = ?",
-                (status, detail, now, digest_id, local_date.isoformat()),
+                " WHERE digest_id = ? AND slot = ?",
+                (status, detail, now, digest_id, slot),
             )
             if status != "sent":
                 return
             row = await (
                 await conn.execute(
-                    "SELECT items FROM digest_runs WHERE digest_id = ? AND local_date = ?",
-                    (digest_id, local_date.isoformat()),
+                    "SELECT items, covers_to FROM digest_runs WHERE digest_id = ? AND slot = ?",
+                    (digest_id, slot),
                 )
             ).fetchone()
             items = json.loads(row[0]) if row and row[0] else []
@@ -295,23 +411,27 @@ class DigestRepository:
                 "INSERT OR IGNORE INTO deliveries(target, event_id, delivered_at) VALUES (?, ?, ?)",
                 [(f"digest:{digest_id}", event_id, now) for event_id in items],
             )
-            if items:
+            covers_to = max([row[1] if row else 0, *items])
+            if covers_to:
                 await conn.execute(
                     "UPDATE digests SET last_event_id = MAX(last_event_id, ?) WHERE id = ?",
-                    (max(items), digest_id),
+                    (covers_to, digest_id),
                 )
 
     async def runs_for(self, digest_id: int, limit: int = 10) -> list[DigestRun]:
         rows = await self.db.fetchall(
-            "SELECT * FROM digest_runs WHERE digest_id = ? ORDER BY local_date DESC LIMIT ?",
+            "SELECT * FROM digest_runs WHERE digest_id = ? ORDER BY updated_at DESC LIMIT ?",
             (digest_id, limit),
         )
         return [_run(r) for r in rows]
 
     # --- content ---------------------------------------------------------------------------
 
-    async def new_events(self, digest: Digest, *, limit: int = 5000) -> list[NewEvent]:
-        """Announceable events after the digest's watermark and not yet delivered to it."""
+    async def new_events(
+        self, digest: Digest, *, language: str = "all", limit: int = 5000
+    ) -> NewEvents:
+        """Announceable events after the digest's watermark, not yet delivered to it, that
+        pass its filters; covers_to is how far it read (past the ones that did not pass)."""
         rows = await self.db.fetchall(
             "SELECT e.id FROM events e INDEXED BY events_announced"
             " WHERE e.announce = 1 AND e.id > ? AND e.removed_at IS NULL"
@@ -319,22 +439,62 @@ class DigestRepository:
             " ORDER BY e.id LIMIT ?",
             (digest.last_event_id, f"digest:{digest.id}", limit),
         )
-        return await self.events_by_id([r[0] for r in rows])
+        ids = [r[0] for r in rows]
+        covers_to = ids[-1] if ids else digest.last_event_id
+        return NewEvents(await self._passing(ids, digest.filters, language), covers_to)
 
     async def new_events_for_preview(
-        self, digest: Digest | None, *, now: dt.datetime, limit: int = 5000
+        self,
+        digest: Digest | None,
+        filters: DigestFilters,
+        *,
+        language: str,
+        now: dt.datetime,
+        limit: int = 5000,
     ) -> list[NewEvent]:
-        """What a 'new' digest would cover now: after its watermark, or (no digest yet) the
-        events announced in the last day."""
+        """What a 'new' digest would cover now: after its watermark, or (no such digest yet)
+        the events announced in the last day that pass the filters."""
         if digest is not None:
-            return await self.new_events(digest, limit=limit)
-        since = (now.astimezone(dt.UTC) - dt.timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%S")
+            return (await self.new_events(digest, language=language, limit=limit)).events
+        since = to_timestamp(now - dt.timedelta(days=1))
         rows = await self.db.fetchall(
             "SELECT id FROM events WHERE announce = 1 AND added_at >= ? AND removed_at IS NULL"
             " ORDER BY id DESC LIMIT ?",
             (since, limit),
         )
-        return await self.events_by_id([r[0] for r in rows])
+        return await self._passing([r[0] for r in rows], filters, language)
+
+    async def _passing(
+        self, ids: Sequence[int], filters: DigestFilters, language: str
+    ) -> list[NewEvent]:
+        where, params = _conditions(filters, language)
+        if where:
+            kept: list[int] = []
+            for chunk in chunked(ids):
+                kept += [
+                    r[0]
+                    for r in await self.db.fetchall(
+                        f"SELECT e.id FROM events e WHERE e.id IN ({placeholders(len(chunk))})"
+                        f" AND {where}",
+                        [*chunk, *params],
+                    )
+                ]
+            ids = kept
+        if filters.words:
+            ids = await self._holding_words(ids, filters.words)
+        return await self.events_by_id(ids)
+
+    async def _holding_words(self, ids: Sequence[int], words: str) -> list[int]:
+        """The events whose headline or summary match the words as /search reads them."""
+        holds = text_matcher(words)
+        kept: list[int] = []
+        for chunk in chunked(ids):
+            rows = await self.db.fetchall(
+                f"SELECT id, headline, summary FROM events WHERE id IN ({placeholders(len(chunk))})",
+                list(chunk),
+            )
+            kept += [r[0] for r in rows if holds(f"{r[1]}\n{r[2] or ''}")]
+        return sorted(kept)
 
     async def events_by_id(self, ids: Sequence[int]) -> list[NewEvent]:
         """Events with what digests group them by. Remembered for a while: the 'new' digests
@@ -360,14 +520,80 @@ class DigestRepository:
         return [self._recent[i][1] for i in sorted(ids) if i in self._recent]
 
     async def on_this_day_best(
-        self, month: int, day: int, *, before_year: int, limit: int
+        self,
+        month: int,
+        day: int,
+        *,
+        before_year: int,
+        limit: int,
+        filters: DigestFilters = NO_FILTERS,
+        language: str = "all",
     ) -> list[EventBrief]:
-        """The events of a month and day the archive says most about (sources, related
-        links, entities), best first."""
+        """The events of a month and day that pass the filters and the archive says most
+        about (sources, related links, entities), best first."""
+        where, params = _conditions(filters, language)
+        # Words are matched in Python: read enough of the day's best for them to choose from.
+        pool = limit * 50 if filters.words else limit
         rows = await self.db.fetchall(
-            f"SELECT {_BRIEF_COLUMNS} FROM events e"
+            f"SELECT {_BRIEF_COLUMNS}, e.summary FROM events e"
             " INDEXED BY events_by_month_day_weight WHERE e.month_day = ? AND e.date < ?"
-            " ORDER BY e.weight DESC, e.date DESC, e.id LIMIT ?",
-            (f"{month:02d}-{day:02d}", f"{before_year:04d}-01-01", limit),
+            f" AND {where or '1'} ORDER BY e.weight DESC, e.date DESC, e.id LIMIT ?",
+            (f"{month:02d}-{day:02d}", f"{before_year:04d}-01-01", *params, pool),
         )
-        return [_brief(r) for r in rows]
+        if filters.words:
+            holds = text_matcher(filters.words)
+            rows = [r for r in rows if holds(f"{r['headline']}\n{r['summary'] or ''}")]
+        return [_brief(r) for r in rows[:limit]]
+
+    async def categories(self, text: str, *, limit: int = 25) -> list[str]:
+        """The portal's categories starting with (else holding) the text, for autocomplete."""
+        rows = await self.db.fetchall(
+            "SELECT category FROM events WHERE category IS NOT NULL GROUP BY category"
+            " ORDER BY COUNT(*) DESC"
+        )
+        typed = fold_text(text)
+        names = [r[0] for r in rows]
+        starting = [n for n in names if fold_text(n).startswith(typed)]
+        holding = [n for n in names if typed in fold_text(n) and n not in starting]
+        return (starting + holding)[:limit]
+
+
+async def refresh_filter_keys(conn: aiosqlite.Connection, entity_id: int) -> None:
+    """After a merge moved digests' entities to this one, their keys name it: set again as
+    it reads, such a digest is found, not made twice. (One that would then repeat another
+    digest of its channel keeps its old key.)"""
+    rows = await conn.execute_fetchall(
+        "SELECT d.id, d.category, d.words, d.language,"
+        " (SELECT json_group_array(entity_id) FROM digest_entities WHERE digest_id = d.id)"
+        " FROM digests d WHERE d.id IN (SELECT digest_id FROM digest_entities WHERE entity_id = ?)",
+        (entity_id,),
+    )
+    for row in rows:
+        key = DigestFilters(tuple(json.loads(row[4])), row[1], row[2], row[3]).key
+        await conn.execute(
+            "UPDATE OR IGNORE digests SET filter_key = ? WHERE id = ?", (key, row[0])
+        )
+
+
+def _conditions(filters: DigestFilters, language: str) -> tuple[str, list[object]]:
+    """The filters but words as SQL over events e (words need the search syntax's matcher)."""
+    conditions: list[str] = []
+    params: list[object] = []
+    if filters.entity_ids:
+        conditions.append(
+            "EXISTS (SELECT 1 FROM event_entities f WHERE f.event_id = e.id"
+            f" AND f.entity_id IN ({placeholders(len(filters.entity_ids))}))"
+        )
+        params.extend(filters.entity_ids)
+    if filters.category:
+        # A feed's categories are its items' entities; the portal's is the event's category.
+        conditions.append(
+            "(e.category = ? COLLATE NOCASE OR EXISTS (SELECT 1 FROM event_entities f"
+            " WHERE f.event_id = e.id AND f.entity_id IN"
+            " (SELECT COALESCE(canonical_id, id) FROM entities WHERE folded = ?)))"
+        )
+        params.extend([filters.category, fold(filters.category)])
+    if language != "all":
+        conditions.append("e.lang = ?")
+        params.append(language)
+    return " AND ".join(conditions), params

@@ -16,7 +16,8 @@ from dataclasses import dataclass
 import aiosqlite
 
 from storage.db import Database, chunked, placeholders
-from storage.events import EventRepository
+from storage.digests import refresh_filter_keys
+from storage.events import EventRepository, edition
 from storage.models import EntityProfile, EventBrief
 from storage.search import any_word_match, build_match, text_matcher, without_letter_typed
 from storage.textindex import fold
@@ -325,13 +326,29 @@ class EntityRepository:
             (target_id, source_id),
         )
         await conn.execute("DELETE FROM subscriptions WHERE entity_id = ?", (source_id,))
+        await conn.execute(
+            "UPDATE OR IGNORE digest_entities SET entity_id = ? WHERE entity_id = ?",
+            (target_id, source_id),
+        )
+        await conn.execute("DELETE FROM digest_entities WHERE entity_id = ?", (source_id,))
+        await refresh_filter_keys(conn, target_id)
         return moved
 
     # --- profile -------------------------------------------------------------------------
 
     async def profile(
-        self, entity_id: int, *, recent: int = 10, co_entities: int = 10
+        self,
+        entity_id: int,
+        *,
+        recent: int = 10,
+        co_entities: int = 10,
+        language: str | None = None,
     ) -> EntityProfile:
+        """What the archive knows of an entity: its counts and dates (every language), its
+        latest events (only those in a language, 'en' or 'zh', if given; 'all' or None:
+        both) and the entities seen with it lately."""
+        lang = edition(language)
+        in_edition, edition_params = (" AND ev.lang = ?", (lang,)) if lang else ("", ())
         head = await self.db.fetchone(
             "SELECT name, event_count,"
             " (SELECT MIN(date) FROM event_entities WHERE entity_id = e.id) AS first,"
@@ -346,8 +363,8 @@ class EntityRepository:
             " (SELECT url FROM sources s WHERE s.event_id = ev.id AND s.is_image = 0"
             "  ORDER BY position LIMIT 1) AS url"
             " FROM event_entities ee JOIN events ev ON ev.id = ee.event_id"
-            " WHERE ee.entity_id = ? ORDER BY ee.date DESC, ee.event_id DESC LIMIT ?",
-            (entity_id, recent),
+            f" WHERE ee.entity_id = ?{in_edition} ORDER BY ee.date DESC, ee.event_id DESC LIMIT ?",
+            (entity_id, *edition_params, recent),
         )
         briefs = tuple(
             EventBrief(

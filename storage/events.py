@@ -130,6 +130,7 @@ class _WordSearch:
     where: str
     params: Sequence[object]
     want: int
+    language: str | None = None  # 'en', 'zh': matches are walked in that edition only
 
 
 def _posting_keys(rows: Sequence[aiosqlite.Row]) -> np.ndarray:
@@ -235,6 +236,20 @@ class SearchFilter:
     entity_ids: tuple[int, ...] | None = None  # any of these (a canonical entity and aliases)
     since: dt.date | None = None
     until: dt.date | None = None
+    language: str | None = None  # 'en' or 'zh': that edition only; 'all' or None: both
+
+
+EDITIONS = ("en", "zh")  # events.lang
+
+
+def edition(language: str | None) -> str | None:
+    """The events.lang a lookup keeps for a language: 'en' or 'zh', or None for 'all' (and
+    None): no filter."""
+    if language is None or language == "all":
+        return None
+    if language not in EDITIONS:
+        raise ValueError(f"language must be en, zh or all, not {language!r}")
+    return language
 
 
 _BRIEF_COLUMNS = (
@@ -1177,6 +1192,11 @@ class EventRepository:
         if query.until:
             conditions.append("e.date <= ?")
             params.append(query.until.isoformat())
+        if (lang := edition(query.language)) is not None:
+            # Not a word of the index: the rows are filtered, and matches walked in the
+            # edition only (_newest_matches).
+            conditions.append("e.lang = ?")
+            params.append(lang)
         where = " AND ".join(conditions) or "1"
         if not query.text.strip():
             return await self._browse(query, limit=limit, offset=offset)
@@ -1187,7 +1207,7 @@ class EventRepository:
         filters = [f for f in (await self._period_match(query),) if f]
         if query.entity_ids:
             filters.append(entities_match(query.entity_ids))
-        words = _WordSearch(query.text, filters, where, params, want)
+        words = _WordSearch(query.text, filters, where, params, want, edition(query.language))
         in_headline = await self._in_headline(words)
         if len(in_headline) < want:
             # The others as ranked, enough of them that those already found can go.
@@ -1249,12 +1269,14 @@ class EventRepository:
         while True:
             held = None
             if character is not None:
-                held = await self._newest_holding(character, window, in_summary=True)
+                held = await self._newest_holding(
+                    character, window, in_summary=True, language=words.language
+                )
             if held is not None:
                 newest = [row[0] for row in held]
             else:
                 newest = await self._newest_matches(
-                    event_match, window, floor, few_likely=few_likely
+                    event_match, window, floor, few_likely=few_likely, language=words.language
                 )
             lowest = newest[-1] if len(newest) == window else floor
             ids: list[int] | None = newest
@@ -1309,7 +1331,13 @@ class EventRepository:
             window *= 8
 
     async def _newest_matches(
-        self, match: str, limit: int, floor: int = 0, *, few_likely: bool = False
+        self,
+        match: str,
+        limit: int,
+        floor: int = 0,
+        *,
+        few_likely: bool = False,
+        language: str | None = None,
     ) -> list[int]:
         """The ids of the newest `limit` events matching in event_search (from id floor),
         newest first. FTS5 walks its doclists forwards faster than backwards: 7.6 against
@@ -1318,13 +1346,26 @@ class EventRepository:
         back from the newest only when they turn out to be more than the limit. In the
         benchmark's searches there, the walks of show by words took 131 ms in all instead of
         186, those of English search 1,051 instead of 1,151; a walk done twice cost 2 ms
-        more at worst."""
-        walk = "SELECT rowid FROM event_search WHERE event_search MATCH ? AND rowid >= ? ORDER BY"
+        more at worst.
+
+        With a language ('en', 'zh'), only the matches in that edition count: each match's
+        event is looked up by id as FTS5 walks, so that a search in one edition does not
+        rank (and throw away) the other's matches, all of them when none are its own."""
+        if language is None:
+            walk = "SELECT rowid FROM event_search WHERE event_search MATCH ? AND rowid >= ?"
+            params: tuple[object, ...] = (match, floor)
+        else:
+            walk = (
+                "SELECT s.rowid FROM event_search s JOIN events e ON e.id = s.rowid"
+                " WHERE event_search MATCH ? AND s.rowid >= ? AND e.lang = ?"
+            )
+            params = (match, floor, language)
+        order = "rowid" if language is None else "s.rowid"
         if few_likely:
-            rows = await self.db.fetchall(f"{walk} rowid LIMIT ?", (match, floor, limit + 1))
+            rows = await self.db.fetchall(f"{walk} ORDER BY {order} LIMIT ?", (*params, limit + 1))
             if len(rows) <= limit:
                 return [row[0] for row in reversed(rows)]
-        rows = await self.db.fetchall(f"{walk} rowid DESC LIMIT ?", (match, floor, limit))
+        rows = await self.db.fetchall(f"{walk} ORDER BY {order} DESC LIMIT ?", (*params, limit))
         return [row[0] for row in rows]
 
     async def _headline_holders(self, ids: list[int], text: str) -> list[int]:
@@ -1400,28 +1441,35 @@ class EventRepository:
             query.since.isoformat() if query.since else "0000-00-00",
             query.until.isoformat() if query.until else "9999-99-99",
         ]
+        lang = edition(query.language)
+        in_edition = " AND e.lang = ?" if lang else ""
+        if lang:
+            bounds.append(lang)
         if query.entity_ids:
             rows = await self.db.fetchall(
                 f"SELECT {_BRIEF_COLUMNS} FROM event_entities f JOIN events e ON e.id = f.event_id"
                 f" WHERE f.entity_id IN ({placeholders(len(query.entity_ids))})"
-                " AND f.date >= ? AND f.date <= ?"
+                f" AND f.date >= ? AND f.date <= ?{in_edition}"
                 " ORDER BY f.date DESC, f.event_id DESC LIMIT ? OFFSET ?",
                 (*query.entity_ids, *bounds, limit, offset),
             )
         else:
             rows = await self.db.fetchall(
                 f"SELECT {_BRIEF_COLUMNS} FROM events e WHERE e.date >= ? AND e.date <= ?"
-                " ORDER BY e.date DESC, e.id DESC LIMIT ? OFFSET ?",
+                f"{in_edition} ORDER BY e.date DESC, e.id DESC LIMIT ? OFFSET ?",
                 (*bounds, limit, offset),
             )
         return [SearchHit(_brief(row)) for row in rows]
 
-    async def suggest_headlines(self, text: str, *, limit: int = 25) -> list[EventBrief]:
+    async def suggest_headlines(
+        self, text: str, *, limit: int = 25, language: str | None = None
+    ) -> list[EventBrief]:
         """Autocomplete: the headlines holding the words typed in a row (headline_phrase;
         among the newest HEADLINE_POOL, newest first). When none do, or the words are not
         pairs (one word, Chinese), among the newest HEADLINE_POOL headlines holding all the
         words, those holding them as a phrase first, then the others; newest first within
-        each. Empty input: the newest events.
+        each. Empty input: the newest events. A language ('en', 'zh') keeps that edition's
+        events of the pool ('all', None: both).
 
         Newest first lets FTS5 stop after the pool instead of ranking every match, and the
         phrase is checked in Python within the pool: asked of event_search, a phrase of
@@ -1429,12 +1477,15 @@ class EventRepository:
         A letter starting a word is not looked up (without_letter_typed), but the headlines
         holding it as typed come first."""
         typed = text
+        lang = edition(language)
+        in_edition, edition_params = (" AND e.lang = ?", (lang,)) if lang else ("", ())
         if (shorter := without_letter_typed(text)) is not None:
             text = shorter
         if not text.strip():
             rows = await self.db.fetchall(
-                f"SELECT {_BRIEF_COLUMNS} FROM events e ORDER BY e.date DESC, e.id DESC LIMIT ?",
-                (limit,),
+                f"SELECT {_BRIEF_COLUMNS} FROM events e"
+                f"{' WHERE e.lang = ?' if lang else ''} ORDER BY e.date DESC, e.id DESC LIMIT ?",
+                (*edition_params, limit),
             )
             return [_brief(row) for row in rows]
         words = text.split()
@@ -1445,18 +1496,18 @@ class EventRepository:
         if phrase is not None:
             rows = await self.db.fetchall(
                 f"SELECT {_BRIEF_COLUMNS} FROM events e WHERE e.id IN ({NEWEST_IN_A_ROW})"
-                " ORDER BY e.date DESC, e.id DESC LIMIT ?",
-                (phrase, HEADLINE_POOL, limit),
+                f"{in_edition} ORDER BY e.date DESC, e.id DESC LIMIT ?",
+                (phrase, HEADLINE_POOL, *edition_params, limit),
             )
             if rows:
                 return [_brief(row) for row in rows]
         pool = None
         if (character := lone_character(text, prefix_last=prefix_last)) is not None:
-            pool = await self._newest_holding(character, HEADLINE_POOL)
+            pool = await self._newest_holding(character, HEADLINE_POOL, language=lang)
         if pool is None and (check := prefix_check(text, prefix_last=prefix_last)) is not None:
-            pool = await self._newest_headlines(text, prefix_last, check)
+            pool = await self._newest_headlines(text, prefix_last, check, language=lang)
         if pool is None:
-            pool = await self._newest_headlines(text, prefix_last, None) or []
+            pool = await self._newest_headlines(text, prefix_last, None, language=lang) or []
         in_phrase = phrase_matcher(typed)
         pool.sort(key=lambda row: (row[2], row[0]), reverse=True)
         pool.sort(key=lambda row: not in_phrase(row[1]))  # stable: newest first within
@@ -1469,11 +1520,17 @@ class EventRepository:
         return [briefs[i] for i in ids if i in briefs]
 
     async def _newest_headlines(
-        self, text: str, prefix_last: bool, check: Callable[[str], bool] | None
+        self,
+        text: str,
+        prefix_last: bool,
+        check: Callable[[str], bool] | None,
+        *,
+        language: str | None = None,
     ) -> list[tuple[int, str, str]] | None:
         """(id, headline, date) of the newest HEADLINE_POOL events whose headline holds the
-        words. With a check, a long prefix is looked up by its first letters and checked;
-        None when too few of them hold it (CUT_PREFIX_YIELD)."""
+        words; with a language ('en', 'zh'), those of them in it. With a check, a long
+        prefix is looked up by its first letters and checked; None when too few of them
+        hold it (CUT_PREFIX_YIELD, over all the languages)."""
         match = build_match(text, prefix_last=prefix_last, cut=INDEXED_PREFIX if check else None)
         if match is None:
             return []
@@ -1483,23 +1540,28 @@ class EventRepository:
             few_likely=few_matches_likely(text, prefix_last=prefix_last),
         )
         rows = await self.db.fetchall(
-            "SELECT id, headline, date FROM events WHERE id IN (SELECT value FROM json_each(?))",
+            "SELECT id, headline, date, lang FROM events"
+            " WHERE id IN (SELECT value FROM json_each(?))",
             (json.dumps(ids),),
         )
         pool = [(row[0], row[1], row[2]) for row in rows]
-        if check is None:
-            return pool
-        kept = [row for row in pool if check(row[1])]
-        if len(pool) == HEADLINE_POOL and _too_few_hold(len(kept), len(pool)):
-            return None
-        return kept
+        if check is not None:
+            kept = [row for row in pool if check(row[1])]
+            if len(pool) == HEADLINE_POOL and _too_few_hold(len(kept), len(pool)):
+                return None
+            pool = kept
+        if language is not None:
+            in_language = {row[0] for row in rows if row[3] == language}
+            pool = [row for row in pool if row[0] in in_language]
+        return pool
 
     async def _newest_holding(
-        self, character: str, limit: int, *, in_summary: bool = False
+        self, character: str, limit: int, *, in_summary: bool = False, language: str | None = None
     ) -> list[tuple[int, str, str]] | None:
         """(id, headline, date) of the newest `limit` events whose headline (or summary)
         holds one Chinese character (lone_character), read from the newest CHARACTER_SCAN
-        events; None when fewer hold it there. FTS5 finds a character alone by merging the
+        events (only those in a language, 'en' or 'zh', if given); None when fewer hold it
+        there. FTS5 finds a character alone by merging the
         doclists of every bigram that starts with it: 15-22 ms for 的 at 1,000,000 events,
         where the newest few hundred headlines hold a hundred (0.3 ms). A rarer character
         costs this scan, 1-2 ms, and then a cheap lookup in FTS5."""
@@ -1509,24 +1571,29 @@ class EventRepository:
             if in_summary
             else "instr(simplified(headline), ?1)"
         )
+        in_edition = " AND lang = ?4" if language else ""
         rows = await self.db.fetchall(
             "SELECT id, headline, date FROM events"
             f" WHERE id > (SELECT max(id) FROM events) - ?2 AND searchable AND {holds}"
-            " ORDER BY id DESC LIMIT ?3",
-            (character, CHARACTER_SCAN, limit),
+            f"{in_edition} ORDER BY id DESC LIMIT ?3",
+            (character, CHARACTER_SCAN, limit, *((language,) if language else ())),
         )
         if len(rows) < limit:
             return None
         return [(row[0], row[1], row[2]) for row in rows]
 
-    async def closest(self, text: str, *, limit: int = 5) -> list[EventBrief]:
+    async def closest(
+        self, text: str, *, limit: int = 5, language: str | None = None
+    ) -> list[EventBrief]:
         """Suggestions for text that matched nothing. When some of its words are not in the
         archive (a typo, a word never used): the events holding the others and a word that
         starts as each unknown one does (its first four letters), else the others alone.
         Failing that, events holding any of the known words, ranked by the rare ones, else
         newest first. Only headlines in the text's script are suggested: Chinese for
         Chinese, none for Latin (a Chinese headline quoting two English words is no help),
-        either for text in both or neither."""
+        either for text in both or neither; and with a language ('en', 'zh'; 'all' or None:
+        both), only events in it."""
+        lang = edition(language)
         # More than are shown when some may be in the other script and left out.
         pool = limit if any_script(text) else limit * 4
 
@@ -1541,13 +1608,13 @@ class EventRepository:
             start
             for word in words
             if not counts[exact[word]] and len(word) > 4 and not has_cjk(word)
-            if await self.search(SearchFilter(start := f"{word[:4]}*"), limit=1)
+            if await self.search(SearchFilter(start := f"{word[:4]}*", language=lang), limit=1)
         ]
         if len(known) < len(words):
             for terms in ([*known, *starts], known if starts else []):
                 if not terms:
                     continue
-                hits = await self.search(SearchFilter(" ".join(terms)), limit=pool)
+                hits = await self.search(SearchFilter(" ".join(terms), language=lang), limit=pool)
                 if found := in_script([hit.event for hit in hits]):
                     return found
         if not known:
@@ -1555,10 +1622,11 @@ class EventRepository:
         rare = [term for term in known if counts[term] <= COMMON_TERM_EVENTS]
         # bm25 over rare words only: it counts every event holding each word it ranks by.
         order = EVENT_RANK if rare else "event_search.rowid DESC"
+        in_edition, edition_params = (" AND e.lang = ?", (lang,)) if lang else ("", ())
         rows = await self.db.fetchall(
             f"SELECT {_BRIEF_COLUMNS} FROM event_search JOIN events e ON e.id = event_search.rowid"
-            f" WHERE event_search MATCH ? ORDER BY {order} LIMIT ?",
-            (in_text(" OR ".join(rare or known)), pool),
+            f" WHERE event_search MATCH ?{in_edition} ORDER BY {order} LIMIT ?",
+            (in_text(" OR ".join(rare or known)), *edition_params, pool),
         )
         return in_script([_brief(row) for row in rows])
 
@@ -1570,14 +1638,18 @@ class EventRepository:
         before_year: int | None = None,
         limit: int = 50,
         offset: int = 0,
+        language: str | None = None,
     ) -> list[EventBrief]:
-        """Events on a month and day, newest year first (optionally only before a year)."""
+        """Events on a month and day, newest year first (optionally only before a year, and
+        only in a language: 'en' or 'zh'; 'all' or None: both)."""
         month_day = f"{month:02d}-{day:02d}"
         bound = f"{before_year:04d}-01-01" if before_year else "9999-12-31"
+        lang = edition(language)
+        in_edition, edition_params = (" AND e.lang = ?", (lang,)) if lang else ("", ())
         rows = await self.db.fetchall(
             f"SELECT {_BRIEF_COLUMNS} FROM events e WHERE e.month_day = ? AND e.date < ?"
-            " ORDER BY e.date DESC, e.complete DESC, e.id LIMIT ? OFFSET ?",
-            (month_day, bound, limit, offset),
+            f"{in_edition} ORDER BY e.date DESC, e.complete DESC, e.id LIMIT ? OFFSET ?",
+            (month_day, bound, *edition_params, limit, offset),
         )
         return [_brief(row) for row in rows]
 

@@ -1,4 +1,4 @@
-"""/digest set, list, remove, preview: scheduled digests, for server managers."""
+"""/digest set, list, remove, preview: digests and news channels, for server managers."""
 
 from __future__ import annotations
 
@@ -14,19 +14,21 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot import render
+from bot.choices import entity_choices
 from bot.client import ChronicleBot
-from bot.digests import DigestContent, local_today, new_content, onthisday_content
+from bot.delivery import missing_permissions
+from bot.digests import local_today
 from bot.errors import InvalidInput
+from bot.language import server_language
+from bot.services.digests import describe_filters, preview_content, resolve_filters
 from storage.digests import Digest
 
 Kind = Literal["onthisday", "new"]
+Every = Literal["daily", "hourly", "live"]
+Language = Literal["en", "zh", "all"]
+DigestChannel = discord.TextChannel | discord.ForumChannel | discord.Thread
 _TIME = re.compile(r"^\s*([01]?\d|2[0-3]):([0-5]\d)\s*$")
 DEFAULT_TIMEZONE = "UTC"
-PERMISSIONS_NEEDED = (
-    ("view_channel", "View Channel"),
-    ("send_messages", "Send Messages"),
-    ("embed_links", "Embed Links"),
-)
 
 
 @cache
@@ -37,6 +39,19 @@ def timezones() -> dict[str, str]:
         for name in zoneinfo.available_timezones()
         if "/" in name or name == "UTC"
     }
+
+
+async def timezone_autocomplete(
+    interaction: discord.Interaction, current: str
+) -> list[app_commands.Choice[str]]:
+    """IANA zones starting with what was typed, then those holding it."""
+    typed = current.strip().casefold()
+    names = sorted(timezones().values())
+    starts = [n for n in names if n.casefold().startswith(typed)]
+    contains = [n for n in names if typed in n.casefold() and n not in starts]
+    return [
+        app_commands.Choice(name=n, value=n) for n in (starts + contains)[: render.CHOICES_LIMIT]
+    ]
 
 
 def parse_time(text: str) -> dt.time:
@@ -74,7 +89,9 @@ def require_manager(interaction: discord.Interaction) -> None:
 @app_commands.guild_only()
 @app_commands.default_permissions(manage_guild=True)
 class Digests(
-    commands.GroupCog, group_name="digest", group_description="Daily digests posted to channels"
+    commands.GroupCog,
+    group_name="digest",
+    group_description="Digests and news channels: events posted daily, hourly or live",
 ):
     def __init__(self, bot: ChronicleBot):
         self.bot = bot
@@ -84,76 +101,172 @@ class Digests(
         require_manager(interaction)
         return True
 
-    async def timezone_autocomplete(
+    async def entity_autocomplete(
         self, interaction: discord.Interaction, current: str
     ) -> list[app_commands.Choice[str]]:
-        typed = current.strip().casefold()
-        names = sorted(timezones().values())
-        starts = [n for n in names if n.casefold().startswith(typed)]
-        contains = [n for n in names if typed in n.casefold() and n not in starts]
+        return await entity_choices(self.bot.storage, current)
+
+    async def category_autocomplete(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        names = await self.bot.storage.digests.categories(current, limit=render.CHOICES_LIMIT)
         return [
-            app_commands.Choice(name=n, value=n)
-            for n in (starts + contains)[: render.CHOICES_LIMIT]
+            app_commands.Choice(name=render.cut(n, render.CHOICE_TEXT_LIMIT), value=n)
+            for n in names
+            if len(n) <= render.CHOICE_TEXT_LIMIT
         ]
 
+    async def digest_autocomplete(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        typed = current.casefold()
+        choices = []
+        for digest in await self.bot.storage.digests.for_guild(interaction.guild_id or 0):
+            label = render.cut(self._name(digest, interaction.guild), render.CHOICE_TEXT_LIMIT)
+            if typed in label.casefold():
+                choices.append(app_commands.Choice(name=label, value=str(digest.id)))
+        return choices[: render.CHOICES_LIMIT]
+
     async def _server_timezone(self, guild_id: int) -> str:
-        return await self.bot.storage.digests.guild_timezone(guild_id) or DEFAULT_TIMEZONE
+        return (await self.bot.storage.settings.get(guild_id)).timezone or DEFAULT_TIMEZONE
 
     @app_commands.command(
-        name="set", description="Post a digest to a channel every day at a local time"
+        name="set",
+        description="Post a digest to a channel: daily, hourly, or live as events arrive",
     )
     @app_commands.describe(
-        kind="onthisday: this day in earlier years; new: events added since the last one",
-        channel="Where to post it",
-        time="HH:MM, 24-hour",
+        kind="onthisday: this day in earlier years (daily); new: events added since the last post",
+        channel="A text, announcement or forum channel, or a thread",
+        every="daily (default), hourly, or live: each poll's new events as they arrive",
+        time="daily: HH:MM, 24-hour; hourly: the minutes past each hour (default 00)",
         timezone="IANA timezone, e.g. Europe/Berlin (default: the server's, else UTC)",
+        entity="Only events about this entity (a person, group, place or story)",
+        entity2="... or this one",
+        entity3="... or this one",
+        category="Only events of this category, e.g. Armed conflicts and attacks",
+        words="Only events matching these words, as /search reads them",
+        language="en, zh or all (default: the server's language)",
+        role="A role to mention on each post",
+        publish="In an announcement channel: publish each post to following servers",
     )
-    @app_commands.autocomplete(timezone=timezone_autocomplete)
+    @app_commands.autocomplete(
+        timezone=timezone_autocomplete,
+        entity=entity_autocomplete,
+        entity2=entity_autocomplete,
+        entity3=entity_autocomplete,
+        category=category_autocomplete,
+    )
     async def set_digest(
         self,
         interaction: discord.Interaction,
         kind: Kind,
-        channel: discord.TextChannel,
-        time: str,
+        channel: DigestChannel,
+        every: Every = "daily",
+        time: str | None = None,
         timezone: str | None = None,
+        entity: str | None = None,
+        entity2: str | None = None,
+        entity3: str | None = None,
+        category: str | None = None,
+        words: str | None = None,
+        language: Language | None = None,
+        role: discord.Role | None = None,
+        publish: bool = False,
     ) -> None:
-        assert interaction.guild is not None
-        at = parse_time(time)
-        zone = (
-            parse_timezone(timezone)
-            if timezone
-            else await self._server_timezone(interaction.guild.id)
+        guild = interaction.guild
+        assert guild is not None
+        if kind == "onthisday" and every != "daily":
+            raise InvalidInput("An onthisday digest is daily: leave out every, or pick kind new.")
+        at = self._time(every, time)
+        zone = parse_timezone(timezone) if timezone else await self._server_timezone(guild.id)
+        filters, names = await resolve_filters(
+            self.bot.storage,
+            entities=[e for e in (entity, entity2, entity3) if e],
+            category=category,
+            words=words,
+            language=language,
         )
-        me = interaction.guild.me
-        perms = channel.permissions_for(me)
-        missing = [label for flag, label in PERMISSIONS_NEEDED if not getattr(perms, flag)]
+        missing = missing_permissions(channel, guild.me)
         if missing:
             raise InvalidInput(
-                f"I cannot post digests in {channel.mention}: I am missing {', '.join(missing)} there. "
-                "Give me those permissions in the channel's settings, then run /digest set again."
+                f"I cannot post digests in {channel.mention}: I am missing {', '.join(missing)}"
+                " there. Give me those permissions in the channel's settings, then run"
+                " /digest set again."
             )
-        digests = self.bot.storage.digests
+        if role is not None:
+            self._check_role(role, channel, guild)
+        if publish and not (isinstance(channel, discord.TextChannel) and channel.is_news()):
+            raise InvalidInput(
+                f"{channel.mention} is not an announcement channel: publish only applies there."
+            )
         if timezone:
-            await digests.set_guild_timezone(interaction.guild.id, zone)
-        digest, created = await digests.upsert(
-            guild_id=interaction.guild.id,
+            await self.bot.storage.settings.set_timezone(guild.id, zone)
+        digest, created = await self.bot.storage.digests.upsert(
+            guild_id=guild.id,
             channel_id=channel.id,
             kind=kind,
+            every=every,
             time=at,
             timezone=zone,
+            filters=filters,
+            role_id=role.id if role else None,
+            publish=publish,
             created_by=interaction.user.id,
             now=self.bot.clock(),
         )
         when = self.bot.chronicle_scheduler.schedule_digest(digest)
-        assert when is not None  # upsert resumes a paused digest
         verb = "will be posted" if created else "is now posted"
+        about = describe_filters(filters, names)
+        about = f" ({about})" if about else ""
         await interaction.response.send_message(
-            f"The **{kind}** digest {verb} in {channel.mention} every day at {at:%H:%M} ({zone}). "
-            f"Next: {render.discord_time(when, 'F')}.",
+            f"The **{kind}** digest{about} {verb} in {channel.mention} {self._schedule(digest)}."
+            + (f" Next: {render.discord_time(when, 'F')}." if when else ""),
             ephemeral=True,
         )
 
-    @app_commands.command(name="list", description="This server's digests and when they run next")
+    @staticmethod
+    def _time(every: str, text: str | None) -> dt.time:
+        if every == "live":
+            return dt.time(0, 0)
+        if every == "hourly":
+            if text is None:
+                return dt.time(0, 0)
+            minutes = text.strip().rsplit(":", 1)[-1]
+            if not (minutes.isdigit() and len(minutes) <= 2 and int(minutes) < 60):
+                raise InvalidInput(
+                    f"{text[:20]!r} is not a minute: an hourly digest takes the minutes past"
+                    " each hour, e.g. 05 or 30."
+                )
+            return dt.time(0, int(minutes))
+        if text is None:
+            raise InvalidInput("A daily digest needs a time: HH:MM on a 24-hour clock, e.g. 08:30.")
+        return parse_time(text)
+
+    def _check_role(self, role: discord.Role, channel: DigestChannel, guild: discord.Guild) -> None:
+        if role.is_default():
+            raise InvalidInput("Pick a role to mention: Chronicle never pings @everyone.")
+        if not role.mentionable and not channel.permissions_for(guild.me).mention_everyone:
+            raise InvalidInput(
+                f"I cannot ping {role.mention}: make the role mentionable (Server Settings →"
+                " Roles), or give me Mention @everyone, @here and All Roles."
+            )
+
+    @staticmethod
+    def _schedule(digest: Digest) -> str:
+        if digest.every == "live":
+            return "as new events arrive"
+        if digest.every == "hourly":
+            return f"every hour at :{digest.time.minute:02d}"
+        return f"every day at {digest.time:%H:%M} ({digest.timezone})"
+
+    def _name(self, digest: Digest, guild: discord.Guild | None) -> str:
+        """A digest as a choice: kind, frequency, channel and filters, in plain text."""
+        channel = guild.get_channel_or_thread(digest.channel_id) if guild else None
+        where = f"#{channel.name}" if channel else f"channel {digest.channel_id}"
+        about = describe_filters(digest.filters, digest.entity_names)
+        return f"{digest.every} {digest.kind} in {where}" + (f" · {about}" if about else "")
+
+    @app_commands.command(name="list", description="This server's digests and their state")
     async def list_digests(self, interaction: discord.Interaction) -> None:
         assert interaction.guild is not None
         digests = await self.bot.storage.digests.for_guild(interaction.guild.id)
@@ -164,45 +277,108 @@ class Digests(
                 ephemeral=True,
             )
             return
-        lines = [self._line(d) for d in digests]
         embed = render.fit_embed(
-            discord.Embed(title="Digests", description="\n".join(lines), colour=render.EMBED_COLOUR)
+            discord.Embed(
+                title="Digests",
+                description="\n".join(self._line(d) for d in digests),
+                colour=render.EMBED_COLOUR,
+            )
         )
         await interaction.response.send_message(embed=embed, ephemeral=True)
 
     def _line(self, digest: Digest) -> str:
-        head = f"**{digest.kind}** in <#{digest.channel_id}> at {digest.time:%H:%M} ({digest.timezone})"
+        head = f"**{digest.kind}** in <#{digest.channel_id}> {self._schedule(digest)}"
+        details = []
+        if about := describe_filters(digest.filters, digest.entity_names):
+            details.append(render.escape(about))
+        if digest.role_id:
+            details.append(f"mentions <@&{digest.role_id}>")
+        if digest.publish:
+            details.append("published")
+        if details:
+            head += f"\n  {' · '.join(details)}"
         if digest.paused:
-            return f"{head}\n  ⏸ paused: {render.escape(digest.paused_reason or '')}. Run /digest set to resume."
+            since = (
+                f" since {render.discord_time(digest.paused_at, 'f')}" if digest.paused_at else ""
+            )
+            reason = render.escape(digest.paused_reason or "")
+            return f"{head}\n  ⏸ paused: {reason}{since}. Run /digest set to resume."
         when = self.bot.chronicle_scheduler.next_run_time(digest.id)
-        return (
-            f"{head}\n  next: {render.discord_time(when, 'F')} ({render.discord_time(when, 'R')})"
-            if when
-            else head
-        )
+        if when:
+            return (
+                f"{head}\n  next: {render.discord_time(when, 'F')}"
+                f" ({render.discord_time(when, 'R')})"
+            )
+        return head
 
     @app_commands.command(name="remove", description="Stop a digest")
-    @app_commands.describe(kind="Which digest", channel="The channel it posts to")
-    async def remove_digest(
-        self, interaction: discord.Interaction, kind: Kind, channel: discord.TextChannel
-    ) -> None:
-        removed = await self.bot.storage.digests.remove(channel.id, kind)
-        if removed is None:
+    @app_commands.describe(digest="Which digest")
+    @app_commands.autocomplete(digest=digest_autocomplete)
+    async def remove_digest(self, interaction: discord.Interaction, digest: str) -> None:
+        found = (
+            await self.bot.storage.digests.get(int(digest)) if digest.strip().isdigit() else None
+        )
+        if found is None or found.guild_id != interaction.guild_id:
             raise InvalidInput(
-                f"There is no {kind} digest in {channel.mention}. /digest list shows them."
+                f"There is no such digest here ({digest[:40]!r}): pick one from the list"
+                " /digest remove offers, or see /digest list."
             )
-        self.bot.chronicle_scheduler.unschedule_digest(removed.id)
+        await self.bot.storage.digests.remove(found.id)
+        self.bot.chronicle_scheduler.unschedule_digest(found.id)
         await interaction.response.send_message(
-            f"Removed the **{kind}** digest from {channel.mention}.", ephemeral=True
+            f"Removed the {self._name(found, interaction.guild)} digest.", ephemeral=True
         )
 
     @app_commands.command(
         name="preview", description="What a digest would post now (only you see it)"
     )
-    @app_commands.describe(kind="Which digest")
-    async def preview(self, interaction: discord.Interaction, kind: Kind) -> None:
-        assert interaction.guild is not None
-        content = await self.preview_content(interaction.guild.id, kind)
+    @app_commands.describe(
+        kind="Which digest",
+        entity="Only events about this entity",
+        category="Only events of this category",
+        words="Only events matching these words, as /search reads them",
+        language="en, zh or all (default: the server's language)",
+    )
+    @app_commands.autocomplete(entity=entity_autocomplete, category=category_autocomplete)
+    async def preview(
+        self,
+        interaction: discord.Interaction,
+        kind: Kind,
+        entity: str | None = None,
+        category: str | None = None,
+        words: str | None = None,
+        language: Language | None = None,
+    ) -> None:
+        guild = interaction.guild
+        assert guild is not None
+        storage = self.bot.storage
+        filters, names = await resolve_filters(
+            storage,
+            entities=[entity] if entity else [],
+            category=category,
+            words=words,
+            language=language,
+        )
+        zone = await self._server_timezone(guild.id)
+        now = self.bot.clock()
+        existing = next(
+            (
+                d
+                for d in await storage.digests.for_guild(guild.id)
+                if d.kind == kind and d.filters.key == filters.key
+            ),
+            None,
+        )
+        content = await preview_content(
+            storage,
+            kind=kind,
+            filters=filters,
+            entity_names=names,
+            language=filters.language or await server_language(storage, guild, guild.id),
+            today=local_today(zone, now),
+            now=now,
+            existing=existing,
+        )
         if content.empty:
             await interaction.response.send_message(
                 f"Nothing would be posted now: {render.digest_text(content)}", ephemeral=True
@@ -210,19 +386,6 @@ class Digests(
             return
         first = render.digest_messages(content)[0]
         await interaction.response.send_message(embeds=first, ephemeral=True)
-
-    async def preview_content(self, guild_id: int, kind: str) -> DigestContent:
-        storage = self.bot.storage
-        zone = await self._server_timezone(guild_id)
-        today = local_today(zone, self.bot.chronicle_scheduler.clock())
-        if kind == "onthisday":
-            return await onthisday_content(storage, today)
-        existing = next(
-            (d for d in await storage.digests.for_guild(guild_id) if d.kind == "new"), None
-        )
-        return new_content(
-            await storage.digests.new_events_for_preview(existing, now=self.bot.clock())
-        )
 
 
 async def setup(bot: ChronicleBot) -> None:

@@ -1,6 +1,8 @@
 """Looking events up: /event, /search, /onthisday, /related, /entity, /about.
 
-Thin: options in, a service call, a renderer, a reply.
+Thin: options in, a service call, a renderer, a reply. Lookups by words, dates and
+autocomplete show the server's language only (bot.language; 'all': both editions); an event
+named by its key or picked from autocomplete is shown whatever its language.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from discord.ext import commands
 from bot import render
 from bot.client import ChronicleBot
 from bot.errors import NotFound
+from bot.language import LANGUAGE_NAMES, server_language
 from bot.services import lookups
 from bot.views import (
     Page,
@@ -30,22 +33,37 @@ from storage.models import Event
 EVENT_CHOICE_PREFIX = "event:"  # autocomplete values name an event by id (keys exceed 100 chars)
 
 
+def _among(message: str, language: str) -> str:
+    """A "nothing found" message that says which edition was looked in, unless both."""
+    if language == "all":
+        return message
+    return f"{message.removesuffix('.')} among this server's {LANGUAGE_NAMES[language]} events."
+
+
 class Lookups(commands.Cog):
     def __init__(self, bot: ChronicleBot):
         self.bot = bot
 
-    async def _event(self, query: str) -> Event:
+    async def _event(self, interaction: discord.Interaction, query: str) -> Event:
         if query.startswith(EVENT_CHOICE_PREFIX) and query[len(EVENT_CHOICE_PREFIX) :].isdigit():
             event = await self.bot.storage.events.get(int(query[len(EVENT_CHOICE_PREFIX) :]))
             if event is None:
                 raise NotFound("That event is no longer in the archive.")
             return event
-        return await lookups.find_event(self.bot.storage, query)
+        language = await self._language(interaction)
+        try:
+            return await lookups.find_event(self.bot.storage, query, language=language)
+        except NotFound as error:
+            raise NotFound(_among(error.message, language), error.suggestions) from None
+
+    async def _language(self, interaction: discord.Interaction) -> str:
+        """The language this server's lookups show: 'en', 'zh' or 'all'."""
+        return await server_language(self.bot.storage, interaction.guild, interaction.guild_id)
 
     async def _today(self, interaction: discord.Interaction) -> dt.date:
         """Today where the server is (its saved timezone), else in UTC."""
         zone = (
-            await self.bot.storage.digests.guild_timezone(interaction.guild_id)
+            (await self.bot.storage.settings.get(interaction.guild_id)).timezone
             if interaction.guild_id
             else None
         )
@@ -56,7 +74,7 @@ class Lookups(commands.Cog):
         self, interaction: discord.Interaction, current: str
     ) -> list[app_commands.Choice[str]]:
         briefs = await self.bot.storage.events.suggest_headlines(
-            current, limit=render.CHOICES_LIMIT
+            current, limit=render.CHOICES_LIMIT, language=await self._language(interaction)
         )
         return [
             app_commands.Choice(
@@ -92,7 +110,7 @@ class Lookups(commands.Cog):
         self, interaction: discord.Interaction, query: app_commands.Range[str, 1, 500]
     ) -> None:
         async def work() -> Reply:
-            return await event_card_reply(self.bot, await self._event(query))
+            return await event_card_reply(self.bot, await self._event(interaction, query))
 
         await respond(interaction, work())
 
@@ -114,6 +132,7 @@ class Lookups(commands.Cog):
     ) -> None:
         storage = self.bot.storage
         size = render.PAGE_SIZE
+        language = await self._language(interaction)
         described = (
             query + (f" · {entity}" if entity else "") + (f" · from {since}" if since else "")
         )
@@ -128,12 +147,13 @@ class Lookups(commands.Cog):
                 until=until,
                 limit=size + 1,
                 offset=page * size,
+                language=language,
             )
             shown = hits[:size]
             if page == 0 and not shown:
-                closest = await storage.events.closest(query)
+                closest = await storage.events.closest(query, language=language)
                 raise NotFound(
-                    f"No events match {render.cut(described, 200)}.",
+                    _among(f"No events match {render.cut(described, 200)}.", language),
                     [f"{b.date.isoformat()} {b.headline}" for b in closest],
                 )
             return Page(
@@ -169,6 +189,7 @@ class Lookups(commands.Cog):
     ) -> None:
         storage = self.bot.storage
         today = await self._today(interaction)
+        language = await self._language(interaction)
         month, day, before_year = today.month, today.day, today.year  # earlier years
         if date:
             month, day = lookups.parse_month_day(date)
@@ -178,7 +199,12 @@ class Lookups(commands.Cog):
 
         async def load(page: int) -> Page:
             events = await storage.events.on_this_day(
-                month, day, before_year=before_year, limit=size + 1, offset=page * size
+                month,
+                day,
+                before_year=before_year,
+                limit=size + 1,
+                offset=page * size,
+                language=language,
             )
             shown = events[:size]
             has_next = len(events) > size
@@ -203,7 +229,9 @@ class Lookups(commands.Cog):
         self, interaction: discord.Interaction, query: app_commands.Range[str, 1, 500]
     ) -> None:
         async def work() -> Reply:
-            return await related_reply(self.bot, interaction.user.id, await self._event(query))
+            return await related_reply(
+                self.bot, interaction.user.id, await self._event(interaction, query)
+            )
 
         await respond(interaction, work())
 
@@ -216,9 +244,10 @@ class Lookups(commands.Cog):
         self, interaction: discord.Interaction, name: app_commands.Range[str, 1, 200]
     ) -> None:
         async def work() -> Reply:
-            return Reply(
-                embed=render.entity_embed(await lookups.entity_profile(self.bot.storage, name))
+            profile = await lookups.entity_profile(
+                self.bot.storage, name, language=await self._language(interaction)
             )
+            return Reply(embed=render.entity_embed(profile))
 
         await respond(interaction, work())
 

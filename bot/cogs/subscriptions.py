@@ -10,6 +10,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot import render
+from bot.choices import entity_choices
 from bot.client import ChronicleBot
 from bot.errors import InvalidInput, NotFound
 from bot.services import lookups
@@ -101,14 +102,7 @@ class Subscriptions(commands.Cog):
     async def entity_autocomplete(
         self, interaction: discord.Interaction, current: str
     ) -> list[app_commands.Choice[str]]:
-        names = await self.bot.storage.entities.suggest(current, limit=render.CHOICES_LIMIT)
-        choices = []
-        for name in names:
-            label = f"{name.name} → {name.canonical}" if name.is_alias else name.name
-            label = render.cut(f"{label} ({name.event_count})", render.CHOICE_TEXT_LIMIT)
-            if len(name.name) <= render.CHOICE_TEXT_LIMIT:
-                choices.append(app_commands.Choice(name=label, value=name.name))
-        return choices
+        return await entity_choices(self.bot.storage, current)
 
     async def own_autocomplete(
         self, interaction: discord.Interaction, current: str

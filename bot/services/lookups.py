@@ -74,8 +74,9 @@ def _check_limit(limit: int) -> int:
     return limit
 
 
-async def find_event(storage: Storage, query: str) -> Event:
-    """The event a key names, or the best match for the words."""
+async def find_event(storage: Storage, query: str, *, language: str | None = None) -> Event:
+    """The event a key names (in any language), or the best match for the words among the
+    events in a language ('en', 'zh'; 'all' or None: both)."""
     query = query.strip()
     if not query:
         raise InvalidInput("Say which event: a key such as 2017/06/16/<slug>, or some words.")
@@ -83,20 +84,24 @@ async def find_event(storage: Storage, query: str) -> Event:
         event = await storage.events.get_by_key(query)
         if event is not None:
             return event
-    hits = await storage.events.search(SearchFilter(text=query), limit=1)
+    hits = await storage.events.search(SearchFilter(text=query, language=language), limit=1)
     if hits:
         event = await storage.events.get(hits[0].event.id)
         if event is not None:
             return event
-    closest = await storage.events.closest(query, limit=SUGGESTIONS)
+    closest = await storage.events.closest(query, limit=SUGGESTIONS, language=language)
     raise NotFound(
         f"No event matches {_quote(query)}.",
         [f"{b.date.isoformat()} {b.headline}" for b in closest],
     )
 
 
-async def event_card(storage: Storage, query: str, *, related: int = RELATED_SHOWN) -> EventCard:
-    return await card_for(storage, await find_event(storage, query), related=related)
+async def event_card(
+    storage: Storage, query: str, *, related: int = RELATED_SHOWN, language: str | None = None
+) -> EventCard:
+    return await card_for(
+        storage, await find_event(storage, query, language=language), related=related
+    )
 
 
 async def card_for(storage: Storage, event: Event, *, related: int = RELATED_SHOWN) -> EventCard:
@@ -110,9 +115,16 @@ async def card_for(storage: Storage, event: Event, *, related: int = RELATED_SHO
 
 
 async def related_events(
-    storage: Storage, query: str, *, limit: int = RELATED_SHOWN, offset: int = 0
+    storage: Storage,
+    query: str,
+    *,
+    limit: int = RELATED_SHOWN,
+    offset: int = 0,
+    language: str | None = None,
 ) -> tuple[Event, list[RelatedEvent]]:
-    event = await find_event(storage, query)
+    """The event (found as find_event finds it, in a language) and the events related to it,
+    in every language: the rule ranks by shared entities, whatever the edition."""
+    event = await find_event(storage, query, language=language)
     return event, await storage.events.related(event.id, limit=_check_limit(limit), offset=offset)
 
 
@@ -127,28 +139,9 @@ async def entity_ids(storage: Storage, name: str) -> tuple[int, ...]:
     return (found[0],)
 
 
-async def search(
-    storage: Storage,
-    text: str,
-    *,
-    entity: str | None = None,
-    since: str | dt.date | None = None,
-    until: str | dt.date | None = None,
-    limit: int = 10,
-    offset: int = 0,
-) -> list[SearchHit]:
-    if (
-        text.strip() == "*"
-    ):  # "everything": the filters alone decide (digests and alerts link to it)
-        text = ""
-    since_date = parse_date(since, what="since date") if isinstance(since, str) else since
-    until_date = parse_date(until, what="until date") if isinstance(until, str) else until
-    if since_date and until_date and since_date > until_date:
-        raise InvalidInput(
-            f"The since date {since_date.isoformat()} is after"
-            f" the until date {until_date.isoformat()}."
-        )
-    if text.strip() and build_match(text) is None:
+def check_search_words(text: str) -> None:
+    """Refuse words the search cannot use, saying how to write them."""
+    if build_match(text) is None:
         terms = parse_terms(text)
         if terms and all(group[0].negated for group in terms):
             raise InvalidInput(
@@ -164,10 +157,40 @@ async def search(
             f"{_quote(' '.join(short))} would match almost every event: give a prefix at least"
             " two letters, or search for the word itself."
         )
+
+
+async def search(
+    storage: Storage,
+    text: str,
+    *,
+    entity: str | None = None,
+    since: str | dt.date | None = None,
+    until: str | dt.date | None = None,
+    limit: int = 10,
+    offset: int = 0,
+    language: str | None = None,
+) -> list[SearchHit]:
+    """Events matching the words and filters, in a language ('en', 'zh'; 'all' or None:
+    both)."""
+    if (
+        text.strip() == "*"
+    ):  # "everything": the filters alone decide (digests and alerts link to it)
+        text = ""
+    since_date = parse_date(since, what="since date") if isinstance(since, str) else since
+    until_date = parse_date(until, what="until date") if isinstance(until, str) else until
+    if since_date and until_date and since_date > until_date:
+        raise InvalidInput(
+            f"The since date {since_date.isoformat()} is after"
+            f" the until date {until_date.isoformat()}."
+        )
+    if text.strip():
+        check_search_words(text)
     if not text.strip() and entity is None and since_date is None and until_date is None:
         raise InvalidInput("Type some words to search for, or give an entity or dates.")
     ids = await entity_ids(storage, entity) if entity else None
-    query = SearchFilter(text=text, entity_ids=ids, since=since_date, until=until_date)
+    query = SearchFilter(
+        text=text, entity_ids=ids, since=since_date, until=until_date, language=language
+    )
     return await storage.events.search(query, limit=_check_limit(limit), offset=offset)
 
 
@@ -179,23 +202,34 @@ async def on_this_day(
     earlier_years_only: bool = False,
     limit: int = 50,
     offset: int = 0,
+    language: str | None = None,
 ) -> tuple[int, int, list[EventBrief]]:
     """Events on a month and day, newest year first: (month, day, events). A day with a
-    year (YYYY-MM-DD) asks for that year and earlier ones: events up to that date."""
+    year (YYYY-MM-DD) asks for that year and earlier ones: events up to that date. Only
+    events in a language ('en', 'zh'; 'all' or None: both)."""
     today = today or dt.date.today()
     month, day_of_month, year = parse_day(day) if day else (today.month, today.day, None)
     before = today.year if earlier_years_only else None
     if year is not None and year < dt.MAXYEAR:
         before = min(year + 1, before or year + 1)
     events = await storage.events.on_this_day(
-        month, day_of_month, before_year=before, limit=_check_limit(limit), offset=offset
+        month,
+        day_of_month,
+        before_year=before,
+        limit=_check_limit(limit),
+        offset=offset,
+        language=language,
     )
     return month, day_of_month, events
 
 
-async def entity_profile(storage: Storage, name: str) -> EntityProfile:
+async def entity_profile(
+    storage: Storage, name: str, *, language: str | None = None
+) -> EntityProfile:
+    """An entity's profile; its recent events only in a language ('en', 'zh'; 'all' or
+    None: every one)."""
     (entity_id,) = await entity_ids(storage, name)
-    return await storage.entities.profile(entity_id)
+    return await storage.entities.profile(entity_id, language=language)
 
 
 def _quote(text: str, limit: int = 80) -> str:

@@ -18,6 +18,7 @@ from storage.models import PageRecord, SourceRecord
 from tests.conftest import SAMPLE_NEWS
 from tests.e2e.discord_standin import (
     DEFAULT_GUILD_ID,
+    DEFAULT_USER_ID,
     SEND_MESSAGES,
     DiscordStandIn,
     Errors,
@@ -151,9 +152,7 @@ async def test_restart_between_runs_posts_nothing_twice(
         digest_id = await only_digest(bot)
         await fire(bot, clock, digest_id)
         # The same day's run again (a late duplicate timer) posts nothing.
-        assert (
-            await bot.chronicle_scheduler.delivery.run(digest_id, dt.date(2026, 6, 16)) == "already"
-        )
+        assert await bot.chronicle_scheduler.delivery.run(digest_id, "2026-06-16") == "already"
     assert len(posts(standin, NEWS)) == 1
 
     clock.set(dt.datetime(2026, 6, 16, 12, 0, tzinfo=UTC))  # restart later the same day
@@ -199,7 +198,7 @@ async def test_downtime_posts_once_the_same_day_and_not_the_next(
         )
         assert len(posts(standin, NEWS)) == 1
         runs = await bot.storage.digests.runs_for(1)
-        assert (runs[0].local_date, runs[0].status) == (dt.date(2026, 9, 27), "skipped")
+        assert (runs[0].slot, runs[0].status) == ("2026-09-27", "skipped")
         # ... and today's runs at its time.
         await fire(bot, clock, 1)
     assert [p.json["embeds"][0]["title"] for p in posts(standin, NEWS)][
@@ -207,9 +206,13 @@ async def test_downtime_posts_once_the_same_day_and_not_the_next(
     ] == "On this day: September 28"
 
 
-@pytest.mark.parametrize("system_channel", [True, False])
-async def test_403_pauses_the_digest_with_one_notice(tmp_path: Path, system_channel: bool) -> None:
-    async with DiscordStandIn(guilds=[guild(system_channel)]) as standin:
+@pytest.mark.parametrize("dms_open", [True, False])
+async def test_403_pauses_the_digest_and_tells_its_creator_once(
+    tmp_path: Path, dms_open: bool
+) -> None:
+    async with DiscordStandIn(guilds=[guild(system_channel=True)]) as standin:
+        if not dms_open:
+            standin.block_dms(DEFAULT_USER_ID)
         clock = FakeClock(dt.datetime(2026, 6, 16, 5, 0, tzinfo=UTC))
         async with running_bot(standin, tmp_path / "c.db", prepare=sample, clock=clock) as bot:
             await set_digest(standin, "onthisday", NEWS, "09:00", "UTC")
@@ -220,27 +223,29 @@ async def test_403_pauses_the_digest_with_one_notice(tmp_path: Path, system_chan
             assert digest is not None and digest.paused and "403" in (digest.paused_reason or "")
             assert bot.chronicle_scheduler.next_run_time(digest_id) is None  # no retry loop
 
-            if system_channel:
-                notices = posts(standin, GENERAL)
-            else:
-                assert standin.requests_to("POST", "/users/@me/channels")
-                notices = [
-                    r
-                    for r in standin.requests_to("POST", r"/channels/\d+/messages")
-                    if r.status < 300 and "paused" in (r.json.get("content") or "")
-                ]
+            notices = [
+                r
+                for r in standin.requests_to("POST", r"/channels/\d+/messages")
+                if r.status < 300 and "paused" in (r.json.get("content") or "")
+            ]
             assert len(notices) == 1
+            (notice,) = notices
             assert (
-                f"<#{NEWS}>" in notices[0].json["content"]
-                and "/digest set" in notices[0].json["content"]
+                f"<#{NEWS}>" in notice.json["content"] and "/digest set" in notice.json["content"]
             )
-            assert notices[0].json["allowed_mentions"] == {"parse": []}
+            if dms_open:  # by DM, pinging nobody
+                assert notice.path != f"/channels/{GENERAL}/messages"
+                assert notice.json["allowed_mentions"] == {"parse": []}
+            else:  # DMs closed: in the system channel, naming its creator alone
+                assert notice.path == f"/channels/{GENERAL}/messages"
+                assert notice.json["content"].startswith(f"<@{DEFAULT_USER_ID}> ")
+                assert notice.json["allowed_mentions"] == {"parse": [], "users": [DEFAULT_USER_ID]}
 
             # Running it again changes nothing and tells nobody again.
-            await bot.chronicle_scheduler.delivery.run(digest_id, dt.date(2026, 6, 16))
+            await bot.chronicle_scheduler.delivery.run(digest_id, "2026-06-16")
             handle = await standin.send_slash_command("digest list", **manager())
             listing = (await handle.callback()).json["data"]["embeds"][0]["description"]
-            assert "paused" in listing and "403" in listing
+            assert "paused: Discord answered 403" in listing and " since <t:" in listing
 
             # /digest set resumes it.
             standin.clear_faults()
@@ -248,8 +253,12 @@ async def test_403_pauses_the_digest_with_one_notice(tmp_path: Path, system_chan
             assert bot.chronicle_scheduler.next_run_time(digest_id) == dt.datetime(
                 2026, 6, 17, 9, 0, tzinfo=UTC
             )
-        if system_channel:
-            assert len(posts(standin, GENERAL)) == 1
+        paused_notices = [
+            r
+            for r in standin.requests_to("POST", r"/channels/\d+/messages")
+            if "paused" in (r.json.get("content") or "")
+        ]
+        assert len(paused_notices) == 1 + (0 if dms_open else 1)  # a refused DM, then one
 
 
 async def test_5xx_is_retried_a_bounded_number_of_times(
@@ -261,7 +270,7 @@ async def test_5xx_is_retried_a_bounded_number_of_times(
         digest_id = await only_digest(bot)
         standin.fail("POST", rf"/channels/{NEWS}/messages", 503, 0, "Service Unavailable", times=1)
         await fire(bot, clock, digest_id)
-        assert (await bot.storage.digests.run(digest_id, dt.date(2026, 6, 16))).status == "retrying"
+        assert (await bot.storage.digests.run(digest_id, "2026-06-16")).status == "retrying"
         retry = bot.chronicle_scheduler.apscheduler.get_job(f"digest-retry:{digest_id}:2026-06-16")
         assert retry is not None and retry.trigger.run_date == clock() + dt.timedelta(seconds=60)
         await retry.func(*retry.args)
@@ -275,7 +284,7 @@ async def test_5xx_is_retried_a_bounded_number_of_times(
                 f"digest-retry:{digest_id}:2026-06-17"
             )
             await job.func(*job.args)
-        run = await bot.storage.digests.run(digest_id, dt.date(2026, 6, 17))
+        run = await bot.storage.digests.run(digest_id, "2026-06-17")
         assert (run.status, run.attempts) == ("failed", 4)
         assert len(standin.requests_to("POST", rf"/channels/{NEWS}/messages")) == 2 + 4
 
@@ -317,13 +326,13 @@ async def test_new_digest_announces_news_once(standin: DiscordStandIn, tmp_path:
         # Nothing new by the next day: no post.
         await fire(bot, clock, digest_id)
         assert len(posts(standin, NEWS)) == 1
-        assert (await bot.storage.digests.run(digest_id, dt.date(2026, 11, 22))).status == "empty"
+        assert (await bot.storage.digests.run(digest_id, "2026-11-22")).status == "empty"
 
 
 async def test_set_checks_channel_permissions_and_input(
     standin: DiscordStandIn, tmp_path: Path
 ) -> None:
-    async with running_bot(standin, tmp_path / "c.db", prepare=sample):
+    async with running_bot(standin, tmp_path / "c.db", prepare=sample) as bot:
         reply = await set_digest(standin, "onthisday", LOCKED, "09:00")
         assert reply["flags"] & EPHEMERAL
         assert "missing Send Messages" in reply["content"] and f"<#{LOCKED}>" in reply["content"]
@@ -354,10 +363,15 @@ async def test_set_checks_channel_permissions_and_input(
             "digest preview", {"kind": "onthisday"}, **manager()
         )
         assert (await handle.callback()).json["data"]["flags"] & EPHEMERAL
+        (digest,) = await bot.storage.digests.all()
         handle = await standin.send_slash_command(
-            "digest remove", {"kind": "onthisday", "channel": NEWS}, **manager()
+            "digest remove", {"digest": str(digest.id)}, **manager()
         )
-        assert "Removed" in (await handle.callback()).json["data"]["content"]
+        assert (
+            "Removed the daily onthisday in #news digest."
+            in ((await handle.callback()).json["data"]["content"])
+        )
+        assert await bot.storage.digests.all() == []
 
 
 async def test_non_manager_cannot_set_a_digest(standin: DiscordStandIn, tmp_path: Path) -> None:

@@ -70,7 +70,7 @@ async def test_a_database_from_before_is_brought_together(tmp_path: Path) -> Non
         " VALUES (1, 2, ?, 'dm', '2019-01-01T00:00:00Z')",
         (simplified,),
     )
-    db.execute("DELETE FROM schema_migrations WHERE version >= 12")
+    db.execute("DELETE FROM schema_migrations WHERE version = 12")
     db.close()
     async with await Storage.open(database) as storage:  # the migration runs
         rows = await storage.db.fetchall(

@@ -345,9 +345,14 @@ async def _chinese_characters(
     scanned: list[str] = []
 
     async def spy(
-        self: EventRepository, character: str, limit: int, *, in_summary: bool = False
+        self: EventRepository,
+        character: str,
+        limit: int,
+        *,
+        in_summary: bool = False,
+        language: str | None = None,
     ) -> list[tuple[int, str, str]] | None:
-        rows = await holding(self, character, limit, in_summary=in_summary)
+        rows = await holding(self, character, limit, in_summary=in_summary, language=language)
         if rows is not None:
             scanned.append(character)
         return rows

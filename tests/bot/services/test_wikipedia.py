@@ -19,6 +19,7 @@ from bot.ingest.portal import ENGLISH, PortalDay, parse_day
 from bot.services.imports import import_archive
 from bot.services.wikipedia import WikipediaService
 from storage import Storage
+from storage.digests import DigestFilters
 from tests.conftest import SAMPLE_NEWS, TEST_DATA
 from tests.support.mediawiki_server import MediaWikiStandIn
 
@@ -260,7 +261,9 @@ async def test_a_removed_item_is_kept_marked_and_no_longer_offered(
         assert report.removed == 1 and report.new == 0
         assert gone is not None and gone.removed_at == clock.now
         assert dhaka.id not in await storage.subscriptions.announced_after(0, limit=100)
-        preview = await storage.digests.new_events_for_preview(None, now=clock.now)
+        preview = await storage.digests.new_events_for_preview(
+            None, DigestFilters(), language="all", now=clock.now
+        )
         assert dhaka.id not in [e.brief.id for e in preview] and len(preview) == 3
         # The item comes back: restored, not a second event.
         clock.advance(minutes=10)

@@ -1,0 +1,464 @@
+"""Posting digests to channels exactly once, and hearing when delivery breaks.
+
+A run belongs to a slot (a local day, a local hour, or a live batch). Before anything is
+posted the run is claimed in storage with the events it covers; a restart, a late timer or a
+repeated job finds the claim and posts nothing twice. A run that Discord answers 5xx is
+retried a few times, resuming after the messages already sent; a run a stopped process left
+half-sent is resumed the same way. A channel that answers 403/404 pauses the digest, and the
+person who set it is told once: by DM, else in the server's system channel.
+
+Every post waits its turn at the PostPacer, which keeps the bot inside Discord's global and
+per-channel limits and serves servers in turn.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import aiohttp
+import discord
+
+from bot import render
+from bot.digests import (
+    Clock,
+    DigestContent,
+    current_slot,
+    digest_content,
+    live_slot,
+    previous_run,
+    slot_day,
+    utc_now,
+)
+from bot.language import server_language
+from bot.pacing import PostPacer
+from storage import Storage
+from storage.digests import Digest, DigestRun
+
+if TYPE_CHECKING:
+    from bot.client import ChronicleBot
+
+log = logging.getLogger(__name__)
+
+RETRY_DELAYS = (60.0, 300.0, 900.0)  # seconds before the 2nd, 3rd and 4th attempt
+FORUM_TITLE_LIMIT = 100
+
+RetryScheduler = Callable[[int, str, float], None]
+Channel = discord.TextChannel | discord.ForumChannel | discord.Thread
+
+
+def permissions_needed(channel: object) -> list[tuple[str, str]]:
+    """(flag, label) of the permissions posting a digest needs in a channel of this type
+    (publishing its own posts in an announcement channel needs no more)."""
+    if isinstance(channel, discord.Thread):
+        return [
+            ("view_channel", "View Channel"),
+            ("send_messages_in_threads", "Send Messages in Threads"),
+            ("embed_links", "Embed Links"),
+        ]
+    needed = [("view_channel", "View Channel"), ("send_messages", "Send Messages")]
+    if isinstance(channel, discord.ForumChannel):
+        # A post is a thread: its first message opens it, the rest of a long list follow.
+        needed[1] = ("send_messages", "Send Messages (Create Posts)")
+        needed.append(("send_messages_in_threads", "Send Messages in Threads"))
+    needed.append(("embed_links", "Embed Links"))
+    return needed
+
+
+def missing_permissions(channel: Channel, member: discord.Member) -> list[str]:
+    perms = channel.permissions_for(member)
+    return [label for flag, label in permissions_needed(channel) if not getattr(perms, flag)]
+
+
+class DigestDelivery:
+    """Posts digest runs through the bot, exactly once per digest and slot."""
+
+    def __init__(self, bot: ChronicleBot, pacer: PostPacer, *, clock: Clock = utc_now):
+        self.bot = bot
+        self.pacer = pacer
+        self.clock = clock
+        self.schedule_retry: RetryScheduler | None = None
+        self._busy: set[int] = set()  # digests with a run being posted by this process
+
+    @property
+    def storage(self) -> Storage:
+        return self.bot.storage
+
+    async def language(self, digest: Digest) -> str:
+        """The digest's language: its own, else its server's."""
+        if digest.filters.language:
+            return digest.filters.language
+        return await server_language(
+            self.storage, self.bot.get_guild(digest.guild_id), digest.guild_id
+        )
+
+    async def run(self, digest_id: int, slot: str) -> str:
+        """Post the digest's run for a slot, unless it was posted (or skipped) already.
+        Returns what happened: sent, empty, already, paused, skipped, retrying, failed."""
+        digest = await self.storage.digests.get(digest_id)
+        if digest is None:
+            return "gone"
+        if digest.paused:
+            return "paused"
+        if digest.every == "live":  # a retry: that run, then what arrived meanwhile
+            return await self.run_live(digest)
+        existing = await self.storage.digests.run(digest.id, slot)
+        if digest.every != "live" and current_slot(digest, self.clock()) != slot:
+            log.info(
+                "skipping the %s digest of %s for channel %s: it is no longer then in %s",
+                digest.kind,
+                slot,
+                digest.channel_id,
+                digest.timezone,
+            )
+            if existing is None:
+                await self.storage.digests.record_run(digest.id, slot, "skipped", "missed its time")
+            elif existing.status == "retrying":
+                await self.storage.digests.finish_run(digest.id, slot, "skipped", "missed its time")
+            return "skipped"
+        if existing is not None and existing.status != "retrying":
+            return "already"
+        return await self._post(digest, slot, existing)
+
+    async def run_live(self, digest: Digest) -> str:
+        """Post what arrived for a live digest since its last post: a run left unfinished
+        first (a retry, or a post a stopped process did not finish), then a new batch."""
+        existing = await self.storage.digests.unfinished_run(digest.id)
+        if existing is not None:
+            if existing.status == "sending":
+                return "busy"  # another process is posting it
+            resumed = await self._post(digest, existing.slot, existing)
+            if resumed != "sent":
+                return resumed
+            # What arrived after that run was claimed goes out now, not after the next
+            # poll that happens to bring something (there may be none for a long time).
+            fresh = await self.storage.digests.get(digest.id)
+            if fresh is None or fresh.paused:
+                return resumed
+            batch = await self._post(fresh, live_slot(self.clock()), None)
+            return resumed if batch in ("empty", "already") else batch
+        return await self._post(digest, live_slot(self.clock()), None)
+
+    async def _post(self, digest: Digest, slot: str, existing: DigestRun | None) -> str:
+        if digest.id in self._busy:
+            return "busy"  # a live round and a retry at once: one posts, the other finds it
+        self._busy.add(digest.id)
+        try:
+            language = await self.language(digest)
+            content, covers_to = await digest_content(
+                self.storage, digest, slot=slot, language=language, run=existing
+            )
+            if content.empty:
+                if covers_to > digest.last_event_id:
+                    await self.storage.digests.advance(digest.id, covers_to)
+                if digest.every == "daily":
+                    await self.storage.digests.record_run(digest.id, slot, "empty")
+                return "empty"
+            messages = render.digest_messages(content)
+            run = await self.storage.digests.claim_run(
+                digest.id, slot, parts=len(messages), items=content.event_ids, covers_to=covers_to
+            )
+            if run is None:
+                return "already"
+            try:
+                await self._send(digest, run, content, messages)
+            except (discord.Forbidden, discord.NotFound, ChannelRefused) as error:
+                reason = _refusal(error, digest.channel_id)
+                await self.storage.digests.finish_run(digest.id, slot, "failed", reason)
+                await self.pause(digest, reason)
+                return "paused"
+            except (
+                discord.HTTPException,
+                discord.RateLimited,
+                aiohttp.ClientError,
+                TimeoutError,
+            ) as error:
+                return await self._transient(digest, slot, run.attempts, error)
+            await self.storage.digests.finish_run(digest.id, slot, "sent")
+            log.info(
+                "posted the %s %s digest of %s to channel %s (%d messages, %d events)",
+                digest.every,
+                digest.kind,
+                slot,
+                digest.channel_id,
+                len(messages),
+                len(content.event_ids),
+            )
+            return "sent"
+        finally:
+            self._busy.discard(digest.id)
+
+    async def _channel(self, channel_id: int) -> object:
+        return self.bot.get_channel(channel_id) or await self.bot.fetch_channel(channel_id)
+
+    async def _send(
+        self,
+        digest: Digest,
+        run: DigestRun,
+        content: DigestContent,
+        messages: list[list[discord.Embed]],
+    ) -> None:
+        """Post the run's messages not sent yet; the role is mentioned on the first."""
+        channel = await self._channel(digest.channel_id)
+        role = discord.Object(digest.role_id) if digest.role_id else None
+        mention = f"<@&{digest.role_id}>" if digest.role_id else None
+        pinging = discord.AllowedMentions(
+            everyone=False, users=False, replied_user=False, roles=[role] if role else False
+        )
+        quiet = discord.AllowedMentions.none()
+        if isinstance(channel, discord.ForumChannel):
+            thread = await self._thread(run.thread_id) if run.parts_sent and run.thread_id else None
+            for index in range(run.parts_sent, len(messages)):
+                if thread is None:
+                    async with self.pacer.turn(digest.guild_id, channel.id):
+                        created = await channel.create_thread(
+                            name=self._post_title(digest, run, content),
+                            content=mention,
+                            embeds=messages[index],
+                            allowed_mentions=pinging,
+                        )
+                    thread = created.thread
+                else:
+                    async with self.pacer.turn(digest.guild_id, thread.id):
+                        await thread.send(embeds=messages[index], allowed_mentions=quiet)
+                await self.storage.digests.part_sent(digest.id, run.slot, thread_id=thread.id)
+            return
+        if not isinstance(channel, discord.TextChannel | discord.Thread):
+            raise ChannelRefused(
+                f"channel {digest.channel_id} is not a text, announcement or forum channel"
+                " or a thread"
+            )
+        for index in range(run.parts_sent, len(messages)):
+            first = index == 0
+            async with self.pacer.turn(digest.guild_id, channel.id):
+                message = await channel.send(
+                    content=mention if first else None,
+                    embeds=messages[index],
+                    allowed_mentions=pinging if first else quiet,
+                )
+            await self.storage.digests.part_sent(digest.id, run.slot)
+            if digest.publish and isinstance(channel, discord.TextChannel) and channel.is_news():
+                await self._publish(digest, message)
+
+    async def _thread(self, thread_id: int) -> discord.Thread:
+        channel = await self._channel(thread_id)
+        if not isinstance(channel, discord.Thread):
+            raise ChannelRefused(f"the forum post {thread_id} is not a thread")
+        return channel
+
+    def _post_title(self, digest: Digest, run: DigestRun, content: DigestContent) -> str:
+        """A forum post's title: the digest's, dated in its timezone."""
+        if digest.every == "live":
+            moment = self.clock().astimezone(dt.UTC)
+            when = f"{moment:%B} {moment.day}, {moment:%Y %H:%M} UTC"
+        else:
+            day = slot_day(run.slot)
+            when = f"{day:%B} {day.day}, {day:%Y}"
+            if digest.every == "hourly":
+                when += f" {run.slot[11:13]}:{digest.time.minute:02d}"
+        about = f" · {', '.join(digest.entity_names)}" if digest.entity_names else ""
+        return render.cut(f"{content.title}{about} — {when}", FORUM_TITLE_LIMIT)
+
+    async def _publish(self, digest: Digest, message: discord.Message) -> None:
+        """Crosspost to following servers. Discord allows few crossposts an hour per
+        channel: one refused is logged and the digest goes on."""
+        try:
+            # Discord limits a channel's crossposts apart from its messages: they count
+            # against the global rate, not against the channel's 5 messages per 5 seconds.
+            async with self.pacer.turn(digest.guild_id, _crossposts(message.channel.id)):
+                await message.publish()
+        except (discord.HTTPException, discord.RateLimited) as error:
+            log.warning(
+                "could not publish message %s of the %s digest in channel %s: %s",
+                message.id,
+                digest.kind,
+                digest.channel_id,
+                error,
+            )
+
+    async def _transient(self, digest: Digest, slot: str, attempts: int, error: Exception) -> str:
+        detail = f"{type(error).__name__}: {error}"
+        if isinstance(error, discord.RateLimited):
+            self.pacer.backoff(error.retry_after, channel_id=digest.channel_id)
+        if attempts <= len(RETRY_DELAYS) and self.schedule_retry is not None:
+            delay = RETRY_DELAYS[attempts - 1]
+            await self.storage.digests.finish_run(digest.id, slot, "retrying", detail)
+            self.schedule_retry(digest.id, slot, delay)
+            log.warning(
+                "the %s digest of %s for channel %s failed (%s); attempt %d, retrying in %.0f s",
+                digest.kind,
+                slot,
+                digest.channel_id,
+                detail,
+                attempts,
+                delay,
+            )
+            return "retrying"
+        await self.storage.digests.finish_run(digest.id, slot, "failed", detail)
+        log.error(
+            "giving up on the %s digest of %s for channel %s after %d attempts: %s",
+            digest.kind,
+            slot,
+            digest.channel_id,
+            attempts,
+            detail,
+        )
+        return "failed"
+
+    async def pause(self, digest: Digest, reason: str) -> None:
+        """Pause a digest Discord refuses, and tell the person who set it, once."""
+        if not await self.storage.digests.pause(digest.id, reason):
+            return
+        log.warning(
+            "paused the %s digest %s for channel %s in guild %s: %s",
+            digest.kind,
+            digest.id,
+            digest.channel_id,
+            digest.guild_id,
+            reason,
+        )
+        channel = self.bot.get_channel(digest.channel_id)
+        needed = ", ".join(label for _, label in permissions_needed(channel))
+        notice = (
+            f"Chronicle paused the **{digest.every} {digest.kind}** digest for "
+            f"<#{digest.channel_id}>: {reason}. Give Chronicle {needed} there (or pick another "
+            "channel), then run `/digest set` again to resume it."
+        )
+        if await self._tell_creator(digest, notice):
+            await self.storage.digests.mark_pause_notified(digest.id)
+
+    async def _tell_creator(self, digest: Digest, notice: str) -> bool:
+        """By DM; when their DMs are closed, in the server's system channel, naming them."""
+        try:
+            user = self.bot.get_user(digest.created_by) or await self.bot.fetch_user(
+                digest.created_by
+            )
+            await user.send(notice, allowed_mentions=discord.AllowedMentions.none())
+            return True
+        except discord.HTTPException as error:
+            log.info("could not DM user %s about a paused digest: %s", digest.created_by, error)
+        guild = self.bot.get_guild(digest.guild_id)
+        system = guild.system_channel if guild else None
+        if guild is not None and system is not None and system.id != digest.channel_id:
+            perms = system.permissions_for(guild.me)
+            if perms.view_channel and perms.send_messages:
+                try:
+                    await system.send(
+                        f"<@{digest.created_by}> {notice}",
+                        allowed_mentions=discord.AllowedMentions(
+                            everyone=False,
+                            roles=False,
+                            replied_user=False,
+                            users=[discord.Object(digest.created_by)],
+                        ),
+                    )
+                    return True
+                except discord.HTTPException as error:
+                    log.info("could not post in system channel %s: %s", system.id, error)
+        log.warning(
+            "could not tell anyone in guild %s that its %s digest %s is paused"
+            " (DM refused, no system channel to post in)",
+            digest.guild_id,
+            digest.kind,
+            digest.id,
+        )
+        return False
+
+    async def catch_up(self, digest: Digest) -> str | None:
+        """At start: post a daily run missed while the bot was down, if it is still that
+        local day, or resume a run a stopped process left unfinished."""
+        if digest.paused:
+            return None
+        unfinished = await self.storage.digests.unfinished_run(digest.id)
+        if digest.every == "live":
+            return await self.run_live(digest)
+        if unfinished is not None:
+            return await self.run(digest.id, unfinished.slot)
+        if digest.every != "daily":
+            return None  # an hourly 'new' digest's next run covers what came meanwhile
+        now = self.clock()
+        moment, local_date = previous_run(digest.time, digest.timezone, now)
+        if moment < digest.created_at:
+            return None  # set up after that time: its first run is the next one
+        existing = await self.storage.digests.run(digest.id, local_date.isoformat())
+        if existing is not None:
+            return None
+        return await self.run(digest.id, local_date.isoformat())
+
+
+class LiveDigests:
+    """Rounds of live posts: after a poll brings events, every live digest posts what it
+    has not posted yet. One round at a time; a poll during a round asks for another."""
+
+    def __init__(self, delivery: DigestDelivery):
+        self.delivery = delivery
+        self._wanted = asyncio.Event()
+        self._worker: asyncio.Task[None] | None = None
+        self._seen_newest = 0
+
+    def kick(self) -> None:
+        """Ask for a round (now, or after the one under way)."""
+        self._wanted.set()
+        if self._worker is None or self._worker.done():
+            self._worker = asyncio.create_task(self._rounds(), name="live digests")
+
+    async def kick_if_new(self) -> None:
+        """A round if events were announced since the last look (another process's import)."""
+        newest = await self.delivery.storage.subscriptions.newest_event_id()
+        if newest > self._seen_newest:
+            self._seen_newest = newest
+            self.kick()
+
+    async def wait(self) -> None:
+        """Until no round is wanted or under way."""
+        while self._worker is not None and not self._worker.done():
+            await asyncio.shield(self._worker)
+
+    async def close(self) -> None:
+        if self._worker is not None and not self._worker.done():
+            self._worker.cancel()
+            await asyncio.gather(self._worker, return_exceptions=True)
+
+    async def _rounds(self) -> None:
+        while self._wanted.is_set():
+            self._wanted.clear()
+            self._seen_newest = max(
+                self._seen_newest, await self.delivery.storage.subscriptions.newest_event_id()
+            )
+            digests = await self.delivery.storage.digests.live()
+            outcomes = await asyncio.gather(
+                *(self._one(digest) for digest in digests), return_exceptions=False
+            )
+            sent = sum(outcome == "sent" for outcome in outcomes)
+            if sent:
+                log.info("live round: %d of %d live digests posted", sent, len(digests))
+
+    async def _one(self, digest: Digest) -> str:
+        try:
+            return await self.delivery.run_live(digest)
+        except Exception:
+            log.exception("the live %s digest %s failed", digest.kind, digest.id)
+            return "failed"
+
+
+class ChannelRefused(Exception):
+    """The digest's channel exists but cannot take its posts."""
+
+
+def _crossposts(channel_id: int) -> int:
+    """The pacer's line for a channel's crossposts (no channel has a negative id)."""
+    return -channel_id
+
+
+def _refusal(error: Exception, channel_id: int) -> str:
+    if isinstance(error, discord.NotFound):
+        return f"Discord answered 404 ({error.text or 'Unknown Channel'}): channel {channel_id} is gone"
+    if isinstance(error, discord.Forbidden):
+        return (
+            f"Discord answered 403 ({error.text or 'Missing Access'}): "
+            f"Chronicle may not post in channel {channel_id}"
+        )
+    return str(error)

@@ -1,0 +1,97 @@
+"""Digest settings as people type them, checked and resolved; previews. Shared by /digest
+and `chronicle digest`."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+from bot.digests import DigestContent, new_content, onthisday_content, search_for
+from bot.errors import InvalidInput
+from bot.services.lookups import check_search_words, entity_ids
+from storage import Storage
+from storage.digests import Digest, DigestFilters
+from storage.settings import LANGUAGES
+
+FREQUENCIES = ("daily", "hourly", "live")
+MAX_WORDS_CHARS = 200
+
+
+async def resolve_filters(
+    storage: Storage,
+    *,
+    entities: Sequence[str] = (),
+    category: str | None = None,
+    words: str | None = None,
+    language: str | None = None,
+) -> tuple[DigestFilters, tuple[str, ...]]:
+    """Filters from what was typed, and the canonical names of their entities. Unknown
+    entities and categories, and words the search cannot read, are refused with a way on."""
+    ids: list[int] = []
+    names: list[str] = []
+    for typed in (e.strip() for e in entities):
+        if not typed:
+            continue
+        found = await storage.entities.find(typed)
+        if found is None:
+            await entity_ids(storage, typed)  # refuses it, naming the closest known names
+            continue
+        if found[0] not in ids:
+            ids.append(found[0])
+            names.append(found[1])
+    category = " ".join(category.split()) if category else None
+    if (
+        category
+        and not await storage.digests.categories(category, limit=1)
+        and await storage.entities.find(category) is None
+    ):
+        known = await storage.digests.categories(category[:3])
+        raise InvalidInput(
+            f"No event has the category {category[:80]!r}: use one of the portal's"
+            " (e.g. Armed conflicts and attacks) or a feed's.",
+            known[:5],
+        )
+    words = " ".join(words.split()) if words else None
+    if words:
+        if len(words) > MAX_WORDS_CHARS:
+            raise InvalidInput(f"The words are too long: at most {MAX_WORDS_CHARS} characters.")
+        check_search_words(words)
+    if language is not None and language not in LANGUAGES:
+        raise InvalidInput(f"{language[:20]!r} is not a language here: use en, zh or all.")
+    filters = DigestFilters(tuple(ids), category, words, language)
+    return filters, tuple(names)
+
+
+def describe_filters(filters: DigestFilters, entity_names: Sequence[str]) -> str:
+    """The filters as a person reads them; empty for none."""
+    parts = []
+    if entity_names:
+        parts.append("about " + " or ".join(entity_names))
+    if filters.category:
+        parts.append(f"in {filters.category}")
+    if filters.words:
+        parts.append(f"matching “{filters.words}”")
+    if filters.language:
+        parts.append(f"language {filters.language}")
+    return ", ".join(parts)
+
+
+async def preview_content(
+    storage: Storage,
+    *,
+    kind: str,
+    filters: DigestFilters,
+    entity_names: tuple[str, ...],
+    language: str,
+    today: dt.date,
+    now: dt.datetime,
+    existing: Digest | None = None,
+) -> DigestContent:
+    """What a digest of this kind and filters would post now: on this day today, or the
+    new events after the existing digest's last post (none yet: of the last day)."""
+    if kind == "onthisday":
+        return await onthisday_content(storage, today, filters=filters, language=language)
+    events = await storage.digests.new_events_for_preview(
+        existing, filters, language=language, now=now
+    )
+    return new_content(events, search=search_for(filters, entity_names))

@@ -30,12 +30,13 @@ class GuildSettingsRepository:
     async def set_timezone(self, guild_id: int, timezone: str) -> None:
         await self._set(guild_id, "timezone", timezone)
 
-    async def set_language(self, guild_id: int, language: str) -> None:
-        if language not in LANGUAGES:
+    async def set_language(self, guild_id: int, language: str | None) -> None:
+        """The server's language; None: follow its preferred locale again."""
+        if language is not None and language not in LANGUAGES:
             raise ValueError(f"language must be one of {', '.join(LANGUAGES)}, not {language!r}")
         await self._set(guild_id, "language", language)
 
-    async def _set(self, guild_id: int, column: str, value: str) -> None:
+    async def _set(self, guild_id: int, column: str, value: str | None) -> None:
         async with self.db.transaction() as conn:
             await conn.execute(
                 f"INSERT INTO guild_settings(guild_id, {column}, updated_at) VALUES (?, ?, ?)"

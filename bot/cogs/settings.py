@@ -15,10 +15,12 @@ from bot.cogs.digests import (
 )
 from bot.language import LANGUAGE_NAMES, ServerLanguage, resolve_language
 
+FOLLOW_LOCALE = "locale"
 LANGUAGE_CHOICES = [
     app_commands.Choice(name="English (en)", value="en"),
     app_commands.Choice(name="Chinese 中文 (zh)", value="zh"),
     app_commands.Choice(name="All: English and Chinese (all)", value="all"),
+    app_commands.Choice(name="Follow the server's locale (the default)", value=FOLLOW_LOCALE),
 ]
 LOOKUPS = "/onthisday, /search, /event, /related, /entity and their suggestions"
 
@@ -103,11 +105,13 @@ class ServerSettings(
         self, interaction: discord.Interaction, language: app_commands.Choice[str]
     ) -> None:
         assert interaction.guild is not None
-        await self.bot.storage.settings.set_language(interaction.guild.id, language.value)
-        name = LANGUAGE_NAMES[language.value]
+        chosen = None if language.value == FOLLOW_LOCALE else language.value
+        await self.bot.storage.settings.set_language(interaction.guild.id, chosen)
+        now = await resolve_language(self.bot.storage, interaction.guild)
+        source = f", {now.describe()}" if chosen is None else ""
         await interaction.response.send_message(
-            f"This server's language is now **{name}** (`{language.value}`):"
-            f" {language_effect(language.value)}. An event named by its key is shown in"
+            f"This server's language is now **{now.name}** (`{now.language}`{source}):"
+            f" {language_effect(now.language)}. An event named by its key is shown in"
             " any language; digests without a language of their own follow this one.",
             ephemeral=True,
         )

@@ -141,6 +141,13 @@ async def test_a_manager_sets_the_language(tmp_path: Path) -> None:
         reply = await reply_to(standin, "settings show")
         assert "Chinese (中文) (`zh`, set by a manager)" in reply["content"]
 
+        # Back to the server's locale: English again, and said where it comes from.
+        reply = await reply_to(standin, "settings language", language="locale")
+        assert "now **English** (`en`, from the server's locale en-US)" in reply["content"]
+        assert (await bot.storage.settings.get(DEFAULT_GUILD_ID)).language is None
+        lines = headlines(await onthisday_text(standin))
+        assert lines and not any(has_cjk(line) for line in lines)
+
 
 async def test_a_manager_sets_the_timezone(tmp_path: Path) -> None:
     async with server(tmp_path) as (standin, bot):

@@ -106,7 +106,12 @@ class DigestDelivery:
         if digest.every == "live":  # a retry: that run, then what arrived meanwhile
             return await self.run_live(digest)
         existing = await self.storage.digests.run(digest.id, slot)
-        if digest.every != "live" and current_slot(digest, self.clock()) != slot:
+        started = existing is not None and existing.parts_sent > 0
+        # A run whose time has passed is skipped, unless it is a 'new' run already part
+        # posted: the rest of it is news still, and skipping would repeat its first part.
+        if current_slot(digest, self.clock()) != slot and (
+            digest.kind == "onthisday" or not started
+        ):
             log.info(
                 "skipping the %s digest of %s for channel %s: it is no longer then in %s",
                 digest.kind,
@@ -369,12 +374,11 @@ class DigestDelivery:
 
     async def catch_up(self, digest: Digest) -> str | None:
         """At start: post a daily run missed while the bot was down, if it is still that
-        local day, or resume a run a stopped process left unfinished."""
-        if digest.paused:
+        local day, or resume a run a stopped process left unfinished. (Live digests catch
+        up in a round of their own.)"""
+        if digest.paused or digest.every == "live":
             return None
         unfinished = await self.storage.digests.unfinished_run(digest.id)
-        if digest.every == "live":
-            return await self.run_live(digest)
         if unfinished is not None:
             return await self.run(digest.id, unfinished.slot)
         if digest.every != "daily":

@@ -57,15 +57,21 @@ class ChronicleScheduler:
         today, then schedule every digest's next run."""
         if interrupted := await self.bot.storage.digests.interrupted_runs():
             log.info("resuming %d digest runs left unfinished", interrupted)
+        live = 0
         for digest in await self.bot.storage.digests.all():
             if digest.paused:
+                continue
+            if digest.every == "live":
+                live += 1  # one round below covers them all
                 continue
             try:
                 await self.delivery.catch_up(digest)
             except Exception:
                 log.exception("catching up the %s digest %s failed", digest.kind, digest.id)
             self.schedule_digest(digest)
-        log.info("scheduled %d digests", len(self.apscheduler.get_jobs()))
+        if live:
+            self.live.kick()  # what arrived while the bot was down, and posts cut short
+        log.info("scheduled %d digests; %d live", len(self.apscheduler.get_jobs()), live)
 
     def schedule_digest(
         self, digest: Digest, *, after: dt.datetime | None = None

@@ -226,6 +226,7 @@ GUILD_TEXT, DM, GUILD_VOICE, GUILD_CATEGORY, GUILD_ANNOUNCEMENT = 0, 1, 2, 4, 5
 ANNOUNCEMENT_THREAD, PUBLIC_THREAD, PRIVATE_THREAD = 10, 11, 12
 GUILD_STAGE_VOICE, GUILD_FORUM = 13, 15
 _THREAD_TYPES = {ANNOUNCEMENT_THREAD, PUBLIC_THREAD, PRIVATE_THREAD}
+THREAD_RESOLVED_FIELDS = ("owner_id", "thread_metadata", "message_count", "member_count")
 _MESSAGEABLE_CHANNEL_TYPES = {GUILD_TEXT, DM, GUILD_VOICE, GUILD_ANNOUNCEMENT, 10, 11, 12, 13}
 # Intent the channel/thread/role events need.
 INTENT_GUILDS = 1 << 0
@@ -3572,11 +3573,11 @@ class DiscordStandIn:
             if option_type == 7:
                 channel = self._channel_payload(target)
                 if channel is not None:
-                    channel = {
-                        k: channel[k]
-                        for k in ("id", "name", "type", "parent_id", "guild_id")
-                        if k in channel
-                    }
+                    # Discord resolves a thread with its thread fields (discord.py reads them).
+                    fields = ("id", "name", "type", "parent_id", "guild_id") + (
+                        THREAD_RESOLVED_FIELDS if channel["type"] in _THREAD_TYPES else ()
+                    )
+                    channel = {k: channel[k] for k in fields if k in channel}
                     channel["permissions"] = str(
                         guild.permissions_for(DEFAULT_USER_ID, target) if guild else DM_PERMISSIONS
                     )

@@ -394,3 +394,43 @@ async def test_non_manager_cannot_set_a_digest(standin: DiscordStandIn, tmp_path
         reply = (await handle.callback()).json["data"]
         assert reply["flags"] & EPHEMERAL and "manage guild permission" in reply["content"]
         assert await bot.storage.digests.all() == []
+
+
+async def test_a_new_run_part_posted_before_midnight_is_finished_after_it(
+    standin: DiscordStandIn, tmp_path: Path
+) -> None:
+    """Its retry comes after local midnight: the rest goes out, nothing is posted twice,
+    and the next day's run does not list those events again."""
+    clock = FakeClock(dt.datetime(2026, 6, 16, 20, 0, tzinfo=UTC))
+    async with running_bot(standin, tmp_path / "c.db", prepare=sample, clock=clock) as bot:
+        await set_digest(standin, "new", NEWS, "23:50", "UTC")
+        digest_id = await only_digest(bot)
+        long_news = [
+            PageRecord(
+                key=f"2026/06/16/long-{n}",
+                date=dt.date(2026, 6, 16),
+                headline=f"Story {n:02d}: " + "a long account of what happened " * 8,
+                origin="feed",
+                announce=True,
+                sources=(SourceRecord("Wire", f"https://example.com/long/{n}"),),
+            )
+            for n in range(25)
+        ]
+        await bot.storage.events.import_batch(long_news)
+        standin.fail("POST", rf"/channels/{NEWS}/messages", 503, 0, "Service Unavailable")
+        await fire(bot, clock, digest_id)  # 23:50: the first attempt fails...
+        run = await bot.storage.digests.run(digest_id, "2026-06-16")
+        assert run is not None and run.status == "retrying" and run.parts >= 2
+        standin.clear_faults()
+        # ... as if its first message had gone out before a stop, and the retry came late.
+        await bot.storage.digests.claim_run(digest_id, "2026-06-16", parts=run.parts, items=())
+        await bot.storage.digests.part_sent(digest_id, "2026-06-16")
+        await bot.storage.digests.finish_run(digest_id, "2026-06-16", "retrying", "stopped")
+        clock.set(dt.datetime(2026, 6, 17, 0, 5, tzinfo=UTC))
+        assert await bot.chronicle_scheduler.delivery.run(digest_id, "2026-06-16") == "sent"
+        sent = posts(standin, NEWS)
+        assert len(sent) == run.parts - 1
+        assert sent[0].json["embeds"][0]["title"] == "New events (continued)"
+        # The day after: those events were delivered, so nothing is listed again.
+        await fire(bot, clock, digest_id)
+        assert len(posts(standin, NEWS)) == run.parts - 1

@@ -35,6 +35,7 @@ from bot.digests import (
 )
 from bot.language import server_language
 from bot.pacing import PostPacer
+from bot.permissions import permissions_needed
 from storage import Storage
 from storage.digests import Digest, DigestRun
 
@@ -47,30 +48,6 @@ RETRY_DELAYS = (60.0, 300.0, 900.0)  # seconds before the 2nd, 3rd and 4th attem
 FORUM_TITLE_LIMIT = 100
 
 RetryScheduler = Callable[[int, str, float], None]
-Channel = discord.TextChannel | discord.ForumChannel | discord.Thread
-
-
-def permissions_needed(channel: object) -> list[tuple[str, str]]:
-    """(flag, label) of the permissions posting a digest needs in a channel of this type
-    (publishing its own posts in an announcement channel needs no more)."""
-    if isinstance(channel, discord.Thread):
-        return [
-            ("view_channel", "View Channel"),
-            ("send_messages_in_threads", "Send Messages in Threads"),
-            ("embed_links", "Embed Links"),
-        ]
-    needed = [("view_channel", "View Channel"), ("send_messages", "Send Messages")]
-    if isinstance(channel, discord.ForumChannel):
-        # A post is a thread: its first message opens it, the rest of a long list follow.
-        needed[1] = ("send_messages", "Send Messages (Create Posts)")
-        needed.append(("send_messages_in_threads", "Send Messages in Threads"))
-    needed.append(("embed_links", "Embed Links"))
-    return needed
-
-
-def missing_permissions(channel: Channel, member: discord.Member) -> list[str]:
-    perms = channel.permissions_for(member)
-    return [label for flag, label in permissions_needed(channel) if not getattr(perms, flag)]
 
 
 class DigestDelivery:

@@ -16,17 +16,16 @@ from discord.ext import commands
 from bot import render
 from bot.choices import entity_choices
 from bot.client import ChronicleBot
-from bot.delivery import missing_permissions
 from bot.digests import local_today
 from bot.errors import InvalidInput
 from bot.language import server_language
+from bot.permissions import Channel, missing_permissions
 from bot.services.digests import describe_filters, preview_content, resolve_filters
 from storage.digests import Digest
 
 Kind = Literal["onthisday", "new"]
 Every = Literal["daily", "hourly", "live"]
 Language = Literal["en", "zh", "all"]
-DigestChannel = discord.TextChannel | discord.ForumChannel | discord.Thread
 _TIME = re.compile(r"^\s*([01]?\d|2[0-3]):([0-5]\d)\s*$")
 DEFAULT_TIMEZONE = "UTC"
 
@@ -160,7 +159,7 @@ class Digests(
         self,
         interaction: discord.Interaction,
         kind: Kind,
-        channel: DigestChannel,
+        channel: Channel,
         every: Every = "daily",
         time: str | None = None,
         timezone: str | None = None,
@@ -242,7 +241,7 @@ class Digests(
             raise InvalidInput("A daily digest needs a time: HH:MM on a 24-hour clock, e.g. 08:30.")
         return parse_time(text)
 
-    def _check_role(self, role: discord.Role, channel: DigestChannel, guild: discord.Guild) -> None:
+    def _check_role(self, role: discord.Role, channel: Channel, guild: discord.Guild) -> None:
         if role.is_default():
             raise InvalidInput("Pick a role to mention: Chronicle never pings @everyone.")
         if not role.mentionable and not channel.permissions_for(guild.me).mention_everyone:

@@ -15,6 +15,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot import render
+from bot.choices import entity_choices
 from bot.client import ChronicleBot
 from bot.errors import NotFound
 from bot.language import LANGUAGE_NAMES, server_language
@@ -86,20 +87,7 @@ class Lookups(commands.Cog):
     async def entity_autocomplete(
         self, interaction: discord.Interaction, current: str
     ) -> list[app_commands.Choice[str]]:
-        names = await self.bot.storage.entities.suggest(current, limit=render.CHOICES_LIMIT)
-        return [
-            app_commands.Choice(
-                name=render.cut(
-                    f"{n.name} → {n.canonical} ({n.event_count})"
-                    if n.is_alias
-                    else f"{n.name} ({n.event_count})",
-                    render.CHOICE_TEXT_LIMIT,
-                ),
-                value=n.name,
-            )
-            for n in names
-            if len(n.name) <= render.CHOICE_TEXT_LIMIT
-        ]
+        return await entity_choices(self.bot.storage, current)
 
     @app_commands.command(
         name="event", description="An event's card: summary, sources, related events"

@@ -13,17 +13,13 @@ from bot import render
 from bot.choices import entity_choices
 from bot.client import ChronicleBot
 from bot.errors import InvalidInput, NotFound
+from bot.permissions import missing_permissions
 from bot.services import lookups
 from bot.tree import handle_error
 from storage.subscriptions import Subscription
 
 MAX_SUBSCRIPTIONS = 50
 BUTTONS_PER_PAGE = 20  # four rows of five; the fifth row is not needed below 21
-NEEDED = (
-    ("view_channel", "View Channel"),
-    ("send_messages", "Send Messages"),
-    ("embed_links", "Embed Links"),
-)
 
 
 def subscriptions_message(
@@ -135,11 +131,9 @@ class Subscriptions(commands.Cog):
         channel_id = None
         if delivery == "here":
             channel = interaction.channel
-            if not isinstance(channel, discord.abc.GuildChannel):
-                raise InvalidInput("delivery: here works in a server text channel.")
-            perms = channel.permissions_for(interaction.guild.me)
-            missing = [label for flag, label in NEEDED if not getattr(perms, flag)]
-            if missing:
+            if not isinstance(channel, discord.TextChannel | discord.Thread):
+                raise InvalidInput("delivery: here works in a server text channel or thread.")
+            if missing := missing_permissions(channel, interaction.guild.me):
                 raise InvalidInput(
                     f"I cannot post alerts in {channel.mention}: I am missing {', '.join(missing)} there. "
                     "Pick another channel, or delivery: dm."

@@ -1,0 +1,30 @@
+"""What Chronicle needs to post in a channel, by the channel's type."""
+
+from __future__ import annotations
+
+import discord
+
+Channel = discord.TextChannel | discord.ForumChannel | discord.Thread
+
+
+def permissions_needed(channel: object) -> list[tuple[str, str]]:
+    """(flag, label) of the permissions posting (a digest, an alert) needs in a channel of this type
+    (publishing its own posts in an announcement channel needs no more)."""
+    if isinstance(channel, discord.Thread):
+        return [
+            ("view_channel", "View Channel"),
+            ("send_messages_in_threads", "Send Messages in Threads"),
+            ("embed_links", "Embed Links"),
+        ]
+    needed = [("view_channel", "View Channel"), ("send_messages", "Send Messages")]
+    if isinstance(channel, discord.ForumChannel):
+        # A post is a thread: its first message opens it, the rest of a long list follow.
+        needed[1] = ("send_messages", "Send Messages (Create Posts)")
+        needed.append(("send_messages_in_threads", "Send Messages in Threads"))
+    needed.append(("embed_links", "Embed Links"))
+    return needed
+
+
+def missing_permissions(channel: Channel, member: discord.Member) -> list[str]:
+    perms = channel.permissions_for(member)
+    return [label for flag, label in permissions_needed(channel) if not getattr(perms, flag)]

@@ -46,6 +46,7 @@ log = logging.getLogger(__name__)
 
 RETRY_DELAYS = (60.0, 300.0, 900.0)  # seconds before the 2nd, 3rd and 4th attempt
 FORUM_TITLE_LIMIT = 100
+PREPARED_AT_ONCE = 64
 
 RetryScheduler = Callable[[int, str, float], None]
 
@@ -59,6 +60,9 @@ class DigestDelivery:
         self.clock = clock
         self.schedule_retry: RetryScheduler | None = None
         self._busy: set[int] = set()  # digests with a run being posted by this process
+        # Runs made ready at once: a round of thousands starts posting as soon as the first
+        # few are claimed, instead of after every one of them has read its content.
+        self._preparing = asyncio.Semaphore(PREPARED_AT_ONCE)
 
     @property
     def storage(self) -> Storage:
@@ -129,22 +133,11 @@ class DigestDelivery:
             return "busy"  # a live round and a retry at once: one posts, the other finds it
         self._busy.add(digest.id)
         try:
-            language = await self.language(digest)
-            content, covers_to = await digest_content(
-                self.storage, digest, slot=slot, language=language, run=existing
-            )
-            if content.empty:
-                if covers_to > digest.last_event_id:
-                    await self.storage.digests.advance(digest.id, covers_to)
-                if digest.every == "daily":
-                    await self.storage.digests.record_run(digest.id, slot, "empty")
-                return "empty"
-            messages = render.digest_messages(content)
-            run = await self.storage.digests.claim_run(
-                digest.id, slot, parts=len(messages), items=content.event_ids, covers_to=covers_to
-            )
-            if run is None:
-                return "already"
+            async with self._preparing:
+                prepared = await self._prepare(digest, slot, existing)
+            if isinstance(prepared, str):
+                return prepared
+            run, content, messages = prepared
             try:
                 await self._send(digest, run, content, messages)
             except (discord.Forbidden, discord.NotFound, ChannelRefused) as error:
@@ -172,6 +165,26 @@ class DigestDelivery:
             return "sent"
         finally:
             self._busy.discard(digest.id)
+
+    async def _prepare(
+        self, digest: Digest, slot: str, existing: DigestRun | None
+    ) -> tuple[DigestRun, DigestContent, list[list[discord.Embed]]] | str:
+        """The run's content, claimed: what to send, or why there is nothing to."""
+        language = await self.language(digest)
+        content, covers_to = await digest_content(
+            self.storage, digest, slot=slot, language=language, run=existing
+        )
+        if content.empty:
+            if covers_to > digest.last_event_id:
+                await self.storage.digests.advance(digest.id, covers_to)
+            if digest.every == "daily":
+                await self.storage.digests.record_run(digest.id, slot, "empty")
+            return "empty"
+        messages = render.digest_messages(content)
+        run = await self.storage.digests.claim_run(
+            digest.id, slot, parts=len(messages), items=content.event_ids, covers_to=covers_to
+        )
+        return (run, content, messages) if run is not None else "already"
 
     async def _channel(self, channel_id: int) -> object:
         return self.bot.get_channel(channel_id) or await self.bot.fetch_channel(channel_id)
@@ -409,7 +422,7 @@ class LiveDigests:
             self._seen_newest = max(
                 self._seen_newest, await self.delivery.storage.subscriptions.newest_event_id()
             )
-            digests = await self.delivery.storage.digests.live()
+            digests = _servers_in_turn(await self.delivery.storage.digests.live())
             outcomes = await asyncio.gather(
                 *(self._one(digest) for digest in digests), return_exceptions=False
             )
@@ -423,6 +436,17 @@ class LiveDigests:
         except Exception:
             log.exception("the live %s digest %s failed", digest.kind, digest.id)
             return "failed"
+
+
+def _servers_in_turn(digests: list[Digest]) -> list[Digest]:
+    """Each server's first digest, then each one's second, ...: the order runs are made
+    ready in, so no server waits behind another's hundred."""
+    rank: dict[int, int] = {}
+    keyed = []
+    for digest in digests:
+        rank[digest.guild_id] = rank.get(digest.guild_id, -1) + 1
+        keyed.append((rank[digest.guild_id], digest.guild_id, digest.id, digest))
+    return [item[-1] for item in sorted(keyed, key=lambda k: k[:3])]
 
 
 class ChannelRefused(Exception):

@@ -532,7 +532,7 @@ class Corpus:
         ):
             return []
         count = Sampler(self.profile["en"]["related"]["older_slugs"])(rng)
-        versions = []
+        versions: list[tuple[str, str]] = []
         words = self.headline[i].rstrip(".").split(" ")
         for _ in range(count):
             variant = list(words)

@@ -29,7 +29,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from bot.ingest.archive import ArchiveFormatError, ParsedDay, iter_archive_files, parse_file
+from bot.ingest.archive import (
+    ArchiveFormatError,
+    CutShort,
+    ParsedDay,
+    iter_archive_files,
+    parse_file,
+)
 from storage.keys import key_date
 from storage.models import DayEntryRecord, PageRecord
 from storage.textindex import CJK_RUN
@@ -104,6 +110,10 @@ def _read_tree(root: Path) -> tuple[list[PageRecord], list[DayEntryRecord], dict
             continue
         if isinstance(parsed, ParsedDay):
             entries.extend(parsed.entries)
+        elif isinstance(parsed, CutShort):
+            # As an import keeps it: an incomplete event, the page reported as suspect.
+            print(f"suspect {parsed.path}: {parsed.reason}", file=sys.stderr)
+            entries.append(parsed.entry)
         else:
             pages.append(parsed)
             raw[parsed.key] = data.decode("utf-8-sig")

@@ -18,12 +18,15 @@ import sqlite3
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from bot.errors import UserError
 from bot.services import lookups
 from storage import Storage
+from storage.entities import EntityName
 from storage.events import NEWEST_IN_A_ROW
+from storage.models import EventBrief
 from storage.search import EVENT_RANK, build_match, headline_phrase, in_text, phrase_match
 from storage.textindex import CJK_RUN, fold
 
@@ -210,6 +213,14 @@ def _few_words(rng: random.Random, headline: str, lang: str, low: int, high: int
     return " ".join(words[start : start + size])
 
 
+def _suggest_headlines(st: Storage, text: str) -> Awaitable[list[EventBrief]]:
+    return st.events.suggest_headlines(text, limit=25)
+
+
+def _suggest_entities(st: Storage, text: str) -> Awaitable[list[EntityName]]:
+    return st.entities.suggest(text, limit=25)
+
+
 def _bm25_bare(match: str | None, limit: int) -> tuple[str, tuple[Any, ...]]:
     return (
         f"SELECT rowid FROM event_search WHERE event_search MATCH ? ORDER BY {EVENT_RANK} LIMIT ?",
@@ -226,7 +237,7 @@ def show_by_key(s: Sample, rng: random.Random, n: int) -> list[Query]:
         out.append(
             Query(
                 typed,
-                lambda st, q=typed: lookups.event_card(st, q),
+                partial(lookups.event_card, query=typed),
                 "SELECT id FROM events WHERE key = ?",
                 (key,),
                 "key",
@@ -250,7 +261,7 @@ def show_by_words(s: Sample, rng: random.Random, db: sqlite3.Connection, n: int)
         else:
             sql, params = _bm25_bare(build_match(text), 1)
             kind = "fts1"
-        out.append(Query(text, lambda st, q=text: lookups.event_card(st, q), sql, params, kind))
+        out.append(Query(text, partial(lookups.event_card, query=text), sql, params, kind))
     return out
 
 
@@ -272,7 +283,7 @@ def autocomplete_events(s: Sample, rng: random.Random, n: int) -> list[Query]:
         out.append(
             Query(
                 text,
-                lambda st, q=text: st.events.suggest_headlines(q, limit=25),
+                partial(_suggest_headlines, text=text),
                 sql,
                 params,
                 kind,
@@ -297,7 +308,7 @@ def autocomplete_entities(s: Sample, rng: random.Random, n: int) -> list[Query]:
         out.append(
             Query(
                 typed,
-                lambda st, q=typed: st.entities.suggest(q, limit=25),
+                partial(_suggest_entities, text=typed),
                 "SELECT id FROM entities WHERE folded >= ? AND folded < ? LIMIT 25",
                 (folded, folded + "\U0010ffff"),
                 "prefix",
@@ -352,9 +363,7 @@ def search_english(s: Sample, rng: random.Random, n: int) -> list[Query]:
         out.append(
             Query(
                 text + (f" [{since}..{until}]" if since else ""),
-                lambda st, q=text, a=since, b=until: lookups.search(
-                    st, q, since=a, until=b, limit=11
-                ),
+                partial(lookups.search, text=text, since=since, until=until, limit=11),
                 sql,
                 params,
                 kind,
@@ -370,9 +379,7 @@ def search_chinese(s: Sample, rng: random.Random, n: int) -> list[Query]:
         _, _, headline, lang, _ = rng.choice(pool)
         text = _few_words(rng, headline, lang, 1, 2)
         sql, params = _bm25_bare(build_match(text), 11)
-        out.append(
-            Query(text, lambda st, q=text: lookups.search(st, q, limit=11), sql, params, "fts11")
-        )
+        out.append(Query(text, partial(lookups.search, text=text, limit=11), sql, params, "fts11"))
     return out
 
 
@@ -394,7 +401,7 @@ def search_entity(s: Sample, rng: random.Random, db: sqlite3.Connection, n: int)
         out.append(
             Query(
                 f"{text} @ {name}",
-                lambda st, q=text, e=name: lookups.search(st, q, entity=e, limit=11),
+                partial(lookups.search, text=text, entity=name, limit=11),
                 # Not "rowid IN (SELECT ...)": SQLite then runs the MATCH once per event of
                 # the entity (seconds for a popular one). Scan the matches, check each.
                 "SELECT s.rowid FROM event_search s JOIN event_entities ee"
@@ -418,8 +425,12 @@ def on_this_day(s: Sample, rng: random.Random, n: int) -> list[Query]:
         out.append(
             Query(
                 f"{typed}{' before ' + str(today.year) if earlier else ''}",
-                lambda st, q=typed, t=today, e=earlier: lookups.on_this_day(
-                    st, q, today=t, earlier_years_only=e, limit=11
+                partial(
+                    lookups.on_this_day,
+                    day=typed,
+                    today=today,
+                    earlier_years_only=earlier,
+                    limit=11,
                 ),
                 "SELECT id FROM events WHERE month_day = ? AND date < ?"
                 " ORDER BY date DESC LIMIT 11",
@@ -438,7 +449,7 @@ def related(s: Sample, rng: random.Random, n: int, hot_share: float) -> list[Que
         out.append(
             Query(
                 key,
-                lambda st, q=key: lookups.related_events(st, q, limit=10),
+                partial(lookups.related_events, query=key, limit=10),
                 "SELECT COUNT(*) FROM event_entities WHERE entity_id IN"
                 " (SELECT entity_id FROM event_entities WHERE event_id = ?)",
                 (event_id,),
@@ -457,7 +468,7 @@ def entity_profiles(s: Sample, rng: random.Random, n: int, hot_share: float) -> 
         out.append(
             Query(
                 name,
-                lambda st, q=name: lookups.entity_profile(st, q),
+                partial(lookups.entity_profile, name=name),
                 "SELECT id, event_count FROM entities WHERE folded = ?",
                 (fold(name),),
                 "entity",

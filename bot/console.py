@@ -49,7 +49,7 @@ class RedactingStream(io.TextIOBase):
 def protect_stderr(secret: str | None) -> None:
     """From now on, the secret is replaced wherever it would be written to stderr."""
     if secret and not isinstance(sys.stderr, RedactingStream):
-        sys.stderr = RedactingStream(sys.stderr, secret)  # type: ignore[assignment]
+        sys.stderr = RedactingStream(sys.stderr, secret)
 
 
 def configure_logging(level: int) -> None:

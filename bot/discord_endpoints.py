@@ -99,12 +99,12 @@ def apply_endpoint_overrides(api_base: str | None, gateway_url: str | None) -> N
         if _original_gateway is None:
             _original_gateway = DiscordWebSocket.DEFAULT_GATEWAY
             _original_from_client = DiscordWebSocket.__dict__["from_client"]
-            DiscordWebSocket.from_client = _pinning(_original_from_client)
+            DiscordWebSocket.from_client = _pinning(_original_from_client)  # type: ignore[method-assign]  # the patch itself
         _gateway_override = yarl.URL(gateway_url)
         DiscordWebSocket.DEFAULT_GATEWAY = _gateway_override
     elif _original_gateway is not None:
         DiscordWebSocket.DEFAULT_GATEWAY = _original_gateway
-        DiscordWebSocket.from_client = _original_from_client
+        DiscordWebSocket.from_client = _original_from_client  # type: ignore[method-assign]  # undone
         _original_gateway = None
         _original_from_client = None
         _gateway_override = None

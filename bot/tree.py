@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Mapping
 
 import discord
 from discord import app_commands
@@ -19,8 +20,9 @@ GENERIC_FAILURE = "Something went wrong on our side and it has been logged. Plea
 def describe(interaction: discord.Interaction) -> str:
     """Who did what where, for log lines that can be acted on."""
     command = interaction.command.qualified_name if interaction.command else None
-    what = f"/{command}" if command else f"component {(interaction.data or {}).get('custom_id')!r}"
-    options = (interaction.data or {}).get("options")
+    data: Mapping[str, object] = interaction.data or {}
+    what = f"/{command}" if command else f"component {data.get('custom_id')!r}"
+    options = data.get("options")
     return (
         f"{what} by user {interaction.user.id} in guild {interaction.guild_id} "
         f"channel {interaction.channel_id}" + (f" with options {options}" if options else "")

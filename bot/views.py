@@ -74,6 +74,7 @@ async def respond(
     kwargs: dict[str, Any] = {"content": reply.content, "embed": reply.embed}
     if reply.view is not None:
         kwargs["view"] = reply.view
+    message: discord.Message | None
     if interaction.response.is_done():
         message = await interaction.edit_original_response(**kwargs)
     else:
@@ -213,7 +214,7 @@ class EventButton(
 
     @classmethod
     async def from_custom_id(
-        cls, interaction: discord.Interaction, item: discord.ui.Button[Any], match: re.Match[str]
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str]
     ) -> EventButton:
         return cls(match["action"], int(match["id"]))
 

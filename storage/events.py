@@ -639,8 +639,10 @@ class EventRepository:
         done = 0
         while True:
             async with self.db.transaction() as conn:
-                rows = await conn.execute_fetchall(
-                    "SELECT id FROM events WHERE searchable = 0 ORDER BY id LIMIT ?", (batch,)
+                rows = list(
+                    await conn.execute_fetchall(
+                        "SELECT id FROM events WHERE searchable = 0 ORDER BY id LIMIT ?", (batch,)
+                    )
                 )
                 if not rows:
                     return done
@@ -762,9 +764,9 @@ class EventRepository:
         events is AUTOINCREMENT and this connection the only writer, so rows inserted one
         after another take the ids after the sequence's last; the sequence moving by exactly
         the rows inserted proves it, and spares looking each key up again."""
-        before = await conn.execute_fetchall(_EVENTS_SEQUENCE)
+        before = list(await conn.execute_fetchall(_EVENTS_SEQUENCE))
         await conn.executemany(sql, rows)
-        after = await conn.execute_fetchall(_EVENTS_SEQUENCE)
+        after = list(await conn.execute_fetchall(_EVENTS_SEQUENCE))
         first, last = (before[0][0] if before else 0), (after[0][0] if after else 0)
         if last - first != len(rows):
             raise RuntimeError(f"events ids moved by {last - first} for {len(rows)} rows")
@@ -833,13 +835,13 @@ class EventRepository:
         # follows the page's own sources, unless the page now lists the same link itself.
         live: dict[int, list[tuple[str, str, int, int]]] = {}
         for chunk in chunked(existing):
-            rows = await conn.execute_fetchall(
+            kept_rows = await conn.execute_fetchall(
                 "SELECT event_id, name, url, from_feed, from_portal FROM sources"
                 f" WHERE event_id IN ({placeholders(len(chunk))})"
                 " AND (from_feed = 1 OR from_portal = 1) ORDER BY event_id, position",
                 chunk,
             )
-            for event_id, name, url, from_feed, from_portal in rows:
+            for event_id, name, url, from_feed, from_portal in kept_rows:
                 live.setdefault(event_id, []).append((name, url, from_feed, from_portal))
         await conn.executemany(
             "DELETE FROM sources WHERE event_id = ?", [(event_id,) for event_id in existing]
@@ -1131,14 +1133,18 @@ class EventRepository:
             return await self.pack_postings_in(conn)
 
     async def pack_postings_in(self, conn: aiosqlite.Connection) -> int:
-        missing = await conn.execute_fetchall(
-            "SELECT id FROM entities en WHERE event_count > ?"
-            " AND NOT EXISTS (SELECT 1 FROM entity_postings p WHERE p.entity_id = en.id)",
-            (self.packed_postings_min,),
+        missing = list(
+            await conn.execute_fetchall(
+                "SELECT id FROM entities en WHERE event_count > ?"
+                " AND NOT EXISTS (SELECT 1 FROM entity_postings p WHERE p.entity_id = en.id)",
+                (self.packed_postings_min,),
+            )
         )
         for (entity_id,) in missing:
-            rows = await conn.execute_fetchall(
-                f"SELECT {_POSTING_KEY} FROM event_entities WHERE entity_id = ?", (entity_id,)
+            rows = list(
+                await conn.execute_fetchall(
+                    f"SELECT {_POSTING_KEY} FROM event_entities WHERE entity_id = ?", (entity_id,)
+                )
             )
             await conn.execute(
                 "INSERT INTO entity_postings(entity_id, keys) VALUES (?, ?)",
@@ -1279,12 +1285,13 @@ class EventRepository:
                     event_match, window, floor, few_likely=few_likely, language=words.language
                 )
             lowest = newest[-1] if len(newest) == window else floor
-            ids: list[int] | None = newest
+            ids = newest
             if check is not None:
                 # Only while the window is full is there more to find that FTS5 could.
-                ids = await self._holding(ids, check, may_give_up=lowest > floor)
-                if ids is None:
+                holding = await self._holding(ids, check, may_give_up=lowest > floor)
+                if holding is None:
                     return None
+                ids = holding
             few = lowest == floor and len(ids) <= HEADLINE_CHECKS
             if rank_by is None and (few or character is not None):
                 # ids are all the matches, and few (or FTS5 would merge a character's

@@ -26,6 +26,7 @@ inside write transactions only (which are serialised) and dropped when one rolls
 
 from __future__ import annotations
 
+import builtins
 import datetime as dt
 import sqlite3
 from collections import OrderedDict
@@ -270,7 +271,7 @@ class FeedRepository:
         rows = await self.db.fetchall(f"SELECT {_FEED_COLUMNS} FROM feeds ORDER BY id")
         return [_feed(row) for row in rows]
 
-    async def due(self, now: dt.datetime, *, limit: int | None = None) -> list[Feed]:
+    async def due(self, now: dt.datetime, *, limit: int | None = None) -> builtins.list[Feed]:
         """Active feeds whose next poll is due, longest waiting first (the feeds_due index)."""
         rows = await self.db.fetchall(
             f"SELECT {_FEED_COLUMNS} FROM feeds WHERE status = 'active' AND next_poll_at <= ?"
@@ -279,7 +280,7 @@ class FeedRepository:
         )
         return [_feed(row) for row in rows]
 
-    async def active(self) -> list[Feed]:
+    async def active(self) -> builtins.list[Feed]:
         rows = await self.db.fetchall(
             f"SELECT {_FEED_COLUMNS} FROM feeds WHERE status = 'active' ORDER BY id"
         )
@@ -318,7 +319,7 @@ class FeedRepository:
         assert row is not None
         return {"feeds": row[0], "feeds_failing": row[1]}
 
-    async def known_entities(self, *, after_id: int = 0) -> list[tuple[int, str]]:
+    async def known_entities(self, *, after_id: int = 0) -> builtins.list[tuple[int, str]]:
         """(id, name) of entities created after ``after_id``, in id order: lets a name
         matcher load ~100k names once and then only what is new."""
         rows = await self.db.fetchall(
@@ -341,7 +342,7 @@ class FeedRepository:
             seen.update(row[0] for row in rows)
         return set(unique) - seen
 
-    async def event_feeds(self, event_id: int) -> list[tuple[int, str]]:
+    async def event_feeds(self, event_id: int) -> builtins.list[tuple[int, str]]:
         """(feed id, identity) of every feed entry that became or joined an event."""
         rows = await self.db.fetchall(
             "SELECT feed_id, identity FROM feed_entries WHERE event_id = ? ORDER BY feed_id",

@@ -13,9 +13,12 @@ import json
 import operator
 import zlib
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-_Record = TypeVar("_Record")
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+_Record = TypeVar("_Record", bound="DataclassInstance")
 
 
 def pickled_as_values(cls: type[_Record]) -> type[_Record]:
@@ -23,12 +26,12 @@ def pickled_as_values(cls: type[_Record]) -> type[_Record]:
     parsing processes to the writer by the hundred thousand, and dataclasses' own slots
     pickling (fields() looked up for every object, every name stored) took as long as
     parsing them: 130 µs a page each way, 4 KB a page."""
-    values = operator.attrgetter(*(f.name for f in dataclasses.fields(cls)))  # type: ignore[arg-type]
+    values = operator.attrgetter(*(f.name for f in dataclasses.fields(cls)))
 
     def __reduce__(self: Any) -> tuple[type[_Record], tuple[Any, ...]]:
         return cls, values(self)
 
-    cls.__reduce__ = __reduce__  # type: ignore[method-assign,assignment]
+    cls.__reduce__ = __reduce__  # type: ignore[method-assign]  # replacing it is the point
     return cls
 
 

@@ -88,6 +88,7 @@ class SubscriptionRepository:
                     f"{_SELECT} WHERE s.guild_id = ? AND s.user_id = ? AND s.entity_id = ?", key
                 )
             ).fetchone()
+        assert row is not None  # written just above, in this transaction
         return _subscription(row), existing is None
 
     async def unsubscribe(self, *, guild_id: int, user_id: int, entity_id: int) -> bool:
@@ -213,7 +214,8 @@ class SubscriptionRepository:
             if row is None:
                 return None
             await conn.execute("DELETE FROM pending_notices WHERE user_id = ?", (user_id,))
-            return row[0]
+            text: str = row[0]
+            return text
 
     async def state(self, name: str) -> str | None:
         row = await self.db.fetchone("SELECT value FROM bot_state WHERE name = ?", (name,))

@@ -70,7 +70,7 @@ class RemoveSubscription(
 
     @classmethod
     async def from_custom_id(
-        cls, interaction: discord.Interaction, item: discord.ui.Button[Any], match: re.Match[str]
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str]
     ) -> RemoveSubscription:
         return cls(int(match["id"]))
 
@@ -170,10 +170,9 @@ class Subscriptions(commands.Cog):
     ) -> None:
         assert interaction.guild is not None
         found = await self.bot.storage.entities.find(entity)
-        removed = found is not None and await self.bot.storage.subscriptions.unsubscribe(
+        if found is None or not await self.bot.storage.subscriptions.unsubscribe(
             guild_id=interaction.guild.id, user_id=interaction.user.id, entity_id=found[0]
-        )
-        if not removed:
+        ):
             mine = await self.bot.storage.subscriptions.for_member(
                 interaction.guild.id, interaction.user.id
             )

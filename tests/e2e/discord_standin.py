@@ -45,6 +45,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import dataclasses
 import datetime as dt
 import hashlib
 import json
@@ -56,7 +57,7 @@ import time
 import zlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, Self, TypeVar
 
 import discord
 from aiohttp import BodyPartReader, WSMsgType, web
@@ -803,7 +804,8 @@ class RecordedFile:
     field: str
     filename: str | None
     content_type: str | None
-    data: bytes = field(repr=False)
+    # dataclasses.field: the field named ``field`` above hides the bare name here.
+    data: bytes = dataclasses.field(repr=False)
 
 
 @dataclass(frozen=True)
@@ -1325,7 +1327,7 @@ class DiscordStandIn:
             await self._runner.cleanup()
             self._runner = None
 
-    async def __aenter__(self) -> DiscordStandIn:
+    async def __aenter__(self) -> Self:
         await self.start()
         return self
 
@@ -3049,7 +3051,8 @@ class DiscordStandIn:
                     )
                 }
             )
-        data = body.get("data") if isinstance(body.get("data"), Mapping) else {}
+        raw_data = body.get("data")
+        data: Mapping[str, Any] = raw_data if isinstance(raw_data, Mapping) else {}
         message: JsonDict | None = None
         event: str | None = None
         if callback_type == 4:

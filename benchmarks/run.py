@@ -24,6 +24,7 @@ import json
 import logging
 import os
 import platform
+import re
 import shlex
 import sqlite3
 import subprocess
@@ -38,10 +39,12 @@ import aiosqlite
 
 from benchmarks import digest_build, import_bound, importing, queries, slash
 from benchmarks.corpus import CorpusSpec, ensure_database, ensure_markdown, fingerprint
+from benchmarks.sections import sections_not_matching
 from storage import Storage
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_OUT = HERE / "RESULTS.md"
+SIZE_HEADING = re.compile(r"## [\d,]+ events")  # the sections this benchmark writes
 DEFAULT_WORKDIR = HERE / ".work"
 # The instant digests are built at; fixed, so runs compare (the corpus ends 2026-12-31).
 DIGEST_NOW = dt.datetime(2026, 11, 20, 6, 0, tzinfo=dt.UTC)
@@ -631,7 +634,9 @@ def save(out: Path, run: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]
             }
     results.update(run)
     store.write_text(json.dumps(results, indent=1, ensure_ascii=False, default=str) + "\n")
-    out.write_text(render_results(results) + "\n")
+    # Sections other benchmarks wrote (news channels, the portal, ...) stay as they are.
+    others = sections_not_matching(out, SIZE_HEADING)
+    out.write_text("\n\n".join([render_results(results).rstrip("\n"), *others]) + "\n")
     return results
 
 

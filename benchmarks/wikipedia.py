@@ -25,7 +25,6 @@ import asyncio
 import datetime as dt
 import platform
 import random
-import re
 import sqlite3
 import sys
 import tempfile
@@ -34,6 +33,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from benchmarks.sections import replace_section
 from bot.ingest.feeds import FetchPolicy, make_session
 from bot.ingest.mediawiki import MediaWikiClient, user_agent
 from bot.ingest.portal import ENGLISH, parse_day
@@ -274,17 +274,6 @@ def markdown(parsed: ParseFigures, runs: list[BackfillFigures], command: str) ->
     return "\n".join(lines) + "\n"
 
 
-def write(section: str) -> None:
-    text = RESULTS.read_text(encoding="utf-8")
-    pattern = re.compile(rf"^{re.escape(SECTION)}\n.*?(?=^## |\Z)", re.S | re.M)
-    text = (
-        pattern.sub(lambda _: section + "\n", text)
-        if pattern.search(text)
-        else (text.rstrip("\n") + "\n\n" + section)
-    )
-    RESULTS.write_text(text, encoding="utf-8")
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--days", type=int, default=2000, help="days to backfill (2,000)")
@@ -320,7 +309,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     section = markdown(parsed, runs, command)
     print(section)
     if args.write:
-        write(section)
+        replace_section(RESULTS, SECTION, section)
     return 0
 
 

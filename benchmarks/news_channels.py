@@ -50,6 +50,7 @@ from typing import Any, cast
 
 from benchmarks.queries import percentile
 from benchmarks.run import Terminal, code_version, machine
+from benchmarks.sections import find_section, replace_section
 from bot.client import ChronicleBot
 from bot.pacing import GLOBAL_PER_SECOND
 from bot.services.imports import import_archive
@@ -814,33 +815,22 @@ def finding(f: Figures, command: str) -> str:
     return "\n".join(lines)
 
 
-def _replace_section(path: Path, text: str, *, keep_if_larger: bool = False) -> bool:
-    """Put `text` (starting with SECTION) in place of path's section, or at its end."""
-    current = path.read_text(encoding="utf-8") if path.exists() else ""
-    pattern = re.compile(rf"^{re.escape(SECTION)}\n.*?(?=^## |\Z)", re.S | re.M)
-    found = pattern.search(current)
-    if found and keep_if_larger:
-        size = re.search(r"From the run of ([\d,]+) live digests", found.group())
-        new = re.search(r"From the run of ([\d,]+) live digests", text)
-        if size and new and int(size[1].replace(",", "")) > int(new[1].replace(",", "")):
-            return False  # a note about a larger run stays
-    updated = (
-        pattern.sub(lambda _: text.rstrip("\n") + "\n\n", current, count=1)
-        if found
-        else current.rstrip("\n") + "\n\n" + text
-    )
-    path.write_text(updated.rstrip("\n") + "\n", encoding="utf-8")
-    return True
+def _larger_note(text: str | None, than: str) -> bool:
+    """Whether a FINDINGS note is about a larger run than `than`'s."""
+    pattern = r"From the run of ([\d,]+) live digests"
+    held = re.search(pattern, text or "")
+    new = re.search(pattern, than)
+    return bool(held and new and int(held[1].replace(",", "")) > int(new[1].replace(",", "")))
 
 
 def write(f: Figures, command: str) -> None:
     """Record the figures in RESULTS.md (other sizes' rows kept) and the note in FINDINGS.md
     (unless it describes a larger run)."""
-    current = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else ""
-    pattern = re.compile(rf"^{re.escape(SECTION)}\n.*?(?=^## |\Z)", re.S | re.M)
-    found = pattern.search(current)
-    _replace_section(RESULTS, section(f, command, found.group() if found else ""))
-    _replace_section(FINDINGS, finding(f, command), keep_if_larger=True)
+    existing = find_section(RESULTS, SECTION) or ""
+    replace_section(RESULTS, SECTION, section(f, command, existing))
+    note = finding(f, command)
+    if not _larger_note(find_section(FINDINGS, SECTION), note):
+        replace_section(FINDINGS, SECTION, note)
 
 
 # --- command line -------------------------------------------------------------------------------

@@ -788,7 +788,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--entity", action="append", metavar="NAME", help="only events about it (repeatable)"
     )
     p.add_argument("--category", help="only events of this category")
-    p.add_argument("--words", help="only events matching these words (the search syntax)")
+    p.add_argument(
+        "--words", help="only events matching these words, the search syntax (--words=-word)"
+    )
     p.add_argument("--language", choices=LANGUAGES, default="all", help="en, zh or all (default)")
 
     entities = sub.add_parser("entities", help="entity names: aliases, merges")

@@ -1,0 +1,56 @@
+"""`chronicle digest preview` with a digest's filters, on a real archive file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main
+from storage.textindex import has_cjk
+from tests.bot.test_cli import Cli
+from tests.conftest import SAMPLE_NEWS, TEST_DATA
+
+ZH_JUNE_16 = TEST_DATA / "news-zh-06-16"
+DAY = ("--date", "2026-06-16")
+
+
+@pytest.fixture
+def both_editions(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Cli:
+    cli = Cli(tmp_path / "chronicle.db", capsys)
+    assert main(["--db", str(cli.db), "import", str(SAMPLE_NEWS), str(ZH_JUNE_16)]) == 0
+    return cli
+
+
+def headlines(preview: object) -> list[str]:
+    assert isinstance(preview, dict)
+    return [item for section in preview["sections"] for item in section["items"]]
+
+
+def test_preview_takes_the_language(both_editions: Cli) -> None:
+    everything = headlines(both_editions.json("digest", "preview", "onthisday", *DAY))
+    assert any(has_cjk(h) for h in everything) and not all(has_cjk(h) for h in everything)
+    english = headlines(
+        both_editions.json("digest", "preview", "onthisday", *DAY, "--language", "en")
+    )
+    assert english and not any(has_cjk(h) for h in english)
+    chinese = headlines(
+        both_editions.json("digest", "preview", "onthisday", *DAY, "--language", "zh")
+    )
+    assert chinese and all(has_cjk(h) for h in chinese)
+
+
+def test_preview_takes_entities_and_words(both_editions: Cli) -> None:
+    (only,) = headlines(
+        both_editions.json(
+            "digest", "preview", "onthisday", *DAY, "--entity", "Russia", "--words", "Baghdadi"
+        )
+    )
+    assert "The Russian Ministry of Defence says" in only
+    code, out, err = both_editions(
+        "digest", "preview", "new", "--entity", "Nobody Anyone Knows", "--words", "Syria"
+    )
+    assert code != 0 and not out
+    assert "No entity is called" in err
+    code, _, err = both_editions("digest", "preview", "new", "--words=-Russia")
+    assert code != 0 and "only says what to leave out" in err

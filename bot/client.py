@@ -15,7 +15,6 @@ from discord.gateway import DiscordWebSocket
 
 from bot.alerts import AlertService
 from bot.config import DEFAULT_API_BASE, Settings
-from bot.digests import Clock, utc_now
 from bot.discord_endpoints import apply_endpoint_overrides
 from bot.ingest.feeds import FetchPolicy, make_session
 from bot.render import cut
@@ -26,6 +25,7 @@ from bot.services.wikipedia import wikipedia_service
 from bot.tree import ChronicleTree
 from bot.views import EventButton
 from storage import Storage
+from storage.times import Clock, utc_now
 
 log = logging.getLogger(__name__)
 

@@ -24,20 +24,19 @@ import discord
 
 from bot import render
 from bot.digests import (
-    Clock,
     DigestContent,
     current_slot,
     digest_content,
     live_slot,
     previous_run,
     slot_day,
-    utc_now,
 )
 from bot.language import server_language
 from bot.pacing import PostPacer
 from bot.permissions import permissions_needed
 from storage import Storage
 from storage.digests import Digest, DigestRun
+from storage.times import Clock, utc_now
 
 if TYPE_CHECKING:
     from bot.client import ChronicleBot

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING
@@ -32,13 +31,6 @@ ONTHISDAY_ITEMS = 10
 NEW_ITEMS = 25  # listed by a daily 'new' digest; the rest are counted
 FREQUENT_ITEMS = 50  # by an hourly or live one
 RETRY_DELAYS = (60.0, 300.0, 900.0)  # seconds before the 2nd, 3rd and 4th attempt
-Clock = Callable[[], dt.datetime]
-
-
-def utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
-
-
 # --- when -------------------------------------------------------------------------------------
 
 

@@ -18,9 +18,10 @@ from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.delivery import DigestDelivery, LiveDigests
-from bot.digests import Clock, day_slot, next_hourly, next_run, utc_now
+from bot.digests import day_slot, next_hourly, next_run
 from bot.pacing import PostPacer
 from storage.digests import Digest
+from storage.times import Clock, utc_now
 
 if TYPE_CHECKING:
     from bot.client import ChronicleBot

@@ -6,9 +6,9 @@ import datetime as dt
 from dataclasses import dataclass
 
 from storage.db import Database
-from storage.events import utc_now
 from storage.models import ArticleRecord
 from storage.search import EVENT_RANK, any_word_match, in_text
+from storage.times import now_timestamp
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,7 +41,7 @@ class ArticleRepository:
                     article.file_name,
                     score,
                     article.content_hash(),
-                    utc_now(),
+                    now_timestamp(),
                 ),
             )
             return cursor.rowcount > 0

@@ -11,11 +11,11 @@ from dataclasses import dataclass
 import aiosqlite
 
 from storage.db import Database, chunked, placeholders
-from storage.events import _BRIEF_COLUMNS, _brief, utc_now
+from storage.events import _BRIEF_COLUMNS, _brief
 from storage.models import EventBrief
 from storage.search import text_matcher
 from storage.textindex import fold, fold_text
-from storage.times import from_timestamp, to_timestamp
+from storage.times import from_timestamp, now_timestamp, to_timestamp
 
 RECENT_EVENTS_KEPT = 50_000
 RECENT_EVENTS_SECONDS = 600.0
@@ -292,7 +292,7 @@ class DigestRepository:
             cursor = await conn.execute(
                 "UPDATE digests SET paused_reason = ?, paused_at = ?, pause_notified = 0"
                 " WHERE id = ? AND paused_reason IS NULL",
-                (reason, utc_now(), digest_id),
+                (reason, now_timestamp(), digest_id),
             )
             return cursor.rowcount > 0
 
@@ -330,7 +330,7 @@ class DigestRepository:
             cursor = await conn.execute(
                 "UPDATE digest_runs SET status = 'retrying', detail = 'interrupted', updated_at = ?"
                 " WHERE status = 'sending'",
-                (utc_now(),),
+                (now_timestamp(),),
             )
             return cursor.rowcount
 
@@ -342,7 +342,7 @@ class DigestRepository:
             cursor = await conn.execute(
                 "INSERT OR IGNORE INTO digest_runs(digest_id, slot, status, detail, updated_at)"
                 " VALUES (?, ?, ?, ?, ?)",
-                (digest_id, slot, status, detail, utc_now()),
+                (digest_id, slot, status, detail, now_timestamp()),
             )
             return cursor.rowcount > 0
 
@@ -365,13 +365,13 @@ class DigestRepository:
                 await conn.execute(
                     "UPDATE digest_runs SET status = 'sending', attempts = attempts + 1,"
                     " updated_at = ? WHERE digest_id = ? AND slot = ?",
-                    (utc_now(), digest_id, slot),
+                    (now_timestamp(), digest_id, slot),
                 )
             else:
                 await conn.execute(
                     "INSERT INTO digest_runs(digest_id, slot, status, parts, attempts, items,"
                     " covers_to, updated_at) VALUES (?, ?, 'sending', ?, 1, ?, ?, ?)",
-                    (digest_id, slot, parts, json.dumps(list(items)), covers_to, utc_now()),
+                    (digest_id, slot, parts, json.dumps(list(items)), covers_to, now_timestamp()),
                 )
             row = await (await conn.execute(_RUN, (digest_id, slot))).fetchone()
         assert row is not None  # claimed in this transaction
@@ -384,14 +384,14 @@ class DigestRepository:
                 "UPDATE digest_runs SET parts_sent = parts_sent + 1,"
                 " thread_id = COALESCE(?, thread_id), updated_at = ?"
                 " WHERE digest_id = ? AND slot = ?",
-                (thread_id, utc_now(), digest_id, slot),
+                (thread_id, now_timestamp(), digest_id, slot),
             )
 
     async def finish_run(
         self, digest_id: int, slot: str, status: str, detail: str | None = None
     ) -> None:
         """Close a run; a sent run's items go into the ledger and move the watermark."""
-        now = utc_now()
+        now = now_timestamp()
         async with self.db.transaction() as conn:
             await conn.execute(
                 "UPDATE digest_runs SET status = ?, detail = ?, updated_at = ?"

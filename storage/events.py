@@ -57,7 +57,7 @@ from storage.textindex import (
     headline_tokens,
     same_script,
 )
-from storage.times import from_timestamp, to_timestamp
+from storage.times import from_timestamp, now_timestamp
 
 # Matches of a common word ranked by relevance: at least this many of the newest.
 SEARCH_WINDOW = 500
@@ -193,10 +193,6 @@ def _headlines_holding(rows: Iterable[Sequence[Any]], text: str) -> list[int]:
     return [row[0] for row in rows if holds(row[1])]
 
 
-def utc_now() -> str:
-    return to_timestamp(dt.datetime.now(dt.UTC))
-
-
 def _date(value: str) -> dt.date:
     return dt.date.fromisoformat(value)
 
@@ -292,7 +288,7 @@ class EventRepository:
         a million events must not pay a round trip per row.
         """
         outcome = BatchOutcome()
-        now = utc_now()
+        now = now_timestamp()
         async with self.db.transaction() as conn:
             pages, outdone, known = await self._fresh_pages(conn, pages, outcome)
             # An older version is not applied, but what it says of other events (and the

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
 
 from storage.db import Database
-from storage.times import to_timestamp
+from storage.times import now_timestamp
 
 LANGUAGES = ("en", "zh", "all")
 
@@ -42,5 +41,5 @@ class GuildSettingsRepository:
                 f"INSERT INTO guild_settings(guild_id, {column}, updated_at) VALUES (?, ?, ?)"
                 f" ON CONFLICT(guild_id) DO UPDATE SET {column} = excluded.{column},"
                 " updated_at = excluded.updated_at",
-                (guild_id, value, to_timestamp(dt.datetime.now(dt.UTC))),
+                (guild_id, value, now_timestamp()),
             )

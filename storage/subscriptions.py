@@ -8,8 +8,9 @@ from dataclasses import dataclass
 import aiosqlite
 
 from storage.db import Database, chunked, placeholders
-from storage.events import _BRIEF_COLUMNS, _brief, utc_now
+from storage.events import _BRIEF_COLUMNS, _brief
 from storage.models import EventBrief
+from storage.times import now_timestamp
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,7 +82,7 @@ class SubscriptionRepository:
                 await conn.execute(
                     "INSERT INTO subscriptions(guild_id, user_id, entity_id, delivery, channel_id,"
                     " created_at) VALUES (?, ?, ?, ?, ?, ?)",
-                    (*key, delivery, channel_id, utc_now()),
+                    (*key, delivery, channel_id, now_timestamp()),
                 )
             row = await (
                 await conn.execute(
@@ -184,7 +185,7 @@ class SubscriptionRepository:
             fresh = [i for i in dict.fromkeys(event_ids) if i not in done]
             await conn.executemany(
                 "INSERT INTO deliveries(target, event_id, delivered_at) VALUES (?, ?, ?)",
-                [(target, i, utc_now()) for i in fresh],
+                [(target, i, now_timestamp()) for i in fresh],
             )
         return fresh
 
@@ -203,7 +204,7 @@ class SubscriptionRepository:
             await conn.execute(
                 "INSERT INTO pending_notices(user_id, text, created_at) VALUES (?, ?, ?)"
                 " ON CONFLICT(user_id) DO UPDATE SET text = excluded.text, created_at = excluded.created_at",
-                (user_id, text, utc_now()),
+                (user_id, text, now_timestamp()),
             )
 
     async def take_notice(self, user_id: int) -> str | None:

@@ -4,8 +4,20 @@ and as JSON carries them."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 
 _TIMESTAMP = "%Y-%m-%dT%H:%M:%S.%fZ"
+
+Clock = Callable[[], dt.datetime]  # what services are given to tell the time (tests move it)
+
+
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def now_timestamp() -> str:
+    """Now, as a timestamp column holds it."""
+    return to_timestamp(utc_now())
 
 
 def to_timestamp(moment: dt.datetime) -> str:

@@ -19,6 +19,7 @@ import aiohttp
 import discord
 
 from bot import render
+from bot.permissions import pinging_only
 from storage.subscriptions import Match, Subscription
 
 if TYPE_CHECKING:
@@ -92,12 +93,7 @@ class AlertService:
                 await channel.send(
                     f"<@{subscription.user_id}>",
                     embed=embed,
-                    allowed_mentions=discord.AllowedMentions(
-                        everyone=False,
-                        roles=False,
-                        replied_user=False,
-                        users=[discord.Object(subscription.user_id)],
-                    ),
+                    allowed_mentions=pinging_only(user=subscription.user_id),
                 )
             return True
         except discord.Forbidden as error:

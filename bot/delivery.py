@@ -33,7 +33,7 @@ from bot.digests import (
 )
 from bot.language import server_language
 from bot.pacing import PostPacer
-from bot.permissions import permissions_needed
+from bot.permissions import permissions_needed, pinging_only
 from storage import Storage
 from storage.digests import Digest, DigestRun
 from storage.times import Clock, utc_now
@@ -197,11 +197,8 @@ class DigestDelivery:
     ) -> None:
         """Post the run's messages not sent yet; the role is mentioned on the first."""
         channel = await self._channel(digest.channel_id)
-        role = discord.Object(digest.role_id) if digest.role_id else None
         mention = f"<@&{digest.role_id}>" if digest.role_id else None
-        pinging = discord.AllowedMentions(
-            everyone=False, users=False, replied_user=False, roles=[role] if role else False
-        )
+        pinging = pinging_only(role=digest.role_id)
         quiet = discord.AllowedMentions.none()
         if isinstance(channel, discord.ForumChannel):
             thread = await self._thread(run.thread_id) if run.parts_sent and run.thread_id else None
@@ -342,12 +339,7 @@ class DigestDelivery:
                 try:
                     await system.send(
                         f"<@{digest.created_by}> {notice}",
-                        allowed_mentions=discord.AllowedMentions(
-                            everyone=False,
-                            roles=False,
-                            replied_user=False,
-                            users=[discord.Object(digest.created_by)],
-                        ),
+                        allowed_mentions=pinging_only(user=digest.created_by),
                     )
                     return True
                 except discord.HTTPException as error:

@@ -1,4 +1,5 @@
-"""What Chronicle needs to post in a channel, by the channel's type."""
+"""What Chronicle needs to post in a channel, by the channel's type, and whom a post may
+ping."""
 
 from __future__ import annotations
 
@@ -28,3 +29,13 @@ def permissions_needed(channel: object) -> list[tuple[str, str]]:
 def missing_permissions(channel: Channel, member: discord.Member) -> list[str]:
     perms = channel.permissions_for(member)
     return [label for flag, label in permissions_needed(channel) if not getattr(perms, flag)]
+
+
+def pinging_only(*, user: int | None = None, role: int | None = None) -> discord.AllowedMentions:
+    """Mentions that ping this one user or role and nobody else (none: nobody)."""
+    return discord.AllowedMentions(
+        everyone=False,
+        replied_user=False,
+        users=[discord.Object(user)] if user else False,
+        roles=[discord.Object(role)] if role else False,
+    )

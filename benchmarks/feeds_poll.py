@@ -31,7 +31,8 @@ from dataclasses import dataclass
 from email.utils import format_datetime
 from pathlib import Path
 
-from bot.ingest.feeds import FetchPolicy, make_session
+from bot.ingest.feeds.addresses import FetchPolicy
+from bot.ingest.feeds.fetch import make_session
 from bot.services.feeds import FeedService, PollReport
 from storage import Storage
 from storage.keys import make_key

@@ -34,7 +34,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from benchmarks.sections import replace_section
-from bot.ingest.feeds import FetchPolicy, make_session
+from bot.ingest.feeds.addresses import FetchPolicy
+from bot.ingest.feeds.fetch import make_session
 from bot.ingest.mediawiki import MediaWikiClient, user_agent
 from bot.ingest.portal import ENGLISH, parse_day
 from bot.services.wikipedia import PullReport, WikipediaService

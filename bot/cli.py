@@ -34,7 +34,8 @@ from bot.console import (
     protect_stderr,
 )
 from bot.errors import InvalidInput, UserError
-from bot.ingest.feeds import FetchPolicy, make_session
+from bot.ingest.feeds.addresses import FetchPolicy
+from bot.ingest.feeds.fetch import make_session
 from bot.services import imports, lookups
 from bot.services.digests import preview_content, resolve_filters
 from bot.services.feeds import (

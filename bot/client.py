@@ -16,7 +16,8 @@ from discord.gateway import DiscordWebSocket
 from bot.alerts import AlertService
 from bot.config import DEFAULT_API_BASE, Settings
 from bot.discord_endpoints import apply_endpoint_overrides
-from bot.ingest.feeds import FetchPolicy, make_session
+from bot.ingest.feeds.addresses import FetchPolicy
+from bot.ingest.feeds.fetch import make_session
 from bot.render import cut
 from bot.scheduler import ChronicleScheduler
 from bot.services.entities import apply_aliases

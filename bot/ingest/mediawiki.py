@@ -11,8 +11,8 @@ Wikimedia's API etiquette, as Chronicle keeps it:
   asks again, up to ``max_retries`` times;
 * up to 50 titles a request, the limit for clients without bot rights.
 
-Requests go through :func:`bot.ingest.feeds.fetch_feed`, so the fetch rules of feeds apply:
-the timeout, the size limit, the redirect limit and the address guard
+Requests go through :func:`bot.ingest.feeds.fetch.fetch_feed`, so the fetch rules of feeds
+apply: the timeout, the size limit, the redirect limit and the address guard
 (``FEED_ALLOW_PRIVATE_ADDRESSES``). Anything else that goes wrong is a
 :class:`MediaWikiError` saying what; the caller backs off.
 """
@@ -32,7 +32,9 @@ from typing import Any, Final
 import aiohttp
 from yarl import URL
 
-from bot.ingest.feeds import FeedError, FetchPolicy, fetch_feed
+from bot.ingest.feeds.addresses import FetchPolicy
+from bot.ingest.feeds.errors import FeedError
+from bot.ingest.feeds.fetch import fetch_feed
 from storage.db import chunked
 from storage.times import from_timestamp
 

@@ -2,7 +2,7 @@
 
 Shared by the command line (``chronicle feeds ...``) and the bot's scheduler. Everything
 it needs is passed in (the Storage, one aiohttp session from
-:func:`bot.ingest.feeds.make_session`, the :class:`FetchPolicy`, the poll interval); it
+:func:`bot.ingest.feeds.fetch.make_session`, the :class:`FetchPolicy`, the poll interval); it
 holds no globals, so a test, the CLI and the bot can each run their own.
 
 The rules, in one place (numbers in :class:`FeedRules`):
@@ -23,7 +23,7 @@ Adding a feed
     nothing is refused, and the refusal says so.
 
 Never twice
-    An entry's identity (GUID, else link, else a hash; see ``bot.ingest.feeds``) is stored
+    An entry's identity (GUID, else link, else a hash; see ``bot.ingest.feeds.entries``) is stored
     per feed the first time it is seen; a seen identity is skipped forever, whatever the
     feed does to its date or text. An unseen entry whose link is already a source of an
     event joins that event (a link shared by several entries of one document, or a bare
@@ -84,15 +84,11 @@ from yarl import URL
 
 from bot.errors import InvalidInput, NotFound
 from bot.ingest.archive import slugify
-from bot.ingest.feeds import (
-    FeedEntry,
-    FeedError,
-    FetchPolicy,
-    FetchResult,
-    ParsedFeed,
-    fetch_feed,
-    parse_feed,
-)
+from bot.ingest.feeds.addresses import FetchPolicy
+from bot.ingest.feeds.entries import FeedEntry, ParsedFeed
+from bot.ingest.feeds.errors import FeedError
+from bot.ingest.feeds.fetch import FetchResult, fetch_feed
+from bot.ingest.feeds.parse import parse_feed
 from storage import Storage
 from storage.feeds import Feed, FeedExistsError, FeedItem, StoredEntries
 from storage.keys import make_key

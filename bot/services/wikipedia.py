@@ -35,7 +35,7 @@ import aiohttp
 
 from bot.config import Settings
 from bot.errors import InvalidInput
-from bot.ingest.feeds import FetchPolicy
+from bot.ingest.feeds.addresses import FetchPolicy
 from bot.ingest.mediawiki import (
     TITLES_PER_REQUEST,
     MediaWikiClient,

@@ -10,7 +10,8 @@ from collections.abc import AsyncIterator
 import aiohttp
 import pytest
 
-from bot.ingest.feeds import FetchPolicy, make_session
+from bot.ingest.feeds.addresses import FetchPolicy
+from bot.ingest.feeds.fetch import make_session
 from bot.ingest.mediawiki import MediaWikiClient, MediaWikiError, page_url, user_agent
 from tests.support.mediawiki_server import MediaWikiStandIn
 

@@ -22,7 +22,8 @@ from aiohttp.abc import AbstractResolver, ResolveResult
 
 from bot.cli import main
 from bot.errors import InvalidInput, NotFound
-from bot.ingest.feeds import FetchPolicy, make_session
+from bot.ingest.feeds.addresses import FetchPolicy
+from bot.ingest.feeds.fetch import make_session
 from bot.services.feeds import (
     EntityMatcher,
     FeedOutcome,
@@ -43,7 +44,7 @@ from tests.support.feed_server import FeedServer
 REPO = Path(__file__).resolve().parents[3]
 DATA_DIR = REPO / "tests" / "data" / "feeds"
 FILES = sorted(p.name for p in DATA_DIR.iterdir() if p.is_file() and p.name != "MANIFEST.tsv")
-# What bot/ingest/feeds.py refuses as not a feed (see tests/bot/ingest/test_feeds.py).
+# What bot/ingest/feeds refuses as not a feed (see tests/bot/ingest/feeds/test_parse.py).
 NOT_FEEDS = {
     "fp_illformed_unclosed_rss.xml",
     "frs_reuters_truncated_rss2.xml",
@@ -881,7 +882,7 @@ def test_entity_matcher_rules() -> None:
 
 
 def test_section_labels_are_not_topics() -> None:
-    from bot.ingest.feeds import FeedEntry
+    from bot.ingest.feeds.entries import FeedEntry
 
     entries = [
         FeedEntry(str(i), f"t{i}", "", None, None, ["World news", "Russia" if i < 2 else "Chile"])

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.ingest.feeds import FetchPolicy, make_session
+from bot.ingest.feeds.addresses import FetchPolicy
+from bot.ingest.feeds.fetch import make_session
 from bot.ingest.mediawiki import MediaWikiClient, user_agent
 from bot.ingest.portal import ENGLISH, PortalDay, parse_day
 from bot.services.imports import import_archive

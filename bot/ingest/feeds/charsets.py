@@ -1,7 +1,7 @@
 """Which character encoding a feed's or an HTML page's bytes are in.
 
-The encoding half of :func:`bot.ingest.feeds.parse_feed` (its module docstring states the
-rules): what to tell feedparser when a declared encoding cannot be the bytes', and how to
+The encoding half of :func:`bot.ingest.feeds.parse.parse_feed` (its module docstring states
+the rules): what to tell feedparser when a declared encoding cannot be the bytes', and how to
 read the head of an HTML page that is refused as a feed (for its title and feed links).
 Pure functions of bytes and a Content-Type header.
 """
@@ -57,7 +57,7 @@ def _is_utf8(body: bytes) -> bool:
 def charset_for_feedparser(body: bytes, content_type: str | None, notes: list[str]) -> str | None:
     """The charset feedparser is told: the HTTP header's (None: feedparser then reads the
     XML declaration, else UTF-8), or the bytes' own encoding when the declared one cannot
-    be theirs. An override is noted; the rules are in :mod:`bot.ingest.feeds`'s docstring."""
+    be theirs. An override is noted; the rules are in :mod:`bot.ingest.feeds.parse`'s docstring."""
     header = _header_charset(content_type)
     where = "the HTTP header" if header else "the XML declaration"
     mark, bom = next(((m, c) for m, c in _XML_BOMS if body.startswith(m)), (b"", None))

@@ -1,0 +1,208 @@
+"""Entry records (FeedEntry, ParsedFeed) and the rules that make them from raw entries.
+
+What a news reader expects, whatever the format:
+
+* identity: the GUID/Atom id; else the link; else ``"sha256:" + sha256(title, date)``.
+  When several GUID-less entries of one document share a link (a "news.html" page used
+  as every item's link), the link cannot tell them apart, so those entries fall back to
+  the hash, with the link mixed in.
+* An entry with neither a title nor a link is skipped: there is nothing to show or to
+  point to. An entry with a link but no title (micro-blog style items) is titled from
+  the first sentence / first words of its summary; if it has no summary either, it is
+  skipped too.
+* Duplicate identities within one document: the first occurrence wins.
+"""
+
+from __future__ import annotations
+
+import calendar
+import hashlib
+import time
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Final
+from urllib.parse import urljoin, urlsplit
+
+from bot.ingest.feeds.html_text import _clean_text, cut_at_sentence
+
+__all__ = ["FeedEntry", "ParsedFeed", "entry_identity"]
+
+
+@dataclass
+class FeedEntry:
+    identity: str
+    title: str
+    summary: str
+    link: str | None
+    published: datetime | None
+    categories: list[str] = field(default_factory=list)
+
+
+@dataclass
+class ParsedFeed:
+    title: str | None
+    link: str | None
+    entries: list[FeedEntry]
+    warning: str | None
+    """Set when the document had problems but was parsed anyway (feedparser's bozo
+    exception, or a repair done before parsing)."""
+
+
+_SUMMARY_LIMIT: Final = 600
+_TITLE_LIMIT: Final = 300
+_HEADLINE_FROM_SUMMARY_LIMIT: Final = 120
+
+
+def entry_identity(
+    *,
+    guid: str | None,
+    link: str | None,
+    title: str,
+    published: datetime | str | None,
+    link_is_shared: bool = False,
+) -> str:
+    """Stable identity of an entry across fetches: GUID, else link, else a hash.
+
+    The hash is ``"sha256:" + hex(sha256(title, date))``; the date is the parsed UTC
+    timestamp, or the raw date text when it did not parse. When ``link_is_shared`` (several
+    GUID-less entries in one document point to the same page) the link is not an identity
+    and is mixed into the hash instead.
+    """
+    guid = (guid or "").strip()
+    if guid:
+        return guid
+    link = (link or "").strip()
+    if link and not link_is_shared:
+        return link
+    if isinstance(published, datetime):
+        date_text = published.astimezone(UTC).isoformat()
+    else:
+        date_text = (published or "").strip()
+    material = "\n".join([title.strip(), date_text, link])
+    return "sha256:" + hashlib.sha256(material.encode("utf-8")).hexdigest()
+
+
+def _detail_type(item: Mapping[str, Any], key: str) -> str | None:
+    detail = item.get(key)
+    if isinstance(detail, Mapping):
+        value = detail.get("type")
+        return value if isinstance(value, str) else None
+    return None
+
+
+def _absolute_link(link: Any, base: str) -> str | None:
+    """An absolute http(s) link, resolved against ``base``; None for anything else
+    (javascript:, mailto:, garbage)."""
+    if not isinstance(link, str):
+        return None
+    link = link.strip()
+    if not link:
+        return None
+    try:
+        absolute = urljoin(base, link)
+        parts = urlsplit(absolute)
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+        return None
+    return absolute
+
+
+def _plain_get(entry: Mapping[str, Any], key: str) -> Any:
+    # FeedParserDict.get maps missing published* keys to updated* with a
+    # DeprecationWarning; reading the dict directly keeps our own fallback explicit.
+    return dict.get(entry, key) if isinstance(entry, dict) else entry.get(key)
+
+
+def _published(entry: Mapping[str, Any]) -> datetime | None:
+    for key in ("published_parsed", "updated_parsed", "created_parsed"):
+        value = _plain_get(entry, key)
+        if isinstance(value, time.struct_time | tuple) and len(value) >= 6:
+            try:
+                # feedparser normalises to UTC struct_time; timegm reads it as UTC.
+                return datetime.fromtimestamp(calendar.timegm(tuple(value)[:9]), tz=UTC)
+            except (OverflowError, ValueError, TypeError, OSError):
+                return None
+    return None
+
+
+def _raw_date(entry: Mapping[str, Any]) -> str | None:
+    for key in ("published", "updated", "created"):
+        value = _plain_get(entry, key)
+        if isinstance(value, str) and value.strip():
+            return value
+    return None
+
+
+def _summary_source(entry: Mapping[str, Any]) -> tuple[str | None, str | None]:
+    summary = entry.get("summary")
+    if isinstance(summary, str) and summary.strip():
+        return summary, _detail_type(entry, "summary_detail")
+    for content in entry.get("content") or []:
+        if isinstance(content, Mapping) and isinstance(content.get("value"), str):
+            return content["value"], content.get("type")
+    return None, None
+
+
+def _categories(entry: Mapping[str, Any]) -> list[str]:
+    seen: set[str] = set()
+    out: list[str] = []
+    for tag in entry.get("tags") or []:
+        if not isinstance(tag, Mapping):
+            continue
+        term = _clean_text(tag.get("term") or tag.get("label"), None)
+        key = term.casefold()
+        if term and key not in seen:
+            seen.add(key)
+            out.append(term)
+    return out
+
+
+def _build_entries(raw_entries: Iterable[Mapping[str, Any]], base_url: str) -> list[FeedEntry]:
+    prepared: list[tuple[Mapping[str, Any], str | None, str | None]] = []
+    for raw in raw_entries:
+        guid = raw.get("id") if isinstance(raw.get("id"), str) else None
+        link = _absolute_link(raw.get("link"), base_url)
+        prepared.append((raw, guid.strip() if guid else None, link))
+    # Links shared by several GUID-less entries cannot identify any one of them.
+    link_counts = Counter(link for _, guid, link in prepared if link and not guid)
+
+    entries: list[FeedEntry] = []
+    seen: set[str] = set()
+    for raw, guid, link in prepared:
+        title = _clean_text(raw.get("title"), _detail_type(raw, "title_detail"))
+        summary_raw, summary_type = _summary_source(raw)
+        # Parse a little more than needed: sentence search looks back from the limit.
+        summary_text = _clean_text(summary_raw, summary_type, max_chars=_SUMMARY_LIMIT * 2)
+        if not title:
+            if not link or not summary_text:
+                continue  # nothing to call it, or nowhere to send the reader
+            title = cut_at_sentence(summary_text, _HEADLINE_FROM_SUMMARY_LIMIT)
+        title = cut_at_sentence(title, _TITLE_LIMIT)
+        summary = cut_at_sentence(summary_text, _SUMMARY_LIMIT)
+        if summary.casefold() == title.casefold():
+            summary = ""  # feeds that repeat the headline as the description
+        published = _published(raw)
+        identity = entry_identity(
+            guid=guid,
+            link=link,
+            title=title,
+            published=published if published is not None else _raw_date(raw),
+            link_is_shared=link is not None and link_counts[link] > 1,
+        )
+        if identity in seen:
+            continue
+        seen.add(identity)
+        entries.append(
+            FeedEntry(
+                identity=identity,
+                title=title,
+                summary=summary,
+                link=link,
+                published=published,
+                categories=_categories(raw),
+            )
+        )
+    return entries

@@ -1,0 +1,112 @@
+"""Entry rules: identities, titles, summaries, categories and dates of parsed entries."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from bot.ingest.feeds.entries import entry_identity
+from bot.ingest.feeds.parse import parse_feed
+from tests.bot.ingest.feeds.helpers import (
+    DATA_DIR,
+    LONG_TEXT,
+    rss,
+)
+from tests.support.feed_server import FeedServer
+
+
+async def test_entity_html_cleanup_and_summary_cut() -> None:
+    body = rss(
+        "<item><guid>g1</guid><title>Tom &amp;amp; Jerry &lt;b&gt;bold&lt;/b&gt;\n   spaced</title>"
+        "<link>https://example.org/1</link>"
+        "<description><![CDATA[<p>First&nbsp;paragraph.</p><script>evil()</script>"
+        "<p>Second &#8220;quoted&#8221; paragraph.<br/>Third&hellip;</p>]]></description>"
+        "<category>World</category><category> world </category>"
+        "<category>Politics &amp;amp; Law</category><category></category>"
+        "<pubDate>Sat, 07 Jan 2017 14:39:39 +0100</pubDate></item>"
+        f"<item><guid>g2</guid><title>Long</title><description>{LONG_TEXT}</description>"
+        "<pubDate>not a date at all</pubDate></item>"
+        "<item><guid>g3</guid><title>Why x&lt;y matters</title></item>"
+    )
+    parsed = await parse_feed(body, url="https://example.org/feed.xml")
+    first, long, plain = parsed.entries
+    assert first.title == "Tom & Jerry bold spaced"
+    assert first.summary == "First paragraph. Second “quoted” paragraph. Third…"
+    assert first.categories == ["World", "Politics & Law"]
+    assert first.published == datetime(2017, 1, 7, 13, 39, 39, tzinfo=UTC)
+
+    assert len(long.summary) <= 600 and len(long.summary) > 450
+    assert long.summary.endswith("in question.") and LONG_TEXT.startswith(long.summary)
+    assert long.published is None
+
+    assert plain.title == "Why x<y matters" and plain.summary == ""
+
+
+async def test_identity_rules_in_a_document() -> None:
+    body = rss(
+        "<item><guid>urn:one</guid><title>With guid</title><link>https://e.org/a</link></item>"
+        "<item><title>Link only</title><link>https://e.org/b</link></item>"
+        "<item><title>Neither</title><pubDate>Mon, 02 Jan 2017 10:00:00 GMT</pubDate></item>"
+        "<item><title>Shared A</title><link>https://e.org/news.html</link></item>"
+        "<item><title>Shared B</title><link>https://e.org/news.html</link></item>"
+        "<item><guid>urn:one</guid><title>Duplicate guid</title></item>"
+        "<item><description>No title and no link.</description></item>"
+        "<item><link>https://e.org/micro</link><description>Just a thought about feeds. "
+        "And more.</description></item>"
+    )
+    parsed = await parse_feed(body, url="https://e.org/feed")
+    by_title = {e.title: e for e in parsed.entries}
+    assert list(by_title) == [
+        "With guid",
+        "Link only",
+        "Neither",
+        "Shared A",
+        "Shared B",
+        "Just a thought about feeds. And more.",
+    ]
+    assert by_title["With guid"].identity == "urn:one"
+    assert by_title["Link only"].identity == "https://e.org/b"
+    neither = by_title["Neither"].identity
+    assert neither.startswith("sha256:") and len(neither) == len("sha256:") + 64
+    assert neither == entry_identity(
+        guid=None,
+        link=None,
+        title="Neither",
+        published=datetime(2017, 1, 2, 10, tzinfo=UTC),
+    )
+    shared = {by_title["Shared A"].identity, by_title["Shared B"].identity}
+    assert len(shared) == 2 and all(i.startswith("sha256:") for i in shared)
+    assert by_title["Just a thought about feeds. And more."].identity == "https://e.org/micro"
+
+
+def test_entry_identity_unit() -> None:
+    when = datetime(2020, 5, 1, 12, tzinfo=UTC)
+    assert entry_identity(guid=" g ", link="https://x/1", title="t", published=when) == "g"
+    assert entry_identity(guid="", link="https://x/1", title="t", published=when) == "https://x/1"
+    hashed = entry_identity(guid=None, link=None, title="t", published=when)
+    assert hashed == entry_identity(guid=None, link=None, title="t", published=when)
+    assert hashed != entry_identity(guid=None, link=None, title="t", published=None)
+    assert hashed != entry_identity(guid=None, link=None, title="u", published=when)
+    shared = entry_identity(
+        guid=None, link="https://x/1", title="t", published=when, link_is_shared=True
+    )
+    assert shared.startswith("sha256:") and shared != hashed
+
+
+async def test_dates_are_aware_utc_or_none(server: FeedServer) -> None:
+    invalid = await parse_feed(
+        (DATA_DIR / "fj_invalid_date_format_rss2.xml").read_bytes(), url=server.url("x")
+    )
+    assert invalid.warning and "no element found" in invalid.warning
+    assert all(e.published is None or e.published.tzinfo is UTC for e in invalid.entries)
+    nodates = await parse_feed(
+        (DATA_DIR / "kde_tagesschau_rss090_iso88591.xml").read_bytes(), url=server.url("x")
+    )
+    assert nodates.entries and all(e.published is None for e in nodates.entries)
+
+
+async def test_titles_from_summary_when_missing() -> None:
+    parsed = await parse_feed(
+        (DATA_DIR / "nnw_scriptingnews_rss.xml").read_bytes(), url="http://scripting.com/rss"
+    )
+    assert len(parsed.entries) == 48
+    assert all(e.title and len(e.title) <= 300 for e in parsed.entries)

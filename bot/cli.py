@@ -612,7 +612,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Chronicle: a news archive and the Discord bot that serves it.",
     )
     parser.add_argument(
-        "--db", type=Path, help="SQLite file (default: $CHRONICLE_DB or ./chronicle.db)"
+        "--db",
+        type=Path,
+        help="SQLite file (default: $CHRONICLE_DATABASE_URL, $CHRONICLE_DB or ./chronicle.db)",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -858,9 +860,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"chronicle: {exc}", file=sys.stderr)
         return 2
     if args.db is not None:
-        settings = dataclasses.replace(settings, database=args.db)
+        settings = dataclasses.replace(settings, database=args.db, database_notice=None)
     protect_stderr(settings.discord_token)
     configure_logging(settings.log_level_number)
+    if settings.database_notice:
+        log.warning(settings.database_notice)
     try:
         return asyncio.run(_dispatch(args, settings))
     except KeyboardInterrupt:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,16 +18,84 @@ DEFAULT_API_BASE = "https://discord.com/api/v10"
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
+DEFAULT_DATABASE = Path("chronicle.db")
+# A URL's scheme, as SQLAlchemy reads it; anything else is a file path. A database scheme
+# written without its "//" is caught too, so that it does not become a file of that name.
+_URL = re.compile(r"^([A-Za-z][\w+.-]*)://")
+_BARE_SCHEME = re.compile(r"^(sqlite|postgres|postgresql)(\+\w+)?:", re.IGNORECASE)
+_SQLITE_SCHEMES = {"sqlite", "sqlite+aiosqlite", "sqlite+pysqlite"}
+_POSTGRESQL = {"postgres", "postgresql"}
+_PERCENT = re.compile(r"%[0-9A-Fa-f]{2}")
 
 
 class ConfigError(Exception):
     """One or more settings are wrong; the message lists each with what is expected."""
 
 
+def database_path(name: str, value: str) -> Path:
+    """The SQLite file that `value`, a `sqlite:///` URL or a plain path, names.
+
+    URLs follow SQLAlchemy's convention: `sqlite:///chronicle.db` is relative to the working
+    folder, `sqlite:////srv/chronicle.db` (four slashes) is absolute. A value without `://`
+    is a file path, taken as written. Raises ValueError with a one-line reason naming the
+    setting `name`; the reason never repeats the value, which for a server URL may hold a
+    password.
+    """
+    if (match := _URL.match(value)) is None:
+        if bare := _BARE_SCHEME.match(value):
+            if bare.group(1).lower() in _POSTGRESQL:
+                raise ValueError(_postgresql(name))
+            raise ValueError(
+                f"{name} looks like a URL without its '//': write sqlite:///path, or"
+                " ./path for a file whose name starts with 'sqlite:'"
+            )
+        return Path(value)
+    scheme = match.group(1).lower()
+    if scheme.split("+")[0] in _POSTGRESQL:
+        raise ValueError(_postgresql(name))
+    if scheme not in _SQLITE_SCHEMES:
+        raise ValueError(
+            f"{name} has the scheme {scheme}://, which Chronicle does not know: SQLite is"
+            " the backend (sqlite:///path/to/chronicle.db, or a plain path)"
+        )
+    rest = value[match.end() :]
+    host, slash, database = rest.partition("/")
+    if host:
+        raise ValueError(
+            f"{name}: a sqlite URL names no host; write sqlite:///relative/path or"
+            " sqlite:////absolute/path"
+        )
+    if "?" in database:
+        raise ValueError(
+            f"{name}: Chronicle takes no options in a sqlite URL's query string ('?...');"
+            " remove it (a file whose name holds '?' can be given as a plain path)"
+        )
+    if _PERCENT.search(database):
+        # SQLAlchemy keeps %XX as written and other tools decode it: refused rather than
+        # guessed, since the two readings name different files.
+        raise ValueError(
+            f"{name}: a sqlite URL's path cannot be percent-encoded (%XX); write the path as"
+            " it is, or give it as a plain path"
+        )
+    if not slash or not database or database == ":memory:":
+        raise ValueError(
+            f"{name}: the URL names no file (Chronicle keeps its archive in one); write"
+            " sqlite:///chronicle.db"
+        )
+    return Path(database)
+
+
+def _postgresql(name: str) -> str:
+    return (
+        f"{name} is a PostgreSQL URL: PostgreSQL support is not in this version of Chronicle;"
+        " SQLite is the backend (sqlite:///path/to/chronicle.db, or a plain path)"
+    )
+
+
 @dataclass(frozen=True)
 class Settings:
     discord_token: str | None = field(default=None, repr=False)  # never in logs or reprs
-    database: Path = Path("chronicle.db")
+    database: Path = DEFAULT_DATABASE
     api_base: str = DEFAULT_API_BASE
     gateway_url: str | None = None
     guild_id: int | None = None
@@ -37,6 +106,8 @@ class Settings:
     wikipedia_poll_minutes: float = 10.0  # 0: the bot does not poll the portal
     wikipedia_contact: str | None = None
     wikipedia_language: str = "en"
+    # Set when CHRONICLE_DATABASE_URL and CHRONICLE_DB name different files: which one won.
+    database_notice: str | None = field(default=None, compare=False)
 
     @classmethod
     def load(
@@ -79,6 +150,27 @@ class Settings:
                 problems.append(f"{name}={raw!r} must be true or false")
             return False
 
+        def database() -> tuple[Path, str | None]:
+            """CHRONICLE_DATABASE_URL wins over CHRONICLE_DB, the older setting."""
+            url, plain = text("CHRONICLE_DATABASE_URL"), text("CHRONICLE_DB")
+            name, raw = ("CHRONICLE_DATABASE_URL", url) if url else ("CHRONICLE_DB", plain)
+            if raw is None:
+                return DEFAULT_DATABASE, None
+            try:
+                path = database_path(name, raw)
+            except ValueError as exc:
+                problems.append(str(exc))
+                return DEFAULT_DATABASE, None
+            if url and plain:  # CHRONICLE_DB is ignored, so it cannot be wrong, only different
+                try:
+                    same = database_path("CHRONICLE_DB", plain) == path
+                except ValueError:
+                    same = False
+                if not same:
+                    return path, "CHRONICLE_DB is ignored: CHRONICLE_DATABASE_URL is set, and wins"
+            return path, None
+
+        database_file, database_notice = database()
         guild_id = None
         if raw_guild := text("DISCORD_GUILD_ID"):
             if raw_guild.isdigit():
@@ -111,7 +203,7 @@ class Settings:
             )
         settings = cls(
             discord_token=text("DISCORD_TOKEN"),
-            database=Path(text("CHRONICLE_DB") or "chronicle.db"),
+            database=database_file,
             api_base=api_base,
             gateway_url=gateway,
             guild_id=guild_id,
@@ -122,7 +214,10 @@ class Settings:
             wikipedia_poll_minutes=wikipedia_poll,
             wikipedia_contact=text("WIKIPEDIA_CONTACT"),
             wikipedia_language=language,
+            database_notice=database_notice,
         )
+        if len(problems) == 1:
+            raise ConfigError(f"Invalid setting: {problems[0]}")
         if problems:
             raise ConfigError("Invalid settings:\n" + "\n".join(f"  - {p}" for p in problems))
         return settings

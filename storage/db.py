@@ -33,12 +33,11 @@ log = logging.getLogger(__name__)
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 # While an import writes, the WAL is copied into the database when it reaches this many
 # pages (256 MB) rather than SQLite's 1,000: pages that every batch changes (index roots,
-# full-text structure) are copied once per checkpoint, and commits took a third less time.
+# full-text structure) are copied once per checkpoint, so commits take less time.
 BULK_CHECKPOINT_PAGES = 65536
 DEFAULT_CHECKPOINT_PAGES = 1000
 # And the full-text indexes an import fills merge their segments 16 at a time rather than
-# FTS5's 4: each row is merged fewer times, and filling them took a third less time (the
-# whole import, 5%). Lookups read a few more segments until later writes merge them.
+# FTS5's 4: each row is merged fewer times, so filling them is quicker. Lookups read a few more segments until later writes merge them.
 BULK_AUTOMERGE = 16
 DEFAULT_AUTOMERGE = 4
 BULK_FULL_TEXT_TABLES = ("event_search", "headline_pairs")
@@ -140,7 +139,7 @@ class Database:
         path = Path(path)
         if not create and not path.exists():
             raise StorageError(
-                f"there is no database at {path}: check the path (--db, CHRONICLE_DB), or"
+                f"there is no database at {path}: check the path (--db, CHRONICLE_DATABASE_URL or CHRONICLE_DB), or"
                 " make one with `chronicle import` or `chronicle run`"
             )
         if path.is_dir():
@@ -275,11 +274,10 @@ class Database:
 
     async def merge_full_text(self) -> None:
         """Merge each full-text index an import fills into one segment. Lookups read every
-        segment of a word, and a large import leaves dozens: at 1,000,000 events, merged,
-        show by words p99 fell from 18.5 to 12.2 ms and English search from 37.6 to 28.2.
-        FTS5's 'optimize' would do it in one transaction of 40 s there, longer than a bot
+        segment of a word, and a large import leaves dozens; merged, show by words and search
+        are faster. FTS5's 'optimize' would do it in one long transaction, longer than a bot
         writing beside the import waits (busy_timeout): 'merge' does it in steps of
-        MERGE_STEP_PAGES, each its own transaction (0.4 s, 3.3 s at most)."""
+        MERGE_STEP_PAGES, each its own short transaction."""
         for table in BULK_FULL_TEXT_TABLES:
             pages = -MERGE_STEP_PAGES  # negative: every segment joins, whatever its level
             while True:

@@ -102,7 +102,8 @@ def test_a_lookup_of_a_mistyped_path_makes_no_database(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert one_clear_line(result) == (
         "chronicle: there is no database at chronicel.db: check the path (--db,"
-        " CHRONICLE_DB), or make one with `chronicle import` or `chronicle run`"
+        " CHRONICLE_DATABASE_URL or CHRONICLE_DB), or make one with `chronicle import` or"
+        " `chronicle run`"
     )
     assert not (tmp_path / "chronicel.db").exists()
 

@@ -1,0 +1,199 @@
+"""Which database the settings name: CHRONICLE_DATABASE_URL (a sqlite:/// URL or a path),
+the older CHRONICLE_DB, and --db over both; what is refused, in one line, without secrets."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot import cli
+from bot.config import ConfigError, Settings, database_path
+from tests.conftest import SEED_PAGES
+
+SECRET = "s3cr3t-pa55word"
+
+
+def database(**values: str) -> Path:
+    return Settings.from_mapping(values).database
+
+
+def refusal(**values: str) -> str:
+    with pytest.raises(ConfigError) as refused:
+        Settings.from_mapping(values)
+    message = str(refused.value)
+    assert "\n" not in message and SECRET not in message
+    return message
+
+
+@pytest.mark.parametrize(
+    ("url", "path"),
+    [
+        ("sqlite:///chronicle.db", Path("chronicle.db")),  # three slashes: relative
+        ("sqlite:///data/news/chronicle.db", Path("data/news/chronicle.db")),
+        ("sqlite:///../chronicle.db", Path("../chronicle.db")),
+        ("sqlite:////srv/chronicle/chronicle.db", Path("/srv/chronicle/chronicle.db")),  # four
+        ("SQLite:///chronicle.db", Path("chronicle.db")),  # schemes ignore case
+        ("sqlite+aiosqlite:///chronicle.db", Path("chronicle.db")),  # SQLAlchemy's async form
+        ("sqlite+pysqlite:////srv/c.db", Path("/srv/c.db")),
+        ("sqlite:///my news #1.db", Path("my news #1.db")),  # as SQLAlchemy: taken as written
+        ("  sqlite:///chronicle.db  ", Path("chronicle.db")),  # spaces around are trimmed
+    ],
+)
+def test_a_sqlite_url_names_a_file_as_sqlalchemy_reads_it(url: str, path: Path) -> None:
+    assert database(CHRONICLE_DATABASE_URL=url) == path
+    assert database_path("CHRONICLE_DATABASE_URL", url.strip()) == path
+
+
+@pytest.mark.parametrize(
+    "path", ["chronicle.db", "data/chronicle.db", "/srv/chronicle.db", "C:\\Chronicle\\c.db"]
+)
+def test_a_plain_path_is_taken_as_written(path: str) -> None:
+    assert database(CHRONICLE_DATABASE_URL=path) == Path(path)
+    assert database(CHRONICLE_DB=path) == Path(path)
+
+
+def test_without_either_setting_the_file_is_chronicle_db_here() -> None:
+    assert database() == Path("chronicle.db")
+    assert database(CHRONICLE_DATABASE_URL="", CHRONICLE_DB="  ") == Path("chronicle.db")
+
+
+def test_chronicle_db_keeps_working_and_takes_a_url_too() -> None:
+    assert database(CHRONICLE_DB="/srv/old.db") == Path("/srv/old.db")
+    assert database(CHRONICLE_DB="sqlite:////srv/old.db") == Path("/srv/old.db")
+    assert database(CHRONICLE_DATABASE_URL="", CHRONICLE_DB="old.db") == Path("old.db")
+    assert Settings.from_mapping({"CHRONICLE_DB": "old.db"}).database_notice is None
+
+
+def test_the_url_wins_over_chronicle_db_and_says_so_without_values() -> None:
+    settings = Settings.from_mapping(
+        {"CHRONICLE_DATABASE_URL": "sqlite:////srv/new.db", "CHRONICLE_DB": "/srv/old.db"}
+    )
+    assert settings.database == Path("/srv/new.db")
+    assert settings.database_notice == (
+        "CHRONICLE_DB is ignored: CHRONICLE_DATABASE_URL is set, and wins"
+    )
+    same = Settings.from_mapping(
+        {"CHRONICLE_DATABASE_URL": "sqlite:///c.db", "CHRONICLE_DB": "c.db"}
+    )
+    assert same.database == Path("c.db") and same.database_notice is None
+
+
+def test_an_ignored_chronicle_db_is_not_checked() -> None:
+    settings = Settings.from_mapping(
+        {"CHRONICLE_DATABASE_URL": "sqlite:///c.db", "CHRONICLE_DB": "mysql://x/y"}
+    )
+    assert settings.database == Path("c.db") and settings.database_notice
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        f"postgresql://chronicle:{SECRET}@db.example.org:5432/chronicle",
+        f"postgres://chronicle:{SECRET}@localhost/chronicle",
+        f"postgresql+asyncpg://chronicle:{SECRET}@localhost/chronicle",
+        f"POSTGRESQL://chronicle:{SECRET}@localhost/chronicle",
+        f"postgresql:chronicle:{SECRET}@localhost",  # its "//" forgotten
+    ],
+)
+def test_postgresql_is_refused_in_one_line_that_says_sqlite_is_the_backend(url: str) -> None:
+    assert refusal(CHRONICLE_DATABASE_URL=url) == (
+        "Invalid setting: CHRONICLE_DATABASE_URL is a PostgreSQL URL: PostgreSQL support is"
+        " not in this version of Chronicle; SQLite is the backend"
+        " (sqlite:///path/to/chronicle.db, or a plain path)"
+    )
+    assert "CHRONICLE_DB is a PostgreSQL URL" in refusal(CHRONICLE_DB=url)
+
+
+@pytest.mark.parametrize(
+    ("url", "scheme"),
+    [
+        (f"mysql://root:{SECRET}@localhost/chronicle", "mysql"),
+        ("https://example.org/chronicle.db", "https"),
+        ("file:///srv/chronicle.db", "file"),
+        ("sqlite+pysqlcipher:///chronicle.db", "sqlite+pysqlcipher"),
+    ],
+)
+def test_an_unknown_scheme_is_refused(url: str, scheme: str) -> None:
+    assert refusal(CHRONICLE_DATABASE_URL=url) == (
+        f"Invalid setting: CHRONICLE_DATABASE_URL has the scheme {scheme}://, which Chronicle"
+        " does not know: SQLite is the backend (sqlite:///path/to/chronicle.db, or a plain"
+        " path)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [
+        (f"sqlite:///chronicle.db?mode=ro&key={SECRET}", "no options in a sqlite URL's query"),
+        ("sqlite:///chronicle.db?", "no options in a sqlite URL's query"),
+        ("sqlite:///my%20news.db", "cannot be percent-encoded"),
+        ("sqlite:////srv/caf%C3%A9.db", "cannot be percent-encoded"),
+        (f"sqlite://me:{SECRET}@host/chronicle.db", "names no host"),
+        ("sqlite://chronicle.db", "names no host"),  # two slashes: a host, as in SQLAlchemy
+        ("sqlite://", "names no file"),  # SQLAlchemy's in-memory database
+        ("sqlite:///", "names no file"),
+        ("sqlite:///:memory:", "names no file"),
+        ("sqlite:chronicle.db", "looks like a URL without its '//'"),
+    ],
+)
+def test_a_sqlite_url_chronicle_cannot_read_exactly_is_refused(url: str, reason: str) -> None:
+    message = refusal(CHRONICLE_DATABASE_URL=url)
+    assert message.startswith("Invalid setting: CHRONICLE_DATABASE_URL")
+    assert reason in message
+
+
+def test_a_percent_sign_that_is_no_escape_is_part_of_the_name() -> None:
+    assert database(CHRONICLE_DATABASE_URL="sqlite:///100%.db") == Path("100%.db")
+
+
+def test_several_problems_are_still_listed_one_per_line() -> None:
+    with pytest.raises(ConfigError) as refused:
+        Settings.from_mapping({"CHRONICLE_DATABASE_URL": "mysql://h/d", "LOG_LEVEL": "LOUD"})
+    lines = str(refused.value).splitlines()
+    assert lines[0] == "Invalid settings:" and len(lines) == 3
+
+
+# The command line: the setting, --db over it, and the refusal's exit status.
+
+
+@pytest.fixture
+def here(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)  # no developer .env leaks in
+    for name in ("CHRONICLE_DB", "CHRONICLE_DATABASE_URL", "DISCORD_TOKEN", "LOG_LEVEL"):
+        monkeypatch.delenv(name, raising=False)
+    return tmp_path
+
+
+def test_the_command_line_opens_the_file_the_url_names(
+    here: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (here / "data").mkdir()
+    monkeypatch.setenv("CHRONICLE_DATABASE_URL", "sqlite:///data/news.db")
+    monkeypatch.setenv("CHRONICLE_DB", "old.db")
+    assert cli.main(["import", str(SEED_PAGES[0])]) == 0
+    assert (here / "data" / "news.db").is_file() and not (here / "old.db").exists()
+    notice = [line for line in capsys.readouterr().err.splitlines() if "ignored" in line]
+    assert len(notice) == 1  # the names of the settings only, not their values
+    assert notice[0].endswith(
+        "WARNING chronicle: CHRONICLE_DB is ignored: CHRONICLE_DATABASE_URL is set, and wins"
+    )
+
+    assert cli.main(["--db", "other.db", "import", str(SEED_PAGES[0])]) == 0  # --db wins
+    assert (here / "other.db").is_file()
+    assert "is ignored" not in capsys.readouterr().err
+
+
+def test_the_command_line_refuses_postgresql_like_any_bad_setting(
+    here: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("CHRONICLE_DATABASE_URL", f"postgresql://me:{SECRET}@db/chronicle")
+    assert cli.main(["stats"]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.splitlines() == [
+        "chronicle: Invalid setting: CHRONICLE_DATABASE_URL is a PostgreSQL URL: PostgreSQL"
+        " support is not in this version of Chronicle; SQLite is the backend"
+        " (sqlite:///path/to/chronicle.db, or a plain path)"
+    ]
+    assert list(here.iterdir()) == []

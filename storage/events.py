@@ -68,13 +68,13 @@ CUT_PREFIX_YIELD = 8
 # Search checks this many of the newest matches before going on with a cut prefix.
 PREFIX_SAMPLE = 100
 # A phrase of stop words only ("of the") is looked for among this many of the newest events:
-# finding it means checking word positions in nearly every event (130 ms at a million).
+# finding it means checking word positions in nearly every event.
 STOP_PHRASE_EVENTS = 50_000
 # When a search of common words has at most this many matches, which of them hold the words
-# in their headline is checked in Python (a few microseconds each) rather than by FTS5.
+# in their headline is checked in Python, cheaply, rather than by FTS5.
 HEADLINE_CHECKS = 100
-# term_counts() remembers at most this many common words and prefixes (a million events
-# hold a few thousand words of more than COMMON_TERM_EVENTS).
+# term_counts() remembers at most this many common words and prefixes (even a large archive
+# holds far fewer words of more than COMMON_TERM_EVENTS).
 MAX_COUNTED_BEYOND = 100_000
 # Autocomplete orders this many of the newest headlines holding the words typed.
 HEADLINE_POOL = 100
@@ -273,8 +273,8 @@ class EventRepository:
     def __init__(self, db: Database):
         self.db = db
         # term_counts(): expression -> the largest cap it was counted beyond. Events are
-        # added far more than removed, so a common word stays common: counting "general"
-        # up to 5,001 again cost a millisecond a word at 1,000,000 events.
+        # added far more than removed, so a common word stays common, and counting it
+        # again (up to COMMON_TERM_EVENTS + 1) is not free.
         self._counted_beyond: dict[str, int] = {}
 
     # --- writing ------------------------------------------------------------------------
@@ -1099,7 +1099,7 @@ class EventRepository:
         Exact: every event of every entity of this one is counted. A popular entity's
         events come as one packed blob (entity_postings), the others' as rows; an event
         naming the most common entities has hundreds of thousands of them to count, which
-        numpy does in milliseconds where Python rows took hundreds.
+        numpy does far faster than Python rows.
         """
         mine = await self.db.fetchall(
             "SELECT ee.entity_id, p.keys FROM event_entities ee"
@@ -1225,7 +1225,7 @@ class EventRepository:
     async def _in_headline(self, words: _WordSearch) -> list[aiosqlite.Row]:
         """Among the newest SEARCH_WINDOW events whose headline holds the words in a row
         (headline_phrase), those passing the filters, newest first: what search puts
-        first. headline_pairs finds them in a millisecond, even for common words."""
+        first. headline_pairs finds them cheaply, even for common words."""
         phrase = headline_phrase(words.text)
         if phrase is None:
             return []
@@ -1343,13 +1343,10 @@ class EventRepository:
         language: str | None = None,
     ) -> list[int]:
         """The ids of the newest `limit` events matching in event_search (from id floor),
-        newest first. FTS5 walks its doclists forwards faster than backwards: 7.6 against
-        12.8 ms for five common words with four matches, at 1,000,000 events. When few
+        newest first. FTS5 walks its doclists forwards faster than backwards. When few
         matches are likely (few_matches_likely), they are read forwards, and FTS5 walks
-        back from the newest only when they turn out to be more than the limit. In the
-        benchmark's searches there, the walks of show by words took 131 ms in all instead of
-        186, those of English search 1,051 instead of 1,151; a walk done twice cost 2 ms
-        more at worst.
+        back from the newest only when they turn out to be more than the limit. Over the
+        benchmark's searches that saves time overall, and a walk done twice costs little.
 
         With a language ('en', 'zh'), only the matches in that edition count: each match's
         event is looked up by id as FTS5 walks, so that a search in one edition does not
@@ -1476,7 +1473,7 @@ class EventRepository:
 
         Newest first lets FTS5 stop after the pool instead of ranking every match, and the
         phrase is checked in Python within the pool: asked of event_search, a phrase of
-        common words is checked in every headline holding them all (tens of milliseconds).
+        common words is checked in every headline holding them all.
         A letter starting a word is not looked up (without_letter_typed), but the headlines
         holding it as typed come first."""
         typed = text
@@ -1565,9 +1562,9 @@ class EventRepository:
         holds one Chinese character (lone_character), read from the newest CHARACTER_SCAN
         events (only those in a language, 'en' or 'zh', if given); None when fewer hold it
         there. FTS5 finds a character alone by merging the
-        doclists of every bigram that starts with it: 15-22 ms for 的 at 1,000,000 events,
-        where the newest few hundred headlines hold a hundred (0.3 ms). A rarer character
-        costs this scan, 1-2 ms, and then a cheap lookup in FTS5."""
+        doclists of every bigram that starts with it, slow for a common character, which
+        the newest few hundred headlines hold often enough. A rarer character costs this
+        scan, short, and then a cheap lookup in FTS5."""
         # In simplified characters, as the index holds them (texts are kept as written).
         holds = (
             "(instr(simplified(headline), ?1) OR instr(simplified(summary), ?1))"

@@ -25,7 +25,7 @@ def pickled_as_values(cls: type[_Record]) -> type[_Record]:
     """Pickle a frozen slots dataclass as its class and field values. Records cross from the
     parsing processes to the writer by the hundred thousand, and dataclasses' own slots
     pickling (fields() looked up for every object, every name stored) took as long as
-    parsing them: 130 µs a page each way, 4 KB a page."""
+    parsing them."""
     values = operator.attrgetter(*(f.name for f in dataclasses.fields(cls)))
 
     def __reduce__(self: Any) -> tuple[type[_Record], tuple[Any, ...]]:
@@ -89,7 +89,7 @@ class PageRecord:
     announce: bool = field(default=False, compare=False)  # news, not history: digests, alerts
     content_hash: str = field(default="", compare=False)  # of everything above; computed
     # The Related list as archive_related stores it; computed, like content_hash, where the
-    # record is made: in the parsing processes of an import, not its writer (38 µs a page).
+    # record is made: in the parsing processes of an import, not its one writer.
     related_packed: bytes = field(default=b"", compare=False, repr=False)
 
     def __post_init__(self) -> None:

@@ -38,13 +38,12 @@ MAX_PERIOD_TOKENS = 24
 # Relevance in event_search: headline words weigh more; the filter columns not at all.
 EVENT_RANK = "bm25(event_search, 4.0, 1.0, 0.0, 0.0)"
 # A word in more events than this is common. To rank by a word, bm25 first counts every
-# event holding it (about 60 ns an event: 11 ms for a word in a fifth of a million events),
-# whatever the LIMIT. So a search is ranked by its rarer words only; when every word is
+# event holding it, whatever the LIMIT. So a search is ranked by its rarer words only; when every word is
 # common, headline matches come first, newest first.
 COMMON_TERM_EVENTS = 5000
 # The longest prefix event_search indexes (prefix = '2 3', migration 0006). For a longer one
-# ("russ*"), FTS5 merges the events of every word starting so before returning the first:
-# 100 ms for a common start in a million events. Searches and autocomplete look it up by its
+# ("russ*"), FTS5 merges the events of every word starting so before returning the first,
+# slow for a common start. Searches and autocomplete look it up by its
 # first three letters instead (cut=INDEXED_PREFIX) and check what is found (prefix_check).
 INDEXED_PREFIX = 3
 # How many tokens of a term are counted to tell whether it is common (token_expressions).
@@ -59,7 +58,7 @@ _USER_TERM = re.compile(r'(-?)"([^"]*)"?|(\S+)')
 
 # The commonest English words. Each is in most events of a big archive, so it narrows
 # nothing, and ranking by it makes FTS5 count every event that has it (bm25 needs how many
-# do): tens of milliseconds per word at a million events. A query of several words leaves
+# do), a cost for every such word. A query of several words leaves
 # them out (not from "a phrase", a prefix or a -word); a query of nothing else is answered
 # newest first, unranked.
 STOP_WORDS = frozenset({
@@ -103,7 +102,7 @@ class _Term:
     def token_expressions(self) -> list[str]:
         """Each token on its own (the last as a prefix if the term is one), the first
         COUNTED_TOKENS of them: the term is found in at most as many events as its rarest
-        token. A long Chinese run is a token per character; counting each took 20 ms."""
+        token. A long Chinese run is a token per character, and each counted is a lookup."""
         last = len(self.tokens) - 1
         return [
             f'"{token}"*' if self.prefix and index == last else f'"{token}"'
@@ -120,8 +119,8 @@ class _Term:
             run = _bigram_chain(words)
             if run is not None and (self.prefix or len(run) > 1):
                 # The bigrams of one run of characters, in a row: the characters themselves
-                # are in the text. Segmenting each text as the index does took 100 µs, and
-                # headline autocomplete checks 100 headlines.
+                # are in the text. Segmenting each text as the index does is much slower,
+                # and headline autocomplete checks a pool of headlines.
                 return lambda folded: run in folded
             needle = " " + " ".join(words) + ("" if self.prefix else " ")
             return lambda folded: needle in _index_words(folded)
@@ -207,11 +206,11 @@ def _typing_a_word(text: str) -> bool:
 def without_letter_typed(text: str) -> str | None:
     """Text without its last character when that is one letter or digit starting a word
     ("iraq's", "al-a", "中A", "least a"), else None. As the start of a word, one letter
-    matches thousands of words, which FTS5 merges before returning a single event (a
-    second and more at a million events), and it says little: what comes before it is
+    matches thousands of words, which FTS5 merges before returning a single event (slow
+    in a large archive), and it says little: what comes before it is
     looked up instead, as typed so far."""
     # The last two characters tell. A regex anchored at the end would try every start in a
-    # pasted text: 0.5 s for 6,000 characters, the longest an option takes.
+    # long pasted text (an option may be as long as Discord allows).
     body = text[:-1] if text.endswith("*") else text
     if not _latin_word_character(body[-1:]):
         return None
@@ -324,7 +323,7 @@ def few_matches_likely(text: str, *, prefix_last: bool = False) -> bool:
     """Whether the match of text is likely to be a few hundred events at most: two words
     or more to find, all of them, none a prefix or one of alternatives; or one quoted phrase
     of two words or more, not all stop words, in each of its alternatives or forms ("中国
-    政府": run together, or as written). In the benchmark's searches at 1,000,000 events,
+    政府": run together, or as written). In the benchmark's searches of a large archive,
     the matches of one word, or of a prefix, mostly were more than SEARCH_WINDOW; these
     seldom were (see EventRepository._newest_matches)."""
     groups = parse_terms(text, prefix_last=prefix_last)
@@ -377,7 +376,7 @@ def ranking_match(text: str, common: Container[str], *, cut: int | None = None) 
 
     A phrase holding common words is ranked by its rare ones: bm25 counts every event
     holding each phrase it ranks by, and for `"Act be of Rawa and"` that is a walk through
-    every event holding all five words (13 ms at 1,000,000 events); the events it ranks
+    every event holding all five words; the events it ranks
     hold the phrase already."""
 
     def is_common(term: _Term) -> bool:
@@ -403,8 +402,8 @@ def ranking_match(text: str, common: Container[str], *, cut: int | None = None) 
 
 def short_prefixes(text: str) -> list[str]:
     """Prefix terms ending in one letter ("s*", "al-a*", "turkey's*"): FTS5 merges every
-    word starting with that letter before returning a single event, 1 to 3 seconds at a
-    million events even after "al" or "turkey", so search asks for more."""
+    word starting with that letter before returning a single event, slow in a large
+    archive even after "al" or "turkey", so search asks for more."""
     return [
         " ".join(term.tokens) + "*"
         for group in parse_terms(text)
@@ -448,7 +447,7 @@ def headline_phrase(text: str, *, prefix_last: bool = False) -> str | None:
     of text in a row, the last one only as a start while typing (prefix_last). None
     unless text is two Latin words or more and nothing else to honour (no OR, -word or
     prefix: Chinese has no pairs, see word_pairs), or when the word being typed is one
-    letter ("of the c": FTS5 would merge every pair "the_c...", 20 ms; "the_co" 5-10)."""
+    letter ("of the c": FTS5 would merge every pair "the_c...", slower than "the_co")."""
     text = text[:MAX_QUERY_CHARS]
     terms = text.replace('"', " ").split()
     if has_cjk(text) or any(t in _OPERATORS or t.startswith("-") or "*" in t for t in terms):

@@ -58,7 +58,7 @@ def cjk_tokens(run: str) -> list[str]:
 def join_cjk_words(text: str) -> str:
     """Text without the spaces between two Chinese (or Japanese) characters: "中国 政府" ->
     "中国政府". People space words apart in a query; the archive's Chinese runs them
-    together (30 such spaces among 1.7 million pairs of characters in its Chinese edition)."""
+    together (such a space is rare in its Chinese edition)."""
     return _SPACE_BETWEEN_CJK.sub("", text)
 
 
@@ -85,9 +85,9 @@ def segment_for_index(text: str | None) -> str:
 def _combining_marks() -> tuple[re.Pattern[str], re.Pattern[str]]:
     """Every combining character (the accents NFKD splits off letters) as classes of
     ranges, those of the first 65,536 code points and the rest: removing them is then a
-    regex pass, ten times faster than a loop in Python (search checks hundreds of texts),
+    regex pass, much faster than a loop in Python (search checks hundreds of texts),
     and the second class, slow to test, is only needed for the rare text with such
-    characters. Built once, in about 0.2 s."""
+    characters. Built once, on first use, as it takes a moment."""
     ranges: list[list[int]] = []
     for code in range(sys.maxunicode + 1):
         if unicodedata.combining(chr(code)):
@@ -140,7 +140,7 @@ def headline_tokens(headline: str) -> frozenset[str]:
 
 
 def _ascii_words(text: str) -> list[str]:
-    """_WORD.findall(text) for ASCII text, three times faster: headlines are split for every
+    """_WORD.findall(text) for ASCII text, faster: headlines are split for every
     event imported."""
     return text.encode().translate(_ASCII_WORD_BYTES).decode().split()
 

@@ -466,8 +466,8 @@ def iter_archive_files(paths: Iterable[str | Path]) -> Iterator[Path]:
 
 
 def _archive_files_under(folder: str) -> list[str]:
-    # os.scandir knows files from folders without a stat each: listing a million-file
-    # archive with Path.rglob and is_file() took most of a minute before parsing began.
+    # os.scandir knows files from folders without a stat each: Path.rglob and is_file()
+    # stat every file, which on a large archive held parsing back noticeably.
     found: list[str] = []
     pending = [folder]
     while pending:

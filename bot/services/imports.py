@@ -34,8 +34,8 @@ BATCH_FILES = 2000
 PARSE_AHEAD = 2  # chunks parsed ahead of the database
 PARSE_WORKERS = max(1, min(2, (os.cpu_count() or 1)))
 # An import that wrote this many events, and at least this share of the archive, ends by
-# merging the full-text indexes (Database.merge_full_text): the merge costs about 45 µs an
-# event of the whole archive, an import about 1,400 µs an event it writes.
+# merging the full-text indexes (Database.merge_full_text): the merge costs per event of the
+# whole archive, so it pays only after an import that is large beside the archive.
 MERGE_INDEX_MIN_EVENTS = 10_000
 MERGE_INDEX_MIN_SHARE = 0.25
 ARTICLE_WINDOW_DAYS = 3
@@ -84,9 +84,9 @@ class ImportReport:
 @contextmanager
 def cyclic_gc_paused() -> Iterator[None]:
     """Python's cycle collector paused while records pile up. Records hold no cycles and
-    are freed as they go (a 100,000-event import left 25 objects for the collector), but
-    each full collection walks every record in flight: 35 of them took 1.9 s of the writing
-    process's 38 s there. Overlapping pauses (imports in two coroutines) never leave it
+    are freed as they go (a large import leaves next to nothing for the collector), but
+    each full collection walks every record in flight, a real share of the writing
+    process's time. Overlapping pauses (imports in two coroutines) never leave it
     off: it runs again when the first of them ends."""
     was_enabled = gc.isenabled()
     gc.disable()
@@ -154,8 +154,8 @@ async def import_archive(
 
     # Known aliases are applied as soon as either name appears, not at the end: links from
     # then on go straight to the canonical entity (lookups are right while a long import
-    # runs), and a fresh million-event import does not move 27 aliases' links at its end
-    # (29 s, each moved link reindexing its event).
+    # runs), and a fresh large import does not move the known aliases' links at its end
+    # (each moved link reindexing its event).
     aliases_waiting = read_alias_file(default_alias_file())
     with cyclic_gc_paused():
         async with storage.db.bulk_writes():

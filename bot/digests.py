@@ -1,10 +1,8 @@
-"""What a digest contains, when it runs, and delivering it exactly once.
+"""What a digest contains and when it runs (posting it is bot/delivery.py's job).
 
-A digest run belongs to a local day in the digest's timezone. Before anything is posted the
-run is claimed in storage; a restart, a late timer or a repeated job finds the claim and posts
-nothing. A run that Discord answers 5xx is retried a few times the same day, resuming after
-the messages already sent. A channel that answers 403/404 pauses the digest and the server
-is told once.
+A run belongs to a slot: a local day in the digest's timezone (daily), a local hour
+(hourly), or a batch of the events a poll brought (live). Content depends on the archive and
+the digest alone: the same for delivery, /digest preview and the command line.
 """
 
 from __future__ import annotations

@@ -19,7 +19,13 @@ from storage.db import Database, chunked, placeholders
 from storage.digests import refresh_filter_keys
 from storage.events import EventRepository, edition
 from storage.models import EntityProfile, EventBrief
-from storage.search import any_word_match, build_match, text_matcher, without_letter_typed
+from storage.search import (
+    any_word_match,
+    build_match,
+    phrase_match,
+    text_matcher,
+    without_letter_typed,
+)
 from storage.textindex import fold
 
 
@@ -46,6 +52,46 @@ class AliasResult:
     canonical: str
     moved_links: int
     created: bool  # the alias name was new to the archive
+
+
+@dataclass(frozen=True, slots=True)
+class KnownName:
+    """A name text may mention (canonical or alias), the entity it means and how many
+    events that entity has: what a name matcher loads (EntityRepository.names)."""
+
+    id: int  # the name's own row: names are loaded in id order, then only newer ones
+    name: str
+    entity_id: int  # the canonical entity
+    canonical: str
+    event_count: int
+
+
+@dataclass(frozen=True, slots=True)
+class HeadlineMention:
+    """A headline holding a name's words, and whether its event links the entity."""
+
+    date: dt.date
+    headline: str
+    linked: bool
+
+
+@dataclass(frozen=True, slots=True)
+class LinkedEvent:
+    """An event's text and its entity links (canonical ids): what tagging is measured on."""
+
+    id: int
+    key: str
+    date: dt.date
+    lang: str
+    complete: bool
+    story: str | None
+    headline: str
+    summary: str
+    entity_ids: tuple[int, ...]
+
+
+# Headlines read to tell whether a name is a common word (EntityRepository.headline_mentions).
+HEADLINE_MENTIONS = 200
 
 
 # An entity's latest events its companions are counted over: each event's links are read
@@ -109,6 +155,71 @@ class EntityRepository:
             "SELECT name FROM entities WHERE canonical_id = ? ORDER BY folded", (entity_id,)
         )
         return [r[0] for r in rows]
+
+    # --- names in text (bot.services.tagging) --------------------------------------------
+
+    async def names(self, *, after_id: int = 0) -> list[KnownName]:
+        """Every name (canonical or alias) created after ``after_id``, in id order, with
+        its canonical entity: a name matcher loads them all once, then what is new."""
+        rows = await self.db.fetchall(
+            "SELECT e.id, e.name, COALESCE(c.id, e.id), COALESCE(c.name, e.name),"
+            " COALESCE(c.event_count, e.event_count)"
+            " FROM entities e LEFT JOIN entities c ON c.id = e.canonical_id"
+            " WHERE e.id > ? ORDER BY e.id",
+            (after_id,),
+        )
+        return [KnownName(r[0], r[1], r[2], r[3], r[4]) for r in rows]
+
+    async def headline_mentions(
+        self, name: str, *, limit: int = HEADLINE_MENTIONS
+    ) -> list[HeadlineMention]:
+        """The newest headlines holding a name's words in a row (case ignored, as the
+        full-text index has them), and whether each event links the entity the name means:
+        how the archive uses the name as a common word (``murder``) or as a name."""
+        phrase = phrase_match(name + " ")
+        if phrase is None:
+            return []
+        found = await self.find(name)
+        rows = await self.db.fetchall(
+            "SELECT ev.date, ev.headline, EXISTS(SELECT 1 FROM event_entities ee"
+            "  WHERE ee.event_id = ev.id AND ee.entity_id = ?)"
+            " FROM event_search s JOIN events ev ON ev.id = s.rowid"
+            " WHERE event_search MATCH ? ORDER BY s.rowid DESC LIMIT ?",
+            (found[0] if found else -1, f"headline : ({phrase})", limit),
+        )
+        return [HeadlineMention(dt.date.fromisoformat(r[0]), r[1], bool(r[2])) for r in rows]
+
+    async def linked_events(self, *, after_id: int = 0, limit: int = 5000) -> list[LinkedEvent]:
+        """Events after ``after_id`` in id order (at most ``limit``), each with its text
+        and the ids of the entities it links: the archive's own tagging, to measure a
+        tagger against (``python -m benchmarks.tagging``)."""
+        rows = await self.db.fetchall(
+            "SELECT id, key, date, lang, complete, story, headline, summary FROM events"
+            " WHERE id > ? AND removed_at IS NULL ORDER BY id LIMIT ?",
+            (after_id, limit),
+        )
+        links: dict[int, list[int]] = {}
+        for chunk in chunked([r[0] for r in rows]):
+            for link in await self.db.fetchall(
+                "SELECT event_id, entity_id FROM event_entities"
+                f" WHERE event_id IN ({placeholders(len(chunk))}) ORDER BY event_id, entity_id",
+                chunk,
+            ):
+                links.setdefault(link[0], []).append(link[1])
+        return [
+            LinkedEvent(
+                r[0],
+                r[1],
+                dt.date.fromisoformat(r[2]),
+                r[3],
+                bool(r[4]),
+                r[5],
+                r[6],
+                r[7],
+                tuple(links.get(r[0], ())),
+            )
+            for r in rows
+        ]
 
     async def suggest(self, text: str, *, limit: int = 25) -> list[EntityName]:
         """Names for what is typed, aliases included: names starting with it first, then

@@ -56,11 +56,13 @@ Failing feeds
     success with nothing new. A successful poll schedules the next after the poll interval.
 
 Entities
-    An event's entities are the entry's categories plus the known entity names its
-    headline and summary mention (:class:`EntityMatcher`): whole words in Latin scripts
-    ("Iran" does not tag "Iranian": a demonym or adjective is not the place), substrings in
-    Chinese and Japanese text. Short acronyms (US, UN, IT) must appear in capitals and
-    one-word proper names (May, Amazon) capitalised, so that "us" or "may" tag nothing.
+    An event's entities are the entry's categories plus the known entity names (and
+    aliases) its headline and summary mention, found by
+    :class:`bot.services.tagging.EntityMatcher` (its module has the rules: word forms,
+    longest names, generic words, variants). The names come from
+    ``storage.entities.names``, loaded once and then as they arrive; whether a name is a
+    common word is asked of ``storage.entities.headline_mentions`` the first time an
+    entry uses it as one.
 """
 
 from __future__ import annotations
@@ -68,13 +70,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
-import functools
 import hashlib
 import logging
-import re
 import time
 from collections import Counter
-from collections.abc import Callable, Coroutine, Iterable, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 from urllib.parse import urlsplit
@@ -89,10 +89,11 @@ from bot.ingest.feeds.entries import FeedEntry, ParsedFeed
 from bot.ingest.feeds.errors import FeedError
 from bot.ingest.feeds.fetch import FetchResult, fetch_feed
 from bot.ingest.feeds.parse import parse_feed
+from bot.services.tagging import EntityMatcher, generic_verdict
 from storage import Storage
 from storage.feeds import Feed, FeedExistsError, FeedItem, StoredEntries
 from storage.keys import make_key
-from storage.textindex import CJK_RUN, fold, has_cjk
+from storage.textindex import fold, has_cjk
 from storage.times import utc_iso
 
 log = logging.getLogger(__name__)
@@ -132,195 +133,6 @@ class FeedRules:
         # Cap the exponent first: 2**11 minutes is already past any sane cap.
         delay = self.backoff_base * (2 ** min(failures - 1, 20))
         return min(delay, self.backoff_cap)
-
-
-# --- matching entity names ------------------------------------------------------------------
-
-_WORD: Final = re.compile(r"[^\W_]+")
-
-
-@functools.lru_cache(maxsize=1 << 16)
-def _fold_word(word: str) -> str:
-    # Words repeat across headlines, summaries and names; folding (NFKD) is the slow part.
-    return fold(word)
-
-
-def _words(text: str) -> list[tuple[str, str]]:
-    """(original, folded) words of the Latin-script parts of a text; CJK runs are cut out
-    (they are matched as substrings), so "Trump访华" still has the word "Trump"."""
-    words: list[tuple[str, str]] = []
-    for match in _WORD.finditer(text):
-        for piece in CJK_RUN.split(match.group(0)):
-            if piece:
-                folded = _fold_word(piece)
-                if folded:
-                    words.append((piece, folded))
-    return words
-
-
-def _case_rule(word: str, single_word: bool) -> str | None:
-    """What a word of a name requires of the text's word: 'upper', 'capital' or nothing."""
-    letters = [ch for ch in word if ch.isalpha()]
-    if len(letters) >= 2 and all(ch.isupper() for ch in letters):
-        # US, UN, IT must be written so; NATO, ISIS may also be written Nato, Isis.
-        return "upper" if len(word) <= 3 else "capital"
-    if single_word and word[:1].isupper():
-        return "capital"  # May, Amazon: a proper noun, not the word "may"
-    return None
-
-
-def _satisfies(rule: str | None, word: str) -> bool:
-    if rule is None:
-        return True
-    if rule == "upper":
-        return all(ch.isupper() for ch in word if ch.isalpha())
-    return word[:1].isupper()
-
-
-@dataclass(frozen=True, slots=True)
-class _WordName:
-    folded: tuple[str, ...]
-    rules: tuple[str | None, ...]
-    canonical: str
-
-
-class EntityMatcher:
-    """Finds known entity names (and aliases) in text, fast enough for ~100k names.
-
-    Latin-script names are whole words. One-word names are found by one dict lookup per
-    word of the text; longer names are indexed by their first *two* words, so a common
-    first word ("United", "New", "Ana") does not make every mention of it compare
-    against hundreds of names. CJK names are substrings, indexed by their first three
-    characters (two for two-character names). Matches are leftmost-longest and do not
-    overlap ("New York City" tags that, not "New York"). Built once (``add_many``) and
-    extended with what is new; ``canonical`` lets an alias tag the entity it stands for.
-    """
-
-    def __init__(self) -> None:
-        self._single: dict[str, list[_WordName]] = {}
-        self._multi: dict[tuple[str, str], list[_WordName]] = {}
-        self._cjk2: dict[str, list[tuple[str, str]]] = {}
-        self._cjk3: dict[str, list[tuple[str, str]]] = {}
-        self._dirty_multi: set[tuple[str, str]] = set()
-        self._dirty_cjk: set[str] = set()
-        self._known: set[tuple[str, str]] = set()
-        self.last_entity_id = 0  # the newest entity row loaded (see FeedService)
-
-    def __len__(self) -> int:
-        return len(self._known)
-
-    def add(self, name: str, canonical: str | None = None) -> None:
-        name = " ".join(name.split())
-        canonical = canonical or name
-        folded_name = fold(name)
-        if not folded_name or (folded_name, canonical) in self._known:
-            return
-        if has_cjk(name):
-            # One character (美, 日) would tag nearly everything.
-            if len(folded_name) < 2:
-                return
-            self._known.add((folded_name, canonical))
-            if len(folded_name) == 2:
-                self._cjk2.setdefault(folded_name, []).append((folded_name, canonical))
-            else:
-                prefix = folded_name[:3]
-                self._cjk3.setdefault(prefix, []).append((folded_name, canonical))
-                self._dirty_cjk.add(prefix)
-            return
-        words = _words(name)
-        if not words:
-            return
-        if len(words) == 1 and (len(words[0][1]) < 2 or words[0][1].isdigit()):
-            return  # "A", "124": numbers and letters are not names in running text
-        self._known.add((folded_name, canonical))
-        single = len(words) == 1
-        entry = _WordName(
-            folded=tuple(f for _, f in words),
-            rules=tuple(_case_rule(w, single) for w, _ in words),
-            canonical=canonical,
-        )
-        if single:
-            self._single.setdefault(entry.folded[0], []).append(entry)
-        else:
-            pair = (entry.folded[0], entry.folded[1])
-            self._multi.setdefault(pair, []).append(entry)
-            self._dirty_multi.add(pair)
-
-    def add_many(self, names: Iterable[str], aliases: Mapping[str, str] | None = None) -> None:
-        for name in names:
-            self.add(name)
-        for alias, canonical in (aliases or {}).items():
-            self.add(alias, canonical)
-
-    def _sort_dirty(self) -> None:
-        # Longest first, so the first name that fits at a position is the longest.
-        for pair in self._dirty_multi:
-            self._multi[pair].sort(key=lambda n: (-len(n.folded), n.canonical))
-        for prefix in self._dirty_cjk:
-            self._cjk3[prefix].sort(key=lambda n: (-len(n[0]), n[1]))
-        self._dirty_multi.clear()
-        self._dirty_cjk.clear()
-
-    def find(self, *texts: str) -> list[str]:
-        """Canonical names mentioned in the texts, in order of first mention, each once."""
-        self._sort_dirty()
-        found: dict[str, str] = {}
-        for text in texts:
-            if not text:
-                continue
-            for name in self._find_words(text):
-                found.setdefault(fold(name), name)
-            if (self._cjk2 or self._cjk3) and has_cjk(text):
-                for name in self._find_cjk(fold(text)):
-                    found.setdefault(fold(name), name)
-        return list(found.values())
-
-    def _find_words(self, text: str) -> list[str]:
-        words = _words(text)
-        folded = [f for _, f in words]
-        count = len(words)
-        out: list[str] = []
-        i = 0
-        while i < count:
-            match: _WordName | None = None
-            if i + 1 < count:
-                for name in self._multi.get((folded[i], folded[i + 1]), ()):
-                    size = len(name.folded)
-                    if tuple(folded[i : i + size]) == name.folded and self._cased(name, words, i):
-                        match = name
-                        break
-            if match is None:
-                for name in self._single.get(folded[i], ()):
-                    if self._cased(name, words, i):
-                        match = name
-                        break
-            if match is None:
-                i += 1
-            else:
-                out.append(match.canonical)
-                i += len(match.folded)
-        return out
-
-    @staticmethod
-    def _cased(name: _WordName, words: list[tuple[str, str]], start: int) -> bool:
-        return all(_satisfies(rule, words[start + k][0]) for k, rule in enumerate(name.rules))
-
-    def _find_cjk(self, folded_text: str) -> list[str]:
-        out: list[str] = []
-        i = 0
-        while i < len(folded_text) - 1:
-            step = 1
-            candidates = [
-                *self._cjk3.get(folded_text[i : i + 3], ()),
-                *self._cjk2.get(folded_text[i : i + 2], ()),
-            ]
-            for folded_name, canonical in candidates:
-                if folded_text.startswith(folded_name, i):
-                    out.append(canonical)
-                    step = len(folded_name)
-                    break
-            i += step
-        return out
 
 
 # Labels that blogs and CMSs put on everything: never a topic.
@@ -762,6 +574,7 @@ class FeedService:
         )
         unseen = [entry for entry in parsed.entries if entry.identity in unseen_ids]
         outcome.unseen = len(unseen)
+        await self._judge_names(unseen)
         items, outcome.history_reason = self._items(feed, parsed.entries, unseen, at)
         stored = await self.storage.feeds.record_success(
             feed.id,
@@ -915,11 +728,24 @@ class FeedService:
     async def _refresh_matcher(self) -> None:
         """Load the entity names created since the last look (all of them the first time)."""
         async with self._matcher_lock:
-            rows = await self.storage.feeds.known_entities(after_id=self.matcher.last_entity_id)
+            rows = await self.storage.entities.names(after_id=self.matcher.last_entity_id)
             if not rows:
                 return
-            self.matcher.add_many(name for _, name in rows)
-            self.matcher.last_entity_id = rows[-1][0]
+            for row in rows:
+                self.matcher.add(row.name, row.canonical, events=row.event_count)
+            self.matcher.last_entity_id = rows[-1].id
+
+    async def _judge_names(self, entries: Sequence[FeedEntry]) -> None:
+        """Whether each name these entries use as a common word ("murder", 警察) is one
+        by the archive's headlines, for the names not judged before (see
+        bot.services.tagging): a few indexed reads the first time a name is so used."""
+        unjudged: list[str] = []
+        for entry in entries:
+            self.matcher.find(entry.title, entry.summary, unjudged=unjudged)
+        for name in dict.fromkeys(unjudged):
+            if not self.matcher.judged(name):
+                mentions = await self.storage.entities.headline_mentions(name)
+                self.matcher.judge(name, generic_verdict(name, mentions))
 
 
 async def run_poll_loop(

@@ -319,14 +319,6 @@ class FeedRepository:
         assert row is not None
         return {"feeds": row[0], "feeds_failing": row[1]}
 
-    async def known_entities(self, *, after_id: int = 0) -> builtins.list[tuple[int, str]]:
-        """(id, name) of entities created after ``after_id``, in id order: lets a name
-        matcher load ~100k names once and then only what is new."""
-        rows = await self.db.fetchall(
-            "SELECT id, name FROM entities WHERE id > ? ORDER BY id", (after_id,)
-        )
-        return [(row[0], row[1]) for row in rows]
-
     # --- entries ------------------------------------------------------------------------
 
     async def unseen(self, feed_id: int, identities: Sequence[str]) -> set[str]:

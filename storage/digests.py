@@ -545,6 +545,13 @@ class DigestRepository:
             rows = [r for r in rows if holds(f"{r['headline']}\n{r['summary'] or ''}")]
         return [_brief(r) for r in rows[:limit]]
 
+    async def has_category(self, name: str) -> bool:
+        """Whether an event has exactly this category (case aside)."""
+        row = await self.db.fetchone(
+            "SELECT 1 FROM events WHERE category = ? COLLATE NOCASE LIMIT 1", (name,)
+        )
+        return row is not None
+
     async def categories(self, text: str, *, limit: int = 25) -> list[str]:
         """The portal's categories starting with (else holding) the text, for autocomplete."""
         rows = await self.db.fetchall(

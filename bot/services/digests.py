@@ -42,7 +42,7 @@ async def resolve_filters(
     category = " ".join(category.split()) if category else None
     if (
         category
-        and not await storage.digests.categories(category, limit=1)
+        and not await storage.digests.has_category(category)
         and await storage.entities.find(category) is None
     ):
         known = await storage.digests.categories(category[:3])

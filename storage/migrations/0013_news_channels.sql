@@ -77,3 +77,6 @@ ALTER TABLE digests_new RENAME TO digests;
 ALTER TABLE digest_runs_new RENAME TO digest_runs;
 CREATE INDEX digests_by_guild ON digests(guild_id);
 CREATE INDEX digests_live ON digests(every) WHERE every = 'live' AND paused_reason IS NULL;
+
+-- A digest's category is looked up as typed (case aside), and offered by autocomplete.
+CREATE INDEX events_by_category ON events(category COLLATE NOCASE) WHERE category IS NOT NULL;

@@ -210,6 +210,8 @@ async def test_a_category_is_the_portal_s_heading_or_a_feed_s_category(storage: 
     assert await headlines(storage, technology) == both
     assert await headlines(storage, by_alias) == both
     assert await storage.digests.categories("arm") == ["Armed conflicts and attacks"]
+    assert await storage.digests.has_category("armed conflicts and attacks")
+    assert not await storage.digests.has_category("Armed")  # a prefix is no category
     assert await storage.digests.categories("econ") == ["Business and economy"]
 
 

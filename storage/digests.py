@@ -21,9 +21,6 @@ RECENT_EVENTS_KEPT = 50_000
 RECENT_EVENTS_SECONDS = 600.0
 
 
-FREQUENCIES = ("daily", "hourly", "live")
-
-
 @dataclass(frozen=True, slots=True)
 class DigestFilters:
     """What a digest is about; no filter at all is everything."""

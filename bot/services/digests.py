@@ -13,7 +13,6 @@ from storage import Storage
 from storage.digests import Digest, DigestFilters
 from storage.settings import LANGUAGES
 
-FREQUENCIES = ("daily", "hourly", "live")
 MAX_WORDS_CHARS = 200
 
 

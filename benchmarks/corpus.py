@@ -56,7 +56,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from bot.services.entities import apply_aliases
-from storage import Storage
+from storage import Storage, open_storage
 from storage.keys import make_key
 from storage.models import DayEntryRecord, PageRecord, RelatedRecord, SourceRecord
 
@@ -1028,7 +1028,7 @@ def fingerprint(spec: CorpusSpec) -> str:
 def schema_fingerprint() -> str:
     """A digest of Chronicle's migrations (they are edited in place during development)."""
     digest = hashlib.sha256()
-    for entry in sorted(resources.files("storage.migrations").iterdir(), key=lambda e: e.name):
+    for entry in sorted(resources.files("storage.sqlite.migrations").iterdir(), key=lambda e: e.name):
         if entry.name.endswith(".sql"):
             digest.update(entry.name.encode() + entry.read_bytes())
     return digest.hexdigest()[:12]
@@ -1071,7 +1071,7 @@ async def ensure_database(
     path.parent.mkdir(parents=True, exist_ok=True)
     corpus = corpus or Corpus(spec)
     started = time.perf_counter()
-    storage = await Storage.open(path)
+    storage = await open_storage(path)
     try:
         await corpus.write_database(storage, progress=progress)
     finally:
@@ -1111,7 +1111,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.db:
 
         async def build() -> None:
-            async with await Storage.open(args.db) as storage:
+            async with await open_storage(args.db) as storage:
                 await corpus.write_database(storage, progress=show)
 
         asyncio.run(build())

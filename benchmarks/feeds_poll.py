@@ -34,7 +34,7 @@ from pathlib import Path
 from bot.ingest.feeds.addresses import FetchPolicy
 from bot.ingest.feeds.fetch import make_session
 from bot.services.feeds import FeedService, PollReport
-from storage import Storage
+from storage import open_storage
 from storage.keys import make_key
 from storage.models import PageRecord
 from tests.support.feed_server import FeedServer
@@ -187,7 +187,7 @@ async def run(
             db_path = Path(stack.enter_context(tempfile.TemporaryDirectory())) / "bench.db"
         async with contextlib.AsyncExitStack() as astack:
             hosts = [await astack.enter_async_context(FeedServer()) for _ in range(servers)]
-            storage = await astack.enter_async_context(await Storage.open(db_path))
+            storage = await astack.enter_async_context(await open_storage(db_path))
             if names:
                 seed_day = dt.date(2000, 1, 1)
                 await storage.events.import_batch(

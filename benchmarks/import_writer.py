@@ -27,7 +27,7 @@ import aiosqlite
 from benchmarks.importing import remove_database
 from bot.ingest.archive import iter_archive_files
 from bot.services import imports
-from storage import Storage
+from storage import open_storage
 
 
 @dataclass(slots=True)
@@ -67,7 +67,7 @@ async def profile_writer(archive: Path, database: Path) -> WriterProfile:
         return [parsed[str(p)] for p in paths]
 
     remove_database(database)
-    storage = await Storage.open(database)
+    storage = await open_storage(database)
     try:
         # No worker processes: the records are already parsed.
         with (

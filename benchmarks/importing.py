@@ -26,9 +26,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot.services.imports import ImportReport, import_archive
-from storage import Storage
-from storage.db import connect_plain
-from storage.events import FULL_TEXT_FILLS
+from storage import open_storage
+from storage.sqlite.db import connect_plain
+from storage.sqlite.event_rows import FULL_TEXT_FILLS
 
 Progress = Callable[[int, int], None]
 
@@ -77,7 +77,7 @@ async def import_markdown(
 ) -> ImportResult:
     """`chronicle import news news-zh` into a fresh database, timed (files to committed rows)."""
     remove_database(database)
-    storage = await Storage.open(database)
+    storage = await open_storage(database)
     try:
         started = time.perf_counter()
         report: ImportReport = await import_archive(
@@ -157,7 +157,7 @@ async def floor(
     keep: leave the loaded database at scratch, to be looked at.
     """
     remove_database(scratch)
-    await (await Storage.open(scratch)).close()  # migrations: tables, indexes, triggers
+    await (await open_storage(scratch)).close()  # migrations: tables, indexes, triggers
     result = await asyncio.to_thread(_floor, imported, scratch, progress, indexed_after)
     if not keep:
         remove_database(scratch)

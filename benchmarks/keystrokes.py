@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from benchmarks.queries import percentile, sample
-from storage import Storage
+from storage import open_storage
 
 HEADLINE_CHARS = 45
 CHINESE_CHARS = 14
@@ -81,9 +81,9 @@ async def measure(
     typed += keystrokes([row[2] for row in drawn.zh_events[:chinese]], CHINESE_CHARS)
     popular = [row[1] for row in drawn.hot_entities[: names // 3]]
     named = keystrokes([*popular, *(row[1] for row in drawn.entities)][:names], NAME_CHARS)
-    async with await Storage.open(database) as storage:
+    async with await open_storage(database) as storage:
         return [
-            await sweep("headlines", storage.events.suggest_headlines, typed),
+            await sweep("headlines", storage.search.suggest_headlines, typed),
             await sweep("entity names", storage.entities.suggest, named),
         ]
 

@@ -38,6 +38,7 @@ import logging
 import multiprocessing
 import re
 import shlex
+import sqlite3
 import sys
 import tempfile
 import time
@@ -54,7 +55,7 @@ from benchmarks.sections import find_section, replace_section
 from bot.client import ChronicleBot
 from bot.pacing import GLOBAL_PER_SECOND
 from bot.services.imports import import_archive
-from storage import Storage
+from storage import open_storage
 from storage.models import PageRecord, SourceRecord
 from tests.e2e.discord_standin import (
     DEFAULT_GUILD_ID,
@@ -301,7 +302,7 @@ async def prepare(
 ) -> dict[str, float]:
     """The database: the bundled sample archive (unless not), a live digest per channel."""
     timings: dict[str, float] = {}
-    async with await Storage.open(database) as storage:
+    async with await open_storage(database) as storage:
         if archive:
             started = time.perf_counter()
             report = await import_archive(storage, [SAMPLE_NEWS])
@@ -580,15 +581,16 @@ async def _round(
     figures.lag_p99_ms = percentile(lags_ms, 99) if lags_ms else 0.0
     figures.lag_max_ms = max(lags_ms, default=0.0)
 
-    rows = await storage.db.fetchall(
-        "SELECT r.status, COUNT(*), SUM(r.parts) FROM digest_runs r"
-        " JOIN digests d ON d.id = r.digest_id WHERE d.every = 'live' GROUP BY r.status"
-    )
+    with contextlib.closing(sqlite3.connect(f"file:{storage.location}?mode=ro", uri=True)) as bare:
+        rows = bare.execute(
+            "SELECT r.status, COUNT(*), SUM(r.parts) FROM digest_runs r"
+            " JOIN digests d ON d.id = r.digest_id WHERE d.every = 'live' GROUP BY r.status"
+        ).fetchall()
+        parts_rows = bare.execute(
+            "SELECT d.channel_id, r.parts FROM digests d LEFT JOIN digest_runs r"
+            " ON r.digest_id = d.id AND r.slot LIKE 'live:%' WHERE d.every = 'live'"
+        ).fetchall()
     figures.runs = {row[0]: row[1] for row in rows}
-    parts_rows = await storage.db.fetchall(
-        "SELECT d.channel_id, r.parts FROM digests d LEFT JOIN digest_runs r"
-        " ON r.digest_id = d.id AND r.slot LIKE 'live:%' WHERE d.every = 'live'"
-    )
     report = await standin.call("report")
     per_channel: dict[int, int] = report["per_channel"]
     expected = {int(row[0]): int(row[1] or 0) for row in parts_rows}

@@ -24,7 +24,7 @@ from pathlib import Path
 from benchmarks.keystrokes import Sweep, print_sweep, sweep, sweep_parser
 from benchmarks.queries import sample, words_of
 from bot.services import lookups
-from storage import Storage
+from storage import open_storage
 from storage.textindex import CJK_RUN
 
 SEARCH_LIMIT = 11  # a /search page and one more, as the scale benchmark asks
@@ -78,7 +78,7 @@ async def measure(database: Path, *, count: int, seed: int) -> list[Sweep]:
         drawn = sample(bare, rng, count)
         english = _texts(bare, [row[0] for row in drawn.events if row[3] != "zh"][:count], rng)
         chinese = _texts(bare, [row[0] for row in drawn.zh_events][:count], chinese_rng)
-    async with await Storage.open(database) as storage:
+    async with await open_storage(database) as storage:
         search = partial(lookups.search, storage, limit=SEARCH_LIMIT)
         return [
             await sweep("quoted phrases", search, phrases(english, rng)),

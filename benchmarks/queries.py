@@ -24,10 +24,9 @@ from typing import Any
 from bot.errors import UserError
 from bot.services import lookups
 from storage import Storage
-from storage.entities import EntityName
-from storage.events import NEWEST_IN_A_ROW
-from storage.models import EventBrief
-from storage.search import EVENT_RANK, build_match, headline_phrase, in_text, phrase_match
+from storage.models import EntityName, EventBrief
+from storage.sqlite.events import NEWEST_IN_A_ROW
+from storage.sqlite.fts import EVENT_RANK, build_match, headline_phrase, in_text, phrase_match
 from storage.textindex import CJK_RUN, fold
 
 Progress = Callable[[str, int, int], None]
@@ -214,7 +213,7 @@ def _few_words(rng: random.Random, headline: str, lang: str, low: int, high: int
 
 
 def _suggest_headlines(st: Storage, text: str) -> Awaitable[list[EventBrief]]:
-    return st.events.suggest_headlines(text, limit=25)
+    return st.search.suggest_headlines(text, limit=25)
 
 
 def _suggest_entities(st: Storage, text: str) -> Awaitable[list[EntityName]]:

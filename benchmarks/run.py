@@ -40,7 +40,7 @@ import aiosqlite
 from benchmarks import digest_build, import_bound, importing, queries, slash
 from benchmarks.corpus import CorpusSpec, ensure_database, ensure_markdown, fingerprint
 from benchmarks.sections import sections_not_matching
-from storage import Storage
+from storage import open_storage
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_OUT = HERE / "RESULTS.md"
@@ -208,9 +208,9 @@ async def run_size(args: argparse.Namespace, events: int, term: Terminal) -> dic
         importing.copy_database(direct, database)
         # An import of that many events ends by merging the full-text indexes: the same here.
         term.note("merging the full-text indexes, as an import of this size ends")
-        storage = await Storage.open(database)
+        storage = await open_storage(database)
         try:
-            await storage.db.merge_full_text()
+            await storage.optimize_search()
         finally:
             await storage.close()
         result["direct_import"] = {"seconds": seconds, "cached": seconds == 0.0}
@@ -249,7 +249,7 @@ async def run_size(args: argparse.Namespace, events: int, term: Terminal) -> dic
     result["shape"] = shape(database)
 
     term.note(f"lookups: {args.queries:,} per row, through Chronicle and as bare SQL")
-    storage = await Storage.open(database)
+    storage = await open_storage(database)
     try:
         with contextlib.closing(sqlite3.connect(f"file:{database}?mode=ro", uri=True)) as bare:
             for pragma in ("PRAGMA cache_size=-65536", "PRAGMA temp_store=MEMORY"):
@@ -309,7 +309,7 @@ async def run_size(args: argparse.Namespace, events: int, term: Terminal) -> dic
         result["bot"] = asdict(memory) | {"startup_s": startup}
 
     term.note(f"digests: every digest of {args.channels:,} channels")
-    storage = await Storage.open(database)
+    storage = await open_storage(database)
     try:
         with contextlib.closing(sqlite3.connect(f"file:{database}?mode=ro", uri=True)) as db:
             digests = await digest_build.measure(

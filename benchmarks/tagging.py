@@ -53,9 +53,9 @@ import numpy as np
 from bot.services import tagging
 from bot.services.imports import import_archive
 from bot.services.tagging import EntityMatcher
-from storage import Storage
-from storage.entities import HeadlineMention, KnownName, LinkedEvent
-from storage.events import rank_shared
+from storage import Storage, open_storage
+from storage.models import HeadlineMention, KnownName, LinkedEvent
+from storage.sqlite.events import rank_shared
 from storage.textindex import fold, has_cjk
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -108,7 +108,7 @@ async def load(storage: Storage, *, with_mentions: bool) -> Archive:
 
 
 async def import_into(db: Path, paths: Sequence[Path]) -> None:
-    async with await Storage.open(db) as storage:
+    async with await open_storage(db) as storage:
         report = await import_archive(storage, [str(p) for p in paths])
         print(f"imported {report.files:,} files into {db}", file=sys.stderr)
 
@@ -571,7 +571,7 @@ async def _run(
         path = db or Path(folder) / "tagging.db"
         if not path.exists():
             await import_into(path, paths)
-        async with await Storage.open(path) as storage:
+        async with await open_storage(path) as storage:
             archive = await load(storage, with_mentions=True)
     report = evaluate(archive, examples=examples)
     return render(report, command=command, label=label)

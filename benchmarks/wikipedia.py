@@ -30,6 +30,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator, Sequence
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,7 +40,7 @@ from bot.ingest.feeds.fetch import make_session
 from bot.ingest.mediawiki import MediaWikiClient, user_agent
 from bot.ingest.portal import ENGLISH, parse_day
 from bot.services.wikipedia import PullReport, WikipediaService
-from storage import Storage
+from storage import open_storage
 from tests.support.mediawiki_server import MediaWikiStandIn
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
@@ -203,7 +204,7 @@ async def backfill(days: int, interval: float) -> BackfillFigures:
         for date, text in pages(first, days):
             wiki.set_page(ENGLISH.title(date), text)
         with tempfile.TemporaryDirectory() as folder:
-            storage = await Storage.open(Path(folder) / "chronicle.db")
+            storage = await open_storage(Path(folder) / "chronicle.db")
             policy = FetchPolicy(allow_private_addresses=True, user_agent=user_agent(None))
             async with make_session(policy) as session:
                 client = MediaWikiClient(session, policy, wiki.api_url, min_interval_s=interval)
@@ -212,11 +213,12 @@ async def backfill(days: int, interval: float) -> BackfillFigures:
                 report = await service.pull(first, first + dt.timedelta(days=days - 1))
                 seconds = time.perf_counter() - started
             stats = await storage.stats()
-            row = await storage.db.fetchone(
-                "SELECT (SELECT COUNT(*) FROM portal_titles),"
-                " (SELECT COUNT(*) FROM entities WHERE canonical_id IS NOT NULL)"
-            )
             await storage.close()
+            with closing(sqlite3.connect(f"file:{storage.location}?mode=ro", uri=True)) as bare:
+                row = bare.execute(
+                    "SELECT (SELECT COUNT(*) FROM portal_titles),"
+                    " (SELECT COUNT(*) FROM entities WHERE canonical_id IS NOT NULL)"
+                ).fetchone()
         assert row is not None
         return BackfillFigures(
             days=days,

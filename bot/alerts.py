@@ -20,7 +20,7 @@ import discord
 
 from bot import render
 from bot.permissions import pinging_only
-from storage.subscriptions import Match, Subscription
+from storage.models import Match, Subscription
 
 if TYPE_CHECKING:
     from bot.client import ChronicleBot

@@ -15,7 +15,6 @@ import functools
 import json
 import logging
 import shutil
-import sqlite3
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
@@ -51,10 +50,8 @@ from bot.services.wikipedia import (
     wikipedia_policy,
     wikipedia_service,
 )
-from storage import Storage, StorageError
-from storage.db import database_problem
-from storage.entities import EntityError
-from storage.settings import LANGUAGES
+from storage import Storage, StorageError, open_storage
+from storage.models import LANGUAGES, EntityError
 
 log = logging.getLogger("chronicle")
 
@@ -818,7 +815,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     try:
-        storage = await Storage.open(settings.database, create=args.handler in CREATE_DATABASE)
+        storage = await open_storage(settings.database, create=args.handler in CREATE_DATABASE)
     except StorageError as exc:
         print(f"chronicle: {exc}", file=sys.stderr)
         return 1
@@ -831,9 +828,11 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
             for suggestion in exc.suggestions:
                 print(f"  {suggestion}", file=sys.stderr)
         return 1
-    except sqlite3.Error as exc:
+    except Exception as exc:
+        if (problem := storage.explain(exc)) is None:
+            raise
         log.debug("the database failed", exc_info=True)
-        print(f"chronicle: {database_problem(settings.database, exc)}", file=sys.stderr)
+        print(f"chronicle: {problem}", file=sys.stderr)
         return 1
     finally:
         await storage.close()

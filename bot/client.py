@@ -25,7 +25,7 @@ from bot.services.feeds import FeedService
 from bot.services.wikipedia import wikipedia_service
 from bot.tree import ChronicleTree
 from bot.views import EventButton
-from storage import Storage
+from storage import Storage, open_storage
 from storage.times import Clock, utc_now
 
 log = logging.getLogger(__name__)
@@ -84,7 +84,7 @@ class ChronicleBot(commands.Bot):
         self._owned: list[str] = []
 
     async def setup_hook(self) -> None:
-        self.storage = await Storage.open(self.settings.database)
+        self.storage = await open_storage(self.settings.database)
         self._owned.append("storage")
         self.http_session = make_session(self.fetch_policy)
         self._owned.append("http_session")

@@ -58,9 +58,6 @@ def configure_logging(level: int) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    # aiosqlite logs every statement at DEBUG, from its worker threads: at LOG_LEVEL=DEBUG
-    # that buried Chronicle's own lines (and kept writing after the CLI had finished).
-    logging.getLogger("aiosqlite").setLevel(max(level, logging.INFO))
 
 
 def not_text(argument: str) -> bool:

@@ -35,7 +35,7 @@ from bot.language import server_language
 from bot.pacing import PostPacer
 from bot.permissions import permissions_needed, pinging_only
 from storage import Storage
-from storage.digests import Digest, DigestRun
+from storage.models import Digest, DigestRun
 from storage.times import Clock, utc_now
 
 if TYPE_CHECKING:

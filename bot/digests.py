@@ -16,8 +16,7 @@ from zoneinfo import ZoneInfo
 
 from bot import render
 from storage import Storage
-from storage.digests import NO_FILTERS, Digest, DigestFilters, DigestRun, NewEvent
-from storage.models import EventBrief
+from storage.models import NO_FILTERS, Digest, DigestFilters, DigestRun, EventBrief, NewEvent
 from storage.times import utc_iso
 
 if TYPE_CHECKING:

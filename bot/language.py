@@ -15,7 +15,7 @@ from typing import Literal
 import discord
 
 from storage import Storage
-from storage.settings import LANGUAGES
+from storage.models import LANGUAGES
 
 DEFAULT_LANGUAGE = "en"  # a server whose locale is unknown (not in the bot's cache)
 DM_LANGUAGE = "all"  # no server: nothing to go by, and nothing hidden

@@ -21,7 +21,7 @@ from storage.times import utc_iso
 if TYPE_CHECKING:
     from bot.digests import DigestContent
     from bot.services.wikipedia import WikipediaStatus
-    from storage.feeds import Feed
+    from storage.models import Feed
 
 
 def cut(text: str, limit: int, marker: str = "…") -> str:

@@ -20,7 +20,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from bot.delivery import DigestDelivery, LiveDigests
 from bot.digests import day_slot, next_hourly, next_run
 from bot.pacing import PostPacer
-from storage.digests import Digest
+from storage.models import Digest
 from storage.times import Clock, utc_now
 
 if TYPE_CHECKING:

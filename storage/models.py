@@ -13,7 +13,9 @@ import json
 import operator
 import zlib
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
+
+from storage.textindex import fold_text
 
 if TYPE_CHECKING:
     from _typeshed import DataclassInstance
@@ -265,3 +267,365 @@ class ArchiveStats:
     last_date: dt.date | None
     extra: dict[str, int] = field(default_factory=dict)
     portal_read_at: dt.datetime | None = None  # when a Current events page was last read
+
+
+# --- digests -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class DigestFilters:
+    """What a digest is about; no filter at all is everything."""
+
+    entity_ids: tuple[int, ...] = ()  # canonical entities: an event naming any of them
+    category: str | None = None  # the portal's category, or a feed's (its items' entities)
+    words: str | None = None  # the search syntax of /search
+    language: str | None = None  # 'en', 'zh' or 'all'; None: the server's
+
+    @property
+    def key(self) -> str:
+        """The filters in one canonical text: a channel holds one digest of a kind per key."""
+        if self == NO_FILTERS:
+            return ""
+        return json.dumps(
+            [
+                sorted(set(self.entity_ids)),
+                fold_text(self.category) if self.category else None,
+                " ".join(self.words.split()) if self.words else None,
+                self.language,
+            ],
+            ensure_ascii=False,
+        )
+
+
+NO_FILTERS = DigestFilters()
+
+
+@dataclass(frozen=True, slots=True)
+class Digest:
+    id: int
+    guild_id: int
+    channel_id: int
+    kind: str
+    every: str  # daily, hourly or live
+    time: dt.time  # daily: the local time; hourly: the minute past each hour
+    timezone: str
+    filters: DigestFilters
+    entity_names: tuple[str, ...]  # of filters.entity_ids, for people
+    role_id: int | None
+    publish: bool
+    created_by: int
+    created_at: dt.datetime
+    paused_reason: str | None
+    paused_at: dt.datetime | None
+    pause_notified: bool
+    last_event_id: int
+
+    @property
+    def paused(self) -> bool:
+        return self.paused_reason is not None
+
+
+@dataclass(frozen=True, slots=True)
+class DigestRun:
+    digest_id: int
+    slot: str  # a local day (2026-12-07), a local hour (2026-12-07T13) or a live batch
+    status: str
+    parts: int
+    parts_sent: int
+    attempts: int
+    items: tuple[int, ...]
+    covers_to: int
+    thread_id: int | None
+    detail: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class NewEvent:
+    """An event to announce, with what a 'new' digest groups it by."""
+
+    brief: EventBrief
+    story: str | None
+    top_entity: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class NewEvents:
+    """What a 'new' digest covers now: the matching events, and how far it read."""
+
+    events: list[NewEvent]
+    covers_to: int
+
+
+# --- entities ------------------------------------------------------------------------------
+
+
+class EntityError(ValueError):
+    """An alias or merge that cannot be done; the message says why."""
+
+
+@dataclass(frozen=True, slots=True)
+class EntityName:
+    """A name as people may type it, and the entity it means."""
+
+    name: str
+    canonical: str
+    event_count: int
+
+    @property
+    def is_alias(self) -> bool:
+        return self.name != self.canonical
+
+
+@dataclass(frozen=True, slots=True)
+class AliasResult:
+    alias: str
+    canonical: str
+    moved_links: int
+    created: bool  # the alias name was new to the archive
+
+
+@dataclass(frozen=True, slots=True)
+class KnownName:
+    """A name text may mention (canonical or alias), the entity it means and how many
+    events that entity has: what a name matcher loads (EntityRepository.names)."""
+
+    id: int  # the name's own row: names are loaded in id order, then only newer ones
+    name: str
+    entity_id: int  # the canonical entity
+    canonical: str
+    event_count: int
+
+
+@dataclass(frozen=True, slots=True)
+class HeadlineMention:
+    """A headline holding a name's words, and whether its event links the entity."""
+
+    date: dt.date
+    headline: str
+    linked: bool
+
+
+@dataclass(frozen=True, slots=True)
+class LinkedEvent:
+    """An event's text and its entity links (canonical ids): what tagging is measured on."""
+
+    id: int
+    key: str
+    date: dt.date
+    lang: str
+    complete: bool
+    story: str | None
+    headline: str
+    summary: str
+    entity_ids: tuple[int, ...]
+
+
+# --- imports and search --------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class BatchOutcome:
+    """What one import batch did, by event id, so an import of many batches can add up."""
+
+    created_incomplete: set[int] = field(default_factory=set)
+    completed: set[int] = field(default_factory=set)  # were absent or incomplete, now complete
+    updated: set[int] = field(default_factory=set)  # complete before, page changed
+    unchanged: int = 0
+    replaced: int = 0
+    superseded: list[str] = field(default_factory=list)  # older versions skipped
+
+
+@dataclass(frozen=True, slots=True)
+class SearchFilter:
+    text: str = ""
+    entity_ids: tuple[int, ...] | None = None  # any of these (a canonical entity and aliases)
+    since: dt.date | None = None
+    until: dt.date | None = None
+    language: str | None = None  # 'en' or 'zh': that edition only; 'all' or None: both
+
+
+# --- feeds ---------------------------------------------------------------------------------
+
+
+FeedStatus = Literal["active", "disabled"]
+
+
+@dataclass(frozen=True, slots=True)
+class Feed:
+    id: int
+    url: str
+    name: str
+    added_at: dt.datetime
+    status: FeedStatus
+    disabled_reason: str | None
+    disabled_at: dt.datetime | None
+    baseline_done: bool  # a fetch has succeeded: unseen entries may be news from now on
+    backfill: int
+    etag: str | None
+    last_modified: str | None
+    body_sha256: str | None
+    last_success_at: dt.datetime | None
+    last_attempt_at: dt.datetime | None
+    last_error: str | None
+    last_error_kind: str | None
+    last_error_at: dt.datetime | None
+    consecutive_failures: int
+    first_parse_failure_at: dt.datetime | None
+    next_poll_at: dt.datetime
+    entries_seen: int
+    events_added: int
+
+    @property
+    def active(self) -> bool:
+        return self.status == "active"
+
+
+@dataclass(frozen=True, slots=True)
+class FeedItem:
+    """One unseen entry of a feed, prepared by the caller: what its event would be."""
+
+    identity: str
+    key: str  # the preferred key; "-2", "-3", ... is added if another event holds it
+    date: dt.date
+    headline: str
+    summary: str
+    lang: str
+    link: str | None
+    entities: tuple[str, ...]
+    announce: bool
+    # False when the link cannot tell stories apart (a feed that points every entry to
+    # one page): it is still stored as the source, but never used to find the same story.
+    link_identifies: bool = True
+
+
+@dataclass(slots=True)
+class StoredEntries:
+    """What storing a feed's unseen entries did."""
+
+    created: list[int] = field(default_factory=list)  # new events, in item order
+    announced: list[int] = field(default_factory=list)  # the created ones with announce=1
+    merged: list[int] = field(default_factory=list)  # existing events joined (same story)
+    sources_added: int = 0  # sources appended to existing events
+    already_seen: int = 0  # items whose identity was stored meanwhile (or twice given)
+
+
+class FeedExistsError(Exception):
+    def __init__(self, feed: Feed):
+        super().__init__(f"feed {feed.id} already has the URL {feed.url}")
+        self.feed = feed
+
+
+# --- the live portal -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class PortalDayState:
+    """A day page as last read."""
+
+    date: dt.date
+    title: str
+    page_url: str
+    revision_id: int | None  # None: the page does not exist
+    revision_at: dt.datetime | None
+    items: int
+    error: str | None
+    fetched_at: dt.datetime
+
+
+@dataclass(frozen=True, slots=True)
+class PortalPoll:
+    """The live poll's health and schedule."""
+
+    baseline_done: bool = False
+    last_attempt_at: dt.datetime | None = None
+    last_success_at: dt.datetime | None = None
+    last_error: str | None = None
+    last_error_at: dt.datetime | None = None
+    consecutive_failures: int = 0
+    next_poll_at: dt.datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PortalRevision:
+    """One revision of a day page, parsed: what apply_day stores."""
+
+    date: dt.date
+    title: str
+    page_url: str
+    revision_id: int
+    revision_at: dt.datetime | None
+    items: tuple[PortalItemRecord, ...]
+
+
+@dataclass(slots=True)
+class DayOutcome:
+    """What storing one revision did, by event id."""
+
+    created: list[int] = field(default_factory=list)
+    announced: list[int] = field(default_factory=list)  # of the created ones
+    updated: list[int] = field(default_factory=list)  # an edit, or new sources or entities
+    unchanged: int = 0
+    removed: list[int] = field(default_factory=list)
+    restored: list[int] = field(default_factory=list)  # removed before, listed again
+    flooded: bool = False  # news, but too many new events at once: kept as history
+
+
+# --- server settings -----------------------------------------------------------------------
+
+
+LANGUAGES = ("en", "zh", "all")
+
+
+@dataclass(frozen=True, slots=True)
+class GuildSettings:
+    timezone: str | None = None  # None: UTC
+    language: str | None = None  # None: from the server's preferred locale
+
+
+# --- subscriptions -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Subscription:
+    id: int
+    guild_id: int
+    user_id: int
+    entity_id: int
+    entity: str  # the canonical name
+    delivery: str  # 'dm' or 'here'
+    channel_id: int | None
+    paused_reason: str | None
+
+    @property
+    def target(self) -> str:
+        """Where its alerts go; the ledger records deliveries per target."""
+        if self.delivery == "dm":
+            return f"dm:{self.user_id}"
+        return f"here:{self.channel_id}:{self.user_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    subscription: Subscription
+    event: EventBrief
+
+
+# --- articles ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ArticleCandidate:
+    """An event an article might report on, with the text to compare it against."""
+
+    id: int
+    key: str
+    date: dt.date
+    headline: str
+    summary: str
+
+
+# --- errors --------------------------------------------------------------------------------
+
+
+class StorageError(Exception):
+    """A storage problem worth a clear message (bad file, newer schema, ...)."""

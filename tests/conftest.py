@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.services.imports import import_archive
-from storage import Storage
+from storage import Storage, open_storage
 
 REPO = Path(__file__).resolve().parent.parent
 TEST_DATA = REPO / "tests" / "data"
@@ -36,7 +36,7 @@ def shared(relative: str) -> Path:
 
 @pytest.fixture
 async def storage(tmp_path: Path) -> AsyncIterator[Storage]:
-    store = await Storage.open(tmp_path / "chronicle.db")
+    store = await open_storage(tmp_path / "chronicle.db")
     try:
         yield store
     finally:

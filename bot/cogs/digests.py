@@ -21,7 +21,7 @@ from bot.errors import InvalidInput
 from bot.language import server_language
 from bot.permissions import Channel, missing_permissions
 from bot.services.digests import describe_filters, preview_content, resolve_filters
-from storage.digests import Digest
+from storage.models import Digest
 
 Kind = Literal["onthisday", "new"]
 Every = Literal["daily", "hourly", "live"]

@@ -74,7 +74,7 @@ class Lookups(commands.Cog):
     async def event_autocomplete(
         self, interaction: discord.Interaction, current: str
     ) -> list[app_commands.Choice[str]]:
-        briefs = await self.bot.storage.events.suggest_headlines(
+        briefs = await self.bot.storage.search.suggest_headlines(
             current, limit=render.CHOICES_LIMIT, language=await self._language(interaction)
         )
         return [
@@ -139,7 +139,7 @@ class Lookups(commands.Cog):
             )
             shown = hits[:size]
             if page == 0 and not shown:
-                closest = await storage.events.closest(query, language=language)
+                closest = await storage.search.closest(query, language=language)
                 raise NotFound(
                     _among(f"No events match {render.cut(described, 200)}.", language),
                     [f"{b.date.isoformat()} {b.headline}" for b in closest],

@@ -16,7 +16,7 @@ from bot.errors import InvalidInput, NotFound
 from bot.permissions import missing_permissions
 from bot.services import lookups
 from bot.tree import handle_error
-from storage.subscriptions import Subscription
+from storage.models import Subscription
 
 MAX_SUBSCRIPTIONS = 50
 BUTTONS_PER_PAGE = 20  # four rows of five; the fifth row is not needed below 21

@@ -27,7 +27,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from importlib import metadata
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 import aiohttp
 from yarl import URL
@@ -35,11 +35,17 @@ from yarl import URL
 from bot.ingest.feeds.addresses import FetchPolicy
 from bot.ingest.feeds.errors import FeedError
 from bot.ingest.feeds.fetch import fetch_feed
-from storage.db import chunked
 from storage.times import from_timestamp
 
 DEFAULT_API_URL: Final = "https://en.wikipedia.org/w/api.php"
 TITLES_PER_REQUEST: Final = 50
+T = TypeVar("T")
+
+
+def chunked(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
+    """items in runs of at most size (titles per request, days per batch)."""
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
 MAXLAG_SECONDS: Final = 5
 _ACCEPT: Final = "application/json"
 _RETRY_STATUSES: Final = frozenset({429, 503})

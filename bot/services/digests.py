@@ -10,8 +10,7 @@ from bot.digests import DigestContent, new_content, onthisday_content, search_fo
 from bot.errors import InvalidInput
 from bot.services.lookups import check_search_words, entity_ids
 from storage import Storage
-from storage.digests import Digest, DigestFilters
-from storage.settings import LANGUAGES
+from storage.models import LANGUAGES, Digest, DigestFilters
 
 MAX_WORDS_CHARS = 200
 

@@ -8,7 +8,7 @@ from importlib import resources
 from pathlib import Path
 
 from storage import Storage
-from storage.entities import EntityError
+from storage.models import EntityError
 from storage.textindex import fold
 
 log = logging.getLogger(__name__)

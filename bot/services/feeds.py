@@ -91,8 +91,8 @@ from bot.ingest.feeds.fetch import FetchResult, fetch_feed
 from bot.ingest.feeds.parse import parse_feed
 from bot.services.tagging import EntityMatcher, generic_verdict
 from storage import Storage
-from storage.feeds import Feed, FeedExistsError, FeedItem, StoredEntries
 from storage.keys import make_key
+from storage.models import Feed, FeedExistsError, FeedItem, StoredEntries
 from storage.textindex import fold, has_cjk
 from storage.times import utc_iso
 

@@ -25,8 +25,7 @@ from bot.ingest.archive import (
 from bot.ingest.articles import ArticleFormatError, lead, match_score, parse_article
 from bot.services.entities import apply_alias_pairs, default_alias_file, read_alias_file
 from storage import Storage
-from storage.events import BatchOutcome
-from storage.models import ArticleRecord, DayEntryRecord, PageRecord
+from storage.models import ArticleRecord, BatchOutcome, DayEntryRecord, PageRecord
 
 log = logging.getLogger(__name__)
 
@@ -158,7 +157,7 @@ async def import_archive(
     # (each moved link reindexing its event).
     aliases_waiting = read_alias_file(default_alias_file())
     with cyclic_gc_paused():
-        async with storage.db.bulk_writes():
+        async with storage.bulk_writes():
             ahead = [parse(chunk) for chunk in chunks[:PARSE_AHEAD]]
             done = 0
             try:
@@ -214,7 +213,7 @@ async def import_archive(
     complete = stats.events - stats.incomplete
     if written >= max(MERGE_INDEX_MIN_EVENTS, MERGE_INDEX_MIN_SHARE * complete):
         log.info("merging the search indexes after %d events written", written)
-        await storage.db.merge_full_text()
+        await storage.optimize_search()
     report.new_event_ids = sorted(completed)
     return report
 

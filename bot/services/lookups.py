@@ -12,10 +12,9 @@ from dataclasses import dataclass
 
 from bot.errors import InvalidInput, NotFound
 from storage import Storage
-from storage.events import SearchFilter
 from storage.keys import parse_key
-from storage.models import EntityProfile, Event, EventBrief, RelatedEvent, SearchHit
-from storage.search import build_match, parse_terms, short_prefixes
+from storage.models import EntityProfile, Event, EventBrief, RelatedEvent, SearchFilter, SearchHit
+from storage.sqlite.fts import build_match, parse_terms, short_prefixes
 from storage.textindex import same_script
 
 RELATED_SHOWN = 10
@@ -84,12 +83,12 @@ async def find_event(storage: Storage, query: str, *, language: str | None = Non
         event = await storage.events.get_by_key(query)
         if event is not None:
             return event
-    hits = await storage.events.search(SearchFilter(text=query, language=language), limit=1)
+    hits = await storage.search.search(SearchFilter(text=query, language=language), limit=1)
     if hits:
         event = await storage.events.get(hits[0].event.id)
         if event is not None:
             return event
-    closest = await storage.events.closest(query, limit=SUGGESTIONS, language=language)
+    closest = await storage.search.closest(query, limit=SUGGESTIONS, language=language)
     raise NotFound(
         f"No event matches {_quote(query)}.",
         [f"{b.date.isoformat()} {b.headline}" for b in closest],
@@ -191,7 +190,7 @@ async def search(
     query = SearchFilter(
         text=text, entity_ids=ids, since=since_date, until=until_date, language=language
     )
-    return await storage.events.search(query, limit=_check_limit(limit), offset=offset)
+    return await storage.search.search(query, limit=_check_limit(limit), offset=offset)
 
 
 async def on_this_day(

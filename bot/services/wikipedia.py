@@ -41,16 +41,21 @@ from bot.ingest.mediawiki import (
     MediaWikiClient,
     MediaWikiError,
     PageRevision,
+    chunked,
     page_url,
     user_agent,
 )
 from bot.ingest.portal import EDITIONS, PortalEdition, PortalFormatError, parse_day
 from bot.services.feeds import Clock, FeedRules, utc_now
 from storage import Storage
-from storage.db import chunked
-from storage.entities import EntityError
-from storage.models import PortalItemRecord
-from storage.portal import DayOutcome, PortalDayState, PortalPoll, PortalRevision
+from storage.models import (
+    DayOutcome,
+    EntityError,
+    PortalDayState,
+    PortalItemRecord,
+    PortalPoll,
+    PortalRevision,
+)
 from storage.textindex import fold
 
 log = logging.getLogger(__name__)

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from bot.services.imports import import_archive
-from storage import Storage
+from storage import open_storage
 from tests.conftest import SAMPLE_NEWS, TEST_DATA
 
 
@@ -15,7 +15,7 @@ from tests.conftest import SAMPLE_NEWS, TEST_DATA
 async def sample_database(tmp_path: Path) -> Path:
     """The bundled English sample and the Chinese test sample, imported into a file."""
     database = tmp_path / "chronicle.db"
-    async with await Storage.open(database) as storage:
+    async with await open_storage(database) as storage:
         report = await import_archive(storage, [SAMPLE_NEWS, TEST_DATA / "news-zh"])
         assert report.ok, report.failed
     return database

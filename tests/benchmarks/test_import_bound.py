@@ -11,7 +11,7 @@ import pytest
 
 from benchmarks.import_bound import ImportBound, main
 from benchmarks.importing import FloorResult, floor
-from storage.db import connect_plain
+from storage.sqlite.db import connect_plain
 from tests.conftest import SAMPLE_NEWS, TEST_DATA
 
 # Words of the English and Chinese samples' headlines and summaries, dates and entities.

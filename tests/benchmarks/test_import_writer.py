@@ -9,7 +9,7 @@ import pytest
 
 from benchmarks.import_writer import main, profile_writer
 from bot.services.imports import import_archive
-from storage import Storage
+from storage import open_storage
 from tests.conftest import SAMPLE_NEWS, TEST_DATA
 
 
@@ -24,7 +24,7 @@ async def test_the_profile_imports_like_a_plain_import(tmp_path: Path) -> None:
     archive = _archive(tmp_path)
     profile = await profile_writer(archive, tmp_path / "profiled.db")
 
-    async with await Storage.open(tmp_path / "plain.db") as storage:
+    async with await open_storage(tmp_path / "plain.db") as storage:
         report = await import_archive(storage, [archive / "news", archive / "news-zh"])
         assert report.ok
         assert profile.events == (await storage.stats()).events > 41

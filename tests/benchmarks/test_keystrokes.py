@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from benchmarks import keystrokes
-from storage import Storage
+from storage import open_storage
 from storage.textindex import has_cjk
 
 
@@ -28,7 +28,7 @@ def test_every_prefix_is_typed_as_written() -> None:
 async def test_the_sweep_times_every_keystroke_of_the_archive_s_texts(
     sample_database: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    async with await Storage.open(sample_database) as storage:
+    async with await open_storage(sample_database) as storage:
         headlines = [r[0] for r in await storage.db.fetchall("SELECT headline FROM events")]
         names = [r[0] for r in await storage.db.fetchall("SELECT name FROM entities")]
     sweeps = await keystrokes.measure(sample_database, headlines=5, chinese=3, names=6, seed=1)

@@ -10,7 +10,7 @@ import pytest
 
 from benchmarks import phrases
 from bot.services import lookups
-from storage import Storage
+from storage import open_storage
 
 
 def test_a_chinese_phrase_is_a_run_of_four_to_eight_characters_spaced_apart() -> None:
@@ -40,7 +40,7 @@ async def test_the_sweep_searches_phrases_the_archive_holds(
     for sweep in (english, chinese):
         searched = [text for _, text in sweep.times_ms]
         assert len(searched) >= 10 and all(t.startswith('"') and t.endswith('"') for t in searched)
-        async with await Storage.open(sample_database) as storage:
+        async with await open_storage(sample_database) as storage:
             for phrase in searched:  # each from an event's text, so each finds one at least
                 assert await lookups.search(storage, phrase, limit=1), phrase
     assert all(" " in text for _, text in chinese.times_ms)

@@ -19,7 +19,7 @@ from benchmarks import queries, run
 from benchmarks.corpus import Corpus, CorpusSpec, day_path
 from bot.ingest.archive import ParsedDay, parse_file
 from bot.services.imports import import_archive
-from storage import Storage
+from storage import open_storage
 
 
 @pytest.fixture(scope="module")
@@ -55,12 +55,12 @@ def test_the_corpus_is_deterministic(small_corpus: Corpus) -> None:
 async def test_both_outputs_make_the_same_database(small_corpus: Corpus, tmp_path: Path) -> None:
     """Straight into the database (import_batch) = importing the Markdown files."""
     small_corpus.write_markdown(tmp_path / "archive")
-    async with await Storage.open(tmp_path / "files.db") as storage:
+    async with await open_storage(tmp_path / "files.db") as storage:
         report = await import_archive(
             storage, [tmp_path / "archive" / "news", tmp_path / "archive" / "news-zh"]
         )
         assert report.ok
-    async with await Storage.open(tmp_path / "direct.db") as storage:
+    async with await open_storage(tmp_path / "direct.db") as storage:
         await small_corpus.write_database(storage, batch_pages=150)
 
     def contents(path: Path) -> dict[str, object]:

@@ -7,12 +7,12 @@ from pathlib import Path
 import pytest
 
 from benchmarks import tagging
-from storage import Storage
+from storage import open_storage
 from tests.conftest import SAMPLE_NEWS, TEST_DATA
 
 
 async def test_leave_one_day_out_scores_both_editions(sample_database: Path) -> None:
-    async with await Storage.open(sample_database) as storage:
+    async with await open_storage(sample_database) as storage:
         archive = await tagging.load(storage, with_mentions=True)
     report = tagging.evaluate(archive, progress=False)
     assert set(report.counts) == {"en", "zh"}

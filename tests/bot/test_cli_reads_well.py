@@ -25,10 +25,9 @@ from bot.digests import onthisday_content
 from bot.errors import NotFound
 from bot.services import lookups
 from bot.services.feeds import FeedOutcome
-from storage import Storage
-from storage.feeds import FeedItem
+from storage import Storage, open_storage
 from storage.keys import make_key
-from storage.models import PageRecord
+from storage.models import FeedItem, PageRecord
 from storage.textindex import has_cjk
 from tests.bot.test_cli import Cli
 from tests.bot.test_cli_failures import environment, one_clear_line
@@ -117,7 +116,7 @@ def test_an_entity_in_one_event_is_in_1_event(cli: Cli) -> None:
 
 def test_feeds_list_and_remove_count_in_the_singular(cli: Cli, database: Path) -> None:
     async def one_event_one_failure() -> None:
-        storage = await Storage.open(database)
+        storage = await open_storage(database)
         try:
             now = dt.datetime(2026, 6, 1, tzinfo=dt.UTC)
             feed = await storage.feeds.add("https://example.org/world.rss", "World", now=now)
@@ -364,9 +363,9 @@ async def test_suggestions_stay_in_the_script_of_what_was_typed(storage: Storage
         ),
     ]
     await storage.events.import_batch(pages)
-    chinese = await storage.events.closest("东京 火山喷发")
+    chinese = await storage.search.closest("东京 火山喷发")
     assert [b.headline for b in chinese] == ["东京发生地震"]
-    latin = await storage.events.closest("Tokyo volcanoes erupt")
+    latin = await storage.search.closest("Tokyo volcanoes erupt")
     assert [b.headline for b in latin] == ["Earthquake shakes Tokyo"]
     with pytest.raises(NotFound) as found:
         await lookups.entity_ids(storage, "Spacex Falcon")

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from bot import cli
-from bot.config import ConfigError, Settings, database_path
+from bot.config import ConfigError, Settings
+from storage.location import database_path
 from tests.conftest import SEED_PAGES
 
 SECRET = "s3cr3t-pa55word"

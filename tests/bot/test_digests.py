@@ -17,8 +17,7 @@ from bot.digests import (
     previous_run,
 )
 from storage import Storage
-from storage.digests import NewEvent
-from storage.models import EventBrief
+from storage.models import EventBrief, NewEvent
 
 UTC = dt.UTC
 

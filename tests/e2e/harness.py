@@ -11,7 +11,7 @@ from typing import Any
 
 from bot.client import ChronicleBot
 from bot.config import Settings
-from storage import Storage
+from storage import Storage, open_storage
 from tests.e2e.discord_standin import (
     DEFAULT_GUILD_ID,
     DEFAULT_TOKEN,
@@ -54,7 +54,7 @@ def settings_for(standin: DiscordStandIn, database: Path, **overrides: Any) -> S
 async def prepare_database(database: Path, prepare: Prepare | None) -> None:
     if prepare is None:
         return
-    storage = await Storage.open(database)
+    storage = await open_storage(database)
     try:
         await prepare(storage)
     finally:

@@ -9,10 +9,9 @@ from pathlib import Path
 
 from bot.ingest.archive import ParsedDay, iter_archive_files, parse_file
 from bot.services.imports import import_archive
-from storage import Storage
-from storage.db import connect_plain
-from storage.events import SearchFilter
-from storage.models import PageRecord
+from storage import Storage, open_storage
+from storage.models import PageRecord, SearchFilter
+from storage.sqlite.db import connect_plain
 from storage.textindex import fold
 from tests.conftest import shared
 
@@ -40,9 +39,9 @@ async def test_both_scripts_are_one_entity_and_one_search(storage: Storage) -> N
     profile = await storage.entities.profile(found[0])
     assert profile.event_count == 2
     for query in ("蘋果", "苹果", "苹果公司", "蘋果公司"):
-        hits = await storage.events.search(SearchFilter(text=query))
+        hits = await storage.search.search(SearchFilter(text=query))
         assert {h.event.key for h in hits} == {TRADITIONAL.key, SIMPLIFIED.key}, query
-    suggested = await storage.events.suggest_headlines("蘋")
+    suggested = await storage.search.suggest_headlines("蘋")
     assert {b.key for b in suggested} >= {TRADITIONAL.key, SIMPLIFIED.key}
 
 
@@ -51,7 +50,7 @@ async def test_a_database_from_before_is_brought_together(tmp_path: Path) -> Non
     event and the traditional one with a subscriber: after it, one entity with both events
     and the subscriber, and the indexes answer in either script."""
     database = tmp_path / "c.db"
-    async with await Storage.open(database) as storage:
+    async with await open_storage(database) as storage:
         await storage.events.import_batch([TRADITIONAL, SIMPLIFIED])
         simplified_event = await storage.events.get_by_key(SIMPLIFIED.key)
         assert simplified_event is not None
@@ -72,7 +71,7 @@ async def test_a_database_from_before_is_brought_together(tmp_path: Path) -> Non
     )
     db.execute("DELETE FROM schema_migrations WHERE version = 12")
     db.close()
-    async with await Storage.open(database) as storage:  # the migration runs
+    async with await open_storage(database) as storage:  # the migration runs
         rows = await storage.db.fetchall(
             "SELECT id, name, folded FROM entities WHERE name LIKE '%果公司'"
         )
@@ -81,7 +80,7 @@ async def test_a_database_from_before_is_brought_together(tmp_path: Path) -> Non
         (subscription,) = await storage.subscriptions.for_member(1, 2)
         assert subscription.entity_id == traditional
         for query in ("苹果", "蘋果"):
-            hits = await storage.events.search(SearchFilter(text=query))
+            hits = await storage.search.search(SearchFilter(text=query))
             assert {h.event.key for h in hits} == {TRADITIONAL.key, SIMPLIFIED.key}
         assert (await storage.stats()).entities == 2  # 蘋果公司 and 美國
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from storage import Storage, StorageError
-from storage.db import (
+from storage import Storage, StorageError, open_storage
+from storage.sqlite.db import (
     BULK_AUTOMERGE,
     BULK_CHECKPOINT_PAGES,
     BULK_FULL_TEXT_TABLES,
@@ -20,9 +20,9 @@ from storage.db import (
 
 async def test_migrations_apply_once_and_wal_is_on(tmp_path: Path) -> None:
     path = tmp_path / "a.db"
-    async with await Storage.open(path):
+    async with await open_storage(path):
         pass
-    async with await Storage.open(path) as storage:
+    async with await open_storage(path) as storage:
         rows = await storage.db.fetchall("SELECT version FROM schema_migrations ORDER BY version")
         assert [r[0] for r in rows] == [v for v, _, _ in migrations()]
         mode = await storage.db.fetchone("PRAGMA journal_mode")
@@ -31,24 +31,24 @@ async def test_migrations_apply_once_and_wal_is_on(tmp_path: Path) -> None:
 
 async def test_database_from_a_newer_chronicle_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "a.db"
-    async with await Storage.open(path):
+    async with await open_storage(path):
         pass
     with sqlite3.connect(path) as conn:
         conn.execute("INSERT INTO schema_migrations VALUES (9999, '9999_future.sql', 'x')")
     with pytest.raises(StorageError, match="newer Chronicle"):
-        await Storage.open(path)
+        await open_storage(path)
 
 
 async def test_a_file_that_is_not_sqlite_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "notes.db"
     path.write_text("these are my notes, not a database\n" * 100)
     with pytest.raises(StorageError, match="not a usable SQLite database"):
-        await Storage.open(path)
+        await open_storage(path)
     assert path.read_text().startswith("these are my notes")  # nothing lost
 
 
 async def test_empty_archive_stats(tmp_path: Path) -> None:
-    async with await Storage.open(tmp_path / "a.db") as storage:
+    async with await open_storage(tmp_path / "a.db") as storage:
         stats = await storage.stats()
         assert (stats.events, stats.first_date, stats.last_date) == (0, None, None)
 
@@ -65,15 +65,15 @@ async def test_bulk_writes_checkpoint_and_merge_less_often_and_then_as_before(
         return (pages, *(DEFAULT_AUTOMERGE if row is None else row[0] for row in merges))
 
     before = (DEFAULT_CHECKPOINT_PAGES, DEFAULT_AUTOMERGE, DEFAULT_AUTOMERGE)
-    async with await Storage.open(tmp_path / "a.db") as storage:
+    async with await open_storage(tmp_path / "a.db") as storage:
         assert await settings(storage) == before
-        async with storage.db.bulk_writes():
+        async with storage.bulk_writes():
             assert await settings(storage) == (
                 BULK_CHECKPOINT_PAGES,
                 BULK_AUTOMERGE,
                 BULK_AUTOMERGE,
             )
         with pytest.raises(RuntimeError):
-            async with storage.db.bulk_writes():
+            async with storage.bulk_writes():
                 raise RuntimeError("an import failed")
         assert await settings(storage) == before

@@ -11,13 +11,17 @@ from pathlib import Path
 
 import pytest
 
-from storage import Storage
-from storage.db import connect_plain, migrations
-from storage.digests import Digest, DigestFilters
+from storage import Storage, open_storage
 from storage.keys import make_key
-from storage.models import PageRecord, PortalItemRecord
-from storage.portal import PortalRevision
-from storage.settings import GuildSettings
+from storage.models import (
+    Digest,
+    DigestFilters,
+    GuildSettings,
+    PageRecord,
+    PortalItemRecord,
+    PortalRevision,
+)
+from storage.sqlite.db import connect_plain, migrations
 
 DAY = dt.date(2026, 12, 7)
 NOW = dt.datetime(2026, 12, 7, 9, tzinfo=dt.UTC)
@@ -652,7 +656,7 @@ async def test_a_database_from_before_keeps_its_digests_runs_and_settings(
 ) -> None:
     path = tmp_path / "before.db"
     _database_before_news_channels(path)
-    async with await Storage.open(path) as storage:
+    async with await open_storage(path) as storage:
         applied = await storage.db.fetchall("SELECT MAX(version) FROM schema_migrations")
         assert applied[0][0] == max(v for v, _, _ in migrations())
 
@@ -720,7 +724,7 @@ async def test_a_database_from_before_keeps_its_digests_runs_and_settings(
 async def test_a_guild_set_before_with_no_timezone_row_reads_as_unset(tmp_path: Path) -> None:
     path = tmp_path / "before.db"
     _database_before_news_channels(path)
-    async with await Storage.open(path) as storage:
+    async with await open_storage(path) as storage:
         assert await storage.settings.get(GUILD + 1) == GuildSettings()
         await storage.settings.set_language(GUILD, "zh")
         settings = await storage.settings.get(GUILD)

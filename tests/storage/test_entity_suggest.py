@@ -7,7 +7,7 @@ import datetime as dt
 
 import pytest
 
-import storage.entities as storage_entities
+import storage.sqlite.entities as storage_entities
 from storage import Storage
 from storage.keys import make_key
 from storage.models import PageRecord

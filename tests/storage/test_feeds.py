@@ -10,12 +10,18 @@ from typing import Any
 
 import pytest
 
-from storage import Storage
-from storage.db import connect_plain
-from storage.events import SearchFilter
-from storage.feeds import FeedExistsError, FeedItem, StoredEntries, is_near_duplicate
+from storage import Storage, open_storage
 from storage.keys import make_key
-from storage.models import PageRecord, SourceRecord
+from storage.models import (
+    FeedExistsError,
+    FeedItem,
+    PageRecord,
+    SearchFilter,
+    SourceRecord,
+    StoredEntries,
+)
+from storage.sqlite.db import connect_plain
+from storage.sqlite.feeds import is_near_duplicate
 from storage.textindex import at_least_as_similar, headline_tokens
 from tests.support.archives import archive_at_schema
 
@@ -115,7 +121,7 @@ async def test_record_success_stores_events_like_archive_events(storage: Storage
     )
     assert [tuple(r) for r in rows] == [("feed", 1, 1), ("feed", 0, 1)]
     # Searchable and related like any other event.
-    hits = await storage.events.search(SearchFilter(text="Baghdadi airstrike"))
+    hits = await storage.search.search(SearchFilter(text="Baghdadi airstrike"))
     assert [h.event.id for h in hits] == stored.created[:1]
     entity = await storage.entities.find("islamic state")
     assert entity is not None
@@ -317,7 +323,7 @@ async def test_feed_sources_from_before_migration_0009_are_kept(tmp_path: Path) 
             "INSERT INTO sources(event_id, position, name, url) VALUES (1, ?, ?, ?)",
             [(0, "ind.example", "https://ind.example/a"), (1, "A", "https://a.example/1")],
         )
-    async with await Storage.open(path) as storage:
+    async with await open_storage(path) as storage:
         await storage.events.import_batch([archive_page("archive-story", "https://bbc.example/b")])
         rows = await storage.db.fetchall(
             "SELECT name, url FROM sources WHERE event_id = 1 ORDER BY position"

@@ -11,12 +11,11 @@ from typing import Any
 
 import pytest
 
-from storage import Storage
-from storage.db import connect_plain
-from storage.events import SearchFilter
+from storage import Storage, open_storage
 from storage.keys import make_key
-from storage.models import PageRecord
-from storage.search import headline_phrase
+from storage.models import PageRecord, SearchFilter
+from storage.sqlite.db import connect_plain
+from storage.sqlite.fts import headline_phrase
 from storage.textindex import word_pairs
 from tests.support.archives import archive_at_schema
 
@@ -32,7 +31,7 @@ def _page(n: int, headline: str, **fields: Any) -> PageRecord:
 
 
 async def _found(storage: Storage, text: str, **filters: Any) -> list[str]:
-    hits = await storage.events.search(SearchFilter(text=text, **filters), limit=10)
+    hits = await storage.search.search(SearchFilter(text=text, **filters), limit=10)
     return [hit.event.headline for hit in hits]
 
 
@@ -84,7 +83,7 @@ async def test_search_puts_the_words_in_a_row_first(storage: Storage) -> None:
     assert await _found(storage, "river floods") == [IN_A_ROW, *APART]
     # Page by page, nothing is shown twice or left out.
     pages = [
-        await storage.events.search(SearchFilter(text="river floods"), limit=1, offset=n)
+        await storage.search.search(SearchFilter(text="river floods"), limit=1, offset=n)
         for n in range(4)
     ]
     assert [[hit.event.headline for hit in page] for page in pages] == [
@@ -107,9 +106,9 @@ async def test_autocomplete_offers_the_headlines_holding_the_words_in_a_row(
     await storage.events.import_batch(
         [_page(0, IN_A_ROW), *(_page(n, h) for n, h in enumerate(APART, 1))]
     )
-    typed = await storage.events.suggest_headlines("the river flo")
+    typed = await storage.search.suggest_headlines("the river flo")
     assert [b.headline for b in typed] == [IN_A_ROW]
-    typed = await storage.events.suggest_headlines("river of flo")  # in no headline in a row
+    typed = await storage.search.suggest_headlines("river of flo")  # in no headline in a row
     assert [b.headline for b in typed] == [APART[1], APART[0], IN_A_ROW]  # all: newest first
 
 
@@ -140,7 +139,7 @@ async def test_an_archive_from_before_the_pairs_gets_them_on_open(tmp_path: Path
             ("2020/07/1/b", "2020-07-01", "The north floods again"),
         ],
     )
-    async with await Storage.open(path) as storage:
-        typed = await storage.events.suggest_headlines("north flo")
+    async with await open_storage(path) as storage:
+        typed = await storage.search.suggest_headlines("north flo")
         assert [b.headline for b in typed] == ["The north floods again"]
     assert _pair_rows(path, '"north_floods"') == [2]

@@ -10,8 +10,9 @@ import pytest
 
 from bot.services.imports import import_archive
 from storage import Storage
-from storage import events as storage_events
-from storage.events import SearchFilter, edition
+import storage.sqlite.events as storage_events
+from storage.models import SearchFilter
+from storage.sqlite.event_rows import edition
 from storage.textindex import has_cjk
 from tests.conftest import SAMPLE_NEWS, SEED_PAGES, TEST_DATA
 
@@ -95,20 +96,20 @@ async def test_search_by_words_keeps_the_edition(
 
 async def test_search_by_dates_and_entity_keeps_the_edition(editions: Storage) -> None:
     day = dt.date(2017, 6, 16)
-    chinese = await editions.events.search(SearchFilter(since=day, until=day, language="zh"))
+    chinese = await editions.search.search(SearchFilter(since=day, until=day, language="zh"))
     assert KOHL_ZH in [h.event.headline for h in chinese]
     assert await langs(editions, [h.event.id for h in chinese]) == {"zh"}
-    english = await editions.events.search(
+    english = await editions.search.search(
         SearchFilter(since=day, until=day, language="en"), limit=50
     )
     assert len(english) == 9 and await langs(editions, [h.event.id for h in english]) == {"en"}
     found = await editions.entities.find("Islamic State")
     assert found is not None
     ids = (found[0],)
-    assert await editions.events.search(SearchFilter(entity_ids=ids, language="zh")) == []
-    assert await editions.events.search(
+    assert await editions.search.search(SearchFilter(entity_ids=ids, language="zh")) == []
+    assert await editions.search.search(
         SearchFilter(entity_ids=ids, language="en")
-    ) == await editions.events.search(SearchFilter(entity_ids=ids))
+    ) == await editions.search.search(SearchFilter(entity_ids=ids))
 
 
 async def test_autocomplete_suggests_the_editions_headlines(editions: Storage) -> None:

@@ -6,8 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 from storage import Storage
-from storage.models import PageRecord, PortalItemRecord, RelatedRecord, SourceRecord
-from storage.portal import PortalRevision
+from storage.models import PageRecord, PortalItemRecord, PortalRevision, RelatedRecord, SourceRecord
 from storage.portal_match import Candidate, Listing, match_items
 
 DAY = dt.date(2024, 1, 8)

@@ -13,10 +13,10 @@ import numpy as np
 
 from bot.ingest.archive import iter_archive_files, parse_file
 from bot.services.imports import import_archive
-from storage import Storage
-from storage.events import rank_shared
+from storage import Storage, open_storage
 from storage.keys import make_key
 from storage.models import PageRecord, RelatedRecord
+from storage.sqlite.events import rank_shared
 from tests.conftest import SAMPLE_NEWS, SEED_PAGES
 
 
@@ -62,7 +62,7 @@ async def test_rule_reproduces_archive_related_lists(tmp_path: Path) -> None:
             continue
         # Only this page in a fresh archive: each linked event then holds exactly the
         # entities the archive says it shares, so the rule sees the archive's contexts.
-        async with await Storage.open(tmp_path / f"{number}.db") as storage:
+        async with await open_storage(tmp_path / f"{number}.db") as storage:
             await import_archive(storage, [path])
             event = await storage.events.get_by_key(page.key)
             ours = await storage.events.related(event.id, limit=len(page.related) + 5)
@@ -159,7 +159,7 @@ async def test_packed_and_unpacked_entities_give_the_exact_ranking(storage: Stor
     be the one counting every posting (entities are "popular" here from 12 events, and many
     dates tie)."""
     rng = random.Random(7)
-    storage.events.packed_postings_min = 12
+    storage.db.packed_postings_min = 12
     await storage.events.import_batch(_random_pages(rng, range(400)))
     await storage.events.pack_postings()
     packed = _packed(storage.db.path)
@@ -204,7 +204,7 @@ async def test_an_alias_repacks_the_entity_it_joins(storage: Storage) -> None:
     entity it joins: the alias writes it again at once, rather than leaving related() to
     read a popular entity's rows until the next import."""
     rng = random.Random(11)
-    storage.events.packed_postings_min = 12
+    storage.db.packed_postings_min = 12
     await storage.events.import_batch(_random_pages(rng, range(400)))
     await storage.events.pack_postings()
     popular = await storage.entities.find("Entity 0")

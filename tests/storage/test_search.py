@@ -10,9 +10,8 @@ import pytest
 from bot.ingest.archive import iter_archive_files, parse_file
 from bot.services.imports import import_archive
 from storage import Storage
-from storage.events import SearchFilter
-from storage.models import PageRecord
-from storage.search import (
+from storage.models import PageRecord, SearchFilter
+from storage.sqlite.fts import (
     any_word_match,
     build_match,
     phrase_match,
@@ -212,8 +211,8 @@ async def test_search_finds_a_chinese_phrase_spaced_apart(storage: Storage) -> N
     report = await import_archive(storage, [TEST_DATA / "news-zh"])
     assert report.ok, report.failed
     run = max((r for h in _chinese_headlines() for r in CJK_RUN.findall(h)), key=len)
-    together = await storage.events.search(SearchFilter(text=f'"{run}"'), limit=10)
-    spaced = await storage.events.search(
+    together = await storage.search.search(SearchFilter(text=f'"{run}"'), limit=10)
+    spaced = await storage.search.search(
         SearchFilter(text=f'"{run[:2]} {run[2:4]}  {run[4:]}"'), limit=10
     )
     assert together and [h.event.id for h in spaced] == [h.event.id for h in together]

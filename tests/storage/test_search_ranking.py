@@ -8,13 +8,13 @@ import datetime as dt
 
 import pytest
 
-import storage.events as storage_events
+import storage.sqlite.events as storage_events
 from bot.services.imports import import_archive
 from storage import Storage
-from storage.events import EventRepository, SearchFilter
 from storage.keys import make_key
-from storage.models import PageRecord
-from storage.search import (
+from storage.models import PageRecord, SearchFilter
+from storage.sqlite.events import EventRepository
+from storage.sqlite.fts import (
     few_matches_likely,
     lone_character,
     ranking_match,
@@ -30,7 +30,7 @@ START = dt.date(2020, 1, 1)
 
 async def _found(storage: Storage, text: str, **paging: int) -> list[str]:
     """The headlines a search finds, in order."""
-    hits = await storage.events.search(SearchFilter(text=text), **paging)
+    hits = await storage.search.search(SearchFilter(text=text), **paging)
     return [hit.event.headline for hit in hits]
 
 
@@ -154,22 +154,22 @@ async def test_a_typo_suggests_the_events_with_the_other_words(storage: Storage)
             _page(2, "Floods in Chile"),
         ]
     )
-    assert await storage.events.search(SearchFilter(text="Earthquake Chilee"), limit=5) == []
-    closest = await storage.events.closest("Earthquake Chilee")
+    assert await storage.search.search(SearchFilter(text="Earthquake Chilee"), limit=5) == []
+    closest = await storage.search.closest("Earthquake Chilee")
     assert next(b.headline for b in closest) == "Earthquake strikes Chile"  # "chil"*
     # Both headlines hold "Earthquake strikes" in a row: newest first.
-    closest = await storage.events.closest("Earthquake strikes Peru")
+    closest = await storage.search.closest("Earthquake strikes Peru")
     assert [b.headline for b in closest] == [
         "Earthquake strikes Chile",
         "Earthquake strikes Turkey",
     ]
-    closest = await storage.events.closest("Chilean floods")
+    closest = await storage.search.closest("Chilean floods")
     assert [b.headline for b in closest] == ["Floods in Chile"]
-    closest = await storage.events.closest("Chilean tsunami")  # "chil"* alone
+    closest = await storage.search.closest("Chilean tsunami")  # "chil"* alone
     assert {b.headline for b in closest} == {"Earthquake strikes Chile", "Floods in Chile"}
-    closest = await storage.events.closest("Turkey floods")  # known words, never together
+    closest = await storage.search.closest("Turkey floods")  # known words, never together
     assert {b.headline for b in closest} == {"Earthquake strikes Turkey", "Floods in Chile"}
-    assert await storage.events.closest("zzqxv wqpfk") == []
+    assert await storage.search.closest("zzqxv wqpfk") == []
 
 
 async def test_a_long_prefix_finds_exactly_the_words_starting_so(storage: Storage) -> None:
@@ -194,12 +194,12 @@ async def test_a_long_prefix_finds_exactly_the_words_starting_so(storage: Storag
         "Economic ties of rust belt towns",
         "Ties of Russian economic policy",
     }
-    typed = await storage.events.suggest_headlines("ties of russ")
+    typed = await storage.search.suggest_headlines("ties of russ")
     assert [b.headline for b in typed] == [
         "Ties of Russian economic policy",  # the phrase, newest first
         "Economic ties of Russia grow",
     ]
-    typed = await storage.events.suggest_headlines("economic russ")
+    typed = await storage.search.suggest_headlines("economic russ")
     assert [b.headline for b in typed] == [
         "Ties of Russian economic policy",  # all the words (no phrase holds them)
         "Economic ties of Russia grow",
@@ -246,7 +246,7 @@ async def test_a_letter_starting_a_word_is_not_looked_up_as_its_start(
     asked = text_parameters(storage, monkeypatch)
 
     async def typed(text: str) -> list[str]:
-        return [b.headline for b in await storage.events.suggest_headlines(text)]
+        return [b.headline for b in await storage.search.suggest_headlines(text)]
 
     assert (await typed("iraq's"))[0] == "Iraq's parliament meets"
     assert set(await typed("iraq's")) == {
@@ -273,14 +273,14 @@ async def test_a_long_prefix_rare_among_its_first_letters_is_found_too(
     rust = [_page(n, f"Rust report {n}") for n in range(150)]
     russia = [_page(200 + n, f"Russia report {n}") for n in range(3)]
     await storage.events.import_batch([*rust, *russia] if rust_first else [*russia, *rust])
-    typed = await storage.events.suggest_headlines("russ", limit=5)
+    typed = await storage.search.suggest_headlines("russ", limit=5)
     assert [b.headline for b in typed] == [f"Russia report {n}" for n in (2, 1, 0)]
     assert await _found(storage, "russ*", limit=5) == [f"Russia report {n}" for n in (2, 1, 0)]
 
 
 async def test_a_word_both_wanted_and_excluded_finds_nothing(storage: Storage) -> None:
     await storage.events.import_batch([_page(0, "Flood warning"), _page(1, "Vote count")])
-    assert await storage.events.search(SearchFilter(text="flood -flood"), limit=5) == []
+    assert await storage.search.search(SearchFilter(text="flood -flood"), limit=5) == []
     assert await _found(storage, "flood -vote", limit=5) == ["Flood warning"]
 
 
@@ -303,7 +303,7 @@ async def test_a_phrase_of_stop_words_is_looked_for_among_the_newest_events(
         "Report 19",
         "Report 15",
     ]
-    hits = await storage.events.search(SearchFilter(text="of the"), limit=20)  # no phrase
+    hits = await storage.search.search(SearchFilter(text="of the"), limit=20)  # no phrase
     assert len(hits) == 10
 
 
@@ -368,11 +368,11 @@ async def test_a_chinese_character_typed_alone_is_suggested_as_fts5_finds_it(
     FTS5; the suggestions are the same, for every character of the Chinese sample."""
     characters, scanned = await _chinese_characters(storage, monkeypatch)
     monkeypatch.setattr(storage_events, "HEADLINE_POOL", 4)  # the sample's common characters
-    suggested = {c: await storage.events.suggest_headlines(c, limit=4) for c in characters}
+    suggested = {c: await storage.search.suggest_headlines(c, limit=4) for c in characters}
     assert len(scanned) >= 20, scanned
     monkeypatch.setattr(storage_events, "CHARACTER_SCAN", 0)
     for character in characters:
-        through_fts5 = await storage.events.suggest_headlines(character, limit=4)
+        through_fts5 = await storage.search.suggest_headlines(character, limit=4)
         assert suggested[character] == through_fts5, character
         # In either script: 為 is 为.
         assert all(simplified(character) in simplified(b.headline) for b in through_fts5)

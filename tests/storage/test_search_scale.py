@@ -12,11 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from storage import Storage
-from storage.events import SearchFilter
+from storage import Storage, open_storage
 from storage.keys import make_key
-from storage.models import DayEntryRecord, PageRecord
-from storage.search import period_match
+from storage.models import DayEntryRecord, PageRecord, SearchFilter
+from storage.sqlite.fts import period_match
 from tests.support.archives import archive_at_schema
 
 WORDS = ["flood", "vote", "quake", "the", "summit", "strike"]
@@ -64,7 +63,7 @@ async def test_search_within_dates_finds_exactly_the_events_in_range(
     ]
     for since, until in ranges:
         for word in ["flood", "vote OR quake", "the -summit"]:
-            hits = await storage.events.search(
+            hits = await storage.search.search(
                 SearchFilter(text=word, since=since, until=until), limit=1000
             )
             got = {h.event.key for h in hits}
@@ -100,11 +99,11 @@ async def test_period_words_are_not_searchable_text(
         ]
     )
     for text in ["y2021", "m202105"]:
-        hits = await storage.events.search(SearchFilter(text=text), limit=10)
+        hits = await storage.search.search(SearchFilter(text=text), limit=10)
         assert [h.event.headline for h in hits] == (
             ["Plan y2021 announced"] if text == "y2021" else []
         )
-    hits = await storage.events.search(
+    hits = await storage.search.search(
         SearchFilter(text="y2021", since=dt.date(2021, 5, 1), until=dt.date(2021, 5, 31))
     )
     assert [h.event.headline for h in hits] == ["Plan y2021 announced"]
@@ -127,15 +126,15 @@ async def test_an_archive_indexed_before_periods_is_indexed_again(
     with closing(sqlite3.connect(path)) as db:
         assert "period" not in {r[1] for r in db.execute("PRAGMA table_info(event_search)")}
 
-    async with await Storage.open(path) as storage:
-        hits = await storage.events.search(
+    async with await open_storage(path) as storage:
+        hits = await storage.search.search(
             SearchFilter(text="flood", since=dt.date(2020, 6, 1), until=dt.date(2020, 12, 31))
         )
         assert [h.event.headline for h in hits] == ["Flood in the south"]
         async with storage.db.transaction() as conn:
             await storage.events.link_entities(conn, [(1, "North")])  # after indexing
         north = (await storage.entities.find("North"))[0]
-        hits = await storage.events.search(SearchFilter(text="flood", entity_ids=(north,)))
+        hits = await storage.search.search(SearchFilter(text="flood", entity_ids=(north,)))
         assert [h.event.headline for h in hits] == ["Flood in the north"]
         with closing(sqlite3.connect(path)) as db:
             columns = {r[1] for r in db.execute("PRAGMA table_info(event_search)")}
@@ -147,18 +146,18 @@ async def test_stop_words_alone_are_answered_newest_first(
 ) -> None:
     pages = _pages(300)
     await storage.events.import_batch(pages)
-    hits = await storage.events.search(SearchFilter(text="the"), limit=20)
+    hits = await storage.search.search(SearchFilter(text="the"), limit=20)
     expected = sorted(
         (p for p in pages if "the" in p.headline.split()),
         key=lambda p: (p.date, p.key),
         reverse=True,
     )
     assert [h.event.date for h in hits] == [p.date for p in expected[:20]]
-    phrase = await storage.events.search(SearchFilter(text='"the"'), limit=20)
+    phrase = await storage.search.search(SearchFilter(text='"the"'), limit=20)
     assert [h.event.id for h in phrase] == [h.event.id for h in hits]  # quoted: the same
     # With another word, the stop word is left out: the same events as the word alone.
-    both = await storage.events.search(SearchFilter(text="the flood"), limit=1000)
-    alone = await storage.events.search(SearchFilter(text="flood"), limit=1000)
+    both = await storage.search.search(SearchFilter(text="the flood"), limit=1000)
+    alone = await storage.search.search(SearchFilter(text="flood"), limit=1000)
     assert sorted(h.event.id for h in both) == sorted(h.event.id for h in alone) != []
 
 
@@ -193,7 +192,7 @@ async def test_search_by_entity_finds_exactly_the_linked_events(
     assert len(keys_of) == len(names)
     for entity_id, keys in keys_of.items():
         for word in ["flood", "vote OR quake", "the"]:
-            hits = await storage.events.search(
+            hits = await storage.search.search(
                 SearchFilter(text=word, entity_ids=(entity_id,)), limit=1000
             )
             expected = {k for k in keys if _matches(word, headline_of[k])}

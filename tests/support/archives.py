@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from contextlib import closing
 from pathlib import Path
 
-from storage.db import connect_plain, migrations
+from storage.sqlite.db import connect_plain, migrations
 
 
 def archive_at_schema(path: Path, version: int, events: Sequence[tuple[str, str, str]]) -> None:

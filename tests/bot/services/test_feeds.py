@@ -33,10 +33,8 @@ from bot.services.feeds import (
     section_labels,
 )
 from storage import Storage
-from storage.events import SearchFilter
-from storage.feeds import Feed
 from storage.keys import make_key
-from storage.models import PageRecord
+from storage.models import Feed, PageRecord, SearchFilter
 from storage.textindex import CJK_RUN
 from tests.support.feed_server import FeedServer
 
@@ -130,7 +128,7 @@ async def findable(storage: Storage, event_id: int, headline: str) -> bool:
     for word in re.findall(r"[^\W_]+", headline):
         terms += [t for t in re.split(f"({CJK_RUN.pattern})", word) if t]
     words = sorted(set(terms), key=lambda w: (-len(w), w))[:8]
-    hits = await storage.events.search(SearchFilter(text=" ".join(words)), limit=50)
+    hits = await storage.search.search(SearchFilter(text=" ".join(words)), limit=50)
     return event_id in {h.event.id for h in hits}
 
 
@@ -327,7 +325,7 @@ async def test_same_story_from_two_feeds_is_one_event(
     result = await service.add_feed(server.url("b.xml"))
     assert result.outcome.created == [] and result.outcome.merged == 2
 
-    hits = await storage.events.search(SearchFilter(text="Baghdadi"))
+    hits = await storage.search.search(SearchFilter(text="Baghdadi"))
     assert len(hits) == 1
     event = await storage.events.get(hits[0].event.id)
     assert event is not None
@@ -335,7 +333,7 @@ async def test_same_story_from_two_feeds_is_one_event(
         ("Agency A", "https://agency-a.example/baghdadi"),
         ("Paper B", "https://paper-b.example/world/1"),
     ]
-    alps = await storage.events.search(SearchFilter(text="Alps"))
+    alps = await storage.search.search(SearchFilter(text="Alps"))
     alps_event = await storage.events.get(alps[0].event.id)
     assert alps_event is not None and len(alps_event.sources) == 1  # one URL, one source
     assert len(await storage.feeds.event_feeds(alps_event.id)) == 2

@@ -13,7 +13,7 @@ import pytest
 from bot.ingest.archive import parse_file
 from bot.services.entities import apply_alias_pairs
 from bot.services.imports import import_archive
-from storage import Storage
+from storage import Storage, open_storage
 from storage.models import PageRecord
 from tests.conftest import MOD_KEY, SAMPLE_NEWS, SEED_PAGES, TEST_DATA, shared
 
@@ -66,7 +66,7 @@ async def test_either_order_keeps_the_newest_version(
 ) -> None:
     held = []
     for order in ((older, newer), (newer, older)):
-        async with await Storage.open(tmp_path / f"{order[0].name}.db") as storage:
+        async with await open_storage(tmp_path / f"{order[0].name}.db") as storage:
             for path in order:
                 await import_archive(storage, [path])
             key = NEWEST_KEYS[newer]
@@ -83,7 +83,7 @@ async def test_any_order_of_the_test_archives_gives_one_archive(tmp_path: Path) 
     parts = [[SAMPLE_NEWS], [TEST_DATA / "news-zh"], SEED_PAGES, [VARIANT]]
     prints = []
     for number, order in enumerate(itertools.islice(itertools.permutations(parts), 0, 24, 7)):
-        async with await Storage.open(tmp_path / f"order-{number}.db") as storage:
+        async with await open_storage(tmp_path / f"order-{number}.db") as storage:
             for part in order:
                 report = await import_archive(storage, part)
                 assert report.ok, report.failed
@@ -113,7 +113,7 @@ async def test_the_chinese_edition_then_the_english_sample_keeps_every_alias(
     edition = shared("news-zh")
     prints = []
     for number, order in enumerate(([edition, SAMPLE_NEWS], [SAMPLE_NEWS, edition])):
-        async with await Storage.open(tmp_path / f"{number}.db") as storage:
+        async with await open_storage(tmp_path / f"{number}.db") as storage:
             for part in order:
                 await import_archive(storage, [part])
             assert await storage.entities.find("Jabhat al-Nusra") is not None

@@ -15,9 +15,8 @@ from bot.ingest.archive import ParsedDay, iter_archive_files, parse_file
 from bot.services import imports
 from bot.services.imports import import_archive, import_articles
 from storage import Storage
-from storage.db import BULK_FULL_TEXT_TABLES
-from storage.events import SearchFilter
-from storage.models import PageRecord
+from storage.models import PageRecord, SearchFilter
+from storage.sqlite.db import BULK_FULL_TEXT_TABLES
 from storage.textindex import fold, simplified
 from tests.conftest import MOD_KEY, SAMPLE_NEWS, SEED_ARTICLES, SEED_PAGES, TEST_DATA, shared
 
@@ -293,7 +292,7 @@ async def test_chinese_sample_is_searchable_in_chinese(storage: Storage) -> None
     report = await import_archive(storage, [TEST_DATA / "news-zh"])
     assert report.ok and report.new > 0
     for query in ("叙利亚", "叙利", "叙", "伊斯兰国", "卡米什利"):
-        hits = await storage.events.search(SearchFilter(text=query), limit=50)
+        hits = await storage.search.search(SearchFilter(text=query), limit=50)
         assert hits, query
         for hit in hits:
             event = await storage.events.get(hit.event.id)
@@ -311,7 +310,7 @@ async def test_full_archives_import_twice_with_the_same_counts(storage: Storage)
     assert await storage.stats() == stats
     assert (second.new, second.updated, second.incomplete) == (0, 0, 0)
     assert first.new == 41 + 4256
-    hits = await storage.events.search(SearchFilter(text="叙利亚"), limit=20)
+    hits = await storage.search.search(SearchFilter(text="叙利亚"), limit=20)
     assert len(hits) == 20
 
 
@@ -367,5 +366,5 @@ async def test_a_large_import_merges_the_search_indexes(
     assert report.new == 36  # of 77 complete events: a large share
     assert _segments(storage.db.path) == {"event_search": 1, "headline_pairs": 1}
     for words in ("Deir ez-Zor ferries", "叙利亚"):  # both archives are found as before
-        hits = await storage.events.search(SearchFilter(text=words), limit=1)
+        hits = await storage.search.search(SearchFilter(text=words), limit=1)
         assert hits and fold(words.split()[-1]) in fold(hits[0].event.headline), words

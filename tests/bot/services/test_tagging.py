@@ -15,9 +15,8 @@ from bot.services.tagging import (
     word_use,
 )
 from storage import Storage
-from storage.entities import HeadlineMention
 from storage.keys import make_key
-from storage.models import PageRecord
+from storage.models import HeadlineMention, PageRecord
 
 
 def _matcher(*names: str, aliases: dict[str, str] | None = None) -> EntityMatcher:

@@ -20,7 +20,7 @@ from bot.ingest.portal import ENGLISH, PortalDay, parse_day
 from bot.services.imports import import_archive
 from bot.services.wikipedia import WikipediaService
 from storage import Storage
-from storage.digests import DigestFilters
+from storage.models import DigestFilters
 from tests.conftest import SAMPLE_NEWS, TEST_DATA
 from tests.support.mediawiki_server import MediaWikiStandIn
 

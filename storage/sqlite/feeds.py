@@ -31,88 +31,20 @@ import datetime as dt
 import sqlite3
 from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from typing import Literal
 
 import aiosqlite
 
-from storage.db import Database, chunked, placeholders
-from storage.events import EventRepository
+from storage.models import Feed, FeedExistsError, FeedItem, StoredEntries
+from storage.sqlite import event_rows
+from storage.sqlite.db import Database, chunked, placeholders
 from storage.textindex import NEAR_DUPLICATE, at_least_as_similar, headline_tokens
 from storage.times import from_timestamp, to_timestamp
-
-FeedStatus = Literal["active", "disabled"]
 
 MIN_HEADLINE_TOKENS = 4  # shorter headlines ("Live updates") are too generic to compare
 _CACHED_DAYS = 32  # feeds bring news of the last few days; older days come and go
 
 
 # --- records and views ----------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Feed:
-    id: int
-    url: str
-    name: str
-    added_at: dt.datetime
-    status: FeedStatus
-    disabled_reason: str | None
-    disabled_at: dt.datetime | None
-    baseline_done: bool  # a fetch has succeeded: unseen entries may be news from now on
-    backfill: int
-    etag: str | None
-    last_modified: str | None
-    body_sha256: str | None
-    last_success_at: dt.datetime | None
-    last_attempt_at: dt.datetime | None
-    last_error: str | None
-    last_error_kind: str | None
-    last_error_at: dt.datetime | None
-    consecutive_failures: int
-    first_parse_failure_at: dt.datetime | None
-    next_poll_at: dt.datetime
-    entries_seen: int
-    events_added: int
-
-    @property
-    def active(self) -> bool:
-        return self.status == "active"
-
-
-@dataclass(frozen=True, slots=True)
-class FeedItem:
-    """One unseen entry of a feed, prepared by the caller: what its event would be."""
-
-    identity: str
-    key: str  # the preferred key; "-2", "-3", ... is added if another event holds it
-    date: dt.date
-    headline: str
-    summary: str
-    lang: str
-    link: str | None
-    entities: tuple[str, ...]
-    announce: bool
-    # False when the link cannot tell stories apart (a feed that points every entry to
-    # one page): it is still stored as the source, but never used to find the same story.
-    link_identifies: bool = True
-
-
-@dataclass(slots=True)
-class StoredEntries:
-    """What storing a feed's unseen entries did."""
-
-    created: list[int] = field(default_factory=list)  # new events, in item order
-    announced: list[int] = field(default_factory=list)  # the created ones with announce=1
-    merged: list[int] = field(default_factory=list)  # existing events joined (same story)
-    sources_added: int = 0  # sources appended to existing events
-    already_seen: int = 0  # items whose identity was stored meanwhile (or twice given)
-
-
-class FeedExistsError(Exception):
-    def __init__(self, feed: Feed):
-        super().__init__(f"feed {feed.id} already has the URL {feed.url}")
-        self.feed = feed
 
 
 def _feed(row: aiosqlite.Row) -> Feed:
@@ -222,9 +154,8 @@ _FEED_COLUMNS = (
 
 
 class FeedRepository:
-    def __init__(self, db: Database, events: EventRepository):
+    def __init__(self, db: Database):
         self.db = db
-        self.events = events
         self._days: OrderedDict[str, _DayIndex] = OrderedDict()
 
     # --- feeds --------------------------------------------------------------------------
@@ -467,7 +398,7 @@ class FeedRepository:
             if event_id is None:
                 event_id = await self._same_story(conn, item, feed_id, mine, synced)
                 if event_id is not None and item.link:
-                    stored.sources_added += await self.events.append_sources(
+                    stored.sources_added += await event_rows.append_sources(
                         conn, event_id, [(feed_name, item.link)], added_by="feed"
                     )
             if event_id is not None:
@@ -490,9 +421,9 @@ class FeedRepository:
             " VALUES (?, ?, ?, ?)",
             entries,
         )
-        await self.events.link_entities(conn, links)
-        await self.events.refresh_weights(conn, mine)
-        await self.events.pack_postings_in(conn)
+        await event_rows.link_entities(conn, links)
+        await event_rows.refresh_weights(conn, mine)
+        await event_rows.pack_postings(conn, self.db.packed_postings_min)
         return stored
 
     @staticmethod
@@ -581,7 +512,7 @@ class FeedRepository:
         now: str,
         synced: set[str],
     ) -> int:
-        key = await self.events.free_key(conn, item.key)
+        key = await event_rows.free_key(conn, item.key)
         cursor = await conn.execute(
             "INSERT INTO events(key, date, headline, summary, lang, complete, origin, announce,"
             " added_at, updated_at) VALUES (?, ?, ?, ?, ?, 1, 'feed', ?, ?, ?)",

@@ -20,6 +20,7 @@ from typing import Any
 
 import aiosqlite
 
+from storage.models import StorageError
 from storage.textindex import (
     fold_text,
     period_tokens,
@@ -29,6 +30,9 @@ from storage.textindex import (
 )
 
 log = logging.getLogger(__name__)
+# aiosqlite logs every statement at DEBUG, from its worker threads: at LOG_LEVEL=DEBUG that
+# buried Chronicle's own lines (and kept writing after the CLI had finished).
+logging.getLogger("aiosqlite").setLevel(logging.INFO)
 
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 # While an import writes, the WAL is copied into the database when it reaches this many
@@ -69,10 +73,6 @@ def connect_plain(path: str | Path) -> sqlite3.Connection:
     return db
 
 
-class StorageError(Exception):
-    """A storage problem worth a clear message (bad file, newer schema, ...)."""
-
-
 def database_problem(path: str | Path, exc: sqlite3.Error) -> str:
     """What went wrong with the database file, and what to do, in one line."""
     text = str(exc)
@@ -102,7 +102,7 @@ def database_problem(path: str | Path, exc: sqlite3.Error) -> str:
 def migrations() -> list[tuple[int, str, str]]:
     """(version, name, sql) of every migration shipped with the package, in order."""
     found = []
-    for entry in resources.files("storage.migrations").iterdir():
+    for entry in resources.files("storage.sqlite.migrations").iterdir():
         match = _MIGRATION_NAME.match(entry.name)
         if match:
             found.append((int(match.group(1)), entry.name, entry.read_text(encoding="utf-8")))
@@ -130,6 +130,8 @@ class Database:
         self.writer = writer
         self.reader = reader
         self._write_lock = asyncio.Lock()
+        # related(): entities with more events than this have them packed in entity_postings.
+        self.packed_postings_min = 256
         self._closed = False
 
     @classmethod

@@ -2,18 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from storage.db import Database
+from storage.models import LANGUAGES, GuildSettings
+from storage.sqlite.db import Database
 from storage.times import now_timestamp
-
-LANGUAGES = ("en", "zh", "all")
-
-
-@dataclass(frozen=True, slots=True)
-class GuildSettings:
-    timezone: str | None = None  # None: UTC
-    language: str | None = None  # None: from the server's preferred locale
 
 
 class GuildSettingsRepository:

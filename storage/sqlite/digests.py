@@ -6,103 +6,26 @@ import datetime as dt
 import json
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import aiosqlite
 
-from storage.db import Database, chunked, placeholders
-from storage.events import _BRIEF_COLUMNS, _brief
-from storage.models import EventBrief
-from storage.search import text_matcher
+from storage.models import (
+    NO_FILTERS,
+    Digest,
+    DigestFilters,
+    DigestRun,
+    EventBrief,
+    NewEvent,
+    NewEvents,
+)
+from storage.sqlite import event_rows
+from storage.sqlite.db import Database, chunked, placeholders
+from storage.sqlite.fts import text_matcher
 from storage.textindex import fold, fold_text
 from storage.times import from_timestamp, now_timestamp, to_timestamp
 
 RECENT_EVENTS_KEPT = 50_000
 RECENT_EVENTS_SECONDS = 600.0
-
-
-@dataclass(frozen=True, slots=True)
-class DigestFilters:
-    """What a digest is about; no filter at all is everything."""
-
-    entity_ids: tuple[int, ...] = ()  # canonical entities: an event naming any of them
-    category: str | None = None  # the portal's category, or a feed's (its items' entities)
-    words: str | None = None  # the search syntax of /search
-    language: str | None = None  # 'en', 'zh' or 'all'; None: the server's
-
-    @property
-    def key(self) -> str:
-        """The filters in one canonical text: a channel holds one digest of a kind per key."""
-        if self == NO_FILTERS:
-            return ""
-        return json.dumps(
-            [
-                sorted(set(self.entity_ids)),
-                fold_text(self.category) if self.category else None,
-                " ".join(self.words.split()) if self.words else None,
-                self.language,
-            ],
-            ensure_ascii=False,
-        )
-
-
-NO_FILTERS = DigestFilters()
-
-
-@dataclass(frozen=True, slots=True)
-class Digest:
-    id: int
-    guild_id: int
-    channel_id: int
-    kind: str
-    every: str  # daily, hourly or live
-    time: dt.time  # daily: the local time; hourly: the minute past each hour
-    timezone: str
-    filters: DigestFilters
-    entity_names: tuple[str, ...]  # of filters.entity_ids, for people
-    role_id: int | None
-    publish: bool
-    created_by: int
-    created_at: dt.datetime
-    paused_reason: str | None
-    paused_at: dt.datetime | None
-    pause_notified: bool
-    last_event_id: int
-
-    @property
-    def paused(self) -> bool:
-        return self.paused_reason is not None
-
-
-@dataclass(frozen=True, slots=True)
-class DigestRun:
-    digest_id: int
-    slot: str  # a local day (2026-12-07), a local hour (2026-12-07T13) or a live batch
-    status: str
-    parts: int
-    parts_sent: int
-    attempts: int
-    items: tuple[int, ...]
-    covers_to: int
-    thread_id: int | None
-    detail: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class NewEvent:
-    """An event to announce, with what a 'new' digest groups it by."""
-
-    brief: EventBrief
-    story: str | None
-    top_entity: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class NewEvents:
-    """What a 'new' digest covers now: the matching events, and how far it read."""
-
-    events: list[NewEvent]
-    covers_to: int
 
 
 def _digest(row: aiosqlite.Row, entities: Sequence[tuple[int, str]]) -> Digest:
@@ -500,7 +423,7 @@ class DigestRepository:
         missing = [i for i in ids if (hit := self._recent.get(i)) is None or hit[0] < now]
         for chunk in chunked(missing):
             rows = await self.db.fetchall(
-                f"SELECT {_BRIEF_COLUMNS}, e.story,"
+                f"SELECT {event_rows.BRIEF_COLUMNS}, e.story,"
                 " (SELECT en.name FROM event_entities ee JOIN entities en ON en.id = ee.entity_id"
                 "  WHERE ee.event_id = e.id ORDER BY en.event_count DESC, en.folded LIMIT 1)"
                 " AS top_entity"
@@ -512,7 +435,7 @@ class DigestRepository:
             for r in rows:
                 self._recent[r["id"]] = (
                     now + RECENT_EVENTS_SECONDS,
-                    NewEvent(_brief(r), r["story"], r["top_entity"]),
+                    NewEvent(event_rows.brief(r), r["story"], r["top_entity"]),
                 )
         return [self._recent[i][1] for i in sorted(ids) if i in self._recent]
 
@@ -532,7 +455,7 @@ class DigestRepository:
         # Words are matched in Python: read enough of the day's best for them to choose from.
         pool = limit * 50 if filters.words else limit
         rows = await self.db.fetchall(
-            f"SELECT {_BRIEF_COLUMNS}, e.summary FROM events e"
+            f"SELECT {event_rows.BRIEF_COLUMNS}, e.summary FROM events e"
             " INDEXED BY events_by_month_day_weight WHERE e.month_day = ? AND e.date < ?"
             f" AND {where or '1'} ORDER BY e.weight DESC, e.date DESC, e.id LIMIT ?",
             (f"{month:02d}-{day:02d}", f"{before_year:04d}-01-01", *params, pool),
@@ -540,7 +463,7 @@ class DigestRepository:
         if filters.words:
             holds = text_matcher(filters.words)
             rows = [r for r in rows if holds(f"{r['headline']}\n{r['summary'] or ''}")]
-        return [_brief(r) for r in rows[:limit]]
+        return [event_rows.brief(r) for r in rows[:limit]]
 
     async def has_category(self, name: str) -> bool:
         """Whether an event has exactly this category (case aside)."""

@@ -2,32 +2,33 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
-from collections import Counter
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Collection, Iterable, Sequence
+from dataclasses import dataclass, replace
 from fractions import Fraction
-from typing import Any, Literal
+from typing import Any
 
 import aiosqlite
 import numpy as np
 
-from storage.db import Database, chunked, placeholders
 from storage.keys import parse_key
 from storage.models import (
     Article,
+    BatchOutcome,
     DayEntryRecord,
     Event,
     EventBrief,
     PageRecord,
     RelatedEvent,
+    SearchFilter,
     SearchHit,
     Source,
     unpack_related,
 )
 from storage.portal_match import Candidate, Listing, match_items
-from storage.search import (
+from storage.sqlite import event_rows
+from storage.sqlite.db import Database, chunked, placeholders
+from storage.sqlite.fts import (
     COMMON_TERM_EVENTS,
     EVENT_RANK,
     INDEXED_PREFIX,
@@ -96,22 +97,6 @@ STUB_MATCH = Fraction(3, 4)
 STUB_MATCH_SHARING = Fraction(7, 10)
 STUB_SHARED_ENTITIES = 2
 STUB_DAYS = 200
-# How events rows fill the full-text indexes in bulk: (index and columns, what a row gives).
-# EventRepository._index uses them after each batch; benchmarks.importing, for its fastest load.
-FULL_TEXT_FILLS = (
-    (
-        "event_search(rowid, headline, summary, period, entities)",
-        "id, segment(headline), segment(summary), period(date), search_entities",
-    ),
-    ("headline_pairs(rowid, pairs)", "id, word_pairs(headline)"),
-)
-
-_EVENTS_SEQUENCE = "SELECT seq FROM sqlite_sequence WHERE name = 'events'"
-# related(): an entity's event as one integer, (YYYYMMDD << 32) | id, so that ordering the
-# integers orders events by date, then id (migration 0005 stores them packed).
-_POSTING_KEY = "((CAST(replace(date, '-', '') AS INTEGER) << 32) | event_id)"
-_KEY_DTYPE = "<i8"
-_ID_BITS = 0xFFFFFFFF
 
 
 def _too_few_hold(kept: int, read: int) -> bool:
@@ -133,11 +118,6 @@ class _WordSearch:
     language: str | None = None  # 'en', 'zh': matches are walked in that edition only
 
 
-def _posting_keys(rows: Sequence[aiosqlite.Row]) -> np.ndarray:
-    """Rows of one column, _POSTING_KEY, as an array of keys."""
-    return np.fromiter((row[0] for row in rows), dtype=_KEY_DTYPE, count=len(rows))
-
-
 def rank_shared(keys: np.ndarray, *, exclude: int, want: int) -> list[int]:
     """Event ids of the first `want` by the rule, best first, from the posting keys of an
     event's entities (one key for each event and entity it shares): most keys first, then
@@ -149,7 +129,7 @@ def rank_shared(keys: np.ndarray, *, exclude: int, want: int) -> list[int]:
     starts = np.flatnonzero(np.concatenate(([True], keys[1:] != keys[:-1])))
     events = keys[starts]
     shared = np.diff(np.append(starts, keys.size))
-    others = (events & _ID_BITS) != exclude
+    others = (events & event_rows.ID_BITS) != exclude
     events, shared = events[others], shared[others]
     if events.size == 0:
         return []
@@ -166,7 +146,7 @@ def rank_shared(keys: np.ndarray, *, exclude: int, want: int) -> list[int]:
     ranked = sorted(
         zip(shared[picked].tolist(), events[picked].tolist(), strict=True), reverse=True
     )
-    return [key & _ID_BITS for _, key in ranked]
+    return [key & event_rows.ID_BITS for _, key in ranked]
 
 
 def _what_it_knows(page: PageRecord) -> list[DayEntryRecord]:
@@ -193,22 +173,6 @@ def _headlines_holding(rows: Iterable[Sequence[Any]], text: str) -> list[int]:
     return [row[0] for row in rows if holds(row[1])]
 
 
-def _date(value: str) -> dt.date:
-    return dt.date.fromisoformat(value)
-
-
-@dataclass(slots=True)
-class BatchOutcome:
-    """What one import batch did, by event id, so an import of many batches can add up."""
-
-    created_incomplete: set[int] = field(default_factory=set)
-    completed: set[int] = field(default_factory=set)  # were absent or incomplete, now complete
-    updated: set[int] = field(default_factory=set)  # complete before, page changed
-    unchanged: int = 0
-    replaced: int = 0
-    superseded: list[str] = field(default_factory=list)  # older versions skipped
-
-
 @dataclass(slots=True)
 class _Known:
     id: int
@@ -226,50 +190,7 @@ class _Known:
         return _rank(page) < (self.page_version or "", self.content_hash)
 
 
-@dataclass(frozen=True, slots=True)
-class SearchFilter:
-    text: str = ""
-    entity_ids: tuple[int, ...] | None = None  # any of these (a canonical entity and aliases)
-    since: dt.date | None = None
-    until: dt.date | None = None
-    language: str | None = None  # 'en' or 'zh': that edition only; 'all' or None: both
-
-
-EDITIONS = ("en", "zh")  # events.lang
-
-
-def edition(language: str | None) -> str | None:
-    """The events.lang a lookup keeps for a language: 'en' or 'zh', or None for 'all' (and
-    None): no filter."""
-    if language is None or language == "all":
-        return None
-    if language not in EDITIONS:
-        raise ValueError(f"language must be en, zh or all, not {language!r}")
-    return language
-
-
-_BRIEF_COLUMNS = (
-    "e.id, e.key, e.date, e.headline, e.complete,"
-    " (SELECT url FROM sources s WHERE s.event_id = e.id AND s.is_image = 0"
-    "  ORDER BY position LIMIT 1) AS url"
-)
-
-
-def _brief(row: aiosqlite.Row) -> EventBrief:
-    return EventBrief(
-        id=row["id"],
-        key=row["key"],
-        date=_date(row["date"]),
-        headline=row["headline"],
-        complete=bool(row["complete"]),
-        url=row["url"],
-    )
-
-
 class EventRepository:
-    # related(): entities with more events than this have them packed in entity_postings.
-    packed_postings_min = 256
-
     def __init__(self, db: Database):
         self.db = db
         # term_counts(): expression -> the largest cap it was counted beyond. Events are
@@ -301,7 +222,7 @@ class EventRepository:
             # Other events the batch names (Related links, index entries) are needed by id
             # only, which the key's index alone answers.
             linked_keys = {r.key for p in pages for r in p.related} | {d.key for d in days}
-            event_ids = await self.event_ids(conn, linked_keys - known.keys())
+            event_ids = await event_rows.event_ids(conn, linked_keys - known.keys())
             event_ids.update((key, k.id) for key, k in known.items())
 
             to_insert: list[PageRecord] = []
@@ -317,7 +238,7 @@ class EventRepository:
                 else:
                     to_update.append((page, existing))
 
-            inserted = await self.insert_events(
+            inserted = await event_rows.insert_events(
                 conn,
                 "INSERT INTO events(key, date, headline, summary, story, lang, complete, origin,"
                 " announce, content_hash, page_version, added_at, updated_at, searchable)"
@@ -397,7 +318,7 @@ class EventRepository:
                     )
                     if entry.summary:
                         stub_summaries.setdefault(entry.key, entry.summary)
-            created = await self.insert_events(
+            created = await event_rows.insert_events(
                 conn,
                 "INSERT INTO events(key, date, headline, summary, lang, complete, added_at,"
                 " updated_at, searchable) VALUES (?, ?, ?, ?, ?, 0, ?, ?, 0)",
@@ -423,15 +344,17 @@ class EventRepository:
             # links yet: neither is read back.
             dates = {ids[p.key]: p.date.isoformat() for p in applied}
             dates.update(zip(created, (d for _, d, _, _ in stubs.values()), strict=True))
-            linked = await self.link_entities(conn, links, dates=dates, fresh={*inserted, *created})
+            linked = await event_rows.link_entities(
+                conn, links, dates=dates, fresh={*inserted, *created}
+            )
 
             # Complete events become searchable now; stubs at the end of the import
             # (index_pending), as most of them are completed by a later batch.
-            await self.index_events(conn, list(ids.values()))
+            await event_rows.index_events(conn, list(ids.values()))
 
             # What the archive says of an event changed for the pages written and for the
             # events that gained entities.
-            await self.refresh_weights(conn, {*ids.values(), *linked})
+            await event_rows.refresh_weights(conn, {*ids.values(), *linked})
 
             # Stories from index entries (the index is where most versions keep them).
             await conn.executemany(
@@ -514,7 +437,7 @@ class EventRepository:
         for page in pages:
             keys = {page.key, *page.replaces}
             if keys & changed_keys or any(known[k].id in changed_ids for k in keys if k in known):
-                await self._add_aliases(conn, aliases)
+                await event_rows.add_aliases(conn, aliases)
                 aliases = []
                 for key in keys:
                     known.pop(key, None)
@@ -538,7 +461,7 @@ class EventRepository:
             if target is not None:
                 aliases.extend((k, target.id) for k in page.replaces)
                 changed_keys.update(page.replaces)
-        await self._add_aliases(conn, aliases)
+        await event_rows.add_aliases(conn, aliases)
         return bool(changed_keys)
 
     async def _adopt_portal_events(
@@ -564,7 +487,7 @@ class EventRepository:
             for event_id, key, headline, date, urls in rows:
                 candidates[event_id] = Candidate(
                     event_id=event_id,
-                    date=_date(date),
+                    date=event_rows.as_date(date),
                     keys=frozenset({key}),
                     text=headline,
                     urls=frozenset(u for u in json.loads(urls) if u),
@@ -582,53 +505,11 @@ class EventRepository:
             "UPDATE events SET key = ?, origin = 'archive', updated_at = ? WHERE id = ?",
             [(pages[index].key, now, event_id) for index, event_id in matched.items()],
         )
-        await self._add_aliases(
+        await event_rows.add_aliases(
             conn,
             [(key, event_id) for event_id in matched.values() for key in candidates[event_id].keys],
         )
         return bool(matched)
-
-    @staticmethod
-    async def _add_aliases(conn: aiosqlite.Connection, aliases: Sequence[tuple[str, int]]) -> None:
-        """Older keys (key, event id) that go on finding their event."""
-        await conn.executemany(
-            "INSERT OR REPLACE INTO event_keys(key, event_id) VALUES (?, ?)", aliases
-        )
-
-    @staticmethod
-    async def refresh_weights(conn: aiosqlite.Connection, event_ids: Iterable[int]) -> None:
-        """Recount how much the archive says of events (what 'on this day' prefers)."""
-        for chunk in chunked(sorted(set(event_ids))):
-            await conn.execute(
-                "UPDATE events SET weight ="
-                " (SELECT COUNT(*) FROM sources s WHERE s.event_id = events.id AND s.is_image = 0)"
-                " + COALESCE((SELECT items FROM archive_related r WHERE r.event_id = events.id), 0)"
-                " + (SELECT COUNT(*) FROM event_entities ee WHERE ee.event_id = events.id)"
-                " + 2 * complete"
-                f" WHERE id IN ({placeholders(len(chunk))})",
-                chunk,
-            )
-
-    @staticmethod
-    async def index_events(conn: aiosqlite.Connection, event_ids: Sequence[int]) -> None:
-        """Add events written with searchable = 0 to the full-text index, in bulk."""
-        for chunk in chunked(list(event_ids)):
-            marks = placeholders(len(chunk))
-            await conn.execute(
-                "UPDATE events SET search_entities = coalesce((SELECT group_concat("
-                "'e' || entity_id, ' ') FROM event_entities WHERE event_id = events.id), '')"
-                f" WHERE id IN ({marks}) AND searchable = 0",
-                chunk,
-            )
-            for index, values in FULL_TEXT_FILLS:
-                await conn.execute(
-                    f"INSERT INTO {index} SELECT {values}"
-                    f" FROM events WHERE id IN ({marks}) AND searchable = 0",
-                    chunk,
-                )
-            await conn.execute(
-                f"UPDATE events SET searchable = 1 WHERE id IN ({marks}) AND searchable = 0", chunk
-            )
 
     async def index_pending(self, *, batch: int = 5000) -> int:
         """Index every event still waiting (stubs of an import, an interrupted import)."""
@@ -642,7 +523,7 @@ class EventRepository:
                 )
                 if not rows:
                     return done
-                await self.index_events(conn, [r[0] for r in rows])
+                await event_rows.index_events(conn, [r[0] for r in rows])
                 done += len(rows)
 
     async def reconcile_stubs(
@@ -748,57 +629,12 @@ class EventRepository:
         moved = await conn.execute_fetchall(
             "SELECT entity_id FROM event_entities WHERE event_id = ?", (target_id,)
         )
-        await self.recount_entities(conn, [r[0] for r in moved])
-        await self.refresh_weights(conn, [target_id])  # it gained links and sources
-
-    @staticmethod
-    async def insert_events(
-        conn: aiosqlite.Connection, sql: str, rows: Sequence[tuple[Any, ...]]
-    ) -> list[int]:
-        """Insert events (sql: an INSERT INTO events of one row); their ids, in order.
-
-        events is AUTOINCREMENT and this connection the only writer, so rows inserted one
-        after another take the ids after the sequence's last; the sequence moving by exactly
-        the rows inserted proves it, and spares looking each key up again."""
-        before = list(await conn.execute_fetchall(_EVENTS_SEQUENCE))
-        await conn.executemany(sql, rows)
-        after = list(await conn.execute_fetchall(_EVENTS_SEQUENCE))
-        first, last = (before[0][0] if before else 0), (after[0][0] if after else 0)
-        if last - first != len(rows):
-            raise RuntimeError(f"events ids moved by {last - first} for {len(rows)} rows")
-        return list(range(first + 1, last + 1))
-
-    async def free_key(self, conn: aiosqlite.Connection, key: str) -> str:
-        """``key``, or ``key-2``, ``key-3``, ... if another event (or an older key) holds it:
-        different stories can share a day and the first 140 characters of a headline."""
-        candidate, suffix = key, 1
-        while await self.event_ids(conn, [candidate]):
-            suffix += 1
-            candidate = f"{key}-{suffix}"
-        return candidate
-
-    @staticmethod
-    async def event_ids(conn: aiosqlite.Connection, keys: Iterable[str]) -> dict[str, int]:
-        """Event ids by key, older keys included, from the keys' indexes alone."""
-        keys = list(keys)
-        found: dict[str, int] = {}
-        for chunk in chunked(keys):
-            rows = await conn.execute_fetchall(
-                f"SELECT key, id FROM events WHERE key IN ({placeholders(len(chunk))})", chunk
-            )
-            found.update((row[0], row[1]) for row in rows)
-        missing = [k for k in keys if k not in found]
-        for chunk in chunked(missing):
-            rows = await conn.execute_fetchall(
-                f"SELECT key, event_id FROM event_keys WHERE key IN ({placeholders(len(chunk))})",
-                chunk,
-            )
-            found.update((row[0], row[1]) for row in rows)
-        return found
+        await event_rows.recount_entities(conn, [r[0] for r in moved])
+        await event_rows.refresh_weights(conn, [target_id])  # it gained links and sources
 
     async def _resolve(self, conn: aiosqlite.Connection, keys: Iterable[str]) -> dict[str, _Known]:
         """Events by key, following older keys to the event that now holds them."""
-        ids = await self.event_ids(conn, keys)
+        ids = await event_rows.event_ids(conn, keys)
         events: dict[int, _Known] = {}
         for chunk in chunked(sorted(set(ids.values()))):
             rows = await conn.execute_fetchall(
@@ -870,143 +706,6 @@ class EventRepository:
             [(ids[p.key],) for p in pages if not p.related],
         )
 
-    async def link_entities(
-        self,
-        conn: aiosqlite.Connection,
-        links: Sequence[tuple[int, str]],
-        *,
-        dates: Mapping[int, str] | None = None,
-        fresh: Collection[int] = (),
-    ) -> set[int]:
-        """Link events to entities by name (event id, name); returns the events that gained
-        a link. dates: events' dates the caller knows already; fresh: events it has just
-        created, which hold no links."""
-        if not links:
-            return set()
-        names: dict[str, str] = {}
-        for _, name in links:
-            names.setdefault(fold(name), name)
-        await conn.executemany(
-            "INSERT OR IGNORE INTO entities(name, folded) VALUES (?, ?)",
-            [(name, folded) for folded, name in names.items()],
-        )
-        entity_ids = await self._entity_ids(conn, list(names))
-        pairs = {(event_id, entity_ids[fold(name)]) for event_id, name in links}
-        for chunk in chunked(sorted({event_id for event_id, _ in pairs}.difference(fresh))):
-            for row in await conn.execute_fetchall(
-                "SELECT event_id, entity_id FROM event_entities"
-                f" WHERE event_id IN ({placeholders(len(chunk))})",
-                chunk,
-            ):
-                pairs.discard((row[0], row[1]))
-        gaining = {event_id for event_id, _ in pairs}
-        # Dates only of events still gaining a link: most events a Related list names have
-        # every shared entity already.
-        dates = dict(dates or {})
-        for chunk in chunked(sorted(gaining.difference(dates))):
-            for row in await conn.execute_fetchall(
-                f"SELECT id, date FROM events WHERE id IN ({placeholders(len(chunk))})", chunk
-            ):
-                dates[row[0]] = row[1]
-        await conn.executemany(
-            "INSERT INTO event_entities(event_id, entity_id, date) VALUES (?, ?, ?)",
-            sorted((event_id, entity_id, dates[event_id]) for event_id, entity_id in pairs),
-        )
-        await conn.executemany(
-            "UPDATE entities SET event_count = event_count + ? WHERE id = ?",
-            [(count, entity_id) for entity_id, count in Counter(e for _, e in pairs).items()],
-        )
-        return gaining
-
-    async def unlink_entities(
-        self,
-        conn: aiosqlite.Connection,
-        event_id: int,
-        names: Iterable[str],
-        *,
-        keep: Iterable[str] = (),
-    ) -> bool:
-        """Remove the event's links to these entities, but for those that one of ``keep``
-        also names (an alias names its canonical entity); whether any link went. The
-        event's search words keep the entity (the column need only hold every entity the
-        event has)."""
-        gone = await self._entity_ids(conn, sorted({fold(n) for n in names}))
-        if not gone:
-            return False
-        kept = await self._entity_ids(conn, sorted({fold(n) for n in keep}))
-        ids = set(gone.values()) - set(kept.values())
-        if not ids:
-            return False
-        cursor = await conn.execute(
-            f"DELETE FROM event_entities WHERE event_id = ? AND entity_id IN ({placeholders(len(ids))})",
-            (event_id, *sorted(ids)),
-        )
-        return cursor.rowcount > 0
-
-    @staticmethod
-    async def append_sources(
-        conn: aiosqlite.Connection,
-        event_id: int,
-        sources: Sequence[tuple[str, str]],
-        *,
-        added_by: Literal["feed", "portal"],
-    ) -> int:
-        """Append (name, URL) sources a feed or the portal gives an event, after its own,
-        each URL once; how many were appended."""
-        cursor = await conn.execute(
-            "SELECT COALESCE(MAX(position), -1), json_group_array(url) FROM sources"
-            " WHERE event_id = ?",
-            (event_id,),
-        )
-        row = await cursor.fetchone()
-        assert row is not None  # an aggregate always has its row
-        last, present = row[0], set(json.loads(row[1]))
-        new: list[tuple[str, str]] = []
-        for name, url in sources:
-            if url not in present:
-                present.add(url)
-                new.append((name, url))
-        await conn.executemany(
-            "INSERT INTO sources(event_id, position, name, url, is_image, from_feed, from_portal)"
-            " VALUES (?, ?, ?, ?, 0, ?, ?)",
-            [
-                (
-                    event_id,
-                    last + 1 + i,
-                    name,
-                    url,
-                    int(added_by == "feed"),
-                    int(added_by == "portal"),
-                )
-                for i, (name, url) in enumerate(new)
-            ],
-        )
-        return len(new)
-
-    @staticmethod
-    async def recount_entities(conn: aiosqlite.Connection, entity_ids: Iterable[int]) -> None:
-        """Count entities' events again, after links were moved in bulk."""
-        for chunk in chunked(sorted(set(entity_ids))):
-            await conn.execute(
-                "UPDATE entities SET event_count ="
-                " (SELECT COUNT(*) FROM event_entities WHERE entity_id = entities.id)"
-                f" WHERE id IN ({placeholders(len(chunk))})",
-                chunk,
-            )
-
-    @staticmethod
-    async def _entity_ids(conn: aiosqlite.Connection, folded: Sequence[str]) -> dict[str, int]:
-        """Canonical entity ids by folded name: an alias links its canonical entity."""
-        found: dict[str, int] = {}
-        for chunk in chunked(folded):
-            rows = await conn.execute_fetchall(
-                "SELECT COALESCE(canonical_id, id) AS id, folded FROM entities"
-                f" WHERE folded IN ({placeholders(len(chunk))})",
-                chunk,
-            )
-            found.update({row["folded"]: row["id"] for row in rows})
-        return found
-
     # --- reading ------------------------------------------------------------------------
 
     async def get(self, event_id: int) -> Event | None:
@@ -1045,7 +744,7 @@ class EventRepository:
         return Event(
             id=event_id,
             key=row["key"],
-            date=_date(row["date"]),
+            date=event_rows.as_date(row["date"]),
             headline=row["headline"],
             summary=row["summary"],
             story=row["story"],
@@ -1059,7 +758,7 @@ class EventRepository:
                     title=a["title"],
                     text=a["text"],
                     publisher=a["publisher"],
-                    published=_date(a["published"]) if a["published"] else None,
+                    published=event_rows.as_date(a["published"]) if a["published"] else None,
                     score=a["score"],
                 )
                 for a in articles
@@ -1084,10 +783,10 @@ class EventRepository:
         found: dict[int, EventBrief] = {}
         for chunk in chunked(list(ids)):
             rows = await self.db.fetchall(
-                f"SELECT {_BRIEF_COLUMNS} FROM events e WHERE e.id IN ({placeholders(len(chunk))})",
+                f"SELECT {event_rows.BRIEF_COLUMNS} FROM events e WHERE e.id IN ({placeholders(len(chunk))})",
                 chunk,
             )
-            found.update({row["id"]: _brief(row) for row in rows})
+            found.update({row["id"]: event_rows.brief(row) for row in rows})
         return found
 
     async def related(
@@ -1106,16 +805,18 @@ class EventRepository:
             " LEFT JOIN entity_postings p ON p.entity_id = ee.entity_id WHERE ee.event_id = ?",
             (event_id,),
         )
-        parts = [np.frombuffer(row[1], dtype=_KEY_DTYPE) for row in mine if row[1] is not None]
+        parts = [
+            np.frombuffer(row[1], dtype=event_rows.KEY_DTYPE) for row in mine if row[1] is not None
+        ]
         # Small entities, and any whose blob is being written again after new links.
         unpacked = [row[0] for row in mine if row[1] is None]
         for chunk in chunked(unpacked):
             rows = await self.db.fetchall(
-                f"SELECT {_POSTING_KEY} FROM event_entities"
+                f"SELECT {event_rows.POSTING_KEY} FROM event_entities"
                 f" WHERE entity_id IN ({placeholders(len(chunk))})",
                 chunk,
             )
-            parts.append(_posting_keys(rows))
+            parts.append(event_rows.posting_keys(rows))
         if not parts:
             return []
         ranked = rank_shared(np.concatenate(parts), exclude=event_id, want=offset + limit)
@@ -1126,27 +827,7 @@ class EventRepository:
         trigger because its links changed. Run after each ingest (an alias runs it in its
         own transaction); returns how many."""
         async with self.db.transaction() as conn:
-            return await self.pack_postings_in(conn)
-
-    async def pack_postings_in(self, conn: aiosqlite.Connection) -> int:
-        missing = list(
-            await conn.execute_fetchall(
-                "SELECT id FROM entities en WHERE event_count > ?"
-                " AND NOT EXISTS (SELECT 1 FROM entity_postings p WHERE p.entity_id = en.id)",
-                (self.packed_postings_min,),
-            )
-        )
-        for (entity_id,) in missing:
-            rows = list(
-                await conn.execute_fetchall(
-                    f"SELECT {_POSTING_KEY} FROM event_entities WHERE entity_id = ?", (entity_id,)
-                )
-            )
-            await conn.execute(
-                "INSERT INTO entity_postings(entity_id, keys) VALUES (?, ?)",
-                (entity_id, np.sort(_posting_keys(rows)).tobytes()),
-            )
-        return len(missing)
+            return await event_rows.pack_postings(conn, self.db.packed_postings_min)
 
     async def _with_shared(self, event_id: int, ids: Sequence[int]) -> list[RelatedEvent]:
         if not ids:
@@ -1194,7 +875,7 @@ class EventRepository:
         if query.until:
             conditions.append("e.date <= ?")
             params.append(query.until.isoformat())
-        if (lang := edition(query.language)) is not None:
+        if (lang := event_rows.edition(query.language)) is not None:
             # Not a word of the index: the rows are filtered, and matches walked in the
             # edition only (_newest_matches).
             conditions.append("e.lang = ?")
@@ -1209,7 +890,9 @@ class EventRepository:
         filters = [f for f in (await self._period_match(query),) if f]
         if query.entity_ids:
             filters.append(entities_match(query.entity_ids))
-        words = _WordSearch(query.text, filters, where, params, want, edition(query.language))
+        words = _WordSearch(
+            query.text, filters, where, params, want, event_rows.edition(query.language)
+        )
         in_headline = await self._in_headline(words)
         if len(in_headline) < want:
             # The others as ranked, enough of them that those already found can go.
@@ -1220,7 +903,7 @@ class EventRepository:
                 rows = await self._search_words(words, None) or []
             first = {row["id"] for row in in_headline}
             in_headline += [row for row in rows if row["id"] not in first]
-        return [SearchHit(_brief(row)) for row in in_headline[offset:want]]
+        return [SearchHit(event_rows.brief(row)) for row in in_headline[offset:want]]
 
     async def _in_headline(self, words: _WordSearch) -> list[aiosqlite.Row]:
         """Among the newest SEARCH_WINDOW events whose headline holds the words in a row
@@ -1231,7 +914,7 @@ class EventRepository:
             return []
         return await self.db.fetchall(
             f"WITH phrase(id) AS MATERIALIZED ({NEWEST_IN_A_ROW})"
-            f" SELECT {_BRIEF_COLUMNS} FROM phrase JOIN events e ON e.id = phrase.id"
+            f" SELECT {event_rows.BRIEF_COLUMNS} FROM phrase JOIN events e ON e.id = phrase.id"
             f" WHERE {words.where} ORDER BY e.date DESC, e.id DESC LIMIT ?",
             (phrase, SEARCH_WINDOW, *words.params, words.want),
         )
@@ -1319,7 +1002,7 @@ class EventRepository:
                 "  FROM article_search JOIN articles a ON a.id = article_search.rowid"
                 "  WHERE article_search MATCH ?"
                 " ), best AS (SELECT id, MIN(score) AS score FROM hits GROUP BY id)"
-                f" SELECT {_BRIEF_COLUMNS} FROM best JOIN events e ON e.id = best.id"
+                f" SELECT {event_rows.BRIEF_COLUMNS} FROM best JOIN events e ON e.id = best.id"
                 f" WHERE {words.where} ORDER BY best.score, e.date DESC, e.id DESC LIMIT ?",
                 (
                     json.dumps(ids),
@@ -1432,7 +1115,7 @@ class EventRepository:
             )
             if row is None or row[0] is None:
                 return None
-            since, until = since or _date(row[0]), until or _date(row[1])
+            since, until = since or event_rows.as_date(row[0]), until or event_rows.as_date(row[1])
         return period_match(since, until)
 
     async def _browse(self, query: SearchFilter, *, limit: int, offset: int) -> list[SearchHit]:
@@ -1441,13 +1124,13 @@ class EventRepository:
             query.since.isoformat() if query.since else "0000-00-00",
             query.until.isoformat() if query.until else "9999-99-99",
         ]
-        lang = edition(query.language)
+        lang = event_rows.edition(query.language)
         in_edition = " AND e.lang = ?" if lang else ""
         if lang:
             bounds.append(lang)
         if query.entity_ids:
             rows = await self.db.fetchall(
-                f"SELECT {_BRIEF_COLUMNS} FROM event_entities f JOIN events e ON e.id = f.event_id"
+                f"SELECT {event_rows.BRIEF_COLUMNS} FROM event_entities f JOIN events e ON e.id = f.event_id"
                 f" WHERE f.entity_id IN ({placeholders(len(query.entity_ids))})"
                 f" AND f.date >= ? AND f.date <= ?{in_edition}"
                 " ORDER BY f.date DESC, f.event_id DESC LIMIT ? OFFSET ?",
@@ -1455,11 +1138,11 @@ class EventRepository:
             )
         else:
             rows = await self.db.fetchall(
-                f"SELECT {_BRIEF_COLUMNS} FROM events e WHERE e.date >= ? AND e.date <= ?"
+                f"SELECT {event_rows.BRIEF_COLUMNS} FROM events e WHERE e.date >= ? AND e.date <= ?"
                 f"{in_edition} ORDER BY e.date DESC, e.id DESC LIMIT ? OFFSET ?",
                 (*bounds, limit, offset),
             )
-        return [SearchHit(_brief(row)) for row in rows]
+        return [SearchHit(event_rows.brief(row)) for row in rows]
 
     async def suggest_headlines(
         self, text: str, *, limit: int = 25, language: str | None = None
@@ -1477,17 +1160,17 @@ class EventRepository:
         A letter starting a word is not looked up (without_letter_typed), but the headlines
         holding it as typed come first."""
         typed = text
-        lang = edition(language)
+        lang = event_rows.edition(language)
         in_edition, edition_params = (" AND e.lang = ?", (lang,)) if lang else ("", ())
         if (shorter := without_letter_typed(text)) is not None:
             text = shorter
         if not text.strip():
             rows = await self.db.fetchall(
-                f"SELECT {_BRIEF_COLUMNS} FROM events e"
+                f"SELECT {event_rows.BRIEF_COLUMNS} FROM events e"
                 f"{' WHERE e.lang = ?' if lang else ''} ORDER BY e.date DESC, e.id DESC LIMIT ?",
                 (*edition_params, limit),
             )
-            return [_brief(row) for row in rows]
+            return [event_rows.brief(row) for row in rows]
         words = text.split()
         # A last word that is a stop word as typed ("their") is left out like the others,
         # rather than looked up as a prefix of thousands of words; the phrase keeps it.
@@ -1495,12 +1178,12 @@ class EventRepository:
         phrase = headline_phrase(text, prefix_last=prefix_last)
         if phrase is not None:
             rows = await self.db.fetchall(
-                f"SELECT {_BRIEF_COLUMNS} FROM events e WHERE e.id IN ({NEWEST_IN_A_ROW})"
+                f"SELECT {event_rows.BRIEF_COLUMNS} FROM events e WHERE e.id IN ({NEWEST_IN_A_ROW})"
                 f"{in_edition} ORDER BY e.date DESC, e.id DESC LIMIT ?",
                 (phrase, HEADLINE_POOL, *edition_params, limit),
             )
             if rows:
-                return [_brief(row) for row in rows]
+                return [event_rows.brief(row) for row in rows]
         pool = None
         if (character := lone_character(text, prefix_last=prefix_last)) is not None:
             pool = await self._newest_holding(character, HEADLINE_POOL, language=lang)
@@ -1513,10 +1196,10 @@ class EventRepository:
         pool.sort(key=lambda row: not in_phrase(row[1]))  # stable: newest first within
         ids = [row[0] for row in pool[:limit]]
         rows = await self.db.fetchall(
-            f"SELECT {_BRIEF_COLUMNS} FROM events e WHERE e.id IN (SELECT value FROM json_each(?))",
+            f"SELECT {event_rows.BRIEF_COLUMNS} FROM events e WHERE e.id IN (SELECT value FROM json_each(?))",
             (json.dumps(ids),),
         )
-        briefs = {row["id"]: _brief(row) for row in rows}
+        briefs = {row["id"]: event_rows.brief(row) for row in rows}
         return [briefs[i] for i in ids if i in briefs]
 
     async def _newest_headlines(
@@ -1593,7 +1276,7 @@ class EventRepository:
         Chinese, none for Latin (a Chinese headline quoting two English words is no help),
         either for text in both or neither; and with a language ('en', 'zh'; 'all' or None:
         both), only events in it."""
-        lang = edition(language)
+        lang = event_rows.edition(language)
         # More than are shown when some may be in the other script and left out.
         pool = limit if any_script(text) else limit * 4
 
@@ -1624,11 +1307,11 @@ class EventRepository:
         order = EVENT_RANK if rare else "event_search.rowid DESC"
         in_edition, edition_params = (" AND e.lang = ?", (lang,)) if lang else ("", ())
         rows = await self.db.fetchall(
-            f"SELECT {_BRIEF_COLUMNS} FROM event_search JOIN events e ON e.id = event_search.rowid"
+            f"SELECT {event_rows.BRIEF_COLUMNS} FROM event_search JOIN events e ON e.id = event_search.rowid"
             f" WHERE event_search MATCH ?{in_edition} ORDER BY {order} LIMIT ?",
             (in_text(" OR ".join(rare or known)), *edition_params, pool),
         )
-        return in_script([_brief(row) for row in rows])
+        return in_script([event_rows.brief(row) for row in rows])
 
     async def on_this_day(
         self,
@@ -1644,14 +1327,14 @@ class EventRepository:
         only in a language: 'en' or 'zh'; 'all' or None: both)."""
         month_day = f"{month:02d}-{day:02d}"
         bound = f"{before_year:04d}-01-01" if before_year else "9999-12-31"
-        lang = edition(language)
+        lang = event_rows.edition(language)
         in_edition, edition_params = (" AND e.lang = ?", (lang,)) if lang else ("", ())
         rows = await self.db.fetchall(
-            f"SELECT {_BRIEF_COLUMNS} FROM events e WHERE e.month_day = ? AND e.date < ?"
+            f"SELECT {event_rows.BRIEF_COLUMNS} FROM events e WHERE e.month_day = ? AND e.date < ?"
             f"{in_edition} ORDER BY e.date DESC, e.complete DESC, e.id LIMIT ? OFFSET ?",
             (month_day, bound, *edition_params, limit, offset),
         )
-        return [_brief(row) for row in rows]
+        return [event_rows.brief(row) for row in rows]
 
     async def archive_related(self, event_id: int) -> list[tuple[str, tuple[str, ...]]]:
         """The event's Related list exactly as the archive gave it: (key, shared names)."""

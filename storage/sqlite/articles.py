@@ -3,23 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 
-from storage.db import Database
-from storage.models import ArticleRecord
-from storage.search import EVENT_RANK, any_word_match, in_text
+from storage.models import ArticleCandidate, ArticleRecord
+from storage.sqlite.db import Database
+from storage.sqlite.fts import EVENT_RANK, any_word_match, in_text
 from storage.times import now_timestamp
-
-
-@dataclass(frozen=True, slots=True)
-class Candidate:
-    """An event an article might report on, with the text to compare it against."""
-
-    id: int
-    key: str
-    date: dt.date
-    headline: str
-    summary: str
 
 
 class ArticleRepository:
@@ -57,7 +45,7 @@ class ArticleRepository:
 
     async def candidates(
         self, words: str, *, around: dt.date | None, days: int, limit: int = 200
-    ) -> list[Candidate]:
+    ) -> list[ArticleCandidate]:
         """Events near a date (when known) and events sharing words with the text."""
         rows = []
         if around is not None:
@@ -81,7 +69,7 @@ class ArticleRepository:
             )
         unique = {row["id"]: row for row in rows}
         return [
-            Candidate(
+            ArticleCandidate(
                 r["id"], r["key"], dt.date.fromisoformat(r["date"]), r["headline"], r["summary"]
             )
             for r in unique.values()

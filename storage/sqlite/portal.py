@@ -26,65 +26,13 @@ from dataclasses import dataclass, field
 
 import aiosqlite
 
-from storage.db import Database, chunked, placeholders
-from storage.events import EventRepository
-from storage.models import PortalItemRecord
+from storage.models import DayOutcome, PortalDayState, PortalItemRecord, PortalPoll, PortalRevision
 from storage.portal_match import Candidate, Listing, match_items
+from storage.sqlite import event_rows
+from storage.sqlite.db import Database, chunked, placeholders
 from storage.times import from_timestamp, to_timestamp
 
 # --- views ----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class PortalDayState:
-    """A day page as last read."""
-
-    date: dt.date
-    title: str
-    page_url: str
-    revision_id: int | None  # None: the page does not exist
-    revision_at: dt.datetime | None
-    items: int
-    error: str | None
-    fetched_at: dt.datetime
-
-
-@dataclass(frozen=True, slots=True)
-class PortalPoll:
-    """The live poll's health and schedule."""
-
-    baseline_done: bool = False
-    last_attempt_at: dt.datetime | None = None
-    last_success_at: dt.datetime | None = None
-    last_error: str | None = None
-    last_error_at: dt.datetime | None = None
-    consecutive_failures: int = 0
-    next_poll_at: dt.datetime | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class PortalRevision:
-    """One revision of a day page, parsed: what apply_day stores."""
-
-    date: dt.date
-    title: str
-    page_url: str
-    revision_id: int
-    revision_at: dt.datetime | None
-    items: tuple[PortalItemRecord, ...]
-
-
-@dataclass(slots=True)
-class DayOutcome:
-    """What storing one revision did, by event id."""
-
-    created: list[int] = field(default_factory=list)
-    announced: list[int] = field(default_factory=list)  # of the created ones
-    updated: list[int] = field(default_factory=list)  # an edit, or new sources or entities
-    unchanged: int = 0
-    removed: list[int] = field(default_factory=list)
-    restored: list[int] = field(default_factory=list)  # removed before, listed again
-    flooded: bool = False  # news, but too many new events at once: kept as history
 
 
 # --- the repository -------------------------------------------------------------------------
@@ -144,9 +92,8 @@ def _day_state(row: aiosqlite.Row) -> PortalDayState:
 
 
 class PortalRepository:
-    def __init__(self, db: Database, events: EventRepository):
+    def __init__(self, db: Database):
         self.db = db
-        self.events = events
 
     # --- day pages ----------------------------------------------------------------------
 
@@ -355,14 +302,14 @@ class PortalRepository:
                 [(stamp, event_id) for event_id in outcome.removed],
             )
             created = set(outcome.created)
-            gained = await self.events.link_entities(
+            gained = await event_rows.link_entities(
                 conn, links, dates={i: date for i in created}, fresh=created
             )
             outcome.updated = [i for i, changed in written.items() if changed or i in gained]
             outcome.unchanged += len(written) - len(outcome.updated)
-            await self.events.index_events(conn, outcome.created)
-            await self.events.refresh_weights(conn, created.union(outcome.updated))
-            await self.events.pack_postings_in(conn)
+            await event_rows.index_events(conn, outcome.created)
+            await event_rows.refresh_weights(conn, created.union(outcome.updated))
+            await event_rows.pack_postings(conn, self.db.packed_postings_min)
             await self._upsert_revision(conn, wiki, revision, len(items), None, now)
         return outcome
 
@@ -375,7 +322,7 @@ class PortalRepository:
     ) -> dict[int, _DayEvent]:
         """The events an item of the day may be: the day's events, those its keys name,
         and those the pages of the day and of the days either side list (or listed)."""
-        key_ids = await self.events.event_ids(conn, [item.key for item in items])
+        key_ids = await event_rows.event_ids(conn, [item.key for item in items])
         days = [_iso(date + dt.timedelta(days=n)) for n in (-1, 0, 1)]
         listings = {
             row["event_id"]: row
@@ -431,7 +378,7 @@ class PortalRepository:
         taken = {key for event in events.values() for key in event.keys}
         rows = []
         for item in items:
-            key = item.key if item.key not in taken else await self.events.free_key(conn, item.key)
+            key = item.key if item.key not in taken else await event_rows.free_key(conn, item.key)
             taken.add(key)
             rows.append(
                 (
@@ -446,7 +393,7 @@ class PortalRepository:
                     now,
                 )
             )
-        ids = await self.events.insert_events(
+        ids = await event_rows.insert_events(
             conn,
             "INSERT INTO events(key, date, headline, summary, story, category, lang, complete,"
             " origin, announce, searchable, added_at, updated_at) VALUES (?, ?, ?, '', ?, ?, ?,"
@@ -496,7 +443,7 @@ class PortalRepository:
             ),
         )
         changed = cursor.rowcount > 0
-        if event.key != item.key and not await self.events.event_ids(conn, [item.key]):
+        if event.key != item.key and not await event_rows.event_ids(conn, [item.key]):
             # A new headline, a new key; the old one goes on finding the event.
             await conn.execute("UPDATE events SET key = ? WHERE id = ?", (item.key, event_id))
             await conn.execute(
@@ -524,7 +471,7 @@ class PortalRepository:
         # The links the item made before and makes no more go; others (from feeds, or the
         # archive's Related lists for a stub the portal completed) stay.
         before = json.loads(event.listing["entities"]) if event.listing else []
-        unlinked = await self.events.unlink_entities(
+        unlinked = await event_rows.unlink_entities(
             conn, event_id, set(before) - set(item.entities), keep=item.entities
         )
         return changed or unlinked
@@ -535,14 +482,14 @@ class PortalRepository:
         """An archive or feed event the page also lists gains the item's new sources, its
         category if it has none, and the item's key (its entities: apply_day links them);
         whether it gained anything."""
-        added = await self.events.append_sources(
+        added = await event_rows.append_sources(
             conn, event_id, [(s.name, s.url) for s in item.sources], added_by="portal"
         )
         cursor = await conn.execute(
             "UPDATE events SET category = ? WHERE id = ? AND category IS NULL AND ? IS NOT NULL",
             (item.category, event_id, item.category),
         )
-        if item.key not in event.keys and not await self.events.event_ids(conn, [item.key]):
+        if item.key not in event.keys and not await event_rows.event_ids(conn, [item.key]):
             await conn.execute(
                 "INSERT INTO event_keys(key, event_id) VALUES (?, ?)", (item.key, event_id)
             )

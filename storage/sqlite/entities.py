@@ -11,15 +11,23 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 from collections.abc import Iterable
-from dataclasses import dataclass
 
 import aiosqlite
 
-from storage.db import Database, chunked, placeholders
-from storage.digests import refresh_filter_keys
-from storage.events import EventRepository, edition
-from storage.models import EntityProfile, EventBrief
-from storage.search import (
+from storage.models import (
+    AliasResult,
+    EntityError,
+    EntityName,
+    EntityProfile,
+    EventBrief,
+    HeadlineMention,
+    KnownName,
+    LinkedEvent,
+)
+from storage.sqlite import event_rows
+from storage.sqlite.db import Database, chunked, placeholders
+from storage.sqlite.digests import refresh_filter_keys
+from storage.sqlite.fts import (
     any_word_match,
     build_match,
     phrase_match,
@@ -27,68 +35,6 @@ from storage.search import (
     without_letter_typed,
 )
 from storage.textindex import fold
-
-
-class EntityError(ValueError):
-    """An alias or merge that cannot be done; the message says why."""
-
-
-@dataclass(frozen=True, slots=True)
-class EntityName:
-    """A name as people may type it, and the entity it means."""
-
-    name: str
-    canonical: str
-    event_count: int
-
-    @property
-    def is_alias(self) -> bool:
-        return self.name != self.canonical
-
-
-@dataclass(frozen=True, slots=True)
-class AliasResult:
-    alias: str
-    canonical: str
-    moved_links: int
-    created: bool  # the alias name was new to the archive
-
-
-@dataclass(frozen=True, slots=True)
-class KnownName:
-    """A name text may mention (canonical or alias), the entity it means and how many
-    events that entity has: what a name matcher loads (EntityRepository.names)."""
-
-    id: int  # the name's own row: names are loaded in id order, then only newer ones
-    name: str
-    entity_id: int  # the canonical entity
-    canonical: str
-    event_count: int
-
-
-@dataclass(frozen=True, slots=True)
-class HeadlineMention:
-    """A headline holding a name's words, and whether its event links the entity."""
-
-    date: dt.date
-    headline: str
-    linked: bool
-
-
-@dataclass(frozen=True, slots=True)
-class LinkedEvent:
-    """An event's text and its entity links (canonical ids): what tagging is measured on."""
-
-    id: int
-    key: str
-    date: dt.date
-    lang: str
-    complete: bool
-    story: str | None
-    headline: str
-    summary: str
-    entity_ids: tuple[int, ...]
-
 
 # Headlines read to tell whether a name is a common word (EntityRepository.headline_mentions).
 HEADLINE_MENTIONS = 200
@@ -127,9 +73,8 @@ def _most_events(rows: list[aiosqlite.Row], limit: int) -> list[aiosqlite.Row]:
 
 
 class EntityRepository:
-    def __init__(self, db: Database, events: EventRepository):
+    def __init__(self, db: Database):
         self.db = db
-        self.events = events
 
     async def find(self, name: str) -> tuple[int, str] | None:
         """(id, name) of the canonical entity a name means, ignoring case and accents."""
@@ -370,7 +315,7 @@ class EntityRepository:
             moved = await self._move(conn, old_canonical or source_id, target_id)
             # The target's packed events were dropped with the new links; related() would
             # read its rows until the next ingest, hundreds of ms for a popular entity.
-            await self.events.pack_postings_in(conn)
+            await event_rows.pack_postings(conn, self.db.packed_postings_min)
             if old_canonical is not None:
                 # The alias belonged to another entity: that whole entity joins the target.
                 await conn.execute(
@@ -430,8 +375,8 @@ class EntityRepository:
         )
         moved = cursor.rowcount
         await conn.execute("DELETE FROM event_entities WHERE entity_id = ?", (source_id,))
-        await EventRepository.recount_entities(conn, [target_id, source_id])
-        await EventRepository.refresh_weights(conn, named_both)
+        await event_rows.recount_entities(conn, [target_id, source_id])
+        await event_rows.refresh_weights(conn, named_both)
         await conn.execute(
             "UPDATE OR IGNORE subscriptions SET entity_id = ? WHERE entity_id = ?",
             (target_id, source_id),
@@ -458,7 +403,7 @@ class EntityRepository:
         """What the archive knows of an entity: its counts and dates (every language), its
         latest events (only those in a language, 'en' or 'zh', if given; 'all' or None:
         both) and the entities seen with it lately."""
-        lang = edition(language)
+        lang = event_rows.edition(language)
         in_edition, edition_params = (" AND ev.lang = ?", (lang,)) if lang else ("", ())
         head = await self.db.fetchone(
             "SELECT name, event_count,"

@@ -3,40 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import aiosqlite
 
-from storage.db import Database, chunked, placeholders
-from storage.events import _BRIEF_COLUMNS, _brief
-from storage.models import EventBrief
+from storage.models import Match, Subscription
+from storage.sqlite import event_rows
+from storage.sqlite.db import Database, chunked, placeholders
 from storage.times import now_timestamp
-
-
-@dataclass(frozen=True, slots=True)
-class Subscription:
-    id: int
-    guild_id: int
-    user_id: int
-    entity_id: int
-    entity: str  # the canonical name
-    delivery: str  # 'dm' or 'here'
-    channel_id: int | None
-    paused_reason: str | None
-
-    @property
-    def target(self) -> str:
-        """Where its alerts go; the ledger records deliveries per target."""
-        if self.delivery == "dm":
-            return f"dm:{self.user_id}"
-        return f"here:{self.channel_id}:{self.user_id}"
-
-
-@dataclass(frozen=True, slots=True)
-class Match:
-    subscription: Subscription
-    event: EventBrief
-
 
 _SELECT = (
     "SELECT s.id, s.guild_id, s.user_id, s.entity_id, e.name AS entity, s.delivery,"
@@ -159,7 +132,7 @@ class SubscriptionRepository:
         for chunk in chunked(list(event_ids)):
             rows = await self.db.fetchall(
                 f"SELECT s.id AS sub_id, s.guild_id, s.user_id, s.entity_id, en.name AS entity,"
-                f" s.delivery, s.channel_id, s.paused_reason, {_BRIEF_COLUMNS}"
+                f" s.delivery, s.channel_id, s.paused_reason, {event_rows.BRIEF_COLUMNS}"
                 " FROM event_entities ee"
                 " JOIN subscriptions s ON s.entity_id = ee.entity_id AND s.paused_reason IS NULL"
                 " JOIN entities en ON en.id = s.entity_id"
@@ -171,7 +144,7 @@ class SubscriptionRepository:
                 " ORDER BY e.id",
                 list(chunk),
             )
-            found.extend(Match(_subscription(r, id_column="sub_id"), _brief(r)) for r in rows)
+            found.extend(Match(_subscription(r, id_column="sub_id"), event_rows.brief(r)) for r in rows)
         return found
 
     async def claim(self, target: str, event_ids: Sequence[int]) -> list[int]:

@@ -14,7 +14,7 @@ from bot.errors import InvalidInput, NotFound
 from storage import Storage
 from storage.keys import parse_key
 from storage.models import EntityProfile, Event, EventBrief, RelatedEvent, SearchFilter, SearchHit
-from storage.sqlite.fts import build_match, parse_terms, short_prefixes
+from storage.query import Problem, parse_query
 from storage.textindex import same_script
 
 RELATED_SHOWN = 10
@@ -140,22 +140,25 @@ async def entity_ids(storage: Storage, name: str) -> tuple[int, ...]:
 
 def check_search_words(text: str) -> None:
     """Refuse words the search cannot use, saying how to write them."""
-    if build_match(text) is None:
-        terms = parse_terms(text)
-        if terms and all(group[0].negated for group in terms):
+    problem = parse_query(text).problem()
+    if problem is None:
+        return
+    match problem.kind:
+        case Problem.ONLY_EXCLUSIONS:
             raise InvalidInput(
                 f"{_quote(text)} only says what to leave out (-word excludes events with the"
                 " word): give a word to find too, e.g. Syria -Russia."
             )
-        raise InvalidInput(
-            f"There is nothing to search for in {_quote(text)}: type some words, "
-            '"a phrase", word* for a prefix, -word to exclude.'
-        )
-    if short := short_prefixes(text):
-        raise InvalidInput(
-            f"{_quote(' '.join(short))} would match almost every event: give a prefix at least"
-            " two letters, or search for the word itself."
-        )
+        case Problem.SHORT_PREFIX:
+            raise InvalidInput(
+                f"{_quote(' '.join(problem.terms))} would match almost every event: give a"
+                " prefix at least two letters, or search for the word itself."
+            )
+        case Problem.NOTHING_TO_FIND:
+            raise InvalidInput(
+                f"There is nothing to search for in {_quote(text)}: type some words, "
+                '"a phrase", word* for a prefix, -word to exclude.'
+            )
 
 
 async def search(

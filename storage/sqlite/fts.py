@@ -1,13 +1,10 @@
-"""What people type -> a safe FTS5 MATCH expression.
+"""A parsed query (storage.query) -> a safe FTS5 MATCH expression.
 
 FTS5 has a query language of its own (quotes, ``*``, ``NEAR(``, ``AND``/``OR``/``NOT``,
 column filters, parentheses); passed through raw, ordinary text such as ``U.S.`` or
-``"Islamic State`` is a syntax error. So user text is never handed to FTS5 as is: it is cut
-into terms, every term is quoted, and only a small, forgiving syntax is honoured on top:
-
-- words are all required; ``"a phrase"`` must appear as written (an unclosed quote runs to
-  the end); ``word*`` matches a prefix; ``-word`` (or ``NOT word``) excludes; ``OR`` between
-  two terms accepts either. Anything else is plain text.
+``"Islamic State`` is a syntax error. So user text is parsed by storage.query.parse_query
+and every term is quoted here. The functions taking text parse it first; compile_match
+takes a SearchQuery.
 """
 
 from __future__ import annotations
@@ -15,23 +12,31 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Callable, Container, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
+from storage.query import (
+    MAX_QUERY_CHARS,
+    MAX_TERMS,
+    OPERATORS,
+    SearchQuery,
+    Term,
+    ends_with_one_cjk,
+    parse_phrase,
+    parse_query,
+    tokens,
+    typing_a_word,
+)
+from storage.query import STOP_WORDS as STOP_WORDS  # what callers of this module import
 from storage.textindex import (
     CJK_RUN,
     cjk_tokens,
     fold,
     fold_text,
     has_cjk,
-    join_cjk_words,
     segment_for_index,
-    simplified,
     word_pairs,
 )
 
-MAX_QUERY_CHARS = 500
-MAX_TERMS = 16
-MAX_TOKEN_CHARS = 64
 # A date range needing more period words than this is most of the archive: not narrowed.
 MAX_PERIOD_TOKENS = 24
 
@@ -50,95 +55,65 @@ INDEXED_PREFIX = 3
 COUNTED_TOKENS = 6
 
 _TOKEN = re.compile(r"[^\W_]+")
-# The operators a query may use between terms (see parse_terms).
-_OR, _AND, _NOT = frozenset({"OR", "|"}), frozenset({"AND", "&&"}), frozenset({"NOT"})
-_OPERATORS = _OR | _AND | _NOT
-_USER_TERM = re.compile(r'(-?)"([^"]*)"?|(\S+)')
 
 
-# The commonest English words. Each is in most events of a big archive, so it narrows
-# nothing, and ranking by it makes FTS5 count every event that has it (bm25 needs how many
-# do), a cost for every such word. A query of several words leaves
-# them out (not from "a phrase", a prefix or a -word); a query of nothing else is answered
-# newest first, unranked.
-STOP_WORDS = frozenset({
-    "a", "an", "and", "are", "as", "at", "be", "been", "but", "by", "for", "from", "has",
-    "have", "he", "his", "in", "is", "it", "its", "of", "on", "or", "s", "she", "t", "that",
-    "the", "their", "they", "this", "to", "was", "were", "will", "with",
-})  # fmt: skip
+def _expression(term: Term) -> str:
+    phrase = '"' + " ".join(term.tokens) + '"'
+    return phrase + "*" if term.prefix else phrase
 
 
-@dataclass(frozen=True, slots=True)
-class _Term:
-    tokens: tuple[str, ...]
-    prefix: bool = False
-    negated: bool = False
-    quoted: bool = False
+def _cut(term: Term, letters: int | None) -> Term:
+    """The term with a prefix longer than `letters` cut to them: a superset (not for an
+    excluded term, where it would exclude more). The term itself when nothing is cut."""
+    last = term.tokens[-1]
+    if letters is None or not term.prefix or term.negated or len(last) <= letters:
+        return term
+    if CJK_RUN.match(last):
+        return term
+    return replace(term, tokens=(*term.tokens[:-1], last[:letters]))
 
-    @property
-    def of_stop_words(self) -> bool:
-        """Only stop words, whole ("the", "in the"; not "th*")."""
-        return not self.prefix and all(fold(token) in STOP_WORDS for token in self.tokens)
 
-    @property
-    def is_stop_word(self) -> bool:
-        """One stop word as typed, which a query of other words can do without."""
-        return self.of_stop_words and len(self.tokens) == 1 and not (self.negated or self.quoted)
+def _token_expressions(term: Term) -> list[str]:
+    """Each token on its own (the last as a prefix if the term is one), the first
+    COUNTED_TOKENS of them: the term is found in at most as many events as its rarest
+    token. A long Chinese run is a token per character, and each counted is a lookup."""
+    last = len(term.tokens) - 1
+    return [
+        f'"{token}"*' if term.prefix and index == last else f'"{token}"'
+        for index, token in enumerate(term.tokens[:COUNTED_TOKENS])
+    ]
 
-    def expression(self) -> str:
-        phrase = '"' + " ".join(self.tokens) + '"'
-        return phrase + "*" if self.prefix else phrase
 
-    def cut(self, letters: int | None) -> _Term:
-        """This term with a prefix longer than `letters` cut to them: a superset (not for
-        an excluded term, where it would exclude more)."""
-        last = self.tokens[-1]
-        if letters is None or not self.prefix or self.negated or len(last) <= letters:
-            return self
-        if CJK_RUN.match(last):
-            return self
-        return replace(self, tokens=(*self.tokens[:-1], last[:letters]))
+def _finder(term: Term) -> Callable[[str], bool]:
+    """A test of whether a folded text (fold_text) holds a term as FTS5 would find it: its
+    words in a row, whole, the last one only as a start if the term is a prefix. Latin
+    words are found by a regex in the text as it is, Chinese ones among the index's
+    bigrams (segment_for_index)."""
+    words = [fold(token) for token in term.tokens]
+    if any(CJK_RUN.search(word) for word in words):
+        run = _bigram_chain(words)
+        if run is not None and (term.prefix or len(run) > 1):
+            # The bigrams of one run of characters, in a row: the characters themselves
+            # are in the text. Segmenting each text as the index does is much slower,
+            # and headline autocomplete checks a pool of headlines.
+            return lambda folded: run in folded
+        needle = " " + " ".join(words) + ("" if term.prefix else " ")
+        return lambda folded: needle in _index_words(folded)
+    pattern = re.compile(r"[\W_]+".join(map(re.escape, words)))
+    prefix = term.prefix
 
-    def token_expressions(self) -> list[str]:
-        """Each token on its own (the last as a prefix if the term is one), the first
-        COUNTED_TOKENS of them: the term is found in at most as many events as its rarest
-        token. A long Chinese run is a token per character, and each counted is a lookup."""
-        last = len(self.tokens) - 1
-        return [
-            f'"{token}"*' if self.prefix and index == last else f'"{token}"'
-            for index, token in enumerate(self.tokens[:COUNTED_TOKENS])
-        ]
+    def found(folded: str) -> bool:
+        # The regex starts with a literal, which re finds fast; the word boundaries,
+        # where a Chinese character counts as one, are checked at each hit.
+        at = 0
+        while hit := pattern.search(folded, at):
+            start, end = hit.span()
+            if not _joins(folded, start - 1) and (prefix or not _joins(folded, end)):
+                return True
+            at = start + 1
+        return False
 
-    def finder(self) -> Callable[[str], bool]:
-        """A test of whether a folded text (fold_text) holds this term as FTS5 would find
-        it: its words in a row, whole, the last one only as a start if the term is a
-        prefix. Latin words are found by a regex in the text as it is, Chinese ones among
-        the index's bigrams (segment_for_index)."""
-        words = [fold(token) for token in self.tokens]
-        if any(CJK_RUN.search(word) for word in words):
-            run = _bigram_chain(words)
-            if run is not None and (self.prefix or len(run) > 1):
-                # The bigrams of one run of characters, in a row: the characters themselves
-                # are in the text. Segmenting each text as the index does is much slower,
-                # and headline autocomplete checks a pool of headlines.
-                return lambda folded: run in folded
-            needle = " " + " ".join(words) + ("" if self.prefix else " ")
-            return lambda folded: needle in _index_words(folded)
-        pattern = re.compile(r"[\W_]+".join(map(re.escape, words)))
-        prefix = self.prefix
-
-        def found(folded: str) -> bool:
-            # The regex starts with a literal, which re finds fast; the word boundaries,
-            # where a Chinese character counts as one, are checked at each hit.
-            at = 0
-            while hit := pattern.search(folded, at):
-                start, end = hit.span()
-                if not _joins(folded, start - 1) and (prefix or not _joins(folded, end)):
-                    return True
-                at = start + 1
-            return False
-
-        return found
+    return found
 
 
 def _bigram_chain(words: list[str]) -> str | None:
@@ -158,49 +133,6 @@ def _joins(text: str, at: int) -> bool:
 def _index_words(folded: str) -> str:
     """A folded text's index tokens, each with a space on both sides."""
     return " " + " ".join(_TOKEN.findall(segment_for_index(folded))) + " "
-
-
-def _tokens(text: str) -> list[str]:
-    """Index tokens for a piece of text, the way segment_for_index + unicode61 make them.
-
-    A CJK run becomes its bigrams; the unigram the index adds after each run is kept when
-    something follows the run in the same phrase (it sits between them in the index too),
-    and left out at the end, where the text's run may go on.
-    """
-    pieces: list[tuple[bool, str]] = []  # (is CJK, text)
-    for token in _TOKEN.findall(text):
-        pos = 0
-        for run in CJK_RUN.finditer(token):
-            pieces.extend((False, t) for t in _TOKEN.findall(token[pos : run.start()]))
-            pieces.append((True, run.group(0)))
-            pos = run.end()
-        pieces.extend((False, t) for t in _TOKEN.findall(token[pos:]))
-    tokens: list[str] = []
-    for index, (is_cjk, piece) in enumerate(pieces):
-        if not is_cjk:
-            tokens.append(piece[:MAX_TOKEN_CHARS])
-            continue
-        piece = simplified(piece)  # as the index holds it
-        if index < len(pieces) - 1:
-            tokens.extend(cjk_tokens(piece))
-        else:
-            tokens.extend(cjk_tokens(piece)[:-1] if len(piece) > 1 else [piece])
-    return tokens
-
-
-def _phrase_forms(text: str) -> list[tuple[str, ...]]:
-    """The tokens of a phrase as written and, when it spaces Chinese words apart, first
-    with them run together as Chinese is written: "中国 政府" finds "中国政府", and
-    "唐纳德 特朗普" still finds "唐纳德·特朗普"."""
-    written = tuple(_tokens(text))
-    joined = join_cjk_words(text)
-    return [tuple(_tokens(joined)), written] if joined != text else [written]
-
-
-def _typing_a_word(text: str) -> bool:
-    """Whether text ends inside a word, which is then still being typed and looked up as a
-    start. After a space, a quote or other punctuation ("U.S.", "al-") the word is whole."""
-    return _TOKEN.match(text.rstrip("*")[-1:]) is not None
 
 
 def without_letter_typed(text: str) -> str | None:
@@ -224,70 +156,17 @@ def _latin_word_character(character: str) -> bool:
     return _TOKEN.match(character) is not None and not has_cjk(character)
 
 
-def _ends_with_one_cjk(tokens: tuple[str, ...]) -> bool:
-    return len(tokens[-1]) == 1 and CJK_RUN.fullmatch(tokens[-1]) is not None
+def _groups(text: str, *, prefix_last: bool = False, cut: int | None = None) -> list[list[Term]]:
+    """parse_query's groups for text, prefixes longer than `cut` cut (_cut)."""
+    return _cut_groups(parse_query(text, prefix_last=prefix_last), cut)
 
 
-def parse_terms(
-    text: str, *, prefix_last: bool = False, cut: int | None = None
-) -> list[list[_Term]]:
-    """User text -> groups of alternatives (OR inside a group, AND between groups). Stop
-    words are left out when other words remain; prefixes longer than `cut` are cut."""
-    text = text[:MAX_QUERY_CHARS]
-    groups: list[list[_Term]] = []
-    pending_or = False
-    negate_next = False
-    raw_terms = list(_USER_TERM.finditer(text))
-    for index, match in enumerate(raw_terms):
-        minus, quoted, bare = match.groups()
-        negated = negate_next or bool(minus)
-        negate_next = False
-        if bare is not None:
-            if bare in _OR:
-                pending_or = bool(groups)
-                continue
-            if bare in _AND:
-                continue
-            if bare in _NOT:
-                negate_next = True
-                continue
-            if bare.startswith("-") and len(bare) > 1:
-                negated, bare = True, bare[1:]
-            prefix = bare.endswith("*")
-            forms = [tuple(_tokens(bare))]
-        else:
-            prefix, forms = False, _phrase_forms(quoted)
-        if not forms[0]:
-            continue
-        is_last = index == len(raw_terms) - 1
-        if prefix_last and is_last and bare is not None and _typing_a_word(text):
-            prefix = True
-        alternatives = [
-            _Term(
-                tokens,
-                # One Chinese character at the end can only be found as the start of a bigram.
-                prefix=prefix or _ends_with_one_cjk(tokens),
-                negated=negated,
-                quoted=bare is None,
-            )
-            for tokens in forms
-        ]
-        if pending_or and not negated and groups and not groups[-1][0].negated:
-            groups[-1].extend(alternatives)
-        elif negated:
-            groups.extend([term] for term in alternatives)  # each form excluded
-        else:
-            groups.append(alternatives)
-        pending_or = False
-        if len(groups) >= MAX_TERMS:
-            break
-    telling = [g for g in groups if not (len(g) == 1 and g[0].is_stop_word)]
-    kept = telling if any(not g[0].negated for g in telling) else groups
-    return [[term.cut(cut) for term in group] for group in kept]
+def _cut_groups(query: SearchQuery, cut: int | None) -> list[list[Term]]:
+    return [[_cut(term, cut) for term in group] for group in query.groups]
 
 
 def _all_of(
-    groups: Sequence[list[_Term]], expression: Callable[[_Term], str] = _Term.expression
+    groups: Sequence[Sequence[Term]], expression: Callable[[Term], str] = _expression
 ) -> str:
     parts = []
     for group in groups:
@@ -300,23 +179,29 @@ def _all_of(
 
 def build_match(text: str, *, prefix_last: bool = False, cut: int | None = None) -> str | None:
     """A MATCH expression for user text, or None when it holds nothing to search for."""
-    groups = parse_terms(text, prefix_last=prefix_last, cut=cut)
+    return compile_match(parse_query(text, prefix_last=prefix_last), cut=cut)
+
+
+def compile_match(query: SearchQuery, *, cut: int | None = None) -> str | None:
+    """A MATCH expression for a parsed query, prefixes longer than `cut` letters cut to
+    them (see INDEXED_PREFIX); None when it holds nothing to find."""
+    groups = _cut_groups(query, cut)
     positive = [g for g in groups if not g[0].negated]
     negative = [g[0] for g in groups if g[0].negated]
     if not positive:
         return None
     expression = _all_of(positive)
     for term in negative:
-        expression = f"({expression}) NOT {term.expression()}"
+        expression = f"({expression}) NOT {_expression(term)}"
     return expression
 
 
 def contradicts_itself(text: str) -> bool:
     """Whether a word to find is also excluded ("flood -flood"): nothing can match, and
     FTS5 would read every event holding the word to find that out."""
-    groups = parse_terms(text)
-    excluded = {g[0].expression() for g in groups if g[0].negated}
-    return any(len(g) == 1 and g[0].expression() in excluded for g in groups if not g[0].negated)
+    groups = parse_query(text).groups
+    excluded = {_expression(g[0]) for g in groups if g[0].negated}
+    return any(len(g) == 1 and _expression(g[0]) in excluded for g in groups if not g[0].negated)
 
 
 def few_matches_likely(text: str, *, prefix_last: bool = False) -> bool:
@@ -326,8 +211,7 @@ def few_matches_likely(text: str, *, prefix_last: bool = False) -> bool:
     政府": run together, or as written). In the benchmark's searches of a large archive,
     the matches of one word, or of a prefix, mostly were more than SEARCH_WINDOW; these
     seldom were (see EventRepository._newest_matches)."""
-    groups = parse_terms(text, prefix_last=prefix_last)
-    positive = [g for g in groups if not g[0].negated]
+    positive = parse_query(text, prefix_last=prefix_last).required
     if any(term.prefix for group in positive for term in group):
         return False
     if len(positive) == 1:
@@ -340,11 +224,11 @@ def lone_character(text: str, *, prefix_last: bool = False) -> str | None:
     a word: FTS5 finds it as every bigram that starts with it or the unigram closing a run.
     The index holds text as written (segment_for_index; unicode61 folds no CJK character),
     so a text holds that match exactly when the character is in it."""
-    groups = parse_terms(text, prefix_last=prefix_last)
+    groups = parse_query(text, prefix_last=prefix_last).groups
     if len(groups) != 1 or len(groups[0]) != 1:
         return None
-    term = groups[0][0]  # a prefix: parse_terms makes one Chinese character at the end one
-    if not term.negated and len(term.tokens) == 1 and _ends_with_one_cjk(term.tokens):
+    term = groups[0][0]  # a prefix: parse_query makes one Chinese character at the end one
+    if not term.negated and len(term.tokens) == 1 and ends_with_one_cjk(term.tokens):
         return term.tokens[0]
     return None
 
@@ -352,7 +236,7 @@ def lone_character(text: str, *, prefix_last: bool = False) -> str | None:
 def stop_word_phrase(text: str) -> bool:
     """Whether every word to find is a stop word and one is a phrase ("of the"): FTS5
     must check the positions of both words in nearly every event to find one."""
-    positive = [term for group in parse_terms(text) for term in group if not term.negated]
+    positive = [term for term in parse_query(text).terms if not term.negated]
     return all(t.of_stop_words for t in positive) and any(len(t.tokens) > 1 for t in positive)
 
 
@@ -360,10 +244,10 @@ def token_expressions(text: str, *, cut: int | None = None) -> list[str]:
     """The tokens of the words to find, as expressions to count (see ranking_match)."""
     found = [
         expression
-        for group in parse_terms(text, cut=cut)
+        for group in _groups(text, cut=cut)
         for term in group
         if not (term.negated or term.of_stop_words)
-        for expression in term.token_expressions()
+        for expression in _token_expressions(term)
     ]
     return list(dict.fromkeys(found))
 
@@ -379,22 +263,22 @@ def ranking_match(text: str, common: Container[str], *, cut: int | None = None) 
     every event holding all five words; the events it ranks
     hold the phrase already."""
 
-    def is_common(term: _Term) -> bool:
-        return term.of_stop_words or all(t in common for t in term.token_expressions())
+    def is_common(term: Term) -> bool:
+        return term.of_stop_words or all(t in common for t in _token_expressions(term))
 
-    def rank_expression(term: _Term) -> str:
+    def rank_expression(term: Term) -> str:
         rare = [
             expression
-            for token, expression in zip(term.tokens, term.token_expressions(), strict=False)
+            for token, expression in zip(term.tokens, _token_expressions(term), strict=False)
             if expression not in common and fold(token) not in STOP_WORDS
         ]
         if not rare or len(rare) == len(term.tokens):
-            return term.expression()
+            return _expression(term)
         return rare[0] if len(rare) == 1 else "(" + " AND ".join(rare) + ")"
 
     rare = [
         group
-        for group in parse_terms(text, cut=cut)
+        for group in _groups(text, cut=cut)
         if not group[0].negated and not any(is_common(term) for term in group)
     ]
     return _all_of(rare, rank_expression) if rare else None
@@ -404,12 +288,7 @@ def short_prefixes(text: str) -> list[str]:
     """Prefix terms ending in one letter ("s*", "al-a*", "turkey's*"): FTS5 merges every
     word starting with that letter before returning a single event, slow in a large
     archive even after "al" or "turkey", so search asks for more."""
-    return [
-        " ".join(term.tokens) + "*"
-        for group in parse_terms(text)
-        for term in group
-        if term.prefix and len(term.tokens[-1]) == 1 and not CJK_RUN.fullmatch(term.tokens[-1])
-    ]
+    return list(parse_query(text).short_prefixes())
 
 
 def in_text(match: str) -> str:
@@ -450,58 +329,49 @@ def headline_phrase(text: str, *, prefix_last: bool = False) -> str | None:
     letter ("of the c": FTS5 would merge every pair "the_c...", slower than "the_co")."""
     text = text[:MAX_QUERY_CHARS]
     terms = text.replace('"', " ").split()
-    if has_cjk(text) or any(t in _OPERATORS or t.startswith("-") or "*" in t for t in terms):
+    if has_cjk(text) or any(t in OPERATORS or t.startswith("-") or "*" in t for t in terms):
         return None
     pairs = word_pairs(text)
     if not pairs:
         return None
-    if not prefix_last or not _typing_a_word(text):
+    if not prefix_last or not typing_a_word(text):
         return f'"{pairs}"'
     if without_letter_typed(text) is not None:
         return None
     return f'"{pairs}"*'
 
 
-def _phrase(text: str) -> list[_Term]:
-    """The whole text as one phrase, in each of its forms (_phrase_forms), its last word a
-    prefix while typing (and one Chinese character always: the index holds it as the start
-    of a bigram, as parse_terms says). Empty when text holds no word."""
-    typing = _typing_a_word(text)
-    forms = [tokens[:MAX_TERMS] for tokens in _phrase_forms(text[:MAX_QUERY_CHARS]) if tokens]
-    return [_Term(tokens, prefix=typing or _ends_with_one_cjk(tokens)) for tokens in forms]
-
-
 def phrase_match(text: str) -> str | None:
     """The whole text as one phrase (its last word a prefix while typing)."""
-    forms = _phrase(text)
+    forms = parse_phrase(text)
     return _all_of([forms]) if forms else None
 
 
 def phrase_matcher(text: str) -> Callable[[str], bool]:
     """Whether a text holds phrase_match(text), tested in Python."""
-    forms = _phrase(text)
+    forms = parse_phrase(text)
     return _matcher([forms], []) if forms else lambda found: False
 
 
 def prefix_check(text: str, *, prefix_last: bool = False) -> Callable[[str], bool] | None:
     """For build_match(text, prefix_last=..., cut=INDEXED_PREFIX): a test of whether a text
     found by it holds the whole prefixes. None when nothing was cut: every match is one."""
-    groups = parse_terms(text, prefix_last=prefix_last)
-    checked = [g for g in groups if any(t.cut(INDEXED_PREFIX) is not t for t in g)]
+    groups = parse_query(text, prefix_last=prefix_last).groups
+    checked = [g for g in groups if any(_cut(t, INDEXED_PREFIX) is not t for t in g)]
     return _matcher(checked, []) if checked else None
 
 
 def text_matcher(text: str, *, prefix_last: bool = False) -> Callable[[str], bool]:
     """Whether a text matches build_match(text, prefix_last=...), tested in Python: for a
     few texts (aliases), where asking FTS5 would mean finding every match first."""
-    groups = parse_terms(text, prefix_last=prefix_last)
-    return _matcher([g for g in groups if not g[0].negated], [g[0] for g in groups if g[0].negated])
+    query = parse_query(text, prefix_last=prefix_last)
+    return _matcher(query.required, query.excluded)
 
 
-def _matcher(required: list[list[_Term]], excluded: list[_Term]) -> Callable[[str], bool]:
+def _matcher(required: Sequence[Sequence[Term]], excluded: Sequence[Term]) -> Callable[[str], bool]:
     """A test that a text holds a term of each required group and no excluded term."""
-    groups = [[term.finder() for term in group] for group in required]
-    unwanted = [term.finder() for term in excluded]
+    groups = [[_finder(term) for term in group] for group in required]
+    unwanted = [_finder(term) for term in excluded]
 
     def holds(found: str) -> bool:
         folded = fold_text(found)
@@ -515,7 +385,7 @@ def _matcher(required: list[list[_Term]], excluded: list[_Term]) -> Callable[[st
 def _distinct_words(text: str) -> list[str]:
     """The tokens of text of two letters or more (or Chinese), each once (as folded)."""
     words: dict[str, str] = {}
-    for token in _tokens(text[:MAX_QUERY_CHARS]):
+    for token in tokens(text[:MAX_QUERY_CHARS]):
         if len(token) >= 2 or CJK_RUN.fullmatch(token):
             words.setdefault(fold(token), token)
     return list(words.values())

@@ -1,0 +1,88 @@
+"""A digest -> Discord messages of embeds, and the text the command line previews."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import discord
+
+from bot.render.common import cut
+from bot.render.limits import EMBED_TOTAL_LIMIT, EMBEDS_PER_MESSAGE, base_embed, fit_embed
+from bot.render.markdown import escape
+from bot.render.wrap import TEXT_WIDTH, hang
+
+if TYPE_CHECKING:
+    from bot.digests import DigestContent
+
+DIGEST_DESCRIPTION_BUDGET = 3800  # below 4,096, leaving room for a "continued" heading
+
+
+def digest_messages(content: DigestContent) -> list[list[discord.Embed]]:
+    """A digest as messages of embeds, each within Discord's limits; an item is never cut
+    and never split from its heading (a heading that continues is repeated)."""
+    descriptions: list[str] = []
+    current: list[str] = []
+    size = 0
+
+    def close() -> None:
+        nonlocal current, size
+        if current:
+            descriptions.append("\n".join(current))
+        current, size = [], 0
+
+    for section in content.sections:
+        heading = f"**{escape(section.heading)}**"
+        first = True
+        for item in section.items:
+            line = cut(item.markdown, 1000)
+            needed = len(line) + 1 + (len(heading) + 1 if first or not current else 0)
+            if current and size + needed > DIGEST_DESCRIPTION_BUDGET:
+                close()
+            if not current:
+                current.append(heading if first else f"{heading} (continued)")
+                size = len(current[0])
+            elif first:
+                current.append(heading)
+                size += len(heading) + 1
+            current.append(line)
+            size += len(line) + 1
+            first = False
+    if content.more:
+        hint = f": `{content.more_hint}`" if content.more_hint else ""
+        tail = f"… and {content.more} more{hint}"
+        if current and size + len(tail) + 1 > DIGEST_DESCRIPTION_BUDGET:
+            close()
+        current.append(tail)
+    close()
+
+    embeds = []
+    for index, description in enumerate(descriptions):
+        title = content.title if index == 0 else f"{content.title} (continued)"
+        embeds.append(fit_embed(base_embed(title, description=description)))
+    messages: list[list[discord.Embed]] = []
+    for embed in embeds:
+        last = messages[-1] if messages else None
+        if (
+            last is not None
+            and len(last) < EMBEDS_PER_MESSAGE
+            and sum(len(e) for e in last) + len(embed) <= EMBED_TOTAL_LIMIT
+        ):
+            last.append(embed)
+        else:
+            messages.append([embed])
+    return messages
+
+
+def digest_text(content: DigestContent, *, width: int = TEXT_WIDTH) -> str:
+    if content.empty:
+        return f"{content.title}: nothing to post."
+    lines = [content.title]
+    for section in content.sections:
+        lines += ["", section.heading]
+        lines += [hang(item.headline, "  " + item.lead, width=width) for item in section.items]
+    if content.more:
+        lines += [
+            "",
+            f"… and {content.more} more" + (f": {content.more_hint}" if content.more_hint else ""),
+        ]
+    return "\n".join(lines)

@@ -1,0 +1,35 @@
+"""Text as Discord shows it: escaped markdown, masked links, timestamps in each reader's
+locale."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import discord
+
+
+def escape(text: str) -> str:
+    """Plain text safe inside Discord markdown (no stray bold, links or spoilers)."""
+    return discord.utils.escape_markdown(text, as_needed=False)
+
+
+def link(text: str, url: str | None) -> str:
+    """A masked link, or the escaped text when there is no usable URL."""
+    label = escape(text).replace("[", "(").replace("]", ")")
+    if not url or not url.startswith(("http://", "https://")):
+        return label
+    safe_url = url.replace(" ", "%20").replace(")", "%29").replace("(", "%28").replace(">", "%3E")
+    return f"[{label}]({safe_url})"
+
+
+def discord_date(date: dt.date, style: str = "D") -> str:
+    """A Discord timestamp for a day: each reader sees it in their own locale.
+
+    Noon UTC, so the day is the same in every timezone from UTC-11 to UTC+11.
+    """
+    moment = dt.datetime(date.year, date.month, date.day, 12, tzinfo=dt.UTC)
+    return f"<t:{int(moment.timestamp())}:{style}>"
+
+
+def discord_time(moment: dt.datetime, style: str = "f") -> str:
+    return f"<t:{int(moment.timestamp())}:{style}>"

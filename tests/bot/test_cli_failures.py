@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from bot import cli
+from bot.cli import parser as cli_parser
 from tests.conftest import REPO, SAMPLE_NEWS, SEED_PAGES
 
 TOKEN = "MTIzNDU2Nzg5.secret-token.do-not-print"
@@ -210,7 +211,7 @@ def test_a_bug_is_one_line_and_the_token_never_appears(
     assert cli.main(["--db", str(tmp_path / "c.db"), "import", str(SEED_PAGES[0])]) == 0
     monkeypatch.setenv("DISCORD_TOKEN", TOKEN)
     monkeypatch.setenv("LOG_LEVEL", "DEBUG")
-    monkeypatch.setattr(cli, "cmd_stats", broken)
+    monkeypatch.setattr(cli_parser, "cmd_stats", broken)  # build_parser reads it
     monkeypatch.setattr(sys, "stderr", sys.stderr)  # undone after the test
     code = cli.main(["--db", str(tmp_path / "c.db"), "stats"])
     out, err = capsys.readouterr()

@@ -20,7 +20,8 @@ from pathlib import Path
 import pytest
 
 from bot import render
-from bot.cli import main, outcome_line
+from bot.cli import main
+from bot.cli.feeds import outcome_line
 from bot.digests import onthisday_content
 from bot.errors import NotFound
 from bot.services import lookups

@@ -1,0 +1,94 @@
+"""The `chronicle` command line: run the bot, import, and look things up.
+
+Lookups print what the bot would say, as text or (with --json) as JSON. Exit status: 0
+when all went well, 1 when something was not found, was invalid or failed to import, 2 for
+a command-line mistake.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import logging
+import sys
+from collections.abc import Sequence
+
+from bot.cli.feeds import cmd_feeds_add
+from bot.cli.imports import cmd_import
+from bot.cli.parser import build_parser
+from bot.cli.run import cmd_run
+from bot.cli.wikipedia import cmd_wikipedia_pull
+from bot.config import ConfigError, Settings
+from bot.console import as_typed, configure_logging, not_text, pipe_closed, protect_stderr
+from bot.errors import UserError
+from storage import StorageError, open_storage
+
+log = logging.getLogger("chronicle")
+
+
+async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
+    try:
+        storage = await open_storage(settings.database, create=args.handler in CREATE_DATABASE)
+    except StorageError as exc:
+        print(f"chronicle: {exc}", file=sys.stderr)
+        return 1
+    try:
+        return await args.handler(args, settings, storage)
+    except UserError as exc:
+        print(f"chronicle: {exc.message}", file=sys.stderr)
+        if exc.suggestions:
+            print("Did you mean:", file=sys.stderr)
+            for suggestion in exc.suggestions:
+                print(f"  {suggestion}", file=sys.stderr)
+        return 1
+    except Exception as exc:
+        if (problem := storage.explain(exc)) is None:
+            raise
+        log.debug("the database failed", exc_info=True)
+        print(f"chronicle: {problem}", file=sys.stderr)
+        return 1
+    finally:
+        await storage.close()
+
+
+# Commands that bring events in may start a new database; lookups of a path that holds
+# none say so, rather than making an empty one.
+CREATE_DATABASE = frozenset({cmd_import, cmd_run, cmd_feeds_add, cmd_wikipedia_pull})
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    raw = list(sys.argv[1:] if argv is None else argv)
+    if (bad := next((a for a in raw if not_text(a)), None)) is not None:
+        print(
+            f"chronicle: the argument '{as_typed(bad)}' is not text in UTF-8; type it again"
+            " (or set your terminal to UTF-8)",
+            file=sys.stderr,
+        )
+        return 2
+    args = build_parser().parse_args(raw)
+    try:
+        settings = Settings.load()
+    except ConfigError as exc:
+        print(f"chronicle: {exc}", file=sys.stderr)
+        return 2
+    if args.db is not None:
+        settings = dataclasses.replace(settings, database=args.db, database_notice=None)
+    protect_stderr(settings.discord_token)
+    configure_logging(settings.log_level_number)
+    if settings.database_notice:
+        log.warning(settings.database_notice)
+    try:
+        return asyncio.run(_dispatch(args, settings))
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return pipe_closed()
+    except Exception as exc:  # a bug: one line here, the traceback in the log at DEBUG
+        log.debug("unexpected error", exc_info=True)
+        print(
+            f"chronicle: unexpected error ({type(exc).__name__}: {exc});"
+            " LOG_LEVEL=DEBUG shows where",
+            file=sys.stderr,
+        )
+        return 1

@@ -25,8 +25,8 @@ from bot.errors import UserError
 from bot.services import lookups
 from storage import Storage
 from storage.models import EntityName, EventBrief
-from storage.sqlite.events import NEWEST_IN_A_ROW
 from storage.sqlite.fts import EVENT_RANK, build_match, headline_phrase, in_text, phrase_match
+from storage.sqlite.search import NEWEST_IN_A_ROW
 from storage.textindex import CJK_RUN, fold
 
 Progress = Callable[[str, int, int], None]

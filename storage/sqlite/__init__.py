@@ -15,6 +15,7 @@ from storage.sqlite.entities import EntityRepository
 from storage.sqlite.events import EventRepository
 from storage.sqlite.feeds import FeedRepository
 from storage.sqlite.portal import PortalRepository
+from storage.sqlite.search import SQLiteSearch
 from storage.sqlite.settings import GuildSettingsRepository
 from storage.sqlite.subscriptions import SubscriptionRepository
 
@@ -25,7 +26,7 @@ class SQLiteStorage:
     def __init__(self, db: Database):
         self.db = db
         self.events = EventRepository(db)
-        self.search = self.events
+        self.search = SQLiteSearch(db)
         self.entities = EntityRepository(db)
         self.articles = ArticleRepository(db)
         self.digests = DigestRepository(db)

@@ -8,9 +8,9 @@ from contextlib import closing
 
 import pytest
 
+import storage.sqlite.search as storage_search
 from bot.services.imports import import_archive
 from storage import Storage
-import storage.sqlite.events as storage_events
 from storage.models import SearchFilter
 from storage.sqlite.event_rows import edition
 from storage.textindex import has_cjk
@@ -72,7 +72,7 @@ async def test_on_this_day_shows_one_edition_or_both(editions: Storage) -> None:
 async def test_search_by_words_keeps_the_edition(
     editions: Storage, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    search = editions.events.search
+    search = editions.search.search
     # "SpaceX" is in one Chinese headline only; "Helmut Kohl" in English ones only.
     (spacex,) = await search(SearchFilter("SpaceX"))
     assert await search(SearchFilter("SpaceX", language="zh")) == [spacex]
@@ -85,7 +85,7 @@ async def test_search_by_words_keeps_the_edition(
     # "news" is in a few events of each; with a window of one match, it grows until the
     # edition's own are found.
     everything = await search(SearchFilter("news"), limit=50)
-    monkeypatch.setattr(storage_events, "SEARCH_WINDOW", 1)
+    monkeypatch.setattr(storage_search, "SEARCH_WINDOW", 1)
     for language in ("en", "zh"):
         hits = await search(SearchFilter("news", language=language), limit=50)
         assert await langs(editions, [h.event.id for h in hits]) == {language}
@@ -113,7 +113,7 @@ async def test_search_by_dates_and_entity_keeps_the_edition(editions: Storage) -
 
 
 async def test_autocomplete_suggests_the_editions_headlines(editions: Storage) -> None:
-    suggest = editions.events.suggest_headlines
+    suggest = editions.search.suggest_headlines
     for typed in ("", "helmut", "former german", "Ko", "科", "德国", "SpaceX"):
         both = await suggest(typed, limit=25)
         for language in ("en", "zh"):
@@ -130,7 +130,7 @@ async def test_autocomplete_suggests_the_editions_headlines(editions: Storage) -
 
 
 async def test_did_you_mean_suggests_the_editions_events(editions: Storage) -> None:
-    closest = editions.events.closest
+    closest = editions.search.closest
     assert [b.headline for b in await closest("Helmutt Kohl", language="en")]
     assert await closest("Helmutt Kohl", language="zh") == []
     assert KOHL_ZH in [b.headline for b in await closest("科尔X", language="zh")]

@@ -8,12 +8,11 @@ import datetime as dt
 
 import pytest
 
-import storage.sqlite.events as storage_events
+import storage.sqlite.search as storage_search
 from bot.services.imports import import_archive
 from storage import Storage
 from storage.keys import make_key
 from storage.models import PageRecord, SearchFilter
-from storage.sqlite.events import EventRepository
 from storage.sqlite.fts import (
     few_matches_likely,
     lone_character,
@@ -21,6 +20,7 @@ from storage.sqlite.fts import (
     token_expressions,
     without_letter_typed,
 )
+from storage.sqlite.search import SQLiteSearch
 from storage.textindex import CJK_RUN, simplified
 from tests.conftest import TEST_DATA
 from tests.support.reads import ONE_LETTER_PREFIX, text_parameters
@@ -42,7 +42,7 @@ def _page(n: int, headline: str, summary: str = "") -> PageRecord:
 @pytest.fixture
 def common_above_three(monkeypatch: pytest.MonkeyPatch) -> None:
     """A word in more than three events is common: a small archive behaves as a big one."""
-    monkeypatch.setattr(storage_events, "COMMON_TERM_EVENTS", 3)
+    monkeypatch.setattr(storage_search, "COMMON_TERM_EVENTS", 3)
 
 
 def test_the_words_to_rank_by_are_the_rare_ones() -> None:
@@ -89,13 +89,13 @@ def test_few_matches_are_likely_for_several_whole_words_all_required() -> None:
 
 async def test_term_counts_stop_at_the_cap(storage: Storage) -> None:
     await storage.events.import_batch([_page(n, f"flood {n}") for n in range(10)])
-    counts = await storage.events.term_counts(['"flood"', '"9"', '"drought"'], cap=4)
+    counts = await storage.search.term_counts(['"flood"', '"9"', '"drought"'], cap=4)
     assert counts == {'"flood"': 5, '"9"': 1, '"drought"': 0}
     # A common word stays common; the others are counted again as events come.
     await storage.events.import_batch([_page(n, f"drought {n}") for n in range(10, 13)])
-    counts = await storage.events.term_counts(['"drought"', '"flood"', '"9"'], cap=4)
+    counts = await storage.search.term_counts(['"drought"', '"flood"', '"9"'], cap=4)
     assert counts == {'"drought"': 3, '"flood"': 5, '"9"': 1}
-    assert await storage.events.term_counts(['"flood"'], cap=20) == {'"flood"': 10}
+    assert await storage.search.term_counts(['"flood"'], cap=20) == {'"flood"': 10}
 
 
 @pytest.mark.usefixtures("common_above_three")
@@ -104,7 +104,7 @@ async def test_common_words_alone_list_headline_matches_first_then_newest(
     storage: Storage, monkeypatch: pytest.MonkeyPatch, headline_checks: int
 ) -> None:
     """Few matches have their headlines checked in Python, many by FTS5: the same order."""
-    monkeypatch.setattr(storage_events, "HEADLINE_CHECKS", headline_checks)
+    monkeypatch.setattr(storage_search, "HEADLINE_CHECKS", headline_checks)
     pages = [
         _page(0, "Flood in the north", "Rivers rose."),
         _page(1, "Election day", "A flood of voters came."),
@@ -289,7 +289,7 @@ async def test_a_phrase_of_stop_words_is_looked_for_among_the_newest_events(
 ) -> None:
     """In headlines it is found anywhere (headline_pairs); in summaries only among the
     newest STOP_PHRASE_EVENTS events."""
-    monkeypatch.setattr(storage_events, "STOP_PHRASE_EVENTS", 5)
+    monkeypatch.setattr(storage_search, "STOP_PHRASE_EVENTS", 5)
     pages = [
         _page(n, f"Report {n} of the day")
         if n % 4 == 1
@@ -314,7 +314,7 @@ async def test_words_found_together_are_the_newest_in_the_window(
 ) -> None:
     """Several words, or a phrase, are read oldest first (few matches are likely), then
     newest first when they outnumber the window: the newest of them are ranked either way."""
-    monkeypatch.setattr(storage_events, "SEARCH_WINDOW", 8)
+    monkeypatch.setattr(storage_search, "SEARCH_WINDOW", 8)
     pages = [_page(n, f"Harbour {n}", "Cranes and ships. 港口起重机。") for n in range(matches)]
     pages += [_page(100 + n, "Cranes alone", "No ships. 起重机，港口。") for n in range(3)]
     await storage.events.import_batch(pages)
@@ -337,15 +337,15 @@ async def _chinese_characters(
     storage: Storage, monkeypatch: pytest.MonkeyPatch
 ) -> tuple[list[str], list[str]]:
     """Every character of the Chinese sample's headlines, imported; the scans that find one
-    (EventRepository._newest_holding) are counted in the list returned."""
+    (SQLiteSearch._newest_holding) are counted in the list returned."""
     report = await import_archive(storage, [TEST_DATA / "news-zh"])
     assert report.ok, report.failed
     headlines = [r[0] for r in await storage.db.fetchall("SELECT headline FROM events")]
-    holding = EventRepository._newest_holding
+    holding = SQLiteSearch._newest_holding
     scanned: list[str] = []
 
     async def spy(
-        self: EventRepository,
+        self: SQLiteSearch,
         character: str,
         limit: int,
         *,
@@ -357,7 +357,7 @@ async def _chinese_characters(
             scanned.append(character)
         return rows
 
-    monkeypatch.setattr(EventRepository, "_newest_holding", spy)
+    monkeypatch.setattr(SQLiteSearch, "_newest_holding", spy)
     return sorted({c for h in headlines for run in CJK_RUN.findall(h) for c in run}), scanned
 
 
@@ -367,10 +367,10 @@ async def test_a_chinese_character_typed_alone_is_suggested_as_fts5_finds_it(
     """A character common among the newest headlines is looked for in them, not through
     FTS5; the suggestions are the same, for every character of the Chinese sample."""
     characters, scanned = await _chinese_characters(storage, monkeypatch)
-    monkeypatch.setattr(storage_events, "HEADLINE_POOL", 4)  # the sample's common characters
+    monkeypatch.setattr(storage_search, "HEADLINE_POOL", 4)  # the sample's common characters
     suggested = {c: await storage.search.suggest_headlines(c, limit=4) for c in characters}
     assert len(scanned) >= 20, scanned
-    monkeypatch.setattr(storage_events, "CHARACTER_SCAN", 0)
+    monkeypatch.setattr(storage_search, "CHARACTER_SCAN", 0)
     for character in characters:
         through_fts5 = await storage.search.suggest_headlines(character, limit=4)
         assert suggested[character] == through_fts5, character
@@ -391,13 +391,13 @@ async def test_a_common_chinese_character_alone_is_searched_as_fts5_finds_it(
     await storage.events.import_batch(
         [_page(n, f"Report {n}", summary) for n, summary in enumerate(chinese)]
     )
-    monkeypatch.setattr(storage_events, "SEARCH_WINDOW", 6)
+    monkeypatch.setattr(storage_search, "SEARCH_WINDOW", 6)
     pages = [(0, 3), (3, 3)]
     found = {
         (c, p): await _found(storage, c, offset=p[0], limit=p[1]) for c in characters for p in pages
     }
     assert len(scanned) >= 20, scanned
-    monkeypatch.setattr(storage_events, "CHARACTER_SCAN", 0)
+    monkeypatch.setattr(storage_search, "CHARACTER_SCAN", 0)
     for character in characters:
         for page in pages:
             through_fts5 = await _found(storage, character, offset=page[0], limit=page[1])

@@ -165,7 +165,7 @@ async def floor(
 
 
 # The full-text indexes an events row fills through its insert triggers, filled in bulk as
-# EventRepository._index does.
+# event_rows.index_events does.
 _BULK_FULL_TEXT = tuple(
     f"INSERT INTO {index} SELECT {values} FROM events WHERE searchable = 1"
     for index, values in FULL_TEXT_FILLS

@@ -54,7 +54,7 @@ def brief(row: aiosqlite.Row) -> EventBrief:
 
 
 # How events rows fill the full-text indexes in bulk: (index and columns, what a row gives).
-# EventRepository._index uses them after each batch; benchmarks.importing, for its fastest load.
+# event_rows.index_events uses them after each batch; benchmarks.importing, for its fastest load.
 FULL_TEXT_FILLS = (
     (
         "event_search(rowid, headline, summary, period, entities)",

@@ -210,7 +210,7 @@ def few_matches_likely(text: str, *, prefix_last: bool = False) -> bool:
     of two words or more, not all stop words, in each of its alternatives or forms ("中国
     政府": run together, or as written). In the benchmark's searches of a large archive,
     the matches of one word, or of a prefix, mostly were more than SEARCH_WINDOW; these
-    seldom were (see EventRepository._newest_matches)."""
+    seldom were (see SQLiteSearch._newest_matches)."""
     positive = parse_query(text, prefix_last=prefix_last).required
     if any(term.prefix for group in positive for term in group):
         return False

@@ -72,10 +72,6 @@ class _DayEvent:
         )
 
 
-def _iso(date: dt.date) -> str:
-    return date.isoformat()
-
-
 def _day_state(row: aiosqlite.Row) -> PortalDayState:
     fetched_at = from_timestamp(row["fetched_at"])
     assert fetched_at is not None  # NOT NULL
@@ -100,7 +96,7 @@ class PortalRepository:
     async def revisions(self, wiki: str, dates: Sequence[dt.date]) -> dict[dt.date, int | None]:
         """The revision held for each of these days that was read (None: no such page)."""
         found: dict[dt.date, int | None] = {}
-        for chunk in chunked([_iso(d) for d in dates]):
+        for chunk in chunked([d.isoformat() for d in dates]):
             rows = await self.db.fetchall(
                 "SELECT date, revision_id FROM portal_days"
                 f" WHERE wiki = ? AND date IN ({placeholders(len(chunk))})",
@@ -130,7 +126,7 @@ class PortalRepository:
         async with self.db.transaction() as conn:
             await conn.executemany(
                 "UPDATE portal_days SET fetched_at = ? WHERE wiki = ? AND date = ?",
-                [(to_timestamp(now), wiki, _iso(date)) for date in dates],
+                [(to_timestamp(now), wiki, date.isoformat()) for date in dates],
             )
 
     async def record_unreadable(
@@ -186,7 +182,7 @@ class PortalRepository:
             " error = excluded.error, fetched_at = excluded.fetched_at",
             (
                 wiki,
-                _iso(date),
+                date.isoformat(),
                 title,
                 page_url,
                 revision_id,
@@ -213,7 +209,7 @@ class PortalRepository:
         ``flood_cap`` of them (a page read for the first time after an outage, say)."""
         outcome = DayOutcome()
         stamp = to_timestamp(now)
-        date = _iso(revision.date)
+        date = revision.date.isoformat()
         items = revision.items
         async with self.db.transaction() as conn:
             events = await self._candidates(conn, wiki, revision.date, items)
@@ -323,7 +319,7 @@ class PortalRepository:
         """The events an item of the day may be: the day's events, those its keys name,
         and those the pages of the day and of the days either side list (or listed)."""
         key_ids = await event_rows.event_ids(conn, [item.key for item in items])
-        days = [_iso(date + dt.timedelta(days=n)) for n in (-1, 0, 1)]
+        days = [(date + dt.timedelta(days=n)).isoformat() for n in (-1, 0, 1)]
         listings = {
             row["event_id"]: row
             for row in await conn.execute_fetchall(
@@ -334,7 +330,7 @@ class PortalRepository:
         }
         ids = set(listings) | set(key_ids.values())
         rows = await conn.execute_fetchall(
-            "SELECT id FROM events WHERE date = ? AND complete = 1", (_iso(date),)
+            "SELECT id FROM events WHERE date = ? AND complete = 1", (date.isoformat(),)
         )
         ids.update(row[0] for row in rows)
         events: dict[int, _DayEvent] = {}
@@ -383,7 +379,7 @@ class PortalRepository:
             rows.append(
                 (
                     key,
-                    _iso(item.date),
+                    item.date.isoformat(),
                     item.headline,
                     item.story,
                     item.category,
@@ -432,14 +428,14 @@ class PortalRepository:
                 item.story,
                 item.category,
                 item.lang,
-                _iso(item.date),
+                item.date.isoformat(),
                 now,
                 event_id,
                 item.headline,
                 item.story,
                 item.category,
                 item.lang,
-                _iso(item.date),
+                item.date.isoformat(),
             ),
         )
         changed = cursor.rowcount > 0

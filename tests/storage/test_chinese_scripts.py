@@ -5,13 +5,11 @@ together by its migration."""
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 
 from bot.ingest.archive import ParsedDay, iter_archive_files, parse_file
 from bot.services.imports import import_archive
-from storage import Storage, open_storage
+from storage import Storage
 from storage.models import PageRecord, SearchFilter
-from storage.sqlite.db import connect_plain
 from storage.textindex import fold
 from tests.conftest import shared
 
@@ -43,46 +41,6 @@ async def test_both_scripts_are_one_entity_and_one_search(storage: Storage) -> N
         assert {h.event.key for h in hits} == {TRADITIONAL.key, SIMPLIFIED.key}, query
     suggested = await storage.search.suggest_headlines("蘋")
     assert {b.key for b in suggested} >= {TRADITIONAL.key, SIMPLIFIED.key}
-
-
-async def test_a_database_from_before_is_brought_together(tmp_path: Path) -> None:
-    """Written before the migration, the two spellings were two entities, each with its
-    event and the traditional one with a subscriber: after it, one entity with both events
-    and the subscriber, and the indexes answer in either script."""
-    database = tmp_path / "c.db"
-    async with await open_storage(database) as storage:
-        await storage.events.import_batch([TRADITIONAL, SIMPLIFIED])
-        simplified_event = await storage.events.get_by_key(SIMPLIFIED.key)
-        assert simplified_event is not None
-    db = connect_plain(database)
-    # As a Chronicle from before wrote it: each spelling its own entity and folded name.
-    db.execute("UPDATE entities SET folded = name WHERE name = '蘋果公司'")
-    traditional = db.execute("SELECT id FROM entities WHERE name = '蘋果公司'").fetchone()[0]
-    db.execute("INSERT INTO entities(name, folded) VALUES ('苹果公司', '苹果公司')")
-    simplified = db.execute("SELECT id FROM entities WHERE name = '苹果公司'").fetchone()[0]
-    db.execute(
-        "UPDATE event_entities SET entity_id = ? WHERE event_id = ? AND entity_id = ?",
-        (simplified, simplified_event.id, traditional),
-    )
-    db.execute(
-        "INSERT INTO subscriptions(guild_id, user_id, entity_id, delivery, created_at)"
-        " VALUES (1, 2, ?, 'dm', '2019-01-01T00:00:00Z')",
-        (simplified,),
-    )
-    db.execute("DELETE FROM schema_migrations WHERE version = 12")
-    db.close()
-    async with await open_storage(database) as storage:  # the migration runs
-        rows = await storage.db.fetchall(
-            "SELECT id, name, folded FROM entities WHERE name LIKE '%果公司'"
-        )
-        assert [tuple(r) for r in rows] == [(traditional, "蘋果公司", fold("蘋果公司"))]
-        assert (await storage.entities.profile(traditional)).event_count == 2
-        (subscription,) = await storage.subscriptions.for_member(1, 2)
-        assert subscription.entity_id == traditional
-        for query in ("苹果", "蘋果"):
-            hits = await storage.search.search(SearchFilter(text=query))
-            assert {h.event.key for h in hits} == {TRADITIONAL.key, SIMPLIFIED.key}
-        assert (await storage.stats()).entities == 2  # 蘋果公司 and 美國
 
 
 async def test_every_pair_of_spellings_in_the_chinese_edition_is_one_entity(

@@ -5,23 +5,19 @@ settings, and a database from before brought to the new schema by its migration.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import re
-from pathlib import Path
 
 import pytest
 
-from storage import Storage, open_storage
+from storage import Storage
 from storage.keys import make_key
 from storage.models import (
     Digest,
     DigestFilters,
-    GuildSettings,
     PageRecord,
     PortalItemRecord,
     PortalRevision,
 )
-from storage.sqlite.db import connect_plain, migrations
 
 DAY = dt.date(2026, 12, 7)
 NOW = dt.datetime(2026, 12, 7, 9, tzinfo=dt.UTC)
@@ -595,140 +591,6 @@ async def test_on_this_day_takes_the_filters(storage: Storage) -> None:
 
 
 # --- 6. a database from before, and merges ----------------------------------------------------
-
-
-def _database_before_news_channels(path: Path) -> None:
-    """Migrations 1 to 12 as Database._migrate applies them, on a plain connection that
-    knows the functions their triggers and 0012 call; then a guild, a digest, a sent run
-    and its deliveries as a Chronicle from before wrote them."""
-    db = connect_plain(path)
-    try:
-        db.execute(
-            "CREATE TABLE IF NOT EXISTS schema_migrations ("
-            " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
-        )
-        for version, name, sql in migrations():
-            if version > 12:
-                break
-            db.executescript(
-                "BEGIN IMMEDIATE;\n"
-                "INSERT INTO schema_migrations(version, name, applied_at)"
-                f" VALUES ({version}, '{name}', '2026-01-01T00:00:00Z');\n" + sql + "\nCOMMIT;"
-            )
-        stamp = "2026-12-06T08:00:00.000000Z"
-        for n, headline in enumerate(("Sent before", "Waiting one", "Waiting two"), 1):
-            db.execute(
-                "INSERT INTO events(id, key, date, headline, complete, origin, announce,"
-                " added_at, updated_at) VALUES (?, ?, '2026-12-06', ?, 1, 'feed', 1, ?, ?)",
-                (n, f"2026/12/6/{_slug(headline)}", headline, stamp, stamp),
-            )
-        db.execute(
-            "INSERT INTO guild_settings(guild_id, timezone, updated_at) VALUES (?, ?, ?)",
-            (GUILD, "Europe/Berlin", stamp),
-        )
-        db.execute(
-            "INSERT INTO digests(id, guild_id, channel_id, kind, time, timezone, created_by,"
-            " created_at, updated_at, last_event_id) VALUES (7, ?, ?, 'new', '08:30',"
-            " 'Europe/Berlin', ?, ?, ?, 0)",
-            (GUILD, CHANNEL, USER, stamp, stamp),
-        )
-        db.execute(
-            "INSERT INTO digests(id, guild_id, channel_id, kind, time, timezone, created_by,"
-            " created_at, updated_at, paused_reason, paused_at) VALUES (8, ?, ?, 'onthisday',"
-            " '07:00', 'Europe/Berlin', ?, ?, ?, 'Missing Access', ?)",
-            (GUILD, CHANNEL, USER, stamp, stamp, stamp),
-        )
-        db.execute(
-            "INSERT INTO digest_runs(digest_id, local_date, status, parts, parts_sent, attempts,"
-            " items, detail, updated_at) VALUES (7, '2026-12-06', 'sent', 1, 1, 1, ?, NULL, ?)",
-            (json.dumps([1]), stamp),
-        )
-        db.execute(
-            "INSERT INTO deliveries(target, event_id, delivered_at) VALUES ('digest:7', 1, ?)",
-            (stamp,),
-        )
-    finally:
-        db.close()
-
-
-async def test_a_database_from_before_keeps_its_digests_runs_and_settings(
-    tmp_path: Path,
-) -> None:
-    path = tmp_path / "before.db"
-    _database_before_news_channels(path)
-    async with await open_storage(path) as storage:
-        applied = await storage.db.fetchall("SELECT MAX(version) FROM schema_migrations")
-        assert applied[0][0] == max(v for v, _, _ in migrations())
-
-        digest = await storage.digests.get(7)
-        assert digest is not None
-        assert (digest.guild_id, digest.channel_id, digest.kind, digest.every) == (
-            GUILD,
-            CHANNEL,
-            "new",
-            "daily",
-        )
-        assert digest.time == dt.time(8, 30) and digest.timezone == "Europe/Berlin"
-        assert digest.filters == DigestFilters() and digest.entity_names == ()
-        assert digest.role_id is None and not digest.publish and not digest.paused
-        paused = await storage.digests.get(8)
-        assert paused is not None and paused.paused_reason == "Missing Access"
-        assert [d.id for d in await storage.digests.for_guild(GUILD)] == [7, 8]
-
-        (run,) = await storage.digests.runs_for(7)
-        assert (run.slot, run.status, run.items, run.covers_to, run.thread_id) == (
-            "2026-12-06",
-            "sent",
-            (1,),
-            0,
-            None,
-        )
-        assert await storage.digests.claim_run(7, "2026-12-06", parts=1, items=[2]) is None
-
-        settings = await storage.settings.get(GUILD)
-        assert settings.timezone == "Europe/Berlin" and settings.language is None
-
-        # Deliveries still hold: what was sent is not posted again; the rest is.
-        found = await storage.digests.new_events(digest)
-        assert [e.brief.headline for e in found.events] == ["Waiting one", "Waiting two"]
-        run = await storage.digests.claim_run(
-            7, SLOT, parts=1, items=[e.brief.id for e in found.events], covers_to=found.covers_to
-        )
-        assert run is not None
-        await storage.digests.finish_run(7, SLOT, "sent")
-        assert await headlines(storage, digest) == []
-
-        # The same channel and kind with filters is a second digest; the old one, set
-        # again without filters, is still the one, and resumed.
-        await arrive(storage, history("Old", dt.date(2015, 1, 1), "Italy"))
-        filtered = await make_digest(
-            storage, DigestFilters(entity_ids=(await entity(storage, "Italy"),))
-        )
-        assert filtered.id > 8
-        same = await make_digest(storage, kind="onthisday", time=dt.time(7))
-        assert same.id == 8 and not same.paused
-        assert [d.id for d in await storage.digests.for_guild(GUILD)] == [7, filtered.id, 8]
-        # Removing a digest takes its entities and runs with it.
-        await storage.digests.remove(filtered.id)
-        left = await storage.db.fetchall(
-            "SELECT COUNT(*) FROM digest_entities WHERE digest_id = ?", (filtered.id,)
-        )
-        assert left[0][0] == 0
-        await storage.digests.remove(7)
-        runs = await storage.db.fetchall("SELECT COUNT(*) FROM digest_runs WHERE digest_id = 7")
-        assert runs[0][0] == 0
-        problems = await storage.db.fetchall("PRAGMA foreign_key_check")
-        assert list(problems) == []
-
-
-async def test_a_guild_set_before_with_no_timezone_row_reads_as_unset(tmp_path: Path) -> None:
-    path = tmp_path / "before.db"
-    _database_before_news_channels(path)
-    async with await open_storage(path) as storage:
-        assert await storage.settings.get(GUILD + 1) == GuildSettings()
-        await storage.settings.set_language(GUILD, "zh")
-        settings = await storage.settings.get(GUILD)
-        assert (settings.timezone, settings.language) == ("Europe/Berlin", "zh")
 
 
 async def test_a_merge_moves_a_digest_s_entity(storage: Storage) -> None:

@@ -4,20 +4,15 @@ put first by search and autocomplete; the pairs follow every change of a headlin
 from __future__ import annotations
 
 import datetime as dt
-import sqlite3
-from contextlib import closing
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from storage import Storage, open_storage
+from storage import Storage
 from storage.keys import make_key
 from storage.models import PageRecord, SearchFilter
-from storage.sqlite.db import connect_plain
 from storage.sqlite.fts import headline_phrase
 from storage.textindex import word_pairs
-from tests.support.archives import archive_at_schema
 
 START = dt.date(2020, 1, 1)
 # The oldest and longest headline holds "river floods" in a row: bm25 alone would put it last.
@@ -33,15 +28,6 @@ def _page(n: int, headline: str, **fields: Any) -> PageRecord:
 async def _found(storage: Storage, text: str, **filters: Any) -> list[str]:
     hits = await storage.search.search(SearchFilter(text=text, **filters), limit=10)
     return [hit.event.headline for hit in hits]
-
-
-def _pair_rows(path: Path, phrase: str) -> list[int]:
-    with closing(sqlite3.connect(path)) as db:
-        rows = db.execute(
-            "SELECT rowid FROM headline_pairs WHERE headline_pairs MATCH ? ORDER BY rowid",
-            (phrase,),
-        )
-        return [row[0] for row in rows]
 
 
 def test_pairs_are_neighbouring_words_and_stop_at_chinese() -> None:
@@ -110,36 +96,3 @@ async def test_autocomplete_offers_the_headlines_holding_the_words_in_a_row(
     assert [b.headline for b in typed] == [IN_A_ROW]
     typed = await storage.search.suggest_headlines("river of flo")  # in no headline in a row
     assert [b.headline for b in typed] == [APART[1], APART[0], IN_A_ROW]  # all: newest first
-
-
-async def test_the_pairs_follow_a_changed_or_deleted_headline(
-    storage: Storage, tmp_path: Path
-) -> None:
-    await storage.events.import_batch(
-        [_page(0, "Dam bursts near the river"), _page(1, "Dam inspected")]
-    )
-    path = tmp_path / "chronicle.db"
-    assert _pair_rows(path, '"dam_bursts"') == [1]
-    await storage.events.import_batch([_page(0, "Dam holds firm")])  # the same key
-    assert _pair_rows(path, '"dam_bursts"') == []
-    assert _pair_rows(path, '"dam_holds holds_firm"') == [1]
-    assert await _found(storage, "dam holds") == ["Dam holds firm"]
-    with closing(connect_plain(path)) as db:
-        db.execute("DELETE FROM events WHERE id = 1")
-    assert _pair_rows(path, '"dam_holds"') == []
-
-
-async def test_an_archive_from_before_the_pairs_gets_them_on_open(tmp_path: Path) -> None:
-    path = tmp_path / "old.db"
-    archive_at_schema(
-        path,
-        7,
-        [
-            ("2020/03/1/a", "2020-03-01", "Floods in the north"),
-            ("2020/07/1/b", "2020-07-01", "The north floods again"),
-        ],
-    )
-    async with await open_storage(path) as storage:
-        typed = await storage.search.suggest_headlines("north flo")
-        assert [b.headline for b in typed] == ["The north floods again"]
-    assert _pair_rows(path, '"north_floods"') == [2]

@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
-import sqlite3
-from contextlib import closing
 
 import pytest
 
-import storage.sqlite.search as storage_search
 from bot.services.imports import import_archive
 from storage import Storage
 from storage.models import SearchFilter
@@ -69,31 +66,6 @@ async def test_on_this_day_shows_one_edition_or_both(editions: Storage) -> None:
     assert before and all(b.date.year < 2017 for b in before)
 
 
-async def test_search_by_words_keeps_the_edition(
-    editions: Storage, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    search = editions.search.search
-    # "SpaceX" is in one Chinese headline only; "Helmut Kohl" in English ones only.
-    (spacex,) = await search(SearchFilter("SpaceX"))
-    assert await search(SearchFilter("SpaceX", language="zh")) == [spacex]
-    assert await search(SearchFilter("SpaceX", language="en")) == []
-    assert await search(SearchFilter("Helmut Kohl", language="zh")) == []
-    kohl = await search(SearchFilter("Helmut Kohl"))
-    assert await search(SearchFilter("Helmut Kohl", language="en")) == kohl
-    assert await search(SearchFilter("科尔", language="en")) == []
-    assert KOHL_ZH in [h.event.headline for h in await search(SearchFilter("科尔", language="zh"))]
-    # "news" is in a few events of each; with a window of one match, it grows until the
-    # edition's own are found.
-    everything = await search(SearchFilter("news"), limit=50)
-    monkeypatch.setattr(storage_search, "SEARCH_WINDOW", 1)
-    for language in ("en", "zh"):
-        hits = await search(SearchFilter("news", language=language), limit=50)
-        assert await langs(editions, [h.event.id for h in hits]) == {language}
-        assert {h.event.id for h in hits} == {
-            h.event.id for h in everything if has_cjk(h.event.headline) == (language == "zh")
-        }
-
-
 async def test_search_by_dates_and_entity_keeps_the_edition(editions: Storage) -> None:
     day = dt.date(2017, 6, 16)
     chinese = await editions.search.search(SearchFilter(since=day, until=day, language="zh"))
@@ -151,34 +123,3 @@ async def test_an_entitys_recent_events_keep_the_edition(editions: Storage) -> N
     english = await editions.entities.profile(found[0], language="en")
     assert english.recent == ()
     assert english.event_count == whole.event_count  # what it knows, in every language
-
-
-async def test_a_language_keeps_the_lookups_on_their_indexes(editions: Storage) -> None:
-    with closing(sqlite3.connect(editions.db.path)) as db:
-        plans = {
-            "on this day": db.execute(
-                "EXPLAIN QUERY PLAN SELECT id FROM events e WHERE e.month_day = ?"
-                " AND e.date < ? AND e.lang = ? ORDER BY e.date DESC, e.complete DESC, e.id",
-                ("06-16", "9999-12-31", "en"),
-            ).fetchall(),
-            "entity": db.execute(
-                "EXPLAIN QUERY PLAN SELECT e.id FROM event_entities f JOIN events e"
-                " ON e.id = f.event_id WHERE f.entity_id IN (?) AND f.date >= ? AND f.date <= ?"
-                " AND e.lang = ? ORDER BY f.date DESC, f.event_id DESC LIMIT 10",
-                (1, "0000-00-00", "9999-99-99", "en"),
-            ).fetchall(),
-            "words": db.execute(
-                "EXPLAIN QUERY PLAN SELECT s.rowid FROM event_search s JOIN events e"
-                " ON e.id = s.rowid WHERE event_search MATCH ? AND s.rowid >= ? AND e.lang = ?"
-                " ORDER BY s.rowid DESC LIMIT 500",
-                ('"news"', 0, "zh"),
-            ).fetchall(),
-        }
-    on_this_day = " / ".join(row[3] for row in plans["on this day"])
-    assert "events_by_month_day" in on_this_day, on_this_day
-    entity = " / ".join(row[3] for row in plans["entity"])
-    assert "event_entities_by_entity" in entity and "TEMP B-TREE" not in entity, entity
-    # Matches are walked newest first by FTS5, each event looked up by its id.
-    words = [row[3] for row in plans["words"]]
-    assert words[0].startswith("SCAN s VIRTUAL TABLE"), words
-    assert "INTEGER PRIMARY KEY" in words[1] and "TEMP B-TREE" not in " ".join(words), words

@@ -3,20 +3,15 @@
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import random
-import sqlite3
-from contextlib import closing
-from pathlib import Path
 
 import pytest
 
-from storage import Storage, open_storage
+from storage import Storage
 from storage.keys import make_key
-from storage.models import DayEntryRecord, PageRecord, SearchFilter
+from storage.models import PageRecord, SearchFilter
 from storage.sqlite.fts import period_match
-from tests.support.archives import archive_at_schema
 
 WORDS = ["flood", "vote", "quake", "the", "summit", "strike"]
 
@@ -109,38 +104,6 @@ async def test_period_words_are_not_searchable_text(
     assert [h.event.headline for h in hits] == ["Plan y2021 announced"]
 
 
-async def test_an_archive_indexed_before_periods_is_indexed_again(
-    tmp_path: Path,
-) -> None:
-    """A database at schema 5 (no filter columns) is upgraded on open: its events are found
-    by words, dates and entities, through the new index."""
-    path = tmp_path / "old.db"
-    archive_at_schema(
-        path,
-        5,
-        [
-            ("2020/03/1/a", "2020-03-01", "Flood in the north"),
-            ("2020/07/1/b", "2020-07-01", "Flood in the south"),
-        ],
-    )
-    with closing(sqlite3.connect(path)) as db:
-        assert "period" not in {r[1] for r in db.execute("PRAGMA table_info(event_search)")}
-
-    async with await open_storage(path) as storage:
-        hits = await storage.search.search(
-            SearchFilter(text="flood", since=dt.date(2020, 6, 1), until=dt.date(2020, 12, 31))
-        )
-        assert [h.event.headline for h in hits] == ["Flood in the south"]
-        async with storage.db.transaction() as conn:
-            await storage.events.link_entities(conn, [(1, "North")])  # after indexing
-        north = (await storage.entities.find("North"))[0]
-        hits = await storage.search.search(SearchFilter(text="flood", entity_ids=(north,)))
-        assert [h.event.headline for h in hits] == ["Flood in the north"]
-        with closing(sqlite3.connect(path)) as db:
-            columns = {r[1] for r in db.execute("PRAGMA table_info(event_search)")}
-        assert "period" in columns
-
-
 async def test_stop_words_alone_are_answered_newest_first(
     storage: Storage,
 ) -> None:
@@ -159,41 +122,3 @@ async def test_stop_words_alone_are_answered_newest_first(
     both = await storage.search.search(SearchFilter(text="the flood"), limit=1000)
     alone = await storage.search.search(SearchFilter(text="flood"), limit=1000)
     assert sorted(h.event.id for h in both) == sorted(h.event.id for h in alone) != []
-
-
-async def test_search_by_entity_finds_exactly_the_linked_events(
-    storage: Storage,
-) -> None:
-    """The index's entity words are kept by a trigger as links arrive after an event was
-    indexed (a later day index, a feed): filtered search must match the links exactly."""
-    rng = random.Random(11)
-    names = [f"Entity {n}" for n in range(8)]
-    pages = [
-        dataclasses.replace(page, entities=tuple(rng.sample(names, rng.randint(0, 2))))
-        for page in _pages(300)
-    ]
-    await storage.events.import_batch(pages)
-    later = rng.sample(pages, 60)
-    await storage.events.import_batch(
-        [],
-        [
-            DayEntryRecord(p.key, p.date, p.headline, None, (*p.entities, rng.choice(names)), None)
-            for p in later
-        ],
-    )
-    with closing(sqlite3.connect(storage.db.path)) as db:
-        links = db.execute(
-            "SELECT ee.entity_id, e.key FROM event_entities ee JOIN events e ON e.id = ee.event_id"
-        ).fetchall()
-    keys_of: dict[int, set[str]] = {}
-    for entity_id, key in links:
-        keys_of.setdefault(entity_id, set()).add(key)
-    headline_of = {p.key: p.headline for p in pages}
-    assert len(keys_of) == len(names)
-    for entity_id, keys in keys_of.items():
-        for word in ["flood", "vote OR quake", "the"]:
-            hits = await storage.search.search(
-                SearchFilter(text=word, entity_ids=(entity_id,)), limit=1000
-            )
-            expected = {k for k in keys if _matches(word, headline_of[k])}
-            assert {h.event.key for h in hits} == expected, (entity_id, word)

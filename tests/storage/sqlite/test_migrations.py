@@ -1,0 +1,359 @@
+"""Chinese in one script: a name written in traditional or simplified characters is one
+entity, a search in either script finds both, and a database from before is brought
+together by its migration."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import sqlite3
+from contextlib import closing
+from pathlib import Path
+
+from storage import Storage, open_storage
+from storage.keys import make_key
+from storage.models import (
+    Digest,
+    DigestFilters,
+    GuildSettings,
+    PageRecord,
+    SearchFilter,
+)
+from storage.sqlite import event_rows
+from storage.sqlite.db import connect_plain, migrations
+from storage.textindex import fold
+from tests.support.archives import archive_at_schema
+
+GUILD, CHANNEL, USER = 1, 10, 100
+
+DAY = dt.date(2019, 9, 10)
+
+
+TRADITIONAL = PageRecord(
+    key="2019/09/10/蘋果公司推出新款iPhone",
+    date=DAY,
+    headline="蘋果公司推出新款iPhone。",
+    lang="zh",
+    entities=("蘋果公司", "美國"),
+)
+
+
+SIMPLIFIED = PageRecord(
+    key="2019/09/10/苹果公司股价上涨",
+    date=DAY,
+    headline="苹果公司股价上涨。",
+    lang="zh",
+    entities=("苹果公司",),
+)
+
+
+async def test_a_database_from_before_is_brought_together(tmp_path: Path) -> None:
+    """Written before the migration, the two spellings were two entities, each with its
+    event and the traditional one with a subscriber: after it, one entity with both events
+    and the subscriber, and the indexes answer in either script."""
+    database = tmp_path / "c.db"
+    async with await open_storage(database) as storage:
+        await storage.events.import_batch([TRADITIONAL, SIMPLIFIED])
+        simplified_event = await storage.events.get_by_key(SIMPLIFIED.key)
+        assert simplified_event is not None
+    db = connect_plain(database)
+    # As a Chronicle from before wrote it: each spelling its own entity and folded name.
+    db.execute("UPDATE entities SET folded = name WHERE name = '蘋果公司'")
+    traditional = db.execute("SELECT id FROM entities WHERE name = '蘋果公司'").fetchone()[0]
+    db.execute("INSERT INTO entities(name, folded) VALUES ('苹果公司', '苹果公司')")
+    simplified = db.execute("SELECT id FROM entities WHERE name = '苹果公司'").fetchone()[0]
+    db.execute(
+        "UPDATE event_entities SET entity_id = ? WHERE event_id = ? AND entity_id = ?",
+        (simplified, simplified_event.id, traditional),
+    )
+    db.execute(
+        "INSERT INTO subscriptions(guild_id, user_id, entity_id, delivery, created_at)"
+        " VALUES (1, 2, ?, 'dm', '2019-01-01T00:00:00Z')",
+        (simplified,),
+    )
+    db.execute("DELETE FROM schema_migrations WHERE version = 12")
+    db.close()
+    async with await open_storage(database) as storage:  # the migration runs
+        rows = await storage.db.fetchall(
+            "SELECT id, name, folded FROM entities WHERE name LIKE '%果公司'"
+        )
+        assert [tuple(r) for r in rows] == [(traditional, "蘋果公司", fold("蘋果公司"))]
+        assert (await storage.entities.profile(traditional)).event_count == 2
+        (subscription,) = await storage.subscriptions.for_member(1, 2)
+        assert subscription.entity_id == traditional
+        for query in ("苹果", "蘋果"):
+            hits = await storage.search.search(SearchFilter(text=query))
+            assert {h.event.key for h in hits} == {TRADITIONAL.key, SIMPLIFIED.key}
+        assert (await storage.stats()).entities == 2  # 蘋果公司 and 美國
+
+
+NOW = dt.datetime(2026, 12, 7, 9, tzinfo=dt.UTC)
+
+
+SLOT = "2026-12-07"
+
+
+EVERYTHING = DigestFilters()
+
+
+def _slug(headline: str) -> str:
+    return "-".join(re.sub(r"[^\w\s]", "", headline.lower()).split())
+
+
+def history(headline: str, date: dt.date, *entities: str, lang: str = "en") -> PageRecord:
+    """An archive page: history, never announced."""
+    return PageRecord(
+        key=make_key(date, _slug(headline)),
+        date=date,
+        headline=headline,
+        lang=lang,
+        entities=entities,
+    )
+
+
+async def arrive(storage: Storage, *pages: PageRecord) -> list[int]:
+    """Import pages; their event ids, in order."""
+    await storage.events.import_batch(pages)
+    ids = []
+    for page in pages:
+        event = await storage.events.get_by_key(page.key)
+        assert event is not None
+        ids.append(event.id)
+    return ids
+
+
+async def make_digest(
+    storage: Storage,
+    filters: DigestFilters = EVERYTHING,
+    *,
+    channel: int = CHANNEL,
+    kind: str = "new",
+    every: str = "daily",
+    time: dt.time = dt.time(9),
+    role_id: int | None = None,
+    publish: bool = False,
+) -> Digest:
+    digest, _ = await storage.digests.upsert(
+        guild_id=GUILD,
+        channel_id=channel,
+        kind=kind,
+        every=every,
+        time=time,
+        timezone="Europe/Berlin",
+        filters=filters,
+        role_id=role_id,
+        publish=publish,
+        created_by=USER,
+        now=NOW,
+    )
+    return digest
+
+
+async def fresh(storage: Storage, digest: Digest) -> Digest:
+    again = await storage.digests.get(digest.id)
+    assert again is not None
+    return again
+
+
+async def headlines(storage: Storage, digest: Digest, *, language: str = "all") -> list[str]:
+    """What the digest would post now (read as stored: its watermark may have moved)."""
+    found = await storage.digests.new_events(await fresh(storage, digest), language=language)
+    return [e.brief.headline for e in found.events]
+
+
+async def entity(storage: Storage, name: str) -> int:
+    found = await storage.entities.find(name)
+    assert found is not None, name
+    return found[0]
+
+
+def _database_before_news_channels(path: Path) -> None:
+    """Migrations 1 to 12 as Database._migrate applies them, on a plain connection that
+    knows the functions their triggers and 0012 call; then a guild, a digest, a sent run
+    and its deliveries as a Chronicle from before wrote them."""
+    db = connect_plain(path)
+    try:
+        db.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations ("
+            " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
+        )
+        for version, name, sql in migrations():
+            if version > 12:
+                break
+            db.executescript(
+                "BEGIN IMMEDIATE;\n"
+                "INSERT INTO schema_migrations(version, name, applied_at)"
+                f" VALUES ({version}, '{name}', '2026-01-01T00:00:00Z');\n" + sql + "\nCOMMIT;"
+            )
+        stamp = "2026-12-06T08:00:00.000000Z"
+        for n, headline in enumerate(("Sent before", "Waiting one", "Waiting two"), 1):
+            db.execute(
+                "INSERT INTO events(id, key, date, headline, complete, origin, announce,"
+                " added_at, updated_at) VALUES (?, ?, '2026-12-06', ?, 1, 'feed', 1, ?, ?)",
+                (n, f"2026/12/6/{_slug(headline)}", headline, stamp, stamp),
+            )
+        db.execute(
+            "INSERT INTO guild_settings(guild_id, timezone, updated_at) VALUES (?, ?, ?)",
+            (GUILD, "Europe/Berlin", stamp),
+        )
+        db.execute(
+            "INSERT INTO digests(id, guild_id, channel_id, kind, time, timezone, created_by,"
+            " created_at, updated_at, last_event_id) VALUES (7, ?, ?, 'new', '08:30',"
+            " 'Europe/Berlin', ?, ?, ?, 0)",
+            (GUILD, CHANNEL, USER, stamp, stamp),
+        )
+        db.execute(
+            "INSERT INTO digests(id, guild_id, channel_id, kind, time, timezone, created_by,"
+            " created_at, updated_at, paused_reason, paused_at) VALUES (8, ?, ?, 'onthisday',"
+            " '07:00', 'Europe/Berlin', ?, ?, ?, 'Missing Access', ?)",
+            (GUILD, CHANNEL, USER, stamp, stamp, stamp),
+        )
+        db.execute(
+            "INSERT INTO digest_runs(digest_id, local_date, status, parts, parts_sent, attempts,"
+            " items, detail, updated_at) VALUES (7, '2026-12-06', 'sent', 1, 1, 1, ?, NULL, ?)",
+            (json.dumps([1]), stamp),
+        )
+        db.execute(
+            "INSERT INTO deliveries(target, event_id, delivered_at) VALUES ('digest:7', 1, ?)",
+            (stamp,),
+        )
+    finally:
+        db.close()
+
+
+async def test_a_database_from_before_keeps_its_digests_runs_and_settings(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "before.db"
+    _database_before_news_channels(path)
+    async with await open_storage(path) as storage:
+        applied = await storage.db.fetchall("SELECT MAX(version) FROM schema_migrations")
+        assert applied[0][0] == max(v for v, _, _ in migrations())
+
+        digest = await storage.digests.get(7)
+        assert digest is not None
+        assert (digest.guild_id, digest.channel_id, digest.kind, digest.every) == (
+            GUILD,
+            CHANNEL,
+            "new",
+            "daily",
+        )
+        assert digest.time == dt.time(8, 30) and digest.timezone == "Europe/Berlin"
+        assert digest.filters == DigestFilters() and digest.entity_names == ()
+        assert digest.role_id is None and not digest.publish and not digest.paused
+        paused = await storage.digests.get(8)
+        assert paused is not None and paused.paused_reason == "Missing Access"
+        assert [d.id for d in await storage.digests.for_guild(GUILD)] == [7, 8]
+
+        (run,) = await storage.digests.runs_for(7)
+        assert (run.slot, run.status, run.items, run.covers_to, run.thread_id) == (
+            "2026-12-06",
+            "sent",
+            (1,),
+            0,
+            None,
+        )
+        assert await storage.digests.claim_run(7, "2026-12-06", parts=1, items=[2]) is None
+
+        settings = await storage.settings.get(GUILD)
+        assert settings.timezone == "Europe/Berlin" and settings.language is None
+
+        # Deliveries still hold: what was sent is not posted again; the rest is.
+        found = await storage.digests.new_events(digest)
+        assert [e.brief.headline for e in found.events] == ["Waiting one", "Waiting two"]
+        run = await storage.digests.claim_run(
+            7, SLOT, parts=1, items=[e.brief.id for e in found.events], covers_to=found.covers_to
+        )
+        assert run is not None
+        await storage.digests.finish_run(7, SLOT, "sent")
+        assert await headlines(storage, digest) == []
+
+        # The same channel and kind with filters is a second digest; the old one, set
+        # again without filters, is still the one, and resumed.
+        await arrive(storage, history("Old", dt.date(2015, 1, 1), "Italy"))
+        filtered = await make_digest(
+            storage, DigestFilters(entity_ids=(await entity(storage, "Italy"),))
+        )
+        assert filtered.id > 8
+        same = await make_digest(storage, kind="onthisday", time=dt.time(7))
+        assert same.id == 8 and not same.paused
+        assert [d.id for d in await storage.digests.for_guild(GUILD)] == [7, filtered.id, 8]
+        # Removing a digest takes its entities and runs with it.
+        await storage.digests.remove(filtered.id)
+        left = await storage.db.fetchall(
+            "SELECT COUNT(*) FROM digest_entities WHERE digest_id = ?", (filtered.id,)
+        )
+        assert left[0][0] == 0
+        await storage.digests.remove(7)
+        runs = await storage.db.fetchall("SELECT COUNT(*) FROM digest_runs WHERE digest_id = 7")
+        assert runs[0][0] == 0
+        problems = await storage.db.fetchall("PRAGMA foreign_key_check")
+        assert list(problems) == []
+
+
+async def test_a_guild_set_before_with_no_timezone_row_reads_as_unset(tmp_path: Path) -> None:
+    path = tmp_path / "before.db"
+    _database_before_news_channels(path)
+    async with await open_storage(path) as storage:
+        assert await storage.settings.get(GUILD + 1) == GuildSettings()
+        await storage.settings.set_language(GUILD, "zh")
+        settings = await storage.settings.get(GUILD)
+        assert (settings.timezone, settings.language) == ("Europe/Berlin", "zh")
+
+
+def _pair_rows(path: Path, phrase: str) -> list[int]:
+    with closing(sqlite3.connect(path)) as db:
+        rows = db.execute(
+            "SELECT rowid FROM headline_pairs WHERE headline_pairs MATCH ? ORDER BY rowid",
+            (phrase,),
+        )
+        return [row[0] for row in rows]
+
+
+async def test_an_archive_from_before_the_pairs_gets_them_on_open(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    archive_at_schema(
+        path,
+        7,
+        [
+            ("2020/03/1/a", "2020-03-01", "Floods in the north"),
+            ("2020/07/1/b", "2020-07-01", "The north floods again"),
+        ],
+    )
+    async with await open_storage(path) as storage:
+        typed = await storage.search.suggest_headlines("north flo")
+        assert [b.headline for b in typed] == ["The north floods again"]
+    assert _pair_rows(path, '"north_floods"') == [2]
+
+
+async def test_an_archive_indexed_before_periods_is_indexed_again(
+    tmp_path: Path,
+) -> None:
+    """A database at schema 5 (no filter columns) is upgraded on open: its events are found
+    by words, dates and entities, through the new index."""
+    path = tmp_path / "old.db"
+    archive_at_schema(
+        path,
+        5,
+        [
+            ("2020/03/1/a", "2020-03-01", "Flood in the north"),
+            ("2020/07/1/b", "2020-07-01", "Flood in the south"),
+        ],
+    )
+    with closing(sqlite3.connect(path)) as db:
+        assert "period" not in {r[1] for r in db.execute("PRAGMA table_info(event_search)")}
+
+    async with await open_storage(path) as storage:
+        hits = await storage.search.search(
+            SearchFilter(text="flood", since=dt.date(2020, 6, 1), until=dt.date(2020, 12, 31))
+        )
+        assert [h.event.headline for h in hits] == ["Flood in the south"]
+        async with storage.db.transaction() as conn:
+            await event_rows.link_entities(conn, [(1, "North")])  # after indexing
+        north = (await storage.entities.find("North"))[0]
+        hits = await storage.search.search(SearchFilter(text="flood", entity_ids=(north,)))
+        assert [h.event.headline for h in hits] == ["Flood in the north"]
+        with closing(sqlite3.connect(path)) as db:
+            columns = {r[1] for r in db.execute("PRAGMA table_info(event_search)")}
+        assert "period" in columns

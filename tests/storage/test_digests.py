@@ -18,6 +18,7 @@ from storage.models import (
     PortalItemRecord,
     PortalRevision,
 )
+from tests.storage.conftest import RawSQL
 
 DAY = dt.date(2026, 12, 7)
 NOW = dt.datetime(2026, 12, 7, 9, tzinfo=dt.UTC)
@@ -310,15 +311,14 @@ async def test_a_new_digest_starts_from_now_and_skips_history(storage: Storage) 
 # --- 2. exactly once --------------------------------------------------------------------------
 
 
-async def _ledger(storage: Storage, digest: Digest) -> list[int]:
-    rows = await storage.db.fetchall(
-        "SELECT event_id FROM deliveries WHERE target = ? ORDER BY event_id",
-        (f"digest:{digest.id}",),
+async def _ledger(raw_sql: RawSQL, digest: Digest) -> list[int]:
+    rows = await raw_sql(
+        "SELECT event_id FROM deliveries WHERE target = ? ORDER BY event_id", f"digest:{digest.id}"
     )
-    return [r[0] for r in rows]
+    return [row[0] for row in rows]
 
 
-async def test_a_sent_run_posts_its_events_once(storage: Storage) -> None:
+async def test_a_sent_run_posts_its_events_once(storage: Storage, raw_sql: RawSQL) -> None:
     digest = await make_digest(storage, DigestFilters(words="Italy"))
     ids = await arrive(
         storage,
@@ -344,7 +344,7 @@ async def test_a_sent_run_posts_its_events_once(storage: Storage) -> None:
     await storage.digests.part_sent(digest.id, SLOT)
     await storage.digests.finish_run(digest.id, SLOT, "sent")
 
-    assert await _ledger(storage, digest) == items
+    assert await _ledger(raw_sql, digest) == items
     assert (await fresh(storage, digest)).last_event_id == ids[-1]
     after = await storage.digests.new_events(await fresh(storage, digest))
     assert after.events == [] and after.covers_to == ids[-1]
@@ -354,12 +354,13 @@ async def test_a_sent_run_posts_its_events_once(storage: Storage) -> None:
     assert await storage.digests.unfinished_run(digest.id) is None
 
     # Events in the ledger never come back, even to a digest reading from further back.
-    async with storage.db.transaction() as conn:
-        await conn.execute("UPDATE digests SET last_event_id = 0 WHERE id = ?", (digest.id,))
+    await raw_sql("UPDATE digests SET last_event_id = 0 WHERE id = ?", digest.id)
     assert await headlines(storage, digest) == []
 
 
-async def test_a_run_that_failed_midway_resumes_after_its_sent_parts(storage: Storage) -> None:
+async def test_a_run_that_failed_midway_resumes_after_its_sent_parts(
+    storage: Storage, raw_sql: RawSQL
+) -> None:
     digest = await make_digest(storage)
     ids = await arrive(storage, news("One", "A"), news("Two", "B"), news("Three", "C"))
     claimed = await storage.digests.claim_run(digest.id, SLOT, parts=3, items=ids)
@@ -370,7 +371,7 @@ async def test_a_run_that_failed_midway_resumes_after_its_sent_parts(storage: St
     assert waiting is not None and (waiting.slot, waiting.status) == (SLOT, "retrying")
     assert waiting.detail == "HTTP 503"
     assert (await fresh(storage, digest)).last_event_id == digest.last_event_id  # not yet
-    assert await _ledger(storage, digest) == []
+    assert await _ledger(raw_sql, digest) == []
 
     retry = await storage.digests.claim_run(digest.id, SLOT, parts=3, items=ids)
     assert retry is not None
@@ -402,7 +403,7 @@ async def test_a_run_that_failed_midway_resumes_after_its_sent_parts(storage: St
     await storage.digests.finish_run(digest.id, SLOT, "sent")
     done = await storage.digests.run(digest.id, SLOT)
     assert done is not None and (done.status, done.parts_sent, done.thread_id) == ("sent", 3, 77)
-    assert await _ledger(storage, digest) == ids
+    assert await _ledger(raw_sql, digest) == ids
     assert await headlines(storage, digest) == []
 
 

@@ -6,13 +6,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-import pytest
-
 from storage import Storage
 from storage.keys import make_key
 from storage.models import PageRecord, SearchFilter
-from storage.sqlite.fts import headline_phrase
-from storage.textindex import word_pairs
 
 START = dt.date(2020, 1, 1)
 # The oldest and longest headline holds "river floods" in a row: bm25 alone would put it last.
@@ -28,38 +24,6 @@ def _page(n: int, headline: str, **fields: Any) -> PageRecord:
 async def _found(storage: Storage, text: str, **filters: Any) -> list[str]:
     hits = await storage.search.search(SearchFilter(text=text, **filters), limit=10)
     return [hit.event.headline for hit in hits]
-
-
-def test_pairs_are_neighbouring_words_and_stop_at_chinese() -> None:
-    assert word_pairs("Syria's Ministry of Défense") == "syria_s s_ministry ministry_of of_defense"
-    # A Chinese run breaks the chain: "b" and "c" are not neighbours of "a".
-    assert word_pairs("a b 中国 c d") == "a_b _ c_d"
-    assert word_pairs("One") == word_pairs("") == word_pairs(None) == ""
-    # ASCII text takes a shorter way to the same words.
-    assert word_pairs("U.S. troops: 2,000 strong_men") == (
-        "u_s s_troops troops_2 2_000 000_strong strong_men"
-    )
-
-
-@pytest.mark.parametrize(
-    ("text", "prefix_last", "expected"),
-    [
-        ("River floods", False, '"river_floods"'),
-        ('"river floods" north', False, '"river_floods floods_north"'),
-        ("river flo", True, '"river_flo"*'),
-        ("river ", True, None),  # one word
-        ("the river f", True, None),  # one letter typed: too short to look up
-        ("the river fl", True, '"the_river river_fl"*'),
-        ("river OR floods", False, None),
-        ("river -floods", False, None),
-        ("riv* floods", False, None),
-        ("长江 floods river", False, None),
-    ],
-)
-def test_a_headline_phrase_is_only_plain_words(
-    text: str, prefix_last: bool, expected: str | None
-) -> None:
-    assert headline_phrase(text, prefix_last=prefix_last) == expected
 
 
 async def test_search_puts_the_words_in_a_row_first(storage: Storage) -> None:

@@ -9,7 +9,6 @@ import pytest
 from bot.services.imports import import_archive
 from storage import Storage
 from storage.models import SearchFilter
-from storage.sqlite.event_rows import edition
 from storage.textindex import has_cjk
 from tests.conftest import SAMPLE_NEWS, SEED_PAGES, TEST_DATA
 
@@ -28,18 +27,7 @@ async def editions(storage: Storage) -> Storage:
 
 
 async def langs(storage: Storage, ids: list[int]) -> set[str]:
-    rows = await storage.db.fetchall(
-        "SELECT DISTINCT lang FROM events WHERE id IN (SELECT value FROM json_each(?))",
-        (str(ids),),
-    )
-    return {row[0] for row in rows}
-
-
-def test_a_language_is_an_edition_or_none() -> None:
-    assert edition("en") == "en" and edition("zh") == "zh"
-    assert edition("all") is None and edition(None) is None
-    with pytest.raises(ValueError, match="en, zh or all"):
-        edition("fr")
+    return {event.lang for event_id in ids if (event := await storage.events.get(event_id))}
 
 
 async def test_on_this_day_shows_one_edition_or_both(editions: Storage) -> None:

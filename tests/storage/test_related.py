@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from itertools import pairwise
-from pathlib import Path
 
 from bot.ingest.archive import iter_archive_files, parse_file
 from bot.services.imports import import_archive
-from storage import Storage, open_storage
+from storage import Storage
 from storage.models import PageRecord, RelatedRecord
 from tests.conftest import SAMPLE_NEWS, SEED_PAGES
+from tests.storage.conftest import OpenArchive
 
 
 def _text_date(item: RelatedRecord) -> str:
@@ -38,7 +38,7 @@ def _groups(pairs: list[tuple[int, str, str]]) -> list[tuple[int, str, frozenset
     return [(c, d, frozenset(k)) for c, d, k in groups]
 
 
-async def test_rule_reproduces_archive_related_lists(tmp_path: Path) -> None:
+async def test_rule_reproduces_archive_related_lists(open_archive: OpenArchive) -> None:
     pages = []
     for path in [*iter_archive_files([SAMPLE_NEWS]), *SEED_PAGES]:
         parsed = parse_file(path, path.read_bytes())
@@ -54,7 +54,7 @@ async def test_rule_reproduces_archive_related_lists(tmp_path: Path) -> None:
             continue
         # Only this page in a fresh archive: each linked event then holds exactly the
         # entities the archive says it shares, so the rule sees the archive's contexts.
-        async with await open_storage(tmp_path / f"{number}.db") as storage:
+        async with await open_archive(f"page-{number}") as storage:
             await import_archive(storage, [path])
             event = await storage.events.get_by_key(page.key)
             ours = await storage.events.related(event.id, limit=len(page.related) + 5)

@@ -6,12 +6,9 @@ from __future__ import annotations
 import datetime as dt
 import random
 
-import pytest
-
 from storage import Storage
 from storage.keys import make_key
 from storage.models import PageRecord, SearchFilter
-from storage.sqlite.fts import period_match
 
 WORDS = ["flood", "vote", "quake", "the", "summit", "strike"]
 
@@ -24,24 +21,6 @@ def _pages(count: int, seed: int = 3) -> list[PageRecord]:
         words = " ".join(rng.sample(WORDS, 2))
         pages.append(PageRecord(key=make_key(date, f"e-{n}"), date=date, headline=f"{words} {n}"))
     return pages
-
-
-@pytest.mark.parametrize(
-    ("since", "until", "words"),
-    [
-        ("2020-03-15", "2020-05-02", '"m202003" OR "m202004" OR "m202005"'),
-        ("2019-11-01", "2021-02-10", '"m201911" OR "m201912" OR "y2020" OR "m202101" OR "m202102"'),
-        ("2020-01-01", "2020-12-31", '"y2020"'),
-        ("2020-12-31", "2020-12-31", '"m202012"'),
-    ],
-)
-def test_a_date_range_becomes_month_and_year_words(since: str, until: str, words: str) -> None:
-    expression = period_match(dt.date.fromisoformat(since), dt.date.fromisoformat(until))
-    assert expression == f"period : ({words})"
-
-
-def test_a_range_of_most_of_the_archive_is_not_narrowed() -> None:
-    assert period_match(dt.date(1990, 1, 1), dt.date(2026, 12, 31)) is None
 
 
 async def test_search_within_dates_finds_exactly_the_events_in_range(

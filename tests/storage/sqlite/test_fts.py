@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from bot.ingest.archive import iter_archive_files, parse_file
 from storage import Storage
 from storage.keys import make_key
 from storage.models import PageRecord, SearchFilter
@@ -18,8 +19,14 @@ from storage.sqlite.db import connect_plain
 from storage.sqlite.fts import (
     any_word_match,
     build_match,
+    headline_phrase,
+    period_match,
+    phrase_match,
+    phrase_matcher,
+    short_prefixes,
 )
-from storage.textindex import segment_for_index
+from storage.textindex import CJK_RUN, fold_text, segment_for_index, word_pairs
+from tests.conftest import TEST_DATA
 
 ROWS = [
     "Russia strikes Islamic State targets in Syria",
@@ -158,3 +165,139 @@ async def test_the_pairs_follow_a_changed_or_deleted_headline(
     with closing(connect_plain(path)) as db:
         db.execute("DELETE FROM events WHERE id = 1")
     assert _pair_rows(path, '"dam_holds"') == []
+
+
+def _chinese_headlines() -> list[str]:
+    return [
+        page.headline
+        for path in iter_archive_files([TEST_DATA / "news-zh"])
+        if isinstance(page := parse_file(path, path.read_bytes()), PageRecord)
+    ]
+
+
+def _headline_index(headlines: list[str]) -> sqlite3.Connection:
+    """An FTS5 table of the headlines, rowid = their position, indexed as events are."""
+    conn = sqlite3.connect(":memory:")
+    conn.execute("CREATE VIRTUAL TABLE t USING fts5(body, tokenize = 'unicode61')")
+    conn.executemany(
+        "INSERT INTO t(rowid, body) VALUES (?, ?)",
+        [(i, segment_for_index(fold_text(h))) for i, h in enumerate(headlines)],
+    )
+    return conn
+
+
+def test_chinese_phrases_are_checked_as_fts5_finds_them() -> None:
+    """phrase_matcher (what autocomplete orders by) agrees with FTS5 on real Chinese
+    headlines, for runs typed whole or still being typed, one character to four."""
+    headlines = _chinese_headlines()
+    conn = _headline_index(headlines)
+    rng = random.Random(5)
+    checked = 0
+    for headline in rng.sample(headlines, 30):
+        run = max(CJK_RUN.findall(headline), key=len)
+        for size in (1, 2, 3, 4):
+            start = rng.randrange(max(1, len(run) - size + 1))
+            for typed in (run[start : start + size], run[start : start + size] + " "):
+                expression = build_match(typed, prefix_last=True)
+                assert expression is not None
+                found = {
+                    r[0] for r in conn.execute("SELECT rowid FROM t WHERE t MATCH ?", (expression,))
+                }
+                holds = phrase_matcher(typed)
+                assert {i for i, h in enumerate(headlines) if holds(h)} == found, typed
+                checked += 1
+    assert checked == 240
+
+
+def test_huge_text_is_bounded() -> None:
+    expression = build_match("word " * 5000)
+    assert expression is not None and len(expression) < 1000
+
+
+@pytest.mark.parametrize(
+    ("text", "short"),
+    [
+        ("s*", ["s*"]),
+        ("Islamic S* -a*", ["S*", "a*"]),  # as typed
+        ("st*", []),
+        ('"islamic s*"', []),  # in quotes, * is no operator: "s" itself
+        ("al-a*", ["al a*"]),  # a word's last part
+        ("Iraq turkey's*", ["turkey s*"]),
+        ("中A*", ["中 A*"]),
+        ("中*", []),  # one Chinese character is a word
+        ("s", []),  # the letter itself, not a prefix
+    ],
+)
+def test_one_letter_prefixes_are_found(text: str, short: list[str]) -> None:
+    assert short_prefixes(text) == short
+
+
+def test_chinese_words_spaced_apart_are_found_run_together() -> None:
+    """People space Chinese words apart ("中国 政府"); headlines run them together. A quoted
+    phrase typed so finds its headline, and phrase_matcher agrees with FTS5 on it."""
+    headlines = _chinese_headlines()
+    conn = _headline_index(headlines)
+
+    def found(expression: str | None) -> set[int]:
+        assert expression is not None
+        return {r[0] for r in conn.execute("SELECT rowid FROM t WHERE t MATCH ?", (expression,))}
+
+    rng = random.Random(11)
+    runs = [(i, run) for i, h in enumerate(headlines) for run in CJK_RUN.findall(h) if len(run) > 3]
+    for index, run in rng.sample(runs, 30):
+        cut = rng.randrange(1, len(run))
+        spaced = f"{run[:cut]} {run[cut:]}"
+        assert index in found(build_match(f'"{spaced}"')), spaced
+        holds = phrase_matcher(spaced)
+        assert index in found(phrase_match(spaced)) and holds(headlines[index]), spaced
+        assert {i for i, h in enumerate(headlines) if holds(h)} == found(phrase_match(spaced))
+
+
+def test_pairs_are_neighbouring_words_and_stop_at_chinese() -> None:
+    assert word_pairs("Syria's Ministry of Défense") == "syria_s s_ministry ministry_of of_defense"
+    # A Chinese run breaks the chain: "b" and "c" are not neighbours of "a".
+    assert word_pairs("a b 中国 c d") == "a_b _ c_d"
+    assert word_pairs("One") == word_pairs("") == word_pairs(None) == ""
+    # ASCII text takes a shorter way to the same words.
+    assert word_pairs("U.S. troops: 2,000 strong_men") == (
+        "u_s s_troops troops_2 2_000 000_strong strong_men"
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "prefix_last", "expected"),
+    [
+        ("River floods", False, '"river_floods"'),
+        ('"river floods" north', False, '"river_floods floods_north"'),
+        ("river flo", True, '"river_flo"*'),
+        ("river ", True, None),  # one word
+        ("the river f", True, None),  # one letter typed: too short to look up
+        ("the river fl", True, '"the_river river_fl"*'),
+        ("river OR floods", False, None),
+        ("river -floods", False, None),
+        ("riv* floods", False, None),
+        ("长江 floods river", False, None),
+    ],
+)
+def test_a_headline_phrase_is_only_plain_words(
+    text: str, prefix_last: bool, expected: str | None
+) -> None:
+    assert headline_phrase(text, prefix_last=prefix_last) == expected
+
+
+@pytest.mark.parametrize(
+    ("since", "until", "words"),
+    [
+        ("2020-03-15", "2020-05-02", '"m202003" OR "m202004" OR "m202005"'),
+        ("2019-11-01", "2021-02-10", '"m201911" OR "m201912" OR "y2020" OR "m202101" OR "m202102"'),
+        ("2020-01-01", "2020-12-31", '"y2020"'),
+        ("2020-12-31", "2020-12-31", '"m202012"'),
+    ],
+)
+def test_a_date_range_becomes_month_and_year_words(since: str, until: str, words: str) -> None:
+    expression = period_match(dt.date.fromisoformat(since), dt.date.fromisoformat(until))
+    assert expression == f"period : ({words})"
+
+
+def test_a_range_of_most_of_the_archive_is_not_narrowed() -> None:
+    assert period_match(dt.date(1990, 1, 1), dt.date(2026, 12, 31)) is None

@@ -18,6 +18,7 @@ from bot.services.imports import import_archive
 from storage import Storage
 from storage.keys import make_key
 from storage.models import DayEntryRecord, PageRecord, SearchFilter
+from storage.sqlite.event_rows import edition
 from storage.sqlite.fts import (
     few_matches_likely,
     lone_character,
@@ -539,3 +540,10 @@ def test_a_character_alone_is_one_chinese_character_all_text_looks_for(
     text: str, character: str | None
 ) -> None:
     assert lone_character(text, prefix_last=True) == character
+
+
+def test_a_language_is_an_edition_or_none() -> None:
+    assert edition("en") == "en" and edition("zh") == "zh"
+    assert edition("all") is None and edition(None) is None
+    with pytest.raises(ValueError, match="en, zh or all"):
+        edition("fr")

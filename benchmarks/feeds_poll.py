@@ -33,7 +33,8 @@ from pathlib import Path
 
 from bot.ingest.feeds.addresses import FetchPolicy
 from bot.ingest.feeds.fetch import make_session
-from bot.services.feeds import FeedService, PollReport
+from bot.services.feeds.reports import PollReport
+from bot.services.feeds.service import FeedService
 from storage import open_storage
 from storage.keys import make_key
 from storage.models import PageRecord

@@ -21,7 +21,7 @@ from bot.ingest.feeds.fetch import make_session
 from bot.render import cut
 from bot.scheduler import ChronicleScheduler
 from bot.services.entities import apply_aliases
-from bot.services.feeds import FeedService
+from bot.services.feeds.service import FeedService
 from bot.services.wikipedia import wikipedia_service
 from bot.tree import ChronicleTree
 from bot.views import EventButton

@@ -14,7 +14,8 @@ from bot.cli.output import print_json, when
 from bot.config import Settings
 from bot.ingest.feeds.addresses import FetchPolicy
 from bot.ingest.feeds.fetch import make_session
-from bot.services.feeds import FeedOutcome, FeedService, PollReport, run_poll_loop
+from bot.services.feeds.reports import FeedOutcome, PollReport
+from bot.services.feeds.service import FeedService, run_poll_loop
 from storage import Storage
 
 log = logging.getLogger("chronicle")

@@ -46,7 +46,7 @@ from bot.ingest.mediawiki import (
     user_agent,
 )
 from bot.ingest.portal import EDITIONS, PortalEdition, PortalFormatError, parse_day
-from bot.services.feeds import Clock, FeedRules, utc_now
+from bot.services.feeds.rules import Clock, FeedRules, utc_now
 from storage import Storage
 from storage.models import (
     DayOutcome,

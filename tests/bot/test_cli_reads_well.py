@@ -25,7 +25,7 @@ from bot.cli.feeds import outcome_line
 from bot.digests import onthisday_content
 from bot.errors import NotFound
 from bot.services import lookups
-from bot.services.feeds import FeedOutcome
+from bot.services.feeds.reports import FeedOutcome
 from storage import Storage, open_storage
 from storage.keys import make_key
 from storage.models import FeedItem, PageRecord

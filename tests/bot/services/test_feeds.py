@@ -24,14 +24,10 @@ from bot.cli import main
 from bot.errors import InvalidInput, NotFound
 from bot.ingest.feeds.addresses import FetchPolicy
 from bot.ingest.feeds.fetch import make_session
-from bot.services.feeds import (
-    FeedOutcome,
-    FeedRules,
-    FeedService,
-    PollReport,
-    run_poll_loop,
-    section_labels,
-)
+from bot.services.feeds.categories import section_labels
+from bot.services.feeds.reports import FeedOutcome, PollReport
+from bot.services.feeds.rules import FeedRules
+from bot.services.feeds.service import FeedService, run_poll_loop
 from storage import Storage
 from storage.keys import make_key
 from storage.models import Feed, PageRecord, SearchFilter
@@ -254,7 +250,7 @@ async def test_same_bytes_without_validators_are_not_parsed_again(
     async def no_parsing(*args: object, **kwargs: object) -> None:
         raise AssertionError("the same bytes were parsed again")
 
-    monkeypatch.setattr("bot.services.feeds.parse_feed", no_parsing)
+    monkeypatch.setattr("bot.services.feeds.service.parse_feed", no_parsing)
     outcome = await service.poll_feed(feed, NOW + 10 * MINUTE)
     assert outcome.status == "not_modified" and server.request_count(name) == 2
     assert (await current(storage, feed)).last_success_at == NOW + 10 * MINUTE

@@ -418,7 +418,7 @@ async def test_an_interrupted_pull_continues_where_it_stopped(
 async def test_the_feed_matcher_learns_the_portal_s_new_names(
     storage: Storage, wiki: MediaWikiStandIn, clock: Clock
 ) -> None:
-    from bot.services.feeds import FeedService
+    from bot.services.feeds.service import FeedService
 
     publish(wiki, JANUARY_8)
     async with portal(storage, wiki, clock) as service:

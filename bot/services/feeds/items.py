@@ -1,0 +1,106 @@
+"""Unseen entries as the items storage keeps: their events' keys, dates, entities, and
+whether each is news or history (the "Never a flood" rules of the package docstring)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from typing import Final
+from urllib.parse import urlsplit
+
+from bot.ingest.archive import slugify
+from bot.ingest.feeds.entries import FeedEntry
+from bot.services.feeds.categories import clean_categories, section_labels
+from bot.services.feeds.rules import FeedRules
+from bot.services.tagging import EntityMatcher
+from storage.keys import make_key
+from storage.models import Feed, FeedItem
+from storage.textindex import fold, has_cjk
+
+MAX_ENTITIES: Final = 25
+FUTURE_SLACK: Final = dt.timedelta(days=1)  # entries dated later than this are dated "now"
+
+
+def feed_items(
+    feed: Feed,
+    entries: Sequence[FeedEntry],
+    unseen: Sequence[FeedEntry],
+    at: dt.datetime,
+    *,
+    rules: FeedRules,
+    matcher: EntityMatcher,
+) -> tuple[list[FeedItem], str | None]:
+    """Unseen entries as items to store, with the announce decision (see the package
+    docstring) and why anything was kept as history."""
+    moments = [_moment(entry, at) for entry in unseen]
+    announce = [True] * len(unseen)
+    reason: str | None = None
+    if not feed.baseline_done:
+        # Newest first; entries without a date count as seen now, i.e. newest.
+        order = sorted(range(len(unseen)), key=lambda i: moments[i], reverse=True)
+        keep = set(order[: feed.backfill])
+        announce = [i in keep for i in range(len(unseen))]
+        reason = "first fetch of the feed" + (f" (newest {len(keep)} announced)" if keep else "")
+    elif len(unseen) > rules.flood_cap:
+        announce = [False] * len(unseen)
+        reason = f"{len(unseen)} unseen entries at once (more than {rules.flood_cap})"
+    elif feed.consecutive_failures >= rules.comeback_failures:
+        announce = [False] * len(unseen)
+        reason = f"back after {feed.consecutive_failures} failed attempts"
+    elif feed.last_success_at is not None:
+        cutoff = feed.last_success_at - rules.age_margin
+        announce = [moment >= cutoff for moment in moments]
+        old = announce.count(False)
+        if old:
+            counted = "1 entry" if old == 1 else f"{old} entries"
+            reason = f"{counted} dated before {cutoff:%Y-%m-%d %H:%M} UTC"
+
+    # A link several entries share (a feed pointing every item to one page) or a bare
+    # home page cannot tell stories apart.
+    link_counts = Counter(entry.link for entry in entries if entry.link)
+    sections = section_labels(entries)
+    items: list[FeedItem] = []
+    for entry, moment, news in zip(unseen, moments, announce, strict=True):
+        date = moment.date()
+        lang = "zh" if has_cjk(entry.title) else "en"
+        slug = slugify(entry.title, lang) or "entry"
+        entities = clean_categories(entry.categories, sections)
+        entities += matcher.find(entry.title, entry.summary)
+        items.append(
+            FeedItem(
+                identity=entry.identity,
+                key=make_key(date, slug),
+                date=date,
+                headline=entry.title,
+                summary=entry.summary,
+                lang=lang,
+                link=entry.link,
+                entities=tuple(_unique_names(entities)[:MAX_ENTITIES]),
+                announce=news,
+                link_identifies=entry.link is not None
+                and link_counts[entry.link] == 1
+                and urlsplit(entry.link).path not in ("", "/"),
+            )
+        )
+    return items, reason
+
+
+def _moment(entry: FeedEntry, at: dt.datetime) -> dt.datetime:
+    """When the entry happened: its date, else now; a date far in the future is a broken
+    clock on the server, not news from tomorrow."""
+    published = entry.published
+    if published is None or published > at + FUTURE_SLACK:
+        return at.astimezone(dt.UTC)
+    return published.astimezone(dt.UTC)
+
+
+def _unique_names(names: Iterable[str]) -> list[str]:
+    seen: set[str] = set()
+    out: list[str] = []
+    for name in names:
+        key = fold(name)
+        if key and key not in seen:
+            seen.add(key)
+            out.append(name)
+    return out

@@ -7,7 +7,11 @@ their own, tests/storage/<backend>/, with that backend's fixture."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+import asyncio
+import contextlib
+import itertools
+import os
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +19,7 @@ import pytest
 
 from storage import Storage, open_storage
 from storage.sqlite import SQLiteStorage
+from tests.support import postgres
 
 # Opens the archive called `name` of a test's folder (a file, a database), made on first open.
 Opener = Callable[[Path, str], Awaitable[Storage]]
@@ -37,12 +42,72 @@ async def _sqlite_sql(storage: Storage, sql: str, params: tuple[Any, ...]) -> li
         return [tuple(row) for row in await conn.execute_fetchall(sql, params)]
 
 
-BACKENDS: dict[str, tuple[Opener, Runner]] = {"sqlite": (_open_sqlite, _sqlite_sql)}
+# PostgreSQL: each archive is a schema of the session's database, named after the test's
+# folder (unique per test) and the archive's name.
+_postgres_url: str | None = None
+_schemas: dict[tuple[Path, str], str] = {}
+_schema_numbers = itertools.count(1)
+
+
+async def _open_postgres(folder: Path, name: str) -> Storage:
+    assert _postgres_url is not None
+    schema = _schemas.setdefault((folder, name), f"t{next(_schema_numbers)}_{name}".lower())
+    await postgres.create_schema(_postgres_url, schema)
+    return await open_storage(postgres.with_schema(_postgres_url, schema))
+
+
+async def _postgres_sql(
+    storage: Storage, sql: str, params: tuple[Any, ...]
+) -> list[tuple[Any, ...]]:
+    from storage.postgres import PostgresStorage
+
+    assert isinstance(storage, PostgresStorage)
+    pieces = sql.split("?")  # the placeholders, numbered as PostgreSQL wants them
+    statement = pieces[0] + "".join(f"${n}{piece}" for n, piece in enumerate(pieces[1:], 1))
+    async with storage.db.transaction() as conn:
+        return [tuple(row) for row in await conn.fetch(statement, *params)]
+
+
+BACKENDS: dict[str, tuple[Opener, Runner]] = {
+    "sqlite": (_open_sqlite, _sqlite_sql),
+    "postgresql": (_open_postgres, _postgres_sql),
+}
+
+
+@pytest.fixture(scope="session")
+def postgres_database() -> Iterator[str | None]:
+    """The session's PostgreSQL database, or None with the reason in NO_POSTGRES."""
+    global _postgres_url
+    with contextlib.ExitStack() as stack:
+        try:
+            server = os.environ.get(postgres.URL_SETTING) or stack.enter_context(
+                postgres.throwaway_cluster()
+            )
+            database = asyncio.run(postgres.create_database(server))
+        except Exception as exc:  # any reason to have no server is said in the skip
+            _no_postgres.append(str(exc) or type(exc).__name__)
+            yield None
+            return
+        _postgres_url = database
+        try:
+            yield database
+        finally:
+            _postgres_url = None
+            asyncio.run(postgres.drop_database(server, database))
+
+
+_no_postgres: list[str] = []
 
 
 @pytest.fixture(params=sorted(BACKENDS))
 def backend(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
+    name = str(request.param)
+    if name == "postgresql" and request.getfixturevalue("postgres_database") is None:
+        reason = f"PostgreSQL is not available: {_no_postgres[-1]}"
+        if postgres.required():
+            pytest.fail(f"{reason} ({postgres.REQUIRE_SETTING} is set)")
+        pytest.skip(reason)
+    return name
 
 
 @pytest.fixture

@@ -1,0 +1,193 @@
+"""The PostgreSQL connection pool, migrations and transactions.
+
+Connections come from one asyncpg pool per process; statements are prepared (asyncpg's
+statement cache) unless the URL says ``statement_cache_size=0``, as a transaction-mode pooler
+(pgbouncer) needs. Transactions are short: one per write the repositories make.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager
+from importlib import resources
+from typing import TYPE_CHECKING, Any, TypeAlias
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import asyncpg
+
+from storage.models import StorageError
+
+if TYPE_CHECKING:
+    from asyncpg.pool import PoolConnectionProxy
+
+# What repositories are handed: a pooled connection, in a transaction.
+Connection: TypeAlias = "PoolConnectionProxy[asyncpg.Record]"
+
+log = logging.getLogger(__name__)
+
+_MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
+# Processes starting together take turns at migrating: the key of the advisory lock they hold.
+MIGRATION_LOCK = 0x6368726F6E  # "chron"
+POOL_MIN, POOL_MAX = 1, 10
+# Rows written per statement by bulk writes (executemany runs them as one pipeline).
+BATCH = 1000
+
+
+def migrations() -> list[tuple[int, str, str]]:
+    """(version, name, sql) of every PostgreSQL migration shipped, in order."""
+    found = []
+    for entry in resources.files("storage.postgres.migrations").iterdir():
+        if match := _MIGRATION_NAME.match(entry.name):
+            found.append((int(match.group(1)), entry.name, entry.read_text(encoding="utf-8")))
+    found.sort()
+    versions = [v for v, _, _ in found]
+    if len(set(versions)) != len(versions):
+        raise StorageError(f"two migrations share a number: {versions}")
+    return found
+
+
+def chunked(items: Sequence[Any], size: int = BATCH) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def redacted(url: str) -> str:
+    """The URL without its password, for messages and logs."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.rsplit("@", 1)
+    user = netloc[0].split(":", 1)[0]
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{netloc[1]}"))
+
+
+def _pool_options(url: str) -> tuple[str, dict[str, Any]]:
+    """The DSN for asyncpg, and Chronicle's own options taken out of its query string."""
+    parts = urlsplit(url)
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    options: dict[str, Any] = {}
+    kept = []
+    for name, value in query:
+        if name == "statement_cache_size":
+            if not value.isdigit():
+                raise StorageError("statement_cache_size in the database URL must be a number")
+            options["statement_cache_size"] = int(value)
+        else:
+            kept.append((name, value))
+    return urlunsplit(parts._replace(query=urlencode(kept))), options
+
+
+def database_problem(url: str, exc: BaseException) -> str:
+    """What went wrong with the PostgreSQL server, and what to do, in one line."""
+    where = redacted(url)
+    if isinstance(exc, asyncpg.InvalidCatalogNameError):
+        return f"the database of {where} does not exist: create it (createdb) first"
+    if isinstance(exc, asyncpg.InvalidPasswordError | asyncpg.InvalidAuthorizationSpecificationError):
+        return f"PostgreSQL refused the login of {where}: check the user and password"
+    if isinstance(exc, asyncpg.DiskFullError):
+        return f"the PostgreSQL server of {where} is out of disk space: free some"
+    if isinstance(exc, asyncpg.InsufficientPrivilegeError):
+        return f"the user of {where} may not do this ({exc}): grant it the rights"
+    if isinstance(exc, OSError | asyncpg.CannotConnectNowError | asyncpg.ConnectionDoesNotExistError):
+        return f"cannot reach the PostgreSQL server of {where}: {exc}; check that it runs"
+    return f"the database {where} failed: {exc}"
+
+
+class Database:
+    """Owns the connection pool of one PostgreSQL database (or schema)."""
+
+    def __init__(self, url: str, pool: asyncpg.Pool):
+        self.url = url
+        self.pool = pool
+        # related(): entities with more events than this have them packed in entity_postings.
+        self.packed_postings_min = 256
+        self._closed = False
+
+    @classmethod
+    async def open(cls, url: str, *, create: bool = True) -> Database:
+        """The database at url, migrated to this Chronicle's schema. With ``create`` False,
+        a database without Chronicle's tables is refused rather than set up."""
+        dsn, options = _pool_options(url)
+        try:
+            pool = await asyncpg.create_pool(
+                dsn, min_size=POOL_MIN, max_size=POOL_MAX, **options
+            )
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            raise StorageError(database_problem(url, exc)) from None
+        try:
+            async with pool.acquire() as conn:
+                await cls._migrate(conn, url, create=create)
+        except BaseException:
+            await pool.close()
+            raise
+        return cls(url, pool)
+
+    @staticmethod
+    async def _migrate(conn: Connection, url: str, *, create: bool) -> None:
+        where = redacted(url)
+        async with conn.transaction():
+            await conn.execute("SELECT pg_advisory_xact_lock($1)", MIGRATION_LOCK)
+            present = await conn.fetchval("SELECT to_regclass('schema_migrations') IS NOT NULL")
+            if not present:
+                others = await conn.fetch(
+                    "SELECT tablename FROM pg_tables WHERE schemaname = current_schema()"
+                    " ORDER BY tablename LIMIT 4"
+                )
+                if others:
+                    held = ", ".join(r[0] for r in others[:3]) + (", ..." if len(others) > 3 else "")
+                    raise StorageError(
+                        f"{where} holds another program's tables ({held}): Chronicle leaves"
+                        " them as they are; give it a database (or schema) of its own"
+                    )
+                if not create:
+                    raise StorageError(
+                        f"{where} holds no archive yet: make one with `chronicle import` or"
+                        " `chronicle run`"
+                    )
+                await conn.execute(
+                    "CREATE TABLE schema_migrations (version integer PRIMARY KEY,"
+                    " name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())"
+                )
+            applied = {r[0] for r in await conn.fetch("SELECT version FROM schema_migrations")}
+            known = migrations()
+            newest_known = known[-1][0] if known else 0
+            if applied and max(applied) > newest_known:
+                raise StorageError(
+                    f"{where} was written by a newer Chronicle (schema {max(applied)}, this one"
+                    f" knows up to {newest_known}); upgrade Chronicle before using it"
+                )
+            for version, name, sql in known:
+                if version in applied:
+                    continue
+                log.info("applying migration %s to %s", name, where)
+                try:
+                    await conn.execute(sql)
+                except asyncpg.PostgresError as exc:
+                    raise StorageError(f"migration {name} failed on {where}: {exc}") from None
+                await conn.execute(
+                    "INSERT INTO schema_migrations(version, name) VALUES ($1, $2)", version, name
+                )
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Connection]:
+        """A connection in a transaction, committed when the block ends without error."""
+        async with self.pool.acquire() as conn, conn.transaction():
+            yield conn
+
+    async def fetch(self, sql: str, *args: Any) -> list[asyncpg.Record]:
+        return list(await self.pool.fetch(sql, *args))
+
+    async def fetchrow(self, sql: str, *args: Any) -> asyncpg.Record | None:
+        row: asyncpg.Record | None = await self.pool.fetchrow(sql, *args)
+        return row
+
+    async def fetchval(self, sql: str, *args: Any) -> Any:
+        return await self.pool.fetchval(sql, *args)
+
+    async def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        await self.pool.close()

@@ -1,0 +1,56 @@
+"""Events as PostgreSQL's full text holds them: a tsvector built here, from the very tokens
+the SQLite index receives (storage.textindex: folded, Chinese simplified and cut into
+bigrams), so that a search finds the same events on both backends. The vector is written
+as a tsvector literal, not through to_tsvector: PostgreSQL's own parser would split and
+drop characters by the server's locale."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+from storage.textindex import fold_text, period_tokens, segment_for_index
+
+_TOKEN = re.compile(r"[^\W_]+")
+# tsvector positions stop at 16,383; a gap keeps a phrase from running across columns.
+MAX_POSITION = 16383
+COLUMN_GAP = 8
+# Weights: headline A, summary B, period words D (searched, never ranked).
+HEADLINE, SUMMARY, PERIOD = "A", "B", "D"
+
+
+def index_tokens(text: str | None) -> list[str]:
+    """The tokens of a text as the index holds them, in order."""
+    return _TOKEN.findall(segment_for_index(fold_text(text))) if text else []
+
+
+def lexeme(token: str) -> str:
+    """A token as a quoted tsvector or tsquery lexeme, taken as it is."""
+    return "'" + token.replace("\\", "\\\\").replace("'", "''") + "'"
+
+
+def event_vector(headline: str, summary: str, date: dt.date) -> str:
+    """An event's tsvector literal: its headline and summary words with their positions,
+    and the period words of its date (y2017 m201706)."""
+    parts: list[str] = []
+    position = 1
+    for weight, text in ((HEADLINE, headline), (SUMMARY, summary)):
+        for token in index_tokens(text):
+            parts.append(f"{lexeme(token)}:{min(position, MAX_POSITION)}{weight}")
+            position += 1
+        position += COLUMN_GAP
+    for token in period_tokens(date.isoformat()).split():
+        parts.append(f"{lexeme(token)}:{min(position, MAX_POSITION)}{PERIOD}")
+    return " ".join(parts)
+
+
+def article_vector(title: str, text: str) -> str:
+    """An article's tsvector literal: its title (A) and text (B)."""
+    parts: list[str] = []
+    position = 1
+    for weight, body in ((HEADLINE, title), (SUMMARY, text)):
+        for token in index_tokens(body):
+            parts.append(f"{lexeme(token)}:{min(position, MAX_POSITION)}{weight}")
+            position += 1
+        position += COLUMN_GAP
+    return " ".join(parts)

@@ -14,6 +14,10 @@ import re
 from collections.abc import Callable, Container, Sequence
 from dataclasses import replace
 
+# Tested in Python (backend-neutral); callers of this module import them from here too.
+from storage.matching import phrase_matcher as phrase_matcher
+from storage.matching import terms_matcher
+from storage.matching import text_matcher as text_matcher
 from storage.query import (
     MAX_QUERY_CHARS,
     MAX_TERMS,
@@ -29,11 +33,8 @@ from storage.query import (
 from storage.query import STOP_WORDS as STOP_WORDS  # what callers of this module import
 from storage.textindex import (
     CJK_RUN,
-    cjk_tokens,
     fold,
-    fold_text,
     has_cjk,
-    segment_for_index,
     word_pairs,
 )
 
@@ -82,57 +83,6 @@ def _token_expressions(term: Term) -> list[str]:
         f'"{token}"*' if term.prefix and index == last else f'"{token}"'
         for index, token in enumerate(term.tokens[:COUNTED_TOKENS])
     ]
-
-
-def _finder(term: Term) -> Callable[[str], bool]:
-    """A test of whether a folded text (fold_text) holds a term as FTS5 would find it: its
-    words in a row, whole, the last one only as a start if the term is a prefix. Latin
-    words are found by a regex in the text as it is, Chinese ones among the index's
-    bigrams (segment_for_index)."""
-    words = [fold(token) for token in term.tokens]
-    if any(CJK_RUN.search(word) for word in words):
-        run = _bigram_chain(words)
-        if run is not None and (term.prefix or len(run) > 1):
-            # The bigrams of one run of characters, in a row: the characters themselves
-            # are in the text. Segmenting each text as the index does is much slower,
-            # and headline autocomplete checks a pool of headlines.
-            return lambda folded: run in folded
-        needle = " " + " ".join(words) + ("" if term.prefix else " ")
-        return lambda folded: needle in _index_words(folded)
-    pattern = re.compile(r"[\W_]+".join(map(re.escape, words)))
-    prefix = term.prefix
-
-    def found(folded: str) -> bool:
-        # The regex starts with a literal, which re finds fast; the word boundaries,
-        # where a Chinese character counts as one, are checked at each hit.
-        at = 0
-        while hit := pattern.search(folded, at):
-            start, end = hit.span()
-            if not _joins(folded, start - 1) and (prefix or not _joins(folded, end)):
-                return True
-            at = start + 1
-        return False
-
-    return found
-
-
-def _bigram_chain(words: list[str]) -> str | None:
-    """The run of Chinese characters whose bigrams words are ("賴喇", "喇嘛" -> "賴喇嘛"), or
-    None when they are not such a chain (Latin words, a run's closing unigram)."""
-    run = words[0] + "".join(word[-1] for word in words[1:])
-    if CJK_RUN.fullmatch(run) and cjk_tokens(run)[: len(words)] == words:
-        return run
-    return None
-
-
-def _joins(text: str, at: int) -> bool:
-    """Whether the character at `at` would continue a Latin word there."""
-    return 0 <= at < len(text) and text[at].isalnum() and not has_cjk(text[at])
-
-
-def _index_words(folded: str) -> str:
-    """A folded text's index tokens, each with a space on both sides."""
-    return " " + " ".join(_TOKEN.findall(segment_for_index(folded))) + " "
 
 
 def without_letter_typed(text: str) -> str | None:
@@ -347,39 +297,12 @@ def phrase_match(text: str) -> str | None:
     return _all_of([forms]) if forms else None
 
 
-def phrase_matcher(text: str) -> Callable[[str], bool]:
-    """Whether a text holds phrase_match(text), tested in Python."""
-    forms = parse_phrase(text)
-    return _matcher([forms], []) if forms else lambda found: False
-
-
 def prefix_check(text: str, *, prefix_last: bool = False) -> Callable[[str], bool] | None:
     """For build_match(text, prefix_last=..., cut=INDEXED_PREFIX): a test of whether a text
     found by it holds the whole prefixes. None when nothing was cut: every match is one."""
     groups = parse_query(text, prefix_last=prefix_last).groups
     checked = [g for g in groups if any(_cut(t, INDEXED_PREFIX) is not t for t in g)]
-    return _matcher(checked, []) if checked else None
-
-
-def text_matcher(text: str, *, prefix_last: bool = False) -> Callable[[str], bool]:
-    """Whether a text matches build_match(text, prefix_last=...), tested in Python: for a
-    few texts (aliases), where asking FTS5 would mean finding every match first."""
-    query = parse_query(text, prefix_last=prefix_last)
-    return _matcher(query.required, query.excluded)
-
-
-def _matcher(required: Sequence[Sequence[Term]], excluded: Sequence[Term]) -> Callable[[str], bool]:
-    """A test that a text holds a term of each required group and no excluded term."""
-    groups = [[_finder(term) for term in group] for group in required]
-    unwanted = [_finder(term) for term in excluded]
-
-    def holds(found: str) -> bool:
-        folded = fold_text(found)
-        return all(any(has(folded) for has in group) for group in groups) and not any(
-            has(folded) for has in unwanted
-        )
-
-    return holds
+    return terms_matcher(checked, []) if checked else None
 
 
 def _distinct_words(text: str) -> list[str]:

@@ -20,7 +20,7 @@ builds it from the archive. The tags are scored against the event's own entity l
   word* (the name is in the text only in lower case), *not in the text* (nothing there
   names it: the bound of any matcher that reads names), *other*; with examples;
 - related@10: whether the top 10 related events (the project's rule,
-  ``storage.events.rank_shared``, over the posting keys of every other day's events) hold
+  ``storage.postings.rank_shared``, over the posting keys of every other day's events) hold
   an event of the same story (the same ``#####`` story line, or linked by the archive's
   own Related list either way), with the tags and with the true entities.
 
@@ -55,7 +55,7 @@ from bot.services.imports import import_archive
 from bot.services.tagging import EntityMatcher
 from storage import Storage, open_storage
 from storage.models import HeadlineMention, KnownName, LinkedEvent
-from storage.sqlite.events import rank_shared
+from storage.postings import rank_shared
 from storage.textindex import fold, has_cjk
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"

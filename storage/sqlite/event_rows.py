@@ -14,6 +14,7 @@ import aiosqlite
 import numpy as np
 
 from storage.models import EventBrief
+from storage.postings import KEY_DTYPE
 from storage.sqlite.db import chunked, placeholders
 from storage.textindex import fold
 
@@ -70,12 +71,6 @@ EVENTS_SEQUENCE = "SELECT seq FROM sqlite_sequence WHERE name = 'events'"
 # related(): an entity's event as one integer, (YYYYMMDD << 32) | id, so that ordering the
 # integers orders events by date, then id (migration 0005 stores them packed).
 POSTING_KEY = "((CAST(replace(date, '-', '') AS INTEGER) << 32) | event_id)"
-
-
-KEY_DTYPE = "<i8"
-
-
-ID_BITS = 0xFFFFFFFF
 
 
 def posting_keys(rows: Sequence[aiosqlite.Row]) -> np.ndarray:

@@ -22,41 +22,11 @@ from storage.models import (
     Source,
     unpack_related,
 )
+from storage.postings import KEY_DTYPE, rank_shared
 from storage.sqlite import event_rows
 from storage.sqlite.db import Database, chunked, placeholders
 from storage.sqlite.imports import PENDING_BATCH, STUB_MATCH, EventImports
 from storage.times import from_timestamp
-
-
-def rank_shared(keys: np.ndarray, *, exclude: int, want: int) -> list[int]:
-    """Event ids of the first `want` by the rule, best first, from the posting keys of an
-    event's entities (one key for each event and entity it shares): most keys first, then
-    the biggest key (newest date, then newest id). `exclude` is the event itself."""
-    if keys.size == 0 or want <= 0:
-        return []
-    # Blobs are sorted runs: a stable sort (timsort) merges them rather than sorting anew.
-    keys = np.sort(keys, kind="stable")
-    starts = np.flatnonzero(np.concatenate(([True], keys[1:] != keys[:-1])))
-    events = keys[starts]
-    shared = np.diff(np.append(starts, keys.size))
-    others = (events & event_rows.ID_BITS) != exclude
-    events, shared = events[others], shared[others]
-    if events.size == 0:
-        return []
-    # The count at which the first `want` end: all events sharing more rank, and of those
-    # sharing exactly that many, the biggest keys (the last ones, as events is ascending).
-    histogram = np.bincount(shared)
-    cut, above = histogram.size - 1, 0
-    while cut > 1 and above + histogram[cut] < want:
-        above += int(histogram[cut])
-        cut -= 1
-    picked = np.concatenate(
-        (np.flatnonzero(shared > cut), np.flatnonzero(shared == cut)[-(want - above) :])
-    )
-    ranked = sorted(
-        zip(shared[picked].tolist(), events[picked].tolist(), strict=True), reverse=True
-    )
-    return [key & event_rows.ID_BITS for _, key in ranked]
 
 
 class EventRepository:
@@ -183,7 +153,7 @@ class EventRepository:
             (event_id,),
         )
         parts = [
-            np.frombuffer(row[1], dtype=event_rows.KEY_DTYPE) for row in mine if row[1] is not None
+            np.frombuffer(row[1], dtype=KEY_DTYPE) for row in mine if row[1] is not None
         ]
         # Small entities, and any whose blob is being written again after new links.
         unpacked = [row[0] for row in mine if row[1] is None]

@@ -13,7 +13,7 @@ import numpy as np
 from storage import Storage
 from storage.keys import make_key
 from storage.models import PageRecord
-from storage.sqlite.events import rank_shared
+from storage.postings import rank_shared
 
 
 def _random_pages(rng: random.Random, numbers: range) -> list[PageRecord]:

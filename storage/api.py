@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import builtins
 import datetime as dt
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from fractions import Fraction
 from typing import Protocol
@@ -251,9 +251,19 @@ class FeedRepository(Protocol):
         last_modified: str | None,
         items: Sequence[FeedItem] = (),
         body_sha256: str | None = None,
+        same_story: Callable[[FeedItem, int | None, Sequence[EventBrief]], int | None]
+        | None = None,
     ) -> StoredEntries | None:
         """Store a poll's unseen entries and the feed's new state in one transaction; None
-        if the feed was removed meanwhile."""
+        if the feed was removed meanwhile.
+
+        ``same_story(item, same_link, same_day)`` decides which existing event an unseen
+        item joins (None: a new event), called inside that transaction so concurrent polls
+        see each other's events. Storage gathers its candidates: ``same_link``, the first
+        live event with the item's link as a source, if any; ``same_day``, complete events
+        of the item's date with a headline like its own (by the day's index), most similar
+        first, none that the same feed made or joined. It must answer one of those, or
+        None. Without ``same_story`` every unseen item is a new event."""
         ...
 
     async def record_failure(

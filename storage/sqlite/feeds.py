@@ -11,17 +11,21 @@ without knowing where they came from. What this module adds:
 * ``feed_entries``: every identity each feed has ever carried, and the event it became or
   joined. An identity seen once is never new again, whatever the feed later does to the
   entry's date or text.
-* Same story, one event: an unseen entry whose link is already a source of an event joins
-  that event; otherwise an entry whose headline is nearly the same (folded-token Jaccard
-  of at least 0.8, at least four tokens) as an event's headline on the same UTC day joins
-  that event with its link added as one more source. Only otherwise is a new event made.
+* Same story, one event: whether an unseen entry is the same story as an event already
+  stored is the caller's decision (``same_story``, given to :meth:`record_success`). This
+  module finds its candidates (the event that already has the entry's link as a source;
+  the events of the entry's day whose headlines are like its own) and applies the answer
+  in the transaction that stores the entry: the entry joins that event, its link added
+  as one more source, or becomes a new event. Deciding inside the transaction is what
+  makes two feeds polled at once carrying one story make one event.
 
-Finding "nearly the same headline on that day" must stay cheap when hundreds of feeds
+Finding "a headline like this one on that day" must stay cheap when hundreds of feeds
 bring thousands of events a day, so each day's headlines are kept in memory as token sets
 with an inverted index (see :class:`_DayIndex`), filled from the ``events_by_date`` index
-on first use, caught up by id (ids only grow) once per transaction, and verified against
-the row before anything is merged into it. The cache is only a shortcut: it is touched
-inside write transactions only (which are serialised) and dropped when one rolls back.
+on first use, caught up by id (ids only grow) once per transaction, and checked against
+the row before an event is offered as a candidate. The cache is only a shortcut: it is
+touched inside write transactions only (which are serialised) and dropped when one rolls
+back.
 """
 
 from __future__ import annotations
@@ -30,18 +34,23 @@ import builtins
 import datetime as dt
 import sqlite3
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import aiosqlite
 
-from storage.models import Feed, FeedExistsError, FeedItem, StoredEntries
+from storage.models import EventBrief, Feed, FeedExistsError, FeedItem, StoredEntries
 from storage.sqlite import event_rows
 from storage.sqlite.db import Database, chunked, placeholders
-from storage.textindex import NEAR_DUPLICATE, at_least_as_similar, headline_tokens
+from storage.textindex import NEAR_DUPLICATE, headline_tokens
 from storage.times import from_timestamp, to_timestamp
 
-MIN_HEADLINE_TOKENS = 4  # shorter headlines ("Live updates") are too generic to compare
+# Shorter headlines ("Live updates") are never offered as the same story: too generic to
+# compare, and the caller's rule (bot.services.feeds.stories) compares none this short.
+MIN_HEADLINE_TOKENS = 4
 _CACHED_DAYS = 32  # feeds bring news of the last few days; older days come and go
+
+# Which event an item joins, given the event with its link and its day's like headlines.
+SameStory = Callable[[FeedItem, int | None, Sequence[EventBrief]], int | None]
 
 
 # --- records and views ----------------------------------------------------------------------
@@ -98,6 +107,11 @@ class _DayIndex:
         for token in tokens:
             self.postings.setdefault(token, set()).add(event_id)
 
+    def replace(self, event_id: int, tokens: frozenset[str]) -> None:
+        """The event's headline as its row now has it (rewritten since it was cached)."""
+        self.discard(event_id)
+        self.add(event_id, tokens)
+
     def discard(self, event_id: int) -> None:
         for token in self.tokens.pop(event_id, ()):
             ids = self.postings.get(token)
@@ -105,7 +119,8 @@ class _DayIndex:
                 ids.discard(event_id)
 
     def best_matches(self, tokens: frozenset[str]) -> list[int]:
-        """Events whose headline is the same story, most similar first."""
+        """Events whose cached headline is a near duplicate of ``tokens`` (Jaccard at
+        least NEAR_DUPLICATE), most similar first."""
         n = len(tokens)
         if n < MIN_HEADLINE_TOKENS:
             return []
@@ -133,13 +148,6 @@ class _DayIndex:
                 scored.append((common / union, candidate))
         scored.sort(key=lambda s: (-s[0], s[1]))
         return [candidate for _, candidate in scored]
-
-
-def is_near_duplicate(a: frozenset[str], b: frozenset[str]) -> bool:
-    """The same story by headline: enough tokens, Jaccard at or above NEAR_DUPLICATE."""
-    if len(a) < MIN_HEADLINE_TOKENS or len(b) < MIN_HEADLINE_TOKENS:
-        return False
-    return at_least_as_similar(a, b, NEAR_DUPLICATE)
 
 
 # --- the repository -------------------------------------------------------------------------
@@ -285,9 +293,13 @@ class FeedRepository:
         last_modified: str | None,
         items: Sequence[FeedItem] = (),
         body_sha256: str | None = None,
+        same_story: SameStory | None = None,
     ) -> StoredEntries | None:
         """Store a successful poll: its unseen entries and the feed's new state, in one
-        transaction (a crash leaves neither half). None if the feed was removed meanwhile."""
+        transaction (a crash leaves neither half). None if the feed was removed meanwhile.
+
+        ``same_story`` says which existing event each unseen item joins (see the module
+        docstring); without it every unseen item is a new event."""
         now = to_timestamp(at)
         try:
             async with self.db.transaction() as conn:
@@ -296,7 +308,7 @@ class FeedRepository:
                 ).fetchone()
                 if row is None:
                     return None
-                stored = await self._store_items(conn, feed_id, row[0], items, now)
+                stored = await self._store_items(conn, feed_id, row[0], items, now, same_story)
                 await conn.execute(
                     "UPDATE feeds SET etag = ?, last_modified = ?,"
                     " body_sha256 = COALESCE(?, body_sha256), last_success_at = ?,"
@@ -370,6 +382,7 @@ class FeedRepository:
         feed_name: str,
         items: Sequence[FeedItem],
         now: str,
+        same_story: SameStory | None,
     ) -> StoredEntries:
         stored = StoredEntries()
         if not items:
@@ -394,13 +407,18 @@ class FeedRepository:
                 stored.already_seen += 1
                 continue
             seen.add(item.identity)
-            event_id = await self._same_link(conn, item.link if item.link_identifies else None)
-            if event_id is None:
-                event_id = await self._same_story(conn, item, feed_id, mine, synced)
-                if event_id is not None and item.link:
-                    stored.sources_added += await event_rows.append_sources(
-                        conn, event_id, [(feed_name, item.link)], added_by="feed"
-                    )
+            event_id: int | None = None
+            if same_story is not None:
+                same_link = await self._same_link(conn, item.link)
+                same_day = await self._same_day(conn, item, feed_id, mine, synced)
+                event_id = same_story(item, same_link, same_day)
+                if event_id is not None and event_id != same_link:
+                    if event_id not in {event.id for event in same_day}:
+                        raise ValueError(f"event {event_id} was not a candidate for {item.key}")
+                    if item.link:  # joined by its headline: its link is one more source
+                        stored.sources_added += await event_rows.append_sources(
+                            conn, event_id, [(feed_name, item.link)], added_by="feed"
+                        )
             if event_id is not None:
                 mine.add(event_id)
                 stored.merged.append(event_id)
@@ -465,44 +483,47 @@ class FeedRepository:
             synced.add(date)
         return index
 
-    async def _same_story(
+    async def _same_day(
         self,
         conn: aiosqlite.Connection,
         item: FeedItem,
         feed_id: int,
         mine: set[int],
         synced: set[str],
-    ) -> int | None:
-        """An event of the item's day with nearly the same headline, told by someone else.
+    ) -> builtins.list[EventBrief]:
+        """Complete events of the item's day whose headline the day's index finds nearly
+        the same as the item's, most similar first, told by someone else.
 
         Events this feed itself made or joined are not candidates: two entries of one feed
         (distinct identities) are two items by the feed's own account, even when their
         headlines are templated alike ("M 4.5 - 10 km SW of Ridgecrest, CA").
         """
         date = item.date.isoformat()
-        tokens = headline_tokens(item.headline)
         index = await self._day(conn, date, synced)
-        for event_id in index.best_matches(tokens):
-            if event_id in mine:
-                continue
-            # The cache may be stale (an event merged away, re-dated or rewritten by an
-            # archive import): trust only the row itself.
-            cursor = await conn.execute(
-                "SELECT headline, date, complete AND removed_at IS NULL,"
+        found = [i for i in index.best_matches(headline_tokens(item.headline)) if i not in mine]
+        rows: dict[int, aiosqlite.Row] = {}
+        for chunk in chunked(found):
+            for found_row in await conn.execute_fetchall(
+                "SELECT id, key, headline, date, complete AND removed_at IS NULL,"
                 " EXISTS (SELECT 1 FROM feed_entries WHERE event_id = e.id AND feed_id = ?)"
-                " FROM events e WHERE id = ?",
-                (feed_id, event_id),
-            )
-            row = await cursor.fetchone()
-            if row is None or row[1] != date or not row[2]:  # gone, re-dated, or taken off
+                f" FROM events e WHERE id IN ({placeholders(len(chunk))})",
+                (feed_id, *chunk),
+            ):
+                rows[found_row[0]] = found_row
+        candidates: builtins.list[EventBrief] = []
+        for event_id in found:
+            # The cache may be stale (an event merged away, re-dated, taken off or rewritten
+            # by an archive import): trust only the row itself, and mend the cache from it.
+            row = rows.get(event_id)
+            if row is None or row[3] != date or not row[4]:
                 index.discard(event_id)
                 continue
-            if row[3]:
-                continue
-            if is_near_duplicate(tokens, headline_tokens(row[0])):
-                return event_id
-            index.discard(event_id)
-        return None
+            tokens = headline_tokens(row[2])
+            if tokens != index.tokens.get(event_id):
+                index.replace(event_id, tokens)
+            if not row[5]:
+                candidates.append(EventBrief(event_id, row[1], item.date, row[2], complete=True))
+        return candidates
 
     async def _create_event(
         self,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from contextlib import closing
 from fractions import Fraction
@@ -10,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from bot.services.feeds.stories import is_near_duplicate, same_story
 from storage import Storage, open_storage
 from storage.keys import make_key
 from storage.models import (
@@ -21,7 +23,6 @@ from storage.models import (
     StoredEntries,
 )
 from storage.sqlite.db import connect_plain
-from storage.sqlite.feeds import is_near_duplicate
 from storage.textindex import at_least_as_similar, headline_tokens
 from tests.support.archives import archive_at_schema
 
@@ -56,6 +57,7 @@ def item(
 
 
 async def store(storage: Storage, feed_id: int, *items: FeedItem) -> StoredEntries:
+    """Store items as the feed service does: with its same-story decision."""
     stored = await storage.feeds.record_success(
         feed_id,
         at=T0,
@@ -63,6 +65,7 @@ async def store(storage: Storage, feed_id: int, *items: FeedItem) -> StoredEntri
         etag='"v1"',
         last_modified=None,
         items=items,
+        same_story=same_story,
     )
     assert stored is not None
     return stored
@@ -342,6 +345,55 @@ async def test_stale_cache_never_merges_into_a_deleted_event(storage: Storage) -
         await conn.execute("DELETE FROM events WHERE id = ?", (first.created[0],))
     second = await store(storage, b.id, item("b-1", link="https://b.example/1"))
     assert len(second.created) == 1 and second.merged == []
+
+
+async def test_two_feeds_storing_one_story_at_once_make_one_event(storage: Storage) -> None:
+    a = await storage.feeds.add("https://a.example/feed", "A", now=T0)
+    b = await storage.feeds.add("https://b.example/feed", "B", now=T0)
+    near = HEADLINE.replace("may have killed", "may have killed the")
+    by_link, by_headline = await asyncio.gather(
+        store(storage, a.id, item("a-1", link="https://news.example/story")),
+        store(storage, b.id, item("b-1", near, link="https://news.example/story")),
+    )
+    assert len(by_link.created + by_headline.created) == 1
+    assert len(by_link.merged + by_headline.merged) == 1
+
+
+async def test_without_a_decision_every_unseen_item_is_a_new_event(storage: Storage) -> None:
+    a = await storage.feeds.add("https://a.example/feed", "A", now=T0)
+    b = await storage.feeds.add("https://b.example/feed", "B", now=T0)
+    await store(storage, a.id, item("a-1", link="https://news.example/story"))
+    stored = await storage.feeds.record_success(
+        b.id,
+        at=T0,
+        next_poll_at=T0,
+        etag=None,
+        last_modified=None,
+        items=[item("b-1", link="https://news.example/story")],
+    )
+    assert stored is not None and len(stored.created) == 1 and stored.merged == []
+
+
+async def test_a_decision_naming_no_candidate_stores_nothing(storage: Storage) -> None:
+    a = await storage.feeds.add("https://a.example/feed", "A", now=T0)
+    b = await storage.feeds.add("https://b.example/feed", "B", now=T0)
+    first = await store(storage, a.id, item("a-1", link="https://a.example/1"))
+    other = item("b-1", "Glacier collapse blocks a valley road in the Alps")
+    with pytest.raises(ValueError, match="not a candidate"):
+        await storage.feeds.record_success(
+            b.id,
+            at=T0,
+            next_poll_at=T0,
+            etag=None,
+            last_modified=None,
+            items=[other],
+            same_story=lambda *_: first.created[0],
+        )
+    assert await storage.feeds.unseen(b.id, ["b-1"]) == {"b-1"}
+    # The rolled-back transaction left the cache usable.
+    assert (await store(storage, b.id, item("b-2", link="https://b.example/2"))).merged == (
+        first.created
+    )
 
 
 async def test_record_failure_and_counts(storage: Storage) -> None:

@@ -66,9 +66,10 @@ Entities
 
 The modules, one job each: :mod:`.service` (FeedService: adding, polling, storing),
 :mod:`.rules` (the numbers, the clock), :mod:`.items` (entries into items, news or
-history), :mod:`.categories` (which labels name entities), :mod:`.matching` (the entity
-matcher's names from storage), :mod:`.failures` (backoff and disabling), :mod:`.adding`
-(the address check and refusals), :mod:`.reports` (what a poll or an add did).
+history), :mod:`.stories` (which stored event, if any, an entry is the same story as),
+:mod:`.categories` (which labels name entities), :mod:`.matching` (the entity matcher's
+names from storage), :mod:`.failures` (backoff and disabling), :mod:`.adding` (the
+address check and refusals), :mod:`.reports` (what a poll or an add did).
 """
 
 from bot.services.feeds.adding import check_feed_url
@@ -76,6 +77,7 @@ from bot.services.feeds.categories import clean_categories, section_labels
 from bot.services.feeds.reports import AddResult, FeedOutcome, OutcomeStatus, PollReport
 from bot.services.feeds.rules import Clock, FeedRules, utc_now
 from bot.services.feeds.service import DEFAULT_CONCURRENCY, FeedService, run_poll_loop
+from bot.services.feeds.stories import same_story
 
 __all__ = [
     "DEFAULT_CONCURRENCY",
@@ -89,6 +91,7 @@ __all__ = [
     "check_feed_url",
     "clean_categories",
     "run_poll_loop",
+    "same_story",
     "section_labels",
     "utc_now",
 ]

@@ -26,6 +26,7 @@ from bot.services.feeds.items import feed_items
 from bot.services.feeds.matching import FeedMatcher
 from bot.services.feeds.reports import AddResult, FeedOutcome, PollReport
 from bot.services.feeds.rules import Clock, FeedRules, utc_now
+from bot.services.feeds.stories import same_story
 from bot.services.tagging import EntityMatcher
 from storage import Storage
 from storage.models import Feed, FeedExistsError
@@ -355,6 +356,7 @@ class FeedService:
             last_modified=result.last_modified,
             items=items,
             body_sha256=body_sha256,
+            same_story=same_story,
         )
         if stored is None:
             outcome.status = "removed"

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from contextlib import closing
 from fractions import Fraction
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from bot.services.feeds.stories import is_near_duplicate, same_story
-from storage import Storage, open_storage
+from storage import Storage
 from storage.keys import make_key
 from storage.models import (
     FeedExistsError,
@@ -22,9 +20,8 @@ from storage.models import (
     SourceRecord,
     StoredEntries,
 )
-from storage.sqlite.db import connect_plain
 from storage.textindex import at_least_as_similar, headline_tokens
-from tests.support.archives import archive_at_schema
+from tests.storage.conftest import RawSQL
 
 T0 = dt.datetime(2024, 5, 1, 12, 0, tzinfo=dt.UTC)
 DAY = dt.date(2024, 5, 1)
@@ -106,7 +103,9 @@ async def test_add_list_due_and_remove(storage: Storage) -> None:
     assert await storage.events.get(stored.created[0]) is not None
 
 
-async def test_record_success_stores_events_like_archive_events(storage: Storage) -> None:
+async def test_record_success_stores_events_like_archive_events(
+    storage: Storage, raw_sql: RawSQL
+) -> None:
     feed = await storage.feeds.add("https://a.example/feed", "Agency A", now=T0)
     stored = await store(
         storage,
@@ -119,10 +118,11 @@ async def test_record_success_stores_events_like_archive_events(storage: Storage
     assert first is not None and first.complete and first.date == DAY
     assert first.sources[0].name == "Agency A" and first.sources[0].url == "https://a.example/1"
     assert set(first.entities) == {"Islamic State", "Syria"}
-    rows = await storage.db.fetchall(
-        "SELECT origin, announce, complete FROM events ORDER BY id", ()
-    )
-    assert [tuple(r) for r in rows] == [("feed", 1, 1), ("feed", 0, 1)]
+    rows = await raw_sql("SELECT origin, announce, complete FROM events ORDER BY id")
+    assert [(o, bool(a), bool(c)) for o, a, c in rows] == [
+        ("feed", True, True),
+        ("feed", False, True),
+    ]
     # Searchable and related like any other event.
     hits = await storage.search.search(SearchFilter(text="Baghdadi airstrike"))
     assert [h.event.id for h in hits] == stored.created[:1]
@@ -312,41 +312,6 @@ async def test_a_merged_event_keeps_the_sources_and_feeds_of_both(storage: Stora
     assert await storage.feeds.event_feeds(event.id) == [(feed.id, "a-1")]
 
 
-async def test_feed_sources_from_before_migration_0009_are_kept(tmp_path: Path) -> None:
-    path = tmp_path / "old.db"
-    key = make_key(DAY, "archive-story")
-    archive_at_schema(path, 8, [(key, DAY.isoformat(), HEADLINE)])
-    with closing(connect_plain(path)) as db:
-        db.execute(
-            "INSERT INTO feeds(url, name, added_at, next_poll_at) VALUES ('https://a.example/f',"
-            " 'A', 'x', 'x')"
-        )
-        db.execute("INSERT INTO feed_entries VALUES (1, 'a-1', 1, 'x')")
-        db.executemany(
-            "INSERT INTO sources(event_id, position, name, url) VALUES (1, ?, ?, ?)",
-            [(0, "ind.example", "https://ind.example/a"), (1, "A", "https://a.example/1")],
-        )
-    async with await open_storage(path) as storage:
-        await storage.events.import_batch([archive_page("archive-story", "https://bbc.example/b")])
-        rows = await storage.db.fetchall(
-            "SELECT name, url FROM sources WHERE event_id = 1 ORDER BY position"
-        )
-    assert [tuple(row) for row in rows] == [
-        ("bbc.example", "https://bbc.example/b"),
-        ("A", "https://a.example/1"),
-    ]
-
-
-async def test_stale_cache_never_merges_into_a_deleted_event(storage: Storage) -> None:
-    a = await storage.feeds.add("https://a.example/feed", "A", now=T0)
-    b = await storage.feeds.add("https://b.example/feed", "B", now=T0)
-    first = await store(storage, a.id, item("a-1", link="https://a.example/1"))
-    async with storage.db.transaction() as conn:  # e.g. an archive merge removed it
-        await conn.execute("DELETE FROM events WHERE id = ?", (first.created[0],))
-    second = await store(storage, b.id, item("b-1", link="https://b.example/1"))
-    assert len(second.created) == 1 and second.merged == []
-
-
 async def test_two_feeds_storing_one_story_at_once_make_one_event(storage: Storage) -> None:
     a = await storage.feeds.add("https://a.example/feed", "A", now=T0)
     b = await storage.feeds.add("https://b.example/feed", "B", now=T0)
@@ -434,39 +399,6 @@ async def test_record_failure_and_counts(storage: Storage) -> None:
     assert again is not None and again.active and again.consecutive_failures == 0
     assert not again.baseline_done and again.backfill == 3
     assert again.last_error == "an HTML page"  # the record stays
-
-
-async def test_queries_use_their_indexes(storage: Storage) -> None:
-    plans = {
-        "due": (
-            "SELECT id FROM feeds WHERE status = 'active' AND next_poll_at <= ?"
-            " ORDER BY next_poll_at, id",
-            ("x",),
-            "feeds_due",
-        ),
-        "seen": (
-            "SELECT identity FROM feed_entries WHERE feed_id = ? AND identity IN (?, ?)",
-            (1, "a", "b"),
-            "PRIMARY KEY",
-        ),
-        "link": (
-            "SELECT event_id FROM sources WHERE url = ? AND is_image = 0 ORDER BY event_id LIMIT 1",
-            ("u",),
-            "sources_by_url",
-        ),
-        "day": (
-            "SELECT id, headline FROM events WHERE date = ? AND id > ? AND complete = 1",
-            ("2024-05-01", 0),
-            "events_by_date",
-        ),
-    }
-    for name, (sql, params, index) in plans.items():
-        rows = await storage.db.fetchall("EXPLAIN QUERY PLAN " + sql, params)
-        detail = " ".join(row[3] for row in rows)
-        assert index in detail and "SCAN" not in detail.replace("SCAN CONSTANT", ""), (
-            name,
-            detail,
-        )
 
 
 def test_headline_tokens_fold_and_split_cjk() -> None:

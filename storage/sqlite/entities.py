@@ -9,11 +9,17 @@ subscriptions all see one entity however it was spelled.
 from __future__ import annotations
 
 import datetime as dt
-import difflib
 from collections.abc import Iterable
 
 import aiosqlite
 
+from storage.entity_rules import (
+    CLOSEST_CANDIDATES,
+    CLOSEST_SUGGESTIONS,
+    CO_ENTITY_WINDOW,
+    HEADLINE_MENTIONS,
+    closest_names,
+)
 from storage.models import (
     AliasResult,
     EntityError,
@@ -36,15 +42,6 @@ from storage.sqlite.fts import (
 )
 from storage.textindex import fold
 
-# Headlines read to tell whether a name is a common word (EntityRepository.headline_mentions).
-HEADLINE_MENTIONS = 200
-
-
-# An entity's latest events its companions are counted over: each event's links are read
-# (about five, scattered over the table: 2-3 microseconds each at a million events), so the
-# window bounds the cost of a profile for an entity in tens of thousands of events: 500
-# events, about 6 ms (1,000 took 11-14 ms, half of what a profile may take).
-CO_ENTITY_WINDOW = 500
 # Names starting with what is typed are ordered by popularity when fewer than this many do;
 # with more, the popularity index is walked instead.
 NAMES_TO_ORDER = 1000
@@ -241,25 +238,18 @@ class EntityRepository:
 
     async def closest(self, text: str, *, limit: int = 5) -> list[str]:
         """Known canonical names nearest to a name that matched nothing (typos included)."""
-        candidates = {n.canonical: n.name for n in await self.suggest(text, limit=50)}
+        candidates = {
+            n.canonical: n.name for n in await self.suggest(text, limit=CLOSEST_SUGGESTIONS)
+        }
         if match := any_word_match(text):
             rows = await self.db.fetchall(
                 f"{_NAMES} JOIN entity_search s ON s.rowid = e.id WHERE entity_search MATCH ?"
-                " ORDER BY events DESC LIMIT 200",
-                (match,),
+                " ORDER BY events DESC LIMIT ?",
+                (match, CLOSEST_CANDIDATES),
             )
             for row in rows:
                 candidates.setdefault(row[1], row[0])
-        folded = fold(text)
-
-        def similarity(canonical: str) -> float:
-            spelled = candidates[canonical]
-            return max(
-                difflib.SequenceMatcher(None, folded, fold(canonical)).ratio(),
-                difflib.SequenceMatcher(None, folded, fold(spelled)).ratio(),
-            )
-
-        return sorted(candidates, key=lambda name: (-similarity(name), name))[:limit]
+        return closest_names(text, candidates, limit)
 
     # --- aliases -------------------------------------------------------------------------
 

@@ -27,7 +27,6 @@ from storage.query import (
     ends_with_one_cjk,
     parse_phrase,
     parse_query,
-    tokens,
     typing_a_word,
 )
 from storage.query import STOP_WORDS as STOP_WORDS  # what callers of this module import
@@ -37,6 +36,8 @@ from storage.textindex import (
     has_cjk,
     word_pairs,
 )
+from storage.words import distinct_words, word_starts
+from storage.words import without_letter_typed as without_letter_typed
 
 # A date range needing more period words than this is most of the archive: not narrowed.
 MAX_PERIOD_TOKENS = 24
@@ -83,27 +84,6 @@ def _token_expressions(term: Term) -> list[str]:
         f'"{token}"*' if term.prefix and index == last else f'"{token}"'
         for index, token in enumerate(term.tokens[:COUNTED_TOKENS])
     ]
-
-
-def without_letter_typed(text: str) -> str | None:
-    """Text without its last character when that is one letter or digit starting a word
-    ("iraq's", "al-a", "中A", "least a"), else None. As the start of a word, one letter
-    matches thousands of words, which FTS5 merges before returning a single event (slow
-    in a large archive), and it says little: what comes before it is
-    looked up instead, as typed so far."""
-    # The last two characters tell. A regex anchored at the end would try every start in a
-    # long pasted text (an option may be as long as Discord allows).
-    body = text[:-1] if text.endswith("*") else text
-    if not _latin_word_character(body[-1:]):
-        return None
-    before = body[-2:-1]
-    return None if _latin_word_character(before) else body[:-1]
-
-
-def _latin_word_character(character: str) -> bool:
-    """Whether a character is a letter or digit of a word that is not Chinese (Chinese runs
-    are indexed as bigrams: one character is a word)."""
-    return _TOKEN.match(character) is not None and not has_cjk(character)
 
 
 def _groups(text: str, *, prefix_last: bool = False, cut: int | None = None) -> list[list[Term]]:
@@ -305,24 +285,13 @@ def prefix_check(text: str, *, prefix_last: bool = False) -> Callable[[str], boo
     return terms_matcher(checked, []) if checked else None
 
 
-def _distinct_words(text: str) -> list[str]:
-    """The tokens of text of two letters or more (or Chinese), each once (as folded)."""
-    words: dict[str, str] = {}
-    for token in tokens(text[:MAX_QUERY_CHARS]):
-        if len(token) >= 2 or CJK_RUN.fullmatch(token):
-            words.setdefault(fold(token), token)
-    return list(words.values())
-
-
 def any_word_match(text: str) -> str | None:
     """A looser expression (any word, each as a prefix), for 'did you mean' suggestions."""
-    tokens = _distinct_words(text)[:MAX_TERMS]
-    if not tokens:
-        return None
-    return " OR ".join(f'"{t[:4] if not CJK_RUN.match(t) else t}"*' for t in tokens)
+    starts = word_starts(text)
+    return " OR ".join(f'"{start}"*' for start in starts) if starts else None
 
 
 def suggestion_words(text: str) -> list[str]:
     """The words of text worth suggesting events by: distinct, two letters or more (or
     Chinese), no stop words."""
-    return [w for w in _distinct_words(text) if fold(w) not in STOP_WORDS][:MAX_TERMS]
+    return [w for w in distinct_words(text) if fold(w) not in STOP_WORDS][:MAX_TERMS]

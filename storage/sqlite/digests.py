@@ -9,6 +9,8 @@ from collections.abc import Sequence
 
 import aiosqlite
 
+from storage.digest_rules import RECENT_EVENTS_KEPT, RECENT_EVENTS_SECONDS, WORDS_POOL_FACTOR
+from storage.matching import text_matcher
 from storage.models import (
     NO_FILTERS,
     Digest,
@@ -20,12 +22,8 @@ from storage.models import (
 )
 from storage.sqlite import event_rows
 from storage.sqlite.db import Database, chunked, placeholders
-from storage.sqlite.fts import text_matcher
 from storage.textindex import fold, fold_text
 from storage.times import from_timestamp, now_timestamp, to_timestamp
-
-RECENT_EVENTS_KEPT = 50_000
-RECENT_EVENTS_SECONDS = 600.0
 
 
 def _digest(row: aiosqlite.Row, entities: Sequence[tuple[int, str]]) -> Digest:
@@ -453,7 +451,7 @@ class DigestRepository:
         about (sources, related links, entities), best first."""
         where, params = _conditions(filters, language)
         # Words are matched in Python: read enough of the day's best for them to choose from.
-        pool = limit * 50 if filters.words else limit
+        pool = limit * WORDS_POOL_FACTOR if filters.words else limit
         rows = await self.db.fetchall(
             f"SELECT {event_rows.BRIEF_COLUMNS}, e.summary FROM events e"
             " INDEXED BY events_by_month_day_weight WHERE e.month_day = ? AND e.date < ?"

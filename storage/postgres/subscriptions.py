@@ -1,0 +1,224 @@
+"""PostgreSQL: members' subscriptions to entities, the ledger of their alerts, pending
+notices and small bot state.
+
+Several bot processes may share the database: a claim is one INSERT ... ON CONFLICT DO
+NOTHING, so of two processes claiming the same alert exactly one gets it."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import asyncpg
+
+from storage.models import Match, Subscription
+from storage.postgres import event_rows
+from storage.postgres.db import Database
+from storage.times import utc_now
+
+_SELECT = (
+    "SELECT s.id, s.guild_id, s.user_id, s.entity_id, e.name AS entity, s.delivery,"
+    " s.channel_id, s.paused_reason FROM subscriptions s JOIN entities e ON e.id = s.entity_id"
+)
+
+
+def _subscription(row: asyncpg.Record, id_column: str = "id") -> Subscription:
+    return Subscription(
+        id=row[id_column],
+        guild_id=row["guild_id"],
+        user_id=row["user_id"],
+        entity_id=row["entity_id"],
+        entity=row["entity"],
+        delivery=row["delivery"],
+        channel_id=row["channel_id"],
+        paused_reason=row["paused_reason"],
+    )
+
+
+def _changed(status: str) -> int:
+    """The rows a command's status ("UPDATE 3", "DELETE 0", "INSERT 0 1") says it touched."""
+    return int(status.rsplit(" ", 1)[-1])
+
+
+class SubscriptionRepository:
+    def __init__(self, db: Database):
+        self.db = db
+
+    async def subscribe(
+        self, *, guild_id: int, user_id: int, entity_id: int, delivery: str, channel_id: int | None
+    ) -> tuple[Subscription, bool]:
+        """Subscribe, or change delivery (and resume) if subscribed. (subscription, created)."""
+        key = (guild_id, user_id, entity_id)
+        async with self.db.transaction() as conn:
+            created = await conn.fetchval(
+                "INSERT INTO subscriptions(guild_id, user_id, entity_id, delivery, channel_id,"
+                " created_at) VALUES ($1, $2, $3, $4, $5, $6)"
+                " ON CONFLICT (guild_id, user_id, entity_id) DO NOTHING RETURNING id",
+                *key,
+                delivery,
+                channel_id,
+                utc_now(),
+            )
+            if created is None:
+                # Subscribed already (or by a concurrent call, committed: ON CONFLICT waited).
+                await conn.execute(
+                    "UPDATE subscriptions SET delivery = $4, channel_id = $5, paused_reason = NULL"
+                    " WHERE guild_id = $1 AND user_id = $2 AND entity_id = $3",
+                    *key,
+                    delivery,
+                    channel_id,
+                )
+            row = await conn.fetchrow(
+                f"{_SELECT} WHERE s.guild_id = $1 AND s.user_id = $2 AND s.entity_id = $3", *key
+            )
+        assert row is not None  # written just above, in this transaction
+        return _subscription(row), created is not None
+
+    async def unsubscribe(self, *, guild_id: int, user_id: int, entity_id: int) -> bool:
+        async with self.db.transaction() as conn:
+            status = await conn.execute(
+                "DELETE FROM subscriptions WHERE guild_id = $1 AND user_id = $2 AND entity_id = $3",
+                guild_id,
+                user_id,
+                entity_id,
+            )
+        return _changed(status) > 0
+
+    async def remove(self, subscription_id: int) -> bool:
+        async with self.db.transaction() as conn:
+            status = await conn.execute("DELETE FROM subscriptions WHERE id = $1", subscription_id)
+        return _changed(status) > 0
+
+    async def get(self, subscription_id: int) -> Subscription | None:
+        row = await self.db.fetchrow(f"{_SELECT} WHERE s.id = $1", subscription_id)
+        return _subscription(row) if row else None
+
+    async def for_member(self, guild_id: int, user_id: int) -> list[Subscription]:
+        # COLLATE "C": code point order, as SQLite orders text, whatever the server's locale.
+        rows = await self.db.fetch(
+            f'{_SELECT} WHERE s.guild_id = $1 AND s.user_id = $2 ORDER BY e.folded COLLATE "C"',
+            guild_id,
+            user_id,
+        )
+        return [_subscription(r) for r in rows]
+
+    async def count_for_member(self, guild_id: int, user_id: int) -> int:
+        count: int = await self.db.fetchval(
+            "SELECT count(*) FROM subscriptions WHERE guild_id = $1 AND user_id = $2",
+            guild_id,
+            user_id,
+        )
+        return count
+
+    async def pause(self, subscription_ids: Sequence[int], reason: str) -> None:
+        async with self.db.transaction() as conn:
+            await conn.execute(
+                "UPDATE subscriptions SET paused_reason = $1 WHERE id = ANY($2::bigint[])",
+                reason,
+                list(subscription_ids),
+            )
+
+    async def dm_subscriptions(self, user_id: int) -> list[Subscription]:
+        rows = await self.db.fetch(
+            f"{_SELECT} WHERE s.user_id = $1 AND s.delivery = 'dm' AND s.paused_reason IS NULL"
+            " ORDER BY s.id",
+            user_id,
+        )
+        return [_subscription(r) for r in rows]
+
+    # --- alerts --------------------------------------------------------------------------
+
+    async def announced_after(self, event_id: int, *, limit: int) -> list[int]:
+        rows = await self.db.fetch(
+            "SELECT id FROM events WHERE announce AND id > $1 AND removed_at IS NULL"
+            " ORDER BY id LIMIT $2",
+            event_id,
+            limit,
+        )
+        return [r[0] for r in rows]
+
+    async def newest_event_id(self) -> int:
+        newest: int = await self.db.fetchval("SELECT COALESCE(max(id), 0) FROM events")
+        return newest
+
+    async def matches(self, event_ids: Sequence[int]) -> list[Match]:
+        """Active subscriptions whose entity is in these events, not yet delivered there."""
+        if not event_ids:
+            return []
+        rows = await self.db.fetch(
+            "SELECT s.id AS sub_id, s.guild_id, s.user_id, s.entity_id, en.name AS entity,"
+            f" s.delivery, s.channel_id, s.paused_reason, {event_rows.BRIEF_COLUMNS}"
+            " FROM event_entities ee"
+            " JOIN subscriptions s ON s.entity_id = ee.entity_id AND s.paused_reason IS NULL"
+            " JOIN entities en ON en.id = s.entity_id"
+            " JOIN events e ON e.id = ee.event_id"
+            " WHERE ee.event_id = ANY($1::bigint[])"
+            " AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = e.id AND d.target ="
+            "  CASE s.delivery WHEN 'dm' THEN 'dm:' || s.user_id"
+            "  ELSE 'here:' || s.channel_id || ':' || s.user_id END)"
+            " ORDER BY e.id, s.id",
+            sorted(set(event_ids)),
+        )
+        return [Match(_subscription(r, id_column="sub_id"), event_rows.brief(r)) for r in rows]
+
+    async def claim(self, target: str, event_ids: Sequence[int]) -> list[int]:
+        """Record deliveries before sending (at most once); returns the ids newly claimed,
+        in the order given. Of two processes claiming one delivery, one gets it."""
+        wanted = list(dict.fromkeys(event_ids))
+        if not wanted:
+            return []
+        async with self.db.transaction() as conn:
+            rows = await conn.fetch(
+                "INSERT INTO deliveries(target, event_id, delivered_at)"
+                " SELECT $1, e.id, $3 FROM events e WHERE e.id = ANY($2::bigint[])"
+                " ON CONFLICT (target, event_id) DO NOTHING RETURNING event_id",
+                target,
+                wanted,
+                utc_now(),
+            )
+        fresh = {r[0] for r in rows}
+        return [i for i in wanted if i in fresh]
+
+    async def unclaim(self, target: str, event_ids: Sequence[int]) -> None:
+        """Give back a claim whose message never went out, so the next sweep tries again."""
+        async with self.db.transaction() as conn:
+            await conn.execute(
+                "DELETE FROM deliveries WHERE target = $1 AND event_id = ANY($2::bigint[])",
+                target,
+                list(event_ids),
+            )
+
+    # --- notices and state ---------------------------------------------------------------
+
+    async def add_notice(self, user_id: int, text: str) -> None:
+        async with self.db.transaction() as conn:
+            await conn.execute(
+                "INSERT INTO pending_notices(user_id, text, created_at) VALUES ($1, $2, $3)"
+                " ON CONFLICT (user_id) DO UPDATE SET text = excluded.text,"
+                " created_at = excluded.created_at",
+                user_id,
+                text,
+                utc_now(),
+            )
+
+    async def take_notice(self, user_id: int) -> str | None:
+        """The member's pending notice, taken: of two processes, one gets it."""
+        async with self.db.transaction() as conn:
+            text: str | None = await conn.fetchval(
+                "DELETE FROM pending_notices WHERE user_id = $1 RETURNING text", user_id
+            )
+        return text
+
+    async def state(self, name: str) -> str | None:
+        value: str | None = await self.db.fetchval(
+            "SELECT value FROM bot_state WHERE name = $1", name
+        )
+        return value
+
+    async def set_state(self, name: str, value: str) -> None:
+        async with self.db.transaction() as conn:
+            await conn.execute(
+                "INSERT INTO bot_state(name, value) VALUES ($1, $2)"
+                " ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+                name,
+                value,
+            )

@@ -10,6 +10,7 @@ from fractions import Fraction
 import aiosqlite
 import numpy as np
 
+from storage.archive_rules import PENDING_BATCH, STUB_MATCH
 from storage.keys import parse_key
 from storage.models import (
     Article,
@@ -25,7 +26,7 @@ from storage.models import (
 from storage.postings import KEY_DTYPE, rank_shared
 from storage.sqlite import event_rows
 from storage.sqlite.db import Database, chunked, placeholders
-from storage.sqlite.imports import PENDING_BATCH, STUB_MATCH, EventImports
+from storage.sqlite.imports import EventImports
 from storage.times import from_timestamp
 
 

@@ -11,6 +11,16 @@ from fractions import Fraction
 
 import aiosqlite
 
+from storage.archive_rules import (
+    PENDING_BATCH,
+    STUB_MATCH,
+    STUB_MATCH_SHARING,
+    STUB_MIN_TOKENS,
+    STUB_SHARED_ENTITIES,
+    held_is_newer,
+    version_rank,
+    what_it_knows,
+)
 from storage.models import BatchOutcome, DayEntryRecord, PageRecord
 from storage.portal_match import Candidate, Listing, match_items
 from storage.sqlite import event_rows
@@ -18,36 +28,8 @@ from storage.sqlite.db import Database, chunked, placeholders
 from storage.textindex import at_least_as_similar, headline_tokens
 from storage.times import now_timestamp
 
-# reconcile_stubs(): a stub is folded into an event of its day whose headline tokens are at
-# least this similar (Jaccard) to its own; days are read this many at a time.
-STUB_MATCH = Fraction(3, 4)
-# ... or at least this similar while sharing at least STUB_SHARED_ENTITIES of its entities:
-# "The Syrian army breaks the Islamic States' nine month long siege of the Deir ez-Zor
-# airport" is "The Syrian Army breaks the nine-month-long siege of the Deir ez-Zor Airport
-# by ISIL militants" (13 of 18 words), and both are of the Syrian Civil War and the army.
-STUB_MATCH_SHARING = Fraction(7, 10)
-STUB_SHARED_ENTITIES = 2
+# reconcile_stubs(): days read at a time.
 STUB_DAYS = 200
-# index_pending(): events made searchable per transaction.
-PENDING_BATCH = 5000
-
-
-def _what_it_knows(page: PageRecord) -> list[DayEntryRecord]:
-    """An outdone page version's knowledge as index entries: its own event's names, and
-    the events its Related list links with the names they share."""
-    return [
-        DayEntryRecord(page.key, page.date, page.headline, None, page.entities, None, page.lang),
-        *(
-            DayEntryRecord(r.key, r.date, r.headline, None, r.shared, None, page.lang)
-            for r in page.related
-        ),
-    ]
-
-
-def _rank(page: PageRecord) -> tuple[str, str]:
-    """Which of two versions of a page is newer (PageRecord.version), equal versions told
-    apart by their content, so that no order of import decides."""
-    return page.version, page.content_hash
 
 
 @dataclass(slots=True)
@@ -60,11 +42,13 @@ class _Known:
     page_version: str | None = None
 
     def newer_than(self, page: PageRecord) -> bool:
-        """Whether the page version held is newer than this page (PageRecord.version). A
-        record without a version (not read from an archive file) is taken as the newest."""
-        if not self.complete or self.content_hash is None or not page.version:
-            return False
-        return _rank(page) < (self.page_version or "", self.content_hash)
+        """Whether the page version held is newer than this page."""
+        return held_is_newer(
+            page,
+            complete=self.complete,
+            content_hash=self.content_hash,
+            page_version=self.page_version,
+        )
 
 
 class EventImports:
@@ -87,7 +71,7 @@ class EventImports:
             pages, outdone, known = await self._fresh_pages(conn, pages, outcome)
             # An older version is not applied, but what it says of other events (and the
             # names it links to its own) is kept, as it would have been had it come first.
-            days = [*days, *(entry for page in outdone for entry in _what_it_knows(page))]
+            days = [*days, *(entry for page in outdone for entry in what_it_knows(page))]
             if await self._apply_replacements(conn, pages, outcome, now, known):
                 known = await self._resolve(conn, {p.key for p in pages})
             if await self._adopt_portal_events(conn, [p for p in pages if p.key not in known], now):
@@ -273,7 +257,7 @@ class EventImports:
                 outcome.superseded.append(page.key)
                 continue
             rival = latest.get(page.key)
-            if rival is not None and page.version and _rank(rival) > _rank(page):
+            if rival is not None and page.version and version_rank(rival) > version_rank(page):
                 outdone.append(page)
                 continue
             if rival is not None:
@@ -435,7 +419,7 @@ class EventImports:
                     gone: set[int] = set()
                     for stub_id in by_date[date]:
                         mine = tokens.get(stub_id, frozenset())
-                        if len(mine) < 4:
+                        if len(mine) < STUB_MIN_TOKENS:
                             continue  # too short to tell versions from different events
                         for other, theirs in day:
                             if other == stub_id or other in gone:

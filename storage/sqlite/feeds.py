@@ -21,11 +21,11 @@ without knowing where they came from. What this module adds:
 
 Finding "a headline like this one on that day" must stay cheap when hundreds of feeds
 bring thousands of events a day, so each day's headlines are kept in memory as token sets
-with an inverted index (see :class:`_DayIndex`), filled from the ``events_by_date`` index
-on first use, caught up by id (ids only grow) once per transaction, and checked against
-the row before an event is offered as a candidate. The cache is only a shortcut: it is
-touched inside write transactions only (which are serialised) and dropped when one rolls
-back.
+with an inverted index (storage.headline_index.DayIndex, which every backend shares),
+filled from the ``events_by_date`` index on first use, caught up by id (ids only grow)
+once per transaction, and checked against the row before an event is offered as a
+candidate. The cache is only a shortcut: it is touched inside write transactions only
+(which are serialised) and dropped when one rolls back.
 """
 
 from __future__ import annotations
@@ -38,16 +38,13 @@ from collections.abc import Callable, Sequence
 
 import aiosqlite
 
+from storage.headline_index import CACHED_DAYS, DayIndex
+from storage.headline_index import MIN_HEADLINE_TOKENS as MIN_HEADLINE_TOKENS
 from storage.models import EventBrief, Feed, FeedExistsError, FeedItem, StoredEntries
 from storage.sqlite import event_rows
 from storage.sqlite.db import Database, chunked, placeholders
-from storage.textindex import NEAR_DUPLICATE, headline_tokens
+from storage.textindex import headline_tokens
 from storage.times import from_timestamp, to_timestamp
-
-# Shorter headlines ("Live updates") are never offered as the same story: too generic to
-# compare, and the caller's rule (bot.services.feeds.stories) compares none this short.
-MIN_HEADLINE_TOKENS = 4
-_CACHED_DAYS = 32  # feeds bring news of the last few days; older days come and go
 
 # Which event an item joins, given the event with its link and its day's like headlines.
 SameStory = Callable[[FeedItem, int | None, Sequence[EventBrief]], int | None]
@@ -86,70 +83,6 @@ def _feed(row: aiosqlite.Row) -> Feed:
     )
 
 
-# --- the same-story index -------------------------------------------------------------------
-
-
-class _DayIndex:
-    """Token sets of one day's complete events, with postings to find candidates fast."""
-
-    __slots__ = ("max_id", "postings", "tokens")
-
-    def __init__(self) -> None:
-        self.max_id = 0  # every event of the day with an id up to this one is in here
-        self.tokens: dict[int, frozenset[str]] = {}
-        self.postings: dict[str, set[int]] = {}
-
-    def add(self, event_id: int, tokens: frozenset[str]) -> None:
-        self.max_id = max(self.max_id, event_id)
-        if len(tokens) < MIN_HEADLINE_TOKENS:
-            return
-        self.tokens[event_id] = tokens
-        for token in tokens:
-            self.postings.setdefault(token, set()).add(event_id)
-
-    def replace(self, event_id: int, tokens: frozenset[str]) -> None:
-        """The event's headline as its row now has it (rewritten since it was cached)."""
-        self.discard(event_id)
-        self.add(event_id, tokens)
-
-    def discard(self, event_id: int) -> None:
-        for token in self.tokens.pop(event_id, ()):
-            ids = self.postings.get(token)
-            if ids is not None:
-                ids.discard(event_id)
-
-    def best_matches(self, tokens: frozenset[str]) -> list[int]:
-        """Events whose cached headline is a near duplicate of ``tokens`` (Jaccard at
-        least NEAR_DUPLICATE), most similar first."""
-        n = len(tokens)
-        if n < MIN_HEADLINE_TOKENS:
-            return []
-        num, den = NEAR_DUPLICATE.numerator, NEAR_DUPLICATE.denominator
-        # Pigeonhole: a headline B with Jaccard(A, B) >= t holds at least ceil(t*|A|) of
-        # A's tokens, so any |A| - ceil(t*|A|) + 1 of them include one of B's. Taking the
-        # rarest of the day keeps the candidate set small.
-        need = -(-num * n // den)
-        postings = self.postings
-        probe = sorted(tokens, key=lambda t: (len(postings.get(t, ())), t))[: n - need + 1]
-        candidates: set[int] = set()
-        for token in probe:
-            candidates |= postings.get(token, set())
-        # Sizes alone rule most out: t*|A| <= |B| <= |A|/t. Integer arithmetic throughout:
-        # this runs for every unseen entry against a day of events.
-        longest = n * den // num
-        scored: list[tuple[float, int]] = []
-        for candidate in candidates:
-            other = self.tokens[candidate]
-            if not need <= len(other) <= longest:
-                continue
-            common = len(tokens & other)
-            union = n + len(other) - common
-            if common * den >= num * union:
-                scored.append((common / union, candidate))
-        scored.sort(key=lambda s: (-s[0], s[1]))
-        return [candidate for _, candidate in scored]
-
-
 # --- the repository -------------------------------------------------------------------------
 
 _FEED_COLUMNS = (
@@ -164,7 +97,7 @@ _FEED_COLUMNS = (
 class FeedRepository:
     def __init__(self, db: Database):
         self.db = db
-        self._days: OrderedDict[str, _DayIndex] = OrderedDict()
+        self._days: OrderedDict[str, DayIndex] = OrderedDict()
 
     # --- feeds --------------------------------------------------------------------------
 
@@ -463,11 +396,11 @@ class FeedRepository:
         row = await cursor.fetchone()
         return row is not None and row[0] == "feed"
 
-    async def _day(self, conn: aiosqlite.Connection, date: str, synced: set[str]) -> _DayIndex:
+    async def _day(self, conn: aiosqlite.Connection, date: str, synced: set[str]) -> DayIndex:
         index = self._days.get(date)
         if index is None:
-            index = self._days[date] = _DayIndex()
-            while len(self._days) > _CACHED_DAYS:
+            index = self._days[date] = DayIndex()
+            while len(self._days) > CACHED_DAYS:
                 self._days.popitem(last=False)
         else:
             self._days.move_to_end(date)

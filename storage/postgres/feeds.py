@@ -1,0 +1,488 @@
+"""PostgreSQL: the operator's feeds, their health and schedule, and their entries as events.
+
+As on SQLite (storage/sqlite/feeds.py says what each table holds): feed entries become
+ordinary events (``origin = 'feed'``); whether an unseen entry is the same story as a
+stored event is the caller's decision (``same_story``), which this module gives its
+candidates and applies inside the transaction that stores the entry.
+
+Every bot process may store entries at once here, so storing takes a transaction-level
+advisory lock (FEED_WRITES_LOCK): the transactions that could make one story twice run one
+after another, and each sees what the one before committed. The day's headlines are kept
+in memory (storage.headline_index) and caught up at each transaction's first look at a
+day by the ids the day holds that the index does not: ids are not committed in the order
+they were drawn (an import's long transaction commits after later ids), so "every id above
+the last seen" would miss some.
+"""
+
+from __future__ import annotations
+
+import builtins
+import datetime as dt
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+
+import asyncpg
+
+from storage.headline_index import CACHED_DAYS, DayIndex
+from storage.models import EventBrief, Feed, FeedExistsError, FeedItem, StoredEntries
+from storage.postgres import event_rows
+from storage.postgres.db import Connection, Database
+from storage.textindex import headline_tokens
+
+# Which event an item joins, given the event with its link and its day's like headlines.
+SameStory = Callable[[FeedItem, int | None, Sequence[EventBrief]], int | None]
+
+# The key of the advisory lock held by transactions that make feed and portal events.
+FEED_WRITES_LOCK = 0x6368726F6E66  # "chronf"
+
+_FEED_COLUMNS = (
+    "id, url, name, added_at, status, disabled_reason, disabled_at, baseline_done, backfill,"
+    " etag, body_sha256, last_modified, last_success_at, last_attempt_at, last_error,"
+    " last_error_kind, last_error_at, consecutive_failures, first_parse_failure_at,"
+    " next_poll_at, entries_seen, events_added"
+)
+
+
+def _feed(row: asyncpg.Record) -> Feed:
+    return Feed(
+        id=row["id"],
+        url=row["url"],
+        name=row["name"],
+        added_at=row["added_at"],
+        status=row["status"],
+        disabled_reason=row["disabled_reason"],
+        disabled_at=row["disabled_at"],
+        baseline_done=row["baseline_done"],
+        backfill=row["backfill"],
+        etag=row["etag"],
+        last_modified=row["last_modified"],
+        body_sha256=row["body_sha256"],
+        last_success_at=row["last_success_at"],
+        last_attempt_at=row["last_attempt_at"],
+        last_error=row["last_error"],
+        last_error_kind=row["last_error_kind"],
+        last_error_at=row["last_error_at"],
+        consecutive_failures=row["consecutive_failures"],
+        first_parse_failure_at=row["first_parse_failure_at"],
+        next_poll_at=row["next_poll_at"],
+        entries_seen=row["entries_seen"],
+        events_added=row["events_added"],
+    )
+
+
+async def lock_feed_writes(conn: Connection) -> None:
+    """Wait for the transactions making feed (or portal) events in any process to end."""
+    await conn.execute("SELECT pg_advisory_xact_lock($1)", FEED_WRITES_LOCK)
+
+
+class FeedRepository:
+    def __init__(self, db: Database):
+        self.db = db
+        self._days: OrderedDict[dt.date, DayIndex] = OrderedDict()
+
+    # --- feeds --------------------------------------------------------------------------
+
+    async def add(
+        self,
+        url: str,
+        name: str,
+        *,
+        now: dt.datetime,
+        backfill: int = 0,
+        next_poll_at: dt.datetime | None = None,
+    ) -> Feed:
+        """A new active feed, due at ``next_poll_at`` (default: now). Raises
+        FeedExistsError (carrying the existing feed) when the URL is already known."""
+        if backfill < 0:
+            raise ValueError("backfill must be 0 or more")
+        try:
+            async with self.db.transaction() as conn:
+                row = await conn.fetchrow(
+                    "INSERT INTO feeds(url, name, added_at, backfill, next_poll_at)"
+                    f" VALUES ($1, $2, $3, $4, $5) RETURNING {_FEED_COLUMNS}",
+                    url,
+                    name,
+                    now,
+                    backfill,
+                    next_poll_at or now,
+                )
+        except asyncpg.UniqueViolationError:
+            existing = await self.get_by_url(url)
+            if existing is None:  # removed again in between: a real integrity problem
+                raise
+            raise FeedExistsError(existing) from None
+        assert row is not None
+        return _feed(row)
+
+    async def get(self, feed_id: int) -> Feed | None:
+        row = await self.db.fetchrow(f"SELECT {_FEED_COLUMNS} FROM feeds WHERE id = $1", feed_id)
+        return _feed(row) if row else None
+
+    async def get_by_url(self, url: str) -> Feed | None:
+        row = await self.db.fetchrow(f"SELECT {_FEED_COLUMNS} FROM feeds WHERE url = $1", url)
+        return _feed(row) if row else None
+
+    async def list(self) -> builtins.list[Feed]:
+        rows = await self.db.fetch(f"SELECT {_FEED_COLUMNS} FROM feeds ORDER BY id")
+        return [_feed(row) for row in rows]
+
+    async def due(self, now: dt.datetime, *, limit: int | None = None) -> builtins.list[Feed]:
+        """Active feeds whose next poll is due, longest waiting first (the feeds_due index)."""
+        rows = await self.db.fetch(
+            f"SELECT {_FEED_COLUMNS} FROM feeds WHERE status = 'active' AND next_poll_at <= $1"
+            " ORDER BY next_poll_at, id LIMIT $2",
+            now,
+            limit,  # LIMIT NULL: all of them
+        )
+        return [_feed(row) for row in rows]
+
+    async def active(self) -> builtins.list[Feed]:
+        rows = await self.db.fetch(
+            f"SELECT {_FEED_COLUMNS} FROM feeds WHERE status = 'active' ORDER BY id"
+        )
+        return [_feed(row) for row in rows]
+
+    async def next_due_at(self) -> dt.datetime | None:
+        moment: dt.datetime | None = await self.db.fetchval(
+            "SELECT min(next_poll_at) FROM feeds WHERE status = 'active'"
+        )
+        return moment
+
+    async def remove(self, feed_id: int) -> bool:
+        """Forget a feed and the identities it carried; its events stay in the archive."""
+        async with self.db.transaction() as conn:
+            status = await conn.execute("DELETE FROM feeds WHERE id = $1", feed_id)
+        return status != "DELETE 0"
+
+    async def reactivate(self, feed_id: int, *, now: dt.datetime, backfill: int = 0) -> Feed | None:
+        """A disabled feed, active again with a clean health record, due now. Its next
+        successful fetch counts as a first fetch (history, not news, as after an outage);
+        the entries it carried before stay seen."""
+        async with self.db.transaction() as conn:
+            await conn.execute(
+                "UPDATE feeds SET status = 'active', disabled_reason = NULL, disabled_at = NULL,"
+                " consecutive_failures = 0, first_parse_failure_at = NULL,"
+                " baseline_done = false, backfill = $1, next_poll_at = $2 WHERE id = $3",
+                backfill,
+                now,
+                feed_id,
+            )
+        return await self.get(feed_id)
+
+    async def counts(self) -> dict[str, int]:
+        """feeds, and feeds_failing: those whose last attempt failed, or that are disabled
+        (a disabled feed has failed for good until the operator acts)."""
+        row = await self.db.fetchrow(
+            "SELECT count(*),"
+            " count(*) FILTER (WHERE status = 'disabled' OR consecutive_failures > 0) FROM feeds"
+        )
+        assert row is not None
+        return {"feeds": row[0], "feeds_failing": row[1]}
+
+    # --- entries ------------------------------------------------------------------------
+
+    async def unseen(self, feed_id: int, identities: Sequence[str]) -> set[str]:
+        """The identities this feed has never carried before."""
+        unique = list(dict.fromkeys(identities))
+        rows = await self.db.fetch(
+            "SELECT identity FROM feed_entries WHERE feed_id = $1 AND identity = ANY($2::text[])",
+            feed_id,
+            unique,
+        )
+        return set(unique) - {row[0] for row in rows}
+
+    async def event_feeds(self, event_id: int) -> builtins.list[tuple[int, str]]:
+        """(feed id, identity) of every feed entry that became or joined an event."""
+        rows = await self.db.fetch(
+            "SELECT feed_id, identity FROM feed_entries WHERE event_id = $1"
+            " ORDER BY feed_id, identity",
+            event_id,
+        )
+        return [(row[0], row[1]) for row in rows]
+
+    # --- poll results -------------------------------------------------------------------
+
+    async def record_success(
+        self,
+        feed_id: int,
+        *,
+        at: dt.datetime,
+        next_poll_at: dt.datetime,
+        etag: str | None,
+        last_modified: str | None,
+        items: Sequence[FeedItem] = (),
+        body_sha256: str | None = None,
+        same_story: SameStory | None = None,
+    ) -> StoredEntries | None:
+        """Store a successful poll: its unseen entries and the feed's new state, in one
+        transaction (a crash leaves neither half). None if the feed was removed meanwhile.
+
+        ``same_story`` says which existing event each unseen item joins (see the module
+        docstring); without it every unseen item is a new event."""
+        try:
+            async with self.db.transaction() as conn:
+                if items:
+                    await lock_feed_writes(conn)
+                name = await conn.fetchval(
+                    "SELECT name FROM feeds WHERE id = $1 FOR UPDATE", feed_id
+                )
+                if name is None:
+                    return None
+                stored = await self._store_items(conn, feed_id, name, items, at, same_story)
+                await conn.execute(
+                    "UPDATE feeds SET etag = $1, last_modified = $2,"
+                    " body_sha256 = coalesce($3, body_sha256), last_success_at = $4,"
+                    " last_attempt_at = $4, consecutive_failures = 0, baseline_done = true,"
+                    " first_parse_failure_at = NULL, next_poll_at = $5,"
+                    " entries_seen = entries_seen + $6, events_added = events_added + $7"
+                    " WHERE id = $8",
+                    etag,
+                    last_modified,
+                    body_sha256,
+                    at,
+                    next_poll_at,
+                    len(items) - stored.already_seen,
+                    len(stored.created),
+                    feed_id,
+                )
+        except BaseException:
+            self._days.clear()  # it may hold events of the rolled-back transaction
+            raise
+        return stored
+
+    async def record_failure(
+        self,
+        feed_id: int,
+        *,
+        at: dt.datetime,
+        kind: str,
+        reason: str,
+        consecutive_failures: int,
+        first_parse_failure_at: dt.datetime | None,
+        next_poll_at: dt.datetime,
+        disabled_reason: str | None = None,
+    ) -> Feed | None:
+        """Store a failed poll as the caller judged it (backoff, and whether to disable)."""
+        async with self.db.transaction() as conn:
+            await conn.execute(
+                "UPDATE feeds SET last_attempt_at = $1, last_error = $2, last_error_kind = $3,"
+                " last_error_at = $1, consecutive_failures = $4, first_parse_failure_at = $5,"
+                " next_poll_at = $6,"
+                " status = CASE WHEN $7::text IS NULL THEN status ELSE 'disabled' END,"
+                " disabled_reason = coalesce($7::text, disabled_reason),"
+                " disabled_at = CASE WHEN $7::text IS NULL THEN disabled_at ELSE $1 END"
+                " WHERE id = $8",
+                at,
+                reason,
+                kind,
+                consecutive_failures,
+                first_parse_failure_at,
+                next_poll_at,
+                disabled_reason,
+                feed_id,
+            )
+        return await self.get(feed_id)
+
+    # --- storing entries ----------------------------------------------------------------
+
+    async def _store_items(
+        self,
+        conn: Connection,
+        feed_id: int,
+        feed_name: str,
+        items: Sequence[FeedItem],
+        now: dt.datetime,
+        same_story: SameStory | None,
+    ) -> StoredEntries:
+        stored = StoredEntries()
+        if not items:
+            return stored
+        # Authoritative "seen?" check, inside the transaction: the caller's was a read.
+        identities = list(dict.fromkeys(item.identity for item in items))
+        seen = {
+            row[0]
+            for row in await conn.fetch(
+                "SELECT identity FROM feed_entries"
+                " WHERE feed_id = $1 AND identity = ANY($2::text[])",
+                feed_id,
+                identities,
+            )
+        }
+
+        synced: set[dt.date] = set()  # days whose cache was caught up in this transaction
+        mine: set[int] = set()  # events this feed made or joined in this transaction
+        links: list[tuple[int, str]] = []
+        entries: list[tuple[str, int]] = []
+        for item in items:
+            if item.identity in seen:
+                stored.already_seen += 1
+                continue
+            seen.add(item.identity)
+            event_id: int | None = None
+            if same_story is not None:
+                same_link = await self._same_link(conn, item.link)
+                same_day = await self._same_day(conn, item, feed_id, mine, synced)
+                event_id = same_story(item, same_link, same_day)
+                if event_id is not None and event_id != same_link:
+                    if event_id not in {event.id for event in same_day}:
+                        raise ValueError(f"event {event_id} was not a candidate for {item.key}")
+                    if item.link:  # joined by its headline: its link is one more source
+                        stored.sources_added += await event_rows.append_sources(
+                            conn, event_id, [(feed_name, item.link)], added_by="feed"
+                        )
+            if event_id is not None:
+                mine.add(event_id)
+                stored.merged.append(event_id)
+                if await self._is_feed_event(conn, event_id):
+                    # The same story told by another feed may name more entities; archive
+                    # events keep the archive's own (curated) list.
+                    links.extend((event_id, name) for name in item.entities)
+            else:
+                event_id = await self._create_event(conn, item, feed_name, now, synced)
+                mine.add(event_id)
+                stored.created.append(event_id)
+                if item.announce:
+                    stored.announced.append(event_id)
+                links.extend((event_id, name) for name in item.entities)
+            entries.append((item.identity, event_id))
+        if entries:
+            await conn.execute(
+                "INSERT INTO feed_entries(feed_id, identity, event_id, first_seen_at)"
+                " SELECT $1, i, e, $2 FROM unnest($3::text[], $4::bigint[]) AS t(i, e)",
+                feed_id,
+                now,
+                [identity for identity, _ in entries],
+                [event_id for _, event_id in entries],
+            )
+        await event_rows.link_entities(conn, links)
+        await event_rows.refresh_weights(conn, mine)
+        await event_rows.pack_postings(conn, self.db.packed_postings_min)
+        return stored
+
+    @staticmethod
+    async def _same_link(conn: Connection, link: str | None) -> int | None:
+        if not link:
+            return None
+        event_id: int | None = await conn.fetchval(
+            "SELECT s.event_id FROM sources s JOIN events e ON e.id = s.event_id"
+            " WHERE s.url = $1 AND NOT s.is_image AND e.removed_at IS NULL"
+            " ORDER BY s.event_id LIMIT 1",
+            link,
+        )
+        return event_id
+
+    @staticmethod
+    async def _is_feed_event(conn: Connection, event_id: int) -> bool:
+        origin = await conn.fetchval("SELECT origin FROM events WHERE id = $1", event_id)
+        return bool(origin == "feed")
+
+    async def _day(self, conn: Connection, date: dt.date, synced: set[dt.date]) -> DayIndex:
+        index = self._days.get(date)
+        if index is None:
+            index = self._days[date] = DayIndex()
+            while len(self._days) > CACHED_DAYS:
+                self._days.popitem(last=False)
+        else:
+            self._days.move_to_end(date)
+        if date not in synced:
+            if index.known:
+                # The day's ids alone (the events_by_date index), then the headlines of
+                # those the index has not seen.
+                ids = await conn.fetch("SELECT id FROM events WHERE date = $1 AND complete", date)
+                new = sorted({row[0] for row in ids} - index.known)
+                rows = (
+                    await conn.fetch(
+                        "SELECT id, headline FROM events WHERE id = ANY($1::bigint[])", new
+                    )
+                    if new
+                    else []
+                )
+            else:
+                rows = await conn.fetch(
+                    "SELECT id, headline FROM events WHERE date = $1 AND complete", date
+                )
+            for row in rows:
+                index.add(row[0], headline_tokens(row[1]))
+            synced.add(date)
+        return index
+
+    async def _same_day(
+        self,
+        conn: Connection,
+        item: FeedItem,
+        feed_id: int,
+        mine: set[int],
+        synced: set[dt.date],
+    ) -> builtins.list[EventBrief]:
+        """Complete events of the item's day whose headline the day's index finds nearly
+        the same as the item's, most similar first, told by someone else.
+
+        Events this feed itself made or joined are not candidates: two entries of one feed
+        (distinct identities) are two items by the feed's own account, even when their
+        headlines are templated alike ("M 4.5 - 10 km SW of Ridgecrest, CA").
+        """
+        index = await self._day(conn, item.date, synced)
+        found = [i for i in index.best_matches(headline_tokens(item.headline)) if i not in mine]
+        if not found:
+            return []
+        rows = {
+            row[0]: row
+            for row in await conn.fetch(
+                "SELECT id, key, headline, date, complete AND removed_at IS NULL,"
+                " EXISTS (SELECT 1 FROM feed_entries WHERE event_id = e.id AND feed_id = $1)"
+                " FROM events e WHERE id = ANY($2::bigint[])",
+                feed_id,
+                found,
+            )
+        }
+        candidates: builtins.list[EventBrief] = []
+        for event_id in found:
+            # The cache may be stale (an event merged away, re-dated, taken off or rewritten
+            # by an archive import): trust only the row itself, and mend the cache from it.
+            row = rows.get(event_id)
+            if row is None or row[3] != item.date or not row[4]:
+                index.discard(event_id)
+                continue
+            tokens = headline_tokens(row[2])
+            if tokens != index.tokens.get(event_id):
+                index.replace(event_id, tokens)
+            if not row[5]:
+                candidates.append(EventBrief(event_id, row[1], item.date, row[2], complete=True))
+        return candidates
+
+    async def _create_event(
+        self,
+        conn: Connection,
+        item: FeedItem,
+        feed_name: str,
+        now: dt.datetime,
+        synced: set[dt.date],
+    ) -> int:
+        key = await event_rows.free_key(conn, item.key)
+        (event_id,) = await event_rows.insert_events(
+            conn,
+            [
+                event_rows.NewEvent(
+                    key=key,
+                    date=item.date,
+                    headline=item.headline,
+                    summary=item.summary,
+                    lang=item.lang,
+                    complete=True,
+                    origin="feed",
+                    announce=item.announce,
+                )
+            ],
+            now=now,
+        )
+        if item.link:
+            await conn.execute(
+                "INSERT INTO sources(event_id, position, name, url, is_image, from_feed)"
+                " VALUES ($1, 0, $2, $3, false, true)",
+                event_id,
+                feed_name,
+                item.link,
+            )
+        # Later entries of this same transaction must find this story too.
+        (await self._day(conn, item.date, synced)).add(event_id, headline_tokens(item.headline))
+        return event_id

@@ -5,13 +5,14 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from dotenv import dotenv_values
 
 from bot.ingest.mediawiki import DEFAULT_API_URL
 from bot.ingest.portal import EDITIONS
+from bot.shards import parse_shard_ids, shard_problems
 from storage.location import database_path
 
 DEFAULT_API_BASE = "https://discord.com/api/v10"
@@ -37,6 +38,10 @@ class Settings:
     wikipedia_poll_minutes: float = 10.0  # 0: the bot does not poll the portal
     wikipedia_contact: str | None = None
     wikipedia_language: str = "en"
+    # Sharding: how many shards the bot has in all (None: as many as Discord recommends),
+    # and which of them this process runs (None: all of them).
+    shard_count: int | None = None
+    shard_ids: tuple[int, ...] | None = None
     # Set when CHRONICLE_DATABASE_URL and CHRONICLE_DB name different files: which one won.
     database_notice: str | None = field(default=None, compare=False)
 
@@ -132,6 +137,29 @@ class Settings:
                 f"WIKIPEDIA_LANGUAGE={language!r}: Chronicle reads the portal of"
                 f" {', '.join(EDITIONS)} only"
             )
+        shard_count, shard_ids = None, None
+        if raw_count := text("DISCORD_SHARD_COUNT"):
+            if raw_count.isdigit() and int(raw_count) >= 1:
+                shard_count = int(raw_count)
+            else:
+                problems.append(
+                    f"DISCORD_SHARD_COUNT={raw_count!r} must be a whole number of shards, 1 or more"
+                )
+        if raw_ids := text("DISCORD_SHARD_IDS"):
+            try:
+                shard_ids = parse_shard_ids(raw_ids)
+            except ValueError as exc:
+                problems.append(f"DISCORD_SHARD_IDS={raw_ids!r} {exc}")
+            else:
+                if raw_count is None or shard_count is not None:  # else already reported
+                    problems.extend(
+                        shard_problems(
+                            shard_count,
+                            shard_ids,
+                            count_name="DISCORD_SHARD_COUNT",
+                            ids_name="DISCORD_SHARD_IDS",
+                        )
+                    )
         settings = cls(
             discord_token=text("DISCORD_TOKEN"),
             database=database_file,
@@ -146,12 +174,40 @@ class Settings:
             wikipedia_contact=text("WIKIPEDIA_CONTACT"),
             wikipedia_language=language,
             database_notice=database_notice,
+            shard_count=shard_count,
+            shard_ids=shard_ids,
         )
         if len(problems) == 1:
             raise ConfigError(f"Invalid setting: {problems[0]}")
         if problems:
             raise ConfigError("Invalid settings:\n" + "\n".join(f"  - {p}" for p in problems))
         return settings
+
+    def with_shards(self, count: int | None, ids: str | None) -> Settings:
+        """The settings with `chronicle run`'s --shard-count and --shards (None: not given)
+        over DISCORD_SHARD_COUNT and DISCORD_SHARD_IDS."""
+        if count is None and ids is None:
+            return self
+        problems: list[str] = []
+        shard_count = self.shard_count if count is None else count
+        if count is not None and count < 1:
+            problems.append(f"--shard-count {count} must be 1 or more")
+        shard_ids = self.shard_ids
+        if ids is not None:
+            try:
+                shard_ids = parse_shard_ids(ids.strip())
+            except ValueError as exc:
+                problems.append(f"--shards {ids!r} {exc}")
+        if not problems:
+            problems = shard_problems(
+                shard_count,
+                shard_ids,
+                count_name="--shard-count" if count is not None else "DISCORD_SHARD_COUNT",
+                ids_name="--shards" if ids is not None else "DISCORD_SHARD_IDS",
+            )
+        if problems:
+            raise ConfigError(f"Invalid setting: {problems[0]}")
+        return replace(self, shard_count=shard_count, shard_ids=shard_ids)
 
     @property
     def log_level_number(self) -> int:

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from bot.cli.feeds import cmd_feeds_add
 from bot.cli.imports import cmd_import
 from bot.cli.parser import build_parser
-from bot.cli.run import cmd_run
+from bot.cli.run import cmd_run, run_refusal
 from bot.cli.wikipedia import cmd_wikipedia_pull
 from bot.config import ConfigError, Settings
 from bot.console import as_typed, configure_logging, not_text, pipe_closed, protect_stderr
@@ -74,6 +74,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     if args.db is not None:
         settings = dataclasses.replace(settings, database=args.db, database_notice=None)
+    if args.handler is cmd_run and (refused := run_refusal(args, settings)) is not None:
+        print(refused, file=sys.stderr)
+        return 2
     protect_stderr(settings.discord_token)
     configure_logging(settings.log_level_number)
     if settings.database_notice:

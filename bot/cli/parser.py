@@ -135,11 +135,24 @@ def build_parser() -> argparse.ArgumentParser:
             help="show each event's key (2017/06/16/<slug>); --json always has them",
         )
 
-    command(
+    p = command(
         "run",
         cmd_run,
         "run the Discord bot (imports the sample archive into an empty database)",
         json_flag=False,
+    )
+    p.add_argument(
+        "--shard-count",
+        type=int,
+        metavar="N",
+        help="the bot's shards over all processes (default: $DISCORD_SHARD_COUNT, else as many"
+        " as Discord recommends)",
+    )
+    p.add_argument(
+        "--shards",
+        metavar="IDS",
+        help="the shards this process runs, as A-B or A,B (default: $DISCORD_SHARD_IDS, else"
+        " all); several processes need CHRONICLE_DATABASE_URL=postgresql://...",
     )
     p = command(
         "import",

@@ -8,8 +8,9 @@ from importlib import resources
 from pathlib import Path
 
 from bot import render
-from bot.config import Settings
+from bot.config import ConfigError, Settings
 from bot.services import imports
+from bot.shards import sqlite_refusal
 from storage import Storage
 
 log = logging.getLogger("chronicle")
@@ -35,7 +36,20 @@ async def import_sample_if_empty(storage: Storage) -> None:
     await imports.import_articles(storage, sorted((sample / "articles").glob("*.txt")))
 
 
+def run_refusal(args: argparse.Namespace, settings: Settings) -> str | None:
+    """Why `chronicle run` cannot start with these flags and settings (checked before the
+    database is opened, so that a refused start creates no file): bad shard flags, or shards
+    on SQLite."""
+    try:
+        settings = settings.with_shards(args.shard_count, args.shards)
+    except ConfigError as exc:
+        return f"chronicle: {exc}"
+    what = "--shards" if args.shards is not None else "DISCORD_SHARD_IDS"
+    return sqlite_refusal(settings.database, settings.shard_ids, settings.shard_count, what)
+
+
 async def cmd_run(args: argparse.Namespace, settings: Settings, storage: Storage) -> int:
+    settings = settings.with_shards(args.shard_count, args.shards)  # checked by run_refusal
     await import_sample_if_empty(storage)
     from bot.client import run_bot  # discord.py is only needed to run the bot
 

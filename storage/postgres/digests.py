@@ -500,31 +500,6 @@ async def _read(conn: Connection, digest_id: int, *, lock: bool = False) -> Dige
     return _digest(row, [(link[1], link[2]) for link in links])
 
 
-async def refresh_filter_keys(conn: Connection, entity_id: int) -> None:
-    """After a merge moved digests' entities to this one, their keys name it: set again as
-    it reads, such a digest is found, not made twice. (One that would then repeat another
-    digest of its channel keeps its old key.) Run in the merge's transaction."""
-    rows = await conn.fetch(
-        "SELECT d.id, d.channel_id, d.kind, d.category, d.words, d.language,"
-        " ARRAY(SELECT entity_id FROM digest_entities WHERE digest_id = d.id) AS entity_ids"
-        " FROM digests d WHERE d.id IN"
-        " (SELECT digest_id FROM digest_entities WHERE entity_id = $1) ORDER BY d.id",
-        entity_id,
-    )
-    for row in rows:
-        key = DigestFilters(tuple(row[6]), row[3], row[4], row[5]).key
-        # As SQLite's UPDATE OR IGNORE: the key is left when another digest holds it.
-        await conn.execute(
-            "UPDATE digests SET filter_key = $1 WHERE id = $2 AND NOT EXISTS (SELECT 1 FROM"
-            " digests o WHERE o.channel_id = $3 AND o.kind = $4 AND o.filter_key = $1"
-            " AND o.id <> $2)",
-            key,
-            row[0],
-            row[1],
-            row[2],
-        )
-
-
 def _conditions(filters: DigestFilters, language: str, *, first: int) -> tuple[str, list[object]]:
     """The filters but words as SQL over events e (words need the search syntax's matcher),
     their parameters numbered from ``first``."""

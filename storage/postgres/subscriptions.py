@@ -120,7 +120,7 @@ class SubscriptionRepository:
     async def dm_subscriptions(self, user_id: int) -> list[Subscription]:
         rows = await self.db.fetch(
             f"{_SELECT} WHERE s.user_id = $1 AND s.delivery = 'dm' AND s.paused_reason IS NULL"
-            " ORDER BY s.id",
+            " ORDER BY s.guild_id, s.id",  # as SQLite reads them, by its index on them
             user_id,
         )
         return [_subscription(r) for r in rows]
@@ -155,7 +155,8 @@ class SubscriptionRepository:
             " AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = e.id AND d.target ="
             "  CASE s.delivery WHEN 'dm' THEN 'dm:' || s.user_id"
             "  ELSE 'here:' || s.channel_id || ':' || s.user_id END)"
-            " ORDER BY e.id, s.id",
+            # Within an event, as SQLite's plan yields them: by entity, then subscription.
+            " ORDER BY e.id, ee.entity_id, s.id",
             sorted(set(event_ids)),
         )
         return [Match(_subscription(r, id_column="sub_id"), event_rows.brief(r)) for r in rows]

@@ -12,6 +12,12 @@ from typing import Any
 import aiosqlite
 
 from storage.models import EventBrief, SearchFilter, SearchHit
+from storage.search_rules import (
+    HEADLINE_POOL,
+    MAX_COUNTED_BEYOND,
+    SEARCH_WINDOW,
+    STOP_PHRASE_EVENTS,
+)
 from storage.sqlite import event_rows
 from storage.sqlite.db import Database, placeholders
 from storage.sqlite.fts import (
@@ -38,25 +44,15 @@ from storage.sqlite.fts import (
 )
 from storage.textindex import any_script, fold, has_cjk, same_script
 
-# Matches of a common word ranked by relevance: at least this many of the newest.
-SEARCH_WINDOW = 500
 # A long prefix looked up by its first letters (fts.INDEXED_PREFIX) is worth it while at
 # least one in this many of the newest matches holds the whole prefix ("russ*" among "rus*");
 # when fewer do ("derl*" among "der*"), FTS5 looks the prefix up itself, a rare one cheaply.
 CUT_PREFIX_YIELD = 8
 # Search checks this many of the newest matches before going on with a cut prefix.
 PREFIX_SAMPLE = 100
-# A phrase of stop words only ("of the") is looked for among this many of the newest events:
-# finding it means checking word positions in nearly every event.
-STOP_PHRASE_EVENTS = 50_000
 # When a search of common words has at most this many matches, which of them hold the words
 # in their headline is checked in Python, cheaply, rather than by FTS5.
 HEADLINE_CHECKS = 100
-# term_counts() remembers at most this many common words and prefixes (even a large archive
-# holds far fewer words of more than COMMON_TERM_EVENTS).
-MAX_COUNTED_BEYOND = 100_000
-# Autocomplete orders this many of the newest headlines holding the words typed.
-HEADLINE_POOL = 100
 # A Chinese character alone (typed for autocomplete, or a common one searched for) is looked
 # for in this many of the newest events before FTS5 is asked (see _newest_holding).
 CHARACTER_SCAN = 2_000

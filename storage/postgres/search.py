@@ -1,0 +1,445 @@
+"""Full-text search over events on PostgreSQL (storage.api.SearchProvider): /search,
+autocomplete of headlines, and suggestions for text that matched nothing.
+
+The same answers as storage.sqlite.search, in the same order: a parsed query becomes a
+tsquery (storage.postgres.tsquery) over the vectors Chronicle writes (events.search:
+headline A, summary B, period words D; articles.search: title A, text B), and matches are
+ranked by FTS5's own bm25, computed in Python over the few rows ranked
+(storage.postgres.bm25). SQLite's shortcuts that only make FTS5 faster (cut prefixes, a
+scan for a lone Chinese character, headline checks in Python) have no counterpart here: a
+GIN index finds prefixes and phrases itself."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import asyncpg
+
+from storage.matching import phrase_matcher
+from storage.models import EventBrief, SearchFilter, SearchHit
+from storage.postgres import bm25, event_rows
+from storage.postgres.db import Database
+from storage.postgres.textsearch import HEADLINE, index_tokens
+from storage.postgres.tsquery import (
+    TEXT,
+    Phrase,
+    any_of,
+    compile_query,
+    compile_text,
+    contradicts_itself,
+    counted_phrases,
+    folded_tokens,
+    headline_words,
+    phrase,
+    ranking_phrases,
+    stop_word_phrase,
+)
+from storage.query import STOP_WORDS, SearchQuery, parse_query
+from storage.search_rules import (
+    ARTICLE_SHARE,
+    ARTICLE_WEIGHTS,
+    EVENT_WEIGHTS,
+    HEADLINE_POOL,
+    MAX_COUNTED_BEYOND,
+    SEARCH_WINDOW,
+    STOP_PHRASE_EVENTS,
+)
+from storage.sqlite.fts import COMMON_TERM_EVENTS, suggestion_words
+from storage.textindex import any_script, fold, has_cjk, same_script
+from storage.words import without_letter_typed
+
+# The newest events whose text matches a tsquery ($1), newest first, at most $2.
+NEWEST_MATCHES = "SELECT id FROM events WHERE search @@ $1::tsquery ORDER BY id DESC LIMIT $2"
+
+
+@dataclass(frozen=True, slots=True)
+class _Where:
+    """A search's filters as SQL conditions on events e, their parameters numbered from
+    `first` on (sql(first))."""
+
+    entity_ids: tuple[int, ...] | None
+    since: dt.date | None
+    until: dt.date | None
+    language: str | None
+
+    @property
+    def params(self) -> list[object]:
+        values: list[object] = []
+        if self.entity_ids:
+            values.append(list(self.entity_ids))
+        values += [v for v in (self.since, self.until, self.language) if v is not None]
+        return values
+
+    def sql(self, first: int) -> str:
+        n = first
+        conditions = []
+        if self.entity_ids:
+            conditions.append(
+                "EXISTS (SELECT 1 FROM event_entities f WHERE f.event_id = e.id"
+                f" AND f.entity_id = ANY(${n}::bigint[]))"
+            )
+            n += 1
+        for value, condition in (
+            (self.since, "e.date >= ${}::date"),
+            (self.until, "e.date <= ${}::date"),
+            (self.language, "e.lang = ${}"),
+        ):
+            if value is not None:
+                conditions.append(condition.format(n))
+                n += 1
+        return " AND ".join(conditions) or "true"
+
+
+class PostgresSearch:
+    """Events found by their words, and by their dates and entities alone."""
+
+    def __init__(self, db: Database):
+        self.db = db
+        # _term_counts(): tsquery -> the largest cap it was counted beyond (a common word
+        # stays common: events are added far more than removed).
+        self._counted_beyond: dict[str, int] = {}
+
+    async def search(
+        self, query: SearchFilter, *, limit: int = 10, offset: int = 0
+    ) -> list[SearchHit]:
+        """Events matching words (headline, summary, attached articles) and the filters.
+
+        First the events whose headline holds the words as typed, in a row, newest first
+        (among the newest SEARCH_WINDOW holding them). Then the best matches: bm25 over the
+        rarer words (headline words weigh more); when every word is common or a stop word,
+        headline matches first, then newest first (COMMON_TERM_EVENTS). Matches are ranked
+        among the newest SEARCH_WINDOW of them passing the filters, more when too few."""
+        if query.entity_ids is not None and not query.entity_ids:
+            return []
+        where = _Where(
+            query.entity_ids, query.since, query.until, event_rows.edition(query.language)
+        )
+        if not query.text.strip():
+            return await self._browse(where, limit=limit, offset=offset)
+        parsed = parse_query(query.text)
+        match = compile_query(parsed)
+        if match is None or contradicts_itself(parsed):
+            return []
+        want = offset + limit
+        found = await self._in_headline(query.text, where, want)
+        if len(found) < want:
+            first = {row["id"] for row in found}
+            ranked = await self._ranked(parsed, match, where, want + len(found))
+            found += [row for row in ranked if row["id"] not in first]
+        return [SearchHit(event_rows.brief(row)) for row in found[offset:want]]
+
+    async def _in_headline(self, text: str, where: _Where, want: int) -> list[asyncpg.Record]:
+        """Among the newest SEARCH_WINDOW events whose headline holds the words in a row
+        (headline_words), those passing the filters, newest first."""
+        in_a_row = headline_words(text)
+        if in_a_row is None:
+            return []
+        params = where.params
+        return await self.db.fetch(
+            f"WITH phrase(id) AS MATERIALIZED ({NEWEST_MATCHES})"
+            f" SELECT {event_rows.BRIEF_COLUMNS} FROM phrase JOIN events e ON e.id = phrase.id"
+            f" WHERE {where.sql(3)} ORDER BY e.date DESC, e.id DESC LIMIT ${3 + len(params)}",
+            in_a_row,
+            SEARCH_WINDOW,
+            *params,
+            want,
+        )
+
+    async def _ranked(
+        self, parsed: SearchQuery, match: str, where: _Where, want: int
+    ) -> list[asyncpg.Record]:
+        """The matches passing the filters, best first: the newest SEARCH_WINDOW of them
+        ranked (eight times more while too few pass), with the events whose articles match."""
+        counts = await self._term_counts(counted_phrases(parsed), cap=COMMON_TERM_EVENTS)
+        common = {p for p, n in counts.items() if n > COMMON_TERM_EVENTS}
+        rank_by = ranking_phrases(parsed, common)
+        floor = 0
+        if stop_word_phrase(parsed):
+            newest = await self.db.fetchval("SELECT max(id) FROM events")
+            floor = max(0, (newest or 0) - STOP_PHRASE_EVENTS + 1)
+        by_articles = await self._article_scores(parsed, ranked=rank_by is not None)
+        corpus = await self._corpus(rank_by) if rank_by is not None else None
+        in_headline = compile_query(parsed, HEADLINE)
+        params = where.params
+        window = SEARCH_WINDOW
+        while True:
+            rows = await self.db.fetch(
+                "SELECT e.id, e.search @@ $2::tsquery AS in_headline,"
+                " CASE WHEN $3 THEN e.headline END AS headline,"
+                " CASE WHEN $3 THEN e.summary END AS summary,"
+                " CASE WHEN $3 THEN chronicle_tokens(e.search) END AS length"
+                f" FROM events e WHERE e.search @@ $1::tsquery AND e.id >= $4 AND {where.sql(6)}"
+                " ORDER BY e.id DESC LIMIT $5",
+                match,
+                in_headline,
+                corpus is not None,
+                floor,
+                window,
+                *params,
+            )
+            scores: dict[int, float] = {}
+            for row in rows:
+                if corpus is not None and rank_by is not None:
+                    columns = (index_tokens(row["headline"]), index_tokens(row["summary"]))
+                    scores[row["id"]] = bm25.score(
+                        rank_by, corpus, columns, EVENT_WEIGHTS, row["length"]
+                    )
+                else:
+                    scores[row["id"]] = -1.0 if row["in_headline"] else 0.0
+            for event_id, article_score in by_articles.items():
+                scores[event_id] = min(scores.get(event_id, article_score), article_score)
+            found = await self.db.fetch(
+                f"SELECT {event_rows.BRIEF_COLUMNS} FROM events e"
+                f" WHERE e.id = ANY($1::bigint[]) AND {where.sql(2)}",
+                list(scores),
+                *params,
+            )
+            found.sort(key=lambda r: (scores[r["id"]], -r["date"].toordinal(), -r["id"]))
+            if len(found) >= want or len(rows) < window:
+                return found[:want]
+            window *= 8
+
+    async def _article_scores(self, parsed: SearchQuery, *, ranked: bool) -> dict[int, float]:
+        """The events whose attached articles match the query, each with its best article's
+        score: bm25 (title and text, ARTICLE_WEIGHTS) counting ARTICLE_SHARE of an event's
+        when the search is ranked, else 0 (after headline matches, with the others)."""
+        match = compile_query(parsed)
+        if match is None:
+            return {}
+        if not ranked:
+            rows = await self.db.fetch(
+                "SELECT DISTINCT event_id FROM articles WHERE search @@ $1::tsquery", match
+            )
+            return {row[0]: 0.0 for row in rows}
+        rows = await self.db.fetch(
+            "SELECT event_id, title, text, chronicle_tokens(search) AS length"
+            " FROM articles WHERE search @@ $1::tsquery",
+            match,
+        )
+        if not rows:
+            return {}
+        # FTS5 ranks articles by every phrase of the query (excluded ones never hit).
+        phrases = [phrase(term) for group in parsed.required for term in group]
+        corpus = await self._corpus(phrases, table="articles")
+        scores: dict[int, float] = {}
+        for row in rows:
+            columns = (index_tokens(row["title"]), index_tokens(row["text"]))
+            value = ARTICLE_SHARE * bm25.score(
+                phrases, corpus, columns, ARTICLE_WEIGHTS, row["length"]
+            )
+            scores[row["event_id"]] = min(scores.get(row["event_id"], value), value)
+        return scores
+
+    async def _corpus(self, phrases: Sequence[Phrase], *, table: str = "events") -> bm25.Corpus:
+        """bm25's counts of events (or articles): rows, average length, and how many rows
+        hold each phrase (rare ones: they are counted in full)."""
+        counters = (
+            ("events", "event_tokens") if table == "events" else ("articles", "article_tokens")
+        )
+        row = await self.db.fetchrow(
+            "SELECT (SELECT value FROM counters WHERE name = $1),"
+            " (SELECT value FROM counters WHERE name = $2)",
+            *counters,
+        )
+        rows, tokens = (row[0] or 0, row[1] or 0) if row else (0, 0)
+        holding = await self.db.fetch(
+            "SELECT (SELECT count(*) FROM " + table + " WHERE search @@ q::tsquery)"
+            " FROM unnest($1::text[]) WITH ORDINALITY AS t(q, n) ORDER BY n",
+            [p.tsquery(TEXT) for p in phrases],
+        )
+        return bm25.Corpus(
+            rows=rows,
+            average_length=tokens / rows if rows else 0.0,
+            idfs=tuple(bm25.idf(rows, r[0]) for r in holding),
+        )
+
+    async def _term_counts(self, phrases: Sequence[Phrase], *, cap: int) -> dict[Phrase, int]:
+        """How many events' text holds each phrase, counted up to cap + 1: enough to tell a
+        rare word from a common one. One counted beyond the cap once is not counted again."""
+        queries = {p: p.tsquery(TEXT) for p in phrases}
+        known = {p: cap + 1 for p, q in queries.items() if self._counted_beyond.get(q, -1) >= cap}
+        unknown = [p for p in queries if p not in known]
+        if not unknown:
+            return known
+        rows = await self.db.fetch(
+            "SELECT (SELECT count(*) FROM (SELECT 1 FROM events WHERE search @@ q::tsquery"
+            " LIMIT $2) s) FROM unnest($1::text[]) WITH ORDINALITY AS t(q, n) ORDER BY n",
+            [queries[p] for p in unknown],
+            cap + 1,
+        )
+        counted = {p: row[0] for p, row in zip(unknown, rows, strict=True)}
+        if len(self._counted_beyond) > MAX_COUNTED_BEYOND:
+            self._counted_beyond.clear()
+        for p, count in counted.items():
+            if count > cap:
+                self._counted_beyond[queries[p]] = cap
+        return known | counted
+
+    async def _browse(self, where: _Where, *, limit: int, offset: int) -> list[SearchHit]:
+        """No words: the newest events of the entity and/or date range."""
+        params = where.params
+        if where.entity_ids and len(where.entity_ids) == 1:
+            # One entity: its links, newest first, straight from their index.
+            rest = _Where(None, where.since, where.until, where.language)
+            rest_params = rest.params
+            rows = await self.db.fetch(
+                f"SELECT {event_rows.BRIEF_COLUMNS} FROM event_entities f"
+                " JOIN events e ON e.id = f.event_id"
+                f" WHERE f.entity_id = $1 AND {rest.sql(2)}"
+                f" ORDER BY f.date DESC, f.event_id DESC"
+                f" LIMIT ${2 + len(rest_params)} OFFSET ${3 + len(rest_params)}",
+                where.entity_ids[0],
+                *rest_params,
+                limit,
+                offset,
+            )
+        else:
+            rows = await self.db.fetch(
+                f"SELECT {event_rows.BRIEF_COLUMNS} FROM events e WHERE {where.sql(1)}"
+                f" ORDER BY e.date DESC, e.id DESC"
+                f" LIMIT ${1 + len(params)} OFFSET ${2 + len(params)}",
+                *params,
+                limit,
+                offset,
+            )
+        return [SearchHit(event_rows.brief(row)) for row in rows]
+
+    async def suggest_headlines(
+        self, text: str, *, limit: int = 25, language: str | None = None
+    ) -> list[EventBrief]:
+        """Autocomplete: the headlines holding the words typed in a row (among the newest
+        HEADLINE_POOL, newest first). When none do, or the words are not pairs (one word,
+        Chinese), among the newest HEADLINE_POOL headlines holding all the words, those
+        holding them as a phrase first, then the others; newest first within each. Empty
+        input: the newest events. A language ('en', 'zh') keeps that edition's events of
+        the pool ('all', None: both). A letter starting a word is not looked up
+        (without_letter_typed), but the headlines holding it as typed come first."""
+        typed = text
+        lang = event_rows.edition(language)
+        edition_params = (lang,) if lang else ()
+        if (shorter := without_letter_typed(text)) is not None:
+            text = shorter
+        if not text.strip():
+            rows = await self.db.fetch(
+                f"SELECT {event_rows.BRIEF_COLUMNS} FROM events e"
+                f"{' WHERE e.lang = $2' if lang else ''} ORDER BY e.date DESC, e.id DESC LIMIT $1",
+                limit,
+                *edition_params,
+            )
+            return [event_rows.brief(row) for row in rows]
+        words = text.split()
+        # A last word that is a stop word as typed ("their") is left out like the others,
+        # rather than looked up as a prefix of thousands of words; the phrase keeps it.
+        prefix_last = text.endswith(" ") or fold(words[-1]) not in STOP_WORDS
+        in_a_row = headline_words(text, prefix_last=prefix_last)
+        if in_a_row is not None:
+            rows = await self.db.fetch(
+                f"SELECT {event_rows.BRIEF_COLUMNS} FROM events e"
+                f" WHERE e.id IN ({NEWEST_MATCHES}){' AND e.lang = $4' if lang else ''}"
+                " ORDER BY e.date DESC, e.id DESC LIMIT $3",
+                in_a_row,
+                HEADLINE_POOL,
+                limit,
+                *edition_params,
+            )
+            if rows:
+                return [event_rows.brief(row) for row in rows]
+        match = compile_text(text, prefix_last=prefix_last, weights=HEADLINE)
+        if match is None:
+            return []
+        pool = await self.db.fetch(
+            "SELECT id, headline, date, lang FROM events"
+            " WHERE search @@ $1::tsquery ORDER BY id DESC LIMIT $2",
+            match,
+            HEADLINE_POOL,
+        )
+        if lang is not None:
+            pool = [row for row in pool if row["lang"] == lang]
+        in_phrase = phrase_matcher(typed)
+        ordered = sorted(pool, key=lambda row: (row["date"], row["id"]), reverse=True)
+        ordered.sort(key=lambda row: not in_phrase(row["headline"]))  # stable: newest first
+        ids = [row["id"] for row in ordered[:limit]]
+        return await self._briefs(ids)
+
+    async def _briefs(self, ids: list[int]) -> list[EventBrief]:
+        """The briefs of events, in the order of ids."""
+        rows = await self.db.fetch(
+            f"SELECT {event_rows.BRIEF_COLUMNS} FROM events e WHERE e.id = ANY($1::bigint[])",
+            ids,
+        )
+        briefs = {row["id"]: event_rows.brief(row) for row in rows}
+        return [briefs[i] for i in ids if i in briefs]
+
+    async def closest(
+        self, text: str, *, limit: int = 5, language: str | None = None
+    ) -> list[EventBrief]:
+        """Suggestions for text that matched nothing. When some of its words are not in the
+        archive (a typo, a word never used): the events holding the others and a word that
+        starts as each unknown one does (its first four letters), else the others alone.
+        Failing that, events holding any of the known words, ranked by the rare ones, else
+        newest first. Only headlines in the text's script are suggested (Chinese for
+        Chinese, none for Latin, either for text in both or neither); with a language
+        ('en', 'zh'; 'all' or None: both), only events in it."""
+        lang = event_rows.edition(language)
+        # More than are shown when some may be in the other script and left out.
+        pool = limit if any_script(text) else limit * 4
+
+        def in_script(briefs: list[EventBrief]) -> list[EventBrief]:
+            return [b for b in briefs if same_script(text, b.headline)][:limit]
+
+        words = suggestion_words(text)
+        exact = {word: Phrase(folded_tokens((word,))) for word in words}
+        counts = await self._term_counts(list(exact.values()), cap=COMMON_TERM_EVENTS)
+        known = [word for word in words if counts[exact[word]]]
+        starts = [
+            start
+            for word in words
+            if not counts[exact[word]] and len(word) > 4 and not has_cjk(word)
+            if await self.search(SearchFilter(start := f"{word[:4]}*", language=lang), limit=1)
+        ]
+        quoted = [f'"{word}"' for word in known]
+        if len(known) < len(words):
+            for terms in ([*quoted, *starts], quoted if starts else []):
+                if not terms:
+                    continue
+                hits = await self.search(SearchFilter(" ".join(terms), language=lang), limit=pool)
+                if found := in_script([hit.event for hit in hits]):
+                    return found
+        if not known:
+            return []
+        rare = [exact[w] for w in known if counts[exact[w]] <= COMMON_TERM_EVENTS]
+        match = any_of(rare or [exact[w] for w in known])
+        in_edition = " AND e.lang = $2" if lang else ""
+        if not rare:
+            rows = await self.db.fetch(
+                f"SELECT {event_rows.BRIEF_COLUMNS} FROM events e"
+                f" WHERE e.search @@ $1::tsquery{in_edition} ORDER BY e.id DESC LIMIT ${2 + bool(lang)}",
+                match,
+                *((lang,) if lang else ()),
+                pool,
+            )
+            return in_script([event_rows.brief(row) for row in rows])
+        # Ranked by bm25 over the rare words, every event holding them (rare: few).
+        corpus = await self._corpus(rare)
+        rows = await self.db.fetch(
+            f"SELECT {event_rows.BRIEF_COLUMNS}, e.summary, chronicle_tokens(e.search) AS length"
+            f" FROM events e WHERE e.search @@ $1::tsquery{in_edition}",
+            match,
+            *((lang,) if lang else ()),
+        )
+        scored = sorted(
+            rows,
+            key=lambda r: (
+                bm25.score(
+                    rare,
+                    corpus,
+                    (index_tokens(r["headline"]), index_tokens(r["summary"])),
+                    EVENT_WEIGHTS,
+                    r["length"],
+                ),
+                r["id"],
+            ),
+        )
+        return in_script([event_rows.brief(row) for row in scored[:pool]])

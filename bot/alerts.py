@@ -6,6 +6,9 @@ finds the subscriptions whose entity is in them, and sends each subscriber one m
 listing their events. Each (target, event) is claimed in the delivery ledger before the
 message goes out, so a restart or an overlapping sweep never repeats one. Closed DMs pause
 the member's DM subscriptions; they are told the next time they use a command.
+
+With the bot sharded over processes, each process alerts the subscriptions of the servers on
+its shards and keeps a watermark per shard, so that the sweep of one does not move another's.
 """
 
 from __future__ import annotations
@@ -32,32 +35,58 @@ SWEEP_BATCH = 5000
 CLOSED_DMS = 50007  # Discord: Cannot send messages to this user
 
 
+def shard_watermark(shard: int, count: int) -> str:
+    """The state key of a shard's watermark (a new shard count starts new ones)."""
+    return f"{WATERMARK}.shard-{shard}-of-{count}"
+
+
 class AlertService:
     def __init__(self, bot: ChronicleBot):
         self.bot = bot
         self._lock = asyncio.Lock()
 
+    def _watermarks(self) -> list[str]:
+        """The state keys of this process's watermarks: one per shard it runs, or the one of
+        a bot that runs every shard in one process."""
+        ids, count = self.bot.settings.shard_ids, self.bot.settings.shard_count
+        if ids is None or count is None:
+            return [WATERMARK]
+        return [shard_watermark(shard, count) for shard in ids]
+
     async def sweep(self) -> int:
         """Alert subscribers about events announced since the last sweep; returns messages sent."""
         async with self._lock:  # a poll's sweep and the periodic one never overlap
             repo = self.bot.storage.subscriptions
-            stored = await repo.state(WATERMARK)
-            if stored is None:
-                # First run: what is already in the archive is history, not news.
-                await repo.set_state(WATERMARK, str(await repo.newest_event_id()))
-                return 0
-            after = int(stored)
+            keys = self._watermarks()
+            stored = [await repo.state(key) for key in keys]
+            if None in stored:
+                # First run (of a shard): what is already in the archive is history, not
+                # news; a shard new to sharding starts where the unsharded bot stopped.
+                start = await repo.state(WATERMARK) if keys != [WATERMARK] else None
+                if start is None:
+                    start = str(await repo.newest_event_id())
+                for key, value in zip(keys, stored, strict=True):
+                    if value is None:
+                        await repo.set_state(key, start)
+                if all(value is None for value in stored):
+                    return 0
+                stored = [start if value is None else value for value in stored]
+            # Shards behind the others sweep again what the others had: the ledger's claims
+            # keep each alert to one message.
+            after = min(int(value) for value in stored if value is not None)
             sent = 0
             while ids := await repo.announced_after(after, limit=SWEEP_BATCH):
                 sent += await self._deliver(await repo.matches(ids))
                 after = ids[-1]
-                await repo.set_state(WATERMARK, str(after))
+                for key in keys:
+                    await repo.set_state(key, str(after))
             return sent
 
     async def _deliver(self, matches: list[Match]) -> int:
         by_target: dict[str, list[Match]] = defaultdict(list)
         for match in matches:
-            by_target[match.subscription.target].append(match)
+            if self.bot.owns(match.subscription.guild_id):  # others alert their shards'
+                by_target[match.subscription.target].append(match)
         sent = 0
         for target, items in by_target.items():
             fresh = set(

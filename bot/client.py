@@ -7,6 +7,7 @@ import contextlib
 import logging
 import signal
 import sys
+from typing import Any
 
 import aiohttp
 import discord
@@ -23,6 +24,7 @@ from bot.scheduler import ChronicleScheduler
 from bot.services.entities import apply_aliases
 from bot.services.feeds.service import FeedService
 from bot.services.wikipedia import wikipedia_service
+from bot.shards import describe_shards, owns_guild, sqlite_refusal
 from bot.tree import ChronicleTree
 from bot.views import EventButton
 from storage import Storage, open_storage
@@ -37,6 +39,7 @@ ALERT_SWEEP_MINUTES = 1.0  # picks up events other processes added (chronicle im
 START_RETRY = 5.0  # seconds before trying again to reach Discord at start, doubling
 START_RETRY_MAX = 300.0
 MAX_RATE_LIMIT_WAIT = 60.0  # seconds
+IDENTIFY_WAIT = 5.0  # seconds between two shards' IDENTIFYs: Discord's limit (one per 5 s)
 
 NO_TOKEN = """\
 chronicle: DISCORD_TOKEN is not set, so the bot cannot log in.
@@ -46,9 +49,14 @@ DISCORD_TOKEN=... (see "Setting up the Discord application" in README.md, which 
 invite link with the scopes and permissions Chronicle needs)."""
 
 
-class ChronicleBot(commands.Bot):
+class ChronicleBot(commands.AutoShardedBot):
     """Chronicle's Discord client. Everything it owns is created in setup_hook and closed
-    in close(); nothing lives in module globals."""
+    in close(); nothing lives in module globals.
+
+    It runs the shards the settings give it (by default all, as many as Discord recommends)
+    and serves the servers on them: their interactions arrive on its connections, and it
+    posts their digests and alerts only. Polling, which serves every server, runs in the one
+    process that storage says leads it."""
 
     storage: Storage
     http_session: aiohttp.ClientSession
@@ -61,7 +69,12 @@ class ChronicleBot(commands.Bot):
         view_timeout: float = 180.0,
         clock: Clock = utc_now,
         scheduler_paused: bool = False,
+        identify_wait: float = IDENTIFY_WAIT,
     ):
+        # discord.py takes shard ids only with a count; None (all) is saying nothing.
+        shard_ids: dict[str, Any] = {}
+        if settings.shard_ids is not None:
+            shard_ids["shard_ids"] = list(settings.shard_ids)
         super().__init__(
             command_prefix=commands.when_mentioned,  # slash commands only; no message content
             intents=discord.Intents(guilds=True),  # non-privileged: channels and permissions
@@ -71,17 +84,25 @@ class ChronicleBot(commands.Bot):
             # A channel's long rate limit (crossposts: a few an hour) raises RateLimited for
             # the caller to retry later, instead of holding a digest round for an hour.
             max_ratelimit_timeout=MAX_RATE_LIMIT_WAIT,
+            shard_count=settings.shard_count,
+            **shard_ids,
         )
         self.settings = settings
         self.view_timeout = view_timeout
         self.clock = clock
         self.scheduler_paused = scheduler_paused  # tests drive jobs with a controlled clock
+        self.identify_wait = identify_wait  # a stand-in of Discord has no identify limit
         self._startup: asyncio.Task[None] | None = None
         self._started = asyncio.Event()
         self.fetch_policy = FetchPolicy(
             allow_private_addresses=settings.feed_allow_private_addresses
         )
         self._owned: list[str] = []
+        self._leading: dict[str, bool] = {}  # what storage last said, to log changes once
+
+    async def before_identify_hook(self, shard_id: int | None, *, initial: bool = False) -> None:
+        if not initial:
+            await asyncio.sleep(self.identify_wait)
 
     async def setup_hook(self) -> None:
         self.storage = await open_storage(self.settings.database)
@@ -107,7 +128,30 @@ class ChronicleBot(commands.Bot):
         self.add_dynamic_items(EventButton)
         for cog in COGS:
             await self.load_extension(cog)
-        await self.sync_commands()
+        if self.syncs_commands:
+            await self.sync_commands()
+        else:
+            log.info("commands are synced by the process running shard 0")
+
+    @property
+    def syncs_commands(self) -> bool:
+        """Application commands are the bot's, not a shard's: one process syncs them."""
+        return self.settings.shard_ids is None or 0 in self.settings.shard_ids
+
+    def owns(self, guild_id: int) -> bool:
+        """Whether this process serves the server: it runs the server's shard."""
+        return owns_guild(guild_id, self.settings.shard_ids, self.settings.shard_count)
+
+    async def leads(self, work: str) -> bool:
+        """Whether this process does `work` that only one process may do (polling) now."""
+        leading = await self.storage.lead(work)
+        if self._leading.get(work) != leading:
+            self._leading[work] = leading
+            if leading:
+                log.info("this process now leads %s", work)
+            else:
+                log.info("another process leads %s; this one waits", work)
+        return leading
 
     async def sync_commands(self) -> None:
         guild_id = self.settings.guild_id
@@ -122,10 +166,11 @@ class ChronicleBot(commands.Bot):
 
     async def on_ready(self) -> None:
         log.info(
-            "connected as %s (%s) to %d servers",
+            "connected as %s (%s) to %d servers on %s",
             self.user,
             getattr(self.user, "id", "?"),
             len(self.guilds),
+            describe_shards(self.shard_ids, self.shard_count),
         )
         if self._startup is None:  # on_ready repeats after reconnects; start once
             self._startup = asyncio.create_task(self._start_work())
@@ -149,6 +194,8 @@ class ChronicleBot(commands.Bot):
     async def poll_feeds(self) -> None:
         """Poll the feeds that are due, then tell subscribers and live digests what they
         brought."""
+        if not await self.leads("feeds"):
+            return
         report = await self.feeds.poll_due()
         if report.new_event_ids:
             await self.announce()
@@ -156,6 +203,8 @@ class ChronicleBot(commands.Bot):
     async def poll_wikipedia(self) -> None:
         """Poll the portal if it is due, then tell subscribers and live digests what it
         brought."""
+        if not await self.leads("wikipedia"):
+            return
         report = await self.wikipedia.poll_due()
         if report is not None and report.announced:
             await self.announce()
@@ -197,6 +246,11 @@ async def run_bot(settings: Settings) -> int:
     after START_RETRY, doubling up to START_RETRY_MAX. A refused token or intents end it."""
     if not settings.discord_token:
         print(NO_TOKEN, file=sys.stderr)
+        return 2
+    if refusal := sqlite_refusal(
+        settings.database, settings.shard_ids, settings.shard_count, "DISCORD_SHARD_IDS"
+    ):
+        print(refusal, file=sys.stderr)
         return 2
     apply_endpoint_overrides(
         None if settings.api_base == DEFAULT_API_BASE else settings.api_base, settings.gateway_url

@@ -413,7 +413,10 @@ class LiveDigests:
             self._seen_newest = max(
                 self._seen_newest, await self.delivery.storage.subscriptions.newest_event_id()
             )
-            digests = _servers_in_turn(await self.delivery.storage.digests.live())
+            owns = self.delivery.bot.owns  # other processes post their shards' servers
+            digests = _servers_in_turn(
+                [d for d in await self.delivery.storage.digests.live() if owns(d.guild_id)]
+            )
             outcomes = await asyncio.gather(
                 *(self._one(digest) for digest in digests), return_exceptions=False
             )

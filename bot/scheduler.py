@@ -60,8 +60,8 @@ class ChronicleScheduler:
             log.info("resuming %d digest runs left unfinished", interrupted)
         live = 0
         for digest in await self.bot.storage.digests.all():
-            if digest.paused:
-                continue
+            if digest.paused or not self.bot.owns(digest.guild_id):
+                continue  # another process runs that server's shard, and posts its digests
             if digest.every == "live":
                 live += 1  # one round below covers them all
                 continue
@@ -78,8 +78,9 @@ class ChronicleScheduler:
         self, digest: Digest, *, after: dt.datetime | None = None
     ) -> dt.datetime | None:
         """(Re)schedule a digest's next run; paused and live digests get none (live ones
-        post after each poll). Returns when."""
-        if digest.paused or digest.every == "live":
+        post after each poll), nor those of servers on another process's shards. Returns
+        when."""
+        if digest.paused or digest.every == "live" or not self.bot.owns(digest.guild_id):
             self.unschedule_digest(digest.id)
             return None
         after = after or self.clock()

@@ -547,6 +547,14 @@ class Storage(Protocol):
         backend's database (a full disk, a read-only file, a lock); None otherwise."""
         ...
 
+    async def lead(self, name: str) -> bool:
+        """Whether this process holds the lead for ``name`` (work that one process of many
+        sharing the archive does, such as polling feeds) now; takes it when it is free.
+        The lead is held until the process ends (or its hold on the database drops), then
+        another process takes it at its next ask. A backend for one process always says
+        True."""
+        ...
+
     async def close(self) -> None: ...
 
     async def __aenter__(self) -> Storage: ...

@@ -49,6 +49,10 @@ class SQLiteStorage:
             return database_problem(self.db.path, exc)
         return None
 
+    async def lead(self, name: str) -> bool:
+        # One SQLite file serves one process (the bot refuses shards on SQLite): it leads.
+        return True
+
     async def close(self) -> None:
         await self.db.close()
 

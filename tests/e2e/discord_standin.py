@@ -1049,6 +1049,11 @@ class _Session:
     log: list[JsonDict] = field(default_factory=list)
 
 
+def _shard_key(shard: tuple[int, int] | None) -> int:
+    """A session's place among the shards: its shard id (0 when the client does not shard)."""
+    return 0 if shard is None else shard[0]
+
+
 class _GatewayConnection:
     """One websocket; applies the transport compression the client asked for."""
 
@@ -1226,6 +1231,15 @@ class DiscordStandIn:
             (default): nothing is enforced and every response advertises a generous bucket.
             What happened is in :attr:`rate_limit_stats`; change it with
             :meth:`set_rate_limits`.
+        recommended_shards: the shard count ``GET /gateway/bot`` recommends (what
+            discord.py's AutoShardedClient runs when it is given none).
+
+    Shards: an IDENTIFY with ``shard: [id, count]`` starts a session of that shard alongside
+    the others' (one connection each, as on Discord); it is sent READY and the GUILD_CREATEs of
+    its servers only, those with ``(guild_id >> 22) % count == id``. Every later event about a
+    server (interactions, channel changes, the bot's own messages) goes to its shard's
+    connection, and what concerns no server (DMs) to shard 0's; an event for a shard nobody
+    runs is dropped, as Discord would hold it for a connection that never comes.
     """
 
     def __init__(
@@ -1244,7 +1258,9 @@ class DiscordStandIn:
         resume_gateway_url: str | None = None,
         transport_compression: bool = True,
         rate_limits: RateLimits | None = None,
+        recommended_shards: int = 1,
     ) -> None:
+        self.recommended_shards = recommended_shards
         self.guilds: dict[int, GuildSpec] = {
             g.id: g for g in (guilds if guilds is not None else [make_guild()])
         }
@@ -1296,8 +1312,9 @@ class DiscordStandIn:
         self._channel_messages: dict[int, list[int]] = {}
         self._attachments: dict[int, bytes] = {}
         self._identify_rejection: tuple[int, str] | None = None
-        self._session: _Session | None = None
-        self._current: _GatewayConnection | None = None
+        # Per shard id (0 when the client does not shard): its session and live connection.
+        self._sessions: dict[int, _Session] = {}
+        self._currents: dict[int, _GatewayConnection] = {}
         self._connections: list[_GatewayConnection] = []
         self._waiters: list[asyncio.Future[None]] = []
         self._runner: web.AppRunner | None = None
@@ -1593,7 +1610,7 @@ class DiscordStandIn:
         self, event: str, data: JsonDict, *, settle: bool = False
     ) -> None:
         """Dispatch a channel/thread/role event if a session with the GUILDS intent exists."""
-        session = self._session
+        session = self._sessions.get(self._shard_for(event, data))
         if session is None or not session.intents & INTENT_GUILDS:
             return
         if settle:
@@ -2144,7 +2161,7 @@ class DiscordStandIn:
             200,
             {
                 "url": self.gateway_url,
-                "shards": 1,
+                "shards": self.recommended_shards,
                 "session_start_limit": {
                     "total": 1000,
                     "remaining": 999,
@@ -2658,10 +2675,10 @@ class DiscordStandIn:
 
     async def _echo(self, event: str, message: JsonDict) -> None:
         """Dispatch MESSAGE_* for the bot's own message, as Discord would (never ephemeral)."""
-        session = self._session
+        guild = self._guild_of_channel(int(message["channel_id"]))
+        session = self._sessions.get(self.shard_of(guild.id if guild else None))
         if not self.echo_message_events or session is None or message["flags"] & FLAG_EPHEMERAL:
             return
-        guild = self._guild_of_channel(int(message["channel_id"]))
         if not session.intents & (INTENT_GUILD_MESSAGES if guild else INTENT_DIRECT_MESSAGES):
             return
         if event == "MESSAGE_DELETE":
@@ -3233,8 +3250,9 @@ class DiscordStandIn:
             info.closed = True
             info.close_code = ws.close_code
             self._connections.remove(connection)
-            if self._current is connection:
-                self._current = None
+            for shard, current in list(self._currents.items()):
+                if current is connection:
+                    del self._currents[shard]
             self._notify()
         return ws
 
@@ -3292,8 +3310,12 @@ class DiscordStandIn:
         if shard is not None and not 0 <= shard[0] < shard[1]:
             await connection.close(4010, "Invalid shard.")
             return
+        count = shard[1] if shard else None
+        for key, other in list(self._sessions.items()):
+            if (other.shard[1] if other.shard else None) != count:
+                del self._sessions[key]  # a client with another shard count took over
         session = _Session(secrets.token_hex(16), intents, shard)
-        self._session = session
+        self._sessions[_shard_key(shard)] = session
         connection.session = session
         await self._make_current(connection)
         guilds = [
@@ -3317,9 +3339,11 @@ class DiscordStandIn:
         }
         if shard is not None:
             ready["shard"] = list(shard)
-        await self._dispatch_now("READY", ready)
+        await self._dispatch_now("READY", ready, session=session)
         for guild in guilds:
-            await self._dispatch_now("GUILD_CREATE", self._guild_create_payload(guild, intents))
+            await self._dispatch_now(
+                "GUILD_CREATE", self._guild_create_payload(guild, intents), session=session
+            )
         self.ready_count += 1
         self._notify()
 
@@ -3328,8 +3352,8 @@ class DiscordStandIn:
         if rejection is not None:
             await connection.close(*rejection)
             return
-        session = self._session
-        if session is None or data.get("session_id") != session.id:
+        session = next((s for s in self._sessions.values() if s.id == data.get("session_id")), None)
+        if session is None:
             await connection.send({"op": 9, "d": False, "s": None, "t": None})
             return
         connection.session = session
@@ -3338,12 +3362,16 @@ class DiscordStandIn:
         for frame in session.log:
             if frame["s"] > last_seq:
                 await connection.send(frame)
-        await self._dispatch_now("RESUMED", {"_trace": ['["discord-standin",{"micros":0}]']})
+        await self._dispatch_now(
+            "RESUMED", {"_trace": ['["discord-standin",{"micros":0}]']}, session=session
+        )
         self.resume_count += 1
         self._notify()
 
     async def _make_current(self, connection: _GatewayConnection) -> None:
-        previous, self._current = self._current, connection
+        assert connection.session is not None
+        key = _shard_key(connection.session.shard)
+        previous, self._currents[key] = self._currents.get(key), connection
         if previous is not None and previous is not connection:
             # Discord drops the old socket of a session that was resumed/re-identified.
             await previous.close(4000, "Session moved to another connection.")
@@ -3374,14 +3402,40 @@ class DiscordStandIn:
             chunk["nonce"] = data["nonce"]
         await self._dispatch_now("GUILD_MEMBERS_CHUNK", chunk)
 
-    async def _dispatch_now(self, event: str, data: Json) -> int:
-        session = self._session
+    @property
+    def shard_count(self) -> int:
+        """The shard count the client identified with (1 when it does not shard)."""
+        for session in self._sessions.values():
+            if session.shard is not None:
+                return session.shard[1]
+        return 1
+
+    def shard_of(self, guild_id: int | None) -> int:
+        """The shard whose connection gets events about this server (DMs: shard 0)."""
+        return 0 if guild_id is None else (guild_id >> 22) % self.shard_count
+
+    def _shard_for(self, event: str, data: Json) -> int:
+        """The shard an event goes to: its server's."""
+        guild_id: Any = None
+        if isinstance(data, dict):
+            guild_id = data.get("guild_id")
+            if guild_id is None and event in ("GUILD_CREATE", "GUILD_UPDATE", "GUILD_DELETE"):
+                guild_id = data.get("id")
+        return self.shard_of(int(guild_id) if guild_id else None)
+
+    async def _dispatch_now(
+        self, event: str, data: Json, *, session: _Session | None = None
+    ) -> int:
         if session is None:
-            raise RuntimeError("no gateway session: the client has not identified yet")
+            if not self._sessions:
+                raise RuntimeError("no gateway session: the client has not identified yet")
+            session = self._sessions.get(self._shard_for(event, data))
+            if session is None:
+                return 0  # its shard is run by no one connected here
         session.seq += 1
         frame: JsonDict = {"op": 0, "t": event, "s": session.seq, "d": data}
         session.log.append(frame)
-        connection = self._current
+        connection = self._currents.get(_shard_key(session.shard))
         if connection is not None and connection.session is session:
             await connection.send(frame)
         return session.seq
@@ -3394,25 +3448,26 @@ class DiscordStandIn:
         await self._settle()
         return await self._dispatch_now(event, data)
 
-    async def request_reconnect(self) -> None:
+    async def request_reconnect(self, *, shard: int = 0) -> None:
         """Send op 7 RECONNECT: discord.py closes the socket and RESUMEs."""
-        if self._current is None:
+        current = self._currents.get(shard)
+        if current is None:
             raise RuntimeError("no live gateway connection")
-        await self._current.send({"op": 7, "d": None, "s": None, "t": None})
+        await current.send({"op": 7, "d": None, "s": None, "t": None})
 
-    async def invalidate_session(self, resumable: bool = False) -> None:
+    async def invalidate_session(self, resumable: bool = False, *, shard: int = 0) -> None:
         """Send op 9 INVALID_SESSION; non-resumable forgets the session (client re-IDENTIFYs)."""
-        if self._current is None:
+        connection = self._currents.get(shard)
+        if connection is None:
             raise RuntimeError("no live gateway connection")
-        connection = self._current
         if not resumable:
-            self._session = None
+            self._sessions.pop(shard, None)
         await connection.send({"op": 9, "d": resumable, "s": None, "t": None})
 
-    async def disconnect(self, code: int = 4000, reason: str = "") -> None:
+    async def disconnect(self, code: int = 4000, reason: str = "", *, shard: int = 0) -> None:
         """Close the live gateway socket with ``code`` (4000 = resumable unknown error)."""
-        if self._current is not None:
-            await self._current.close(code, reason)
+        if (current := self._currents.get(shard)) is not None:
+            await current.close(code, reason)
 
     # -- interactions ---------------------------------------------------------------------
 

@@ -78,7 +78,10 @@ async def running_bot(
     await prepare_database(database, prepare)
     extra: dict[str, Any] = {"clock": clock, "scheduler_paused": True} if clock else {}
     bot = ChronicleBot(
-        settings_for(standin, database, **settings), view_timeout=view_timeout, **extra
+        settings_for(standin, database, **settings),
+        view_timeout=view_timeout,
+        identify_wait=0.0,  # the stand-in does not limit IDENTIFYs as Discord does
+        **extra,
     )
     async with connected_client(bot, standin) as client:
         assert isinstance(client, ChronicleBot)

@@ -111,30 +111,40 @@ CREATE INDEX articles_by_event ON articles(event_id);
 CREATE INDEX articles_search ON articles USING gin(search);
 
 -- Counters kept by triggers, as on SQLite: stats() reads five rows, not five counts.
+-- Each table's columns are read only for it: PL/pgSQL evaluates every operand of AND.
 CREATE FUNCTION chronicle_count() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     counter text := TG_ARGV[0];
 BEGIN
     IF TG_OP = 'INSERT' THEN
         UPDATE counters SET value = value + 1 WHERE name = counter;
-        IF counter = 'events' AND NOT NEW.complete THEN
-            UPDATE counters SET value = value + 1 WHERE name = 'incomplete';
+        IF counter = 'events' THEN
+            IF NOT NEW.complete THEN
+                UPDATE counters SET value = value + 1 WHERE name = 'incomplete';
+            END IF;
         END IF;
         RETURN NEW;
     ELSIF TG_OP = 'DELETE' THEN
         UPDATE counters SET value = value - 1 WHERE name = counter;
-        IF counter = 'events' AND NOT OLD.complete THEN
-            UPDATE counters SET value = value - 1 WHERE name = 'incomplete';
+        IF counter = 'events' THEN
+            IF NOT OLD.complete THEN
+                UPDATE counters SET value = value - 1 WHERE name = 'incomplete';
+            END IF;
         END IF;
         RETURN OLD;
     END IF;
     -- UPDATE: events completed (or not), entities becoming aliases (or not)
-    IF counter = 'events' AND OLD.complete <> NEW.complete THEN
-        UPDATE counters SET value = value + (CASE WHEN NEW.complete THEN -1 ELSE 1 END)
-        WHERE name = 'incomplete';
-    ELSIF counter = 'entities' AND (OLD.canonical_id IS NULL) <> (NEW.canonical_id IS NULL) THEN
-        UPDATE counters SET value = value + (CASE WHEN NEW.canonical_id IS NULL THEN 1 ELSE -1 END)
-        WHERE name = 'entities';
+    IF counter = 'events' THEN
+        IF OLD.complete <> NEW.complete THEN
+            UPDATE counters SET value = value + (CASE WHEN NEW.complete THEN -1 ELSE 1 END)
+            WHERE name = 'incomplete';
+        END IF;
+    ELSIF counter = 'entities' THEN
+        IF (OLD.canonical_id IS NULL) <> (NEW.canonical_id IS NULL) THEN
+            UPDATE counters SET value = value
+                + (CASE WHEN NEW.canonical_id IS NULL THEN 1 ELSE -1 END)
+            WHERE name = 'entities';
+        END IF;
     END IF;
     RETURN NEW;
 END $$;

@@ -31,6 +31,18 @@ from storage.textindex import fold
 EDITIONS = ("en", "zh")  # events.lang
 
 
+# Transactions that write announced events (feeds, the portal, imports with --announce) and
+# those that could make one story twice take turns under this advisory lock: announced events
+# then commit in id order, which digests' and alerts' watermarks rely on, and each
+# transaction sees the events the one before made.
+ANNOUNCING_LOCK = 0x6368726F6E66  # "chronf"
+
+
+async def lock_announcing(conn: Connection) -> None:
+    """Wait for the transactions writing announced events in any process to end."""
+    await conn.execute("SELECT pg_advisory_xact_lock($1)", ANNOUNCING_LOCK)
+
+
 def edition(language: str | None) -> str | None:
     """The events.lang a lookup keeps for a language: 'en' or 'zh', or None for 'all' (and
     None): no filter."""

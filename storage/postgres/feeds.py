@@ -6,7 +6,7 @@ stored event is the caller's decision (``same_story``), which this module gives 
 candidates and applies inside the transaction that stores the entry.
 
 Every bot process may store entries at once here, so storing takes a transaction-level
-advisory lock (FEED_WRITES_LOCK): the transactions that could make one story twice run one
+advisory lock (event_rows.lock_announcing): the transactions that could make one story twice run one
 after another, and each sees what the one before committed. The day's headlines are kept
 in memory (storage.headline_index) and caught up at each transaction's first look at a
 day by the ids the day holds that the index does not: ids are not committed in the order
@@ -33,7 +33,6 @@ from storage.textindex import headline_tokens
 SameStory = Callable[[FeedItem, int | None, Sequence[EventBrief]], int | None]
 
 # The key of the advisory lock held by transactions that make feed and portal events.
-FEED_WRITES_LOCK = 0x6368726F6E66  # "chronf"
 
 _FEED_COLUMNS = (
     "id, url, name, added_at, status, disabled_reason, disabled_at, baseline_done, backfill,"
@@ -69,10 +68,6 @@ def _feed(row: asyncpg.Record) -> Feed:
         events_added=row["events_added"],
     )
 
-
-async def lock_feed_writes(conn: Connection) -> None:
-    """Wait for the transactions making feed (or portal) events in any process to end."""
-    await conn.execute("SELECT pg_advisory_xact_lock($1)", FEED_WRITES_LOCK)
 
 
 class FeedRepository:
@@ -222,7 +217,7 @@ class FeedRepository:
         try:
             async with self.db.transaction() as conn:
                 if items:
-                    await lock_feed_writes(conn)
+                    await event_rows.lock_announcing(conn)
                 name = await conn.fetchval(
                     "SELECT name FROM feeds WHERE id = $1 FOR UPDATE", feed_id
                 )

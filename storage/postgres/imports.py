@@ -65,6 +65,8 @@ class EventImports:
         outcome = BatchOutcome()
         now = utc_now()
         async with self.db.transaction() as conn:
+            if any(page.announce for page in pages):
+                await event_rows.lock_announcing(conn)
             pages, outdone, known = await self._fresh_pages(conn, pages, outcome)
             # An older version is not applied, but what it says of other events (and the
             # names it links to its own) is kept, as it would have been had it come first.

@@ -20,7 +20,6 @@ from storage.models import DayOutcome, PortalDayState, PortalItemRecord, PortalP
 from storage.portal_match import Candidate, Listing, match_items
 from storage.postgres import event_rows
 from storage.postgres.db import Connection, Database
-from storage.postgres.feeds import lock_feed_writes
 
 
 @dataclass(slots=True)
@@ -187,7 +186,7 @@ class PortalRepository:
         async with self.db.transaction() as conn:
             # Two processes polling at once would both make an item's event, and a feed's
             # event could take the key an item's was about to: such writers take turns.
-            await lock_feed_writes(conn)
+            await event_rows.lock_announcing(conn)
             events = await self._candidates(conn, wiki, date, items)
             matched = match_items(
                 [

@@ -47,5 +47,6 @@ def score(
     norm = BM25_K1 * (1 - BM25_B + BM25_B * length / average)
     for phrase, phrase_idf in zip(phrases, corpus.idfs, strict=True):
         freq = sum(w * phrase.count_in(tokens) for tokens, w in zip(columns, weights, strict=True))
-        total += phrase_idf * (freq * (BM25_K1 + 1.0)) / (freq + norm)
+        # Grouped as FTS5 groups it, so that equal scores there are equal here.
+        total += phrase_idf * ((freq * (BM25_K1 + 1.0)) / (freq + norm))
     return -total

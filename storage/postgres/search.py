@@ -50,6 +50,11 @@ from storage.sqlite.fts import COMMON_TERM_EVENTS, suggestion_words
 from storage.textindex import any_script, fold, has_cjk, same_script
 from storage.words import without_letter_typed
 
+# An event's length for bm25, in tokens: its vector's, and its entities', which SQLite's
+# index holds as words of a column bm25 weighs at 0 (migration 0005).
+EVENT_LENGTH = (
+    "(chronicle_tokens(e.search) + (SELECT count(*) FROM event_entities l WHERE l.event_id = e.id))"
+)
 # The newest events whose text matches a tsquery ($1), newest first, at most $2.
 NEWEST_MATCHES = "SELECT id FROM events WHERE search @@ $1::tsquery ORDER BY id DESC LIMIT $2"
 
@@ -169,7 +174,7 @@ class PostgresSearch:
                 "SELECT e.id, e.search @@ $2::tsquery AS in_headline,"
                 " CASE WHEN $3 THEN e.headline END AS headline,"
                 " CASE WHEN $3 THEN e.summary END AS summary,"
-                " CASE WHEN $3 THEN chronicle_tokens(e.search) END AS length"
+                f" CASE WHEN $3 THEN {EVENT_LENGTH} END AS length"
                 f" FROM events e WHERE e.search @@ $1::tsquery AND e.id >= $4 AND {where.sql(6)}"
                 " ORDER BY e.id DESC LIMIT $5",
                 match,
@@ -235,15 +240,17 @@ class PostgresSearch:
     async def _corpus(self, phrases: Sequence[Phrase], *, table: str = "events") -> bm25.Corpus:
         """bm25's counts of events (or articles): rows, average length, and how many rows
         hold each phrase (rare ones: they are counted in full)."""
-        counters = (
-            ("events", "event_tokens") if table == "events" else ("articles", "article_tokens")
-        )
-        row = await self.db.fetchrow(
-            "SELECT (SELECT value FROM counters WHERE name = $1),"
-            " (SELECT value FROM counters WHERE name = $2)",
-            *counters,
-        )
-        rows, tokens = (row[0] or 0, row[1] or 0) if row else (0, 0)
+        names = ["events", "event_tokens", "entity_links"]
+        if table == "articles":
+            names = ["articles", "article_tokens"]
+        counters = {
+            r[0]: r[1]
+            for r in await self.db.fetch(
+                "SELECT name, value FROM counters WHERE name = ANY($1::text[])", names
+            )
+        }
+        rows = counters.get(names[0], 0)
+        tokens = sum(counters.get(name, 0) for name in names[1:])
         holding = await self.db.fetch(
             "SELECT (SELECT count(*) FROM " + table + " WHERE search @@ q::tsquery)"
             " FROM unnest($1::text[]) WITH ORDINALITY AS t(q, n) ORDER BY n",
@@ -424,7 +431,7 @@ class PostgresSearch:
         # Ranked by bm25 over the rare words, every event holding them (rare: few).
         corpus = await self._corpus(rare)
         rows = await self.db.fetch(
-            f"SELECT {event_rows.BRIEF_COLUMNS}, e.summary, chronicle_tokens(e.search) AS length"
+            f"SELECT {event_rows.BRIEF_COLUMNS}, e.summary, {EVENT_LENGTH} AS length"
             f" FROM events e WHERE e.search @@ $1::tsquery{in_edition}",
             match,
             *((lang,) if lang else ()),

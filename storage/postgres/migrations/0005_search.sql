@@ -1,6 +1,9 @@
 -- Search ranks as SQLite's FTS5 does, by bm25 (storage/postgres/search.py), which needs the
 -- average length of a searched text: the tokens of every vector, kept as counters by
--- triggers (as the row counts are), so that a search reads two rows, not every vector.
+-- triggers (as the row counts are), so that a search reads a few rows, not every vector.
+-- SQLite's index also holds an event's entities as words (e12), which bm25 weighs at 0 but
+-- counts in a text's length: an event's links are counted in its length here too, and
+-- their total is a counter ('entity_links').
 
 CREATE FUNCTION chronicle_tokens(v tsvector) RETURNS bigint
 LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
@@ -9,7 +12,8 @@ $$;
 
 INSERT INTO counters(name, value) VALUES
     ('event_tokens', (SELECT coalesce(sum(chronicle_tokens(search)), 0) FROM events)),
-    ('article_tokens', (SELECT coalesce(sum(chronicle_tokens(search)), 0) FROM articles));
+    ('article_tokens', (SELECT coalesce(sum(chronicle_tokens(search)), 0) FROM articles)),
+    ('entity_links', (SELECT count(*) FROM event_entities));
 
 CREATE FUNCTION chronicle_count_tokens() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
@@ -32,3 +36,23 @@ CREATE TRIGGER events_count_tokens AFTER INSERT OR DELETE OR UPDATE OF search ON
     FOR EACH ROW EXECUTE FUNCTION chronicle_count_tokens('event_tokens');
 CREATE TRIGGER articles_count_tokens AFTER INSERT OR DELETE OR UPDATE OF search ON articles
     FOR EACH ROW EXECUTE FUNCTION chronicle_count_tokens('article_tokens');
+
+-- Links are written many to a statement: counted once per statement.
+CREATE FUNCTION chronicle_count_links() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        UPDATE counters SET value = value + (SELECT count(*) FROM added)
+        WHERE name = 'entity_links';
+    ELSE
+        UPDATE counters SET value = value - (SELECT count(*) FROM removed)
+        WHERE name = 'entity_links';
+    END IF;
+    RETURN NULL;
+END $$;
+
+CREATE TRIGGER event_entities_count_added AFTER INSERT ON event_entities
+    REFERENCING NEW TABLE AS added
+    FOR EACH STATEMENT EXECUTE FUNCTION chronicle_count_links();
+CREATE TRIGGER event_entities_count_removed AFTER DELETE ON event_entities
+    REFERENCING OLD TABLE AS removed
+    FOR EACH STATEMENT EXECUTE FUNCTION chronicle_count_links();

@@ -13,7 +13,7 @@ from dotenv import dotenv_values
 from bot.ingest.mediawiki import DEFAULT_API_URL
 from bot.ingest.portal import EDITIONS
 from bot.shards import parse_shard_ids, shard_problems
-from storage.location import database_path
+from storage.location import database_location
 
 DEFAULT_API_BASE = "https://discord.com/api/v10"
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
@@ -27,7 +27,7 @@ class ConfigError(Exception):
 @dataclass(frozen=True)
 class Settings:
     discord_token: str | None = field(default=None, repr=False)  # never in logs or reprs
-    database: Path = DEFAULT_DATABASE
+    database: Path | str = field(default=DEFAULT_DATABASE, repr=False)  # a URL may hold a password
     api_base: str = DEFAULT_API_BASE
     gateway_url: str | None = None
     guild_id: int | None = None
@@ -86,20 +86,20 @@ class Settings:
                 problems.append(f"{name}={raw!r} must be true or false")
             return False
 
-        def database() -> tuple[Path, str | None]:
+        def database() -> tuple[Path | str, str | None]:
             """CHRONICLE_DATABASE_URL wins over CHRONICLE_DB, the older setting."""
             url, plain = text("CHRONICLE_DATABASE_URL"), text("CHRONICLE_DB")
             name, raw = ("CHRONICLE_DATABASE_URL", url) if url else ("CHRONICLE_DB", plain)
             if raw is None:
                 return DEFAULT_DATABASE, None
             try:
-                path = database_path(name, raw)
+                path = database_location(name, raw)
             except ValueError as exc:
                 problems.append(str(exc))
                 return DEFAULT_DATABASE, None
             if url and plain:  # CHRONICLE_DB is ignored, so it cannot be wrong, only different
                 try:
-                    same = database_path("CHRONICLE_DB", plain) == path
+                    same = database_location("CHRONICLE_DB", plain) == path
                 except ValueError:
                     same = False
                 if not same:

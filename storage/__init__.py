@@ -14,18 +14,21 @@ __all__ = ["Storage", "StorageError", "open_storage"]
 POSTGRESQL_SCHEMES = ("postgresql://", "postgres://")
 
 
-def is_postgresql(location: str | Path) -> bool:
-    return isinstance(location, str) and location.lower().startswith(POSTGRESQL_SCHEMES)
+def postgresql_url(location: str | Path) -> str | None:
+    """The location as a PostgreSQL URL, when it is one."""
+    if isinstance(location, str) and location.lower().startswith(POSTGRESQL_SCHEMES):
+        return location
+    return None
 
 
 async def open_storage(location: str | Path, *, create: bool = True) -> Storage:
     """The archive at ``location`` (a SQLite file path, or a postgresql:// URL), migrated to
     this Chronicle's schema; a new one only if ``create``."""
     # A backend is imported only when chosen: asyncpg need not load for a SQLite archive.
-    if is_postgresql(location):
+    if (url := postgresql_url(location)) is not None:
         from storage.postgres import PostgresStorage
 
-        return await PostgresStorage.open(location, create=create)
+        return await PostgresStorage.open(url, create=create)
     from storage.sqlite import SQLiteStorage
 
     return await SQLiteStorage.open(location, create=create)

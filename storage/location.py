@@ -1,5 +1,5 @@
 """Where an archive is: the setting CHRONICLE_DATABASE_URL (or CHRONICLE_DB) read as the
-backend and place it names."""
+backend and place it names: a SQLite file, or a PostgreSQL database."""
 
 from __future__ import annotations
 
@@ -12,11 +12,14 @@ _URL = re.compile(r"^([A-Za-z][\w+.-]*)://")
 _BARE_SCHEME = re.compile(r"^(sqlite|postgres|postgresql)(\+\w+)?:", re.IGNORECASE)
 _SQLITE_SCHEMES = {"sqlite", "sqlite+aiosqlite", "sqlite+pysqlite"}
 _POSTGRESQL = {"postgres", "postgresql"}
+_POSTGRESQL_SCHEMES = {"postgres", "postgresql", "postgresql+asyncpg"}
 _PERCENT = re.compile(r"%[0-9A-Fa-f]{2}")
 
 
-def database_path(name: str, value: str) -> Path:
-    """The SQLite file that `value`, a `sqlite:///` URL or a plain path, names.
+def database_location(name: str, value: str) -> Path | str:
+    """The SQLite file that `value`, a `sqlite:///` URL or a plain path, names; or, for a
+    `postgresql://` URL (also `postgres://`, `postgresql+asyncpg://`), that URL with the
+    scheme written `postgresql://`.
 
     URLs follow SQLAlchemy's convention: `sqlite:///chronicle.db` is relative to the working
     folder, `sqlite:////srv/chronicle.db` (four slashes) is absolute. A value without `://`
@@ -25,21 +28,20 @@ def database_path(name: str, value: str) -> Path:
     password.
     """
     if (match := _URL.match(value)) is None:
-        if bare := _BARE_SCHEME.match(value):
-            if bare.group(1).lower() in _POSTGRESQL:
-                raise ValueError(_postgresql(name))
+        if _BARE_SCHEME.match(value):
             raise ValueError(
-                f"{name} looks like a URL without its '//': write sqlite:///path, or"
-                " ./path for a file whose name starts with 'sqlite:'"
+                f"{name} looks like a URL without its '//': write sqlite:///path or"
+                " postgresql://user@host/database, or ./path for a file whose name starts"
+                " with 'sqlite:'"
             )
         return Path(value)
     scheme = match.group(1).lower()
     if scheme.split("+")[0] in _POSTGRESQL:
-        raise ValueError(_postgresql(name))
+        return _postgresql_url(name, value, match.end())
     if scheme not in _SQLITE_SCHEMES:
         raise ValueError(
-            f"{name} has the scheme {scheme}://, which Chronicle does not know: SQLite is"
-            " the backend (sqlite:///path/to/chronicle.db, or a plain path)"
+            f"{name} has the scheme {scheme}://, which Chronicle does not know: use"
+            " sqlite:///path/to/chronicle.db (or a plain path) or postgresql://user@host/database"
         )
     rest = value[match.end() :]
     host, slash, database = rest.partition("/")
@@ -68,8 +70,21 @@ def database_path(name: str, value: str) -> Path:
     return Path(database)
 
 
-def _postgresql(name: str) -> str:
-    return (
-        f"{name} is a PostgreSQL URL: PostgreSQL support is not in this version of Chronicle;"
-        " SQLite is the backend (sqlite:///path/to/chronicle.db, or a plain path)"
-    )
+def _postgresql_url(name: str, value: str, after_scheme: int) -> str:
+    scheme = value[: after_scheme - 3].lower()
+    if scheme not in _POSTGRESQL_SCHEMES:
+        raise ValueError(
+            f"{name} has the scheme {scheme}://; Chronicle reaches PostgreSQL with asyncpg:"
+            " write postgresql://user@host/database"
+        )
+    rest = value[after_scheme:]
+    where, _, path = rest.partition("/")
+    database = path.partition("?")[0]
+    if not database:
+        raise ValueError(
+            f"{name} names no database: write postgresql://user@host/database (the"
+            " database must exist: createdb chronicle)"
+        )
+    if not where.rpartition("@")[2] and "host=" not in rest:
+        raise ValueError(f"{name} names no server: write postgresql://user@host/database")
+    return "postgresql://" + rest

@@ -1,0 +1,130 @@
+"""The PostgreSQL backend: one database shared by every bot process (storage.postgres.db)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+
+import asyncpg
+
+from storage.models import ArchiveStats
+from storage.postgres.articles import ArticleRepository
+from storage.postgres.db import Database, _pool_options, database_problem, redacted
+from storage.postgres.digests import DigestRepository
+from storage.postgres.entities import EntityRepository
+from storage.postgres.events import EventRepository
+from storage.postgres.feeds import FeedRepository
+from storage.postgres.portal import PortalRepository
+from storage.postgres.search import PostgresSearch
+from storage.postgres.settings import GuildSettingsRepository
+from storage.postgres.subscriptions import SubscriptionRepository
+
+
+class PostgresStorage:
+    """The archive in one PostgreSQL database, with its repositories (storage.api.Storage)."""
+
+    def __init__(self, db: Database):
+        self.db = db
+        self.events = EventRepository(db)
+        self.search = PostgresSearch(db)
+        self.entities = EntityRepository(db)
+        self.articles = ArticleRepository(db)
+        self.digests = DigestRepository(db)
+        self.settings = GuildSettingsRepository(db)
+        self.subscriptions = SubscriptionRepository(db)
+        self.feeds = FeedRepository(db)
+        self.portal = PortalRepository(db)
+        # lead(): the connection holding this process's leads, kept apart from the pool so
+        # that the session-level advisory locks live exactly as long as it does.
+        self._lead_conn: asyncpg.Connection | None = None
+        self._leads: set[str] = set()
+        self._lead_turn = asyncio.Lock()
+
+    @classmethod
+    async def open(cls, url: str, *, create: bool = True) -> PostgresStorage:
+        return cls(await Database.open(url, create=create))
+
+    @property
+    def location(self) -> str:
+        return redacted(self.db.url)
+
+    def explain(self, exc: BaseException) -> str | None:
+        if isinstance(exc, asyncpg.PostgresError | asyncpg.InterfaceError):
+            return database_problem(self.db.url, exc)
+        return None
+
+    async def lead(self, name: str) -> bool:
+        """A session-level pg_try_advisory_lock on a connection of its own, held for the
+        process's life: when the process dies its connection drops, the lock frees, and
+        another process's next ask takes it. The key is the name within this schema."""
+        async with self._lead_turn:
+            conn = self._lead_conn
+            if conn is not None and name in self._leads:
+                try:
+                    await conn.fetchval("SELECT 1")
+                    return True
+                except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+                    # The connection is gone and its locks with it: ask again afresh.
+                    await self._drop_leads()
+                    conn = None
+            if conn is None or conn.is_closed():
+                dsn, options = _pool_options(self.db.url)
+                conn = self._lead_conn = await asyncpg.connect(dsn, **options)
+                self._leads.clear()
+            held = await conn.fetchval(
+                "SELECT pg_try_advisory_lock(hashtextextended("
+                "'chronicle.lead:' || current_schema() || ':' || $1::text, 0))",
+                name,
+            )
+            if held:
+                self._leads.add(name)
+            return bool(held)
+
+    async def _drop_leads(self) -> None:
+        conn, self._lead_conn = self._lead_conn, None
+        self._leads.clear()
+        if conn is not None:
+            conn.terminate()
+
+    async def close(self) -> None:
+        await self._drop_leads()
+        await self.db.close()
+
+    async def __aenter__(self) -> PostgresStorage:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    def bulk_writes(self) -> AbstractAsyncContextManager[None]:
+        return _nothing_to_tune()
+
+    async def optimize_search(self) -> None:
+        # GIN indexes take new rows through their pending list; VACUUM merges it and
+        # ANALYZE gives the planner the new sizes. VACUUM cannot run in a transaction.
+        async with self.db.pool.acquire() as conn:
+            await conn.execute("VACUUM (ANALYZE) events")
+
+    async def stats(self) -> ArchiveStats:
+        counters = {r[0]: r[1] for r in await self.db.fetch("SELECT name, value FROM counters")}
+        span = await self.db.fetchrow("SELECT min(date), max(date) FROM events")
+        return ArchiveStats(
+            events=counters.get("events", 0),
+            incomplete=counters.get("incomplete", 0),
+            entities=counters.get("entities", 0),
+            sources=counters.get("sources", 0),
+            articles=counters.get("articles", 0),
+            first_date=span[0] if span else None,
+            last_date=span[1] if span else None,
+            extra={**await self.feeds.counts(), **await self.portal.counts()},
+            portal_read_at=await self.portal.last_read(),
+        )
+
+
+@asynccontextmanager
+async def _nothing_to_tune() -> AsyncIterator[None]:
+    # PostgreSQL needs no setting changed for an import's many large transactions.
+    yield
+
+

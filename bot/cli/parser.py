@@ -20,6 +20,7 @@ from bot.cli.lookups import (
     cmd_show,
     cmd_stats,
 )
+from bot.cli.migrate import cmd_migrate, positive, postgresql_url
 from bot.cli.run import cmd_run
 from bot.cli.wikipedia import cmd_wikipedia_pull, cmd_wikipedia_status
 from bot.config import Settings
@@ -319,4 +320,27 @@ def build_parser() -> argparse.ArgumentParser:
         description=None,
     )
     lookup(p, "name", "NAME", "a name or an alias")
+
+    p = command(
+        "migrate",
+        cmd_migrate,
+        "copy the SQLite archive (--db) into an empty PostgreSQL database, and check the copy",
+        json_flag=False,
+        description="Copy the SQLite archive (--db, else $CHRONICLE_DATABASE_URL or"
+        " $CHRONICLE_DB) into an empty PostgreSQL database, then compare the two: every"
+        " table's rows, and lookups of a sample of events and entities. Stop the bot first."
+        " An interrupted copy continues where it stopped when the command is run again.",
+    )
+    p.add_argument(
+        "--to", required=True, type=postgresql_url, metavar="URL",
+        help="the PostgreSQL database: postgresql://user:password@host:5432/database",
+    )
+    p.add_argument(
+        "--batch", type=positive, default=5000, metavar="N",
+        help="rows copied per transaction (default 5000)",
+    )
+    p.add_argument(
+        "--sample", type=positive, default=50, metavar="N",
+        help="events whose lookups are compared after the copy (default 50)",
+    )
     return parser

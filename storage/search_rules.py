@@ -3,6 +3,12 @@ newest matches are ranked, how many headlines autocomplete orders, and bm25's we
 
 from __future__ import annotations
 
+# A word in more events than this is common. To rank by a word, bm25 first counts every
+# event holding it, whatever the LIMIT. So a search is ranked by its rarer words only; when every word is
+# common, headline matches come first, newest first.
+COMMON_TERM_EVENTS = 5000
+# How many tokens of a term are counted to tell whether it is common.
+COUNTED_TOKENS = 6
 # Matches of a common word ranked by relevance: at least this many of the newest.
 SEARCH_WINDOW = 500
 # A phrase of stop words only ("of the") is looked for among this many of the newest events:

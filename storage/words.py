@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 
-from storage.query import MAX_QUERY_CHARS, MAX_TERMS, tokens
+from storage.query import MAX_QUERY_CHARS, MAX_TERMS, STOP_WORDS, tokens
 from storage.textindex import CJK_RUN, fold, has_cjk
 
 _TOKEN = re.compile(r"[^\W_]+")
@@ -50,3 +50,9 @@ def word_starts(text: str) -> list[str]:
     return [
         t if CJK_RUN.match(t) else t[:WORD_START_LETTERS] for t in distinct_words(text)[:MAX_TERMS]
     ]
+
+
+def suggestion_words(text: str) -> list[str]:
+    """The words of text worth suggesting events by: distinct, two letters or more (or
+    Chinese), no stop words."""
+    return [w for w in distinct_words(text) if fold(w) not in STOP_WORDS][:MAX_TERMS]

@@ -40,15 +40,15 @@ from storage.query import STOP_WORDS, SearchQuery, parse_query
 from storage.search_rules import (
     ARTICLE_SHARE,
     ARTICLE_WEIGHTS,
+    COMMON_TERM_EVENTS,
     EVENT_WEIGHTS,
     HEADLINE_POOL,
     MAX_COUNTED_BEYOND,
     SEARCH_WINDOW,
     STOP_PHRASE_EVENTS,
 )
-from storage.sqlite.fts import COMMON_TERM_EVENTS, suggestion_words
 from storage.textindex import any_script, fold, has_cjk, same_script
-from storage.words import without_letter_typed
+from storage.words import suggestion_words, without_letter_typed
 
 # An event's length for bm25, in tokens: its vector's, and its entities', which SQLite's
 # index holds as words of a column bm25 weighs at 0 (migration 0005).

@@ -26,7 +26,7 @@ from storage.query import (
     parse_query,
     typing_a_word,
 )
-from storage.sqlite.fts import COUNTED_TOKENS
+from storage.search_rules import COUNTED_TOKENS
 from storage.textindex import fold, has_cjk, word_pairs
 from storage.words import without_letter_typed
 

@@ -20,6 +20,7 @@ from storage.entity_rules import (
     HEADLINE_MENTIONS,
     closest_names,
 )
+from storage.matching import text_matcher
 from storage.models import (
     AliasResult,
     EntityError,
@@ -33,14 +34,9 @@ from storage.models import (
 from storage.sqlite import event_rows
 from storage.sqlite.db import Database, chunked, placeholders
 from storage.sqlite.digests import refresh_filter_keys
-from storage.sqlite.fts import (
-    any_word_match,
-    build_match,
-    phrase_match,
-    text_matcher,
-    without_letter_typed,
-)
+from storage.sqlite.fts import any_word_match, build_match, phrase_match
 from storage.textindex import fold
+from storage.words import without_letter_typed
 
 # Names starting with what is typed are ordered by popularity when fewer than this many do;
 # with more, the popularity index is walked instead.

@@ -15,13 +15,11 @@ from collections.abc import Callable, Container, Sequence
 from dataclasses import replace
 
 # Tested in Python (backend-neutral); callers of this module import them from here too.
-from storage.matching import phrase_matcher as phrase_matcher
 from storage.matching import terms_matcher
-from storage.matching import text_matcher as text_matcher
 from storage.query import (
     MAX_QUERY_CHARS,
-    MAX_TERMS,
     OPERATORS,
+    STOP_WORDS,
     SearchQuery,
     Term,
     ends_with_one_cjk,
@@ -29,32 +27,25 @@ from storage.query import (
     parse_query,
     typing_a_word,
 )
-from storage.query import STOP_WORDS as STOP_WORDS  # what callers of this module import
+from storage.search_rules import COUNTED_TOKENS, EVENT_WEIGHTS
 from storage.textindex import (
     CJK_RUN,
     fold,
     has_cjk,
     word_pairs,
 )
-from storage.words import distinct_words, word_starts
-from storage.words import without_letter_typed as without_letter_typed
+from storage.words import without_letter_typed, word_starts
 
 # A date range needing more period words than this is most of the archive: not narrowed.
 MAX_PERIOD_TOKENS = 24
 
 # Relevance in event_search: headline words weigh more; the filter columns not at all.
-EVENT_RANK = "bm25(event_search, 4.0, 1.0, 0.0, 0.0)"
-# A word in more events than this is common. To rank by a word, bm25 first counts every
-# event holding it, whatever the LIMIT. So a search is ranked by its rarer words only; when every word is
-# common, headline matches come first, newest first.
-COMMON_TERM_EVENTS = 5000
+EVENT_RANK = f"bm25(event_search, {EVENT_WEIGHTS[0]}, {EVENT_WEIGHTS[1]}, 0.0, 0.0)"
 # The longest prefix event_search indexes (prefix = '2 3', migration 0006). For a longer one
 # ("russ*"), FTS5 merges the events of every word starting so before returning the first,
 # slow for a common start. Searches and autocomplete look it up by its
 # first three letters instead (cut=INDEXED_PREFIX) and check what is found (prefix_check).
 INDEXED_PREFIX = 3
-# How many tokens of a term are counted to tell whether it is common (token_expressions).
-COUNTED_TOKENS = 6
 
 _TOKEN = re.compile(r"[^\W_]+")
 
@@ -289,9 +280,3 @@ def any_word_match(text: str) -> str | None:
     """A looser expression (any word, each as a prefix), for 'did you mean' suggestions."""
     starts = word_starts(text)
     return " OR ".join(f'"{start}"*' for start in starts) if starts else None
-
-
-def suggestion_words(text: str) -> list[str]:
-    """The words of text worth suggesting events by: distinct, two letters or more (or
-    Chinese), no stop words."""
-    return [w for w in distinct_words(text) if fold(w) not in STOP_WORDS][:MAX_TERMS]

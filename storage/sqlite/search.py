@@ -11,8 +11,11 @@ from typing import Any
 
 import aiosqlite
 
+from storage.matching import phrase_matcher, text_matcher
 from storage.models import EventBrief, SearchFilter, SearchHit
+from storage.query import STOP_WORDS
 from storage.search_rules import (
+    COMMON_TERM_EVENTS,
     HEADLINE_POOL,
     MAX_COUNTED_BEYOND,
     SEARCH_WINDOW,
@@ -21,10 +24,8 @@ from storage.search_rules import (
 from storage.sqlite import event_rows
 from storage.sqlite.db import Database, placeholders
 from storage.sqlite.fts import (
-    COMMON_TERM_EVENTS,
     EVENT_RANK,
     INDEXED_PREFIX,
-    STOP_WORDS,
     build_match,
     contradicts_itself,
     entities_match,
@@ -33,16 +34,13 @@ from storage.sqlite.fts import (
     in_text,
     lone_character,
     period_match,
-    phrase_matcher,
     prefix_check,
     ranking_match,
     stop_word_phrase,
-    suggestion_words,
-    text_matcher,
     token_expressions,
-    without_letter_typed,
 )
 from storage.textindex import any_script, fold, has_cjk, same_script
+from storage.words import suggestion_words, without_letter_typed
 
 # A long prefix looked up by its first letters (fts.INDEXED_PREFIX) is worth it while at
 # least one in this many of the newest matches holds the whole prefix ("russ*" among "rus*");

@@ -14,6 +14,7 @@ import pytest
 from bot.ingest.archive import iter_archive_files, parse_file
 from storage import Storage
 from storage.keys import make_key
+from storage.matching import phrase_matcher
 from storage.models import PageRecord, SearchFilter
 from storage.sqlite.db import connect_plain
 from storage.sqlite.fts import (
@@ -22,7 +23,6 @@ from storage.sqlite.fts import (
     headline_phrase,
     period_match,
     phrase_match,
-    phrase_matcher,
     short_prefixes,
 )
 from storage.textindex import CJK_RUN, fold_text, segment_for_index, word_pairs

@@ -19,15 +19,10 @@ from storage import Storage
 from storage.keys import make_key
 from storage.models import DayEntryRecord, PageRecord, SearchFilter
 from storage.sqlite.event_rows import edition
-from storage.sqlite.fts import (
-    few_matches_likely,
-    lone_character,
-    ranking_match,
-    token_expressions,
-    without_letter_typed,
-)
+from storage.sqlite.fts import few_matches_likely, lone_character, ranking_match, token_expressions
 from storage.sqlite.search import SQLiteSearch
 from storage.textindex import CJK_RUN, has_cjk, simplified
+from storage.words import without_letter_typed
 from tests.conftest import SAMPLE_NEWS, SEED_PAGES, TEST_DATA
 from tests.support.reads import ONE_LETTER_PREFIX, text_parameters
 

@@ -2,6 +2,10 @@
 
 Records (what ingest hands to storage) and views (what storage hands back) are plain data:
 no SQL, no Discord, nothing that needs a connection to be useful.
+
+Every domain type is here, past the 600 lines a module usually stays under: the types cross
+repositories (an EventBrief is in digests, alerts and search), and one module is the one
+place a backend's author reads to learn them.
 """
 
 from __future__ import annotations

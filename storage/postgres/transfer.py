@@ -12,11 +12,12 @@ tables (FTS5, headline pairs, its migrations) have no counterpart.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
 import sqlite3
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -244,6 +245,23 @@ def _read(
         cursor.close()
 
 
+async def _prepared(
+    plan: _Plan, batches: Iterator[list[Any]]
+) -> AsyncIterator[tuple[list[Any], list[tuple[Any, ...]]]]:
+    """Each batch read, with its rows converted: the next batch is converted (its vectors
+    built) in a thread while the server takes the one before."""
+    loop = asyncio.get_running_loop()
+
+    def convert(raw: list[Any] | None) -> tuple[list[Any], list[tuple[Any, ...]]] | None:
+        return None if raw is None else (raw, plan.rows(raw))
+
+    # sqlite3 is read here, in the loop's thread: its connection stays in one thread.
+    pending = loop.run_in_executor(None, convert, next(batches, None))
+    while (ready := await pending) is not None:
+        pending = loop.run_in_executor(None, convert, next(batches, None))
+        yield ready
+
+
 async def _write(conn: Connection, plan: _Plan, rows: list[tuple[Any, ...]]) -> None:
     """One batch into the target. A tsvector has no binary COPY format in asyncpg: tables
     with one go through a temporary table holding it as text, cast on the way in."""
@@ -388,8 +406,7 @@ async def _copy_table(
     began, copied = time.monotonic(), 0
     key_at = [plan.columns.index(k) for k in table.key]
     quiet = await _may_silence(conn, table.name)
-    for raw in _read(source, plan, last, batch):
-        rows = plan.rows(raw)
+    async for raw, rows in _prepared(plan, _read(source, plan, last, batch)):
         last_key = json.dumps([raw[-1][i] for i in key_at])
         async with conn.transaction():
             if quiet:

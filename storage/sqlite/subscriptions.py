@@ -148,14 +148,21 @@ class SubscriptionRepository:
         return found
 
     async def claim(self, target: str, event_ids: Sequence[int]) -> list[int]:
-        """Record deliveries before sending (at most once); returns the ids newly claimed."""
+        """Record deliveries before sending (at most once); returns the ids newly claimed,
+        in the order given. An event gone meanwhile (merged into another by an import) is
+        not claimed, and the others still are."""
         async with self.db.transaction() as conn:
             rows = await conn.execute_fetchall(
                 f"SELECT event_id FROM deliveries WHERE target = ? AND event_id IN ({placeholders(len(event_ids))})",
                 (target, *event_ids),
             )
             done = {r[0] for r in rows}
-            fresh = [i for i in dict.fromkeys(event_ids) if i not in done]
+            rows = await conn.execute_fetchall(
+                f"SELECT id FROM events WHERE id IN ({placeholders(len(event_ids))})",
+                tuple(event_ids),
+            )
+            existing = {r[0] for r in rows}
+            fresh = [i for i in dict.fromkeys(event_ids) if i in existing and i not in done]
             await conn.executemany(
                 "INSERT INTO deliveries(target, event_id, delivered_at) VALUES (?, ?, ?)",
                 [(target, i, now_timestamp()) for i in fresh],

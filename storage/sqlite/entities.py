@@ -354,6 +354,12 @@ class EntityRepository:
                 (source_id, target_id),
             )
         ]
+        linked = [
+            row[0]
+            for row in await conn.execute_fetchall(
+                "SELECT event_id FROM event_entities WHERE entity_id = ?", (source_id,)
+            )
+        ]
         cursor = await conn.execute(
             "INSERT OR IGNORE INTO event_entities(event_id, entity_id, date)"
             " SELECT event_id, ?, date FROM event_entities WHERE entity_id = ?",
@@ -361,6 +367,7 @@ class EntityRepository:
         )
         moved = cursor.rowcount
         await conn.execute("DELETE FROM event_entities WHERE entity_id = ?", (source_id,))
+        await event_rows.refresh_entity_words(conn, linked)
         await event_rows.recount_entities(conn, [target_id, source_id])
         await event_rows.refresh_weights(conn, named_both)
         await conn.execute(

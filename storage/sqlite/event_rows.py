@@ -222,9 +222,7 @@ async def unlink_entities(
     keep: Iterable[str] = (),
 ) -> bool:
     """Remove the event's links to these entities, but for those that one of ``keep``
-    also names (an alias names its canonical entity); whether any link went. The
-    event's search words keep the entity (the column need only hold every entity the
-    event has)."""
+    also names (an alias names its canonical entity); whether any link went."""
     gone = await canonical_ids(conn, sorted({fold(n) for n in names}))
     if not gone:
         return False
@@ -236,7 +234,38 @@ async def unlink_entities(
         f"DELETE FROM event_entities WHERE event_id = ? AND entity_id IN ({placeholders(len(ids))})",
         (event_id, *sorted(ids)),
     )
-    return cursor.rowcount > 0
+    if cursor.rowcount <= 0:
+        return False
+    await refresh_entity_words(conn, [event_id])
+    return True
+
+
+async def refresh_entity_words(conn: aiosqlite.Connection, event_ids: Iterable[int]) -> None:
+    """Write indexed events' entity words (e12 e40) from their links again, after links were
+    removed or moved to another entity: the index holds an event's links and no more, since
+    a word counts in the length search ranks by, on every backend. Links added are indexed
+    by a trigger (event_entities_search)."""
+    for chunk in chunked(sorted(set(event_ids))):
+        marks = placeholders(len(chunk))
+        indexed = f" FROM events WHERE id IN ({marks}) AND searchable = 1"
+        await conn.execute(
+            "INSERT INTO event_search(event_search, rowid, headline, summary, period, entities)"
+            " SELECT 'delete', id, segment(headline), segment(summary), period(date),"
+            " search_entities" + indexed,
+            chunk,
+        )
+        await conn.execute(
+            "UPDATE events SET search_entities = coalesce((SELECT group_concat("
+            f"'e' || entity_id, ' ') FROM event_entities WHERE event_id = events.id), '')"
+            f" WHERE id IN ({marks}) AND searchable = 1",
+            chunk,
+        )
+        await conn.execute(
+            "INSERT INTO event_search(rowid, headline, summary, period, entities)"
+            " SELECT id, segment(headline), segment(summary), period(date), search_entities"
+            + indexed,
+            chunk,
+        )
 
 
 async def append_sources(

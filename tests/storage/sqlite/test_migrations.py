@@ -20,7 +20,7 @@ from storage.models import (
     PageRecord,
     SearchFilter,
 )
-from storage.sqlite import event_rows
+from storage.sqlite import SQLiteStorage, event_rows
 from storage.sqlite.db import connect_plain, migrations
 from storage.textindex import fold
 from tests.support.archives import archive_at_schema
@@ -357,3 +357,42 @@ async def test_an_archive_indexed_before_periods_is_indexed_again(
         with closing(sqlite3.connect(path)) as db:
             columns = {r[1] for r in db.execute("PRAGMA table_info(event_search)")}
         assert "period" in columns
+
+
+async def test_entity_words_left_by_moved_links_are_rewritten(tmp_path: Path) -> None:
+    """Before 0014 a link moved to another entity left its word (e12) in the full-text
+    index; such events are indexed again with their links' words alone."""
+    path = tmp_path / "old.db"
+    archive_at_schema(path, 13, [("2020/01/01/a", "2020-01-01", "Flood in the north")])
+    with closing(connect_plain(path)) as db:
+        db.execute("INSERT INTO entities(id, name, folded) VALUES (1, 'North', 'north')")
+        db.execute("INSERT INTO entities(id, name, folded) VALUES (2, 'Norte', 'norte')")
+        # As an alias moved the link before: the target's link added, the source's removed.
+        for entity in (2, 1):
+            db.execute("INSERT INTO event_entities VALUES (1, ?, '2020-01-01')", (entity,))
+        db.execute("DELETE FROM event_entities WHERE entity_id = 2")
+        stale = db.execute("SELECT search_entities FROM events").fetchone()[0]
+    assert stale.split() == ["e2", "e1"]  # the moved link's word stayed
+    await (await open_storage(path)).close()  # migrations run
+    with closing(connect_plain(path)) as db:
+        assert db.execute("SELECT search_entities FROM events").fetchone()[0] == "e1"
+        found = db.execute("SELECT rowid FROM event_search WHERE event_search MATCH 'e1'")
+        assert [r[0] for r in found] == [1]
+        assert not list(db.execute("SELECT rowid FROM event_search WHERE event_search MATCH 'e2'"))
+
+
+async def test_a_merge_leaves_the_moved_events_the_words_of_their_links(
+    storage: SQLiteStorage,
+) -> None:
+    page = PageRecord(
+        key=make_key(dt.date(2020, 1, 1), "flood"),
+        date=dt.date(2020, 1, 1),
+        headline="Flood in the north",
+        entities=("Norte", "Rain"),
+    )
+    await storage.events.import_batch([page])
+    await storage.entities.merge("Norte", "Rain")
+    rain = await storage.entities.find("Rain")
+    assert rain is not None
+    rows = await storage.db.fetchall("SELECT search_entities FROM events")
+    assert [row[0].split() for row in rows] == [[f"e{rain[0]}"]]

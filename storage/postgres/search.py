@@ -12,7 +12,7 @@ GIN index finds prefixes and phrases itself."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import asyncpg
@@ -165,7 +165,7 @@ class PostgresSearch:
             newest = await self.db.fetchval("SELECT max(id) FROM events")
             floor = max(0, (newest or 0) - STOP_PHRASE_EVENTS + 1)
         by_articles = await self._article_scores(parsed, ranked=rank_by is not None)
-        corpus = await self._corpus(rank_by) if rank_by is not None else None
+        corpus = await self._corpus(rank_by, counted=counts) if rank_by is not None else None
         in_headline = compile_query(parsed, HEADLINE)
         params = where.params
         window = SEARCH_WINDOW
@@ -237,9 +237,17 @@ class PostgresSearch:
             scores[row["event_id"]] = min(scores.get(row["event_id"], value), value)
         return scores
 
-    async def _corpus(self, phrases: Sequence[Phrase], *, table: str = "events") -> bm25.Corpus:
+    async def _corpus(
+        self,
+        phrases: Sequence[Phrase],
+        *,
+        table: str = "events",
+        counted: Mapping[Phrase, int] | None = None,
+    ) -> bm25.Corpus:
         """bm25's counts of events (or articles): rows, average length, and how many rows
-        hold each phrase (rare ones: they are counted in full)."""
+        hold each phrase (rare ones: they are counted in full). `counted`: events' counts
+        _term_counts made, exact when at most COMMON_TERM_EVENTS: not counted again (each
+        count reads every event holding the phrase, up to 5,000 of them)."""
         names = ["events", "event_tokens", "entity_links"]
         if table == "articles":
             names = ["articles", "article_tokens"]
@@ -251,15 +259,23 @@ class PostgresSearch:
         }
         rows = counters.get(names[0], 0)
         tokens = sum(counters.get(name, 0) for name in names[1:])
-        holding = await self.db.fetch(
-            "SELECT (SELECT count(*) FROM " + table + " WHERE search @@ q::tsquery)"
-            " FROM unnest($1::text[]) WITH ORDINALITY AS t(q, n) ORDER BY n",
-            [p.tsquery(TEXT) for p in phrases],
-        )
+        known = {
+            p: n
+            for p, n in (counted or {}).items()
+            if table == "events" and n <= COMMON_TERM_EVENTS
+        }
+        unknown = list(dict.fromkeys(p for p in phrases if p not in known))
+        if unknown:
+            holding = await self.db.fetch(
+                "SELECT (SELECT count(*) FROM " + table + " WHERE search @@ q::tsquery)"
+                " FROM unnest($1::text[]) WITH ORDINALITY AS t(q, n) ORDER BY n",
+                [p.tsquery(TEXT) for p in unknown],
+            )
+            known |= {p: r[0] for p, r in zip(unknown, holding, strict=True)}
         return bm25.Corpus(
             rows=rows,
             average_length=tokens / rows if rows else 0.0,
-            idfs=tuple(bm25.idf(rows, r[0]) for r in holding),
+            idfs=tuple(bm25.idf(rows, known[p]) for p in phrases),
         )
 
     async def _term_counts(self, phrases: Sequence[Phrase], *, cap: int) -> dict[Phrase, int]:

@@ -17,8 +17,10 @@ from typing import Any
 
 import pytest
 
+from bot.services.imports import import_archive
 from storage import Storage, open_storage
 from storage.sqlite import SQLiteStorage
+from tests.conftest import SAMPLE_NEWS, SEED_PAGES, TEST_DATA
 from tests.support import postgres
 
 # Opens the archive called `name` of a test's folder (a file, a database), made on first open.
@@ -132,3 +134,12 @@ async def storage(open_archive: OpenArchive) -> AsyncIterator[Storage]:
         yield store
     finally:
         await store.close()
+
+
+@pytest.fixture
+async def editions(storage: Storage) -> Storage:
+    """The sample in both editions: English, and Chinese (with 16 June 2017's events)."""
+    chinese = [TEST_DATA / "news-zh", TEST_DATA / "news-zh-06-16"]
+    report = await import_archive(storage, [SAMPLE_NEWS, *SEED_PAGES, *chinese])
+    assert report.ok, report.failed
+    return storage

@@ -4,26 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 
-import pytest
-
-from bot.services.imports import import_archive
 from storage import Storage
 from storage.models import SearchFilter
 from storage.textindex import has_cjk
-from tests.conftest import SAMPLE_NEWS, SEED_PAGES, TEST_DATA
 
 # The Chinese edition's 2017-06-16, a day the English sample has too (Helmut Kohl in both).
-ZH_06_16 = TEST_DATA / "news-zh-06-16"
 KOHL_ZH = "曾长期担任德国总理的赫尔穆特·科尔因病逝世，享年87岁"
-
-
-@pytest.fixture
-async def editions(storage: Storage) -> Storage:
-    report = await import_archive(
-        storage, [SAMPLE_NEWS, *SEED_PAGES, TEST_DATA / "news-zh", ZH_06_16]
-    )
-    assert report.ok, report.failed
-    return storage
 
 
 async def langs(storage: Storage, ids: list[int]) -> set[str]:

@@ -7,15 +7,11 @@ import random
 import sqlite3
 from contextlib import closing
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from bot.ingest.archive import iter_archive_files, parse_file
 from storage import Storage
-from storage.keys import make_key
 from storage.matching import phrase_matcher
-from storage.models import PageRecord, SearchFilter
 from storage.sqlite.db import connect_plain
 from storage.sqlite.fts import (
     any_word_match,
@@ -26,7 +22,8 @@ from storage.sqlite.fts import (
     short_prefixes,
 )
 from storage.textindex import CJK_RUN, fold_text, segment_for_index, word_pairs
-from tests.conftest import TEST_DATA
+from tests.storage.test_headline_pairs import _found, _page
+from tests.storage.test_search import _chinese_headlines
 
 ROWS = [
     "Russia strikes Islamic State targets in Syria",
@@ -128,19 +125,6 @@ def test_random_text_never_breaks_fts(fts: sqlite3.Connection) -> None:
             fts.execute("SELECT rowid FROM t WHERE t MATCH ?", (loose,)).fetchall()
 
 
-START = dt.date(2020, 1, 1)
-
-
-def _page(n: int, headline: str, **fields: Any) -> PageRecord:
-    date = START + dt.timedelta(days=n)
-    return PageRecord(key=make_key(date, f"e-{n}"), date=date, headline=headline, **fields)
-
-
-async def _found(storage: Storage, text: str, **filters: Any) -> list[str]:
-    hits = await storage.search.search(SearchFilter(text=text, **filters), limit=10)
-    return [hit.event.headline for hit in hits]
-
-
 def _pair_rows(path: Path, phrase: str) -> list[int]:
     with closing(sqlite3.connect(path)) as db:
         rows = db.execute(
@@ -165,14 +149,6 @@ async def test_the_pairs_follow_a_changed_or_deleted_headline(
     with closing(connect_plain(path)) as db:
         db.execute("DELETE FROM events WHERE id = 1")
     assert _pair_rows(path, '"dam_holds"') == []
-
-
-def _chinese_headlines() -> list[str]:
-    return [
-        page.headline
-        for path in iter_archive_files([TEST_DATA / "news-zh"])
-        if isinstance(page := parse_file(path, path.read_bytes()), PageRecord)
-    ]
 
 
 def _headline_index(headlines: list[str]) -> sqlite3.Connection:

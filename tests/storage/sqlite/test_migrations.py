@@ -6,15 +6,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import re
 import sqlite3
 from contextlib import closing
 from pathlib import Path
 
-from storage import Storage, open_storage
+from storage import open_storage
 from storage.keys import make_key
 from storage.models import (
-    Digest,
     DigestFilters,
     GuildSettings,
     PageRecord,
@@ -23,29 +21,19 @@ from storage.models import (
 from storage.sqlite import SQLiteStorage, event_rows
 from storage.sqlite.db import connect_plain, migrations
 from storage.textindex import fold
+from tests.storage.test_chinese_scripts import SIMPLIFIED, TRADITIONAL
+from tests.storage.test_digests import (
+    SLOT,
+    _slug,
+    arrive,
+    entity,
+    headlines,
+    history,
+    make_digest,
+)
 from tests.support.archives import archive_at_schema
 
 GUILD, CHANNEL, USER = 1, 10, 100
-
-DAY = dt.date(2019, 9, 10)
-
-
-TRADITIONAL = PageRecord(
-    key="2019/09/10/蘋果公司推出新款iPhone",
-    date=DAY,
-    headline="蘋果公司推出新款iPhone。",
-    lang="zh",
-    entities=("蘋果公司", "美國"),
-)
-
-
-SIMPLIFIED = PageRecord(
-    key="2019/09/10/苹果公司股价上涨",
-    date=DAY,
-    headline="苹果公司股价上涨。",
-    lang="zh",
-    entities=("苹果公司",),
-)
 
 
 async def test_a_database_from_before_is_brought_together(tmp_path: Path) -> None:
@@ -86,86 +74,6 @@ async def test_a_database_from_before_is_brought_together(tmp_path: Path) -> Non
             hits = await storage.search.search(SearchFilter(text=query))
             assert {h.event.key for h in hits} == {TRADITIONAL.key, SIMPLIFIED.key}
         assert (await storage.stats()).entities == 2  # 蘋果公司 and 美國
-
-
-NOW = dt.datetime(2026, 12, 7, 9, tzinfo=dt.UTC)
-
-
-SLOT = "2026-12-07"
-
-
-EVERYTHING = DigestFilters()
-
-
-def _slug(headline: str) -> str:
-    return "-".join(re.sub(r"[^\w\s]", "", headline.lower()).split())
-
-
-def history(headline: str, date: dt.date, *entities: str, lang: str = "en") -> PageRecord:
-    """An archive page: history, never announced."""
-    return PageRecord(
-        key=make_key(date, _slug(headline)),
-        date=date,
-        headline=headline,
-        lang=lang,
-        entities=entities,
-    )
-
-
-async def arrive(storage: Storage, *pages: PageRecord) -> list[int]:
-    """Import pages; their event ids, in order."""
-    await storage.events.import_batch(pages)
-    ids = []
-    for page in pages:
-        event = await storage.events.get_by_key(page.key)
-        assert event is not None
-        ids.append(event.id)
-    return ids
-
-
-async def make_digest(
-    storage: Storage,
-    filters: DigestFilters = EVERYTHING,
-    *,
-    channel: int = CHANNEL,
-    kind: str = "new",
-    every: str = "daily",
-    time: dt.time = dt.time(9),
-    role_id: int | None = None,
-    publish: bool = False,
-) -> Digest:
-    digest, _ = await storage.digests.upsert(
-        guild_id=GUILD,
-        channel_id=channel,
-        kind=kind,
-        every=every,
-        time=time,
-        timezone="Europe/Berlin",
-        filters=filters,
-        role_id=role_id,
-        publish=publish,
-        created_by=USER,
-        now=NOW,
-    )
-    return digest
-
-
-async def fresh(storage: Storage, digest: Digest) -> Digest:
-    again = await storage.digests.get(digest.id)
-    assert again is not None
-    return again
-
-
-async def headlines(storage: Storage, digest: Digest, *, language: str = "all") -> list[str]:
-    """What the digest would post now (read as stored: its watermark may have moved)."""
-    found = await storage.digests.new_events(await fresh(storage, digest), language=language)
-    return [e.brief.headline for e in found.events]
-
-
-async def entity(storage: Storage, name: str) -> int:
-    found = await storage.entities.find(name)
-    assert found is not None, name
-    return found[0]
 
 
 def _database_before_news_channels(path: Path) -> None:

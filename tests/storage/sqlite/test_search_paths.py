@@ -23,7 +23,11 @@ from storage.sqlite.fts import few_matches_likely, lone_character, ranking_match
 from storage.sqlite.search import SQLiteSearch
 from storage.textindex import CJK_RUN, has_cjk, simplified
 from storage.words import without_letter_typed
-from tests.conftest import SAMPLE_NEWS, SEED_PAGES, TEST_DATA
+from tests.conftest import TEST_DATA
+from tests.storage.test_entity_suggest import _archive
+from tests.storage.test_languages import KOHL_ZH
+from tests.storage.test_search_ranking import _found, _page
+from tests.storage.test_search_scale import _matches, _pages
 from tests.support.reads import ONE_LETTER_PREFIX, text_parameters
 
 
@@ -31,20 +35,6 @@ from tests.support.reads import ONE_LETTER_PREFIX, text_parameters
 def common_above_three(monkeypatch: pytest.MonkeyPatch) -> None:
     """A word in more than three events is common: a small archive behaves as a big one."""
     monkeypatch.setattr(storage_search, "COMMON_TERM_EVENTS", 3)
-
-
-START = dt.date(2020, 1, 1)
-
-
-async def _found(storage: Storage, text: str, **paging: int) -> list[str]:
-    """The headlines a search finds, in order."""
-    hits = await storage.search.search(SearchFilter(text=text), **paging)
-    return [hit.event.headline for hit in hits]
-
-
-def _page(n: int, headline: str, summary: str = "") -> PageRecord:
-    date = START + dt.timedelta(days=n)
-    return PageRecord(key=make_key(date, f"e-{n}"), date=date, headline=headline, summary=summary)
 
 
 async def _chinese_characters(
@@ -222,22 +212,6 @@ async def test_a_common_chinese_character_alone_is_searched_as_fts5_finds_it(
             assert found[character, page] == through_fts5, (character, page)
 
 
-# The Chinese edition's 2017-06-16, a day the English sample has too (Helmut Kohl in both).
-ZH_06_16 = TEST_DATA / "news-zh-06-16"
-
-
-KOHL_ZH = "曾长期担任德国总理的赫尔穆特·科尔因病逝世，享年87岁"
-
-
-@pytest.fixture
-async def editions(storage: Storage) -> Storage:
-    report = await import_archive(
-        storage, [SAMPLE_NEWS, *SEED_PAGES, TEST_DATA / "news-zh", ZH_06_16]
-    )
-    assert report.ok, report.failed
-    return storage
-
-
 async def langs(storage: Storage, ids: list[int]) -> set[str]:
     rows = await storage.db.fetchall(
         "SELECT DISTINCT lang FROM events WHERE id IN (SELECT value FROM json_each(?))",
@@ -302,29 +276,6 @@ async def test_a_language_keeps_the_lookups_on_their_indexes(editions: Storage) 
     assert "INTEGER PRIMARY KEY" in words[1] and "TEMP B-TREE" not in " ".join(words), words
 
 
-WORDS = ["flood", "vote", "quake", "the", "summit", "strike"]
-
-
-def _pages(count: int, seed: int = 3) -> list[PageRecord]:
-    rng = random.Random(seed)
-    pages = []
-    for n in range(count):
-        date = dt.date(2019, 1, 1) + dt.timedelta(days=rng.randrange(3 * 365))
-        words = " ".join(rng.sample(WORDS, 2))
-        pages.append(PageRecord(key=make_key(date, f"e-{n}"), date=date, headline=f"{words} {n}"))
-    return pages
-
-
-def _matches(query: str, headline: str) -> bool:
-    words = set(headline.split())
-    if " OR " in query:
-        return any(w in words for w in query.split(" OR "))
-    if " -" in query:
-        wanted, unwanted = query.split(" -")
-        return wanted in words and unwanted not in words
-    return query in words
-
-
 async def test_search_by_entity_finds_exactly_the_linked_events(
     storage: Storage,
 ) -> None:
@@ -361,19 +312,6 @@ async def test_search_by_entity_finds_exactly_the_linked_events(
             )
             expected = {k for k in keys if _matches(word, headline_of[k])}
             assert {h.event.key for h in hits} == expected, (entity_id, word)
-
-
-async def _archive(storage: Storage) -> None:
-    """Sea Shepherd (alias "Shepherds of the Sea") in 45 events, Saint k in k + 1 (k < 40),
-    Tallinn and Le Saint in a few."""
-    pages = []
-    for n in range(45):
-        date = dt.date(2021, 1, 1) + dt.timedelta(days=n)
-        named = ["Sea Shepherd", *(f"Saint {k}" for k in range(n, 40))]
-        named += ["Tallinn", "Le Saint"] if n % 9 == 0 else []
-        pages.append(PageRecord(make_key(date, f"e{n}"), date, f"Event {n}", entities=tuple(named)))
-    await storage.events.import_batch(pages)
-    await storage.entities.alias("Shepherds of the Sea", "Sea Shepherd")
 
 
 @pytest.mark.parametrize("names_to_order", [1000, 5])  # order them all; walk by popularity

@@ -56,7 +56,11 @@ class ChronicleScheduler:
     async def start_digests(self) -> None:
         """At start: resume what a stopped process left half-posted, post what was missed
         today, then schedule every digest's next run."""
-        if interrupted := await self.bot.storage.digests.interrupted_runs():
+        # Only this process's servers': another process may be sending its shards' runs.
+        settings = self.bot.settings
+        if interrupted := await self.bot.storage.digests.interrupted_runs(
+            shard_ids=settings.shard_ids, shard_count=settings.shard_count
+        ):
             log.info("resuming %d digest runs left unfinished", interrupted)
         live = 0
         for digest in await self.bot.storage.digests.all():

@@ -385,7 +385,14 @@ class DigestRepository(Protocol):
 
     async def unfinished_run(self, digest_id: int) -> DigestRun | None: ...
 
-    async def interrupted_runs(self) -> int: ...
+    async def interrupted_runs(
+        self, *, shard_ids: Sequence[int] | None, shard_count: int | None
+    ) -> int:
+        """At start: the runs left 'sending' by a stopped process, for the servers on these
+        shards (a server is on shard ``(guild_id >> 22) % shard_count``; None for either:
+        every server), wait for a retry instead. Runs of other shards' servers are left
+        alone: another live process may be sending them. How many changed."""
+        ...
 
     async def record_run(
         self, digest_id: int, slot: str, status: str, detail: str | None = None

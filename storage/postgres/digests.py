@@ -235,14 +235,22 @@ class DigestRepository:
         )
         return _run(row) if row else None
 
-    async def interrupted_runs(self) -> int:
+    async def interrupted_runs(
+        self, *, shard_ids: Sequence[int] | None, shard_count: int | None
+    ) -> int:
         """At start: runs a stopped process left 'sending' wait for a retry instead, to
-        resume after the messages they had sent."""
+        resume after the messages they had sent; only those of the servers on these shards
+        (None: every server), as another process may be sending the others' right now."""
+        everyone = shard_ids is None or shard_count is None
         async with self.db.transaction() as conn:
             status = await conn.execute(
                 "UPDATE digest_runs SET status = 'retrying', detail = 'interrupted',"
-                " updated_at = $1 WHERE status = 'sending'",
+                " updated_at = $1 WHERE status = 'sending' AND ($2 OR digest_id IN ("
+                "SELECT id FROM digests WHERE (guild_id >> 22) % $3 = ANY($4::int[])))",
                 utc_now(),
+                everyone,
+                1 if everyone else shard_count,
+                [] if everyone else list(shard_ids or ()),
             )
         return _changed(status)
 

@@ -241,15 +241,26 @@ class DigestRepository:
         )
         return _run(row) if row else None
 
-    async def interrupted_runs(self) -> int:
+    async def interrupted_runs(
+        self, *, shard_ids: Sequence[int] | None, shard_count: int | None
+    ) -> int:
         """At start: runs a stopped process left 'sending' wait for a retry instead, to
-        resume after the messages they had sent."""
-        async with self.db.transaction() as conn:
-            cursor = await conn.execute(
-                "UPDATE digest_runs SET status = 'retrying', detail = 'interrupted', updated_at = ?"
-                " WHERE status = 'sending'",
-                (now_timestamp(),),
+        resume after the messages they had sent; only those of the servers on these shards
+        (None: every server), as another process may be sending the others' right now."""
+        sql = (
+            "UPDATE digest_runs SET status = 'retrying', detail = 'interrupted', updated_at = ?"
+            " WHERE status = 'sending'"
+        )
+        params: list[object] = [now_timestamp()]
+        if shard_ids is not None and shard_count is not None:
+            ids = sorted(set(shard_ids))
+            sql += (
+                " AND digest_id IN (SELECT id FROM digests"
+                f" WHERE (guild_id >> 22) % ? IN ({placeholders(len(ids))}))"
             )
+            params += [shard_count, *ids]
+        async with self.db.transaction() as conn:
+            cursor = await conn.execute(sql, params)
             return cursor.rowcount
 
     async def record_run(

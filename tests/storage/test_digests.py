@@ -386,7 +386,7 @@ async def test_a_run_that_failed_midway_resumes_after_its_sent_parts(
 
     # The process stops mid-send: at the next start the run waits for its retry.
     await storage.digests.part_sent(digest.id, SLOT)
-    assert await storage.digests.interrupted_runs() == 1
+    assert await storage.digests.interrupted_runs(shard_ids=None, shard_count=None) == 1
     interrupted = await storage.digests.run(digest.id, SLOT)
     assert interrupted is not None
     assert (interrupted.status, interrupted.detail, interrupted.parts_sent) == (
@@ -395,7 +395,7 @@ async def test_a_run_that_failed_midway_resumes_after_its_sent_parts(
         2,
     )
     assert await storage.digests.unfinished_run(digest.id) == interrupted
-    assert await storage.digests.interrupted_runs() == 0
+    assert await storage.digests.interrupted_runs(shard_ids=None, shard_count=None) == 0
 
     last = await storage.digests.claim_run(digest.id, SLOT, parts=3, items=ids)
     assert last is not None and (last.attempts, last.parts_sent, last.thread_id) == (3, 2, 77)
@@ -405,6 +405,49 @@ async def test_a_run_that_failed_midway_resumes_after_its_sent_parts(
     assert done is not None and (done.status, done.parts_sent, done.thread_id) == ("sent", 3, 77)
     assert await _ledger(raw_sql, digest) == ids
     assert await headlines(storage, digest) == []
+
+
+async def test_a_process_takes_back_only_its_own_shards_interrupted_runs(
+    storage: Storage,
+) -> None:
+    """Processes sharing the archive each run some shards: one starting again resumes the
+    runs its servers' process left 'sending', never a run another live process is sending."""
+    # Servers on shards 0, 1, 2 of 3 ((id >> 22) % 3), the first id past 32 bits.
+    guilds = {0: (1 << 32) * 3 + 5, 1: (1 << 22) * 7 + 9, 2: (1 << 22) * 5}
+    runs = {}
+    for shard, guild_id in guilds.items():
+        digest, _ = await storage.digests.upsert(
+            guild_id=guild_id,
+            channel_id=guild_id + 1,
+            kind="onthisday",
+            time=dt.time(9),
+            timezone="UTC",
+            created_by=USER,
+            now=NOW,
+        )
+        assert await storage.digests.claim_run(digest.id, SLOT, parts=2, items=[]) is not None
+        runs[shard] = digest.id
+
+    async def statuses() -> dict[int, str]:
+        found = {}
+        for shard, digest_id in runs.items():
+            run = await storage.digests.run(digest_id, SLOT)
+            assert run is not None
+            found[shard] = run.status
+        return found
+
+    # The process of shards 0 and 2 of 3 restarts: shard 1's run is another process's.
+    assert await storage.digests.interrupted_runs(shard_ids=[0, 2], shard_count=3) == 2
+    assert await statuses() == {0: "retrying", 1: "sending", 2: "retrying"}
+    assert await storage.digests.interrupted_runs(shard_ids=[0, 2], shard_count=3) == 0
+    # The count matters: of 2 shards, shard 0 holds only the first server (taken back).
+    assert await storage.digests.interrupted_runs(shard_ids=[0], shard_count=2) == 0
+    assert await storage.digests.interrupted_runs(shard_ids=[1], shard_count=3) == 1
+    assert await statuses() == {0: "retrying", 1: "retrying", 2: "retrying"}
+    # A bot running every shard in one process takes back every run.
+    for digest_id in runs.values():
+        assert await storage.digests.claim_run(digest_id, SLOT, parts=2, items=[]) is not None
+    assert await storage.digests.interrupted_runs(shard_ids=None, shard_count=None) == 3
 
 
 async def test_a_run_that_posts_nothing_holds_its_slot(storage: Storage) -> None:

@@ -323,6 +323,10 @@ class EntityRepository:
         if alias_folded == canonical_folded:
             raise EntityError(f"“{alias}” and “{canonical}” are the same name.")
         async with self.db.transaction() as conn:
+            # In turns with imports and other aliases (of any process): a name missing here
+            # is inserted below, and another transaction inserting it meanwhile would make
+            # the insert fail (two processes applying the shipped aliases at once, say).
+            await event_rows.lock_announcing(conn)
             target = await self._row(conn, canonical_folded)
             source = await self._row(conn, alias_folded)
             if require_known and target is None and source is None:

@@ -32,9 +32,10 @@ EDITIONS = ("en", "zh")  # events.lang
 
 
 # Transactions that write announced events (feeds, the portal, imports with --announce) and
-# those that could make one story twice take turns under this advisory lock: announced events
-# then commit in id order, which digests' and alerts' watermarks rely on, and each
-# transaction sees the events the one before made.
+# those that could make one story or one entity twice (every import batch, aliases) take turns
+# under this advisory lock: announced events then commit in id order, which digests' and
+# alerts' watermarks rely on, and each transaction sees the events and names the one before
+# made.
 ANNOUNCING_LOCK = 0x6368726F6E66  # "chronf"
 
 

@@ -65,8 +65,11 @@ class EventImports:
         outcome = BatchOutcome()
         now = utc_now()
         async with self.db.transaction() as conn:
-            if any(page.announce for page in pages):
-                await event_rows.lock_announcing(conn)
+            # Every batch, announced or not, takes its turn: what it inserts depends on the
+            # keys it finds, and two processes importing the same pages at once (all of a
+            # bot's processes starting on an empty database import the sample) would both
+            # find a key missing and insert it twice. In turns, the later finds the earlier's.
+            await event_rows.lock_announcing(conn)
             pages, outdone, known = await self._fresh_pages(conn, pages, outcome)
             # An older version is not applied, but what it says of other events (and the
             # names it links to its own) is kept, as it would have been had it come first.

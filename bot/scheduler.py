@@ -8,9 +8,11 @@ changes move it correctly) and replaced after every run.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import datetime as dt
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from typing import TYPE_CHECKING
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -28,6 +30,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+# Seconds a job under way at shutdown (a poll, a digest being posted, an alert sweep) has to
+# finish before it is cancelled.
+SHUTDOWN_GRACE = 5.0
+
 
 def digest_job_id(digest_id: int) -> str:
     return f"digest:{digest_id}"
@@ -42,14 +48,45 @@ class ChronicleScheduler:
         self.delivery = DigestDelivery(bot, self.pacer, clock=clock)
         self.delivery.schedule_retry = self.schedule_retry
         self.live = LiveDigests(self.delivery)
+        self._running: set[asyncio.Task[object]] = set()  # the jobs under way
+        self._stopping = False
 
     def start(self, *, paused: bool = False) -> None:
         self.apscheduler.start(paused=paused)
 
-    async def shutdown(self) -> None:
+    async def shutdown(self, *, grace: float = SHUTDOWN_GRACE) -> None:
+        """Start no more jobs; give those under way `grace` seconds to finish, then cancel
+        them, and wait until they have ended: what they use (the storage, the Discord
+        connection, the HTTP session) is closed after this."""
+        self._stopping = True
         if self.apscheduler.running:
-            self.apscheduler.shutdown(wait=False)
+            self.apscheduler.pause()
         await self.live.close()
+        late: set[asyncio.Task[object]] = set()
+        if running := list(self._running):
+            _, late = await asyncio.wait(running, timeout=grace)
+        if self.apscheduler.running:
+            self.apscheduler.shutdown(wait=False)  # cancels the jobs still under way
+        for task in late:
+            task.cancel()
+        await asyncio.gather(*late, return_exceptions=True)
+
+    @contextlib.contextmanager
+    def _job(self, what: str) -> Iterator[None]:
+        """Around the body of every job: shutdown waits for it, and a job it cancels ends
+        quietly (not as a failure with a traceback, which APScheduler would log)."""
+        task = asyncio.current_task()
+        if task is not None:
+            self._running.add(task)
+        try:
+            yield
+        except asyncio.CancelledError:
+            if not self._stopping:
+                raise
+            log.info("%s: stopped by the shutdown", what)
+        finally:
+            if task is not None:
+                self._running.discard(task)
 
     # --- digests -------------------------------------------------------------------------
 
@@ -116,14 +153,15 @@ class ChronicleScheduler:
         return job.trigger.run_date if job is not None else None
 
     async def _digest_job(self, digest_id: int, slot: str, scheduled: dt.datetime) -> None:
-        try:
-            await self.delivery.run(digest_id, slot)
-        except Exception:
-            log.exception("the digest %s run of %s failed", digest_id, slot)
-        finally:
-            digest = await self.bot.storage.digests.get(digest_id)
-            if digest is not None:
-                self.schedule_digest(digest, after=max(self.clock(), scheduled))
+        with self._job(f"the digest {digest_id} run of {slot}"):
+            try:
+                await self.delivery.run(digest_id, slot)
+            except Exception:
+                log.exception("the digest %s run of %s failed", digest_id, slot)
+            if not self._stopping:
+                digest = await self.bot.storage.digests.get(digest_id)
+                if digest is not None:
+                    self.schedule_digest(digest, after=max(self.clock(), scheduled))
 
     def schedule_retry(self, digest_id: int, slot: str, delay: float) -> None:
         self.apscheduler.add_job(
@@ -136,10 +174,11 @@ class ChronicleScheduler:
         )
 
     async def _retry_job(self, digest_id: int, slot: str) -> None:
-        try:
-            await self.delivery.run(digest_id, slot)
-        except Exception:
-            log.exception("retrying the digest %s run of %s failed", digest_id, slot)
+        with self._job(f"the retry of the digest {digest_id} run of {slot}"):
+            try:
+                await self.delivery.run(digest_id, slot)
+            except Exception:
+                log.exception("retrying the digest %s run of %s failed", digest_id, slot)
 
     # --- periodic work -------------------------------------------------------------------
 
@@ -147,10 +186,11 @@ class ChronicleScheduler:
         """Run `func` every so many minutes; never two at once, missed runs coalesced."""
 
         async def run() -> None:
-            try:
-                await func()
-            except Exception:
-                log.exception("the periodic job %s failed", job_id)
+            with self._job(f"the periodic job {job_id}"):
+                try:
+                    await func()
+                except Exception:
+                    log.exception("the periodic job %s failed", job_id)
 
         self.apscheduler.add_job(
             run,

@@ -46,7 +46,7 @@ from bot.ingest.mediawiki import (
     user_agent,
 )
 from bot.ingest.portal import EDITIONS, PortalEdition, PortalFormatError, parse_day
-from bot.services.feeds.rules import Clock, FeedRules, utc_now
+from bot.services.feeds.rules import FeedRules
 from storage import Storage
 from storage.models import (
     DayOutcome,
@@ -57,6 +57,7 @@ from storage.models import (
     PortalRevision,
 )
 from storage.textindex import fold
+from storage.times import Clock, utc_now
 
 log = logging.getLogger(__name__)
 

@@ -71,27 +71,3 @@ history), :mod:`.stories` (which stored event, if any, an entry is the same stor
 names from storage), :mod:`.failures` (backoff and disabling), :mod:`.adding` (the
 address check and refusals), :mod:`.reports` (what a poll or an add did).
 """
-
-from bot.services.feeds.adding import check_feed_url
-from bot.services.feeds.categories import clean_categories, section_labels
-from bot.services.feeds.reports import AddResult, FeedOutcome, OutcomeStatus, PollReport
-from bot.services.feeds.rules import Clock, FeedRules, utc_now
-from bot.services.feeds.service import DEFAULT_CONCURRENCY, FeedService, run_poll_loop
-from bot.services.feeds.stories import same_story
-
-__all__ = [
-    "DEFAULT_CONCURRENCY",
-    "AddResult",
-    "Clock",
-    "FeedOutcome",
-    "FeedRules",
-    "FeedService",
-    "OutcomeStatus",
-    "PollReport",
-    "check_feed_url",
-    "clean_categories",
-    "run_poll_loop",
-    "same_story",
-    "section_labels",
-    "utc_now",
-]

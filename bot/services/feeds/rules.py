@@ -1,16 +1,9 @@
-"""The numbers behind the feed rules (see the package docstring) and the clock they run on."""
+"""The numbers behind the feed rules (see the package docstring)."""
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
 from dataclasses import dataclass
-
-Clock = Callable[[], dt.datetime]
-
-
-def utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 @dataclass(frozen=True, slots=True)

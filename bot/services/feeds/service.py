@@ -25,11 +25,12 @@ from bot.services.feeds.failures import record_failure
 from bot.services.feeds.items import feed_items
 from bot.services.feeds.matching import FeedMatcher
 from bot.services.feeds.reports import AddResult, FeedOutcome, PollReport
-from bot.services.feeds.rules import Clock, FeedRules, utc_now
+from bot.services.feeds.rules import FeedRules
 from bot.services.feeds.stories import same_story
 from bot.services.tagging import EntityMatcher
 from storage import Storage
 from storage.models import Feed, FeedExistsError
+from storage.times import Clock, utc_now
 
 log = logging.getLogger(__name__)
 

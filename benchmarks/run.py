@@ -3,6 +3,7 @@
     python -m benchmarks.run --events 100000                  # one size, writes RESULTS.md
     python -m benchmarks.run --events 100000 1000000 --queries 1000
     python -m benchmarks.run --events 1000000 --skip-markdown # no Markdown import (faster)
+    python -m benchmarks.run --events 100000 --backend postgresql  # and on PostgreSQL too
 
 For each size: a synthetic archive shaped like the real one (benchmarks/corpus.py) is
 generated once into --workdir and reused; it is imported from its Markdown files through
@@ -12,6 +13,11 @@ kind are timed through Chronicle and as bare SQL; the real bot (`python -m bot r
 process) answers slash commands over the loopback Discord stand-in while its memory is
 read; and every digest of --channels channels is built. Figures are printed and written to
 --out (RESULTS.md, regenerated from --out's .json twin, so sizes run separately are kept).
+
+With --backend postgresql, everything above is measured on SQLite as without it, and the
+archive is also copied into a fresh PostgreSQL database (`chronicle migrate`'s code, timed)
+where the lookups, slash commands (and the throughput of one bot process against two) and
+digests are measured again with the same inputs: benchmarks/postgres.py.
 """
 
 from __future__ import annotations
@@ -37,7 +43,7 @@ from typing import Any
 
 import aiosqlite
 
-from benchmarks import digest_build, import_bound, importing, queries, slash
+from benchmarks import digest_build, import_bound, importing, postgres, queries, slash
 from benchmarks.corpus import CorpusSpec, ensure_database, ensure_markdown, fingerprint
 from benchmarks.sections import sections_not_matching
 from storage import open_storage
@@ -112,6 +118,7 @@ def code_version() -> str:
                 ".",
                 ":!benchmarks",
                 ":!tests/benchmarks/test_run.py",
+                ":!tests/benchmarks/test_postgres.py",
             ],
             cwd=HERE.parent,
             capture_output=True,
@@ -247,6 +254,11 @@ async def run_size(args: argparse.Namespace, events: int, term: Terminal) -> dic
 
     result["db"] = db_size(database)
     result["shape"] = shape(database)
+    if args.backend == "postgresql":
+        # Before SQLite's own measures: its digests write into the SQLite file.
+        result["postgresql"] = await postgres.run_size(
+            args, database, spec, rundir, term.step, term.note, DIGEST_NOW
+        )
 
     term.note(f"lookups: {args.queries:,} per row, through Chronicle and as bare SQL")
     storage = await open_storage(database)
@@ -585,6 +597,8 @@ def render_size(r: dict[str, Any]) -> str:
     )
     out(f"Corpus: `{r['corpus']}`.")
     out("")
+    if "postgresql" in r:
+        out(postgres.render(r))
     return "\n".join(lines)
 
 
@@ -613,6 +627,8 @@ def print_summary(r: dict[str, Any]) -> None:
             f"   bare p50 {_ms(row['bare_p50']):>6} p99 {_ms(row['bare_p99']):>6}"
             f"   x{_ratio(row['p50'], row['bare_p50']):>7} x{_ratio(row['p99'], row['bare_p99']):>7}"
         )
+    if "postgresql" in r:
+        print("\n".join(postgres.summary_lines(r)))
 
 
 def save(out: Path, run: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
@@ -675,6 +691,26 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         default=900.0,
         metavar="S",
         help="seconds per lookup row before it stops early",
+    )
+    parser.add_argument(
+        "--backend",
+        choices=("sqlite", "postgresql"),
+        default="sqlite",
+        help="postgresql: also copy each archive into PostgreSQL and measure it there",
+    )
+    parser.add_argument(
+        "--postgres-url",
+        default=postgres.DEFAULT_URL,
+        metavar="URL",
+        help="the PostgreSQL server (its database is where the run's are created:"
+        " chronicle_bench_<events>, dropped and created again by each run, then kept)",
+    )
+    parser.add_argument(
+        "--throughput",
+        type=int,
+        default=2000,
+        metavar="N",
+        help="interactions per throughput run on PostgreSQL (one bot process, then two)",
     )
     args = parser.parse_args(argv)
     args.slash = args.slash if args.slash is not None else args.queries

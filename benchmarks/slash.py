@@ -135,24 +135,39 @@ def _status_mb(pid: int, field_name: str) -> float:
 
 @contextlib.asynccontextmanager
 async def bot_process(
-    standin: DiscordStandIn, database: Path, workdir: Path
+    standin: DiscordStandIn,
+    database: Path | str,
+    workdir: Path,
+    *,
+    args: Sequence[str] = (),
+    guild_id: int | None = DEFAULT_GUILD_ID,
+    log_name: str = "bot.log",
 ) -> AsyncIterator[asyncio.subprocess.Process]:
-    """`python -m bot run` against the stand-in; stopped with SIGTERM (as an operator would)."""
+    """`python -m bot run` against the stand-in; stopped with SIGTERM (as an operator would).
+
+    database: the SQLite file (CHRONICLE_DB), or a postgresql:// URL (CHRONICLE_DATABASE_URL).
+    guild_id None: no DISCORD_GUILD_ID, so the commands are global (as a sharded bot has)."""
     env = {
         **os.environ,
         "DISCORD_TOKEN": DEFAULT_TOKEN,
-        "CHRONICLE_DB": str(database),
         "DISCORD_API_BASE": standin.api_base,
         "DISCORD_GATEWAY_URL": standin.gateway_url,
-        "DISCORD_GUILD_ID": str(DEFAULT_GUILD_ID),
         "FEED_ALLOW_PRIVATE_ADDRESSES": "true",
         "LOG_LEVEL": "WARNING",
         "PYTHONPATH": str(REPO),
     }
-    log = await asyncio.to_thread(_open_log, workdir)
+    for name in ("CHRONICLE_DB", "CHRONICLE_DATABASE_URL", "DISCORD_GUILD_ID"):
+        env.pop(name, None)
+    if isinstance(database, Path):
+        env["CHRONICLE_DB"] = str(database)
+    else:
+        env["CHRONICLE_DATABASE_URL"] = database
+    if guild_id is not None:
+        env["DISCORD_GUILD_ID"] = str(guild_id)
+    log = await asyncio.to_thread(_open_log, workdir, log_name)
     # cwd is the work dir: the bot must not pick up a developer's .env from the repository.
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "run", cwd=workdir, env=env, stdout=log, stderr=log
+        sys.executable, "-m", "bot", "run", *args, cwd=workdir, env=env, stdout=log, stderr=log
     )
     try:
         yield process
@@ -167,9 +182,9 @@ async def bot_process(
         log.close()
 
 
-def _open_log(workdir: Path) -> BinaryIO:
+def _open_log(workdir: Path, name: str = "bot.log") -> BinaryIO:
     workdir.mkdir(parents=True, exist_ok=True)
-    return (workdir / "bot.log").open("wb")
+    return (workdir / name).open("wb")
 
 
 async def _wait_ready(
@@ -272,15 +287,20 @@ async def measure(
     seed: int,
     progress: Progress | None = None,
     ready_timeout: float = 600.0,
+    database_url: str | None = None,
 ) -> tuple[list[SlashRow], BotMemory, float]:
-    """Run the bot, send every interaction one at a time; (rows, memory, start-up seconds)."""
+    """Run the bot, send every interaction one at a time; (rows, memory, start-up seconds).
+
+    The inputs are drawn from the SQLite file `database`; the bot serves them from it, or
+    from the PostgreSQL database at database_url (a copy of it) when that is given."""
     with contextlib.closing(sqlite3.connect(f"file:{database}?mode=ro", uri=True)) as db:
         plan = interactions(db, random.Random(f"{seed}:slash"), count)
     memory = BotMemory()
     rows: list[SlashRow] = []
     async with TimedStandIn() as standin:
         started = time.perf_counter()
-        async with bot_process(standin, database, workdir) as process:
+        served: Path | str = database_url if database_url is not None else database
+        async with bot_process(standin, served, workdir) as process:
             await _wait_ready(standin, process, ready_timeout)
             await asyncio.sleep(1.0)  # the bot's start-up work (alert watermark, digests)
             startup = time.perf_counter() - started

@@ -9,14 +9,15 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from storage.textindex import fold_text, period_tokens, segment_for_index
+from storage.textindex import fold_text, period_tokens, segment_for_index, word_pairs
 
 _TOKEN = re.compile(r"[^\W_]+")
 # tsvector positions stop at 16,383; a gap keeps a phrase from running across columns.
 MAX_POSITION = 16383
 COLUMN_GAP = 8
-# Weights: headline A, summary B, period words D (searched, never ranked).
-HEADLINE, SUMMARY, PERIOD = "A", "B", "D"
+# Weights: headline A, summary B, the headline's word pairs C, period words D (the last two
+# searched, never ranked).
+HEADLINE, SUMMARY, PAIRS, PERIOD = "A", "B", "C", "D"
 
 
 def index_tokens(text: str | None) -> list[str]:
@@ -31,7 +32,10 @@ def lexeme(token: str) -> str:
 
 def event_vector(headline: str, summary: str, date: dt.date) -> str:
     """An event's tsvector literal: its headline and summary words with their positions,
-    and the period words of its date (y2017 m201706)."""
+    the pairs of words that follow each other in its headline ("syria_ministry", as
+    SQLite's headline_pairs index holds them: words in a row are a phrase of a few rare
+    pairs, found at once, where the phrase of its words means reading every event holding
+    a common one), and the period words of its date (y2017 m201706)."""
     parts: list[str] = []
     position = 1
     for weight, text in ((HEADLINE, headline), (SUMMARY, summary)):
@@ -41,6 +45,9 @@ def event_vector(headline: str, summary: str, date: dt.date) -> str:
         position += COLUMN_GAP
     for token in period_tokens(date.isoformat()).split():
         parts.append(f"{lexeme(token)}:{min(position, MAX_POSITION)}{PERIOD}")
+    # Pairs are numbered apart from the words: pairs in a row are a phrase of pairs.
+    for number, pair in enumerate(word_pairs(headline).split(), start=1):
+        parts.append(f"{lexeme(pair)}:{min(number, MAX_POSITION)}{PAIRS}")
     return " ".join(parts)
 
 

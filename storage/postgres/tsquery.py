@@ -16,7 +16,7 @@ import re
 from collections.abc import Container, Sequence
 from dataclasses import dataclass
 
-from storage.postgres.textsearch import HEADLINE, SUMMARY, lexeme
+from storage.postgres.textsearch import HEADLINE, PAIRS, SUMMARY, lexeme
 from storage.query import (
     MAX_QUERY_CHARS,
     OPERATORS,
@@ -132,12 +132,11 @@ def headline_words(text: str, *, prefix_last: bool = False) -> str | None:
     pairs = word_pairs(text).split()
     if not pairs:
         return None
-    # Words in a row are pairs in a row; the chain holds no break (no Chinese in text).
-    words = [pairs[0].split("_")[0], *(pair.split("_")[1] for pair in pairs)]
     prefix = prefix_last and typing_a_word(text)
     if prefix and without_letter_typed(text) is not None:
         return None
-    return Phrase(tuple(words), prefix).tsquery(HEADLINE)
+    # Words in a row are the headline's pairs in a row (textsearch.event_vector).
+    return Phrase(tuple(pairs), prefix).tsquery(PAIRS)
 
 
 def counted_phrases(query: SearchQuery) -> list[Phrase]:

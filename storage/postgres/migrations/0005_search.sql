@@ -5,9 +5,12 @@
 -- counts in a text's length: an event's links are counted in its length here too, and
 -- their total is a counter ('entity_links').
 
+-- A vector's words: its headline's word pairs (storage/postgres/textsearch.py), which hold an
+-- underscore as no word does, are SQLite's headline_pairs, another index, not counted.
 CREATE FUNCTION chronicle_tokens(v tsvector) RETURNS bigint
 LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
     SELECT coalesce(sum(cardinality(positions)), 0)::bigint FROM unnest(v)
+    WHERE position('_' in lexeme) = 0
 $$;
 
 INSERT INTO counters(name, value) VALUES

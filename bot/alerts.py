@@ -4,8 +4,11 @@ A sweep reads the announceable events after its watermark (feed polls run it at 
 `chronicle import --announce` from another process is picked up by the periodic sweep),
 finds the subscriptions whose entity is in them, and sends each subscriber one message
 listing their events. Each (target, event) is claimed in the delivery ledger before the
-message goes out, so a restart or an overlapping sweep never repeats one. Closed DMs pause
-the member's DM subscriptions; they are told the next time they use a command.
+message goes out, so a restart or an overlapping sweep never repeats one, and marked sent once
+it has. A claim a process left unsent (it died in between) is taken back by the next sweep of
+the process running its server's shard, once CLAIM_GRACE has passed, and sent again: once, as
+one still unsent after that is given up. Closed DMs pause the member's DM subscriptions; they
+are told the next time they use a command.
 
 With the bot sharded over processes, each process alerts the subscriptions of the servers on
 its shards and keeps a watermark per shard, so that the sweep of one does not move another's.
@@ -14,6 +17,7 @@ its shards and keeps a watermark per shard, so that the sweep of one does not mo
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
 from collections import defaultdict
 from typing import TYPE_CHECKING
@@ -33,6 +37,9 @@ log = logging.getLogger(__name__)
 WATERMARK = "alerts.after_event_id"
 SWEEP_BATCH = 5000
 CLOSED_DMS = 50007  # Discord: Cannot send messages to this user
+# How long a claim stays unsent before it counts as its process's crash: far longer than one
+# message takes (rate limits included), so that a live process's claim is never sent twice.
+CLAIM_GRACE = dt.timedelta(minutes=5)
 
 
 def shard_watermark(shard: int, count: int) -> str:
@@ -44,6 +51,7 @@ class AlertService:
     def __init__(self, bot: ChronicleBot):
         self.bot = bot
         self._lock = asyncio.Lock()
+        self.claim_grace = CLAIM_GRACE
 
     def _watermarks(self) -> list[str]:
         """The state keys of this process's watermarks: one per shard it runs, or the one of
@@ -56,41 +64,85 @@ class AlertService:
     async def sweep(self) -> int:
         """Alert subscribers about events announced since the last sweep; returns messages sent."""
         async with self._lock:  # a poll's sweep and the periodic one never overlap
-            repo = self.bot.storage.subscriptions
-            keys = self._watermarks()
-            stored = [await repo.state(key) for key in keys]
-            if None in stored:
-                # First run (of a shard): what is already in the archive is history, not
-                # news; a shard new to sharding starts where the unsharded bot stopped.
-                start = await repo.state(WATERMARK) if keys != [WATERMARK] else None
-                if start is None:
-                    start = str(await repo.newest_event_id())
-                for key, value in zip(keys, stored, strict=True):
-                    if value is None:
-                        await repo.set_state(key, start)
-                if all(value is None for value in stored):
-                    return 0
-                stored = [start if value is None else value for value in stored]
-            # Shards behind the others sweep again what the others had: the ledger's claims
-            # keep each alert to one message.
-            after = min(int(value) for value in stored if value is not None)
-            sent = 0
-            while ids := await repo.announced_after(after, limit=SWEEP_BATCH):
-                sent += await self._deliver(await repo.matches(ids))
-                after = ids[-1]
-                for key in keys:
-                    await repo.set_state(key, str(after))
-            return sent
+            sent = await self._retry_unsent()
+            return sent + await self._sweep()
 
-    async def _deliver(self, matches: list[Match]) -> int:
+    async def _sweep(self) -> int:
+        repo = self.bot.storage.subscriptions
+        keys = self._watermarks()
+        stored = [await repo.state(key) for key in keys]
+        if None in stored:
+            # First run (of a shard): what is already in the archive is history, not
+            # news; a shard new to sharding starts where the unsharded bot stopped.
+            start = await repo.state(WATERMARK) if keys != [WATERMARK] else None
+            if start is None:
+                start = str(await repo.newest_event_id())
+            for key, value in zip(keys, stored, strict=True):
+                if value is None:
+                    await repo.set_state(key, start)
+            if all(value is None for value in stored):
+                return 0
+            stored = [start if value is None else value for value in stored]
+        # Shards behind the others sweep again what the others had: the ledger's claims
+        # keep each alert to one message.
+        after = min(int(value) for value in stored if value is not None)
+        sent = 0
+        while ids := await repo.announced_after(after, limit=SWEEP_BATCH):
+            sent += await self._deliver(await repo.matches(ids))
+            after = ids[-1]
+            for key in keys:
+                await repo.set_state(key, str(after))
+        return sent
+
+    async def _retry_unsent(self) -> int:
+        """Send again, once, what a process that died left claimed and unsent: the claims
+        of this process's shards older than the grace period. None of them is on its way
+        in this process: it sends only under the sweep's lock, which it holds."""
+        repo = self.bot.storage.subscriptions
+        settings = self.bot.settings
+        taken = await repo.retake_claims(
+            grace=self.claim_grace, shard_ids=settings.shard_ids, shard_count=settings.shard_count
+        )
+        for target, event_id in taken.given_up:
+            log.warning(
+                "gave up the alert of event %s to %s: still unsent after its retry",
+                event_id,
+                target,
+            )
+        if not taken.retried:
+            return 0
+        log.info("retrying %d alerts a stopped process left unsent", len(taken.retried))
+        by_target = self._by_target(taken.matches)
+        orphans: dict[str, list[int]] = defaultdict(list)
+        for target, event_id in taken.retried:
+            if not any(m.event.id == event_id for m in by_target.get(target, ())):
+                orphans[target].append(event_id)
+        for target, event_ids in orphans.items():
+            # Unsubscribed or paused meanwhile: nobody to send it to any more.
+            await repo.mark_failed(target, event_ids)
+        sent = 0
+        for target, items in by_target.items():
+            if await self._send(target, items):
+                sent += 1
+        return sent
+
+    def _by_target(self, matches: list[Match]) -> dict[str, list[Match]]:
         by_target: dict[str, list[Match]] = defaultdict(list)
         for match in matches:
             if self.bot.owns(match.subscription.guild_id):  # others alert their shards'
                 by_target[match.subscription.target].append(match)
+        return by_target
+
+    async def _deliver(self, matches: list[Match]) -> int:
         sent = 0
-        for target, items in by_target.items():
+        for target, items in self._by_target(matches).items():
             fresh = set(
-                await self.bot.storage.subscriptions.claim(target, [m.event.id for m in items])
+                await self.bot.storage.subscriptions.claim(
+                    target,
+                    [m.event.id for m in items],
+                    # A server of this process's shards: whose process takes the claim back.
+                    guild_id=items[0].subscription.guild_id,
+                )
             )
             items = [m for m in items if m.event.id in fresh]
             if items and await self._send(target, items):
@@ -124,11 +176,9 @@ class AlertService:
                     embed=embed,
                     allowed_mentions=pinging_only(user=subscription.user_id),
                 )
-            return True
-        except discord.Forbidden as error:
-            await self._refused(subscription, error)
-            return False
-        except discord.NotFound as error:
+        except (discord.Forbidden, discord.NotFound) as error:
+            # Refused for good: settled, so that no sweep or restart sends it again.
+            await repo.mark_failed(target, list(events))
             await self._refused(subscription, error)
             return False
         except (discord.HTTPException, aiohttp.ClientError, TimeoutError) as error:
@@ -136,6 +186,8 @@ class AlertService:
             await repo.unclaim(target, list(events))
             log.warning("alert to %s not sent, will retry: %s", target, error)
             return False
+        await repo.mark_sent(target, list(events))
+        return True
 
     async def _refused(self, subscription: Subscription, error: discord.HTTPException) -> None:
         repo = self.bot.storage.subscriptions

@@ -43,6 +43,7 @@ from storage.models import (
     PortalPoll,
     PortalRevision,
     RelatedEvent,
+    RetakenClaims,
     SearchFilter,
     SearchHit,
     StoredEntries,
@@ -481,11 +482,39 @@ class SubscriptionRepository(Protocol):
         """Active subscriptions whose entity is in these events, not yet delivered there."""
         ...
 
-    async def claim(self, target: str, event_ids: Sequence[int]) -> list[int]:
-        """Record deliveries before sending (at most once); the ids newly claimed."""
+    async def claim(
+        self, target: str, event_ids: Sequence[int], *, guild_id: int | None = None
+    ) -> list[int]:
+        """Record deliveries before sending (at most once); the ids newly claimed, pending
+        until mark_sent. ``guild_id``: the server they are claimed for, whose shard's process
+        takes them back (retake_claims) should this one die before sending."""
         ...
 
-    async def unclaim(self, target: str, event_ids: Sequence[int]) -> None: ...
+    async def unclaim(self, target: str, event_ids: Sequence[int]) -> None:
+        """Give back a claim whose message never went out, so that it can be claimed again."""
+        ...
+
+    async def mark_sent(self, target: str, event_ids: Sequence[int]) -> None:
+        """The claims' message went out: they are done, never taken back."""
+        ...
+
+    async def mark_failed(self, target: str, event_ids: Sequence[int]) -> None:
+        """The claims' message was refused for good (the member's DMs are closed): done,
+        never taken back, never claimed again."""
+        ...
+
+    async def retake_claims(
+        self,
+        *,
+        grace: dt.timedelta,
+        shard_ids: Sequence[int] | None,
+        shard_count: int | None,
+    ) -> RetakenClaims:
+        """Claims pending for longer than ``grace`` (their process died before sending),
+        of the servers on these shards (None: every server): those on their first attempt
+        are taken for a second, each by one caller of all the processes asking at once;
+        those on their second are given up (marked failed). A claim is retried once."""
+        ...
 
     async def add_notice(self, user_id: int, text: str) -> None: ...
 

@@ -614,6 +614,19 @@ class Match:
     event: EventBrief
 
 
+@dataclass(frozen=True, slots=True)
+class RetakenClaims:
+    """Alert claims left pending (claimed, never marked sent) past the grace period, as a
+    process that died between claiming and sending leaves them: those taken back for their
+    one retry, with the active subscriptions that match them (what to send), and those
+    pending again after their retry, given up (marked failed). Claims are (target, event id).
+    """
+
+    retried: list[tuple[str, int]]
+    matches: list[Match]
+    given_up: list[tuple[str, int]]
+
+
 # --- articles ------------------------------------------------------------------------------
 
 

@@ -2,15 +2,17 @@
 notices and small bot state.
 
 Several bot processes may share the database: a claim is one INSERT ... ON CONFLICT DO
-NOTHING, so of two processes claiming the same alert exactly one gets it."""
+NOTHING, so of two processes claiming the same alert exactly one gets it, and taking back a
+claim a dead process left is one conditional UPDATE, which goes to one of them too."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 
 import asyncpg
 
-from storage.models import Match, Subscription
+from storage.models import Match, RetakenClaims, Subscription
 from storage.postgres import event_rows
 from storage.postgres.db import Database
 from storage.times import utc_now
@@ -142,6 +144,9 @@ class SubscriptionRepository:
 
     async def matches(self, event_ids: Sequence[int]) -> list[Match]:
         """Active subscriptions whose entity is in these events, not yet delivered there."""
+        return await self._matching(event_ids, undelivered=True)
+
+    async def _matching(self, event_ids: Sequence[int], *, undelivered: bool) -> list[Match]:
         if not event_ids:
             return []
         rows = await self.db.fetch(
@@ -152,29 +157,37 @@ class SubscriptionRepository:
             " JOIN entities en ON en.id = s.entity_id"
             " JOIN events e ON e.id = ee.event_id"
             " WHERE ee.event_id = ANY($1::bigint[])"
-            " AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = e.id AND d.target ="
-            "  CASE s.delivery WHEN 'dm' THEN 'dm:' || s.user_id"
-            "  ELSE 'here:' || s.channel_id || ':' || s.user_id END)"
+            + (
+                " AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = e.id AND"
+                " d.target = CASE s.delivery WHEN 'dm' THEN 'dm:' || s.user_id"
+                "  ELSE 'here:' || s.channel_id || ':' || s.user_id END)"
+                if undelivered
+                else ""
+            )
             # Within an event, as SQLite's plan yields them: by entity, then subscription.
-            " ORDER BY e.id, ee.entity_id, s.id",
+            + " ORDER BY e.id, ee.entity_id, s.id",
             sorted(set(event_ids)),
         )
         return [Match(_subscription(r, id_column="sub_id"), event_rows.brief(r)) for r in rows]
 
-    async def claim(self, target: str, event_ids: Sequence[int]) -> list[int]:
+    async def claim(
+        self, target: str, event_ids: Sequence[int], *, guild_id: int | None = None
+    ) -> list[int]:
         """Record deliveries before sending (at most once); returns the ids newly claimed,
-        in the order given. Of two processes claiming one delivery, one gets it."""
+        in the order given, pending until mark_sent. Of two processes claiming one
+        delivery, one gets it."""
         wanted = list(dict.fromkeys(event_ids))
         if not wanted:
             return []
         async with self.db.transaction() as conn:
             rows = await conn.fetch(
-                "INSERT INTO deliveries(target, event_id, delivered_at)"
-                " SELECT $1, e.id, $3 FROM events e WHERE e.id = ANY($2::bigint[])"
+                "INSERT INTO deliveries(target, event_id, delivered_at, state, attempts, guild_id)"
+                " SELECT $1, e.id, $3, 'claimed', 1, $4 FROM events e WHERE e.id = ANY($2::bigint[])"
                 " ON CONFLICT (target, event_id) DO NOTHING RETURNING event_id",
                 target,
                 wanted,
                 utc_now(),
+                guild_id,
             )
         fresh = {r[0] for r in rows}
         return [i for i in wanted if i in fresh]
@@ -187,6 +200,70 @@ class SubscriptionRepository:
                 target,
                 list(event_ids),
             )
+
+    async def mark_sent(self, target: str, event_ids: Sequence[int]) -> None:
+        await self._settle(target, event_ids, "sent")
+
+    async def mark_failed(self, target: str, event_ids: Sequence[int]) -> None:
+        await self._settle(target, event_ids, "failed")
+
+    async def _settle(self, target: str, event_ids: Sequence[int], state: str) -> None:
+        async with self.db.transaction() as conn:
+            await conn.execute(
+                "UPDATE deliveries SET state = $3, delivered_at = $4"
+                " WHERE target = $1 AND event_id = ANY($2::bigint[]) AND state = 'claimed'",
+                target,
+                list(event_ids),
+                state,
+                utc_now(),
+            )
+
+    async def retake_claims(
+        self,
+        *,
+        grace: dt.timedelta,
+        shard_ids: Sequence[int] | None,
+        shard_count: int | None,
+    ) -> RetakenClaims:
+        """Claims pending for longer than ``grace``, of the servers on these shards: those on
+        their first attempt taken for a second, those on their second given up. Each is one
+        conditional UPDATE: of two processes updating a claim at once, the second waits for
+        the first's row lock, then reads the row again and finds it no longer matches
+        (attempts = 2, or not 'claimed'), so each claim goes to one of them."""
+        everyone = shard_ids is None or shard_count is None
+        where = (
+            "state = 'claimed' AND delivered_at <= $2"
+            " AND ($3 OR (guild_id >> 22) % $4 = ANY($5::int[]))"
+        )
+        now = utc_now()
+        params = (
+            now,
+            now - grace,
+            everyone,
+            1 if everyone else shard_count,
+            [] if everyone else sorted(set(shard_ids or ())),
+        )
+        async with self.db.transaction() as conn:
+            # Given up first: a claim retaken below is stamped now, and with no grace would
+            # otherwise count as pending again at once.
+            given_up = await conn.fetch(
+                f"UPDATE deliveries SET state = 'failed', delivered_at = $1"
+                f" WHERE {where} AND attempts >= 2 RETURNING target, event_id",
+                *params,
+            )
+            retried = await conn.fetch(
+                f"UPDATE deliveries SET attempts = attempts + 1, delivered_at = $1"
+                f" WHERE {where} AND attempts = 1 RETURNING target, event_id",
+                *params,
+            )
+        taken = sorted((r[0], r[1]) for r in retried)
+        wanted = set(taken)
+        found = await self._matching(sorted({e for _, e in taken}), undelivered=False)
+        return RetakenClaims(
+            retried=taken,
+            matches=[m for m in found if (m.subscription.target, m.event.id) in wanted],
+            given_up=sorted((r[0], r[1]) for r in given_up),
+        )
 
     # --- notices and state ---------------------------------------------------------------
 

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 
 import aiosqlite
 
-from storage.models import Match, Subscription
+from storage.models import Match, RetakenClaims, Subscription
 from storage.sqlite import event_rows
 from storage.sqlite.db import Database, chunked, placeholders
-from storage.times import now_timestamp
+from storage.times import now_timestamp, to_timestamp, utc_now
 
 _SELECT = (
     "SELECT s.id, s.guild_id, s.user_id, s.entity_id, e.name AS entity, s.delivery,"
@@ -128,6 +129,9 @@ class SubscriptionRepository:
 
     async def matches(self, event_ids: Sequence[int]) -> list[Match]:
         """Active subscriptions whose entity is in these events, not yet delivered there."""
+        return await self._matching(event_ids, undelivered=True)
+
+    async def _matching(self, event_ids: Sequence[int], *, undelivered: bool) -> list[Match]:
         found: list[Match] = []
         for chunk in chunked(list(event_ids)):
             rows = await self.db.fetchall(
@@ -138,19 +142,25 @@ class SubscriptionRepository:
                 " JOIN entities en ON en.id = s.entity_id"
                 " JOIN events e ON e.id = ee.event_id"
                 f" WHERE ee.event_id IN ({placeholders(len(chunk))})"
-                " AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = e.id AND d.target ="
-                "  CASE s.delivery WHEN 'dm' THEN 'dm:' || s.user_id"
-                "  ELSE 'here:' || s.channel_id || ':' || s.user_id END)"
-                " ORDER BY e.id",
+                + (
+                    " AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = e.id AND"
+                    " d.target = CASE s.delivery WHEN 'dm' THEN 'dm:' || s.user_id"
+                    "  ELSE 'here:' || s.channel_id || ':' || s.user_id END)"
+                    if undelivered
+                    else ""
+                )
+                + " ORDER BY e.id",
                 list(chunk),
             )
             found.extend(Match(_subscription(r, id_column="sub_id"), event_rows.brief(r)) for r in rows)
         return found
 
-    async def claim(self, target: str, event_ids: Sequence[int]) -> list[int]:
+    async def claim(
+        self, target: str, event_ids: Sequence[int], *, guild_id: int | None = None
+    ) -> list[int]:
         """Record deliveries before sending (at most once); returns the ids newly claimed,
-        in the order given. An event gone meanwhile (merged into another by an import) is
-        not claimed, and the others still are."""
+        in the order given, pending until mark_sent. An event gone meanwhile (merged into
+        another by an import) is not claimed, and the others still are."""
         async with self.db.transaction() as conn:
             rows = await conn.execute_fetchall(
                 f"SELECT event_id FROM deliveries WHERE target = ? AND event_id IN ({placeholders(len(event_ids))})",
@@ -164,8 +174,9 @@ class SubscriptionRepository:
             existing = {r[0] for r in rows}
             fresh = [i for i in dict.fromkeys(event_ids) if i in existing and i not in done]
             await conn.executemany(
-                "INSERT INTO deliveries(target, event_id, delivered_at) VALUES (?, ?, ?)",
-                [(target, i, now_timestamp()) for i in fresh],
+                "INSERT INTO deliveries(target, event_id, delivered_at, state, attempts, guild_id)"
+                " VALUES (?, ?, ?, 'claimed', 1, ?)",
+                [(target, i, now_timestamp(), guild_id) for i in fresh],
             )
         return fresh
 
@@ -176,6 +187,61 @@ class SubscriptionRepository:
                 "DELETE FROM deliveries WHERE target = ? AND event_id = ?",
                 [(target, i) for i in event_ids],
             )
+
+    async def mark_sent(self, target: str, event_ids: Sequence[int]) -> None:
+        await self._settle(target, event_ids, "sent")
+
+    async def mark_failed(self, target: str, event_ids: Sequence[int]) -> None:
+        await self._settle(target, event_ids, "failed")
+
+    async def _settle(self, target: str, event_ids: Sequence[int], state: str) -> None:
+        async with self.db.transaction() as conn:
+            await conn.executemany(
+                "UPDATE deliveries SET state = ?, delivered_at = ?"
+                " WHERE target = ? AND event_id = ? AND state = 'claimed'",
+                [(state, now_timestamp(), target, i) for i in event_ids],
+            )
+
+    async def retake_claims(
+        self,
+        *,
+        grace: dt.timedelta,
+        shard_ids: Sequence[int] | None,
+        shard_count: int | None,
+    ) -> RetakenClaims:
+        """Claims pending for longer than ``grace``, of the servers on these shards: those on
+        their first attempt taken for a second, those on their second given up. The write
+        transaction (BEGIN IMMEDIATE) is the one writer of the file at a time, so of two
+        processes asking at once the second finds the claims on their second attempt
+        already, and too recent to give up."""
+        where = "state = 'claimed' AND delivered_at <= ?"
+        params: list[object] = [to_timestamp(utc_now() - grace)]
+        if shard_ids is not None and shard_count is not None:
+            ids = sorted(set(shard_ids))
+            where += f" AND (guild_id >> 22) % ? IN ({placeholders(len(ids))})"
+            params += [shard_count, *ids]
+        now = now_timestamp()
+        async with self.db.transaction() as conn:
+            # Given up first: a claim retaken below is stamped now, and with no grace would
+            # otherwise count as pending again at once.
+            given_up = await conn.execute_fetchall(
+                f"UPDATE deliveries SET state = 'failed', delivered_at = ?"
+                f" WHERE {where} AND attempts >= 2 RETURNING target, event_id",
+                (now, *params),
+            )
+            retried = await conn.execute_fetchall(
+                f"UPDATE deliveries SET attempts = attempts + 1, delivered_at = ?"
+                f" WHERE {where} AND attempts = 1 RETURNING target, event_id",
+                (now, *params),
+            )
+        taken = sorted((r[0], r[1]) for r in retried)
+        wanted = set(taken)
+        found = await self._matching(sorted({e for _, e in taken}), undelivered=False)
+        return RetakenClaims(
+            retried=taken,
+            matches=[m for m in found if (m.subscription.target, m.event.id) in wanted],
+            given_up=sorted((r[0], r[1]) for r in given_up),
+        )
 
     # --- notices and state ---------------------------------------------------------------
 

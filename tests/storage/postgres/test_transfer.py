@@ -106,7 +106,10 @@ async def source_db(sample_db: Path) -> Path:
             ],
             "portal_titles": [("en", "ISIL", "Islamic State", NOW), ("en", "File:X", None, NOW)],
             "portal_polls": [("en", 1, NOW, NOW, None, None, 0, "2024-03-01T12:10:00Z")],
-            "deliveries": [("dm:42", event.id, NOW)],
+            "deliveries": [
+                ("dm:42", event.id, NOW, "claimed", 2, 1 << 22),  # pending: its retry's
+                ("digest:5", event.id, NOW, "sent", 1, None),
+            ],
             "subscriptions": [(4, 1, 42, entity_id, "dm", None, NOW, None)],
             "pending_notices": [(42, "Your subscription moved.", NOW)],
             "bot_state": [("gateway", "resume")],

@@ -167,6 +167,14 @@ async def test_a_database_from_before_keeps_its_digests_runs_and_settings(
         settings = await storage.settings.get(GUILD)
         assert settings.timezone == "Europe/Berlin" and settings.language is None
 
+        # Deliveries from before were sent: none is pending, to be taken back as a crash's.
+        rows = await storage.db.fetchall("SELECT target, state, attempts FROM deliveries")
+        assert [tuple(r) for r in rows] == [("digest:7", "sent", 1)]
+        taken = await storage.subscriptions.retake_claims(
+            grace=dt.timedelta(0), shard_ids=None, shard_count=None
+        )
+        assert (taken.retried, taken.given_up) == ([], [])
+
         # Deliveries still hold: what was sent is not posted again; the rest is.
         found = await storage.digests.new_events(digest)
         assert [e.brief.headline for e in found.events] == ["Waiting one", "Waiting two"]

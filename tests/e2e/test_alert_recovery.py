@@ -1,0 +1,135 @@
+"""An alert claimed by a process that died before sending it: after a restart, the process
+takes the claim back once the grace period has passed and sends it, exactly once; and if
+the retry dies too, the alert is given up rather than retried forever."""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from bot.client import ChronicleBot
+from storage.models import Match
+from tests.e2e.discord_standin import DiscordStandIn, make_guild
+from tests.e2e.harness import dms_to, running_bot
+from tests.e2e.test_subscriptions import ANNA, BORIS, OLD, poll, rss, sample, subscribe
+from tests.support.feed_server import FeedServer
+
+NEWS = [("n-1", "ISIL fighters retreat from the outskirts of Raqqa"), *OLD]
+
+
+@pytest.fixture
+async def standin() -> AsyncIterator[DiscordStandIn]:
+    async with DiscordStandIn(
+        guilds=[make_guild(channels=["general"])], users=[ANNA, BORIS]
+    ) as api:
+        yield api
+    assert not api.internal_errors
+
+
+@pytest.fixture
+async def wire(tmp_path: Path) -> AsyncIterator[FeedServer]:
+    async with FeedServer(tmp_path / "feeds") as server:
+        server.set_file("wire.xml", rss(*OLD))
+        yield server
+
+
+def die_before_sending(bot: ChronicleBot, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The process dies between the claim and the send: nothing sent, nothing settled."""
+
+    async def dead(target: str, items: list[Match]) -> bool:
+        return False
+
+    monkeypatch.setattr(bot.alerts, "_send", dead)
+
+
+def grace_passes(database: Path) -> None:
+    """The claims pending now were made long ago (past any grace period)."""
+    with sqlite3.connect(database) as db:
+        db.execute(
+            "UPDATE deliveries SET delivered_at = '2000-01-01T00:00:00.000000Z'"
+            " WHERE state = 'claimed'"
+        )
+    db.close()
+
+
+async def claimed_and_died(
+    standin: DiscordStandIn,
+    wire: FeedServer,
+    database: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A first process: Anna follows Islamic State; news about it arrives; the process
+    claims her alert and dies before sending it."""
+    async with running_bot(standin, database, prepare=sample) as bot:
+        await bot.feeds.add_feed(wire.url("wire.xml"), name="Wire")
+        await subscribe(standin, ANNA, "islamic state")
+        die_before_sending(bot, monkeypatch)
+        wire.set_file("wire.xml", rss(*NEWS))
+        await poll(bot)
+        ids = await bot.storage.subscriptions.announced_after(0, limit=10)
+        assert ids and await bot.storage.subscriptions.matches(ids) == []  # claimed
+    monkeypatch.undo()
+    assert dms_to(standin, ANNA) == []
+
+
+async def test_an_alert_claimed_by_a_process_that_died_is_sent_once(
+    standin: DiscordStandIn, wire: FeedServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    database = tmp_path / "c.db"
+    await claimed_and_died(standin, wire, database, monkeypatch)
+
+    async with running_bot(standin, database) as bot:
+        # Started again at once: the claim is within its grace period (as a live
+        # process's claim on its way would be), so it is left alone.
+        assert dms_to(standin, ANNA) == []
+        assert await bot.alerts.sweep() == 0
+
+        grace_passes(database)
+        assert await bot.alerts.sweep() == 1
+        (dm,) = dms_to(standin, ANNA)
+        embed = dm.json["embeds"][0]
+        assert embed["title"] == "New events about Islamic State"
+        assert "ISIL fighters retreat" in embed["description"]
+        assert dm.json["allowed_mentions"] == {"parse": []}
+
+        # Sent: neither a sweep nor any time passing brings it back.
+        assert await bot.alerts.sweep() == 0
+        grace_passes(database)
+        await poll(bot)
+        assert len(dms_to(standin, ANNA)) == 1
+
+    async with running_bot(standin, database) as bot:
+        grace_passes(database)
+        await poll(bot)
+        assert len(dms_to(standin, ANNA)) == 1
+    assert dms_to(standin, BORIS) == []
+
+
+async def test_an_alert_whose_retry_died_too_is_given_up(
+    standin: DiscordStandIn,
+    wire: FeedServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    database = tmp_path / "c.db"
+    await claimed_and_died(standin, wire, database, monkeypatch)
+
+    async with running_bot(standin, database) as bot:
+        die_before_sending(bot, monkeypatch)
+        grace_passes(database)
+        await bot.alerts.sweep()  # the retry, which dies as well
+    monkeypatch.undo()
+
+    with caplog.at_level(logging.WARNING, logger="bot.alerts"):
+        async with running_bot(standin, database) as bot:
+            grace_passes(database)
+            assert await bot.alerts.sweep() == 0
+            assert "gave up the alert of event" in caplog.text
+            grace_passes(database)
+            await poll(bot)
+    assert dms_to(standin, ANNA) == []

@@ -182,9 +182,15 @@ class AlertService:
             await self._refused(subscription, error)
             return False
         except (discord.HTTPException, aiohttp.ClientError, TimeoutError) as error:
-            # Not delivered: give the claim back so the next sweep tries again.
-            await repo.unclaim(target, list(events))
-            log.warning("alert to %s not sent, will retry: %s", target, error)
+            # Not delivered: the claim stays pending, and the sweep after the grace period
+            # takes it back and sends it once more (_retry_unsent); the sweeps' watermark has
+            # moved past these events, so nothing else would.
+            log.warning(
+                "alert to %s not sent (%s); it is tried once more in %s",
+                target,
+                error,
+                self.claim_grace,
+            )
             return False
         await repo.mark_sent(target, list(events))
         return True

@@ -284,9 +284,7 @@ class FeedRepository(Protocol):
 class PortalRepository(Protocol):
     """Wikipedia's Portal:Current events, day page by day page."""
 
-    async def revisions(
-        self, wiki: str, dates: Sequence[dt.date]
-    ) -> dict[dt.date, int | None]: ...
+    async def revisions(self, wiki: str, dates: Sequence[dt.date]) -> dict[dt.date, int | None]: ...
 
     async def days(self, wiki: str, *, limit: int = 10) -> list[PortalDayState]: ...
 
@@ -315,9 +313,7 @@ class PortalRepository(Protocol):
         events, new events made, edits applied, removals marked."""
         ...
 
-    async def resolved_titles(
-        self, wiki: str, titles: Sequence[str]
-    ) -> dict[str, str | None]: ...
+    async def resolved_titles(self, wiki: str, titles: Sequence[str]) -> dict[str, str | None]: ...
 
     async def store_titles(
         self, wiki: str, resolved: Mapping[str, str | None], *, now: dt.datetime
@@ -488,10 +484,6 @@ class SubscriptionRepository(Protocol):
         """Record deliveries before sending (at most once); the ids newly claimed, pending
         until mark_sent. ``guild_id``: the server they are claimed for, whose shard's process
         takes them back (retake_claims) should this one die before sending."""
-        ...
-
-    async def unclaim(self, target: str, event_ids: Sequence[int]) -> None:
-        """Give back a claim whose message never went out, so that it can be claimed again."""
         ...
 
     async def mark_sent(self, target: str, event_ids: Sequence[int]) -> None:

@@ -192,15 +192,6 @@ class SubscriptionRepository:
         fresh = {r[0] for r in rows}
         return [i for i in wanted if i in fresh]
 
-    async def unclaim(self, target: str, event_ids: Sequence[int]) -> None:
-        """Give back a claim whose message never went out, so the next sweep tries again."""
-        async with self.db.transaction() as conn:
-            await conn.execute(
-                "DELETE FROM deliveries WHERE target = $1 AND event_id = ANY($2::bigint[])",
-                target,
-                list(event_ids),
-            )
-
     async def mark_sent(self, target: str, event_ids: Sequence[int]) -> None:
         await self._settle(target, event_ids, "sent")
 

@@ -152,7 +152,9 @@ class SubscriptionRepository:
                 + " ORDER BY e.id",
                 list(chunk),
             )
-            found.extend(Match(_subscription(r, id_column="sub_id"), event_rows.brief(r)) for r in rows)
+            found.extend(
+                Match(_subscription(r, id_column="sub_id"), event_rows.brief(r)) for r in rows
+            )
         return found
 
     async def claim(
@@ -179,14 +181,6 @@ class SubscriptionRepository:
                 [(target, i, now_timestamp(), guild_id) for i in fresh],
             )
         return fresh
-
-    async def unclaim(self, target: str, event_ids: Sequence[int]) -> None:
-        """Give back a claim whose message never went out, so the next sweep tries again."""
-        async with self.db.transaction() as conn:
-            await conn.executemany(
-                "DELETE FROM deliveries WHERE target = ? AND event_id = ?",
-                [(target, i) for i in event_ids],
-            )
 
     async def mark_sent(self, target: str, event_ids: Sequence[int]) -> None:
         await self._settle(target, event_ids, "sent")

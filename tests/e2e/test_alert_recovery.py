@@ -133,3 +133,30 @@ async def test_an_alert_whose_retry_died_too_is_given_up(
             grace_passes(database)
             await poll(bot)
     assert dms_to(standin, ANNA) == []
+
+
+async def test_an_alert_discord_failed_to_take_is_sent_once_after_the_grace_period(
+    standin: DiscordStandIn, wire: FeedServer, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Discord answers 503 to the alert: the claim stays pending, and once the grace period
+    has passed a sweep sends it, once (the sweeps' watermark has moved past the event)."""
+    database = tmp_path / "c.db"
+    async with running_bot(standin, database, prepare=sample) as bot:
+        await bot.feeds.add_feed(wire.url("wire.xml"), name="Wire")
+        await subscribe(standin, ANNA, "islamic state")
+        standin.fail("POST", r"/channels/\d+/messages", 503, message="503: Service Unavailable")
+        wire.set_file("wire.xml", rss(*NEWS))
+        with caplog.at_level(logging.WARNING, logger="bot.alerts"):
+            await poll(bot)
+        assert dms_to(standin, ANNA) == []
+        assert any("it is tried once more" in r.getMessage() for r in caplog.records)
+        standin.clear_faults()
+
+        assert await bot.alerts.sweep() == 0  # not before the grace period
+        grace_passes(database)
+        assert await bot.alerts.sweep() == 1
+        (dm,) = dms_to(standin, ANNA)
+        assert "ISIL fighters retreat" in dm.json["embeds"][0]["description"]
+        grace_passes(database)
+        await poll(bot)
+        assert len(dms_to(standin, ANNA)) == 1

@@ -108,16 +108,6 @@ async def test_sent_and_refused_claims_never_come_back(storage: Storage, raw_sql
     assert await storage.subscriptions.claim(f"dm:{BOB}", ids) == ids
 
 
-async def test_a_claim_given_back_is_not_pending(storage: Storage, raw_sql: RawSQL) -> None:
-    ids = await arrive(storage, news("One", "Syria"))
-    dm = await subscribe(storage, ALICE, "Syria")
-    await storage.subscriptions.claim(dm.target, ids, guild_id=GUILD)
-    await storage.subscriptions.unclaim(dm.target, ids)  # Discord refused for now
-    await age(raw_sql)
-    assert nothing(await retake(storage, dt.timedelta(0)))
-    assert await storage.subscriptions.claim(dm.target, ids) == ids  # a sweep's, again
-
-
 async def test_a_retried_claim_whose_subscription_went_has_no_match(
     storage: Storage, raw_sql: RawSQL
 ) -> None:

@@ -321,11 +321,9 @@ async def test_matches_leave_out_what_was_delivered_to_the_target(storage: Stora
     )
     assert pairs(await storage.subscriptions.matches(ids)) == {(here.id, ids[0]), (here.id, ids[1])}
 
-    # Given back, it matches again.
+    # Claimed, it no longer matches.
     await storage.subscriptions.claim(here.target, ids)
     assert await storage.subscriptions.matches(ids) == []
-    await storage.subscriptions.unclaim(here.target, [ids[1]])
-    assert pairs(await storage.subscriptions.matches(ids)) == {(here.id, ids[1])}
 
 
 # --- the ledger -------------------------------------------------------------------------------
@@ -342,13 +340,6 @@ async def test_a_claim_is_had_once(storage: Storage) -> None:
     # Another target's ledger is its own.
     assert await storage.subscriptions.claim(other, ids) == ids
     assert await storage.subscriptions.claim(target, []) == []
-
-    # Given back (the message never went out), it can be claimed again, once.
-    await storage.subscriptions.unclaim(target, [ids[0], ids[2]])
-    assert await storage.subscriptions.claim(target, ids) == [ids[0], ids[2]]
-    assert await storage.subscriptions.claim(target, ids) == []
-    assert await storage.subscriptions.claim(other, ids) == []  # untouched by the unclaim
-    await storage.subscriptions.unclaim(target, [])
 
 
 async def test_the_ledger_notices_and_state_survive_a_restart(open_archive: OpenArchive) -> None:

@@ -26,6 +26,7 @@ import aiohttp
 import discord
 
 from bot import render
+from bot.nonces import alert_nonce
 from bot.permissions import pinging_only
 from storage.models import Match, Subscription
 
@@ -160,12 +161,17 @@ class AlertService:
             briefs[match.event.id] = match.event
         embed = render.alert_embed([(briefs[i], names) for i, names in events.items()])
         repo = self.bot.storage.subscriptions
+        # The retry of a claim a dead process sent but did not mark sent carries the same
+        # nonce, and Discord answers it with the first message (if within its few minutes).
+        nonce = alert_nonce(target, events)
         try:
             if subscription.delivery == "dm":
                 user = self.bot.get_user(subscription.user_id) or await self.bot.fetch_user(
                     subscription.user_id
                 )
-                await user.send(embed=embed, allowed_mentions=discord.AllowedMentions.none())
+                await user.send(
+                    embed=embed, allowed_mentions=discord.AllowedMentions.none(), nonce=nonce
+                )
             else:
                 channel = self.bot.get_channel(
                     subscription.channel_id or 0
@@ -175,6 +181,7 @@ class AlertService:
                     f"<@{subscription.user_id}>",
                     embed=embed,
                     allowed_mentions=pinging_only(user=subscription.user_id),
+                    nonce=nonce,
                 )
         except (discord.Forbidden, discord.NotFound) as error:
             # Refused for good: settled, so that no sweep or restart sends it again.

@@ -32,6 +32,7 @@ from bot.digests import (
     slot_day,
 )
 from bot.language import server_language
+from bot.nonces import digest_part_nonce
 from bot.pacing import PostPacer
 from bot.permissions import permissions_needed, pinging_only
 from storage import Storage
@@ -204,6 +205,8 @@ class DigestDelivery:
             thread = await self._thread(run.thread_id) if run.parts_sent and run.thread_id else None
             for index in range(run.parts_sent, len(messages)):
                 if thread is None:
+                    # No nonce: Discord's forum post create takes none in its message, so a
+                    # post whose process died before recording it is opened again on resume.
                     async with self.pacer.turn(digest.guild_id, channel.id):
                         created = await channel.create_thread(
                             name=self._post_title(digest, run, content),
@@ -214,7 +217,11 @@ class DigestDelivery:
                     thread = created.thread
                 else:
                     async with self.pacer.turn(digest.guild_id, thread.id):
-                        await thread.send(embeds=messages[index], allowed_mentions=quiet)
+                        await thread.send(
+                            embeds=messages[index],
+                            allowed_mentions=quiet,
+                            nonce=digest_part_nonce(digest.id, run.slot, index),
+                        )
                 await self.storage.digests.part_sent(digest.id, run.slot, thread_id=thread.id)
             return
         if not isinstance(channel, discord.TextChannel | discord.Thread):
@@ -229,6 +236,9 @@ class DigestDelivery:
                     content=mention if first else None,
                     embeds=messages[index],
                     allowed_mentions=pinging if first else quiet,
+                    # A part Discord took but this run did not record (the process died in
+                    # between) is answered with the first message when the resume sends it.
+                    nonce=digest_part_nonce(digest.id, run.slot, index),
                 )
             await self.storage.digests.part_sent(digest.id, run.slot)
             if digest.publish and isinstance(channel, discord.TextChannel) and channel.is_news():

@@ -124,6 +124,8 @@ JsonDict = dict[str, Any]
 
 API_VERSION = 10
 DISCORD_EPOCH_MS = 1_420_070_400_000
+# How long an enforced nonce is remembered: Discord says "the past few minutes".
+NONCE_WINDOW = 180.0
 
 # Fixed ids so tests can refer to them. Bots created since 2016 share the application's id.
 BOT_USER_ID = 1_180_000_000_000_000_001
@@ -1233,6 +1235,10 @@ class DiscordStandIn:
             :meth:`set_rate_limits`.
         recommended_shards: the shard count ``GET /gateway/bot`` recommends (what
             discord.py's AutoShardedClient runs when it is given none).
+        nonce_window: seconds a message's nonce stays taken. A message create with a
+            ``nonce`` and ``enforce_nonce: true`` that its author already used in that channel
+            within the window answers the existing message (200, same id) and creates
+            nothing, as Discord does for "the past few minutes" (it says no more exactly).
 
     Shards: an IDENTIFY with ``shard: [id, count]`` starts a session of that shard alongside
     the others' (one connection each, as on Discord); it is sent READY and the GUILD_CREATEs of
@@ -1259,8 +1265,10 @@ class DiscordStandIn:
         transport_compression: bool = True,
         rate_limits: RateLimits | None = None,
         recommended_shards: int = 1,
+        nonce_window: float = NONCE_WINDOW,
     ) -> None:
         self.recommended_shards = recommended_shards
+        self.nonce_window = nonce_window
         self.guilds: dict[int, GuildSpec] = {
             g.id: g for g in (guilds if guilds is not None else [make_guild()])
         }
@@ -1310,6 +1318,8 @@ class DiscordStandIn:
         self._dm_recipients: dict[int, int] = {}  # DM channel id -> user id
         self._dm_blocked: set[int] = set()
         self._channel_messages: dict[int, list[int]] = {}
+        # (channel id, author id, nonce) -> (message id, time.monotonic() it was created)
+        self._nonces: dict[tuple[int, int, str], tuple[int, float]] = {}
         self._attachments: dict[int, bytes] = {}
         self._identify_rejection: tuple[int, str] | None = None
         # Per shard id (0 when the client does not shard): its session and live connection.
@@ -2398,6 +2408,9 @@ class DiscordStandIn:
             errors["content"] = _field_error(
                 "BASE_TYPE_MAX_LENGTH", "Must be 2000 or fewer in length."
             )
+        nonce = body.get("nonce")
+        if isinstance(nonce, str) and len(nonce) > 25:
+            errors["nonce"] = _field_error("BASE_TYPE_MAX_LENGTH", "Must be 25 or fewer in length.")
         embeds = body.get("embeds") or []
         if len(embeds) > 10:
             errors["embeds"] = _field_error(
@@ -2734,15 +2747,35 @@ class DiscordStandIn:
         channel_id = int(call.params["channel_id"])
         self._check_can_send(channel_id, call.files)
         self._validate_message(call.json, call.files, creating=True)
+        body: Mapping[str, Any] = call.json if isinstance(call.json, Mapping) else {}
+        taken = self._nonce_key(channel_id, body)
+        if taken is not None:
+            earlier = self._nonces.get(taken)
+            if (
+                earlier is not None
+                and time.monotonic() - earlier[1] < self.nonce_window
+                and earlier[0] in self.messages
+            ):
+                # The first message again: nothing created, nothing dispatched.
+                return _Result(200, self.messages[earlier[0]])
         guild = self._guild_of_channel(channel_id)
         thread = guild.find_channel(channel_id) if guild else None
         if guild is not None and thread is not None and thread.is_thread and thread.archived:
             # Sending to an archived (unlocked) thread unarchives it.
             thread.archived = False
             await self._dispatch_guild_event("THREAD_UPDATE", thread.to_payload(guild.id))
-        message = self._create_message(channel_id, call.json or {}, call.files)
+        message = self._create_message(channel_id, body, call.files)
+        if taken is not None:
+            self._nonces[taken] = (int(message["id"]), time.monotonic())
         await self._echo("MESSAGE_CREATE", message)
         return _Result(200, message)
+
+    def _nonce_key(self, channel_id: int, body: Mapping[str, Any]) -> tuple[int, int, str] | None:
+        """What a create's nonce is unique by, when it asks for it to be enforced."""
+        nonce = body.get("nonce")
+        if nonce is None or not body.get("enforce_nonce"):
+            return None
+        return (channel_id, self.bot_user.id, str(nonce))
 
     # -- REST: threads, forum posts, crossposts -------------------------------------------
 

@@ -90,14 +90,15 @@ async def running_bot(
 
 
 def dms_to(standin: DiscordStandIn, user: UserSpec) -> list[Any]:
-    """The messages the bot sent a user by direct message."""
+    """The messages the bot sent a user by direct message: the request that made each (a
+    create Discord answered with an earlier message, by its nonce, made none)."""
     channels = {
         int(r.response["id"])
         for r in standin.requests_to("POST", "/users/@me/channels")
         if r.status < 300 and int(r.json["recipient_id"]) == user.id
     }
-    return [
-        r
-        for r in standin.requests_to("POST", r"/channels/\d+/messages")
-        if r.status < 300 and int(r.params["channel_id"]) in channels
-    ]
+    made: dict[str, Any] = {}
+    for r in standin.requests_to("POST", r"/channels/\d+/messages"):
+        if r.status < 300 and int(r.params["channel_id"]) in channels:
+            made.setdefault(r.response["id"], r)
+    return list(made.values())

@@ -1,6 +1,8 @@
 """An alert claimed by a process that died before sending it: after a restart, the process
 takes the claim back once the grace period has passed and sends it, exactly once; and if
-the retry dies too, the alert is given up rather than retried forever."""
+the retry dies too, the alert is given up rather than retried forever. One a process sent
+but died before marking sent is retried with the same nonce, which Discord answers with the
+message it has: still one."""
 
 from __future__ import annotations
 
@@ -8,12 +10,13 @@ import logging
 import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from bot.client import ChronicleBot
 from storage.models import Match
-from tests.e2e.discord_standin import DiscordStandIn, make_guild
+from tests.e2e.discord_standin import DEFAULT_CHANNEL_ID, DiscordStandIn, make_guild
 from tests.e2e.harness import dms_to, running_bot
 from tests.e2e.test_subscriptions import ANNA, BORIS, OLD, poll, rss, sample, subscribe
 from tests.support.feed_server import FeedServer
@@ -44,6 +47,16 @@ def die_before_sending(bot: ChronicleBot, monkeypatch: pytest.MonkeyPatch) -> No
         return False
 
     monkeypatch.setattr(bot.alerts, "_send", dead)
+
+
+def die_after_sending(bot: ChronicleBot, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The process dies between the send and marking it sent: Discord has the message, the
+    ledger still has the claim pending."""
+
+    async def dead(target: str, event_ids: list[int]) -> None:
+        return None
+
+    monkeypatch.setattr(bot.storage.subscriptions, "mark_sent", dead)
 
 
 def grace_passes(database: Path) -> None:
@@ -160,3 +173,47 @@ async def test_an_alert_discord_failed_to_take_is_sent_once_after_the_grace_peri
         grace_passes(database)
         await poll(bot)
         assert len(dms_to(standin, ANNA)) == 1
+
+
+def alerts_to_anna(standin: DiscordStandIn, delivery: str) -> list[dict[str, Any]]:
+    """The alerts Anna can see: her DMs, or the posts mentioning her in #general."""
+    if delivery == "dm":
+        return [standin.messages[int(r.response["id"])] for r in dms_to(standin, ANNA)]
+    return [m for m in standin.messages_in(DEFAULT_CHANNEL_ID) if m["content"] == f"<@{ANNA.id}>"]
+
+
+@pytest.mark.parametrize("delivery", ["dm", "here"])
+async def test_an_alert_sent_by_a_process_that_died_before_recording_it_is_not_posted_twice(
+    standin: DiscordStandIn,
+    wire: FeedServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    delivery: str,
+) -> None:
+    database = tmp_path / "c.db"
+    async with running_bot(standin, database, prepare=sample) as bot:
+        await bot.feeds.add_feed(wire.url("wire.xml"), name="Wire")
+        await subscribe(standin, ANNA, "islamic state", delivery)
+        die_after_sending(bot, monkeypatch)
+        wire.set_file("wire.xml", rss(*NEWS))
+        await poll(bot)
+        (first,) = alerts_to_anna(standin, delivery)
+    monkeypatch.undo()
+
+    async with running_bot(standin, database) as bot:
+        assert await bot.alerts.sweep() == 0  # within the grace period: left alone
+        grace_passes(database)
+        # The claim, still pending, is retried: Discord answers with the message it has.
+        assert await bot.alerts.sweep() == 1
+        assert [m["id"] for m in alerts_to_anna(standin, delivery)] == [first["id"]]
+        sends = [
+            r
+            for r in standin.requests_to("POST", r"/channels/\d+/messages")
+            if r.json.get("nonce") == first["nonce"]
+        ]
+        assert len(sends) == 2 and all(r.response["id"] == first["id"] for r in sends)
+        # Marked sent now: no later sweep sends it.
+        grace_passes(database)
+        await poll(bot)
+        assert len(alerts_to_anna(standin, delivery)) == 1
+    assert dms_to(standin, BORIS) == []

@@ -978,6 +978,79 @@ async def test_a_forum_post_cut_short_is_finished_in_its_thread_after_a_restart(
     assert standin.duplicate_messages() == []
 
 
+class Died(Exception):
+    """The process died here."""
+
+
+def die_after_sending_part(bot: ChronicleBot, monkeypatch: pytest.MonkeyPatch, part: int) -> None:
+    """The process dies once a run's part `part` (from 0) went out, before recording it."""
+    repo = bot.storage.digests
+    recorded = repo.part_sent
+    calls = 0
+
+    async def part_sent(digest_id: int, slot: str, *, thread_id: int | None = None) -> None:
+        nonlocal calls
+        calls += 1
+        if calls == part + 1:
+            raise Died
+        await recorded(digest_id, slot, thread_id=thread_id)
+
+    monkeypatch.setattr(repo, "part_sent", part_sent)
+
+
+@pytest.mark.parametrize(
+    ("channel", "part"), [(NEWS, 0), (THREAD, 1), (FORUM, 1)], ids=["text", "thread", "forum"]
+)
+async def test_a_part_discord_took_but_the_run_did_not_record_is_posted_once(
+    standin: DiscordStandIn,
+    wire: FeedServer,
+    clock: FakeClock,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    channel: int,
+    part: int,
+) -> None:
+    """Resumed after the parts recorded as sent, the run sends that part again, with the
+    same nonce: Discord answers with the message it has, and the channel shows each part
+    once. (A forum post's first message comes with the post, which takes no nonce.)"""
+    db = tmp_path / "c.db"
+    feeds = {f"{p}.xml": long_items(p, 15) for p in ("a", "b", "c")}
+    async with running_bot(standin, db, prepare=sample, clock=clock) as bot:
+        for name in feeds:
+            wire.set_file(name, rss(clock(), OLD))
+            await bot.feeds.add_feed(wire.url(name), name=name)
+        await digest_set(standin, kind="new", channel=channel, every="live", role=NEWS_ROLE)
+        digest_id = await only_digest(bot)
+        die_after_sending_part(bot, monkeypatch, part)
+        await ingest(bot, clock, wire, feeds)
+        if channel == FORUM:
+            (created,) = standin.requests_to("POST", rf"/channels/{FORUM}/threads")
+            channel = int(created.response["id"])
+        assert len(posts(standin, channel)) == part + 1  # out, but not recorded
+        (run,) = await bot.storage.digests.runs_for(digest_id)
+        assert (run.status, run.parts_sent) == ("sending", part)
+        assert run.parts >= 3
+    monkeypatch.undo()
+
+    clock.set(clock() + dt.timedelta(minutes=1))
+    async with running_bot(standin, db, clock=clock) as bot:
+        await bot.chronicle_scheduler.live.wait()  # the start's catch-up round
+        (run,) = await bot.storage.digests.runs_for(digest_id)
+        assert (run.status, run.parts_sent) == ("sent", run.parts)
+    messages = posts(standin, channel)
+    assert len(messages) == run.parts
+    assert sorted(guids(messages)) == sorted(g for items in feeds.values() for g, _ in items)
+    assert [m["mention_roles"] for m in messages] == [[str(NEWS_ROLE)]] + [[]] * (run.parts - 1)
+    assert standin.duplicate_messages() == []
+    # The part sent twice was sent with one nonce, and answered with one message.
+    again = [
+        r
+        for r in standin.requests_to("POST", rf"/channels/{channel}/messages")
+        if r.json["nonce"] == messages[part]["nonce"]
+    ]
+    assert [r.response["id"] for r in again] == [messages[part]["id"]] * 2
+
+
 # --------------------------------------------------------------------------------------------
 # 14. A channel deleted at runtime; the server's language
 # --------------------------------------------------------------------------------------------

@@ -10,30 +10,11 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
-import asyncpg
-
+from storage import rows as domain_rows
 from storage.models import Match, RetakenClaims, Subscription
 from storage.postgres import event_rows
 from storage.postgres.db import Database
 from storage.times import utc_now
-
-_SELECT = (
-    "SELECT s.id, s.guild_id, s.user_id, s.entity_id, e.name AS entity, s.delivery,"
-    " s.channel_id, s.paused_reason FROM subscriptions s JOIN entities e ON e.id = s.entity_id"
-)
-
-
-def _subscription(row: asyncpg.Record, id_column: str = "id") -> Subscription:
-    return Subscription(
-        id=row[id_column],
-        guild_id=row["guild_id"],
-        user_id=row["user_id"],
-        entity_id=row["entity_id"],
-        entity=row["entity"],
-        delivery=row["delivery"],
-        channel_id=row["channel_id"],
-        paused_reason=row["paused_reason"],
-    )
 
 
 def _changed(status: str) -> int:
@@ -70,10 +51,11 @@ class SubscriptionRepository:
                     channel_id,
                 )
             row = await conn.fetchrow(
-                f"{_SELECT} WHERE s.guild_id = $1 AND s.user_id = $2 AND s.entity_id = $3", *key
+                f"{domain_rows.SUBSCRIPTION_SELECT} WHERE s.guild_id = $1 AND s.user_id = $2 AND s.entity_id = $3",
+                *key,
             )
         assert row is not None  # written just above, in this transaction
-        return _subscription(row), created is not None
+        return domain_rows.subscription(row), created is not None
 
     async def unsubscribe(self, *, guild_id: int, user_id: int, entity_id: int) -> bool:
         async with self.db.transaction() as conn:
@@ -91,17 +73,19 @@ class SubscriptionRepository:
         return _changed(status) > 0
 
     async def get(self, subscription_id: int) -> Subscription | None:
-        row = await self.db.fetchrow(f"{_SELECT} WHERE s.id = $1", subscription_id)
-        return _subscription(row) if row else None
+        row = await self.db.fetchrow(
+            f"{domain_rows.SUBSCRIPTION_SELECT} WHERE s.id = $1", subscription_id
+        )
+        return domain_rows.subscription(row) if row else None
 
     async def for_member(self, guild_id: int, user_id: int) -> list[Subscription]:
         # COLLATE "C": code point order, as SQLite orders text, whatever the server's locale.
         rows = await self.db.fetch(
-            f'{_SELECT} WHERE s.guild_id = $1 AND s.user_id = $2 ORDER BY e.folded COLLATE "C"',
+            f'{domain_rows.SUBSCRIPTION_SELECT} WHERE s.guild_id = $1 AND s.user_id = $2 ORDER BY e.folded COLLATE "C"',
             guild_id,
             user_id,
         )
-        return [_subscription(r) for r in rows]
+        return [domain_rows.subscription(r) for r in rows]
 
     async def count_for_member(self, guild_id: int, user_id: int) -> int:
         count: int = await self.db.fetchval(
@@ -121,11 +105,11 @@ class SubscriptionRepository:
 
     async def dm_subscriptions(self, user_id: int) -> list[Subscription]:
         rows = await self.db.fetch(
-            f"{_SELECT} WHERE s.user_id = $1 AND s.delivery = 'dm' AND s.paused_reason IS NULL"
+            f"{domain_rows.SUBSCRIPTION_SELECT} WHERE s.user_id = $1 AND s.delivery = 'dm' AND s.paused_reason IS NULL"
             " ORDER BY s.guild_id, s.id",  # as SQLite reads them, by its index on them
             user_id,
         )
-        return [_subscription(r) for r in rows]
+        return [domain_rows.subscription(r) for r in rows]
 
     # --- alerts --------------------------------------------------------------------------
 
@@ -168,7 +152,10 @@ class SubscriptionRepository:
             + " ORDER BY e.id, ee.entity_id, s.id",
             sorted(set(event_ids)),
         )
-        return [Match(_subscription(r, id_column="sub_id"), event_rows.brief(r)) for r in rows]
+        return [
+            Match(domain_rows.subscription(r, id_column="sub_id"), event_rows.brief(r))
+            for r in rows
+        ]
 
     async def claim(
         self, target: str, event_ids: Sequence[int], *, guild_id: int | None = None

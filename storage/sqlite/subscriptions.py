@@ -5,30 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
-import aiosqlite
-
+from storage import rows as domain_rows
 from storage.models import Match, RetakenClaims, Subscription
 from storage.sqlite import event_rows
 from storage.sqlite.db import Database, chunked, placeholders
 from storage.times import now_timestamp, to_timestamp, utc_now
-
-_SELECT = (
-    "SELECT s.id, s.guild_id, s.user_id, s.entity_id, e.name AS entity, s.delivery,"
-    " s.channel_id, s.paused_reason FROM subscriptions s JOIN entities e ON e.id = s.entity_id"
-)
-
-
-def _subscription(row: aiosqlite.Row, id_column: str = "id") -> Subscription:
-    return Subscription(
-        id=row[id_column],
-        guild_id=row["guild_id"],
-        user_id=row["user_id"],
-        entity_id=row["entity_id"],
-        entity=row["entity"],
-        delivery=row["delivery"],
-        channel_id=row["channel_id"],
-        paused_reason=row["paused_reason"],
-    )
 
 
 class SubscriptionRepository:
@@ -60,11 +41,12 @@ class SubscriptionRepository:
                 )
             row = await (
                 await conn.execute(
-                    f"{_SELECT} WHERE s.guild_id = ? AND s.user_id = ? AND s.entity_id = ?", key
+                    f"{domain_rows.SUBSCRIPTION_SELECT} WHERE s.guild_id = ? AND s.user_id = ? AND s.entity_id = ?",
+                    key,
                 )
             ).fetchone()
         assert row is not None  # written just above, in this transaction
-        return _subscription(row), existing is None
+        return domain_rows.subscription(row), existing is None
 
     async def unsubscribe(self, *, guild_id: int, user_id: int, entity_id: int) -> bool:
         async with self.db.transaction() as conn:
@@ -82,15 +64,17 @@ class SubscriptionRepository:
             return cursor.rowcount > 0
 
     async def get(self, subscription_id: int) -> Subscription | None:
-        row = await self.db.fetchone(f"{_SELECT} WHERE s.id = ?", (subscription_id,))
-        return _subscription(row) if row else None
+        row = await self.db.fetchone(
+            f"{domain_rows.SUBSCRIPTION_SELECT} WHERE s.id = ?", (subscription_id,)
+        )
+        return domain_rows.subscription(row) if row else None
 
     async def for_member(self, guild_id: int, user_id: int) -> list[Subscription]:
         rows = await self.db.fetchall(
-            f"{_SELECT} WHERE s.guild_id = ? AND s.user_id = ? ORDER BY e.folded",
+            f"{domain_rows.SUBSCRIPTION_SELECT} WHERE s.guild_id = ? AND s.user_id = ? ORDER BY e.folded",
             (guild_id, user_id),
         )
-        return [_subscription(r) for r in rows]
+        return [domain_rows.subscription(r) for r in rows]
 
     async def count_for_member(self, guild_id: int, user_id: int) -> int:
         row = await self.db.fetchone(
@@ -108,10 +92,10 @@ class SubscriptionRepository:
 
     async def dm_subscriptions(self, user_id: int) -> list[Subscription]:
         rows = await self.db.fetchall(
-            f"{_SELECT} WHERE s.user_id = ? AND s.delivery = 'dm' AND s.paused_reason IS NULL",
+            f"{domain_rows.SUBSCRIPTION_SELECT} WHERE s.user_id = ? AND s.delivery = 'dm' AND s.paused_reason IS NULL",
             (user_id,),
         )
-        return [_subscription(r) for r in rows]
+        return [domain_rows.subscription(r) for r in rows]
 
     # --- alerts --------------------------------------------------------------------------
 
@@ -153,7 +137,8 @@ class SubscriptionRepository:
                 list(chunk),
             )
             found.extend(
-                Match(_subscription(r, id_column="sub_id"), event_rows.brief(r)) for r in rows
+                Match(domain_rows.subscription(r, id_column="sub_id"), event_rows.brief(r))
+                for r in rows
             )
         return found
 

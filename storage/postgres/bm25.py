@@ -1,8 +1,9 @@
 """bm25 as SQLite's FTS5 computes it (its bm25() with column weights), for PostgreSQL: so
 that a search ranks its matches in the order the SQLite backend gives. ts_rank and
 ts_rank_cd know neither how rare a word is in the archive (bm25's IDF) nor bm25's length
-normalisation; computed here over the texts' tokens, the score is FTS5's, given the counts
-of the archive (rows, average length, rows holding each phrase)."""
+normalisation; computed here from how many times each phrase is in each column of a row,
+the score is FTS5's, given the counts of the archive (rows, average length, rows holding
+each phrase)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,6 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from storage.postgres.tsquery import Phrase
 from storage.search_rules import BM25_B, BM25_K1
 
 # FTS5 gives a phrase in at least half the rows this IDF rather than a negative one.
@@ -34,19 +34,16 @@ class Corpus:
 
 
 def score(
-    phrases: Sequence[Phrase],
-    corpus: Corpus,
-    columns: Sequence[Sequence[str]],
-    weights: Sequence[float],
-    length: int,
+    hits: Sequence[Sequence[int]], corpus: Corpus, weights: Sequence[float], length: int
 ) -> float:
-    """FTS5's bm25 of a row (negative, better when lower): `columns` are its texts' tokens,
-    each column's hits weigh as `weights` say, and `length` is all its tokens."""
+    """FTS5's bm25 of a row (negative, better when lower): `hits` are how many times each
+    phrase ranked by is in each of its columns, whose hits weigh as `weights` say, and
+    `length` is all its tokens."""
     total = 0.0
     average = corpus.average_length or 1.0
     norm = BM25_K1 * (1 - BM25_B + BM25_B * length / average)
-    for phrase, phrase_idf in zip(phrases, corpus.idfs, strict=True):
-        freq = sum(w * phrase.count_in(tokens) for tokens, w in zip(columns, weights, strict=True))
+    for counts, phrase_idf in zip(hits, corpus.idfs, strict=True):
+        freq = sum(w * n for n, w in zip(counts, weights, strict=True))
         # Grouped as FTS5 groups it, so that equal scores there are equal here.
         total += phrase_idf * ((freq * (BM25_K1 + 1.0)) / (freq + norm))
     return -total

@@ -12,6 +12,7 @@ GIN index finds prefixes and phrases itself."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -21,7 +22,7 @@ from storage.matching import phrase_matcher
 from storage.models import EventBrief, SearchFilter, SearchHit
 from storage.postgres import bm25, event_rows
 from storage.postgres.db import Database
-from storage.postgres.textsearch import HEADLINE, index_tokens
+from storage.postgres.textsearch import HEADLINE, index_tokens, lexeme
 from storage.postgres.tsquery import (
     TEXT,
     Phrase,
@@ -30,6 +31,7 @@ from storage.postgres.tsquery import (
     compile_text,
     contradicts_itself,
     counted_phrases,
+    estimate,
     folded_tokens,
     headline_words,
     phrase,
@@ -50,13 +52,57 @@ from storage.search_rules import (
 from storage.textindex import any_script, fold, has_cjk, same_script
 from storage.words import suggestion_words, without_letter_typed
 
-# An event's length for bm25, in tokens: its vector's, and its entities', which SQLite's
-# index holds as words of a column bm25 weighs at 0 (migration 0005).
-EVENT_LENGTH = (
-    "(chronicle_tokens(e.search) + (SELECT count(*) FROM event_entities l WHERE l.event_id = e.id))"
-)
 # The newest events whose text matches a tsquery ($1), newest first, at most $2.
+# Choosing how to read a query's matches (PostgresSearch._newest_first): the share of them
+# its filters (entities, language, a start date) are taken to pass, and what reading an
+# event an index found costs, in events walked (a page of its own, where walked events
+# share theirs).
+FILTERED_SHARE = 0.25
+INDEXED_ROW_COST = 6
 NEWEST_MATCHES = "SELECT id FROM events WHERE search @@ $1::tsquery ORDER BY id DESC LIMIT $2"
+
+
+# What bm25 needs of event e: its length, the tokens of its vector (migration 0009) and its
+# entities, which SQLite's index holds as words of a column bm25 weighs at 0 (migration
+# 0005); and its vector, as text, where Positions finds the words ranked by (cheaper than
+# unnesting it in SQL, or than splitting its texts again).
+RANKING_COLUMNS = (
+    "coalesce(e.search_tokens, 0)"
+    " + (SELECT count(*) FROM event_entities l WHERE l.event_id = e.id) AS length,"
+    " e.search::text AS vector"
+)
+
+
+class Positions:
+    """Where the words of some phrases are in a vector's text ('word':3A,17B ...)."""
+
+    def __init__(self, phrases: Sequence[Phrase]):
+        words = {t for p in phrases for t in (p.tokens[:-1] if p.prefix else p.tokens)}
+        starts = {p.tokens[-1] for p in phrases if p.prefix and p.tokens}
+        alternatives = [re.escape(lexeme(w)[1:-1]) for w in sorted(words)]
+        alternatives += [re.escape(lexeme(w)[1:-1]) + "(?:[^']|'')*" for w in sorted(starts)]
+        self._item = re.compile("'(" + "|".join(alternatives or ["(?!)"]) + ")':([0-9A-D,]+)")
+
+    def of(self, vector: str) -> dict[str, list[tuple[int, str]]]:
+        """Each word's positions and their weights (D, the default, is not written)."""
+        held: dict[str, list[tuple[int, str]]] = {}
+        for match in self._item.finditer(vector):
+            word = match.group(1).replace("''", "'")
+            held[word] = [
+                (int(p.rstrip("ABCD")), p[-1] if p[-1] in "ABCD" else "D")
+                for p in match.group(2).split(",")
+            ]
+        return held
+
+
+def _score(
+    phrases: Sequence[Phrase], positions: Positions, corpus: bm25.Corpus, row: asyncpg.Record
+) -> float:
+    """bm25 of an event (a row with RANKING_COLUMNS): how many times each phrase is in its
+    headline and in its summary, and its length."""
+    held = positions.of(row["vector"])
+    hits = [p.hits_at(held, TEXT) for p in phrases]
+    return bm25.score(hits, corpus, EVENT_WEIGHTS, row["length"])
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,45 +212,80 @@ class PostgresSearch:
             floor = max(0, (newest or 0) - STOP_PHRASE_EVENTS + 1)
         by_articles = await self._article_scores(parsed, ranked=rank_by is not None)
         corpus = await self._corpus(rank_by, counted=counts) if rank_by is not None else None
+        positions = Positions(rank_by or [])
         in_headline = compile_query(parsed, HEADLINE)
         params = where.params
         window = SEARCH_WINDOW
         while True:
+            order = await self._newest_first(parsed, counts, where, window=window)
             rows = await self.db.fetch(
-                "SELECT e.id, e.search @@ $2::tsquery AS in_headline,"
-                " CASE WHEN $3 THEN e.headline END AS headline,"
-                " CASE WHEN $3 THEN e.summary END AS summary,"
-                f" CASE WHEN $3 THEN {EVENT_LENGTH} END AS length"
-                f" FROM events e WHERE e.search @@ $1::tsquery AND e.id >= $4 AND {where.sql(6)}"
-                " ORDER BY e.id DESC LIMIT $5",
+                "SELECT e.id, e.date, e.search @@ $2::tsquery AS in_headline,"
+                f" {RANKING_COLUMNS if corpus is not None else 'NULL AS vector'}"
+                f" FROM events e WHERE e.search @@ $1::tsquery AND e.id >= $3 AND {where.sql(5)}"
+                f" ORDER BY {order} LIMIT $4",
                 match,
                 in_headline,
-                corpus is not None,
                 floor,
                 window,
                 *params,
             )
             scores: dict[int, float] = {}
+            dates: dict[int, dt.date] = {}
             for row in rows:
+                dates[row["id"]] = row["date"]
                 if corpus is not None and rank_by is not None:
-                    columns = (index_tokens(row["headline"]), index_tokens(row["summary"]))
-                    scores[row["id"]] = bm25.score(
-                        rank_by, corpus, columns, EVENT_WEIGHTS, row["length"]
-                    )
+                    scores[row["id"]] = _score(rank_by, positions, corpus, row)
                 else:
                     scores[row["id"]] = -1.0 if row["in_headline"] else 0.0
             for event_id, article_score in by_articles.items():
                 scores[event_id] = min(scores.get(event_id, article_score), article_score)
-            found = await self.db.fetch(
-                f"SELECT {event_rows.BRIEF_COLUMNS} FROM events e"
-                f" WHERE e.id = ANY($1::bigint[]) AND {where.sql(2)}",
-                list(scores),
-                *params,
-            )
-            found.sort(key=lambda r: (scores[r["id"]], -r["date"].toordinal(), -r["id"]))
-            if len(found) >= want or len(rows) < window:
-                return found[:want]
+            if missing := [i for i in scores if i not in dates]:
+                dates |= {
+                    r["id"]: r["date"]
+                    for r in await self.db.fetch(
+                        "SELECT e.id, e.date FROM events e"
+                        f" WHERE e.id = ANY($1::bigint[]) AND {where.sql(2)}",
+                        missing,
+                        *params,
+                    )
+                }
+            best = sorted(dates, key=lambda i: (scores[i], -dates[i].toordinal(), -i))
+            if len(best) >= want or len(rows) < window:
+                return await self._brief_rows(best[:want])
             window *= 8
+
+    async def _newest_first(
+        self, parsed: SearchQuery, counts: Mapping[Phrase, int], where: _Where, *, window: int
+    ) -> str:
+        """How to order a query's matches to read the newest `window` of them: walking the
+        events from the newest, testing each, or (`e.id + 0`, which no index gives) letting
+        the planner take the events an index finds (the full-text index, or the dates'),
+        then sorting them. The walk reads about window * events / (the matches passing the
+        filters) rows, every row when few pass; an index reads the events it finds, each
+        costing about INDEXED_ROW_COST walked rows (a page of its own).
+
+        A date range that stops before the newest events is read by an index: the walk
+        would read every later event first. Otherwise the walk is taken when the words are
+        too common to count (stop words, common prefixes), or when it is likely cheaper than
+        reading the events holding the rarest word: never for a phrase, which may be in a
+        handful of events however common its words (tsquery.estimate). Other filters are
+        taken to pass FILTERED_SHARE of the matches. The planner cannot choose well alone:
+        it guesses phrases and prefixes, and walks when it overestimates them."""
+        if where.until is not None:
+            newest = await self.db.fetchval("SELECT max(date) FROM events")
+            if newest is not None and where.until < newest:
+                return "e.id + 0 DESC"
+        row = await self.db.fetchrow("SELECT value FROM counters WHERE name = 'events'")
+        events = float(row[0]) if row else 0.0
+        guess = estimate(parsed, counts, cap=COMMON_TERM_EVENTS, events=int(events))
+        if guess.bound is None:
+            return "e.id DESC"
+        if guess.likely is not None:
+            filtered = where.entity_ids or where.since or where.language
+            passing = guess.likely * (FILTERED_SHARE if filtered else 1.0)
+            if window * events / max(passing, 1.0) < guess.bound * INDEXED_ROW_COST:
+                return "e.id DESC"
+        return "e.id + 0 DESC"
 
     async def _article_scores(self, parsed: SearchQuery, *, ranked: bool) -> dict[int, float]:
         """The events whose attached articles match the query, each with its best article's
@@ -230,10 +311,10 @@ class PostgresSearch:
         corpus = await self._corpus(phrases, table="articles")
         scores: dict[int, float] = {}
         for row in rows:
+            # From the texts, not the vector: an article's positions stop at 16,383.
             columns = (index_tokens(row["title"]), index_tokens(row["text"]))
-            value = ARTICLE_SHARE * bm25.score(
-                phrases, corpus, columns, ARTICLE_WEIGHTS, row["length"]
-            )
+            hits = [[p.count_in(tokens) for tokens in columns] for p in phrases]
+            value = ARTICLE_SHARE * bm25.score(hits, corpus, ARTICLE_WEIGHTS, row["length"])
             scores[row["event_id"]] = min(scores.get(row["event_id"], value), value)
         return scores
 
@@ -245,9 +326,9 @@ class PostgresSearch:
         counted: Mapping[Phrase, int] | None = None,
     ) -> bm25.Corpus:
         """bm25's counts of events (or articles): rows, average length, and how many rows
-        hold each phrase (rare ones: they are counted in full). `counted`: events' counts
-        _term_counts made, exact when at most COMMON_TERM_EVENTS: not counted again (each
-        count reads every event holding the phrase, up to 5,000 of them)."""
+        hold each phrase. `counted`: events' counts _term_counts made, exact when at most
+        COMMON_TERM_EVENTS: not counted again (a count reads every event holding the
+        phrase)."""
         names = ["events", "event_tokens", "entity_links"]
         if table == "articles":
             names = ["articles", "article_tokens"]
@@ -259,11 +340,10 @@ class PostgresSearch:
         }
         rows = counters.get(names[0], 0)
         tokens = sum(counters.get(name, 0) for name in names[1:])
-        known = {
-            p: n
-            for p, n in (counted or {}).items()
-            if table == "events" and n <= COMMON_TERM_EVENTS
-        }
+        known: dict[Phrase, int] = {}
+        if table == "events":
+            known = {p: n for p, n in (counted or {}).items() if n <= COMMON_TERM_EVENTS}
+            known |= await self._word_counts([p for p in phrases if p not in known])
         unknown = list(dict.fromkeys(p for p in phrases if p not in known))
         if unknown:
             holding = await self.db.fetch(
@@ -278,11 +358,26 @@ class PostgresSearch:
             idfs=tuple(bm25.idf(rows, known[p]) for p in phrases),
         )
 
+    async def _word_counts(self, phrases: Sequence[Phrase]) -> dict[Phrase, int]:
+        """How many events' text holds each phrase that is one whole word (term_events,
+        kept by triggers: exact, one row read a word); other phrases are left out."""
+        words = {p: p.tokens[0] for p in phrases if len(p.tokens) == 1 and not p.prefix}
+        if not words:
+            return {}
+        rows = await self.db.fetch(
+            "SELECT lexeme, events FROM term_events WHERE lexeme = ANY($1::text[])",
+            sorted(set(words.values())),
+        )
+        events = {r["lexeme"]: r["events"] for r in rows}
+        return {p: events.get(word, 0) for p, word in words.items()}
+
     async def _term_counts(self, phrases: Sequence[Phrase], *, cap: int) -> dict[Phrase, int]:
-        """How many events' text holds each phrase, counted up to cap + 1: enough to tell a
-        rare word from a common one. One counted beyond the cap once is not counted again."""
-        queries = {p: p.tsquery(TEXT) for p in phrases}
-        known = {p: cap + 1 for p, q in queries.items() if self._counted_beyond.get(q, -1) >= cap}
+        """How many events' text holds each phrase: a whole word exactly (_word_counts);
+        others (prefixes) counted up to cap + 1, enough to tell a rare one from a common
+        one. One counted beyond the cap once is not counted again."""
+        known = await self._word_counts(phrases)
+        queries = {p: p.tsquery(TEXT) for p in phrases if p not in known}
+        known |= {p: cap + 1 for p, q in queries.items() if self._counted_beyond.get(q, -1) >= cap}
         unknown = [p for p in queries if p not in known]
         if not unknown:
             return known
@@ -386,14 +481,18 @@ class PostgresSearch:
         ids = [row["id"] for row in ordered[:limit]]
         return await self._briefs(ids)
 
-    async def _briefs(self, ids: list[int]) -> list[EventBrief]:
-        """The briefs of events, in the order of ids."""
+    async def _brief_rows(self, ids: list[int]) -> list[asyncpg.Record]:
+        """The brief columns of events, in the order of ids."""
         rows = await self.db.fetch(
             f"SELECT {event_rows.BRIEF_COLUMNS} FROM events e WHERE e.id = ANY($1::bigint[])",
             ids,
         )
-        briefs = {row["id"]: event_rows.brief(row) for row in rows}
-        return [briefs[i] for i in ids if i in briefs]
+        by_id = {row["id"]: row for row in rows}
+        return [by_id[i] for i in ids if i in by_id]
+
+    async def _briefs(self, ids: list[int]) -> list[EventBrief]:
+        """The briefs of events, in the order of ids."""
+        return [event_rows.brief(row) for row in await self._brief_rows(ids)]
 
     async def closest(
         self, text: str, *, limit: int = 5, language: str | None = None
@@ -446,23 +545,12 @@ class PostgresSearch:
             return in_script([event_rows.brief(row) for row in rows])
         # Ranked by bm25 over the rare words, every event holding them (rare: few).
         corpus = await self._corpus(rare)
+        positions = Positions(rare)
         rows = await self.db.fetch(
-            f"SELECT {event_rows.BRIEF_COLUMNS}, e.summary, {EVENT_LENGTH} AS length"
-            f" FROM events e WHERE e.search @@ $1::tsquery{in_edition}",
+            f"SELECT {event_rows.BRIEF_COLUMNS}, {RANKING_COLUMNS} FROM events e"
+            f" WHERE e.search @@ $1::tsquery{' AND e.lang = $2' if lang else ''}",
             match,
             *((lang,) if lang else ()),
         )
-        scored = sorted(
-            rows,
-            key=lambda r: (
-                bm25.score(
-                    rare,
-                    corpus,
-                    (index_tokens(r["headline"]), index_tokens(r["summary"])),
-                    EVENT_WEIGHTS,
-                    r["length"],
-                ),
-                r["id"],
-            ),
-        )
+        scored = sorted(rows, key=lambda r: (_score(rare, positions, corpus, r), r["id"]))
         return in_script([event_rows.brief(row) for row in scored[:pool]])

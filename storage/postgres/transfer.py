@@ -71,7 +71,7 @@ TABLES: tuple[Table, ...] = (
 )
 # Rebuilt in the target rather than copied: counts kept by triggers, and the packed events
 # of popular entities (EventRepository.pack_postings).
-REBUILT = frozenset({"counters", "entity_postings"})
+REBUILT = frozenset({"counters", "entity_postings", "term_events"})
 # SQLite's own: its migrations, sequences, and full text kept in FTS5 tables.
 SQLITE_ONLY = frozenset(
     {"schema_migrations", "sqlite_sequence", "event_search", "entity_search",
@@ -90,7 +90,7 @@ VECTOR_COLUMN = "search"
 REDONE_TRIGGERS = frozenset(
     {"events_count", "events_count_tokens", "sources_count", "entities_count",
      "articles_count", "articles_count_tokens", "event_entities_postings",
-     "event_entities_count_added"}
+     "event_entities_count_added", "events_count_terms_added"}
 )
 _TRIGGER_ON_INSERT = 1 << 2  # pg_trigger.tgtype's TRIGGER_TYPE_INSERT
 # Every counter, as counted from the rows (storage/postgres/migrations keep them by triggers).
@@ -104,6 +104,12 @@ COUNTS = {
     "article_tokens": "SELECT coalesce(sum(chronicle_tokens(search)), 0) FROM articles",
     "entity_links": "SELECT count(*) FROM event_entities",
 }
+# Counts of words kept by triggers (migration 0009), counted again from every vector.
+RECOUNT_TERMS = (
+    "TRUNCATE term_events",
+    "INSERT INTO term_events (lexeme, events) SELECT w, count(*)"
+    " FROM events, chronicle_text_lexemes(events.search) AS w GROUP BY w",
+)
 # Tables with an identity column, whose sequence must start past the copied ids.
 IDENTITIES = ("events", "entities", "articles", "feeds", "subscriptions", "digests")
 
@@ -485,6 +491,8 @@ async def _finish(conn: Connection, source: sqlite3.Connection) -> None:
     async with conn.transaction():
         for name, count in COUNTS.items():
             await conn.execute(f"UPDATE counters SET value = ({count}) WHERE name = $1", name)
+        for statement in RECOUNT_TERMS:
+            await conn.execute(statement)
         for table in IDENTITIES:
             highest = max(
                 int(await conn.fetchval(f"SELECT coalesce(max(id), 0) FROM {table}")),

@@ -13,7 +13,7 @@ so that the period words (D: y2017, m201706) are never found as text.
 from __future__ import annotations
 
 import re
-from collections.abc import Container, Sequence
+from collections.abc import Container, Mapping, Sequence
 from dataclasses import dataclass
 
 from storage.postgres.textsearch import HEADLINE, PAIRS, SUMMARY, lexeme
@@ -63,6 +63,30 @@ class Phrase:
                 tokens[start + i] == token for i, token in enumerate(head)
             ):
                 found += 1
+        return found
+
+    def hits_at(self, positions: Mapping[str, Sequence[tuple[int, str]]], weights: str) -> list[int]:
+        """How many times the phrase is in each column (weight) of a vector, given the
+        positions of its words there (search.words_at): as count_in over each column's
+        tokens, since a column's tokens have consecutive positions."""
+        size = len(self.tokens)
+        found = [0] * len(weights)
+        if not size:
+            return found
+        last = self.tokens[-1]
+
+        def at(index: int) -> set[tuple[int, str]]:
+            if self.prefix and index == size - 1:
+                return {p for word, ps in positions.items() if word.startswith(last) for p in ps}
+            return set(positions.get(self.tokens[index], ()))
+
+        following = [at(i) for i in range(1, size)]
+        for position, weight in at(0):
+            column = weights.find(weight)
+            if column >= 0 and all(
+                (position + i, weight) in held for i, held in enumerate(following, start=1)
+            ):
+                found[column] += 1
         return found
 
 
@@ -160,6 +184,50 @@ def _token_phrases(term: Term) -> list[Phrase]:
         Phrase((token,), term.prefix and index == last)
         for index, token in enumerate(tokens[:COUNTED_TOKENS])
     ]
+
+
+@dataclass(frozen=True, slots=True)
+class Estimate:
+    """How many events a query finds, from the counts of its words (counted_phrases):
+    `bound` at most (the group of terms with the fewest, each term by its rarest word), and
+    `likely` as if words were independent (None for a phrase: a phrase of common words may
+    be in a handful of events)."""
+
+    bound: int | None
+    likely: float | None
+
+
+def estimate(
+    query: SearchQuery, counts: Mapping[Phrase, int], *, cap: int, events: int
+) -> Estimate:
+    """The Estimate of a query in an archive of `events`; a prefix counted beyond `cap`, or
+    a term of stop words, is not known, and a group holding one is left out."""
+    bound: int | None = None
+    likely: float | None = float(events)
+    for group in query.required:
+        total = 0
+        for term in group:
+            known = [
+                n
+                for t in _token_phrases(term)
+                if (n := counts.get(t)) is not None and (n <= cap or not t.prefix)
+            ]
+            if term.of_stop_words or not known:
+                break
+            total += min(known)
+            if len(term.tokens) > 1:
+                likely = None
+        else:
+            bound = total if bound is None else min(bound, total)
+            if likely is not None and events:
+                likely *= min(total, events) / events
+    if bound is None:
+        return Estimate(None, None)
+    for term in query.excluded:
+        tokens = _token_phrases(term)
+        if likely is not None and events and len(tokens) == 1 and tokens[0] in counts:
+            likely *= 1 - min(counts[tokens[0]], events) / events
+    return Estimate(bound, likely)
 
 
 def ranking_phrases(query: SearchQuery, common: Container[Phrase]) -> list[Phrase] | None:

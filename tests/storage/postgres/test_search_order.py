@@ -72,6 +72,19 @@ async def test_search_orders_as_sqlite_does(tmp_path: Path) -> None:
                 assert [h.event.key for h in await pg.search.search(query, limit=40)] == (
                     expected
                 ), text
+            # Date ranges, old ones and those reaching the newest events (read by the
+            # dates' index or by walking the newest events: the same answers).
+            for text, since, until in [
+                ("flood", dt.date(2019, 3, 1), dt.date(2019, 9, 1)),
+                ("the", dt.date(2019, 1, 1), dt.date(2019, 6, 30)),
+                ("river flood", dt.date(2020, 1, 1), None),
+                ("rus*", None, dt.date(2020, 6, 1)),
+            ]:
+                query = SearchFilter(text=text, since=since, until=until)
+                expected = [h.event.key for h in await sqlite.search.search(query, limit=40)]
+                assert [h.event.key for h in await pg.search.search(query, limit=40)] == (
+                    expected
+                ), (text, since, until)
             for typed in ["flood ri", "river", "north a", "syr"]:
                 expected = [b.key for b in await sqlite.search.suggest_headlines(typed)]
                 assert [b.key for b in await pg.search.suggest_headlines(typed)] == expected

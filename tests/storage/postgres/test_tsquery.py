@@ -13,12 +13,14 @@ import pytest
 
 from storage.matching import text_matcher
 from storage.postgres.bm25 import Corpus, idf, score
+from storage.postgres.search import Positions
 from storage.postgres.textsearch import event_vector, index_tokens
 from storage.postgres.tsquery import (
     Phrase,
     compile_text,
     contradicts_itself,
     counted_phrases,
+    estimate,
     headline_words,
     ranking_phrases,
     stop_word_phrase,
@@ -90,11 +92,63 @@ def test_bm25_prefers_rare_words_headlines_and_short_texts() -> None:
 
     def of(headline: str, summary: str = "") -> float:
         columns = (index_tokens(headline), index_tokens(summary))
-        return score(flood, corpus, columns, (4.0, 1.0), sum(map(len, columns)) + 2)
+        hits = [[p.count_in(tokens) for tokens in columns] for p in flood]
+        return score(hits, corpus, (4.0, 1.0), sum(map(len, columns)) + 2)
 
     assert of("Flood in the north") < of("Storm", "Flood in the north")
     assert of("Flood") < of("Flood warnings issued for the whole of the northern region")
     assert idf(100, 90) == 1e-6  # a word in most rows still counts a little
+
+
+def test_a_query_is_estimated_from_its_words_counts() -> None:
+    counts = {Phrase(("flood",)): 40, Phrase(("river",)): 500, Phrase(("rain",)): 10}
+    counts |= {Phrase(("riv",), prefix=True): 5001}
+
+    def of(text: str) -> tuple[int | None, float | None]:
+        guess = estimate(parse_query(text), counts, cap=5000, events=1000)
+        return guess.bound, guess.likely
+
+    assert of("flood") == (40, 40.0)
+    assert of("flood river") == (40, 20.0)  # as if independent: 1000 * 0.04 * 0.5
+    assert of("flood OR rain") == (50, 50.0)
+    assert of("river -flood") == (500, 480.0)
+    assert of('"river flood"') == (40, None)  # a phrase may be in none of them
+    assert of("riv*") == (None, None)  # counted beyond the cap: not known
+    assert of("riv* rain") == (10, 10.0)  # the group known bounds the query
+    assert of("the") == (None, None)  # stop words are not counted
+
+
+async def test_positions_in_a_vector_count_as_its_tokens(conn: asyncpg.Connection) -> None:
+    """bm25 on PostgreSQL counts a phrase's hits from the positions in the vector, as
+    PostgreSQL writes it out; they are the hits in the texts' tokens."""
+    texts = [
+        ("River floods: the river flooded", "river floods again, and the river floods"),
+        ("叙利亚政府军收复阿勒颇", "叙利亚 政府军"),
+        ("O'Brien in Ankara", "Erdoğan meets O'Brien; o brien"),
+        ("Syria Syria Syria", ""),
+    ]
+    phrases = [
+        Phrase(("river",)),
+        Phrase(("river", "floods")),
+        Phrase(("river", "flood"), prefix=True),
+        Phrase(("flood",), prefix=True),
+        Phrase(("syria",)),
+        Phrase(("叙利",)),
+        Phrase(("叙利", "利亚")),
+        Phrase(("o", "brien")),
+        Phrase(("erdogan",)),
+        Phrase(("missing",)),
+    ]
+    positions = Positions(phrases)
+    for headline, summary in texts:
+        vector = await conn.fetchval(
+            "SELECT $1::tsvector::text", event_vector(headline, summary, DAY)
+        )
+        held = positions.of(vector)
+        columns = (index_tokens(headline), index_tokens(summary))
+        for phrase in phrases:
+            expected = [phrase.count_in(tokens) for tokens in columns]
+            assert phrase.hits_at(held, "AB") == expected, (headline, phrase)
 
 
 @pytest.fixture

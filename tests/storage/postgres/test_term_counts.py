@@ -1,0 +1,91 @@
+"""term_events (migration 0009): how many events hold each word, kept by triggers as events
+are imported, rewritten and copied, always what counting every vector again gives."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from storage import open_storage
+from storage.models import SearchFilter
+from storage.postgres import PostgresStorage, transfer
+from tests.storage.postgres.test_search_order import _pages
+from tests.support import postgres
+
+RECOUNT = (
+    "SELECT w, count(*) FROM events, chronicle_text_lexemes(events.search) AS w GROUP BY w"
+)
+
+
+@pytest.fixture
+async def database() -> AsyncIterator[str]:
+    server = os.environ.get(postgres.URL_SETTING)
+    if not server:
+        pytest.skip(f"{postgres.URL_SETTING} is not set")
+    database = await postgres.create_database(server)
+    try:
+        yield database
+    finally:
+        await postgres.drop_database(server, database)
+
+
+async def _counted(url: str) -> tuple[dict[str, int], dict[str, int]]:
+    """term_events as kept, and as counted again (words no event holds any more left out)."""
+    conn = await asyncpg.connect(url)
+    try:
+        kept = {r[0]: r[1] for r in await conn.fetch("SELECT * FROM term_events WHERE events > 0")}
+        again = {r[0]: r[1] for r in await conn.fetch(RECOUNT)}
+    finally:
+        await conn.close()
+    return kept, again
+
+
+async def test_word_counts_follow_imports_and_rewrites(database: str) -> None:
+    await postgres.create_schema(database, "counted")
+    url = postgres.with_schema(database, "counted")
+    store = await open_storage(url)
+    try:
+        pages = _pages(200)
+        await store.events.import_batch(pages)
+        kept, again = await _counted(url)
+        assert kept == again and kept["flood"] > 0
+
+        # Pages rewritten with other words: their old words are counted out.
+        rewritten = [
+            dataclasses.replace(
+                p, headline=f"Monsoon {n}", summary="monsoon rains", content_hash=""
+            )
+            for n, p in enumerate(pages[:50])
+        ]
+        await store.events.import_batch(rewritten)
+        kept, again = await _counted(url)
+        assert kept == again and kept["monsoon"] == 50
+
+        # What a search shows is counted the same way: a word in 50 events ranks as rare.
+        hits = await store.search.search(SearchFilter("monsoon"), limit=60)
+        assert len(hits) == 50
+    finally:
+        await store.close()
+
+
+async def test_a_copied_archive_counts_its_words(database: str, tmp_path: Path) -> None:
+    sqlite_path = tmp_path / "chronicle.db"
+    source = await open_storage(sqlite_path)
+    try:
+        await source.events.import_batch(_pages(120))
+    finally:
+        await source.close()
+    await postgres.create_schema(database, "copied")
+    url = postgres.with_schema(database, "copied")
+    target = await PostgresStorage.open(url)
+    try:
+        await transfer.copy_archive(sqlite_path, target)
+    finally:
+        await target.close()
+    kept, again = await _counted(url)
+    assert kept == again and len(kept) > 10

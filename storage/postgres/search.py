@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -22,13 +23,13 @@ from storage.matching import phrase_matcher
 from storage.models import EventBrief, SearchFilter, SearchHit
 from storage.postgres import bm25, event_rows
 from storage.postgres.db import Database
-from storage.postgres.textsearch import HEADLINE, index_tokens, lexeme
+from storage.postgres.textsearch import HEADLINE, PAIRS, index_tokens, lexeme
 from storage.postgres.tsquery import (
     TEXT,
+    Estimate,
     Phrase,
     any_of,
     compile_query,
-    compile_text,
     contradicts_itself,
     counted_phrases,
     estimate,
@@ -52,14 +53,28 @@ from storage.search_rules import (
 from storage.textindex import any_script, fold, has_cjk, same_script
 from storage.words import suggestion_words, without_letter_typed
 
-# The newest events whose text matches a tsquery ($1), newest first, at most $2.
 # Choosing how to read a query's matches (PostgresSearch._newest_first): the share of them
 # its filters (entities, language, a start date) are taken to pass, and what reading an
 # event an index found costs, in events walked (a page of its own, where walked events
 # share theirs).
 FILTERED_SHARE = 0.25
 INDEXED_ROW_COST = 6
-NEWEST_MATCHES = "SELECT id FROM events WHERE search @@ $1::tsquery ORDER BY id DESC LIMIT $2"
+# A prefix more lexemes start with is not counted: too common to tell (_lexeme_counts).
+PREFIX_LEXEMES = 500
+
+
+def _past(prefix: str) -> str:
+    """The first text after every text starting with prefix, in code point order."""
+    last = ord(prefix[-1])
+    if last == sys.maxunicode:
+        return _past(prefix[:-1]) if len(prefix) > 1 else chr(sys.maxunicode)
+    return prefix[:-1] + chr(last + 1)
+
+
+def newest_matches(order: str) -> str:
+    """SQL: the newest events whose text matches a tsquery ($1), at most $2, read in the
+    order PostgresSearch._newest_first chose."""
+    return f"SELECT e.id FROM events e WHERE e.search @@ $1::tsquery ORDER BY {order} LIMIT $2"
 
 
 # What bm25 needs of event e: its length, the tokens of its vector (migration 0009) and its
@@ -187,16 +202,33 @@ class PostgresSearch:
         in_a_row = headline_words(text)
         if in_a_row is None:
             return []
+        order = await self._newest_first(await self._pairs_estimate(in_a_row), SEARCH_WINDOW)
         params = where.params
         return await self.db.fetch(
-            f"WITH phrase(id) AS MATERIALIZED ({NEWEST_MATCHES})"
-            f" SELECT {event_rows.BRIEF_COLUMNS} FROM phrase JOIN events e ON e.id = phrase.id"
-            f" WHERE {where.sql(3)} ORDER BY e.date DESC, e.id DESC LIMIT ${3 + len(params)}",
-            in_a_row,
+            # The matches looked up by id: joined, the planner may walk every event by date
+            # to find them.
+            f"SELECT {event_rows.BRIEF_COLUMNS} FROM events e"
+            f" WHERE e.id = ANY(ARRAY({newest_matches(order)})) AND {where.sql(3)}"
+            f" ORDER BY e.date DESC, e.id DESC LIMIT ${3 + len(params)}",
+            in_a_row.tsquery(PAIRS),
             SEARCH_WINDOW,
             *params,
             want,
         )
+
+    async def _pairs_estimate(self, in_a_row: Phrase) -> Estimate:
+        """How many headlines hold words in a row: at most as many as hold their rarest
+        pair; as many as hold the pair, when there is one (not known when every pair is a
+        prefix of too many)."""
+        last = len(in_a_row.tokens) - 1
+        pairs = [
+            Phrase((pair,), in_a_row.prefix and n == last) for n, pair in enumerate(in_a_row.tokens)
+        ]
+        counts = await self._lexeme_counts(pairs)
+        if not counts:
+            return Estimate(None, None)
+        bound = min(counts.values())
+        return Estimate(bound, float(bound) if len(pairs) == 1 else None)
 
     async def _ranked(
         self, parsed: SearchQuery, match: str, where: _Where, want: int
@@ -216,8 +248,9 @@ class PostgresSearch:
         in_headline = compile_query(parsed, HEADLINE)
         params = where.params
         window = SEARCH_WINDOW
+        guess = estimate(parsed, counts, cap=COMMON_TERM_EVENTS, events=await self._events())
         while True:
-            order = await self._newest_first(parsed, counts, where, window=window)
+            order = await self._newest_first(guess, window, where)
             rows = await self.db.fetch(
                 "SELECT e.id, e.date, e.search @@ $2::tsquery AS in_headline,"
                 f" {RANKING_COLUMNS if corpus is not None else 'NULL AS vector'}"
@@ -254,15 +287,21 @@ class PostgresSearch:
                 return await self._brief_rows(best[:want])
             window *= 8
 
+    async def _events(self) -> int:
+        return int(
+            await self.db.fetchval("SELECT value FROM counters WHERE name = 'events'") or 0
+        )
+
     async def _newest_first(
-        self, parsed: SearchQuery, counts: Mapping[Phrase, int], where: _Where, *, window: int
+        self, guess: Estimate, window: int, where: _Where | None = None
     ) -> str:
-        """How to order a query's matches to read the newest `window` of them: walking the
-        events from the newest, testing each, or (`e.id + 0`, which no index gives) letting
-        the planner take the events an index finds (the full-text index, or the dates'),
-        then sorting them. The walk reads about window * events / (the matches passing the
-        filters) rows, every row when few pass; an index reads the events it finds, each
-        costing about INDEXED_ROW_COST walked rows (a page of its own).
+        """How to order a query's matches to read the newest `window` of them (passing the
+        filters of `where`): walking the events from the newest, testing each, or
+        (`e.id + 0`, which no index gives) letting the planner take the events an index
+        finds (the full-text index, or the dates'), then sorting them. The walk reads about
+        window * events / (the matches passing the filters) rows, every row when few pass;
+        an index reads the events it finds, each costing about INDEXED_ROW_COST walked rows
+        (a page of its own).
 
         A date range that stops before the newest events is read by an index: the walk
         would read every later event first. Otherwise the walk is taken when the words are
@@ -271,19 +310,16 @@ class PostgresSearch:
         handful of events however common its words (tsquery.estimate). Other filters are
         taken to pass FILTERED_SHARE of the matches. The planner cannot choose well alone:
         it guesses phrases and prefixes, and walks when it overestimates them."""
-        if where.until is not None:
+        if where is not None and where.until is not None:
             newest = await self.db.fetchval("SELECT max(date) FROM events")
             if newest is not None and where.until < newest:
                 return "e.id + 0 DESC"
-        row = await self.db.fetchrow("SELECT value FROM counters WHERE name = 'events'")
-        events = float(row[0]) if row else 0.0
-        guess = estimate(parsed, counts, cap=COMMON_TERM_EVENTS, events=int(events))
         if guess.bound is None:
             return "e.id DESC"
         if guess.likely is not None:
-            filtered = where.entity_ids or where.since or where.language
+            filtered = where is not None and (where.entity_ids or where.since or where.language)
             passing = guess.likely * (FILTERED_SHARE if filtered else 1.0)
-            if window * events / max(passing, 1.0) < guess.bound * INDEXED_ROW_COST:
+            if window * await self._events() / max(passing, 1.0) < guess.bound * INDEXED_ROW_COST:
                 return "e.id DESC"
         return "e.id + 0 DESC"
 
@@ -343,7 +379,9 @@ class PostgresSearch:
         known: dict[Phrase, int] = {}
         if table == "events":
             known = {p: n for p, n in (counted or {}).items() if n <= COMMON_TERM_EVENTS}
-            known |= await self._word_counts([p for p in phrases if p not in known])
+            known |= await self._lexeme_counts(
+                [p for p in phrases if p not in known and not p.prefix]
+            )
         unknown = list(dict.fromkeys(p for p in phrases if p not in known))
         if unknown:
             holding = await self.db.fetch(
@@ -358,24 +396,36 @@ class PostgresSearch:
             idfs=tuple(bm25.idf(rows, known[p]) for p in phrases),
         )
 
-    async def _word_counts(self, phrases: Sequence[Phrase]) -> dict[Phrase, int]:
-        """How many events' text holds each phrase that is one whole word (term_events,
-        kept by triggers: exact, one row read a word); other phrases are left out."""
-        words = {p: p.tokens[0] for p in phrases if len(p.tokens) == 1 and not p.prefix}
-        if not words:
+    async def _lexeme_counts(self, phrases: Sequence[Phrase]) -> dict[Phrase, int]:
+        """How many events hold each phrase that is one lexeme (a word, or a headline's
+        pair: term_events, kept by triggers, one row read a word): exactly for a whole
+        lexeme; for a prefix, the sum over the lexemes starting so (at most that many),
+        left out when more than PREFIX_LEXEMES lexemes start so (too common to tell)."""
+        single = [p for p in dict.fromkeys(phrases) if len(p.tokens) == 1]
+        if not single:
             return {}
+        keys = [("_" if "_" in p.tokens[0] else "") + p.tokens[0] for p in single]
         rows = await self.db.fetch(
-            "SELECT lexeme, events FROM term_events WHERE lexeme = ANY($1::text[])",
-            sorted(set(words.values())),
+            # A prefix's lexemes are the keys from it up to the next prefix of its length
+            # (byte order is code point order), a range of term_events' index.
+            "SELECT CASE WHEN t.past IS NULL"
+            " THEN (SELECT coalesce(sum(events), 0) FROM term_events WHERE lexeme = t.word)"
+            " ELSE (SELECT CASE WHEN count(*) <= $3 THEN sum(events) END FROM"
+            " (SELECT events FROM term_events WHERE lexeme >= t.word AND lexeme < t.past"
+            " LIMIT $3 + 1) s) END"
+            " FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS t(word, past, n)"
+            " ORDER BY t.n",
+            keys,
+            [_past(key) if p.prefix else None for p, key in zip(single, keys, strict=True)],
+            PREFIX_LEXEMES,
         )
-        events = {r["lexeme"]: r["events"] for r in rows}
-        return {p: events.get(word, 0) for p, word in words.items()}
+        return {p: int(r[0]) for p, r in zip(single, rows, strict=True) if r[0] is not None}
 
     async def _term_counts(self, phrases: Sequence[Phrase], *, cap: int) -> dict[Phrase, int]:
-        """How many events' text holds each phrase: a whole word exactly (_word_counts);
+        """How many events' text holds each phrase: a whole word exactly (_lexeme_counts);
         others (prefixes) counted up to cap + 1, enough to tell a rare one from a common
         one. One counted beyond the cap once is not counted again."""
-        known = await self._word_counts(phrases)
+        known = await self._lexeme_counts([p for p in phrases if not p.prefix])
         queries = {p: p.tsquery(TEXT) for p in phrases if p not in known}
         known |= {p: cap + 1 for p, q in queries.items() if self._counted_beyond.get(q, -1) >= cap}
         unknown = [p for p in queries if p not in known]
@@ -453,23 +503,29 @@ class PostgresSearch:
         prefix_last = text.endswith(" ") or fold(words[-1]) not in STOP_WORDS
         in_a_row = headline_words(text, prefix_last=prefix_last)
         if in_a_row is not None:
+            order = await self._newest_first(await self._pairs_estimate(in_a_row), HEADLINE_POOL)
             rows = await self.db.fetch(
                 f"SELECT {event_rows.BRIEF_COLUMNS} FROM events e"
-                f" WHERE e.id IN ({NEWEST_MATCHES}){' AND e.lang = $4' if lang else ''}"
+                f" WHERE e.id = ANY(ARRAY({newest_matches(order)}))"
+                f"{' AND e.lang = $4' if lang else ''}"
                 " ORDER BY e.date DESC, e.id DESC LIMIT $3",
-                in_a_row,
+                in_a_row.tsquery(PAIRS),
                 HEADLINE_POOL,
                 limit,
                 *edition_params,
             )
             if rows:
                 return [event_rows.brief(row) for row in rows]
-        match = compile_text(text, prefix_last=prefix_last, weights=HEADLINE)
+        parsed = parse_query(text, prefix_last=prefix_last)
+        match = compile_query(parsed, HEADLINE)
         if match is None:
             return []
+        # Counted in headlines and summaries alike: at most as many headlines hold them.
+        counts = await self._lexeme_counts(counted_phrases(parsed))
+        guess = estimate(parsed, counts, cap=sys.maxsize, events=await self._events())
         pool = await self.db.fetch(
-            "SELECT id, headline, date, lang FROM events"
-            " WHERE search @@ $1::tsquery ORDER BY id DESC LIMIT $2",
+            "SELECT e.id, e.headline, e.date, e.lang FROM events e WHERE e.search @@ $1::tsquery"
+            f" ORDER BY {await self._newest_first(guess, HEADLINE_POOL)} LIMIT $2",
             match,
             HEADLINE_POOL,
         )

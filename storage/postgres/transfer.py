@@ -108,7 +108,7 @@ COUNTS = {
 RECOUNT_TERMS = (
     "TRUNCATE term_events",
     "INSERT INTO term_events (lexeme, events) SELECT w, count(*)"
-    " FROM events, chronicle_text_lexemes(events.search) AS w GROUP BY w",
+    " FROM events, chronicle_counted_lexemes(events.search) AS w GROUP BY w",
 )
 # Tables with an identity column, whose sequence must start past the copied ids.
 IDENTITIES = ("events", "entities", "articles", "feeds", "subscriptions", "digests")

@@ -16,7 +16,7 @@ import re
 from collections.abc import Container, Mapping, Sequence
 from dataclasses import dataclass
 
-from storage.postgres.textsearch import HEADLINE, PAIRS, SUMMARY, lexeme
+from storage.postgres.textsearch import HEADLINE, SUMMARY, lexeme
 from storage.query import (
     MAX_QUERY_CHARS,
     OPERATORS,
@@ -143,12 +143,12 @@ def stop_word_phrase(query: SearchQuery) -> bool:
     return all(t.of_stop_words for t in positive) and any(len(t.tokens) > 1 for t in positive)
 
 
-def headline_words(text: str, *, prefix_last: bool = False) -> str | None:
-    """A tsquery for the headlines holding the words of text in a row (storage.sqlite's
-    headline_pairs: every word, stop words too, punctuation and quotes aside), the last
-    one only as a start while typing (prefix_last). None unless text is two Latin words or
-    more and nothing else to honour (no OR, -word or prefix; Chinese has no pairs), or when
-    the word being typed is one letter."""
+def headline_words(text: str, *, prefix_last: bool = False) -> Phrase | None:
+    """The phrase of pairs (weight PAIRS) of the headlines holding the words of text in a
+    row (storage.sqlite's headline_pairs: every word, stop words too, punctuation and
+    quotes aside), the last one only as a start while typing (prefix_last). None unless
+    text is two Latin words or more and nothing else to honour (no OR, -word or prefix;
+    Chinese has no pairs), or when the word being typed is one letter."""
     text = text[:MAX_QUERY_CHARS]
     terms = text.replace('"', " ").split()
     if has_cjk(text) or any(t in OPERATORS or t.startswith("-") or "*" in t for t in terms):
@@ -160,7 +160,7 @@ def headline_words(text: str, *, prefix_last: bool = False) -> str | None:
     if prefix and without_letter_typed(text) is not None:
         return None
     # Words in a row are the headline's pairs in a row (textsearch.event_vector).
-    return Phrase(tuple(pairs), prefix).tsquery(PAIRS)
+    return Phrase(tuple(pairs), prefix)
 
 
 def counted_phrases(query: SearchQuery) -> list[Phrase]:

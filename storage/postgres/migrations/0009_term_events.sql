@@ -4,25 +4,29 @@ ALTER TABLE events ADD COLUMN search_tokens bigint
     GENERATED ALWAYS AS (chronicle_tokens(search)) STORED;
 
 -- How many events hold each word in their text (a lexeme with a headline or summary
--- position, weights A and B), kept by triggers as the counters are. A search tells a rare
--- word from a common one, and bm25 gets a word's IDF, by reading one row, where counting
--- meant reading the vector of every event holding the word (storage/postgres/search.py).
--- Keyed in byte order (COLLATE "C"), as SQLite compares text: the words starting with a
--- prefix are a range of the key.
+-- position, weights A and B) and each pair of words in a row in their headline (C), kept by
+-- triggers as the counters are. A search tells a rare word from a common one, bm25 gets a
+-- word's IDF, and a lookup knows how many events it may find, by reading one row, where
+-- counting meant reading the vector of every event holding the word
+-- (storage/postgres/search.py). Keyed in byte order (COLLATE "C"), as SQLite compares text:
+-- the words starting with a prefix are a range of the key.
 CREATE TABLE term_events (
     lexeme text COLLATE "C" PRIMARY KEY,
     events bigint NOT NULL
 );
 
--- The words of a vector that are text: headline (A) or summary (B), not the headline's
--- word pairs (C) or the period words (D) alone.
-CREATE FUNCTION chronicle_text_lexemes(v tsvector) RETURNS SETOF text
+-- The words of a vector that are counted: those of its text (A, B) and its headline's word
+-- pairs (C), not the period words (D). A pair holds an underscore as no word does, and is
+-- kept under '_' || pair: apart from the words starting as it does (the words starting
+-- "syr" are a range of a few, not one with every pair "syria_...").
+CREATE FUNCTION chronicle_counted_lexemes(v tsvector) RETURNS SETOF text
 LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
-    SELECT lexeme FROM unnest(v) WHERE weights && ARRAY['A', 'B']
+    SELECT CASE WHEN position('_' in lexeme) > 0 THEN '_' || lexeme ELSE lexeme END
+    FROM unnest(v) WHERE weights && ARRAY['A', 'B', 'C']
 $$;
 
 INSERT INTO term_events (lexeme, events)
-SELECT w, count(*) FROM events, chronicle_text_lexemes(events.search) AS w GROUP BY w;
+SELECT w, count(*) FROM events, chronicle_counted_lexemes(events.search) AS w GROUP BY w;
 
 -- Per statement, with the rows it changed: an import writes thousands of events in one
 -- statement, and their words are counted together. Words are written in key order, so
@@ -31,13 +35,13 @@ CREATE FUNCTION chronicle_count_terms() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF TG_OP = 'INSERT' THEN
         INSERT INTO term_events AS t (lexeme, events)
-        SELECT w, count(*) FROM added, chronicle_text_lexemes(added.search) AS w
+        SELECT w, count(*) FROM added, chronicle_counted_lexemes(added.search) AS w
         GROUP BY w ORDER BY w
         ON CONFLICT (lexeme) DO UPDATE SET events = t.events + EXCLUDED.events;
     ELSIF TG_OP = 'DELETE' THEN
         UPDATE term_events AS t SET events = t.events - d.n
         FROM (
-            SELECT w, count(*) AS n FROM removed, chronicle_text_lexemes(removed.search) AS w
+            SELECT w, count(*) AS n FROM removed, chronicle_counted_lexemes(removed.search) AS w
             GROUP BY w ORDER BY w
         ) AS d
         WHERE t.lexeme = d.w;
@@ -45,11 +49,11 @@ BEGIN
         INSERT INTO term_events AS t (lexeme, events)
         SELECT w, sum(n) FROM (
             SELECT w, 1 AS n FROM added JOIN removed USING (id),
-                chronicle_text_lexemes(added.search) AS w
+                chronicle_counted_lexemes(added.search) AS w
             WHERE added.search IS DISTINCT FROM removed.search
             UNION ALL
             SELECT w, -1 FROM added JOIN removed USING (id),
-                chronicle_text_lexemes(removed.search) AS w
+                chronicle_counted_lexemes(removed.search) AS w
             WHERE added.search IS DISTINCT FROM removed.search
         ) AS changed
         GROUP BY w HAVING sum(n) <> 0 ORDER BY w

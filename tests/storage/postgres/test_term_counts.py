@@ -18,7 +18,7 @@ from tests.storage.postgres.test_search_order import _pages
 from tests.support import postgres
 
 RECOUNT = (
-    "SELECT w, count(*) FROM events, chronicle_text_lexemes(events.search) AS w GROUP BY w"
+    "SELECT w, count(*) FROM events, chronicle_counted_lexemes(events.search) AS w GROUP BY w"
 )
 
 

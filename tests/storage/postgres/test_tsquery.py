@@ -14,7 +14,7 @@ import pytest
 from storage.matching import text_matcher
 from storage.postgres.bm25 import Corpus, idf, score
 from storage.postgres.search import Positions
-from storage.postgres.textsearch import event_vector, index_tokens
+from storage.postgres.textsearch import PAIRS, event_vector, index_tokens
 from storage.postgres.tsquery import (
     Phrase,
     compile_text,
@@ -52,10 +52,9 @@ def test_tokens_are_folded_and_quoted_as_the_index_holds_them() -> None:
 
 def test_in_a_row_is_for_two_latin_words_and_nothing_else() -> None:
     # The headline's word pairs in a row (textsearch.event_vector writes them with weight C).
-    assert headline_words("river floods") == "'river_floods':C"
-    assert headline_words("the river flo", prefix_last=True) == (
-        "'the_river':C <-> 'river_flo':*C"
-    )
+    assert headline_words("river floods") == Phrase(("river_floods",))
+    in_a_row = headline_words("the river flo", prefix_last=True)
+    assert in_a_row is not None and in_a_row.tsquery(PAIRS) == "'the_river':C <-> 'river_flo':*C"
     assert headline_words("of the c", prefix_last=True) is None  # one letter typed
     for text in ("floods", "river -floods", "river OR floods", "riv* floods", "叙利亚 政府"):
         assert headline_words(text) is None, text

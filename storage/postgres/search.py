@@ -54,7 +54,7 @@ from storage.textindex import any_script, fold, has_cjk, same_script
 from storage.words import suggestion_words, without_letter_typed
 
 # Choosing how to read a query's matches (PostgresSearch._newest_first): the share of them
-# its filters (entities, language, a start date) are taken to pass, and what reading an
+# a language or a start date is taken to pass, and what reading an
 # event an index found costs, in events walked (a page of its own, where walked events
 # share theirs).
 FILTERED_SHARE = 0.25
@@ -307,8 +307,8 @@ class PostgresSearch:
         would read every later event first. Otherwise the walk is taken when the words are
         too common to count (stop words, common prefixes), or when it is likely cheaper than
         reading the events holding the rarest word: never for a phrase, which may be in a
-        handful of events however common its words (tsquery.estimate). Other filters are
-        taken to pass FILTERED_SHARE of the matches. The planner cannot choose well alone:
+        handful of events however common its words (tsquery.estimate). The filters are
+        taken to pass a share of the matches (_share). The planner cannot choose well alone:
         it guesses phrases and prefixes, and walks when it overestimates them."""
         if where is not None and where.until is not None:
             newest = await self.db.fetchval("SELECT max(date) FROM events")
@@ -317,11 +317,28 @@ class PostgresSearch:
         if guess.bound is None:
             return "e.id DESC"
         if guess.likely is not None:
-            filtered = where is not None and (where.entity_ids or where.since or where.language)
-            passing = guess.likely * (FILTERED_SHARE if filtered else 1.0)
-            if window * await self._events() / max(passing, 1.0) < guess.bound * INDEXED_ROW_COST:
+            events = await self._events()
+            passing = guess.likely * await self._share(where, events)
+            if window * events / max(passing, 1.0) < guess.bound * INDEXED_ROW_COST:
                 return "e.id DESC"
         return "e.id + 0 DESC"
+
+    async def _share(self, where: _Where | None, events: int) -> float:
+        """The share of events the filters are taken to pass: the entities' share of the
+        archive (as if their events held the words as often as any), else FILTERED_SHARE
+        for other filters."""
+        if where is None:
+            return 1.0
+        share = 1.0
+        if where.entity_ids:
+            linked = await self.db.fetchval(
+                "SELECT coalesce(sum(event_count), 0) FROM entities WHERE id = ANY($1::bigint[])",
+                list(where.entity_ids),
+            )
+            share = min(1.0, int(linked) / events) if events else 1.0
+        if where.since or where.language:
+            share *= FILTERED_SHARE
+        return share
 
     async def _article_scores(self, parsed: SearchQuery, *, ranked: bool) -> dict[int, float]:
         """The events whose attached articles match the query, each with its best article's

@@ -3,16 +3,16 @@ autocomplete of headlines, and suggestions for text that matched nothing.
 
 The same answers as storage.sqlite.search, in the same order: a parsed query becomes a
 tsquery (storage.postgres.tsquery) over the vectors Chronicle writes (events.search:
-headline A, summary B, period words D; articles.search: title A, text B), and matches are
-ranked by FTS5's own bm25, computed in Python over the few rows ranked
-(storage.postgres.bm25). SQLite's shortcuts that only make FTS5 faster (cut prefixes, a
-scan for a lone Chinese character, headline checks in Python) have no counterpart here: a
-GIN index finds prefixes and phrases itself."""
+headline A, summary B, headline word pairs C, period words D; articles.search: title A,
+text B), and matches are ranked by FTS5's own bm25, computed in Python over the few rows
+ranked (storage.postgres.bm25). How many events hold a word, and so how to read a query's
+newest matches, is storage.postgres.reading's. SQLite's shortcuts that only make FTS5
+faster (cut prefixes, a scan for a lone Chinese character, headline checks in Python)
+have no counterpart here."""
 
 from __future__ import annotations
 
 import datetime as dt
-import re
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -23,10 +23,10 @@ from storage.matching import phrase_matcher
 from storage.models import EventBrief, SearchFilter, SearchHit
 from storage.postgres import bm25, event_rows
 from storage.postgres.db import Database
-from storage.postgres.textsearch import HEADLINE, PAIRS, index_tokens, lexeme
+from storage.postgres.reading import Reading, newest_matches
+from storage.postgres.textsearch import HEADLINE, PAIRS, index_tokens
 from storage.postgres.tsquery import (
     TEXT,
-    Estimate,
     Phrase,
     any_of,
     compile_query,
@@ -44,7 +44,6 @@ from storage.search_rules import (
     ARTICLE_SHARE,
     ARTICLE_WEIGHTS,
     COMMON_TERM_EVENTS,
-    EVENT_WEIGHTS,
     HEADLINE_POOL,
     MAX_COUNTED_BEYOND,
     SEARCH_WINDOW,
@@ -52,72 +51,6 @@ from storage.search_rules import (
 )
 from storage.textindex import any_script, fold, has_cjk, same_script
 from storage.words import suggestion_words, without_letter_typed
-
-# Choosing how to read a query's matches (PostgresSearch._newest_first): the share of them
-# a language or a start date is taken to pass, and what reading an
-# event an index found costs, in events walked (a page of its own, where walked events
-# share theirs).
-FILTERED_SHARE = 0.25
-INDEXED_ROW_COST = 6
-# A prefix more lexemes start with is not counted: too common to tell (_lexeme_counts).
-PREFIX_LEXEMES = 500
-
-
-def _past(prefix: str) -> str:
-    """The first text after every text starting with prefix, in code point order."""
-    last = ord(prefix[-1])
-    if last == sys.maxunicode:
-        return _past(prefix[:-1]) if len(prefix) > 1 else chr(sys.maxunicode)
-    return prefix[:-1] + chr(last + 1)
-
-
-def newest_matches(order: str) -> str:
-    """SQL: the newest events whose text matches a tsquery ($1), at most $2, read in the
-    order PostgresSearch._newest_first chose."""
-    return f"SELECT e.id FROM events e WHERE e.search @@ $1::tsquery ORDER BY {order} LIMIT $2"
-
-
-# What bm25 needs of event e: its length, the tokens of its vector (migration 0009) and its
-# entities, which SQLite's index holds as words of a column bm25 weighs at 0 (migration
-# 0005); and its vector, as text, where Positions finds the words ranked by (cheaper than
-# unnesting it in SQL, or than splitting its texts again).
-RANKING_COLUMNS = (
-    "coalesce(e.search_tokens, 0)"
-    " + (SELECT count(*) FROM event_entities l WHERE l.event_id = e.id) AS length,"
-    " e.search::text AS vector"
-)
-
-
-class Positions:
-    """Where the words of some phrases are in a vector's text ('word':3A,17B ...)."""
-
-    def __init__(self, phrases: Sequence[Phrase]):
-        words = {t for p in phrases for t in (p.tokens[:-1] if p.prefix else p.tokens)}
-        starts = {p.tokens[-1] for p in phrases if p.prefix and p.tokens}
-        alternatives = [re.escape(lexeme(w)[1:-1]) for w in sorted(words)]
-        alternatives += [re.escape(lexeme(w)[1:-1]) + "(?:[^']|'')*" for w in sorted(starts)]
-        self._item = re.compile("'(" + "|".join(alternatives or ["(?!)"]) + ")':([0-9A-D,]+)")
-
-    def of(self, vector: str) -> dict[str, list[tuple[int, str]]]:
-        """Each word's positions and their weights (D, the default, is not written)."""
-        held: dict[str, list[tuple[int, str]]] = {}
-        for match in self._item.finditer(vector):
-            word = match.group(1).replace("''", "'")
-            held[word] = [
-                (int(p.rstrip("ABCD")), p[-1] if p[-1] in "ABCD" else "D")
-                for p in match.group(2).split(",")
-            ]
-        return held
-
-
-def _score(
-    phrases: Sequence[Phrase], positions: Positions, corpus: bm25.Corpus, row: asyncpg.Record
-) -> float:
-    """bm25 of an event (a row with RANKING_COLUMNS): how many times each phrase is in its
-    headline and in its summary, and its length."""
-    held = positions.of(row["vector"])
-    hits = [p.hits_at(held, TEXT) for p in phrases]
-    return bm25.score(hits, corpus, EVENT_WEIGHTS, row["length"])
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,6 +96,7 @@ class PostgresSearch:
 
     def __init__(self, db: Database):
         self.db = db
+        self.reading = Reading(db)
         # _term_counts(): tsquery -> the largest cap it was counted beyond (a common word
         # stays common: events are added far more than removed).
         self._counted_beyond: dict[str, int] = {}
@@ -202,7 +136,7 @@ class PostgresSearch:
         in_a_row = headline_words(text)
         if in_a_row is None:
             return []
-        order = await self._newest_first(await self._pairs_estimate(in_a_row), SEARCH_WINDOW)
+        order = await self.reading.newest_first(await self.reading.pairs_estimate(in_a_row), SEARCH_WINDOW)
         params = where.params
         return await self.db.fetch(
             # The matches looked up by id: joined, the planner may walk every event by date
@@ -215,20 +149,6 @@ class PostgresSearch:
             *params,
             want,
         )
-
-    async def _pairs_estimate(self, in_a_row: Phrase) -> Estimate:
-        """How many headlines hold words in a row: at most as many as hold their rarest
-        pair; as many as hold the pair, when there is one (not known when every pair is a
-        prefix of too many)."""
-        last = len(in_a_row.tokens) - 1
-        pairs = [
-            Phrase((pair,), in_a_row.prefix and n == last) for n, pair in enumerate(in_a_row.tokens)
-        ]
-        counts = await self._lexeme_counts(pairs)
-        if not counts:
-            return Estimate(None, None)
-        bound = min(counts.values())
-        return Estimate(bound, float(bound) if len(pairs) == 1 else None)
 
     async def _ranked(
         self, parsed: SearchQuery, match: str, where: _Where, want: int
@@ -244,16 +164,22 @@ class PostgresSearch:
             floor = max(0, (newest or 0) - STOP_PHRASE_EVENTS + 1)
         by_articles = await self._article_scores(parsed, ranked=rank_by is not None)
         corpus = await self._corpus(rank_by, counted=counts) if rank_by is not None else None
-        positions = Positions(rank_by or [])
+        positions = bm25.Positions(rank_by or [])
         in_headline = compile_query(parsed, HEADLINE)
         params = where.params
         window = SEARCH_WINDOW
-        guess = estimate(parsed, counts, cap=COMMON_TERM_EVENTS, events=await self._events())
+        guess = estimate(parsed, counts, cap=COMMON_TERM_EVENTS, events=await self.reading.events())
         while True:
-            order = await self._newest_first(guess, window, where)
+            order = await self.reading.newest_first(
+                guess,
+                window,
+                entity_ids=where.entity_ids,
+                until=where.until,
+                other_filters=bool(where.since or where.language),
+            )
             rows = await self.db.fetch(
                 "SELECT e.id, e.date, e.search @@ $2::tsquery AS in_headline,"
-                f" {RANKING_COLUMNS if corpus is not None else 'NULL AS vector'}"
+                f" {bm25.EVENT_COLUMNS if corpus is not None else 'NULL AS vector'}"
                 f" FROM events e WHERE e.search @@ $1::tsquery AND e.id >= $3 AND {where.sql(5)}"
                 f" ORDER BY {order} LIMIT $4",
                 match,
@@ -267,7 +193,7 @@ class PostgresSearch:
             for row in rows:
                 dates[row["id"]] = row["date"]
                 if corpus is not None and rank_by is not None:
-                    scores[row["id"]] = _score(rank_by, positions, corpus, row)
+                    scores[row["id"]] = bm25.event_score(rank_by, positions, corpus, row)
                 else:
                     scores[row["id"]] = -1.0 if row["in_headline"] else 0.0
             for event_id, article_score in by_articles.items():
@@ -286,59 +212,6 @@ class PostgresSearch:
             if len(best) >= want or len(rows) < window:
                 return await self._brief_rows(best[:want])
             window *= 8
-
-    async def _events(self) -> int:
-        return int(
-            await self.db.fetchval("SELECT value FROM counters WHERE name = 'events'") or 0
-        )
-
-    async def _newest_first(
-        self, guess: Estimate, window: int, where: _Where | None = None
-    ) -> str:
-        """How to order a query's matches to read the newest `window` of them (passing the
-        filters of `where`): walking the events from the newest, testing each, or
-        (`e.id + 0`, which no index gives) letting the planner take the events an index
-        finds (the full-text index, or the dates'), then sorting them. The walk reads about
-        window * events / (the matches passing the filters) rows, every row when few pass;
-        an index reads the events it finds, each costing about INDEXED_ROW_COST walked rows
-        (a page of its own).
-
-        A date range that stops before the newest events is read by an index: the walk
-        would read every later event first. Otherwise the walk is taken when the words are
-        too common to count (stop words, common prefixes), or when it is likely cheaper than
-        reading the events holding the rarest word: never for a phrase, which may be in a
-        handful of events however common its words (tsquery.estimate). The filters are
-        taken to pass a share of the matches (_share). The planner cannot choose well alone:
-        it guesses phrases and prefixes, and walks when it overestimates them."""
-        if where is not None and where.until is not None:
-            newest = await self.db.fetchval("SELECT max(date) FROM events")
-            if newest is not None and where.until < newest:
-                return "e.id + 0 DESC"
-        if guess.bound is None:
-            return "e.id DESC"
-        if guess.likely is not None:
-            events = await self._events()
-            passing = guess.likely * await self._share(where, events)
-            if window * events / max(passing, 1.0) < guess.bound * INDEXED_ROW_COST:
-                return "e.id DESC"
-        return "e.id + 0 DESC"
-
-    async def _share(self, where: _Where | None, events: int) -> float:
-        """The share of events the filters are taken to pass: the entities' share of the
-        archive (as if their events held the words as often as any), else FILTERED_SHARE
-        for other filters."""
-        if where is None:
-            return 1.0
-        share = 1.0
-        if where.entity_ids:
-            linked = await self.db.fetchval(
-                "SELECT coalesce(sum(event_count), 0) FROM entities WHERE id = ANY($1::bigint[])",
-                list(where.entity_ids),
-            )
-            share = min(1.0, int(linked) / events) if events else 1.0
-        if where.since or where.language:
-            share *= FILTERED_SHARE
-        return share
 
     async def _article_scores(self, parsed: SearchQuery, *, ranked: bool) -> dict[int, float]:
         """The events whose attached articles match the query, each with its best article's
@@ -396,7 +269,7 @@ class PostgresSearch:
         known: dict[Phrase, int] = {}
         if table == "events":
             known = {p: n for p, n in (counted or {}).items() if n <= COMMON_TERM_EVENTS}
-            known |= await self._lexeme_counts(
+            known |= await self.reading.lexeme_counts(
                 [p for p in phrases if p not in known and not p.prefix]
             )
         unknown = list(dict.fromkeys(p for p in phrases if p not in known))
@@ -413,36 +286,11 @@ class PostgresSearch:
             idfs=tuple(bm25.idf(rows, known[p]) for p in phrases),
         )
 
-    async def _lexeme_counts(self, phrases: Sequence[Phrase]) -> dict[Phrase, int]:
-        """How many events hold each phrase that is one lexeme (a word, or a headline's
-        pair: term_events, kept by triggers, one row read a word): exactly for a whole
-        lexeme; for a prefix, the sum over the lexemes starting so (at most that many),
-        left out when more than PREFIX_LEXEMES lexemes start so (too common to tell)."""
-        single = [p for p in dict.fromkeys(phrases) if len(p.tokens) == 1]
-        if not single:
-            return {}
-        keys = [("_" if "_" in p.tokens[0] else "") + p.tokens[0] for p in single]
-        rows = await self.db.fetch(
-            # A prefix's lexemes are the keys from it up to the next prefix of its length
-            # (byte order is code point order), a range of term_events' index.
-            "SELECT CASE WHEN t.past IS NULL"
-            " THEN (SELECT coalesce(sum(events), 0) FROM term_events WHERE lexeme = t.word)"
-            " ELSE (SELECT CASE WHEN count(*) <= $3 THEN sum(events) END FROM"
-            " (SELECT events FROM term_events WHERE lexeme >= t.word AND lexeme < t.past"
-            " LIMIT $3 + 1) s) END"
-            " FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS t(word, past, n)"
-            " ORDER BY t.n",
-            keys,
-            [_past(key) if p.prefix else None for p, key in zip(single, keys, strict=True)],
-            PREFIX_LEXEMES,
-        )
-        return {p: int(r[0]) for p, r in zip(single, rows, strict=True) if r[0] is not None}
-
     async def _term_counts(self, phrases: Sequence[Phrase], *, cap: int) -> dict[Phrase, int]:
         """How many events' text holds each phrase: a whole word exactly (_lexeme_counts);
         others (prefixes) counted up to cap + 1, enough to tell a rare one from a common
         one. One counted beyond the cap once is not counted again."""
-        known = await self._lexeme_counts([p for p in phrases if not p.prefix])
+        known = await self.reading.lexeme_counts([p for p in phrases if not p.prefix])
         queries = {p: p.tsquery(TEXT) for p in phrases if p not in known}
         known |= {p: cap + 1 for p, q in queries.items() if self._counted_beyond.get(q, -1) >= cap}
         unknown = [p for p in queries if p not in known]
@@ -520,7 +368,7 @@ class PostgresSearch:
         prefix_last = text.endswith(" ") or fold(words[-1]) not in STOP_WORDS
         in_a_row = headline_words(text, prefix_last=prefix_last)
         if in_a_row is not None:
-            order = await self._newest_first(await self._pairs_estimate(in_a_row), HEADLINE_POOL)
+            order = await self.reading.newest_first(await self.reading.pairs_estimate(in_a_row), HEADLINE_POOL)
             rows = await self.db.fetch(
                 f"SELECT {event_rows.BRIEF_COLUMNS} FROM events e"
                 f" WHERE e.id = ANY(ARRAY({newest_matches(order)}))"
@@ -538,11 +386,11 @@ class PostgresSearch:
         if match is None:
             return []
         # Counted in headlines and summaries alike: at most as many headlines hold them.
-        counts = await self._lexeme_counts(counted_phrases(parsed))
-        guess = estimate(parsed, counts, cap=sys.maxsize, events=await self._events())
+        counts = await self.reading.lexeme_counts(counted_phrases(parsed))
+        guess = estimate(parsed, counts, cap=sys.maxsize, events=await self.reading.events())
         pool = await self.db.fetch(
             "SELECT e.id, e.headline, e.date, e.lang FROM events e WHERE e.search @@ $1::tsquery"
-            f" ORDER BY {await self._newest_first(guess, HEADLINE_POOL)} LIMIT $2",
+            f" ORDER BY {await self.reading.newest_first(guess, HEADLINE_POOL)} LIMIT $2",
             match,
             HEADLINE_POOL,
         )
@@ -618,12 +466,12 @@ class PostgresSearch:
             return in_script([event_rows.brief(row) for row in rows])
         # Ranked by bm25 over the rare words, every event holding them (rare: few).
         corpus = await self._corpus(rare)
-        positions = Positions(rare)
+        positions = bm25.Positions(rare)
         rows = await self.db.fetch(
-            f"SELECT {event_rows.BRIEF_COLUMNS}, {RANKING_COLUMNS} FROM events e"
+            f"SELECT {event_rows.BRIEF_COLUMNS}, {bm25.EVENT_COLUMNS} FROM events e"
             f" WHERE e.search @@ $1::tsquery{' AND e.lang = $2' if lang else ''}",
             match,
             *((lang,) if lang else ()),
         )
-        scored = sorted(rows, key=lambda r: (_score(rare, positions, corpus, r), r["id"]))
+        scored = sorted(rows, key=lambda r: (bm25.event_score(rare, positions, corpus, r), r["id"]))
         return in_script([event_rows.brief(row) for row in scored[:pool]])

@@ -12,8 +12,7 @@ import asyncpg
 import pytest
 
 from storage.matching import text_matcher
-from storage.postgres.bm25 import Corpus, idf, score
-from storage.postgres.search import Positions
+from storage.postgres.bm25 import Corpus, Positions, idf, score
 from storage.postgres.textsearch import PAIRS, event_vector, index_tokens
 from storage.postgres.tsquery import (
     Phrase,

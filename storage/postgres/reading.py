@@ -1,0 +1,141 @@
+"""How a search on PostgreSQL reads its matches (storage.postgres.search): how many events
+hold a word (term_events, migration 0009), and so whether to walk the events from the
+newest or to take the matches an index finds. SQLite's FTS5 walks its own postings and
+needs none of this."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from collections.abc import Sequence
+
+from storage.postgres.db import Database
+from storage.postgres.tsquery import Estimate, Phrase
+
+# Choosing how to read a query's matches (Reading.newest_first): the share of them a
+# language or a start date is taken to pass, and what reading an event an index found
+# costs, in events walked (a page of its own, where walked events share theirs).
+FILTERED_SHARE = 0.25
+INDEXED_ROW_COST = 6
+# A prefix more lexemes start with is not counted: too common to tell (Reading.lexeme_counts).
+PREFIX_LEXEMES = 500
+
+
+def _past(prefix: str) -> str:
+    """The first text after every text starting with prefix, in code point order."""
+    last = ord(prefix[-1])
+    if last == sys.maxunicode:
+        return _past(prefix[:-1]) if len(prefix) > 1 else chr(sys.maxunicode)
+    return prefix[:-1] + chr(last + 1)
+
+
+def newest_matches(order: str) -> str:
+    """SQL: the newest events whose text matches a tsquery ($1), at most $2, read in the
+    order Reading.newest_first chose."""
+    return f"SELECT e.id FROM events e WHERE e.search @@ $1::tsquery ORDER BY {order} LIMIT $2"
+
+
+
+class Reading:
+    """Counts of words, and the order to read a query's matches in."""
+
+    def __init__(self, db: Database):
+        self.db = db
+
+    async def events(self) -> int:
+        """The events of the archive (a counter kept by triggers)."""
+        return int(
+            await self.db.fetchval("SELECT value FROM counters WHERE name = 'events'") or 0
+        )
+
+    async def lexeme_counts(self, phrases: Sequence[Phrase]) -> dict[Phrase, int]:
+        """How many events hold each phrase that is one lexeme (a word, or a headline's
+        pair: term_events, kept by triggers, one row read a word): exactly for a whole
+        lexeme; for a prefix, the sum over the lexemes starting so (at most that many),
+        left out when more than PREFIX_LEXEMES lexemes start so (too common to tell)."""
+        single = [p for p in dict.fromkeys(phrases) if len(p.tokens) == 1]
+        if not single:
+            return {}
+        keys = [("_" if "_" in p.tokens[0] else "") + p.tokens[0] for p in single]
+        rows = await self.db.fetch(
+            # A prefix's lexemes are the keys from it up to the next prefix of its length
+            # (byte order is code point order), a range of term_events' index.
+            "SELECT CASE WHEN t.past IS NULL"
+            " THEN (SELECT coalesce(sum(events), 0) FROM term_events WHERE lexeme = t.word)"
+            " ELSE (SELECT CASE WHEN count(*) <= $3 THEN sum(events) END FROM"
+            " (SELECT events FROM term_events WHERE lexeme >= t.word AND lexeme < t.past"
+            " LIMIT $3 + 1) s) END"
+            " FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS t(word, past, n)"
+            " ORDER BY t.n",
+            keys,
+            [_past(key) if p.prefix else None for p, key in zip(single, keys, strict=True)],
+            PREFIX_LEXEMES,
+        )
+        return {p: int(r[0]) for p, r in zip(single, rows, strict=True) if r[0] is not None}
+
+    async def pairs_estimate(self, in_a_row: Phrase) -> Estimate:
+        """How many headlines hold words in a row: at most as many as hold their rarest
+        pair; as many as hold the pair, when there is one (not known when every pair is a
+        prefix of too many)."""
+        last = len(in_a_row.tokens) - 1
+        pairs = [
+            Phrase((pair,), in_a_row.prefix and n == last) for n, pair in enumerate(in_a_row.tokens)
+        ]
+        counts = await self.lexeme_counts(pairs)
+        if not counts:
+            return Estimate(None, None)
+        bound = min(counts.values())
+        return Estimate(bound, float(bound) if len(pairs) == 1 else None)
+
+    async def newest_first(
+        self,
+        guess: Estimate,
+        window: int,
+        *,
+        entity_ids: Sequence[int] | None = None,
+        until: dt.date | None = None,
+        other_filters: bool = False,
+    ) -> str:
+        """How to order a query's matches to read the newest `window` of them (passing the
+        filters: entities, an end date, `other_filters` a start date or a language):
+        walking the events from the newest, testing each, or (`e.id + 0`, which no index
+        gives) letting the planner take the events an index finds (the full-text index,
+        or the dates'), then sorting them. The walk reads about
+        window * events / (the matches passing the filters) rows, every row when few pass;
+        an index reads the events it finds, each costing about INDEXED_ROW_COST walked rows
+        (a page of its own).
+
+        A date range that stops before the newest events is read by an index: the walk
+        would read every later event first. Otherwise the walk is taken when the words are
+        too common to count (stop words, common prefixes), or when it is likely cheaper than
+        reading the events holding the rarest word: never for a phrase, which may be in a
+        handful of events however common its words (tsquery.estimate). The filters are
+        taken to pass a share of the matches (_share). The planner cannot choose well alone:
+        it guesses phrases and prefixes, and walks when it overestimates them."""
+        if until is not None:
+            newest = await self.db.fetchval("SELECT max(date) FROM events")
+            if newest is not None and until < newest:
+                return "e.id + 0 DESC"
+        if guess.bound is None:
+            return "e.id DESC"
+        if guess.likely is not None:
+            events = await self.events()
+            passing = guess.likely * await self._share(entity_ids, other_filters, events)
+            if window * events / max(passing, 1.0) < guess.bound * INDEXED_ROW_COST:
+                return "e.id DESC"
+        return "e.id + 0 DESC"
+
+    async def _share(
+        self, entity_ids: Sequence[int] | None, other_filters: bool, events: int
+    ) -> float:
+        """The share of events the filters are taken to pass: the entities' share of the
+        archive (as if their events held the words as often as any), and FILTERED_SHARE
+        of that for other filters."""
+        share = 1.0
+        if entity_ids:
+            linked = await self.db.fetchval(
+                "SELECT coalesce(sum(event_count), 0) FROM entities WHERE id = ANY($1::bigint[])",
+                list(entity_ids),
+            )
+            share = min(1.0, int(linked) / events) if events else 1.0
+        return share * (FILTERED_SHARE if other_filters else 1.0)

@@ -73,6 +73,23 @@ class Reading:
         )
         return {p: int(r[0]) for p, r in zip(single, rows, strict=True) if r[0] is not None}
 
+    async def held_beyond(self, prefixes: Sequence[Phrase], cap: int) -> set[Phrase]:
+        """The prefixes (of one token) one of whose words alone is in more than cap events,
+        and so are they, whatever the others."""
+        starts = [p for p in dict.fromkeys(prefixes) if p.prefix and len(p.tokens) == 1]
+        if not starts:
+            return set()
+        rows = await self.db.fetch(
+            "SELECT EXISTS (SELECT 1 FROM term_events WHERE lexeme >= t.word"
+            " AND lexeme < t.past AND events > $3)"
+            " FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS t(word, past, n)"
+            " ORDER BY t.n",
+            [p.tokens[0] for p in starts],
+            [_past(p.tokens[0]) for p in starts],
+            cap,
+        )
+        return {p for p, row in zip(starts, rows, strict=True) if row[0]}
+
     async def pairs_estimate(self, in_a_row: Phrase) -> Estimate:
         """How many headlines hold words in a row: at most as many as hold their rarest
         pair; as many as hold the pair, when there is one (not known when every pair is a

@@ -287,12 +287,15 @@ class PostgresSearch:
         )
 
     async def _term_counts(self, phrases: Sequence[Phrase], *, cap: int) -> dict[Phrase, int]:
-        """How many events' text holds each phrase: a whole word exactly (_lexeme_counts);
+        """How many events' text holds each phrase: a whole word exactly (term_events);
         others (prefixes) counted up to cap + 1, enough to tell a rare one from a common
-        one. One counted beyond the cap once is not counted again."""
+        one, unless one of their words alone is beyond the cap. One counted beyond the cap
+        once is not counted again."""
         known = await self.reading.lexeme_counts([p for p in phrases if not p.prefix])
         queries = {p: p.tsquery(TEXT) for p in phrases if p not in known}
         known |= {p: cap + 1 for p, q in queries.items() if self._counted_beyond.get(q, -1) >= cap}
+        beyond = await self.reading.held_beyond([p for p in queries if p not in known], cap)
+        known |= {p: cap + 1 for p in beyond}
         unknown = [p for p in queries if p not in known]
         if not unknown:
             return known

@@ -33,6 +33,8 @@ from storage.words import without_letter_typed
 _TOKEN = re.compile(r"[^\W_]+")
 # The weights of the text people search: headline and summary, never the period words.
 TEXT = HEADLINE + SUMMARY
+# What a period word (textsearch.event_vector's y2017, m201706) may look like.
+_PERIOD_WORD = re.compile(r"[ym][0-9]*")
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,11 +46,23 @@ class Phrase:
     prefix: bool = False
 
     def tsquery(self, weights: str = TEXT) -> str:
+        if weights == TEXT and self.text_alone:
+            weights = ""
         last = len(self.tokens) - 1
+        marks = [("*" if self.prefix and i == last else "") + weights for i in range(last + 1)]
         return " <-> ".join(
-            f"{lexeme(token)}:{'*' if self.prefix and i == last else ''}{weights}"
-            for i, token in enumerate(self.tokens)
+            lexeme(token) + (f":{mark}" if mark else "")
+            for token, mark in zip(self.tokens, marks, strict=True)
         )
+
+    @property
+    def text_alone(self) -> bool:
+        """Whether only text (weights A, B) can hold the phrase, so that its tsquery needs
+        no weights, which the GIN index cannot check (every match read again): whole words
+        are never a headline's pair (which holds an underscore) and, unless shaped like one,
+        never a period word. A prefix may start a pair ("o'brien" is the pair "obrien_...",
+        not the words "o" and "brien")."""
+        return not self.prefix and not any(_PERIOD_WORD.fullmatch(t) for t in self.tokens)
 
     def count_in(self, tokens: Sequence[str]) -> int:
         """How many times the phrase is in a text's tokens (index_tokens)."""

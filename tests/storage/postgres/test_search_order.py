@@ -5,16 +5,12 @@ in an event's length as SQLite's index counts them)."""
 from __future__ import annotations
 
 import datetime as dt
-import os
 import random
 from pathlib import Path
-
-import pytest
 
 from storage import open_storage
 from storage.keys import make_key
 from storage.models import PageRecord, SearchFilter
-from tests.support import postgres
 
 WORDS = "flood vote quake the summit strike river north army talks rain storm russia syria of in"
 NAMES = ["Alpha", "Beta", "Gamma", "Delta", "Epsilon"]
@@ -53,46 +49,38 @@ def _pages(count: int, seed: int = 5) -> list[PageRecord]:
     return pages
 
 
-async def test_search_orders_as_sqlite_does(tmp_path: Path) -> None:
-    server = os.environ.get(postgres.URL_SETTING)
-    if not server:
-        pytest.skip(f"{postgres.URL_SETTING} is not set")
-    database = await postgres.create_database(server)
+async def test_search_orders_as_sqlite_does(tmp_path: Path, target_url: str) -> None:
+    pg = await open_storage(target_url)
+    sqlite = await open_storage(tmp_path / "chronicle.db")
     try:
-        await postgres.create_schema(database, "ordered")
-        pg = await open_storage(postgres.with_schema(database, "ordered"))
-        sqlite = await open_storage(tmp_path / "chronicle.db")
-        try:
-            pages = _pages(600)
-            for store in (pg, sqlite):
-                await store.events.import_batch(pages)
-            for text in SEARCHES:
-                query = SearchFilter(text=text)
-                expected = [h.event.key for h in await sqlite.search.search(query, limit=40)]
-                assert [h.event.key for h in await pg.search.search(query, limit=40)] == (
-                    expected
-                ), text
-            # Date ranges, old ones and those reaching the newest events (read by the
-            # dates' index or by walking the newest events: the same answers).
-            for text, since, until in [
-                ("flood", dt.date(2019, 3, 1), dt.date(2019, 9, 1)),
-                ("the", dt.date(2019, 1, 1), dt.date(2019, 6, 30)),
-                ("river flood", dt.date(2020, 1, 1), None),
-                ("rus*", None, dt.date(2020, 6, 1)),
-            ]:
-                query = SearchFilter(text=text, since=since, until=until)
-                expected = [h.event.key for h in await sqlite.search.search(query, limit=40)]
-                assert [h.event.key for h in await pg.search.search(query, limit=40)] == (
-                    expected
-                ), (text, since, until)
-            for typed in ["flood ri", "river", "north a", "syr"]:
-                expected = [b.key for b in await sqlite.search.suggest_headlines(typed)]
-                assert [b.key for b in await pg.search.suggest_headlines(typed)] == expected
-            for typed in ["floood river", "riverr", "stormy talks", "zzz"]:
-                expected = [b.key for b in await sqlite.search.closest(typed)]
-                assert [b.key for b in await pg.search.closest(typed)] == expected, typed
-        finally:
-            await pg.close()
-            await sqlite.close()
+        pages = _pages(600)
+        for store in (pg, sqlite):
+            await store.events.import_batch(pages)
+        for text in SEARCHES:
+            query = SearchFilter(text=text)
+            expected = [h.event.key for h in await sqlite.search.search(query, limit=40)]
+            assert [h.event.key for h in await pg.search.search(query, limit=40)] == (
+                expected
+            ), text
+        # Date ranges, old ones and those reaching the newest events (read by the
+        # dates' index or by walking the newest events: the same answers).
+        for text, since, until in [
+            ("flood", dt.date(2019, 3, 1), dt.date(2019, 9, 1)),
+            ("the", dt.date(2019, 1, 1), dt.date(2019, 6, 30)),
+            ("river flood", dt.date(2020, 1, 1), None),
+            ("rus*", None, dt.date(2020, 6, 1)),
+        ]:
+            query = SearchFilter(text=text, since=since, until=until)
+            expected = [h.event.key for h in await sqlite.search.search(query, limit=40)]
+            assert [h.event.key for h in await pg.search.search(query, limit=40)] == (
+                expected
+            ), (text, since, until)
+        for typed in ["flood ri", "river", "north a", "syr"]:
+            expected = [b.key for b in await sqlite.search.suggest_headlines(typed)]
+            assert [b.key for b in await pg.search.suggest_headlines(typed)] == expected
+        for typed in ["floood river", "riverr", "stormy talks", "zzz"]:
+            expected = [b.key for b in await sqlite.search.closest(typed)]
+            assert [b.key for b in await pg.search.closest(typed)] == expected, typed
     finally:
-        await postgres.drop_database(server, database)
+        await pg.close()
+        await sqlite.close()

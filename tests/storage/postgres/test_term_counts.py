@@ -4,34 +4,18 @@ are imported, rewritten and copied, always what counting every vector again give
 from __future__ import annotations
 
 import dataclasses
-import os
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import asyncpg
-import pytest
 
 from storage import open_storage
 from storage.models import SearchFilter
 from storage.postgres import PostgresStorage, transfer
 from tests.storage.postgres.test_search_order import _pages
-from tests.support import postgres
 
 RECOUNT = (
     "SELECT w, count(*) FROM events, chronicle_counted_lexemes(events.search) AS w GROUP BY w"
 )
-
-
-@pytest.fixture
-async def database() -> AsyncIterator[str]:
-    server = os.environ.get(postgres.URL_SETTING)
-    if not server:
-        pytest.skip(f"{postgres.URL_SETTING} is not set")
-    database = await postgres.create_database(server)
-    try:
-        yield database
-    finally:
-        await postgres.drop_database(server, database)
 
 
 async def _counted(url: str) -> tuple[dict[str, int], dict[str, int]]:
@@ -45,9 +29,8 @@ async def _counted(url: str) -> tuple[dict[str, int], dict[str, int]]:
     return kept, again
 
 
-async def test_word_counts_follow_imports_and_rewrites(database: str) -> None:
-    await postgres.create_schema(database, "counted")
-    url = postgres.with_schema(database, "counted")
+async def test_word_counts_follow_imports_and_rewrites(target_url: str) -> None:
+    url = target_url
     store = await open_storage(url)
     try:
         pages = _pages(200)
@@ -73,15 +56,14 @@ async def test_word_counts_follow_imports_and_rewrites(database: str) -> None:
         await store.close()
 
 
-async def test_a_copied_archive_counts_its_words(database: str, tmp_path: Path) -> None:
+async def test_a_copied_archive_counts_its_words(target_url: str, tmp_path: Path) -> None:
     sqlite_path = tmp_path / "chronicle.db"
     source = await open_storage(sqlite_path)
     try:
         await source.events.import_batch(_pages(120))
     finally:
         await source.close()
-    await postgres.create_schema(database, "copied")
-    url = postgres.with_schema(database, "copied")
+    url = target_url
     target = await PostgresStorage.open(url)
     try:
         await transfer.copy_archive(sqlite_path, target)

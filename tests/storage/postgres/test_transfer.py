@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import sqlite3
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -23,26 +22,6 @@ from tests.conftest import MOD_KEY, SAMPLE_NEWS, SEED_PAGES
 from tests.support import postgres
 
 NOW = "2024-03-01T12:00:00.000000Z"
-
-
-@pytest.fixture
-def server(postgres_database: str | None) -> str:
-    if postgres_database is None:
-        reason = f"PostgreSQL is not available ({postgres.URL_SETTING} is not set)"
-        if postgres.required():
-            pytest.fail(reason)
-        pytest.skip(reason)
-    return postgres_database
-
-
-@pytest.fixture
-async def target_url(server: str) -> AsyncIterator[str]:
-    """A fresh database of its own for the test."""
-    url = await postgres.create_database(server)
-    try:
-        yield url
-    finally:
-        await postgres.drop_database(server, url)
 
 
 async def _sample(path: Path) -> None:

@@ -13,8 +13,8 @@ from storage.postgres.db import Database
 from storage.postgres.tsquery import Estimate, Phrase
 
 # Choosing how to read a query's matches (Reading.newest_first): the share of them a
-# language or a start date is taken to pass, and what reading an event an index found
-# costs, in events walked (a page of its own, where walked events share theirs).
+# language is taken to pass, and what reading an event an index found costs, in events
+# walked (a page of its own, where walked events share theirs).
 FILTERED_SHARE = 0.25
 INDEXED_ROW_COST = 6
 # A prefix more lexemes start with is not counted: too common to tell (Reading.lexeme_counts).
@@ -110,49 +110,51 @@ class Reading:
         window: int,
         *,
         entity_ids: Sequence[int] | None = None,
+        since: dt.date | None = None,
         until: dt.date | None = None,
-        other_filters: bool = False,
+        language: str | None = None,
     ) -> str:
-        """How to order a query's matches to read the newest `window` of them (passing the
-        filters: entities, an end date, `other_filters` a start date or a language):
-        walking the events from the newest, testing each, or (`e.id + 0`, which no index
-        gives) letting the planner take the events an index finds (the full-text index,
-        or the dates'), then sorting them. The walk reads about
+        """How to order a query's matches to read the newest `window` of them passing the
+        filters: walking the events from the newest, testing each, or (`e.id + 0`, which
+        no index gives) letting the planner take the events an index finds (the full-text
+        index, an entity's links, the dates'), then sorting them. The walk reads about
         window * events / (the matches passing the filters) rows, every row when few pass;
         an index reads the events it finds, each costing about INDEXED_ROW_COST walked rows
-        (a page of its own).
+        (a page of its own). The planner cannot choose well alone: it guesses phrases and
+        prefixes, and walks when it overestimates them.
 
-        A date range that stops before the newest events is read by an index: the walk
-        would read every later event first. Otherwise the walk is taken when the words are
-        too common to count (stop words, common prefixes), or when it is likely cheaper than
-        reading the events holding the rarest word: never for a phrase, which may be in a
-        handful of events however common its words (tsquery.estimate). The filters are
-        taken to pass a share of the matches (_share). The planner cannot choose well alone:
-        it guesses phrases and prefixes, and walks when it overestimates them."""
-        if until is not None:
-            newest = await self.db.fetchval("SELECT max(date) FROM events")
-            if newest is not None and until < newest:
-                return "e.id + 0 DESC"
-        if guess.bound is None:
+        Words too common to count (stop words, common prefixes) are taken to be in every
+        event; a phrase may be in a handful however common its words, and is read through
+        an index. A date range that ends before the newest events is read by an index:
+        events are mostly added in the order of their dates, and the walk would read every
+        later event first. Another is taken to hold its share of the days."""
+        events = await self.events()
+        if not events:
             return "e.id DESC"
-        if guess.likely is not None:
-            events = await self.events()
-            passing = guess.likely * await self._share(entity_ids, other_filters, events)
-            if window * events / max(passing, 1.0) < guess.bound * INDEXED_ROW_COST:
-                return "e.id DESC"
-        return "e.id + 0 DESC"
-
-    async def _share(
-        self, entity_ids: Sequence[int] | None, other_filters: bool, events: int
-    ) -> float:
-        """The share of events the filters are taken to pass: the entities' share of the
-        archive (as if their events held the words as often as any), and FILTERED_SHARE
-        of that for other filters."""
         share = 1.0
+        indexed: list[float] = [] if guess.bound is None else [float(guess.bound)]
         if entity_ids:
             linked = await self.db.fetchval(
                 "SELECT coalesce(sum(event_count), 0) FROM entities WHERE id = ANY($1::bigint[])",
                 list(entity_ids),
             )
-            share = min(1.0, int(linked) / events) if events else 1.0
-        return share * (FILTERED_SHARE if other_filters else 1.0)
+            share *= min(1.0, int(linked) / events)
+            indexed.append(float(linked))
+        if since is not None or until is not None:
+            span = await self.db.fetchrow("SELECT min(date), max(date) FROM events")
+            first, last = (span[0], span[1]) if span else (dt.date.min, dt.date.min)
+            if until is not None and until < last:
+                return "e.id + 0 DESC"
+            days = (min(until or last, last) - max(since or first, first)).days + 1
+            dated = max(days, 0) / ((last - first).days + 1)
+            share *= dated
+            indexed.append(dated * events)
+        if language:
+            share *= FILTERED_SHARE
+        if not indexed:
+            return "e.id DESC"
+        likely = float(events) if guess.bound is None else guess.likely
+        if likely is None:
+            return "e.id + 0 DESC"
+        walked = window * events / max(likely * share, 1.0)
+        return "e.id DESC" if walked < min(indexed) * INDEXED_ROW_COST else "e.id + 0 DESC"

@@ -174,8 +174,9 @@ class PostgresSearch:
                 guess,
                 window,
                 entity_ids=where.entity_ids,
+                since=where.since,
                 until=where.until,
-                other_filters=bool(where.since or where.language),
+                language=where.language,
             )
             rows = await self.db.fetch(
                 "SELECT e.id, e.date, e.search @@ $2::tsquery AS in_headline,"

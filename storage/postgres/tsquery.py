@@ -215,11 +215,14 @@ def estimate(
     query: SearchQuery, counts: Mapping[Phrase, int], *, cap: int, events: int
 ) -> Estimate:
     """The Estimate of a query in an archive of `events`; a prefix counted beyond `cap`, or
-    a term of stop words, is not known, and a group holding one is left out."""
+    a term of stop words, is not known, and a group holding one is left out. A group's
+    likely matches are its words' (a phrase's may be none); a group of phrases alone makes
+    the query's not known."""
     bound: int | None = None
     likely: float | None = float(events)
     for group in query.required:
         total = 0
+        words = 0
         for term in group:
             known = [
                 n
@@ -229,12 +232,14 @@ def estimate(
             if term.of_stop_words or not known:
                 break
             total += min(known)
-            if len(term.tokens) > 1:
-                likely = None
+            if len(phrase(term).tokens) == 1:
+                words += min(known)
         else:
             bound = total if bound is None else min(bound, total)
-            if likely is not None and events:
-                likely *= min(total, events) / events
+            if not words:
+                likely = None
+            elif likely is not None and events:
+                likely *= min(words, events) / events
     if bound is None:
         return Estimate(None, None)
     for term in query.excluded:

@@ -112,6 +112,7 @@ def test_a_query_is_estimated_from_its_words_counts() -> None:
     assert of("flood OR rain") == (50, 50.0)
     assert of("river -flood") == (500, 480.0)
     assert of('"river flood"') == (40, None)  # a phrase may be in none of them
+    assert of('"river flood" OR rain') == (50, 10.0)  # likely: the word's
     assert of("riv*") == (None, None)  # counted beyond the cap: not known
     assert of("riv* rain") == (10, 10.0)  # the group known bounds the query
     assert of("the") == (None, None)  # stop words are not counted

@@ -113,6 +113,7 @@ class Reading:
         since: dt.date | None = None,
         until: dt.date | None = None,
         language: str | None = None,
+        events: int | None = None,
     ) -> str:
         """How to order a query's matches to read the newest `window` of them passing the
         filters: walking the events from the newest, testing each, or (`e.id + 0`, which
@@ -127,8 +128,10 @@ class Reading:
         event; a phrase may be in a handful however common its words, and is read through
         an index. A date range that ends before the newest events is read by an index:
         events are mostly added in the order of their dates, and the walk would read every
-        later event first. Another is taken to hold its share of the days."""
-        events = await self.events()
+        later event first. Another is taken to hold its share of the days. `events`: the
+        archive's count, when the caller has read it already."""
+        if events is None:
+            events = await self.events()
         if not events:
             return "e.id DESC"
         share = 1.0

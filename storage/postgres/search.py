@@ -168,7 +168,8 @@ class PostgresSearch:
         in_headline = compile_query(parsed, HEADLINE)
         params = where.params
         window = SEARCH_WINDOW
-        guess = estimate(parsed, counts, cap=COMMON_TERM_EVENTS, events=await self.reading.events())
+        events = await self.reading.events()
+        guess = estimate(parsed, counts, cap=COMMON_TERM_EVENTS, events=events)
         while True:
             order = await self.reading.newest_first(
                 guess,
@@ -177,6 +178,7 @@ class PostgresSearch:
                 since=where.since,
                 until=where.until,
                 language=where.language,
+                events=events,
             )
             rows = await self.db.fetch(
                 "SELECT e.id, e.date, e.search @@ $2::tsquery AS in_headline,"
@@ -391,10 +393,11 @@ class PostgresSearch:
             return []
         # Counted in headlines and summaries alike: at most as many headlines hold them.
         counts = await self.reading.lexeme_counts(counted_phrases(parsed))
-        guess = estimate(parsed, counts, cap=sys.maxsize, events=await self.reading.events())
+        events = await self.reading.events()
+        guess = estimate(parsed, counts, cap=sys.maxsize, events=events)
         pool = await self.db.fetch(
             "SELECT e.id, e.headline, e.date, e.lang FROM events e WHERE e.search @@ $1::tsquery"
-            f" ORDER BY {await self.reading.newest_first(guess, HEADLINE_POOL)} LIMIT $2",
+            f" ORDER BY {await self.reading.newest_first(guess, HEADLINE_POOL, events=events)} LIMIT $2",
             match,
             HEADLINE_POOL,
         )

@@ -104,12 +104,6 @@ COUNTS = {
     "article_tokens": "SELECT coalesce(sum(chronicle_tokens(search)), 0) FROM articles",
     "entity_links": "SELECT count(*) FROM event_entities",
 }
-# Counts of words kept by triggers (migration 0009), counted again from every vector.
-RECOUNT_TERMS = (
-    "TRUNCATE term_events",
-    "INSERT INTO term_events (lexeme, events) SELECT w, count(*)"
-    " FROM events, chronicle_counted_lexemes(events.search) AS w GROUP BY w",
-)
 # Tables with an identity column, whose sequence must start past the copied ids.
 IDENTITIES = ("events", "entities", "articles", "feeds", "subscriptions", "digests")
 
@@ -491,8 +485,8 @@ async def _finish(conn: Connection, source: sqlite3.Connection) -> None:
     async with conn.transaction():
         for name, count in COUNTS.items():
             await conn.execute(f"UPDATE counters SET value = ({count}) WHERE name = $1", name)
-        for statement in RECOUNT_TERMS:
-            await conn.execute(statement)
+        # Counts of words kept by triggers (migration 0009), counted again from every vector.
+        await conn.execute("SELECT chronicle_recount_terms()")
         for table in IDENTITIES:
             highest = max(
                 int(await conn.fetchval(f"SELECT coalesce(max(id), 0) FROM {table}")),

@@ -137,6 +137,16 @@ async def storage(open_archive: OpenArchive) -> AsyncIterator[Storage]:
 
 
 @pytest.fixture
+async def other(storage: Storage, open_archive: OpenArchive) -> AsyncIterator[Storage]:
+    """The test's archive opened a second time, as another process opens it."""
+    second = await open_archive("chronicle")
+    try:
+        yield second
+    finally:
+        await second.close()
+
+
+@pytest.fixture
 async def editions(storage: Storage) -> Storage:
     """The sample in both editions: English, and Chinese (with 16 June 2017's events)."""
     chinese = [TEST_DATA / "news-zh", TEST_DATA / "news-zh-06-16"]

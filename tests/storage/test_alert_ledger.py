@@ -7,9 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from collections.abc import AsyncIterator
-
-import pytest
 
 from storage import Storage
 from storage.models import RetakenClaims
@@ -19,16 +16,6 @@ from tests.storage.test_subscriptions import ALICE, BOB, CHANNEL, GUILD, arrive,
 HOUR = dt.timedelta(hours=1)
 # Guilds on shard 0 and shard 1 of 2 (a server's shard is (guild_id >> 22) % count).
 SHARD_0, SHARD_1 = 2 << 22, 3 << 22
-
-
-@pytest.fixture
-async def other(storage: Storage, open_archive: OpenArchive) -> AsyncIterator[Storage]:
-    """The test's archive opened a second time, as another process opens it."""
-    second = await open_archive("chronicle")
-    try:
-        yield second
-    finally:
-        await second.close()
 
 
 async def age(raw_sql: RawSQL) -> None:

@@ -8,30 +8,17 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from collections.abc import AsyncIterator, Sequence
-
-import pytest
+from collections.abc import Sequence
 
 from storage import Storage
 from storage.keys import make_key
 from storage.models import Digest, DigestRun, PageRecord
-from tests.storage.conftest import OpenArchive
 
 DAY = dt.date(2026, 12, 7)
 NOW = dt.datetime(2026, 12, 7, 9, tzinfo=dt.UTC)
 SLOT = "2026-12-07"
 GUILD, CHANNEL, USER = 1, 10, 100
 CLAIMANTS = 8
-
-
-@pytest.fixture
-async def other(storage: Storage, open_archive: OpenArchive) -> AsyncIterator[Storage]:
-    """The test's archive opened a second time, as another process opens it."""
-    second = await open_archive("chronicle")
-    try:
-        yield second
-    finally:
-        await second.close()
 
 
 async def news(storage: Storage, count: int) -> list[int]:

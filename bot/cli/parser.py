@@ -26,6 +26,7 @@ from bot.cli.wikipedia import cmd_wikipedia_pull, cmd_wikipedia_status
 from bot.config import Settings
 from bot.services import lookups
 from storage import Storage
+from storage.location import database_location
 from storage.models import LANGUAGES
 
 Handler = Callable[[argparse.Namespace, Settings, Storage], Awaitable[int]]
@@ -100,6 +101,14 @@ def add_command(
     return p
 
 
+def archive_location(value: str) -> Path | str:
+    """--db read as the settings are: a path, a sqlite:/// URL or a postgresql:// URL."""
+    try:
+        return database_location("--db", value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc).removeprefix("--db").lstrip(" :")) from None
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = WordsParser(
         prog="chronicle",
@@ -107,8 +116,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--db",
-        type=Path,
-        help="SQLite file (default: $CHRONICLE_DATABASE_URL, $CHRONICLE_DB or ./chronicle.db)",
+        type=archive_location,
+        metavar="FILE|URL",
+        help="the archive: a SQLite file, or a postgresql:// URL (default:"
+        " $CHRONICLE_DATABASE_URL, $CHRONICLE_DB or ./chronicle.db)",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 

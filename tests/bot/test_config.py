@@ -223,3 +223,29 @@ def test_an_unreachable_postgresql_server_is_said_without_the_password(
         "chronicle: cannot reach the PostgreSQL server of postgresql://me:***@127.0.0.1:1/chronicle"
     )
     assert list(here.iterdir()) == []
+
+
+def test_db_takes_the_forms_the_settings_take(
+    here: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--db sqlite:///… opens that file; --db postgresql://… opens the server's database,
+    never a file named after the URL; a URL Chronicle cannot read is refused in one line."""
+    assert cli.main(["--db", "sqlite:///news.db", "import", str(SEED_PAGES[0])]) == 0
+    assert (here / "news.db").is_file()
+
+    assert cli.main(["--db", f"postgresql://me:{SECRET}@127.0.0.1:1/chronicle", "stats"]) == 1
+    err = capsys.readouterr().err
+    assert SECRET not in err
+    assert "cannot reach the PostgreSQL server of postgresql://me:***@127.0.0.1:1/chronicle" in err
+    assert sorted(p.name for p in here.iterdir()) == ["news.db"]
+
+    for value, reason in [
+        ("postgres:chronicle", "looks like a URL without its '//'"),
+        ("ftp://host/chronicle.db", "has the scheme ftp://, which Chronicle does not know"),
+    ]:
+        with pytest.raises(SystemExit) as refused:
+            cli.main(["--db", value, "stats"])
+        assert refused.value.code == 2
+        err = capsys.readouterr().err
+        assert err.splitlines()[-1].startswith(f"chronicle: error: argument --db: {reason}"), err
+    assert sorted(p.name for p in here.iterdir()) == ["news.db"]

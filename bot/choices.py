@@ -2,13 +2,52 @@
 
 from __future__ import annotations
 
+import asyncio
+import functools
+import logging
+from collections.abc import Callable, Coroutine
+from typing import Any, TypeVar
+
+import discord
 from discord import app_commands
 
 from bot import render
+from bot.tree import describe
 from storage import Storage
 
+log = logging.getLogger(__name__)
 
-async def entity_choices(storage: Storage, current: str) -> list[app_commands.Choice[str]]:
+# Discord drops an autocomplete answered after 3 s, and the client then shows "Loading options
+# failed"; what is not found by then is answered with no choices, the reply's trip kept apart.
+AUTOCOMPLETE_SECONDS = 2.0
+
+Cog = TypeVar("Cog")
+Choices = list[app_commands.Choice[str]]
+ChoicesCallback = Callable[[Cog, discord.Interaction, str], Coroutine[Any, Any, Choices]]
+
+
+def in_time(callback: ChoicesCallback[Cog]) -> ChoicesCallback[Cog]:
+    """A cog's autocomplete that answers no choices, rather than none at all, when the
+    archive is slow to answer (a long write, a busy database): typing on asks again."""
+
+    @functools.wraps(callback)
+    async def answer(cog: Cog, interaction: discord.Interaction, current: str) -> Choices:
+        try:
+            async with asyncio.timeout(AUTOCOMPLETE_SECONDS):
+                return await callback(cog, interaction, current)
+        except TimeoutError:
+            log.warning(
+                "autocomplete answered no choices after %.1f s: %s, typed %r",
+                AUTOCOMPLETE_SECONDS,
+                describe(interaction),
+                current,
+            )
+            return []
+
+    return answer
+
+
+async def entity_choices(storage: Storage, current: str) -> Choices:
     """Entities by what was typed, aliases showing their canonical name, with event counts.
     A name longer than a choice's value can hold is left out (it could not be sent back)."""
     names = await storage.entities.suggest(current, limit=render.CHOICES_LIMIT)

@@ -14,7 +14,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot import render
-from bot.choices import entity_choices
+from bot.choices import entity_choices, in_time
 from bot.client import ChronicleBot
 from bot.digests import local_today
 from bot.errors import InvalidInput
@@ -100,11 +100,13 @@ class Digests(
         require_manager(interaction)
         return True
 
+    @in_time
     async def entity_autocomplete(
         self, interaction: discord.Interaction, current: str
     ) -> list[app_commands.Choice[str]]:
         return await entity_choices(self.bot.storage, current)
 
+    @in_time
     async def category_autocomplete(
         self, interaction: discord.Interaction, current: str
     ) -> list[app_commands.Choice[str]]:
@@ -115,6 +117,7 @@ class Digests(
             if len(n) <= render.CHOICE_TEXT_LIMIT
         ]
 
+    @in_time
     async def digest_autocomplete(
         self, interaction: discord.Interaction, current: str
     ) -> list[app_commands.Choice[str]]:

@@ -15,7 +15,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot import render
-from bot.choices import entity_choices
+from bot.choices import entity_choices, in_time
 from bot.client import ChronicleBot
 from bot.errors import NotFound
 from bot.language import LANGUAGE_NAMES, server_language
@@ -71,6 +71,7 @@ class Lookups(commands.Cog):
         now = self.bot.clock()
         return now.astimezone(ZoneInfo(zone)).date() if zone else now.astimezone(dt.UTC).date()
 
+    @in_time
     async def event_autocomplete(
         self, interaction: discord.Interaction, current: str
     ) -> list[app_commands.Choice[str]]:
@@ -84,6 +85,7 @@ class Lookups(commands.Cog):
             for b in briefs
         ]
 
+    @in_time
     async def entity_autocomplete(
         self, interaction: discord.Interaction, current: str
     ) -> list[app_commands.Choice[str]]:

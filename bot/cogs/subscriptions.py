@@ -10,7 +10,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot import render
-from bot.choices import entity_choices
+from bot.choices import entity_choices, in_time
 from bot.client import ChronicleBot
 from bot.errors import InvalidInput, NotFound
 from bot.permissions import missing_permissions
@@ -95,11 +95,13 @@ class Subscriptions(commands.Cog):
     def __init__(self, bot: ChronicleBot):
         self.bot = bot
 
+    @in_time
     async def entity_autocomplete(
         self, interaction: discord.Interaction, current: str
     ) -> list[app_commands.Choice[str]]:
         return await entity_choices(self.bot.storage, current)
 
+    @in_time
     async def own_autocomplete(
         self, interaction: discord.Interaction, current: str
     ) -> list[app_commands.Choice[str]]:

@@ -36,7 +36,7 @@ class FakeClock:
         self.now = now
 
 
-def settings_for(standin: DiscordStandIn, database: Path, **overrides: Any) -> Settings:
+def settings_for(standin: DiscordStandIn, database: Path | str, **overrides: Any) -> Settings:
     values: dict[str, Any] = {
         "discord_token": DEFAULT_TOKEN,
         "database": database,
@@ -51,7 +51,7 @@ def settings_for(standin: DiscordStandIn, database: Path, **overrides: Any) -> S
     return Settings(**values)
 
 
-async def prepare_database(database: Path, prepare: Prepare | None) -> None:
+async def prepare_database(database: Path | str, prepare: Prepare | None) -> None:
     if prepare is None:
         return
     storage = await open_storage(database)
@@ -64,7 +64,7 @@ async def prepare_database(database: Path, prepare: Prepare | None) -> None:
 @asynccontextmanager
 async def running_bot(
     standin: DiscordStandIn,
-    database: Path,
+    database: Path | str,  # a SQLite file, or a postgresql:// URL
     *,
     prepare: Prepare | None = None,
     view_timeout: float = 30.0,

@@ -93,28 +93,6 @@ def guids(batch: int, *, alerted: bool = False) -> set[str]:
 
 
 @pytest.fixture
-async def database() -> AsyncIterator[str]:
-    """A fresh database on the test server, dropped afterwards."""
-    reason = None
-    with contextlib.ExitStack() as stack:
-        try:
-            server = os.environ.get(postgres.URL_SETTING) or stack.enter_context(
-                postgres.throwaway_cluster()
-            )
-            url = await postgres.create_database(server)
-        except Exception as exc:  # any reason to have no server is said in the skip
-            reason = f"PostgreSQL is not available: {exc or type(exc).__name__}"
-        if reason is not None:
-            if postgres.required():
-                pytest.fail(f"{reason} ({postgres.REQUIRE_SETTING} is set)")
-            pytest.skip(reason)
-        try:
-            yield url
-        finally:
-            await postgres.drop_database(server, url)
-
-
-@pytest.fixture
 async def standin() -> AsyncIterator[DiscordStandIn]:
     guilds = [
         make_guild(g, name=f"server {g}", channels=["general", "news", "live"]) for g in GUILDS
@@ -426,8 +404,9 @@ def delivered(standin: DiscordStandIn, batch: int, guilds: Iterable[int]) -> Cal
 
 
 async def test_processes_share_one_database_and_hand_polling_over(
-    database: str, standin: DiscordStandIn, wire: FeedServer, tmp_path: Path
+    postgres_url: str, standin: DiscordStandIn, wire: FeedServer, tmp_path: Path
 ) -> None:
+    database = postgres_url
     now = dt.datetime.now(dt.UTC)
     daily = await prepare(database, wire.url("wire.xml"), now)
     env = environment(database, standin)
@@ -549,11 +528,12 @@ async def test_processes_share_one_database_and_hand_polling_over(
 
 
 async def test_processes_starting_together_on_an_empty_database_both_come_up(
-    database: str, standin: DiscordStandIn, tmp_path: Path
+    postgres_url: str, standin: DiscordStandIn, tmp_path: Path
 ) -> None:
     """Every process of a new bot started at once: each finds the database empty and imports
     the bundled sample, in turns (the later one finding the earlier's events and names), and
     each comes up and answers its servers, on one archive holding the sample once."""
+    database = postgres_url
     env = environment(database, standin)
     processes = [BotProcess(shards, env, tmp_path) for shards in ("0-0", "1-1")]
     try:

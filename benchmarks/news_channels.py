@@ -57,16 +57,11 @@ from bot.pacing import GLOBAL_PER_SECOND
 from bot.services.imports import import_archive
 from storage import open_storage
 from storage.models import PageRecord, SourceRecord
-from tests.e2e.discord_standin import (
-    DEFAULT_GUILD_ID,
-    OWNER_USER_ID,
-    DiscordStandIn,
-    GuildSpec,
-    RateLimits,
-    connected_client,
-    make_guild,
-)
 from tests.e2e.harness import settings_for
+from tests.e2e.standin.constants import DEFAULT_GUILD_ID, OWNER_USER_ID
+from tests.e2e.standin.model import GuildSpec, make_guild
+from tests.e2e.standin.records import RateLimits
+from tests.e2e.standin.server import DiscordStandIn, connected_client
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "RESULTS.md"

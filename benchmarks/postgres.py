@@ -39,7 +39,7 @@ from benchmarks.queries import percentile
 from storage import open_storage
 from storage.postgres import PostgresStorage, transfer, transfer_check
 from storage.postgres.db import redacted
-from tests.e2e.discord_standin import make_guild
+from tests.e2e.standin.model import make_guild
 
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 Progress = Callable[[str, int, int], None]

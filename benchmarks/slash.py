@@ -27,7 +27,8 @@ from pathlib import Path
 from typing import Any, BinaryIO, TypeVar
 
 from benchmarks.queries import percentile
-from tests.e2e.discord_standin import DEFAULT_GUILD_ID, DEFAULT_TOKEN, DiscordStandIn
+from tests.e2e.standin.constants import DEFAULT_GUILD_ID, DEFAULT_TOKEN
+from tests.e2e.standin.server import DiscordStandIn
 
 Progress = Callable[[str, int, int], None]
 Key = TypeVar("Key", int, str)  # an interaction id, or an interaction token

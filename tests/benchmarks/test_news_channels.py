@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from benchmarks import news_channels
-from tests.e2e.discord_standin import RateLimits
+from tests.e2e.standin.records import RateLimits
 
 
 async def test_every_live_digest_posts_once_within_the_limits() -> None:

@@ -12,13 +12,9 @@ from typing import Any
 from bot.client import ChronicleBot
 from bot.config import Settings
 from storage import Storage, open_storage
-from tests.e2e.discord_standin import (
-    DEFAULT_GUILD_ID,
-    DEFAULT_TOKEN,
-    DiscordStandIn,
-    UserSpec,
-    connected_client,
-)
+from tests.e2e.standin.constants import DEFAULT_GUILD_ID, DEFAULT_TOKEN
+from tests.e2e.standin.model import UserSpec
+from tests.e2e.standin.server import DiscordStandIn, connected_client
 
 Prepare = Callable[[Storage], Awaitable[Any]]
 

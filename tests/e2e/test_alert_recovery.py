@@ -16,8 +16,10 @@ import pytest
 
 from bot.client import ChronicleBot
 from storage.models import Match
-from tests.e2e.discord_standin import DEFAULT_CHANNEL_ID, DiscordStandIn, make_guild
 from tests.e2e.harness import dms_to, running_bot
+from tests.e2e.standin.constants import DEFAULT_CHANNEL_ID
+from tests.e2e.standin.model import make_guild
+from tests.e2e.standin.server import DiscordStandIn
 from tests.e2e.test_subscriptions import ANNA, BORIS, OLD, poll, rss, sample, subscribe
 from tests.support.feed_server import FeedServer
 

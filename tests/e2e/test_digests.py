@@ -16,16 +16,11 @@ from bot.services.imports import import_archive
 from storage import Storage
 from storage.models import PageRecord, SourceRecord
 from tests.conftest import SAMPLE_NEWS
-from tests.e2e.discord_standin import (
-    DEFAULT_GUILD_ID,
-    DEFAULT_USER_ID,
-    SEND_MESSAGES,
-    DiscordStandIn,
-    Errors,
-    GuildSpec,
-    make_guild,
-)
 from tests.e2e.harness import FakeClock, running_bot
+from tests.e2e.standin.constants import DEFAULT_GUILD_ID, DEFAULT_USER_ID, SEND_MESSAGES
+from tests.e2e.standin.model import GuildSpec, make_guild
+from tests.e2e.standin.records import Errors
+from tests.e2e.standin.server import DiscordStandIn
 
 UTC = dt.UTC
 GENERAL = DEFAULT_GUILD_ID + 10

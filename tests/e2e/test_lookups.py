@@ -15,15 +15,12 @@ from bot.client import ChronicleBot
 from bot.services.imports import import_archive
 from storage import Storage
 from tests.conftest import MOD_KEY, SAMPLE_NEWS, SEED_PAGES
-from tests.e2e.discord_standin import (
-    DEFAULT_GUILD_ID,
-    DEFAULT_USER_ID,
-    DiscordStandIn,
-    InteractionHandle,
-    RecordedRequest,
-    UserSpec,
-)
 from tests.e2e.harness import running_bot
+from tests.e2e.standin.constants import DEFAULT_GUILD_ID, DEFAULT_USER_ID
+from tests.e2e.standin.interactions import InteractionHandle
+from tests.e2e.standin.model import UserSpec
+from tests.e2e.standin.records import RecordedRequest
+from tests.e2e.standin.server import DiscordStandIn
 
 EPHEMERAL = 64
 OTHER_USER = UserSpec(id=DEFAULT_USER_ID + 1, username="someone-else")

@@ -26,25 +26,27 @@ from bot.scheduler import digest_job_id
 from bot.services.imports import import_archive
 from storage import Storage
 from tests.conftest import SAMPLE_NEWS
-from tests.e2e.discord_standin import (
+from tests.e2e.harness import FakeClock, dms_to, running_bot
+from tests.e2e.standin.constants import (
     DEFAULT_BOT_PERMISSIONS,
     DEFAULT_GUILD_ID,
-    DEFAULT_USER,
     EMBED_LINKS,
     GUILD_ANNOUNCEMENT,
     GUILD_FORUM,
     MENTION_EVERYONE,
     SEND_MESSAGES,
     SEND_MESSAGES_IN_THREADS,
+)
+from tests.e2e.standin.model import (
+    DEFAULT_USER,
     ChannelSpec,
-    DiscordStandIn,
     GuildSpec,
-    RateLimits,
     RoleSpec,
     make_guild,
     make_thread,
 )
-from tests.e2e.harness import FakeClock, dms_to, running_bot
+from tests.e2e.standin.records import RateLimits
+from tests.e2e.standin.server import DiscordStandIn
 from tests.support.feed_server import FeedServer
 
 UTC = dt.UTC

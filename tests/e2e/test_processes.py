@@ -40,8 +40,10 @@ from bot.digests import day_slot
 from storage import open_storage
 from storage.keys import make_key
 from storage.models import PageRecord, SourceRecord
-from tests.e2e.discord_standin import DEFAULT_TOKEN, DiscordStandIn, UserSpec, make_guild
 from tests.e2e.harness import dms_to
+from tests.e2e.standin.constants import DEFAULT_TOKEN
+from tests.e2e.standin.model import UserSpec, make_guild
+from tests.e2e.standin.server import DiscordStandIn
 from tests.support import postgres
 from tests.support.feed_server import FeedServer
 

@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 from bot.ingest.portal import ENGLISH
-from tests.e2e.discord_standin import DEFAULT_TOKEN, DiscordStandIn
+from tests.e2e.standin.constants import DEFAULT_TOKEN
+from tests.e2e.standin.server import DiscordStandIn
 from tests.support.mediawiki_server import MediaWikiStandIn
 
 WAIT = 20.0

@@ -15,8 +15,10 @@ from bot.services.imports import import_archive
 from storage import Storage
 from storage.textindex import has_cjk
 from tests.conftest import SAMPLE_NEWS, SEED_PAGES, TEST_DATA
-from tests.e2e.discord_standin import DEFAULT_GUILD_ID, DiscordStandIn, GuildSpec
 from tests.e2e.harness import running_bot
+from tests.e2e.standin.constants import DEFAULT_GUILD_ID
+from tests.e2e.standin.model import GuildSpec
+from tests.e2e.standin.server import DiscordStandIn
 
 EPHEMERAL = 64
 MANAGE_GUILD = 1 << 5

@@ -17,8 +17,9 @@ from bot.services.imports import import_archive
 from storage import Storage
 from storage.models import PageRecord, SourceRecord
 from tests.conftest import SAMPLE_NEWS
-from tests.e2e.discord_standin import DiscordStandIn, UserSpec, make_guild
 from tests.e2e.harness import FakeClock, dms_to, running_bot
+from tests.e2e.standin.model import UserSpec, make_guild
+from tests.e2e.standin.server import DiscordStandIn
 
 UTC = dt.UTC
 MANAGE_GUILD = 1 << 5

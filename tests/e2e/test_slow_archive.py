@@ -18,8 +18,9 @@ from bot.choices import AUTOCOMPLETE_SECONDS
 from bot.services.imports import import_archive
 from storage import Storage
 from tests.conftest import SAMPLE_NEWS
-from tests.e2e.discord_standin import DiscordStandIn, InteractionHandle
 from tests.e2e.harness import running_bot
+from tests.e2e.standin.interactions import InteractionHandle
+from tests.e2e.standin.server import DiscordStandIn
 
 
 async def sample(storage: Storage) -> None:

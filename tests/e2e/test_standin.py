@@ -23,7 +23,7 @@ from discord.gateway import DiscordWebSocket
 from discord.http import Route
 
 from bot.discord_endpoints import apply_endpoint_overrides
-from tests.e2e.discord_standin import (
+from tests.e2e.standin.constants import (
     APPLICATION_ID,
     BOT_USER_ID,
     DEFAULT_CHANNEL_ID,
@@ -31,12 +31,11 @@ from tests.e2e.discord_standin import (
     DEFAULT_TOKEN,
     DEFAULT_USER_ID,
     SEND_MESSAGES,
-    DiscordStandIn,
-    Errors,
-    connected_client,
-    make_guild,
     permissions,
 )
+from tests.e2e.standin.model import make_guild
+from tests.e2e.standin.records import Errors
+from tests.e2e.standin.server import DiscordStandIn, connected_client
 
 NEWS_CHANNEL_ID = DEFAULT_CHANNEL_ID + 1  # make_guild's second channel
 TOPICS = ["ukraine", "uk politics", "united nations", "elections"]

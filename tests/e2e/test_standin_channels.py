@@ -19,29 +19,23 @@ import pytest
 from discord import app_commands
 
 from bot.discord_endpoints import apply_endpoint_overrides
-from tests.e2e.discord_standin import (
+from tests.e2e.standin.constants import (
     BOT_USER_ID,
     DEFAULT_BOT_PERMISSIONS,
     DEFAULT_CHANNEL_ID,
     DEFAULT_EVERYONE_PERMISSIONS,
     DEFAULT_GUILD_ID,
     DEFAULT_TOKEN,
-    FLAG_CROSSPOSTED,
     GUILD_ANNOUNCEMENT,
     GUILD_FORUM,
     SEND_MESSAGES,
     SEND_MESSAGES_IN_THREADS,
     VIEW_CHANNEL,
-    ChannelSpec,
-    DiscordStandIn,
-    GuildSpec,
-    RateLimits,
-    RecordedRequest,
-    RoleSpec,
-    connected_client,
-    make_guild,
-    make_thread,
 )
+from tests.e2e.standin.messages import FLAG_CROSSPOSTED
+from tests.e2e.standin.model import ChannelSpec, GuildSpec, RoleSpec, make_guild, make_thread
+from tests.e2e.standin.records import RateLimits, RecordedRequest
+from tests.e2e.standin.server import DiscordStandIn, connected_client
 
 WAIT = 5.0
 GENERAL = DEFAULT_CHANNEL_ID

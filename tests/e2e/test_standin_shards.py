@@ -13,12 +13,9 @@ import aiohttp
 import discord
 import pytest
 
-from tests.e2e.discord_standin import (
-    DEFAULT_TOKEN,
-    DiscordStandIn,
-    connected_client,
-    make_guild,
-)
+from tests.e2e.standin.constants import DEFAULT_TOKEN
+from tests.e2e.standin.model import make_guild
+from tests.e2e.standin.server import DiscordStandIn, connected_client
 
 WAIT = 5.0
 # Server ids by the shard they are on, of 2: (id >> 22) % 2.

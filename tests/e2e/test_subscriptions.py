@@ -16,13 +16,10 @@ from bot.client import ChronicleBot
 from bot.services.imports import import_archive
 from storage import Storage
 from tests.conftest import SAMPLE_NEWS, SEED_PAGES, TEST_DATA
-from tests.e2e.discord_standin import (
-    DEFAULT_GUILD_ID,
-    DiscordStandIn,
-    UserSpec,
-    make_guild,
-)
 from tests.e2e.harness import dms_to, running_bot
+from tests.e2e.standin.constants import DEFAULT_GUILD_ID
+from tests.e2e.standin.model import UserSpec, make_guild
+from tests.e2e.standin.server import DiscordStandIn
 from tests.support.feed_server import FeedServer
 
 EPHEMERAL = 64

@@ -17,8 +17,10 @@ from bot.scheduler import digest_job_id
 from bot.services.imports import import_archive
 from storage import Storage
 from tests.conftest import SAMPLE_NEWS, TEST_DATA
-from tests.e2e.discord_standin import DEFAULT_GUILD_ID, DiscordStandIn, UserSpec, make_guild
 from tests.e2e.harness import FakeClock, dms_to, running_bot
+from tests.e2e.standin.constants import DEFAULT_GUILD_ID
+from tests.e2e.standin.model import UserSpec, make_guild
+from tests.e2e.standin.server import DiscordStandIn
 from tests.support.mediawiki_server import MediaWikiStandIn
 
 NEWS = DEFAULT_GUILD_ID + 11

@@ -17,8 +17,8 @@ from storage import Storage
 
 log = logging.getLogger(__name__)
 
-# Discord drops an autocomplete answered after 3 s, and the client then shows "Loading options
-# failed"; what is not found by then is answered with no choices, the reply's trip kept apart.
+# Discord drops an autocomplete not answered within 3 s (the member sees "Loading options
+# failed"); after 2 s the answer is no choices, leaving the reply time to travel.
 AUTOCOMPLETE_SECONDS = 2.0
 
 Cog = TypeVar("Cog")

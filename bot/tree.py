@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Mapping
+from typing import Any
 
 import discord
 from discord import app_commands
@@ -76,6 +77,10 @@ async def handle_error(interaction: discord.Interaction, error: Exception) -> No
 
 
 class ChronicleTree(app_commands.CommandTree):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._notices: set[asyncio.Task[None]] = set()  # kept alive until they are sent
+
     async def on_error(
         self, interaction: discord.Interaction, error: app_commands.AppCommandError
     ) -> None:
@@ -90,12 +95,9 @@ class ChronicleTree(app_commands.CommandTree):
                 notice := await storage.subscriptions.take_notice(interaction.user.id)
             ):
                 task = asyncio.create_task(_after_reply(interaction, notice))
-                _pending.add(task)
-                task.add_done_callback(_pending.discard)
+                self._notices.add(task)
+                task.add_done_callback(self._notices.discard)
         return True
-
-
-_pending: set[asyncio.Task[None]] = set()  # keeps notice tasks alive until they finish
 
 
 async def _after_reply(interaction: discord.Interaction, notice: str, wait: float = 10.0) -> None:

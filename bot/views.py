@@ -150,10 +150,17 @@ class PagedView(discord.ui.View):
         return False
 
     async def _turn(self, interaction: discord.Interaction, page: int) -> None:
-        self.current = await self.loader(page)
+        loading = asyncio.ensure_future(self.loader(page))
+        done, _ = await asyncio.wait({loading}, timeout=DEFER_AFTER_SECONDS)
+        if not done:  # the page is edited in when it is there, as a command's reply is
+            await interaction.response.defer()
+        self.current = await loading
         self.page = page
         self._sync()
-        await interaction.response.edit_message(embed=self.current.embed, view=self)
+        if interaction.response.is_done():
+            await interaction.edit_original_response(embed=self.current.embed, view=self)
+        else:
+            await interaction.response.edit_message(embed=self.current.embed, view=self)
 
     @discord.ui.button(label="Previous", style=discord.ButtonStyle.secondary, row=1)
     async def previous_page(
@@ -220,24 +227,18 @@ class EventButton(
 
     async def callback(self, interaction: discord.Interaction) -> None:
         try:
-            bot = chronicle(interaction)
-            event = await bot.storage.events.get(self.event_id)
-            if event is None:
-                raise NotFound("That event is no longer in the archive.")
-            if self.action == "sources":
-                await respond(
-                    interaction, _done(Reply(embed=render.sources_embed(event))), ephemeral=True
-                )
-            else:
-                await respond(
-                    interaction, related_reply(bot, interaction.user.id, event), ephemeral=True
-                )
+            await respond(interaction, self._reply(interaction), ephemeral=True)
         except Exception as error:  # one handler for everything, as for commands
             await handle_error(interaction, error)
 
-
-async def _done(reply: Reply) -> Reply:
-    return reply
+    async def _reply(self, interaction: discord.Interaction) -> Reply:
+        bot = chronicle(interaction)
+        event = await bot.storage.events.get(self.event_id)
+        if event is None:
+            raise NotFound("That event is no longer in the archive.")
+        if self.action == "sources":
+            return Reply(embed=render.sources_embed(event))
+        return await related_reply(bot, interaction.user.id, event)
 
 
 def event_card_view(event: Event) -> discord.ui.View:

@@ -12,6 +12,7 @@ from discord import app_commands
 
 from bot.errors import UserError
 from bot.render import error_text
+from storage import Storage
 
 log = logging.getLogger(__name__)
 
@@ -30,11 +31,23 @@ def describe(interaction: discord.Interaction) -> str:
     )
 
 
+# Interaction.extras key: the command deferred, and its answer is still to come. The first
+# followup of a deferred command takes the place of its "thinking…": a notice sent then would
+# be overwritten by the answer.
+AWAITING_ANSWER = "chronicle.awaiting_answer"
+
+
+def answered(interaction: discord.Interaction) -> bool:
+    """Whether the member has the interaction's first answer, not a deferral's."""
+    return interaction.response.is_done() and not interaction.extras.get(AWAITING_ANSWER)
+
+
 async def send_ephemeral(interaction: discord.Interaction, text: str) -> None:
     """Answer privately, whether or not the interaction was already answered or deferred."""
     try:
         if interaction.response.is_done():
             await interaction.followup.send(text, ephemeral=True)
+            interaction.extras[AWAITING_ANSWER] = False
         else:
             await interaction.response.send_message(text, ephemeral=True)
     except discord.HTTPException:
@@ -88,21 +101,29 @@ class ChronicleTree(app_commands.CommandTree):
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
         """Before any command: a notice waiting for this member (say, their alerts were
-        paused because their DMs are closed) goes out after the command's own reply."""
+        paused because their DMs are closed) goes out after the command's own reply. It is
+        looked up beside the command, which the archive's other work must not hold up."""
         if interaction.type is discord.InteractionType.application_command:
             storage = getattr(interaction.client, "storage", None)
-            if storage is not None and (
-                notice := await storage.subscriptions.take_notice(interaction.user.id)
-            ):
-                task = asyncio.create_task(_after_reply(interaction, notice))
+            if storage is not None:
+                task = asyncio.create_task(_notice_after_reply(interaction, storage))
                 self._notices.add(task)
                 task.add_done_callback(self._notices.discard)
         return True
 
 
-async def _after_reply(interaction: discord.Interaction, notice: str, wait: float = 10.0) -> None:
+async def _notice_after_reply(
+    interaction: discord.Interaction, storage: Storage, wait: float = 10.0
+) -> None:
+    try:
+        notice = await storage.subscriptions.take_notice(interaction.user.id)
+    except Exception:
+        log.exception("could not look up the notices of %s", describe(interaction))
+        return
+    if notice is None:
+        return
     for _ in range(int(wait / 0.05)):
-        if interaction.response.is_done():
+        if answered(interaction):
             break
         await asyncio.sleep(0.05)
     await send_ephemeral(interaction, notice)

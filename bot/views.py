@@ -19,7 +19,7 @@ import discord
 from bot import render
 from bot.errors import NotFound, UserError
 from bot.services import lookups
-from bot.tree import handle_error
+from bot.tree import AWAITING_ANSWER, handle_error
 from storage.models import Event
 
 if TYPE_CHECKING:
@@ -46,6 +46,30 @@ class Reply:
     embed: discord.Embed | None = None
     content: str | None = None
     view: discord.ui.View | None = None
+    embeds: list[discord.Embed] | None = None  # several, instead of `embed`
+
+    def message(self) -> dict[str, Any]:
+        """The reply as keyword arguments of a send or an edit."""
+        kwargs: dict[str, Any] = {"content": self.content}
+        if self.embeds is not None:
+            kwargs["embeds"] = self.embeds
+        else:
+            kwargs["embed"] = self.embed
+        if self.view is not None:
+            kwargs["view"] = self.view
+        return kwargs
+
+
+async def _deferring(
+    interaction: discord.Interaction, work: Awaitable[Reply], defer: Callable[[], Awaitable[Any]]
+) -> Reply:
+    """What `work` builds; `defer` is called first if that takes longer than a moment
+    (Discord allows 3 s for the first answer)."""
+    task = asyncio.ensure_future(work)
+    done, _ = await asyncio.wait({task}, timeout=DEFER_AFTER_SECONDS)
+    if not done:
+        await defer()
+    return await task
 
 
 def chronicle(interaction: discord.Interaction) -> ChronicleBot:
@@ -60,28 +84,36 @@ async def respond(
     A UserError from `work` becomes a private message either way (after a public deferral
     the "thinking…" placeholder is removed, so the error is not shown to everyone).
     """
-    task = asyncio.ensure_future(work)
-    done, _ = await asyncio.wait({task}, timeout=DEFER_AFTER_SECONDS)
-    if not done:
+    async def defer() -> None:
+        interaction.extras[AWAITING_ANSWER] = True
         await interaction.response.defer(ephemeral=ephemeral, thinking=True)
+
     try:
-        reply = await task
+        reply = await _deferring(interaction, work, defer)
     except UserError as error:
         if interaction.response.is_done() and not ephemeral:
             await interaction.delete_original_response()
         await handle_error(interaction, error)
         return
-    kwargs: dict[str, Any] = {"content": reply.content, "embed": reply.embed}
-    if reply.view is not None:
-        kwargs["view"] = reply.view
     message: discord.Message | None
     if interaction.response.is_done():
-        message = await interaction.edit_original_response(**kwargs)
+        message = await interaction.edit_original_response(**reply.message())
+        interaction.extras[AWAITING_ANSWER] = False
     else:
-        callback = await interaction.response.send_message(ephemeral=ephemeral, **kwargs)
+        callback = await interaction.response.send_message(ephemeral=ephemeral, **reply.message())
         message = callback.resource if isinstance(callback.resource, discord.Message) else None
     if isinstance(reply.view, PagedView):
         reply.view.message = message
+
+
+async def update(interaction: discord.Interaction, work: Awaitable[Reply]) -> None:
+    """Replace the message a component is on with the reply `work` builds; defer first if
+    that takes longer than a moment. Errors go to the caller's handler."""
+    reply = await _deferring(interaction, work, interaction.response.defer)
+    if interaction.response.is_done():
+        await interaction.edit_original_response(**reply.message())
+    else:
+        await interaction.response.edit_message(**reply.message())
 
 
 class PagedView(discord.ui.View):
@@ -150,17 +182,13 @@ class PagedView(discord.ui.View):
         return False
 
     async def _turn(self, interaction: discord.Interaction, page: int) -> None:
-        loading = asyncio.ensure_future(self.loader(page))
-        done, _ = await asyncio.wait({loading}, timeout=DEFER_AFTER_SECONDS)
-        if not done:  # the page is edited in when it is there, as a command's reply is
-            await interaction.response.defer()
-        self.current = await loading
+        await update(interaction, self._load(page))
+
+    async def _load(self, page: int) -> Reply:
+        self.current = await self.loader(page)
         self.page = page
         self._sync()
-        if interaction.response.is_done():
-            await interaction.edit_original_response(embed=self.current.embed, view=self)
-        else:
-            await interaction.response.edit_message(embed=self.current.embed, view=self)
+        return Reply(embed=self.current.embed, view=self)
 
     @discord.ui.button(label="Previous", style=discord.ButtonStyle.secondary, row=1)
     async def previous_page(

@@ -21,6 +21,7 @@ from bot.errors import InvalidInput
 from bot.language import server_language
 from bot.permissions import Channel, missing_permissions
 from bot.services.digests import describe_filters, preview_content, resolve_filters
+from bot.views import Reply, respond
 from storage.models import Digest
 
 Kind = Literal["onthisday", "new"]
@@ -175,56 +176,61 @@ class Digests(
         role: discord.Role | None = None,
         publish: bool = False,
     ) -> None:
-        guild = interaction.guild
-        assert guild is not None
-        if kind == "onthisday" and every != "daily":
-            raise InvalidInput("An onthisday digest is daily: leave out every, or pick kind new.")
-        at = self._time(every, time)
-        zone = parse_timezone(timezone) if timezone else await self._server_timezone(guild.id)
-        filters, names = await resolve_filters(
-            self.bot.storage,
-            entities=[e for e in (entity, entity2, entity3) if e],
-            category=category,
-            words=words,
-            language=language,
-        )
-        missing = missing_permissions(channel, guild.me)
-        if missing:
-            raise InvalidInput(
-                f"I cannot post digests in {channel.mention}: I am missing {', '.join(missing)}"
-                " there. Give me those permissions in the channel's settings, then run"
-                " /digest set again."
+        async def work() -> Reply:
+            guild = interaction.guild
+            assert guild is not None
+            if kind == "onthisday" and every != "daily":
+                raise InvalidInput(
+                    "An onthisday digest is daily: leave out every, or pick kind new."
+                )
+            at = self._time(every, time)
+            zone = parse_timezone(timezone) if timezone else await self._server_timezone(guild.id)
+            filters, names = await resolve_filters(
+                self.bot.storage,
+                entities=[e for e in (entity, entity2, entity3) if e],
+                category=category,
+                words=words,
+                language=language,
             )
-        if role is not None:
-            self._check_role(role, channel, guild)
-        if publish and not (isinstance(channel, discord.TextChannel) and channel.is_news()):
-            raise InvalidInput(
-                f"{channel.mention} is not an announcement channel: publish only applies there."
+            missing = missing_permissions(channel, guild.me)
+            if missing:
+                raise InvalidInput(
+                    f"I cannot post digests in {channel.mention}: I am missing {', '.join(missing)}"
+                    " there. Give me those permissions in the channel's settings, then run"
+                    " /digest set again."
+                )
+            if role is not None:
+                self._check_role(role, channel, guild)
+            if publish and not (isinstance(channel, discord.TextChannel) and channel.is_news()):
+                raise InvalidInput(
+                    f"{channel.mention} is not an announcement channel: publish only applies there."
+                )
+            if timezone:
+                await self.bot.storage.settings.set_timezone(guild.id, zone)
+            digest, created = await self.bot.storage.digests.upsert(
+                guild_id=guild.id,
+                channel_id=channel.id,
+                kind=kind,
+                every=every,
+                time=at,
+                timezone=zone,
+                filters=filters,
+                role_id=role.id if role else None,
+                publish=publish,
+                created_by=interaction.user.id,
+                now=self.bot.clock(),
             )
-        if timezone:
-            await self.bot.storage.settings.set_timezone(guild.id, zone)
-        digest, created = await self.bot.storage.digests.upsert(
-            guild_id=guild.id,
-            channel_id=channel.id,
-            kind=kind,
-            every=every,
-            time=at,
-            timezone=zone,
-            filters=filters,
-            role_id=role.id if role else None,
-            publish=publish,
-            created_by=interaction.user.id,
-            now=self.bot.clock(),
-        )
-        when = self.bot.chronicle_scheduler.schedule_digest(digest)
-        verb = "will be posted" if created else "is now posted"
-        about = describe_filters(filters, names)
-        about = f" ({about})" if about else ""
-        await interaction.response.send_message(
-            f"The **{kind}** digest{about} {verb} in {channel.mention} {self._schedule(digest)}."
-            + (f" Next: {render.discord_time(when, 'F')}." if when else ""),
-            ephemeral=True,
-        )
+            when = self.bot.chronicle_scheduler.schedule_digest(digest)
+            verb = "will be posted" if created else "is now posted"
+            about = describe_filters(filters, names)
+            about = f" ({about})" if about else ""
+            return Reply(
+                content=f"The **{kind}** digest{about} {verb} in {channel.mention}"
+                f" {self._schedule(digest)}."
+                + (f" Next: {render.discord_time(when, 'F')}." if when else "")
+            )
+
+        await respond(interaction, work(), ephemeral=True)
 
     @staticmethod
     def _time(every: str, text: str | None) -> dt.time:
@@ -270,23 +276,24 @@ class Digests(
 
     @app_commands.command(name="list", description="This server's digests and their state")
     async def list_digests(self, interaction: discord.Interaction) -> None:
-        assert interaction.guild is not None
-        digests = await self.bot.storage.digests.for_guild(interaction.guild.id)
-        if not digests:
-            zone = await self._server_timezone(interaction.guild.id)
-            await interaction.response.send_message(
-                f"No digests yet. Add one with /digest set (server timezone: {zone}).",
-                ephemeral=True,
+        async def work() -> Reply:
+            assert interaction.guild is not None
+            digests = await self.bot.storage.digests.for_guild(interaction.guild.id)
+            if not digests:
+                zone = await self._server_timezone(interaction.guild.id)
+                return Reply(
+                    content=f"No digests yet. Add one with /digest set (server timezone: {zone})."
+                )
+            embed = render.fit_embed(
+                discord.Embed(
+                    title="Digests",
+                    description="\n".join(self._line(d) for d in digests),
+                    colour=render.EMBED_COLOUR,
+                )
             )
-            return
-        embed = render.fit_embed(
-            discord.Embed(
-                title="Digests",
-                description="\n".join(self._line(d) for d in digests),
-                colour=render.EMBED_COLOUR,
-            )
-        )
-        await interaction.response.send_message(embed=embed, ephemeral=True)
+            return Reply(embed=embed)
+
+        await respond(interaction, work(), ephemeral=True)
 
     def _line(self, digest: Digest) -> str:
         head = f"**{digest.kind}** in <#{digest.channel_id}> {self._schedule(digest)}"
@@ -317,19 +324,22 @@ class Digests(
     @app_commands.describe(digest="Which digest")
     @app_commands.autocomplete(digest=digest_autocomplete)
     async def remove_digest(self, interaction: discord.Interaction, digest: str) -> None:
-        found = (
-            await self.bot.storage.digests.get(int(digest)) if digest.strip().isdigit() else None
-        )
-        if found is None or found.guild_id != interaction.guild_id:
-            raise InvalidInput(
-                f"There is no such digest here ({digest[:40]!r}): pick one from the list"
-                " /digest remove offers, or see /digest list."
+        async def work() -> Reply:
+            found = (
+                await self.bot.storage.digests.get(int(digest))
+                if digest.strip().isdigit()
+                else None
             )
-        await self.bot.storage.digests.remove(found.id)
-        self.bot.chronicle_scheduler.unschedule_digest(found.id)
-        await interaction.response.send_message(
-            f"Removed the {self._name(found, interaction.guild)} digest.", ephemeral=True
-        )
+            if found is None or found.guild_id != interaction.guild_id:
+                raise InvalidInput(
+                    f"There is no such digest here ({digest[:40]!r}): pick one from the list"
+                    " /digest remove offers, or see /digest list."
+                )
+            await self.bot.storage.digests.remove(found.id)
+            self.bot.chronicle_scheduler.unschedule_digest(found.id)
+            return Reply(content=f"Removed the {self._name(found, interaction.guild)} digest.")
+
+        await respond(interaction, work(), ephemeral=True)
 
     @app_commands.command(
         name="preview", description="What a digest would post now (only you see it)"
@@ -351,43 +361,43 @@ class Digests(
         words: str | None = None,
         language: Language | None = None,
     ) -> None:
-        guild = interaction.guild
-        assert guild is not None
-        storage = self.bot.storage
-        filters, names = await resolve_filters(
-            storage,
-            entities=[entity] if entity else [],
-            category=category,
-            words=words,
-            language=language,
-        )
-        zone = await self._server_timezone(guild.id)
-        now = self.bot.clock()
-        existing = next(
-            (
-                d
-                for d in await storage.digests.for_guild(guild.id)
-                if d.kind == kind and d.filters.key == filters.key
-            ),
-            None,
-        )
-        content = await preview_content(
-            storage,
-            kind=kind,
-            filters=filters,
-            entity_names=names,
-            language=filters.language or await server_language(storage, guild, guild.id),
-            today=local_today(zone, now),
-            now=now,
-            existing=existing,
-        )
-        if content.empty:
-            await interaction.response.send_message(
-                f"Nothing would be posted now: {render.digest_text(content)}", ephemeral=True
+        async def work() -> Reply:
+            guild = interaction.guild
+            assert guild is not None
+            storage = self.bot.storage
+            filters, names = await resolve_filters(
+                storage,
+                entities=[entity] if entity else [],
+                category=category,
+                words=words,
+                language=language,
             )
-            return
-        first = render.digest_messages(content)[0]
-        await interaction.response.send_message(embeds=first, ephemeral=True)
+            zone = await self._server_timezone(guild.id)
+            now = self.bot.clock()
+            existing = next(
+                (
+                    d
+                    for d in await storage.digests.for_guild(guild.id)
+                    if d.kind == kind and d.filters.key == filters.key
+                ),
+                None,
+            )
+            content = await preview_content(
+                storage,
+                kind=kind,
+                filters=filters,
+                entity_names=names,
+                language=filters.language or await server_language(storage, guild, guild.id),
+                today=local_today(zone, now),
+                now=now,
+                existing=existing,
+            )
+            if content.empty:
+                return Reply(content=f"Nothing would be posted now: {render.digest_text(content)}")
+            first = render.digest_messages(content)[0]
+            return Reply(embeds=first)
+
+        await respond(interaction, work(), ephemeral=True)
 
 
 async def setup(bot: ChronicleBot) -> None:

@@ -14,6 +14,7 @@ from bot.cogs.digests import (
     timezone_autocomplete,
 )
 from bot.language import LANGUAGE_NAMES, ServerLanguage, resolve_language
+from bot.views import Reply, respond
 
 FOLLOW_LOCALE = "locale"
 LANGUAGE_CHOICES = [
@@ -66,21 +67,23 @@ class ServerSettings(
 
     @app_commands.command(name="show", description="This server's timezone and language")
     async def show(self, interaction: discord.Interaction) -> None:
-        assert interaction.guild is not None
-        storage = self.bot.storage
-        saved = await storage.settings.get(interaction.guild.id)
-        language = await resolve_language(storage, interaction.guild, interaction.guild.id)
-        await interaction.response.send_message(
-            "\n".join(
-                [
-                    "Chronicle's settings in this server:",
-                    f"• {timezone_line(saved.timezone)}",
-                    f"• {language_line(language)}",
-                    "Change them with /settings timezone and /settings language.",
-                ]
-            ),
-            ephemeral=True,
-        )
+        async def work() -> Reply:
+            assert interaction.guild is not None
+            storage = self.bot.storage
+            saved = await storage.settings.get(interaction.guild.id)
+            language = await resolve_language(storage, interaction.guild, interaction.guild.id)
+            return Reply(
+                content="\n".join(
+                    [
+                        "Chronicle's settings in this server:",
+                        f"• {timezone_line(saved.timezone)}",
+                        f"• {language_line(language)}",
+                        "Change them with /settings timezone and /settings language.",
+                    ]
+                )
+            )
+
+        await respond(interaction, work(), ephemeral=True)
 
     @app_commands.command(name="timezone", description="The server's timezone (IANA name)")
     @app_commands.describe(timezone="IANA timezone, e.g. Europe/Berlin")
@@ -88,15 +91,17 @@ class ServerSettings(
     async def timezone(
         self, interaction: discord.Interaction, timezone: app_commands.Range[str, 1, 100]
     ) -> None:
-        assert interaction.guild is not None
-        zone = parse_timezone(timezone)
-        await self.bot.storage.settings.set_timezone(interaction.guild.id, zone)
-        await interaction.response.send_message(
-            f"This server's timezone is now **{zone}**: /onthisday's today is the date there,"
-            " and /digest set uses it when given no timezone (digests set before keep"
-            " their own).",
-            ephemeral=True,
-        )
+        async def work() -> Reply:
+            assert interaction.guild is not None
+            zone = parse_timezone(timezone)
+            await self.bot.storage.settings.set_timezone(interaction.guild.id, zone)
+            return Reply(
+                content=f"This server's timezone is now **{zone}**: /onthisday's today is the date"
+                " there, and /digest set uses it when given no timezone (digests set before keep"
+                " their own)."
+            )
+
+        await respond(interaction, work(), ephemeral=True)
 
     @app_commands.command(name="language", description="Which edition of the archive to show")
     @app_commands.describe(language="en: English events, zh: Chinese events, all: both")
@@ -104,17 +109,19 @@ class ServerSettings(
     async def language(
         self, interaction: discord.Interaction, language: app_commands.Choice[str]
     ) -> None:
-        assert interaction.guild is not None
-        chosen = None if language.value == FOLLOW_LOCALE else language.value
-        await self.bot.storage.settings.set_language(interaction.guild.id, chosen)
-        now = await resolve_language(self.bot.storage, interaction.guild)
-        source = f", {now.describe()}" if chosen is None else ""
-        await interaction.response.send_message(
-            f"This server's language is now **{now.name}** (`{now.language}`{source}):"
-            f" {language_effect(now.language)}. An event named by its key is shown in"
-            " any language; digests without a language of their own follow this one.",
-            ephemeral=True,
-        )
+        async def work() -> Reply:
+            assert interaction.guild is not None
+            chosen = None if language.value == FOLLOW_LOCALE else language.value
+            await self.bot.storage.settings.set_language(interaction.guild.id, chosen)
+            now = await resolve_language(self.bot.storage, interaction.guild)
+            source = f", {now.describe()}" if chosen is None else ""
+            return Reply(
+                content=f"This server's language is now **{now.name}** (`{now.language}`{source}):"
+                f" {language_effect(now.language)}. An event named by its key is shown in"
+                " any language; digests without a language of their own follow this one."
+            )
+
+        await respond(interaction, work(), ephemeral=True)
 
 
 async def setup(bot: ChronicleBot) -> None:

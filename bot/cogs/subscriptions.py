@@ -16,6 +16,7 @@ from bot.errors import InvalidInput, NotFound
 from bot.permissions import missing_permissions
 from bot.services import lookups
 from bot.tree import handle_error
+from bot.views import Reply, chronicle, respond, update
 from storage.models import Subscription
 
 MAX_SUBSCRIPTIONS = 50
@@ -76,18 +77,21 @@ class RemoveSubscription(
 
     async def callback(self, interaction: discord.Interaction) -> None:
         try:
-            bot: ChronicleBot = interaction.client  # type: ignore[assignment]
-            repo = bot.storage.subscriptions
-            subscription = await repo.get(self.subscription_id)
-            if subscription is not None and subscription.user_id != interaction.user.id:
-                raise InvalidInput("That is someone else's subscription.")
-            if subscription is not None:
-                await repo.remove(subscription.id)
-            remaining = await repo.for_member(interaction.guild_id or 0, interaction.user.id)
-            embed, view = subscriptions_message(remaining)
-            await interaction.response.edit_message(embed=embed, view=view)
+            await update(interaction, self._remaining(interaction))
         except Exception as error:
             await handle_error(interaction, error)
+
+    async def _remaining(self, interaction: discord.Interaction) -> Reply:
+        """Removes the subscription; the member's list as it is then."""
+        repo = chronicle(interaction).storage.subscriptions
+        subscription = await repo.get(self.subscription_id)
+        if subscription is not None and subscription.user_id != interaction.user.id:
+            raise InvalidInput("That is someone else's subscription.")
+        if subscription is not None:
+            await repo.remove(subscription.id)
+        remaining = await repo.for_member(interaction.guild_id or 0, interaction.user.id)
+        embed, view = subscriptions_message(remaining)
+        return Reply(embed=embed, view=view)
 
 
 @app_commands.guild_only()
@@ -127,42 +131,46 @@ class Subscriptions(commands.Cog):
         entity: app_commands.Range[str, 1, 200],
         delivery: Literal["dm", "here"] = "dm",
     ) -> None:
-        assert interaction.guild is not None
-        (entity_id,) = await lookups.entity_ids(self.bot.storage, entity)
-        repo = self.bot.storage.subscriptions
-        channel_id = None
-        if delivery == "here":
-            channel = interaction.channel
-            if not isinstance(channel, discord.TextChannel | discord.Thread):
-                raise InvalidInput("delivery: here works in a server text channel or thread.")
-            if missing := missing_permissions(channel, interaction.guild.me):
+        async def work() -> Reply:
+            assert interaction.guild is not None
+            (entity_id,) = await lookups.entity_ids(self.bot.storage, entity)
+            repo = self.bot.storage.subscriptions
+            channel_id = None
+            if delivery == "here":
+                channel = interaction.channel
+                if not isinstance(channel, discord.TextChannel | discord.Thread):
+                    raise InvalidInput("delivery: here works in a server text channel or thread.")
+                if missing := missing_permissions(channel, interaction.guild.me):
+                    raise InvalidInput(
+                        f"I cannot post alerts in {channel.mention}: I am missing {', '.join(missing)} there. "
+                        "Pick another channel, or delivery: dm."
+                    )
+                channel_id = channel.id
+            mine = await repo.for_member(interaction.guild.id, interaction.user.id)
+            if len(mine) >= MAX_SUBSCRIPTIONS and all(s.entity_id != entity_id for s in mine):
                 raise InvalidInput(
-                    f"I cannot post alerts in {channel.mention}: I am missing {', '.join(missing)} there. "
-                    "Pick another channel, or delivery: dm."
+                    f"You follow {len(mine)} entities in this server, the most allowed. "
+                    "Remove one with /unsubscribe or /subscriptions first."
                 )
-            channel_id = channel.id
-        mine = await repo.for_member(interaction.guild.id, interaction.user.id)
-        if len(mine) >= MAX_SUBSCRIPTIONS and all(s.entity_id != entity_id for s in mine):
-            raise InvalidInput(
-                f"You follow {len(mine)} entities in this server, the most allowed. "
-                "Remove one with /unsubscribe or /subscriptions first."
+            subscription, created = await repo.subscribe(
+                guild_id=interaction.guild.id,
+                user_id=interaction.user.id,
+                entity_id=entity_id,
+                delivery=delivery,
+                channel_id=channel_id,
             )
-        subscription, created = await repo.subscribe(
-            guild_id=interaction.guild.id,
-            user_id=interaction.user.id,
-            entity_id=entity_id,
-            delivery=delivery,
-            channel_id=channel_id,
-        )
-        aliases = await self.bot.storage.entities.aliases(entity_id)
-        known_as = f" (also named {render.cut(', '.join(aliases), 300)})" if aliases else ""
-        where = "by direct message" if delivery == "dm" else f"in <#{channel_id}>, mentioning you"
-        verb = "You now follow" if created else "You follow"
-        await interaction.response.send_message(
-            f"{verb} **{render.escape(subscription.entity)}**{render.escape(known_as)}: new events "
-            f"involving it reach you {where}, one message per update.",
-            ephemeral=True,
-        )
+            aliases = await self.bot.storage.entities.aliases(entity_id)
+            known_as = f" (also named {render.cut(', '.join(aliases), 300)})" if aliases else ""
+            where = (
+                "by direct message" if delivery == "dm" else f"in <#{channel_id}>, mentioning you"
+            )
+            verb = "You now follow" if created else "You follow"
+            return Reply(
+                content=f"{verb} **{render.escape(subscription.entity)}**{render.escape(known_as)}:"
+                f" new events involving it reach you {where}, one message per update."
+            )
+
+        await respond(interaction, work(), ephemeral=True)
 
     @app_commands.command(name="unsubscribe", description="Stop hearing about an entity")
     @app_commands.describe(entity="One of your subscriptions")
@@ -170,31 +178,33 @@ class Subscriptions(commands.Cog):
     async def unsubscribe(
         self, interaction: discord.Interaction, entity: app_commands.Range[str, 1, 200]
     ) -> None:
-        assert interaction.guild is not None
-        found = await self.bot.storage.entities.find(entity)
-        if found is None or not await self.bot.storage.subscriptions.unsubscribe(
-            guild_id=interaction.guild.id, user_id=interaction.user.id, entity_id=found[0]
-        ):
-            mine = await self.bot.storage.subscriptions.for_member(
-                interaction.guild.id, interaction.user.id
-            )
-            raise NotFound(
-                f"You do not follow “{render.cut(entity, 100)}” here.", [s.entity for s in mine][:5]
-            )
-        await interaction.response.send_message(
-            f"You no longer follow **{render.escape(found[1])}**.", ephemeral=True
-        )
+        async def work() -> Reply:
+            assert interaction.guild is not None
+            found = await self.bot.storage.entities.find(entity)
+            if found is None or not await self.bot.storage.subscriptions.unsubscribe(
+                guild_id=interaction.guild.id, user_id=interaction.user.id, entity_id=found[0]
+            ):
+                mine = await self.bot.storage.subscriptions.for_member(
+                    interaction.guild.id, interaction.user.id
+                )
+                raise NotFound(
+                    f"You do not follow “{render.cut(entity, 100)}” here.",
+                    [s.entity for s in mine][:5],
+                )
+            return Reply(content=f"You no longer follow **{render.escape(found[1])}**.")
+
+        await respond(interaction, work(), ephemeral=True)
 
     @app_commands.command(name="subscriptions", description="What you follow in this server")
     async def subscriptions(self, interaction: discord.Interaction) -> None:
-        items = await self.bot.storage.subscriptions.for_member(
-            interaction.guild_id or 0, interaction.user.id
-        )
-        embed, view = subscriptions_message(items)
-        if view is None:
-            await interaction.response.send_message(embed=embed, ephemeral=True)
-        else:
-            await interaction.response.send_message(embed=embed, view=view, ephemeral=True)
+        async def work() -> Reply:
+            items = await self.bot.storage.subscriptions.for_member(
+                interaction.guild_id or 0, interaction.user.id
+            )
+            embed, view = subscriptions_message(items)
+            return Reply(embed=embed, view=view)
+
+        await respond(interaction, work(), ephemeral=True)
 
 
 async def setup(bot: ChronicleBot) -> None:

@@ -233,15 +233,17 @@ class SubscriptionRepository:
             )
 
     async def take_notice(self, user_id: int) -> str | None:
-        async with self.db.transaction() as conn:
-            row = await (
-                await conn.execute("SELECT text FROM pending_notices WHERE user_id = ?", (user_id,))
-            ).fetchone()
-            if row is None:
-                return None
-            await conn.execute("DELETE FROM pending_notices WHERE user_id = ?", (user_id,))
-            text: str = row[0]
-            return text
+        """The member's pending notice, taken: of two processes, one gets it. Read first:
+        every command asks, and a write would wait for any other process's (an import)."""
+        if await self.db.fetchone("SELECT 1 FROM pending_notices WHERE user_id = ?", (user_id,)):
+            async with self.db.transaction() as conn:
+                row = await (
+                    await conn.execute(
+                        "DELETE FROM pending_notices WHERE user_id = ? RETURNING text", (user_id,)
+                    )
+                ).fetchone()
+            return str(row[0]) if row else None
+        return None
 
     async def state(self, name: str) -> str | None:
         row = await self.db.fetchone("SELECT value FROM bot_state WHERE name = ?", (name,))

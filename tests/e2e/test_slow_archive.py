@@ -3,18 +3,21 @@
 - Autocomplete cannot wait: the member would see "Loading options failed". The bot answers
   no choices in time instead, logs what was asked, and answers as before once the archive
   is back.
-- A page turn or an event card's button can: the bot defers, as a command does, and edits
-  the answer in when the archive gives it.
+- A command, a page turn or an event card's button can: the bot defers, and edits the answer
+  in when the archive gives it.
 
-The archive is made slow for real: another PostgreSQL session holds the events table locked,
-as a long migration or a manual maintenance statement would."""
+The archive is made slow for real: on PostgreSQL another session holds the events table
+locked, as a long migration or a manual maintenance statement would; on SQLite another
+connection holds the write lock, as `chronicle import` does while it writes a batch."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
+import sqlite3
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -25,7 +28,9 @@ from bot.services.imports import import_archive
 from storage import Storage
 from tests.conftest import MOD_KEY, SAMPLE_NEWS, SEED_PAGES
 from tests.e2e.harness import running_bot
+from tests.e2e.standin.constants import DEFAULT_USER_ID
 from tests.e2e.standin.interactions import InteractionHandle
+from tests.e2e.standin.records import RecordedRequest
 from tests.e2e.standin.server import DiscordStandIn
 
 EPHEMERAL = 64
@@ -55,6 +60,10 @@ async def events_locked(url: str, seconds: float) -> AsyncIterator[None]:
     finally:
         await releasing
         await maintenance.close()
+
+
+def content(request: RecordedRequest) -> Any:
+    return request.json.get("content") if isinstance(request.json, dict) else None
 
 
 def button(message: dict[str, Any], label: str) -> str:
@@ -148,3 +157,72 @@ async def test_page_turns_and_card_buttons_defer_while_the_archive_is_locked(
         answer = await related.response(timeout=10)
         assert answer["flags"] & EPHEMERAL
         assert answer["embeds"][0]["description"].count("shared:") == 10
+
+
+async def test_commands_answer_while_another_process_writes_the_sqlite_archive(
+    standin: DiscordStandIn, tmp_path: Path
+) -> None:
+    """A lookup needs no write and answers at once; a command that writes defers, and a
+    notice waiting for the member comes after its answer, not in its place."""
+    database = tmp_path / "chronicle.db"
+    async with running_bot(standin, database, prepare=sample) as bot:
+        notice = "Your alerts by DM are paused: your DMs are closed."
+        await bot.storage.subscriptions.add_notice(DEFAULT_USER_ID, notice)
+        importer = sqlite3.connect(database, isolation_level=None)
+        importer.execute("BEGIN IMMEDIATE")  # the write lock, as an import's batch holds it
+        try:
+            looked_up = await standin.send_slash_command("event", {"query": MOD_KEY})
+            card = await looked_up.response(timeout=AUTOCOMPLETE_SECONDS + 3)
+            assert card["embeds"][0]["title"].startswith("The Russian Ministry of Defence")
+
+            handle = await standin.send_slash_command("subscribe", {"entity": "ISIL"})
+            callback = await handle.callback()
+            assert callback.status < 300, callback.response  # within Discord's 3 s
+            assert callback.json["type"] == DEFERRED_CHANNEL_MESSAGE
+            await asyncio.sleep(4)  # past Discord's 3 s
+        finally:
+            importer.rollback()
+            importer.close()
+
+        reply = await handle.response(timeout=10)
+        assert reply["flags"] & EPHEMERAL
+        assert reply["content"].startswith("You now follow **Islamic State** (also named")
+        (subscription,) = await bot.storage.subscriptions.for_member(
+            handle.guild_id or 0, handle.user_id
+        )
+        assert subscription.entity == "Islamic State"
+        # The notice is taken by the first command once the lock is gone, and follows its
+        # answer: told once, privately, and neither answer overwritten.
+        told = await standin.wait_for_request(
+            lambda r: r.method == "POST" and content(r) == notice, timeout=10
+        )
+        assert told.path.startswith("/webhooks/") and told.json["flags"] & EPHEMERAL
+        await asyncio.sleep(0.5)  # time enough for a second telling, if there were one
+        assert [r for r in standin.requests if content(r) == notice] == [told]
+        for command, answer in ((looked_up, card), (handle, reply)):
+            assert command.original_message is not None
+            assert command.original_message["content"] == answer["content"]
+            assert command.original_message["embeds"] == answer["embeds"]
+
+
+async def test_a_notice_waits_for_the_answer_of_a_deferred_command(
+    standin: DiscordStandIn, postgres_url: str
+) -> None:
+    """A command's first followup takes the place of its "thinking…": a notice sent then
+    would be overwritten by the answer. It goes out after the answer."""
+    async with running_bot(standin, postgres_url, prepare=sample) as bot:
+        notice = "Your alerts by DM are paused: your DMs are closed."
+        await bot.storage.subscriptions.add_notice(DEFAULT_USER_ID, notice)
+        async with events_locked(postgres_url, seconds=4.0):
+            handle = await standin.send_slash_command("event", {"query": MOD_KEY})
+            assert (await handle.callback()).json["type"] == DEFERRED_CHANNEL_MESSAGE
+
+        card = await handle.response(timeout=10)
+        assert card["embeds"][0]["title"].startswith("The Russian Ministry of Defence")
+        (told,) = await handle.followups(count=1, timeout=10)
+        assert content(told) == notice and told.json["flags"] & EPHEMERAL
+        assert told.index > next(
+            r.index for r in handle.requests if r.method == "PATCH"
+        )  # after the answer
+        assert handle.original_message is not None
+        assert handle.original_message["embeds"] == card["embeds"]  # not overwritten

@@ -60,9 +60,7 @@ class Reply:
         return kwargs
 
 
-async def _deferring(
-    interaction: discord.Interaction, work: Awaitable[Reply], defer: Callable[[], Awaitable[Any]]
-) -> Reply:
+async def _deferring(work: Awaitable[Reply], defer: Callable[[], Awaitable[Any]]) -> Reply:
     """What `work` builds; `defer` is called first if that takes longer than a moment
     (Discord allows 3 s for the first answer)."""
     task = asyncio.ensure_future(work)
@@ -89,7 +87,7 @@ async def respond(
         await interaction.response.defer(ephemeral=ephemeral, thinking=True)
 
     try:
-        reply = await _deferring(interaction, work, defer)
+        reply = await _deferring(work, defer)
     except UserError as error:
         if interaction.response.is_done() and not ephemeral:
             await interaction.delete_original_response()
@@ -109,7 +107,7 @@ async def respond(
 async def update(interaction: discord.Interaction, work: Awaitable[Reply]) -> None:
     """Replace the message a component is on with the reply `work` builds; defer first if
     that takes longer than a moment. Errors go to the caller's handler."""
-    reply = await _deferring(interaction, work, interaction.response.defer)
+    reply = await _deferring(work, interaction.response.defer)
     if interaction.response.is_done():
         await interaction.edit_original_response(**reply.message())
     else:

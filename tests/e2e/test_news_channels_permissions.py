@@ -1,0 +1,166 @@
+"""News channels end to end, permissions and channels that change: the real ChronicleBot
+over the loopback Discord, a real SQLite database, and real RSS feeds served over HTTP on
+127.0.0.1.
+
+A permission taken away while a digest runs pauses it and tells its creator once, and it
+resumes once the permission is back; /digest set checks the permissions each channel type
+needs (text, announcement, forum, thread); a channel deleted at runtime pauses its digest,
+which can still be removed.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.e2e.harness import FakeClock, dms_to, running_bot
+from tests.e2e.news_channels_support import (
+    ANNOUNCEMENTS,
+    FORUM,
+    GENERAL,
+    MANAGER,
+    NEWS,
+    OLD,
+    PRESS,
+    THREAD,
+    clock_fixture,  # noqa: F401 -- a fixture, found by pytest as `clock`
+    digest_list,
+    digest_set,
+    guids,
+    ingest,
+    only_digest,
+    posts,
+    sample,
+    standin_fixture,  # noqa: F401 -- a fixture, found by pytest as `standin`
+    wire_fixture,  # noqa: F401 -- a fixture, found by pytest as `wire`
+)
+from tests.e2e.standin.constants import EMBED_LINKS, SEND_MESSAGES, SEND_MESSAGES_IN_THREADS
+from tests.e2e.standin.model import DEFAULT_USER
+from tests.e2e.standin.server import DiscordStandIn
+from tests.support.feed_server import FeedServer
+
+# --------------------------------------------------------------------------------------------
+# 1. A permission taken away at runtime
+# --------------------------------------------------------------------------------------------
+
+
+async def test_revoked_permission_pauses_and_tells_the_creator_once(
+    standin: DiscordStandIn, wire: FeedServer, clock: FakeClock, tmp_path: Path
+) -> None:
+    async with running_bot(standin, tmp_path / "c.db", prepare=sample, clock=clock) as bot:
+        await bot.feeds.add_feed(wire.url("wire.xml"), name="Wire")
+        options = {"kind": "new", "channel": NEWS, "every": "live", "entity": "Russia"}
+        await digest_set(standin, **options)
+        digest_id = await only_digest(bot)
+        items = [("r-1", "Russia recalls its ambassador"), *OLD]
+        await ingest(bot, clock, wire, items)
+        assert guids(posts(standin, NEWS)) == ["r-1"]
+
+        await standin.set_bot_overwrite(NEWS, deny=SEND_MESSAGES)
+        items = [("r-2", "Russia hosts talks on grain exports"), *items]
+        await ingest(bot, clock, wire, items)
+        digest = await bot.storage.digests.get(digest_id)
+        assert digest is not None and digest.paused
+        (notice,) = dms_to(standin, DEFAULT_USER)
+        text = notice.json["content"]
+        assert "paused" in text and f"<#{NEWS}>" in text and "/digest set" in text
+        assert "Send Messages" in text
+        assert notice.json["allowed_mentions"] == {"parse": []}
+        listing = await digest_list(standin)
+        assert "paused: Discord answered 403" in listing and " since <t:" in listing
+        assert "next:" not in listing
+
+        # Later polls neither try the channel nor tell anyone again.
+        attempts = len(standin.requests_to("POST", rf"/channels/{NEWS}/messages"))
+        items = [("r-3", "Russia and Ukraine swap prisoners"), *items]
+        await ingest(bot, clock, wire, items)
+        assert len(standin.requests_to("POST", rf"/channels/{NEWS}/messages")) == attempts
+        assert len(dms_to(standin, DEFAULT_USER)) == 1
+        assert len(posts(standin, NEWS)) == 1
+
+        # /digest set refuses while the permission is missing, and resumes once it is back.
+        reply = await digest_set(standin, **options)
+        assert "missing Send Messages" in reply
+        still = await bot.storage.digests.get(digest_id)
+        assert still is not None and still.paused
+        await standin.set_bot_overwrite(NEWS)
+        reply = await digest_set(standin, **options)
+        assert "is now posted" in reply
+        assert "paused" not in await digest_list(standin)
+        items = [("r-4", "Russia launches a weather satellite"), *items]
+        await ingest(bot, clock, wire, items)
+        posted = posts(standin, NEWS)
+        assert len(posted) == 2 and "r-4" in guids(posted[1:])
+        assert sorted(guids(posted)) == ["r-1", "r-2", "r-3", "r-4"]
+        assert len(dms_to(standin, DEFAULT_USER)) == 1
+
+
+# --------------------------------------------------------------------------------------------
+# 2. Permissions checked per channel type
+# --------------------------------------------------------------------------------------------
+
+
+async def test_set_checks_the_permissions_each_channel_type_needs(
+    standin: DiscordStandIn, tmp_path: Path
+) -> None:
+    async with running_bot(standin, tmp_path / "c.db", prepare=sample) as bot:
+        await standin.set_bot_overwrite(FORUM, deny=SEND_MESSAGES_IN_THREADS)
+        reply = await digest_set(standin, kind="new", channel=FORUM, every="live")
+        assert f"I cannot post digests in <#{FORUM}>" in reply
+        assert "missing Send Messages in Threads there" in reply
+
+        await standin.set_bot_overwrite(FORUM, deny=SEND_MESSAGES)
+        reply = await digest_set(standin, kind="new", channel=FORUM, every="live")
+        assert "missing Send Messages (Create Posts)" in reply
+        assert "Send Messages in Threads" not in reply
+
+        # A thread needs Send Messages in Threads (from its parent), not Send Messages.
+        await standin.set_bot_overwrite(GENERAL, deny=SEND_MESSAGES_IN_THREADS)
+        reply = await digest_set(standin, kind="new", channel=THREAD, every="live")
+        assert f"<#{THREAD}>" in reply and "missing Send Messages in Threads" in reply
+        await standin.set_bot_overwrite(GENERAL, deny=SEND_MESSAGES)
+        reply = await digest_set(standin, kind="new", channel=THREAD, every="live")
+        assert "missing" not in reply and f"<#{THREAD}>" in reply
+
+        await standin.set_bot_overwrite(PRESS, deny=EMBED_LINKS)
+        reply = await digest_set(standin, kind="new", channel=PRESS, every="live")
+        assert "missing Embed Links" in reply
+        await standin.set_bot_overwrite(ANNOUNCEMENTS, deny=SEND_MESSAGES | EMBED_LINKS)
+        reply = await digest_set(standin, kind="onthisday", channel=ANNOUNCEMENTS, time="09:00")
+        assert "missing Send Messages, Embed Links" in reply
+
+        assert [d.channel_id for d in await bot.storage.digests.all()] == [THREAD]
+
+
+# --------------------------------------------------------------------------------------------
+# 3. A channel deleted at runtime
+# --------------------------------------------------------------------------------------------
+
+
+async def test_deleted_channel_pauses_its_digest_and_it_can_be_removed(
+    standin: DiscordStandIn, wire: FeedServer, clock: FakeClock, tmp_path: Path
+) -> None:
+    async with running_bot(standin, tmp_path / "c.db", prepare=sample, clock=clock) as bot:
+        await bot.feeds.add_feed(wire.url("wire.xml"), name="Wire")
+        await digest_set(standin, kind="new", channel=NEWS, every="live")
+        digest_id = await only_digest(bot)
+        await standin.delete_channel(NEWS)
+        items = [("g-1", "Floods hit the south of the country"), *OLD]
+        await ingest(bot, clock, wire, items)
+        digest = await bot.storage.digests.get(digest_id)
+        assert digest is not None and digest.paused and "404" in (digest.paused_reason or "")
+        (notice,) = dms_to(standin, DEFAULT_USER)
+        assert f"<#{NEWS}>" in notice.json["content"] and "gone" in notice.json["content"]
+        await ingest(bot, clock, wire, [("g-2", "Talks resume in Geneva"), *items])
+        assert len(dms_to(standin, DEFAULT_USER)) == 1
+        assert posts(standin, NEWS) == []
+
+        handle = await standin.send_autocomplete(
+            "digest remove", {"digest": ""}, focused="digest", **MANAGER
+        )
+        (choice,) = (await handle.callback()).json["data"]["choices"]
+        assert choice == {"name": f"live new in channel {NEWS}", "value": str(digest_id)}
+        handle = await standin.send_slash_command(
+            "digest remove", {"digest": choice["value"]}, **MANAGER
+        )
+        assert "Removed" in (await handle.callback()).json["data"]["content"]
+        assert await bot.storage.digests.all() == []

@@ -10,8 +10,9 @@ the process running its server's shard, once CLAIM_GRACE has passed, and sent ag
 one still unsent after that is given up. Closed DMs pause the member's DM subscriptions; they
 are told the next time they use a command.
 
-With the bot sharded over processes, each process alerts the subscriptions of the servers on
-its shards and keeps a watermark per shard, so that the sweep of one does not move another's.
+With the bot sharded over processes, each process sends the alerts of the servers on its
+shards (an alert naming subscriptions in several servers: the first server's process) and
+keeps a watermark per shard, so that the sweep of one does not move another's.
 """
 
 from __future__ import annotations
@@ -113,7 +114,10 @@ class AlertService:
         if not taken.retried:
             return 0
         log.info("retrying %d alerts a stopped process left unsent", len(taken.retried))
-        by_target = self._by_target(taken.matches)
+        # Claims of this process's shards: its to send, whichever servers they name.
+        by_target: dict[str, list[Match]] = defaultdict(list)
+        for match in taken.matches:
+            by_target[match.subscription.target].append(match)
         orphans: dict[str, list[int]] = defaultdict(list)
         for target, event_id in taken.retried:
             if not any(m.event.id == event_id for m in by_target.get(target, ())):
@@ -127,22 +131,30 @@ class AlertService:
                 sent += 1
         return sent
 
-    def _by_target(self, matches: list[Match]) -> dict[str, list[Match]]:
-        by_target: dict[str, list[Match]] = defaultdict(list)
+    def _owned(self, matches: list[Match]) -> dict[str, list[Match]]:
+        """The matches this process alerts, by target. An event's alert to a target is sent
+        by the process of the first (by id) of the target's servers whose subscriptions it
+        matches: a member following entities in servers on different shards gets one
+        message, naming them all, whichever process sweeps first."""
+        by_alert: dict[tuple[str, int], list[Match]] = defaultdict(list)
         for match in matches:
-            if self.bot.owns(match.subscription.guild_id):  # others alert their shards'
-                by_target[match.subscription.target].append(match)
+            by_alert[match.subscription.target, match.event.id].append(match)
+        by_target: dict[str, list[Match]] = defaultdict(list)
+        for (target, _), items in by_alert.items():
+            if self.bot.owns(min(m.subscription.guild_id for m in items)):
+                by_target[target].extend(items)
         return by_target
 
     async def _deliver(self, matches: list[Match]) -> int:
         sent = 0
-        for target, items in self._by_target(matches).items():
+        for target, items in self._owned(matches).items():
             fresh = set(
                 await self.bot.storage.subscriptions.claim(
                     target,
                     [m.event.id for m in items],
-                    # A server of this process's shards: whose process takes the claim back.
-                    guild_id=items[0].subscription.guild_id,
+                    # A server of this process's shards, an event's first: whose process
+                    # takes the claim back.
+                    guild_id=min(m.subscription.guild_id for m in items),
                 )
             )
             items = [m for m in items if m.event.id in fresh]

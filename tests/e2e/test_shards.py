@@ -169,12 +169,68 @@ async def test_a_process_of_one_shard_serves_its_servers_only(
         assert await bot.leads("feeds")
 
 
-def page(key: str, headline: str, *, announce: bool = False) -> PageRecord:
+def page(
+    key: str, headline: str, *, announce: bool = False, entities: tuple[str, ...] = ("Atlantis",)
+) -> PageRecord:
     return PageRecord(
         key=key,
         date=dt.date.fromisoformat(key[:10].replace("/", "-")),
         headline=headline,
         sources=(SourceRecord("Example", f"https://example.com/{key}"),),
-        entities=("Atlantis",),
+        entities=entities,
         announce=announce,
     )
+
+
+async def test_a_member_following_in_servers_on_both_shards_gets_one_alert(
+    standin: DiscordStandIn, postgres_url: str
+) -> None:
+    """Anna follows Atlantis in a server on shard 0 and Boreal in one on shard 1, by DM. Two
+    processes, one per shard, sweep the same new events: each event reaches her once, in
+    one message naming every entity of hers it involves, whichever process sweeps first."""
+    clock = FakeClock(dt.datetime(2026, 6, 16, 5, 0, tzinfo=UTC))
+
+    async def prepare(storage: Storage) -> None:
+        await sample(storage)
+        await storage.events.import_batch(
+            [page("2026/06/15/atlantis-votes", "Atlantis votes", entities=("Atlantis", "Boreal"))]
+        )
+        for guild_id, name in ((ON_0, "Atlantis"), (ON_1, "Boreal")):
+            found = await storage.entities.find(name)
+            assert found is not None
+            await storage.subscriptions.subscribe(
+                guild_id=guild_id, user_id=ANNA.id, entity_id=found[0], delivery="dm",
+                channel_id=None,
+            )  # fmt: skip
+
+    shard = {"clock": clock, "guild_id": None, "shard_count": 2}
+    async with (
+        running_bot(standin, postgres_url, prepare=prepare, shard_ids=(1,), **shard) as second,
+        running_bot(standin, postgres_url, shard_ids=(0,), **shard) as first,
+    ):
+        await first.storage.events.import_batch(
+            [
+                page(
+                    "2026/06/16/atlantis-and-boreal",
+                    "Atlantis and Boreal sign a treaty",
+                    entities=("Atlantis", "Boreal"),
+                    announce=True,
+                ),
+                page(
+                    "2026/06/17/boreal-votes", "Boreal votes", entities=("Boreal",), announce=True
+                ),
+            ]
+        )
+        await second.sweep()  # the process of the later server's shard first
+        await first.sweep()
+        await second.sweep()
+        embeds = sorted(
+            (d.json["embeds"][0] for d in dms_to(standin, ANNA)), key=lambda e: e["title"]
+        )
+        assert [e["title"] for e in embeds] == ["New events about Boreal", "New events you follow"]
+        assert embeds[0]["description"].endswith(
+            "[Boreal votes](https://example.com/2026/06/17/boreal-votes)"
+        )
+        treaty = embeds[1]["description"]
+        assert "[Atlantis and Boreal sign a treaty](" in treaty
+        assert treaty.endswith("\n  *Atlantis, Boreal*")  # both of hers, in one message

@@ -12,48 +12,14 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 
 import asyncpg
 
 from storage.models import DayOutcome, PortalDayState, PortalItemRecord, PortalPoll, PortalRevision
-from storage.portal_match import Candidate, Listing, match_items
+from storage.portal_match import Listing, match_items
+from storage.portal_rules import Change, DayEvent, Listed, change, unlisted
 from storage.postgres import event_rows
 from storage.postgres.db import Connection, Database
-
-
-@dataclass(slots=True)
-class _DayEvent:
-    """An event an item of the day may be, as read in the revision's transaction."""
-
-    key: str
-    date: dt.date
-    headline: str
-    origin: str
-    complete: bool
-    keys: set[str] = field(default_factory=set)  # its key and the older keys that name it
-    urls: set[str] = field(default_factory=set)
-    listing: asyncpg.Record | None = None  # how a page of this wiki listed it last
-
-    def __post_init__(self) -> None:
-        self.keys.add(self.key)
-
-    @property
-    def owned(self) -> bool:
-        """The portal's own events, and stubs it completes, are the item itself."""
-        return self.origin == "wikipedia" or not self.complete
-
-    def candidate(self, event_id: int) -> Candidate:
-        listing = self.listing
-        return Candidate(
-            event_id=event_id,
-            date=listing["date"] if listing else self.date,
-            keys=frozenset(self.keys),
-            text=listing["headline"] if listing else self.headline,
-            urls=frozenset(self.urls),
-            listed=listing is not None,
-            from_feed=self.origin == "feed",
-        )
 
 
 def _day_state(row: asyncpg.Record) -> PortalDayState:
@@ -213,19 +179,17 @@ class PortalRepository:
                 event_id = event_ids[index]
                 if index in matched:
                     event = events[event_id]
-                    if event.listing is not None and event.listing["removed_at"] is not None:
+                    if event.restored:
                         outcome.restored.append(event_id)
-                    if not event.owned:
-                        written[event_id] = await self._enrich(conn, event_id, event, item)
-                    elif event.listing is not None and (
-                        event.listing["content_hash"] == item.content_hash
-                        and event.date == item.date
-                    ):
-                        outcome.unchanged += 1
-                    else:
-                        written[event_id] = await self._rewrite(
-                            conn, event_id, event, item, now=now
-                        )
+                    match change(event, item):
+                        case Change.ENRICH:
+                            written[event_id] = await self._enrich(conn, event_id, event, item)
+                        case Change.UNCHANGED:
+                            outcome.unchanged += 1
+                        case Change.REWRITE:
+                            written[event_id] = await self._rewrite(
+                                conn, event_id, event, item, now=now
+                            )
                 if index not in matched or event_id in written:
                     links.extend((event_id, name) for name in item.entities)
                 listing.append(
@@ -259,15 +223,7 @@ class PortalRepository:
                 " WHERE id = ANY($1::bigint[]) AND removed_at IS NOT NULL",
                 outcome.restored,
             )
-            listed_now = set(matched.values())
-            outcome.removed = [
-                event_id
-                for event_id, event in events.items()
-                if event_id not in listed_now
-                and event.listing is not None
-                and event.listing["date"] == date
-                and event.listing["removed_at"] is None
-            ]
+            outcome.removed = unlisted(events, set(matched.values()), revision.date)
             await conn.execute(
                 "UPDATE portal_items SET removed_at = $1"
                 " WHERE wiki = $2 AND event_id = ANY($3::bigint[])",
@@ -300,14 +256,20 @@ class PortalRepository:
         wiki: str,
         date: dt.date,
         items: Sequence[PortalItemRecord],
-    ) -> dict[int, _DayEvent]:
+    ) -> dict[int, DayEvent]:
         """The events an item of the day may be: the day's events, those its keys name,
         and those the pages of the day and of the days either side list (or listed).
         In the order of their ids, as match_items breaks ties by it."""
         key_ids = await event_rows.event_ids(conn, [item.key for item in items])
         days = [date + dt.timedelta(days=n) for n in (-1, 0, 1)]
         listings = {
-            row["event_id"]: row
+            row["event_id"]: Listed(
+                date=row["date"],
+                headline=row["headline"],
+                entities=tuple(json.loads(row["entities"])),
+                content_hash=row["content_hash"],
+                removed=row["removed_at"] is not None,
+            )
             for row in await conn.fetch(
                 "SELECT event_id, date, headline, entities, content_hash, removed_at"
                 " FROM portal_items WHERE wiki = $1 AND date = ANY($2::date[])",
@@ -318,14 +280,14 @@ class PortalRepository:
         ids = set(listings) | set(key_ids.values())
         rows = await conn.fetch("SELECT id FROM events WHERE date = $1 AND complete", date)
         ids.update(row[0] for row in rows)
-        events: dict[int, _DayEvent] = {}
+        events: dict[int, DayEvent] = {}
         wanted = sorted(ids)
         for row in await conn.fetch(
             "SELECT id, key, date, headline, origin, complete FROM events"
             " WHERE id = ANY($1::bigint[]) ORDER BY id",
             wanted,
         ):
-            events[row[0]] = _DayEvent(
+            events[row[0]] = DayEvent(
                 key=row[1],
                 date=row[2],
                 headline=row[3],
@@ -348,7 +310,7 @@ class PortalRepository:
         items: Sequence[PortalItemRecord],
         announce: bool,
         now: dt.datetime,
-        events: Mapping[int, _DayEvent],
+        events: Mapping[int, DayEvent],
     ) -> list[int]:
         """New events for these items, their ids in item order. An item's key is looked
         up for a free variant only when an event of the day holds it already (events: the
@@ -400,7 +362,7 @@ class PortalRepository:
         self,
         conn: Connection,
         event_id: int,
-        event: _DayEvent,
+        event: DayEvent,
         item: PortalItemRecord,
         *,
         now: dt.datetime,
@@ -453,14 +415,14 @@ class PortalRepository:
             changed = True
         # The links the item made before and makes no more go; others (from feeds, or the
         # archive's Related lists for a stub the portal completed) stay.
-        before = json.loads(event.listing["entities"]) if event.listing else []
+        before = event.listing.entities if event.listing else ()
         unlinked = await event_rows.unlink_entities(
             conn, event_id, set(before) - set(item.entities), keep=item.entities
         )
         return changed or unlinked
 
     async def _enrich(
-        self, conn: Connection, event_id: int, event: _DayEvent, item: PortalItemRecord
+        self, conn: Connection, event_id: int, event: DayEvent, item: PortalItemRecord
     ) -> bool:
         """An archive or feed event the page also lists gains the item's new sources, its
         category if it has none, and the item's key (its entities: apply_day links them);

@@ -98,3 +98,13 @@ def dms_to(standin: DiscordStandIn, user: UserSpec) -> list[Any]:
         if r.status < 300 and int(r.params["channel_id"]) in channels:
             made.setdefault(r.response["id"], r)
     return list(made.values())
+
+
+def button(message: dict[str, Any], label: str) -> str:
+    """The custom id of the message's button of that label."""
+    return next(
+        c["custom_id"]
+        for row in message["components"]
+        for c in row["components"]
+        if c.get("label") == label
+    )

@@ -15,7 +15,7 @@ from bot.client import ChronicleBot
 from bot.services.imports import import_archive
 from storage import Storage
 from tests.conftest import MOD_KEY, SAMPLE_NEWS, SEED_PAGES
-from tests.e2e.harness import running_bot
+from tests.e2e.harness import button, running_bot
 from tests.e2e.standin.constants import DEFAULT_GUILD_ID, DEFAULT_USER_ID
 from tests.e2e.standin.interactions import InteractionHandle
 from tests.e2e.standin.model import UserSpec
@@ -155,19 +155,10 @@ async def test_event_buttons_answer_privately(bot: ChronicleBot, standin: Discor
     embed = embed_of(page)
     assert embed["description"].count("shared:") == 10
     assert embed["footer"]["text"].startswith("Page 1")
-    nxt = await standin.click(page, _button(page, "Next"))
+    nxt = await standin.click(page, button(page, "Next"))
     turned = await nxt.callback()
     assert turned.json["type"] == 7
     assert data(turned)["embeds"][0]["footer"]["text"].startswith("Page 2")
-
-
-def _button(message: dict[str, Any], label: str) -> str:
-    return next(
-        c["custom_id"]
-        for row in message["components"]
-        for c in row["components"]
-        if c.get("label") == label
-    )
 
 
 async def test_search_pages_select_and_owner_only(
@@ -180,7 +171,7 @@ async def test_search_pages_select_and_owner_only(
     assert embed["description"].count("\n") == 9  # ten results
     select = next(c for row in message["components"] for c in row["components"] if c["type"] == 3)
     assert len(select["options"]) == 10
-    previous, nxt = _button(message, "Previous"), _button(message, "Next")
+    previous, nxt = button(message, "Previous"), button(message, "Next")
     assert component(message, previous)["disabled"] is True
     assert not component(message, nxt).get("disabled")
 
@@ -361,7 +352,7 @@ async def test_pages_grey_out_after_timeout(standin: DiscordStandIn, tmp_path: P
     async with running_bot(standin, tmp_path / "c.db", prepare=sample, view_timeout=0.5):
         handle = await standin.send_slash_command("search", {"query": "Russia"})
         message = await handle.response()
-        assert not component(message, _button(message, "Next")).get("disabled")
+        assert not component(message, button(message, "Next")).get("disabled")
 
         def greyed() -> bool:
             current = handle.original_message

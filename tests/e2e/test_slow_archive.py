@@ -27,7 +27,7 @@ from bot.choices import AUTOCOMPLETE_SECONDS
 from bot.services.imports import import_archive
 from storage import Storage
 from tests.conftest import MOD_KEY, SAMPLE_NEWS, SEED_PAGES
-from tests.e2e.harness import running_bot
+from tests.e2e.harness import button, running_bot
 from tests.e2e.standin.constants import DEFAULT_USER_ID
 from tests.e2e.standin.interactions import InteractionHandle
 from tests.e2e.standin.records import RecordedRequest
@@ -64,15 +64,6 @@ async def events_locked(url: str, seconds: float) -> AsyncIterator[None]:
 
 def content(request: RecordedRequest) -> Any:
     return request.json.get("content") if isinstance(request.json, dict) else None
-
-
-def button(message: dict[str, Any], label: str) -> str:
-    return next(
-        c["custom_id"]
-        for row in message["components"]
-        for c in row["components"]
-        if c.get("label") == label
-    )
 
 
 @pytest.fixture

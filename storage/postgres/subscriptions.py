@@ -257,12 +257,15 @@ class SubscriptionRepository:
             )
 
     async def take_notice(self, user_id: int) -> str | None:
-        """The member's pending notice, taken: of two processes, one gets it."""
-        async with self.db.transaction() as conn:
-            text: str | None = await conn.fetchval(
-                "DELETE FROM pending_notices WHERE user_id = $1 RETURNING text", user_id
-            )
-        return text
+        """The member's pending notice, taken: of two processes, one gets it. Read first:
+        every command asks, and most members have none (no write for them)."""
+        if await self.db.fetchval("SELECT 1 FROM pending_notices WHERE user_id = $1", user_id):
+            async with self.db.transaction() as conn:
+                text: str | None = await conn.fetchval(
+                    "DELETE FROM pending_notices WHERE user_id = $1 RETURNING text", user_id
+                )
+            return text
+        return None
 
     async def state(self, name: str) -> str | None:
         value: str | None = await self.db.fetchval(

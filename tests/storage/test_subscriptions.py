@@ -5,6 +5,7 @@ command, and the bot's small state."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 
 from storage import Storage
@@ -366,6 +367,16 @@ async def test_a_notice_is_taken_once_and_the_latest_wins(storage: Storage) -> N
     assert await storage.subscriptions.take_notice(ALICE) is None
     assert await storage.subscriptions.take_notice(BOB) == "For Bob"
     assert await storage.subscriptions.take_notice(BOB) is None
+
+
+async def test_of_two_processes_taking_a_notice_at_once_one_gets_it(
+    storage: Storage, other: Storage
+) -> None:
+    await storage.subscriptions.add_notice(ALICE, "Your DMs are closed")
+    taken = await asyncio.gather(
+        storage.subscriptions.take_notice(ALICE), other.subscriptions.take_notice(ALICE)
+    )
+    assert taken.count("Your DMs are closed") == 1 and taken.count(None) == 1
 
 
 async def test_state_is_set_and_replaced(storage: Storage) -> None:

@@ -182,6 +182,24 @@ async def test_commands_answer_while_another_process_writes_the_sqlite_archive(
             handle.guild_id or 0, handle.user_id
         )
         assert subscription.entity == "Islamic State"
+        # The list's Remove button, clicked while another process writes, defers too.
+        listed = await (await standin.send_slash_command("subscriptions")).response()
+        (remove,) = [c for row in listed["components"] for c in row["components"]]
+        importer = sqlite3.connect(database, isolation_level=None)
+        importer.execute("BEGIN IMMEDIATE")
+        try:
+            removed = await standin.click(listed, remove["custom_id"])
+            callback = await removed.callback()
+            assert callback.status < 300, callback.response
+            assert callback.json["type"] == DEFERRED_UPDATE_MESSAGE
+            await asyncio.sleep(4)
+        finally:
+            importer.rollback()
+            importer.close()
+        (edit,) = await removed.original_edits(timeout=10)
+        assert "You follow nothing here yet" in edit.json["embeds"][0]["description"]
+        assert not await bot.storage.subscriptions.for_member(handle.guild_id or 0, handle.user_id)
+
         # The notice is taken by the first command once the lock is gone, and follows its
         # answer: told once, privately, and neither answer overwritten.
         told = await standin.wait_for_request(

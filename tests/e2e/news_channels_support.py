@@ -14,10 +14,8 @@ import datetime as dt
 import random
 import re
 from collections.abc import AsyncIterator, Mapping, Sequence
-from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
-from xml.sax.saxutils import escape
 
 import pytest
 
@@ -29,7 +27,7 @@ from tests.e2e.harness import FakeClock
 from tests.e2e.standin.constants import DEFAULT_GUILD_ID, GUILD_ANNOUNCEMENT, GUILD_FORUM
 from tests.e2e.standin.model import ChannelSpec, GuildSpec, RoleSpec, make_guild, make_thread
 from tests.e2e.standin.server import DiscordStandIn
-from tests.support.feed_server import FeedServer
+from tests.support.feed_server import FeedServer, wire_rss
 
 UTC = dt.UTC
 EPHEMERAL = 64
@@ -75,20 +73,6 @@ def news_guild(guild_id: int = DEFAULT_GUILD_ID) -> GuildSpec:
     return spec
 
 
-def rss(now: dt.datetime, items: Sequence[Item]) -> bytes:
-    """An RSS document with (guid, title) items, newest first, dated just before `now`."""
-    body = "".join(
-        f"<item><guid>{guid}</guid><title>{escape(title)}</title>"
-        f"<link>https://wire.example/{guid}</link>"
-        f"<pubDate>{format_datetime(now - dt.timedelta(minutes=n))}</pubDate></item>"
-        for n, (guid, title) in enumerate(items)
-    )
-    return (
-        '<?xml version="1.0"?><rss version="2.0"><channel><title>Wire</title>'
-        f"<link>https://wire.example/</link>{body}</channel></rss>"
-    ).encode()
-
-
 async def sample(storage: Storage) -> None:
     await import_archive(storage, [SAMPLE_NEWS])
 
@@ -103,7 +87,7 @@ async def standin_fixture() -> AsyncIterator[DiscordStandIn]:
 @pytest.fixture(name="wire")
 async def wire_fixture(tmp_path: Path) -> AsyncIterator[FeedServer]:
     async with FeedServer(tmp_path / "feeds") as server:
-        server.set_file("wire.xml", rss(START, OLD))
+        server.set_file("wire.xml", wire_rss(OLD, START))
         yield server
 
 
@@ -140,7 +124,7 @@ async def ingest(
     clock.set(clock() + POLL_GAP)
     feeds = items if isinstance(items, Mapping) else {"wire.xml": items}
     for path, listed in feeds.items():
-        wire.set_file(path, rss(clock(), listed))
+        wire.set_file(path, wire_rss(listed, clock()))
     await bot.poll_feeds()
     await bot.chronicle_scheduler.live.wait()
 

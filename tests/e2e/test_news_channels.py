@@ -41,7 +41,6 @@ from tests.e2e.news_channels_support import (
     news_guild,
     only_digest,
     posts,
-    rss,
     sample,
     standin_fixture,  # noqa: F401 -- a fixture, found by pytest as `standin`
     wire_fixture,  # noqa: F401 -- a fixture, found by pytest as `wire`
@@ -49,7 +48,7 @@ from tests.e2e.news_channels_support import (
 from tests.e2e.standin.constants import DEFAULT_BOT_PERMISSIONS, DEFAULT_GUILD_ID, MENTION_EVERYONE
 from tests.e2e.standin.model import DEFAULT_USER
 from tests.e2e.standin.server import DiscordStandIn
-from tests.support.feed_server import FeedServer
+from tests.support.feed_server import FeedServer, wire_rss
 
 
 async def fire(bot: ChronicleBot, clock: FakeClock, digest_id: int) -> dt.datetime:
@@ -236,7 +235,7 @@ async def test_role_is_pinged_once_per_run_and_alone(
 ) -> None:
     async with running_bot(standin, tmp_path / "c.db", prepare=sample, clock=clock) as bot:
         for name in ("a.xml", "b.xml"):
-            wire.set_file(name, rss(clock(), OLD))
+            wire.set_file(name, wire_rss(OLD, clock()))
             await bot.feeds.add_feed(wire.url(name), name=name)
         reply = await digest_set(standin, kind="new", channel=NEWS, every="live", role=NEWS_ROLE)
         assert f"<#{NEWS}>" in reply

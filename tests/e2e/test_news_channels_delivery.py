@@ -40,7 +40,6 @@ from tests.e2e.news_channels_support import (
     news_guild,
     only_digest,
     posts,
-    rss,
     sample,
     standin_fixture,  # noqa: F401 -- a fixture, found by pytest as `standin`
     wire_fixture,  # noqa: F401 -- a fixture, found by pytest as `wire`
@@ -48,7 +47,7 @@ from tests.e2e.news_channels_support import (
 from tests.e2e.standin.constants import DEFAULT_GUILD_ID
 from tests.e2e.standin.records import RateLimits
 from tests.e2e.standin.server import DiscordStandIn
-from tests.support.feed_server import FeedServer
+from tests.support.feed_server import FeedServer, wire_rss
 
 # --------------------------------------------------------------------------------------------
 # 1. Crossposting over Discord's hourly limit
@@ -104,7 +103,7 @@ async def test_a_long_live_run_is_split_never_cut(
     async with running_bot(standin, tmp_path / "c.db", prepare=sample, clock=clock) as bot:
         feeds = {f"{p}.xml": long_items(p, 15) for p in ("a", "b", "c")}
         for name in feeds:
-            wire.set_file(name, rss(clock(), OLD))
+            wire.set_file(name, wire_rss(OLD, clock()))
             await bot.feeds.add_feed(wire.url(name), name=name)
         await digest_set(standin, kind="new", channel=channel, every="live")
         await ingest(bot, clock, wire, feeds)
@@ -148,7 +147,7 @@ async def test_one_poll_to_many_digests_stays_inside_the_rate_limits(tmp_path: P
         DiscordStandIn(guilds=[news_guild(g) for g in guild_ids], rate_limits=limits) as standin,
         FeedServer(tmp_path / "feeds") as wire,
     ):
-        wire.set_file("wire.xml", rss(START, OLD))
+        wire.set_file("wire.xml", wire_rss(OLD, START))
         async with running_bot(
             standin, tmp_path / "c.db", prepare=sample, clock=clock, guild_id=None
         ) as bot:
@@ -253,7 +252,7 @@ async def test_a_forum_post_cut_short_is_finished_in_its_thread_after_a_restart(
     feeds = {"a.xml": long_items("a", 15), "b.xml": long_items("b", 15)}
     async with running_bot(standin, db, prepare=sample, clock=clock) as bot:
         for name in feeds:
-            wire.set_file(name, rss(clock(), OLD))
+            wire.set_file(name, wire_rss(OLD, clock()))
             await bot.feeds.add_feed(wire.url(name), name=name)
         await digest_set(standin, kind="new", channel=FORUM, every="live", role=NEWS_ROLE)
         digest_id = await only_digest(bot)
@@ -266,7 +265,7 @@ async def test_a_forum_post_cut_short_is_finished_in_its_thread_after_a_restart(
             standin.rate_limit("POST", r"/channels/\d+/messages", retry_after=30.0)
             clock.set(clock() + POLL_GAP)
             for path, listed in feeds.items():
-                wire.set_file(path, rss(clock(), listed))
+                wire.set_file(path, wire_rss(listed, clock()))
             await bot.poll_feeds()
             await standin.wait_for_request(lambda r: r.status == 429)
         (created,) = standin.requests_to("POST", rf"/channels/{FORUM}/threads")
@@ -334,7 +333,7 @@ async def test_a_part_discord_took_but_the_run_did_not_record_is_posted_once(
     feeds = {f"{p}.xml": long_items(p, 15) for p in ("a", "b", "c")}
     async with running_bot(standin, db, prepare=sample, clock=clock) as bot:
         for name in feeds:
-            wire.set_file(name, rss(clock(), OLD))
+            wire.set_file(name, wire_rss(OLD, clock()))
             await bot.feeds.add_feed(wire.url(name), name=name)
         await digest_set(standin, kind="new", channel=channel, every="live", role=NEWS_ROLE)
         digest_id = await only_digest(bot)

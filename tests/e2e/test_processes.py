@@ -26,10 +26,8 @@ import signal
 import sys
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
-from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
-from xml.sax.saxutils import escape
 from zoneinfo import ZoneInfo
 
 import asyncpg
@@ -45,7 +43,7 @@ from tests.e2e.standin.constants import DEFAULT_TOKEN
 from tests.e2e.standin.model import UserSpec, make_guild
 from tests.e2e.standin.server import DiscordStandIn
 from tests.support import postgres
-from tests.support.feed_server import FeedServer
+from tests.support.feed_server import FeedServer, wire_rss
 
 REPO = Path(__file__).resolve().parents[2]
 WAIT = 45.0  # seconds for anything the test waits for (a loaded 2-core machine is slow)
@@ -116,20 +114,7 @@ async def wire(tmp_path: Path) -> AsyncIterator[FeedServer]:
 def publish(wire: FeedServer, batches: int) -> None:
     """The feed now lists the first `batches` batches, newest first, over the old items."""
     items = [item for batch in reversed(BATCHES[:batches]) for item in batch] + OLD
-    now = dt.datetime.now(dt.UTC)
-    body = "".join(
-        f"<item><guid>{guid}</guid><title>{escape(title)}</title>"
-        f"<link>https://wire.example/{guid}</link>"
-        f"<pubDate>{format_datetime(now - dt.timedelta(minutes=n))}</pubDate></item>"
-        for n, (guid, title) in enumerate(items)
-    )
-    wire.set_file(
-        "wire.xml",
-        (
-            '<?xml version="1.0"?><rss version="2.0"><channel><title>Wire</title>'
-            f"<link>https://wire.example/</link>{body}</channel></rss>"
-        ).encode(),
-    )
+    wire.set_file("wire.xml", wire_rss(items))
 
 
 def noon_zone(now: dt.datetime) -> ZoneInfo:

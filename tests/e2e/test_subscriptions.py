@@ -3,12 +3,9 @@ events naming the entity under an alias, and alerts go out once per subscriber."
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import AsyncIterator
-from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
-from xml.sax.saxutils import escape
 
 import pytest
 
@@ -20,28 +17,13 @@ from tests.e2e.harness import dms_to, running_bot
 from tests.e2e.standin.constants import DEFAULT_GUILD_ID
 from tests.e2e.standin.model import UserSpec, make_guild
 from tests.e2e.standin.server import DiscordStandIn
-from tests.support.feed_server import FeedServer
+from tests.support.feed_server import FeedServer, wire_rss
 
 EPHEMERAL = 64
 GENERAL = DEFAULT_GUILD_ID + 10
 ANNA = UserSpec(id=5001, username="anna")
 BORIS = UserSpec(id=5002, username="boris")
 CHLOE = UserSpec(id=5003, username="chloe")
-
-
-def rss(*items: tuple[str, str]) -> bytes:
-    """An RSS document with (guid, title) items, newest first."""
-    now = dt.datetime.now(dt.UTC)
-    body = "".join(
-        f"<item><guid>{guid}</guid><title>{escape(title)}</title>"
-        f"<link>https://wire.example/{guid}</link>"
-        f"<pubDate>{format_datetime(now - dt.timedelta(minutes=n))}</pubDate></item>"
-        for n, (guid, title) in enumerate(items)
-    )
-    return (
-        '<?xml version="1.0"?><rss version="2.0"><channel><title>Wire</title>'
-        f"<link>https://wire.example/</link>{body}</channel></rss>"
-    ).encode()
 
 
 OLD = [("old-1", "Ministers meet in Brussels to discuss the budget")]
@@ -63,7 +45,7 @@ async def standin() -> AsyncIterator[DiscordStandIn]:
 @pytest.fixture
 async def wire(tmp_path: Path) -> AsyncIterator[FeedServer]:
     async with FeedServer(tmp_path / "feeds") as server:
-        server.set_file("wire.xml", rss(*OLD))
+        server.set_file("wire.xml", wire_rss(OLD))
         yield server
 
 
@@ -103,14 +85,16 @@ async def test_alerts_once_per_subscriber_under_an_alias(
 
         wire.set_file(
             "wire.xml",
-            rss(
-                ("n-1", "ISIL fighters retreat from the outskirts of Raqqa"),
-                (
-                    "n-2",
-                    "Islamic State of Iraq and the Levant loses its last stronghold in the desert",
-                ),
-                ("n-3", "Heavy snow closes mountain passes in the Alps"),
-                *OLD,
+            wire_rss(
+                [
+                    ("n-1", "ISIL fighters retreat from the outskirts of Raqqa"),
+                    (
+                        "n-2",
+                        "Islamic State of Iraq and the Levant loses its last stronghold in the desert",
+                    ),
+                    ("n-3", "Heavy snow closes mountain passes in the Alps"),
+                    *OLD,
+                ]
             ),
         )
         await poll(bot)
@@ -131,7 +115,7 @@ async def test_alerts_once_per_subscriber_under_an_alias(
         assert len(dms_to(standin, ANNA)) == 1 and len(dms_to(standin, BORIS)) == 1
 
         # Something new: one more message each, with just the new event.
-        wire.set_file("wire.xml", rss(("n-4", "Daesh claims an attack near Palmyra"), *OLD))
+        wire.set_file("wire.xml", wire_rss([("n-4", "Daesh claims an attack near Palmyra"), *OLD]))
         await poll(bot)
         latest = dms_to(standin, ANNA)[-1].json["embeds"][0]["description"]
         assert len(dms_to(standin, ANNA)) == 2 and "Palmyra" in latest and "Raqqa" not in latest
@@ -141,7 +125,9 @@ async def test_alerts_once_per_subscriber_under_an_alias(
             "unsubscribe", {"entity": "Islamic State"}, user=ANNA
         )
         assert "no longer follow" in (await handle.callback()).json["data"]["content"]
-        wire.set_file("wire.xml", rss(("n-5", "ISIS leaders meet in secret, officials say"), *OLD))
+        wire.set_file(
+            "wire.xml", wire_rss([("n-5", "ISIS leaders meet in secret, officials say"), *OLD])
+        )
         await poll(bot)
         assert len(dms_to(standin, ANNA)) == 2
         assert len(dms_to(standin, BORIS)) == 3
@@ -155,7 +141,7 @@ async def test_here_delivery_mentions_only_the_subscriber(
         reply = await subscribe(standin, CHLOE, "Russia", "here")
         assert f"<#{GENERAL}>" in reply["content"]
         wire.set_file(
-            "wire.xml", rss(("r-1", "Russia and @everyone else sign a treaty on grain"), *OLD)
+            "wire.xml", wire_rss([("r-1", "Russia and @everyone else sign a treaty on grain"), *OLD])
         )
         await poll(bot)
         (post,) = [
@@ -176,7 +162,7 @@ async def test_closed_dms_pause_and_the_member_is_told_next_time(
         await subscribe(standin, ANNA, "Russia")
         await subscribe(standin, BORIS, "Russia")
         standin.block_dms(BORIS.id)
-        wire.set_file("wire.xml", rss(("r-2", "Russia recalls its ambassador"), *OLD))
+        wire.set_file("wire.xml", wire_rss([("r-2", "Russia recalls its ambassador"), *OLD]))
         await poll(bot)
         assert len(dms_to(standin, ANNA)) == 1
         assert dms_to(standin, BORIS) == []
@@ -198,7 +184,9 @@ async def test_closed_dms_pause_and_the_member_is_told_next_time(
         # Another poll does not try Boris again; /subscribe resumes.
         wire.set_file(
             "wire.xml",
-            rss(("r-3", "Russia hosts talks"), ("r-2", "Russia recalls its ambassador"), *OLD),
+            wire_rss(
+                [("r-3", "Russia hosts talks"), ("r-2", "Russia recalls its ambassador"), *OLD]
+            ),
         )
         await poll(bot)
         assert len(dms_to(standin, ANNA)) == 2

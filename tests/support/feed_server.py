@@ -17,15 +17,18 @@ Paths are given without the leading slash. Everything runs in the test's event l
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import gzip as gzip_module
 import hashlib
 import mimetypes
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from email.utils import formatdate
+from email.utils import format_datetime, formatdate
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
+from xml.sax.saxutils import escape
 
 from aiohttp import web
 from multidict import CIMultiDict, CIMultiDictProxy
@@ -238,3 +241,19 @@ class FeedServer(LocalServer):
         await response.write_eof()
         stats.completed = True
         return response
+
+
+def wire_rss(items: Sequence[tuple[str, str]], now: dt.datetime | None = None) -> bytes:
+    """An RSS document of a news wire with (guid, title) items, newest first, a minute apart
+    and dated just before `now` (the current time if None)."""
+    now = now or dt.datetime.now(dt.UTC)
+    body = "".join(
+        f"<item><guid>{guid}</guid><title>{escape(title)}</title>"
+        f"<link>https://wire.example/{guid}</link>"
+        f"<pubDate>{format_datetime(now - dt.timedelta(minutes=n))}</pubDate></item>"
+        for n, (guid, title) in enumerate(items)
+    )
+    return (
+        '<?xml version="1.0"?><rss version="2.0"><channel><title>Wire</title>'
+        f"<link>https://wire.example/</link>{body}</channel></rss>"
+    ).encode()

@@ -17,8 +17,9 @@ from storage import Storage
 
 log = logging.getLogger(__name__)
 
-# Discord drops an autocomplete not answered within 3 s (the member sees "Loading options
-# failed"); after 2 s the answer is no choices, leaving the reply time to travel.
+# Discord drops an autocomplete answered late, and the member sees "Loading options failed":
+# past this deadline the answer is no choices, well inside Discord's limit, so that the reply
+# still arrives in time.
 AUTOCOMPLETE_SECONDS = 2.0
 
 Cog = TypeVar("Cog")

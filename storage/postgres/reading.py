@@ -35,7 +35,6 @@ def newest_matches(order: str) -> str:
     return f"SELECT e.id FROM events e WHERE e.search @@ $1::tsquery ORDER BY {order} LIMIT $2"
 
 
-
 class Reading:
     """Counts of words, and the order to read a query's matches in."""
 

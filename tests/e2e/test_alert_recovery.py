@@ -20,8 +20,8 @@ from tests.e2e.harness import dms_to, running_bot
 from tests.e2e.standin.constants import DEFAULT_CHANNEL_ID
 from tests.e2e.standin.model import make_guild
 from tests.e2e.standin.server import DiscordStandIn
-from tests.e2e.test_subscriptions import ANNA, BORIS, OLD, poll, rss, sample, subscribe
-from tests.support.feed_server import FeedServer
+from tests.e2e.test_subscriptions import ANNA, BORIS, OLD, poll, sample, subscribe
+from tests.support.feed_server import FeedServer, wire_rss
 
 NEWS = [("n-1", "ISIL fighters retreat from the outskirts of Raqqa"), *OLD]
 
@@ -38,7 +38,7 @@ async def standin() -> AsyncIterator[DiscordStandIn]:
 @pytest.fixture
 async def wire(tmp_path: Path) -> AsyncIterator[FeedServer]:
     async with FeedServer(tmp_path / "feeds") as server:
-        server.set_file("wire.xml", rss(*OLD))
+        server.set_file("wire.xml", wire_rss(OLD))
         yield server
 
 
@@ -83,7 +83,7 @@ async def claimed_and_died(
         await bot.feeds.add_feed(wire.url("wire.xml"), name="Wire")
         await subscribe(standin, ANNA, "islamic state")
         die_before_sending(bot, monkeypatch)
-        wire.set_file("wire.xml", rss(*NEWS))
+        wire.set_file("wire.xml", wire_rss(NEWS))
         await poll(bot)
         ids = await bot.storage.subscriptions.announced_after(0, limit=10)
         assert ids and await bot.storage.subscriptions.matches(ids) == []  # claimed
@@ -160,7 +160,7 @@ async def test_an_alert_discord_failed_to_take_is_sent_once_after_the_grace_peri
         await bot.feeds.add_feed(wire.url("wire.xml"), name="Wire")
         await subscribe(standin, ANNA, "islamic state")
         standin.fail("POST", r"/channels/\d+/messages", 503, message="503: Service Unavailable")
-        wire.set_file("wire.xml", rss(*NEWS))
+        wire.set_file("wire.xml", wire_rss(NEWS))
         with caplog.at_level(logging.WARNING, logger="bot.alerts"):
             await poll(bot)
         assert dms_to(standin, ANNA) == []
@@ -197,7 +197,7 @@ async def test_an_alert_sent_by_a_process_that_died_before_recording_it_is_not_p
         await bot.feeds.add_feed(wire.url("wire.xml"), name="Wire")
         await subscribe(standin, ANNA, "islamic state", delivery)
         die_after_sending(bot, monkeypatch)
-        wire.set_file("wire.xml", rss(*NEWS))
+        wire.set_file("wire.xml", wire_rss(NEWS))
         await poll(bot)
         (first,) = alerts_to_anna(standin, delivery)
     monkeypatch.undo()

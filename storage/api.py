@@ -49,6 +49,7 @@ from storage.models import (
     StoredEntries,
     Subscription,
 )
+from storage.problems import Problem
 
 
 class EventRepository(Protocol):
@@ -570,9 +571,9 @@ class Storage(Protocol):
         """Compact the full-text index after a large import, in short transactions."""
         ...
 
-    def explain(self, exc: BaseException) -> str | None:
-        """What went wrong, in one line for people, when ``exc`` is a failure of this
-        backend's database (a full disk, a read-only file, a lock); None otherwise."""
+    def explain(self, exc: BaseException) -> Problem | None:
+        """What went wrong, when ``exc`` is a failure of this backend's database (a full
+        disk, a read-only file, a lock, a server gone); None otherwise."""
         ...
 
     async def lead(self, name: str) -> bool:

@@ -98,9 +98,9 @@ async def cmd_migrate(args: argparse.Namespace, settings: Settings, storage: Sto
         )
         raise
     except Exception as exc:
-        if (problem := target.explain(exc)) is None:
+        if (failure := target.explain(exc)) is None:
             raise
-        print(f"chronicle: {problem}", file=sys.stderr)
+        print(f"chronicle: {failure}", file=sys.stderr)
         print("Run the same command again to continue where it stopped.", file=sys.stderr)
         return 1
     finally:

@@ -19,6 +19,7 @@ from storage.postgres.portal import PortalRepository
 from storage.postgres.search import PostgresSearch
 from storage.postgres.settings import GuildSettingsRepository
 from storage.postgres.subscriptions import SubscriptionRepository
+from storage.problems import Problem
 
 
 class PostgresStorage:
@@ -49,7 +50,7 @@ class PostgresStorage:
     def location(self) -> str:
         return redacted(self.db.url)
 
-    def explain(self, exc: BaseException) -> str | None:
+    def explain(self, exc: BaseException) -> Problem | None:
         if isinstance(exc, asyncpg.PostgresError | asyncpg.InterfaceError):
             return database_problem(self.db.url, exc)
         return None

@@ -30,6 +30,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import asyncpg
 
 from storage.models import StorageError
+from storage.problems import Cause, Problem
 
 if TYPE_CHECKING:
     from asyncpg.pool import PoolConnectionProxy
@@ -97,20 +98,44 @@ def _pool_options(url: str) -> tuple[str, dict[str, Any]]:
     return urlunsplit(parts._replace(query=urlencode(kept))), options
 
 
-def database_problem(url: str, exc: BaseException) -> str:
-    """What went wrong with the PostgreSQL server, and what to do, in one line."""
+def database_problem(url: str, exc: BaseException) -> Problem:
+    """What went wrong with the PostgreSQL server, and what to do."""
     where = redacted(url)
     if isinstance(exc, asyncpg.InvalidCatalogNameError):
-        return f"the database of {where} does not exist: create it (createdb) first"
-    if isinstance(exc, asyncpg.InvalidPasswordError | asyncpg.InvalidAuthorizationSpecificationError):
-        return f"PostgreSQL refused the login of {where}: check the user and password"
+        return Problem(
+            Cause.UNREACHABLE, f"the database of {where} does not exist: create it (createdb) first"
+        )
+    if isinstance(
+        exc, asyncpg.InvalidPasswordError | asyncpg.InvalidAuthorizationSpecificationError
+    ):
+        return Problem(
+            Cause.UNREACHABLE,
+            f"PostgreSQL refused the login of {where}: check the user and password",
+        )
     if isinstance(exc, asyncpg.DiskFullError):
-        return f"the PostgreSQL server of {where} is out of disk space: free some"
-    if isinstance(exc, asyncpg.InsufficientPrivilegeError):
-        return f"the user of {where} may not do this ({exc}): grant it the rights"
-    if isinstance(exc, OSError | asyncpg.CannotConnectNowError | asyncpg.ConnectionDoesNotExistError):
-        return f"cannot reach the PostgreSQL server of {where}: {exc}; check that it runs"
-    return f"the database {where} failed: {exc}"
+        return Problem(
+            Cause.NO_SPACE, f"the PostgreSQL server of {where} is out of disk space: free some"
+        )
+    if isinstance(exc, asyncpg.InsufficientPrivilegeError | asyncpg.ReadOnlySQLTransactionError):
+        return Problem(
+            Cause.READ_ONLY, f"the user of {where} may not do this ({exc}): grant it the rights"
+        )
+    if isinstance(
+        exc,
+        asyncpg.LockNotAvailableError
+        | asyncpg.QueryCanceledError
+        | asyncpg.TransactionRollbackError
+        | asyncpg.InsufficientResourcesError,
+    ):
+        return Problem(Cause.BUSY, f"the PostgreSQL server of {where} is busy: {exc}")
+    if isinstance(
+        exc, OSError | asyncpg.OperatorInterventionError | asyncpg.PostgresConnectionError
+    ) or (isinstance(exc, asyncpg.InterfaceError) and "connection is closed" in str(exc)):
+        return Problem(
+            Cause.UNREACHABLE,
+            f"cannot reach the PostgreSQL server of {where}: {exc}; check that it runs",
+        )
+    return Problem(Cause.OTHER, f"the database {where} failed: {exc}")
 
 
 class Database:
@@ -133,7 +158,7 @@ class Database:
                 dsn, min_size=POOL_MIN, max_size=POOL_MAX, **options
             )
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-            raise StorageError(database_problem(url, exc)) from None
+            raise StorageError(str(database_problem(url, exc))) from None
         try:
             async with pool.acquire() as conn:
                 await cls._migrate(conn, url, create=create)

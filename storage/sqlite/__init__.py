@@ -8,6 +8,7 @@ from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 
 from storage.models import ArchiveStats
+from storage.problems import Problem
 from storage.sqlite.articles import ArticleRepository
 from storage.sqlite.db import Database, database_problem
 from storage.sqlite.digests import DigestRepository
@@ -44,7 +45,7 @@ class SQLiteStorage:
     def location(self) -> str:
         return str(self.db.path)
 
-    def explain(self, exc: BaseException) -> str | None:
+    def explain(self, exc: BaseException) -> Problem | None:
         if isinstance(exc, sqlite3.Error):
             return database_problem(self.db.path, exc)
         return None

@@ -21,6 +21,7 @@ from typing import Any
 import aiosqlite
 
 from storage.models import StorageError
+from storage.problems import Cause, Problem
 from storage.textindex import (
     fold_text,
     period_tokens,
@@ -73,30 +74,35 @@ def connect_plain(path: str | Path) -> sqlite3.Connection:
     return db
 
 
-def database_problem(path: str | Path, exc: sqlite3.Error) -> str:
-    """What went wrong with the database file, and what to do, in one line."""
+def database_problem(path: str | Path, exc: sqlite3.Error) -> Problem:
+    """What went wrong with the database file, and what to do."""
     text = str(exc)
     lowered = text.lower()
     if "readonly" in lowered or "read-only" in lowered:
-        return (
+        return Problem(
+            Cause.READ_ONLY,
             f"cannot write to the database {path}: it is read-only ({text}); check the"
-            " permissions of the file and of its folder, which must be writable too"
+            " permissions of the file and of its folder, which must be writable too",
         )
     if "unable to open" in lowered:
-        return (
+        return Problem(
+            Cause.UNREACHABLE,
             f"cannot open the database {path} ({text}): check that its folder exists and"
-            " that the folder and the file can be written to (their permissions)"
+            " that the folder and the file can be written to (their permissions)",
         )
     if "disk is full" in lowered or "disk i/o" in lowered:
-        return f"cannot write to the database {path}: {text}; free some disk space"
+        return Problem(
+            Cause.NO_SPACE, f"cannot write to the database {path}: {text}; free some disk space"
+        )
     if "locked" in lowered or "busy" in lowered:
-        return (
+        return Problem(
+            Cause.BUSY,
             f"the database {path} is busy ({text}): another Chronicle is writing to it;"
-            " try again when it is done"
+            " try again when it is done",
         )
     if "not a database" in lowered or "malformed" in lowered:
-        return f"{path} is not a usable SQLite database: {text}"
-    return f"the database {path} failed: {text}"
+        return Problem(Cause.OTHER, f"{path} is not a usable SQLite database: {text}")
+    return Problem(Cause.OTHER, f"the database {path} failed: {text}")
 
 
 def migrations() -> list[tuple[int, str, str]]:
@@ -168,7 +174,7 @@ class Database:
         try:
             conn = await aiosqlite.connect(path, isolation_level=None)
         except sqlite3.Error as exc:
-            raise StorageError(database_problem(path, exc)) from None
+            raise StorageError(str(database_problem(path, exc))) from None
         conn.row_factory = aiosqlite.Row
         try:
             # busy_timeout first: another process may be creating the database right now.
@@ -183,7 +189,7 @@ class Database:
                 await conn.create_function(name, 1, function, deterministic=True)
         except sqlite3.Error as exc:
             await conn.close()
-            raise StorageError(database_problem(path, exc)) from None
+            raise StorageError(str(database_problem(path, exc))) from None
         except StorageError:
             await conn.close()
             raise
@@ -256,11 +262,14 @@ class Database:
             await self.writer.execute("BEGIN IMMEDIATE")
             try:
                 yield self.writer
-            except BaseException:
-                await self.writer.execute("ROLLBACK")
-                raise
-            else:
                 await self.writer.execute("COMMIT")
+            except BaseException:
+                # SQLite rolls back by itself on some errors (a full disk): a second
+                # ROLLBACK would fail and hide the error that matters. A failed COMMIT
+                # may leave the transaction open: it is rolled back, not left to the next.
+                if self.writer.in_transaction:
+                    await self.writer.execute("ROLLBACK")
+                raise
 
     @asynccontextmanager
     async def bulk_writes(self) -> AsyncIterator[None]:

@@ -21,7 +21,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from benchmarks.corpus import ANNOUNCED_PER_DAY, CorpusSpec, feed_pages
+from benchmarks.corpus_model import CorpusSpec
+from benchmarks.corpus_pages import ANNOUNCED_PER_DAY, feed_pages
 from benchmarks.queries import percentile
 from bot import render
 from bot.digests import day_slot, digest_content, local_today

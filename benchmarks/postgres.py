@@ -34,7 +34,7 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 
 from benchmarks import digest_build, queries, slash
-from benchmarks.corpus import CorpusSpec
+from benchmarks.corpus_model import CorpusSpec
 from benchmarks.queries import percentile
 from storage import open_storage
 from storage.postgres import PostgresStorage, transfer, transfer_check

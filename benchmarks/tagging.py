@@ -512,7 +512,7 @@ def _time_matcher(matcher_type: type, names: Sequence[str], headlines: Sequence[
 
 
 def speed(events: int, baseline: str | None) -> str:
-    from benchmarks.corpus import Corpus, CorpusSpec
+    from benchmarks.corpus_model import Corpus, CorpusSpec
 
     started = time.perf_counter()
     corpus = Corpus(CorpusSpec(events))

@@ -15,8 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks import queries, run
-from benchmarks.corpus import Corpus, CorpusSpec, day_path
+from benchmarks import queries, run, run_report
+from benchmarks.corpus_model import Corpus, CorpusSpec
+from benchmarks.corpus_pages import day_path
 from bot.ingest.archive import ParsedDay, parse_file
 from bot.services.imports import import_archive
 from storage import open_storage
@@ -122,7 +123,7 @@ def test_a_small_run_produces_every_figure(tmp_path: Path) -> None:
     # Re-running (another size, or the same) keeps what the results file already holds.
     # ... and the sections other benchmarks wrote.
     out.write_text(out.read_text() + "\n## News channels: live digests\n\nTheir table.\n")
-    run.save(out, {"5": dict(result, events=5)})
+    run_report.save(out, {"5": dict(result, events=5)})
     text = out.read_text()
     assert "## 1,000 events" in text and "## 5 events" in text
     assert text.rstrip().endswith("## News channels: live digests\n\nTheir table.")
@@ -130,7 +131,7 @@ def test_a_small_run_produces_every_figure(tmp_path: Path) -> None:
     # are from.
     imported = ("import", "floor", "import_bound")
     lookups_only = {k: v for k, v in result.items() if k not in imported}
-    run.save(out, {"1000": dict(lookups_only, date="a later day")})
+    run_report.save(out, {"1000": dict(lookups_only, date="a later day")})
     kept = json.loads(out.with_suffix(".json").read_text())["1000"]
     assert all(kept[k] == result[k] for k in imported)
     assert kept["import_run"]["date"] == result["date"] and kept["date"] == "a later day"

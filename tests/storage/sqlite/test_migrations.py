@@ -21,8 +21,7 @@ from storage.models import (
 from storage.sqlite import SQLiteStorage, event_rows
 from storage.sqlite.db import connect_plain, migrations
 from storage.textindex import fold
-from tests.storage.test_chinese_scripts import SIMPLIFIED, TRADITIONAL
-from tests.storage.test_digests import (
+from tests.storage.digests_support import (
     SLOT,
     _slug,
     arrive,
@@ -31,6 +30,7 @@ from tests.storage.test_digests import (
     history,
     make_digest,
 )
+from tests.storage.test_chinese_scripts import SIMPLIFIED, TRADITIONAL
 from tests.support.archives import archive_at_schema
 
 GUILD, CHANNEL, USER = 1, 10, 100

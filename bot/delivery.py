@@ -31,6 +31,7 @@ from bot.digests import (
     previous_run,
     slot_day,
 )
+from bot.failures import log_failure
 from bot.language import server_language
 from bot.nonces import digest_part_nonce
 from bot.pacing import PostPacer
@@ -437,8 +438,9 @@ class LiveDigests:
     async def _one(self, digest: Digest) -> str:
         try:
             return await self.delivery.run_live(digest)
-        except Exception:
-            log.exception("the live %s digest %s failed", digest.kind, digest.id)
+        except Exception as exc:
+            what = f"the live {digest.kind} digest {digest.id}"
+            log_failure(log, self.delivery.storage, what, exc, then="tried again next round")
             return "failed"
 
 

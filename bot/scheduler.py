@@ -21,6 +21,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.delivery import DigestDelivery, LiveDigests
 from bot.digests import day_slot, next_hourly, next_run
+from bot.failures import log_failure
 from bot.pacing import PostPacer
 from storage.models import Digest
 from storage.times import Clock, utc_now
@@ -33,6 +34,8 @@ log = logging.getLogger(__name__)
 # Seconds a job under way at shutdown (a poll, a digest being posted, an alert sweep) has to
 # finish before it is cancelled.
 SHUTDOWN_GRACE = 5.0
+# A digest run the archive failed (a full disk, a lock held) is tried again after this.
+ARCHIVE_RETRY = dt.timedelta(minutes=5)
 
 
 def digest_job_id(digest_id: int) -> str:
@@ -108,8 +111,9 @@ class ChronicleScheduler:
                 continue
             try:
                 await self.delivery.catch_up(digest)
-            except Exception:
-                log.exception("catching up the %s digest %s failed", digest.kind, digest.id)
+            except Exception as exc:
+                what = f"catching up the {digest.kind} digest {digest.id}"
+                log_failure(log, self.bot.storage, what, exc, then="it waits for its next run")
             self.schedule_digest(digest)
         if live:
             self.live.kick()  # what arrived while the bot was down, and posts cut short
@@ -154,10 +158,7 @@ class ChronicleScheduler:
 
     async def _digest_job(self, digest_id: int, slot: str, scheduled: dt.datetime) -> None:
         with self._job(f"the digest {digest_id} run of {slot}"):
-            try:
-                await self.delivery.run(digest_id, slot)
-            except Exception:
-                log.exception("the digest %s run of %s failed", digest_id, slot)
+            await self._run_digest(digest_id, slot, f"the digest {digest_id} run of {slot}")
             if not self._stopping:
                 digest = await self.bot.storage.digests.get(digest_id)
                 if digest is not None:
@@ -174,11 +175,20 @@ class ChronicleScheduler:
         )
 
     async def _retry_job(self, digest_id: int, slot: str) -> None:
-        with self._job(f"the retry of the digest {digest_id} run of {slot}"):
-            try:
-                await self.delivery.run(digest_id, slot)
-            except Exception:
-                log.exception("retrying the digest %s run of %s failed", digest_id, slot)
+        what = f"the retry of the digest {digest_id} run of {slot}"
+        with self._job(what):
+            await self._run_digest(digest_id, slot, what)
+
+    async def _run_digest(self, digest_id: int, slot: str, what: str) -> None:
+        """Post a run; when the archive failed it (a full disk, say), try again later: the
+        run's ledger makes sure nothing already posted is posted twice."""
+        try:
+            await self.delivery.run(digest_id, slot)
+        except Exception as exc:
+            minutes = ARCHIVE_RETRY.total_seconds() / 60
+            then = f"tried again in {minutes:g} minutes"
+            if log_failure(log, self.bot.storage, what, exc, then=then):
+                self.schedule_retry(digest_id, slot, ARCHIVE_RETRY.total_seconds())
 
     # --- periodic work -------------------------------------------------------------------
 
@@ -189,8 +199,9 @@ class ChronicleScheduler:
             with self._job(f"the periodic job {job_id}"):
                 try:
                     await func()
-                except Exception:
-                    log.exception("the periodic job %s failed", job_id)
+                except Exception as exc:
+                    then = f"it runs again in {minutes:g} minutes"
+                    log_failure(log, self.bot.storage, f"the periodic job {job_id}", exc, then=then)
 
         self.apscheduler.add_job(
             run,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Final
 
 import discord
 from discord import app_commands
@@ -13,10 +13,24 @@ from discord import app_commands
 from bot.errors import UserError
 from bot.render import error_text
 from storage import Storage
+from storage.problems import Cause
 
 log = logging.getLogger(__name__)
 
 GENERIC_FAILURE = "Something went wrong on our side and it has been logged. Please try again later."
+
+# When the archive, not the command, failed: its state passes (a lock, a full disk, a server
+# restarting), and the failed write was rolled back whole.
+ARCHIVE_FAILURES: Final[Mapping[Cause, str]] = {
+    Cause.BUSY: "The archive is busy with other work, so this was not done and nothing"
+    " changed. Please try again in a minute.",
+    Cause.NO_SPACE: "The archive is out of disk space, so this was not done and nothing"
+    " changed. The bot's operators have been told; please try again later.",
+    Cause.READ_ONLY: "The archive cannot be written to right now, so this was not done and"
+    " nothing changed. The bot's operators have been told; please try again later.",
+    Cause.UNREACHABLE: "The archive cannot be reached right now, so this was not done."
+    " Please try again in a minute.",
+}
 
 
 def describe(interaction: discord.Interaction) -> str:
@@ -84,6 +98,12 @@ async def handle_error(interaction: discord.Interaction, error: Exception) -> No
         error = error.original
     if (message := expected_message(error)) is not None:
         await send_ephemeral(interaction, message)
+        return
+    storage: Storage | None = getattr(interaction.client, "storage", None)
+    problem = storage.explain(error) if storage is not None else None
+    if problem is not None and problem.passing:
+        log.error("%s failed, the archive's doing: %s", describe(interaction), problem)
+        await send_ephemeral(interaction, ARCHIVE_FAILURES[problem.cause])
         return
     log.error("unexpected error in %s", describe(interaction), exc_info=error)
     await send_ephemeral(interaction, GENERIC_FAILURE)

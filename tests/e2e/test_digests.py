@@ -4,6 +4,8 @@ local times across DST, restarts, downtime, refusals, retries and permissions.""
 from __future__ import annotations
 
 import datetime as dt
+import logging
+import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -15,6 +17,7 @@ from bot.scheduler import digest_job_id
 from bot.services.imports import import_archive
 from storage import Storage
 from storage.models import PageRecord, SourceRecord
+from storage.sqlite import SQLiteStorage
 from tests.conftest import SAMPLE_NEWS
 from tests.e2e.harness import FakeClock, running_bot
 from tests.e2e.standin.constants import DEFAULT_GUILD_ID, DEFAULT_USER_ID, SEND_MESSAGES
@@ -282,6 +285,45 @@ async def test_5xx_is_retried_a_bounded_number_of_times(
         run = await bot.storage.digests.run(digest_id, "2026-06-17")
         assert (run.status, run.attempts) == ("failed", 4)
         assert len(standin.requests_to("POST", rf"/channels/{NEWS}/messages")) == 2 + 4
+
+
+async def test_a_run_the_archive_refuses_is_tried_again_and_posted_once(
+    standin: DiscordStandIn, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Another process holds the archive's write lock past what a write waits when the run
+    is due: the run is tried again 5 minutes later, and posted then, once."""
+    clock = FakeClock(dt.datetime(2026, 6, 16, 5, 0, tzinfo=UTC))
+    database = tmp_path / "c.db"
+    async with running_bot(standin, database, prepare=sample, clock=clock) as bot:
+        await set_digest(standin, "onthisday", NEWS, "09:00", "UTC")
+        digest_id = await only_digest(bot)
+        assert isinstance(bot.storage, SQLiteStorage)
+        await bot.storage.db.writer.execute("PRAGMA busy_timeout = 200")  # 10 s as shipped
+        importer = sqlite3.connect(database, isolation_level=None)
+        importer.execute("BEGIN IMMEDIATE")
+        try:
+            with caplog.at_level(logging.ERROR, logger="bot.scheduler"):
+                await fire(bot, clock, digest_id)
+        finally:
+            importer.rollback()
+            importer.close()
+        assert posts(standin, NEWS) == []
+        (line,) = [
+            r for r in caplog.records if r.name == "bot.scheduler" and r.levelno >= logging.ERROR
+        ]
+        assert not line.exc_info
+        assert line.getMessage().startswith(
+            f"the digest {digest_id} run of 2026-06-16 failed, the archive's doing: the database"
+        )
+        assert line.getMessage().endswith("; tried again in 5 minutes")
+        retry = bot.chronicle_scheduler.apscheduler.get_job(f"digest-retry:{digest_id}:2026-06-16")
+        assert retry is not None and retry.trigger.run_date == clock() + dt.timedelta(minutes=5)
+
+        clock.set(retry.trigger.run_date)
+        await retry.func(*retry.args)
+        (post,) = posts(standin, NEWS)
+        assert post.json["embeds"][0]["title"] == "On this day: June 16"
+        assert (await bot.storage.digests.run(digest_id, "2026-06-16")).status == "sent"
 
 
 async def test_429_is_waited_out(standin: DiscordStandIn, tmp_path: Path) -> None:

@@ -36,6 +36,8 @@ log = logging.getLogger(__name__)
 
 DEFAULT_CONCURRENCY: Final = 16
 _DEFAULT_RULES: Final = FeedRules()
+# FeedOutcome.error_kind of a poll the archive could not store (a full disk, a lock held).
+ARCHIVE_FAILED: Final = "archive"
 
 
 class FeedService:
@@ -214,6 +216,15 @@ class FeedService:
             return outcome
 
         report.outcomes = list(await asyncio.gather(*(one(feed) for feed in feeds)))
+        unstored = [o for o in report.outcomes if o.error_kind == ARCHIVE_FAILED]
+        if unstored:
+            log.error(
+                "the polls of %d of %d feeds were not stored: %s; they are fetched again"
+                " at the next round",
+                len(unstored),
+                len(feeds),
+                unstored[0].error,
+            )
         return report
 
     async def poll_feed(self, feed: Feed, now: dt.datetime | None = None) -> FeedOutcome:
@@ -267,6 +278,20 @@ class FeedService:
         except asyncio.CancelledError:
             raise
         except Exception as exc:
+            if (problem := self.storage.explain(exc)) is not None and problem.passing:
+                # The archive failed, not the feed: nothing of the poll was stored, its
+                # validators neither, so the next round fetches the same entries again.
+                log.debug("feed %d (%s): not stored: %s", feed.id, feed.url, problem)
+                return FeedOutcome(
+                    feed.id,
+                    feed.url,
+                    feed.name,
+                    "failed",
+                    error_kind=ARCHIVE_FAILED,
+                    error=str(problem),
+                    consecutive_failures=feed.consecutive_failures,
+                    next_poll_at=feed.next_poll_at,
+                )
             log.exception("feed %d (%s): unexpected error", feed.id, feed.url)
             return await record_failure(
                 self.storage,

@@ -27,7 +27,7 @@ async def follow(storage: SQLiteStorage, user_id: int) -> None:
 
 async def test_a_full_disk_loses_nothing_written_and_is_said_so(storage: SQLiteStorage) -> None:
     await import_archive(storage, [SAMPLE_NEWS])
-    written = await fill_disk(storage, lambda n: follow(storage, n))
+    written = await fill_disk(storage, guild_id=GUILD)
     with pytest.raises(sqlite3.OperationalError) as failed:
         await follow(storage, 10**9)
     problem = storage.explain(failed.value)

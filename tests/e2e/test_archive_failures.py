@@ -1,0 +1,103 @@
+"""The archive failing under a command: a full disk, another process's write lock held past
+what a write waits. The member is told what happened and that nothing changed, the operator
+reads the cause and what to do in the log, no traceback reaches anyone, and the same
+command works once the archive is back."""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from bot.services.imports import import_archive
+from bot.tree import ARCHIVE_FAILURES
+from storage import Storage
+from storage.problems import Cause
+from storage.sqlite import SQLiteStorage
+from tests.conftest import SAMPLE_NEWS
+from tests.e2e.harness import running_bot
+from tests.e2e.standin.constants import DEFAULT_GUILD_ID, DEFAULT_USER_ID
+from tests.e2e.standin.server import DiscordStandIn
+from tests.support.full_disk import fill_disk, room_again
+
+EPHEMERAL = 64
+
+
+@pytest.fixture
+async def standin() -> AsyncIterator[DiscordStandIn]:
+    async with DiscordStandIn() as api:
+        yield api
+    assert not api.internal_errors
+
+
+async def sample(storage: Storage) -> None:
+    await import_archive(storage, [SAMPLE_NEWS])
+
+
+def archive_lines(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [
+        r.getMessage()
+        for r in caplog.records
+        if r.name == "bot.tree" and r.levelno == logging.ERROR and not r.exc_info
+    ]
+
+
+async def test_a_full_disk_is_told_and_the_command_works_once_there_is_room(
+    standin: DiscordStandIn, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    database = tmp_path / "chronicle.db"
+    async with running_bot(standin, database, prepare=sample) as bot:
+        archive = bot.storage
+        assert isinstance(archive, SQLiteStorage)
+        await fill_disk(archive, guild_id=DEFAULT_GUILD_ID)
+
+        with caplog.at_level(logging.ERROR, logger="bot.tree"):
+            reply = await (
+                await standin.send_slash_command("subscribe", {"entity": "ISIL"})
+            ).response()
+        assert reply["content"] == ARCHIVE_FAILURES[Cause.NO_SPACE]
+        assert reply["flags"] & EPHEMERAL
+        assert str(database) not in reply["content"]  # the operator's detail stays in the log
+        (line,) = archive_lines(caplog)
+        assert line.startswith(f"/subscribe by user {DEFAULT_USER_ID} in guild {DEFAULT_GUILD_ID}")
+        assert f"cannot write to the database {database}: database or disk is full" in line
+        assert line.endswith("free some disk space")
+        assert not await bot.storage.subscriptions.for_member(DEFAULT_GUILD_ID, DEFAULT_USER_ID)
+
+        await room_again(archive)
+        reply = await (await standin.send_slash_command("subscribe", {"entity": "ISIL"})).response()
+        assert reply["content"].startswith("You now follow **Islamic State**")
+        assert (
+            len(await bot.storage.subscriptions.for_member(DEFAULT_GUILD_ID, DEFAULT_USER_ID)) == 1
+        )
+
+
+async def test_a_write_lock_held_too_long_is_told_and_the_command_works_after(
+    standin: DiscordStandIn, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    database = tmp_path / "chronicle.db"
+    async with running_bot(standin, database, prepare=sample) as bot:
+        assert isinstance(bot.storage, SQLiteStorage)
+        # A write waits this long for another process's lock (10 s as shipped), within
+        # Discord's 3 s here so the test need not wait.
+        await bot.storage.db.writer.execute("PRAGMA busy_timeout = 500")
+        importer = sqlite3.connect(database, isolation_level=None)
+        importer.execute("BEGIN IMMEDIATE")  # the write lock, held as a stuck process would
+        try:
+            with caplog.at_level(logging.ERROR, logger="bot.tree"):
+                reply = await (
+                    await standin.send_slash_command("subscribe", {"entity": "ISIL"})
+                ).response()
+        finally:
+            importer.rollback()
+            importer.close()
+        assert reply["content"] == ARCHIVE_FAILURES[Cause.BUSY]
+        (line,) = archive_lines(caplog)
+        assert line.startswith(f"/subscribe by user {DEFAULT_USER_ID}")
+        assert "is busy (database is locked): another Chronicle is writing to it" in line
+
+        reply = await (await standin.send_slash_command("subscribe", {"entity": "ISIL"})).response()
+        assert reply["content"].startswith("You now follow **Islamic State**")

@@ -17,10 +17,9 @@ from storage.archive_rules import (
     STUB_MATCH_SHARING,
     STUB_MIN_TOKENS,
     STUB_SHARED_ENTITIES,
-    held_is_newer,
-    version_rank,
     what_it_knows,
 )
+from storage.import_steps import Known, apply_replacements, fresh_pages
 from storage.models import BatchOutcome, DayEntryRecord, PageRecord
 from storage.portal_match import Candidate, Listing, match_items
 from storage.sqlite import event_rows
@@ -30,25 +29,6 @@ from storage.times import now_timestamp
 
 # reconcile_stubs(): days read at a time.
 STUB_DAYS = 200
-
-
-@dataclass(slots=True)
-class _Known:
-    id: int
-    key: str
-    complete: bool
-    date: str
-    content_hash: str | None = None
-    page_version: str | None = None
-
-    def newer_than(self, page: PageRecord) -> bool:
-        """Whether the page version held is newer than this page."""
-        return held_is_newer(
-            page,
-            complete=self.complete,
-            content_hash=self.content_hash,
-            page_version=self.page_version,
-        )
 
 
 class EventImports:
@@ -72,7 +52,7 @@ class EventImports:
             # An older version is not applied, but what it says of other events (and the
             # names it links to its own) is kept, as it would have been had it come first.
             days = [*days, *(entry for page in outdone for entry in what_it_knows(page))]
-            if await self._apply_replacements(conn, pages, outcome, now, known):
+            if await apply_replacements(pages, outcome, known, _Rewrites(self, conn, now)):
                 known = await self._resolve(conn, {p.key for p in pages})
             if await self._adopt_portal_events(conn, [p for p in pages if p.key not in known], now):
                 known = await self._resolve(conn, {p.key for p in pages})
@@ -83,7 +63,7 @@ class EventImports:
             event_ids.update((key, k.id) for key, k in known.items())
 
             to_insert: list[PageRecord] = []
-            to_update: list[tuple[PageRecord, _Known]] = []
+            to_update: list[tuple[PageRecord, Known]] = []
             for page in pages:
                 existing = known.get(page.key)
                 if existing is not None and existing.key != page.key:
@@ -227,7 +207,7 @@ class EventImports:
 
     async def _fresh_pages(
         self, conn: aiosqlite.Connection, pages: Sequence[PageRecord], outcome: BatchOutcome
-    ) -> tuple[list[PageRecord], list[PageRecord], dict[str, _Known]]:
+    ) -> tuple[list[PageRecord], list[PageRecord], dict[str, Known]]:
         """Split pages into (to apply, older versions outdone by a later one in the batch,
         the events their keys name now).
 
@@ -235,91 +215,17 @@ class EventImports:
         again, in any order, changes nothing.
         """
         current = await self._resolve(conn, {p.key for p in pages})
-        seen = {k.content_hash for k in current.values() if k.content_hash}
-        hashes = [h for h in dict.fromkeys(p.content_hash for p in pages) if h not in seen]
+        applied = {k.content_hash for k in current.values() if k.content_hash}
+        hashes = [h for h in dict.fromkeys(p.content_hash for p in pages) if h not in applied]
         for chunk in chunked(hashes):
             rows = await conn.execute_fetchall(
                 "SELECT content_hash FROM page_versions"
                 f" WHERE content_hash IN ({placeholders(len(chunk))})",
                 chunk,
             )
-            seen.update(row[0] for row in rows)
-        latest: dict[str, PageRecord] = {}
-        outdone: list[PageRecord] = []
-        for page in pages:
-            if page.content_hash in seen:
-                outcome.unchanged += 1
-                continue
-            seen.add(page.content_hash)
-            held = current.get(page.key)
-            if held is not None and held.key == page.key and held.newer_than(page):
-                outdone.append(page)  # older than the version held: whatever the order
-                outcome.superseded.append(page.key)
-                continue
-            rival = latest.get(page.key)
-            if rival is not None and page.version and version_rank(rival) > version_rank(page):
-                outdone.append(page)
-                continue
-            if rival is not None:
-                outdone.append(rival)  # the newest version in the batch wins
-            latest[page.key] = page
-        return list(latest.values()), outdone, current
-
-    async def _apply_replacements(
-        self,
-        conn: aiosqlite.Connection,
-        pages: Sequence[PageRecord],
-        outcome: BatchOutcome,
-        now: str,
-        current: dict[str, _Known],
-    ) -> bool:
-        """Fold the older versions a page's Changes list names into the page's event
-        (current: the events the pages' keys name). Returns whether any key or row changed.
-
-        The oldest surviving row keeps its id (so what was delivered about it stays
-        delivered) and takes the current key; any other old row is merged into it.
-        """
-        pages = [p for p in pages if p.replaces]
-        if not pages:
-            return False
-        # Every key resolved in one go (most pages name older keys that were never imported);
-        # a key or row this loop has changed is looked up again.
-        known = dict(current)
-        known.update(
-            await self._resolve(conn, {k for p in pages for k in p.replaces} - known.keys())
-        )
-        changed_keys: set[str] = set()
-        changed_ids: set[int] = set()
-        aliases: list[tuple[str, int]] = []
-        for page in pages:
-            keys = {page.key, *page.replaces}
-            if keys & changed_keys or any(known[k].id in changed_ids for k in keys if k in known):
-                await event_rows.add_aliases(conn, aliases)
-                aliases = []
-                for key in keys:
-                    known.pop(key, None)
-                known.update(await self._resolve(conn, keys))
-            target = known.get(page.key)
-            for old_key in page.replaces:
-                old = known.get(old_key)
-                if old is None or (target is not None and old.id == target.id):
-                    continue
-                if target is None:
-                    await conn.execute(
-                        "UPDATE events SET key = ?, updated_at = ? WHERE id = ?",
-                        (page.key, now, old.id),
-                    )
-                    target = _Known(old.id, page.key, old.complete, old.date)
-                else:
-                    await self._merge(conn, source_id=old.id, target_id=target.id)
-                changed_ids.add(old.id)
-                changed_keys.add(page.key)
-                outcome.replaced += 1
-            if target is not None:
-                aliases.extend((k, target.id) for k in page.replaces)
-                changed_keys.update(page.replaces)
-        await event_rows.add_aliases(conn, aliases)
-        return bool(changed_keys)
+            applied.update(row[0] for row in rows)
+        fresh, outdone = fresh_pages(pages, current, applied, outcome)
+        return fresh, outdone, current
 
     async def _adopt_portal_events(
         self, conn: aiosqlite.Connection, pages: Sequence[PageRecord], now: str
@@ -489,22 +395,21 @@ class EventImports:
         await event_rows.recount_entities(conn, [r[0] for r in moved])
         await event_rows.refresh_weights(conn, [target_id])  # it gained links and sources
 
-    async def _resolve(self, conn: aiosqlite.Connection, keys: Iterable[str]) -> dict[str, _Known]:
+    async def _resolve(self, conn: aiosqlite.Connection, keys: Iterable[str]) -> dict[str, Known]:
         """Events by key, following older keys to the event that now holds them."""
         ids = await event_rows.event_ids(conn, keys)
-        events: dict[int, _Known] = {}
+        events: dict[int, Known] = {}
         for chunk in chunked(sorted(set(ids.values()))):
             rows = await conn.execute_fetchall(
-                "SELECT id, key, complete, date, content_hash, page_version FROM events"
+                "SELECT id, key, complete, content_hash, page_version FROM events"
                 f" WHERE id IN ({placeholders(len(chunk))})",
                 chunk,
             )
             for row in rows:
-                events[row["id"]] = _Known(
+                events[row["id"]] = Known(
                     row["id"],
                     row["key"],
                     bool(row["complete"]),
-                    row["date"],
                     row["content_hash"],
                     row["page_version"],
                 )
@@ -562,3 +467,26 @@ class EventImports:
             "DELETE FROM archive_related WHERE event_id = ?",
             [(ids[p.key],) for p in pages if not p.related],
         )
+
+
+@dataclass(slots=True)
+class _Rewrites:
+    """import_steps.Rewrites, in the batch's transaction."""
+
+    imports: EventImports
+    conn: aiosqlite.Connection
+    now: str
+
+    async def resolve(self, keys: Iterable[str]) -> dict[str, Known]:
+        return await self.imports._resolve(self.conn, keys)
+
+    async def rekey(self, event_id: int, key: str) -> None:
+        await self.conn.execute(
+            "UPDATE events SET key = ?, updated_at = ? WHERE id = ?", (key, self.now, event_id)
+        )
+
+    async def merge(self, *, source_id: int, target_id: int) -> None:
+        await self.imports._merge(self.conn, source_id=source_id, target_id=target_id)
+
+    async def add_aliases(self, aliases: list[tuple[str, int]]) -> None:
+        await event_rows.add_aliases(self.conn, aliases)

@@ -19,20 +19,17 @@ from __future__ import annotations
 import builtins
 import datetime as dt
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 import asyncpg
 
+from storage.feed_steps import SameStory, place_entries
 from storage.headline_index import CACHED_DAYS, DayIndex
 from storage.models import EventBrief, Feed, FeedExistsError, FeedItem, StoredEntries
 from storage.postgres import event_rows
 from storage.postgres.db import Connection, Database
 from storage.textindex import headline_tokens
-
-# Which event an item joins, given the event with its link and its day's like headlines.
-SameStory = Callable[[FeedItem, int | None, Sequence[EventBrief]], int | None]
-
-# The key of the advisory lock held by transactions that make feed and portal events.
 
 _FEED_COLUMNS = (
     "id, url, name, added_at, status, disabled_reason, disabled_at, baseline_done, backfill,"
@@ -67,7 +64,6 @@ def _feed(row: asyncpg.Record) -> Feed:
         entries_seen=row["entries_seen"],
         events_added=row["events_added"],
     )
-
 
 
 class FeedRepository:
@@ -289,9 +285,8 @@ class FeedRepository:
         now: dt.datetime,
         same_story: SameStory | None,
     ) -> StoredEntries:
-        stored = StoredEntries()
         if not items:
-            return stored
+            return StoredEntries()
         # Authoritative "seen?" check, inside the transaction: the caller's was a read.
         identities = list(dict.fromkeys(item.identity for item in items))
         seen = {
@@ -305,54 +300,21 @@ class FeedRepository:
         }
 
         synced: set[dt.date] = set()  # days whose cache was caught up in this transaction
-        mine: set[int] = set()  # events this feed made or joined in this transaction
-        links: list[tuple[int, str]] = []
-        entries: list[tuple[str, int]] = []
-        for item in items:
-            if item.identity in seen:
-                stored.already_seen += 1
-                continue
-            seen.add(item.identity)
-            event_id: int | None = None
-            if same_story is not None:
-                same_link = await self._same_link(conn, item.link)
-                same_day = await self._same_day(conn, item, feed_id, mine, synced)
-                event_id = same_story(item, same_link, same_day)
-                if event_id is not None and event_id != same_link:
-                    if event_id not in {event.id for event in same_day}:
-                        raise ValueError(f"event {event_id} was not a candidate for {item.key}")
-                    if item.link:  # joined by its headline: its link is one more source
-                        stored.sources_added += await event_rows.append_sources(
-                            conn, event_id, [(feed_name, item.link)], added_by="feed"
-                        )
-            if event_id is not None:
-                mine.add(event_id)
-                stored.merged.append(event_id)
-                if await self._is_feed_event(conn, event_id):
-                    # The same story told by another feed may name more entities; archive
-                    # events keep the archive's own (curated) list.
-                    links.extend((event_id, name) for name in item.entities)
-            else:
-                event_id = await self._create_event(conn, item, feed_name, now, synced)
-                mine.add(event_id)
-                stored.created.append(event_id)
-                if item.announce:
-                    stored.announced.append(event_id)
-                links.extend((event_id, name) for name in item.entities)
-            entries.append((item.identity, event_id))
-        if entries:
+        writes = _EntryWrites(self, conn, feed_id, feed_name, now, synced)
+        placed = await place_entries(items, seen, same_story, writes)
+        if placed.entries:
             await conn.execute(
                 "INSERT INTO feed_entries(feed_id, identity, event_id, first_seen_at)"
                 " SELECT $1, i, e, $2 FROM unnest($3::text[], $4::bigint[]) AS t(i, e)",
                 feed_id,
                 now,
-                [identity for identity, _ in entries],
-                [event_id for _, event_id in entries],
+                [identity for identity, _ in placed.entries],
+                [event_id for _, event_id in placed.entries],
             )
-        await event_rows.link_entities(conn, links)
-        await event_rows.refresh_weights(conn, mine)
+        await event_rows.link_entities(conn, placed.links)
+        await event_rows.refresh_weights(conn, placed.mine)
         await event_rows.pack_postings(conn, self.db.packed_postings_min)
-        return stored
+        return placed.stored
 
     @staticmethod
     async def _same_link(conn: Connection, link: str | None) -> int | None:
@@ -481,3 +443,34 @@ class FeedRepository:
         # Later entries of this same transaction must find this story too.
         (await self._day(conn, item.date, synced)).add(event_id, headline_tokens(item.headline))
         return event_id
+
+
+@dataclass(slots=True)
+class _EntryWrites:
+    """feed_steps.EntryWrites, in the poll's transaction."""
+
+    feeds: FeedRepository
+    conn: Connection
+    feed_id: int
+    feed_name: str
+    now: dt.datetime
+    synced: set[dt.date]
+
+    async def same_link(self, link: str | None) -> int | None:
+        return await self.feeds._same_link(self.conn, link)
+
+    async def same_day(self, item: FeedItem, mine: set[int]) -> list[EventBrief]:
+        return await self.feeds._same_day(self.conn, item, self.feed_id, mine, self.synced)
+
+    async def add_source(self, event_id: int, link: str) -> int:
+        return await event_rows.append_sources(
+            self.conn, event_id, [(self.feed_name, link)], added_by="feed"
+        )
+
+    async def is_feed_event(self, event_id: int) -> bool:
+        return await self.feeds._is_feed_event(self.conn, event_id)
+
+    async def create_event(self, item: FeedItem) -> int:
+        return await self.feeds._create_event(
+            self.conn, item, self.feed_name, self.now, self.synced
+        )

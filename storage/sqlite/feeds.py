@@ -34,10 +34,12 @@ import builtins
 import datetime as dt
 import sqlite3
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 import aiosqlite
 
+from storage.feed_steps import SameStory, place_entries
 from storage.headline_index import CACHED_DAYS, DayIndex
 from storage.headline_index import MIN_HEADLINE_TOKENS as MIN_HEADLINE_TOKENS
 from storage.models import EventBrief, Feed, FeedExistsError, FeedItem, StoredEntries
@@ -45,10 +47,6 @@ from storage.sqlite import event_rows
 from storage.sqlite.db import Database, chunked, placeholders
 from storage.textindex import headline_tokens
 from storage.times import from_timestamp, to_timestamp
-
-# Which event an item joins, given the event with its link and its day's like headlines.
-SameStory = Callable[[FeedItem, int | None, Sequence[EventBrief]], int | None]
-
 
 # --- records and views ----------------------------------------------------------------------
 
@@ -317,9 +315,8 @@ class FeedRepository:
         now: str,
         same_story: SameStory | None,
     ) -> StoredEntries:
-        stored = StoredEntries()
         if not items:
-            return stored
+            return StoredEntries()
         # Authoritative "seen?" check, inside the transaction: the caller's was a read.
         seen: set[str] = set()
         identities = list(dict.fromkeys(item.identity for item in items))
@@ -332,50 +329,17 @@ class FeedRepository:
             seen.update(row[0] for row in rows)
 
         synced: set[str] = set()  # days whose cache was caught up in this transaction
-        mine: set[int] = set()  # events this feed made or joined in this transaction
-        links: list[tuple[int, str]] = []
-        entries: list[tuple[int, str, int, str]] = []
-        for item in items:
-            if item.identity in seen:
-                stored.already_seen += 1
-                continue
-            seen.add(item.identity)
-            event_id: int | None = None
-            if same_story is not None:
-                same_link = await self._same_link(conn, item.link)
-                same_day = await self._same_day(conn, item, feed_id, mine, synced)
-                event_id = same_story(item, same_link, same_day)
-                if event_id is not None and event_id != same_link:
-                    if event_id not in {event.id for event in same_day}:
-                        raise ValueError(f"event {event_id} was not a candidate for {item.key}")
-                    if item.link:  # joined by its headline: its link is one more source
-                        stored.sources_added += await event_rows.append_sources(
-                            conn, event_id, [(feed_name, item.link)], added_by="feed"
-                        )
-            if event_id is not None:
-                mine.add(event_id)
-                stored.merged.append(event_id)
-                if await self._is_feed_event(conn, event_id):
-                    # The same story told by another feed may name more entities; archive
-                    # events keep the archive's own (curated) list.
-                    links.extend((event_id, name) for name in item.entities)
-            else:
-                event_id = await self._create_event(conn, item, feed_name, now, synced)
-                mine.add(event_id)
-                stored.created.append(event_id)
-                if item.announce:
-                    stored.announced.append(event_id)
-                links.extend((event_id, name) for name in item.entities)
-            entries.append((feed_id, item.identity, event_id, now))
+        writes = _EntryWrites(self, conn, feed_id, feed_name, now, synced)
+        placed = await place_entries(items, seen, same_story, writes)
         await conn.executemany(
             "INSERT INTO feed_entries(feed_id, identity, event_id, first_seen_at)"
             " VALUES (?, ?, ?, ?)",
-            entries,
+            [(feed_id, identity, event_id, now) for identity, event_id in placed.entries],
         )
-        await event_rows.link_entities(conn, links)
-        await event_rows.refresh_weights(conn, mine)
+        await event_rows.link_entities(conn, placed.links)
+        await event_rows.refresh_weights(conn, placed.mine)
         await event_rows.pack_postings(conn, self.db.packed_postings_min)
-        return stored
+        return placed.stored
 
     @staticmethod
     async def _same_link(conn: aiosqlite.Connection, link: str | None) -> int | None:
@@ -494,3 +458,34 @@ class FeedRepository:
             event_id, headline_tokens(item.headline)
         )
         return event_id
+
+
+@dataclass(slots=True)
+class _EntryWrites:
+    """feed_steps.EntryWrites, in the poll's transaction."""
+
+    feeds: FeedRepository
+    conn: aiosqlite.Connection
+    feed_id: int
+    feed_name: str
+    now: str
+    synced: set[str]
+
+    async def same_link(self, link: str | None) -> int | None:
+        return await self.feeds._same_link(self.conn, link)
+
+    async def same_day(self, item: FeedItem, mine: set[int]) -> list[EventBrief]:
+        return await self.feeds._same_day(self.conn, item, self.feed_id, mine, self.synced)
+
+    async def add_source(self, event_id: int, link: str) -> int:
+        return await event_rows.append_sources(
+            self.conn, event_id, [(self.feed_name, link)], added_by="feed"
+        )
+
+    async def is_feed_event(self, event_id: int) -> bool:
+        return await self.feeds._is_feed_event(self.conn, event_id)
+
+    async def create_event(self, item: FeedItem) -> int:
+        return await self.feeds._create_event(
+            self.conn, item, self.feed_name, self.now, self.synced
+        )

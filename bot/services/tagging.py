@@ -53,8 +53,9 @@ from storage.textindex import CJK_RUN, fold, has_cjk
 
 Kind = Literal["name", "alias", "demonym"]
 
-# A word, apostrophes inside it included ("Qa'im", "Iran's"); a hyphen separates words.
-_WORD: Final = re.compile(r"[^\W_]+(?:['’ʼ][^\W_]+)*'?")
+# A word, apostrophes inside it included ("Qa'im", "Iran's"; a hyphen separates words),
+# after what stands between it and the word before.
+_SPACED_WORD: Final = re.compile(r"([\W_]*)([^\W_]+(?:['’ʼ][^\W_]+)*'?)")
 _APOSTROPHES: Final = re.compile(r"['’ʼ]")
 # What may stand between two words of one name: "New York", "Al-Qaeda".
 _JOINING: Final = frozenset({" ", "-", ""})
@@ -96,17 +97,14 @@ def _words(text: str) -> list[_Word]:
     words: list[_Word] = []
     append = words.append
     cjk = has_cjk(text)
-    end = 0
-    for match in _WORD.finditer(text):
-        joined = text[end : match.start()] in _JOINING and end > 0
-        end = match.end()
-        token = match.group()
+    for number, (between, token) in enumerate(_SPACED_WORD.findall(text)):
+        joined = number > 0 and between in _JOINING
         if cjk and has_cjk(token):
-            for number, piece in enumerate(CJK_RUN.split(token)):
+            for part, piece in enumerate(CJK_RUN.split(token)):
                 if piece:
                     key = _word_key(piece)[0]
                     if key:
-                        append((piece, key, joined and number == 0))
+                        append((piece, key, joined and part == 0))
             continue
         key = _word_key(token)[0]
         if key:
@@ -277,21 +275,24 @@ class EntityMatcher:
     """Finds known entity names (and aliases) in text, fast enough for ~100k names.
 
     Latin-script names are whole words. One-word names are found by one dict lookup per
-    word of the text; longer names are indexed by their first *two* words, so a common
-    first word ("United", "New", "Ana") does not make every mention of it compare
-    against hundreds of names. CJK names are substrings, indexed by their first three
-    characters (two for two-character names). Built once (``add_many``) and extended with
-    what is new; ``canonical`` lets an alias tag the entity it stands for. The module's
-    docstring has the rules.
+    word of the text; longer names by the lengths of the names that start with the text's
+    next two words, then one lookup per length: a common start ("United States", "New
+    York") does not make every mention of it compare against hundreds of names. CJK names
+    are substrings, indexed by their first three characters (two for two-character names).
+    Built once (``add_many``) and extended with what is new; ``canonical`` lets an alias
+    tag the entity it stands for. The module's docstring has the rules.
     """
 
     def __init__(self, demonyms: Mapping[str, Sequence[str]] | None = None) -> None:
         self._single: dict[str, list[_WordName]] = {}
-        self._multi: dict[tuple[str, str], list[_WordName]] = {}
+        # Longer names: the lengths of those starting with a pair of words, longest first;
+        # and the names by all their words.
+        self._multi_sizes: dict[tuple[str, str], list[int]] = {}
+        self._multi: dict[tuple[str, ...], list[_WordName]] = {}
         self._cjk2: dict[str, list[_CjkName]] = {}
         self._cjk3: dict[str, list[_CjkName]] = {}
         self._dirty_single: set[str] = set()
-        self._dirty_multi: set[tuple[str, str]] = set()
+        self._dirty_multi: set[tuple[str, ...]] = set()
         self._dirty_cjk: set[str] = set()
         self._known: set[tuple[str, str]] = set()
         self._demonyms = demonym_table() if demonyms is None else demonyms
@@ -355,9 +356,12 @@ class EntityMatcher:
                 self._single.setdefault(key[:-1], []).append(entry)
                 self._dirty_single.add(key[:-1])
         else:
-            pair = (entry.keys[0], entry.keys[1])
-            self._multi.setdefault(pair, []).append(entry)
-            self._dirty_multi.add(pair)
+            sizes = self._multi_sizes.setdefault((entry.keys[0], entry.keys[1]), [])
+            if len(entry.keys) not in sizes:
+                sizes.append(len(entry.keys))
+                sizes.sort(reverse=True)
+            self._multi.setdefault(entry.keys, []).append(entry)
+            self._dirty_multi.add(entry.keys)
 
     def add_many(self, names: Iterable[str], aliases: Mapping[str, str] | None = None) -> None:
         for name in names:
@@ -392,8 +396,8 @@ class EntityMatcher:
         order = {"name": 0, "alias": 1, "demonym": 2}
         for key in self._dirty_single:
             self._single[key].sort(key=lambda n: (order[n.kind], -n.events, n.canonical))
-        for pair in self._dirty_multi:
-            self._multi[pair].sort(key=lambda n: (-len(n.keys), -n.events, n.canonical))
+        for keys in self._dirty_multi:
+            self._multi[keys].sort(key=lambda n: (-n.events, n.canonical))
         for prefix in self._dirty_cjk:
             table = self._cjk3 if prefix in self._cjk3 else self._cjk2
             table[prefix].sort(key=lambda n: (-len(n.folded), -n.events, n.canonical))
@@ -426,14 +430,14 @@ class EntityMatcher:
             match: _WordName | None = None
             key = words[i][1]
             if i + 1 < count:
-                for name in self._multi.get((key, words[i + 1][1]), ()):
-                    size = len(name.keys)
-                    if (
-                        i + size <= count
-                        and all(words[i + k][1] == name.keys[k] for k in range(2, size))
-                        and self._cased(name, words, i)
-                    ):
-                        match = name
+                for size in self._multi_sizes.get((key, words[i + 1][1]), ()):
+                    if i + size > count:
+                        continue
+                    keys = tuple(w[1] for w in words[i : i + size])
+                    match = next(
+                        (n for n in self._multi.get(keys, ()) if self._cased(n, words, i)), None
+                    )
+                    if match is not None:
                         break
             if match is None:
                 match = self._single_at(words, i, key)

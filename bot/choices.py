@@ -29,7 +29,8 @@ ChoicesCallback = Callable[[Cog, discord.Interaction, str], Coroutine[Any, Any, 
 
 def in_time(callback: ChoicesCallback[Cog]) -> ChoicesCallback[Cog]:
     """A cog's autocomplete that answers no choices, rather than none at all, when the
-    archive is slow to answer (a long write, a busy database): typing on asks again."""
+    archive is slow to answer (a long write, a busy database) or fails (its server gone):
+    typing on asks again."""
 
     @functools.wraps(callback)
     async def answer(cog: Cog, interaction: discord.Interaction, current: str) -> Choices:
@@ -40,6 +41,18 @@ def in_time(callback: ChoicesCallback[Cog]) -> ChoicesCallback[Cog]:
             log.warning(
                 "autocomplete answered no choices after %.1f s: %s, typed %r",
                 AUTOCOMPLETE_SECONDS,
+                describe(interaction),
+                current,
+            )
+            return []
+        except Exception as exc:
+            storage: Storage | None = getattr(interaction.client, "storage", None)
+            problem = storage.explain(exc) if storage is not None else None
+            if problem is None or not problem.passing:
+                raise
+            log.warning(
+                "autocomplete answered no choices, the archive's doing: %s; %s, typed %r",
+                problem,
                 describe(interaction),
                 current,
             )

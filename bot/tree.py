@@ -11,6 +11,7 @@ import discord
 from discord import app_commands
 
 from bot.errors import UserError
+from bot.failures import log_failure
 from bot.render import error_text
 from storage import Storage
 from storage.problems import Cause
@@ -25,9 +26,9 @@ ARCHIVE_FAILURES: Final[Mapping[Cause, str]] = {
     Cause.BUSY: "The archive is busy with other work, so this was not done and nothing"
     " changed. Please try again in a minute.",
     Cause.NO_SPACE: "The archive is out of disk space, so this was not done and nothing"
-    " changed. The bot's operators have been told; please try again later.",
+    " changed. It is in the log for the bot's operators; please try again later.",
     Cause.READ_ONLY: "The archive cannot be written to right now, so this was not done and"
-    " nothing changed. The bot's operators have been told; please try again later.",
+    " nothing changed. It is in the log for the bot's operators; please try again later.",
     Cause.UNREACHABLE: "The archive cannot be reached right now, so this was not done."
     " Please try again in a minute.",
 }
@@ -137,8 +138,9 @@ async def _notice_after_reply(
 ) -> None:
     try:
         notice = await storage.subscriptions.take_notice(interaction.user.id)
-    except Exception:
-        log.exception("could not look up the notices of %s", describe(interaction))
+    except Exception as exc:
+        what = f"looking up the notices of {describe(interaction)}"
+        log_failure(log, storage, what, exc, then="they wait for the member's next command")
         return
     if notice is None:
         return

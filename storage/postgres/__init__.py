@@ -51,7 +51,8 @@ class PostgresStorage:
         return redacted(self.db.url)
 
     def explain(self, exc: BaseException) -> Problem | None:
-        if isinstance(exc, asyncpg.PostgresError | asyncpg.InterfaceError):
+        # OSError: a connection the pool could not make (the server down, refusing).
+        if isinstance(exc, asyncpg.PostgresError | asyncpg.InterfaceError | OSError):
             return database_problem(self.db.url, exc)
         return None
 

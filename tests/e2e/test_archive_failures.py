@@ -1,5 +1,5 @@
 """The archive failing under a command: a full disk, another process's write lock held past
-what a write waits. The member is told what happened and that nothing changed, the operator
+what a write waits, the database server gone. The member is told what happened and that nothing changed, the operator
 reads the cause and what to do in the log, no traceback reaches anyone, and the same
 command works once the archive is back."""
 
@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.choices import AUTOCOMPLETE_SECONDS
 from bot.services.imports import import_archive
 from bot.tree import ARCHIVE_FAILURES
 from storage import Storage
@@ -22,6 +23,7 @@ from tests.e2e.harness import running_bot
 from tests.e2e.standin.constants import DEFAULT_GUILD_ID, DEFAULT_USER_ID
 from tests.e2e.standin.server import DiscordStandIn
 from tests.support.full_disk import fill_disk, room_again
+from tests.support.tcp_proxy import TcpProxy
 
 EPHEMERAL = 64
 
@@ -101,3 +103,40 @@ async def test_a_write_lock_held_too_long_is_told_and_the_command_works_after(
 
         reply = await (await standin.send_slash_command("subscribe", {"entity": "ISIL"})).response()
         assert reply["content"].startswith("You now follow **Islamic State**")
+
+
+async def test_the_database_server_gone_is_told_and_commands_work_once_it_is_back(
+    standin: DiscordStandIn, postgres_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """PostgreSQL goes away (every connection dropped, new ones refused), as in a restart or
+    an outage of its machine, and comes back."""
+    server = TcpProxy.before(postgres_url)
+    async with server, running_bot(standin, server.through(postgres_url), prepare=sample) as bot:
+        await server.cut()
+        with caplog.at_level(logging.WARNING):
+            reply = await (
+                await standin.send_slash_command("subscribe", {"entity": "ISIL"})
+            ).response()
+            offered = await standin.send_autocomplete("entity", {"name": "abu"}, focused="name")
+            callback = await offered.callback(timeout=AUTOCOMPLETE_SECONDS + 3)
+        assert reply["content"] == ARCHIVE_FAILURES[Cause.UNREACHABLE]
+        assert callback.status < 300 and callback.json["data"]["choices"] == []
+        # The member's notices, looked up beside the command, could not be read either.
+        line, notices = sorted(archive_lines(caplog))
+        assert line.startswith(f"/subscribe by user {DEFAULT_USER_ID}")
+        assert notices.startswith("looking up the notices of /subscribe by user")
+        assert "cannot reach the PostgreSQL server of postgresql://" in line
+        assert line.endswith("check that it runs")
+        (offered_line,) = [r.getMessage() for r in caplog.records if r.name == "bot.choices"]
+        assert offered_line.startswith(
+            "autocomplete answered no choices, the archive's doing: cannot reach"
+        )
+        assert offered_line.endswith("typed 'abu'")
+
+        await server.start()
+        reply = await (await standin.send_slash_command("subscribe", {"entity": "ISIL"})).response()
+        assert reply["content"].startswith("You now follow **Islamic State**")
+        (subscription,) = await bot.storage.subscriptions.for_member(
+            DEFAULT_GUILD_ID, DEFAULT_USER_ID
+        )
+        assert subscription.entity == "Islamic State"

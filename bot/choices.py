@@ -12,6 +12,7 @@ import discord
 from discord import app_commands
 
 from bot import render
+from bot.failures import archive_failure
 from bot.tree import describe
 from storage import Storage
 
@@ -46,9 +47,8 @@ def in_time(callback: ChoicesCallback[Cog]) -> ChoicesCallback[Cog]:
             )
             return []
         except Exception as exc:
-            storage: Storage | None = getattr(interaction.client, "storage", None)
-            problem = storage.explain(exc) if storage is not None else None
-            if problem is None or not problem.passing:
+            problem = archive_failure(getattr(interaction.client, "storage", None), exc)
+            if problem is None:
                 raise
             log.warning(
                 "autocomplete answered no choices, the archive's doing: %s; %s, typed %r",

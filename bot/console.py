@@ -52,8 +52,13 @@ def protect_stderr(secret: str | None) -> None:
         sys.stderr = RedactingStream(sys.stderr, secret)
 
 
+# The name of the handler configure_logging puts on the root logger.
+CONSOLE_HANDLER = "chronicle.console"
+
+
 def configure_logging(level: int) -> None:
     handler = logging.StreamHandler(sys.stderr)
+    handler.set_name(CONSOLE_HANDLER)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger()
     root.handlers[:] = [handler]

@@ -160,9 +160,7 @@ class ChronicleScheduler:
         with self._job(f"the digest {digest_id} run of {slot}"):
             await self._run_digest(digest_id, slot, f"the digest {digest_id} run of {slot}")
             if not self._stopping:
-                digest = await self.bot.storage.digests.get(digest_id)
-                if digest is not None:
-                    self.schedule_digest(digest, after=max(self.clock(), scheduled))
+                await self._schedule_next(digest_id, slot, after=max(self.clock(), scheduled))
 
     def schedule_retry(self, digest_id: int, slot: str, delay: float) -> None:
         self.apscheduler.add_job(
@@ -178,6 +176,23 @@ class ChronicleScheduler:
         what = f"the retry of the digest {digest_id} run of {slot}"
         with self._job(what):
             await self._run_digest(digest_id, slot, what)
+            when = self.next_run_time(digest_id)
+            if not self._stopping and (when is None or when <= self.clock()):
+                await self._schedule_next(digest_id, slot, after=self.clock())
+
+    async def _schedule_next(self, digest_id: int, slot: str, *, after: dt.datetime) -> None:
+        """Schedule the digest's next run as it is now (changed, paused or removed since).
+        When the archive cannot say, this run's retry schedules it."""
+        try:
+            digest = await self.bot.storage.digests.get(digest_id)
+        except Exception as exc:
+            what = f"scheduling the digest {digest_id} after its run of {slot}"
+            then = "its next run is scheduled at this run's retry"
+            if log_failure(log, self.bot.storage, what, exc, then=then):
+                self.schedule_retry(digest_id, slot, ARCHIVE_RETRY.total_seconds())
+            return
+        if digest is not None:
+            self.schedule_digest(digest, after=after)
 
     async def _run_digest(self, digest_id: int, slot: str, what: str) -> None:
         """Post a run; when the archive failed it (a full disk, say), try again later: the

@@ -11,7 +11,7 @@ import discord
 from discord import app_commands
 
 from bot.errors import UserError
-from bot.failures import log_failure
+from bot.failures import archive_failure, log_failure
 from bot.render import error_text
 from storage import Storage
 from storage.problems import Cause
@@ -20,16 +20,16 @@ log = logging.getLogger(__name__)
 
 GENERIC_FAILURE = "Something went wrong on our side and it has been logged. Please try again later."
 
-# When the archive, not the command, failed: its state passes (a lock, a full disk, a server
-# restarting), and the failed write was rolled back whole.
+# When the archive, not the command, failed, and its state passes (a lock, a full disk, a
+# server restarting): the same command will work later.
 ARCHIVE_FAILURES: Final[Mapping[Cause, str]] = {
-    Cause.BUSY: "The archive is busy with other work, so this was not done and nothing"
-    " changed. Please try again in a minute.",
-    Cause.NO_SPACE: "The archive is out of disk space, so this was not done and nothing"
-    " changed. It is in the log for the bot's operators; please try again later.",
-    Cause.READ_ONLY: "The archive cannot be written to right now, so this was not done and"
-    " nothing changed. It is in the log for the bot's operators; please try again later.",
-    Cause.UNREACHABLE: "The archive cannot be reached right now, so this was not done."
+    Cause.BUSY: "The archive is busy with other work, so this could not be done."
+    " Please try again in a minute.",
+    Cause.NO_SPACE: "The archive is out of disk space, so this could not be done. It is in"
+    " the log for the bot's operators; please try again later.",
+    Cause.READ_ONLY: "The archive cannot be written to right now, so this could not be done."
+    " It is in the log for the bot's operators; please try again later.",
+    Cause.UNREACHABLE: "The archive cannot be reached right now, so this could not be done."
     " Please try again in a minute.",
 }
 
@@ -100,11 +100,11 @@ async def handle_error(interaction: discord.Interaction, error: Exception) -> No
     if (message := expected_message(error)) is not None:
         await send_ephemeral(interaction, message)
         return
-    storage: Storage | None = getattr(interaction.client, "storage", None)
-    problem = storage.explain(error) if storage is not None else None
-    if problem is not None and problem.passing:
+    if (
+        problem := archive_failure(getattr(interaction.client, "storage", None), error)
+    ) is not None:
         log.error("%s failed, the archive's doing: %s", describe(interaction), problem)
-        await send_ephemeral(interaction, ARCHIVE_FAILURES[problem.cause])
+        await send_ephemeral(interaction, ARCHIVE_FAILURES.get(problem.cause, GENERIC_FAILURE))
         return
     log.error("unexpected error in %s", describe(interaction), exc_info=error)
     await send_ephemeral(interaction, GENERIC_FAILURE)

@@ -15,7 +15,7 @@ from storage.models import EventBrief, FeedItem, StoredEntries
 SameStory = Callable[[FeedItem, int | None, Sequence[EventBrief]], int | None]
 
 
-class EntryWrites(Protocol):
+class EntrySQL(Protocol):
     """What placing entries needs of a backend, for one feed, in one transaction."""
 
     async def same_link(self, link: str | None) -> int | None:
@@ -51,7 +51,7 @@ async def place_entries(
     items: Sequence[FeedItem],
     seen: set[str],
     same_story: SameStory | None,
-    writes: EntryWrites,
+    sql: EntrySQL,
 ) -> Placed:
     """Each item not ``seen`` (identities the feed carried before) joins the event of its
     story, or makes one; ``same_story`` None makes every item a new event."""
@@ -65,23 +65,23 @@ async def place_entries(
         seen.add(item.identity)
         event_id: int | None = None
         if same_story is not None:
-            same_link = await writes.same_link(item.link)
-            same_day = await writes.same_day(item, placed.mine)
+            same_link = await sql.same_link(item.link)
+            same_day = await sql.same_day(item, placed.mine)
             event_id = same_story(item, same_link, same_day)
             if event_id is not None and event_id != same_link:
                 if event_id not in {event.id for event in same_day}:
                     raise ValueError(f"event {event_id} was not a candidate for {item.key}")
                 if item.link:  # joined by its headline: its link is one more source
-                    stored.sources_added += await writes.add_source(event_id, item.link)
+                    stored.sources_added += await sql.add_source(event_id, item.link)
         if event_id is not None:
             placed.mine.add(event_id)
             stored.merged.append(event_id)
-            if await writes.is_feed_event(event_id):
+            if await sql.is_feed_event(event_id):
                 # The same story told by another feed may name more entities; archive
                 # events keep the archive's own (curated) list.
                 placed.links.extend((event_id, name) for name in item.entities)
         else:
-            event_id = await writes.create_event(item)
+            event_id = await sql.create_event(item)
             placed.mine.add(event_id)
             stored.created.append(event_id)
             if item.announce:

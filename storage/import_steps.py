@@ -67,7 +67,7 @@ def fresh_pages(
     return list(latest.values()), outdone
 
 
-class Rewrites(Protocol):
+class ReplacementSQL(Protocol):
     """What folding older events into a page's needs of a backend, in its transaction."""
 
     async def resolve(self, keys: Iterable[str]) -> dict[str, Known]:
@@ -85,7 +85,7 @@ async def apply_replacements(
     pages: Sequence[PageRecord],
     outcome: BatchOutcome,
     current: Mapping[str, Known],
-    rewrites: Rewrites,
+    sql: ReplacementSQL,
 ) -> bool:
     """Fold the older versions a page's Changes list names into the page's event
     (current: the events the pages' keys name). Returns whether any key or row changed.
@@ -99,33 +99,33 @@ async def apply_replacements(
     # Every key resolved in one go (most pages name older keys that were never imported);
     # a key or row this loop has changed is looked up again.
     known = dict(current)
-    known.update(await rewrites.resolve({k for p in pages for k in p.replaces} - known.keys()))
+    known.update(await sql.resolve({k for p in pages for k in p.replaces} - known.keys()))
     changed_keys: set[str] = set()
     changed_ids: set[int] = set()
     aliases: list[tuple[str, int]] = []
     for page in pages:
         keys = {page.key, *page.replaces}
         if keys & changed_keys or any(known[k].id in changed_ids for k in keys if k in known):
-            await rewrites.add_aliases(aliases)
+            await sql.add_aliases(aliases)
             aliases = []
             for key in keys:
                 known.pop(key, None)
-            known.update(await rewrites.resolve(keys))
+            known.update(await sql.resolve(keys))
         target = known.get(page.key)
         for old_key in page.replaces:
             old = known.get(old_key)
             if old is None or (target is not None and old.id == target.id):
                 continue
             if target is None:
-                await rewrites.rekey(old.id, page.key)
+                await sql.rekey(old.id, page.key)
                 target = replace(old, key=page.key, content_hash=None, page_version=None)
             else:
-                await rewrites.merge(source_id=old.id, target_id=target.id)
+                await sql.merge(source_id=old.id, target_id=target.id)
             changed_ids.add(old.id)
             changed_keys.add(page.key)
             outcome.replaced += 1
         if target is not None:
             aliases.extend((k, target.id) for k in page.replaces)
             changed_keys.update(page.replaces)
-    await rewrites.add_aliases(aliases)
+    await sql.add_aliases(aliases)
     return bool(changed_keys)

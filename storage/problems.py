@@ -21,7 +21,7 @@ class Problem:
     detail: str  # what failed and what to do, in one line, for the bot's operators
 
     @property
-    def passing(self) -> bool:
+    def transient(self) -> bool:
         """Whether the same work may well succeed later, untouched (once the disk has room,
         the lock is free, the server is back): the archive's state, not the work, failed."""
         return self.cause is not Cause.OTHER

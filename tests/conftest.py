@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 
+from bot.console import CONSOLE_HANDLER
 from bot.services.imports import import_archive
 from storage import Storage, open_storage
 
@@ -32,6 +34,19 @@ def shared(relative: str) -> Path:
     if not path.exists():
         pytest.skip(f"{path} is not present (the shared data folder is optional)")
     return path
+
+
+@pytest.fixture(autouse=True)
+def _logging_as_it_was() -> Iterator[None]:
+    """The command line sets the root logger up for its process (a handler on stderr, a
+    level): run in-process by a test, it must not outlive the test, whose stderr closes."""
+    root = logging.getLogger()
+    handlers, level = set(root.handlers), root.level
+    yield
+    for handler in list(root.handlers):
+        if handler.get_name() == CONSOLE_HANDLER and handler not in handlers:
+            root.removeHandler(handler)
+    root.setLevel(level)
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from bot.config import Settings
 from bot.ingest.feeds.addresses import FetchPolicy
 from bot.ingest.feeds.fetch import make_session
 from bot.services.feeds.reports import FeedOutcome, PollReport
-from bot.services.feeds.service import FeedService, run_poll_loop
+from bot.services.feeds.service import ARCHIVE_FAILED, FeedService, run_poll_loop
 from storage import Storage
 
 log = logging.getLogger("chronicle")
@@ -85,6 +85,9 @@ async def cmd_feeds_add(args: argparse.Namespace, settings: Settings, storage: S
             f" {outcome.merged} joined existing events"
         )
         print(f"  next poll {when(feed.next_poll_at)}")
+    elif outcome.error_kind == ARCHIVE_FAILED:
+        print(f"  its entries could not be stored: {outcome.error}")
+        print(f"  they are fetched again at its next poll, {when(outcome.next_poll_at)}")
     else:
         print(
             f"  the first fetch failed ({outcome.error_kind}: {outcome.error});"

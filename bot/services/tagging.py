@@ -391,8 +391,9 @@ class EntityMatcher:
     # --- finding ---------------------------------------------------------------------
 
     def _sort_dirty(self) -> None:
-        # Longest first, so the first name that fits at a position is the longest; of two
-        # that fold alike, the name itself before a demonym, then the most events.
+        # The first name that fits at a position wins: of one-word names that fold alike,
+        # the name itself before a demonym, then the most events; of longer names (their
+        # lengths tried longest first) and of Chinese ones, the longest, then the most events.
         order = {"name": 0, "alias": 1, "demonym": 2}
         for key in self._dirty_single:
             self._single[key].sort(key=lambda n: (order[n.kind], -n.events, n.canonical))

@@ -35,6 +35,7 @@ import aiohttp
 
 from bot.config import Settings
 from bot.errors import InvalidInput
+from bot.failures import archive_failure
 from bot.ingest.feeds.addresses import FetchPolicy
 from bot.ingest.mediawiki import (
     TITLES_PER_REQUEST,
@@ -155,6 +156,9 @@ class WikipediaService:
         self.poll_minutes = poll_minutes
         self.rules = rules
         self.clock = clock
+        # After a poll the archive could not store, no poll before this: polling at each
+        # check would read the same pages again for nothing.
+        self._archive_hold_until: dt.datetime | None = None
 
     # --- backfill -----------------------------------------------------------------------
 
@@ -309,6 +313,8 @@ class WikipediaService:
     async def poll_due(self) -> PullReport | None:
         """Poll if it is time (None if not): today's and yesterday's pages, UTC."""
         now = self.clock()
+        if self._archive_hold_until is not None and now < self._archive_hold_until:
+            return None
         state = await self.storage.portal.poll_state(self.wiki)
         if state.next_poll_at is not None and now < state.next_poll_at:
             return None
@@ -324,6 +330,15 @@ class WikipediaService:
         try:
             report = await self._read(dates, announce=state.baseline_done, flood_cap=FLOOD_CAP)
         except Exception as exc:
+            if (problem := archive_failure(self.storage, exc)) is not None:
+                # Not the wiki's doing: nothing is recorded against it.
+                self._archive_hold_until = now + dt.timedelta(minutes=self.poll_minutes)
+                log.error(
+                    "Wikipedia: the poll could not be stored: %s; it is tried again in %g minutes",
+                    problem,
+                    self.poll_minutes,
+                )
+                return PullReport(days=len(dates))
             log.exception("Wikipedia: the poll failed unexpectedly")
             report = PullReport(days=len(dates), request_failed=True)
             report.failures.append(

@@ -10,7 +10,13 @@ import asyncpg
 
 from storage.models import ArchiveStats
 from storage.postgres.articles import ArticleRepository
-from storage.postgres.db import Database, _pool_options, database_problem, redacted
+from storage.postgres.db import (
+    Database,
+    ServerUnreachable,
+    _pool_options,
+    database_problem,
+    redacted,
+)
 from storage.postgres.digests import DigestRepository
 from storage.postgres.entities import EntityRepository
 from storage.postgres.events import EventRepository
@@ -51,8 +57,7 @@ class PostgresStorage:
         return redacted(self.db.url)
 
     def explain(self, exc: BaseException) -> Problem | None:
-        # OSError: a connection the pool could not make (the server down, refusing).
-        if isinstance(exc, asyncpg.PostgresError | asyncpg.InterfaceError | OSError):
+        if isinstance(exc, asyncpg.PostgresError | asyncpg.InterfaceError | ServerUnreachable):
             return database_problem(self.db.url, exc)
         return None
 

@@ -98,25 +98,43 @@ def _pool_options(url: str) -> tuple[str, dict[str, Any]]:
     return urlunsplit(parts._replace(query=urlencode(kept))), options
 
 
+class ServerUnreachable(Exception):
+    """A connection to the server could not be made (it is down, or refuses): raised by
+    the pool instead of the OSError, which could be anything's."""
+
+
+async def _connect(*args: Any, **kwargs: Any) -> asyncpg.Connection:
+    """The pool's connect: asyncpg.connect, its failure to reach the server told apart."""
+    try:
+        return await asyncpg.connect(*args, **kwargs)
+    except OSError as exc:
+        raise ServerUnreachable(str(exc) or type(exc).__name__) from exc
+
+
 def database_problem(url: str, exc: BaseException) -> Problem:
     """What went wrong with the PostgreSQL server, and what to do."""
     where = redacted(url)
     if isinstance(exc, asyncpg.InvalidCatalogNameError):
         return Problem(
-            Cause.UNREACHABLE, f"the database of {where} does not exist: create it (createdb) first"
+            Cause.OTHER, f"the database of {where} does not exist: create it (createdb) first"
         )
     if isinstance(
         exc, asyncpg.InvalidPasswordError | asyncpg.InvalidAuthorizationSpecificationError
     ):
         return Problem(
-            Cause.UNREACHABLE,
-            f"PostgreSQL refused the login of {where}: check the user and password",
+            Cause.OTHER, f"PostgreSQL refused the login of {where}: check the user and password"
         )
     if isinstance(exc, asyncpg.DiskFullError):
         return Problem(
             Cause.NO_SPACE, f"the PostgreSQL server of {where} is out of disk space: free some"
         )
-    if isinstance(exc, asyncpg.InsufficientPrivilegeError | asyncpg.ReadOnlySQLTransactionError):
+    if isinstance(exc, asyncpg.ReadOnlySQLTransactionError):
+        return Problem(
+            Cause.READ_ONLY,
+            f"the server of {where} takes no writes ({exc}): a standby, or set read-only;"
+            " point Chronicle at the primary",
+        )
+    if isinstance(exc, asyncpg.InsufficientPrivilegeError):
         return Problem(
             Cause.READ_ONLY, f"the user of {where} may not do this ({exc}): grant it the rights"
         )
@@ -129,7 +147,11 @@ def database_problem(url: str, exc: BaseException) -> Problem:
     ):
         return Problem(Cause.BUSY, f"the PostgreSQL server of {where} is busy: {exc}")
     if isinstance(
-        exc, OSError | asyncpg.OperatorInterventionError | asyncpg.PostgresConnectionError
+        exc,
+        OSError
+        | ServerUnreachable
+        | asyncpg.OperatorInterventionError
+        | asyncpg.PostgresConnectionError,
     ) or (isinstance(exc, asyncpg.InterfaceError) and "connection is closed" in str(exc)):
         return Problem(
             Cause.UNREACHABLE,
@@ -155,9 +177,9 @@ class Database:
         dsn, options = _pool_options(url)
         try:
             pool = await asyncpg.create_pool(
-                dsn, min_size=POOL_MIN, max_size=POOL_MAX, **options
+                dsn, min_size=POOL_MIN, max_size=POOL_MAX, connect=_connect, **options
             )
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        except (OSError, ServerUnreachable, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
             raise StorageError(str(database_problem(url, exc))) from None
         try:
             async with pool.acquire() as conn:

@@ -300,8 +300,8 @@ class FeedRepository:
         }
 
         synced: set[dt.date] = set()  # days whose cache was caught up in this transaction
-        writes = _EntryWrites(self, conn, feed_id, feed_name, now, synced)
-        placed = await place_entries(items, seen, same_story, writes)
+        sql = _EntrySQL(self, conn, feed_id, feed_name, now, synced)
+        placed = await place_entries(items, seen, same_story, sql)
         if placed.entries:
             await conn.execute(
                 "INSERT INTO feed_entries(feed_id, identity, event_id, first_seen_at)"
@@ -446,8 +446,8 @@ class FeedRepository:
 
 
 @dataclass(slots=True)
-class _EntryWrites:
-    """feed_steps.EntryWrites, in the poll's transaction."""
+class _EntrySQL:
+    """feed_steps.EntrySQL, in the poll's transaction."""
 
     feeds: FeedRepository
     conn: Connection

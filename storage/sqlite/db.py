@@ -90,10 +90,12 @@ def database_problem(path: str | Path, exc: sqlite3.Error) -> Problem:
             f"cannot open the database {path} ({text}): check that its folder exists and"
             " that the folder and the file can be written to (their permissions)",
         )
-    if "disk is full" in lowered or "disk i/o" in lowered:
+    if "disk is full" in lowered:
         return Problem(
             Cause.NO_SPACE, f"cannot write to the database {path}: {text}; free some disk space"
         )
+    if "disk i/o" in lowered:
+        return Problem(Cause.OTHER, f"cannot write to the database {path}: {text}; check its disk")
     if "locked" in lowered or "busy" in lowered:
         return Problem(
             Cause.BUSY,

@@ -329,8 +329,8 @@ class FeedRepository:
             seen.update(row[0] for row in rows)
 
         synced: set[str] = set()  # days whose cache was caught up in this transaction
-        writes = _EntryWrites(self, conn, feed_id, feed_name, now, synced)
-        placed = await place_entries(items, seen, same_story, writes)
+        sql = _EntrySQL(self, conn, feed_id, feed_name, now, synced)
+        placed = await place_entries(items, seen, same_story, sql)
         await conn.executemany(
             "INSERT INTO feed_entries(feed_id, identity, event_id, first_seen_at)"
             " VALUES (?, ?, ?, ?)",
@@ -461,8 +461,8 @@ class FeedRepository:
 
 
 @dataclass(slots=True)
-class _EntryWrites:
-    """feed_steps.EntryWrites, in the poll's transaction."""
+class _EntrySQL:
+    """feed_steps.EntrySQL, in the poll's transaction."""
 
     feeds: FeedRepository
     conn: aiosqlite.Connection

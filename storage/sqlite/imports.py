@@ -52,7 +52,7 @@ class EventImports:
             # An older version is not applied, but what it says of other events (and the
             # names it links to its own) is kept, as it would have been had it come first.
             days = [*days, *(entry for page in outdone for entry in what_it_knows(page))]
-            if await apply_replacements(pages, outcome, known, _Rewrites(self, conn, now)):
+            if await apply_replacements(pages, outcome, known, _ReplacementSQL(self, conn, now)):
                 known = await self._resolve(conn, {p.key for p in pages})
             if await self._adopt_portal_events(conn, [p for p in pages if p.key not in known], now):
                 known = await self._resolve(conn, {p.key for p in pages})
@@ -470,8 +470,8 @@ class EventImports:
 
 
 @dataclass(slots=True)
-class _Rewrites:
-    """import_steps.Rewrites, in the batch's transaction."""
+class _ReplacementSQL:
+    """import_steps.ReplacementSQL, in the batch's transaction."""
 
     imports: EventImports
     conn: aiosqlite.Connection

@@ -24,6 +24,7 @@ from tests.e2e.standin.constants import DEFAULT_GUILD_ID, DEFAULT_USER_ID, SEND_
 from tests.e2e.standin.model import GuildSpec, make_guild
 from tests.e2e.standin.records import Errors
 from tests.e2e.standin.server import DiscordStandIn
+from tests.support.tcp_proxy import TcpProxy
 
 UTC = dt.UTC
 GENERAL = DEFAULT_GUILD_ID + 10
@@ -324,6 +325,36 @@ async def test_a_run_the_archive_refuses_is_tried_again_and_posted_once(
         (post,) = posts(standin, NEWS)
         assert post.json["embeds"][0]["title"] == "On this day: June 16"
         assert (await bot.storage.digests.run(digest_id, "2026-06-16")).status == "sent"
+
+
+async def test_a_run_while_the_database_server_is_gone_is_posted_once_it_is_back(
+    standin: DiscordStandIn, postgres_url: str
+) -> None:
+    """PostgreSQL gone when the run is due: neither the run nor the digest's next run can
+    be read. The run is tried again 5 minutes later, posted once the server is back, and
+    the next day's run is scheduled then."""
+    clock = FakeClock(dt.datetime(2026, 6, 16, 5, 0, tzinfo=UTC))
+    server = TcpProxy.before(postgres_url)
+    async with (
+        server,
+        running_bot(standin, server.through(postgres_url), prepare=sample, clock=clock) as bot,
+    ):
+        await set_digest(standin, "onthisday", NEWS, "09:00", "UTC")
+        digest_id = await only_digest(bot)
+        await server.cut()
+        await fire(bot, clock, digest_id)
+        assert posts(standin, NEWS) == []
+        tomorrow = dt.datetime(2026, 6, 17, 9, 0, tzinfo=UTC)
+        assert bot.chronicle_scheduler.next_run_time(digest_id) != tomorrow  # not known yet
+        retry = bot.chronicle_scheduler.apscheduler.get_job(f"digest-retry:{digest_id}:2026-06-16")
+        assert retry is not None and retry.trigger.run_date == clock() + dt.timedelta(minutes=5)
+
+        await server.start()
+        clock.set(retry.trigger.run_date)
+        await retry.func(*retry.args)
+        (post,) = posts(standin, NEWS)
+        assert post.json["embeds"][0]["title"] == "On this day: June 16"
+        assert bot.chronicle_scheduler.next_run_time(digest_id) == tomorrow
 
 
 async def test_429_is_waited_out(standin: DiscordStandIn, tmp_path: Path) -> None:

@@ -36,12 +36,13 @@ class TcpProxy:
     async def cut(self) -> None:
         """The server gone: connections dropped, new ones refused."""
         if self._server is not None:
-            self._server.close()
-            await self._server.wait_closed()
-            self._server = None
+            self._server.close()  # no new connections
         for end in self._ends:
             end.transport.abort()
         await asyncio.gather(*self._links, return_exceptions=True)
+        if self._server is not None:
+            await self._server.wait_closed()  # from Python 3.12.1: once none is left open
+            self._server = None
 
     async def _link(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()

@@ -57,9 +57,10 @@ Failing feeds
 
     A poll the archive cannot store (a full disk, another writer holding it too long, the
     database server gone) is not the feed's failure: nothing of it is stored or counted
-    against the feed, its validators neither, so the next round fetches the same entries
-    again and loses none. Its outcome says so (``error_kind`` "archive"); the round logs
-    it once at ERROR, with what to do.
+    against the feed, its validators neither, so a later round fetches the same entries
+    again and loses none: the next after the poll interval, not at the next check. Its
+    outcome says so (``error_kind`` "archive"); the round logs it once at ERROR, with
+    what to do.
 
 Entities
     An event's entities are the entry's categories plus the known entity names (and

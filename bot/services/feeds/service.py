@@ -15,6 +15,7 @@ from typing import Any, Final
 import aiohttp
 
 from bot.errors import InvalidInput, NotFound
+from bot.failures import archive_failure
 from bot.ingest.feeds.addresses import FetchPolicy
 from bot.ingest.feeds.entries import ParsedFeed
 from bot.ingest.feeds.errors import FeedError
@@ -62,6 +63,9 @@ class FeedService:
         self.rules = rules
         self.clock = clock
         self.names = FeedMatcher(storage)
+        # After a round the archive could not store, no round before this: the feeds'
+        # validators were not stored, so a round at each check would fetch them all again.
+        self._archive_hold_until: dt.datetime | None = None
 
     @property
     def matcher(self) -> EntityMatcher:
@@ -176,7 +180,10 @@ class FeedService:
         on_outcome: Callable[[FeedOutcome], None] | None = None,
     ) -> PollReport:
         """Poll every active feed whose next poll is due at ``now``."""
-        feeds = await self.storage.feeds.due(now or self.clock(), limit=limit)
+        at = now or self.clock()
+        if self._archive_hold_until is not None and at < self._archive_hold_until:
+            return PollReport()
+        feeds = await self.storage.feeds.due(at, limit=limit)
         return await self.poll_many(feeds, now=now, concurrency=concurrency, on_outcome=on_outcome)
 
     async def poll_all(
@@ -218,12 +225,14 @@ class FeedService:
         report.outcomes = list(await asyncio.gather(*(one(feed) for feed in feeds)))
         unstored = [o for o in report.outcomes if o.error_kind == ARCHIVE_FAILED]
         if unstored:
+            self._archive_hold_until = (now or self.clock()) + self.poll_interval
             log.error(
                 "the polls of %d of %d feeds were not stored: %s; they are fetched again"
-                " at the next round",
+                " in %g minutes",
                 len(unstored),
                 len(feeds),
                 unstored[0].error,
+                self.poll_interval.total_seconds() / 60,
             )
         return report
 
@@ -272,13 +281,14 @@ class FeedService:
     ) -> FeedOutcome:
         """Run one feed's work; a bug (not the feed's doing) becomes a recorded failure of
         kind 'internal', logged with its traceback and backed off like any other, so one
-        feed can never break a round."""
+        feed can never break a round. The archive failing (a full disk) is recorded
+        nowhere: the outcome says so, and the next round tries again."""
         try:
             return await work
         except asyncio.CancelledError:
             raise
         except Exception as exc:
-            if (problem := self.storage.explain(exc)) is not None and problem.passing:
+            if (problem := archive_failure(self.storage, exc)) is not None:
                 # The archive failed, not the feed: nothing of the poll was stored, its
                 # validators neither, so the next round fetches the same entries again.
                 log.debug("feed %d (%s): not stored: %s", feed.id, feed.url, problem)

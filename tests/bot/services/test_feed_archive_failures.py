@@ -1,7 +1,7 @@
 """A poll the archive cannot store (its disk full): not the feed's failure. Nothing of it is
-stored or counted against the feed, the round says so once with what to do, and the next
-round fetches the same entries again, losing none. A real feed server on 127.0.0.1, a real
-SQLite file capped as a full disk is."""
+stored or counted against the feed, the round says so once with what to do, and a round
+after the poll interval fetches the same entries again, losing none. A real feed server on
+127.0.0.1, a real SQLite file capped as a full disk is."""
 
 from __future__ import annotations
 
@@ -49,7 +49,8 @@ async def test_a_poll_the_full_disk_refuses_is_fetched_again_and_stored_once_the
     async with FeedServer() as server:
         server.set_file("wire.xml", wire_rss(ITEMS, now=NOW))
         feed = await archive.feeds.add(server.url("wire.xml"), "Wire", now=NOW)
-        service = FeedService(archive, session, LOCAL, clock=lambda: NOW)
+        now = NOW
+        service = FeedService(archive, session, LOCAL, poll_minutes=10, clock=lambda: now)
         await fill_disk(archive, guild_id=1000)
 
         with caplog.at_level(logging.INFO, logger="bot.services.feeds"):
@@ -65,14 +66,18 @@ async def test_a_poll_the_full_disk_refuses_is_fetched_again_and_stored_once_the
         assert line.getMessage().startswith(
             "the polls of 1 of 1 feeds were not stored: cannot write"
         )
-        assert line.getMessage().endswith("they are fetched again at the next round")
+        assert line.getMessage().endswith("they are fetched again in 10 minutes")
         stored = await archive.feeds.get(feed.id)
         assert stored is not None
         assert stored.consecutive_failures == 0 and stored.last_error is None  # not the feed's
         assert stored.etag is None  # so the next poll is not answered "not modified"
 
         await room_again(archive)
-        report = await service.poll_due()  # still due: the failed round moved nothing
+        # Not at the next check (a minute on): every feed would be fetched again for nothing.
+        now += dt.timedelta(minutes=1)
+        assert (await service.poll_due()).outcomes == []
+        now += dt.timedelta(minutes=9)
+        report = await service.poll_due()  # still due: the failed round recorded nothing
         (outcome,) = report.outcomes
         assert outcome.status == "ok" and len(outcome.created) == len(ITEMS)
         assert server.request_count("wire.xml") == 2

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import sqlite3
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -21,7 +20,9 @@ from bot.services.imports import import_archive
 from bot.services.wikipedia import WikipediaService
 from storage import Storage
 from storage.models import DigestFilters
+from storage.sqlite import SQLiteStorage
 from tests.conftest import SAMPLE_NEWS, TEST_DATA
+from tests.support.full_disk import fill_disk, room_again
 from tests.support.mediawiki_server import MediaWikiStandIn
 
 PAGES = TEST_DATA / "wikipedia"
@@ -589,16 +590,48 @@ async def test_a_poll_that_breaks_unexpectedly_is_backed_off_too(
 ) -> None:
     publish(wiki, TODAY, on(TODAY, wikitext(MARCH_15)))
 
-    async def locked(*args: object, **kwargs: object) -> None:
-        raise sqlite3.OperationalError("database is locked")
+    async def broken(*args: object, **kwargs: object) -> None:
+        raise KeyError("a bug")
 
-    monkeypatch.setattr(storage.portal, "apply_day", locked)
+    monkeypatch.setattr(storage.portal, "apply_day", broken)
     async with portal(storage, wiki, clock) as service:
         report = await service.poll_due()
         assert report is not None and report.request_failed
-        assert "internal error: OperationalError: database is locked" in report.failures[0].reason
+        assert "internal error: KeyError: 'a bug'" in report.failures[0].reason
         assert await service.poll_due() is None  # backed off, not every minute
     state = await storage.portal.poll_state("en")
     assert state.consecutive_failures == 1
     assert state.next_poll_at == clock.now + dt.timedelta(minutes=5)
     assert [r.levelname for r in caplog.records if "unexpectedly" in r.getMessage()] == ["ERROR"]
+
+
+async def test_a_poll_the_full_disk_refuses_is_not_the_wiki_s_failure(
+    storage: Storage, wiki: MediaWikiStandIn, clock: Clock, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Nothing is recorded against the wiki, the same pages are not read again at every
+    check, and the poll after the interval stores them."""
+    assert isinstance(storage, SQLiteStorage)
+    await import_archive(storage, [SAMPLE_NEWS])  # the entity fill_disk follows
+    publish(wiki, TODAY, on(TODAY, wikitext(MARCH_15)))
+    await fill_disk(storage, guild_id=1000)
+    async with portal(storage, wiki, clock) as service:
+        with caplog.at_level(logging.INFO, logger="bot.services.wikipedia"):
+            report = await service.poll_due()
+        assert report is not None and report.new == 0 and not report.failures
+        (line,) = [r for r in caplog.records if r.levelno >= logging.WARNING]
+        assert not line.exc_info
+        assert line.getMessage().startswith(
+            "Wikipedia: the poll could not be stored: cannot write to the database"
+        )
+        assert line.getMessage().endswith("; it is tried again in 10 minutes")
+        state = await storage.portal.poll_state("en")
+        assert state.consecutive_failures == 0 and state.last_error is None
+        requests = len(wiki.page_requests())
+
+        await room_again(storage)
+        clock.advance(minutes=1)
+        assert await service.poll_due() is None  # the next check: not yet
+        assert len(wiki.page_requests()) == requests
+        clock.advance(minutes=9)
+        report = await service.poll_due()
+        assert report is not None and report.new > 0 and report.ok

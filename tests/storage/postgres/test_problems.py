@@ -52,7 +52,7 @@ async def test_a_lock_or_a_statement_past_its_time_is_busy(
     timed_out = await failure(target_url, "SET statement_timeout = '50ms'", "SELECT pg_sleep(1)")
     for error in (locked, timed_out):
         problem = archive.explain(error)
-        assert problem is not None and problem.cause is Cause.BUSY and problem.passing
+        assert problem is not None and problem.cause is Cause.BUSY and problem.transient
         assert str(problem).startswith("the PostgreSQL server of postgresql://")
 
 
@@ -71,7 +71,7 @@ async def test_a_server_that_drops_the_connection_is_unreachable(
         await conn.fetchval("SELECT 1")
     await conn.close()
     problem = archive.explain(failed.value)
-    assert problem is not None and problem.cause is Cause.UNREACHABLE and problem.passing
+    assert problem is not None and problem.cause is Cause.UNREACHABLE and problem.transient
     assert "check that it runs" in str(problem)
 
 
@@ -84,7 +84,7 @@ async def test_a_read_only_server_and_a_full_disk(
         "INSERT INTO guild_settings (guild_id) VALUES (1)",
     )
     problem = archive.explain(read_only)
-    assert problem is not None and problem.cause is Cause.READ_ONLY and problem.passing
+    assert problem is not None and problem.cause is Cause.READ_ONLY and problem.transient
     # A full disk cannot be caused on a shared server; the error is the one asyncpg raises.
     full = archive.explain(asyncpg.DiskFullError("could not extend file: No space left"))
     assert full is not None and full.cause is Cause.NO_SPACE
@@ -94,5 +94,5 @@ async def test_a_read_only_server_and_a_full_disk(
 async def test_a_bug_is_not_the_server_s_state(archive: PostgresStorage, target_url: str) -> None:
     bug = await failure(target_url, "SELECT no_such_column FROM events")
     problem = archive.explain(bug)
-    assert problem is not None and problem.cause is Cause.OTHER and not problem.passing
+    assert problem is not None and problem.cause is Cause.OTHER and not problem.transient
     assert archive.explain(ValueError("not the database's")) is None

@@ -31,7 +31,7 @@ async def test_a_full_disk_loses_nothing_written_and_is_said_so(storage: SQLiteS
     with pytest.raises(sqlite3.OperationalError) as failed:
         await follow(storage, 10**9)
     problem = storage.explain(failed.value)
-    assert problem is not None and problem.cause is Cause.NO_SPACE and problem.passing
+    assert problem is not None and problem.cause is Cause.NO_SPACE and problem.transient
     assert str(problem).startswith(f"cannot write to the database {storage.location}:")
     assert str(problem).endswith("free some disk space")
 
@@ -57,7 +57,7 @@ async def test_a_write_lock_held_longer_than_a_write_waits_is_busy(
         importer.rollback()
         importer.close()
     problem = storage.explain(failed.value)
-    assert problem is not None and problem.cause is Cause.BUSY and problem.passing
+    assert problem is not None and problem.cause is Cause.BUSY and problem.transient
     assert "another Chronicle is writing to it" in str(problem)
     await follow(storage, 1)
 
@@ -66,5 +66,5 @@ async def test_a_bug_is_not_the_archive_s_state(storage: SQLiteStorage) -> None:
     with pytest.raises(sqlite3.OperationalError) as failed:
         await storage.db.fetchall("SELECT no_such_column FROM events")
     problem = storage.explain(failed.value)
-    assert problem is not None and problem.cause is Cause.OTHER and not problem.passing
+    assert problem is not None and problem.cause is Cause.OTHER and not problem.transient
     assert storage.explain(ValueError("not the database's")) is None

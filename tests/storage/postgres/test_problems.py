@@ -96,3 +96,6 @@ async def test_a_bug_is_not_the_server_s_state(archive: PostgresStorage, target_
     problem = archive.explain(bug)
     assert problem is not None and problem.cause is Cause.OTHER and not problem.transient
     assert archive.explain(ValueError("not the database's")) is None
+    # The network failing elsewhere (Discord, a feed, a closed pipe) is not the server's.
+    for elsewhere in (TimeoutError(), BrokenPipeError(), ConnectionRefusedError()):
+        assert archive.explain(elsewhere) is None

@@ -53,9 +53,8 @@ from storage.textindex import CJK_RUN, fold, has_cjk
 
 Kind = Literal["name", "alias", "demonym"]
 
-# A word, apostrophes inside it included ("Qa'im", "Iran's"; a hyphen separates words),
-# after what stands between it and the word before.
-_SPACED_WORD: Final = re.compile(r"([\W_]*)([^\W_]+(?:['’ʼ][^\W_]+)*'?)")
+# A word, apostrophes inside it included ("Qa'im", "Iran's"); a hyphen separates words.
+_WORD: Final = re.compile(r"[^\W_]+(?:['’ʼ][^\W_]+)*'?")
 _APOSTROPHES: Final = re.compile(r"['’ʼ]")
 # What may stand between two words of one name: "New York", "Al-Qaeda".
 _JOINING: Final = frozenset({" ", "-", ""})
@@ -97,8 +96,11 @@ def _words(text: str) -> list[_Word]:
     words: list[_Word] = []
     append = words.append
     cjk = has_cjk(text)
-    for number, (between, token) in enumerate(_SPACED_WORD.findall(text)):
-        joined = number > 0 and between in _JOINING
+    end = 0
+    for match in _WORD.finditer(text):
+        joined = text[end : match.start()] in _JOINING and end > 0
+        end = match.end()
+        token = match.group()
         if cjk and has_cjk(token):
             for part, piece in enumerate(CJK_RUN.split(token)):
                 if piece:

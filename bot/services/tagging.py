@@ -23,7 +23,8 @@ Longest name wins
     York"). A known name directly followed by a further capitalised word is part of a
     longer name the archive may not know ("United States Federal Reserve", "New York City
     Police"): it does not tag, unless the text names it elsewhere on its own ("Jr." and
-    the like end a name, they do not extend it). A demonym that begins a longer unknown
+    the like end a name, they do not extend it), or the capitalised words start a name the
+    archive knows ("Russian President Vladimir Putin" is two names). A demonym that begins a longer unknown
     name ("Syrian Observatory for Human Rights") still tags its country; one that begins a
     longer *known* name ("Syrian army") does not: the archive links the army, not the
     country (measured: benchmarks/FINDINGS.md).
@@ -426,24 +427,10 @@ class EntityMatcher:
 
     def _find_words(self, text: str, unjudged: list[str] | None) -> list[str]:
         words = _words(text)
-        count = len(words)
         out: list[str] = []
         i = 0
-        while i < count:
-            match: _WordName | None = None
-            key = words[i][1]
-            if i + 1 < count:
-                for size in self._multi_sizes.get((key, words[i + 1][1]), ()):
-                    if i + size > count:
-                        continue
-                    keys = tuple(w[1] for w in words[i : i + size])
-                    match = next(
-                        (n for n in self._multi.get(keys, ()) if self._cased(n, words, i)), None
-                    )
-                    if match is not None:
-                        break
-            if match is None:
-                match = self._single_at(words, i, key)
+        while i < len(words):
+            match = self._name_at(words, i)
             if match is None:
                 i += 1
                 continue
@@ -452,6 +439,21 @@ class EntityMatcher:
                 out.append(match.canonical)
             i = end
         return out
+
+    def _name_at(self, words: list[_Word], i: int) -> _WordName | None:
+        """The longest known name written at words[i:], if any."""
+        key = words[i][1]
+        if i + 1 < len(words):
+            for size in self._multi_sizes.get((key, words[i + 1][1]), ()):
+                if i + size > len(words):
+                    continue
+                keys = tuple(w[1] for w in words[i : i + size])
+                match = next(
+                    (n for n in self._multi.get(keys, ()) if self._cased(n, words, i)), None
+                )
+                if match is not None:
+                    return match
+        return self._single_at(words, i, key)
 
     def _single_at(self, words: list[_Word], i: int, key: str) -> _WordName | None:
         for name in self._single.get(key, ()):
@@ -477,7 +479,7 @@ class EntityMatcher:
         capitalised name, and, if a common word, written as a name on its own."""
         if name.kind == "demonym":
             return True
-        if _extends_right(words, end):
+        if _extends_right(words, end) and self._name_at(words, end) is None:
             return False
         span = words[start:end]
         as_written = all(_capitalised(w[0]) for w in span if w[1] not in CONNECTORS)

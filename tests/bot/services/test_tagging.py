@@ -128,6 +128,20 @@ def test_a_known_name_inside_a_longer_unknown_one_does_not_tag() -> None:
     assert find("Talks in New York, Russia says") == ["New York", "Russia"]
 
 
+def test_a_known_name_followed_by_another_known_name_is_two_names() -> None:
+    """What follows is a name the archive knows: no longer unknown name is being written."""
+    find = _matcher("Russian President", "Vladimir Putin", "German Chancellor", "Helmut Kohl").find
+    assert find("Russian President Vladimir Putin says he hopes") == [
+        "Russian President",
+        "Vladimir Putin",
+    ]
+    assert find("Former German Chancellor Helmut Kohl dies at the age of 87.") == [
+        "German Chancellor",
+        "Helmut Kohl",
+    ]
+    assert find("German Chancellor Office issues a statement") == []  # unknown: still one name
+
+
 def test_syrian_observatory_and_syrian_army() -> None:
     """Decided by measurement (benchmarks/FINDINGS.md): the archive links "Syrian army",
     not Syria, for the army; a demonym starting an unknown name still names its country."""

@@ -7,6 +7,7 @@ Skipped without a server (CHRONICLE_TEST_DATABASE_URL).
 
 from __future__ import annotations
 
+import asyncio
 import json
 import math
 import os
@@ -15,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from benchmarks import queries, run
+from tests.support import postgres
 
 URL = os.environ.get("CHRONICLE_TEST_DATABASE_URL")
 pytestmark = pytest.mark.skipif(not URL, reason="CHRONICLE_TEST_DATABASE_URL is not set")
@@ -35,7 +37,11 @@ def test_a_small_postgresql_run_produces_every_figure(tmp_path: Path) -> None:
         "--workdir", str(tmp_path / "work"),
         "--out", str(out),
     ]  # fmt: skip
-    assert run.main(argv) == 0
+    try:
+        assert run.main(argv) == 0
+    finally:  # the benchmark keeps its database to be looked at; a test leaves nothing
+        bench = postgres.with_database(URL, "chronicle_bench_300")
+        asyncio.run(postgres.drop_database(URL, bench))
     result = json.loads(out.with_suffix(".json").read_text())["300"]
     pg = result["postgresql"]
 

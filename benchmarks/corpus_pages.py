@@ -7,14 +7,27 @@ import random
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from benchmarks.corpus_text import Sampler, Weighted, _sentences, _TextModel, load_profile
 from storage.keys import make_key
 from storage.models import DayEntryRecord, PageRecord, RelatedRecord, SourceRecord
 
-if TYPE_CHECKING:
-    from benchmarks.corpus_model import Corpus, CorpusSpec
+
+class Seeded(Protocol):
+    """What the pages need of a corpus's spec (benchmarks.corpus_model.CorpusSpec)."""
+
+    @property
+    def seed(self) -> int: ...
+
+
+class Headlines(Protocol):
+    """What a day's index needs of the corpus (benchmarks.corpus_model.Corpus): each
+    event's headline and key, by its number."""
+
+    headline: list[str]
+    key: list[str]
+
 
 SLUG_LIMIT_EN = 140  # bot.ingest.archive.slugify's limits, repeated: the archive's layout
 SLUG_LIMIT_ZH = 60
@@ -40,7 +53,7 @@ def day_path(date: dt.date) -> str:
 
 
 def feed_pages(
-    spec: CorpusSpec,
+    spec: Seeded,
     day: dt.date,
     entity_names: Sequence[str],
     count: int = ANNOUNCED_PER_DAY,
@@ -198,7 +211,7 @@ class DayDraft:
     entries: list[tuple[int, str | None, str, tuple[str, ...]]]  # event, story, summary, context
     formats_line: bool
 
-    def markdown(self, corpus: Corpus) -> str:
+    def markdown(self, corpus: Headlines) -> str:
         prefix = "/zh/news/" if self.lang == "zh" else "/news/"
         path = day_path(self.date)
         lines: list[str] = []
@@ -228,7 +241,7 @@ class DayDraft:
         lines.append(f"## [{previous}]({prefix}{day_path(self.previous)}/index.md)")
         return "\n".join(lines) + "\n"
 
-    def records(self, corpus: Corpus) -> tuple[DayEntryRecord, ...]:
+    def records(self, corpus: Headlines) -> tuple[DayEntryRecord, ...]:
         out = []
         story: str | None = None
         for i, entry_story, summary, context in self.entries:

@@ -21,18 +21,15 @@ import asyncio
 import datetime as dt
 import logging
 from collections import defaultdict
-from typing import TYPE_CHECKING
 
 import aiohttp
 import discord
 
 from bot import render
+from bot.context import Chronicle
 from bot.nonces import alert_nonce
 from bot.permissions import pinging_only
 from storage.models import Match, Subscription
-
-if TYPE_CHECKING:
-    from bot.client import ChronicleBot
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +47,7 @@ def shard_watermark(shard: int, count: int) -> str:
 
 
 class AlertService:
-    def __init__(self, bot: ChronicleBot):
+    def __init__(self, bot: Chronicle):
         self.bot = bot
         self._lock = asyncio.Lock()
         self.claim_grace = CLAIM_GRACE

@@ -17,12 +17,12 @@ import asyncio
 import datetime as dt
 import logging
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 import aiohttp
 import discord
 
 from bot import render
+from bot.context import Chronicle
 from bot.digests import (
     DigestContent,
     current_slot,
@@ -40,9 +40,6 @@ from storage import Storage
 from storage.models import Digest, DigestRun
 from storage.times import Clock, utc_now
 
-if TYPE_CHECKING:
-    from bot.client import ChronicleBot
-
 log = logging.getLogger(__name__)
 
 RETRY_DELAYS = (60.0, 300.0, 900.0)  # seconds before the 2nd, 3rd and 4th attempt
@@ -55,7 +52,7 @@ RetryScheduler = Callable[[int, str, float], None]
 class DigestDelivery:
     """Posts digest runs through the bot, exactly once per digest and slot."""
 
-    def __init__(self, bot: ChronicleBot, pacer: PostPacer, *, clock: Clock = utc_now):
+    def __init__(self, bot: Chronicle, pacer: PostPacer, *, clock: Clock = utc_now):
         self.bot = bot
         self.pacer = pacer
         self.clock = clock

@@ -13,21 +13,18 @@ import contextlib
 import datetime as dt
 import logging
 from collections.abc import Awaitable, Callable, Iterator
-from typing import TYPE_CHECKING
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from bot.context import Chronicle
 from bot.delivery import DigestDelivery, LiveDigests
 from bot.digests import day_slot, next_hourly, next_run
 from bot.failures import log_failure
 from bot.pacing import PostPacer
 from storage.models import Digest
 from storage.times import Clock, utc_now
-
-if TYPE_CHECKING:
-    from bot.client import ChronicleBot
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +40,7 @@ def digest_job_id(digest_id: int) -> str:
 
 
 class ChronicleScheduler:
-    def __init__(self, bot: ChronicleBot, *, clock: Clock = utc_now):
+    def __init__(self, bot: Chronicle, *, clock: Clock = utc_now):
         self.bot = bot
         self.clock = clock
         self.apscheduler = AsyncIOScheduler(timezone=dt.UTC)

@@ -12,18 +12,16 @@ import logging
 import re
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 import discord
 
 from bot import render
+from bot.context import Chronicle
 from bot.errors import NotFound, UserError
 from bot.services import lookups
 from bot.tree import AWAITING_ANSWER, handle_error
 from storage.models import Event
-
-if TYPE_CHECKING:
-    from bot.client import ChronicleBot
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +68,7 @@ async def _deferring(work: Awaitable[Reply], defer: Callable[[], Awaitable[Any]]
     return await task
 
 
-def chronicle(interaction: discord.Interaction) -> ChronicleBot:
+def chronicle(interaction: discord.Interaction) -> Chronicle:
     return interaction.client  # type: ignore[return-value]
 
 
@@ -274,12 +272,12 @@ def event_card_view(event: Event) -> discord.ui.View:
     return view
 
 
-async def event_card_reply(bot: ChronicleBot, event: Event) -> Reply:
+async def event_card_reply(bot: Chronicle, event: Event) -> Reply:
     card = await lookups.card_for(bot.storage, event)
     return Reply(embed=render.event_embed(card), view=event_card_view(event))
 
 
-async def related_reply(bot: ChronicleBot, owner_id: int, event: Event) -> Reply:
+async def related_reply(bot: Chronicle, owner_id: int, event: Event) -> Reply:
     async def load(page: int) -> Page:
         items = await bot.storage.events.related(
             event.id, limit=render.PAGE_SIZE + 1, offset=page * render.PAGE_SIZE

@@ -9,18 +9,14 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from bot import render
+from bot.digest_content import DigestContent, DigestItem, DigestSection
 from storage import Storage
 from storage.models import NO_FILTERS, Digest, DigestFilters, DigestRun, EventBrief, NewEvent
 from storage.times import utc_iso
-
-if TYPE_CHECKING:
-    pass
 
 log = logging.getLogger(__name__)
 
@@ -103,37 +99,6 @@ def slot_day(slot: str) -> dt.date:
 
 
 # --- what -------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class DigestItem:
-    markdown: str  # for Discord
-    lead: str  # for the terminal: the bullet, and the date when the item has one
-    headline: str
-
-    @property
-    def text(self) -> str:
-        return self.lead + self.headline
-
-
-@dataclass(frozen=True, slots=True)
-class DigestSection:
-    heading: str
-    items: tuple[DigestItem, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class DigestContent:
-    kind: str
-    title: str
-    sections: tuple[DigestSection, ...] = ()
-    more: int = 0  # events covered but not listed
-    more_hint: str | None = None  # the /search that lists them all
-    event_ids: tuple[int, ...] = field(default=())  # every event the run covers
-
-    @property
-    def empty(self) -> bool:
-        return not self.sections
 
 
 # The 'new' digests of many channels list much the same events: each line is made once.

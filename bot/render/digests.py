@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import discord
 
+from bot.digest_content import DigestContent
 from bot.render.common import cut
 from bot.render.limits import EMBED_TOTAL_LIMIT, EMBEDS_PER_MESSAGE, base_embed, fit_embed
 from bot.render.markdown import escape
 from bot.render.wrap import TEXT_WIDTH, hang
-
-if TYPE_CHECKING:
-    from bot.digests import DigestContent
 
 DIGEST_DESCRIPTION_BUDGET = 3800  # below 4,096, leaving room for a "continued" heading
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
-from bot.digests import DigestContent, new_content, onthisday_content, search_for
+from bot.digest_content import DigestContent
+from bot.digests import new_content, onthisday_content, search_for
 from bot.errors import InvalidInput
 from bot.services.lookups import check_search_words, entity_ids
 from storage import Storage

@@ -1,0 +1,36 @@
+"""What a digest run lists, as bot/digests.py builds it and bot/render/digests.py shows it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, slots=True)
+class DigestItem:
+    markdown: str  # for Discord
+    lead: str  # for the terminal: the bullet, and the date when the item has one
+    headline: str
+
+    @property
+    def text(self) -> str:
+        return self.lead + self.headline
+
+
+@dataclass(frozen=True, slots=True)
+class DigestSection:
+    heading: str
+    items: tuple[DigestItem, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class DigestContent:
+    kind: str
+    title: str
+    sections: tuple[DigestSection, ...] = ()
+    more: int = 0  # events covered but not listed
+    more_hint: str | None = None  # the /search that lists them all
+    event_ids: tuple[int, ...] = field(default=())  # every event the run covers
+
+    @property
+    def empty(self) -> bool:
+        return not self.sections

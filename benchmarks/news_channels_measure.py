@@ -165,7 +165,7 @@ class Figures:
     lead_s: float = 0.0  # kick to the first post answered
     span_s: float = 0.0  # first to last post answered
     tail_s: float = 0.0  # last post answered to the round's end
-    busiest_second: int = 0  # most posts the stand-in let through in any 1 s (sliding)
+    busiest_second: int = 0  # most posts the stand-in let through in any sliding second
     global_429s: int = 0
     channel_429s: int = 0
     channels_429d: int = 0
@@ -256,7 +256,7 @@ async def _run_bot(
     _reset_peak_rss()
     term.note("starting the bot (GUILD_CREATE of every server, then every digest catches up)")
     started_mono = time.monotonic()
-    # ready_wait None: discord.py's own 2 s wait for another GUILD_CREATE, as in production
+    # ready_wait None: discord.py's own wait for another GUILD_CREATE, as in production
     # (a shorter one could fire on_ready before every server is known).
     async with connected_client(
         bot, proxy, timeout=startup_timeout, guild_ready_timeout=ready_wait

@@ -83,7 +83,7 @@ async def test_a_write_lock_held_too_long_is_told_and_the_command_works_after(
     database = tmp_path / "chronicle.db"
     async with running_bot(standin, database, prepare=sample) as bot:
         assert isinstance(bot.storage, SQLiteStorage)
-        # A write waits this long for another process's lock (10 s as shipped), within
+        # A write waits this long for another process's lock (far longer as shipped), within
         # Discord's 3 s here so the test need not wait.
         await bot.storage.db.writer.execute("PRAGMA busy_timeout = 500")
         importer = sqlite3.connect(database, isolation_level=None)

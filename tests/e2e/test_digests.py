@@ -299,7 +299,7 @@ async def test_a_run_the_archive_refuses_is_tried_again_and_posted_once(
         await set_digest(standin, "onthisday", NEWS, "09:00", "UTC")
         digest_id = await only_digest(bot)
         assert isinstance(bot.storage, SQLiteStorage)
-        await bot.storage.db.writer.execute("PRAGMA busy_timeout = 200")  # 10 s as shipped
+        await bot.storage.db.writer.execute("PRAGMA busy_timeout = 200")  # far longer as shipped
         importer = sqlite3.connect(database, isolation_level=None)
         importer.execute("BEGIN IMMEDIATE")
         try:

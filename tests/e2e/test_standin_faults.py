@@ -77,7 +77,7 @@ async def test_server_error_is_retried_and_global_rate_limit(
     channel = bot.get_channel(DEFAULT_CHANNEL_ID)
     assert isinstance(channel, discord.TextChannel)
     path = rf"/channels/{DEFAULT_CHANNEL_ID}/messages"
-    standin.fail("POST", path, *Errors.SERVER_ERROR, times=1)  # discord.py waits 1 s, retries
+    standin.fail("POST", path, *Errors.SERVER_ERROR, times=1)  # discord.py waits, then retries
     standin.rate_limit("POST", path, retry_after=0.02, is_global=True)
 
     message = await asyncio.wait_for(channel.send("eventually"), WAIT)

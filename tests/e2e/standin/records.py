@@ -86,7 +86,7 @@ class RecordedRequest:
     # time.monotonic() when the stand-in answered it (same clock as the event loop's time()).
     at: float = 0.0
     # Which enforced limit answered 429 ("global", "channel_messages", "crossposts"); None
-    # otherwise -- including for 429s injected with fail()/rate_limit().
+    # otherwise, injected failures (fail(), rate_limit()) included.
     rate_limited: str | None = None
     # The headers the stand-in answered with (X-RateLimit-*, Retry-After, ...).
     response_headers: dict[str, str] = field(default_factory=dict, repr=False)

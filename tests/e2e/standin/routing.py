@@ -337,7 +337,7 @@ class RoutingMixin(StandInState):
             except _ApiError as error:
                 result = error.result
             except Exception as error:
-                # A stand-in bug. Not a 5xx: discord.py would retry those with 1-9 s sleeps.
+                # A stand-in bug. Not a 5xx: discord.py would retry those, sleeping between tries.
                 # Kept in ``internal_errors`` so a test can fail loudly on it.
                 _log.exception("stand-in failed handling %s %s", method, path)
                 self.internal_errors.append(error)

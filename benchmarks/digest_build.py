@@ -72,6 +72,22 @@ class DigestResult:
     def p(self, kind: str, pct: float) -> float:
         return percentile(self.times_ms[kind], pct)
 
+    def figures(self) -> dict[str, Any]:
+        """What RESULTS.json keeps of a run."""
+        return {
+            "channels": self.channels,
+            "digests": self.digests,
+            "announced": self.announced,
+            "seconds": self.seconds,
+            "onthisday_p50": self.p("onthisday", 50),
+            "onthisday_p99": self.p("onthisday", 99),
+            "new_p50": self.p("new", 50),
+            "new_p99": self.p("new", 99),
+            "messages": self.messages,
+            "events_listed": self.events_listed,
+            "empty": self.empty,
+        }
+
 
 def _names_by_popularity(db: sqlite3.Connection, rng: random.Random, count: int) -> list[str]:
     """Entity names of random events' links: popular entities come up as often as they are."""

@@ -390,19 +390,7 @@ async def run_size(
             )
     finally:
         await storage.close()
-    result["digests"] = {
-        "channels": digests.channels,
-        "digests": digests.digests,
-        "announced": digests.announced,
-        "seconds": digests.seconds,
-        "onthisday_p50": digests.p("onthisday", 50),
-        "onthisday_p99": digests.p("onthisday", 99),
-        "new_p50": digests.p("new", 50),
-        "new_p99": digests.p("new", 99),
-        "messages": digests.messages,
-        "events_listed": digests.events_listed,
-        "empty": digests.empty,
-    }
+    result["digests"] = digests.figures()
     return result
 
 

@@ -429,15 +429,18 @@ class EntityMatcher:
         words = _words(text)
         out: list[str] = []
         i = 0
+        match = self._name_at(words, 0) if words else None
         while i < len(words):
-            match = self._name_at(words, i)
             if match is None:
                 i += 1
+                match = self._name_at(words, i) if i < len(words) else None
                 continue
             end = i + len(match.keys)
-            if self._tags(match, words, i, end, unjudged):
+            # The name that follows decides this one's (_tags), then is the next match.
+            following = self._name_at(words, end) if end < len(words) else None
+            if self._tags(match, words, i, end, unjudged, followed_by_name=following is not None):
                 out.append(match.canonical)
-            i = end
+            i, match = end, following
         return out
 
     def _name_at(self, words: list[_Word], i: int) -> _WordName | None:
@@ -474,12 +477,15 @@ class EntityMatcher:
         start: int,
         end: int,
         unjudged: list[str] | None,
+        *,
+        followed_by_name: bool,
     ) -> bool:
         """Whether a name found at words[start:end] tags: not the start of a longer
-        capitalised name, and, if a common word, written as a name on its own."""
+        capitalised name (unless a known name follows), and, if a common word, written as
+        a name on its own."""
         if name.kind == "demonym":
             return True
-        if _extends_right(words, end) and self._name_at(words, end) is None:
+        if _extends_right(words, end) and not followed_by_name:
             return False
         span = words[start:end]
         as_written = all(_capitalised(w[0]) for w in span if w[1] not in CONNECTORS)

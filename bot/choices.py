@@ -12,7 +12,7 @@ import discord
 from discord import app_commands
 
 from bot import render
-from bot.failures import archive_failure
+from bot.failures import interaction_archive_failure
 from bot.tree import describe
 from storage import Storage
 
@@ -47,7 +47,7 @@ def in_time(callback: ChoicesCallback[Cog]) -> ChoicesCallback[Cog]:
             )
             return []
         except Exception as exc:
-            problem = archive_failure(getattr(interaction.client, "storage", None), exc)
+            problem = interaction_archive_failure(interaction, exc)
             if problem is None:
                 raise
             log.warning(

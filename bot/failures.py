@@ -1,8 +1,12 @@
-"""Failures of the bot's background work (digests, polls, sweeps), logged to be acted on."""
+"""The archive failing under the bot's work (commands, digests, polls): told apart from bugs,
+logged to be acted on, waited out."""
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
+
+import discord
 
 from storage import Storage
 from storage.problems import Problem
@@ -13,6 +17,27 @@ def archive_failure(storage: Storage | None, exc: BaseException) -> Problem | No
     the server gone), if that is what it is: the same work may succeed later untouched."""
     problem = storage.explain(exc) if storage is not None else None
     return problem if problem is not None and problem.transient else None
+
+
+def interaction_archive_failure(
+    interaction: discord.Interaction, exc: BaseException
+) -> Problem | None:
+    """archive_failure for the archive of the bot an interaction came to."""
+    return archive_failure(getattr(interaction.client, "storage", None), exc)
+
+
+class ArchiveHold:
+    """A poller's pause after a round the archive could not store: nothing of it was
+    recorded, so polling again at the next check would fetch the same things for nothing."""
+
+    def __init__(self) -> None:
+        self._until: dt.datetime | None = None
+
+    def hold(self, until: dt.datetime) -> None:
+        self._until = until
+
+    def holds(self, now: dt.datetime) -> bool:
+        return self._until is not None and now < self._until
 
 
 def log_failure(

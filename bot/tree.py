@@ -11,7 +11,7 @@ import discord
 from discord import app_commands
 
 from bot.errors import UserError
-from bot.failures import archive_failure, log_failure
+from bot.failures import interaction_archive_failure, log_failure
 from bot.render import error_text
 from storage import Storage
 from storage.problems import Cause
@@ -100,11 +100,9 @@ async def handle_error(interaction: discord.Interaction, error: Exception) -> No
     if (message := expected_message(error)) is not None:
         await send_ephemeral(interaction, message)
         return
-    if (
-        problem := archive_failure(getattr(interaction.client, "storage", None), error)
-    ) is not None:
+    if (problem := interaction_archive_failure(interaction, error)) is not None:
         log.error("%s failed, the archive's doing: %s", describe(interaction), problem)
-        await send_ephemeral(interaction, ARCHIVE_FAILURES.get(problem.cause, GENERIC_FAILURE))
+        await send_ephemeral(interaction, ARCHIVE_FAILURES[problem.cause])
         return
     log.error("unexpected error in %s", describe(interaction), exc_info=error)
     await send_ephemeral(interaction, GENERIC_FAILURE)

@@ -53,11 +53,11 @@ async def place_entries(
     same_story: SameStory | None,
     sql: EntrySQL,
 ) -> Placed:
-    """Each item not ``seen`` (identities the feed carried before) joins the event of its
-    story, or makes one; ``same_story`` None makes every item a new event."""
+    """Each item not ``seen`` (identities the feed carried before; the set is added to)
+    joins the event of its story, or makes one; ``same_story`` None makes every item a new
+    event."""
     placed = Placed()
     stored = placed.stored
-    seen = set(seen)
     for item in items:
         if item.identity in seen:
             stored.already_seen += 1

@@ -35,7 +35,7 @@ import aiohttp
 
 from bot.config import Settings
 from bot.errors import InvalidInput
-from bot.failures import archive_failure
+from bot.failures import ArchiveHold, archive_failure
 from bot.ingest.feeds.addresses import FetchPolicy
 from bot.ingest.mediawiki import (
     TITLES_PER_REQUEST,
@@ -156,9 +156,7 @@ class WikipediaService:
         self.poll_minutes = poll_minutes
         self.rules = rules
         self.clock = clock
-        # After a poll the archive could not store, no poll before this: polling at each
-        # check would read the same pages again for nothing.
-        self._archive_hold_until: dt.datetime | None = None
+        self.archive_hold = ArchiveHold()  # after a poll the archive could not store
 
     # --- backfill -----------------------------------------------------------------------
 
@@ -313,7 +311,7 @@ class WikipediaService:
     async def poll_due(self) -> PullReport | None:
         """Poll if it is time (None if not): today's and yesterday's pages, UTC."""
         now = self.clock()
-        if self._archive_hold_until is not None and now < self._archive_hold_until:
+        if self.archive_hold.holds(now):
             return None
         state = await self.storage.portal.poll_state(self.wiki)
         if state.next_poll_at is not None and now < state.next_poll_at:
@@ -332,7 +330,7 @@ class WikipediaService:
         except Exception as exc:
             if (problem := archive_failure(self.storage, exc)) is not None:
                 # Not the wiki's doing: nothing is recorded against it.
-                self._archive_hold_until = now + dt.timedelta(minutes=self.poll_minutes)
+                self.archive_hold.hold(now + dt.timedelta(minutes=self.poll_minutes))
                 log.error(
                     "Wikipedia: the poll could not be stored: %s; it is tried again in %g minutes",
                     problem,

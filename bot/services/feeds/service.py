@@ -15,7 +15,7 @@ from typing import Any, Final
 import aiohttp
 
 from bot.errors import InvalidInput, NotFound
-from bot.failures import archive_failure
+from bot.failures import ArchiveHold, archive_failure
 from bot.ingest.feeds.addresses import FetchPolicy
 from bot.ingest.feeds.entries import ParsedFeed
 from bot.ingest.feeds.errors import FeedError
@@ -63,9 +63,7 @@ class FeedService:
         self.rules = rules
         self.clock = clock
         self.names = FeedMatcher(storage)
-        # After a round the archive could not store, no round before this: the feeds'
-        # validators were not stored, so a round at each check would fetch them all again.
-        self._archive_hold_until: dt.datetime | None = None
+        self.archive_hold = ArchiveHold()  # after a round the archive could not store
 
     @property
     def matcher(self) -> EntityMatcher:
@@ -181,7 +179,7 @@ class FeedService:
     ) -> PollReport:
         """Poll every active feed whose next poll is due at ``now``."""
         at = now or self.clock()
-        if self._archive_hold_until is not None and at < self._archive_hold_until:
+        if self.archive_hold.holds(at):
             return PollReport()
         feeds = await self.storage.feeds.due(at, limit=limit)
         return await self.poll_many(feeds, now=now, concurrency=concurrency, on_outcome=on_outcome)
@@ -225,7 +223,7 @@ class FeedService:
         report.outcomes = list(await asyncio.gather(*(one(feed) for feed in feeds)))
         unstored = [o for o in report.outcomes if o.error_kind == ARCHIVE_FAILED]
         if unstored:
-            self._archive_hold_until = (now or self.clock()) + self.poll_interval
+            self.archive_hold.hold((now or self.clock()) + self.poll_interval)
             log.error(
                 "the polls of %d of %d feeds were not stored: %s; they are fetched again"
                 " in %g minutes",

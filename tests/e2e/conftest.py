@@ -1,4 +1,4 @@
-"""Fixtures of the end-to-end tests that need a PostgreSQL database."""
+"""Fixtures of the end-to-end tests: the loopback Discord, and a PostgreSQL database."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from tests.e2e.standin.server import DiscordStandIn
 from tests.support import postgres
 
 
@@ -31,3 +32,12 @@ async def postgres_url() -> AsyncIterator[str]:
             yield url
         finally:
             await postgres.drop_database(server, url)
+
+
+@pytest.fixture
+async def standin() -> AsyncIterator[DiscordStandIn]:
+    """The loopback Discord, one server; a module with other servers has its own. Like
+    Discord, it answers an interaction not answered within 3 s with 404."""
+    async with DiscordStandIn() as api:
+        yield api
+    assert not api.internal_errors

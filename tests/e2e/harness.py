@@ -11,7 +11,9 @@ from typing import Any
 
 from bot.client import ChronicleBot
 from bot.config import Settings
+from bot.services.imports import import_archive
 from storage import Storage, open_storage
+from tests.conftest import SAMPLE_NEWS
 from tests.e2e.standin.constants import DEFAULT_GUILD_ID, DEFAULT_TOKEN
 from tests.e2e.standin.model import UserSpec
 from tests.e2e.standin.server import DiscordStandIn, connected_client
@@ -108,3 +110,8 @@ def button(message: dict[str, Any], label: str) -> str:
         for c in row["components"]
         if c.get("label") == label
     )
+
+
+async def sample(storage: Storage) -> None:
+    """prepare= for running_bot: the bundled sample archive."""
+    await import_archive(storage, [SAMPLE_NEWS])

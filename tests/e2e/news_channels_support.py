@@ -20,9 +20,6 @@ from typing import Any
 import pytest
 
 from bot.client import ChronicleBot
-from bot.services.imports import import_archive
-from storage import Storage
-from tests.conftest import SAMPLE_NEWS
 from tests.e2e.harness import FakeClock
 from tests.e2e.standin.constants import DEFAULT_GUILD_ID, GUILD_ANNOUNCEMENT, GUILD_FORUM
 from tests.e2e.standin.model import ChannelSpec, GuildSpec, RoleSpec, make_guild, make_thread
@@ -71,10 +68,6 @@ def news_guild(guild_id: int = DEFAULT_GUILD_ID) -> GuildSpec:
     )
     spec.system_channel_id = guild_id + 10
     return spec
-
-
-async def sample(storage: Storage) -> None:
-    await import_archive(storage, [SAMPLE_NEWS])
 
 
 @pytest.fixture(name="standin")

@@ -8,36 +8,21 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
 from bot.choices import AUTOCOMPLETE_SECONDS
-from bot.services.imports import import_archive
 from bot.tree import ARCHIVE_FAILURES
-from storage import Storage
 from storage.problems import Cause
 from storage.sqlite import SQLiteStorage
-from tests.conftest import SAMPLE_NEWS
-from tests.e2e.harness import running_bot
+from tests.e2e.harness import running_bot, sample
 from tests.e2e.standin.constants import DEFAULT_GUILD_ID, DEFAULT_USER_ID
 from tests.e2e.standin.server import DiscordStandIn
 from tests.support.full_disk import fill_disk, room_again
 from tests.support.tcp_proxy import TcpProxy
 
 EPHEMERAL = 64
-
-
-@pytest.fixture
-async def standin() -> AsyncIterator[DiscordStandIn]:
-    async with DiscordStandIn() as api:
-        yield api
-    assert not api.internal_errors
-
-
-async def sample(storage: Storage) -> None:
-    await import_archive(storage, [SAMPLE_NEWS])
 
 
 def archive_lines(caplog: pytest.LogCaptureFixture, starting: str) -> list[str]:

@@ -19,7 +19,7 @@ from storage import Storage
 from storage.models import PageRecord, SourceRecord
 from storage.sqlite import SQLiteStorage
 from tests.conftest import SAMPLE_NEWS
-from tests.e2e.harness import FakeClock, running_bot
+from tests.e2e.harness import FakeClock, running_bot, sample
 from tests.e2e.standin.constants import DEFAULT_GUILD_ID, DEFAULT_USER_ID, SEND_MESSAGES
 from tests.e2e.standin.model import GuildSpec, make_guild
 from tests.e2e.standin.records import Errors
@@ -39,10 +39,6 @@ def guild(system_channel: bool = False) -> GuildSpec:
     if system_channel:
         spec.system_channel_id = GENERAL
     return spec
-
-
-async def sample(storage: Storage) -> None:
-    await import_archive(storage, [SAMPLE_NEWS])
 
 
 @pytest.fixture

@@ -32,13 +32,6 @@ async def sample(storage: Storage) -> None:
 
 
 @pytest.fixture
-async def standin() -> AsyncIterator[DiscordStandIn]:
-    async with DiscordStandIn() as api:
-        yield api
-    assert not api.internal_errors
-
-
-@pytest.fixture
 async def bot(standin: DiscordStandIn, tmp_path: Path) -> AsyncIterator[ChronicleBot]:
     async with running_bot(standin, tmp_path / "chronicle.db", prepare=sample) as client:
         yield client

@@ -17,7 +17,7 @@ from typing import Any
 
 from bot.client import ChronicleBot
 from bot.scheduler import digest_job_id
-from tests.e2e.harness import FakeClock, dms_to, running_bot
+from tests.e2e.harness import FakeClock, dms_to, running_bot, sample
 from tests.e2e.news_channels_support import (
     ANNOUNCEMENTS,
     EPHEMERAL,
@@ -41,7 +41,6 @@ from tests.e2e.news_channels_support import (
     news_guild,
     only_digest,
     posts,
-    sample,
     standin_fixture,  # noqa: F401 -- a fixture, found by pytest as `standin`
     wire_fixture,  # noqa: F401 -- a fixture, found by pytest as `wire`
 )

@@ -13,11 +13,9 @@ import pytest
 
 from bot.client import ChronicleBot
 from bot.scheduler import digest_job_id
-from bot.services.imports import import_archive
 from storage import Storage
 from storage.models import PageRecord, SourceRecord
-from tests.conftest import SAMPLE_NEWS
-from tests.e2e.harness import FakeClock, dms_to, running_bot
+from tests.e2e.harness import FakeClock, dms_to, running_bot, sample
 from tests.e2e.standin.model import UserSpec, make_guild
 from tests.e2e.standin.server import DiscordStandIn
 
@@ -54,10 +52,6 @@ def identified_shards(standin: DiscordStandIn) -> list[Any]:
     return sorted(
         f.d["shard"] for f in standin.gateway_frames if f.op == 2 and isinstance(f.d, dict)
     )
-
-
-async def sample(storage: Storage) -> None:
-    await import_archive(storage, [SAMPLE_NEWS])
 
 
 async def fire(bot: ChronicleBot, clock: FakeClock, digest_id: int) -> None:

@@ -66,13 +66,6 @@ def content(request: RecordedRequest) -> Any:
     return request.json.get("content") if isinstance(request.json, dict) else None
 
 
-@pytest.fixture
-async def standin() -> AsyncIterator[DiscordStandIn]:
-    async with DiscordStandIn() as api:  # answers later than 3 s get 404 Unknown interaction
-        yield api
-    assert not api.internal_errors
-
-
 async def choices(handle: InteractionHandle) -> list[dict[str, Any]]:
     callback = await handle.callback(timeout=AUTOCOMPLETE_SECONDS + 3)
     assert callback.status < 300, callback.response  # within Discord's 3 s

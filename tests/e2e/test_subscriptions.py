@@ -11,9 +11,8 @@ import pytest
 
 from bot.client import ChronicleBot
 from bot.services.imports import import_archive
-from storage import Storage
-from tests.conftest import SAMPLE_NEWS, SEED_PAGES, TEST_DATA
-from tests.e2e.harness import dms_to, running_bot
+from tests.conftest import SEED_PAGES, TEST_DATA
+from tests.e2e.harness import dms_to, running_bot, sample
 from tests.e2e.standin.constants import DEFAULT_GUILD_ID
 from tests.e2e.standin.model import UserSpec, make_guild
 from tests.e2e.standin.server import DiscordStandIn
@@ -27,10 +26,6 @@ CHLOE = UserSpec(id=5003, username="chloe")
 
 
 OLD = [("old-1", "Ministers meet in Brussels to discuss the budget")]
-
-
-async def sample(storage: Storage) -> None:
-    await import_archive(storage, [SAMPLE_NEWS])
 
 
 @pytest.fixture

@@ -14,10 +14,8 @@ import pytest
 from bot.client import ChronicleBot
 from bot.ingest.portal import ENGLISH
 from bot.scheduler import digest_job_id
-from bot.services.imports import import_archive
-from storage import Storage
-from tests.conftest import SAMPLE_NEWS, TEST_DATA
-from tests.e2e.harness import FakeClock, dms_to, running_bot
+from tests.conftest import TEST_DATA
+from tests.e2e.harness import FakeClock, dms_to, running_bot, sample
 from tests.e2e.standin.constants import DEFAULT_GUILD_ID
 from tests.e2e.standin.model import UserSpec, make_guild
 from tests.e2e.standin.server import DiscordStandIn
@@ -44,10 +42,6 @@ NEW_ITEM = (
     "*[[Daniel Noboa]] says [[Ecuador]] is in an &quot;internal armed conflict&quot; and orders"
     " the army to neutralise 22 gangs. [https://apnews.com/ecuador-conflict (''AP'')]\n"
 )
-
-
-async def sample(storage: Storage) -> None:
-    await import_archive(storage, [SAMPLE_NEWS])
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import aiohttp
 import pytest
@@ -17,6 +16,7 @@ from bot.ingest.feeds.addresses import FetchPolicy
 from bot.ingest.feeds.fetch import make_session
 from bot.services.feeds.service import ARCHIVE_FAILED, FeedService
 from bot.services.imports import import_archive
+from storage import Storage
 from storage.sqlite import SQLiteStorage
 from tests.conftest import SAMPLE_NEWS
 from tests.support.feed_server import FeedServer, wire_rss
@@ -28,13 +28,11 @@ ITEMS = [(f"wire-{n}", f"Earthquake shakes the coast of Atlantis, report {n}") f
 
 
 @pytest.fixture
-async def archive(tmp_path: Path) -> AsyncIterator[SQLiteStorage]:
-    storage = await SQLiteStorage.open(tmp_path / "chronicle.db")
-    try:
-        await import_archive(storage, [SAMPLE_NEWS])
-        yield storage
-    finally:
-        await storage.close()
+async def archive(storage: Storage) -> SQLiteStorage:
+    """The test's SQLite archive (tests/conftest.py), with the bundled sample."""
+    assert isinstance(storage, SQLiteStorage)
+    await import_archive(storage, [SAMPLE_NEWS])
+    return storage
 
 
 @pytest.fixture

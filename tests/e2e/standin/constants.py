@@ -34,7 +34,6 @@ __all__ = [
     "OWNER_USER_ID",
     "PRIVATE_THREAD",
     "PUBLIC_THREAD",
-    "READ_MESSAGE_HISTORY",
     "SEND_MESSAGES",
     "SEND_MESSAGES_IN_THREADS",
     "VIEW_CHANNEL",
@@ -88,7 +87,6 @@ VIEW_CHANNEL = permissions(view_channel=True)
 SEND_MESSAGES = permissions(send_messages=True)
 EMBED_LINKS = permissions(embed_links=True)
 ATTACH_FILES = permissions(attach_files=True)
-READ_MESSAGE_HISTORY = permissions(read_message_history=True)
 SEND_MESSAGES_IN_THREADS = permissions(send_messages_in_threads=True)  # 1 << 38
 CREATE_PUBLIC_THREADS = permissions(create_public_threads=True)
 CREATE_PRIVATE_THREADS = permissions(create_private_threads=True)

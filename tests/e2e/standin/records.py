@@ -91,10 +91,6 @@ class RecordedRequest:
     # The headers the stand-in answered with (X-RateLimit-*, Retry-After, ...).
     response_headers: dict[str, str] = field(default_factory=dict, repr=False)
 
-    @property
-    def has_authorization(self) -> bool:
-        return self.authorization is not None
-
 
 @dataclass(frozen=True)
 class GatewayFrame:

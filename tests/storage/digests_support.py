@@ -50,17 +50,6 @@ def history(headline: str, date: dt.date, *entities: str, lang: str = "en") -> P
     )
 
 
-async def arrive(storage: Storage, *pages: PageRecord) -> list[int]:
-    """Import pages; their event ids, in order."""
-    await storage.events.import_batch(pages)
-    ids = []
-    for page in pages:
-        event = await storage.events.get_by_key(page.key)
-        assert event is not None
-        ids.append(event.id)
-    return ids
-
-
 async def make_digest(
     storage: Storage,
     filters: DigestFilters = EVERYTHING,
@@ -98,9 +87,3 @@ async def headlines(storage: Storage, digest: Digest, *, language: str = "all") 
     """What the digest would post now (read as stored: its watermark may have moved)."""
     found = await storage.digests.new_events(await fresh(storage, digest), language=language)
     return [e.brief.headline for e in found.events]
-
-
-async def entity(storage: Storage, name: str) -> int:
-    found = await storage.entities.find(name)
-    assert found is not None, name
-    return found[0]

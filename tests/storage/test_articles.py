@@ -9,6 +9,7 @@ import datetime as dt
 from storage import Storage
 from storage.keys import make_key
 from storage.models import ArticleRecord, PageRecord, SearchFilter
+from tests.storage.events_support import arrive
 
 DAY = dt.date(2019, 4, 15)
 
@@ -21,16 +22,6 @@ def page(date: dt.date, headline: str, summary: str = "", *entities: str) -> Pag
         summary=summary,
         entities=entities,
     )
-
-
-async def arrive(storage: Storage, *pages: PageRecord) -> list[int]:
-    await storage.events.import_batch(pages)
-    ids = []
-    for p in pages:
-        event = await storage.events.get_by_key(p.key)
-        assert event is not None
-        ids.append(event.id)
-    return ids
 
 
 FIRE = page(DAY, "Fire engulfs the roof of Notre-Dame de Paris", "The spire collapses.", "Paris")

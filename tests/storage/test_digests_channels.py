@@ -13,14 +13,13 @@ from tests.storage.digests_support import (
     NOW,
     OTHER_CHANNEL,
     USER,
-    arrive,
-    entity,
     fresh,
     headlines,
     history,
     make_digest,
     news,
 )
+from tests.storage.events_support import arrive, entity
 
 # --- several digests per channel -------------------------------------------------------------
 

@@ -13,14 +13,13 @@ from tests.storage.digests_support import (
     NOW,
     OTHER_CHANNEL,
     _slug,
-    arrive,
-    entity,
     fresh,
     headlines,
     history,
     make_digest,
     news,
 )
+from tests.storage.events_support import arrive, entity
 
 # --- filters on new events -------------------------------------------------------------------
 

@@ -13,12 +13,12 @@ from tests.storage.digests_support import (
     NOW,
     SLOT,
     USER,
-    arrive,
     fresh,
     headlines,
     make_digest,
     news,
 )
+from tests.storage.events_support import arrive
 
 
 async def _ledger(raw_sql: RawSQL, digest: Digest) -> list[int]:

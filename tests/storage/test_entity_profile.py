@@ -19,6 +19,7 @@ from storage.models import (
     RelatedRecord,
     SourceRecord,
 )
+from tests.storage.events_support import arrive, entity
 
 
 def page(
@@ -42,22 +43,6 @@ def page(
         sources=sources,
         related=related,
     )
-
-
-async def arrive(storage: Storage, *pages: PageRecord) -> list[int]:
-    await storage.events.import_batch(pages)
-    ids = []
-    for p in pages:
-        event = await storage.events.get_by_key(p.key)
-        assert event is not None
-        ids.append(event.id)
-    return ids
-
-
-async def entity(storage: Storage, name: str) -> int:
-    found = await storage.entities.find(name)
-    assert found is not None, name
-    return found[0]
 
 
 async def brief(storage: Storage, event_id: int) -> EventBrief:

@@ -19,6 +19,7 @@ from storage.models import (
     Subscription,
 )
 from tests.storage.conftest import OpenArchive
+from tests.storage.events_support import arrive, entity
 
 DAY = dt.date(2026, 3, 2)
 NOW = dt.datetime(2026, 3, 2, 12, tzinfo=dt.UTC)
@@ -50,23 +51,6 @@ def history(headline: str, *entities: str) -> PageRecord:
     return PageRecord(
         key=make_key(date, _slug(headline)), date=date, headline=headline, entities=entities
     )
-
-
-async def arrive(storage: Storage, *pages: PageRecord) -> list[int]:
-    """Import pages; their event ids, in order."""
-    await storage.events.import_batch(pages)
-    ids = []
-    for page in pages:
-        event = await storage.events.get_by_key(page.key)
-        assert event is not None
-        ids.append(event.id)
-    return ids
-
-
-async def entity(storage: Storage, name: str) -> int:
-    found = await storage.entities.find(name)
-    assert found is not None, name
-    return found[0]
 
 
 async def subscribe(

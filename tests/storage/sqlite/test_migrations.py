@@ -24,12 +24,11 @@ from storage.textindex import fold
 from tests.storage.digests_support import (
     SLOT,
     _slug,
-    arrive,
-    entity,
     headlines,
     history,
     make_digest,
 )
+from tests.storage.events_support import arrive, entity
 from tests.storage.test_chinese_scripts import SIMPLIFIED, TRADITIONAL
 from tests.support.archives import archive_at_schema
 

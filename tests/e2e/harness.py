@@ -11,6 +11,7 @@ from typing import Any
 
 from bot.client import ChronicleBot
 from bot.config import Settings
+from bot.scheduler import digest_job_id
 from bot.services.imports import import_archive
 from storage import Storage, open_storage
 from tests.conftest import SAMPLE_NEWS
@@ -115,3 +116,19 @@ def button(message: dict[str, Any], label: str) -> str:
 async def sample(storage: Storage) -> None:
     """prepare= for running_bot: the bundled sample archive."""
     await import_archive(storage, [SAMPLE_NEWS])
+
+
+async def fire(bot: ChronicleBot, clock: FakeClock, digest_id: int) -> dt.datetime:
+    """Move the clock to the digest's next run and run the job the scheduler would run."""
+    job = bot.chronicle_scheduler.apscheduler.get_job(digest_job_id(digest_id))
+    assert job is not None
+    when: dt.datetime = job.trigger.run_date
+    clock.set(when)
+    await job.func(*job.args)
+    return when
+
+
+async def only_digest(bot: ChronicleBot) -> int:
+    """The id of the one digest the bot has."""
+    (digest,) = await bot.storage.digests.all()
+    return digest.id

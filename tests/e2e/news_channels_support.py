@@ -122,11 +122,6 @@ async def ingest(
     await bot.chronicle_scheduler.live.wait()
 
 
-async def only_digest(bot: ChronicleBot) -> int:
-    (digest,) = await bot.storage.digests.all()
-    return digest.id
-
-
 WORDS = [
     "ministers",
     "officials",

@@ -12,14 +12,12 @@ from typing import Any
 
 import pytest
 
-from bot.client import ChronicleBot
-from bot.scheduler import digest_job_id
 from bot.services.imports import import_archive
 from storage import Storage
 from storage.models import PageRecord, SourceRecord
 from storage.sqlite import SQLiteStorage
 from tests.conftest import SAMPLE_NEWS
-from tests.e2e.harness import FakeClock, running_bot, sample
+from tests.e2e.harness import FakeClock, fire, only_digest, running_bot, sample
 from tests.e2e.standin.constants import DEFAULT_GUILD_ID, DEFAULT_USER_ID, SEND_MESSAGES
 from tests.e2e.standin.model import GuildSpec, make_guild
 from tests.e2e.standin.records import Errors
@@ -69,21 +67,6 @@ async def set_digest(
     handle = await standin.send_slash_command("digest set", options, **manager())
     callback = await handle.callback()
     return callback.json["data"]
-
-
-async def fire(bot: ChronicleBot, clock: FakeClock, digest_id: int) -> dt.datetime:
-    """Move the clock to the digest's next run and run the job the scheduler would run."""
-    job = bot.chronicle_scheduler.apscheduler.get_job(digest_job_id(digest_id))
-    assert job is not None
-    when = job.trigger.run_date
-    clock.set(when)
-    await job.func(*job.args)
-    return when
-
-
-async def only_digest(bot: ChronicleBot) -> int:
-    (digest,) = await bot.storage.digests.all()
-    return digest.id
 
 
 async def test_digest_fires_at_its_local_time_in_two_timezones(

@@ -15,9 +15,7 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
-from bot.client import ChronicleBot
-from bot.scheduler import digest_job_id
-from tests.e2e.harness import FakeClock, dms_to, running_bot, sample
+from tests.e2e.harness import FakeClock, dms_to, fire, only_digest, running_bot, sample
 from tests.e2e.news_channels_support import (
     ANNOUNCEMENTS,
     EPHEMERAL,
@@ -39,7 +37,6 @@ from tests.e2e.news_channels_support import (
     ingest,
     long_items,
     news_guild,
-    only_digest,
     posts,
     standin_fixture,  # noqa: F401 -- a fixture, found by pytest as `standin`
     wire_fixture,  # noqa: F401 -- a fixture, found by pytest as `wire`
@@ -48,17 +45,6 @@ from tests.e2e.standin.constants import DEFAULT_BOT_PERMISSIONS, DEFAULT_GUILD_I
 from tests.e2e.standin.model import DEFAULT_USER
 from tests.e2e.standin.server import DiscordStandIn
 from tests.support.feed_server import FeedServer, wire_rss
-
-
-async def fire(bot: ChronicleBot, clock: FakeClock, digest_id: int) -> dt.datetime:
-    """Move the clock to the digest's next run and run the job the scheduler would run."""
-    job = bot.chronicle_scheduler.apscheduler.get_job(digest_job_id(digest_id))
-    assert job is not None
-    when: dt.datetime = job.trigger.run_date
-    clock.set(when)
-    await job.func(*job.args)
-    return when
-
 
 # --------------------------------------------------------------------------------------------
 # 1. Live, one entity, across a restart

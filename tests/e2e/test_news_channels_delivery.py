@@ -20,7 +20,7 @@ import pytest
 
 from bot.client import ChronicleBot
 from bot.pacing import PostPacer
-from tests.e2e.harness import FakeClock, running_bot, sample
+from tests.e2e.harness import FakeClock, only_digest, running_bot, sample
 from tests.e2e.news_channels_support import (
     ANNOUNCEMENTS,
     FORUM,
@@ -38,7 +38,6 @@ from tests.e2e.news_channels_support import (
     ingest,
     long_items,
     news_guild,
-    only_digest,
     posts,
     standin_fixture,  # noqa: F401 -- a fixture, found by pytest as `standin`
     wire_fixture,  # noqa: F401 -- a fixture, found by pytest as `wire`

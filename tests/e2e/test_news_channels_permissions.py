@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.e2e.harness import FakeClock, dms_to, running_bot, sample
+from tests.e2e.harness import FakeClock, dms_to, only_digest, running_bot, sample
 from tests.e2e.news_channels_support import (
     ANNOUNCEMENTS,
     FORUM,
@@ -27,7 +27,6 @@ from tests.e2e.news_channels_support import (
     digest_set,
     guids,
     ingest,
-    only_digest,
     posts,
     standin_fixture,  # noqa: F401 -- a fixture, found by pytest as `standin`
     wire_fixture,  # noqa: F401 -- a fixture, found by pytest as `wire`

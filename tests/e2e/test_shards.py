@@ -11,11 +11,9 @@ from typing import Any
 
 import pytest
 
-from bot.client import ChronicleBot
-from bot.scheduler import digest_job_id
 from storage import Storage
 from storage.models import PageRecord, SourceRecord
-from tests.e2e.harness import FakeClock, dms_to, running_bot, sample
+from tests.e2e.harness import FakeClock, dms_to, fire, running_bot, sample
 from tests.e2e.standin.model import UserSpec, make_guild
 from tests.e2e.standin.server import DiscordStandIn
 
@@ -52,14 +50,6 @@ def identified_shards(standin: DiscordStandIn) -> list[Any]:
     return sorted(
         f.d["shard"] for f in standin.gateway_frames if f.op == 2 and isinstance(f.d, dict)
     )
-
-
-async def fire(bot: ChronicleBot, clock: FakeClock, digest_id: int) -> None:
-    """Move the clock to the digest's next run and run the job the scheduler would run."""
-    job = bot.chronicle_scheduler.apscheduler.get_job(digest_job_id(digest_id))
-    assert job is not None
-    clock.set(job.trigger.run_date)
-    await job.func(*job.args)
 
 
 async def test_one_process_of_both_shards_serves_both_servers_once(

@@ -36,6 +36,7 @@ import asyncpg
 from benchmarks import digest_build, queries, slash
 from benchmarks.corpus_model import CorpusSpec
 from benchmarks.queries import percentile
+from benchmarks.report_cells import ms, slowest, verdict
 from storage import open_storage
 from storage.postgres import PostgresStorage, transfer, transfer_check
 from storage.postgres.db import redacted
@@ -398,15 +399,7 @@ async def run_size(
 
 
 def _ms(value: float | None) -> str:
-    if value is None or value != value:  # None or NaN
-        return "—"
-    if value < 1:
-        return f"{value:.2f}"
-    return f"{value:.1f}" if value < 100 else f"{value:,.0f}"
-
-
-def _verdict(passed: bool | None) -> str:
-    return "" if passed is None else ("PASS" if passed else "**MISS**")
+    return ms(value, missing="—")
 
 
 def _by_name(rows: Sequence[dict[str, Any]] | None) -> dict[str, dict[str, Any]]:
@@ -452,7 +445,7 @@ def render(r: dict[str, Any]) -> str:
         early = " (stopped: time budget)" if row["stopped_early"] else ""
         out(
             f"| {row['name']} p99{early} | {_ms(theirs.get('p99'))} ms | {_ms(row['p99'])} ms"
-            f" | {target} | {_verdict(row['passed'])} |"
+            f" | {target} | {verdict(row['passed'])} |"
         )
     sqlite_slash = _by_name(r.get("slash"))
     for row in pg.get("slash", []):
@@ -460,21 +453,21 @@ def render(r: dict[str, Any]) -> str:
         target = f"< {row['target_ms']:g} ms" if row["target_ms"] else ""
         out(
             f"| slash {row['name']} p99 | {_ms(theirs.get('p99'))} ms | {_ms(row['p99'])} ms"
-            f" | {target} | {_verdict(row['passed'])} |"
+            f" | {target} | {verdict(row['passed'])} |"
         )
     d, sd = pg["digests"], r.get("digests", {})
     out(
         f"| digests for {d['channels']:,} channels | {sd.get('seconds', float('nan')):.2f} s"
-        f" | {d['seconds']:.2f} s | < 5 s | {_verdict(d['seconds'] < 5.0)} |"
+        f" | {d['seconds']:.2f} s | < 5 s | {verdict(d['seconds'] < 5.0)} |"
     )
     if "bot" in pg:
         theirs = r.get("bot", {}).get("peak_rss_mb")
         out(
             f"| bot peak RSS | {theirs:.0f} MB | {pg['bot']['peak_rss_mb']:.0f} MB | < 250 MB"
-            f" | {_verdict(pg['bot']['peak_rss_mb'] < 250.0)} |"
+            f" | {verdict(pg['bot']['peak_rss_mb'] < 250.0)} |"
             if theirs is not None
             else f"| bot peak RSS | — | {pg['bot']['peak_rss_mb']:.0f} MB | < 250 MB |"
-            f" {_verdict(pg['bot']['peak_rss_mb'] < 250.0)} |"
+            f" {verdict(pg['bot']['peak_rss_mb'] < 250.0)} |"
         )
     sqlite_bytes = r.get("db", {}).get("bytes")
     out(
@@ -493,14 +486,13 @@ def render(r: dict[str, Any]) -> str:
         out(
             f"| {row['name']} | {row['n']:,} | {_ms(row['p50'])} | {_ms(row['p99'])}"
             f" | {_ms(row['max'])} | {_ms(theirs.get('p50'))} | {_ms(theirs.get('p99'))}"
-            f" | {target} | {_verdict(row['passed'])} |"
+            f" | {target} | {verdict(row['passed'])} |"
         )
     out("")
     out("Slowest PostgreSQL inputs (ms):")
     out("")
     for row in pg["lookups"]:
-        slowest = "; ".join(f"{t:.0f} `{label[:70]}`" for t, label in row["slowest"])
-        out(f"- {row['name']}: {slowest}")
+        out(f"- {row['name']}: {slowest(row)}")
     out("")
     if "slash" in pg:
         out("Slash commands end to end on PostgreSQL (the bot with CHRONICLE_DATABASE_URL):")
@@ -514,7 +506,7 @@ def render(r: dict[str, Any]) -> str:
             out(
                 f"| {row['name']} | {row['n']:,} | {_ms(row['p50'])} | {_ms(row['p99'])}"
                 f" | {_ms(row['answer_p99'])} | {row['deferred']} | {row['lost']}"
-                f" | {_ms(theirs.get('p99'))} | {_verdict(row['passed'])} |"
+                f" | {_ms(theirs.get('p99'))} | {verdict(row['passed'])} |"
             )
         for row in pg["slash"]:
             if row.get("abandoned"):

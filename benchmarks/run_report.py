@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks import postgres, queries
+from benchmarks.report_cells import ms, slowest, verdict
 from benchmarks.sections import sections_not_matching
 
 SIZE_HEADING = re.compile(r"## [\d,]+ events")  # the sections this benchmark writes
@@ -19,18 +20,6 @@ TARGETS = {
     "digests_s": 5.0,
     "rss_mb": 250.0,
 }
-
-
-def _verdict(passed: bool | None) -> str:
-    return "" if passed is None else ("PASS" if passed else "**MISS**")
-
-
-def _ms(value: float | None) -> str:
-    if value is None:
-        return "n/a"
-    if value < 1:
-        return f"{value:.2f}"
-    return f"{value:.1f}" if value < 100 else f"{value:,.0f}"
 
 
 def _ratio(a: float | None, b: float | None) -> str:
@@ -66,7 +55,7 @@ def headline_checks(r: dict[str, Any]) -> list[tuple[str, str, str, bool | None]
             checks.append(
                 (
                     f"{row['name']} p99",
-                    f"{_ms(row['p99'])} ms",
+                    f"{ms(row['p99'])} ms",
                     f"< {row['target_ms']:g} ms",
                     row["passed"],
                 )
@@ -76,7 +65,7 @@ def headline_checks(r: dict[str, Any]) -> list[tuple[str, str, str, bool | None]
             checks.append(
                 (
                     f"slash {row['name']} p99",
-                    f"{_ms(row['p99'])} ms",
+                    f"{ms(row['p99'])} ms",
                     f"< {row['target_ms']:g} ms",
                     row["passed"],
                 )
@@ -113,7 +102,7 @@ def render_size(r: dict[str, Any]) -> str:
     out("| figure | value | target | |")
     out("| --- | ---: | ---: | --- |")
     for name, value, target, passed in headline_checks(r):
-        out(f"| {name} | {value} | {target} | {_verdict(passed)} |")
+        out(f"| {name} | {value} | {target} | {verdict(passed)} |")
     out("")
 
     out("### Import")
@@ -183,9 +172,9 @@ def render_size(r: dict[str, Any]) -> str:
         note = " (stopped: time budget)" if row["stopped_early"] else ""
         target = f"< {row['target_ms']:g}" if row["target_ms"] else ""
         out(
-            f"| {row['name']}{note} | {row['n']:,} | {_ms(row['p50'])} | {_ms(row['p99'])} | {_ms(row['max'])}"
-            f" | {_ms(row['bare_p50'])} | {_ms(row['bare_p99'])} | {_ratio(row['p50'], row['bare_p50'])}"
-            f" | {_ratio(row['p99'], row['bare_p99'])} | {target} | {_verdict(row['passed'])} |"
+            f"| {row['name']}{note} | {row['n']:,} | {ms(row['p50'])} | {ms(row['p99'])} | {ms(row['max'])}"
+            f" | {ms(row['bare_p50'])} | {ms(row['bare_p99'])} | {_ratio(row['p50'], row['bare_p50'])}"
+            f" | {_ratio(row['p99'], row['bare_p99'])} | {target} | {verdict(row['passed'])} |"
         )
     out("")
     out("Bare, by row:")
@@ -198,8 +187,7 @@ def render_size(r: dict[str, Any]) -> str:
     out("Slowest inputs (ms):")
     out("")
     for row in r["lookups"]:
-        slowest = "; ".join(f"{t:.0f} `{label[:70]}`" for t, label in row["slowest"])
-        out(f"- {row['name']}: {slowest}")
+        out(f"- {row['name']}: {slowest(row)}")
     out("")
 
     if "slash" in r:
@@ -218,8 +206,8 @@ def render_size(r: dict[str, Any]) -> str:
         for row in r["slash"]:
             target = f"< {row['target_ms']:g}" if row["target_ms"] else ""
             out(
-                f"| {row['name']} | {row['n']:,} | {_ms(row['p50'])} | {_ms(row['p99'])}"
-                f" | {_ms(row['answer_p99'])} | {row['deferred']} | {row['lost']} | {target} | {_verdict(row['passed'])} |"
+                f"| {row['name']} | {row['n']:,} | {ms(row['p50'])} | {ms(row['p99'])}"
+                f" | {ms(row['answer_p99'])} | {row['deferred']} | {row['lost']} | {target} | {verdict(row['passed'])} |"
             )
         for row in r["slash"]:
             if row.get("abandoned"):
@@ -238,8 +226,8 @@ def render_size(r: dict[str, Any]) -> str:
     out("")
     out(
         f"{d['digests']:,} digests ({d['channels']:,} channels × onthisday and new, 20 timezones) built in"
-        f" **{d['seconds']:.2f} s**: onthisday p50 {_ms(d['onthisday_p50'])} ms, p99 {_ms(d['onthisday_p99'])} ms;"
-        f" new p50 {_ms(d['new_p50'])} ms, p99 {_ms(d['new_p99'])} ms. {d['messages']:,} messages,"
+        f" **{d['seconds']:.2f} s**: onthisday p50 {ms(d['onthisday_p50'])} ms, p99 {ms(d['onthisday_p99'])} ms;"
+        f" new p50 {ms(d['new_p50'])} ms, p99 {ms(d['new_p99'])} ms. {d['messages']:,} messages,"
         f" {d['events_listed']:,} events listed, {d['empty']} empty; the 'new' digests cover"
         f" {d['announced']} announced events."
     )
@@ -291,8 +279,8 @@ def print_summary(r: dict[str, Any]) -> None:
         print(f"  {name:<42} {value:>16}   target {target:<18} {mark}")
     for row in r["lookups"]:
         print(
-            f"  {row['name']:<34} p50 {_ms(row['p50']):>7} p99 {_ms(row['p99']):>7} ms"
-            f"   bare p50 {_ms(row['bare_p50']):>6} p99 {_ms(row['bare_p99']):>6}"
+            f"  {row['name']:<34} p50 {ms(row['p50']):>7} p99 {ms(row['p99']):>7} ms"
+            f"   bare p50 {ms(row['bare_p50']):>6} p99 {ms(row['bare_p99']):>6}"
             f"   x{_ratio(row['p50'], row['bare_p50']):>7} x{_ratio(row['p99'], row['bare_p99']):>7}"
         )
     if "postgresql" in r:

@@ -367,18 +367,19 @@ class DigestDelivery:
         up in a round of their own.)"""
         if digest.paused or digest.every == "live":
             return None
+        resumed = None
         unfinished = await self.storage.digests.unfinished_run(digest.id)
         if unfinished is not None:
-            return await self.run(digest.id, unfinished.slot)
+            # It may be an earlier day's, so today's missed run is still looked for.
+            resumed = await self.run(digest.id, unfinished.slot)
         if digest.every != "daily":
-            return None  # an hourly 'new' digest's next run covers what came meanwhile
+            return resumed  # an hourly 'new' digest's next run covers what came meanwhile
         now = self.clock()
         moment, local_date = previous_run(digest.time, digest.timezone, now)
         if moment < digest.created_at:
-            return None  # set up after that time: its first run is the next one
-        existing = await self.storage.digests.run(digest.id, local_date.isoformat())
-        if existing is not None:
-            return None
+            return resumed  # set up after that time: its first run is the next one
+        if await self.storage.digests.run(digest.id, local_date.isoformat()) is not None:
+            return resumed
         return await self.run(digest.id, local_date.isoformat())
 
 

@@ -184,6 +184,40 @@ async def test_downtime_posts_once_the_same_day_and_not_the_next(
     ] == "On this day: September 28"
 
 
+async def test_a_run_left_unfinished_the_day_before_does_not_hide_todays_missed_run(
+    standin: DiscordStandIn, tmp_path: Path
+) -> None:
+    async def days(storage: Storage) -> None:
+        await storage.events.import_batch(
+            [
+                PageRecord(
+                    key=f"2015/06/{day}/event-{day}",
+                    date=dt.date(2015, 6, day),
+                    headline=f"Something happened on June {day}, 2015",
+                    sources=(SourceRecord("Example", f"https://example.com/{day}"),),
+                )
+                for day in (15, 16)
+            ]
+        )
+
+    db = tmp_path / "c.db"
+    clock = FakeClock(dt.datetime(2026, 6, 15, 5, 0, tzinfo=UTC))
+    async with running_bot(standin, db, prepare=days, clock=clock) as bot:
+        await set_digest(standin, "onthisday", NEWS, "09:00", "UTC")
+        digest_id = await only_digest(bot)
+        standin.fail("POST", rf"/channels/{NEWS}/messages", 503, 0, "Service Unavailable")
+        await fire(bot, clock, digest_id)
+        assert (await bot.storage.digests.run(digest_id, "2026-06-15")).status == "retrying"
+    # Stopped before the retry, down over June 16 09:00, back at 11:00 that day.
+    standin.clear_faults()
+    clock.set(dt.datetime(2026, 6, 16, 11, 0, tzinfo=UTC))
+    async with running_bot(standin, db, clock=clock) as bot:
+        await standin.wait_for_request_to("POST", rf"/channels/{NEWS}/messages", timeout=5)
+        runs = {r.slot: r.status for r in await bot.storage.digests.runs_for(digest_id)}
+    assert runs == {"2026-06-15": "skipped", "2026-06-16": "sent"}
+    assert [p.json["embeds"][0]["title"] for p in posts(standin, NEWS)] == ["On this day: June 16"]
+
+
 @pytest.mark.parametrize("dms_open", [True, False])
 async def test_403_pauses_the_digest_and_tells_its_creator_once(
     tmp_path: Path, dms_open: bool

@@ -11,6 +11,11 @@ Wikimedia's API etiquette, as Chronicle keeps it:
   asks again, up to ``max_retries`` times;
 * up to 50 titles a request, the limit for clients without bot rights.
 
+A page asked for that is a redirect (a day page moved to a new title) is followed by the API
+(``redirects=1``, chains too): its revision is the target's, and ``PageRevision.redirects``
+names the way there. A redirect that leads to no page (a loop, a missing or foreign target)
+comes back as the redirect page's own revision with ``broken`` saying why.
+
 Requests go through :func:`bot.ingest.feeds.fetch.fetch_feed`, so the fetch rules of feeds
 apply: the timeout, the size limit, the redirect limit and the address guard
 (``FEED_ALLOW_PRIVATE_ADDRESSES``). Anything else that goes wrong is a
@@ -25,7 +30,7 @@ import datetime as dt
 import json
 import time
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib import metadata
 from typing import Any, Final, TypeVar
 
@@ -46,8 +51,11 @@ def chunked(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
     """items in runs of at most size (titles per request, days per batch)."""
     for start in range(0, len(items), size):
         yield items[start : start + size]
+
+
 MAXLAG_SECONDS: Final = 5
 _ACCEPT: Final = "application/json"
+_REVISIONS: Final = {"prop": "revisions", "rvprop": "content|ids|timestamp", "rvslots": "main"}
 _RETRY_STATUSES: Final = frozenset({429, 503})
 _DEFAULT_WAIT: Final = 5.0  # when a 429/503/maxlag comes without Retry-After
 
@@ -81,12 +89,21 @@ class MediaWikiError(Exception):
 
 @dataclass(frozen=True, slots=True)
 class PageRevision:
-    """A page's latest revision; content None when the API gave none (hidden, or not text)."""
+    """A page's latest revision; content None when the API gave none (hidden, or not text).
+
+    ``title`` is the page the revision is of: the title as asked, or, when that is a
+    redirect, the page it leads to. ``redirects`` are the redirect pages on the way there,
+    the one asked for first (normalised; a loop's end with the title closing it); empty
+    when the page asked is no redirect. When the redirects lead to no page to read,
+    ``broken`` says why and the revision is the asked redirect page's own (so that what
+    could not be read is remembered by its revision)."""
 
     title: str
     revision_id: int
     timestamp: dt.datetime | None
     content: str | None
+    redirects: tuple[str, ...] = ()
+    broken: str | None = None
 
 
 Sleep = Callable[[float], Awaitable[object]]
@@ -119,19 +136,16 @@ class MediaWikiClient:
 
     async def revisions(self, titles: Sequence[str]) -> dict[str, PageRevision]:
         """The latest revision of each page that exists, by the title as asked,
-        TITLES_PER_REQUEST titles a request (fewer when an answer is too large)."""
+        TITLES_PER_REQUEST titles a request (fewer when an answer is too large).
+        Redirects are followed (see :class:`PageRevision`)."""
         found: dict[str, PageRevision] = {}
+        broken: dict[str, tuple[tuple[str, ...], str]] = {}  # asked -> (redirects, why)
         chunks = list(chunked(list(dict.fromkeys(titles)), TITLES_PER_REQUEST))
         while chunks:
             chunk = chunks.pop(0)
             try:
                 answer = await self._query(
-                    {
-                        "prop": "revisions",
-                        "rvprop": "content|ids|timestamp",
-                        "rvslots": "main",
-                        "titles": "|".join(chunk),
-                    }
+                    {**_REVISIONS, "redirects": "1", "titles": "|".join(chunk)}
                 )
             except MediaWikiError as exc:
                 if exc.kind != "too_large" or len(chunk) == 1:
@@ -140,20 +154,45 @@ class MediaWikiClient:
                 chunks[:0] = [chunk[:half], chunk[half:]]
                 continue
             with _shape(self.api_url):
-                asked = _asked_as(chunk, answer)
-                for page in answer["pages"]:
-                    revisions = page.get("revisions") or []
-                    if page.get("missing") or page.get("invalid") or not revisions:
-                        continue
-                    title = asked.get(page["title"], page["title"])
-                    main = revisions[0].get("slots", {}).get("main", {})
-                    content = main.get("content")
-                    found[title] = PageRevision(
-                        title=title,
-                        revision_id=int(revisions[0]["revid"]),
-                        timestamp=_timestamp(revisions[0].get("timestamp")),
-                        content=content if isinstance(content, str) else None,
-                    )
+                normalized = {n["from"]: n["to"] for n in answer.get("normalized", [])}
+                redirects = {r["from"]: r["to"] for r in answer.get("redirects", [])}
+                pages = {p["title"]: p for p in answer["pages"]}
+                # Keyed by each title as asked, never by the answer's (normalised, redirect
+                # target) title: several titles asked may lead to one page.
+                for title in chunk:
+                    way, end = _follow(normalized.get(title, title), redirects)
+                    page = pages.get(end, {}) if end is not None else {}
+                    revision = _revision(page, title if not way else end, way)
+                    if revision is not None:
+                        found[title] = revision
+                    elif way:
+                        broken[title] = (way, _why_broken(way, end, page))
+        if broken:
+            found.update(await self._redirect_pages(broken))
+        return found
+
+    async def _redirect_pages(
+        self, broken: Mapping[str, tuple[tuple[str, ...], str]]
+    ) -> dict[str, PageRevision]:
+        """The own revisions of redirect pages that lead nowhere readable, so that what could
+        not be read is remembered by its revision, as an unreadable page is (one more
+        request, only when there are such redirects)."""
+        found: dict[str, PageRevision] = {}
+        for chunk in chunked(list(broken), TITLES_PER_REQUEST):
+            # Asked by their normalised titles (the first of each way), answered so.
+            names = list(dict.fromkeys(broken[title][0][0] for title in chunk))
+            answer = await self._query({**_REVISIONS, "titles": "|".join(names)})
+            with _shape(self.api_url):
+                pages = {p["title"]: p for p in answer["pages"]}
+                for title in chunk:
+                    way, why = broken[title]
+                    revision = _revision(pages.get(way[0], {}), title, ())
+                    if revision is None:
+                        continue  # deleted meanwhile: missing
+                    if (revision.content or "#").lstrip().startswith("#"):
+                        revision = replace(revision, redirects=way, broken=why)
+                    # else: no redirect any more (edited meanwhile): the page itself is read.
+                    found[title] = revision
         return found
 
     async def resolve(self, titles: Sequence[str]) -> dict[str, str | None]:
@@ -170,10 +209,11 @@ class MediaWikiClient:
                 pages = {p["title"]: p for p in answer.get("pages", [])}
                 for title in chunk:
                     name = normalized.get(title, title)
-                    target = redirects.get(name, name)
-                    page = pages.get(target, {})
+                    _, target = _follow(name, redirects)  # None: a redirect loop
+                    page = pages.get(target, {}) if target is not None else {}
                     not_article = page.get("invalid") or page.get("ns", 0) != 0
-                    resolved[title] = None if name in interwiki or not_article else target
+                    unknown = target is None or name in interwiki or target in interwiki
+                    resolved[title] = None if unknown or not_article else target
         return resolved
 
     async def _query(self, params: Mapping[str, str]) -> dict[str, Any]:
@@ -257,10 +297,46 @@ class MediaWikiClient:
             await self.sleep(pause)
 
 
-def _asked_as(titles: Sequence[str], answer: Mapping[str, Any]) -> dict[str, str]:
-    """The answer's page titles -> the titles as asked (the API normalises them)."""
-    normalized = {n["from"]: n["to"] for n in answer.get("normalized", [])}
-    return {normalized.get(title, title): title for title in titles}
+def _follow(title: str, redirects: Mapping[str, str]) -> tuple[tuple[str, ...], str | None]:
+    """The redirect pages from title on (none when it is no redirect), and the page they
+    lead to; for a loop, None, the way ending with the title that closes it (the API
+    answers no page for a loop)."""
+    way: list[str] = []
+    while title in redirects:
+        way.append(title)
+        title = redirects[title]
+        if title in way:
+            return (*way, title), None
+    return tuple(way), title
+
+
+def _revision(
+    page: Mapping[str, Any], title: str | None, way: tuple[str, ...]
+) -> PageRevision | None:
+    """The answer's page as a PageRevision named title (None: no revision to read)."""
+    revisions = page.get("revisions") or []
+    if title is None or page.get("missing") or page.get("invalid") or not revisions:
+        return None
+    content = revisions[0].get("slots", {}).get("main", {}).get("content")
+    return PageRevision(
+        title=title,
+        revision_id=int(revisions[0]["revid"]),
+        timestamp=_timestamp(revisions[0].get("timestamp")),
+        content=content if isinstance(content, str) else None,
+        redirects=way,
+    )
+
+
+def _why_broken(way: tuple[str, ...], end: str | None, page: Mapping[str, Any]) -> str:
+    """Why redirects lead to no page to read, for the operator."""
+    path = " → ".join(way if end is None else (*way, end))
+    if end is None:
+        return f"a redirect loop ({path})"
+    if page.get("missing"):
+        return f"a redirect to a page that does not exist ({path})"
+    if page.get("invalid"):
+        return f"a redirect to an invalid title ({path})"
+    return f"a redirect to a page with no revision to read, on another wiki or special ({path})"
 
 
 @contextlib.contextmanager

@@ -9,8 +9,11 @@ fetches the revisions and stores nothing twice. Link targets are resolved throug
 wiki's redirects once each (``portal_titles``); a redirect's title becomes an alias of its
 target, so ``[[ISIL]]`` and ``[[Islamic State of Iraq and the Levant]]`` are one entity.
 Which event an item is (new, an edit of an earlier item, the archive's own event, a removal)
-is storage.portal_match's rule. A server that asks to wait longer than the client waits
-(Retry-After) stops a pull: the days left are reported, for a later run.
+is storage.portal_match's rule. A day page that is a redirect (a page moved) is read from
+the page it leads to, as the day asked for; one that leads nowhere readable (a loop, a
+missing page), out of the day pages, to another day's page or to a page two days lead to is
+an unreadable day whose reason names the redirect. A server that asks to wait longer than
+the client waits (Retry-After) stops a pull: the days left are reported, for a later run.
 
 News, not history
     A pull is history unless asked (``--announce``). The live poll reads today's and
@@ -27,6 +30,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -223,28 +227,33 @@ class WikipediaService:
         flood_cap: int | None,
     ) -> None:
         titles = {self.edition.title(date): date for date in dates}
+        # Pages come back by the title asked, so by day, even when one is a redirect.
         pages = await self.client.revisions(list(titles))
         held = await self.storage.portal.revisions(self.wiki, dates)
         now = self.clock()
         fresh: list[PortalRevision] = []
         unchanged: list[dt.date] = []
+        shared = Counter(p.title for p in pages.values() if p.redirects and not p.broken)
         for title, date in titles.items():
-            url = page_url(self.client.api_url, title)
             page = pages.get(title)
             if page is None:
                 report.missing.append(date)
                 if date not in held:
+                    url = page_url(self.client.api_url, title)
                     await self.storage.portal.record_missing(self.wiki, date, title, url, now=now)
                 continue
             if held.get(date) == page.revision_id:
                 report.unchanged_days += 1
                 unchanged.append(date)
                 continue
-            revision = PortalRevision(date, title, url, page.revision_id, page.timestamp, ())
+            # The revision is of the page read: a redirect's target, when the day's is one.
+            url = page_url(self.client.api_url, page.title)
+            revision = PortalRevision(date, page.title, url, page.revision_id, page.timestamp, ())
             try:
+                self._check_redirect(date, page, shared[page.title])
                 items = self._parse(date, page)
             except PortalFormatError as exc:
-                reason = f"revision {page.revision_id} of {title}: {exc}"
+                reason = f"revision {page.revision_id} of {_way(page)}: {exc}"
                 report.failures.append(PullFailure(date.isoformat(), reason))
                 log.warning("Wikipedia: %s not read: %s", date.isoformat(), reason)
                 await self.storage.portal.record_unreadable(self.wiki, revision, str(exc), now=now)
@@ -273,6 +282,38 @@ class WikipediaService:
                     len(outcome.created),
                 )
             report.add(outcome)
+
+    def _check_redirect(self, date: dt.date, page: PageRevision, sharing: int) -> None:
+        """A day page that redirects is read from where it leads, as that day's, but for
+        a redirect that leads nowhere readable, out of the portal's day pages, to another
+        day's page (read as that day's) or to a page another day's redirect leads to too
+        (whose day is unclear): PortalFormatError, saying which."""
+        if not page.redirects:
+            return
+        if page.broken:
+            raise PortalFormatError(page.broken)
+        if not page.title.startswith(self.edition.prefix):
+            raise PortalFormatError(
+                f"the day's page redirects to a page outside {self.edition.prefix}:"
+                " not read as the day's news"
+            )
+        other = _day_of(self.edition, page.title)
+        if other is not None and other != date:
+            raise PortalFormatError(
+                f"the day's page redirects to the page of {other.isoformat()}:"
+                " its news are that day's, not read as this day's too"
+            )
+        if sharing > 1:
+            raise PortalFormatError(
+                f"the pages of {sharing} days redirect to {page.title}: which day it holds"
+                " is unclear, not read as any of them"
+            )
+        log.info(
+            "Wikipedia: %s redirects to %s: read as %s's page",
+            page.redirects[0],
+            page.title,
+            date.isoformat(),
+        )
 
     def _parse(self, date: dt.date, page: PageRevision) -> tuple[PortalItemRecord, ...]:
         if page.content is None:
@@ -411,6 +452,29 @@ def wikipedia_service(
         poll_minutes=settings.wikipedia_poll_minutes,
         clock=clock,
     )
+
+
+def _way(page: PageRevision) -> str:
+    """The page read, named by the way there when the day's page is a redirect."""
+    if page.broken or not page.redirects:
+        return page.title
+    return " → ".join((*page.redirects, page.title))
+
+
+def _day_of(edition: PortalEdition, title: str) -> dt.date | None:
+    """The day whose page title is this (edition.title's inverse), or None."""
+    year, _, rest = title.removeprefix(edition.prefix).partition(" ")
+    day = rest.rpartition(" ")[2]
+    if not (title.startswith(edition.prefix) and year.isdigit() and day.isdigit()):
+        return None
+    for month in range(1, 13):
+        try:
+            date = dt.date(int(year), month, int(day))
+        except ValueError:
+            continue
+        if edition.title(date) == title:
+            return date
+    return None
 
 
 def _unique(names: Iterable[str | None]) -> tuple[str, ...]:

@@ -2,8 +2,10 @@
 
 Speaks just enough of ``action=query`` with ``format=json&formatversion=2`` to look up
 page revisions and resolve redirects, the way real MediaWiki answers: title normalisation
-(with ``query.normalized``), one-level redirects (with ``query.redirects`` and
-``tofragment``), missing pages, the 50-title limit, and the ``maxlag`` protocol. Anything
+(with ``query.normalized``), redirects with ``redirects=1`` (each hop of a chain in
+``query.redirects``, with ``tofragment``; the page answered is where the chain ends, and a
+loop answers no page at all, as MediaWiki's ApiPageSet does), also together with
+``prop=revisions``, missing pages, the 50-title limit, and the ``maxlag`` protocol. Anything
 else a client sends is answered with a ``badvalue`` API error, so client mistakes fail
 loudly instead of being quietly tolerated.
 
@@ -265,7 +267,9 @@ class MediaWikiStandIn(LocalServer):
         a ``#fragment`` in ``target`` works too). Both titles are normalised.
 
         The source need not exist beforehand. The target counts as an existing article
-        even without ``set_page`` (its made-up content is a placeholder sentence).
+        even without ``set_page`` (its made-up content is a placeholder sentence). A target
+        that is a redirect itself makes a chain, followed to its end; one that leads back
+        makes a loop.
         """
         if fragment is None and "#" in target:
             target, _, fragment = target.partition("#")
@@ -477,18 +481,12 @@ class MediaWikiStandIn(LocalServer):
                 continue
             if title != raw:
                 normalized.append({"fromencoded": False, "from": raw, "to": title})
-            redirect = self._redirects.get(title) if resolve else None
-            if redirect is not None:
-                if title not in seen_sources:
-                    seen_sources.add(title)
-                    entry: dict[str, Any] = {"from": title, "to": redirect.target}
-                    if redirect.fragment:
-                        entry["tofragment"] = redirect.fragment
-                    redirects.append(entry)
-                title = redirect.target
-            if title not in seen_pages:
-                seen_pages.add(title)
-                pages.append(self._page(title, with_revisions=with_revisions))
+            end: str | None = title
+            if resolve:
+                end = self._follow(title, redirects, seen_sources)
+            if end is not None and end not in seen_pages:
+                seen_pages.add(end)
+                pages.append(self._page(end, with_revisions=with_revisions))
 
         query: dict[str, Any] = {}
         if normalized:
@@ -501,6 +499,26 @@ class MediaWikiStandIn(LocalServer):
         if query:
             answer["query"] = query
         return answer
+
+    def _follow(
+        self, title: str, redirects: list[dict[str, Any]], seen_sources: set[str]
+    ) -> str | None:
+        """Where title's redirects end (title itself when it is no redirect), each hop added
+        to ``redirects`` once per answer; None for a loop, whose pages are all redirects, so
+        MediaWiki answers none of them (only their ``redirects`` entries)."""
+        visited = {title}
+        while (redirect := self._redirects.get(title)) is not None:
+            if title not in seen_sources:
+                seen_sources.add(title)
+                entry: dict[str, Any] = {"from": title, "to": redirect.target}
+                if redirect.fragment:
+                    entry["tofragment"] = redirect.fragment
+                redirects.append(entry)
+            title = redirect.target
+            if title in visited:
+                return None
+            visited.add(title)
+        return title
 
     def _exists(self, title: str) -> bool:
         return title in self._pages or title in self._redirects or title in self._implicit_targets

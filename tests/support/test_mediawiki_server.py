@@ -180,6 +180,49 @@ async def test_redirects_with_fragment_resolve_to_target_pages(
     assert [r.titles for r in wiki.page_requests()] == [["USA"], ["USA"]]
 
 
+async def test_redirect_chains_are_followed_to_their_end_and_loops_answer_no_page(
+    wiki: MediaWikiStandIn, session: aiohttp.ClientSession
+) -> None:
+    """As MediaWiki's ApiPageSet: with redirects=1 every hop of a chain is in
+    query.redirects (each once) and the page answered is the chain's end; the pages of a
+    loop are all redirects, so none of them is answered."""
+    day = "Portal:Current events/2026 June 16"
+    wiki.set_page(day + " (moved again)", "* Moved twice.")
+    wiki.set_redirect(day, day + " (moved)")
+    wiki.set_redirect(day + " (moved)", day + " (moved again)")
+    wiki.set_redirect("Loop A", "Loop B")
+    wiki.set_redirect("Loop B", "Loop A")
+    wiki.set_redirect("Self", "Self")
+
+    titles = f"{day}|{day} (moved)|Loop A|Self".replace(" ", "_")
+    answer = await query(session, wiki, {**REVISIONS, "redirects": "1", "titles": titles})
+    result = answer["query"]
+    assert [(n["from"], n["to"]) for n in result["normalized"]] == [
+        (day.replace(" ", "_"), day),
+        (f"{day} (moved)".replace(" ", "_"), f"{day} (moved)"),
+        ("Loop_A", "Loop A"),
+    ]
+    assert result["redirects"] == [
+        {"from": day, "to": f"{day} (moved)"},
+        {"from": f"{day} (moved)", "to": f"{day} (moved again)"},
+        {"from": "Loop A", "to": "Loop B"},
+        {"from": "Loop B", "to": "Loop A"},
+        {"from": "Self", "to": "Self"},
+    ]
+    [page] = result["pages"]  # the loops answer none
+    assert page["title"] == f"{day} (moved again)" and page["ns"] == 100
+    assert content(page) == "* Moved twice."
+
+    # Only loops asked: no page at all.
+    answer = await query(session, wiki, {**TITLES, "titles": "Loop B"})
+    assert "pages" not in answer["query"]
+    assert [r["from"] for r in answer["query"]["redirects"]] == ["Loop B", "Loop A"]
+    # Without redirects=1 a loop's page is answered as the redirect it is.
+    answer = await query(session, wiki, {**REVISIONS, "titles": "Loop A"})
+    [page] = answer["query"]["pages"]
+    assert content(page) == "#REDIRECT [[Loop B]]"
+
+
 async def test_more_than_50_titles_is_toomanyvalues(
     wiki: MediaWikiStandIn, session: aiohttp.ClientSession
 ) -> None:

@@ -121,7 +121,8 @@ async def onthisday_content(
     limit: int = ONTHISDAY_ITEMS,
 ) -> DigestContent:
     """Events on this local month and day in earlier years that pass the filters: the ones
-    the archive says most about, shown newest year first under "N years ago — YYYY"."""
+    the archive says most about, shown newest year first under "N years ago — YYYY". On
+    February 28 of a common year, February 29's are among them, under their own date."""
     best = await storage.digests.on_this_day_best(
         local_date.month,
         local_date.day,
@@ -133,17 +134,30 @@ async def onthisday_content(
     title = f"On this day: {local_date:%B} {local_date.day}"
     if not best:
         return DigestContent("onthisday", title)
-    by_year: dict[int, list[EventBrief]] = {}
+    # A year's events; those of another day this one covers (a leap day's) apart, dated.
+    groups: dict[tuple[int, bool], list[EventBrief]] = {}
     for brief in sorted(best, key=lambda b: (b.date, b.id), reverse=True):
-        by_year.setdefault(brief.date.year, []).append(brief)
+        other_day = (brief.date.month, brief.date.day) != (local_date.month, local_date.day)
+        groups.setdefault((brief.date.year, other_day), []).append(brief)
     sections = tuple(
         DigestSection(
-            heading=render.year_heading(briefs[0].date, local_date),
+            heading=_onthisday_heading(briefs[0].date, local_date, other_day),
             items=tuple(_item(b) for b in briefs),
         )
-        for briefs in by_year.values()
+        for (_, other_day), briefs in groups.items()
     )
     return DigestContent("onthisday", title, sections, event_ids=tuple(b.id for b in best))
+
+
+def _onthisday_heading(date: dt.date, local_date: dt.date, other_day: bool) -> str:
+    """The heading over a year's events, "9 years ago — 2017"; over another day's (February
+    29's, kept on a common year's February 28) that day too, "3 years ago — February 29,
+    2024", its years counted as if it were this day."""
+    if not other_day:
+        return render.year_heading(date, local_date)
+    anniversary = dt.date(date.year, local_date.month, local_date.day)
+    ago = render.years_ago(anniversary, local_date).capitalize()
+    return f"{ago} — {date:%B} {date.day}, {date.year}"
 
 
 def new_content(

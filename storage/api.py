@@ -96,12 +96,15 @@ class EventRepository(Protocol):
         month: int,
         day: int,
         *,
+        year: int | None = None,
         before_year: int | None = None,
         limit: int = 50,
         offset: int = 0,
         language: str | None = None,
     ) -> list[EventBrief]:
-        """Events on a month and day, newest year first."""
+        """Events on a month and day, newest year first. `year`: the year the day is asked
+        in, whose February 28 also shows February 29's events when it has none
+        (storage.onthisday_rules.month_days); None: the day's own events only."""
         ...
 
     async def archive_related(self, event_id: int) -> list[tuple[str, tuple[str, ...]]]:
@@ -443,7 +446,11 @@ class DigestRepository(Protocol):
         limit: int,
         filters: DigestFilters = ...,
         language: str = "all",
-    ) -> list[EventBrief]: ...
+    ) -> list[EventBrief]:
+        """A digest's day in the years before `before_year`, the day's own year: its
+        February 28 also shows February 29's events when it has none
+        (storage.onthisday_rules.month_days)."""
+        ...
 
     async def has_category(self, name: str) -> bool: ...
 

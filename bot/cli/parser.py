@@ -221,7 +221,8 @@ def build_parser() -> argparse.ArgumentParser:
         "day",
         nargs="?",
         metavar="[YYYY-]MM-DD",
-        help="default: today; with a year, only events up to that year",
+        help="default: today; with a year, only events up to that year. 02-28 of a year"
+        " without 02-29 (this year, if none is given) shows 02-29's events too",
     )
     p.add_argument("--limit", type=int, default=50, metavar="N")
     keys_flag(p)

@@ -181,16 +181,19 @@ class Lookups(commands.Cog):
         today = await self._today(interaction)
         language = await self._language(interaction)
         month, day, before_year = today.month, today.day, today.year  # earlier years
+        year = today.year  # a common year's February 28 shows February 29's events too
         if date:
             month, day = lookups.parse_month_day(date)
             if date.count("-") == 2:  # as seen from that date: its year and earlier
-                before_year = lookups.parse_date(date).year + 1
+                year = lookups.parse_date(date).year
+                before_year = year + 1
         size = render.PAGE_SIZE
 
         async def load(page: int) -> Page:
             events = await storage.events.on_this_day(
                 month,
                 day,
+                year=year,
                 before_year=before_year,
                 limit=size + 1,
                 offset=page * size,

@@ -208,7 +208,8 @@ async def on_this_day(
 ) -> tuple[int, int, list[EventBrief]]:
     """Events on a month and day, newest year first: (month, day, events). A day with a
     year (YYYY-MM-DD) asks for that year and earlier ones: events up to that date. Only
-    events in a language ('en', 'zh'; 'all' or None: both)."""
+    events in a language ('en', 'zh'; 'all' or None: both). February 28 of a common year
+    (the year given, else today's) shows February 29's events too, dated as they are."""
     today = today or dt.date.today()
     month, day_of_month, year = parse_day(day) if day else (today.month, today.day, None)
     before = today.year if earlier_years_only else None
@@ -217,6 +218,7 @@ async def on_this_day(
     events = await storage.events.on_this_day(
         month,
         day_of_month,
+        year=today.year if year is None else year,
         before_year=before,
         limit=_check_limit(limit),
         offset=offset,

@@ -24,6 +24,7 @@ from storage.models import (
     NewEvent,
     NewEvents,
 )
+from storage.onthisday_rules import month_days
 from storage.postgres import event_rows
 from storage.postgres.db import Connection, Database
 from storage.textindex import fold, fold_text
@@ -457,15 +458,18 @@ class DigestRepository:
         language: str = "all",
     ) -> list[EventBrief]:
         """The events of a month and day that pass the filters and the archive says most
-        about (sources, related links, entities), best first."""
+        about (sources, related links, entities), best first; from the years before
+        `before_year`, the day's own year (whose February 28 covers February 29 if it has
+        none)."""
+        on_days, days = event_rows.on_month_days(month_days(month, day, before_year), 1)
         where, params = _conditions(filters, language, first=4)
         # Words are matched in Python: read enough of the day's best for them to choose from.
         pool = limit * WORDS_POOL_FACTOR if filters.words else limit
         rows = await self.db.fetch(
             f"SELECT {event_rows.BRIEF_COLUMNS}, e.summary FROM events e"
-            " WHERE e.month_day = $1 AND e.date < $2"
+            f" WHERE {on_days} AND e.date < $2"
             f" AND {where or 'true'} ORDER BY e.weight DESC, e.date DESC, e.id LIMIT $3",
-            f"{month:02d}-{day:02d}",
+            days,
             dt.date(before_year, 1, 1),
             pool,
             *params,

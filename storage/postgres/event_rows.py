@@ -54,6 +54,15 @@ def edition(language: str | None) -> str | None:
     return language
 
 
+def on_month_days(days: Sequence[str], number: int) -> tuple[str, str | list[str]]:
+    """The condition that events e fall on these month-days (storage.onthisday_rules) as
+    parameter $number, and that parameter's value. One day is compared with = so that the
+    month_day indexes give their order: PostgreSQL sorts all that = ANY finds."""
+    if len(days) == 1:
+        return f"e.month_day = ${number}", days[0]
+    return f"e.month_day = ANY(${number}::text[])", list(days)
+
+
 BRIEF_COLUMNS = (
     "e.id, e.key, e.date, e.headline, e.complete,"
     " (SELECT url FROM sources s WHERE s.event_id = e.id AND NOT s.is_image"

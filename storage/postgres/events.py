@@ -23,6 +23,7 @@ from storage.models import (
     Source,
     unpack_related,
 )
+from storage.onthisday_rules import month_days
 from storage.postgres import event_rows
 from storage.postgres.db import Database
 from storage.postgres.imports import EventImports
@@ -198,20 +199,22 @@ class EventRepository:
         month: int,
         day: int,
         *,
+        year: int | None = None,
         before_year: int | None = None,
         limit: int = 50,
         offset: int = 0,
         language: str | None = None,
     ) -> list[EventBrief]:
-        """Events on a month and day, newest year first (optionally only before a year, and
-        only in a language: 'en' or 'zh'; 'all' or None: both)."""
-        month_day = f"{month:02d}-{day:02d}"
+        """Events on a month and day of a year (a common year's February 28 covers February
+        29), newest year first (optionally only before a year, and only in a language: 'en'
+        or 'zh'; 'all' or None: both)."""
+        on_days, days = event_rows.on_month_days(month_days(month, day, year), 1)
         bound = dt.date(before_year, 1, 1) if before_year else _NO_BOUND
         rows = await self.db.fetch(
             f"SELECT {event_rows.BRIEF_COLUMNS} FROM events e"
-            " WHERE e.month_day = $1 AND e.date < $2 AND ($3::text IS NULL OR e.lang = $3)"
+            f" WHERE {on_days} AND e.date < $2 AND ($3::text IS NULL OR e.lang = $3)"
             " ORDER BY e.date DESC, e.complete DESC, e.id LIMIT $4 OFFSET $5",
-            month_day,
+            days,
             bound,
             event_rows.edition(language),
             limit,

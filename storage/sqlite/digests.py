@@ -20,6 +20,7 @@ from storage.models import (
     NewEvent,
     NewEvents,
 )
+from storage.onthisday_rules import month_days
 from storage.sqlite import event_rows
 from storage.sqlite.db import Database, chunked, placeholders
 from storage.textindex import fold, fold_text
@@ -459,15 +460,19 @@ class DigestRepository:
         language: str = "all",
     ) -> list[EventBrief]:
         """The events of a month and day that pass the filters and the archive says most
-        about (sources, related links, entities), best first."""
+        about (sources, related links, entities), best first; from the years before
+        `before_year`, the day's own year (whose February 28 covers February 29 if it has
+        none)."""
+        days = month_days(month, day, before_year)
         where, params = _conditions(filters, language)
         # Words are matched in Python: read enough of the day's best for them to choose from.
         pool = limit * WORDS_POOL_FACTOR if filters.words else limit
         rows = await self.db.fetchall(
             f"SELECT {event_rows.BRIEF_COLUMNS}, e.summary FROM events e"
-            " INDEXED BY events_by_month_day_weight WHERE e.month_day = ? AND e.date < ?"
+            " INDEXED BY events_by_month_day_weight"
+            f" WHERE e.month_day IN ({placeholders(len(days))}) AND e.date < ?"
             f" AND {where or '1'} ORDER BY e.weight DESC, e.date DESC, e.id LIMIT ?",
-            (f"{month:02d}-{day:02d}", f"{before_year:04d}-01-01", *params, pool),
+            (*days, f"{before_year:04d}-01-01", *params, pool),
         )
         if filters.words:
             holds = text_matcher(filters.words)

@@ -23,6 +23,7 @@ from storage.models import (
     Source,
     unpack_related,
 )
+from storage.onthisday_rules import month_days
 from storage.postings import KEY_DTYPE, rank_shared
 from storage.sqlite import event_rows
 from storage.sqlite.db import Database, chunked, placeholders
@@ -199,21 +200,24 @@ class EventRepository:
         month: int,
         day: int,
         *,
+        year: int | None = None,
         before_year: int | None = None,
         limit: int = 50,
         offset: int = 0,
         language: str | None = None,
     ) -> list[EventBrief]:
-        """Events on a month and day, newest year first (optionally only before a year, and
-        only in a language: 'en' or 'zh'; 'all' or None: both)."""
-        month_day = f"{month:02d}-{day:02d}"
+        """Events on a month and day of a year (a common year's February 28 covers February
+        29), newest year first (optionally only before a year, and only in a language: 'en'
+        or 'zh'; 'all' or None: both)."""
+        days = month_days(month, day, year)
         bound = f"{before_year:04d}-01-01" if before_year else "9999-12-31"
         lang = event_rows.edition(language)
         in_edition, edition_params = (" AND e.lang = ?", (lang,)) if lang else ("", ())
         rows = await self.db.fetchall(
-            f"SELECT {event_rows.BRIEF_COLUMNS} FROM events e WHERE e.month_day = ? AND e.date < ?"
-            f"{in_edition} ORDER BY e.date DESC, e.complete DESC, e.id LIMIT ? OFFSET ?",
-            (month_day, bound, *edition_params, limit, offset),
+            f"SELECT {event_rows.BRIEF_COLUMNS} FROM events e"
+            f" WHERE e.month_day IN ({placeholders(len(days))}) AND e.date < ?{in_edition}"
+            " ORDER BY e.date DESC, e.complete DESC, e.id LIMIT ? OFFSET ?",
+            (*days, bound, *edition_params, limit, offset),
         )
         return [event_rows.brief(row) for row in rows]
 

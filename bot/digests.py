@@ -141,23 +141,14 @@ async def onthisday_content(
         groups.setdefault((brief.date.year, other_day), []).append(brief)
     sections = tuple(
         DigestSection(
-            heading=_onthisday_heading(briefs[0].date, local_date, other_day),
+            heading=render.day_heading(
+                briefs[0].date, local_date.month, local_date.day, local_date
+            ),
             items=tuple(_item(b) for b in briefs),
         )
-        for (_, other_day), briefs in groups.items()
+        for briefs in groups.values()
     )
     return DigestContent("onthisday", title, sections, event_ids=tuple(b.id for b in best))
-
-
-def _onthisday_heading(date: dt.date, local_date: dt.date, other_day: bool) -> str:
-    """The heading over a year's events, "9 years ago — 2017"; over another day's (February
-    29's, kept on a common year's February 28) that day too, "3 years ago — February 29,
-    2024", its years counted as if it were this day."""
-    if not other_day:
-        return render.year_heading(date, local_date)
-    anniversary = dt.date(date.year, local_date.month, local_date.day)
-    ago = render.years_ago(anniversary, local_date).capitalize()
-    return f"{ago} — {date:%B} {date.day}, {date.year}"
 
 
 def new_content(

@@ -10,7 +10,7 @@ from bot.cli.output import print_json, text_width, words
 from bot.config import Settings
 from bot.services import lookups
 from storage import Storage
-from storage.models import EntityProfile, EventBrief
+from storage.models import EntityProfile
 
 
 async def cmd_show(args: argparse.Namespace, settings: Settings, storage: Storage) -> int:
@@ -48,18 +48,9 @@ async def cmd_onthisday(args: argparse.Namespace, settings: Settings, storage: S
         print_json([render.brief_to_dict(b) for b in events])
     else:
         up_to = lookups.parse_day(args.day)[2] if args.day else None
-        # The day's events, then those of a day it covers (February 29's, on a common
-        # year's February 28) under that day's own heading.
-        by_day: dict[tuple[int, int], list[EventBrief]] = {(month, day): []}
-        for brief in events:
-            by_day.setdefault((brief.date.month, brief.date.day), []).append(brief)
         print(
-            "\n\n".join(
-                render.onthisday_text(
-                    on_month, on_day, shown, today, up_to=up_to, width=text_width(), keys=args.keys
-                )
-                for (on_month, on_day), shown in by_day.items()
-                if shown or (on_month, on_day) == (month, day)
+            render.onthisday_text(
+                month, day, events, today, up_to=up_to, width=text_width(), keys=args.keys
             )
         )
     return 0

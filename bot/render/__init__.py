@@ -8,7 +8,7 @@ share. Callers import from here: `from bot import render`.
 """
 
 from bot.render.alerts import ALERT_ITEMS, alert_embed
-from bot.render.common import count, cut, utc_minute, year_heading, years_ago
+from bot.render.common import count, cut, day_heading, utc_minute, year_heading, years_ago
 from bot.render.dicts import (
     brief_to_dict,
     entity_to_dict,

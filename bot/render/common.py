@@ -3,6 +3,7 @@ Discord alike."""
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 
 from storage.models import EntityProfile
@@ -33,7 +34,10 @@ def count(number: int, noun: str, plural: str | None = None, *, bold: bool = Fal
 def years_ago(date: dt.date, today: dt.date) -> str:
     """How long ago a date was in whole years: "this year", "1 year ago", "9 years ago".
     Every "N years ago" Chronicle writes, in the terminal and in Discord, comes from here."""
-    years = today.year - date.year - ((today.month, today.day) < (date.month, date.day))
+    anniversary = (date.month, date.day)
+    if anniversary == (2, 29) and not calendar.isleap(today.year):
+        anniversary = (2, 28)  # a leap day's, in a common year
+    years = today.year - date.year - ((today.month, today.day) < anniversary)
     if years <= 0:
         return "this year"
     return f"{count(years, 'year')} ago"
@@ -42,6 +46,15 @@ def years_ago(date: dt.date, today: dt.date) -> str:
 def year_heading(date: dt.date, today: dt.date) -> str:
     """The heading over a year's events on a day: "9 years ago — 2017", "This year — 2026"."""
     return f"{years_ago(date, today).capitalize()} — {date.year}"
+
+
+def day_heading(date: dt.date, month: int, day: int, today: dt.date) -> str:
+    """year_heading over a year's events on the day asked; over another day's (February
+    29's, on a common year's February 28) that day too: "3 years ago — 2024 (February 29)"."""
+    heading = year_heading(date, today)
+    if (date.month, date.day) != (month, day):
+        heading += f" ({month_day(date.month, date.day)})"
+    return heading
 
 
 def utc_minute(moment: dt.datetime) -> str:

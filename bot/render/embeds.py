@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import discord
 
 from bot.ingest.articles import lead
-from bot.render.common import co_window, count, cut, month_day, year_heading
+from bot.render.common import co_window, count, cut, day_heading, month_day
 from bot.render.limits import (
     CONTENT_LIMIT,
     DESCRIPTION_LIMIT,
@@ -161,11 +161,13 @@ def onthisday_page_embed(
         embed.description = f"No events on {month_day(month, day)} in earlier years."
         return fit_embed(embed)
     lines: list[str] = []
-    year = None
+    group = None
     for brief in events:
-        if brief.date.year != year:
-            year = brief.date.year
-            lines.append(f"**{year_heading(brief.date, today)}**")
+        # Another day's events (February 29's, on a common year's February 28) apart, dated.
+        other_day = (brief.date.month, brief.date.day) != (month, day)
+        if (brief.date.year, other_day) != group:
+            group = (brief.date.year, other_day)
+            lines.append(f"**{day_heading(brief.date, month, day, today)}**")
         lines.append(f"• {link(cut(brief.headline, 250), brief.url)}")
     embed.description = lines_within(lines, DESCRIPTION_LIMIT)
     embed.set_footer(text=_page_footer(page, has_next, "newest first"))

@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Sequence
 
 from bot.ingest.articles import lead
-from bot.render.common import co_window, count, month_day, utc_minute, year_heading
+from bot.render.common import co_window, count, day_heading, month_day, utc_minute
 from bot.render.wrap import TEXT_WIDTH, hang
 from bot.services.lookups import EventCard
 from storage.models import ArchiveStats, EntityProfile, Event, EventBrief, RelatedEvent, SearchHit
@@ -123,11 +123,13 @@ def onthisday_text(
         years = f" up to {up_to}" if up_to is not None else ""
         return f"No events on {named}{years} in the archive."
     lines = [f"On this day, {named}" + (f", up to {up_to}:" if up_to is not None else ":")]
-    year = None
+    group = None
     for brief in events:
-        if brief.date.year != year:
-            year = brief.date.year
-            lines += ["", year_heading(brief.date, today)]
+        # Another day's events (February 29's, on a common year's February 28) apart, dated.
+        other_day = (brief.date.month, brief.date.day) != (month, day)
+        if (brief.date.year, other_day) != group:
+            group = (brief.date.year, other_day)
+            lines += ["", day_heading(brief.date, month, day, today)]
         lines.append(hang(_marked(brief), "  • ", width=width))
         if keys:
             lines.append(f"    key: {brief.key}")

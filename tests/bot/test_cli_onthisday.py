@@ -1,5 +1,5 @@
 """`chronicle onthisday` and `chronicle digest preview onthisday` around February 29: a
-common year's February 28 shows the leap days' events under February 29's own heading."""
+common year's February 28 shows the leap days' events, under headings that name their day."""
 
 from __future__ import annotations
 
@@ -59,12 +59,12 @@ def test_onthisday_of_a_common_years_february_28_shows_the_leap_days(cli: Cli) -
     assert headlines(cli.json("onthisday", "2027-02-28")) == [*LEAP_DAYS, "February 28 treaty"]
     code, out, _ = cli("onthisday", "2027-02-28")
     assert code == 0
-    # The day's own events, then the leap days' under their own heading.
-    feb_28, feb_29 = out.split("\n\nOn this day, February 29, up to 2027:\n\n")
-    assert feb_28.startswith("On this day, February 28, up to 2027:\n\n")
-    assert feb_28.endswith(" — 2016\n  • February 28 treaty")
-    assert " — 2024\n  • Leap day summit\n\n" in feb_29
-    assert feb_29.endswith(" — 2020\n  • Leap day storm\n")
+    # Newest year first, the leap days' under headings that name their day (how many years
+    # ago is counted from the real today).
+    headings = [line.partition(" — ")[2] for line in out.splitlines() if " — " in line]
+    assert out.startswith("On this day, February 28, up to 2027:\n")
+    assert headings == ["2024 (February 29)", "2020 (February 29)", "2016"]
+    assert out.endswith(" — 2016\n  • February 28 treaty\n")
 
 
 def test_onthisday_of_a_leap_years_february_28_or_of_february_29_shows_their_own(
@@ -91,10 +91,10 @@ def test_digest_preview_labels_the_leap_days(cli: Cli) -> None:
     assert out.splitlines()[:8] == [
         "On this day: February 28",
         "",
-        "3 years ago — February 29, 2024",
+        "3 years ago — 2024 (February 29)",
         "  • Leap day summit",
         "",
-        "7 years ago — February 29, 2020",
+        "7 years ago — 2020 (February 29)",
         "  • Leap day storm",
         "",
     ]

@@ -79,9 +79,9 @@ async def standin() -> AsyncIterator[DiscordStandIn]:
 
 def assert_a_common_years_digests(shown: dict[str, str]) -> None:
     assert lines(shown["On this day: February 28"]) == [
-        "**3 years ago — February 29, 2024**",
+        "**3 years ago — 2024 (February 29)**",
         "• Leap day summit",
-        "**7 years ago — February 29, 2020**",
+        "**7 years ago — 2020 (February 29)**",
         "• Leap day storm",
         "**11 years ago — 2016**",
         "• February 28 treaty",
@@ -141,6 +141,7 @@ async def test_slash_onthisday_on_a_common_years_february_28_shows_the_leap_days
             assert embed["title"] == "On this day: February 28", options
             found = [h for h in leap_and_28 if f"[{h}](" in embed["description"]]
             assert found == leap_and_28, options  # newest year first
+            assert "— 2024 (February 29)**\n• [Leap day summit](" in embed["description"]
         # A leap year's February 28 has its own February 29: only its February 28 shows.
         embed = await onthisday(date="2024-02-28")
         assert "February 28 treaty" in embed["description"]

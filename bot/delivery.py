@@ -166,7 +166,7 @@ class DigestDelivery:
 
     async def _prepare(
         self, digest: Digest, slot: str, existing: DigestRun | None
-    ) -> tuple[DigestRun, DigestContent, list[list[discord.Embed]]] | str:
+    ) -> tuple[DigestRun, DigestContent, list[render.DigestMessage]] | str:
         """The run's content, claimed: what to send, or why there is nothing to."""
         language = await self.language(digest)
         content, covers_to = await digest_content(
@@ -192,7 +192,7 @@ class DigestDelivery:
         digest: Digest,
         run: DigestRun,
         content: DigestContent,
-        messages: list[list[discord.Embed]],
+        messages: list[render.DigestMessage],
     ) -> None:
         """Post the run's messages not sent yet; the role is mentioned on the first."""
         channel = await self._channel(digest.channel_id)
@@ -209,18 +209,20 @@ class DigestDelivery:
                         created = await channel.create_thread(
                             name=self._post_title(digest, run, content),
                             content=mention,
-                            embeds=messages[index],
+                            embeds=messages[index].embeds,
                             allowed_mentions=pinging,
                         )
                     thread = created.thread
                 else:
                     async with self.pacer.turn(digest.guild_id, thread.id):
                         await thread.send(
-                            embeds=messages[index],
+                            embeds=messages[index].embeds,
                             allowed_mentions=quiet,
                             nonce=digest_part_nonce(digest.id, run.slot, index),
                         )
-                await self.storage.digests.part_sent(digest.id, run.slot, thread_id=thread.id)
+                await self.storage.digests.part_sent(
+                    digest.id, run.slot, thread_id=thread.id, event_ids=messages[index].event_ids
+                )
             return
         if not isinstance(channel, discord.TextChannel | discord.Thread):
             raise ChannelRefused(
@@ -232,13 +234,15 @@ class DigestDelivery:
             async with self.pacer.turn(digest.guild_id, channel.id):
                 message = await channel.send(
                     content=mention if first else None,
-                    embeds=messages[index],
+                    embeds=messages[index].embeds,
                     allowed_mentions=pinging if first else quiet,
                     # A part Discord took but this run did not record (the process died in
                     # between) is answered with the first message when the resume sends it.
                     nonce=digest_part_nonce(digest.id, run.slot, index),
                 )
-            await self.storage.digests.part_sent(digest.id, run.slot)
+            await self.storage.digests.part_sent(
+                digest.id, run.slot, event_ids=messages[index].event_ids
+            )
             if digest.publish and isinstance(channel, discord.TextChannel) and channel.is_news():
                 await self._publish(digest, message)
 

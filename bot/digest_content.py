@@ -10,6 +10,7 @@ class DigestItem:
     markdown: str  # for Discord
     lead: str  # for the terminal: the bullet, and the date when the item has one
     headline: str
+    event_id: int = 0  # the event it lists
 
     @property
     def text(self) -> str:

@@ -105,10 +105,15 @@ def slot_day(slot: str) -> dt.date:
 @lru_cache(maxsize=4096)
 def _item(brief: EventBrief, with_date: bool = False) -> DigestItem:
     date = f"{render.discord_date(brief.date, 'd')} " if with_date else ""
+    headline = render.cut(brief.headline, 300)
+    markdown = f"• {date}{render.link(headline, brief.url)}"
+    if len(markdown) > render.DIGEST_ITEM_LIMIT:  # a link too long to show whole: no link
+        markdown = f"• {date}{render.link(headline, None)}"
     return DigestItem(
-        markdown=f"• {date}{render.link(render.cut(brief.headline, 300), brief.url)}",
+        markdown=markdown,
         lead=f"• {brief.date.isoformat()}  " if with_date else "• ",
         headline=brief.headline,
+        event_id=brief.id,
     )
 
 

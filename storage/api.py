@@ -412,8 +412,16 @@ class DigestRepository(Protocol):
         ...
 
     async def part_sent(
-        self, digest_id: int, slot: str, *, thread_id: int | None = None
-    ) -> None: ...
+        self,
+        digest_id: int,
+        slot: str,
+        *,
+        thread_id: int | None = None,
+        event_ids: Sequence[int] = (),
+    ) -> None:
+        """One more message of the run is out, listing these events: they are delivered to
+        the digest, whatever becomes of the rest of the run."""
+        ...
 
     async def finish_run(
         self, digest_id: int, slot: str, status: str, detail: str | None = None

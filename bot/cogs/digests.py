@@ -395,7 +395,7 @@ class Digests(
             if content.empty:
                 return Reply(content=f"Nothing would be posted now: {render.digest_text(content)}")
             first = render.digest_messages(content)[0]
-            return Reply(embeds=first)
+            return Reply(embeds=first.embeds)
 
         await respond(interaction, work(), ephemeral=True)
 

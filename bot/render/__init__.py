@@ -18,7 +18,13 @@ from bot.render.dicts import (
     stats_to_dict,
     wikipedia_status_to_dict,
 )
-from bot.render.digests import DIGEST_DESCRIPTION_BUDGET, digest_messages, digest_text
+from bot.render.digests import (
+    DIGEST_DESCRIPTION_BUDGET,
+    DIGEST_ITEM_LIMIT,
+    DigestMessage,
+    digest_messages,
+    digest_text,
+)
 from bot.render.embeds import (
     about_embed,
     entity_embed,
@@ -70,6 +76,7 @@ __all__ = [
     "CONTENT_LIMIT",
     "DESCRIPTION_LIMIT",
     "DIGEST_DESCRIPTION_BUDGET",
+    "DIGEST_ITEM_LIMIT",
     "EMBEDS_PER_MESSAGE",
     "EMBED_COLOUR",
     "EMBED_TOTAL_LIMIT",
@@ -83,12 +90,14 @@ __all__ = [
     "SELECT_TEXT_LIMIT",
     "TEXT_WIDTH",
     "TITLE_LIMIT",
+    "DigestMessage",
     "about_embed",
     "alert_embed",
     "brief_to_dict",
     "choice_label",
     "count",
     "cut",
+    "day_heading",
     "digest_messages",
     "digest_text",
     "discord_date",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import discord
 
 from bot.digest_content import DigestContent
@@ -11,26 +13,34 @@ from bot.render.markdown import escape
 from bot.render.wrap import TEXT_WIDTH, hang
 
 DIGEST_DESCRIPTION_BUDGET = 3800  # below 4,096, leaving room for a "continued" heading
+DIGEST_ITEM_LIMIT = 1000
 
 
-def digest_messages(content: DigestContent) -> list[list[discord.Embed]]:
+@dataclass(frozen=True, slots=True)
+class DigestMessage:
+    embeds: list[discord.Embed]
+    event_ids: tuple[int, ...]  # the events it lists
+
+
+def digest_messages(content: DigestContent) -> list[DigestMessage]:
     """A digest as messages of embeds, each within Discord's limits; an item is never cut
     and never split from its heading (a heading that continues is repeated)."""
-    descriptions: list[str] = []
+    descriptions: list[tuple[str, list[int]]] = []
     current: list[str] = []
+    listed: list[int] = []
     size = 0
 
     def close() -> None:
-        nonlocal current, size
+        nonlocal current, listed, size
         if current:
-            descriptions.append("\n".join(current))
-        current, size = [], 0
+            descriptions.append(("\n".join(current), listed))
+        current, listed, size = [], [], 0
 
     for section in content.sections:
         heading = f"**{escape(section.heading)}**"
         first = True
         for item in section.items:
-            line = cut(item.markdown, 1000)
+            line = cut(item.markdown, DIGEST_ITEM_LIMIT)
             needed = len(line) + 1 + (len(heading) + 1 if first or not current else 0)
             if current and size + needed > DIGEST_DESCRIPTION_BUDGET:
                 close()
@@ -41,6 +51,7 @@ def digest_messages(content: DigestContent) -> list[list[discord.Embed]]:
                 current.append(heading)
                 size += len(heading) + 1
             current.append(line)
+            listed.append(item.event_id)
             size += len(line) + 1
             first = False
     if content.more:
@@ -51,22 +62,21 @@ def digest_messages(content: DigestContent) -> list[list[discord.Embed]]:
         current.append(tail)
     close()
 
-    embeds = []
-    for index, description in enumerate(descriptions):
+    messages: list[tuple[list[discord.Embed], list[int]]] = []
+    for index, (description, ids) in enumerate(descriptions):
         title = content.title if index == 0 else f"{content.title} (continued)"
-        embeds.append(fit_embed(base_embed(title, description=description)))
-    messages: list[list[discord.Embed]] = []
-    for embed in embeds:
-        last = messages[-1] if messages else None
+        embed = fit_embed(base_embed(title, description=description))
+        last = messages[-1][0] if messages else None
         if (
             last is not None
             and len(last) < EMBEDS_PER_MESSAGE
             and sum(len(e) for e in last) + len(embed) <= EMBED_TOTAL_LIMIT
         ):
             last.append(embed)
+            messages[-1][1].extend(ids)
         else:
-            messages.append([embed])
-    return messages
+            messages.append(([embed], ids))
+    return [DigestMessage(embeds, tuple(ids)) for embeds, ids in messages]
 
 
 def digest_text(content: DigestContent, *, width: int = TEXT_WIDTH) -> str:

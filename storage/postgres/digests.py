@@ -301,18 +301,28 @@ class DigestRepository:
             )
         return _run(row) if row else None
 
-    async def part_sent(self, digest_id: int, slot: str, *, thread_id: int | None = None) -> None:
-        """One more message of the run is out (the first of a forum post opens its thread)."""
+    async def part_sent(
+        self,
+        digest_id: int,
+        slot: str,
+        *,
+        thread_id: int | None = None,
+        event_ids: Sequence[int] = (),
+    ) -> None:
+        """One more message of the run is out (the first of a forum post opens its thread),
+        and the events it lists are delivered."""
+        now = utc_now()
         async with self.db.transaction() as conn:
             await conn.execute(
                 "UPDATE digest_runs SET parts_sent = parts_sent + 1,"
                 " thread_id = COALESCE($1, thread_id), updated_at = $2"
                 " WHERE digest_id = $3 AND slot = $4",
                 thread_id,
-                utc_now(),
+                now,
                 digest_id,
                 slot,
             )
+            await self._deliver(conn, digest_id, event_ids, now)
 
     async def finish_run(
         self, digest_id: int, slot: str, status: str, detail: str | None = None
@@ -332,15 +342,7 @@ class DigestRepository:
             if status != "sent":
                 return
             items: list[int] = json.loads(row[0]) if row and row[0] else []
-            # Only events still there: one deleted meanwhile has nothing left to deliver.
-            await conn.execute(
-                "INSERT INTO deliveries(target, event_id, delivered_at)"
-                " SELECT $1, e.id, $2 FROM events e WHERE e.id = ANY($3::bigint[])"
-                " ON CONFLICT (target, event_id) DO NOTHING",
-                f"digest:{digest_id}",
-                now,
-                items,
-            )
+            await self._deliver(conn, digest_id, items, now)
             covers_to = max([row[1] if row else 0, *items])
             if covers_to:
                 await conn.execute(
@@ -348,6 +350,20 @@ class DigestRepository:
                     covers_to,
                     digest_id,
                 )
+
+    @staticmethod
+    async def _deliver(
+        conn: Connection, digest_id: int, event_ids: Sequence[int], now: dt.datetime
+    ) -> None:
+        # Only events still there: one deleted meanwhile has nothing left to deliver.
+        await conn.execute(
+            "INSERT INTO deliveries(target, event_id, delivered_at)"
+            " SELECT $1, e.id, $2 FROM events e WHERE e.id = ANY($3::bigint[])"
+            " ON CONFLICT (target, event_id) DO NOTHING",
+            f"digest:{digest_id}",
+            now,
+            list(event_ids),
+        )
 
     async def runs_for(self, digest_id: int, limit: int = 10) -> list[DigestRun]:
         rows = await self.db.fetch(

@@ -307,15 +307,25 @@ class DigestRepository:
         assert row is not None  # claimed in this transaction
         return _run(row)
 
-    async def part_sent(self, digest_id: int, slot: str, *, thread_id: int | None = None) -> None:
-        """One more message of the run is out (the first of a forum post opens its thread)."""
+    async def part_sent(
+        self,
+        digest_id: int,
+        slot: str,
+        *,
+        thread_id: int | None = None,
+        event_ids: Sequence[int] = (),
+    ) -> None:
+        """One more message of the run is out (the first of a forum post opens its thread),
+        and the events it lists are delivered."""
+        now = now_timestamp()
         async with self.db.transaction() as conn:
             await conn.execute(
                 "UPDATE digest_runs SET parts_sent = parts_sent + 1,"
                 " thread_id = COALESCE(?, thread_id), updated_at = ?"
                 " WHERE digest_id = ? AND slot = ?",
-                (thread_id, now_timestamp(), digest_id, slot),
+                (thread_id, now, digest_id, slot),
             )
+            await self._deliver(conn, digest_id, event_ids, now)
 
     async def finish_run(
         self, digest_id: int, slot: str, status: str, detail: str | None = None
@@ -337,16 +347,22 @@ class DigestRepository:
                 )
             ).fetchone()
             items = json.loads(row[0]) if row and row[0] else []
-            await conn.executemany(
-                "INSERT OR IGNORE INTO deliveries(target, event_id, delivered_at) VALUES (?, ?, ?)",
-                [(f"digest:{digest_id}", event_id, now) for event_id in items],
-            )
+            await self._deliver(conn, digest_id, items, now)
             covers_to = max([row[1] if row else 0, *items])
             if covers_to:
                 await conn.execute(
                     "UPDATE digests SET last_event_id = MAX(last_event_id, ?) WHERE id = ?",
                     (covers_to, digest_id),
                 )
+
+    @staticmethod
+    async def _deliver(
+        conn: aiosqlite.Connection, digest_id: int, event_ids: Sequence[int], now: str
+    ) -> None:
+        await conn.executemany(
+            "INSERT OR IGNORE INTO deliveries(target, event_id, delivered_at) VALUES (?, ?, ?)",
+            [(f"digest:{digest_id}", event_id, now) for event_id in event_ids],
+        )
 
     async def runs_for(self, digest_id: int, limit: int = 10) -> list[DigestRun]:
         rows = await self.db.fetchall(

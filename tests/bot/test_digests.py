@@ -169,7 +169,8 @@ def test_split_digest_keeps_every_item_whole() -> None:
     messages = render.digest_messages(content)
     assert len(messages) > 5
     seen: list[str] = []
-    for embeds in messages:
+    for message in messages:
+        embeds = message.embeds
         assert len(embeds) <= 10
         assert sum(len(e) for e in embeds) <= 6000
         for embed in embeds:
@@ -184,5 +185,32 @@ def test_split_digest_keeps_every_item_whole() -> None:
                     assert line.startswith("… and 7 more")
     assert seen == [item.markdown for section in sections for item in section.items]
     # A section continued in the next embed repeats its heading.
-    continued = [e.description.splitlines()[0] for m in messages for e in m][1:]
+    continued = [e.description.splitlines()[0] for m in messages for e in m.embeds][1:]
     assert all(first.startswith("**Story") for first in continued)
+
+
+def test_a_link_too_long_to_show_whole_leaves_the_headline_unlinked() -> None:
+    """An aggregator's tracking link of 1,050 characters would be cut inside its markdown:
+    the line shows the headline alone instead, never a broken link."""
+    long_url = "https://news.example.com/rss/articles/CBMi" + "a1B2c3D4e5" * 100 + "?oc=5"
+    briefs = [
+        EventBrief(
+            1, "2026/11/21/a", dt.date(2026, 11, 21), "Parliament passes the budget", True, long_url
+        ),
+        EventBrief(
+            2,
+            "2026/11/21/b",
+            dt.date(2026, 11, 21),
+            "Talks resume in Geneva",
+            True,
+            "https://e.example/b",
+        ),
+    ]
+    content = new_content([NewEvent(b, None, None) for b in briefs])
+    (message,) = render.digest_messages(content)
+    lines = message.embeds[0].description.splitlines()
+    assert lines[1].startswith("• <t:") and lines[1].endswith(
+        " [Talks resume in Geneva](https://e.example/b)"
+    )
+    assert lines[2].startswith("• <t:") and lines[2].endswith(" Parliament passes the budget")
+    assert message.event_ids == (2, 1)  # as listed

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,7 @@ import pytest
 
 from bot.client import ChronicleBot
 from bot.pacing import PostPacer
-from tests.e2e.harness import FakeClock, only_digest, running_bot, sample
+from tests.e2e.harness import FakeClock, fire, only_digest, running_bot, sample
 from tests.e2e.news_channels_support import (
     ANNOUNCEMENTS,
     FORUM,
@@ -302,12 +303,14 @@ def die_after_sending_part(bot: ChronicleBot, monkeypatch: pytest.MonkeyPatch, p
     recorded = repo.part_sent
     calls = 0
 
-    async def part_sent(digest_id: int, slot: str, *, thread_id: int | None = None) -> None:
+    async def part_sent(
+        digest_id: int, slot: str, *, thread_id: int | None = None, event_ids: Sequence[int] = ()
+    ) -> None:
         nonlocal calls
         calls += 1
         if calls == part + 1:
             raise Died
-        await recorded(digest_id, slot, thread_id=thread_id)
+        await recorded(digest_id, slot, thread_id=thread_id, event_ids=event_ids)
 
     monkeypatch.setattr(repo, "part_sent", part_sent)
 
@@ -363,3 +366,55 @@ async def test_a_part_discord_took_but_the_run_did_not_record_is_posted_once(
         if r.json["nonce"] == messages[part]["nonce"]
     ]
     assert [r.response["id"] for r in again] == [messages[part]["id"]] * 2
+
+
+async def test_a_run_that_gives_up_after_some_parts_offers_only_the_rest_next_time(
+    standin: DiscordStandIn,
+    wire: FeedServer,
+    clock: FakeClock,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Discord fails every message after a run's first, through all its retries: the events
+    that first message listed are delivered, and the next run lists only the others."""
+    feeds = {f"{p}.xml": long_items(p, 15) for p in ("a", "b", "c")}
+    async with running_bot(standin, tmp_path / "c.db", prepare=sample, clock=clock) as bot:
+        for name in feeds:
+            wire.set_file(name, wire_rss(OLD, clock()))
+            await bot.feeds.add_feed(wire.url(name), name=name)
+        await digest_set(standin, kind="new", channel=NEWS, time="18:00", timezone="UTC")
+        digest_id = await only_digest(bot)
+        await ingest(bot, clock, wire, feeds)
+        repo = bot.storage.digests
+        recorded = repo.part_sent
+
+        async def part_sent(
+            digest_id: int,
+            slot: str,
+            *,
+            thread_id: int | None = None,
+            event_ids: Sequence[int] = (),
+        ) -> None:
+            await recorded(digest_id, slot, thread_id=thread_id, event_ids=event_ids)
+            standin.fail("POST", rf"/channels/{NEWS}/messages", 503, 0, "Service Unavailable")
+
+        monkeypatch.setattr(repo, "part_sent", part_sent)
+        when = await fire(bot, clock, digest_id)
+        slot = when.date().isoformat()
+        for _ in range(3):  # the retries, after which it gives up
+            job = bot.chronicle_scheduler.apscheduler.get_job(f"digest-retry:{digest_id}:{slot}")
+            clock.set(job.trigger.run_date)
+            await job.func(*job.args)
+        run = await bot.storage.digests.run(digest_id, slot)
+        assert run is not None and (run.status, run.parts_sent) == ("failed", 1) and run.parts > 1
+        (first,) = posts(standin, NEWS)
+
+        monkeypatch.undo()
+        standin.clear_faults()
+        when = await fire(bot, clock, digest_id)
+        later = posts(standin, NEWS)[1:]
+        run = await bot.storage.digests.run(digest_id, when.date().isoformat())
+    assert later and not set(guids([first])) & set(guids(later))
+    # The rest, and only the rest, is what the next run covers (listed, or counted in "more").
+    assert run is not None and run.status == "sent"
+    assert len(run.items) == sum(len(items) for items in feeds.values()) - len(guids([first]))

@@ -175,3 +175,18 @@ async def test_a_run_that_posts_nothing_holds_its_slot(storage: Storage) -> None
     assert await storage.digests.claim_run(digest.id, hour, parts=1, items=ids) is None
     assert await storage.digests.unfinished_run(digest.id) is None
     assert await headlines(storage, digest) == ["One"]
+
+
+async def test_a_run_that_fails_after_a_part_offers_only_the_rest_again(
+    storage: Storage, raw_sql: RawSQL
+) -> None:
+    """The events a sent part listed are delivered with it: a run that then fails for good
+    leaves only the others for the next run."""
+    digest = await make_digest(storage)
+    ids = await arrive(storage, news("Floods in Italy"), news("Talks in Geneva"), news("A storm"))
+    run = await storage.digests.claim_run(digest.id, SLOT, parts=2, items=ids)
+    assert run is not None
+    await storage.digests.part_sent(digest.id, SLOT, event_ids=ids[:2])
+    assert await _ledger(raw_sql, digest) == ids[:2]
+    await storage.digests.finish_run(digest.id, SLOT, "failed", "503 four times")
+    assert await headlines(storage, digest) == ["A storm"]

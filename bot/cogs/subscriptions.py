@@ -94,10 +94,15 @@ class RemoveSubscription(
         return Reply(embed=embed, view=view)
 
 
-@app_commands.guild_only()
 class Subscriptions(commands.Cog):
     def __init__(self, bot: ChronicleBot):
         self.bot = bot
+
+    async def interaction_check(self, interaction: discord.Interaction) -> bool:
+        # Subscriptions are a server's; a client may still offer the commands in a DM.
+        if interaction.guild_id is None:
+            raise app_commands.NoPrivateMessage()
+        return True
 
     @in_time
     async def entity_autocomplete(
@@ -119,6 +124,8 @@ class Subscriptions(commands.Cog):
             if typed in s.entity.casefold()
         ][: render.CHOICES_LIMIT]
 
+    # Per command: on a plain Cog (not a GroupCog) discord.py ignores a class decorator.
+    @app_commands.guild_only()
     @app_commands.command(name="subscribe", description="Hear about new events involving an entity")
     @app_commands.describe(
         entity="A person, group, place or story (pick one as you type)",
@@ -172,6 +179,7 @@ class Subscriptions(commands.Cog):
 
         await respond(interaction, work(), ephemeral=True)
 
+    @app_commands.guild_only()
     @app_commands.command(name="unsubscribe", description="Stop hearing about an entity")
     @app_commands.describe(entity="One of your subscriptions")
     @app_commands.autocomplete(entity=own_autocomplete)
@@ -195,6 +203,7 @@ class Subscriptions(commands.Cog):
 
         await respond(interaction, work(), ephemeral=True)
 
+    @app_commands.guild_only()
     @app_commands.command(name="subscriptions", description="What you follow in this server")
     async def subscriptions(self, interaction: discord.Interaction) -> None:
         async def work() -> Reply:

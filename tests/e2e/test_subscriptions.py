@@ -136,7 +136,8 @@ async def test_here_delivery_mentions_only_the_subscriber(
         reply = await subscribe(standin, CHLOE, "Russia", "here")
         assert f"<#{GENERAL}>" in reply["content"]
         wire.set_file(
-            "wire.xml", wire_rss([("r-1", "Russia and @everyone else sign a treaty on grain"), *OLD])
+            "wire.xml",
+            wire_rss([("r-1", "Russia and @everyone else sign a treaty on grain"), *OLD]),
         )
         await poll(bot)
         (post,) = [
@@ -241,3 +242,25 @@ async def test_subscriptions_list_remove_button_and_limit(
         assert reply["flags"] & EPHEMERAL and "the most allowed" in reply["content"]
         reply = await subscribe(standin, ANNA, "Nowhere Land At All")
         assert "No entity is called" in reply["content"]
+
+
+async def test_subscriptions_are_a_servers_not_offered_in_direct_messages(
+    tmp_path: Path,
+) -> None:
+    """Registered globally (no DISCORD_GUILD_ID), the commands are for servers only; a client
+    that still sends one from a DM is told so, and nothing is looked up under no server."""
+    async with DiscordStandIn() as standin:
+        async with running_bot(standin, tmp_path / "c.db", prepare=sample, guild_id=None):
+            synced = {c["name"]: c for c in standin.global_commands}
+            for name in ("subscribe", "unsubscribe", "subscriptions"):
+                assert synced[name]["dm_permission"] is False, name
+            for name, options in [
+                ("subscribe", {"entity": "Russia"}),
+                ("unsubscribe", {"entity": "Russia"}),
+                ("subscriptions", {}),
+            ]:
+                handle = await standin.send_slash_command(name, options, dm=True)
+                reply = (await handle.callback()).json["data"]
+                assert reply["content"] == "This command works in servers, not in direct messages."
+                assert reply["flags"] & 64  # privately
+        assert not standin.internal_errors

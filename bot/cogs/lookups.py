@@ -122,37 +122,39 @@ class Lookups(commands.Cog):
     ) -> None:
         storage = self.bot.storage
         size = render.PAGE_SIZE
-        language = await self._language(interaction)
         described = (
             query + (f" · {entity}" if entity else "") + (f" · from {since}" if since else "")
         )
         described += f" · to {until}" if until else ""
 
-        async def load(page: int) -> Page:
-            hits = await lookups.search(
-                storage,
-                query,
-                entity=entity,
-                since=since,
-                until=until,
-                limit=size + 1,
-                offset=page * size,
-                language=language,
-            )
-            shown = hits[:size]
-            if page == 0 and not shown:
-                closest = await storage.search.closest(query, language=language)
-                raise NotFound(
-                    _among(f"No events match {render.cut(described, 200)}.", language),
-                    [f"{b.date.isoformat()} {b.headline}" for b in closest],
-                )
-            return Page(
-                render.search_page_embed(described, shown, page, len(hits) > size),
-                len(hits) > size,
-                event_options([h.event for h in shown]),
-            )
-
         async def work() -> Reply:
+            # The server's language is read here, within the time "thinking…" buys.
+            language = await self._language(interaction)
+
+            async def load(page: int) -> Page:
+                hits = await lookups.search(
+                    storage,
+                    query,
+                    entity=entity,
+                    since=since,
+                    until=until,
+                    limit=size + 1,
+                    offset=page * size,
+                    language=language,
+                )
+                shown = hits[:size]
+                if page == 0 and not shown:
+                    closest = await storage.search.closest(query, language=language)
+                    raise NotFound(
+                        _among(f"No events match {render.cut(described, 200)}.", language),
+                        [f"{b.date.isoformat()} {b.headline}" for b in closest],
+                    )
+                return Page(
+                    render.search_page_embed(described, shown, page, len(hits) > size),
+                    len(hits) > size,
+                    event_options([h.event for h in shown]),
+                )
+
             embed, view = await PagedView.start(
                 interaction.user.id,
                 load,
@@ -178,34 +180,36 @@ class Lookups(commands.Cog):
         self, interaction: discord.Interaction, date: app_commands.Range[str, 1, 40] | None = None
     ) -> None:
         storage = self.bot.storage
-        today = await self._today(interaction)
-        language = await self._language(interaction)
-        month, day, before_year = today.month, today.day, today.year  # earlier years
-        year = today.year  # a common year's February 28 shows February 29's events too
-        if date:
-            month, day = lookups.parse_month_day(date)
-            if date.count("-") == 2:  # as seen from that date: its year and earlier
-                year = lookups.parse_date(date).year
-                before_year = year + 1
         size = render.PAGE_SIZE
 
-        async def load(page: int) -> Page:
-            events = await storage.events.on_this_day(
-                month,
-                day,
-                year=year,
-                before_year=before_year,
-                limit=size + 1,
-                offset=page * size,
-                language=language,
-            )
-            shown = events[:size]
-            has_next = len(events) > size
-            return Page(
-                render.onthisday_page_embed(month, day, shown, today, page, has_next), has_next
-            )
-
         async def work() -> Reply:
+            # The server's day and language are read here, within the time "thinking…" buys.
+            today = await self._today(interaction)
+            language = await self._language(interaction)
+            month, day, before_year = today.month, today.day, today.year  # earlier years
+            year = today.year  # a common year's February 28 shows February 29's events too
+            if date:
+                month, day = lookups.parse_month_day(date)
+                if date.count("-") == 2:  # as seen from that date: its year and earlier
+                    year = lookups.parse_date(date).year
+                    before_year = year + 1
+
+            async def load(page: int) -> Page:
+                events = await storage.events.on_this_day(
+                    month,
+                    day,
+                    year=year,
+                    before_year=before_year,
+                    limit=size + 1,
+                    offset=page * size,
+                    language=language,
+                )
+                shown = events[:size]
+                has_next = len(events) > size
+                return Page(
+                    render.onthisday_page_embed(month, day, shown, today, page, has_next), has_next
+                )
+
             embed, view = await PagedView.start(
                 interaction.user.id, load, timeout=self.bot.view_timeout
             )

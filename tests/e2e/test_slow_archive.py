@@ -43,12 +43,12 @@ async def sample(storage: Storage) -> None:
 
 
 @contextlib.asynccontextmanager
-async def events_locked(url: str, seconds: float) -> AsyncIterator[None]:
-    """The events table locked by another session from entering the block for `seconds`."""
+async def events_locked(url: str, seconds: float, table: str = "events") -> AsyncIterator[None]:
+    """The table locked by another session from entering the block for `seconds`."""
     maintenance = await asyncpg.connect(url)
     locked = maintenance.transaction()
     await locked.start()
-    await maintenance.execute("LOCK TABLE events IN ACCESS EXCLUSIVE MODE")
+    await maintenance.execute(f"LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE")
 
     async def release() -> None:
         await asyncio.sleep(seconds)
@@ -141,6 +141,26 @@ async def test_page_turns_and_card_buttons_defer_while_the_archive_is_locked(
         answer = await related.response(timeout=10)
         assert answer["flags"] & EPHEMERAL
         assert answer["embeds"][0]["description"].count("shared:") == 10
+
+
+async def test_search_and_onthisday_defer_while_the_servers_settings_are_locked(
+    standin: DiscordStandIn, postgres_url: str
+) -> None:
+    """The server's language and timezone are read after "thinking…" is on its way, as the
+    events are: a lock on the settings table no longer drops the command."""
+    async with running_bot(standin, postgres_url, prepare=sample):
+        async with events_locked(postgres_url, seconds=4.0, table="guild_settings"):
+            handles = [
+                await standin.send_slash_command("search", {"query": "Russia"}),
+                await standin.send_slash_command("onthisday", {"date": "06-16"}),
+            ]
+            for handle in handles:
+                callback = await handle.callback()
+                assert callback.status < 300, callback.response  # within Discord's 3 s
+                assert callback.json["type"] == DEFERRED_CHANNEL_MESSAGE
+        results, day = [await handle.response(timeout=10) for handle in handles]
+        assert results["embeds"][0]["footer"]["text"].startswith("Page 1")
+        assert day["embeds"][0]["title"] == "On this day: June 16"
 
 
 async def test_commands_answer_while_another_process_writes_the_sqlite_archive(

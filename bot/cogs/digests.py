@@ -20,6 +20,7 @@ from bot.digests import local_today
 from bot.errors import InvalidInput
 from bot.language import server_language
 from bot.permissions import Channel, missing_permissions
+from bot.services import lookups
 from bot.services.digests import describe_filters, preview_content, resolve_filters
 from bot.views import Reply, respond
 from storage.models import Digest
@@ -240,7 +241,9 @@ class Digests(
             if text is None:
                 return dt.time(0, 0)
             minutes = text.strip().rsplit(":", 1)[-1]
-            if not (minutes.isdigit() and len(minutes) <= 2 and int(minutes) < 60):
+            if not (
+                minutes.isascii() and minutes.isdigit() and len(minutes) <= 2 and int(minutes) < 60
+            ):
                 raise InvalidInput(
                     f"{text[:20]!r} is not a minute: an hourly digest takes the minutes past"
                     " each hour, e.g. 05 or 30."
@@ -325,11 +328,8 @@ class Digests(
     @app_commands.autocomplete(digest=digest_autocomplete)
     async def remove_digest(self, interaction: discord.Interaction, digest: str) -> None:
         async def work() -> Reply:
-            found = (
-                await self.bot.storage.digests.get(int(digest))
-                if digest.strip().isdigit()
-                else None
-            )
+            ident = lookups.row_id(digest)
+            found = await self.bot.storage.digests.get(ident) if ident is not None else None
             if found is None or found.guild_id != interaction.guild_id:
                 raise InvalidInput(
                     f"There is no such digest here ({digest[:40]!r}): pick one from the list"

@@ -47,7 +47,8 @@ class Lookups(commands.Cog):
 
     async def _event(self, interaction: discord.Interaction, query: str) -> Event:
         if query.startswith(EVENT_CHOICE_PREFIX) and query[len(EVENT_CHOICE_PREFIX) :].isdigit():
-            event = await self.bot.storage.events.get(int(query[len(EVENT_CHOICE_PREFIX) :]))
+            ident = lookups.row_id(query[len(EVENT_CHOICE_PREFIX) :])
+            event = await self.bot.storage.events.get(ident) if ident is not None else None
             if event is None:
                 raise NotFound("That event is no longer in the archive.")
             return event

@@ -31,6 +31,19 @@ class EventCard:
     portal_page: str | None = None  # the Current events day page that lists the event
 
 
+def row_id(text: str) -> int | None:
+    """An id as typed: ASCII digits (not "²", which isdigit() takes) that fit a database
+    integer; None for anything else."""
+    text = text.strip()
+    if not (text.isascii() and text.isdigit() and len(text) <= 18):
+        return None
+    return int(text)
+
+
+def _digits(text: str, most: int) -> bool:
+    return text.isascii() and text.isdigit() and len(text) <= most
+
+
 def parse_date(text: str, *, what: str = "date") -> dt.date:
     text = text.strip()
     try:
@@ -38,10 +51,10 @@ def parse_date(text: str, *, what: str = "date") -> dt.date:
     except ValueError:
         pass
     parts = text.split("-")
-    if len(parts) == 3 and all(p.isdigit() for p in parts):
+    if len(parts) == 3 and all(_digits(p, 9) for p in parts):
         try:
             return dt.date(int(parts[0]), int(parts[1]), int(parts[2]))
-        except ValueError as exc:
+        except (ValueError, OverflowError) as exc:
             raise InvalidInput(f"The {what} {text[:40]!r} is not a real date ({exc}).") from None
     raise InvalidInput(f"The {what} {text[:40]!r} is not a date: {DATE_HELP}.")
 
@@ -49,14 +62,14 @@ def parse_date(text: str, *, what: str = "date") -> dt.date:
 def parse_day(text: str) -> tuple[int, int, int | None]:
     """'MM-DD' or 'YYYY-MM-DD' -> (month, day, the year or None)."""
     parts = text.strip().split("-")
-    if not (2 <= len(parts) <= 3 and all(p.isdigit() for p in parts)):
+    if not (2 <= len(parts) <= 3 and all(_digits(p, 9) for p in parts)):
         raise InvalidInput(f"{text[:40]!r} is not a day: {DAY_HELP}.")
     numbers = [int(p) for p in parts]
     month, day = numbers[-2:]
     year = numbers[0] if len(numbers) == 3 else None
     try:
         dt.date(year or 2000, month, day)  # 2000, a leap year: 02-29 is a real day
-    except ValueError as exc:
+    except (ValueError, OverflowError) as exc:
         raise InvalidInput(f"{text[:40]!r} is not a real day ({exc}).") from None
     return month, day, year
 

@@ -515,3 +515,30 @@ async def test_a_new_run_part_posted_before_midnight_is_finished_after_it(
         # The day after: those events were delivered, so nothing is listed again.
         await fire(bot, clock, digest_id)
         assert len(posts(standin, NEWS)) == run.parts - 1
+
+
+@pytest.mark.parametrize(
+    ("command", "options", "expected"),
+    [
+        ("digest remove", {"digest": "99999999999999999999"}, "There is no such digest here"),
+        ("digest remove", {"digest": "²"}, "There is no such digest here"),
+        (
+            "digest set",
+            {"kind": "new", "channel": NEWS, "every": "hourly", "time": "²"},
+            "is not a minute",
+        ),
+    ],
+)
+async def test_numbers_no_id_or_minute_can_be_are_told_as_such(
+    standin: DiscordStandIn,
+    tmp_path: Path,
+    command: str,
+    options: dict[str, Any],
+    expected: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async with running_bot(standin, tmp_path / "c.db", prepare=sample):
+        handle = await standin.send_slash_command(command, options, **manager())
+        reply = (await handle.callback()).json["data"]
+    assert expected in reply["content"] and reply["flags"] & EPHEMERAL
+    assert "unexpected error" not in caplog.text

@@ -247,6 +247,13 @@ async def test_related_and_entity_and_about(bot: ChronicleBot, standin: DiscordS
         ("search", {"query": "al-a*"}, "at least two letters"),
         ("search", {"query": "Russia", "since": "2017-02-30"}, "not a real date"),
         ("entity", {"name": "Nobody In Particular"}, "No entity is called"),
+        # Numbers past what a date or an id can be, and digits that are not ASCII ones.
+        ("event", {"query": "event:99999999999999999999"}, "no longer in the archive"),
+        ("related", {"query": "event:99999999999999999999"}, "no longer in the archive"),
+        ("search", {"query": "Russia", "since": "99999999999999999999-01-01"}, "not a date"),
+        ("search", {"query": "Russia", "until": "2017-01-99999999999999999999"}, "not a date"),
+        ("onthisday", {"date": "99999999999999999999-06-16"}, "not a day"),
+        ("onthisday", {"date": "06-1²"}, "not a day"),
     ],
 )
 async def test_errors_are_private_and_say_what_is_wrong(
@@ -262,7 +269,7 @@ async def test_errors_are_private_and_say_what_is_wrong(
     assert reply.json["type"] == 4
     assert data(reply)["flags"] & EPHEMERAL
     assert expected in data(reply)["content"]
-    assert "Traceback" not in caplog.text
+    assert "Traceback" not in caplog.text and "unexpected error" not in caplog.text
 
 
 async def test_hostile_search_text_is_just_text(bot: ChronicleBot, standin: DiscordStandIn) -> None:

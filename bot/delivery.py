@@ -141,7 +141,10 @@ class DigestDelivery:
             except (discord.Forbidden, discord.NotFound, ChannelRefused) as error:
                 reason = _refusal(error, digest.channel_id)
                 await self.storage.digests.finish_run(digest.id, slot, "failed", reason)
-                await self.pause(digest, reason)
+                if isinstance(error, discord.NotFound):
+                    await self.pause_deleted_channel(digest, reason)
+                else:
+                    await self.pause(digest, reason)
                 return "paused"
             except (
                 discord.HTTPException,
@@ -332,6 +335,35 @@ class DigestDelivery:
         )
         if await self._tell_creator(digest, notice):
             await self.storage.digests.mark_pause_notified(digest.id)
+
+    async def pause_deleted_channel(self, digest: Digest, reason: str) -> None:
+        """Pause every digest of a channel that is gone, and tell each person who set one
+        of them, once: no permission can bring it back, so the way out is /digest remove."""
+        in_channel = [
+            d
+            for d in await self.storage.digests.for_guild(digest.guild_id)
+            if d.channel_id == digest.channel_id
+        ]
+        paused = [d for d in in_channel if await self.storage.digests.pause(d.id, reason)]
+        for creator in {d.created_by for d in paused}:
+            theirs = [d for d in paused if d.created_by == creator]
+            log.warning(
+                "paused %d digest(s) for channel %s in guild %s: %s",
+                len(theirs),
+                digest.channel_id,
+                digest.guild_id,
+                reason,
+            )
+            names = ", ".join(f"**{d.every} {d.kind}**" for d in theirs)
+            notice = (
+                f"Chronicle paused the {names} digest{'s' if len(theirs) > 1 else ''} for"
+                f" <#{digest.channel_id}>: the channel was deleted ({reason}). Remove"
+                f" {'them' if len(theirs) > 1 else 'it'} with `/digest remove`, or run"
+                " `/digest set` for another channel."
+            )
+            if await self._tell_creator(theirs[0], notice):
+                for d in theirs:
+                    await self.storage.digests.mark_pause_notified(d.id)
 
     async def _tell_creator(self, digest: Digest, notice: str) -> bool:
         """By DM; when their DMs are closed, in the server's system channel, naming them."""

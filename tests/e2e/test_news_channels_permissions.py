@@ -134,23 +134,36 @@ async def test_set_checks_the_permissions_each_channel_type_needs(
 # --------------------------------------------------------------------------------------------
 
 
-async def test_deleted_channel_pauses_its_digest_and_it_can_be_removed(
+async def test_deleted_channel_pauses_its_digests_and_they_can_be_removed(
     standin: DiscordStandIn, wire: FeedServer, clock: FakeClock, tmp_path: Path
 ) -> None:
     async with running_bot(standin, tmp_path / "c.db", prepare=sample, clock=clock) as bot:
         await bot.feeds.add_feed(wire.url("wire.xml"), name="Wire")
+        await digest_set(standin, kind="onthisday", channel=NEWS, time="09:00")
         await digest_set(standin, kind="new", channel=NEWS, every="live")
-        digest_id = await only_digest(bot)
+        live = next(d.id for d in await bot.storage.digests.all() if d.every == "live")
         await standin.delete_channel(NEWS)
         items = [("g-1", "Floods hit the south of the country"), *OLD]
         await ingest(bot, clock, wire, items)
-        digest = await bot.storage.digests.get(digest_id)
-        assert digest is not None and digest.paused and "404" in (digest.paused_reason or "")
+        # Both of the channel's digests paused at once, and one notice saying what to do.
+        digests = await bot.storage.digests.all()
+        assert all(d.paused and "404" in (d.paused_reason or "") for d in digests)
         (notice,) = dms_to(standin, DEFAULT_USER)
-        assert f"<#{NEWS}>" in notice.json["content"] and "gone" in notice.json["content"]
+        assert notice.json["content"].startswith(
+            f"Chronicle paused the **live new**, **daily onthisday** digests for <#{NEWS}>:"
+            " the channel was deleted"
+        )
+        assert notice.json["content"].endswith(
+            "Remove them with `/digest remove`, or run `/digest set` for another channel."
+        )
         await ingest(bot, clock, wire, [("g-2", "Talks resume in Geneva"), *items])
+        await bot.chronicle_scheduler.delivery.run(digests[0].id, "2026-06-16")
         assert len(dms_to(standin, DEFAULT_USER)) == 1
         assert posts(standin, NEWS) == []
+        await standin.send_slash_command(
+            "digest remove", {"digest": str(next(d.id for d in digests if d.id != live))}, **MANAGER
+        )
+        digest_id = live
 
         handle = await standin.send_autocomplete(
             "digest remove", {"digest": ""}, focused="digest", **MANAGER

@@ -25,9 +25,11 @@ def link(text: str, url: str | None) -> str:
 def discord_date(date: dt.date, style: str = "D") -> str:
     """A Discord timestamp for a day: each reader sees it in their own locale.
 
-    Noon UTC, so the day is the same in every timezone from UTC-11 to UTC+11.
+    10:00 UTC, so the day is the same in every timezone from UTC-10 (Hawaii) to UTC+13:59
+    (New Zealand's summer, Samoa, Tonga): a day has 24 hours and the world's offsets span
+    26, and this choice leaves out the fewest people (UTC-11 and UTC+14).
     """
-    moment = dt.datetime(date.year, date.month, date.day, 12, tzinfo=dt.UTC)
+    moment = dt.datetime(date.year, date.month, date.day, 10, tzinfo=dt.UTC)
     return f"<t:{int(moment.timestamp())}:{style}>"
 
 

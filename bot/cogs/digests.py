@@ -224,7 +224,7 @@ class Digests(
             when = self.bot.chronicle_scheduler.schedule_digest(digest)
             verb = "will be posted" if created else "is now posted"
             about = describe_filters(filters, names)
-            about = f" ({about})" if about else ""
+            about = f" ({render.escape(about)})" if about else ""
             return Reply(
                 content=f"The **{kind}** digest{about} {verb} in {channel.mention}"
                 f" {self._schedule(digest)}."

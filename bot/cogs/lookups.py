@@ -147,7 +147,10 @@ class Lookups(commands.Cog):
                 if page == 0 and not shown:
                     closest = await storage.search.closest(query, language=language)
                     raise NotFound(
-                        _among(f"No events match {render.cut(described, 200)}.", language),
+                        _among(
+                            f"No events match “{render.escape(render.cut(described, 200))}”.",
+                            language,
+                        ),
                         [f"{b.date.isoformat()} {b.headline}" for b in closest],
                     )
                 return Page(

@@ -542,3 +542,13 @@ async def test_numbers_no_id_or_minute_can_be_are_told_as_such(
         reply = (await handle.callback()).json["data"]
     assert expected in reply["content"] and reply["flags"] & EPHEMERAL
     assert "unexpected error" not in caplog.text
+
+
+async def test_the_words_of_a_digest_are_repeated_as_text(
+    standin: DiscordStandIn, tmp_path: Path
+) -> None:
+    async with running_bot(standin, tmp_path / "c.db", prepare=sample):
+        options = {"kind": "new", "channel": NEWS, "time": "08:00", "words": "**Russia** `Syria"}
+        handle = await standin.send_slash_command("digest set", options, **manager())
+        content = (await handle.callback()).json["data"]["content"]
+    assert "(matching “\\*\\*Russia\\*\\* \\`Syria”)" in content

@@ -242,6 +242,8 @@ async def test_related_and_entity_and_about(bot: ChronicleBot, standin: DiscordS
         ("onthisday", {"date": "13-45"}, "not a real day"),
         ("onthisday", {"date": "yesterday"}, "MM-DD"),
         ("search", {"query": '"NEAR( zzqx AND (('}, "No events match"),
+        # What was typed is quoted as text: no spoiler, no underline.
+        ("search", {"query": "||zzqx|| __qqzz__"}, r"No events match “\|\|zzqx\|\| \_\_qqzz\_\_”"),
         ("search", {"query": "***"}, "nothing to search for"),
         ("search", {"query": "Islamic s*"}, "at least two letters"),
         ("search", {"query": "al-a*"}, "at least two letters"),

@@ -86,7 +86,7 @@ async def test_an_english_server_sees_english_events_only(tmp_path: Path) -> Non
         handle = await standin.send_slash_command("search", {"query": "科尔"})
         refusal = data(await handle.callback())
         assert refusal["flags"] & EPHEMERAL
-        assert "No events match 科尔 among this server's English events." in refusal["content"]
+        assert "No events match “科尔” among this server's English events." in refusal["content"]
         handle = await standin.send_slash_command("event", {"query": "赫尔穆特·科尔"})
         refusal = data(await handle.callback())
         assert "among this server's English events" in refusal["content"]

@@ -258,6 +258,7 @@ class FeedRepository(Protocol):
         body_sha256: str | None = None,
         same_story: Callable[[FeedItem, int | None, Sequence[EventBrief]], int | None]
         | None = None,
+        carried: Collection[str] | None = None,
     ) -> StoredEntries | None:
         """Store a poll's unseen entries and the feed's new state in one transaction; None
         if the feed was removed meanwhile.
@@ -268,7 +269,13 @@ class FeedRepository(Protocol):
         live event with the item's link as a source, if any; ``same_day``, complete events
         of the item's date with a headline like its own (by the day's index), most similar
         first, none that the same feed made or joined. It must answer one of those, or
-        None. Without ``same_story`` every unseen item is a new event."""
+        None. Without ``same_story`` every unseen item is a new event.
+
+        ``same_link`` is offered only when the link can name the item's story (the headlines
+        alike, or the event told by someone else within a few days), and with ``carried``
+        (every identity of the fetched document) an item that re-emits an event of the same
+        feed under a new identity joins it before ``same_story`` is asked: the rules of
+        storage.feed_steps."""
         ...
 
     async def record_failure(

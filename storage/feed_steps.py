@@ -1,30 +1,100 @@
 """Storing a feed's unseen entries, the same on every backend: which event each entry
 joins (the same story) or makes, and what that adds. The backends give the reads and
-writes (their SQL) in the poll's transaction; the order and the decisions are here."""
+writes (their SQL) in the poll's transaction; the order and the decisions are here.
+
+Two rules are applied here, before the caller's ``same_story`` decision, because they
+need what only the transaction knows:
+
+* **A re-emitted entry is not news again.** Some feeds give an entry a new identity on
+  every fetch (rotating GUIDs; GUID-less entries whose links carry a per-fetch parameter).
+  An unseen entry is the same story as an event this same feed carried before when that
+  event is of the entry's day, its folded headline is the entry's (or, for an event the
+  feed joined rather than made, nearly the same: that is how the feed joined it), and none
+  of the identities by which the feed carried it is still in the document (``carried``):
+  the entry took that identity's place. Two entries the document carries at once stay two
+  events whatever their headlines ("M 4.5 - 10 km SW of Ridgecrest, CA" twice), and a
+  generic headline ("Live updates", "Morning briefing") on another day is another story.
+  The entry joins that event: no new event, nothing announced, no source added.
+* **A link names a story only for its teller's account of it.** The event already citing
+  the entry's link is offered to ``same_story`` (``same_link``) only when the headlines
+  are the same story (folded alike, or nearly the same by the day index's rule), or when
+  the event is not this feed's alone (the archive or another feed told it: "the same story
+  from two feeds") and is dated within LINK_DAYS of the entry. An event this feed alone
+  made is never joined by a new identity with another headline: a status feed whose every
+  item links to ``/history`` makes one event per item. Nor is a page cited long ago (a
+  section page such as ``/world`` an archive event once cited).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import datetime as dt
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Final, Protocol
 
+from storage.headline_index import MIN_HEADLINE_TOKENS
 from storage.models import EventBrief, FeedItem, StoredEntries
+from storage.textindex import NEAR_DUPLICATE, at_least_as_similar, fold, headline_tokens
 
 # Which existing event an item is the same story as, if any: given the event one of whose
-# sources is the item's link, and the events of its day with nearly its headline.
+# sources is the item's link (when that link can name the item's story, see above), and
+# the events of its day with nearly its headline.
 SameStory = Callable[[FeedItem, int | None, Sequence[EventBrief]], int | None]
+
+# Days apart an entry and an event told by someone else may be and still be joined by a
+# shared link alone: two tellings of one article are dated a day or so apart, a page cited
+# over a longer span (a section, a history page) names no one story.
+LINK_DAYS: Final = 2
+
+
+@dataclass(frozen=True, slots=True)
+class LinkedEvent:
+    """The live event one of whose sources is a link, as placing an entry needs it."""
+
+    id: int
+    date: dt.date
+    headline: str
+    feed_only: bool  # made by this feed (origin 'feed') and carried by no other feed
+
+
+@dataclass(frozen=True, slots=True)
+class OwnEvent:
+    """A complete, live event of one day that this feed carried before."""
+
+    id: int
+    headline: str
+    feed_only: bool  # made by this feed and carried by no other feed
+    identities: tuple[str, ...]  # this feed's identities that became or joined it
+
+
+def own_events(rows: Iterable[Any]) -> list[OwnEvent]:
+    """Rows of (event id, headline, one identity of this feed's, feed only), one per
+    identity, as one OwnEvent per event, in the rows' order of events."""
+    events: dict[int, tuple[str, bool, list[str]]] = {}
+    for event_id, headline, identity, feed_only in rows:
+        events.setdefault(int(event_id), (str(headline), bool(feed_only), []))[2].append(
+            str(identity)
+        )
+    return [
+        OwnEvent(event_id, headline, feed_only, tuple(identities))
+        for event_id, (headline, feed_only, identities) in events.items()
+    ]
 
 
 class EntrySQL(Protocol):
     """What placing entries needs of a backend, for one feed, in one transaction."""
 
-    async def same_link(self, link: str | None) -> int | None:
-        """The event one of whose sources is this link."""
+    async def same_link(self, link: str | None) -> LinkedEvent | None:
+        """The first live event one of whose sources is this link."""
         ...
 
     async def same_day(self, item: FeedItem, mine: set[int]) -> Sequence[EventBrief]:
         """Events of the item's day with nearly its headline, told by someone else (not
-        in ``mine``), most similar first."""
+        in ``mine``, nor carried by this feed before), most similar first."""
+        ...
+
+    async def own_events(self, date: dt.date) -> Sequence[OwnEvent]:
+        """Complete live events of the day that this feed carried before, by id."""
         ...
 
     async def add_source(self, event_id: int, link: str) -> int:
@@ -47,25 +117,74 @@ class Placed:
     mine: set[int] = field(default_factory=set)  # events the feed made or joined
 
 
+def same_headline(a: str, b: str, *, near: bool = True) -> bool:
+    """Whether two headlines tell one story: folded alike, or (``near``) nearly the same
+    by the day index's rule (folded-token Jaccard >= NEAR_DUPLICATE, four tokens each)."""
+    if fold(a) == fold(b):
+        return True
+    if not near:
+        return False
+    ta, tb = headline_tokens(a), headline_tokens(b)
+    if len(ta) < MIN_HEADLINE_TOKENS or len(tb) < MIN_HEADLINE_TOKENS:
+        return False
+    return at_least_as_similar(ta, tb, NEAR_DUPLICATE)
+
+
+def link_names_story(item: FeedItem, event: LinkedEvent) -> bool:
+    """Whether the event citing the item's link may be offered as its story (see above)."""
+    if same_headline(item.headline, event.headline):
+        return True
+    if event.feed_only:
+        return False
+    return abs((item.date - event.date).days) <= LINK_DAYS
+
+
+def _own_twin(
+    item: FeedItem, own: Sequence[OwnEvent], carried: Collection[str], mine: set[int]
+) -> int | None:
+    """The event this feed carried before that the item re-emits (see above), if any."""
+    for event in own:
+        if event.id in mine or any(identity in carried for identity in event.identities):
+            continue
+        if same_headline(item.headline, event.headline, near=not event.feed_only):
+            return event.id
+    return None
+
+
 async def place_entries(
     items: Sequence[FeedItem],
     seen: set[str],
     same_story: SameStory | None,
     sql: EntrySQL,
+    carried: Collection[str] | None = None,
 ) -> Placed:
     """Each item not ``seen`` (identities the feed carried before; the set is added to)
     joins the event of its story, or makes one; ``same_story`` None makes every item a new
-    event."""
+    event. ``carried`` is every identity of the document the items come from; without it
+    no entry is recognised as a re-emission of the feed's own event."""
     placed = Placed()
     stored = placed.stored
+    own_by_day: dict[dt.date, Sequence[OwnEvent]] = {}
+    documented = frozenset(carried) if carried is not None else None
     for item in items:
         if item.identity in seen:
             stored.already_seen += 1
             continue
         seen.add(item.identity)
         event_id: int | None = None
+        if same_story is not None and documented is not None:
+            if item.date not in own_by_day:
+                own_by_day[item.date] = await sql.own_events(item.date)
+            twin = _own_twin(item, own_by_day[item.date], documented, placed.mine)
+            if twin is not None:
+                # The feed's own story again under a new identity: recorded, nothing added.
+                placed.mine.add(twin)
+                stored.merged.append(twin)
+                placed.entries.append((item.identity, twin))
+                continue
         if same_story is not None:
-            same_link = await sql.same_link(item.link)
+            linked = await sql.same_link(item.link)
+            same_link = linked.id if linked and link_names_story(item, linked) else None
             same_day = await sql.same_day(item, placed.mine)
             event_id = same_story(item, same_link, same_day)
             if event_id is not None and event_id != same_link:

@@ -19,12 +19,12 @@ from __future__ import annotations
 import builtins
 import datetime as dt
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 import asyncpg
 
-from storage.feed_steps import SameStory, place_entries
+from storage.feed_steps import LinkedEvent, OwnEvent, SameStory, own_events, place_entries
 from storage.headline_index import CACHED_DAYS, DayIndex
 from storage.models import EventBrief, Feed, FeedExistsError, FeedItem, StoredEntries
 from storage.postgres import event_rows
@@ -204,12 +204,14 @@ class FeedRepository:
         items: Sequence[FeedItem] = (),
         body_sha256: str | None = None,
         same_story: SameStory | None = None,
+        carried: Collection[str] | None = None,
     ) -> StoredEntries | None:
         """Store a successful poll: its unseen entries and the feed's new state, in one
         transaction (a crash leaves neither half). None if the feed was removed meanwhile.
 
         ``same_story`` says which existing event each unseen item joins (see the module
-        docstring); without it every unseen item is a new event."""
+        docstring); without it every unseen item is a new event. ``carried`` is every
+        identity of the fetched document (storage.feed_steps: a re-emitted entry)."""
         try:
             async with self.db.transaction() as conn:
                 if items:
@@ -219,7 +221,9 @@ class FeedRepository:
                 )
                 if name is None:
                     return None
-                stored = await self._store_items(conn, feed_id, name, items, at, same_story)
+                stored = await self._store_items(
+                    conn, feed_id, name, items, at, same_story, carried
+                )
                 await conn.execute(
                     "UPDATE feeds SET etag = $1, last_modified = $2,"
                     " body_sha256 = coalesce($3, body_sha256), last_success_at = $4,"
@@ -284,6 +288,7 @@ class FeedRepository:
         items: Sequence[FeedItem],
         now: dt.datetime,
         same_story: SameStory | None,
+        carried: Collection[str] | None = None,
     ) -> StoredEntries:
         if not items:
             return StoredEntries()
@@ -301,7 +306,7 @@ class FeedRepository:
 
         synced: set[dt.date] = set()  # days whose cache was caught up in this transaction
         sql = _EntrySQL(self, conn, feed_id, feed_name, now, synced)
-        placed = await place_entries(items, seen, same_story, sql)
+        placed = await place_entries(items, seen, same_story, sql, carried)
         if placed.entries:
             await conn.execute(
                 "INSERT INTO feed_entries(feed_id, identity, event_id, first_seen_at)"
@@ -317,16 +322,39 @@ class FeedRepository:
         return placed.stored
 
     @staticmethod
-    async def _same_link(conn: Connection, link: str | None) -> int | None:
+    async def _same_link(conn: Connection, feed_id: int, link: str | None) -> LinkedEvent | None:
         if not link:
             return None
-        event_id: int | None = await conn.fetchval(
-            "SELECT s.event_id FROM sources s JOIN events e ON e.id = s.event_id"
-            " WHERE s.url = $1 AND NOT s.is_image AND e.removed_at IS NULL"
+        row = await conn.fetchrow(
+            "SELECT s.event_id, e.date, e.headline, e.origin = 'feed'"
+            " AND EXISTS (SELECT 1 FROM feed_entries m WHERE m.event_id = e.id"
+            " AND m.feed_id = $1)"
+            " AND NOT EXISTS (SELECT 1 FROM feed_entries o WHERE o.event_id = e.id"
+            " AND o.feed_id <> $1)"
+            " FROM sources s JOIN events e ON e.id = s.event_id"
+            " WHERE s.url = $2 AND NOT s.is_image AND e.removed_at IS NULL"
             " ORDER BY s.event_id LIMIT 1",
+            feed_id,
             link,
         )
-        return event_id
+        if row is None:
+            return None
+        return LinkedEvent(row[0], row[1], row[2], bool(row[3]))
+
+    @staticmethod
+    async def _own_events(conn: Connection, feed_id: int, date: dt.date) -> builtins.list[OwnEvent]:
+        """Complete live events of the day this feed carried before (feed_steps)."""
+        rows = await conn.fetch(
+            "SELECT e.id, e.headline, fe.identity, e.origin = 'feed'"
+            " AND NOT EXISTS (SELECT 1 FROM feed_entries o WHERE o.event_id = e.id"
+            " AND o.feed_id <> $1)"
+            " FROM events e JOIN feed_entries fe ON fe.event_id = e.id AND fe.feed_id = $1"
+            " WHERE e.date = $2 AND e.complete AND e.removed_at IS NULL"
+            " ORDER BY e.id, fe.identity",
+            feed_id,
+            date,
+        )
+        return own_events(rows)
 
     @staticmethod
     async def _is_feed_event(conn: Connection, event_id: int) -> bool:
@@ -456,8 +484,11 @@ class _EntrySQL:
     now: dt.datetime
     synced: set[dt.date]
 
-    async def same_link(self, link: str | None) -> int | None:
-        return await self.feeds._same_link(self.conn, link)
+    async def same_link(self, link: str | None) -> LinkedEvent | None:
+        return await self.feeds._same_link(self.conn, self.feed_id, link)
+
+    async def own_events(self, date: dt.date) -> list[OwnEvent]:
+        return await self.feeds._own_events(self.conn, self.feed_id, date)
 
     async def same_day(self, item: FeedItem, mine: set[int]) -> list[EventBrief]:
         return await self.feeds._same_day(self.conn, item, self.feed_id, mine, self.synced)

@@ -34,12 +34,12 @@ import builtins
 import datetime as dt
 import sqlite3
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 import aiosqlite
 
-from storage.feed_steps import SameStory, place_entries
+from storage.feed_steps import LinkedEvent, OwnEvent, SameStory, own_events, place_entries
 from storage.headline_index import CACHED_DAYS, DayIndex
 from storage.headline_index import MIN_HEADLINE_TOKENS as MIN_HEADLINE_TOKENS
 from storage.models import EventBrief, Feed, FeedExistsError, FeedItem, StoredEntries
@@ -225,12 +225,14 @@ class FeedRepository:
         items: Sequence[FeedItem] = (),
         body_sha256: str | None = None,
         same_story: SameStory | None = None,
+        carried: Collection[str] | None = None,
     ) -> StoredEntries | None:
         """Store a successful poll: its unseen entries and the feed's new state, in one
         transaction (a crash leaves neither half). None if the feed was removed meanwhile.
 
         ``same_story`` says which existing event each unseen item joins (see the module
-        docstring); without it every unseen item is a new event."""
+        docstring); without it every unseen item is a new event. ``carried`` is every
+        identity of the fetched document (storage.feed_steps: a re-emitted entry)."""
         now = to_timestamp(at)
         try:
             async with self.db.transaction() as conn:
@@ -239,7 +241,9 @@ class FeedRepository:
                 ).fetchone()
                 if row is None:
                     return None
-                stored = await self._store_items(conn, feed_id, row[0], items, now, same_story)
+                stored = await self._store_items(
+                    conn, feed_id, row[0], items, now, same_story, carried
+                )
                 await conn.execute(
                     "UPDATE feeds SET etag = ?, last_modified = ?,"
                     " body_sha256 = COALESCE(?, body_sha256), last_success_at = ?,"
@@ -314,6 +318,7 @@ class FeedRepository:
         items: Sequence[FeedItem],
         now: str,
         same_story: SameStory | None,
+        carried: Collection[str] | None = None,
     ) -> StoredEntries:
         if not items:
             return StoredEntries()
@@ -330,7 +335,7 @@ class FeedRepository:
 
         synced: set[str] = set()  # days whose cache was caught up in this transaction
         sql = _EntrySQL(self, conn, feed_id, feed_name, now, synced)
-        placed = await place_entries(items, seen, same_story, sql)
+        placed = await place_entries(items, seen, same_story, sql, carried)
         await conn.executemany(
             "INSERT INTO feed_entries(feed_id, identity, event_id, first_seen_at)"
             " VALUES (?, ?, ?, ?)",
@@ -342,17 +347,42 @@ class FeedRepository:
         return placed.stored
 
     @staticmethod
-    async def _same_link(conn: aiosqlite.Connection, link: str | None) -> int | None:
+    async def _same_link(
+        conn: aiosqlite.Connection, feed_id: int, link: str | None
+    ) -> LinkedEvent | None:
         if not link:
             return None
         cursor = await conn.execute(
-            "SELECT s.event_id FROM sources s JOIN events e ON e.id = s.event_id"
+            "SELECT s.event_id, e.date, e.headline, e.origin = 'feed'"
+            " AND EXISTS (SELECT 1 FROM feed_entries m WHERE m.event_id = e.id"
+            " AND m.feed_id = ?)"
+            " AND NOT EXISTS (SELECT 1 FROM feed_entries o WHERE o.event_id = e.id"
+            " AND o.feed_id != ?)"
+            " FROM sources s JOIN events e ON e.id = s.event_id"
             " WHERE s.url = ? AND s.is_image = 0 AND e.removed_at IS NULL"
             " ORDER BY s.event_id LIMIT 1",
-            (link,),
+            (feed_id, feed_id, link),
         )
         row = await cursor.fetchone()
-        return row[0] if row else None
+        if row is None:
+            return None
+        return LinkedEvent(row[0], dt.date.fromisoformat(row[1]), row[2], bool(row[3]))
+
+    @staticmethod
+    async def _own_events(
+        conn: aiosqlite.Connection, feed_id: int, date: dt.date
+    ) -> builtins.list[OwnEvent]:
+        """Complete live events of the day this feed carried before (feed_steps)."""
+        rows = await conn.execute_fetchall(
+            "SELECT e.id, e.headline, fe.identity, e.origin = 'feed'"
+            " AND NOT EXISTS (SELECT 1 FROM feed_entries o WHERE o.event_id = e.id"
+            " AND o.feed_id != ?)"
+            " FROM events e JOIN feed_entries fe ON fe.event_id = e.id AND fe.feed_id = ?"
+            " WHERE e.date = ? AND e.complete = 1 AND e.removed_at IS NULL"
+            " ORDER BY e.id, fe.identity",
+            (feed_id, feed_id, date.isoformat()),
+        )
+        return own_events(rows)
 
     @staticmethod
     async def _is_feed_event(conn: aiosqlite.Connection, event_id: int) -> bool:
@@ -471,8 +501,11 @@ class _EntrySQL:
     now: str
     synced: set[str]
 
-    async def same_link(self, link: str | None) -> int | None:
-        return await self.feeds._same_link(self.conn, link)
+    async def same_link(self, link: str | None) -> LinkedEvent | None:
+        return await self.feeds._same_link(self.conn, self.feed_id, link)
+
+    async def own_events(self, date: dt.date) -> list[OwnEvent]:
+        return await self.feeds._own_events(self.conn, self.feed_id, date)
 
     async def same_day(self, item: FeedItem, mine: set[int]) -> list[EventBrief]:
         return await self.feeds._same_day(self.conn, item, self.feed_id, mine, self.synced)

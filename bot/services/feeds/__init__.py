@@ -25,13 +25,22 @@ Adding a feed
 Never twice
     An entry's identity (GUID, else link, else a hash; see ``bot.ingest.feeds.entries``) is stored
     per feed the first time it is seen; a seen identity is skipped forever, whatever the
-    feed does to its date or text. An unseen entry whose link is already a source of an
-    event joins that event (a link shared by several entries of one document, or a bare
-    home page, is not trusted for this). Otherwise an entry whose headline is nearly the
-    same as an event's on the same UTC day (folded-token Jaccard >= 0.8, at least four
-    tokens) joins that event and adds its link as one more source. Only otherwise is a new
-    event made. The same link from two feeds is one source row: the URL is what a reader
-    follows, and ``feed_entries`` records which feeds carried it.
+    feed does to its date or text. A feed that gives its entries new identities on every
+    fetch (rotating GUIDs, per-fetch parameters in GUID-less links) does not make them new
+    again: an unseen entry whose folded headline and day are those of an event this same
+    feed carried before, under identities the document no longer carries, is that event
+    (no new event, nothing announced). Two entries the document carries at once stay two
+    events, and "Morning briefing" on another day is another story. Links are stored and
+    compared without tracking parameters (utm_*, fbclid, gclid, oc, ...; the list is in
+    :mod:`.links`). An unseen entry whose link is already a source of an event joins that
+    event when the link can name its story: the headlines are nearly the same, or the
+    event is not this feed's alone (the archive or another feed told it) and is dated
+    within two days (a link shared by several entries of one document, or a bare home
+    page, is never trusted; the rules are storage.feed_steps'). Otherwise an entry whose
+    headline is nearly the same as an event's on the same UTC day (folded-token Jaccard
+    >= 0.8, at least four tokens) joins that event and adds its link as one more source.
+    Only otherwise is a new event made. The same link from two feeds is one source row:
+    the URL is what a reader follows, and ``feed_entries`` records which feeds carried it.
 
 Never a flood
     Every unseen entry is stored (nothing is lost); the question is only whether its new
@@ -76,5 +85,6 @@ The modules, one job each: :mod:`.service` (FeedService: adding, polling, storin
 history), :mod:`.stories` (which stored event, if any, an entry is the same story as),
 :mod:`.categories` (which labels name entities), :mod:`.matching` (the entity matcher's
 names from storage), :mod:`.failures` (backoff and disabling), :mod:`.adding` (the
-address check and refusals), :mod:`.reports` (what a poll or an add did).
+address check and refusals), :mod:`.reports` (what a poll or an add did), :mod:`.links`
+(tracking parameters off entry links).
 """

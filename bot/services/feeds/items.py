@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 from bot.ingest.archive import slugify
 from bot.ingest.feeds.entries import FeedEntry
 from bot.services.feeds.categories import clean_categories, section_labels
+from bot.services.feeds.links import without_tracking
 from bot.services.feeds.rules import FeedRules
 from bot.services.tagging import EntityMatcher
 from storage.keys import make_key
@@ -58,7 +59,8 @@ def feed_items(
 
     # A link several entries share (a feed pointing every item to one page) or a bare
     # home page cannot tell stories apart.
-    link_counts = Counter(entry.link for entry in entries if entry.link)
+    # Links are compared and stored without their tracking parameters (.links).
+    link_counts = Counter(without_tracking(entry.link) for entry in entries if entry.link)
     sections = section_labels(entries)
     items: list[FeedItem] = []
     for entry, moment, news in zip(unseen, moments, announce, strict=True):
@@ -67,6 +69,7 @@ def feed_items(
         slug = slugify(entry.title, lang) or "entry"
         entities = clean_categories(entry.categories, sections)
         entities += matcher.find(entry.title, entry.summary)
+        link = without_tracking(entry.link) if entry.link else None
         items.append(
             FeedItem(
                 identity=entry.identity,
@@ -75,12 +78,12 @@ def feed_items(
                 headline=entry.title,
                 summary=entry.summary,
                 lang=lang,
-                link=entry.link,
+                link=link,
                 entities=tuple(_unique_names(entities)[:MAX_ENTITIES]),
                 announce=news,
-                link_identifies=entry.link is not None
-                and link_counts[entry.link] == 1
-                and urlsplit(entry.link).path not in ("", "/"),
+                link_identifies=link is not None
+                and link_counts[link] == 1
+                and urlsplit(link).path not in ("", "/"),
             )
         )
     return items, reason

@@ -391,6 +391,7 @@ class FeedService:
             items=items,
             body_sha256=body_sha256,
             same_story=same_story,
+            carried=[entry.identity for entry in parsed.entries],
         )
         if stored is None:
             outcome.status = "removed"

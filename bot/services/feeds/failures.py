@@ -15,14 +15,25 @@ log = logging.getLogger(__name__)
 
 
 async def record_failure(
-    storage: Storage, rules: FeedRules, feed: Feed, at: dt.datetime, kind: str, reason: str
+    storage: Storage,
+    rules: FeedRules,
+    feed: Feed,
+    at: dt.datetime,
+    kind: str,
+    reason: str,
+    *,
+    retry_after: float | None = None,
 ) -> FeedOutcome:
-    """Record one failed attempt of ``feed`` and schedule the next, or disable it."""
+    """Record one failed attempt of ``feed`` and schedule the next, or disable it. A
+    server's Retry-After is waited out when longer than the backoff, up to its cap."""
     failures = feed.consecutive_failures + 1
     first_parse = feed.first_parse_failure_at
     if kind == "not_a_feed" and first_parse is None:
         first_parse = at
-    next_poll_at = at + rules.backoff(failures)
+    wait = rules.backoff(failures)
+    if retry_after is not None and retry_after > wait.total_seconds():
+        wait = min(dt.timedelta(seconds=retry_after), rules.backoff_cap)
+    next_poll_at = at + wait
     disabled: str | None = None
     if failures >= rules.disable_after_failures:
         disabled = f"{failures} consecutive failures; the last: {reason}"

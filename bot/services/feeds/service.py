@@ -271,7 +271,15 @@ class FeedService:
                 known_body=feed.body_sha256 if feed.baseline_done else None,
             )
         except FeedError as exc:
-            return await record_failure(self.storage, self.rules, feed, at, exc.kind, exc.reason)
+            return await record_failure(
+                self.storage,
+                self.rules,
+                feed,
+                at,
+                exc.kind,
+                exc.reason,
+                retry_after=exc.retry_after,
+            )
         return await self._store(feed, at, *fetched)
 
     async def _guarded(

@@ -150,3 +150,27 @@ async def test_a_day_of_parse_failures_disables_and_success_resets(
     assert not row.active and row.consecutive_failures == 2
     assert row.disabled_reason is not None and row.disabled_reason.startswith("not a feed since")
     assert "HTML page ('Gone')" in row.disabled_reason
+
+
+@pytest.mark.parametrize(
+    ("status", "retry_after", "wait"),
+    [
+        (429, "3600", dt.timedelta(hours=1)),  # longer than the backoff: waited out
+        (503, "Wed, 01 Jan 2031 00:00:00 GMT", dt.timedelta(days=1)),  # years: the cap
+        (503, "60", dt.timedelta(minutes=5)),  # shorter than the backoff: the backoff
+    ],
+)
+async def test_a_servers_retry_after_is_waited_out_up_to_a_day(
+    storage: Storage,
+    server: FeedServer,
+    service: FeedService,
+    status: int,
+    retry_after: str,
+    wait: dt.timedelta,
+) -> None:
+    server.set_status("busy.xml", status, b"slow down")
+    server.route("busy.xml", headers={"Retry-After": retry_after})
+    feed = await add_unfetched(storage, server.url("busy.xml"))
+    outcome = await service.poll_feed(feed, NOW)
+    assert outcome.status == "failed" and outcome.error_kind == "http_status"
+    assert (await current(storage, feed)).next_poll_at == NOW + wait

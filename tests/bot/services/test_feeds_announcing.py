@@ -115,3 +115,20 @@ async def test_news_floods_and_comebacks(
     assert outcome.history_reason == "back after 3 failed attempts"
     total = (await current(storage, feed)).events_added
     assert total == 3 + 3 + 2 + 21 + 2 + 4
+
+
+async def test_a_placeholder_date_is_no_date_and_the_entry_is_news(
+    storage: Storage, server: FeedServer, service: FeedService
+) -> None:
+    """Unix time 0 (or year 1) is a feed's way of saying it has no date: the entry is
+    dated when it was read, and announced, not kept as history of 1970."""
+    server.set_file("wire.xml", rss(*stories("calm", 1)))
+    feed = (await service.add_feed(server.url("wire.xml"))).feed
+    epoch = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+    fresh = entry("zero", "Flood warning issued for the river valley", date=epoch)
+    server.set_file("wire.xml", rss(fresh, *stories("calm", 1)))
+    outcome = await service.poll_feed(feed, NOW + 11 * MINUTE)
+    (created,) = outcome.created
+    assert outcome.announced == [created]
+    event = await storage.events.get(created)
+    assert event is not None and event.date == (NOW + 11 * MINUTE).date()

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import io
 import logging
+import math
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from dotenv import dotenv_values
+from dotenv.parser import parse_stream
 
 from bot.ingest.mediawiki import DEFAULT_API_URL
 from bot.ingest.portal import EDITIONS
@@ -20,8 +24,55 @@ LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 DEFAULT_DATABASE = Path("chronicle.db")
+# FEED_POLL_MINUTES and WIKIPEDIA_POLL_MINUTES: a finite number of minutes, at most a day
+# (the portal's live poll reads today's and yesterday's pages, so a longer wait loses days;
+# a feed that fails is waited for a day at most, too).
+DEFAULT_POLL_MINUTES = 10.0
+MIN_POLL_MINUTES, MAX_POLL_MINUTES = 1.0, 1440.0
+# A .env holds a few settings; anything this large is not one.
+MAX_ENV_FILE_BYTES = 256 * 1024
+# The name at the start of a .env line ("export NAME=..." too), to say which one is broken.
+_ENV_NAME = re.compile(r"\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_.-]*)\s*=")
+
+
 class ConfigError(Exception):
     """One or more settings are wrong; the message lists each with what is expected."""
+
+
+def read_env_file(path: Path) -> dict[str, str]:
+    """The settings a .env file gives. ConfigError, naming the file (and the line), when it
+    cannot be read, is not UTF-8 text, or has a line that is not a setting: a setting
+    silently dropped would be looked for in vain. A message never repeats a value."""
+    try:
+        with path.open("rb") as file:
+            data = file.read(MAX_ENV_FILE_BYTES + 1)
+    except OSError as exc:
+        reason = (exc.strerror or type(exc).__name__).lower()
+        raise ConfigError(f"cannot read {path}: {reason}") from None
+    if len(data) > MAX_ENV_FILE_BYTES:
+        raise ConfigError(
+            f"{path} is larger than {MAX_ENV_FILE_BYTES // 1024} kB: not a settings file"
+        )
+    try:
+        text = data.decode("utf-8-sig")  # a byte-order mark is no part of the first name
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise ConfigError(
+            f"{path}: line {line} is not UTF-8 text (byte 0x{data[exc.start]:02x});"
+            " save the file as UTF-8"
+        ) from None
+    broken = [b.original for b in parse_stream(io.StringIO(text)) if b.error]
+    if broken:
+        lines = [
+            f"{o.line}" + (f" ({name[1]})" if (name := _ENV_NAME.match(o.string)) else "")
+            for o in broken
+        ]
+        which = f"line {lines[0]} is" if len(lines) == 1 else f"lines {', '.join(lines)} are"
+        raise ConfigError(
+            f"{path}: {which} not NAME=value (a quoted value is quoted whole:"
+            ' NAME="a b"); nothing was read from it'
+        )
+    return {k: v for k, v in dotenv_values(stream=io.StringIO(text)).items() if v is not None}
 
 
 @dataclass(frozen=True)
@@ -52,7 +103,7 @@ class Settings:
         """Settings from the environment; a .env file fills in what the environment lacks."""
         values: dict[str, str] = {}
         if env_file is not None and env_file.is_file():
-            values.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
+            values.update(read_env_file(env_file))
         values.update(os.environ if environ is None else environ)
         return cls.from_mapping(values)
 
@@ -64,19 +115,24 @@ class Settings:
             value = values.get(name, "").strip()
             return value or None
 
-        def number(name: str, default: float, minimum: float) -> float:
+        def minutes(name: str, *, off: bool = False) -> float:
+            """A number of minutes from 1 to a day (or 0, when `off`: not at all)."""
             raw = text(name)
             if raw is None:
-                return default
+                return DEFAULT_POLL_MINUTES
             try:
                 value = float(raw)
             except ValueError:
-                problems.append(f"{name}={raw!r} is not a number")
-                return default
-            if value < minimum:
-                problems.append(f"{name}={raw!r} must be at least {minimum:g}")
-                return default
-            return value
+                value = math.nan
+            if off and value == 0:
+                return 0.0
+            if MIN_POLL_MINUTES <= value <= MAX_POLL_MINUTES:
+                return value  # NaN is within no range, and inf beyond the day
+            problems.append(
+                f"{name}={raw!r} must be {'0 (off) or ' if off else ''}a number of minutes"
+                f" from {MIN_POLL_MINUTES:g} to {MAX_POLL_MINUTES:g} (a day)"
+            )
+            return DEFAULT_POLL_MINUTES
 
         def flag(name: str) -> bool:
             raw = (text(name) or "").lower()
@@ -126,11 +182,7 @@ class Settings:
         wikipedia_api = text("WIKIPEDIA_API_URL") or DEFAULT_API_URL
         if not wikipedia_api.startswith(("http://", "https://")):
             problems.append(f"WIKIPEDIA_API_URL={wikipedia_api!r} must be an http(s) URL")
-        wikipedia_poll = number("WIKIPEDIA_POLL_MINUTES", 10.0, 0.0)
-        if 0 < wikipedia_poll < 1:
-            problems.append(
-                f"WIKIPEDIA_POLL_MINUTES={wikipedia_poll:g} must be 0 (off) or at least 1"
-            )
+        wikipedia_poll = minutes("WIKIPEDIA_POLL_MINUTES", off=True)
         language = (text("WIKIPEDIA_LANGUAGE") or "en").lower()
         if language not in EDITIONS:
             problems.append(
@@ -166,7 +218,7 @@ class Settings:
             api_base=api_base,
             gateway_url=gateway,
             guild_id=guild_id,
-            feed_poll_minutes=number("FEED_POLL_MINUTES", 10.0, 1.0),
+            feed_poll_minutes=minutes("FEED_POLL_MINUTES"),
             feed_allow_private_addresses=flag("FEED_ALLOW_PRIVATE_ADDRESSES"),
             log_level=level,
             wikipedia_api_url=wikipedia_api,

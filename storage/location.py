@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from urllib.parse import parse_qs, unquote, urlsplit
 
 # A URL's scheme, as SQLAlchemy reads it; anything else is a file path. A database scheme
 # written without its "//" is caught too, so that it does not become a file of that name.
@@ -14,6 +15,10 @@ _SQLITE_SCHEMES = {"sqlite", "sqlite+aiosqlite", "sqlite+pysqlite"}
 _POSTGRESQL = {"postgres", "postgresql"}
 _POSTGRESQL_SCHEMES = {"postgres", "postgresql", "postgresql+asyncpg"}
 _PERCENT = re.compile(r"%[0-9A-Fa-f]{2}")
+_IPV6_HOST = re.compile(r"\[([^\]]+)\](?::(.*))?")
+_DIGITS = re.compile(r"[0-9]+")
+# What a '/', '?', '#' or '@' in a user name or password has to be written as in a URL.
+_ESCAPES = "a '/', '?', '#' or '@' in the user or password is written %2F, %3F, %23, %40"
 
 
 def database_location(name: str, value: str) -> Path | str:
@@ -87,4 +92,62 @@ def _postgresql_url(name: str, value: str, after_scheme: int) -> str:
         )
     if not where.rpartition("@")[2] and "host=" not in rest:
         raise ValueError(f"{name} names no server: write postgresql://user@host/database")
+    if (problem := server_problem("postgresql://" + rest)) is not None:
+        raise ValueError(f"{name}: {problem}")
     return "postgresql://" + rest
+
+
+def server_problem(url: str) -> str | None:
+    """What is wrong with the hosts and ports of a postgresql:// URL, as asyncpg reads them
+    (the part after the "@", and the query's host= and port=), or None. Said without the
+    URL's text, apart from a port that is all digits: the rest may be part of a password."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # the host is "[::1" or the like
+        if "[" in url or "]" in url:
+            return "an IPv6 address is written whole, in brackets: [::1] or [::1]:5432"
+        return f"the server part (user:password@host:port) is not a URL's; {_ESCAPES}"
+    hosts = parts.netloc.partition("@")[2] if "@" in parts.netloc else parts.netloc
+    if hosts and (problem := _hosts_problem(hosts, unquoted=True)):
+        return problem
+    try:
+        query = parse_qs(parts.query, keep_blank_values=True)
+    except ValueError:
+        return None  # not Chronicle's to say: the query's own problems are told on connecting
+    if port := query.get("port", [""])[-1]:
+        for each in port.split(","):
+            if (problem := _port_problem(each, "port=")) is not None:
+                return problem
+    if host := query.get("host", [""])[-1]:
+        return _hosts_problem(host, unquoted=False)
+    return None
+
+
+def _hosts_problem(hosts: str, *, unquoted: bool) -> str | None:
+    for host in hosts.split(","):
+        if not host:
+            return "a list of hosts holds an empty one (host1,host2: one comma between two)"
+        if host.startswith("/"):  # a Unix socket's folder
+            continue
+        if host.startswith("["):
+            if (ipv6 := _IPV6_HOST.fullmatch(host)) is None:
+                return "an IPv6 address is written whole, in brackets: [::1] or [::1]:5432"
+            port = ipv6.group(2) or ""
+        elif "]" in host or host.count(":") > 1:
+            return "an IPv6 address is written whole, in brackets: [::1] or [::1]:5432"
+        else:
+            port = host.partition(":")[2]
+        if port and (problem := _port_problem(unquote(port) if unquoted else port)):
+            return problem
+    return None
+
+
+def _port_problem(port: str, parameter: str | None = None) -> str | None:
+    if not _DIGITS.fullmatch(port):
+        if parameter is not None:
+            return f"{parameter} is not a port number (port=5432)"
+        return f"the port after the host is not a number (write host:5432); {_ESCAPES}"
+    if not 1 <= int(port) <= 65535:
+        shown = port if len(port) <= 12 else port[:12] + "…"
+        return f"port {shown} is not a port (1-65535)"
+    return None

@@ -10,7 +10,10 @@ written one ("June 16, 2017", "16 June 2017") near the top.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
+import stat
+from pathlib import Path
 
 from storage.models import ArticleRecord
 
@@ -120,6 +123,8 @@ _STOPWORDS = frozenset(
     ]
 )
 HEADER_LINES = 12
+# A news article's text is tens of kB; a file larger than this is not one.
+MAX_ARTICLE_BYTES = 1024 * 1024
 # An archive page's date heading and headline, as bot.ingest.archive reads them.
 _ARCHIVE_PAGE = re.compile(r"^##+\s*\[\d{4}-\d{1,2}-\d{1,2}\]\(/(?:zh/)?news/", re.M)
 
@@ -170,12 +175,58 @@ def find_date(text: str) -> dt.date | None:
     return None
 
 
+def read_article_file(path: str | Path) -> bytes:
+    """A file's bytes, if it can be an article text: a regular file (a link to one is
+    followed) of at most MAX_ARTICLE_BYTES, read no further than that. ArticleFormatError
+    says why not, so that a device (/dev/zero), a pipe or a huge file is refused at once
+    rather than read to the end."""
+    name = str(path)
+    path = Path(path)
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        if path.is_symlink():
+            raise ArticleFormatError(name, f"a link to nothing ({os.readlink(path)})") from None
+        raise ArticleFormatError(name, "no such file") from None
+    except OSError as exc:
+        raise ArticleFormatError(name, f"cannot read: {exc.strerror or exc}") from None
+    if stat.S_ISDIR(info.st_mode):
+        raise ArticleFormatError(name, "is a folder: name the article files in it")
+    if not stat.S_ISREG(info.st_mode):
+        raise ArticleFormatError(
+            name, "not a regular file (a device, a pipe or a socket): not read"
+        )
+    if info.st_size > MAX_ARTICLE_BYTES:
+        raise ArticleFormatError(name, _too_large(info.st_size))
+    try:
+        with path.open("rb") as file:
+            data = file.read(MAX_ARTICLE_BYTES + 1)
+    except OSError as exc:
+        raise ArticleFormatError(name, f"cannot read: {exc.strerror or exc}") from None
+    if len(data) > MAX_ARTICLE_BYTES:  # it grew, or its size was not what stat said
+        raise ArticleFormatError(name, _too_large(len(data)))
+    return data
+
+
+def _too_large(size: int) -> str:
+    return (
+        f"{size / 1024 / 1024:.1f} MB, more than the {MAX_ARTICLE_BYTES // 1024 // 1024} MB"
+        " an article's text can be: not read"
+    )
+
+
 def parse_article(path: str, data: bytes) -> ArticleRecord:
     """An article text: its title, its date when it gives one, and the story below the title."""
+    if (nul := data.find(b"\0")) != -1:
+        raise ArticleFormatError(
+            path, f"binary data, not an article's text (a NUL byte at offset {nul})"
+        )
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise ArticleFormatError(path, f"not UTF-8 text (byte at offset {exc.start})") from None
+        raise ArticleFormatError(
+            path, f"not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start})"
+        ) from None
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     if _ARCHIVE_PAGE.search(text[:2000]):
         raise ArticleFormatError(

@@ -22,7 +22,13 @@ from bot.ingest.archive import (
     parse_file,
     read_archive_file,
 )
-from bot.ingest.articles import ArticleFormatError, lead, match_score, parse_article
+from bot.ingest.articles import (
+    ArticleFormatError,
+    lead,
+    match_score,
+    parse_article,
+    read_article_file,
+)
 from bot.services.entities import apply_alias_pairs, default_alias_file, read_alias_file
 from storage import Storage
 from storage.models import ArticleRecord, BatchOutcome, DayEntryRecord, PageRecord
@@ -243,7 +249,7 @@ async def import_articles(
         outcome = ArticleOutcome(path)
         outcomes.append(outcome)
         try:
-            article = parse_article(path, await asyncio.to_thread(Path(path).read_bytes))
+            article = parse_article(path, await asyncio.to_thread(read_article_file, path))
         except ArticleFormatError as exc:
             outcome.reason = exc.reason
             continue

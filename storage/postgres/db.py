@@ -25,10 +25,11 @@ from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from importlib import resources
 from typing import TYPE_CHECKING, Any, TypeAlias
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, unquote_plus, urlencode, urlsplit, urlunsplit
 
 import asyncpg
 
+from storage.location import server_problem
 from storage.models import StorageError
 from storage.problems import Cause, Problem
 
@@ -68,18 +69,52 @@ def chunked(items: Sequence[Any], size: int = BATCH) -> Iterable[Sequence[Any]]:
         yield items[start : start + size]
 
 
+# Query parameters that hold a secret, in the names libpq and asyncpg read them by: the
+# server password, and the passphrase of the client's TLS key.
+SECRET_PARAMETERS = frozenset({"password", "sslpassword"})
+MASK = "***"
+
+
 def redacted(url: str) -> str:
-    """The URL without its password, for messages and logs."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.rsplit("@", 1)
-    user = netloc[0].split(":", 1)[0]
-    return urlunsplit(parts._replace(netloc=f"{user}:***@{netloc[1]}"))
+    """The URL without its secrets, for messages and logs: the password before the ``@``
+    (``user:***@host``) and every ``password=`` or ``sslpassword=`` in the query string
+    (however its name is written: ``PassWord``, ``pass%77ord``), whatever else the URL holds;
+    never raises, even on a URL that does not parse."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        scheme, rest = "", url
+    # The user part ends at the last "@" before the path: a "?" or "#" left unescaped in
+    # the password is masked with it, though a URL parser would end the host there.
+    userinfo, at, _ = rest.partition("/")[0].rpartition("@")
+    start = len(userinfo) + 1 if at else 0
+    authority_end = len(rest)
+    for mark in "/?#":
+        if (found := rest.find(mark, start)) != -1:
+            authority_end = min(authority_end, found)
+    authority, tail = rest[:authority_end], rest[authority_end:]
+    userinfo, at, hosts = authority.rpartition("@")
+    if at and ":" in userinfo:
+        authority = f"{userinfo.split(':', 1)[0]}:{MASK}@{hosts}"
+    path, question, query = tail.partition("?")
+    if question:
+        query, hash_mark, fragment = query.partition("#")
+        query = "&".join(_masked_parameter(item) for item in query.split("&"))
+        tail = f"{path}?{query}{hash_mark}{fragment}"
+    return f"{scheme}{sep}{authority}{tail}"
+
+
+def _masked_parameter(item: str) -> str:
+    name, equals, value = item.partition("=")
+    if equals and value and unquote_plus(name).strip().lower() in SECRET_PARAMETERS:
+        return f"{name}={MASK}"
+    return item
 
 
 def _pool_options(url: str) -> tuple[str, dict[str, Any]]:
-    """The DSN for asyncpg, and Chronicle's own options taken out of its query string."""
+    """The DSN for asyncpg, and Chronicle's own options taken out of its query string.
+    A host or port asyncpg cannot read is refused here, with the URL redacted."""
+    if (problem := server_problem(url)) is not None:
+        raise StorageError(f"the database URL {redacted(url)}: {problem}")
     parts = urlsplit(url)
     query = parse_qsl(parts.query, keep_blank_values=True)
     options: dict[str, Any] = {}

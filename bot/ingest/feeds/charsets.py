@@ -54,10 +54,44 @@ def _is_utf8(body: bytes) -> bool:
     return True
 
 
-def charset_for_feedparser(body: bytes, content_type: str | None, notes: list[str]) -> str | None:
-    """The charset feedparser is told: the HTTP header's (None: feedparser then reads the
-    XML declaration, else UTF-8), or the bytes' own encoding when the declared one cannot
-    be theirs. An override is noted; the rules are in :mod:`bot.ingest.feeds.parse`'s docstring."""
+# A document counts as UTF-8 with a few bad bytes when its valid multi-byte characters
+# outnumber its invalid sequences by this much. Legacy text is practically never valid
+# UTF-8: in the captured legacy feeds (ISO-8859-1, windows-1251, KOI8-R, GB2312, EUC-KR,
+# Shift JIS) chance UTF-8 characters are at most a third of the invalid sequences.
+_MOSTLY_UTF8_RATIO: Final = 2
+
+
+def _mostly_utf8(body: bytes) -> tuple[bytes, str] | None:
+    """Bytes that are UTF-8 but for a few invalid sequences (a CMS that cut a string
+    inside a character): the bytes with each invalid sequence replaced by U+FFFD, and a
+    note saying so. None when the bytes are valid UTF-8, or not mostly UTF-8."""
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        first = exc.start
+    else:
+        return None
+    text = body.decode("utf-8", "replace")
+    invalid = text.count("\ufffd") - body.count("\ufffd".encode())
+    valid = len(text) - len(text.encode("ascii", "ignore")) - invalid
+    if invalid <= 0 or valid < _MOSTLY_UTF8_RATIO * invalid:
+        return None
+    sequences = (
+        "1 invalid UTF-8 sequence" if invalid == 1 else f"{invalid:,} invalid UTF-8 sequences"
+    )
+    where = f"at byte {first:,}" if invalid == 1 else f"the first at byte {first:,}"
+    return text.encode("utf-8"), f"{sequences} ({where}) replaced with U+FFFD"
+
+
+def charset_for_feedparser(
+    body: bytes, content_type: str | None, notes: list[str]
+) -> tuple[bytes, str | None]:
+    """The body and the charset feedparser is given: the HTTP header's (None: feedparser
+    then reads the XML declaration, else UTF-8), or the bytes' own encoding when the
+    declared one cannot be theirs. Bytes read as UTF-8 that are UTF-8 but for a few
+    invalid sequences come back with those replaced by U+FFFD (feedparser would re-read
+    the whole document in a legacy encoding). Each override and repair is noted; the rules
+    are in :mod:`bot.ingest.feeds.parse`'s docstring."""
     header = _header_charset(content_type)
     where = "the HTTP header" if header else "the XML declaration"
     mark, bom = next(((m, c) for m, c in _XML_BOMS if body.startswith(m)), (b"", None))
@@ -71,24 +105,40 @@ def charset_for_feedparser(body: bytes, content_type: str | None, notes: list[st
             notes.append(
                 f"the byte order mark says {bom}, but {where} says {declared}; read it as {bom}"
             )
-        return bom
+        return _as_utf8(body, bom, notes) if bom == "utf-8" else (body, bom)
     if codec is None or codec in ("utf-8", "utf-8-sig"):
-        # UTF-8 (declared or by default) or an unknown label: bytes that do not fit are
-        # feedparser's to fall back from, and it says so.
-        return header
+        # UTF-8 (declared or by default) or an unknown label: bytes that are not even
+        # mostly UTF-8 are feedparser's to fall back from, and it says so.
+        return _as_utf8(body, header, notes)
+    utf8 = _is_utf8(body)
+    repaired = None if utf8 else _mostly_utf8(body)
     if not _ascii_based(codec) and body.lstrip(b" \t\r\n").startswith(b"<"):
         # "<" in UTF-16 or EBCDIC is not the byte "<": the declaration is wrong (typically
         # a .NET writer's encoding="utf-16" on a document saved as UTF-8).
-        actual = "utf-8" if _is_utf8(body) else _single_byte_codec(body)
+        actual = "utf-8" if utf8 or repaired else _single_byte_codec(body)
         notes.append(
             f"{where} says {declared}, but the document is in an ASCII-based encoding;"
             f" read it as {actual.upper() if actual == 'utf-8' else actual}"
         )
-        return actual
-    if not body.isascii() and _is_utf8(body):
+    elif not body.isascii() and (utf8 or repaired):
         notes.append(f"{where} says {declared}, but the bytes are UTF-8; read them as UTF-8")
-        return "utf-8"
-    return header
+        actual = "utf-8"
+    else:
+        return body, header
+    if repaired is not None:
+        notes.append(repaired[1])
+        return repaired[0], actual
+    return body, actual
+
+
+def _as_utf8(body: bytes, charset: str | None, notes: list[str]) -> tuple[bytes, str | None]:
+    """``body`` to be read as UTF-8: repaired (and noted) if it is mostly UTF-8, else as
+    it is, with ``charset``."""
+    repaired = _mostly_utf8(body)
+    if repaired is None:
+        return body, charset
+    notes.append(repaired[1])
+    return repaired[0], "utf-8"
 
 
 def _single_byte_codec(body: bytes) -> str:

@@ -1,8 +1,15 @@
 """Parsing feed bytes: RSS and Atom via feedparser, JSON Feed and HTML pages handed on.
 
 * RSS and Atom: feedparser runs on the *bytes* (wrapped in a BytesIO: feedparser treats
-  a bare ``bytes``/``str`` argument as a file name or URL first) in a worker thread.
-  A body whose first byte is ``{`` or ``[`` goes to :mod:`bot.ingest.feeds.json_feed`.
+  a bare ``bytes``/``str`` argument as a file name or URL first). A body whose first byte
+  is ``{`` or ``[`` goes to :mod:`bot.ingest.feeds.json_feed`.
+* Time: all of it runs in a child process (:mod:`bot.ingest.feeds.child`) that is killed
+  when its time is up (``time_limit_s``) or its caller gives up (the poller's own timeout),
+  with ``FeedError("timeout")``. feedparser's time is not linear in the document's size
+  (one element with 40,000 attributes, 430 kB, takes it 13 s; 4.9 MB, half an hour), and a
+  thread cannot be stopped: such a document would keep a CPU, and a worker that DNS lookups
+  share, long after the poll gave up. A child that dies without an answer is reported as
+  ``FeedError("not_a_feed")``.
 * Encoding (:mod:`bot.ingest.feeds.charsets`): a BOM wins; otherwise the HTTP ``charset``
   parameter wins; otherwise the XML declaration; otherwise UTF-8 (RFC 7303). RFC 3023's
   "text/xml without charset means US-ASCII" rule, which feedparser still applies, is
@@ -31,7 +38,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import io
 import re
 import zlib
@@ -41,8 +47,9 @@ from xml.sax import SAXException
 
 import feedparser
 
-from bot.ingest.feeds.addresses import _DEFAULT_MAX_BYTES
+from bot.ingest.feeds.addresses import _DEFAULT_MAX_BYTES, FetchPolicy
 from bot.ingest.feeds.charsets import charset_for_feedparser
+from bot.ingest.feeds.child import ChildCrashed, ChildTimeout, run_in_child
 from bot.ingest.feeds.discovery import _html_page
 from bot.ingest.feeds.entries import (
     ParsedFeed,
@@ -61,6 +68,10 @@ _GZIP_MAGIC: Final = b"\x1f\x8b"
 _BOMS: Final = (b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")
 _LEADING_WS_BEFORE_DECL: Final = re.compile(rb"\A(\xef\xbb\xbf)?[ \t\r\n]+(?=<\?xml)")
 _XML_DECL_ENCODING: Final = re.compile(r"(<\?xml[^>]*?encoding\s*=\s*[\"'])[^\"']*([\"'])")
+# The fetch's own limit, again: a poll's fetch and its parse each get this long.
+_DEFAULT_TIME_LIMIT_S: Final = FetchPolicy().timeout_s
+# What the parsing children's fork server imports once, not each child.
+_PRELOAD: Final = (__name__,)
 
 
 async def parse_feed(
@@ -69,17 +80,36 @@ async def parse_feed(
     url: str,
     content_type: str | None = None,
     max_bytes: int = _DEFAULT_MAX_BYTES,
+    time_limit_s: float = _DEFAULT_TIME_LIMIT_S,
 ) -> ParsedFeed:
-    """Parse feed bytes (in a worker thread) into cleaned entries.
+    """Parse feed bytes (in a child process, stopped after ``time_limit_s`` or when the
+    caller is cancelled) into cleaned entries.
 
     ``url`` is the final URL the body came from: relative links resolve against it (and
     any xml:base). ``content_type`` is the response's Content-Type; its charset is used.
     ``max_bytes`` bounds decompressing a body that arrived still gzip-compressed.
     Raises FeedError("not_a_feed") when the bytes are not an RSS, Atom or JSON feed (for
     an HTML page, with the feeds it advertises in ``feed_links``), or FeedError("too_large")
-    when a compressed body decompresses past ``max_bytes``.
+    when a compressed body decompresses past ``max_bytes``, or FeedError("timeout") when
+    parsing takes longer than ``time_limit_s``.
     """
-    return await asyncio.to_thread(_parse_sync, body, url, content_type, max_bytes)
+    try:
+        parsed: ParsedFeed = await run_in_child(
+            _parse_sync,
+            body,
+            url,
+            content_type,
+            max_bytes,
+            time_limit_s=time_limit_s,
+            preload=_PRELOAD,
+        )
+    except ChildTimeout:
+        raise FeedError(
+            "timeout", f"parsing the feed took longer than {time_limit_s:g} s; stopped it"
+        ) from None
+    except ChildCrashed as exc:
+        raise FeedError("not_a_feed", f"the document could not be parsed ({exc})") from None
+    return parsed
 
 
 def _parse_sync(body: bytes, url: str, content_type: str | None, max_bytes: int) -> ParsedFeed:
@@ -89,7 +119,9 @@ def _parse_sync(body: bytes, url: str, content_type: str | None, max_bytes: int)
         # Judged by the bytes, not the Content-Type: servers label feeds with odd types.
         return _parse_json_feed(body, url, notes)
 
-    charset = "utf-8" if reencoded else charset_for_feedparser(body, content_type, notes)
+    charset: str | None = "utf-8"
+    if not reencoded:
+        body, charset = charset_for_feedparser(body, content_type, notes)
     try:
         result = feedparser.parse(
             io.BytesIO(body),

@@ -131,3 +131,77 @@ async def test_captured_feeds_with_a_wrong_declaration_are_read(
         "the byte order mark says utf-8, but the XML declaration says windows-1252;"
         " read it as utf-8"
     )
+
+
+def news_with_one_cut_character(declaration: str = 'encoding="utf-8"') -> bytes:
+    """A UTF-8 feed whose last title was cut inside its last character (as a CMS cutting
+    at N bytes does): one invalid byte in an otherwise UTF-8 document."""
+    titles = [
+        "Café owners in Zürich protest new rules".encode(),
+        "Ministerpräsident besucht Köln".encode(),
+        "São Paulo floods: “worst in decades”".encode(),
+        "Łódź city council votes on budź".encode()[:-1],  # b"...bud\xc5"
+    ]
+    items = b"".join(
+        b"<item><guid>u%d</guid><link>https://news.example/%d</link><title>%s</title></item>"
+        % (i, i, title)
+        for i, title in enumerate(titles)
+    )
+    return (
+        (
+            f'<?xml version="1.0" {declaration}?><rss version="2.0"><channel><title>News</title>'
+            "<link>https://news.example/</link>"
+        ).encode()
+        + items
+        + b"</channel></rss>"
+    )
+
+
+EXPECTED_TITLES = [
+    "Café owners in Zürich protest new rules",
+    "Ministerpräsident besucht Köln",
+    "São Paulo floods: “worst in decades”",
+    "Łódź city council votes on bud\N{REPLACEMENT CHARACTER}",
+]
+
+
+@pytest.mark.parametrize(
+    "content_type", ["application/rss+xml; charset=utf-8", "application/rss+xml"]
+)
+async def test_one_invalid_byte_in_a_utf8_feed_costs_one_character(
+    server: FeedServer, session: aiohttp.ClientSession, content_type: str
+) -> None:
+    body = news_with_one_cut_character()
+    server.set_file("cut.xml", body, content_type=content_type)
+    _, parsed = await fetch_and_parse(session, server.url("cut.xml"))
+    assert [e.title for e in parsed.entries] == EXPECTED_TITLES
+    offset = body.index(b"bud\xc5") + 3
+    assert parsed.warning == f"1 invalid UTF-8 sequence (at byte {offset:,}) replaced with U+FFFD"
+
+
+async def test_a_legacy_declaration_on_utf8_with_one_invalid_byte_is_read_as_utf8(
+    server: FeedServer, session: aiohttp.ClientSession
+) -> None:
+    body = news_with_one_cut_character('encoding="windows-1252"')
+    server.set_file("cut1252.xml", body, content_type="application/rss+xml")
+    _, parsed = await fetch_and_parse(session, server.url("cut1252.xml"))
+    assert [e.title for e in parsed.entries] == EXPECTED_TITLES
+    assert parsed.warning == (
+        "the XML declaration says windows-1252, but the bytes are UTF-8; read them as UTF-8; "
+        f"1 invalid UTF-8 sequence (at byte {body.index(b'bud') + 3:,}) replaced with U+FFFD"
+    )
+
+
+async def test_legacy_text_is_not_taken_for_damaged_utf8() -> None:
+    # Every accented letter of a windows-1252 document is an invalid UTF-8 sequence, and
+    # a few chance pairs that are valid UTF-8 do not make it UTF-8.
+    title = "Café Zürich: naïve Â© rôle, déjà vu"
+    body = (
+        '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>F</title>'
+        f"<item><guid>1</guid><title>{title}</title></item></channel></rss>"
+    ).encode("windows-1252")
+    parsed = await parse_feed(body, url="https://a.example/feed")
+    assert [e.title for e in parsed.entries] == [title]
+    assert parsed.warning == (
+        "CharacterEncodingOverride: document declared as utf-8, but parsed as windows-1252"
+    )

@@ -4,12 +4,13 @@ backends give the reads and writes (their SQL); the order and the decisions are 
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Protocol
 
 from storage.archive_rules import held_is_newer, version_rank
-from storage.models import BatchOutcome, PageRecord
+from storage.models import BatchOutcome, DayEntryRecord, PageRecord
 
 
 @dataclass(slots=True)
@@ -30,6 +31,17 @@ class Known:
             content_hash=self.content_hash,
             page_version=self.page_version,
         )
+
+
+def days_named(pages: Sequence[PageRecord], days: Sequence[DayEntryRecord]) -> set[dt.date]:
+    """The days a batch names: its pages' own, those of the events their Related lists link
+    and those of its index entries, whether the batch writes anything or not (a page already
+    applied names them too). Every stub an import of these files can leave is of one of
+    them, and so is every event such a stub can be folded into (reconcile_stubs)."""
+    named = {page.date for page in pages}
+    named.update(item.date for page in pages for item in page.related)
+    named.update(entry.date for entry in days)
+    return named
 
 
 def fresh_pages(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import sys
 
 from bot import render
@@ -31,11 +32,43 @@ def print_import_report(report: imports.ImportReport, as_json: bool) -> None:
         print(f"  suspect: {suspect.path}: {suspect.reason}", file=sys.stderr)
 
 
+class ImportProgress:
+    """The progress line (none with --json), and how far the import got."""
+
+    def __init__(self, shown: TerminalProgress | None):
+        self.shown = shown
+        self.done = 0
+        self.total = 0
+
+    def __call__(self, done: int, total: int) -> None:
+        self.done, self.total = done, total
+        if self.shown is not None:
+            self.shown(done, total)
+
+    def interrupted(self) -> str:
+        """What to say when Ctrl-C stopped the import (between two of its batches)."""
+        again = "run the same command again to finish"
+        if not self.done:
+            return f"interrupted before any file was imported; {again}"
+        files = render.count(self.total, "file")
+        return f"interrupted: {self.done:,} of {files} imported so far; {again}"
+
+    @property
+    def mid_line(self) -> bool:
+        """Whether a progress line on a terminal is waiting for its end."""
+        return self.shown is not None and self.shown.tty and 0 < self.done < self.total
+
+
 async def cmd_import(args: argparse.Namespace, settings: Settings, storage: Storage) -> int:
-    progress = TerminalProgress("importing") if not args.json else None
-    report = await imports.import_archive(
-        storage, args.paths, progress=progress, announce=args.announce
-    )
+    progress = ImportProgress(TerminalProgress("importing") if not args.json else None)
+    try:
+        report = await imports.import_archive(
+            storage, args.paths, progress=progress, announce=args.announce
+        )
+    except asyncio.CancelledError:
+        end = "\n" if progress.mid_line else ""
+        print(f"{end}chronicle: {progress.interrupted()}", file=sys.stderr)
+        raise  # asyncio.run makes it a KeyboardInterrupt: exit status 130
     print_import_report(report, args.json)
     return 0 if report.ok else 1
 

@@ -8,11 +8,14 @@ import gc
 import logging
 import multiprocessing
 import os
+import signal
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from bot.ingest.archive import (
     ArchiveFormatError,
@@ -131,7 +134,45 @@ async def import_archive(
     """Import archive files and folders. A bad file is reported and the rest imported.
 
     An import is history: its events are not announced (digests, alerts) unless asked.
+
+    Cancelled (Ctrl-C on the command line), it stops between two batches: the batch being
+    written is written whole (and reported to `progress`), nothing is written after it,
+    and the cancellation goes on. The same import run again finishes the work, to the same
+    archive as a run never stopped. The writing runs in a task of its own, so that a
+    cancellation never lands inside a database transaction.
     """
+    stop = asyncio.Event()
+    work = asyncio.ensure_future(
+        _import_archive(
+            storage,
+            paths,
+            progress=progress,
+            batch_files=batch_files,
+            announce=announce,
+            stop=stop,
+        )
+    )
+    try:
+        return await asyncio.shield(work)
+    except asyncio.CancelledError:
+        stop.set()
+        await asyncio.wait([work])
+        if not work.cancelled() and (failure := work.exception()) is not None:
+            log.warning("while the import stopped: %s", failure, exc_info=failure)
+        raise
+
+
+async def _import_archive(
+    storage: Storage,
+    paths: Sequence[str | Path],
+    *,
+    progress: Progress | None,
+    batch_files: int,
+    announce: bool,
+    stop: asyncio.Event,
+) -> ImportReport:
+    """import_archive's work; raises CancelledError between two batches once `stop` is
+    set."""
     report = ImportReport()
     files = list(iter_archive_files(paths))
     report.files = len(files)
@@ -155,7 +196,9 @@ async def import_archive(
     def parse(
         chunk: list[Path],
     ) -> asyncio.Future[list[PageRecord | ParsedDay | CutShort | FileFailure]]:
-        return loop.run_in_executor(pool, _read_and_parse, chunk)
+        # A worker process starts when a chunk is handed over (none idle).
+        with sigint_ignored_by_children():
+            return loop.run_in_executor(pool, _read_and_parse, chunk)
 
     # Known aliases are applied as soon as either name appears, not at the end: links from
     # then on go straight to the canonical entity (lookups are right while a long import
@@ -168,7 +211,10 @@ async def import_archive(
             done = 0
             try:
                 for index, chunk in enumerate(chunks):
-                    parsed = await ahead.pop(0)
+                    next_chunk = ahead.pop(0)
+                    if not await _unless_stopped(next_chunk, stop):
+                        raise asyncio.CancelledError
+                    parsed = next_chunk.result()
                     if index + PARSE_AHEAD < len(chunks):
                         ahead.append(parse(chunks[index + PARSE_AHEAD]))
                     pages: list[PageRecord] = []
@@ -199,12 +245,16 @@ async def import_archive(
                     done += len(chunk)
                     if progress:
                         progress(done, len(files))
+                    if stop.is_set():
+                        raise asyncio.CancelledError
             finally:
                 for future in ahead:
                     future.cancel()
                 if pool is not None:
                     pool.shutdown(cancel_futures=True)
-            # Stubs this import made that no page completed.
+            # Stubs this import made that no page completed. Those an earlier run of these
+            # files left (one stopped before it came here) are the backend's to find: every
+            # incomplete event of a day the import's files name is reconciled with them.
             stubs = created_incomplete - completed
             report.replaced += await storage.events.reconcile_stubs(stubs)
             await storage.events.index_pending()
@@ -222,6 +272,38 @@ async def import_archive(
         await storage.optimize_search()
     report.new_event_ids = sorted(completed)
     return report
+
+
+async def _unless_stopped(future: asyncio.Future[Any], stop: asyncio.Event) -> bool:
+    """Wait for the future, or for `stop`: whether the future is done."""
+    if not future.done() and not stop.is_set():
+        stopping = asyncio.ensure_future(stop.wait())
+        try:
+            await asyncio.wait([future, stopping], return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopping.cancel()
+    return future.done() and not stop.is_set()
+
+
+@contextmanager
+def sigint_ignored_by_children() -> Iterator[None]:
+    """Processes started in here ignore SIGINT from their first instruction: an ignored
+    signal stays ignored across exec, and Python then installs no KeyboardInterrupt handler
+    of its own. A terminal's Ctrl-C goes to the whole process group; the parse workers are
+    then stopped by the import, with no traceback of their own. (Only the main thread may
+    set handlers; elsewhere nothing changes.)"""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.getsignal(signal.SIGINT)
+    if previous is None:  # set outside Python: left alone
+        yield
+        return
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 @dataclass(slots=True)

@@ -17,7 +17,7 @@ from storage.archive_rules import (
     STUB_SHARED_ENTITIES,
     what_it_knows,
 )
-from storage.import_steps import Known, apply_replacements, fresh_pages
+from storage.import_steps import Known, apply_replacements, days_named, fresh_pages
 from storage.models import BatchOutcome, DayEntryRecord, PageRecord
 from storage.portal_match import Candidate, Listing, match_items
 from storage.postgres import event_rows
@@ -36,12 +36,16 @@ class EventImports:
 
     def __init__(self, db: Database):
         self.db = db
+        # The days the batches named since the last reconcile_stubs() (days_named): their
+        # incomplete events are reconciled with the stubs an import made.
+        self._days_to_reconcile: set[dt.date] = set()
 
     async def import_batch(
         self, pages: Sequence[PageRecord], days: Sequence[DayEntryRecord] = ()
     ) -> BatchOutcome:
         """Apply archive pages and day-index entries in one transaction, in bulk (a handful
         of statements per batch, not per page)."""
+        self._days_to_reconcile |= days_named(pages, days)
         outcome = BatchOutcome()
         now = utc_now()
         async with self.db.transaction() as conn:
@@ -288,15 +292,29 @@ class EventImports:
     ) -> int:
         """Fold incomplete events into another event of the same day with nearly the same
         headline: two versions of one event linked under different slugs ("two alleged
-        Russian soldiers" / "two injured Russian soldiers"). Returns how many were folded."""
-        by_date: dict[dt.date, list[int]] = {}
-        ids = sorted(set(stub_ids))
-        if not ids:
+        Russian soldiers" / "two injured Russian soldiers"). Returns how many were folded.
+
+        Besides the stubs given (an import's), every incomplete event of a day the batches
+        since the last call named is looked at: stubs an earlier run of the same files left
+        (one stopped before its end, or one whose folding an older version missed) are
+        folded as a single run would have, however many runs it took.
+        """
+        named, self._days_to_reconcile = self._days_to_reconcile, set()
+        try:
+            return await self._reconcile(set(stub_ids), named, threshold)
+        except BaseException:
+            self._days_to_reconcile |= named  # for the next call
+            raise
+
+    async def _reconcile(self, stub_ids: set[int], named: set[dt.date], threshold: Fraction) -> int:
+        if not stub_ids and not named:
             return 0
+        by_date: dict[dt.date, list[int]] = {}
         for row in await self.db.fetch(
-            "SELECT id, date FROM events WHERE NOT complete AND id = ANY($1::bigint[])"
-            " ORDER BY id",
-            ids,
+            "SELECT id, date FROM events WHERE NOT complete"
+            " AND (id = ANY($1::bigint[]) OR date = ANY($2::date[])) ORDER BY date, id",
+            sorted(stub_ids),
+            sorted(named),
         ):
             by_date.setdefault(row["date"], []).append(row["id"])
         merged = 0

@@ -4,6 +4,7 @@ made searchable once the import ends)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -19,7 +20,7 @@ from storage.archive_rules import (
     STUB_SHARED_ENTITIES,
     what_it_knows,
 )
-from storage.import_steps import Known, apply_replacements, fresh_pages
+from storage.import_steps import Known, apply_replacements, days_named, fresh_pages
 from storage.models import BatchOutcome, DayEntryRecord, PageRecord
 from storage.portal_match import Candidate, Listing, match_items
 from storage.sqlite import event_rows
@@ -36,6 +37,9 @@ class EventImports:
 
     def __init__(self, db: Database):
         self.db = db
+        # The days the batches named since the last reconcile_stubs() (days_named): their
+        # incomplete events are reconciled with the stubs an import made.
+        self._days_to_reconcile: set[dt.date] = set()
 
     async def import_batch(
         self, pages: Sequence[PageRecord], days: Sequence[DayEntryRecord] = ()
@@ -45,6 +49,7 @@ class EventImports:
         Work is done in bulk (a handful of statements per batch, not per page): an import of
         a million events must not pay a round trip per row.
         """
+        self._days_to_reconcile |= days_named(pages, days)
         outcome = BatchOutcome()
         now = now_timestamp()
         async with self.db.transaction() as conn:
@@ -294,16 +299,39 @@ class EventImports:
     ) -> int:
         """Fold incomplete events into another event of the same day with nearly the same
         headline: two versions of one event linked under different slugs ("two alleged
-        Russian soldiers" / "two injured Russian soldiers"). Returns how many were folded."""
-        by_date: dict[str, list[int]] = {}
+        Russian soldiers" / "two injured Russian soldiers"). Returns how many were folded.
+
+        Besides the stubs given (an import's), every incomplete event of a day the batches
+        since the last call named is looked at: stubs an earlier run of the same files left
+        (one stopped before its end, or one whose folding an older version missed) are
+        folded as a single run would have, however many runs it took.
+        """
+        named, self._days_to_reconcile = self._days_to_reconcile, set()
+        try:
+            return await self._reconcile(set(stub_ids), named, threshold)
+        except BaseException:
+            self._days_to_reconcile |= named  # for the next call
+            raise
+
+    async def _reconcile(self, stub_ids: set[int], named: set[dt.date], threshold: Fraction) -> int:
+        found: set[tuple[str, int]] = set()
         for chunk in chunked(sorted(stub_ids)):
             rows = await self.db.fetchall(
                 "SELECT id, date FROM events"
                 f" WHERE complete = 0 AND id IN ({placeholders(len(chunk))})",
                 chunk,
             )
-            for row in rows:
-                by_date.setdefault(row["date"], []).append(row["id"])
+            found.update((row["date"], row["id"]) for row in rows)
+        for dates in chunked(sorted(day.isoformat() for day in named)):
+            rows = await self.db.fetchall(
+                "SELECT id, date FROM events"
+                f" WHERE complete = 0 AND date IN ({placeholders(len(dates))})",
+                dates,
+            )
+            found.update((row["date"], row["id"]) for row in rows)
+        by_date: dict[str, list[int]] = {}
+        for date, event_id in sorted(found):
+            by_date.setdefault(date, []).append(event_id)
         merged = 0
         async with self.db.transaction() as conn:
             # The days' events are read a few hundred days at a time (a merge changes only

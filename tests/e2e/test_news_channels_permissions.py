@@ -160,9 +160,9 @@ async def test_deleted_channel_pauses_its_digests_and_they_can_be_removed(
         await bot.chronicle_scheduler.delivery.run(digests[0].id, "2026-06-16")
         assert len(dms_to(standin, DEFAULT_USER)) == 1
         assert posts(standin, NEWS) == []
-        await standin.send_slash_command(
-            "digest remove", {"digest": str(next(d.id for d in digests if d.id != live))}, **MANAGER
-        )
+        other = str(next(d.id for d in digests if d.id != live))
+        removing = await standin.send_slash_command("digest remove", {"digest": other}, **MANAGER)
+        assert "Removed" in (await removing.callback()).json["data"]["content"]
         digest_id = live
 
         handle = await standin.send_autocomplete(

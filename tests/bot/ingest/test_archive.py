@@ -10,6 +10,7 @@ import pytest
 from bot.ingest.archive import (
     ArchiveFormatError,
     ParsedDay,
+    clean_text,
     iter_archive_files,
     parse_file,
     slugify,
@@ -290,3 +291,29 @@ def test_malformed_files_say_why(content: bytes, reason: str) -> None:
         parse_file("broken.md", content)
     assert reason in str(caught.value)
     assert "broken.md" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        (  # one name in several scripts: the simplified one, as the edition writes
+            "候任美国总统-{zh-cn:唐纳德·特朗普;zh-hk:當奴·特朗普;zh-tw:唐納·川普;}-进行电话谈话",
+            "候任美国总统唐纳德·特朗普进行电话谈话",
+        ),
+        (
+            "《-{zh-tw:數位單一市場版權法案; zh-hk:數碼單一市場版權法案; zh-cn:数字化单一市场版权指令;}-》",
+            "《数字化单一市场版权指令》",
+        ),
+        ("巴西球队-{zh:法林明高;zh-hans:弗拉门戈;zh-tw:佛朗明哥;}-夺冠", "巴西球队弗拉门戈夺冠"),
+        ("一颗-{栗}-子", "一颗栗子"),  # a word kept from conversion: the word
+        ("空的-{}-标记", "空的标记"),
+        ("Final:南美;zh-hk:南美自由盃;}-冠军", "Final:南美;zh-hk:南美自由盃;}-冠军"),  # half: as is
+    ],
+)
+def test_chinese_variant_markup_is_read_as_one_text(text: str, shown: str) -> None:
+    assert clean_text(text) == shown
+
+
+def test_a_chinese_page_shows_no_variant_markup() -> None:
+    (path,) = (TEST_DATA / "news-zh" / "2019" / "11" / "23").glob("巴西球队*.md")
+    assert page(path).headline.startswith("巴西球队弗拉门戈在2019年南美解放者杯决赛")

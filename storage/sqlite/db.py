@@ -261,17 +261,31 @@ class Database:
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
         """A write transaction on the writer; coroutines take turns, nothing interleaves."""
         async with self._write_lock:
-            await self.writer.execute("BEGIN IMMEDIATE")
             try:
+                await self._settled("BEGIN IMMEDIATE")
                 yield self.writer
-                await self.writer.execute("COMMIT")
+                await self._settled("COMMIT")
             except BaseException:
                 # SQLite rolls back by itself on some errors (a full disk): a second
-                # ROLLBACK would fail and hide the error that matters. A failed COMMIT
-                # may leave the transaction open: it is rolled back, not left to the next.
+                # ROLLBACK would fail and hide the error that matters. A failed COMMIT, or
+                # a BEGIN its caller stopped waiting for, may leave the transaction open: it
+                # is rolled back, not left to the next writer.
                 if self.writer.in_transaction:
-                    await self.writer.execute("ROLLBACK")
+                    await self._settled("ROLLBACK")
                 raise
+
+    async def _settled(self, statement: str) -> None:
+        """Run a statement that opens or ends a transaction to its end, even when the
+        caller is cancelled meanwhile (Ctrl-C, a shutdown): the writer's thread runs it
+        anyway, so the transaction's state is known before the cancellation goes on."""
+        running = asyncio.ensure_future(self.writer.execute(statement))
+        try:
+            await asyncio.shield(running)
+        except asyncio.CancelledError:
+            await asyncio.wait([running])
+            if not running.cancelled():
+                running.exception()  # the cancellation is what the caller hears of
+            raise
 
     @asynccontextmanager
     async def bulk_writes(self) -> AsyncIterator[None]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from pathlib import Path
 
@@ -77,3 +78,29 @@ async def test_bulk_writes_checkpoint_and_merge_less_often_and_then_as_before(
             async with storage.bulk_writes():
                 raise RuntimeError("an import failed")
         assert await settings(storage) == before
+
+
+async def test_a_write_cancelled_while_it_waits_for_the_lock_leaves_no_transaction_open(
+    tmp_path: Path,
+) -> None:
+    """A write cancelled (Ctrl-C, a shutdown) while another process holds the write lock:
+    its BEGIN goes on in the writer's thread and succeeds once the lock is free. The
+    transaction it opened is rolled back, not left for the next writer to trip on ("cannot
+    start a transaction within a transaction")."""
+    storage = await open_storage(tmp_path / "chronicle.db")
+    try:
+        importer = sqlite3.connect(tmp_path / "chronicle.db", isolation_level=None)
+        importer.execute("BEGIN IMMEDIATE")  # the write lock, as an import's batch holds it
+        write = asyncio.create_task(storage.settings.set_timezone(1, "Europe/Berlin"))
+        await asyncio.sleep(0.3)  # waiting in BEGIN IMMEDIATE (busy_timeout)
+        write.cancel()
+        released = asyncio.get_running_loop().call_later(0.2, importer.rollback)
+        with pytest.raises(asyncio.CancelledError):
+            await write
+        released.cancel()
+        importer.rollback()
+        importer.close()
+        await storage.settings.set_timezone(1, "Asia/Tokyo")
+        assert (await storage.settings.get(1)).timezone == "Asia/Tokyo"
+    finally:
+        await storage.close()

@@ -107,6 +107,12 @@ async def cmd_migrate(args: argparse.Namespace, settings: Settings, storage: Sto
         await target.close()
     for problem in check.problems:
         print(f"  mismatch: {problem}", file=sys.stderr)
+    for what in check.reordered:
+        print(
+            f"  note: {what} finds the same events in another order: each database ranks"
+            " with its own full-text index",
+            file=sys.stderr,
+        )
     elapsed = time.monotonic() - started
     if not check.ok:
         print(

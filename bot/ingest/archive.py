@@ -497,7 +497,13 @@ def _archive_files_under(folder: str) -> list[str]:
     found: list[str] = []
     pending = [folder]
     while pending:
-        with os.scandir(pending.pop()) as entries:
+        current = pending.pop()
+        try:
+            entries = os.scandir(current)
+        except OSError:
+            found.append(current)  # read as a file, it reports why it cannot be read
+            continue
+        with entries:
             for entry in entries:
                 if entry.is_dir(follow_symlinks=False):
                     pending.append(entry.path)
@@ -527,6 +533,13 @@ def read_archive_file(path: Path) -> bytes:
     except OSError as exc:
         raise ArchiveFormatError(name, f"cannot read: {exc.strerror or exc}") from None
     if stat.S_ISDIR(info.st_mode):
+        try:
+            os.listdir(path)
+        except OSError as exc:
+            reason = exc.strerror or str(exc)
+            raise ArchiveFormatError(
+                name, f"cannot read this folder ({reason}): its files were not imported"
+            ) from None
         what = "a link to a folder (not followed)" if path.is_symlink() else "a folder"
         raise ArchiveFormatError(name, f"is {what}, named like an archive file")
     if not stat.S_ISREG(info.st_mode):

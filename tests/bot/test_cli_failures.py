@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import sqlite3
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -222,3 +224,36 @@ def test_a_bug_is_one_line_and_the_token_never_appears(
         " Bot [token]); LOG_LEVEL=DEBUG shows where" in err
     )
     assert "Traceback" in err and 'raise RuntimeError(f"Discord said' in err  # at DEBUG only
+
+
+def test_an_unreadable_folder_in_a_tree_is_reported_and_the_rest_imported() -> None:
+    """Run as a user who may not read one folder of the tree (as root, through setpriv
+    as nobody): that folder is a failure with its reason, its neighbours are imported."""
+    with tempfile.TemporaryDirectory() as work:  # pytest's own is the runner's alone
+        _import_with_an_unreadable_folder(Path(work))
+
+
+def _import_with_an_unreadable_folder(tmp_path: Path) -> None:
+    tree = tmp_path / "tree"
+    shutil.copytree(SAMPLE_NEWS / "2017" / "06" / "16", tree / "ok")
+    (tree / "noread").mkdir()
+    (tree / "noread" / "index.md").write_text("### [2017-06-17](/news/2017/06/17/index.md)\n")
+    (tree / "noread").chmod(0)
+    tmp_path.chmod(0o777)
+    command = [sys.executable, "-m", "bot", "--db", str(tmp_path / "c.db"), "import", str(tree)]
+    if os.geteuid() == 0:
+        if shutil.which("setpriv") is None:
+            pytest.skip("running as root, and setpriv is not there to run as another user")
+        command = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", *command]
+    try:
+        result = subprocess.run(
+            command, cwd=tmp_path, env=environment(), capture_output=True, text=True, timeout=120
+        )
+    finally:
+        (tree / "noread").chmod(0o755)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert f"failed: {tree / 'noread'}: cannot read this folder (Permission denied)" in (
+        result.stdout + result.stderr
+    )
+    with sqlite3.connect(tmp_path / "c.db") as db:
+        assert db.execute("SELECT count(*) FROM events WHERE complete = 1").fetchone()[0] > 0

@@ -102,7 +102,13 @@ class Settings:
     ) -> Settings:
         """Settings from the environment; a .env file fills in what the environment lacks."""
         values: dict[str, str] = {}
-        if env_file is not None and env_file.is_file():
+        try:
+            present = env_file is not None and env_file.is_file()
+        except OSError as exc:  # a working folder this user may not look into
+            raise ConfigError(
+                f"cannot read {env_file}: {str(exc.strerror or exc).lower()}"
+            ) from None
+        if env_file is not None and present:
             values.update(read_env_file(env_file))
         values.update(os.environ if environ is None else environ)
         return cls.from_mapping(values)

@@ -147,14 +147,21 @@ class Database:
         """The database at path, migrated to this Chronicle's schema. A new file is made
         only if ``create``; a file another program made is refused, never changed."""
         path = Path(path)
-        if not create and not path.exists():
+        try:
+            exists = path.exists()
+        except OSError as exc:  # a folder on the way that this user may not enter
+            raise StorageError(
+                f"cannot reach the database {path}: {exc.strerror or exc}; check the path"
+                " and who may read the folders on it"
+            ) from None
+        if not create and not exists:
             raise StorageError(
                 f"there is no database at {path}: check the path (--db, CHRONICLE_DATABASE_URL or CHRONICLE_DB), or"
                 " make one with `chronicle import` or `chronicle run`"
             )
         if path.is_dir():
             raise StorageError(f"{path} is a folder, not a database file: name a file in it")
-        if path.exists() and not path.is_file():
+        if exists and not path.is_file():
             raise StorageError(f"{path} is not a regular file, so it cannot be a database")
         try:
             path.parent.mkdir(parents=True, exist_ok=True)

@@ -257,3 +257,28 @@ def _import_with_an_unreadable_folder(tmp_path: Path) -> None:
     )
     with sqlite3.connect(tmp_path / "c.db") as db:
         assert db.execute("SELECT count(*) FROM events WHERE complete = 1").fetchone()[0] > 0
+
+
+def test_a_database_behind_a_folder_this_user_may_not_enter_is_told_so() -> None:
+    with tempfile.TemporaryDirectory() as work:
+        Path(work).chmod(0o755)  # the working folder is open: its .env is looked for
+        closed = Path(work) / "closed"
+        closed.mkdir(mode=0o700)
+        command = [sys.executable, "-m", "bot", "--db", str(closed / "c.db"), "stats"]
+        if os.geteuid() == 0:
+            if shutil.which("setpriv") is None:
+                pytest.skip("running as root, and setpriv is not there to run as another user")
+            command = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", *command]
+        else:
+            closed.chmod(0)
+        try:
+            result = subprocess.run(
+                command, cwd=work, env=environment(), capture_output=True, text=True, timeout=120
+            )
+        finally:
+            closed.chmod(0o700)
+    assert result.returncode == 1 and result.stdout == ""
+    assert result.stderr == (
+        f"chronicle: cannot reach the database {closed / 'c.db'}: Permission denied;"
+        " check the path and who may read the folders on it\n"
+    )

@@ -80,8 +80,8 @@ async def run(open_archive: OpenArchive, paths: list[Path], **kw: Any) -> None:
         await store.close()
 
 
-# After the first batch, the third, and the last (45 files: before reconciling its stubs).
-@pytest.mark.parametrize("files", [BATCH, 3 * BATCH, 45])
+# After the first batch, and the last (45 files: before reconciling its stubs).
+@pytest.mark.parametrize("files", [BATCH, 45])
 async def test_an_import_stopped_after_a_batch_and_run_again_is_one_run(
     backend: str, open_archive: OpenArchive, files: int
 ) -> None:
@@ -135,6 +135,9 @@ async def test_a_database_left_with_unfolded_stubs_is_repaired_by_the_next_impor
         await store.close()
 
 
+# On SQLite alone: the rule is the backends' shared step, which the sample's cases above
+# check on both; the whole archive twice on PostgreSQL would add half a minute to the suite.
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 async def test_the_shared_archive_stopped_after_its_first_batch(
     backend: str, open_archive: OpenArchive
 ) -> None:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import enum
 import re
+import unicodedata
 from dataclasses import dataclass
 
 from storage.textindex import CJK_RUN, cjk_tokens, fold, join_cjk_words, simplified
@@ -178,10 +179,21 @@ def ends_with_one_cjk(term_tokens: tuple[str, ...]) -> bool:
     return len(term_tokens[-1]) == 1 and CJK_RUN.fullmatch(term_tokens[-1]) is not None
 
 
+def typed_text(text: str) -> str:
+    """What was typed, as the archive's texts are written: fullwidth letters (a Chinese or
+    Japanese keyboard's "ＲＵＳＳＩＡ") as plain ones, and without the invisible characters
+    text copied from a web page carries inside words (a soft hyphen, a zero-width space)."""
+    if text.isascii():
+        return text
+    return "".join(
+        c for c in unicodedata.normalize("NFKC", text) if unicodedata.category(c) != "Cf"
+    )
+
+
 def parse_query(text: str, *, prefix_last: bool = False) -> SearchQuery:
     """User text -> a SearchQuery. Stop words are left out when other words remain. With
     prefix_last (autocomplete), a last word still being typed is a prefix."""
-    text = text[:MAX_QUERY_CHARS]
+    text = typed_text(text[:MAX_QUERY_CHARS])
     groups: list[list[Term]] = []
     pending_or = False
     negate_next = False

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import enum
 import re
-import unicodedata
 from dataclasses import dataclass
 
 from storage.textindex import CJK_RUN, cjk_tokens, fold, join_cjk_words, simplified
@@ -179,15 +178,14 @@ def ends_with_one_cjk(term_tokens: tuple[str, ...]) -> bool:
     return len(term_tokens[-1]) == 1 and CJK_RUN.fullmatch(term_tokens[-1]) is not None
 
 
+# Fullwidth ASCII (U+FF01-FF5E) and the ideographic space, as a Chinese or Japanese keyboard
+# types them, to ASCII: one character for one, so words split where they split in the index.
+_FULLWIDTH = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
+
+
 def typed_text(text: str) -> str:
-    """What was typed, as the archive's texts are written: fullwidth letters (a Chinese or
-    Japanese keyboard's "ＲＵＳＳＩＡ") as plain ones, and without the invisible characters
-    text copied from a web page carries inside words (a soft hyphen, a zero-width space)."""
-    if text.isascii():
-        return text
-    return "".join(
-        c for c in unicodedata.normalize("NFKC", text) if unicodedata.category(c) != "Cf"
-    )
+    """What was typed, with fullwidth letters ("ＲＵＳＳＩＡ") and signs as plain ones."""
+    return text if text.isascii() else text.translate(_FULLWIDTH)
 
 
 def parse_query(text: str, *, prefix_last: bool = False) -> SearchQuery:

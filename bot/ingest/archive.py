@@ -14,11 +14,11 @@ import datetime as dt
 import html
 import os
 import re
-import stat
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from bot.ingest.files import FileRefused, read_bounded
 from storage.keys import key_date, make_key, parse_key, split_key
 from storage.models import (
     DayEntryRecord,
@@ -525,35 +525,19 @@ def read_archive_file(path: Path) -> bytes:
     says why not."""
     name = str(path)
     try:
-        info = path.stat()
-    except FileNotFoundError:
-        if path.is_symlink():
-            raise ArchiveFormatError(name, f"a link to nothing ({os.readlink(path)})") from None
-        raise ArchiveFormatError(name, "no such file") from None
-    except OSError as exc:
-        raise ArchiveFormatError(name, f"cannot read: {exc.strerror or exc}") from None
-    if stat.S_ISDIR(info.st_mode):
-        try:
-            os.listdir(path)
-        except OSError as exc:
-            reason = exc.strerror or str(exc)
-            raise ArchiveFormatError(
-                name, f"cannot read this folder ({reason}): its files were not imported"
-            ) from None
-        what = "a link to a folder (not followed)" if path.is_symlink() else "a folder"
-        raise ArchiveFormatError(name, f"is {what}, named like an archive file")
-    if not stat.S_ISREG(info.st_mode):
-        raise ArchiveFormatError(name, "not a regular file (a device, a pipe or a socket)")
-    if info.st_size > MAX_FILE_BYTES:
-        raise ArchiveFormatError(name, _too_large(info.st_size))
+        return read_bounded(path, MAX_FILE_BYTES, _too_large)
+    except FileRefused as refused:
+        if refused.kind != "folder":
+            raise ArchiveFormatError(name, refused.reason) from None
     try:
-        with path.open("rb") as file:
-            data = file.read(MAX_FILE_BYTES + 1)
+        os.listdir(path)
     except OSError as exc:
-        raise ArchiveFormatError(name, f"cannot read: {exc.strerror or exc}") from None
-    if len(data) > MAX_FILE_BYTES:  # it grew, or its size was not what stat said
-        raise ArchiveFormatError(name, _too_large(len(data)))
-    return data
+        reason = exc.strerror or str(exc)
+        raise ArchiveFormatError(
+            name, f"cannot read this folder ({reason}): its files were not imported"
+        ) from None
+    what = "a link to a folder (not followed)" if path.is_symlink() else "a folder"
+    raise ArchiveFormatError(name, f"is {what}, named like an archive file")
 
 
 def _too_large(size: int) -> str:

@@ -10,11 +10,10 @@ written one ("June 16, 2017", "16 June 2017") near the top.
 from __future__ import annotations
 
 import datetime as dt
-import os
 import re
-import stat
 from pathlib import Path
 
+from bot.ingest.files import FileRefused, read_bounded
 from storage.models import ArticleRecord
 
 _ISO_DATE = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
@@ -181,31 +180,15 @@ def read_article_file(path: str | Path) -> bytes:
     says why not, so that a device (/dev/zero), a pipe or a huge file is refused at once
     rather than read to the end."""
     name = str(path)
-    path = Path(path)
     try:
-        info = path.stat()
-    except FileNotFoundError:
-        if path.is_symlink():
-            raise ArticleFormatError(name, f"a link to nothing ({os.readlink(path)})") from None
-        raise ArticleFormatError(name, "no such file") from None
-    except OSError as exc:
-        raise ArticleFormatError(name, f"cannot read: {exc.strerror or exc}") from None
-    if stat.S_ISDIR(info.st_mode):
-        raise ArticleFormatError(name, "is a folder: name the article files in it")
-    if not stat.S_ISREG(info.st_mode):
-        raise ArticleFormatError(
-            name, "not a regular file (a device, a pipe or a socket): not read"
-        )
-    if info.st_size > MAX_ARTICLE_BYTES:
-        raise ArticleFormatError(name, _too_large(info.st_size))
-    try:
-        with path.open("rb") as file:
-            data = file.read(MAX_ARTICLE_BYTES + 1)
-    except OSError as exc:
-        raise ArticleFormatError(name, f"cannot read: {exc.strerror or exc}") from None
-    if len(data) > MAX_ARTICLE_BYTES:  # it grew, or its size was not what stat said
-        raise ArticleFormatError(name, _too_large(len(data)))
-    return data
+        return read_bounded(Path(path), MAX_ARTICLE_BYTES, _too_large)
+    except FileRefused as refused:
+        reason = refused.reason
+        if refused.kind == "folder":
+            reason = "is a folder: name the article files in it"
+        elif refused.kind == "special":
+            reason += ": not read"
+        raise ArticleFormatError(name, reason) from None
 
 
 def _too_large(size: int) -> str:

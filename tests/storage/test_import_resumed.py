@@ -17,17 +17,8 @@ from storage import Storage
 from storage.models import SearchFilter
 from tests.conftest import SAMPLE_NEWS, shared
 from tests.storage.conftest import BACKENDS, OpenArchive
+from tests.storage.test_stubs import NEW_SLUG, OLD_SLUG  # the airport event's two slugs
 
-# 2017/09/5 links the airport event of 2017-09-9 under an older slug; the page itself has
-# the newer one. One run folds the link's stub into the page's event (reconcile_stubs).
-OLD_SLUG = (
-    "2017/09/9/the-syrian-army-breaks-the-islamic-states-nine-month-long-siege-of-the-deir-ez-zor"
-    "-airport"
-)
-NEW_SLUG = (
-    "2017/09/9/the-syrian-army-breaks-the-nine-month-long-siege-of-the-deir-ez-zor-airport-by-isil"
-    "-militants"
-)
 BATCH = 10  # the sample's 45 files in 5 batches
 
 SNAPSHOT = {

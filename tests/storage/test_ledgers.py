@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from storage import Storage
 from storage.keys import make_key
 from storage.models import Digest, DigestRun, PageRecord
+from tests.storage.events_support import arrive
 
 DAY = dt.date(2026, 12, 7)
 NOW = dt.datetime(2026, 12, 7, 9, tzinfo=dt.UTC)
@@ -34,13 +35,7 @@ async def news(storage: Storage, count: int) -> list[int]:
         )
         for n in range(count)
     ]
-    await storage.events.import_batch(pages)
-    ids = []
-    for page in pages:
-        event = await storage.events.get_by_key(page.key)
-        assert event is not None
-        ids.append(event.id)
-    return ids
+    return await arrive(storage, *pages)
 
 
 async def digest(storage: Storage) -> Digest:

@@ -47,6 +47,8 @@ def outcome_line(outcome: FeedOutcome) -> str:
                 line += f", {outcome.merged} joined {joined}"
         if outcome.history_reason:
             line += f" [history: {outcome.history_reason}]"
+        if outcome.warning:
+            line += f"\n              read despite problems: {outcome.warning}"
         return line
     if outcome.status == "failed":
         return (
@@ -84,6 +86,8 @@ async def cmd_feeds_add(args: argparse.Namespace, settings: Settings, storage: S
             f" {len(outcome.announced)} announced as news,"
             f" {outcome.merged} joined existing events"
         )
+        if outcome.warning:
+            print(f"  read despite problems: {outcome.warning}")
         print(f"  next poll {when(feed.next_poll_at)}")
     elif outcome.error_kind == ARCHIVE_FAILED:
         print(f"  its entries could not be stored: {outcome.error}")

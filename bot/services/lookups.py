@@ -142,6 +142,8 @@ async def related_events(
 
 async def entity_ids(storage: Storage, name: str) -> tuple[int, ...]:
     """The entity a typed name means; unknown names get the closest known ones."""
+    if not name.strip():
+        raise InvalidInput("Give an entity's name: a person, group, place or story.")
     found = await storage.entities.find(name)
     if found is None:
         # More than are shown: those in another script than the name's are left out.

@@ -174,14 +174,15 @@ class WikipediaService:
     ) -> PullReport:
         """Read every day page from since to until (inclusive; until defaults to today)."""
         today = self.clock().astimezone(dt.UTC).date()
+        for option, day in (("--since", since), ("--until", until)):
+            if day is not None and day > today:
+                raise InvalidInput(
+                    f"{option} {day.isoformat()} is in the future (today is {today.isoformat()},"
+                    " UTC): the portal has no page for it yet."
+                )
         until = until or today
         if since > until:
             raise InvalidInput(f"--since {since.isoformat()} is after --until {until.isoformat()}.")
-        if until > today:
-            raise InvalidInput(
-                f"--until {until.isoformat()} is in the future (today is {today.isoformat()},"
-                " UTC): the portal has no page for it yet."
-            )
         return await self._read(date_range(since, until), announce=announce, progress=progress)
 
     async def _read(

@@ -208,6 +208,9 @@ def test_bad_input_gets_clear_messages(archive: Cli) -> None:
     assert code == 1 and "No entity is called" in err and "Abu Bakr al-Baghdadi" in err
     code, _, err = archive("search", "x", "--entity", "Nobody At All")
     assert code == 1 and "No entity is called “Nobody At All”" in err
+    for blank in ("", "  "):
+        code, _, err = archive("entity", blank)
+        assert code == 1 and "Give an entity's name" in err
     code, _, err = archive("search", "Russia", "--since", "2017-02-30")
     assert code == 1 and "not a real date" in err
     code, _, err = archive("search", "Russia", "--since", "yesterday")

@@ -117,7 +117,8 @@ async def test_a_failed_pull_says_why_and_exits_1(wiki: MediaWikiStandIn, tmp_pa
     [
         (["--since", "2024-02-30"], "The --since date '2024-02-30' is not a real date"),
         (["--since", "2024-01-08", "--until", "2024-01-01"], "is after --until 2024-01-01"),
-        (["--since", "2024-01-08", "--until", "2999-01-01"], "is in the future"),
+        (["--since", "2024-01-08", "--until", "2999-01-01"], "--until 2999-01-01 is in the future"),
+        (["--since", "2999-01-01"], "--since 2999-01-01 is in the future"),
         (["--since", "yesterday"], "is not a date: use YYYY-MM-DD"),
     ],
 )

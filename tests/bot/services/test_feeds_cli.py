@@ -12,7 +12,15 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
-from tests.bot.services.feeds_support import DATA_DIR, advert, free_port, html_page
+from tests.bot.services.feeds_support import (
+    DATA_DIR,
+    NOW,
+    advert,
+    entry,
+    free_port,
+    html_page,
+    rss,
+)
 from tests.support.feed_server import FeedServer
 
 
@@ -176,3 +184,37 @@ def test_feeds_add_says_which_page_advertised_the_feed(
     assert main(["--db", db, "feeds", "add", page, "--json"]) == 0
     added = json.loads(capsys.readouterr().out)
     assert added["discovered_from"] == page and added["feed"]["url"] == feed
+
+
+def test_feeds_add_and_poll_say_what_was_wrong_with_a_feed_read_anyway(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    cli_server: FeedServer,
+) -> None:
+    """A feed read despite a problem (its declared encoding is wrong) is added and polled,
+    and the text output says what was wrong, as --json does."""
+    monkeypatch.chdir(tmp_path)
+    for name in ("CHRONICLE_DB", "DISCORD_TOKEN", "LOG_LEVEL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("FEED_ALLOW_PRIVATE_ADDRESSES", "true")
+    warning = (
+        "read despite problems: the XML declaration says utf-16, but the document is in an"
+        " ASCII-based encoding; read it as UTF-8"
+    )
+
+    def serve(*items: str) -> None:
+        body = rss(*items).replace(b'encoding="utf-8"', b'encoding="utf-16"', 1)
+        cli_server.set_file("ru.xml", body)
+
+    first = entry("ru-1", "Привет, мир — новости дня", link="https://news.example/1", date=NOW)
+    serve(first)
+    db = str(tmp_path / "chronicle.db")
+    assert main(["--db", db, "feeds", "add", cli_server.url("ru.xml")]) == 0
+    assert f"  {warning}\n" in capsys.readouterr().out
+    second = entry("ru-2", "Второй день новостей", link="https://news.example/2", date=NOW)
+    serve(second, first)
+    assert main(["--db", db, "feeds", "poll", "--once"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("ok            ") and "1 unseen: 1 new event" in lines[0]
+    assert lines[1] == f"              {warning}"

@@ -12,7 +12,9 @@ Each item is matched to at most one event, in this order:
    earlier version of an item of the same day's page, or an archive event of that day (an
    edit: a typo fixed, a clause added); at least ``NEAR_DUPLICATE``, the bar feeds use for
    the same story, against a feed's event, or an item of the next or previous day's page
-   (an item moved to another day).
+   (an item moved to another day). While that page, as last read, still lists it, only the
+   same words are the item moved (the other page may not have been read since): a like
+   item is that day's own news ("the death toll rises to 41,000", then "to 44,000").
 
 An item left unmatched is a new event. The same rule lets an archive page imported after
 a pull find the portal's event of the same story.
@@ -45,7 +47,8 @@ class Listing:
 @dataclass(frozen=True, slots=True)
 class Candidate:
     """An event an item may be: its text as a page last listed it (else its headline), its
-    source URLs, whether a portal page listed it, and whether a feed made it."""
+    source URLs, whether a portal page listed it, whether a feed made it, and whether its
+    day's page lists it now."""
 
     event_id: int
     date: dt.date
@@ -54,6 +57,7 @@ class Candidate:
     urls: frozenset[str]
     listed: bool
     from_feed: bool
+    on_its_page: bool = False
 
 
 def _similarity(a: frozenset[str], b: frozenset[str], floor: Fraction) -> Fraction | None:
@@ -93,6 +97,9 @@ def match_items(items: Sequence[Listing], candidates: Sequence[Candidate]) -> di
             shared = len(urls & candidate.urls) if same_day else 0
             edit = same_day and (candidate.listed or not candidate.from_feed)
             bar = EDIT_SIMILARITY if edit else NEAR_DUPLICATE
+            if not same_day and candidate.on_its_page:
+                # Moved, as far as a reader of the other page knows, only word for word.
+                bar = Fraction(1)
             # Shared sources rank by similarity too, however small.
             similarity = _similarity(
                 mine[index], tokens[candidate.event_id], Fraction(0) if shared else bar

@@ -61,6 +61,7 @@ class DayEvent:
             urls=frozenset(self.urls),
             listed=listing is not None,
             from_feed=self.origin == "feed",
+            on_its_page=listing is not None and not listing.removed,
         )
 
 

@@ -483,7 +483,7 @@ class DigestRepository:
         pool = limit * WORDS_POOL_FACTOR if filters.words else limit
         rows = await self.db.fetch(
             f"SELECT {event_rows.BRIEF_COLUMNS}, e.summary FROM events e"
-            f" WHERE {on_days} AND e.date < $2"
+            f" WHERE {on_days} AND e.date < $2 AND e.removed_at IS NULL"
             f" AND {where or 'true'} ORDER BY e.weight DESC, e.date DESC, e.id LIMIT $3",
             days,
             dt.date(before_year, 1, 1),

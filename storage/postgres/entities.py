@@ -434,7 +434,7 @@ class EntityRepository:
             "  ORDER BY position LIMIT 1) AS url"
             " FROM event_entities ee JOIN events ev ON ev.id = ee.event_id"
             " WHERE ee.entity_id = $1 AND ($2::text IS NULL OR ev.lang = $2)"
-            " ORDER BY ee.date DESC, ee.event_id DESC LIMIT $3",
+            " AND ev.removed_at IS NULL ORDER BY ee.date DESC, ee.event_id DESC LIMIT $3",
             entity_id,
             lang,
             recent,

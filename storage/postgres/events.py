@@ -183,6 +183,7 @@ class EventRepository:
         rows = await self.db.fetch(
             "SELECT ee.event_id, en.name FROM event_entities ee"
             " JOIN entities en ON en.id = ee.entity_id"
+            " JOIN events ev ON ev.id = ee.event_id AND ev.removed_at IS NULL"
             " WHERE ee.event_id = ANY($1::bigint[])"
             " AND ee.entity_id IN (SELECT entity_id FROM event_entities WHERE event_id = $2)"
             ' ORDER BY en.folded COLLATE "C"',
@@ -192,7 +193,10 @@ class EventRepository:
         shared: dict[int, list[str]] = {}
         for row in rows:
             shared.setdefault(row[0], []).append(row[1])
-        return [RelatedEvent(briefs[i], tuple(shared.get(i, ()))) for i in ids if i in briefs]
+        # Every related event shares a name: one with none here was taken off the portal.
+        return [
+            RelatedEvent(briefs[i], tuple(shared[i])) for i in ids if i in briefs and i in shared
+        ]
 
     async def on_this_day(
         self,
@@ -213,6 +217,7 @@ class EventRepository:
         rows = await self.db.fetch(
             f"SELECT {event_rows.BRIEF_COLUMNS} FROM events e"
             f" WHERE {on_days} AND e.date < $2 AND ($3::text IS NULL OR e.lang = $3)"
+            " AND e.removed_at IS NULL"
             " ORDER BY e.date DESC, e.complete DESC, e.id LIMIT $4 OFFSET $5",
             days,
             bound,

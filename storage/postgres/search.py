@@ -73,7 +73,8 @@ class _Where:
 
     def sql(self, first: int) -> str:
         n = first
-        conditions = []
+        # An item taken off the portal page it came from is not offered (its card says so).
+        conditions = ["e.removed_at IS NULL"]
         if self.entity_ids:
             conditions.append(
                 "EXISTS (SELECT 1 FROM event_entities f WHERE f.event_id = e.id"
@@ -88,7 +89,7 @@ class _Where:
             if value is not None:
                 conditions.append(condition.format(n))
                 n += 1
-        return " AND ".join(conditions) or "true"
+        return " AND ".join(conditions)
 
 
 class PostgresSearch:
@@ -362,8 +363,8 @@ class PostgresSearch:
             text = shorter
         if not text.strip():
             rows = await self.db.fetch(
-                f"SELECT {event_rows.BRIEF_COLUMNS} FROM events e"
-                f"{' WHERE e.lang = $2' if lang else ''} ORDER BY e.date DESC, e.id DESC LIMIT $1",
+                f"SELECT {event_rows.BRIEF_COLUMNS} FROM events e WHERE e.removed_at IS NULL"
+                f"{' AND e.lang = $2' if lang else ''} ORDER BY e.date DESC, e.id DESC LIMIT $1",
                 limit,
                 *edition_params,
             )
@@ -377,7 +378,7 @@ class PostgresSearch:
             order = await self.reading.newest_first(await self.reading.pairs_estimate(in_a_row), HEADLINE_POOL)
             rows = await self.db.fetch(
                 f"SELECT {event_rows.BRIEF_COLUMNS} FROM events e"
-                f" WHERE e.id = ANY(ARRAY({newest_matches(order)}))"
+                f" WHERE e.id = ANY(ARRAY({newest_matches(order)})) AND e.removed_at IS NULL"
                 f"{' AND e.lang = $4' if lang else ''}"
                 " ORDER BY e.date DESC, e.id DESC LIMIT $3",
                 in_a_row.tsquery(PAIRS),
@@ -396,13 +397,17 @@ class PostgresSearch:
         events = await self.reading.events()
         guess = estimate(parsed, counts, cap=sys.maxsize, events=events)
         pool = await self.db.fetch(
-            "SELECT e.id, e.headline, e.date, e.lang FROM events e WHERE e.search @@ $1::tsquery"
+            "SELECT e.id, e.headline, e.date, e.lang, e.removed_at FROM events e"
+            " WHERE e.search @@ $1::tsquery"
             f" ORDER BY {await self.reading.newest_first(guess, HEADLINE_POOL, events=events)} LIMIT $2",
             match,
             HEADLINE_POOL,
         )
-        if lang is not None:
-            pool = [row for row in pool if row["lang"] == lang]
+        pool = [
+            row
+            for row in pool
+            if row["removed_at"] is None and (lang is None or row["lang"] == lang)
+        ]
         in_phrase = phrase_matcher(typed)
         ordered = sorted(pool, key=lambda row: (row["date"], row["id"]), reverse=True)
         ordered.sort(key=lambda row: not in_phrase(row["headline"]))  # stable: newest first

@@ -487,7 +487,8 @@ class DigestRepository:
             f"SELECT {event_rows.BRIEF_COLUMNS}, e.summary FROM events e"
             " INDEXED BY events_by_month_day_weight"
             f" WHERE e.month_day IN ({placeholders(len(days))}) AND e.date < ?"
-            f" AND {where or '1'} ORDER BY e.weight DESC, e.date DESC, e.id LIMIT ?",
+            f" AND e.removed_at IS NULL AND {where or '1'}"
+            " ORDER BY e.weight DESC, e.date DESC, e.id LIMIT ?",
             (*days, f"{before_year:04d}-01-01", *params, pool),
         )
         if filters.words:

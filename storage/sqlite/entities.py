@@ -412,7 +412,8 @@ class EntityRepository:
             " (SELECT url FROM sources s WHERE s.event_id = ev.id AND s.is_image = 0"
             "  ORDER BY position LIMIT 1) AS url"
             " FROM event_entities ee JOIN events ev ON ev.id = ee.event_id"
-            f" WHERE ee.entity_id = ?{in_edition} ORDER BY ee.date DESC, ee.event_id DESC LIMIT ?",
+            f" WHERE ee.entity_id = ?{in_edition} AND ev.removed_at IS NULL"
+            " ORDER BY ee.date DESC, ee.event_id DESC LIMIT ?",
             (entity_id, *edition_params, recent),
         )
         briefs = tuple(

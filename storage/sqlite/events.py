@@ -185,6 +185,7 @@ class EventRepository:
         rows = await self.db.fetchall(
             "SELECT ee.event_id, en.name FROM event_entities ee"
             " JOIN entities en ON en.id = ee.entity_id"
+            " JOIN events ev ON ev.id = ee.event_id AND ev.removed_at IS NULL"
             f" WHERE ee.event_id IN ({placeholders(len(ids))})"
             " AND ee.entity_id IN (SELECT entity_id FROM event_entities WHERE event_id = ?)"
             " ORDER BY en.folded",
@@ -193,7 +194,10 @@ class EventRepository:
         shared: dict[int, list[str]] = {}
         for row in rows:
             shared.setdefault(row[0], []).append(row[1])
-        return [RelatedEvent(briefs[i], tuple(shared.get(i, ()))) for i in ids if i in briefs]
+        # Every related event shares a name: one with none here was taken off the portal.
+        return [
+            RelatedEvent(briefs[i], tuple(shared[i])) for i in ids if i in briefs and i in shared
+        ]
 
     async def on_this_day(
         self,
@@ -216,6 +220,7 @@ class EventRepository:
         rows = await self.db.fetchall(
             f"SELECT {event_rows.BRIEF_COLUMNS} FROM events e"
             f" WHERE e.month_day IN ({placeholders(len(days))}) AND e.date < ?{in_edition}"
+            " AND e.removed_at IS NULL"
             " ORDER BY e.date DESC, e.complete DESC, e.id LIMIT ? OFFSET ?",
             (*days, bound, *edition_params, limit, offset),
         )

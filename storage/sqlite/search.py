@@ -109,7 +109,8 @@ class SQLiteSearch:
         words of the index too (migration 0006), so FTS5 intersects them with the text's
         words rather than scoring every match of a common word.
         """
-        conditions: list[str] = []
+        # An item taken off the portal page it came from is not offered (its card says so).
+        conditions: list[str] = ["e.removed_at IS NULL"]
         params: list[object] = []
         if query.entity_ids is not None:
             if not query.entity_ids:
@@ -130,7 +131,7 @@ class SQLiteSearch:
             # edition only (_newest_matches).
             conditions.append("e.lang = ?")
             params.append(lang)
-        where = " AND ".join(conditions) or "1"
+        where = " AND ".join(conditions)
         if not query.text.strip():
             return await self._browse(query, limit=limit, offset=offset)
         if contradicts_itself(query.text):
@@ -382,14 +383,15 @@ class SQLiteSearch:
             rows = await self.db.fetchall(
                 f"SELECT {event_rows.BRIEF_COLUMNS} FROM event_entities f JOIN events e ON e.id = f.event_id"
                 f" WHERE f.entity_id IN ({placeholders(len(query.entity_ids))})"
-                f" AND f.date >= ? AND f.date <= ?{in_edition}"
+                f" AND f.date >= ? AND f.date <= ?{in_edition} AND e.removed_at IS NULL"
                 " ORDER BY f.date DESC, f.event_id DESC LIMIT ? OFFSET ?",
                 (*query.entity_ids, *bounds, limit, offset),
             )
         else:
             rows = await self.db.fetchall(
                 f"SELECT {event_rows.BRIEF_COLUMNS} FROM events e WHERE e.date >= ? AND e.date <= ?"
-                f"{in_edition} ORDER BY e.date DESC, e.id DESC LIMIT ? OFFSET ?",
+                f"{in_edition} AND e.removed_at IS NULL ORDER BY e.date DESC, e.id DESC"
+                " LIMIT ? OFFSET ?",
                 (*bounds, limit, offset),
             )
         return [SearchHit(event_rows.brief(row)) for row in rows]
@@ -416,8 +418,8 @@ class SQLiteSearch:
             text = shorter
         if not text.strip():
             rows = await self.db.fetchall(
-                f"SELECT {event_rows.BRIEF_COLUMNS} FROM events e"
-                f"{' WHERE e.lang = ?' if lang else ''} ORDER BY e.date DESC, e.id DESC LIMIT ?",
+                f"SELECT {event_rows.BRIEF_COLUMNS} FROM events e WHERE e.removed_at IS NULL"
+                f"{in_edition} ORDER BY e.date DESC, e.id DESC LIMIT ?",
                 (*edition_params, limit),
             )
             return [event_rows.brief(row) for row in rows]
@@ -429,7 +431,7 @@ class SQLiteSearch:
         if phrase is not None:
             rows = await self.db.fetchall(
                 f"SELECT {event_rows.BRIEF_COLUMNS} FROM events e WHERE e.id IN ({NEWEST_IN_A_ROW})"
-                f"{in_edition} ORDER BY e.date DESC, e.id DESC LIMIT ?",
+                f"{in_edition} AND e.removed_at IS NULL ORDER BY e.date DESC, e.id DESC LIMIT ?",
                 (phrase, HEADLINE_POOL, *edition_params, limit),
             )
             if rows:
@@ -446,7 +448,8 @@ class SQLiteSearch:
         pool.sort(key=lambda row: not in_phrase(row[1]))  # stable: newest first within
         ids = [row[0] for row in pool[:limit]]
         rows = await self.db.fetchall(
-            f"SELECT {event_rows.BRIEF_COLUMNS} FROM events e WHERE e.id IN (SELECT value FROM json_each(?))",
+            f"SELECT {event_rows.BRIEF_COLUMNS} FROM events e"
+            " WHERE e.id IN (SELECT value FROM json_each(?)) AND e.removed_at IS NULL",
             (json.dumps(ids),),
         )
         briefs = {row["id"]: event_rows.brief(row) for row in rows}

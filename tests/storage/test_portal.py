@@ -43,8 +43,11 @@ def candidate(
     listed: bool = True,
     from_feed: bool = False,
     date: dt.date = DAY,
+    on_its_page: bool = False,
 ) -> Candidate:
-    return Candidate(event_id, date, frozenset(keys), text, frozenset(urls), listed, from_feed)
+    return Candidate(
+        event_id, date, frozenset(keys), text, frozenset(urls), listed, from_feed, on_its_page
+    )
 
 
 def listing(*items: PortalItemRecord) -> list[Listing]:
@@ -147,6 +150,22 @@ def test_an_item_moved_to_the_next_day_needs_the_same_story_bar() -> None:
     )
     assert match([edit], [candidate(6, HEADLINE, date=yesterday)]) == {}
     assert match([edit], [candidate(6, HEADLINE)]) == {0: 6}
+
+
+TOLL = "The death toll from the 2023 Turkey–Syria earthquakes rises to {}."
+
+
+def test_a_like_item_its_own_page_still_lists_is_that_day_s_news() -> None:
+    yesterday = DAY - dt.timedelta(days=1)
+    today = item(TOLL.format("44,000"))
+    # Yesterday's page, as last read, lists its own count: today's is news of today.
+    still = candidate(6, TOLL.format("41,000"), date=yesterday, on_its_page=True)
+    assert match([today], [still]) == {}
+    # The same words: moved, though yesterday's page was not read again since.
+    assert match([item(TOLL.format("41,000"))], [still]) == {0: 6}
+    # Taken off yesterday's page: moved, and reworded on the way.
+    gone = candidate(6, TOLL.format("41,000"), date=yesterday)
+    assert match([today], [gone]) == {0: 6}
 
 
 def test_short_headlines_are_not_matched_by_words() -> None:
@@ -268,6 +287,48 @@ async def test_an_item_moved_to_another_day_is_the_same_event(storage: Storage) 
     # Yesterday's page, read again without it, does not remove it: today's lists it.
     again = PortalRevision(yesterday, first.title, first.page_url, 3, NOW, ())
     assert (await storage.portal.apply_day("en", again, announce=True, now=NOW)).removed == []
+
+
+def day_page(date: dt.date, number: int, *headlines: str) -> PortalRevision:
+    items = tuple(
+        PortalItemRecord(
+            key=f"{date:%Y/%m}/{date.day}/{headline.lower().replace(' ', '-')}",
+            date=date,
+            headline=headline,
+            category="Disasters and accidents",
+            topics=("2023 Turkey–Syria earthquakes",),
+            entities=("Turkey",),
+            sources=(),
+            position=position,
+        )
+        for position, headline in enumerate(headlines)
+    )
+    title = f"Portal:Current events/{date:%Y %B} {date.day}"
+    return PortalRevision(date, title, f"https://w/{date}", number, NOW, items)
+
+
+async def test_two_days_alike_items_stay_two_events_through_edits(storage: Storage) -> None:
+    """The same sentence with a new count on the next day's page is that day's news:
+    announced, and neither day loses its event when either page is edited."""
+    yesterday = DAY - dt.timedelta(days=1)
+    first = await storage.portal.apply_day(
+        "en", day_page(yesterday, 1, TOLL.format("41,000")), announce=True, now=NOW
+    )
+    second = await storage.portal.apply_day(
+        "en", day_page(DAY, 1, TOLL.format("44,000")), announce=True, now=NOW
+    )
+    assert second.created == second.announced and len(second.created) == 1
+    edits = [
+        day_page(yesterday, 2, TOLL.format("41,000"), "Floods hit the north of the country"),
+        day_page(DAY, 2, TOLL.format("44,000"), "Rescuers reach a village cut off for days"),
+    ]
+    for edit in edits:
+        outcome = await storage.portal.apply_day("en", edit, announce=True, now=NOW)
+        assert outcome.removed == [] and len(outcome.created) == 1
+    for day, count in ((yesterday, "41,000"), (DAY, "44,000")):
+        listed = await storage.events.on_this_day(day.month, day.day, year=day.year)
+        assert TOLL.format(count) in [brief.headline for brief in listed]
+    assert first.created[0] != second.created[0]
 
 
 async def test_too_many_new_events_at_once_are_history(storage: Storage) -> None:

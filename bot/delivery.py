@@ -58,6 +58,9 @@ class DigestDelivery:
         self.clock = clock
         self.schedule_retry: RetryScheduler | None = None
         self._busy: set[int] = set()  # digests with a run being posted by this process
+        # Runs this process claimed and left 'sending' when the archive failed under them:
+        # its own retry resumes them (another process's 'sending' run is in progress).
+        self._stranded: set[tuple[int, str]] = set()
         # Runs made ready at once: a round of thousands starts posting as soon as the first
         # few are claimed, instead of after every one of them has read its content.
         self._preparing = asyncio.Semaphore(PREPARED_AT_ONCE)
@@ -85,6 +88,8 @@ class DigestDelivery:
         if digest.every == "live":  # a retry: that run, then what arrived meanwhile
             return await self.run_live(digest)
         existing = await self.storage.digests.run(digest.id, slot)
+        if existing is not None and await self._unstrand(digest, existing):
+            existing = await self.storage.digests.run(digest.id, slot)
         started = existing is not None and existing.parts_sent > 0
         # A run whose time has passed is skipped, unless it is a 'new' run already part
         # posted: the rest of it is news still, and skipping would repeat its first part.
@@ -111,6 +116,8 @@ class DigestDelivery:
         """Post what arrived for a live digest since its last post: a run left unfinished
         first (a retry, or a post a stopped process did not finish), then a new batch."""
         existing = await self.storage.digests.unfinished_run(digest.id)
+        if existing is not None and await self._unstrand(digest, existing):
+            existing = await self.storage.digests.unfinished_run(digest.id)
         if existing is not None:
             if existing.status == "sending":
                 return "busy"  # another process is posting it
@@ -137,35 +144,61 @@ class DigestDelivery:
                 return prepared
             run, content, messages = prepared
             try:
-                await self._send(digest, run, content, messages)
-            except (discord.Forbidden, discord.NotFound, ChannelRefused) as error:
-                reason = _refusal(error, digest.channel_id)
-                await self.storage.digests.finish_run(digest.id, slot, "failed", reason)
-                if isinstance(error, discord.NotFound):
-                    await self.pause_deleted_channel(digest, reason)
-                else:
-                    await self.pause(digest, reason)
-                return "paused"
-            except (
-                discord.HTTPException,
-                discord.RateLimited,
-                aiohttp.ClientError,
-                TimeoutError,
-            ) as error:
-                return await self._transient(digest, slot, run.attempts, error)
-            await self.storage.digests.finish_run(digest.id, slot, "sent")
-            log.info(
-                "posted the %s %s digest of %s to channel %s (%d messages, %d events)",
-                digest.every,
-                digest.kind,
-                slot,
-                digest.channel_id,
-                len(messages),
-                len(content.event_ids),
-            )
-            return "sent"
+                return await self._deliver(digest, slot, run, content, messages)
+            except Exception:
+                self._stranded.add((digest.id, run.slot))
+                raise
         finally:
             self._busy.discard(digest.id)
+
+    async def _unstrand(self, digest: Digest, run: DigestRun) -> bool:
+        """Make a run this process left 'sending' wait for its retry, as a stopped
+        process's run does at the next start; whether it was one."""
+        if run.status != "sending" or (digest.id, run.slot) not in self._stranded:
+            return False
+        await self.storage.digests.finish_run(
+            digest.id, run.slot, "retrying", "the archive failed while it was posted"
+        )
+        self._stranded.discard((digest.id, run.slot))
+        return True
+
+    async def _deliver(
+        self,
+        digest: Digest,
+        slot: str,
+        run: DigestRun,
+        content: DigestContent,
+        messages: list[render.DigestMessage],
+    ) -> str:
+        """Send a claimed run and record how it went."""
+        try:
+            await self._send(digest, run, content, messages)
+        except (discord.Forbidden, discord.NotFound, ChannelRefused) as error:
+            reason = _refusal(error, digest.channel_id)
+            await self.storage.digests.finish_run(digest.id, slot, "failed", reason)
+            if isinstance(error, discord.NotFound):
+                await self.pause_deleted_channel(digest, reason)
+            else:
+                await self.pause(digest, reason)
+            return "paused"
+        except (
+            discord.HTTPException,
+            discord.RateLimited,
+            aiohttp.ClientError,
+            TimeoutError,
+        ) as error:
+            return await self._transient(digest, slot, run.attempts, error)
+        await self.storage.digests.finish_run(digest.id, slot, "sent")
+        log.info(
+            "posted the %s %s digest of %s to channel %s (%d messages, %d events)",
+            digest.every,
+            digest.kind,
+            slot,
+            digest.channel_id,
+            len(messages),
+            len(content.event_ids),
+        )
+        return "sent"
 
     async def _prepare(
         self, digest: Digest, slot: str, existing: DigestRun | None

@@ -295,7 +295,9 @@ class FeedRepository(Protocol):
 class PortalRepository(Protocol):
     """Wikipedia's Portal:Current events, day page by day page."""
 
-    async def revisions(self, wiki: str, dates: Sequence[dt.date]) -> dict[dt.date, int | None]: ...
+    async def revisions(
+        self, wiki: str, dates: Sequence[dt.date]
+    ) -> dict[dt.date, PortalDayState]: ...
 
     async def days(self, wiki: str, *, limit: int = 10) -> list[PortalDayState]: ...
 

@@ -8,7 +8,8 @@ Wikimedia's API etiquette, as Chronicle keeps it:
   previous one ended;
 * ``maxlag=5`` on every request, and the server's ``Retry-After`` honoured when it answers
   429, 503 or a ``maxlag`` error: the client waits as asked (at most ``max_wait_s``) and
-  asks again, up to ``max_retries`` times;
+  asks again, up to ``max_retries`` times (then the request fails, as any other; a wait
+  longer than ``max_wait_s`` fails it at once, with the wait as ``retry_after``);
 * up to 50 titles a request, the limit for clients without bot rights.
 
 A page asked for that is a redirect (a day page moved to a new title) is followed by the API
@@ -84,7 +85,9 @@ class MediaWikiError(Exception):
         super().__init__(reason)
         self.reason = reason
         self.kind = kind  # a FeedError kind (network, timeout, too_large, ...) or api_error
-        self.retry_after = retry_after  # the server asked to wait this long (seconds)
+        # The server asked to wait this long (seconds), longer than the client waits: set
+        # only then, not when short waits went on until the retries ran out.
+        self.retry_after = retry_after
 
 
 @dataclass(frozen=True, slots=True)
@@ -285,9 +288,10 @@ class MediaWikiClient:
                     )
                 # The turn is held while waiting: no other request goes out meanwhile.
                 await self.sleep(max(wait, self.min_interval_s))
-        raise MediaWikiError(
-            f"{why}; still so after {self.max_retries + 1} attempts", retry_after=wait
-        )
+        # Short waits, each waited out: no retry_after, which is only for a wait longer
+        # than a client should make (the caller stops there); this request failed, and
+        # the caller goes on with its next.
+        raise MediaWikiError(f"{why}; still so after {self.max_retries + 1} attempts")
 
     async def _space(self) -> None:
         if self._last_end is None:

@@ -12,22 +12,32 @@ Which event an item is (new, an edit of an earlier item, the archive's own event
 is storage.portal_match's rule. A day page that is a redirect (a page moved) is read from
 the page it leads to, as the day asked for; one that leads nowhere readable (a loop, a
 missing page), out of the day pages, to another day's page or to a page two days lead to is
-an unreadable day whose reason names the redirect. A server that asks to wait longer than
-the client waits (Retry-After) stops a pull: the days left are reported, for a later run.
+an unreadable day whose reason names the redirect. A revision that could not be read is
+not fetched again while it is the page's latest, but each pull over it still reports it as
+a failure. A server that asks to wait longer than the client waits (Retry-After) stops a
+pull: the days left are reported, for a later run; one that keeps asking for short waits
+until the client gives up fails that batch of days only, and the pull goes on.
+Day pages are parsed in a worker thread, off the event loop, so that a huge (vandalised)
+page does not hold up the bot's slash commands.
 
 News, not history
     A pull is history unless asked (``--announce``). The live poll reads today's and
-    yesterday's pages (UTC) every ``WIKIPEDIA_POLL_MINUTES``; its first successful poll is
-    history too, and from then on new events are news: they reach "new" digests and
-    subscribers once, never again on a re-poll, an edit or a restart. A revision that brings
-    more than ``FLOOD_CAP`` new events at once (a page read for the first time after an
-    outage) is history as well. A poll that fails is retried after 5 minutes, doubling up
-    to a day, as feeds are (or later, if the server asked), and each failure is logged once
-    with its reason.
+    yesterday's pages (UTC) every ``WIKIPEDIA_POLL_MINUTES``, and after an outage every day
+    from that of the last successful poll on, at most ``CATCH_UP_DAYS`` (the days before
+    those are logged as left unread, with the pull that reads them, and ``status`` names
+    them). Its first successful poll is history too, and from then on new events are news:
+    they reach "new" digests and subscribers once, never again on a re-poll, an edit or a
+    restart. A revision that brings more than ``FLOOD_CAP`` new events at once (a page read
+    for the first time after an outage) is history as well, and the days before yesterday
+    that a poll catches up on announce at most ``FLOOD_CAP`` events between them (the pages
+    after that are history). A poll that fails is retried after 5 minutes, doubling up to a
+    day, as feeds are (or later, if the server asked), and each failure is logged once with
+    its reason.
 """
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
 from collections import Counter
@@ -68,6 +78,8 @@ log = logging.getLogger(__name__)
 
 BACKOFF = FeedRules()  # failures wait as a feed's do: 5 minutes, doubling, up to a day
 FLOOD_CAP = 20  # a poll's revision with more new events than this is history
+CATCH_UP_DAYS = 14  # the most days a poll reads (after an outage); the rest need a pull
+UNREAD_LOOKBACK_DAYS = 90  # status looks for days left unread among this many recent days
 Progress = Callable[[int, int], None]
 
 
@@ -129,10 +141,50 @@ class WikipediaStatus:
     poll_minutes: float
     poll: PortalPoll
     days: list[PortalDayState]
+    unread: list[dt.date] = field(default_factory=list)  # recent days left unread
+
+
+@dataclass(slots=True)
+class _CatchUp:
+    """The days before yesterday that a poll reads after an outage: they announce at most
+    ``left`` events between them."""
+
+    before: dt.date  # yesterday: the days before it are the catch-up's
+    left: int = FLOOD_CAP
 
 
 def date_range(since: dt.date, until: dt.date) -> list[dt.date]:
     return [since + dt.timedelta(days=n) for n in range((until - since).days + 1)]
+
+
+def poll_days(
+    today: dt.date, last_success: dt.datetime | None
+) -> tuple[list[dt.date], list[dt.date]]:
+    """The days a poll reads, and the days before those it leaves unread: from the day of
+    the last successful poll (UTC; yesterday if that is later, or if there was none) to
+    today, but at most the last CATCH_UP_DAYS of them."""
+    yesterday = today - dt.timedelta(days=1)
+    since = yesterday
+    if last_success is not None:
+        since = min(since, last_success.astimezone(dt.UTC).date())
+    first = max(since, today - dt.timedelta(days=CATCH_UP_DAYS - 1))
+    return date_range(first, today), date_range(since, first - dt.timedelta(days=1))
+
+
+def spans(dates: Sequence[dt.date]) -> list[tuple[dt.date, dt.date]]:
+    """Sorted days as runs of consecutive days: (first, last) each."""
+    runs: list[tuple[dt.date, dt.date]] = []
+    for date in sorted(dates):
+        if runs and date - runs[-1][1] == dt.timedelta(days=1):
+            runs[-1] = (runs[-1][0], date)
+        else:
+            runs.append((date, date))
+    return runs
+
+
+def pull_command(first: dt.date, last: dt.date) -> str:
+    """The command line that reads these days."""
+    return f"chronicle wikipedia pull --since {first.isoformat()} --until {last.isoformat()}"
 
 
 def _span(dates: Sequence[dt.date]) -> str:
@@ -192,18 +244,21 @@ class WikipediaService:
         announce: bool,
         progress: Progress | None = None,
         flood_cap: int | None = None,
+        catch_up: _CatchUp | None = None,
     ) -> PullReport:
         report = PullReport(days=len(dates))
         requests_before = self.client.requests
         batches = list(chunked(dates, TITLES_PER_REQUEST))
         for number, batch in enumerate(batches):
             try:
-                await self._read_batch(batch, announce, report, flood_cap)
+                await self._read_batch(batch, announce, report, flood_cap, catch_up)
             except MediaWikiError as exc:
                 report.request_failed = True
                 report.failures.append(PullFailure(_span(batch), exc.reason))  # the caller tells
-                if exc.retry_after is not None:
+                if exc.retry_after is not None and exc.retry_after > self.client.max_wait_s:
                     # The server wants a rest longer than a client should wait: stop here.
+                    # (Short waits that went on until the client gave up fail this batch
+                    # only: the next is asked for.)
                     report.retry_after = exc.retry_after
                     left = [d for b in batches[number + 1 :] for d in b]
                     if left:
@@ -226,6 +281,7 @@ class WikipediaService:
         announce: bool,
         report: PullReport,
         flood_cap: int | None,
+        catch_up: _CatchUp | None = None,
     ) -> None:
         titles = {self.edition.title(date): date for date in dates}
         # Pages come back by the title asked, so by day, even when one is a redirect.
@@ -243,16 +299,22 @@ class WikipediaService:
                     url = page_url(self.client.api_url, title)
                     await self.storage.portal.record_missing(self.wiki, date, title, url, now=now)
                 continue
-            if held.get(date) == page.revision_id:
+            known = held.get(date)
+            if known is not None and known.revision_id == page.revision_id:
                 report.unchanged_days += 1
                 unchanged.append(date)
+                if known.error is not None:
+                    # Not fetched again, but not read either: still a failure to report.
+                    reason = f"revision {page.revision_id} of {_way(page)}"
+                    reason += f": still unreadable: {known.error}"
+                    report.failures.append(PullFailure(date.isoformat(), reason))
                 continue
             # The revision is of the page read: a redirect's target, when the day's is one.
             url = page_url(self.client.api_url, page.title)
             revision = PortalRevision(date, page.title, url, page.revision_id, page.timestamp, ())
             try:
                 self._check_redirect(date, page, shared[page.title])
-                items = self._parse(date, page)
+                items = await self._parse(date, page)
             except PortalFormatError as exc:
                 reason = f"revision {page.revision_id} of {_way(page)}: {exc}"
                 report.failures.append(PullFailure(date.isoformat(), reason))
@@ -269,18 +331,28 @@ class WikipediaService:
                 replace(item, entities=_unique(resolved.get(e, e) for e in item.entities))
                 for item in revision.items
             )
+            cap = flood_cap
+            catching_up = catch_up is not None and revision.date < catch_up.before
+            if catch_up is not None and catching_up:
+                cap = catch_up.left if cap is None else min(cap, catch_up.left)
             outcome = await self.storage.portal.apply_day(
                 self.wiki,
                 replace(revision, items=items),
                 announce=announce,
                 now=now,
-                flood_cap=flood_cap,
+                flood_cap=cap,
             )
+            if catch_up is not None and catching_up:
+                catch_up.left -= len(outcome.announced)
             if outcome.flooded:
                 log.info(
-                    "Wikipedia: %s brought %d new events at once: kept as history",
+                    "Wikipedia: %s brought %d new events at once: kept as history%s",
                     revision.title,
                     len(outcome.created),
+                    f" (a poll catching up on the days before yesterday announces at most"
+                    f" {FLOOD_CAP} of their events)"
+                    if catching_up
+                    else "",
                 )
             report.add(outcome)
 
@@ -316,10 +388,12 @@ class WikipediaService:
             date.isoformat(),
         )
 
-    def _parse(self, date: dt.date, page: PageRevision) -> tuple[PortalItemRecord, ...]:
+    async def _parse(self, date: dt.date, page: PageRevision) -> tuple[PortalItemRecord, ...]:
         if page.content is None:
             raise PortalFormatError("the API gave no wikitext for this revision")
-        day = parse_day(date, page.content, language=self.wiki)
+        # In a worker thread: a huge page takes seconds, which the event loop (the bot's
+        # slash commands, the gateway's heartbeat) must not wait for.
+        day = await asyncio.to_thread(parse_day, date, page.content, language=self.wiki)
         for warning in day.warnings:
             log.info("Wikipedia: %s: %s", page.title, warning)
         return day.items
@@ -351,7 +425,8 @@ class WikipediaService:
     # --- the live poll ------------------------------------------------------------------
 
     async def poll_due(self) -> PullReport | None:
-        """Poll if it is time (None if not): today's and yesterday's pages, UTC."""
+        """Poll if it is time (None if not): today's and yesterday's pages, UTC (and the
+        days since the last successful poll, after an outage)."""
         now = self.clock()
         if self.archive_hold.holds(now):
             return None
@@ -361,14 +436,20 @@ class WikipediaService:
         return await self.poll(state)
 
     async def poll(self, state: PortalPoll | None = None) -> PullReport:
-        """Read today's and yesterday's pages now. Never raises for what the wiki does; a
-        bug surfaces as a failure (logged with its traceback) and is backed off too."""
+        """Read today's and yesterday's pages now, and after an outage the days since the
+        last successful poll (at most CATCH_UP_DAYS in all). Never raises for what the wiki
+        does; a bug surfaces as a failure (logged with its traceback) and is backed off too."""
         state = state or await self.storage.portal.poll_state(self.wiki)
         now = self.clock()
         today = now.astimezone(dt.UTC).date()
-        dates = [today - dt.timedelta(days=1), today]
+        dates, unread = poll_days(today, state.last_success_at)
         try:
-            report = await self._read(dates, announce=state.baseline_done, flood_cap=FLOOD_CAP)
+            report = await self._read(
+                dates,
+                announce=state.baseline_done,
+                flood_cap=FLOOD_CAP,
+                catch_up=_CatchUp(before=today - dt.timedelta(days=1)),
+            )
         except Exception as exc:
             if (problem := archive_failure(self.storage, exc)) is not None:
                 # Not the wiki's doing: nothing is recorded against it.
@@ -408,6 +489,17 @@ class WikipediaService:
         await self.storage.portal.record_poll(
             self.wiki, at=now, next_poll_at=now + dt.timedelta(minutes=self.poll_minutes)
         )
+        if unread:
+            # Only now: a poll that fails leaves them for the next attempt to read.
+            first, last = unread[0], unread[-1]
+            log.warning(
+                "Wikipedia: the last successful poll was on %s and a poll reads at most %d"
+                " days: %s left unread; run `%s` to read them",
+                first.isoformat(),
+                CATCH_UP_DAYS,
+                _span(unread),
+                pull_command(first, last),
+            )
         if report.new or report.updated or report.removed:
             log.info(
                 "Wikipedia: %d new events (%d announced), %d updated, %d removed",
@@ -419,14 +511,26 @@ class WikipediaService:
         return report
 
 
-async def portal_status(storage: Storage, settings: Settings, *, days: int = 7) -> WikipediaStatus:
-    """The live poll's state and the latest days held, as the settings name the wiki."""
+async def portal_status(
+    storage: Storage, settings: Settings, *, days: int = 7, clock: Clock = utc_now
+) -> WikipediaStatus:
+    """The live poll's state and the latest days held, as the settings name the wiki, and
+    the recent days left unread: those between days read (an outage longer than a poll
+    catches up on, a pull that failed) and those the next poll will not catch up on."""
     wiki = EDITIONS[settings.wikipedia_language].language
+    poll = await storage.portal.poll_state(wiki)
+    today = clock().astimezone(dt.UTC).date()
+    recent = date_range(today - dt.timedelta(days=UNREAD_LOOKBACK_DAYS - 1), today)
+    held = await storage.portal.revisions(wiki, recent)
+    unread = set(date_range(min(held), max(held)) if held else ()) - held.keys()
+    if settings.wikipedia_poll_minutes and poll.last_success_at is not None:
+        unread.update(poll_days(today, poll.last_success_at)[1])
     return WikipediaStatus(
         api_url=settings.wikipedia_api_url,
         poll_minutes=settings.wikipedia_poll_minutes,
-        poll=await storage.portal.poll_state(wiki),
+        poll=poll,
         days=await storage.portal.days(wiki, limit=days),
+        unread=sorted(unread),
     )
 
 

@@ -57,14 +57,15 @@ class PortalRepository:
 
     # --- day pages ----------------------------------------------------------------------
 
-    async def revisions(self, wiki: str, dates: Sequence[dt.date]) -> dict[dt.date, int | None]:
-        """The revision held for each of these days that was read (None: no such page)."""
+    async def revisions(self, wiki: str, dates: Sequence[dt.date]) -> dict[dt.date, PortalDayState]:
+        """Each of these days that was read, as last read: its revision (None: no such page)
+        and, for a revision that could not be read, why (``error``)."""
         rows = await self.db.fetch(
-            "SELECT date, revision_id FROM portal_days WHERE wiki = $1 AND date = ANY($2::date[])",
+            "SELECT * FROM portal_days WHERE wiki = $1 AND date = ANY($2::date[])",
             wiki,
             list(dates),
         )
-        return {row[0]: row[1] for row in rows}
+        return {day.date: day for day in map(_day_state, rows)}
 
     async def days(self, wiki: str, *, limit: int = 10) -> list[PortalDayState]:
         """The latest days read, newest first."""

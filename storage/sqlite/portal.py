@@ -54,16 +54,17 @@ class PortalRepository:
 
     # --- day pages ----------------------------------------------------------------------
 
-    async def revisions(self, wiki: str, dates: Sequence[dt.date]) -> dict[dt.date, int | None]:
-        """The revision held for each of these days that was read (None: no such page)."""
-        found: dict[dt.date, int | None] = {}
+    async def revisions(self, wiki: str, dates: Sequence[dt.date]) -> dict[dt.date, PortalDayState]:
+        """Each of these days that was read, as last read: its revision (None: no such page)
+        and, for a revision that could not be read, why (``error``)."""
+        found: dict[dt.date, PortalDayState] = {}
         for chunk in chunked([d.isoformat() for d in dates]):
             rows = await self.db.fetchall(
-                "SELECT date, revision_id FROM portal_days"
+                "SELECT * FROM portal_days"
                 f" WHERE wiki = ? AND date IN ({placeholders(len(chunk))})",
                 (wiki, *chunk),
             )
-            found.update((dt.date.fromisoformat(r[0]), r[1]) for r in rows)
+            found.update((day.date, day) for day in map(_day_state, rows))
         return found
 
     async def days(self, wiki: str, *, limit: int = 10) -> list[PortalDayState]:

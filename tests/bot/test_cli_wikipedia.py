@@ -136,3 +136,49 @@ async def test_an_unreachable_wiki_is_one_clear_line(tmp_path: Path) -> None:
     )
     assert code == 1
     assert "failed: 2024-01-08: could not connect to 127.0.0.1:9" in err
+
+
+async def test_a_pull_over_a_day_still_unreadable_fails_again(
+    wiki: MediaWikiStandIn, tmp_path: Path
+) -> None:
+    """The second pull does not read the unchanged revision again, but says it is still
+    unreadable and exits 1 (an operator or a cron job checking the day is not told all is
+    well); once the page is mended, it is read."""
+    chronicle = Chronicle(tmp_path, wiki.api_url)
+    day = "Portal:Current events/2024 January 7"
+    wiki.set_page(day, "Vandalised: the page is blanked by an editor.")
+    pull = ("wikipedia", "pull", "--since", "2024-01-07", "--until", "2024-01-07")
+    code, _, err = await chronicle(*pull)
+    assert code == 1 and f"failed: 2024-01-07: revision 1002 of {day}: no news items" in err
+
+    code, out, err = await chronicle(*pull)
+    assert code == 1 and out == ""
+    assert "0 read, 1 unchanged since the last read" in err and "1 failed" in err
+    assert f"failed: 2024-01-07: revision 1002 of {day}: still unreadable: no news items" in err
+    status = json.loads((await chronicle("wikipedia", "status", "--json"))[1])
+    assert status["days"][0]["revision"] == 1002 and "no news items" in status["days"][0]["error"]
+
+    wiki.set_page(day, PAGE.replace("day=8", "day=7"))
+    code, out, _ = await chronicle(*pull)
+    assert code == 0 and "1 read" in out and "0 failed" in out
+
+
+async def test_status_names_the_recent_days_left_unread_and_the_pull_for_them(
+    wiki: MediaWikiStandIn, tmp_path: Path
+) -> None:
+    chronicle = Chronicle(tmp_path, wiki.api_url)
+    today = dt.datetime.now(dt.UTC).date()
+    old, recent = today - dt.timedelta(days=20), today - dt.timedelta(days=2)
+    for since, until in ((old, old), (recent, today - dt.timedelta(days=1))):
+        code, _, err = await chronicle(
+            "wikipedia", "pull", "--since", since.isoformat(), "--until", until.isoformat()
+        )
+        assert code == 0, err  # the days are missing (no page): read, and held as such
+
+    code, out, _ = await chronicle("wikipedia", "status")
+    first, last = old + dt.timedelta(days=1), recent - dt.timedelta(days=1)
+    assert code == 0
+    assert (
+        f"  left unread: {first.isoformat()} to {last.isoformat()}: run"
+        f" `chronicle wikipedia pull --since {first.isoformat()} --until {last.isoformat()}`"
+    ) in out.splitlines()

@@ -260,9 +260,10 @@ async def test_a_malformed_page_is_reported_while_the_others_are_read(
         assert "All news items below this line" in failure.reason
         day = (await storage.portal.days("en"))[1]
         assert day.date == dt.date(2017, 5, 6) and day.error and day.revision_id
-        # That revision is not read again; the next one is.
+        # That revision is not read again (but still reported as unreadable); the next one is.
         again = await service.pull(dt.date(2017, 5, 6), dt.date(2017, 5, 6))
-        assert again.ok and again.unchanged_days == 1
+        assert not again.ok and again.unchanged_days == 1 and again.fetched == 0
+        assert "still unreadable: no news items" in again.failures[0].reason
         publish(wiki, dt.date(2017, 5, 6), on(dt.date(2017, 5, 6), wikitext(MARCH_15)))
         fixed = await service.pull(dt.date(2017, 5, 6), dt.date(2017, 5, 6))
     assert fixed.ok and fixed.new == 7

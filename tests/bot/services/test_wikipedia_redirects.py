@@ -78,8 +78,9 @@ async def test_a_redirect_loop_is_a_recorded_reason_told_once(
     storage: Storage, wiki: MediaWikiStandIn, clock: Clock, caplog: pytest.LogCaptureFixture
 ) -> None:
     """A loop has no page to read: the day fails with a reason naming the loop (in the
-    pull's summary, the log and the day's status), is not told again while the redirect
-    stays as it is, and is read once the loop is mended."""
+    pull's summary, the log and the day's status), is not fetched or logged again while the
+    redirect stays as it is (a pull over it still fails), and is read once the loop is
+    mended."""
     wiki.set_redirect(DAY, MOVED)
     wiki.set_redirect(MOVED, DAY)
     caplog.set_level(logging.INFO, logger="bot.services.wikipedia")
@@ -98,8 +99,9 @@ async def test_a_redirect_loop_is_a_recorded_reason_told_once(
         assert day.error == loop and day.revision_id is not None
 
         caplog.clear()
-        again = await service.pull(TODAY, TODAY)
-        assert again.ok and again.unchanged_days == 1 and not caplog.messages
+        again = await service.pull(TODAY, TODAY)  # not fetched or logged again: still failed
+        assert not again.ok and again.unchanged_days == 1 and not caplog.messages
+        assert again.failures[0].reason.endswith(f" of {DAY}: still unreadable: {loop}")
 
         wiki.set_page(MOVED, on(TODAY, wikitext(MARCH_15)))  # the loop mended
         mended = await service.pull(TODAY, TODAY)

@@ -345,7 +345,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--to", required=True, type=postgresql_url, metavar="URL",
-        help="the PostgreSQL database: postgresql://user:password@host:5432/database",
+        help=(
+            "the PostgreSQL database: postgresql://user@host:5432/database (its password in"
+            " PGPASSWORD or ~/.pgpass, not in the URL, which ps shows)"
+        ),
     )
     p.add_argument(
         "--batch", type=positive, default=5000, metavar="N",

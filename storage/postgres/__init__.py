@@ -13,6 +13,7 @@ from storage.postgres.articles import ArticleRepository
 from storage.postgres.db import (
     Database,
     ServerUnreachable,
+    _connect,
     _pool_options,
     database_problem,
     redacted,
@@ -43,7 +44,7 @@ class PostgresStorage:
         self.feeds = FeedRepository(db)
         self.portal = PortalRepository(db)
         # lead(): the connection holding this process's leads, kept apart from the pool so
-        # that the session-level advisory locks live exactly as long as it does.
+        # that its open transaction, and the advisory locks in it, live as long as it does.
         self._lead_conn: asyncpg.Connection | None = None
         self._leads: set[str] = set()
         self._lead_turn = asyncio.Lock()
@@ -62,31 +63,44 @@ class PostgresStorage:
         return None
 
     async def lead(self, name: str) -> bool:
-        """A session-level pg_try_advisory_lock on a connection of its own, held for the
-        process's life: when the process dies its connection drops, the lock frees, and
-        another process's next ask takes it. The key is the name within this schema."""
+        """A transaction-level advisory lock, in a transaction kept open for the process's
+        life on a connection of its own. A pooler in transaction mode (pgbouncer) keeps one
+        server connection for an open transaction, as a direct connection is one; a
+        session-level lock would be held by whichever client the pooler's server connection
+        served. When the process dies its connection drops, the transaction ends, the lock
+        frees, and another process's next ask takes it. The key is the name within this
+        schema."""
         async with self._lead_turn:
             conn = self._lead_conn
-            if conn is not None and name in self._leads:
+            if conn is not None:
                 try:
-                    await conn.fetchval("SELECT 1")
-                    return True
+                    if name in self._leads:
+                        await conn.fetchval("SELECT 1")
+                        return True
+                    return await self._try_lead(conn, name)
                 except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
-                    # The connection is gone and its locks with it: ask again afresh.
+                    # The connection (or its transaction) is gone and its locks with it:
+                    # ask again afresh.
                     await self._drop_leads()
-                    conn = None
-            if conn is None or conn.is_closed():
-                dsn, options = _pool_options(self.db.url)
-                conn = self._lead_conn = await asyncpg.connect(dsn, **options)
-                self._leads.clear()
-            held = await conn.fetchval(
-                "SELECT pg_try_advisory_lock(hashtextextended("
-                "'chronicle.lead:' || current_schema() || ':' || $1::text, 0))",
-                name,
-            )
-            if held:
-                self._leads.add(name)
-            return bool(held)
+            dsn, options = _pool_options(self.db.url)
+            self._lead_conn = await _connect(dsn, **options)
+            return await self._try_lead(self._lead_conn, name)
+
+    async def _try_lead(self, conn: asyncpg.Connection, name: str) -> bool:
+        """Ask for a lead; a transaction holding none is ended, so that behind a pooler only
+        a leader keeps a server connection."""
+        if not conn.is_in_transaction():
+            await conn.execute("BEGIN")
+        held = await conn.fetchval(
+            "SELECT pg_try_advisory_xact_lock(hashtextextended("
+            "'chronicle.lead:' || current_schema() || ':' || $1::text, 0))",
+            name,
+        )
+        if held:
+            self._leads.add(name)
+        elif not self._leads:
+            await conn.execute("COMMIT")
+        return bool(held)
 
     async def _drop_leads(self) -> None:
         conn, self._lead_conn = self._lead_conn, None

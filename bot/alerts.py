@@ -7,8 +7,14 @@ listing their events. Each (target, event) is claimed in the delivery ledger bef
 message goes out, so a restart or an overlapping sweep never repeats one, and marked sent once
 it has. A claim a process left unsent (it died in between) is taken back by the next sweep of
 the process running its server's shard, once CLAIM_GRACE has passed, and sent again: once, as
-one still unsent after that is given up. Closed DMs pause the member's DM subscriptions; they
-are told the next time they use a command.
+one still unsent after that is given up. Closed DMs pause the member's DM subscriptions; a
+channel Chronicle may no longer post in pauses the member's subscriptions delivered there (a
+deleted channel: every member's); they are told the next time they use a command.
+
+Before a member's alerts of a server go out, Discord is asked (once per server and member in
+MEMBER_CHECK_EVERY) whether they are still in it: the subscriptions of one who left are
+removed, so that nothing follows them out of a server (Chronicle does not see members leave:
+no members intent).
 
 With the bot sharded over processes, each process sends the alerts of the servers on its
 shards (an alert naming subscriptions in several servers: the first server's process) and
@@ -20,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+import time
 from collections import defaultdict
 
 import aiohttp
@@ -36,6 +43,12 @@ log = logging.getLogger(__name__)
 WATERMARK = "alerts.after_event_id"
 SWEEP_BATCH = 5000
 CLOSED_DMS = 50007  # Discord: Cannot send messages to this user
+UNKNOWN_MEMBER = 10007  # Discord: the user is not a member of the server
+# A member found in a server is asked about again after this: one request per subscriber and
+# sweep would spend the rate limits of a bot in many servers.
+MEMBER_CHECK_EVERY = dt.timedelta(hours=1)
+# Why closed DMs paused a member's DM subscriptions: what /subscribe looks for to resume them.
+DM_PAUSE_REASON = "Discord refused the direct message (your DMs are closed to Chronicle)"
 # How long a claim stays unsent before it counts as its process's crash: far longer than one
 # message takes (rate limits included), so that a live process's claim is never sent twice.
 CLAIM_GRACE = dt.timedelta(minutes=5)
@@ -51,6 +64,11 @@ class AlertService:
         self.bot = bot
         self._lock = asyncio.Lock()
         self.claim_grace = CLAIM_GRACE
+        # When a member was last found in a server; within one sweep, the members found gone
+        # and the subscriptions paused meanwhile, which their other alerts skip.
+        self._members: dict[tuple[int, int], float] = {}
+        self._left: set[tuple[int, int]] = set()
+        self._dropped: set[int] = set()
 
     def _watermarks(self) -> list[str]:
         """The state keys of this process's watermarks: one per shard it runs, or the one of
@@ -63,6 +81,8 @@ class AlertService:
     async def sweep(self) -> int:
         """Alert subscribers about events announced since the last sweep; returns messages sent."""
         async with self._lock:  # a poll's sweep and the periodic one never overlap
+            self._left.clear()
+            self._dropped.clear()
             sent = await self._retry_unsent()
             return sent + await self._sweep()
 
@@ -113,14 +133,14 @@ class AlertService:
         log.info("retrying %d alerts a stopped process left unsent", len(taken.retried))
         # Claims of this process's shards: its to send, whichever servers they name.
         by_target: dict[str, list[Match]] = defaultdict(list)
-        for match in taken.matches:
+        for match in await self._present(taken.matches):
             by_target[match.subscription.target].append(match)
         orphans: dict[str, list[int]] = defaultdict(list)
         for target, event_id in taken.retried:
             if not any(m.event.id == event_id for m in by_target.get(target, ())):
                 orphans[target].append(event_id)
         for target, event_ids in orphans.items():
-            # Unsubscribed or paused meanwhile: nobody to send it to any more.
+            # Unsubscribed, paused or left meanwhile: nobody to send it to any more.
             await repo.mark_failed(target, event_ids)
         sent = 0
         for target, items in by_target.items():
@@ -144,7 +164,10 @@ class AlertService:
 
     async def _deliver(self, matches: list[Match]) -> int:
         sent = 0
-        for target, items in self._owned(matches).items():
+        for target, owned in self._owned(matches).items():
+            items = await self._present(owned)
+            if not items:
+                continue
             fresh = set(
                 await self.bot.storage.subscriptions.claim(
                     target,
@@ -158,6 +181,57 @@ class AlertService:
             if items and await self._send(target, items):
                 sent += 1
         return sent
+
+    async def _present(self, items: list[Match]) -> list[Match]:
+        """The matches whose subscription is still on (not paused or removed in this sweep)
+        and whose member is still in its server."""
+        kept = []
+        for match in items:
+            subscription = match.subscription
+            if subscription.id in self._dropped:
+                continue
+            key = (subscription.guild_id, subscription.user_id)
+            if key in self._left:
+                continue
+            found = self._members.get(key)
+            now = time.monotonic()
+            if found is None or now - found > MEMBER_CHECK_EVERY.total_seconds():
+                if not await self._is_member(*key):
+                    self._members.pop(key, None)
+                    self._left.add(key)
+                    continue
+                self._members[key] = now
+            kept.append(match)
+        return kept
+
+    async def _is_member(self, guild_id: int, user_id: int) -> bool:
+        """Whether the user is still in the server, asked over REST (no members intent);
+        one who left has their subscriptions there removed. When Discord cannot say (an
+        error, a server on another process's shard), their alerts go out."""
+        guild = self.bot.get_guild(guild_id)
+        if guild is None:
+            return True
+        try:
+            await guild.fetch_member(user_id)
+        except discord.NotFound as error:
+            if error.code != UNKNOWN_MEMBER:
+                return True
+            removed = await self.bot.storage.subscriptions.remove_member(guild_id, user_id)
+            log.info(
+                "user %s left guild %s: removed their %d subscriptions there",
+                user_id,
+                guild_id,
+                removed,
+            )
+            return False
+        except (discord.HTTPException, aiohttp.ClientError, TimeoutError) as error:
+            log.warning(
+                "could not check that user %s is still in guild %s (%s); their alerts go out",
+                user_id,
+                guild_id,
+                error,
+            )
+        return True
 
     async def _send(self, target: str, items: list[Match]) -> bool:
         subscription = items[0].subscription
@@ -212,32 +286,50 @@ class AlertService:
         return True
 
     async def _refused(self, subscription: Subscription, error: discord.HTTPException) -> None:
+        """Pause what a refusal stops for good, and tell each member once: closed DMs, the
+        member's DM subscriptions (every server's); a channel Chronicle may no longer post
+        in, the member's subscriptions delivered there; a deleted channel, everyone's."""
         repo = self.bot.storage.subscriptions
         if subscription.delivery == "dm":
-            paused = await repo.dm_subscriptions(subscription.user_id)
-            reason = "Discord refused the direct message (your DMs are closed to Chronicle)"
-            notice = (
-                "Chronicle could not send you alerts by direct message, so your DM subscriptions "
-                f"({', '.join(s.entity for s in paused)}) are paused. Allow direct messages from "
-                "server members (Privacy Settings), then run /subscribe again to resume, or "
-                "choose delivery: here."
-            )
+            paused = await repo.dm_subscriptions(subscription.user_id) or [subscription]
+            reason = DM_PAUSE_REASON
+            notices = {
+                subscription.user_id: (
+                    "Chronicle could not send you alerts by direct message, so your DM "
+                    f"subscriptions ({', '.join(s.entity for s in paused)}) are paused. Allow "
+                    "direct messages from server members (Privacy Settings), then run "
+                    "/subscribe again to resume, or choose delivery: here."
+                )
+            }
         else:
-            paused = [subscription]
-            reason = (
-                f"Chronicle may no longer post in <#{subscription.channel_id}> ({error.status})"
-            )
-            notice = (
-                f"Chronicle could not post your alerts about {subscription.entity} in "
-                f"<#{subscription.channel_id}>, so that subscription is paused. Run /subscribe "
-                "again (in a channel Chronicle can post in, or with delivery: dm) to resume."
-            )
+            channel = subscription.channel_id
+            deleted = isinstance(error, discord.NotFound)
+            paused = await repo.here_subscriptions(
+                channel or 0, None if deleted else subscription.user_id
+            ) or [subscription]
+            reason = f"Chronicle may no longer post in <#{channel}> ({error.status})"
+            notices = {}
+            for user_id in dict.fromkeys(s.user_id for s in paused):
+                theirs = [s.entity for s in paused if s.user_id == user_id]
+                which = (
+                    "that subscription is"
+                    if len(theirs) == 1
+                    else f"those {len(theirs)} subscriptions are"
+                )
+                notices[user_id] = (
+                    f"Chronicle could not post your alerts about {', '.join(theirs)} in "
+                    f"<#{channel}>{' (the channel is gone)' if deleted else ''}, so {which} "
+                    "paused. Run /subscribe again (in a channel Chronicle can post in, or with "
+                    "delivery: dm) to resume."
+                )
         await repo.pause([s.id for s in paused], reason)
-        await repo.add_notice(subscription.user_id, notice)
+        self._dropped.update(s.id for s in paused)
+        for user_id, notice in notices.items():
+            await repo.add_notice(user_id, notice)
         log.info(
-            "paused %d subscriptions of user %s: %s (Discord %s %s)",
+            "paused %d subscriptions of %s: %s (Discord %s %s)",
             len(paused),
-            subscription.user_id,
+            ", ".join(f"user {user_id}" for user_id in notices),
             reason,
             error.status,
             error.code,

@@ -17,6 +17,7 @@ from discord.gateway import DiscordWebSocket
 from bot.alerts import AlertService
 from bot.config import DEFAULT_API_BASE, Settings
 from bot.discord_endpoints import apply_endpoint_overrides
+from bot.failures import log_failure
 from bot.ingest.feeds.addresses import FetchPolicy
 from bot.ingest.feeds.fetch import make_session
 from bot.render import cut
@@ -175,6 +176,30 @@ class ChronicleBot(commands.AutoShardedBot):
         if self._startup is None:  # on_ready repeats after reconnects; start once
             self._startup = asyncio.create_task(self._start_work())
             self._started.set()
+
+    async def on_guild_remove(self, guild: discord.Guild) -> None:
+        """Chronicle was removed from a server (kicked, or the server deleted): its
+        subscriptions are removed, so that no member hears of it by DM any more, and its
+        digests paused, as a deleted channel's are (`/digest set` resumes one, should
+        Chronicle be invited back)."""
+        try:
+            removed = await self.storage.subscriptions.remove_guild(guild.id)
+            paused = 0
+            for digest in await self.storage.digests.for_guild(guild.id):
+                self.chronicle_scheduler.unschedule_digest(digest.id)
+                if await self.storage.digests.pause(digest.id, "Chronicle left the server"):
+                    paused += 1
+        except Exception as exc:
+            what = f"forgetting the server {guild.id} Chronicle was removed from"
+            log_failure(log, self.storage, what, exc, then="its alerts and digests go on")
+            return
+        log.info(
+            "removed from guild %s (%s): removed its %d subscriptions, paused its %d digests",
+            guild.id,
+            guild.name,
+            removed,
+            paused,
+        )
 
     async def wait_until_working(self) -> None:
         """Wait until the start-up work (catch-up, first alert sweep) is done."""

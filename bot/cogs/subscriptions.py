@@ -10,6 +10,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot import render
+from bot.alerts import DM_PAUSE_REASON
 from bot.choices import entity_choices, in_time
 from bot.client import ChronicleBot
 from bot.errors import InvalidInput, NotFound
@@ -20,60 +21,88 @@ from bot.views import Reply, chronicle, respond, update
 from storage.models import Subscription
 
 MAX_SUBSCRIPTIONS = 50
-BUTTONS_PER_PAGE = 20  # four rows of five; the fifth row is not needed below 21
+BUTTONS_PER_PAGE = 20  # four rows of five; the fifth row turns the pages
+NAV_ROW = 4
+OTHERS_BUTTONS = (
+    "These buttons belong to the person who ran the command; run /subscriptions yourself."
+)
 
 
 def subscriptions_message(
-    items: list[Subscription],
+    items: list[Subscription], user_id: int, page: int = 0
 ) -> tuple[discord.Embed, discord.ui.View | None]:
-    """The member's subscriptions, with a button to remove each."""
+    """A page of the member's subscriptions, a button to remove each one on it, and (when
+    there is more than one page) Previous and Next. A page past the end shows the last."""
     if not items:
-        embed = render.fit_embed(
-            discord.Embed(
-                title="Your subscriptions",
-                description="You follow nothing here yet. /subscribe to follow an entity.",
-                colour=render.EMBED_COLOUR,
-            )
-        )
-        return embed, None
-    lines = []
-    for item in items:
-        where = "by DM" if item.delivery == "dm" else f"in <#{item.channel_id}>"
-        paused = f" — ⏸ paused: {render.escape(item.paused_reason)}" if item.paused_reason else ""
-        lines.append(f"• **{render.escape(item.entity)}** {where}{paused}")
-    embed = render.fit_embed(
-        discord.Embed(
-            title=f"Your subscriptions ({len(items)} of {MAX_SUBSCRIPTIONS})",
-            description=render.lines_within(lines, render.DESCRIPTION_LIMIT),
-            colour=render.EMBED_COLOUR,
-        )
+        return render.subscriptions_embed([], total=0, most=MAX_SUBSCRIPTIONS), None
+    pages = render.subscription_pages(items, BUTTONS_PER_PAGE)
+    page = max(0, min(page, len(pages) - 1))
+    embed = render.subscriptions_embed(
+        pages[page], total=len(items), most=MAX_SUBSCRIPTIONS, page=page, pages=len(pages)
     )
     view = discord.ui.View(timeout=None)
-    for item in items[:BUTTONS_PER_PAGE]:
-        view.add_item(RemoveSubscription(item.id, item.entity))
+    for n, item in enumerate(pages[page]):
+        view.add_item(RemoveSubscription(item.id, item.entity, page=page, row=n // 5))
+    if len(pages) > 1:
+        view.add_item(TurnSubscriptionsPage(user_id, max(page - 1, 0), "Previous", page == 0))
+        view.add_item(TurnSubscriptionsPage(user_id, page + 1, "Next", page == len(pages) - 1))
     return embed, view
 
 
-class RemoveSubscription(
-    discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"chronicle:unsubscribe:(?P<id>\d+)"
-):
-    """A "Remove" button under /subscriptions; works across restarts, for its owner only."""
+def choice_value(subscription: Subscription) -> str:
+    """What /unsubscribe's autocomplete sends for a subscription: its name, or for a name
+    too long for a choice, the name cut and the subscription's number (`offered` reads it)."""
+    name = subscription.entity
+    if len(name) <= render.CHOICE_TEXT_LIMIT:
+        return name
+    number = f" #{subscription.id}"
+    return render.cut(name, render.CHOICE_TEXT_LIMIT - len(number)) + number
 
-    def __init__(self, subscription_id: int, entity: str = "subscription"):
+
+def offered(mine: list[Subscription], typed: str) -> tuple[int, str] | None:
+    """The member's subscription (entity id, name) a cut value of `choice_value` stands for:
+    by its number, or (were it renumbered since) by the cut name alone if one name fits."""
+    value = re.fullmatch(r"(?P<head>.+…) #(?P<id>\d+)", typed)
+    if value is None:
+        return None
+    head = value["head"].removesuffix("…")
+    by_name = [s for s in mine if len(s.entity) > len(head) and s.entity.startswith(head)]
+    by_number = [s for s in by_name if s.id == int(value["id"])]
+    found = by_number or (by_name if len(by_name) == 1 else [])
+    return (found[0].entity_id, found[0].entity) if found else None
+
+
+class RemoveSubscription(
+    discord.ui.DynamicItem[discord.ui.Button[Any]],
+    template=r"chronicle:unsubscribe:(?P<id>\d+)(?::(?P<page>\d+))?",
+):
+    """A "Remove" button under /subscriptions; works across restarts, for its owner only.
+    The list comes back on the page the button was on."""
+
+    def __init__(
+        self,
+        subscription_id: int,
+        entity: str = "subscription",
+        *,
+        page: int = 0,
+        row: int | None = None,
+    ):
         super().__init__(
             discord.ui.Button(
                 label=render.cut(f"Remove {entity}", 80),
                 style=discord.ButtonStyle.danger,
-                custom_id=f"chronicle:unsubscribe:{subscription_id}",
+                custom_id=f"chronicle:unsubscribe:{subscription_id}" + (f":{page}" if page else ""),
+                row=row,
             )
         )
         self.subscription_id = subscription_id
+        self.page = page
 
     @classmethod
     async def from_custom_id(
         cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str]
     ) -> RemoveSubscription:
-        return cls(int(match["id"]))
+        return cls(int(match["id"]), page=int(match["page"] or 0))
 
     async def callback(self, interaction: discord.Interaction) -> None:
         try:
@@ -90,7 +119,49 @@ class RemoveSubscription(
         if subscription is not None:
             await repo.remove(subscription.id)
         remaining = await repo.for_member(interaction.guild_id or 0, interaction.user.id)
-        embed, view = subscriptions_message(remaining)
+        embed, view = subscriptions_message(remaining, interaction.user.id, self.page)
+        return Reply(embed=embed, view=view)
+
+
+class TurnSubscriptionsPage(
+    discord.ui.DynamicItem[discord.ui.Button[Any]],
+    template=r"chronicle:subscriptions:(?P<user>\d+):page:(?P<page>\d+)",
+):
+    """Previous or Next under /subscriptions. Like the Remove buttons it works across
+    restarts and never times out; it shows the member's list as it is then."""
+
+    def __init__(self, user_id: int, page: int, label: str = "Page", disabled: bool = False):
+        super().__init__(
+            discord.ui.Button(
+                label=label,
+                style=discord.ButtonStyle.secondary,
+                custom_id=f"chronicle:subscriptions:{user_id}:page:{page}",
+                disabled=disabled,
+                row=NAV_ROW,
+            )
+        )
+        self.user_id = user_id
+        self.page = page
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str]
+    ) -> TurnSubscriptionsPage:
+        return cls(int(match["user"]), int(match["page"]))
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        try:
+            await update(interaction, self._page(interaction))
+        except Exception as error:
+            await handle_error(interaction, error)
+
+    async def _page(self, interaction: discord.Interaction) -> Reply:
+        if interaction.user.id != self.user_id:
+            raise InvalidInput(OTHERS_BUTTONS)
+        items = await chronicle(interaction).storage.subscriptions.for_member(
+            interaction.guild_id or 0, interaction.user.id
+        )
+        embed, view = subscriptions_message(items, interaction.user.id, self.page)
         return Reply(embed=embed, view=view)
 
 
@@ -119,7 +190,7 @@ class Subscriptions(commands.Cog):
         )
         typed = current.casefold()
         return [
-            app_commands.Choice(name=render.cut(s.entity, 100), value=render.cut(s.entity, 100))
+            app_commands.Choice(name=render.choice_name(s.entity), value=choice_value(s))
             for s in items
             if typed in s.entity.casefold()
         ][: render.CHOICES_LIMIT]
@@ -172,9 +243,21 @@ class Subscriptions(commands.Cog):
                 "by direct message" if delivery == "dm" else f"in <#{channel_id}>, mentioning you"
             )
             verb = "You now follow" if created else "You follow"
+            # Closed DMs paused all of the member's DM subscriptions: resuming one resumes all.
+            resumed = 0
+            if delivery == "dm" and any(
+                s.entity_id == entity_id and s.paused_reason == DM_PAUSE_REASON for s in mine
+            ):
+                resumed = await repo.resume_dm(interaction.user.id, DM_PAUSE_REASON)
+            also = (
+                f" Your {resumed} other DM subscription{'s' if resumed > 1 else ''} paused when"
+                f" your DMs were closed {'are' if resumed > 1 else 'is'} resumed too."
+                if resumed
+                else ""
+            )
             return Reply(
                 content=f"{verb} **{render.escape(subscription.entity)}**{render.escape(known_as)}:"
-                f" new events involving it reach you {where}, one message per update."
+                f" new events involving it reach you {where}, one message per update.{also}"
             )
 
         await respond(interaction, work(), ephemeral=True)
@@ -188,13 +271,12 @@ class Subscriptions(commands.Cog):
     ) -> None:
         async def work() -> Reply:
             assert interaction.guild is not None
-            found = await self.bot.storage.entities.find(entity)
-            if found is None or not await self.bot.storage.subscriptions.unsubscribe(
+            repo = self.bot.storage.subscriptions
+            mine = await repo.for_member(interaction.guild.id, interaction.user.id)
+            found = offered(mine, entity) or await self.bot.storage.entities.find(entity)
+            if found is None or not await repo.unsubscribe(
                 guild_id=interaction.guild.id, user_id=interaction.user.id, entity_id=found[0]
             ):
-                mine = await self.bot.storage.subscriptions.for_member(
-                    interaction.guild.id, interaction.user.id
-                )
                 raise NotFound(
                     f"You do not follow “{render.cut(entity, 100)}” here.",
                     [s.entity for s in mine][:5],
@@ -210,12 +292,12 @@ class Subscriptions(commands.Cog):
             items = await self.bot.storage.subscriptions.for_member(
                 interaction.guild_id or 0, interaction.user.id
             )
-            embed, view = subscriptions_message(items)
+            embed, view = subscriptions_message(items, interaction.user.id)
             return Reply(embed=embed, view=view)
 
         await respond(interaction, work(), ephemeral=True)
 
 
 async def setup(bot: ChronicleBot) -> None:
-    bot.add_dynamic_items(RemoveSubscription)
+    bot.add_dynamic_items(RemoveSubscription, TurnSubscriptionsPage)
     await bot.add_cog(Subscriptions(bot))

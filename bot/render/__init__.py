@@ -2,9 +2,9 @@
 
 The command line and the bot render from the same models with the same rules, so
 `chronicle show` and `/event` say the same things. Each module renders for one reader:
-`text` for the terminal (wrapped by `wrap`), `dicts` for --json, `embeds`, `digests` and
-`alerts` for Discord (within `limits`, in `markdown`); `common` holds the words all of them
-share. Callers import from here: `from bot import render`.
+`text` for the terminal (wrapped by `wrap`), `dicts` for --json, `embeds`, `digests`,
+`alerts` and `subscriptions` for Discord (within `limits`, in `markdown`); `common` holds the
+words all of them share. Callers import from here: `from bot import render`.
 """
 
 from bot.render.alerts import ALERT_ITEMS, alert_embed
@@ -58,6 +58,7 @@ from bot.render.limits import (
     lines_within,
 )
 from bot.render.markdown import discord_date, discord_time, escape, link
+from bot.render.subscriptions import choice_name, subscription_pages, subscriptions_embed
 from bot.render.text import (
     entity_text,
     event_text,
@@ -95,6 +96,7 @@ __all__ = [
     "alert_embed",
     "brief_to_dict",
     "choice_label",
+    "choice_name",
     "count",
     "cut",
     "day_heading",
@@ -128,6 +130,8 @@ __all__ = [
     "sources_embed",
     "stats_text",
     "stats_to_dict",
+    "subscription_pages",
+    "subscriptions_embed",
     "utc_minute",
     "wikipedia_status_to_dict",
     "year_heading",

@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 
 import discord
 
 from bot.render.common import cut
-from bot.render.limits import DESCRIPTION_LIMIT, base_embed, fit_embed, lines_within
+from bot.render.limits import (
+    DESCRIPTION_LIMIT,
+    FIELD_VALUE_LIMIT,
+    base_embed,
+    fit_embed,
+    lines_within,
+)
 from bot.render.markdown import discord_date, escape, link
 from storage.models import EventBrief
 
 ALERT_ITEMS = 10
+MORE_SEARCHES = 3  # one /search each for up to this many entities of the events left out
 
 
 def alert_embed(events: Sequence[tuple[EventBrief, Sequence[str]]]) -> discord.Embed:
@@ -25,13 +33,48 @@ def alert_embed(events: Sequence[tuple[EventBrief, Sequence[str]]]) -> discord.E
         for brief, names in newest_first[:ALERT_ITEMS]
     ]
     embed = base_embed(title, description=lines_within(lines, DESCRIPTION_LIMIT - 300))
-    more = len(events) - min(len(events), ALERT_ITEMS)
-    if more:
-        since = min(brief.date for brief, _ in events).isoformat()
-        embed.add_field(
-            name=f"… and {more} more",
-            value=f"`/search query:* entity:{cut(entities[0], 80)} since:{since}`",
-            inline=False,
-        )
+    left_out = newest_first[ALERT_ITEMS:]
+    if left_out:
+        embed.add_field(name=f"… and {len(left_out)} more", value=more_hint(left_out), inline=False)
     embed.set_footer(text="/subscriptions to manage what you follow")
     return fit_embed(embed)
+
+
+def more_hint(left_out: Sequence[tuple[EventBrief, Sequence[str]]]) -> str:
+    """Where to find the events an alert leaves out: a /search for each entity they are
+    about, from the first of its events left out; past a few, what to search for each.
+    Names are never cut: a cut name would search for nothing."""
+    since: dict[str, dt.date] = {}
+    for brief, names in left_out:
+        for name in names:
+            since[name] = min(since.get(name, brief.date), brief.date)
+    searches = [
+        _code(f"/search query:* entity:{name} since:{date.isoformat()}")
+        for name, date in since.items()
+    ]
+    if len(searches) <= MORE_SEARCHES and len("\n".join(searches)) <= FIELD_VALUE_LIMIT:
+        return "\n".join(searches)
+    first = min(since.values()).isoformat()
+    search = _code(f"/search query:* entity:<name> since:{first}")
+    head = f"About {len(since)} of the entities you follow: "
+    tail = f".\n{search} for each (/subscriptions lists what you follow)."
+    return head + _names_within(list(since), FIELD_VALUE_LIMIT - len(head) - len(tail)) + tail
+
+
+def _names_within(names: Sequence[str], limit: int) -> str:
+    """Whole names, comma-separated, as many as fit; the rest are counted."""
+    shown: list[str] = []
+    for index, name in enumerate(names):
+        rest = len(names) - index - 1
+        more = f" and {rest} more" if rest else ""
+        if len(", ".join([*shown, escape(name)])) + len(more) > limit:
+            if not shown:  # a name too long to list (not a search: it may be cut)
+                return cut(escape(name), limit - len(more)) + more
+            return ", ".join(shown) + f" and {len(names) - index} more"
+        shown.append(escape(name))
+    return ", ".join(shown)
+
+
+def _code(text: str) -> str:
+    """Inline code, whatever backticks the text holds."""
+    return f"`` {text} ``" if "`" in text else f"`{text}`"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
+from storage import notices
 from storage import rows as domain_rows
 from storage.models import Match, RetakenClaims, Subscription
 from storage.postgres import event_rows
@@ -102,6 +103,47 @@ class SubscriptionRepository:
                 reason,
                 list(subscription_ids),
             )
+
+    async def resume_dm(self, user_id: int, reason: str) -> int:
+        """Resume every DM subscription of the member (in any server) paused for
+        ``reason``; how many."""
+        async with self.db.transaction() as conn:
+            status = await conn.execute(
+                "UPDATE subscriptions SET paused_reason = NULL"
+                " WHERE user_id = $1 AND delivery = 'dm' AND paused_reason = $2",
+                user_id,
+                reason,
+            )
+        return _changed(status)
+
+    async def here_subscriptions(
+        self, channel_id: int, user_id: int | None = None
+    ) -> list[Subscription]:
+        """The active subscriptions delivered in this channel: one member's, or everyone's."""
+        rows = await self.db.fetch(
+            f"{domain_rows.SUBSCRIPTION_SELECT} WHERE s.channel_id = $1 AND s.delivery = 'here'"
+            " AND s.paused_reason IS NULL AND ($2::bigint IS NULL OR s.user_id = $2)"
+            ' ORDER BY s.user_id, e.folded COLLATE "C"',
+            channel_id,
+            user_id,
+        )
+        return [domain_rows.subscription(r) for r in rows]
+
+    async def remove_member(self, guild_id: int, user_id: int) -> int:
+        """Remove a member's subscriptions in a server (they left it); how many."""
+        async with self.db.transaction() as conn:
+            status = await conn.execute(
+                "DELETE FROM subscriptions WHERE guild_id = $1 AND user_id = $2",
+                guild_id,
+                user_id,
+            )
+        return _changed(status)
+
+    async def remove_guild(self, guild_id: int) -> int:
+        """Remove every subscription in a server (Chronicle was removed from it); how many."""
+        async with self.db.transaction() as conn:
+            status = await conn.execute("DELETE FROM subscriptions WHERE guild_id = $1", guild_id)
+        return _changed(status)
 
     async def dm_subscriptions(self, user_id: int) -> list[Subscription]:
         rows = await self.db.fetch(
@@ -246,26 +288,32 @@ class SubscriptionRepository:
     # --- notices and state ---------------------------------------------------------------
 
     async def add_notice(self, user_id: int, text: str) -> None:
+        """Keep a notice for the member's next command, beside any other waiting."""
         async with self.db.transaction() as conn:
             await conn.execute(
-                "INSERT INTO pending_notices(user_id, text, created_at) VALUES ($1, $2, $3)"
-                " ON CONFLICT (user_id) DO UPDATE SET text = excluded.text,"
-                " created_at = excluded.created_at",
+                "INSERT INTO pending_notices(user_id, text, created_at) VALUES ($1, $2, $3)",
                 user_id,
                 text,
                 utc_now(),
             )
 
     async def take_notice(self, user_id: int) -> str | None:
-        """The member's pending notice, taken: of two processes, one gets it. Read first:
-        every command asks, and most members have none (no write for them)."""
-        if await self.db.fetchval("SELECT 1 FROM pending_notices WHERE user_id = $1", user_id):
-            async with self.db.transaction() as conn:
-                text: str | None = await conn.fetchval(
-                    "DELETE FROM pending_notices WHERE user_id = $1 RETURNING text", user_id
-                )
-            return text
-        return None
+        """The member's waiting notices, taken and joined (oldest first, as many as one
+        message holds; the rest wait for the next command). Of two processes taking at
+        once, each notice goes to the one whose DELETE returns it. Read first: every
+        command asks, and most members have none (no write for them)."""
+        rows = await self.db.fetch(
+            "SELECT id, text FROM pending_notices WHERE user_id = $1 ORDER BY id", user_id
+        )
+        if not rows:
+            return None
+        ids = [r["id"] for r in rows[: notices.fitting([r["text"] for r in rows])]]
+        async with self.db.transaction() as conn:
+            taken = await conn.fetch(
+                "DELETE FROM pending_notices WHERE id = ANY($1::bigint[]) RETURNING id, text",
+                ids,
+            )
+        return notices.joined([r["text"] for r in sorted(taken, key=lambda r: r["id"])])
 
     async def state(self, name: str) -> str | None:
         value: str | None = await self.db.fetchval(

@@ -62,7 +62,7 @@ TABLES: tuple[Table, ...] = (
     Table("portal_polls", ("wiki",)),
     Table("deliveries", ("target", "event_id")),
     Table("subscriptions", ("id",)),
-    Table("pending_notices", ("user_id",)),
+    Table("pending_notices", ("id",)),
     Table("bot_state", ("name",)),
     Table("guild_settings", ("guild_id",)),
     Table("digests", ("id",)),
@@ -105,7 +105,15 @@ COUNTS = {
     "entity_links": "SELECT count(*) FROM event_entities",
 }
 # Tables with an identity column, whose sequence must start past the copied ids.
-IDENTITIES = ("events", "entities", "articles", "feeds", "subscriptions", "digests")
+IDENTITIES = (
+    "events",
+    "entities",
+    "articles",
+    "feeds",
+    "subscriptions",
+    "digests",
+    "pending_notices",
+)
 
 
 @dataclass(frozen=True)

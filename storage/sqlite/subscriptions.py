@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
+from storage import notices
 from storage import rows as domain_rows
 from storage.models import Match, RetakenClaims, Subscription
 from storage.sqlite import event_rows
@@ -89,6 +90,44 @@ class SubscriptionRepository:
                 "UPDATE subscriptions SET paused_reason = ? WHERE id = ?",
                 [(reason, i) for i in subscription_ids],
             )
+
+    async def resume_dm(self, user_id: int, reason: str) -> int:
+        """Resume every DM subscription of the member (in any server) paused for
+        ``reason``; how many."""
+        async with self.db.transaction() as conn:
+            cursor = await conn.execute(
+                "UPDATE subscriptions SET paused_reason = NULL"
+                " WHERE user_id = ? AND delivery = 'dm' AND paused_reason = ?",
+                (user_id, reason),
+            )
+            return cursor.rowcount
+
+    async def here_subscriptions(
+        self, channel_id: int, user_id: int | None = None
+    ) -> list[Subscription]:
+        """The active subscriptions delivered in this channel: one member's, or everyone's."""
+        rows = await self.db.fetchall(
+            f"{domain_rows.SUBSCRIPTION_SELECT} WHERE s.channel_id = ? AND s.delivery = 'here'"
+            " AND s.paused_reason IS NULL AND (? IS NULL OR s.user_id = ?)"
+            " ORDER BY s.user_id, e.folded",
+            (channel_id, user_id, user_id),
+        )
+        return [domain_rows.subscription(r) for r in rows]
+
+    async def remove_member(self, guild_id: int, user_id: int) -> int:
+        """Remove a member's subscriptions in a server (they left it); how many."""
+        async with self.db.transaction() as conn:
+            cursor = await conn.execute(
+                "DELETE FROM subscriptions WHERE guild_id = ? AND user_id = ?",
+                (guild_id, user_id),
+            )
+            return cursor.rowcount
+
+    async def remove_guild(self, guild_id: int) -> int:
+        """Remove every subscription in a server (Chronicle was removed from it); how many."""
+        async with self.db.transaction() as conn:
+            cursor = await conn.execute("DELETE FROM subscriptions WHERE guild_id = ?", (guild_id,))
+            return cursor.rowcount
 
     async def dm_subscriptions(self, user_id: int) -> list[Subscription]:
         rows = await self.db.fetchall(
@@ -225,25 +264,32 @@ class SubscriptionRepository:
     # --- notices and state ---------------------------------------------------------------
 
     async def add_notice(self, user_id: int, text: str) -> None:
+        """Keep a notice for the member's next command, beside any other waiting."""
         async with self.db.transaction() as conn:
             await conn.execute(
-                "INSERT INTO pending_notices(user_id, text, created_at) VALUES (?, ?, ?)"
-                " ON CONFLICT(user_id) DO UPDATE SET text = excluded.text, created_at = excluded.created_at",
+                "INSERT INTO pending_notices(user_id, text, created_at) VALUES (?, ?, ?)",
                 (user_id, text, now_timestamp()),
             )
 
     async def take_notice(self, user_id: int) -> str | None:
-        """The member's pending notice, taken: of two processes, one gets it. Read first:
-        every command asks, and a write would wait for any other process's (an import)."""
-        if await self.db.fetchone("SELECT 1 FROM pending_notices WHERE user_id = ?", (user_id,)):
-            async with self.db.transaction() as conn:
-                row = await (
-                    await conn.execute(
-                        "DELETE FROM pending_notices WHERE user_id = ? RETURNING text", (user_id,)
-                    )
-                ).fetchone()
-            return str(row[0]) if row else None
-        return None
+        """The member's waiting notices, taken and joined (oldest first, as many as one
+        message holds; the rest wait for the next command): of two processes, one gets
+        each. Read first: every command asks, and a write would wait for any other
+        process's (an import)."""
+        if not await self.db.fetchone(
+            "SELECT 1 FROM pending_notices WHERE user_id = ?", (user_id,)
+        ):
+            return None
+        async with self.db.transaction() as conn:
+            rows = await conn.execute_fetchall(
+                "SELECT id, text FROM pending_notices WHERE user_id = ? ORDER BY id",
+                (user_id,),
+            )
+            taken = list(rows)[: notices.fitting([r[1] for r in rows])]
+            await conn.executemany(
+                "DELETE FROM pending_notices WHERE id = ?", [(r[0],) for r in taken]
+            )
+        return notices.joined([str(r[1]) for r in taken])
 
     async def state(self, name: str) -> str | None:
         row = await self.db.fetchone("SELECT value FROM bot_state WHERE name = ?", (name,))

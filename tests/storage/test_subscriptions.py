@@ -342,12 +342,12 @@ async def test_the_ledger_notices_and_state_survive_a_restart(open_archive: Open
 # --- notices and state ------------------------------------------------------------------------
 
 
-async def test_a_notice_is_taken_once_and_the_latest_wins(storage: Storage) -> None:
+async def test_notices_are_taken_once_none_replacing_another(storage: Storage) -> None:
     assert await storage.subscriptions.take_notice(ALICE) is None
     await storage.subscriptions.add_notice(ALICE, "First")
     await storage.subscriptions.add_notice(ALICE, "Second")
     await storage.subscriptions.add_notice(BOB, "For Bob")
-    assert await storage.subscriptions.take_notice(ALICE) == "Second"
+    assert await storage.subscriptions.take_notice(ALICE) == "First\n\nSecond"
     assert await storage.subscriptions.take_notice(ALICE) is None
     assert await storage.subscriptions.take_notice(BOB) == "For Bob"
     assert await storage.subscriptions.take_notice(BOB) is None

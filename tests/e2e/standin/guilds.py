@@ -26,7 +26,7 @@ from tests.e2e.standin.constants import (
     JsonDict,
 )
 from tests.e2e.standin.gateway import INTENT_GUILD_MEMBERS
-from tests.e2e.standin.model import ChannelSpec, GuildSpec, Overwrite, RoleSpec
+from tests.e2e.standin.model import ChannelSpec, GuildSpec, MemberSpec, Overwrite, RoleSpec
 from tests.e2e.standin.records import Errors
 from tests.e2e.standin.rest import _ApiError, _Call, _field_error, _Result, _truthy_query
 from tests.e2e.standin.state import StandInState
@@ -156,11 +156,15 @@ class GuildsMixin(StandInState):
         return _Result(200, [role.to_payload() for role in guild.all_roles()])
 
     async def _get_member(self, call: _Call) -> _Result:
+        """Every user is a member of every guild until remove_member: a test declares
+        members only where their roles or nicknames matter."""
         guild = self._guild(int(call.params["guild_id"]))
         user_id = int(call.params["user_id"])
         member = (
             guild.bot_member(self.bot_user) if user_id == BOT_USER_ID else guild.member(user_id)
         )
+        if member is None and (guild.id, user_id) not in self.departed:
+            member = MemberSpec(self._user(user_id))
         if member is None:
             raise _ApiError.of(Errors.UNKNOWN_MEMBER)
         return _Result(200, member.to_payload())
@@ -376,6 +380,30 @@ class GuildsMixin(StandInState):
                 "CHANNEL_CREATE", spec.to_payload(guild.id), settle=True
             )
         return spec
+
+    async def remove_member(self, user_id: int, *, guild_id: int | None = None) -> None:
+        """A member leaves (or is kicked from) a guild (first guild by default): later
+        GET /guilds/{id}/members/{user_id} answers 404 10007 Unknown Member. The gateway
+        says so (GUILD_MEMBER_REMOVE) only to a session with the GUILD_MEMBERS intent."""
+        guild = self.guilds[guild_id] if guild_id is not None else next(iter(self.guilds.values()))
+        member = guild.member(user_id) or MemberSpec(self._user(user_id))
+        self.departed.add((guild.id, user_id))
+        guild.members = [m for m in guild.all_members if m.user.id != user_id]
+        session = self._sessions.get(self.shard_of(guild.id))
+        if session is not None and session.intents & INTENT_GUILD_MEMBERS:
+            await self._settle()
+            await self._dispatch_now(
+                "GUILD_MEMBER_REMOVE",
+                {"guild_id": str(guild.id), "user": member.user.to_payload()},
+            )
+
+    async def remove_guild(self, guild_id: int) -> None:
+        """The bot is removed from a guild (kicked, or the guild deleted): GUILD_DELETE
+        without ``unavailable`` (discord.py's on_guild_remove); from then on REST knows
+        neither the guild nor its channels (Unknown Guild, Unknown Channel)."""
+        if self.guilds.pop(guild_id, None) is None:
+            raise KeyError(f"no guild {guild_id}")
+        await self._dispatch_guild_event("GUILD_DELETE", {"id": str(guild_id)}, settle=True)
 
     async def delete_channel(self, channel_id: int) -> None:
         """Delete a channel (and its threads) or a thread: CHANNEL_DELETE / THREAD_DELETE.

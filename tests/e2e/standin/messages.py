@@ -134,6 +134,10 @@ class MessagesMixin(StandInState):
         """Sends to this user's DM channel answer 403 50007 (DMs closed / bot blocked)."""
         self._dm_blocked.add(user_id)
 
+    def unblock_dms(self, user_id: int) -> None:
+        """The user opens their DMs again: sends to them go through."""
+        self._dm_blocked.discard(user_id)
+
     # -- REST: DMs and typing -------------------------------------------------------------
 
     async def _create_dm(self, call: _Call) -> _Result:

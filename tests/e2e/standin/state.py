@@ -92,6 +92,7 @@ class StandInState:
         self._resume_gateway_url = resume_gateway_url
 
         self.users: dict[int, UserSpec] = {self.bot_user.id: self.bot_user}
+        self.departed: set[tuple[int, int]] = set()  # (guild id, user id): remove_member
         for user in (OWNER_USER, DEFAULT_USER, *users):
             self.users[user.id] = user
         for guild in self.guilds.values():

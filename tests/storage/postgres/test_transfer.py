@@ -90,7 +90,7 @@ async def source_db(sample_db: Path) -> Path:
                 ("digest:5", event.id, NOW, "sent", 1, None),
             ],
             "subscriptions": [(4, 1, 42, entity_id, "dm", None, NOW, None)],
-            "pending_notices": [(42, "Your subscription moved.", NOW)],
+            "pending_notices": [(3, 42, "Your subscription moved.", NOW)],
             "bot_state": [("gateway", "resume")],
             "guild_settings": [(1, "Europe/Paris", "zh", NOW)],
             "digests": [

@@ -1,0 +1,105 @@
+"""/unsubscribe by what its autocomplete offers, for names longer than a choice holds."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.e2e.harness import running_bot, sample
+from tests.e2e.standin.model import UserSpec, make_guild
+from tests.e2e.standin.server import DiscordStandIn
+
+ANNA = UserSpec(id=5001, username="anna")
+# 117 characters: a story name as the portal may nest it (a choice holds 100).
+LONG = (
+    "Russian military intervention in the Syrian Civil War and the related negotiations "
+    "over the future of the country"
+)
+# The same first 100 characters, another ending.
+LONG_TOO = (
+    "Russian military intervention in the Syrian Civil War and the related negotiations "
+    "over the future of its air bases"
+)
+
+
+@pytest.fixture
+async def standin() -> AsyncIterator[DiscordStandIn]:
+    async with DiscordStandIn(guilds=[make_guild(channels=["general"])], users=[ANNA]) as api:
+        yield api
+    assert not api.internal_errors
+
+
+async def command(standin: DiscordStandIn, name: str, **options: Any) -> dict[str, Any]:
+    handle = await standin.send_slash_command(name, options, user=ANNA)
+    data: dict[str, Any] = (await handle.callback()).json["data"]
+    return data
+
+
+async def offered(standin: DiscordStandIn, typed: str) -> list[dict[str, str]]:
+    handle = await standin.send_autocomplete(
+        "unsubscribe", {"entity": typed}, focused="entity", user=ANNA
+    )
+    choices: list[dict[str, str]] = (await handle.callback()).json["data"]["choices"]
+    return choices
+
+
+async def test_every_choice_offered_for_a_long_name_unsubscribes_from_it(
+    standin: DiscordStandIn, tmp_path: Path
+) -> None:
+    async with running_bot(standin, tmp_path / "c.db", prepare=sample) as bot:
+        await bot.storage.entities.alias("Russia", LONG)  # Russia's new canonical name
+        for name in (LONG, "Iraq"):
+            assert "now follow" in (await command(standin, "subscribe", entity=name))["content"]
+
+        # The one choice offered, within a choice's limits, leaves the story.
+        (choice,) = await offered(standin, "Russian military")
+        assert len(choice["name"]) <= 100 and len(choice["value"]) <= 100
+        assert choice["name"].startswith("Russian military intervention in the Syrian")
+        reply = await command(standin, "unsubscribe", entity=choice["value"])
+        assert reply["content"] == f"You no longer follow **{LONG}**."
+        listing = (await command(standin, "subscriptions"))["embeds"][0]["description"]
+        assert listing == "• **Iraq** by DM"
+
+        # Once it is gone, the value it was offered as finds nothing to leave.
+        reply = await command(standin, "unsubscribe", entity=choice["value"])
+        assert reply["content"].startswith("You do not follow “Russian military")
+
+        # A name that fits is offered as itself, as before.
+        (iraq,) = await offered(standin, "Iraq")
+        assert iraq == {"name": "Iraq", "value": "Iraq"}
+        reply = await command(standin, "unsubscribe", entity=iraq["value"])
+        assert reply["content"] == "You no longer follow **Iraq**."
+
+
+async def test_two_long_names_alike_for_a_hundred_characters_are_told_apart(
+    standin: DiscordStandIn, tmp_path: Path
+) -> None:
+    async with running_bot(standin, tmp_path / "c.db", prepare=sample) as bot:
+        # Two stories (Russia's and Syria's new names) whose first 100 characters are alike.
+        await bot.storage.entities.alias("Russia", LONG)
+        await bot.storage.entities.alias("Syria", LONG_TOO)
+        for name in (LONG, LONG_TOO):
+            assert "now follow" in (await command(standin, "subscribe", entity=name))["content"]
+
+        # Both are offered, each by its beginning and its end.
+        choices = await offered(standin, "Russian military")
+        assert len(choices) == 2
+        for choice in choices:
+            assert len(choice["name"]) <= 100 and len(choice["value"]) <= 100
+            assert choice["name"].startswith("Russian military intervention in the Syrian")
+        (country,) = [c for c in choices if c["name"].endswith("future of the country")]
+        (bases,) = [c for c in choices if c["name"].endswith("future of its air bases")]
+
+        # Each choice leaves the story it shows, and only that one.
+        reply = await command(standin, "unsubscribe", entity=bases["value"])
+        assert reply["content"] == f"You no longer follow **{LONG_TOO}**."
+        listing = (await command(standin, "subscriptions"))["embeds"][0]["description"]
+        assert listing == f"• **{LONG}** by DM"
+        assert await offered(standin, "Russian military") == [country]
+        reply = await command(standin, "unsubscribe", entity=country["value"])
+        assert reply["content"] == f"You no longer follow **{LONG}**."
+        listing = (await command(standin, "subscriptions"))["embeds"][0]["description"]
+        assert listing == "You follow nothing here yet. /subscribe to follow an entity."

@@ -11,15 +11,17 @@ Everything between ``<!-- All news items below this line -->`` and
 Rules
     A bullet with child bullets is a topic (a story line); a leaf bullet is an event, dated by
     its page, filed under its heading (its category) and its chain of topics, the first of
-    which is its story. Its headline is the text a reader sees: link labels, not targets;
-    quote marks, templates, ``<ref>``s, comments and tags removed (but for a few templates
-    that only wrap words: ``{{nowrap}}``, ``{{lang}}``, ``{{ill}}``, ``{{convert}}``);
-    entities decoded, zero-width
-    characters dropped, whitespace collapsed; its external links (the sources) cut out. Its
-    entities are the link targets of the item and of its topics (``File:``, ``Category:`` and
-    interwiki links are not entities). Its sources are its external links in order, each
-    named by its label without parentheses and quote marks. An item without a source is still
-    an event.
+    which is its story. A leaf that shows nothing but links (``*[[Russian invasion of
+    Ukraine]]``) is a topic whose items were moved or are still to come, not an event.
+    Bullets nested deeper than MAX_NESTING are read at that depth. An event's headline is
+    the text a reader sees: link labels, not targets; emphasis quote marks (as MediaWiki
+    reads them, an unclosed ``'''`` too), templates, ``<ref>``s, comments and tags removed
+    (but for a few templates that only wrap words: ``{{nowrap}}``, ``{{lang}}``, ``{{ill}}``,
+    ``{{convert}}``); entities decoded, zero-width characters dropped, whitespace collapsed;
+    its external links (the sources) cut out. Its entities are the link targets of the item
+    and of its topics (``File:``, ``Category:`` and interwiki links are not entities). Its
+    sources are its external links in order, each named by its label without parentheses and
+    quote marks. An item without a source is still an event.
 """
 
 from __future__ import annotations
@@ -150,6 +152,15 @@ _ZERO_WIDTH: Final = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00a
 _EMPTY_PARENS: Final = re.compile(r"\(\s*[,;/]?\s*\)")
 _SPACE_BEFORE_PUNCTUATION: Final = re.compile(r"\s+([.,;:!?])(?=[\s\"'”’)\]]|$)")
 _QUOTES: Final = "\"'“”‘’«»"
+# Two or more apostrophes: emphasis markup as MediaWiki reads it (doQuotes), perhaps with
+# apostrophes of the text before it. A single apostrophe is always text.
+_APOSTROPHE_RUN: Final = re.compile(r"('{2,})")
+# Bullets nested deeper than this are read at this depth, as siblings of the deepest topics.
+# Real day pages nest 2 to 4 deep (a story, a sub-story, the item). A vandal's hundred-deep
+# list would otherwise give each of its items a hundred topics, and cost a parsed node per
+# list marker: 100,000 of them in a 110 KB page take mwparserfromhell seconds.
+MAX_NESTING: Final = 8
+_DEEP_LIST: Final = re.compile(rf"^[*#:;]{{{MAX_NESTING + 1},}}", re.MULTILINE)
 
 
 class PortalFormatError(ValueError):
@@ -334,11 +345,54 @@ def clean(text: str) -> str:
     removals left behind tidied: empty parentheses, a space before punctuation."""
     if "&" in text:
         text = html.unescape(text)
-    text = text.translate(_ZERO_WIDTH).replace("''", "")
+    text = _strip_emphasis(text.translate(_ZERO_WIDTH))
     text = " ".join(text.split())
     text = _EMPTY_PARENS.sub("", text)
     text = _SPACE_BEFORE_PUNCTUATION.sub(r"\1", text)
     return " ".join(text.split())
+
+
+def _strip_emphasis(text: str) -> str:
+    """Text without the emphasis markup MediaWiki's doQuotes reads in each line, where
+    mwparserfromhell left it as text (an unclosed ``'''``): runs of two (italic), three (bold)
+    and five apostrophes go; of a run of four, one apostrophe is text, of a longer run all but
+    five. When a line has an odd number of both italic and bold runs, one bold run is read
+    as an apostrophe and an italic (the first after a one-letter word, else the first after
+    a longer word, else the first after a space). A single apostrophe is a word's: O'Brien,
+    rock 'n' roll, the Smiths'."""
+    if "''" not in text:
+        return text
+    return "\n".join(_strip_line_emphasis(line) for line in text.split("\n"))
+
+
+def _strip_line_emphasis(line: str) -> str:
+    parts = _APOSTROPHE_RUN.split(line)  # text, run, text, run, ..., text
+    italics = bold = 0
+    for i in range(1, len(parts), 2):
+        run = len(parts[i])
+        extra = run - 5 if run > 5 else 1 if run == 4 else 0
+        if extra:
+            parts[i - 1] += "'" * extra
+            parts[i] = parts[i][extra:]
+        italics += len(parts[i]) != 3
+        bold += len(parts[i]) != 2
+    if italics % 2 and bold % 2:
+        single = multi = space = None
+        for i in range(1, len(parts), 2):
+            if len(parts[i]) != 3:
+                continue
+            before = parts[i - 1]
+            if before.endswith(" "):
+                space = i if space is None else space
+            elif before[-2:-1] == " ":
+                single = i
+                break
+            elif multi is None:
+                multi = i
+        chosen = next((i for i in (single, multi, space) if i is not None), None)
+        if chosen is not None:
+            parts[chosen - 1] += "'"
+    return "".join(parts[0::2])
 
 
 def _shows_no_text(target: str) -> bool:
@@ -456,13 +510,78 @@ class _Bullet:
     category: str | None
     topics: list[_Bullet]  # the bullets it is nested in, outermost first
     children: int = 0
+    # Read once, whether the bullet is an item or the topic of many: its text and entities.
+    text: str = field(init=False)
+    entities: list[str] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.text = clean(render(self.nodes))
+        self.entities = link_entities(self.nodes)
+
+
+def _names_only(nodes: Iterable[Node]) -> bool:
+    """Whether some nodes show nothing but wikilinks, with at most spaces and punctuation
+    between them: ``[[Russian invasion of Ukraine]]``, a topic line, not a sentence. An
+    external link (a source), a footnote or a word outside the links makes it more."""
+    linked = False
+    for node in nodes:
+        if _is_blank(node):
+            continue
+        if isinstance(node, Wikilink):
+            linked = linked or not _shows_no_text(str(node.title))
+        elif isinstance(node, Text | HTMLEntity):
+            if _has_words(render([node])):
+                return False
+        elif isinstance(node, Tag) and node.wiki_markup in _EMPHASIS:  # '''[[Topic]]'''
+            if node.contents is None or not _names_only(node.contents.nodes):
+                return False
+            linked = True
+        elif isinstance(node, Template):
+            name = _template_name(node)
+            positional = [p for p in node.params if not p.showkey]
+            if name in _LINKING_TEMPLATES and positional:  # {{ill|…}}: a link
+                linked = True
+            elif name in _WRAPPERS and positional:  # {{nowrap|[[Sea of Japan]]}}
+                if not _names_only(positional[_WRAPPERS[name]].value.nodes):
+                    return False
+                linked = True
+            elif _has_words(_template_text(node)):
+                return False
+        else:
+            return False
+    return linked
+
+
+def _has_words(text: str) -> bool:
+    return any(character.isalnum() for character in text)
+
+
+def _cap_nesting(wikitext: str) -> tuple[str, int]:
+    """The wikitext with every line's list markup cut to MAX_NESTING markers, and how many
+    lines were cut. A cut line of bullets is read at depth MAX_NESTING; a line whose markup
+    held a ':' or ';' keeps one, and stays a line that is not a bullet."""
+
+    def cut(match: re.Match[str]) -> str:
+        markup = match.group()
+        kept = markup[:MAX_NESTING]
+        if set(markup) <= {"*", "#"} or not set(kept) <= {"*", "#"}:
+            return kept
+        return kept + ":"
+
+    return _DEEP_LIST.subn(cut, wikitext)
 
 
 def parse_day(date: dt.date, wikitext: str, *, language: str = "en") -> PortalDay:
     """The news items of one day page. PortalFormatError when there are none to be found
     (a page that is not a Current events day page); an empty day is not an error."""
+    wikitext, deep = _cap_nesting(wikitext)
     code = mwparserfromhell.parse(wikitext)
     region, warnings = _news_region(code)
+    if deep:
+        warnings.append(
+            f"{deep} line{'s' if deep > 1 else ''} nested more than {MAX_NESTING} deep"
+            f" read at depth {MAX_NESTING}"
+        )
     bullets: list[_Bullet] = []
     open_bullets: list[_Bullet] = []
     category: str | None = None
@@ -484,16 +603,20 @@ def parse_day(date: dt.date, wikitext: str, *, language: str = "en") -> PortalDa
 
     items: list[PortalItemRecord] = []
     keys: dict[str, int] = {}
+    bare_topics: list[_Bullet] = []
     for bullet in bullets:
         if bullet.children:
             continue
-        headline = clean(render(bullet.nodes))
+        headline = bullet.text
         if not headline:
             warnings.append(f"an item with no text was skipped: {_excerpt(bullet.nodes)}")
             continue
+        if _names_only(bullet.nodes):  # a topic whose items were moved or are still to come
+            bare_topics.append(bullet)
+            continue
         entities: dict[str, None] = {}
         for part in [*bullet.topics, bullet]:
-            entities.update(dict.fromkeys(link_entities(part.nodes)))
+            entities.update(dict.fromkeys(part.entities))
         key = make_key(date, slugify(headline, language) or "item")
         keys[key] = keys.get(key, 0) + 1
         if keys[key] > 1:  # the same words twice on one page: two items all the same
@@ -504,12 +627,21 @@ def parse_day(date: dt.date, wikitext: str, *, language: str = "en") -> PortalDa
                 date=date,
                 headline=headline,
                 category=bullet.category,
-                topics=tuple(t for t in (clean(render(b.nodes)) for b in bullet.topics) if t),
+                topics=tuple(topic.text for topic in bullet.topics if topic.text),
                 entities=tuple(entities),
                 sources=tuple(sources(bullet.nodes)),
                 position=len(items),
                 lang=language,
             )
+        )
+    if len(bare_topics) == 1:
+        warnings.append(
+            f"a topic line with no items under it was skipped: {_excerpt(bare_topics[0].nodes)}"
+        )
+    elif bare_topics:
+        warnings.append(
+            f"{len(bare_topics)} topic lines with no items under them were skipped, the first:"
+            f" {_excerpt(bare_topics[0].nodes)}"
         )
     return PortalDay(date, tuple(items), tuple(warnings))
 

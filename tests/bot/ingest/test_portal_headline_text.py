@@ -7,6 +7,8 @@ reader of the day page sees), not from the parser's output.
 
 from __future__ import annotations
 
+import pytest
+
 from storage.models import SourceRecord
 from tests.bot.ingest.portal_support import headlines, inline, only
 
@@ -146,3 +148,35 @@ def test_link_inside_nowrap_is_an_entity() -> None:
     item = only(inline("*The {{nowrap|[[Sea of Japan]]}} summit opens in [[Busan]]."))
     assert item.headline == "The Sea of Japan summit opens in Busan."
     assert item.entities == ("Sea of Japan", "Busan")
+
+
+def test_an_unclosed_bold_leaves_no_apostrophe() -> None:
+    """The wiki closes an unclosed ''' at the end of the line: the reader sees no quote marks,
+    and the apostrophe in a word stays."""
+    item = only(
+        inline("*'''Breaking: [[Chad]] coup attempt in [[N'Djamena]]. [https://e.org/c (AFP)]")
+    )
+    assert item.headline == "Breaking: Chad coup attempt in N'Djamena."
+    assert item.entities == ("Chad", "N'Djamena")
+
+
+@pytest.mark.parametrize(
+    ("line", "headline"),
+    [
+        # Five apostrophes: bold and italic, unclosed.
+        ("*'''''Breaking: a storm hits [[Fiji]].", "Breaking: a storm hits Fiji."),
+        # Apostrophes in words stay: a name, rock 'n' roll, a plural possessive.
+        (
+            "*'''[[Conan O'Brien|O'Brien]] hosts a rock 'n' roll night with the Smiths' guitarist.",
+            "O'Brien hosts a rock 'n' roll night with the Smiths' guitarist.",
+        ),
+        # Four: an apostrophe, then bold (MediaWiki's reading).
+        ("*''''Tis the season, says [[Pope Francis]].", "'Tis the season, says Pope Francis."),
+        # Closed emphasis next to a possessive.
+        ("*[[The Beatles]]' ''Abbey Road'' is reissued.", "The Beatles' Abbey Road is reissued."),
+    ],
+)
+def test_emphasis_quote_marks_go_and_apostrophes_in_words_stay(line: str, headline: str) -> None:
+    """Emphasis runs of apostrophes are read as MediaWiki reads them; a single apostrophe
+    is always the text's."""
+    assert only(inline(line)).headline == headline

@@ -8,12 +8,17 @@ reader of the day page sees), not from the parser's output.
 
 from __future__ import annotations
 
-import pytest
+from collections.abc import Iterable
 
-from bot.ingest.portal import PortalDay, PortalFormatError, parse_day
+import pytest
+from mwparserfromhell.nodes import Node
+
+import bot.ingest.portal
+from bot.ingest.portal import MAX_NESTING, PortalDay, PortalFormatError, parse_day
 from storage.models import SourceRecord
 from tests.bot.ingest.portal_support import (
     ABOVE,
+    ARMED,
     BELOW,
     JANUARY_8,
     LAW,
@@ -152,6 +157,99 @@ def test_sources_without_labels_are_named_by_host() -> None:
         SourceRecord("ilpost.it", "https://www.ilpost.it/2"),
         SourceRecord("bbc.co.uk", "https://www.bbc.co.uk/news/3"),
     )
+
+
+# --- topic lines left without items ---------------------------------------------------------
+
+
+def test_a_topic_line_left_without_items_is_not_an_event() -> None:
+    """A leaf bullet that shows nothing but links is a story line whose items were moved
+    to another day or are still to be written: not news. The operator is told."""
+    parsed = inline(
+        f";{ARMED}\n"
+        "*[[Russian invasion of Ukraine]]\n"
+        "*[[Israel–Hamas war]]\n"
+        "**[[Israel Defense Forces|Israeli]] airstrikes hit [[Rafah]]."
+        " [https://www.reuters.com/r (Reuters)]\n"
+        "*'''[[Gaza humanitarian crisis (2023–present)|Gaza humanitarian crisis]]'''\n"
+        "*[[Sudanese civil war (2023–present)|Sudanese civil war]], [[Darfur]]\n"
+        "*{{ill|Jean Dupont|fr}} <!-- items to follow -->"
+    )
+    assert headlines(parsed) == ["Israeli airstrikes hit Rafah."]
+    assert only(parsed).topics == ("Israel–Hamas war",)
+    assert parsed.warnings == (
+        "4 topic lines with no items under them were skipped, the first:"
+        " [[Russian invasion of Ukraine]]",
+    )
+
+
+def test_a_leaf_with_words_a_source_or_a_footnote_besides_its_link_is_an_event() -> None:
+    """Only a bare link is a topic line: a sentence, a source or a footnote makes it news."""
+    parsed = inline(
+        "*[[Russian invasion of Ukraine]]\n"
+        "*[[Joe Biden]] wins.\n"
+        "*[[2024 Taiwanese presidential election]] [https://apnews.com/t (AP)]\n"
+        "*[[Storm Henk]]<ref>{{cite news|title=Storm Henk|url=https://e.org/h}}</ref>"
+    )
+    assert headlines(parsed) == [
+        "Joe Biden wins.",
+        "2024 Taiwanese presidential election",
+        "Storm Henk",
+    ]
+    assert parsed.items[1].sources == (SourceRecord("AP", "https://apnews.com/t"),)
+    assert parsed.warnings == (
+        "a topic line with no items under it was skipped: [[Russian invasion of Ukraine]]",
+    )
+
+
+# --- deep nesting ---------------------------------------------------------------------------
+
+
+def test_a_hundred_deep_vandal_list_is_read_at_the_deepest_real_level() -> None:
+    """A vandal's chain of 100 nested topic lines with 1,000 items under the deepest:
+    bullets deeper than MAX_NESTING are read at that depth, so each item keeps the topics
+    above that depth, and the topic lines read there are left without items."""
+    chain = ["*" * (k + 1) + f"[[T{k}]]" for k in range(100)]
+    body = "\n".join([*chain, *("*" * 101 + f"Vandal line {i}." for i in range(1000))])
+    parsed = inline(body + "\n*********:A note indented under a bullet.")
+    assert headlines(parsed) == [f"Vandal line {i}." for i in range(1000)]
+    topics = tuple(f"T{k}" for k in range(MAX_NESTING - 1))
+    assert {(item.topics, item.entities) for item in parsed.items} == {(topics, topics)}
+    assert parsed.warnings == (
+        f"1093 lines nested more than {MAX_NESTING} deep read at depth {MAX_NESTING}",
+        "93 topic lines with no items under them were skipped, the first: [[T7]]",
+    )
+
+
+def test_a_list_as_deep_as_the_limit_keeps_all_its_topics() -> None:
+    """Nesting up to MAX_NESTING is read as written: the item has every topic above it."""
+    chain = ["*" * (k + 1) + f"[[T{k}]]" for k in range(MAX_NESTING - 1)]
+    parsed = inline("\n".join([*chain, "*" * MAX_NESTING + "An item at the deepest level."]))
+    item = only(parsed)
+    assert item.topics == item.entities == tuple(f"T{k}" for k in range(MAX_NESTING - 1))
+    assert item.story == "T0"
+    assert parsed.warnings == ()
+
+
+def test_each_topic_line_is_read_once_however_many_items_it_has(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Structural bound: the text of a line is rendered a bounded number of times, not once
+    per item under it (the work had been items × depth: 15,000 renders for this page)."""
+    rendered = 0
+    render = bot.ingest.portal.render
+
+    def counting(nodes: Iterable[Node]) -> str:
+        nonlocal rendered
+        rendered += 1
+        return render(nodes)
+
+    monkeypatch.setattr(bot.ingest.portal, "render", counting)
+    chain = ["*" * (k + 1) + f"[[T{k}]]" for k in range(MAX_NESTING - 1)]
+    items = ["*" * MAX_NESTING + f"Item {i} happens." for i in range(1000)]
+    parsed = inline("\n".join(chain + items))
+    assert len(parsed.items) == 1000
+    assert rendered <= 3 * (len(chain) + len(items))
 
 
 # --- empty, malformed, fallbacks ------------------------------------------------------------

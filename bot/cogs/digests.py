@@ -313,7 +313,7 @@ class Digests(
             since = (
                 f" since {render.discord_time(digest.paused_at, 'f')}" if digest.paused_at else ""
             )
-            reason = render.escape(digest.paused_reason or "")
+            reason = render.escape_reason(digest.paused_reason or "")
             return f"{head}\n  ⏸ paused: {reason}{since}. Run /digest set to resume."
         when = self.bot.chronicle_scheduler.next_run_time(digest.id)
         if when:

@@ -57,7 +57,7 @@ from bot.render.limits import (
     fit_embed,
     lines_within,
 )
-from bot.render.markdown import discord_date, discord_time, escape, link
+from bot.render.markdown import discord_date, discord_time, escape, escape_reason, link
 from bot.render.subscriptions import choice_name, subscription_pages, subscriptions_embed
 from bot.render.text import (
     entity_text,
@@ -109,6 +109,7 @@ __all__ = [
     "entity_to_dict",
     "error_text",
     "escape",
+    "escape_reason",
     "event_embed",
     "event_text",
     "event_to_dict",

@@ -4,13 +4,24 @@ locale."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import discord
 
+_CHANNEL_ESCAPED = re.compile(r"\\<#(\d+)>")
+
 
 def escape(text: str) -> str:
-    """Plain text safe inside Discord markdown (no stray bold, links or spoilers)."""
-    return discord.utils.escape_markdown(text, as_needed=False)
+    """Plain text safe inside Discord markdown: no stray bold, links or spoilers, and none of
+    the text's angle brackets drawn as a mention, a channel, a command or a timestamp (a
+    feed's headline may hold ``<@123>`` or ``<t:0:R>``; escaped, Discord shows them as typed)."""
+    return discord.utils.escape_markdown(text, as_needed=False).replace("<", "\\<")
+
+
+def escape_reason(reason: str) -> str:
+    """A reason Chronicle gave (why something is paused), escaped, but for the channels it
+    names (``<#123>``), which are drawn as channels."""
+    return _CHANNEL_ESCAPED.sub(r"<#\1>", escape(reason))
 
 
 def link(text: str, url: str | None) -> str:

@@ -8,7 +8,7 @@ import discord
 
 from bot.render.common import cut
 from bot.render.limits import CHOICE_TEXT_LIMIT, DESCRIPTION_LIMIT, base_embed, fit_embed
-from bot.render.markdown import escape
+from bot.render.markdown import escape, escape_reason
 from storage.models import Subscription
 
 NAME_LIMIT = 200  # as long as /subscribe takes a name
@@ -56,7 +56,7 @@ def _description(shown: Sequence[Subscription]) -> str:
         if reason != group:
             group = reason
             if reason is not None:
-                lines.append(f"**⏸ paused:** {escape(cut(reason, REASON_LIMIT))}")
+                lines.append(f"**⏸ paused:** {escape_reason(cut(reason, REASON_LIMIT))}")
         where = "by DM" if item.delivery == "dm" else f"in <#{item.channel_id}>"
         lines.append(f"• **{escape(cut(item.entity, NAME_LIMIT))}** {where}")
     return "\n".join(lines)

@@ -1,5 +1,5 @@
-"""The portal module's public helpers: a day page's title, the article a link names
-(link_entity), a source's name (publisher), and clean."""
+"""The portal's helpers: a day page's title (bot.ingest.portal), the article a link names
+(link_entity), a source's name (publisher), and clean (bot.ingest.wikitext)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ import datetime as dt
 
 import pytest
 
-from bot.ingest.portal import ENGLISH, clean, link_entity, publisher
+from bot.ingest.portal import ENGLISH
+from bot.ingest.wikitext import clean, link_entity, publisher
 from tests.bot.ingest.portal_support import JANUARY_8, MAY_5
 
 # --- titles -------------------------------------------------------------------------------

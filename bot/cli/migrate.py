@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from bot.config import Settings
-from storage import Storage, StorageError, open_storage
+from storage import Storage, StorageError
 
 if TYPE_CHECKING:
     from storage.postgres.transfer import Step
@@ -57,7 +57,7 @@ class CopyProgress:
 
 async def cmd_migrate(args: argparse.Namespace, settings: Settings, storage: Storage) -> int:
     # Imported here: asyncpg loads only for the command that needs it.
-    from storage.postgres import PostgresStorage, transfer, transfer_check
+    from storage.postgres import transfer, transfer_check
     from storage.postgres.db import redacted
 
     if not isinstance(settings.database, Path):
@@ -69,11 +69,12 @@ async def cmd_migrate(args: argparse.Namespace, settings: Settings, storage: Sto
         return 1
     where = redacted(args.to)
     try:
-        target = await open_storage(args.to)
+        # Not open_storage: an unfinished copy in it, refused to any other command, is
+        # the one to go on with.
+        target = await transfer.open_target(args.to)
     except StorageError as exc:
         print(f"chronicle: {exc}", file=sys.stderr)
         return 1
-    assert isinstance(target, PostgresStorage)
     print(f"Copying {settings.database} into {where}", file=sys.stderr)
     started = time.monotonic()
     try:

@@ -49,6 +49,9 @@ POOL_MIN, POOL_MAX = 1, 10
 SERVER_SETTINGS = {"plan_cache_mode": "force_custom_plan", "jit": "off"}
 # Rows written per statement by bulk writes (executemany runs them as one pipeline).
 BATCH = 1000
+# Where `chronicle migrate` (storage.postgres.transfer) keeps how far its copy has come:
+# while it is there, the database holds part of an archive, and its counters are not kept.
+COPY_PROGRESS = "migration_progress"
 
 
 def migrations() -> list[tuple[int, str, str]]:
@@ -206,9 +209,13 @@ class Database:
         self._closed = False
 
     @classmethod
-    async def open(cls, url: str, *, create: bool = True) -> Database:
+    async def open(
+        cls, url: str, *, create: bool = True, unfinished_copy: bool = False
+    ) -> Database:
         """The database at url, migrated to this Chronicle's schema. With ``create`` False,
-        a database without Chronicle's tables is refused rather than set up."""
+        a database without Chronicle's tables is refused rather than set up. A database
+        holding an unfinished `chronicle migrate` is refused unless ``unfinished_copy``
+        (migrate's own, which goes on with it)."""
         dsn, options = _pool_options(url)
         try:
             pool = await asyncpg.create_pool(
@@ -218,11 +225,28 @@ class Database:
             raise StorageError(str(database_problem(url, exc))) from None
         try:
             async with pool.acquire() as conn:
+                if not unfinished_copy:
+                    await cls._refuse_unfinished_copy(conn, url)
                 await cls._migrate(conn, url, create=create)
         except BaseException:
             await pool.close()
             raise
         return cls(url, pool)
+
+    @staticmethod
+    async def _refuse_unfinished_copy(conn: Connection, url: str) -> None:
+        """Its counters read 0 until the copy ends (the bot would take it for empty and
+        import the sample archive into it), and a row written into it now breaks the copy."""
+        if not await conn.fetchval("SELECT to_regclass($1) IS NOT NULL", COPY_PROGRESS):
+            return
+        origin = await conn.fetchval(
+            f"SELECT last_key FROM {COPY_PROGRESS} WHERE step = 'source'"
+        )
+        raise StorageError(
+            f"{redacted(url)} holds an unfinished `chronicle migrate` of"
+            f" {origin or 'a SQLite archive'}: run it again to finish, or drop the database"
+            " (dropdb) to start over"
+        )
 
     @staticmethod
     async def _migrate(conn: Connection, url: str, *, create: bool) -> None:

@@ -8,6 +8,10 @@ the target). An interrupted copy run again continues after the last batch commit
 What is not copied is rebuilt: the events' and articles' tsvectors (SQLite keeps FTS5
 tables instead), the counters, the packed postings of popular entities; SQLite's own
 tables (FTS5, headline pairs, its migrations) have no counterpart.
+
+Until the copy is checked, only migrate may open the target (open_target; Database.open
+refuses it to anything else). The archive must not change meanwhile: a fingerprint of it
+taken when the copy begins is compared when it resumes.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ import datetime as dt
 import json
 import sqlite3
 import time
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from collections.abc import AsyncGenerator, Callable, Generator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,12 +30,14 @@ import asyncpg
 
 from storage.models import StorageError
 from storage.postgres import PostgresStorage
-from storage.postgres.db import Connection, redacted
+from storage.postgres.db import COPY_PROGRESS, Connection, Database, redacted
 from storage.postgres.textsearch import article_vector, event_vector
 from storage.times import from_timestamp
 
 BATCH = 5000
-PROGRESS_TABLE = "migration_progress"
+PROGRESS_TABLE = COPY_PROGRESS
+# The progress table's row holding the archive's fingerprint (_fingerprint), as its last_key.
+FINGERPRINT = "source fingerprint"
 
 
 @dataclass(frozen=True)
@@ -238,7 +244,7 @@ def _keyset(table: Table, last: list[Any] | None) -> tuple[str, list[Any]]:
 
 def _read(
     source: sqlite3.Connection, plan: _Plan, last: list[Any] | None, batch: int
-) -> Iterator[list[Any]]:
+) -> Generator[list[Any], None, None]:
     """The table's rows after `last`, in key order, a batch at a time."""
     where, params = _keyset(plan.table, last)
     columns = ", ".join(f'"{c}"' for c in plan.columns)
@@ -254,8 +260,8 @@ def _read(
 
 
 async def _prepared(
-    plan: _Plan, batches: Iterator[list[Any]]
-) -> AsyncIterator[tuple[list[Any], list[tuple[Any, ...]]]]:
+    plan: _Plan, batches: Generator[list[Any], None, None]
+) -> AsyncGenerator[tuple[list[Any], list[tuple[Any, ...]]], None]:
     """Each batch read, with its rows converted: the next batch is converted (its vectors
     built) in a thread while the server takes the one before."""
     loop = asyncio.get_running_loop()
@@ -299,9 +305,9 @@ async def _progress(conn: Connection) -> dict[str, asyncpg.Record]:
     return {r["step"]: r for r in await conn.fetch(f"SELECT * FROM {PROGRESS_TABLE}")}
 
 
-async def _start(conn: Connection, origin: str, url: str) -> bool:
+async def _start(conn: Connection, origin: str, fingerprint: str, url: str) -> bool:
     """Begin a copy, or resume one; whether it resumes. Refuses a target that holds an
-    archive (or another archive's unfinished copy)."""
+    archive (or another archive's unfinished copy, or this one's made before it changed)."""
     where = redacted(url)
     async with conn.transaction():
         if await conn.fetchval("SELECT to_regclass($1) IS NOT NULL", PROGRESS_TABLE):
@@ -312,6 +318,21 @@ async def _start(conn: Connection, origin: str, url: str) -> bool:
                 raise StorageError(
                     f"{where} holds an unfinished copy of another archive ({row[0]}): finish"
                     " that one, or start again in an empty database"
+                )
+            began = await conn.fetchval(
+                f"SELECT last_key FROM {PROGRESS_TABLE} WHERE step = $1", FINGERPRINT
+            )
+            if began is None:
+                # Begun by a Chronicle that kept no fingerprint: what was copied then
+                # cannot be checked, what is copied from now on is.
+                await _keep_fingerprint(conn, fingerprint)
+            elif changed := _changed(json.loads(began), json.loads(fingerprint)):
+                raise StorageError(
+                    f"{origin} has changed since the unfinished copy into {where} began (rows"
+                    f" of {', '.join(changed[:3])}{', ...' if len(changed) > 3 else ''}): the"
+                    " copy cannot go on. Drop the database and create it again (dropdb,"
+                    " createdb), stop the bot and anything else writing to the archive until"
+                    " migrate has finished, and run migrate again"
                 )
             return True
         unknown = [r[0] for r in await conn.fetch("SELECT name FROM counters")
@@ -340,7 +361,49 @@ async def _start(conn: Connection, origin: str, url: str) -> bool:
             f"INSERT INTO {PROGRESS_TABLE} (step, last_key, done) VALUES ('source', $1, true)",
             origin,
         )
+        await _keep_fingerprint(conn, fingerprint)
         return False
+
+
+async def _keep_fingerprint(conn: Connection, fingerprint: str) -> None:
+    await conn.execute(
+        f"INSERT INTO {PROGRESS_TABLE} (step, last_key, done) VALUES ($1, $2, true)",
+        FINGERPRINT,
+        fingerprint,
+    )
+
+
+def _fingerprint(source: sqlite3.Connection) -> str:
+    """What the archive holds, told cheaply (as JSON): each copied table's rows and its
+    last key, and SQLite's sequences (ids handed out, deleted rows' too). A row added or
+    deleted changes it; a row changed in place does not (the check after the copy compares
+    a sample of rows)."""
+    found: dict[str, Any] = {}
+    for table in TABLES:
+        key = ", ".join(f'"{k}"' for k in table.key)
+        descending = ", ".join(f'"{k}" DESC' for k in table.key)
+        count = source.execute(f'SELECT count(*) FROM "{table.name}"').fetchone()[0]
+        last = source.execute(
+            f'SELECT {key} FROM "{table.name}" ORDER BY {descending} LIMIT 1'
+        ).fetchone()
+        found[table.name] = [count, list(last) if last else None]
+    found["sqlite_sequence"] = sorted(
+        [name, seq] for name, seq in source.execute("SELECT name, seq FROM sqlite_sequence")
+    )
+    return json.dumps(found, sort_keys=True)
+
+
+def _changed(began: dict[str, Any], now: dict[str, Any]) -> list[str]:
+    """The tables whose fingerprints differ, in the order they are copied."""
+    order = {t.name: n for n, t in enumerate(TABLES)}
+    names = sorted(began.keys() | now.keys(), key=lambda name: (order.get(name, len(order)), name))
+    return [n for n in names if began.get(n) != now.get(n)]
+
+
+async def open_target(url: str) -> PostgresStorage:
+    """The PostgreSQL archive to copy into, as `chronicle migrate` opens it: an unfinished
+    copy in it (which anything else is refused) is what it goes on with."""
+    return PostgresStorage(await Database.open(url, unfinished_copy=True))
 
 
 async def copy_archive(
@@ -359,8 +422,11 @@ async def copy_archive(
     origin = _origin(source)
     try:
         _check_tables(source)
+        fingerprint = _fingerprint(source)
         async with target.db.pool.acquire() as conn:
-            report = CopyReport(resumed=await _start(conn, origin, target.db.url))
+            report = CopyReport(
+                resumed=await _start(conn, origin, fingerprint, target.db.url)
+            )
             for table in TABLES:
                 await _copy_table(conn, source, table, batch, progress)
             await _set_references(conn, source, batch)
@@ -414,32 +480,41 @@ async def _copy_table(
     began, copied = time.monotonic(), 0
     key_at = [plan.columns.index(k) for k in table.key]
     quiet = await _may_silence(conn, table.name)
-    async for raw, rows in _prepared(plan, _read(source, plan, last, batch)):
-        last_key = json.dumps([raw[-1][i] for i in key_at])
-        async with conn.transaction():
-            if quiet:
-                await conn.execute(f"ALTER TABLE {table.name} DISABLE TRIGGER USER")
-            try:
-                await _write(conn, plan, rows)
-            except (asyncpg.DataError, asyncpg.IntegrityConstraintViolationError) as exc:
-                raise StorageError(
-                    f"copying {table.name} failed after key {last or 'the start'}: {exc}"
-                ) from None
-            if quiet:
-                await conn.execute(f"ALTER TABLE {table.name} ENABLE TRIGGER USER")
-            await conn.execute(
-                f"INSERT INTO {PROGRESS_TABLE} (step, last_key, rows) VALUES ($1, $2, $3)"
-                " ON CONFLICT (step) DO UPDATE SET last_key = $2,"
-                f" rows = {PROGRESS_TABLE}.rows + $3",
-                table.name,
-                last_key,
-                len(rows),
-            )
-        last = json.loads(last_key)
-        done += len(rows)
-        copied += len(rows)
-        if progress:
-            progress(Step(table.name, done, max(total, done), time.monotonic() - began, copied))
+    # Closed here, however the copy ends: left to the garbage collector, the reader would
+    # close its cursor after the archive is closed (an "Exception ignored" on stderr).
+    batches = _read(source, plan, last, batch)
+    prepared = _prepared(plan, batches)
+    try:
+        async for raw, rows in prepared:
+            last_key = json.dumps([raw[-1][i] for i in key_at])
+            async with conn.transaction():
+                if quiet:
+                    await conn.execute(f"ALTER TABLE {table.name} DISABLE TRIGGER USER")
+                try:
+                    await _write(conn, plan, rows)
+                except (asyncpg.DataError, asyncpg.IntegrityConstraintViolationError) as exc:
+                    raise StorageError(
+                        f"copying {table.name} failed after key {last or 'the start'}: {exc}"
+                    ) from None
+                if quiet:
+                    await conn.execute(f"ALTER TABLE {table.name} ENABLE TRIGGER USER")
+                await conn.execute(
+                    f"INSERT INTO {PROGRESS_TABLE} (step, last_key, rows) VALUES ($1, $2, $3)"
+                    " ON CONFLICT (step) DO UPDATE SET last_key = $2,"
+                    f" rows = {PROGRESS_TABLE}.rows + $3",
+                    table.name,
+                    last_key,
+                    len(rows),
+                )
+            last = json.loads(last_key)
+            done += len(rows)
+            copied += len(rows)
+            if progress:
+                seconds = time.monotonic() - began
+                progress(Step(table.name, done, max(total, done), seconds, copied))
+    finally:
+        await prepared.aclose()
+        batches.close()
     await conn.execute(
         f"INSERT INTO {PROGRESS_TABLE} (step, rows, done) VALUES ($1, $2, true)"
         " ON CONFLICT (step) DO UPDATE SET done = true",

@@ -3,8 +3,11 @@ copied into a fresh PostgreSQL database, checked, interrupted and resumed, refus
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import gc
 import sqlite3
+import sys
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -16,9 +19,10 @@ from bot.cli import main
 from bot.services.imports import import_archive
 from storage import open_storage
 from storage.models import ArticleRecord, StorageError
-from storage.postgres import PostgresStorage, transfer
+from storage.postgres import transfer
 from storage.postgres.transfer_check import verify
 from tests.conftest import MOD_KEY, SAMPLE_NEWS, SEED_PAGES
+from tests.storage.postgres.test_search_order import _pages
 from tests.support import postgres
 
 NOW = "2024-03-01T12:00:00.000000Z"
@@ -115,8 +119,7 @@ def _counts(path: Path) -> dict[str, int]:
 
 
 async def _copy(source: Path, url: str, **options: Any) -> transfer.CopyReport:
-    target = await open_storage(url)
-    assert isinstance(target, PostgresStorage)
+    target = await transfer.open_target(url)
     try:
         return await transfer.copy_archive(source, target, **options)
     finally:
@@ -124,8 +127,7 @@ async def _copy(source: Path, url: str, **options: Any) -> transfer.CopyReport:
 
 
 async def _check(source_path: Path, url: str) -> None:
-    source, target = await open_storage(source_path), await open_storage(url)
-    assert isinstance(target, PostgresStorage)
+    source, target = await open_storage(source_path), await transfer.open_target(url)
     try:
         check = await verify(source_path, source, target, seed=7)
     finally:
@@ -210,7 +212,8 @@ async def test_an_interrupted_copy_resumes(
     try:
         # What the progress says is what is in: the failed batch left nothing behind.
         progress = {r[0]: r[1] for r in await conn.fetch(
-            "SELECT step, rows FROM migration_progress WHERE step <> 'source'")}
+            "SELECT step, rows FROM migration_progress WHERE step NOT IN ($1, $2)",
+            "source", transfer.FINGERPRINT)}
         held = {t: await conn.fetchval(f"SELECT count(*) FROM {t}") for t in progress}
         assert progress == held
         assert sum(held.values()) < sum(_counts(source_db).values())
@@ -234,8 +237,7 @@ async def test_a_target_holding_rows_is_refused(
     # An unfinished copy goes on only from the same archive.
     with pytest.raises(StorageError, match="unfinished copy of another archive"):
         await _copy(other, target_url)
-    target = await open_storage(target_url)
-    assert isinstance(target, PostgresStorage)
+    target = await transfer.open_target(target_url)
     await transfer.finish(target)
     await target.close()
     with pytest.raises(StorageError, match=r"is not empty \(244 events; rows in events"):
@@ -275,3 +277,179 @@ def test_command_copies_checks_and_refuses_a_second_time(
     out, err = capsys.readouterr()
     assert "is not empty (244 events" in err and "copies into an empty database only" in err
     assert "hunter2" not in out + err
+
+
+# An interrupted `chronicle migrate`, as an operator meets it: the command run in-process.
+
+
+def _killed_at(monkeypatch: pytest.MonkeyPatch, url: str, call: int) -> None:
+    """The copy's server connection terminated before its `call`th batch goes in, as
+    pg_terminate_backend or a server restart ends it."""
+    write = transfer._write
+    calls = 0
+
+    async def killing(conn: Any, plan: Any, rows: Any) -> None:
+        nonlocal calls
+        calls += 1
+        if calls == call:
+            admin = await asyncpg.connect(url)
+            try:
+                await admin.fetchval(
+                    "SELECT pg_terminate_backend($1, 10000)", conn.get_server_pid()
+                )
+            finally:
+                await admin.close()
+        await write(conn, plan, rows)
+
+    monkeypatch.setattr(transfer, "_write", killing)
+
+
+def _target(url: str, sql: str) -> Any:
+    async def fetch() -> Any:
+        conn = await asyncpg.connect(url)
+        try:
+            return [tuple(r) for r in await conn.fetch(sql)]
+        finally:
+            await conn.close()
+
+    return asyncio.run(fetch())
+
+
+def _held(url: str) -> dict[str, int]:
+    counts = " UNION ALL ".join(
+        f"SELECT '{t.name}', count(*) FROM {t.name}" for t in transfer.TABLES
+    )
+    return dict(_target(url, counts))
+
+
+def _interrupted(
+    source: Path, url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> str:
+    """`chronicle migrate` into url, its connection killed in page_versions (events and
+    event_keys copied); what it said on stderr."""
+    _killed_at(monkeypatch, url, 80)
+    assert main(["--db", str(source), "migrate", "--to", url, "--batch", "7"]) == 1
+    monkeypatch.setattr(transfer, "_write", _WRITE)
+    err = capsys.readouterr().err
+    assert "cannot reach the PostgreSQL server" in err, err
+    assert "Run the same command again to continue where it stopped." in err
+    return err
+
+
+_WRITE = transfer._write
+
+
+def test_a_killed_copy_ends_with_its_message_alone(
+    source_db: Path,
+    target_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The batch reader was left to the garbage collector, which closed it after the
+    archive: "Exception ignored in: <generator object _read ...>" followed the message."""
+    ignored: list[Any] = []
+    monkeypatch.setattr(sys, "unraisablehook", ignored.append)
+    err = _interrupted(source_db, target_url, monkeypatch, capsys)
+    gc.collect()
+    assert ignored == [] and "Exception ignored" not in err
+    assert err.rstrip().splitlines()[-2:] == [
+        line for line in err.rstrip().splitlines() if line.startswith(("chronicle:", "Run "))
+    ]
+    # And run again, it finishes.
+    assert main(["--db", str(source_db), "migrate", "--to", target_url]) == 0
+    out, err = capsys.readouterr()
+    assert "(resumed)" in err and "all the same" in out
+    gc.collect()
+    assert ignored == []
+
+
+def test_a_half_migrated_database_is_for_migrate_alone(
+    source_db: Path,
+    target_url: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Its counters are 0 until the copy ends: `chronicle run` took it for empty, imported
+    the sample archive into it, and the resumed copy then failed on a duplicate key."""
+    _interrupted(source_db, target_url, monkeypatch, capsys)
+    half = _held(target_url)
+    assert half["events"] > 0 and half["articles"] == 0
+
+    monkeypatch.chdir(tmp_path)  # no developer .env
+    for name in ("CHRONICLE_DB", "DISCORD_TOKEN", "LOG_LEVEL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("CHRONICLE_DATABASE_URL", target_url)
+    for command in (["run"], ["stats"], ["search", "Baghdadi"]):
+        assert main(command) == 1, command
+        out, err = capsys.readouterr()
+        assert err.splitlines() == [
+            f"chronicle: {target_url} holds an unfinished `chronicle migrate` of {source_db}:"
+            " run it again to finish, or drop the database (dropdb) to start over"
+        ], command
+        assert out == ""
+    assert _held(target_url) == half  # nothing was written into it
+
+    monkeypatch.delenv("CHRONICLE_DATABASE_URL")
+    assert main(["--db", str(source_db), "migrate", "--to", target_url]) == 0
+    out, err = capsys.readouterr()
+    assert "(resumed)" in err and "all the same" in out
+    monkeypatch.setenv("CHRONICLE_DATABASE_URL", target_url)
+    assert main(["stats"]) == 0
+    assert "244" in capsys.readouterr().out
+
+
+def _grown(path: Path) -> None:
+    """Five events more in the archive, each naming entities, as a feed poll adds them."""
+
+    async def grow() -> None:
+        store = await open_storage(path)
+        try:
+            await store.events.import_batch(_pages(5))
+        finally:
+            await store.close()
+
+    asyncio.run(grow())
+
+
+def test_resuming_from_a_changed_archive_is_refused(
+    source_db: Path,
+    target_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Tables already copied are not read again: events added to the archive since were
+    missing, and every resumed run ended on a foreign key error."""
+    _interrupted(source_db, target_url, monkeypatch, capsys)
+    half = _held(target_url)
+    _grown(source_db)
+    for _ in range(2):
+        assert main(["--db", str(source_db), "migrate", "--to", target_url]) == 1
+        lines = capsys.readouterr().err.splitlines()
+        assert len(lines) == 2 and lines[0] == f"Copying {source_db} into {target_url}"
+        assert lines[1].startswith(
+            f"chronicle: {source_db} has changed since the unfinished copy into {target_url}"
+            " began (rows of events, "
+        ), lines
+        assert lines[1].endswith(
+            "): the copy cannot go on. Drop the database and create it again (dropdb,"
+            " createdb), stop the bot and anything else writing to the archive until migrate"
+            " has finished, and run migrate again"
+        ), lines
+        assert _held(target_url) == half
+
+
+def test_a_copy_begun_by_an_older_chronicle_resumes(
+    source_db: Path,
+    target_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A progress table without the archive's fingerprint (written before it was kept) is
+    resumed as before, and keeps the fingerprint from then on."""
+    _interrupted(source_db, target_url, monkeypatch, capsys)
+    _target(target_url, f"DELETE FROM migration_progress WHERE step = '{transfer.FINGERPRINT}'")
+    assert main(["--db", str(source_db), "migrate", "--to", target_url, "--batch", "7"]) == 0
+    out, err = capsys.readouterr()
+    assert "(resumed)" in err and "all the same" in out
+    assert _target(target_url, "SELECT to_regclass('migration_progress')") == [(None,)]

@@ -25,6 +25,11 @@ def owns_guild(guild_id: int, shard_ids: Collection[int] | None, shard_count: in
     return shard_of(guild_id, shard_count) in shard_ids
 
 
+# More shards than any bot runs (Discord gives about one per 1,000 servers): a count or id
+# beyond it is a typo, refused before anything is sized by it.
+MAX_SHARD_COUNT = 100_000
+
+
 def parse_shard_ids(raw: str) -> tuple[int, ...]:
     """Shard ids written as ranges and single ids, comma-separated: "0-3", "0,2", "0-1,4".
     Sorted, each once. Raises ValueError saying what is wrong (not naming the setting)."""
@@ -38,6 +43,11 @@ def parse_shard_ids(raw: str) -> tuple[int, ...]:
                 f"has {part!r}, which is neither a shard id nor a range A-B (digits only)"
             )
         low, high = int(first), int(last) if dash else int(first)
+        if high >= MAX_SHARD_COUNT:
+            raise ValueError(
+                f"has {part!r}: shard ids go up to {MAX_SHARD_COUNT - 1} at most (a bot has about"
+                " one shard per 1,000 servers)"
+            )
         if low > high:
             raise ValueError(f"has the range {part!r}, which runs backwards: write {high}-{low}")
         if ids & set(range(low, high + 1)):
@@ -98,7 +108,8 @@ def sqlite_refusal(
     can. Given every shard (0-1 of 2, say), it is the bot's one process, as without."""
     if shard_ids is None or _postgresql(database):
         return None
-    if shard_count is not None and set(shard_ids) == set(range(shard_count)):
+    # Sorted and each once (parse_shard_ids): every shard when there are as many as the count.
+    if shard_count is not None and len(shard_ids) == shard_count and shard_ids[-1] < shard_count:
         return None
     return SQLITE_SHARDS.format(what=what)
 

@@ -90,6 +90,9 @@ def test_shard_ids_are_ranges_and_ids(raw: str, ids: tuple[int, ...]) -> None:
         ("0-", "neither a shard id nor a range"),
         ("1.5", "neither a shard id nor a range"),
         ("0-2,2", "names a shard twice"),
+        # Refused before anything is sized by it (it had taken 450 MB, and 10^20 hung).
+        ("0-5000000", "shard ids go up to 99999 at most"),
+        ("99999999999999999999", "shard ids go up to 99999 at most"),
     ],
 )
 def test_wrong_shard_ids_say_what_is_wrong(raw: str, says: str) -> None:
@@ -124,6 +127,10 @@ def test_shard_settings_are_read() -> None:
     [
         ({"DISCORD_SHARD_COUNT": "0"}, "DISCORD_SHARD_COUNT='0' must be a whole number"),
         ({"DISCORD_SHARD_COUNT": "two"}, "DISCORD_SHARD_COUNT='two' must be a whole number"),
+        (
+            {"DISCORD_SHARD_COUNT": "99999999999", "DISCORD_SHARD_IDS": "0"},
+            "DISCORD_SHARD_COUNT='99999999999' is more shards than a bot runs (at most 100000",
+        ),
         ({"DISCORD_SHARD_IDS": "0-1"}, "DISCORD_SHARD_IDS needs DISCORD_SHARD_COUNT too"),
         (
             {"DISCORD_SHARD_COUNT": "2", "DISCORD_SHARD_IDS": "1-2"},
@@ -163,6 +170,7 @@ def test_flags_override_the_settings() -> None:
         (None, "0-1", "--shards needs DISCORD_SHARD_COUNT too"),
         (2, "0-2", "--shards names shard 2, but with --shard-count=2 the shards are 0-1"),
         (4, "2-1", "--shards '2-1' has the range '2-1', which runs backwards"),
+        (10**20, "0", "--shard-count 100000000000000000000 is more shards than a bot runs"),
     ],
 )
 def test_wrong_flags_are_refused_clearly(count: int | None, ids: str | None, says: str) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Mapping
-from typing import Any, Final
+from typing import Any, Final, cast
 
 import discord
 from discord import app_commands
@@ -119,9 +119,14 @@ class ChronicleTree(app_commands.CommandTree):
         await handle_error(interaction, error)
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
-        """Before any command: a notice waiting for this member (say, their alerts were
-        paused because their DMs are closed) goes out after the command's own reply. It is
-        looked up beside the command, which the archive's other work must not hold up."""
+        """Before any command or autocomplete: its options lose any NUL character (no
+        keyboard types one, and PostgreSQL's text cannot hold it); then, for a command, a
+        notice waiting for this member (say, their alerts were paused because their DMs
+        are closed) goes out after the command's own reply. It is looked up beside the
+        command, which the archive's other work must not hold up."""
+        data = cast("dict[str, Any] | None", interaction.data)
+        if data is not None:
+            _without_nul(data.get("options", []))
         if interaction.type is discord.InteractionType.application_command:
             storage = getattr(interaction.client, "storage", None)
             if storage is not None:
@@ -129,6 +134,15 @@ class ChronicleTree(app_commands.CommandTree):
                 self._notices.add(task)
                 task.add_done_callback(self._notices.discard)
         return True
+
+
+def _without_nul(options: list[dict[str, Any]]) -> None:
+    """Options as typed, NUL characters taken out (in place: the namespace is read after)."""
+    for option in options:
+        value = option.get("value")
+        if isinstance(value, str) and "\x00" in value:
+            option["value"] = value.replace("\x00", "")
+        _without_nul(option.get("options", []))
 
 
 async def _notice_after_reply(

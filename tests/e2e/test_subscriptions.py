@@ -264,3 +264,19 @@ async def test_subscriptions_are_a_servers_not_offered_in_direct_messages(
                 assert reply["content"] == "This command works in servers, not in direct messages."
                 assert reply["flags"] & 64  # privately
         assert not standin.internal_errors
+
+
+async def test_a_nul_typed_in_an_option_is_taken_out_on_postgresql(
+    standin: DiscordStandIn, postgres_url: str
+) -> None:
+    """No keyboard types U+0000, but a client can send it, and PostgreSQL's text cannot
+    hold it: the option is read without it, by the command and by its autocomplete."""
+    async with running_bot(standin, postgres_url, prepare=sample):
+        offered = await standin.send_autocomplete(
+            "subscribe", {"entity": "Syr\x00"}, focused="entity"
+        )
+        choices = (await offered.callback()).json["data"]["choices"]
+        assert "Syria" in [choice["value"] for choice in choices]
+        handle = await standin.send_slash_command("subscribe", {"entity": "Syr\x00ia"})
+        reply = (await handle.callback()).json["data"]["content"]
+        assert reply.startswith("You now follow **Syria**"), reply

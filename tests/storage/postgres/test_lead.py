@@ -9,7 +9,9 @@ import asyncio
 import pytest
 
 from storage import open_storage
+from storage.problems import Cause
 from tests.support import pgbouncer
+from tests.support.tcp_proxy import TcpProxy
 
 
 async def one_leads_at_a_time(url: str) -> None:
@@ -39,3 +41,22 @@ async def test_one_process_leads_through_a_transaction_pooler(target_url: str) -
         pytest.skip("pgbouncer is not installed (Debian: apt install pgbouncer)")
     async with pgbouncer.transaction_pooler(target_url) as pooled:
         await one_leads_at_a_time(pooled)
+
+
+async def test_a_leader_whose_server_is_gone_is_told_so_not_as_a_bug(target_url: str) -> None:
+    """The poll's look at its lead, the server gone: a failure the log tells in one line
+    (what, and what to do), as every other job's, not a traceback."""
+    server = TcpProxy.before(target_url)
+    async with server:
+        storage = await open_storage(server.through(target_url))
+        try:
+            assert await storage.lead("feeds")
+            await server.cut()
+            with pytest.raises(Exception) as failed:
+                await storage.lead("feeds")
+            problem = storage.explain(failed.value)
+            assert problem is not None and problem.cause is Cause.UNREACHABLE
+            await server.start()
+            assert await storage.lead("feeds")  # back: asked again afresh
+        finally:
+            await storage.close()

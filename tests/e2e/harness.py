@@ -21,6 +21,11 @@ from tests.e2e.standin.server import DiscordStandIn, connected_client
 
 Prepare = Callable[[Storage], Awaitable[Any]]
 
+# Members the tests follow (besides the stand-in's default user).
+ANNA = UserSpec(id=5001, username="anna")
+BORIS = UserSpec(id=5002, username="boris")
+CHLOE = UserSpec(id=5003, username="chloe")
+
 
 class FakeClock:
     """A clock the test moves by hand (timezone-aware UTC)."""

@@ -12,7 +12,8 @@ import pytest
 from bot.client import ChronicleBot
 from bot.services.imports import import_archive
 from tests.conftest import SEED_PAGES, TEST_DATA
-from tests.e2e.harness import dms_to, running_bot, sample
+from tests.e2e.harness import ANNA, BORIS, CHLOE, dms_to, running_bot, sample
+from tests.e2e.news_channels_support import OLD
 from tests.e2e.standin.constants import DEFAULT_GUILD_ID
 from tests.e2e.standin.model import UserSpec, make_guild
 from tests.e2e.standin.server import DiscordStandIn
@@ -20,12 +21,6 @@ from tests.support.feed_server import FeedServer, wire_rss
 
 EPHEMERAL = 64
 GENERAL = DEFAULT_GUILD_ID + 10
-ANNA = UserSpec(id=5001, username="anna")
-BORIS = UserSpec(id=5002, username="boris")
-CHLOE = UserSpec(id=5003, username="chloe")
-
-
-OLD = [("old-1", "Ministers meet in Brussels to discuss the budget")]
 
 
 @pytest.fixture

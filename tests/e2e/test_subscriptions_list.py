@@ -13,18 +13,16 @@ from typing import Any
 
 import pytest
 
+from bot.alerts import DM_PAUSE_REASON
 from bot.client import ChronicleBot
-from tests.e2e.harness import dms_to, running_bot, sample
+from tests.e2e.harness import ANNA, BORIS, dms_to, running_bot, sample
+from tests.e2e.news_channels_support import OLD
 from tests.e2e.standin.constants import DEFAULT_GUILD_ID
-from tests.e2e.standin.model import UserSpec, make_guild
+from tests.e2e.standin.model import make_guild
 from tests.e2e.standin.server import DiscordStandIn
 from tests.support.feed_server import FeedServer, wire_rss
 
 EPHEMERAL = 64
-ANNA = UserSpec(id=5001, username="anna")
-BORIS = UserSpec(id=5002, username="boris")
-CLOSED = "Discord refused the direct message (your DMs are closed to Chronicle)"
-OLD = [("old-1", "Ministers meet in Brussels to discuss the budget")]
 
 
 @pytest.fixture
@@ -67,7 +65,7 @@ async def follow_fifty(bot: ChronicleBot) -> list[str]:
             channel_id=None,
         )
         ids.append(subscription.id)
-    await bot.storage.subscriptions.pause(ids[::5] + ids[1::5] + ids[2::5], CLOSED)
+    await bot.storage.subscriptions.pause(ids[::5] + ids[1::5] + ids[2::5], DM_PAUSE_REASON)
     return names
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.harness import FakeClock, dms_to, running_bot, sample
+from tests.e2e.harness import ANNA, BORIS, FakeClock, dms_to, running_bot, sample
 from tests.e2e.news_channels_support import (
     GENERAL,
     NEWS,
@@ -30,8 +30,6 @@ from tests.e2e.standin.model import DEFAULT_USER, UserSpec, make_guild
 from tests.e2e.standin.server import DiscordStandIn
 from tests.support.feed_server import FeedServer
 
-ANNA = UserSpec(id=5001, username="anna")
-BORIS = UserSpec(id=5002, username="boris")
 OTHER = DEFAULT_GUILD_ID + (1 << 22) * 7  # a second server Anna and Chronicle share
 OTHER_GENERAL = OTHER + 10
 

@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from bot.client import ChronicleBot
-from tests.e2e.harness import dms_to, running_bot, sample
+from tests.e2e.harness import ANNA, BORIS, dms_to, running_bot, sample
+from tests.e2e.news_channels_support import OLD
 from tests.e2e.standin.constants import DEFAULT_GUILD_ID, SEND_MESSAGES
 from tests.e2e.standin.model import UserSpec, make_guild
 from tests.e2e.standin.server import DiscordStandIn
@@ -21,9 +22,6 @@ from tests.support.feed_server import FeedServer, wire_rss
 
 GENERAL = DEFAULT_GUILD_ID + 10
 NEWS = DEFAULT_GUILD_ID + 11
-ANNA = UserSpec(id=5001, username="anna")
-BORIS = UserSpec(id=5002, username="boris")
-OLD = [("old-1", "Ministers meet in Brussels to discuss the budget")]
 
 
 @pytest.fixture

@@ -8,11 +8,10 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.harness import running_bot, sample
-from tests.e2e.standin.model import UserSpec, make_guild
+from tests.e2e.harness import ANNA, running_bot, sample
+from tests.e2e.standin.model import make_guild
 from tests.e2e.standin.server import DiscordStandIn
 
-ANNA = UserSpec(id=5001, username="anna")
 # 117 characters: a story name as the portal may nest it (a choice holds 100).
 LONG = (
     "Russian military intervention in the Syrian Civil War and the related negotiations "

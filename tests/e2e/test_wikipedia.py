@@ -15,14 +15,13 @@ from bot.client import ChronicleBot
 from bot.ingest.portal import ENGLISH
 from bot.scheduler import digest_job_id
 from tests.conftest import TEST_DATA
-from tests.e2e.harness import FakeClock, dms_to, running_bot, sample
+from tests.e2e.harness import ANNA, FakeClock, dms_to, running_bot, sample
 from tests.e2e.standin.constants import DEFAULT_GUILD_ID
-from tests.e2e.standin.model import UserSpec, make_guild
+from tests.e2e.standin.model import make_guild
 from tests.e2e.standin.server import DiscordStandIn
 from tests.support.mediawiki_server import MediaWikiStandIn
 
 NEWS = DEFAULT_GUILD_ID + 11
-ANNA = UserSpec(id=5001, username="anna")
 MANAGE_GUILD = 1 << 5
 YESTERDAY = dt.date(2024, 1, 8)
 TODAY = dt.date(2024, 1, 9)

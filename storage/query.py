@@ -83,6 +83,7 @@ class Problem(enum.Enum):
     NOTHING_TO_FIND = "nothing to find"  # no word at all ("", "***", "AND")
     ONLY_EXCLUSIONS = "only exclusions"  # "-Russia": what to leave out, but not what to find
     SHORT_PREFIX = "short prefix"  # "s*": see Term.is_short_prefix
+    TOO_MANY_WORDS = "too many words"  # more than MAX_TERMS, stop words aside
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +99,7 @@ class SearchQuery:
     alternative)."""
 
     groups: tuple[tuple[Term, ...], ...] = ()
+    beyond: tuple[str, ...] = ()  # what was typed past the MAX_TERMS-th word, as typed
 
     @property
     def required(self) -> tuple[tuple[Term, ...], ...]:
@@ -119,6 +121,8 @@ class SearchQuery:
 
     def problem(self) -> QueryProblem | None:
         """Why this query cannot be searched, or None when it can."""
+        if self.beyond:
+            return QueryProblem(Problem.TOO_MANY_WORDS, self.beyond)
         if not self.groups:
             return QueryProblem(Problem.NOTHING_TO_FIND)
         if not self.required:
@@ -236,8 +240,9 @@ def parse_query(text: str, *, prefix_last: bool = False) -> SearchQuery:
         else:
             groups.append(alternatives)
         pending_or = False
-        if len(groups) >= MAX_TERMS:
-            break
+        if sum(not (len(g) == 1 and g[0].is_stop_word) for g in groups) > MAX_TERMS:
+            beyond = tuple(m.group(0) for m in raw_terms[index:])
+            return SearchQuery(tuple(tuple(group) for group in groups[:-1]), beyond)
     telling = [g for g in groups if not (len(g) == 1 and g[0].is_stop_word)]
     kept = telling if any(not g[0].negated for g in telling) else groups
     return SearchQuery(tuple(tuple(group) for group in kept))

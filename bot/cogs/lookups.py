@@ -190,13 +190,14 @@ class Lookups(commands.Cog):
             # The server's day and language are read here, within the time "thinking…" buys.
             today = await self._today(interaction)
             language = await self._language(interaction)
-            month, day, before_year = today.month, today.day, today.year  # earlier years
+            month, day = today.month, today.day
+            before_year: int | None = today.year  # earlier years
             year = today.year  # a common year's February 28 shows February 29's events too
             if date:
                 month, day = lookups.parse_month_day(date)
                 if date.count("-") == 2:  # as seen from that date: its year and earlier
                     year = lookups.parse_date(date).year
-                    before_year = year + 1
+                    before_year = year + 1 if year < dt.MAXYEAR else None  # 9999: all years
 
             async def load(page: int) -> Page:
                 events = await storage.events.on_this_day(

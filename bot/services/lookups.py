@@ -14,7 +14,7 @@ from bot.errors import InvalidInput, NotFound
 from storage import Storage
 from storage.keys import parse_key
 from storage.models import EntityProfile, Event, EventBrief, RelatedEvent, SearchFilter, SearchHit
-from storage.query import Problem, parse_query
+from storage.query import MAX_TERMS, Problem, parse_query
 from storage.textindex import same_script
 
 RELATED_SHOWN = 10
@@ -68,7 +68,7 @@ def parse_day(text: str) -> tuple[int, int, int | None]:
     month, day = numbers[-2:]
     year = numbers[0] if len(numbers) == 3 else None
     try:
-        dt.date(year or 2000, month, day)  # 2000, a leap year: 02-29 is a real day
+        dt.date(2000 if year is None else year, month, day)  # 2000: 02-29 is a real day
     except (ValueError, OverflowError) as exc:
         raise InvalidInput(f"{text[:40]!r} is not a real day ({exc}).") from None
     return month, day, year
@@ -96,6 +96,7 @@ async def find_event(storage: Storage, query: str, *, language: str | None = Non
         event = await storage.events.get_by_key(query)
         if event is not None:
             return event
+    check_search_words(query)  # words /search would refuse ("s*", "-Russia") are refused here too
     hits = await storage.search.search(SearchFilter(text=query, language=language), limit=1)
     if hits:
         event = await storage.events.get(hits[0].event.id)
@@ -168,6 +169,11 @@ def check_search_words(text: str) -> None:
             raise InvalidInput(
                 f"{_quote(' '.join(problem.terms))} would match almost every event: give a"
                 " prefix at least two letters, or search for the word itself."
+            )
+        case Problem.TOO_MANY_WORDS:
+            raise InvalidInput(
+                f"A search takes {MAX_TERMS} words at most (little words such as “the” aside):"
+                f" {_quote(' '.join(problem.terms))} is more. Leave out some words."
             )
         case Problem.NOTHING_TO_FIND:
             raise InvalidInput(

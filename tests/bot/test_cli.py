@@ -211,6 +211,17 @@ def test_bad_input_gets_clear_messages(archive: Cli) -> None:
     for blank in ("", "  "):
         code, _, err = archive("entity", blank)
         assert code == 1 and "Give an entity's name" in err
+    # Words /search refuses are refused by show and related too (not answered with an event,
+    # or with suggestions of the very events -Russia leaves out).
+    for command in ("show", "related"):
+        code, _, err = archive(command, "s*")
+        assert code == 1 and "would match almost every event" in err
+        code, out, err = archive(command, "--", "-Russia")
+        assert code == 1 and "only says what to leave out" in err and "Russia" not in out
+    code, _, err = archive("search", " ".join(f"word{n}" for n in range(20)))
+    assert code == 1 and "A search takes 16 words at most" in err and "word16" in err
+    code, _, err = archive("onthisday", "0000-06-16")
+    assert code == 1 and "is not a real day (year 0 is out of range)" in err
     code, _, err = archive("search", "Russia", "--since", "2017-02-30")
     assert code == 1 and "not a real date" in err
     code, _, err = archive("search", "Russia", "--since", "yesterday")

@@ -213,6 +213,17 @@ async def test_onthisday_groups_by_year(bot: ChronicleBot, standin: DiscordStand
     assert "— 2014**" in embed["description"] and "Kudhaa Island" in embed["description"]
 
 
+async def test_onthisday_of_the_last_year_there_is(
+    standin: DiscordStandIn, postgres_url: str
+) -> None:
+    """9999-06-16: every year up to it, on PostgreSQL as on SQLite (year 10000 had been
+    asked of PostgreSQL: "Something went wrong")."""
+    async with running_bot(standin, postgres_url, prepare=sample):
+        handle = await standin.send_slash_command("onthisday", {"date": "9999-06-16"})
+        embed = embed_of(await handle.response())
+        assert embed["title"] == "On this day: June 16" and "— 2017**" in embed["description"]
+
+
 async def test_related_and_entity_and_about(bot: ChronicleBot, standin: DiscordStandIn) -> None:
     handle = await standin.send_slash_command("related", {"query": MOD_KEY})
     message = await handle.response()

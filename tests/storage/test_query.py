@@ -95,6 +95,23 @@ def test_stop_words_are_left_out_when_other_words_remain() -> None:
     assert groups("Russia -the") == [[Term(("Russia",))], [Term(("the",), negated=True)]]
 
 
+def test_stop_words_do_not_count_toward_the_most_words() -> None:
+    """"-word leaves out" and "plain words all must appear" hold in a long query: stop words
+    (left out) do not use up the words a search takes."""
+    stop = "and the as at be by for from in is it of on to with"
+    assert groups(f"Syria {stop} -Russia") == [
+        [Term(("Syria",))],
+        [Term(("Russia",), negated=True)],
+    ]
+    assert len(groups(f"{stop} {' '.join(f'w{n}' for n in range(MAX_TERMS))}")) == MAX_TERMS
+
+
+def test_words_beyond_the_most_are_a_problem_not_dropped() -> None:
+    query = parse_query(" ".join(f"w{n}" for n in range(MAX_TERMS + 3)) + " -Russia")
+    beyond = (*(f"w{n}" for n in range(MAX_TERMS, MAX_TERMS + 3)), "-Russia")
+    assert query.problem() == QueryProblem(Problem.TOO_MANY_WORDS, beyond)
+
+
 def test_stop_words_alone_are_searched_for() -> None:
     assert groups("the") == [[Term(("the",))]]
     assert groups("of the") == [[Term(("of",))], [Term(("the",))]]

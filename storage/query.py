@@ -184,11 +184,18 @@ def ends_with_one_cjk(term_tokens: tuple[str, ...]) -> bool:
 
 # Fullwidth ASCII (U+FF01-FF5E) and the ideographic space, as a Chinese or Japanese keyboard
 # types them, to ASCII: one character for one, so words split where they split in the index.
-_FULLWIDTH = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
+# The quotation marks a Chinese keyboard (“…”, 「…」, 『…』) or a phone's smart punctuation
+# types are a phrase's quotes too.
+_FULLWIDTH = (
+    {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)}
+    | {0x3000: 0x20}
+    | dict.fromkeys(map(ord, "“”「」『』｢｣"), ord('"'))
+)
 
 
 def typed_text(text: str) -> str:
-    """What was typed, with fullwidth letters ("ＲＵＳＳＩＡ") and signs as plain ones."""
+    """What was typed, with fullwidth letters ("ＲＵＳＳＩＡ") and signs as plain ones, and
+    typographic quotation marks as the search syntax's."""
     return text if text.isascii() else text.translate(_FULLWIDTH)
 
 

@@ -14,7 +14,7 @@ from bot.errors import InvalidInput, NotFound
 from storage import Storage
 from storage.keys import parse_key
 from storage.models import EntityProfile, Event, EventBrief, RelatedEvent, SearchFilter, SearchHit
-from storage.query import MAX_TERMS, Problem, parse_query
+from storage.query import MAX_TERMS, Problem, parse_query, typed_text
 from storage.textindex import same_script
 
 RELATED_SHOWN = 10
@@ -45,7 +45,7 @@ def _digits(text: str, most: int) -> bool:
 
 
 def parse_date(text: str, *, what: str = "date") -> dt.date:
-    text = text.strip()
+    text = typed_text(text).strip()  # fullwidth digits, as a Chinese keyboard types them
     try:
         return dt.date.fromisoformat(text)
     except ValueError:
@@ -60,8 +60,8 @@ def parse_date(text: str, *, what: str = "date") -> dt.date:
 
 
 def parse_day(text: str) -> tuple[int, int, int | None]:
-    """'MM-DD' or 'YYYY-MM-DD' -> (month, day, the year or None)."""
-    parts = text.strip().split("-")
+    """'MM-DD' or 'YYYY-MM-DD' -> (month, day, the year or None); fullwidth digits too."""
+    parts = typed_text(text).strip().split("-")
     if not (2 <= len(parts) <= 3 and all(_digits(p, 9) for p in parts)):
         raise InvalidInput(f"{text[:40]!r} is not a day: {DAY_HELP}.")
     numbers = [int(p) for p in parts]

@@ -203,6 +203,15 @@ def test_hostile_search_text_never_crashes(archive: Cli, text: str) -> None:
     assert code in (0, 1)
 
 
+def test_dates_typed_in_fullwidth_digits_are_read(archive: Cli) -> None:
+    """As a Chinese keyboard types them: ０６-１６, ２０１７－０１－０１."""
+    assert archive("onthisday", "０６-１６") == archive("onthisday", "06-16")
+    fullwidth = archive("search", "Syria", "--since", "２０１７－０１－０１", "--json")
+    assert fullwidth[0] == 0 and fullwidth == archive(
+        "search", "Syria", "--since", "2017-01-01", "--json"
+    )
+
+
 def test_bad_input_gets_clear_messages(archive: Cli) -> None:
     code, _, err = archive("entity", "Abu Bakr al-Bagdadi")
     assert code == 1 and "No entity is called" in err and "Abu Bakr al-Baghdadi" in err

@@ -65,6 +65,14 @@ def test_an_excluded_phrase() -> None:
     )
 
 
+@pytest.mark.parametrize("quotes", ["“”", "「」", "『』", "｢｣", "＂＂"])
+def test_a_chinese_keyboard_s_quotation_marks_make_a_phrase(quotes: str) -> None:
+    """As typed with a Chinese keyboard, or a phone's smart punctuation."""
+    opening, closing = quotes
+    assert parse_query(f"特朗普 -{opening}美国 总统{closing}") == parse_query('特朗普 -"美国 总统"')
+    assert parse_query(f"{opening}Islamic State{closing}") == parse_query('"Islamic State"')
+
+
 @pytest.mark.parametrize("text", ["iran OR syria", "iran | syria"])
 def test_or_makes_alternatives(text: str) -> None:
     assert groups(text) == [[Term(("iran",)), Term(("syria",))]]
@@ -96,7 +104,7 @@ def test_stop_words_are_left_out_when_other_words_remain() -> None:
 
 
 def test_stop_words_do_not_count_toward_the_most_words() -> None:
-    """"-word leaves out" and "plain words all must appear" hold in a long query: stop words
+    """ "-word leaves out" and "plain words all must appear" hold in a long query: stop words
     (left out) do not use up the words a search takes."""
     stop = "and the as at be by for from in is it of on to with"
     assert groups(f"Syria {stop} -Russia") == [

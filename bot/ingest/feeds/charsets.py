@@ -83,6 +83,19 @@ def _mostly_utf8(body: bytes) -> tuple[bytes, str] | None:
     return text.encode("utf-8"), f"{sequences} ({where}) replaced with U+FFFD"
 
 
+def _web_big5(body: bytes) -> str | None:
+    """Big5 as the web reads it: Python's big5 lacks characters every Taiwan feed uses (裏,
+    恒, 碁) and fails on them, when a browser reads Big5 as Microsoft's cp950 extended with
+    Hong Kong's characters (WHATWG's Encoding Standard). cp950 first (Taiwan), then
+    Big5-HKSCS (Hong Kong); None when neither reads the bytes."""
+    for codec in ("cp950", "big5hkscs"):
+        try:
+            return body.decode(codec)
+        except UnicodeDecodeError:
+            continue
+    return None
+
+
 def charset_for_feedparser(
     body: bytes, content_type: str | None, notes: list[str]
 ) -> tuple[bytes, str | None]:
@@ -123,6 +136,8 @@ def charset_for_feedparser(
     elif not body.isascii() and (utf8 or repaired):
         notes.append(f"{where} says {declared}, but the bytes are UTF-8; read them as UTF-8")
         actual = "utf-8"
+    elif codec == "big5" and (text := _web_big5(body)) is not None:
+        return text.encode("utf-8"), "utf-8"
     else:
         return body, header
     if repaired is not None:
@@ -154,6 +169,9 @@ def _single_byte_codec(body: bytes) -> str:
 # The labels browsers read differently from Python (the WHATWG Encoding standard): GB2312
 # pages are GBK in practice, and Latin-1 pages use windows-1252's extra characters.
 _HTML_CODEC_ALIASES: Final = {
+    "big5": "cp950",  # see _web_big5
+    "big5-tw": "cp950",
+    "csbig5": "cp950",
     "gb2312": "gb18030",
     "gbk": "gb18030",
     "x-gbk": "gb18030",

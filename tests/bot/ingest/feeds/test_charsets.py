@@ -205,3 +205,32 @@ async def test_legacy_text_is_not_taken_for_damaged_utf8() -> None:
     assert parsed.warning == (
         "CharacterEncodingOverride: document declared as utf-8, but parsed as windows-1252"
     )
+
+
+def big5_rss(declaration: str, title: str) -> bytes:
+    """A Taiwan feed as its server writes it: Big5 as the web reads it (cp950)."""
+    return (
+        f'<?xml version="1.0" {declaration}?>\n<rss version="2.0"><channel>'
+        f"<title>台灣新聞</title><item><guid>tw-1</guid><title>{title}</title>"
+        "<link>https://news.example.tw/1</link></item></channel></rss>"
+    ).encode("cp950")
+
+
+@pytest.mark.parametrize(
+    ("declaration", "content_type"),
+    [
+        ('encoding="big5"', "application/rss+xml"),
+        ("", "application/rss+xml; charset=Big5"),
+        ('encoding="big5-tw"', "text/xml"),
+    ],
+)
+async def test_big5_is_read_as_the_web_reads_it(
+    server: FeedServer, session: aiohttp.ClientSession, declaration: str, content_type: str
+) -> None:
+    """Characters Python's strict big5 lacks but every Taiwan feed writes (裏, 恒 of 恒生指數,
+    碁) had made the whole feed, its name too, read as windows-1252: mojibake, for good."""
+    title = "恒生指數收市 裏約熱內盧圍棋（碁）大賽"
+    server.set_file("tw.xml", big5_rss(declaration, title), content_type=content_type)
+    _, parsed = await fetch_and_parse(session, server.url("tw.xml"))
+    assert parsed.title == "台灣新聞" and [e.title for e in parsed.entries] == [title]
+    assert parsed.warning is None

@@ -21,6 +21,7 @@ import unicodedata
 from fractions import Fraction
 from functools import cache, lru_cache
 from itertools import pairwise
+from typing import Final
 
 import opencc
 
@@ -104,10 +105,20 @@ def _combining_marks() -> tuple[re.Pattern[str], re.Pattern[str]]:
     )
 
 
+# The dots written between the parts of a name (唐納·川普; 唐納‧川普 in Taiwan; a Big5 feed's
+# •): one dot when folded. All are punctuation to the index, so its words do not change
+# (Japanese ・ is not among them: the index reads it as katakana). Migrations SQLite 0017 and
+# PostgreSQL 0012 fold stored names so; they list the same characters.
+INTERPUNCTS: Final = "‧•∙⋅"
+_ONE_INTERPUNCT: Final = dict.fromkeys(map(ord, INTERPUNCTS), ord("·"))
+
+
 def fold_text(text: str) -> str:
-    """Case- and accent-insensitive form of a text: 'Erdoğan' and 'erdogan' fold alike."""
+    """Case- and accent-insensitive form of a text: 'Erdoğan' and 'erdogan' fold alike, and
+    so do a name's dots (INTERPUNCTS)."""
     if text.isascii():
         return " ".join(text.lower().split())
+    text = text.translate(_ONE_INTERPUNCT)
     decomposed = unicodedata.normalize("NFKD", simplified(text).casefold())
     basic, supplementary = _combining_marks()
     stripped = basic.sub("", decomposed)

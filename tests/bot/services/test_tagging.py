@@ -70,6 +70,17 @@ def test_entity_matcher_rules() -> None:
     assert len(matcher) == 14  # "美" and "124" are left out; Iran's demonym "Iranian" is in
 
 
+def test_a_name_s_dots_are_one() -> None:
+    """Taiwan writes 巴沙爾‧阿薩德, a Big5 feed's dot reads as •: the name as the archive has it."""
+    matcher = EntityMatcher()
+    matcher.add_many(["巴沙尔·阿萨德", "叙利亚"])
+    for dot in "‧•·":
+        assert matcher.find(f"敘利亞總統巴沙爾{dot}阿薩德會見伊朗代表團") == [
+            "叙利亚",
+            "巴沙尔·阿萨德",
+        ]
+
+
 # --- word forms ------------------------------------------------------------------------------
 
 

@@ -32,6 +32,9 @@ AND_WORDS = frozenset({"AND", "&&"})
 NOT_WORDS = frozenset({"NOT"})
 OPERATORS = OR_WORDS | AND_WORDS | NOT_WORDS
 _USER_TERM = re.compile(r'(-?)"([^"]*)"?|(\S+)')
+# Chinese lists words with a comma or an enumeration comma and no space (叙利亚，俄罗斯,
+# 叙利亚、俄罗斯): beside a Chinese character, these separate words as a space does.
+_CJK_LIST_MARK = re.compile(r"(?<=[\u3400-\u9fff])[,，、;；]|[,，、;；](?=[\u3400-\u9fff])")
 
 
 # The commonest English words. Each is in most events of a big archive, so it narrows
@@ -202,7 +205,7 @@ def typed_text(text: str) -> str:
 def parse_query(text: str, *, prefix_last: bool = False) -> SearchQuery:
     """User text -> a SearchQuery. Stop words are left out when other words remain. With
     prefix_last (autocomplete), a last word still being typed is a prefix."""
-    text = typed_text(text[:MAX_QUERY_CHARS])
+    text = _CJK_LIST_MARK.sub(" ", typed_text(text[:MAX_QUERY_CHARS]))
     groups: list[list[Term]] = []
     pending_or = False
     negate_next = False

@@ -73,6 +73,15 @@ def test_a_chinese_keyboard_s_quotation_marks_make_a_phrase(quotes: str) -> None
     assert parse_query(f"{opening}Islamic State{closing}") == parse_query('"Islamic State"')
 
 
+@pytest.mark.parametrize(
+    "listed", ["叙利亚，俄罗斯", "叙利亚、俄罗斯", "叙利亚,俄罗斯", "叙利亚；俄罗斯"]
+)
+def test_words_listed_the_chinese_way_are_words(listed: str) -> None:
+    """Chinese lists words with a comma and no space: each is a word, not one phrase."""
+    assert parse_query(listed) == parse_query("叙利亚 俄罗斯")
+    assert parse_query("Syria,Russia") != parse_query("Syria Russia")  # English: as written
+
+
 @pytest.mark.parametrize("text", ["iran OR syria", "iran | syria"])
 def test_or_makes_alternatives(text: str) -> None:
     assert groups(text) == [[Term(("iran",)), Term(("syria",))]]

@@ -77,7 +77,7 @@ _LIST_MARKUP: Final = frozenset({"*", "#", ":", ";"})
 # Bullets nested deeper than this are read at this depth, as siblings of the deepest topics.
 # Real day pages nest 2 to 4 deep (a story, a sub-story, the item). A vandal's hundred-deep
 # list would otherwise give each of its items a hundred topics, and cost a parsed node per
-# list marker: 100,000 of them in a 110 KB page take mwparserfromhell seconds.
+# list marker (benchmarks.portal_parse; FINDINGS, "Portal day pages").
 MAX_NESTING: Final = 8
 _DEEP_LIST: Final = re.compile(rf"^[*#:;]{{{MAX_NESTING + 1},}}", re.MULTILINE)
 

@@ -122,7 +122,10 @@ async def test_a_live_digest_goes_on_after_the_database_came_back(postgres_url: 
             await live.wait()
             api.server = server
             await bot.storage.events.import_batch(news(2))
-            await bot.announce()
+            try:
+                await bot.announce()
+            except Exception as exc:  # the alert sweep beside the post may meet the cut too
+                assert bot.storage.explain(exc) is not None, exc  # the archive's: logged so
             await live.wait()
             assert listed(api.posted()) == [0, 1]
             await server.start()

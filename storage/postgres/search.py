@@ -92,6 +92,20 @@ class _Where:
         return " AND ".join(conditions)
 
 
+def _left_out(excluded: str | None, number: int, *, own_text: bool) -> str:
+    """The condition (on events e, after others: it starts with AND) leaving out the
+    events whose articles, and with own_text their own text too, hold any of the excluded
+    terms, the tsquery `excluded` being parameter $number; none without one. An event's
+    articles are read by their event (articles_by_event): few, and their vectors checked."""
+    if excluded is None:
+        return ""
+    own = f" AND NOT e.search @@ ${number}::tsquery" if own_text else ""
+    return (
+        f"{own} AND NOT EXISTS (SELECT 1 FROM articles a"
+        f" WHERE a.event_id = e.id AND a.search @@ ${number}::tsquery)"
+    )
+
+
 class PostgresSearch:
     """Events found by their words, and by their dates and entities alone."""
 
@@ -164,6 +178,12 @@ class PostgresSearch:
             newest = await self.db.fetchval("SELECT max(id) FROM events")
             floor = max(0, (newest or 0) - STOP_PHRASE_EVENTS + 1)
         by_articles = await self._article_scores(parsed, ranked=rank_by is not None)
+        # An excluded term leaves an event out when its own text or any of its articles
+        # holds it, wherever the words to find were: the events matching hold none in their
+        # text already, and each is checked against its articles (by event, few) before the
+        # LIMIT, so that a page is never short; those found by an article alone, against
+        # both (_left_out).
+        excluded = any_of([phrase(term) for term in parsed.excluded]) if parsed.excluded else None
         corpus = await self._corpus(rank_by, counted=counts) if rank_by is not None else None
         positions = bm25.Positions(rank_by or [])
         in_headline = compile_query(parsed, HEADLINE)
@@ -185,12 +205,14 @@ class PostgresSearch:
                 "SELECT e.id, e.date, e.search @@ $2::tsquery AS in_headline,"
                 f" {bm25.EVENT_COLUMNS if corpus is not None else 'NULL AS vector'}"
                 f" FROM events e WHERE e.search @@ $1::tsquery AND e.id >= $3 AND {where.sql(5)}"
+                f"{_left_out(excluded, 5 + len(params), own_text=False)}"
                 f" ORDER BY {order} LIMIT $4",
                 match,
                 in_headline,
                 floor,
                 window,
                 *params,
+                *([excluded] if excluded else []),
             )
             scores: dict[int, float] = {}
             dates: dict[int, dt.date] = {}
@@ -207,9 +229,11 @@ class PostgresSearch:
                     r["id"]: r["date"]
                     for r in await self.db.fetch(
                         "SELECT e.id, e.date FROM events e"
-                        f" WHERE e.id = ANY($1::bigint[]) AND {where.sql(2)}",
+                        f" WHERE e.id = ANY($1::bigint[]) AND {where.sql(2)}"
+                        f"{_left_out(excluded, 2 + len(params), own_text=True)}",
                         missing,
                         *params,
+                        *([excluded] if excluded else []),
                     )
                 }
             best = sorted(dates, key=lambda i: (scores[i], -dates[i].toordinal(), -i))

@@ -117,6 +117,14 @@ def compile_match(query: SearchQuery, *, cut: int | None = None) -> str | None:
     return expression
 
 
+def excluded_match(text: str) -> str | None:
+    """A MATCH expression for any of the terms text excludes (words, prefixes, phrases, as
+    typed: never cut), or None when it excludes none: what leaves an event out when its
+    own text or any of its articles holds it."""
+    excluded = parse_query(text).excluded
+    return " OR ".join(_expression(term) for term in excluded) if excluded else None
+
+
 def contradicts_itself(text: str) -> bool:
     """Whether a word to find is also excluded ("flood -flood"): nothing can match, and
     FTS5 would read every event holding the word to find that out."""

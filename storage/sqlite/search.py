@@ -29,6 +29,7 @@ from storage.sqlite.fts import (
     build_match,
     contradicts_itself,
     entities_match,
+    excluded_match,
     few_matches_likely,
     headline_phrase,
     in_text,
@@ -194,6 +195,28 @@ class SQLiteSearch:
             scored_match = " AND ".join([f"headline : ({match})", *words.filters])
             event_score, article_score = "-1.0", "0"
         articles_match = build_match(text)  # articles: few, and found by what was typed
+        # An excluded term leaves an event out when its own text or any of its articles
+        # holds it, wherever the words to find were: the event's own matches hold none of
+        # their text's already, those found by an article are checked against the event's
+        # text, and every candidate against its articles (by their index, by rowid: few,
+        # like the terms), before the LIMIT, so that a page is never short.
+        excluded = excluded_match(text)
+        own_text = left_out = ""
+        own_params: tuple[str, ...] = ()
+        left_out_params: tuple[str, ...] = ()
+        if excluded is not None:
+            own_text = (
+                " AND NOT EXISTS (SELECT 1 FROM event_search"
+                " WHERE event_search MATCH ? AND rowid = a.event_id)"
+            )
+            own_params = (in_text(excluded),)
+            # CROSS JOIN: an event's articles by their index, each looked up in FTS5 by rowid.
+            left_out = (
+                " AND NOT EXISTS (SELECT 1 FROM articles x CROSS JOIN article_search"
+                " ON article_search.rowid = x.id"
+                " WHERE x.event_id = e.id AND article_search MATCH ?)"
+            )
+            left_out_params = (excluded,)
         floor = 0
         if stop_word_phrase(text):
             row = await self.db.fetchone("SELECT max(id) FROM events")
@@ -251,15 +274,18 @@ class SQLiteSearch:
                 "  UNION ALL"
                 f"  SELECT a.event_id, {article_score}"
                 "  FROM article_search JOIN articles a ON a.id = article_search.rowid"
-                "  WHERE article_search MATCH ?"
+                f"  WHERE article_search MATCH ?{own_text}"
                 " ), best AS (SELECT id, MIN(score) AS score FROM hits GROUP BY id)"
                 f" SELECT {event_rows.BRIEF_COLUMNS} FROM best JOIN events e ON e.id = best.id"
-                f" WHERE {words.where} ORDER BY best.score, e.date DESC, e.id DESC LIMIT ?",
+                f" WHERE {words.where}{left_out}"
+                " ORDER BY best.score, e.date DESC, e.id DESC LIMIT ?",
                 (
                     json.dumps(ids),
                     *scored_params,
                     articles_match,
+                    *own_params,
                     *words.params,
+                    *left_out_params,
                     words.want,
                 ),
             )

@@ -62,23 +62,28 @@ def listed(lines: list[str]) -> list[int]:
     return sorted(int(n) for text in lines for n in re.findall(r"Atlantis news number (\d+)", text))
 
 
+async def new_events_digest(storage: Storage, every: str, now: dt.datetime) -> None:
+    """The sample archive, and a digest of new events in #news."""
+    await sample(storage)
+    await storage.digests.upsert(
+        guild_id=DEFAULT_GUILD_ID,
+        channel_id=NEWS,
+        kind="new",
+        every=every,
+        time=dt.time(10, 30),
+        timezone="UTC",
+        created_by=1,
+        now=now,
+    )
+
+
 async def test_a_daily_digest_cut_short_is_finished_by_its_retry(postgres_url: str) -> None:
     server = TcpProxy.before(postgres_url)
     clock = FakeClock(dt.datetime(2026, 6, 16, 5, 0, tzinfo=dt.UTC))
     api = OutageAfterAPost(guilds=[make_guild(DEFAULT_GUILD_ID, channels=["general", "news"])])
 
     async def prepare(storage: Storage) -> None:
-        await sample(storage)
-        await storage.digests.upsert(
-            guild_id=DEFAULT_GUILD_ID,
-            channel_id=NEWS,
-            kind="new",
-            every="daily",
-            time=dt.time(10, 30),
-            timezone="UTC",
-            created_by=1,
-            now=clock(),
-        )
+        await new_events_digest(storage, "daily", clock())
         await storage.events.import_batch(news(25, long=True))
 
     async with api, server:
@@ -103,17 +108,7 @@ async def test_a_live_digest_goes_on_after_the_database_came_back(postgres_url: 
     api = OutageAfterAPost(guilds=[make_guild(DEFAULT_GUILD_ID, channels=["general", "news"])])
 
     async def prepare(storage: Storage) -> None:
-        await sample(storage)
-        await storage.digests.upsert(
-            guild_id=DEFAULT_GUILD_ID,
-            channel_id=NEWS,
-            kind="new",
-            every="live",
-            time=dt.time(0, 0),
-            timezone="UTC",
-            created_by=1,
-            now=dt.datetime.now(dt.UTC),
-        )
+        await new_events_digest(storage, "live", dt.datetime.now(dt.UTC))
 
     async with api, server:
         url = server.through(postgres_url)

@@ -5,7 +5,8 @@ backends give the reads and writes (their SQL); the order and the decisions are 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import Protocol
 
@@ -42,6 +43,27 @@ def days_named(pages: Sequence[PageRecord], days: Sequence[DayEntryRecord]) -> s
     named.update(item.date for page in pages for item in page.related)
     named.update(entry.date for entry in days)
     return named
+
+
+class NamedDays:
+    """The days an import's batches named (days_named) since its stubs were last
+    reconciled: their incomplete events are reconciled with the stubs the import made."""
+
+    def __init__(self) -> None:
+        self._days: set[dt.date] = set()
+
+    def add(self, pages: Sequence[PageRecord], days: Sequence[DayEntryRecord]) -> None:
+        self._days |= days_named(pages, days)
+
+    @contextmanager
+    def taken(self) -> Iterator[set[dt.date]]:
+        """The days named so far, for one reconciliation; given back if it fails."""
+        named, self._days = self._days, set()
+        try:
+            yield named
+        except BaseException:
+            self._days |= named  # for the next call
+            raise
 
 
 def fresh_pages(

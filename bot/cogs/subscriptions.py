@@ -49,6 +49,15 @@ def subscriptions_message(
     return embed, view
 
 
+async def listing(interaction: discord.Interaction, page: int = 0) -> Reply:
+    """The page of the member's subscriptions in this server, as they are now."""
+    items = await chronicle(interaction).storage.subscriptions.for_member(
+        interaction.guild_id or 0, interaction.user.id
+    )
+    embed, view = subscriptions_message(items, interaction.user.id, page)
+    return Reply(embed=embed, view=view)
+
+
 def choice_value(subscription: Subscription) -> str:
     """What /unsubscribe's autocomplete sends for a subscription: its name, or for a name
     too long for a choice, the name cut and the subscription's number (`offered` reads it)."""
@@ -118,9 +127,7 @@ class RemoveSubscription(
             raise InvalidInput("That is someone else's subscription.")
         if subscription is not None:
             await repo.remove(subscription.id)
-        remaining = await repo.for_member(interaction.guild_id or 0, interaction.user.id)
-        embed, view = subscriptions_message(remaining, interaction.user.id, self.page)
-        return Reply(embed=embed, view=view)
+        return await listing(interaction, self.page)
 
 
 class TurnSubscriptionsPage(
@@ -158,11 +165,7 @@ class TurnSubscriptionsPage(
     async def _page(self, interaction: discord.Interaction) -> Reply:
         if interaction.user.id != self.user_id:
             raise InvalidInput(OTHERS_BUTTONS)
-        items = await chronicle(interaction).storage.subscriptions.for_member(
-            interaction.guild_id or 0, interaction.user.id
-        )
-        embed, view = subscriptions_message(items, interaction.user.id, self.page)
-        return Reply(embed=embed, view=view)
+        return await listing(interaction, self.page)
 
 
 class Subscriptions(commands.Cog):
@@ -288,14 +291,7 @@ class Subscriptions(commands.Cog):
     @app_commands.guild_only()
     @app_commands.command(name="subscriptions", description="What you follow in this server")
     async def subscriptions(self, interaction: discord.Interaction) -> None:
-        async def work() -> Reply:
-            items = await self.bot.storage.subscriptions.for_member(
-                interaction.guild_id or 0, interaction.user.id
-            )
-            embed, view = subscriptions_message(items, interaction.user.id)
-            return Reply(embed=embed, view=view)
-
-        await respond(interaction, work(), ephemeral=True)
+        await respond(interaction, listing(interaction), ephemeral=True)
 
 
 async def setup(bot: ChronicleBot) -> None:

@@ -332,9 +332,10 @@ class WikipediaService:
                 for item in revision.items
             )
             cap = flood_cap
-            catching_up = catch_up is not None and revision.date < catch_up.before
-            if catch_up is not None and catching_up:
-                cap = catch_up.left if cap is None else min(cap, catch_up.left)
+            # A day before yesterday, read by a poll catching up: its share of the budget.
+            budget = catch_up if catch_up and revision.date < catch_up.before else None
+            if budget is not None:
+                cap = budget.left if cap is None else min(cap, budget.left)
             outcome = await self.storage.portal.apply_day(
                 self.wiki,
                 replace(revision, items=items),
@@ -342,8 +343,8 @@ class WikipediaService:
                 now=now,
                 flood_cap=cap,
             )
-            if catch_up is not None and catching_up:
-                catch_up.left -= len(outcome.announced)
+            if budget is not None:
+                budget.left -= len(outcome.announced)
             if outcome.flooded:
                 log.info(
                     "Wikipedia: %s brought %d new events at once: kept as history%s",
@@ -351,7 +352,7 @@ class WikipediaService:
                     len(outcome.created),
                     f" (a poll catching up on the days before yesterday announces at most"
                     f" {FLOOD_CAP} of their events)"
-                    if catching_up
+                    if budget is not None
                     else "",
                 )
             report.add(outcome)

@@ -20,7 +20,7 @@ from storage.archive_rules import (
     STUB_SHARED_ENTITIES,
     what_it_knows,
 )
-from storage.import_steps import Known, apply_replacements, days_named, fresh_pages
+from storage.import_steps import Known, NamedDays, apply_replacements, fresh_pages
 from storage.models import BatchOutcome, DayEntryRecord, PageRecord
 from storage.portal_match import Candidate, Listing, match_items
 from storage.sqlite import event_rows
@@ -37,9 +37,7 @@ class EventImports:
 
     def __init__(self, db: Database):
         self.db = db
-        # The days the batches named since the last reconcile_stubs() (days_named): their
-        # incomplete events are reconciled with the stubs an import made.
-        self._days_to_reconcile: set[dt.date] = set()
+        self._named_days = NamedDays()
 
     async def import_batch(
         self, pages: Sequence[PageRecord], days: Sequence[DayEntryRecord] = ()
@@ -49,7 +47,7 @@ class EventImports:
         Work is done in bulk (a handful of statements per batch, not per page): an import of
         a million events must not pay a round trip per row.
         """
-        self._days_to_reconcile |= days_named(pages, days)
+        self._named_days.add(pages, days)
         outcome = BatchOutcome()
         now = now_timestamp()
         async with self.db.transaction() as conn:
@@ -306,12 +304,8 @@ class EventImports:
         (one stopped before its end, or one whose folding an older version missed) are
         folded as a single run would have, however many runs it took.
         """
-        named, self._days_to_reconcile = self._days_to_reconcile, set()
-        try:
+        with self._named_days.taken() as named:
             return await self._reconcile(set(stub_ids), named, threshold)
-        except BaseException:
-            self._days_to_reconcile |= named  # for the next call
-            raise
 
     async def _reconcile(self, stub_ids: set[int], named: set[dt.date], threshold: Fraction) -> int:
         found: set[tuple[str, int]] = set()

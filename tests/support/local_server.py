@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import socket
 from types import TracebackType
 from typing import Self
 
 from aiohttp import web
 
-__all__ = ["LocalServer"]
+__all__ = ["LocalServer", "free_port"]
+
+
+def free_port() -> int:
+    """A port of 127.0.0.1 free a moment ago: nobody listens there now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
 
 
 class LocalServer:

@@ -6,12 +6,13 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
-import socket
 import tempfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
+
+from tests.support.local_server import free_port
 
 BINARIES = ("pgbouncer", "/usr/sbin/pgbouncer")
 
@@ -21,13 +22,6 @@ def binary() -> str | None:
         if found := shutil.which(name):
             return found
     return None
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def _configuration(url: str, port: int, pool_size: int) -> Path:
@@ -60,7 +54,7 @@ async def transaction_pooler(url: str, *, pool_size: int = 4) -> AsyncIterator[s
     assert found is not None, "pgbouncer is not installed"
     server = urlsplit(url)
     user = server.username or "postgres"
-    port = _free_port()
+    port = free_port()
     folder = _configuration(url, port, pool_size)
     run_as = ["-u", "postgres"] if os.geteuid() == 0 else []
     process = await asyncio.create_subprocess_exec(

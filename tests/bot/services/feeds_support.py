@@ -12,7 +12,6 @@ pytest to find them by those names.
 from __future__ import annotations
 
 import datetime as dt
-import socket
 from collections.abc import AsyncIterator
 from email.utils import format_datetime
 from html import escape
@@ -116,12 +115,6 @@ async def current(storage: Storage, feed: Feed) -> Feed:
     fresh = await storage.feeds.get(feed.id)
     assert fresh is not None
     return fresh
-
-
-def free_port() -> int:
-    with socket.socket() as sock:  # free a moment ago: nobody listens there now
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def html_page(*links: str, title: str = "Wire home") -> bytes:

@@ -19,7 +19,6 @@ from tests.bot.services.feeds_support import (
     advert,
     clock_fixture,  # noqa: F401 -- a fixture, found by pytest as `clock`
     current,
-    free_port,
     html_page,
     rss,
     server_fixture,  # noqa: F401 -- a fixture, found by pytest as `server`
@@ -28,6 +27,7 @@ from tests.bot.services.feeds_support import (
     stories,
 )
 from tests.support.feed_server import FeedServer
+from tests.support.local_server import free_port
 
 # --- refusals --------------------------------------------------------------------------------
 

@@ -17,11 +17,11 @@ from tests.bot.services.feeds_support import (
     NOW,
     advert,
     entry,
-    free_port,
     html_page,
     rss,
 )
 from tests.support.feed_server import FeedServer
+from tests.support.local_server import free_port
 
 
 class ThreadedServer:

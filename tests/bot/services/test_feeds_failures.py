@@ -23,7 +23,6 @@ from tests.bot.services.feeds_support import (
     add_unfetched,
     clock_fixture,  # noqa: F401 -- a fixture, found by pytest as `clock`
     current,
-    free_port,
     rss,
     server_fixture,  # noqa: F401 -- a fixture, found by pytest as `server`
     service_fixture,  # noqa: F401 -- a fixture, found by pytest as `service`
@@ -31,6 +30,7 @@ from tests.bot.services.feeds_support import (
     stories,
 )
 from tests.support.feed_server import FeedServer
+from tests.support.local_server import free_port
 
 FAILURES = {
     "timeout": "timed out after 0.5 s",

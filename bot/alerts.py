@@ -42,7 +42,6 @@ log = logging.getLogger(__name__)
 
 WATERMARK = "alerts.after_event_id"
 SWEEP_BATCH = 5000
-CLOSED_DMS = 50007  # Discord: Cannot send messages to this user
 UNKNOWN_MEMBER = 10007  # Discord: the user is not a member of the server
 # A member found in a server is asked about again after this: one request per subscriber and
 # sweep would spend the rate limits of a bot in many servers.

@@ -6,7 +6,8 @@ for a few templates that only wrap words: ``{{nowrap}}``, ``{{lang}}``, ``{{ill}
 ``{{convert}}``); entities decoded, zero-width characters dropped, whitespace collapsed; its
 external links (the sources) cut out. Its entities are its link targets (``File:``,
 ``Category:`` and interwiki links are not entities). Its sources are its external links in
-order, each named by its label without parentheses and quote marks.
+order, each named by its label without parentheses and quote marks; an item with none has
+the URLs its footnotes' citation templates give.
 """
 
 from __future__ import annotations
@@ -296,19 +297,60 @@ def publisher(label: str, url: str) -> str:
 
 
 def sources(nodes: Iterable[Node]) -> list[SourceRecord]:
-    """The item's external links, in order, each URL once (bare URLs included)."""
+    """The item's external links, in order, each URL once (bare URLs included). An item
+    whose only sources are citation templates in footnotes (``<ref>{{cite news|url=…}}``)
+    has those: a footnote beside a link of the item's own repeats it (the portal's
+    convention is the bracketed link), so then it is not read."""
+    nodes = list(nodes)
+    return _external_links(nodes) or list(_citations(nodes).values())
+
+
+def _external_links(nodes: Iterable[Node]) -> list[SourceRecord]:
     found: dict[str, SourceRecord] = {}
     for node in nodes:
         if isinstance(node, ExternalLink):
-            url = str(node.url).strip()
-            if not url.lower().startswith(("http://", "https://", "//")):
+            url = _web_url(str(node.url))
+            if url is None:
                 continue
-            if url.startswith("//"):
-                url = "https:" + url
             label = render(node.title.nodes) if node.title is not None else ""
             found.setdefault(url, SourceRecord(name=publisher(label, url), url=url))
         elif isinstance(node, Tag) and node.contents is not None:
             # In emphasis, <small>, and a <ref> too: the item's links wherever they are.
-            for source in sources(node.contents.nodes):
+            for source in _external_links(node.contents.nodes):
                 found.setdefault(source.url, source)
     return list(found.values())
+
+
+# The citation templates' parameters naming the publisher, in the order they are preferred.
+_CITATION_PUBLISHERS: Final = ("work", "website", "newspaper", "agency", "publisher")
+
+
+def _citations(nodes: Iterable[Node]) -> dict[str, SourceRecord]:
+    """The URLs of the citation templates ({{cite web}}, {{cite news}}, {{citation}}…)
+    among some nodes, in tags included, each once."""
+    found: dict[str, SourceRecord] = {}
+    for node in nodes:
+        if isinstance(node, Template):
+            name = template_name(node)
+            if not (name.startswith("cite ") or name == "citation") or not node.has("url"):
+                continue
+            url = _web_url(str(node.get("url").value))
+            if url is None:
+                continue
+            named = (
+                render(node.get(key).value.nodes) for key in _CITATION_PUBLISHERS if node.has(key)
+            )
+            label = next((name for name in named if name.strip()), "")
+            found.setdefault(url, SourceRecord(name=publisher(label, url), url=url))
+        elif isinstance(node, Tag) and node.contents is not None:
+            for url, source in _citations(node.contents.nodes).items():
+                found.setdefault(url, source)
+    return found
+
+
+def _web_url(written: str) -> str | None:
+    """A link's URL when it is a web address (protocol-relative ones read as https)."""
+    url = written.strip()
+    if not url.lower().startswith(("http://", "https://", "//")):
+        return None
+    return "https:" + url if url.startswith("//") else url

@@ -202,6 +202,35 @@ def test_a_leaf_with_words_a_source_or_a_footnote_besides_its_link_is_an_event()
     )
 
 
+# --- sources cited in footnotes ------------------------------------------------------------
+
+
+def test_an_item_cited_only_in_a_footnote_has_that_citation_as_its_source() -> None:
+    """With no bracketed link of its own, an item's {{cite news}} / {{cite web}} footnotes
+    are its sources, named by their work (or website, or publisher), else by their host."""
+    parsed = inline(
+        "*A dam bursts in [[Laos]].<ref>{{cite news |url=https://www.reuters.com/dam"
+        " |title=Dam bursts |work=[[Reuters]]}}</ref>"
+        '<ref name="b">{{Cite web|url=//apnews.com/laos|title=Laos}}</ref>'
+        "<ref>{{cite news|title=No address given|work=AFP}}</ref>"
+    )
+    assert headlines(parsed) == ["A dam bursts in Laos."]
+    assert parsed.items[0].sources == (
+        SourceRecord("Reuters", "https://www.reuters.com/dam"),
+        SourceRecord("apnews.com", "https://apnews.com/laos"),
+    )
+
+
+def test_a_footnote_beside_the_items_own_link_is_not_a_second_source() -> None:
+    """The portal's source is the bracketed link; a footnote beside it repeats it."""
+    parsed = inline(
+        "*A dam bursts in [[Laos]]."
+        "<ref>{{cite news|url=https://www.reuters.com/dam|work=Reuters}}</ref>"
+        " [https://apnews.com/laos (AP)]"
+    )
+    assert parsed.items[0].sources == (SourceRecord("AP", "https://apnews.com/laos"),)
+
+
 # --- deep nesting ---------------------------------------------------------------------------
 
 

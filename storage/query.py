@@ -188,17 +188,20 @@ def ends_with_one_cjk(term_tokens: tuple[str, ...]) -> bool:
 # Fullwidth ASCII (U+FF01-FF5E) and the ideographic space, as a Chinese or Japanese keyboard
 # types them, to ASCII: one character for one, so words split where they split in the index.
 # The quotation marks a Chinese keyboard (“…”, 「…」, 『…』) or a phone's smart punctuation
-# types are a phrase's quotes too.
-_FULLWIDTH = (
+# types are a phrase's quotes too. The invisible characters a word copied from a web page
+# can hold (soft hyphen, zero-width space, word joiner, BOM) are dropped, as they are from
+# every text the archive holds.
+_FULLWIDTH: dict[int, int | None] = (
     {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)}
     | {0x3000: 0x20}
     | dict.fromkeys(map(ord, "“”「」『』｢｣"), ord('"'))
+    | dict.fromkeys(map(ord, "\u00ad\u200b\u2060\ufeff"))
 )
 
 
 def typed_text(text: str) -> str:
-    """What was typed, with fullwidth letters ("ＲＵＳＳＩＡ") and signs as plain ones, and
-    typographic quotation marks as the search syntax's."""
+    """What was typed, with fullwidth letters ("ＲＵＳＳＩＡ") and signs as plain ones,
+    typographic quotation marks as the search syntax's, and invisible characters dropped."""
     return text if text.isascii() else text.translate(_FULLWIDTH)
 
 
@@ -262,6 +265,7 @@ def parse_phrase(text: str) -> tuple[Term, ...]:
     """The whole text as one phrase, in each of its forms (phrase_forms): alternatives,
     the last word a prefix while typing (and one Chinese character always, as in
     parse_query). Empty when text holds no word."""
+    text = typed_text(text[:MAX_QUERY_CHARS])
     typing = typing_a_word(text)
-    forms = [form[:MAX_TERMS] for form in phrase_forms(text[:MAX_QUERY_CHARS]) if form]
+    forms = [form[:MAX_TERMS] for form in phrase_forms(text) if form]
     return tuple(Term(form, prefix=typing or ends_with_one_cjk(form)) for form in forms)

@@ -34,3 +34,19 @@ async def test_fullwidth_letters_search_as_the_word(sample_storage: Storage) -> 
     plain = await sample_storage.search.search(SearchFilter(text="Russia"), limit=20)
     found = await sample_storage.search.search(SearchFilter(text="ＲＵＳＳＩＡ"), limit=20)
     assert plain and [h.event.key for h in found] == [h.event.key for h in plain]
+
+
+async def test_a_word_copied_with_invisible_characters_searches_as_the_word(
+    sample_storage: Storage,
+) -> None:
+    """A word copied from a web page can hold a soft hyphen or a zero-width space, which
+    no text in the archive holds: it finds what the word finds, as a search and as a
+    phrase (the headline lookups read the whole text as one)."""
+    plain = await sample_storage.search.search(SearchFilter(text="Russia"), limit=20)
+    copied = await sample_storage.search.search(SearchFilter(text="Rus\u00adsia"), limit=20)
+    spaced = await sample_storage.search.search(SearchFilter(text='"Ru\u200bssia"'), limit=20)
+    assert plain
+    assert [h.event.key for h in copied] == [h.event.key for h in plain]
+    assert [h.event.key for h in spaced] == [h.event.key for h in plain]
+    typed = await sample_storage.search.suggest_headlines("Rus\u00adsia")
+    assert typed and typed == await sample_storage.search.suggest_headlines("Russia")

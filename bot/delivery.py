@@ -445,8 +445,8 @@ class DigestDelivery:
             return resumed  # an hourly 'new' digest's next run covers what came meanwhile
         now = self.clock()
         moment, local_date = previous_run(digest.time, digest.timezone, now)
-        if moment < digest.created_at:
-            return resumed  # set up after that time: its first run is the next one
+        if moment < digest.set_at:
+            return resumed  # set (or its time changed) after that time: its run is the next
         if await self.storage.digests.run(digest.id, local_date.isoformat()) is not None:
             return resumed
         return await self.run(digest.id, local_date.isoformat())

@@ -75,7 +75,10 @@ def next_hourly(minute: int, timezone: str, after: dt.datetime) -> tuple[dt.date
 
 
 def hour_slot(moment: dt.datetime, timezone: str) -> str:
-    return moment.astimezone(ZoneInfo(timezone)).strftime("%Y-%m-%dT%H")
+    """The local hour a moment is in; the second of an hour repeated when the clocks go
+    back (zoneinfo's fold) is a slot of its own, marked ``+``."""
+    local = moment.astimezone(ZoneInfo(timezone))
+    return local.strftime("%Y-%m-%dT%H") + ("+" if local.fold else "")
 
 
 def day_slot(day: dt.date) -> str:

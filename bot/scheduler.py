@@ -125,12 +125,7 @@ class ChronicleScheduler:
         if digest.paused or digest.every == "live" or not self.bot.owns(digest.guild_id):
             self.unschedule_digest(digest.id)
             return None
-        after = after or self.clock()
-        if digest.every == "hourly":
-            when, slot = next_hourly(digest.time.minute, digest.timezone, after)
-        else:
-            when, local_date = next_run(digest.time, digest.timezone, after)
-            slot = day_slot(local_date)
+        when, slot = _next_slot(digest, after or self.clock())
         self.apscheduler.add_job(
             self._digest_job,
             DateTrigger(run_date=when),
@@ -141,6 +136,17 @@ class ChronicleScheduler:
             misfire_grace_time=None,  # late is better than never; run() skips a past day
         )
         return when
+
+    async def schedule_set_digest(self, digest: Digest) -> dt.datetime | None:
+        """schedule_digest for a digest just set: when its next time falls in a slot it has
+        already run (today's, posted before its time was moved later), the run after that,
+        so the time returned is when the channel next gets a post."""
+        after = self.clock()
+        if not digest.paused and digest.every != "live":
+            when, slot = _next_slot(digest, after)
+            if await self.bot.storage.digests.run(digest.id, slot) is not None:
+                after = when
+        return self.schedule_digest(digest, after=after)
 
     def unschedule_digest(self, digest_id: int) -> None:
         for job in self.apscheduler.get_jobs():
@@ -224,3 +230,11 @@ class ChronicleScheduler:
             coalesce=True,
             next_run_time=self.clock() + dt.timedelta(seconds=5),
         )
+
+
+def _next_slot(digest: Digest, after: dt.datetime) -> tuple[dt.datetime, str]:
+    """A daily or hourly digest's first run strictly after `after`: (instant, slot)."""
+    if digest.every == "hourly":
+        return next_hourly(digest.time.minute, digest.timezone, after)
+    when, local_date = next_run(digest.time, digest.timezone, after)
+    return when, day_slot(local_date)

@@ -319,6 +319,7 @@ class Digest:
     publish: bool
     created_by: int
     created_at: dt.datetime
+    set_at: dt.datetime  # when /digest set last changed it (its time, zone...): created_at at first
     paused_reason: str | None
     paused_at: dt.datetime | None
     pause_notified: bool

@@ -46,7 +46,7 @@ async def timezone_autocomplete(
     interaction: discord.Interaction, current: str
 ) -> list[app_commands.Choice[str]]:
     """IANA zones starting with what was typed, then those holding it."""
-    typed = current.strip().casefold()
+    typed = "_".join(current.casefold().split())  # "new york": zones spell it New_York
     names = sorted(timezones().values())
     starts = [n for n in names if n.casefold().startswith(typed)]
     contains = [n for n in names if typed in n.casefold() and n not in starts]
@@ -221,7 +221,7 @@ class Digests(
                 created_by=interaction.user.id,
                 now=self.bot.clock(),
             )
-            when = self.bot.chronicle_scheduler.schedule_digest(digest)
+            when = await self.bot.chronicle_scheduler.schedule_set_digest(digest)
             verb = "will be posted" if created else "is now posted"
             about = describe_filters(filters, names)
             about = f" ({render.escape(about)})" if about else ""
@@ -287,12 +287,12 @@ class Digests(
                 return Reply(
                     content=f"No digests yet. Add one with /digest set (server timezone: {zone})."
                 )
-            embed = render.fit_embed(
-                discord.Embed(
-                    title="Digests",
-                    description="\n".join(self._line(d) for d in digests),
-                    colour=render.EMBED_COLOUR,
-                )
+            lines = [self._line(d) for d in digests]
+            more = "… and {n} more: type a channel, kind or word in /digest remove to find one"
+            embed = discord.Embed(
+                title="Digests",
+                description=render.lines_within(lines, render.DESCRIPTION_LIMIT, more),
+                colour=render.EMBED_COLOUR,
             )
             return Reply(embed=embed)
 

@@ -56,6 +56,7 @@ def _digest(row: asyncpg.Record, entities: Sequence[tuple[int, str]]) -> Digest:
         publish=row["publish"],
         created_by=row["created_by"],
         created_at=row["created_at"],
+        set_at=row["updated_at"],
         paused_reason=row["paused_reason"],
         paused_at=row["paused_at"],
         pause_notified=row["pause_notified"],

@@ -48,6 +48,7 @@ def _digest(row: aiosqlite.Row, entities: Sequence[tuple[int, str]]) -> Digest:
         publish=bool(row["publish"]),
         created_by=row["created_by"],
         created_at=_moment(row["created_at"]),
+        set_at=_moment(row["updated_at"]),
         paused_reason=row["paused_reason"],
         paused_at=from_timestamp(row["paused_at"]),
         pause_notified=bool(row["pause_notified"]),

@@ -1,0 +1,174 @@
+"""Digests set up and changed over months, end to end: the real ChronicleBot over the
+loopback Discord, a real SQLite database and a fake clock.
+
+The hour the clocks go back twice; a digest whose time or timezone is changed on a day it
+has already posted (the "Next:" it promises, and a restart after it); a long /digest list;
+timezones typed as people write a city.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+
+import pytest
+
+from storage.models import PageRecord, SourceRecord
+from tests.e2e.harness import FakeClock, fire, only_digest, running_bot, sample
+from tests.e2e.news_channels_support import (
+    MANAGER,
+    NEWS,
+    UTC,
+    clock_fixture,  # noqa: F401 -- a fixture, found by pytest as `clock`
+    digest_list,
+    digest_set,
+    posts,
+    standin_fixture,  # noqa: F401 -- a fixture, found by pytest as `standin`
+)
+from tests.e2e.standin.server import DiscordStandIn
+
+NEXT = re.compile(r"Next: <t:(\d+):F>")
+
+
+def fresh(tag: str, count: int) -> list[PageRecord]:
+    return [
+        PageRecord(
+            key=f"2026/11/01/{tag}-{i}",
+            date=dt.date(2026, 11, 1),
+            headline=f"Fresh story {tag} number {i}",
+            origin="feed",
+            announce=True,
+            sources=(SourceRecord("Wire", f"https://example.com/{tag}/{i}"),),
+        )
+        for i in range(count)
+    ]
+
+
+async def test_an_hourly_digest_posts_in_the_hour_the_clocks_go_back(
+    standin: DiscordStandIn, tmp_path: Path
+) -> None:
+    """New York, 2026-11-01: 01:00-02:00 comes twice (EDT, then EST). What arrived in the
+    first 01:xx is posted at the second 01:00 (06:00 UTC), as every other hour's news is
+    posted at the top of the next hour, not an hour late with the next hour's."""
+    clock = FakeClock(dt.datetime(2026, 11, 1, 4, 30, tzinfo=UTC))
+    async with running_bot(standin, tmp_path / "c.db", prepare=sample, clock=clock) as bot:
+        await digest_set(
+            standin,
+            kind="new",
+            channel=NEWS,
+            every="hourly",
+            time="00",
+            timezone="America/New_York",
+        )
+        digest_id = await only_digest(bot)
+        await bot.storage.events.import_batch(fresh("a", 2))
+        assert await fire(bot, clock, digest_id) == dt.datetime(2026, 11, 1, 5, tzinfo=UTC)
+        assert len(posts(standin, NEWS)) == 1
+        clock.set(dt.datetime(2026, 11, 1, 5, 30, tzinfo=UTC))
+        await bot.storage.events.import_batch(fresh("b", 2))
+        assert await fire(bot, clock, digest_id) == dt.datetime(2026, 11, 1, 6, tzinfo=UTC)
+        second = posts(standin, NEWS)[1]["embeds"][0]["description"]
+        assert "Fresh story b number 0" in second and "Fresh story a" not in second
+
+
+@pytest.mark.parametrize(
+    ("time", "zone"),
+    [("20:00", "UTC"), ("08:00", "America/Los_Angeles")],
+    ids=["later-time", "zone-behind"],
+)
+async def test_the_next_post_promised_after_a_change_is_the_next_post(
+    standin: DiscordStandIn, tmp_path: Path, time: str, zone: str
+) -> None:
+    """An onthisday digest posted today at 08:00 UTC; the manager then moves it to 20:00
+    (or to 08:00 Los Angeles, still ahead there). Today's is posted already, so the "Next:"
+    of the reply and of /digest list is tomorrow's, and that is when the channel next gets
+    a post."""
+    clock = FakeClock(dt.datetime(2026, 12, 7, 5, 0, tzinfo=UTC))
+    async with running_bot(standin, tmp_path / "c.db", prepare=sample, clock=clock) as bot:
+        await digest_set(standin, kind="onthisday", channel=NEWS, time="08:00", timezone="UTC")
+        digest_id = await only_digest(bot)
+        await fire(bot, clock, digest_id)
+        assert len(posts(standin, NEWS)) == 1
+        clock.set(dt.datetime(2026, 12, 7, 9, 0, tzinfo=UTC))
+        reply = await digest_set(standin, kind="onthisday", channel=NEWS, time=time, timezone=zone)
+        match = NEXT.search(reply)
+        assert match, reply
+        promised = dt.datetime.fromtimestamp(int(match[1]), UTC)
+        assert promised.date() == dt.date(2026, 12, 8)
+        assert f"<t:{match[1]}:F>" in await digest_list(standin)
+        posted_at = await fire(bot, clock, digest_id)
+        assert len(posts(standin, NEWS)) == 2
+        assert posted_at == promised
+
+
+async def test_a_restart_after_moving_the_time_earlier_posts_nothing_today(
+    standin: DiscordStandIn, tmp_path: Path
+) -> None:
+    """A digest set a week ago for 18:00; at 10:00 today the manager moves it to 09:00, and
+    is told "Next:" tomorrow 09:00. A restart at 10:30 (an upgrade) does not take today's
+    09:00 for a run missed while the bot was down."""
+    db = tmp_path / "c.db"
+    clock = FakeClock(dt.datetime(2026, 12, 1, 5, 0, tzinfo=UTC))
+    async with running_bot(standin, db, prepare=sample, clock=clock):
+        await digest_set(standin, kind="onthisday", channel=NEWS, time="18:00", timezone="UTC")
+    clock.set(dt.datetime(2026, 12, 7, 10, 0, tzinfo=UTC))
+    async with running_bot(standin, db, clock=clock):
+        reply = await digest_set(
+            standin, kind="onthisday", channel=NEWS, time="09:00", timezone="UTC"
+        )
+        tomorrow = int(dt.datetime(2026, 12, 8, 9, tzinfo=UTC).timestamp())
+        assert f"Next: <t:{tomorrow}:F>" in reply
+    clock.set(dt.datetime(2026, 12, 7, 10, 30, tzinfo=UTC))
+    async with running_bot(standin, db, clock=clock) as bot:
+        await standin.wait_until(
+            lambda: bot.chronicle_scheduler.next_run_time(1) is not None,
+            timeout=5,
+            what="the digest scheduled",
+        )
+        assert bot.chronicle_scheduler.next_run_time(1) == dt.datetime(2026, 12, 8, 9, tzinfo=UTC)
+    assert posts(standin, NEWS) == []
+
+
+async def test_a_long_digest_list_counts_what_it_cannot_show(
+    standin: DiscordStandIn, tmp_path: Path
+) -> None:
+    """40 topic digests do not fit one embed: /digest list shows whole lines, then says how
+    many more there are and how to find them."""
+    clock = FakeClock(dt.datetime(2026, 12, 7, 5, 0, tzinfo=UTC))
+    async with running_bot(standin, tmp_path / "c.db", prepare=sample, clock=clock) as bot:
+        for n in range(40):
+            await digest_set(
+                standin, kind="new", channel=NEWS, every="hourly", time="00", words=f"topic{n:02d}"
+            )
+        assert len(await bot.storage.digests.all()) == 40
+        listing = await digest_list(standin)
+    shown = sum(f"“topic{n:02d}”" in listing for n in range(40))
+    assert 0 < shown < 40
+    assert listing.count("  next: <t:") == shown  # each digest shown whole
+    assert listing.splitlines()[-1] == (
+        f"… and {40 - shown} more: type a channel, kind or word in /digest remove to find one"
+    )
+
+
+@pytest.mark.parametrize(
+    ("typed", "zone"),
+    [
+        ("new york", "America/New_York"),
+        ("Los Angeles", "America/Los_Angeles"),
+        ("sao paulo", "America/Sao_Paulo"),
+    ],
+)
+async def test_a_timezone_typed_as_a_city_is_offered(
+    standin: DiscordStandIn, tmp_path: Path, typed: str, zone: str
+) -> None:
+    """Zone names spell a city's spaces as underscores; what people type has spaces."""
+    async with running_bot(standin, tmp_path / "c.db", prepare=sample):
+        handle = await standin.send_autocomplete(
+            "digest set",
+            {"kind": "onthisday", "channel": NEWS, "time": "09:00", "timezone": typed},
+            focused="timezone",
+            **MANAGER,
+        )
+        choices = (await handle.callback()).json["data"]["choices"]
+    assert zone in [c["value"] for c in choices]

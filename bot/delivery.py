@@ -36,6 +36,7 @@ from bot.language import server_language
 from bot.nonces import digest_part_nonce
 from bot.pacing import PostPacer
 from bot.permissions import permissions_needed, pinging_only
+from bot.services.digests import describe_filters
 from storage import Storage
 from storage.models import Digest, DigestRun
 from storage.times import Clock, utc_now
@@ -174,19 +175,12 @@ class DigestDelivery:
         try:
             await self._send(digest, run, content, messages)
         except (discord.Forbidden, discord.NotFound, ChannelRefused) as error:
-            reason = _refusal(error, digest.channel_id)
-            await self.storage.digests.finish_run(digest.id, slot, "failed", reason)
-            if isinstance(error, discord.NotFound):
-                await self.pause_deleted_channel(digest, reason)
-            else:
-                await self.pause(digest, reason)
-            return "paused"
-        except (
-            discord.HTTPException,
-            discord.RateLimited,
-            aiohttp.ClientError,
-            TimeoutError,
-        ) as error:
+            return await self._refused(digest, slot, error)
+        except discord.HTTPException as error:
+            if error.status == 400:  # the post itself refused (a forum requiring tags): again
+                return await self._refused(digest, slot, error)
+            return await self._transient(digest, slot, run.attempts, error)
+        except (discord.RateLimited, aiohttp.ClientError, TimeoutError) as error:
             return await self._transient(digest, slot, run.attempts, error)
         await self.storage.digests.finish_run(digest.id, slot, "sent")
         log.info(
@@ -347,37 +341,25 @@ class DigestDelivery:
         )
         return "failed"
 
-    async def pause(self, digest: Digest, reason: str) -> None:
-        """Pause a digest Discord refuses, and tell the person who set it, once."""
-        if not await self.storage.digests.pause(digest.id, reason):
-            return
-        log.warning(
-            "paused the %s digest %s for channel %s in guild %s: %s",
-            digest.kind,
-            digest.id,
-            digest.channel_id,
-            digest.guild_id,
-            reason,
-        )
-        channel = self.bot.get_channel(digest.channel_id)
-        needed = ", ".join(label for _, label in permissions_needed(channel))
-        notice = (
-            f"Chronicle paused the **{digest.every} {digest.kind}** digest for "
-            f"<#{digest.channel_id}>: {reason}. Give Chronicle {needed} there (or pick another "
-            "channel), then run `/digest set` again to resume it."
-        )
-        if await self._tell_creator(digest, notice):
-            await self.storage.digests.mark_pause_notified(digest.id)
+    async def _refused(self, digest: Digest, slot: str, error: Exception) -> str:
+        reason = _refusal(error, digest.channel_id)
+        await self.storage.digests.finish_run(digest.id, slot, "failed", reason)
+        await self.pause_channel(digest, reason, error)
+        return "paused"
 
-    async def pause_deleted_channel(self, digest: Digest, reason: str) -> None:
-        """Pause every digest of a channel that is gone, and tell each person who set one
-        of them, once: no permission can bring it back, so the way out is /digest remove."""
+    async def pause_channel(self, digest: Digest, reason: str, error: Exception) -> None:
+        """Pause every digest of a channel that refused one (what refuses one post refuses
+        them all), and tell each person who set one of them, once, in one notice naming
+        each digest, and how to resume them."""
         in_channel = [
             d
             for d in await self.storage.digests.for_guild(digest.guild_id)
             if d.channel_id == digest.channel_id
         ]
         paused = [d for d in in_channel if await self.storage.digests.pause(d.id, reason)]
+        channel = self.bot.get_channel(digest.channel_id)
+        needed = ", ".join(label for _, label in permissions_needed(channel))
+        gone = isinstance(error, discord.NotFound)
         for creator in {d.created_by for d in paused}:
             theirs = [d for d in paused if d.created_by == creator]
             log.warning(
@@ -387,12 +369,11 @@ class DigestDelivery:
                 digest.guild_id,
                 reason,
             )
-            names = ", ".join(f"**{d.every} {d.kind}**" for d in theirs)
+            names = ", ".join(_digest_name(d) for d in theirs)
+            why = f"the channel was deleted ({reason})" if gone else reason
             notice = (
                 f"Chronicle paused the {names} digest{'s' if len(theirs) > 1 else ''} for"
-                f" <#{digest.channel_id}>: the channel was deleted ({reason}). Remove"
-                f" {'them' if len(theirs) > 1 else 'it'} with `/digest remove`, or run"
-                " `/digest set` for another channel."
+                f" <#{digest.channel_id}>: {why}. {_way_out(error, needed, len(theirs) > 1)}"
             )
             if await self._tell_creator(theirs[0], notice):
                 for d in theirs:
@@ -531,6 +512,27 @@ def _crossposts(channel_id: int) -> int:
     return -channel_id
 
 
+def _digest_name(digest: Digest) -> str:
+    """A digest as a notice names it: its kind and frequency, and what it follows."""
+    about = describe_filters(digest.filters, digest.entity_names)
+    return f"**{digest.every} {digest.kind}**" + (f" ({render.escape(about)})" if about else "")
+
+
+def _way_out(error: Exception, needed: str, several: bool) -> str:
+    """What the person who set a refused channel's digests can do about it."""
+    them = "them" if several else "it"
+    if isinstance(error, discord.NotFound):
+        return f"Remove {them} with `/digest remove`, or run `/digest set` for another channel."
+    resume = (
+        "then run `/digest set` again for one of them: that resumes them all."
+        if several
+        else "then run `/digest set` again to resume it."
+    )
+    if isinstance(error, discord.HTTPException) and error.status == 400:
+        return f"Change that in the channel's settings (or pick another channel), {resume}"
+    return f"Give Chronicle {needed} there (or pick another channel), {resume}"
+
+
 def _refusal(error: Exception, channel_id: int) -> str:
     if isinstance(error, discord.NotFound):
         return f"Discord answered 404 ({error.text or 'Unknown Channel'}): channel {channel_id} is gone"
@@ -539,4 +541,6 @@ def _refusal(error: Exception, channel_id: int) -> str:
             f"Discord answered 403 ({error.text or 'Missing Access'}): "
             f"Chronicle may not post in channel {channel_id}"
         )
+    if isinstance(error, discord.HTTPException):
+        return f"Discord refused the post ({error.status}: {error.text or 'Bad Request'})"
     return str(error)

@@ -222,6 +222,7 @@ class Digests(
                 now=self.bot.clock(),
             )
             when = await self.bot.chronicle_scheduler.schedule_set_digest(digest)
+            resumed = await self._resume_channel(channel.id)
             verb = "will be posted" if created else "is now posted"
             about = describe_filters(filters, names)
             about = f" ({render.escape(about)})" if about else ""
@@ -229,9 +230,27 @@ class Digests(
                 content=f"The **{kind}** digest{about} {verb} in {channel.mention}"
                 f" {self._schedule(digest)}."
                 + (f" Next: {render.discord_time(when, 'F')}." if when else "")
+                + (
+                    f" Resumed too: {resumed} other digest{'s' if resumed > 1 else ''}"
+                    f" paused in {channel.mention}."
+                    if resumed
+                    else ""
+                )
             )
 
         await respond(interaction, work(), ephemeral=True)
+
+    async def _resume_channel(self, channel_id: int) -> int:
+        """The channel's other digests paused when it refused one: it takes posts again
+        (its permissions were just checked), so they resume with this one."""
+        resumed = await self.bot.storage.digests.resume_channel(channel_id)
+        for digest_id in resumed:
+            if (digest := await self.bot.storage.digests.get(digest_id)) is not None:
+                if digest.every == "live":
+                    self.bot.chronicle_scheduler.live.kick()
+                else:
+                    await self.bot.chronicle_scheduler.schedule_set_digest(digest)
+        return len(resumed)
 
     @staticmethod
     def _time(every: str, text: str | None) -> dt.time:

@@ -209,6 +209,17 @@ class DigestRepository:
             )
         return _changed(status) > 0
 
+    async def resume_channel(self, channel_id: int) -> list[int]:
+        """Resume every paused digest of a channel; their ids."""
+        async with self.db.transaction() as conn:
+            rows = await conn.fetch(
+                "UPDATE digests SET paused_reason = NULL, paused_at = NULL,"
+                " pause_notified = false WHERE channel_id = $1 AND paused_reason IS NOT NULL"
+                " RETURNING id",
+                channel_id,
+            )
+        return sorted(row["id"] for row in rows)
+
     async def mark_pause_notified(self, digest_id: int) -> None:
         async with self.db.transaction() as conn:
             await conn.execute("UPDATE digests SET pause_notified = true WHERE id = $1", digest_id)

@@ -216,6 +216,16 @@ class DigestRepository:
             )
             return cursor.rowcount > 0
 
+    async def resume_channel(self, channel_id: int) -> list[int]:
+        """Resume every paused digest of a channel; their ids."""
+        async with self.db.transaction() as conn:
+            cursor = await conn.execute(
+                "UPDATE digests SET paused_reason = NULL, paused_at = NULL, pause_notified = 0"
+                " WHERE channel_id = ? AND paused_reason IS NOT NULL RETURNING id",
+                (channel_id,),
+            )
+            return sorted(row[0] for row in await cursor.fetchall())
+
     async def mark_pause_notified(self, digest_id: int) -> None:
         async with self.db.transaction() as conn:
             await conn.execute("UPDATE digests SET pause_notified = 1 WHERE id = ?", (digest_id,))

@@ -3,16 +3,20 @@ over the loopback Discord, a real SQLite database, and real RSS feeds served ove
 127.0.0.1.
 
 A permission taken away while a digest runs pauses it and tells its creator once, and it
-resumes once the permission is back; /digest set checks the permissions each channel type
+resumes once the permission is back; so do all the digests of a channel that refuses one,
+and a forum that refuses every post (it requires tags); /digest set checks the permissions each channel type
 needs (text, announcement, forum, thread); a channel deleted at runtime pauses its digest,
 which can still be removed.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 from pathlib import Path
 
-from tests.e2e.harness import FakeClock, dms_to, only_digest, running_bot, sample
+from storage.models import PageRecord, SourceRecord
+from tests.e2e.harness import FakeClock, dms_to, fire, only_digest, running_bot, sample
 from tests.e2e.news_channels_support import (
     ANNOUNCEMENTS,
     FORUM,
@@ -90,6 +94,93 @@ async def test_revoked_permission_pauses_and_tells_the_creator_once(
         assert len(posted) == 2 and "r-4" in guids(posted[1:])
         assert sorted(guids(posted)) == ["r-1", "r-2", "r-3", "r-4"]
         assert len(dms_to(standin, DEFAULT_USER)) == 1
+
+
+async def test_a_channel_refusing_its_digests_is_one_notice_and_one_resume(
+    standin: DiscordStandIn, clock: FakeClock, tmp_path: Path
+) -> None:
+    """Three live digests in #news, one a topic each. Send Messages taken away there pauses
+    all three at once, with one notice naming each by what it follows; once the permission
+    is back, /digest set for one of them resumes them all, and each posts its news."""
+    topics = ["floods", "election", "harvest"]
+
+    def news(tag: str) -> list[PageRecord]:
+        return [
+            PageRecord(
+                key=f"2026/06/16/{topic}-{tag}",
+                date=dt.date(2026, 6, 16),
+                headline=f"A report {tag} on the {topic} in the north",
+                origin="feed",
+                announce=True,
+                sources=(SourceRecord("Wire", f"https://example.com/{topic}/{tag}"),),
+            )
+            for topic in topics
+        ]
+
+    async with running_bot(standin, tmp_path / "c.db", prepare=sample, clock=clock) as bot:
+        for topic in topics:
+            await digest_set(standin, kind="new", channel=NEWS, every="live", words=topic)
+        await standin.set_bot_overwrite(NEWS, deny=SEND_MESSAGES)
+        await bot.storage.events.import_batch(news("one"))
+        bot.chronicle_scheduler.live.kick()
+        await bot.chronicle_scheduler.live.wait()
+        assert all(d.paused for d in await bot.storage.digests.all())
+        (notice,) = dms_to(standin, DEFAULT_USER)
+        assert notice.json["content"].startswith(
+            "Chronicle paused the **live new** (matching “floods”), **live new** (matching"
+            f" “election”), **live new** (matching “harvest”) digests for <#{NEWS}>:"
+            " Discord answered 403"
+        )
+        assert notice.json["content"].endswith(
+            "there (or pick another channel), then run `/digest set` again for one of them:"
+            " that resumes them all."
+        )
+
+        await standin.set_bot_overwrite(NEWS)
+        reply = await digest_set(standin, kind="new", channel=NEWS, every="live", words="floods")
+        assert reply.endswith(f"Resumed too: 2 other digests paused in <#{NEWS}>.")
+        assert "paused" not in await digest_list(standin)
+        await bot.chronicle_scheduler.live.wait()  # what came while they were paused
+        clock.set(clock() + dt.timedelta(minutes=10))
+        await bot.storage.events.import_batch(news("two"))
+        bot.chronicle_scheduler.live.kick()
+        await bot.chronicle_scheduler.live.wait()
+        shown = json.dumps(posts(standin, NEWS), ensure_ascii=False)
+        for topic in topics:
+            assert f"A report one on the {topic} in the north" in shown
+            assert f"A report two on the {topic} in the north" in shown
+        assert len(dms_to(standin, DEFAULT_USER)) == 1
+
+
+async def test_a_forum_refusing_every_post_pauses_its_digest_and_says_why(
+    standin: DiscordStandIn, tmp_path: Path
+) -> None:
+    """A forum set to require a tag on each post: Discord answers every post Chronicle
+    opens with 400 (40067). The same post would be refused again, so the digest is not
+    tried four times a day for ever: it pauses at once, and its creator is told why."""
+    clock = FakeClock(dt.datetime(2026, 6, 16, 5, 0, tzinfo=dt.UTC))
+    async with running_bot(standin, tmp_path / "c.db", prepare=sample, clock=clock) as bot:
+        await digest_set(standin, kind="onthisday", channel=FORUM, time="09:00", timezone="UTC")
+        digest_id = await only_digest(bot)
+        standin.fail(
+            "POST",
+            rf"/channels/{FORUM}/threads",
+            400,
+            40067,
+            "A tag is required to create a forum post in this channel",
+        )
+        await fire(bot, clock, digest_id)
+        assert len(standin.requests_to("POST", rf"/channels/{FORUM}/threads")) == 1
+        assert bot.chronicle_scheduler.next_run_time(digest_id) is None
+        (notice,) = dms_to(standin, DEFAULT_USER)
+        assert notice.json["content"] == (
+            f"Chronicle paused the **daily onthisday** digest for <#{FORUM}>: Discord refused"
+            " the post (400: A tag is required to create a forum post in this channel)."
+            " Change that in the channel's settings (or pick another channel), then run"
+            " `/digest set` again to resume it."
+        )
+        listing = await digest_list(standin)
+        assert "paused: Discord refused the post (400: A tag is required" in listing
 
 
 # --------------------------------------------------------------------------------------------

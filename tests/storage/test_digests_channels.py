@@ -119,6 +119,24 @@ def test_the_filter_key_is_canonical() -> None:
     assert len(distinct) == 8
 
 
+async def test_resuming_a_channel_resumes_its_paused_digests_only(storage: Storage) -> None:
+    """A channel that refused one digest paused them all; resumed, they all resume."""
+    first = await make_digest(storage, DigestFilters(words="floods"))
+    second = await make_digest(storage, DigestFilters(words="harvest"), every="live")
+    running = await make_digest(storage, DigestFilters(words="election"))
+    elsewhere = await make_digest(storage, channel=OTHER_CHANNEL)
+    for digest in (first, second, elsewhere):
+        assert await storage.digests.pause(digest.id, "Missing Access")
+    assert await storage.digests.resume_channel(CHANNEL) == sorted([first.id, second.id])
+    assert [(await fresh(storage, d)).paused for d in (first, second, running, elsewhere)] == [
+        False,
+        False,
+        False,
+        True,
+    ]
+    assert await storage.digests.resume_channel(CHANNEL) == []  # nothing left to resume
+
+
 # --- live digests ----------------------------------------------------------------------------
 
 

@@ -206,8 +206,11 @@ class Digests(
                 raise InvalidInput(
                     f"{channel.mention} is not an announcement channel: publish only applies there."
                 )
-            if timezone:
+            # The first timezone a server names becomes its own; one it has is left alone.
+            adopted = False
+            if timezone and (await self.bot.storage.settings.get(guild.id)).timezone is None:
                 await self.bot.storage.settings.set_timezone(guild.id, zone)
+                adopted = zone != DEFAULT_TIMEZONE
             digest, created = await self.bot.storage.digests.upsert(
                 guild_id=guild.id,
                 channel_id=channel.id,
@@ -234,6 +237,11 @@ class Digests(
                     f" Resumed too: {resumed} other digest{'s' if resumed > 1 else ''}"
                     f" paused in {channel.mention}."
                     if resumed
+                    else ""
+                )
+                + (
+                    f" The server's timezone is now {zone} too (`/settings timezone` changes it)."
+                    if adopted
                     else ""
                 )
             )

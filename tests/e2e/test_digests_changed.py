@@ -17,6 +17,7 @@ import pytest
 from storage.models import PageRecord, SourceRecord
 from tests.e2e.harness import FakeClock, fire, only_digest, running_bot, sample
 from tests.e2e.news_channels_support import (
+    GENERAL,
     MANAGER,
     NEWS,
     UTC,
@@ -26,6 +27,7 @@ from tests.e2e.news_channels_support import (
     posts,
     standin_fixture,  # noqa: F401 -- a fixture, found by pytest as `standin`
 )
+from tests.e2e.standin.constants import DEFAULT_GUILD_ID
 from tests.e2e.standin.server import DiscordStandIn
 
 NEXT = re.compile(r"Next: <t:(\d+):F>")
@@ -172,3 +174,25 @@ async def test_a_timezone_typed_as_a_city_is_offered(
         )
         choices = (await handle.callback()).json["data"]["choices"]
     assert zone in [c["value"] for c in choices]
+
+
+async def test_a_digests_timezone_becomes_the_servers_only_when_it_has_none(
+    standin: DiscordStandIn, tmp_path: Path
+) -> None:
+    """A server without a timezone takes the first one a digest names, and the reply says
+    so; a Berlin server keeps Berlin when one digest is set on Tokyo time for its Japanese
+    readers, and the next digest set without a timezone is on Berlin time."""
+    async with running_bot(standin, tmp_path / "c.db", prepare=sample) as bot:
+        reply = await digest_set(
+            standin, kind="onthisday", channel=NEWS, time="08:00", timezone="Europe/Berlin"
+        )
+        assert reply.endswith(
+            "The server's timezone is now Europe/Berlin too (`/settings timezone` changes it)."
+        )
+        reply = await digest_set(
+            standin, kind="onthisday", channel=NEWS, time="08:00", timezone="Asia/Tokyo"
+        )
+        assert "every day at 08:00 (Asia/Tokyo)" in reply and "server" not in reply
+        assert (await bot.storage.settings.get(DEFAULT_GUILD_ID)).timezone == "Europe/Berlin"
+        later = await digest_set(standin, kind="onthisday", channel=GENERAL, time="08:00")
+        assert "every day at 08:00 (Europe/Berlin)" in later and "server" not in later

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import json
 import logging
 from collections.abc import AsyncIterator
@@ -13,10 +14,12 @@ from bot import render
 from bot.cli.output import print_json, when
 from bot.config import Settings
 from bot.ingest.feeds.addresses import FetchPolicy
+from bot.ingest.feeds.credentials import masked, masked_in
 from bot.ingest.feeds.fetch import make_session
 from bot.services.feeds.reports import FeedOutcome, PollReport
 from bot.services.feeds.service import ARCHIVE_FAILED, FeedService, run_poll_loop
 from storage import Storage
+from storage.models import Feed
 
 log = logging.getLogger("chronicle")
 
@@ -27,6 +30,19 @@ async def feed_service(settings: Settings, storage: Storage) -> AsyncIterator[Fe
     policy = FetchPolicy(allow_private_addresses=settings.feed_allow_private_addresses)
     async with make_session(policy) as session:
         yield FeedService(storage, session, policy, poll_minutes=settings.feed_poll_minutes)
+
+
+def shown(feed: Feed) -> Feed:
+    """The feed as `feeds` prints it: its URL's login and tokens masked, in the URL and in
+    what it says of failures (reasons stored before they were masked too)."""
+    return dataclasses.replace(
+        feed,
+        url=masked(feed.url),
+        last_error=masked_in(feed.last_error) if feed.last_error else feed.last_error,
+        disabled_reason=(
+            masked_in(feed.disabled_reason) if feed.disabled_reason else feed.disabled_reason
+        ),
+    )
 
 
 def outcome_line(outcome: FeedOutcome) -> str:
@@ -64,21 +80,22 @@ def outcome_line(outcome: FeedOutcome) -> str:
 async def cmd_feeds_add(args: argparse.Namespace, settings: Settings, storage: Storage) -> int:
     async with feed_service(settings, storage) as service:
         result = await service.add_feed(args.url, name=args.name, backfill=args.backfill)
-    feed, outcome = result.feed, result.outcome
+    feed, outcome = shown(result.feed), result.outcome
+    discovered_from = masked(result.discovered_from) if result.discovered_from else None
     if args.json:
         print_json(
             {
                 "feed": render.feed_to_dict(feed),
                 "reactivated": result.reactivated,
-                "discovered_from": result.discovered_from,
+                "discovered_from": discovered_from,
                 "outcome": outcome.as_dict(),
             }
         )
         return 0
     verb = "Re-activated" if result.reactivated else "Added"
     print(f"{verb} feed {feed.id}: {feed.name} <{feed.url}>")
-    if result.discovered_from:
-        print(f"  the feed {result.discovered_from} advertises (it is a web page, not a feed)")
+    if discovered_from:
+        print(f"  the feed {discovered_from} advertises (it is a web page, not a feed)")
     if outcome.ok:
         print(
             f"  {render.count(outcome.entries, 'entry', 'entries')}:"
@@ -101,7 +118,7 @@ async def cmd_feeds_add(args: argparse.Namespace, settings: Settings, storage: S
 
 
 async def cmd_feeds_list(args: argparse.Namespace, settings: Settings, storage: Storage) -> int:
-    feeds = await storage.feeds.list()
+    feeds = [shown(feed) for feed in await storage.feeds.list()]
     if args.json:
         print_json([render.feed_to_dict(feed) for feed in feeds])
         return 0
@@ -130,7 +147,7 @@ async def cmd_feeds_list(args: argparse.Namespace, settings: Settings, storage: 
 
 async def cmd_feeds_remove(args: argparse.Namespace, settings: Settings, storage: Storage) -> int:
     async with feed_service(settings, storage) as service:
-        feed = await service.remove_feed(args.feed)
+        feed = shown(await service.remove_feed(args.feed))
     if args.json:
         print_json(render.feed_to_dict(feed))
     else:

@@ -26,6 +26,7 @@ import aiohttp
 from aiohttp.abc import AbstractResolver, ResolveResult
 from yarl import URL
 
+from bot.ingest.feeds.credentials import masked, masked_in
 from bot.ingest.feeds.errors import FeedError
 
 __all__ = [
@@ -236,20 +237,23 @@ def _check_session(session: aiohttp.ClientSession, policy: FetchPolicy) -> None:
 def _parse_http_url(raw: str, *, context: str = "") -> URL:
     """A validated absolute http(s) URL, or FeedError("invalid_url")."""
     text = raw.strip() if isinstance(raw, str) else ""
+    shown = masked(text)  # what a refusal may quote of it
     try:
         url = URL(text)
     except (ValueError, TypeError) as exc:
-        raise FeedError("invalid_url", f"{context}not a valid URL: {raw!r} ({exc})") from exc
+        raise FeedError(
+            "invalid_url", f"{context}not a valid URL: {shown!r} ({masked_in(str(exc))})"
+        ) from exc
     if not url.scheme:
-        raise FeedError("invalid_url", f"{context}not an absolute http(s) URL: {raw!r}")
+        raise FeedError("invalid_url", f"{context}not an absolute http(s) URL: {shown!r}")
     if url.scheme not in ("http", "https"):
         raise FeedError(
             "invalid_url",
-            f"{context}unsupported URL scheme {url.scheme!r} in {raw!r}: "
+            f"{context}unsupported URL scheme {url.scheme!r} in {shown!r}: "
             "only http and https feeds can be fetched",
         )
     if not url.host:
-        raise FeedError("invalid_url", f"{context}no host name in URL {raw!r}")
+        raise FeedError("invalid_url", f"{context}no host name in URL {shown!r}")
     return url
 
 
@@ -275,7 +279,7 @@ def _check_literal_host(url: URL, policy: FetchPolicy) -> None:
         return
     why = _address_refusal(ip, policy)
     if why is not None:
-        raise _refused_address(f"refused: {host} is {why} ({url})")
+        raise _refused_address(f"refused: {host} is {why} ({masked(url)})")
 
 
 def _refused_address(what: str) -> FeedError:

@@ -38,6 +38,7 @@ from bot.ingest.feeds.addresses import (
     _parse_http_url,
     _refused_address,
 )
+from bot.ingest.feeds.credentials import masked, masked_in
 from bot.ingest.feeds.errors import FeedError
 
 __all__ = ["FetchResult", "fetch_feed", "make_session", "retry_after_seconds"]
@@ -117,7 +118,7 @@ async def _read_limited(resp: aiohttp.ClientResponse, max_bytes: int, url: URL) 
         raise FeedError(
             "too_large",
             f"body exceeds {_format_size(max_bytes)} limit "
-            f"(Content-Length {_format_size(declared)}) at {url}",
+            f"(Content-Length {_format_size(declared)}) at {masked(url)}",
         )
     chunks: list[bytes] = []
     total = 0
@@ -126,7 +127,9 @@ async def _read_limited(resp: aiohttp.ClientResponse, max_bytes: int, url: URL) 
         if total > max_bytes:
             # Leaving the response unread makes aiohttp drop the connection instead of
             # draining the rest of the body.
-            raise FeedError("too_large", f"body exceeds {_format_size(max_bytes)} limit at {url}")
+            raise FeedError(
+                "too_large", f"body exceeds {_format_size(max_bytes)} limit at {masked(url)}"
+            )
         chunks.append(chunk)
     return b"".join(chunks)
 
@@ -205,7 +208,8 @@ async def fetch_feed(
                         if not location:
                             raise FeedError(
                                 "http_status",
-                                f"HTTP {status} redirect without a Location header from {current}",
+                                f"HTTP {status} redirect without a Location header"
+                                f" from {masked(current)}",
                                 http_status=status,
                             )
                         current = _next_hop(current, location)
@@ -227,7 +231,7 @@ async def fetch_feed(
                     if not 200 <= status < 300:
                         raise FeedError(
                             "http_status",
-                            f"{_status_line(status, resp.reason)} from {current}",
+                            f"{_status_line(status, resp.reason)} from {masked(current)}",
                             http_status=status,
                             retry_after=retry_after_seconds(resp.headers.get("Retry-After")),
                         )
@@ -244,18 +248,19 @@ async def fetch_feed(
                     )
             raise FeedError(
                 "too_many_redirects",
-                f"more than {policy.max_redirects} redirects starting at {url} (last: {current})",
+                f"more than {policy.max_redirects} redirects starting at {masked(url)}"
+                f" (last: {masked(current)})",
             )
     except FeedError:
         raise
     except TimeoutError as exc:
         raise FeedError(
-            "timeout", f"timed out after {policy.timeout_s:g} s fetching {current}"
+            "timeout", f"timed out after {policy.timeout_s:g} s fetching {masked(current)}"
         ) from exc
     except aiohttp.ClientConnectorError as exc:
         refused = _find_refusal(exc)
         if refused is not None:
-            raise _refused_address(f"{refused.strerror} ({current})") from exc
+            raise _refused_address(f"{refused.strerror} ({masked(current)})") from exc
         # (Checked via the wrapped error: ClientConnectorDNSError only exists in aiohttp >= 3.10.)
         if isinstance(exc.os_error, socket.gaierror):
             raise FeedError(
@@ -270,17 +275,20 @@ async def fetch_feed(
             f"could not connect to {exc.host}:{exc.port}: {_os_error_text(exc.os_error)}",
         ) from exc
     except aiohttp.InvalidURL as exc:
-        raise FeedError("invalid_url", f"invalid URL {exc.url!s}") from exc
+        raise FeedError("invalid_url", f"invalid URL {masked(str(exc.url))}") from exc
     except aiohttp.ClientError as exc:
         # Disconnects, broken chunked/gzip framing, malformed HTTP, ...
         raise FeedError(
-            "network", f"connection to {current.host} failed: {type(exc).__name__}: {exc}"
+            "network",
+            f"connection to {current.host} failed: {type(exc).__name__}: {masked_in(str(exc))}",
         ) from exc
     except OSError as exc:
         refused = _find_refusal(exc)
         if refused is not None:
-            raise _refused_address(f"{refused.strerror} ({current})") from exc
-        raise FeedError("network", f"network error fetching {current}: {exc}") from exc
+            raise _refused_address(f"{refused.strerror} ({masked(current)})") from exc
+        raise FeedError(
+            "network", f"network error fetching {masked(current)}: {masked_in(str(exc))}"
+        ) from exc
 
 
 def _next_hop(current: URL, location: str) -> URL:
@@ -288,9 +296,10 @@ def _next_hop(current: URL, location: str) -> URL:
         target = current.join(URL(location.strip()))
     except (ValueError, TypeError) as exc:
         raise FeedError(
-            "invalid_url", f"redirect from {current} to an invalid URL {location!r}"
+            "invalid_url",
+            f"redirect from {masked(current)} to an invalid URL {masked(location)!r}",
         ) from exc
-    return _parse_http_url(str(target), context=f"redirect from {current}: ")
+    return _parse_http_url(str(target), context=f"redirect from {masked(current)}: ")
 
 
 def _os_error_text(exc: OSError) -> str:

@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 from yarl import URL
 
 from bot.errors import InvalidInput
+from bot.ingest.feeds.credentials import masked
 from bot.ingest.feeds.entries import ParsedFeed
 from bot.ingest.feeds.errors import FeedError
 
@@ -17,14 +18,13 @@ MAX_NAME_CHARS: Final = 100
 def check_feed_url(url: str) -> str:
     """The URL, stripped, if it can be a feed's; InvalidInput saying why otherwise."""
     text = url.strip()
+    shown = masked(text)[:200]
     try:
         parsed = URL(text)
     except (ValueError, TypeError):
-        raise InvalidInput(f"{text[:200]!r} is not a valid URL.") from None
+        raise InvalidInput(f"{shown!r} is not a valid URL.") from None
     if parsed.scheme not in ("http", "https") or not parsed.host:
-        raise InvalidInput(
-            f"{text[:200]!r} is not a feed URL: give an http:// or https:// address."
-        )
+        raise InvalidInput(f"{shown!r} is not a feed URL: give an http:// or https:// address.")
     return text
 
 
@@ -34,7 +34,7 @@ def not_added(exc: FeedError, *, advertised: tuple[str, str] | None = None) -> s
     reason = exc.reason
     if advertised is not None:
         page, feed_url = advertised
-        reason = f"{page} advertises the feed {feed_url}, which failed: {reason}"
+        reason = f"{masked(page)} advertises the feed {masked(feed_url)}, which failed: {reason}"
     hint = _add_hint(exc)
     return f"Not added: {reason}" + (f"; {hint}" if hint else "")
 
@@ -55,8 +55,9 @@ def _add_hint(exc: FeedError) -> str | None:
 
 def choose_name(given: str | None, parsed: ParsedFeed | None, url: str) -> str:
     """The name the operator gave, else the feed's title, else its host."""
-    for candidate in (given, parsed.title if parsed else None, urlsplit(url).hostname, url):
+    shown = masked(url)  # a name is shown everywhere: never the login
+    for candidate in (given, parsed.title if parsed else None, urlsplit(url).hostname, shown):
         text = " ".join((candidate or "").split())
         if text:
             return text[:MAX_NAME_CHARS]
-    return url[:MAX_NAME_CHARS]
+    return shown[:MAX_NAME_CHARS]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
+from bot.ingest.feeds.credentials import masked, masked_in
 from bot.services.feeds.reports import FeedOutcome
 from bot.services.feeds.rules import FeedRules
 from storage import Storage
@@ -26,6 +27,9 @@ async def record_failure(
 ) -> FeedOutcome:
     """Record one failed attempt of ``feed`` and schedule the next, or disable it. A
     server's Retry-After is waited out when longer than the backoff, up to its cap."""
+    # Stored, logged and shown by `feeds list`: whatever built the reason (an exception's
+    # text too), the feed's login and tokens stay out of it.
+    reason = masked_in(reason)
     failures = feed.consecutive_failures + 1
     first_parse = feed.first_parse_failure_at
     if kind == "not_a_feed" and first_parse is None:
@@ -57,12 +61,12 @@ async def record_failure(
         disabled_reason=disabled,
     )
     if disabled:
-        log.warning("feed %d (%s) disabled: %s", feed.id, feed.url, disabled)
+        log.warning("feed %d (%s) disabled: %s", feed.id, masked(feed.url), disabled)
     else:
         log.info(
             "feed %d (%s) failed (%d in a row), %s: %s; next attempt at %s",
             feed.id,
-            feed.url,
+            masked(feed.url),
             failures,
             kind,
             reason,

@@ -6,6 +6,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from bot.ingest.feeds.credentials import masked
 from storage.models import Feed, StoredEntries
 from storage.times import utc_iso
 
@@ -18,7 +19,7 @@ class FeedOutcome:
     """What one poll (or the fetch when adding) of one feed did."""
 
     feed_id: int
-    url: str
+    url: str  # as it may be shown: masked (its login and tokens as ***)
     name: str
     status: OutcomeStatus
     entries: int = 0  # entries in the document
@@ -34,6 +35,10 @@ class FeedOutcome:
     disabled_reason: str | None = None
     next_poll_at: dt.datetime | None = None
     elapsed_s: float = 0.0
+
+    def __post_init__(self) -> None:
+        # An outcome is printed and logged: it never holds the feed's secrets.
+        self.url = masked(self.url)
 
     @property
     def ok(self) -> bool:

@@ -17,6 +17,7 @@ import aiohttp
 from bot.errors import InvalidInput, NotFound
 from bot.failures import ArchiveHold, archive_failure
 from bot.ingest.feeds.addresses import FetchPolicy
+from bot.ingest.feeds.credentials import masked
 from bot.ingest.feeds.entries import ParsedFeed
 from bot.ingest.feeds.errors import FeedError
 from bot.ingest.feeds.fetch import FetchResult, fetch_feed
@@ -113,18 +114,18 @@ class FeedService:
             feed = await self.storage.feeds.reactivate(existing.id, now=now, backfill=backfill)
             if feed is None:
                 raise NotFound(f"Feed {existing.id} was removed meanwhile.")
-            log.info("feed %d re-activated: %s", feed.id, url)
+            log.info("feed %d re-activated: %s", feed.id, masked(url))
         else:
             try:
                 feed = await self.storage.feeds.add(url, feed_name, now=now, backfill=backfill)
             except FeedExistsError as exc:  # added by someone else meanwhile
-                raise InvalidInput(f"{url} is already feed {exc.feed.id}.") from None
+                raise InvalidInput(f"{masked(url)} is already feed {exc.feed.id}.") from None
             log.info(
                 "feed %d added: %s (%s)%s",
                 feed.id,
-                url,
+                masked(url),
                 feed.name,
-                f", advertised by {discovered_from}" if discovered_from else "",
+                f", advertised by {masked(discovered_from)}" if discovered_from else "",
             )
 
         outcome = await self._guarded(feed, now, self._store(feed, now, *fetched))
@@ -142,15 +143,17 @@ class FeedService:
         InvalidInput if an active feed already has it."""
         existing = await self.storage.feeds.get_by_url(url)
         if existing is not None and existing.active:
-            where = f" (advertised by {advertised_by})" if advertised_by else ""
-            raise InvalidInput(f"{url}{where} is already feed {existing.id} ({existing.name}).")
+            where = f" (advertised by {masked(advertised_by)})" if advertised_by else ""
+            raise InvalidInput(
+                f"{masked(url)}{where} is already feed {existing.id} ({existing.name})."
+            )
         return existing
 
     async def remove_feed(self, ref: str | int) -> Feed:
         """Remove a feed by id or URL. Its events stay in the archive."""
         feed = await self.find_feed(ref)
         await self.storage.feeds.remove(feed.id)
-        log.info("feed %d removed: %s", feed.id, feed.url)
+        log.info("feed %d removed: %s", feed.id, masked(feed.url))
         return feed
 
     async def find_feed(self, ref: str | int) -> Feed:
@@ -297,7 +300,7 @@ class FeedService:
             if (problem := archive_failure(self.storage, exc)) is not None:
                 # The archive failed, not the feed: nothing of the poll was stored, its
                 # validators neither, so the next round fetches the same entries again.
-                log.debug("feed %d (%s): not stored: %s", feed.id, feed.url, problem)
+                log.debug("feed %d (%s): not stored: %s", feed.id, masked(feed.url), problem)
                 return FeedOutcome(
                     feed.id,
                     feed.url,
@@ -308,7 +311,7 @@ class FeedService:
                     consecutive_failures=feed.consecutive_failures,
                     next_poll_at=feed.next_poll_at,
                 )
-            log.exception("feed %d (%s): unexpected error", feed.id, feed.url)
+            log.exception("feed %d (%s): unexpected error", feed.id, masked(feed.url))
             return await record_failure(
                 self.storage,
                 self.rules,
@@ -352,7 +355,7 @@ class FeedService:
         except TimeoutError:
             raise FeedError(
                 "timeout",
-                f"parsing the feed took longer than {self.policy.timeout_s:g} s ({url})",
+                f"parsing the feed took longer than {self.policy.timeout_s:g} s ({masked(url)})",
             ) from None
         return result, parsed, digest
 
@@ -376,7 +379,9 @@ class FeedService:
                 last_modified=result.last_modified,
                 body_sha256=body_sha256,
             )
-            log.debug("feed %d (%s): not modified (HTTP %d)", feed.id, feed.url, result.status)
+            log.debug(
+                "feed %d (%s): not modified (HTTP %d)", feed.id, masked(feed.url), result.status
+            )
             return outcome
 
         outcome.entries = len(parsed.entries)
@@ -410,7 +415,7 @@ class FeedService:
                 "feed %d (%s): %d entries, %d unseen: %d new events (%d announced),"
                 " %d joined existing events%s",
                 feed.id,
-                feed.url,
+                masked(feed.url),
                 outcome.entries,
                 outcome.unseen,
                 len(outcome.created),
@@ -419,7 +424,12 @@ class FeedService:
                 f"; kept as history: {outcome.history_reason}" if outcome.history_reason else "",
             )
         if parsed.warning:
-            log.debug("feed %d (%s): read despite problems: %s", feed.id, feed.url, parsed.warning)
+            log.debug(
+                "feed %d (%s): read despite problems: %s",
+                feed.id,
+                masked(feed.url),
+                parsed.warning,
+            )
         return outcome
 
 

@@ -218,3 +218,43 @@ def test_feeds_add_and_poll_say_what_was_wrong_with_a_feed_read_anyway(
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].startswith("ok            ") and "1 unseen: 1 new event" in lines[0]
     assert lines[1] == f"              {warning}"
+
+
+def test_feeds_commands_mask_a_private_feed_s_login_and_token(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    cli_server: FeedServer,
+) -> None:
+    """A feed added with a login and a token in its URL: add, poll, list and remove show
+    the URL and the failures with both masked, in text and in JSON."""
+    monkeypatch.chdir(tmp_path)
+    for name in ("CHRONICLE_DB", "DISCORD_TOKEN", "LOG_LEVEL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("FEED_ALLOW_PRIVATE_ADDRESSES", "true")
+    cli_server.set_file("private.xml", rss(entry("p1", "Harbour strike ends", date=NOW)))
+    login = cli_server.url("private.xml").replace("http://", "http://alice:s3cretpw@")
+    shown = login.replace("s3cretpw", "***") + "?token=***"
+    db = str(tmp_path / "chronicle.db")
+
+    def run(*args: str) -> str:
+        main(["--db", db, *args])
+        out, err = capsys.readouterr()
+        # (The test server's access log, which the command line prints too, is not its own.)
+        said = out + "".join(line for line in err.splitlines() if "aiohttp.access" not in line)
+        assert "s3cretpw" not in said and "t0ken" not in said
+        return out
+
+    assert run("feeds", "add", f"{login}?token=t0ken").startswith(
+        f"Added feed 1: Test Wire <{shown}>"
+    )
+    cli_server.set_status("private.xml", 404)
+    assert f"FAILED        Test Wire <{shown}>: http_status: HTTP 404" in run(
+        "feeds", "poll", "--once"
+    )
+    assert json.loads(run("feeds", "poll", "--once", "--json"))["outcomes"][0]["url"] == shown
+    listed = run("feeds", "list")
+    assert f"<{shown}>" in listed and f"HTTP 404 Not Found from {shown}" in listed
+    (feed,) = json.loads(run("feeds", "list", "--json"))
+    assert feed["url"] == shown and feed["last_error"] == f"HTTP 404 Not Found from {shown}"
+    assert run("feeds", "remove", "1").startswith(f"Removed feed 1: Test Wire <{shown}>")

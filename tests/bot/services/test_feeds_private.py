@@ -1,0 +1,93 @@
+"""Private feeds, added with a login or a token in their URL
+(``https://alice:password@host/feed.xml``, ``…/feed.atom?token=…``): the login is sent with
+every fetch, and never shown: not in the log, not in a stored failure reason, not in the
+links of the feed's items that every member sees."""
+
+from __future__ import annotations
+
+import logging
+
+import aiohttp
+import pytest
+
+from bot.ingest.feeds.addresses import FetchPolicy
+from bot.services.feeds.rules import FeedRules
+from bot.services.feeds.service import FeedService
+from storage import Storage
+from tests.bot.services.feeds_support import (
+    MINUTE,
+    NOW,
+    Clock,
+    clock_fixture,  # noqa: F401 -- a fixture, found by pytest as `clock`
+    current,
+    entry,
+    rss,
+    server_fixture,  # noqa: F401 -- a fixture, found by pytest as `server`
+    service_fixture,  # noqa: F401 -- a fixture, found by pytest as `service`
+    session_fixture,  # noqa: F401 -- a fixture, found by pytest as `session`
+)
+from tests.support.feed_server import FeedServer
+
+PASSWORD = "s3cretpw"
+TOKEN = "t0ken5ecret"
+BASE = entry(
+    "base",
+    "Ministers meet in Brussels to discuss the budget",
+    link="https://wire.example/base",
+    date=NOW,
+)
+
+
+def private(server: FeedServer, path: str) -> str:
+    """The server's URL of ``path`` with a login and a token, as an operator adds it."""
+    return server.url(path).replace("http://", f"http://alice:{PASSWORD}@") + f"?token={TOKEN}"
+
+
+def leaks(text: str) -> bool:
+    return PASSWORD in text or TOKEN in text
+
+
+async def test_a_private_feed_s_login_is_sent_but_never_logged_nor_stored_in_its_failures(
+    storage: Storage,
+    server: FeedServer,
+    session: aiohttp.ClientSession,
+    clock: Clock,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The bot logs every feed it adds, every poll that brings entries and every failure;
+    a failure's reason is stored and `feeds list` shows it, and a feed that fails for good
+    is disabled with it. Each names the feed's URL, with its password and token masked."""
+    service = FeedService(
+        storage,
+        session,
+        FetchPolicy(allow_private_addresses=True, timeout_s=5.0),
+        poll_minutes=10,
+        rules=FeedRules(disable_after_failures=2),
+        clock=clock,
+    )
+    caplog.set_level(logging.DEBUG)
+    server.set_file("f.xml", rss(BASE))
+    added = await service.add_feed(private(server, "f.xml"))
+    # The login is what the fetch sends (Basic auth), and the token is in the request.
+    assert server.last_headers("f.xml")["Authorization"].startswith("Basic ")
+    clock.now = NOW + 11 * MINUTE
+    server.set_file("f.xml", rss(entry("n1", "Harbour strike ends", date=clock.now), BASE))
+    await service.poll_feed(await current(storage, added.feed))
+    server.set_status("f.xml", 404)
+    for minutes in (22, 60):
+        clock.now = NOW + minutes * MINUTE
+        outcome = await service.poll_feed(await current(storage, added.feed))
+
+    # (The test server's own access log is not the bot's.)
+    said = [r.getMessage() for r in caplog.records if r.name.startswith("bot.")]
+    assert not [line for line in said if leaks(line)]
+    # What is said still names the feed: its URL, masked.
+    assert any("added: http://alice:***@127.0.0.1:" in line for line in said), said
+    assert any("token=***" in line and "1 unseen" in line for line in said), said
+    feed = await current(storage, added.feed)
+    assert feed.status == "disabled"
+    assert feed.last_error is not None and feed.disabled_reason is not None
+    assert "HTTP 404 Not Found from http://alice:***@127.0.0.1:" in feed.last_error
+    assert feed.last_error.endswith("/f.xml?token=***")
+    assert not leaks(feed.last_error) and not leaks(feed.disabled_reason)
+    assert not leaks(outcome.url) and not leaks(outcome.error or "")

@@ -27,7 +27,7 @@ from bot.services.feeds.service import FeedService
 from bot.services.wikipedia import wikipedia_service
 from bot.shards import describe_shards, owns_guild, sqlite_refusal
 from bot.tree import ChronicleTree
-from bot.views import EventButton
+from bot.views import EventButton, OpenEvent, PagedView, PageTurn
 from storage import Storage, open_storage
 from storage.times import Clock, utc_now
 
@@ -90,6 +90,7 @@ class ChronicleBot(commands.AutoShardedBot):
         )
         self.settings = settings
         self.view_timeout = view_timeout
+        self.kept_pages: dict[str, PagedView] = {}  # bot.views.PagedView's, by token
         self.clock = clock
         self.scheduler_paused = scheduler_paused  # tests drive jobs with a controlled clock
         self.identify_wait = identify_wait  # a stand-in of Discord has no identify limit
@@ -126,7 +127,7 @@ class ChronicleBot(commands.AutoShardedBot):
         self.chronicle_scheduler = ChronicleScheduler(self, clock=self.clock)
         self.chronicle_scheduler.start(paused=self.scheduler_paused)
         self._owned.append("scheduler")
-        self.add_dynamic_items(EventButton)
+        self.add_dynamic_items(EventButton, PageTurn, OpenEvent)
         for cog in COGS:
             await self.load_extension(cog)
         if self.syncs_commands:

@@ -4,12 +4,15 @@ bot class, so that none of them depends on the client that builds them."""
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import discord
 
 from bot.config import Settings
 from storage import Storage
+
+if TYPE_CHECKING:
+    from bot.views import PagedView
 
 
 class Chronicle(Protocol):
@@ -23,6 +26,11 @@ class Chronicle(Protocol):
 
     @property
     def view_timeout(self) -> float: ...
+
+    @property
+    def kept_pages(self) -> dict[str, PagedView]:
+        """Sets of pages too long for an address, by token, while their buttons are live."""
+        ...
 
     def owns(self, guild_id: int) -> bool: ...
 

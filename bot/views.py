@@ -1,8 +1,8 @@
 """Replies and their components: deferral, pagination, the event card's buttons.
 
 Cogs describe what to say; this module takes care of how Discord expects it said: answer
-within a second or defer, pages that only the asker can turn and that grey out when they
-time out, and buttons on event cards that keep working after a restart.
+within a second or defer, pages that only the asker can turn, and buttons on event cards and
+pages that keep working after a restart.
 """
 
 from __future__ import annotations
@@ -10,15 +10,17 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+import secrets
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import discord
 
 from bot import render
 from bot.context import Chronicle
-from bot.errors import NotFound, UserError
+from bot.errors import InvalidInput, NotFound, UserError
+from bot.pages import Page, PageSet, RelatedPages, fits_custom_id, page_set_at
 from bot.services import lookups
 from bot.tree import AWAITING_ANSWER, handle_error
 from storage.models import Event
@@ -26,17 +28,10 @@ from storage.models import Event
 log = logging.getLogger(__name__)
 
 DEFER_AFTER_SECONDS = 0.8  # Discord allows 3 s for the first answer; defer well before
-
-
-@dataclass
-class Page:
-    embed: discord.Embed
-    has_next: bool
-    options: list[discord.SelectOption] = field(default_factory=list)  # the select menu's
-
-
-PageLoader = Callable[[int], Awaitable[Page]]
-OnSelect = Callable[[discord.Interaction, str], Awaitable[None]]
+LARGEST_PAGE = 999_999  # a set's address must fit a custom id with any page number up to this
+KEPT = "kept"  # the address of a set kept in memory: kept:<command>:<token>
+KEPT_ADDRESS = re.compile(r"kept:(?P<command>\w+):(?P<token>\w+)")
+OTHERS_PAGES = "These buttons belong to the person who ran the command; run it yourself to browse."
 
 
 @dataclass
@@ -113,111 +108,174 @@ async def update(interaction: discord.Interaction, work: Awaitable[Reply]) -> No
 
 
 class PagedView(discord.ui.View):
-    """Previous/Next over pages loaded on demand, optionally a select menu per page.
+    """Previous/Next over a set of pages (bot/pages.py), and on pages that list events, a
+    select menu to open one.
 
-    Only the person who asked can turn the pages; after the timeout every component is
-    greyed out, so nobody clicks a dead button.
+    Only the person who asked can turn the pages; anyone can open an event from the menu,
+    privately. The buttons carry the set's address, so they keep working after a restart
+    and never time out; a set too long for an address (a long search) is kept in memory
+    under a token instead, and its buttons grey out after the bot's view timeout, so nobody
+    clicks a dead button.
     """
 
-    def __init__(
-        self,
-        owner_id: int,
-        loader: PageLoader,
-        first: Page,
-        *,
-        timeout: float,
-        on_select: OnSelect | None = None,
-        placeholder: str = "Open one…",
-    ):
-        super().__init__(timeout=timeout)
+    def __init__(self, bot: Chronicle, owner_id: int, pages: PageSet, number: int, current: Page):
+        address = pages.address()
+        kept = not fits_custom_id(page_turn_id(owner_id, LARGEST_PAGE, address))
+        super().__init__(timeout=bot.view_timeout if kept else None)
+        self.bot = bot
         self.owner_id = owner_id
-        self.loader = loader
-        self.page = 0
-        self.current = first
-        self.on_select = on_select
+        self.pages = pages
+        self.page = number
+        self.current = current
         self.message: discord.Message | None = None
-        self.select: discord.ui.Select[PagedView] | None = None
-        if on_select is not None:
-            self.select = discord.ui.Select(
-                placeholder=placeholder, min_values=1, max_values=1, row=0
-            )
-            self.select.callback = self._selected  # type: ignore[method-assign]
-            self.add_item(self.select)
+        self.token: str | None = None
+        if kept:
+            self.token = secrets.token_hex(8)
+            address = f"{KEPT}:{pages.command}:{self.token}"
+            bot.kept_pages[self.token] = self
+        self.address = address
         self._sync()
 
     @classmethod
     async def start(
-        cls,
-        owner_id: int,
-        loader: PageLoader,
-        *,
-        timeout: float,  # noqa: ASYNC109 - the view's idle timeout, not this call's
-        on_select: OnSelect | None = None,
+        cls, bot: Chronicle, owner_id: int, pages: PageSet
     ) -> tuple[discord.Embed, PagedView | None]:
-        first = await loader(0)
-        if not first.has_next and on_select is None:
-            return first.embed, None  # one page: no buttons to grey out later
-        return first.embed, cls(owner_id, loader, first, timeout=timeout, on_select=on_select)
+        first = await pages.page(bot, 0)
+        if not first.has_next and not pages.selectable:
+            return first.embed, None  # one page, nothing to open: no components
+        return first.embed, cls(bot, owner_id, pages, 0, first)
 
     def _sync(self) -> None:
-        self.previous_page.disabled = self.page == 0
-        self.next_page.disabled = not self.current.has_next
-        if self.select is not None:
-            self.select.options = self.current.options[: render.SELECT_OPTIONS_LIMIT] or [
-                discord.SelectOption(label="(nothing on this page)", value="-")
-            ]
-            self.select.disabled = not self.current.options
+        self.clear_items()
+        if self.pages.selectable:
+            self.add_item(OpenEvent(self.current.options[: render.SELECT_OPTIONS_LIMIT]))
+        previous = max(self.page - 1, 0)
+        self.add_item(PageTurn(self.owner_id, previous, self.address, "Previous", self.page == 0))
+        nxt = self.page + 1
+        self.add_item(PageTurn(self.owner_id, nxt, self.address, "Next", not self.current.has_next))
 
-    async def interaction_check(self, interaction: discord.Interaction) -> bool:
-        if interaction.user.id == self.owner_id:
-            return True
-        await interaction.response.send_message(
-            "These buttons belong to the person who ran the command; run it yourself to browse.",
-            ephemeral=True,
-        )
-        return False
-
-    async def _turn(self, interaction: discord.Interaction, page: int) -> None:
-        await update(interaction, self._load(page))
-
-    async def _load(self, page: int) -> Reply:
-        self.current = await self.loader(page)
-        self.page = page
+    async def turn(self, number: int) -> Reply:
+        """The page `number`, with this view set to it."""
+        self.current = await self.pages.page(self.bot, number)
+        self.page = number
         self._sync()
+        return self.reply()
+
+    def reply(self) -> Reply:
         return Reply(embed=self.current.embed, view=self)
 
-    @discord.ui.button(label="Previous", style=discord.ButtonStyle.secondary, row=1)
-    async def previous_page(
-        self, interaction: discord.Interaction, button: discord.ui.Button[PagedView]
-    ) -> None:
-        await self._turn(interaction, max(self.page - 1, 0))
-
-    @discord.ui.button(label="Next", style=discord.ButtonStyle.secondary, row=1)
-    async def next_page(
-        self, interaction: discord.Interaction, button: discord.ui.Button[PagedView]
-    ) -> None:
-        await self._turn(interaction, self.page + 1)
-
-    async def _selected(self, interaction: discord.Interaction) -> None:
-        assert self.select is not None and self.on_select is not None
-        value = self.select.values[0]
-        if value != "-":
-            await self.on_select(interaction, value)
-
     async def on_timeout(self) -> None:
-        for item in self.children:
-            if isinstance(item, discord.ui.Button | discord.ui.Select):
-                item.disabled = True
+        if self.token is not None:
+            self.bot.kept_pages.pop(self.token, None)
+        for child in self.children:
+            if isinstance(child, PageTurn | OpenEvent):
+                child.item.disabled = True
         if self.message is not None:
             try:
                 await self.message.edit(view=self)
             except discord.HTTPException:
                 log.info("could not grey out the buttons of message %s", self.message.id)
 
-    async def on_error(
-        self, interaction: discord.Interaction, error: Exception, item: discord.ui.Item[Any]
-    ) -> None:
-        await handle_error(interaction, error)
+
+def page_turn_id(owner_id: int, page: int, address: str) -> str:
+    return f"chronicle:pages:{owner_id}:{page}:{address}"
+
+
+class PageTurn(
+    discord.ui.DynamicItem[discord.ui.Button[Any]],
+    template=r"chronicle:pages:(?P<owner>\d+):(?P<page>\d{1,9}):(?P<address>[\s\S]+)",
+):
+    """Previous or Next under a set of pages: shows page `page` of the set at `address`
+    (bot/pages.py), or of the set kept under a token, for the member who asked only."""
+
+    def __init__(
+        self,
+        owner_id: int,
+        page: int,
+        address: str,
+        label: str = "Page",
+        disabled: bool = False,
+    ):
+        super().__init__(
+            discord.ui.Button(
+                label=label,
+                style=discord.ButtonStyle.secondary,
+                custom_id=page_turn_id(owner_id, page, address),
+                disabled=disabled,
+                row=1,
+            )
+        )
+        self.owner_id = owner_id
+        self.page = page
+        self.address = address
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str]
+    ) -> PageTurn:
+        return cls(int(match["owner"]), int(match["page"]), match["address"])
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        try:
+            if interaction.user.id != self.owner_id:
+                raise InvalidInput(OTHERS_PAGES)
+            await update(interaction, self._turned(chronicle(interaction)))
+        except Exception as error:  # one handler for everything, as for commands
+            await handle_error(interaction, error)
+
+    async def _turned(self, bot: Chronicle) -> Reply:
+        kept = KEPT_ADDRESS.fullmatch(self.address)
+        if kept is not None:
+            view = bot.kept_pages.get(kept["token"])
+            if view is None:
+                raise NotFound(
+                    f"These pages expired when Chronicle restarted: run /{kept['command']} again."
+                )
+            return await view.turn(self.page)
+        pages = page_set_at(self.address)
+        if pages is None:
+            raise NotFound("These pages are no longer available: run the command again.")
+        current = await pages.page(bot, self.page)
+        return PagedView(bot, self.owner_id, pages, self.page, current).reply()
+
+
+class OpenEvent(discord.ui.DynamicItem[discord.ui.Select[Any]], template=r"chronicle:open-event"):
+    """ "Open one…" over a page of events: the event picked, on its card, privately. Its
+    options carry the events' ids, so it works for anyone, across restarts."""
+
+    def __init__(self, options: list[discord.SelectOption] | None = None):
+        nothing = [discord.SelectOption(label="(nothing on this page)", value="-")]
+        super().__init__(
+            discord.ui.Select(
+                custom_id="chronicle:open-event",
+                placeholder="Open one…",
+                min_values=1,
+                max_values=1,
+                options=options or nothing,
+                disabled=not options,
+                row=0,
+            )
+        )
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str]
+    ) -> OpenEvent:
+        return cls()
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        try:
+            await respond(interaction, self._card(interaction), ephemeral=True)
+        except Exception as error:
+            await handle_error(interaction, error)
+
+    async def _card(self, interaction: discord.Interaction) -> Reply:
+        bot = chronicle(interaction)
+        picked = lookups.row_id(self.item.values[0]) if self.item.values else None
+        event = await bot.storage.events.get(picked) if picked is not None else None
+        if event is None:
+            raise NotFound("That event is no longer in the archive.")
+        return await event_card_reply(bot, event)
 
 
 # --- the event card and its buttons ------------------------------------------------------------
@@ -278,27 +336,5 @@ async def event_card_reply(bot: Chronicle, event: Event) -> Reply:
 
 
 async def related_reply(bot: Chronicle, owner_id: int, event: Event) -> Reply:
-    async def load(page: int) -> Page:
-        items = await bot.storage.events.related(
-            event.id, limit=render.PAGE_SIZE + 1, offset=page * render.PAGE_SIZE
-        )
-        shown = items[: render.PAGE_SIZE]
-        return Page(
-            render.related_page_embed(event, shown, page, len(items) > render.PAGE_SIZE),
-            len(items) > render.PAGE_SIZE,
-        )
-
-    embed, view = await PagedView.start(owner_id, load, timeout=bot.view_timeout)
+    embed, view = await PagedView.start(bot, owner_id, RelatedPages(event.id))
     return Reply(embed=embed, view=view)
-
-
-def event_options(items: Sequence[Any]) -> list[discord.SelectOption]:
-    """Select options for event briefs (label: headline, description: date)."""
-    return [
-        discord.SelectOption(
-            label=render.cut(brief.headline, render.SELECT_TEXT_LIMIT),
-            description=brief.date.isoformat(),
-            value=str(brief.id),
-        )
-        for brief in items
-    ]

@@ -18,27 +18,13 @@ from bot import render
 from bot.choices import entity_choices, in_time
 from bot.client import ChronicleBot
 from bot.errors import NotFound
-from bot.language import LANGUAGE_NAMES, server_language
+from bot.language import server_language
+from bot.pages import OnThisDayPages, SearchPages, among
 from bot.services import lookups
-from bot.views import (
-    Page,
-    PagedView,
-    Reply,
-    event_card_reply,
-    event_options,
-    related_reply,
-    respond,
-)
+from bot.views import PagedView, Reply, event_card_reply, related_reply, respond
 from storage.models import Event
 
 EVENT_CHOICE_PREFIX = "event:"  # autocomplete values name an event by id (keys exceed 100 chars)
-
-
-def _among(message: str, language: str) -> str:
-    """A "nothing found" message that says which edition was looked in, unless both."""
-    if language == "all":
-        return message
-    return f"{message.removesuffix('.')} among this server's {LANGUAGE_NAMES[language]} events."
 
 
 class Lookups(commands.Cog):
@@ -56,7 +42,7 @@ class Lookups(commands.Cog):
         try:
             return await lookups.find_event(self.bot.storage, query, language=language)
         except NotFound as error:
-            raise NotFound(_among(error.message, language), error.suggestions) from None
+            raise NotFound(among(error.message, language), error.suggestions) from None
 
     async def _language(self, interaction: discord.Interaction) -> str:
         """The language this server's lookups show: 'en', 'zh' or 'all'."""
@@ -121,71 +107,25 @@ class Lookups(commands.Cog):
         since: str | None = None,
         until: str | None = None,
     ) -> None:
-        storage = self.bot.storage
-        size = render.PAGE_SIZE
-        described = (
-            query + (f" · {entity}" if entity else "") + (f" · from {since}" if since else "")
-        )
-        described += f" · to {until}" if until else ""
-
         async def work() -> Reply:
             # The server's language is read here, within the time "thinking…" buys.
-            language = await self._language(interaction)
-
-            async def load(page: int) -> Page:
-                hits = await lookups.search(
-                    storage,
-                    query,
-                    entity=entity,
-                    since=since,
-                    until=until,
-                    limit=size + 1,
-                    offset=page * size,
-                    language=language,
-                )
-                shown = hits[:size]
-                if page == 0 and not shown:
-                    closest = await storage.search.closest(query, language=language)
-                    raise NotFound(
-                        _among(
-                            f"No events match “{render.escape(render.cut(described, 200))}”.",
-                            language,
-                        ),
-                        [f"{b.date.isoformat()} {b.headline}" for b in closest],
-                    )
-                return Page(
-                    render.search_page_embed(described, shown, page, len(hits) > size),
-                    len(hits) > size,
-                    event_options([h.event for h in shown]),
-                )
-
-            embed, view = await PagedView.start(
-                interaction.user.id,
-                load,
-                timeout=self.bot.view_timeout,
-                on_select=self._open_selected,
+            pages = SearchPages.typed(
+                query,
+                entity=entity,
+                since=since,
+                until=until,
+                language=await self._language(interaction),
             )
+            embed, view = await PagedView.start(self.bot, interaction.user.id, pages)
             return Reply(embed=embed, view=view)
 
         await respond(interaction, work())
-
-    async def _open_selected(self, interaction: discord.Interaction, value: str) -> None:
-        async def work() -> Reply:
-            event = await self.bot.storage.events.get(int(value))
-            if event is None:
-                raise NotFound("That event is no longer in the archive.")
-            return await event_card_reply(self.bot, event)
-
-        await respond(interaction, work(), ephemeral=True)
 
     @app_commands.command(name="onthisday", description="Events on this day in earlier years")
     @app_commands.describe(date="MM-DD or YYYY-MM-DD (default: today)")
     async def onthisday(
         self, interaction: discord.Interaction, date: app_commands.Range[str, 1, 40] | None = None
     ) -> None:
-        storage = self.bot.storage
-        size = render.PAGE_SIZE
-
         async def work() -> Reply:
             # The server's day and language are read here, within the time "thinking…" buys.
             today = await self._today(interaction)
@@ -198,26 +138,8 @@ class Lookups(commands.Cog):
                 if date.count("-") == 2:  # as seen from that date: its year and earlier
                     year = lookups.parse_date(date).year
                     before_year = year + 1 if year < dt.MAXYEAR else None  # 9999: all years
-
-            async def load(page: int) -> Page:
-                events = await storage.events.on_this_day(
-                    month,
-                    day,
-                    year=year,
-                    before_year=before_year,
-                    limit=size + 1,
-                    offset=page * size,
-                    language=language,
-                )
-                shown = events[:size]
-                has_next = len(events) > size
-                return Page(
-                    render.onthisday_page_embed(month, day, shown, today, page, has_next), has_next
-                )
-
-            embed, view = await PagedView.start(
-                interaction.user.id, load, timeout=self.bot.view_timeout
-            )
+            pages = OnThisDayPages(month, day, year, before_year, today, language)
+            embed, view = await PagedView.start(self.bot, interaction.user.id, pages)
             return Reply(embed=embed, view=view)
 
         await respond(interaction, work())

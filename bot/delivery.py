@@ -14,6 +14,7 @@ per-channel limits and serves servers in turn.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import logging
 from collections.abc import Callable
@@ -202,6 +203,11 @@ class DigestDelivery:
         content, covers_to = await digest_content(
             self.storage, digest, slot=slot, language=language, run=existing
         )
+        if about := describe_filters(digest.filters, digest.entity_names):
+            # Several digests may share a channel: each post says what it follows.
+            content = dataclasses.replace(
+                content, title=f"{content.title} · {render.escape(about)}"
+            )
         if content.empty:
             if covers_to > digest.last_event_id:
                 await self.storage.digests.advance(digest.id, covers_to)
@@ -292,8 +298,8 @@ class DigestDelivery:
             when = f"{day:%B} {day.day}, {day:%Y}"
             if digest.every == "hourly":
                 when += f" {run.slot[11:13]}:{digest.time.minute:02d}"
-        about = f" · {', '.join(digest.entity_names)}" if digest.entity_names else ""
-        return render.cut(f"{content.title}{about} — {when}", FORUM_TITLE_LIMIT)
+        dated = f" — {when}"
+        return render.cut(content.title, FORUM_TITLE_LIMIT - len(dated)) + dated
 
     async def _publish(self, digest: Digest, message: discord.Message) -> None:
         """Crosspost to following servers. Discord allows few crossposts an hour per

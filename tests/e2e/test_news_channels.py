@@ -68,7 +68,7 @@ async def test_live_digest_posts_each_matching_event_once_across_a_restart(
         await ingest(bot, clock, wire, first)
         (post,) = posts(standin, NEWS)
         assert sorted(guids([post])) == ["n-1", "n-2"]
-        assert post["embeds"][0]["title"] == "New events"
+        assert post["embeds"][0]["title"] == "New events · about Islamic State"
         assert "ISIL fighters retreat" in descriptions(post)
         assert post["mention_roles"] == [] and post["mentions"] == []
 
@@ -137,7 +137,9 @@ async def test_hourly_digest_by_words_and_language(
         assert when == dt.datetime(2026, 6, 16, 12, 15, tzinfo=UTC)  # 21:15 in Tokyo
         (post,) = posts(standin, NEWS)
         assert sorted(guids([post])) == ["e-1", "e-3"]
-        assert post["embeds"][0]["title"] == "New events"
+        assert (
+            post["embeds"][0]["title"] == "New events · matching “earthquake OR 地震”, language en"
+        )
         (run,) = await bot.storage.digests.runs_for(digest_id)
         assert (run.slot, run.status) == ("2026-06-16T21", "sent")  # the local hour
 
@@ -368,6 +370,11 @@ async def test_digests_with_different_filters_share_a_channel(
         await ingest(bot, clock, wire, items)
         by_digest = sorted(sorted(guids([m])) for m in posts(standin, NEWS))
         assert by_digest == [["m-1", "m-3"], ["m-2", "m-3"]]
+        # Each post says what it follows.
+        assert sorted(m["embeds"][0]["title"] for m in posts(standin, NEWS)) == [
+            "New events · about Islamic State",
+            "New events · about Russia, language en",
+        ]
 
         handle = await standin.send_autocomplete(
             "digest remove", {"digest": "russ"}, focused="digest", **MANAGER
@@ -386,6 +393,22 @@ async def test_digests_with_different_filters_share_a_channel(
         await ingest(bot, clock, wire, [("m-5", "Russia and ISIL clash near Palmyra"), *items])
         posted = posts(standin, NEWS)
         assert len(posted) == 3 and guids(posted[2:]) == ["m-5"]
+
+
+async def test_forum_posts_of_digests_sharing_a_forum_are_titled_by_what_they_follow(
+    standin: DiscordStandIn, wire: FeedServer, clock: FakeClock, tmp_path: Path
+) -> None:
+    async with running_bot(standin, tmp_path / "c.db", prepare=sample, clock=clock) as bot:
+        await bot.feeds.add_feed(wire.url("wire.xml"), name="Wire")
+        await digest_set(standin, kind="new", channel=FORUM, every="live", words="floods")
+        await digest_set(standin, kind="new", channel=FORUM, every="live", words="talks")
+        items = [("f-1", "Floods hit the south"), ("f-2", "Talks resume in Geneva"), *OLD]
+        await ingest(bot, clock, wire, items)
+        created = standin.requests_to("POST", rf"/channels/{FORUM}/threads")
+        assert sorted(r.json["name"] for r in created) == [
+            "New events · matching “floods” — June 16, 2026 12:11 UTC",
+            "New events · matching “talks” — June 16, 2026 12:11 UTC",
+        ]
 
 
 # --------------------------------------------------------------------------------------------

@@ -160,11 +160,11 @@ async def onthisday_content(
 
 
 def new_content(
-    events: list[NewEvent], *, limit: int = NEW_ITEMS, search: str = "query:*"
+    events: list[NewEvent], *, limit: int = NEW_ITEMS, search: str | None = "query:*"
 ) -> DigestContent:
     """New events grouped by story, else by their most frequent entity; at most `limit`
     listed, the rest counted with the /search (`search`: its query and filters) that
-    shows them."""
+    shows them, when there is one."""
     title = "New events"
     if not events:
         return DigestContent("new", title)
@@ -188,16 +188,20 @@ def new_content(
         listed += len(newest)
     more = len(events) - listed
     since = min(e.brief.date for e in events)
-    hint = f"/search {search} since:{since.isoformat()}" if more else None
+    hint = f"/search {search} since:{since.isoformat()}" if more and search else None
     return DigestContent(
         "new", title, tuple(sections), more, hint, tuple(e.brief.id for e in events)
     )
 
 
-def search_for(filters: DigestFilters, entity_names: tuple[str, ...]) -> str:
-    """The /search options that list what a digest with these filters covers."""
+def search_for(filters: DigestFilters, entity_names: tuple[str, ...]) -> str | None:
+    """The /search options that list what a digest with these filters covers; None when
+    /search cannot say it (a category, several entities): a search listing more than the
+    digest's events would send readers to the wrong ones."""
+    if filters.category or len(entity_names) > 1:
+        return None
     query = f"query:{filters.words}" if filters.words else "query:*"
-    return f"{query} entity:{entity_names[0]}" if len(entity_names) == 1 else query
+    return f"{query} entity:{entity_names[0]}" if entity_names else query
 
 
 async def digest_content(

@@ -15,9 +15,10 @@ from bot.digests import (
     next_run,
     onthisday_content,
     previous_run,
+    search_for,
 )
 from storage import Storage
-from storage.models import EventBrief, NewEvent
+from storage.models import DigestFilters, EventBrief, NewEvent
 
 UTC = dt.UTC
 
@@ -146,6 +147,30 @@ def test_new_content_groups_by_story_then_entity_and_counts_the_rest() -> None:
     assert content.more == 15
     assert content.more_hint == "/search query:* since:2026-11-22"
     assert len(content.event_ids) == 40  # all covered, so none comes again
+
+
+@pytest.mark.parametrize(
+    ("filters", "names", "search"),
+    [
+        (DigestFilters(), (), "query:*"),
+        (DigestFilters(words="floods -rain"), (), "query:floods -rain"),
+        (DigestFilters(entity_ids=(7,), words="talks"), ("Syria",), "query:talks entity:Syria"),
+        # /search takes one entity and no category: a search for more would list other events.
+        (DigestFilters(entity_ids=(7, 8)), ("Syria", "Iraq"), None),
+        (DigestFilters(category="Armed conflicts and attacks"), (), None),
+    ],
+)
+def test_the_rest_of_a_digest_is_pointed_to_only_by_a_search_listing_just_it(
+    filters: DigestFilters, names: tuple[str, ...], search: str | None
+) -> None:
+    assert search_for(filters, names) == search
+    events = [_event(i, None, None) for i in range(1, 41)]
+    content = new_content(events, search=search_for(filters, names))
+    assert content.more == 15
+    expected = f"/search {search} since:2026-11-22" if search else None
+    assert content.more_hint == expected
+    text = render.digest_messages(content)[-1].embeds[-1].description or ""
+    assert text.endswith("… and 15 more" + (f": `{expected}`" if expected else ""))
 
 
 def test_split_digest_keeps_every_item_whole() -> None:

@@ -21,7 +21,7 @@ from storage.models import (
     StoredEntries,
 )
 from storage.textindex import at_least_as_similar, headline_tokens
-from tests.storage.conftest import RawSQL
+from tests.storage.conftest import BACKENDS, OpenArchive, RawSQL
 
 T0 = dt.datetime(2024, 5, 1, 12, 0, tzinfo=dt.UTC)
 DAY = dt.date(2024, 5, 1)
@@ -399,6 +399,62 @@ async def test_record_failure_and_counts(storage: Storage) -> None:
     assert again is not None and again.active and again.consecutive_failures == 0
     assert not again.baseline_done and again.backfill == 3
     assert again.last_error == "an HTML page"  # the record stays
+
+
+# The migration that takes the login out of the links private feeds' items got before.
+LINKS_WITHOUT_LOGINS = {"sqlite": 19, "postgresql": 14}
+
+
+async def test_an_archive_from_before_keeps_no_feed_login_in_its_links(
+    open_archive: OpenArchive, backend: str
+) -> None:
+    """Before, a private feed's relative item links carried the feed's login
+    (http://alice:password@host/news/...), shown on every card: an upgrade takes it out,
+    and a link the event already has without it is not kept twice."""
+    run = BACKENDS[backend][1]
+    storage = await open_archive("upgraded")
+    feed = await storage.feeds.add("https://alice:pw@a.example/feed", "Private", now=T0)
+    stored = await store(
+        storage,
+        feed.id,
+        item("g1", link="https://alice:pw@a.example/news/1"),
+        item("g2", "Earthquake strikes off the coast of Chile", link="http://a.example/2"),
+    )
+    one, two = stored.created
+    await run(
+        storage,
+        "INSERT INTO sources(event_id, position, name, url, from_feed)"
+        " VALUES (?, 1, 'Private', ?, ?), (?, 2, 'Elsewhere', ?, ?), (?, 3, 'Private', ?, ?),"
+        " (?, 1, 'Private', ?, ?)",
+        (
+            one,
+            "https://alice:p@ss@a.example/news/1?page=1",
+            True,
+            one,
+            "https://bob:x@b.example/kept-as-given",
+            False,
+            one,
+            "HTTPS://alice:pw@a.example/news/3#top",
+            True,
+            two,
+            "http://alice:pw@a.example/2",
+            True,
+        ),
+    )
+    await run(
+        storage, "DELETE FROM schema_migrations WHERE version = ?", (LINKS_WITHOUT_LOGINS[backend],)
+    )
+    await storage.close()
+    async with await open_archive("upgraded") as storage:  # the migration runs
+        assert await sources(storage, one) == [
+            ("Private", "https://a.example/news/1"),
+            ("Private", "https://a.example/news/1?page=1"),
+            ("Elsewhere", "https://bob:x@b.example/kept-as-given"),  # not a feed's
+            ("Private", "HTTPS://a.example/news/3#top"),
+        ]
+        assert await sources(storage, two) == [("Private", "http://a.example/2")]
+        # The feed's own URL keeps its login: the fetch needs it.
+        assert (await storage.feeds.list())[0].url == "https://alice:pw@a.example/feed"
 
 
 def test_headline_tokens_fold_and_split_cjk() -> None:

@@ -11,6 +11,8 @@ What a news reader expects, whatever the format:
   the first sentence / first words of its summary; if it has no summary either, it is
   skipped too.
 * Duplicate identities within one document: the first occurrence wins.
+* A link never carries a login (``user:password@``): links are shown to everyone, and the
+  login of a private feed's URL is the fetch's alone.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from datetime import UTC, datetime
 from typing import Any, Final
 from urllib.parse import urljoin, urlsplit
 
+from bot.ingest.feeds.credentials import without_credentials
 from bot.ingest.feeds.html_text import _clean_text, cut_at_sentence
 
 __all__ = ["FeedEntry", "ParsedFeed", "entry_identity"]
@@ -165,6 +168,9 @@ def _build_entries(raw_entries: Iterable[Mapping[str, Any]], base_url: str) -> l
     for raw in raw_entries:
         guid = raw.get("id") if isinstance(raw.get("id"), str) else None
         link = _absolute_link(raw.get("link"), base_url)
+        if link is not None:
+            # A login in an item's link (an xml:base that carries one) is shown to everyone.
+            link = without_credentials(link)
         prepared.append((raw, guid.strip() if guid else None, link))
     # Links shared by several GUID-less entries cannot identify any one of them.
     link_counts = Counter(link for _, guid, link in prepared if link and not guid)

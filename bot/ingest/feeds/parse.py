@@ -50,6 +50,7 @@ import feedparser
 from bot.ingest.feeds.addresses import _DEFAULT_MAX_BYTES, FetchPolicy
 from bot.ingest.feeds.charsets import charset_for_feedparser
 from bot.ingest.feeds.child import ChildCrashed, ChildTimeout, run_in_child
+from bot.ingest.feeds.credentials import without_credentials
 from bot.ingest.feeds.discovery import _html_page
 from bot.ingest.feeds.entries import (
     ParsedFeed,
@@ -86,7 +87,8 @@ async def parse_feed(
     caller is cancelled) into cleaned entries.
 
     ``url`` is the final URL the body came from: relative links resolve against it (and
-    any xml:base). ``content_type`` is the response's Content-Type; its charset is used.
+    any xml:base), without its login (``user:password@``), which belongs to the fetch
+    alone: an item's link is shown to everyone. ``content_type`` is the response's Content-Type; its charset is used.
     ``max_bytes`` bounds decompressing a body that arrived still gzip-compressed.
     Raises FeedError("not_a_feed") when the bytes are not an RSS, Atom or JSON feed (for
     an HTML page, with the feeds it advertises in ``feed_links``), or FeedError("too_large")
@@ -114,10 +116,13 @@ async def parse_feed(
 
 def _parse_sync(body: bytes, url: str, content_type: str | None, max_bytes: int) -> ParsedFeed:
     notes: list[str] = []
+    # What the entries' links resolve against: a link made of the fetched URL would carry
+    # its login to every member who sees the item.
+    base = without_credentials(url)
     body, reencoded = _prepare_body(body, max_bytes, notes)
     if _first_byte(body) in (b"{", b"["):
         # Judged by the bytes, not the Content-Type: servers label feeds with odd types.
-        return _parse_json_feed(body, url, notes)
+        return _parse_json_feed(body, base, notes)
 
     charset: str | None = "utf-8"
     if not reencoded:
@@ -126,7 +131,7 @@ def _parse_sync(body: bytes, url: str, content_type: str | None, max_bytes: int)
         result = feedparser.parse(
             io.BytesIO(body),
             response_headers={
-                "content-location": url,
+                "content-location": base,
                 # "application/xml" makes feedparser follow RFC 7303: the charset given,
                 # else the XML declaration or BOM, else UTF-8. "text/xml" would force
                 # US-ASCII, and no content type at all ISO-8859-1.
@@ -145,6 +150,7 @@ def _parse_sync(body: bytes, url: str, content_type: str | None, max_bytes: int)
 
     if not raw_entries:
         if not version:
+            # The feeds a page advertises are fetched, not shown: with the page's login.
             page = _html_page(body, content_type, url)
             if page is not None:
                 raise FeedError("not_a_feed", page.refusal(), feed_links=page.feed_links)
@@ -162,8 +168,8 @@ def _parse_sync(body: bytes, url: str, content_type: str | None, max_bytes: int)
     title = _clean_text(feed_meta.get("title"), _detail_type(feed_meta, "title_detail"))
     return ParsedFeed(
         title=title or None,
-        link=_absolute_link(feed_meta.get("link"), url),
-        entries=_build_entries(raw_entries, url),
+        link=_absolute_link(feed_meta.get("link"), base),
+        entries=_build_entries(raw_entries, base),
         warning="; ".join(notes) or None,
     )
 

@@ -6,11 +6,13 @@ links of the feed's items that every member sees."""
 from __future__ import annotations
 
 import logging
+from email.utils import format_datetime
 
 import aiohttp
 import pytest
 
 from bot.ingest.feeds.addresses import FetchPolicy
+from bot.render.embeds import source_lines
 from bot.services.feeds.rules import FeedRules
 from bot.services.feeds.service import FeedService
 from storage import Storage
@@ -91,3 +93,24 @@ async def test_a_private_feed_s_login_is_sent_but_never_logged_nor_stored_in_its
     assert feed.last_error.endswith("/f.xml?token=***")
     assert not leaks(feed.last_error) and not leaks(feed.disabled_reason)
     assert not leaks(outcome.url) and not leaks(outcome.error or "")
+
+
+async def test_a_private_feed_s_items_link_to_their_pages_without_its_login(
+    storage: Storage, server: FeedServer, service: FeedService
+) -> None:
+    """Items that link relatively (`<link>/news/...</link>`) resolve against the feed's
+    URL; their sources, shown on the event card, in alerts and digests to every member,
+    name the page without the operator's login."""
+    item = (
+        "<item><guid>g1</guid><title>Harbour strike ends after three weeks of talks</title>"
+        f"<link>/news/harbour-strike</link><pubDate>{format_datetime(NOW)}</pubDate></item>"
+    )
+    server.set_file("private/feed.xml", rss(item))
+    added = await service.add_feed(private(server, "private/feed.xml"), backfill=1)
+    (event_id,) = added.outcome.created
+    event = await storage.events.get(event_id)
+    assert event is not None
+    assert event.brief.url == f"{server.base_url}/news/harbour-strike"
+    shown = "\n".join(source_lines(event))
+    assert f"[Test Wire]({server.base_url}/news/harbour-strike)" in shown
+    assert "alice" not in shown and not leaks(shown)

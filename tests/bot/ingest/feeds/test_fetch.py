@@ -129,6 +129,45 @@ async def test_relative_links_resolve_against_final_url(
     assert based.entries[0].link == "https://numi.st/post/2022/travel-uke"
 
 
+async def test_a_login_in_the_fetched_url_is_in_no_link(
+    server: FeedServer, session: aiohttp.ClientSession
+) -> None:
+    """A private feed fetched as http://alice:password@host/...: its login is sent (Basic
+    auth), and its items' links, resolved against that URL, are shown to every member, so
+    they never carry it: relative links, xml:base, JSON Feed, and a login in a link itself."""
+    server.set_file(
+        "private/feed.xml",
+        rss(
+            "<item><title>Root-relative</title><link>/news/harbour-strike</link></item>"
+            "<item><title>Path-relative</title><link>story/1.html</link></item>"
+            "<item><title>Own login</title><link>https://bob:pw2@example.org/3</link></item>"
+        ),
+    )
+    login = server.url("private/feed.xml").replace("http://", "http://alice:s3cretpw@")
+    _, parsed = await fetch_and_parse(session, login)
+    assert server.last_headers("private/feed.xml")["Authorization"].startswith("Basic ")
+    assert {e.title: e.link for e in parsed.entries} == {
+        "Root-relative": f"{server.base_url}/news/harbour-strike",
+        "Path-relative": f"{server.base_url}/private/story/1.html",
+        "Own login": "https://example.org/3",
+    }
+    # Atom resolved by its xml:base, and a JSON Feed's relative URLs.
+    atom = (
+        b'<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom" xml:base="/a/">'
+        b"<title>T</title><entry><id>urn:1</id><title>Based</title>"
+        b'<link href="x.html"/></entry></feed>'
+    )
+    based = await parse_feed(atom, url="https://alice:s3cretpw@h.example/private/feed.atom")
+    assert based.entries[0].link == "https://h.example/a/x.html"
+    json_feed = (
+        b'{"version": "https://jsonfeed.org/version/1.1", "title": "J", "home_page_url": "/",'
+        b' "items": [{"id": "1", "title": "Relative", "url": "/j/1"}]}'
+    )
+    parsed_json = await parse_feed(json_feed, url="https://alice:s3cretpw@h.example/feed.json")
+    assert parsed_json.entries[0].link == "https://h.example/j/1"
+    assert parsed_json.link == "https://h.example/"
+
+
 async def test_unknown_host_is_a_network_error() -> None:
     stub = StubResolver({})
     async with make_session(FetchPolicy(), resolver=stub) as guarded:

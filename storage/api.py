@@ -70,7 +70,10 @@ class EventRepository(Protocol):
         how many were folded."""
         ...
 
-    async def get(self, event_id: int) -> Event | None: ...
+    async def get(self, event_id: int) -> Event | None:
+        """The event of that id, or the one it was merged into (a page's newer version, the
+        event a stub was folded into): the id may be a posted card's."""
+        ...
 
     async def get_by_key(self, text: str) -> Event | None:
         """The event a key, archive link or path names (older keys included)."""

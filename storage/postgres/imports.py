@@ -400,6 +400,16 @@ class EventImports:
             target_id,
             source_id,
         )
+        # Its id, and the ids merged into it before, stay in posted cards' buttons.
+        await conn.execute(
+            "UPDATE merged_events SET event_id = $1 WHERE event_id = $2", target_id, source_id
+        )
+        await conn.execute(
+            "INSERT INTO merged_events(old_id, event_id) VALUES ($1, $2)"
+            " ON CONFLICT (old_id) DO UPDATE SET event_id = excluded.event_id",
+            source_id,
+            target_id,
+        )
         await conn.execute("DELETE FROM events WHERE id = $1", source_id)
         moved = await conn.fetch(
             "SELECT entity_id FROM event_entities WHERE event_id = $1", target_id

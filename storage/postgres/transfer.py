@@ -53,6 +53,7 @@ class Table:
 # In dependency order: a row's references are copied before it.
 TABLES: tuple[Table, ...] = (
     Table("events", ("id",)),
+    Table("merged_events", ("old_id",)),
     Table("event_keys", ("key",)),
     Table("page_versions", ("content_hash",)),
     Table("sources", ("event_id", "position")),

@@ -59,6 +59,12 @@ class EventRepository:
 
     async def get(self, event_id: int) -> Event | None:
         row = await self.db.fetchone("SELECT * FROM events WHERE id = ?", (event_id,))
+        if row is None:
+            row = await self.db.fetchone(
+                "SELECT e.* FROM merged_events m JOIN events e ON e.id = m.event_id"
+                " WHERE m.old_id = ?",
+                (event_id,),
+            )
         return await self._event(row) if row else None
 
     async def get_by_key(self, text: str) -> Event | None:

@@ -410,6 +410,14 @@ class EventImports:
             " SELECT key, ? FROM events WHERE id = ?",
             (target_id, source_id),
         )
+        # Its id, and the ids merged into it before, stay in posted cards' buttons.
+        await conn.execute(
+            "UPDATE merged_events SET event_id = ? WHERE event_id = ?", (target_id, source_id)
+        )
+        await conn.execute(
+            "INSERT OR REPLACE INTO merged_events(old_id, event_id) VALUES (?, ?)",
+            (source_id, target_id),
+        )
         await conn.execute("DELETE FROM events WHERE id = ?", (source_id,))
         moved = await conn.execute_fetchall(
             "SELECT entity_id FROM event_entities WHERE event_id = ?", (target_id,)

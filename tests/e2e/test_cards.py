@@ -1,0 +1,75 @@
+"""What members see on an event's card and behind its buttons, over the loopback Discord."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+from storage import Storage
+from storage.keys import make_key
+from storage.models import PageRecord, SourceRecord
+from tests.e2e.harness import button, running_bot
+from tests.e2e.standin.records import RecordedRequest
+from tests.e2e.standin.server import DiscordStandIn
+
+EPHEMERAL = 64
+
+
+def data(request: RecordedRequest) -> dict[str, Any]:
+    return request.json.get("data") or {}
+
+
+def embed_of(message: dict[str, Any]) -> dict[str, Any]:
+    assert message["embeds"], message
+    embed: dict[str, Any] = message["embeds"][0]
+    return embed
+
+
+# --- buttons of an event merged into its page's newer version -------------------------------
+
+QUAKE_DAY = dt.date(2019, 5, 4)
+OLD_KEY = make_key(QUAKE_DAY, "quake-hits-tokyo")
+NEW_KEY = make_key(QUAKE_DAY, "strong-quake-hits-tokyo")
+
+
+def quake(key: str, headline: str, replaces: tuple[str, ...] = ()) -> PageRecord:
+    return PageRecord(
+        key,
+        QUAKE_DAY,
+        headline,
+        summary="A quake.",
+        sources=(SourceRecord("NHK", f"https://nhk.example/{key.rsplit('/', 1)[1]}"),),
+        entities=("Tokyo",),
+        replaces=replaces,
+    )
+
+
+async def test_a_cards_buttons_follow_its_event_into_the_newer_version(
+    standin: DiscordStandIn, tmp_path: Path
+) -> None:
+    """A card posted before the archive's newer version of its page was imported (which
+    folds the old version into the event of the new key): Sources, Related and the
+    autocomplete value offered before show the event it is now."""
+
+    async def prepare(storage: Storage) -> None:
+        await storage.events.import_batch([quake(OLD_KEY, "Quake hits Tokyo")])
+        await storage.events.import_batch([quake(NEW_KEY, "Strong quake hits Tokyo")])
+
+    async with running_bot(standin, tmp_path / "c.db", prepare=prepare) as bot:
+        offered = await standin.send_autocomplete("event", {"query": "Quake hits"}, focused="query")
+        choices = data(await offered.callback())["choices"]
+        old_value = next(c["value"] for c in choices if c["name"].endswith("· Quake hits Tokyo"))
+        card = await (await standin.send_slash_command("event", {"query": OLD_KEY})).response()
+
+        await bot.storage.events.import_batch(
+            [quake(NEW_KEY, "Strong quake hits Tokyo", replaces=(OLD_KEY,))]
+        )
+
+        sources = await (await standin.click(card, button(card, "Sources"))).response()
+        assert embed_of(sources)["title"] == "Sources: Strong quake hits Tokyo"
+        assert "nhk.example/strong-quake-hits-tokyo" in embed_of(sources)["description"]
+        related = await (await standin.click(card, button(card, "Related"))).response()
+        assert embed_of(related)["title"] == "Related to: Strong quake hits Tokyo"
+        picked = await (await standin.send_slash_command("event", {"query": old_value})).response()
+        assert embed_of(picked)["footer"]["text"] == NEW_KEY

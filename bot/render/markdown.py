@@ -6,16 +6,27 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-import discord
-
 _CHANNEL_ESCAPED = re.compile(r"\\<#(\d+)>")
+# What Discord draws from text: emphasis, spoilers, code, strikethrough and a masked link's
+# brackets (each such character, and the backslash), a quote, a heading, subtext or a list
+# item at the start of a line. A URL in the text is left whole, so that it still works.
+# (discord.utils.escape_markdown takes "[..](..)" as one match from a line's first "[" to its
+# last ")" and escaped nothing inside it: a spoiler after "[R](TX)" was drawn.)
+_URL = r"<[^: >]+:/[^ >]+>|(?:https?|steam)://[^\s<]+[^<.,:;\"'\]\s]"
+_MARKDOWN = re.compile(
+    rf"(?P<url>{_URL})|(?P<markdown>[_\\~|*`\[\]]|^>(?:>>)?\s|^#{{1,3}}|^\s*-)", re.MULTILINE
+)
+
+
+def _escaped(match: re.Match[str]) -> str:
+    return match["url"] or "\\" + match["markdown"]
 
 
 def escape(text: str) -> str:
     """Plain text safe inside Discord markdown: no stray bold, links or spoilers, and none of
     the text's angle brackets drawn as a mention, a channel, a command or a timestamp (a
     feed's headline may hold ``<@123>`` or ``<t:0:R>``; escaped, Discord shows them as typed)."""
-    return discord.utils.escape_markdown(text, as_needed=False).replace("<", "\\<")
+    return _MARKDOWN.sub(_escaped, text).replace("<", "\\<")
 
 
 def escape_reason(reason: str) -> str:

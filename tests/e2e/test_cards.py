@@ -73,3 +73,35 @@ async def test_a_cards_buttons_follow_its_event_into_the_newer_version(
         assert embed_of(related)["title"] == "Related to: Strong quake hits Tokyo"
         picked = await (await standin.send_slash_command("event", {"query": old_value})).response()
         assert embed_of(picked)["footer"]["text"] == NEW_KEY
+
+
+# --- text after "[..](..)" escaped like the rest ------------------------------------------------
+
+LINKY = "Senator [R](TX) says ||the vote|| is **rigged** (live) ~~not~~ __really__ `x`"
+
+
+async def test_text_after_brackets_and_parentheses_is_shown_as_typed(
+    standin: DiscordStandIn, tmp_path: Path
+) -> None:
+    """A headline holding "[R](TX)" and then a spoiler, bold, strikethrough, underline and
+    code: the search list and the card show every one of them as typed."""
+    day = dt.date(2019, 4, 2)
+    key = make_key(day, "senator")
+
+    async def prepare(storage: Storage) -> None:
+        record = PageRecord(
+            key,
+            day,
+            LINKY,
+            summary=LINKY,
+            sources=(SourceRecord("Wire", "https://wire.example/1"),),
+            entities=("Texas",),
+        )
+        await storage.events.import_batch([record])
+
+    async with running_bot(standin, tmp_path / "c.db", prepare=prepare):
+        found = await (await standin.send_slash_command("search", {"query": "Senator"})).response()
+        card = await (await standin.send_slash_command("event", {"query": key})).response()
+    for shown in (embed_of(found)["description"], embed_of(card)["description"]):
+        assert r"says \|\|the vote\|\| is \*\*rigged\*\* (live)" in shown, shown
+        assert r"\~\~not\~\~ \_\_really\_\_ \`x\`" in shown, shown

@@ -25,7 +25,9 @@ MORE_SEARCHES = 3  # one /search each for up to this many entities of the events
 def alert_embed(events: Sequence[tuple[EventBrief, Sequence[str]]]) -> discord.Embed:
     """One alert: the new events a subscriber's entities appear in (at most ten listed)."""
     entities = list(dict.fromkeys(name for _, names in events for name in names))
-    title = f"New events about {entities[0]}" if len(entities) == 1 else "New events you follow"
+    title = (
+        f"New events about {escape(entities[0])}" if len(entities) == 1 else "New events you follow"
+    )
     newest_first = sorted(events, key=lambda item: (item[0].date, item[0].id), reverse=True)
     lines = [
         f"• {discord_date(brief.date, 'd')} {link(cut(brief.headline, 200), brief.url)}"

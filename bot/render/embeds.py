@@ -20,7 +20,7 @@ from bot.render.limits import (
     fit_embed,
     lines_within,
 )
-from bot.render.markdown import discord_date, discord_time, escape, link
+from bot.render.markdown import discord_date, discord_time, escape, link, safe_url
 from bot.services.lookups import EventCard
 from storage.models import ArchiveStats, EntityProfile, Event, EventBrief, RelatedEvent, SearchHit
 
@@ -50,7 +50,7 @@ def event_embed(card: EventCard) -> discord.Embed:
     event = card.event
     brief = event.brief
     summary = event.summary or event.headline
-    embed = base_embed(event.headline, brief.url, cut(escape(summary), 2500))
+    embed = base_embed(escape(event.headline), safe_url(brief.url), cut(escape(summary), 2500))
     embed.add_field(name="Date", value=discord_date(event.date), inline=True)
     if event.story:
         embed.add_field(name="Story", value=escape(event.story), inline=True)
@@ -98,8 +98,8 @@ def event_embed(card: EventCard) -> discord.Embed:
             value=cut(escape(lead(article.text)), 400),
             inline=False,
         )
-    image = next((s.url for s in event.sources if s.is_image), None)
-    if image and image.startswith(("http://", "https://")):
+    image = safe_url(next((s.url for s in event.sources if s.is_image), None))
+    if image:
         embed.set_image(url=image)
     embed.set_footer(text=event.key)
     return fit_embed(embed)
@@ -108,7 +108,7 @@ def event_embed(card: EventCard) -> discord.Embed:
 def sources_embed(event: Event, page: int = 0) -> discord.Embed:
     lines = source_lines(event)
     images = [s.url for s in event.sources if s.is_image]
-    embed = base_embed(f"Sources: {event.headline}", event.brief.url)
+    embed = base_embed(f"Sources: {escape(event.headline)}", safe_url(event.brief.url))
     embed.description = (
         lines_within(lines, DESCRIPTION_LIMIT - 200) if lines else "No sources recorded."
     )
@@ -122,7 +122,7 @@ def sources_embed(event: Event, page: int = 0) -> discord.Embed:
 def related_page_embed(
     event: Event, related: Sequence[RelatedEvent], page: int, has_next: bool
 ) -> discord.Embed:
-    embed = base_embed(f"Related to: {event.headline}", event.brief.url)
+    embed = base_embed(f"Related to: {escape(event.headline)}", safe_url(event.brief.url))
     if related:
         start = page * PAGE_SIZE
         lines = [f"**{start + n}.** {related_line(r)}" for n, r in enumerate(related, start=1)]
@@ -141,7 +141,7 @@ def _page_footer(page: int, has_next: bool, note: str = "") -> str:
 def search_page_embed(
     description: str, hits: Sequence[SearchHit], page: int, has_next: bool
 ) -> discord.Embed:
-    embed = base_embed(cut(f"Search: {description}", TITLE_LIMIT))
+    embed = base_embed(cut(f"Search: {escape(description)}", TITLE_LIMIT))
     start = page * PAGE_SIZE
     lines = [
         f"**{n}.** {discord_date(h.event.date, 'd')} "
@@ -175,7 +175,7 @@ def onthisday_page_embed(
 
 
 def entity_embed(profile: EntityProfile) -> discord.Embed:
-    embed = base_embed(profile.name)
+    embed = base_embed(escape(profile.name))
     span = (
         f"{discord_date(profile.first_date)} – {discord_date(profile.last_date)}"
         if profile.first_date and profile.last_date

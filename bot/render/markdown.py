@@ -7,6 +7,7 @@ import datetime as dt
 import re
 
 _CHANNEL_ESCAPED = re.compile(r"\\<#(\d+)>")
+_URL_UNSAFE = re.compile(r"[\s\x00-\x1f\x7f()<>\"\\^`{|}]")
 # What Discord draws from text: emphasis, spoilers, code, strikethrough and a masked link's
 # brackets (each such character, and the backslash), a quote, a heading, subtext or a list
 # item at the start of a line. A URL in the text is left whole, so that it still works.
@@ -35,13 +36,20 @@ def escape_reason(reason: str) -> str:
     return _CHANNEL_ESCAPED.sub(r"<#\1>", escape(reason))
 
 
+def safe_url(url: str | None) -> str | None:
+    """A web address as Discord takes it, in a masked link, an embed's link or its image:
+    None unless http(s); spaces, control characters, parentheses (which end a masked link),
+    quotes and the like percent-encoded (a feed may give ``https://e.com/a b (1).html``)."""
+    if not url or not url.startswith(("http://", "https://")):
+        return None
+    return _URL_UNSAFE.sub(lambda m: "".join(f"%{byte:02X}" for byte in m[0].encode()), url)
+
+
 def link(text: str, url: str | None) -> str:
     """A masked link, or the escaped text when there is no usable URL."""
     label = escape(text).replace("[", "(").replace("]", ")")
-    if not url or not url.startswith(("http://", "https://")):
-        return label
-    safe_url = url.replace(" ", "%20").replace(")", "%29").replace("(", "%28").replace(">", "%3E")
-    return f"[{label}]({safe_url})"
+    address = safe_url(url)
+    return f"[{label}]({address})" if address else label
 
 
 def discord_date(date: dt.date, style: str = "D") -> str:

@@ -81,3 +81,9 @@ def test_searches_that_would_not_fit_a_field_are_not_cut() -> None:
 def test_nothing_left_out_no_hint() -> None:
     embed = render.alert_embed(events(("Syria", 0), ("Iraq", 1)))
     assert embed.fields == []
+
+
+def test_an_alerts_title_shows_its_entity_as_typed() -> None:
+    """Discord draws markdown in titles: an entity named with stars is escaped there too."""
+    embed = render.alert_embed(events(("**Markdown** Entity", 0)))
+    assert embed.title == r"New events about \*\*Markdown\*\* Entity"

@@ -105,3 +105,65 @@ async def test_text_after_brackets_and_parentheses_is_shown_as_typed(
     for shown in (embed_of(found)["description"], embed_of(card)["description"]):
         assert r"says \|\|the vote\|\| is \*\*rigged\*\* (live)" in shown, shown
         assert r"\~\~not\~\~ \_\_really\_\_ \`x\`" in shown, shown
+
+
+# --- titles escaped like the rest; links and images well-formed -------------------------------
+
+
+async def test_titles_are_shown_as_typed(standin: DiscordStandIn, tmp_path: Path) -> None:
+    """A headline with a spoiler and bold, an entity named with bold: the titles of the card,
+    its Sources and Related, the search list and the entity's page escape them as their
+    bodies do (Discord draws markdown in titles)."""
+    day = dt.date(2019, 4, 3)
+    key = make_key(day, "spoiler")
+    headline = "The ||final score|| of **the** match"
+
+    async def prepare(storage: Storage) -> None:
+        record = PageRecord(
+            key,
+            day,
+            headline,
+            summary="x",
+            sources=(SourceRecord("Wire", "https://wire.example/2"),),
+            entities=("**Markdown** Entity",),
+        )
+        await storage.events.import_batch([record])
+
+    escaped = r"The \|\|final score\|\| of \*\*the\*\* match"
+    async with running_bot(standin, tmp_path / "c.db", prepare=prepare):
+        card = await (await standin.send_slash_command("event", {"query": key})).response()
+        sources = await (await standin.click(card, button(card, "Sources"))).response()
+        related = await (await standin.click(card, button(card, "Related"))).response()
+        found = await (await standin.send_slash_command("search", {"query": "final"})).response()
+        entity = await (
+            await standin.send_slash_command("entity", {"name": "**Markdown** Entity"})
+        ).response()
+    assert embed_of(card)["title"] == escaped
+    assert embed_of(sources)["title"] == f"Sources: {escaped}"
+    assert embed_of(related)["title"] == f"Related to: {escaped}"
+    assert embed_of(found)["title"] == "Search: final"
+    assert embed_of(entity)["title"] == r"\*\*Markdown\*\* Entity"
+
+
+async def test_a_cards_title_link_and_image_are_well_formed(
+    standin: DiscordStandIn, tmp_path: Path
+) -> None:
+    """A feed's link holding spaces and parentheses (feedparser keeps them): the card's
+    title link and its image are encoded as the links in its body are."""
+    day = dt.date(2019, 4, 4)
+    key = make_key(day, "spaced")
+
+    async def prepare(storage: Storage) -> None:
+        sources = (
+            SourceRecord("Wire", "https://wire.example/news/a b (1).html"),
+            SourceRecord("img", "https://wire.example/img/a b.jpg", is_image=True),
+        )
+        await storage.events.import_batch([PageRecord(key, day, "Spaced link", sources=sources)])
+
+    async with running_bot(standin, tmp_path / "c.db", prepare=prepare):
+        card = await (await standin.send_slash_command("event", {"query": key})).response()
+        sources = await (await standin.click(card, button(card, "Sources"))).response()
+    assert embed_of(card)["url"] == "https://wire.example/news/a%20b%20%281%29.html"
+    assert embed_of(sources)["url"] == "https://wire.example/news/a%20b%20%281%29.html"
+    assert embed_of(card)["image"]["url"] == "https://wire.example/img/a%20b.jpg"
+    assert "(https://wire.example/news/a%20b%20%281%29.html)" in str(embed_of(card)["fields"])

@@ -250,6 +250,32 @@ class RelatedPages:
         return Page(render.related_page_embed(event, items[:size], number, has_next), has_next)
 
 
+@dataclass(frozen=True)
+class SourcesPages:
+    """An event's sources, as many a page as fit."""
+
+    command: ClassVar[str] = "sources"
+    selectable: ClassVar[bool] = False
+    event_id: int
+
+    _ADDRESS: ClassVar[re.Pattern[str]] = re.compile(r"sources:(?P<event_id>\d{1,18})")
+
+    def address(self) -> str:
+        return f"sources:{self.event_id}"
+
+    @classmethod
+    def from_address(cls, address: str) -> SourcesPages | None:
+        found = cls._ADDRESS.fullmatch(address)
+        return cls(int(found["event_id"])) if found else None
+
+    async def page(self, bot: Chronicle, number: int) -> Page:
+        event = await bot.storage.events.get(self.event_id)
+        if event is None:
+            raise NotFound("That event is no longer in the archive.")
+        has_next = number + 1 < len(render.source_pages(event))
+        return Page(render.sources_embed(event, number), has_next)
+
+
 def page_set_at(address: str) -> PageSet | None:
     """The set of pages an address names; None for an address of no known kind."""
     kind = address.partition(":")[0]
@@ -259,4 +285,6 @@ def page_set_at(address: str) -> PageSet | None:
         return OnThisDayPages.from_address(address)
     if kind == RelatedPages.command:
         return RelatedPages.from_address(address)
+    if kind == SourcesPages.command:
+        return SourcesPages.from_address(address)
     return None

@@ -20,7 +20,14 @@ import discord
 from bot import render
 from bot.context import Chronicle
 from bot.errors import InvalidInput, NotFound, UserError
-from bot.pages import Page, PageSet, RelatedPages, fits_custom_id, page_set_at
+from bot.pages import (
+    Page,
+    PageSet,
+    RelatedPages,
+    SourcesPages,
+    fits_custom_id,
+    page_set_at,
+)
 from bot.services import lookups
 from bot.tree import AWAITING_ANSWER, handle_error
 from storage.models import Event
@@ -319,7 +326,8 @@ class EventButton(
         if event is None:
             raise NotFound("That event is no longer in the archive.")
         if self.action == "sources":
-            return Reply(embed=render.sources_embed(event))
+            embed, view = await PagedView.start(bot, interaction.user.id, SourcesPages(event.id))
+            return Reply(embed=embed, view=view)
         return await related_reply(bot, interaction.user.id, event)
 
 

@@ -35,6 +35,7 @@ from bot.render.embeds import (
     related_page_embed,
     search_page_embed,
     source_lines,
+    source_pages,
     sources_embed,
 )
 from bot.render.limits import (
@@ -128,6 +129,7 @@ __all__ = [
     "related_to_dict",
     "search_page_embed",
     "source_lines",
+    "source_pages",
     "sources_embed",
     "stats_text",
     "stats_to_dict",

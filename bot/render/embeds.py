@@ -105,16 +105,36 @@ def event_embed(card: EventCard) -> discord.Embed:
     return fit_embed(embed)
 
 
+def source_pages(event: Event) -> list[list[str]]:
+    """The event's sources as the Sources button lists them: numbered, in pages of as many
+    whole lines as a description holds (with room for the title and the cover image)."""
+    room = DESCRIPTION_LIMIT - 200
+    pages: list[list[str]] = [[]]
+    size = 0
+    for line in source_lines(event):
+        line = cut(line, room)
+        if pages[-1] and size + 1 + len(line) > room:
+            pages.append([])
+            size = 0
+        size += len(line) + (1 if pages[-1] else 0)
+        pages[-1].append(line)
+    return pages
+
+
 def sources_embed(event: Event, page: int = 0) -> discord.Embed:
-    lines = source_lines(event)
-    images = [s.url for s in event.sources if s.is_image]
+    """A page of the event's sources (`source_pages`), its cover image on the first."""
+    pages = source_pages(event)
+    lines = pages[page] if page < len(pages) else []
     embed = base_embed(f"Sources: {escape(event.headline)}", safe_url(event.brief.url))
-    embed.description = (
-        lines_within(lines, DESCRIPTION_LIMIT - 200) if lines else "No sources recorded."
-    )
-    if images:
+    embed.description = "\n".join(lines) if lines else "No sources recorded."
+    images = [s.url for s in event.sources if s.is_image]
+    if images and page == 0:
         embed.add_field(
             name="Cover image", value=lines_within([link("image", u) for u in images], 1024)
+        )
+    if len(pages) > 1:
+        embed.set_footer(
+            text=f"Page {page + 1} of {len(pages)} · {len(source_lines(event))} sources"
         )
     return fit_embed(embed)
 

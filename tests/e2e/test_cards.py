@@ -167,3 +167,56 @@ async def test_a_cards_title_link_and_image_are_well_formed(
     assert embed_of(sources)["url"] == "https://wire.example/news/a%20b%20%281%29.html"
     assert embed_of(card)["image"]["url"] == "https://wire.example/img/a%20b.jpg"
     assert "(https://wire.example/news/a%20b%20%281%29.html)" in str(embed_of(card)["fields"])
+
+
+# --- the Sources button lists every source -----------------------------------------------------
+
+
+async def test_the_sources_button_shows_every_source(
+    standin: DiscordStandIn, tmp_path: Path
+) -> None:
+    """60 sources: the card lists what fits and says to press Sources; Sources shows them
+    all, a page at a time, each once, in order."""
+    day = dt.date(2019, 4, 6)
+    key = make_key(day, "many-sources")
+    sources = tuple(
+        SourceRecord(
+            f"Publisher number {n}",
+            f"https://news{n}.example.com/world/2019/04/06/" + "a" * 60,
+        )
+        for n in range(1, 61)
+    )
+
+    async def prepare(storage: Storage) -> None:
+        await storage.events.import_batch(
+            [PageRecord(key, day, "Summit ends", summary="x", sources=sources)]
+        )
+
+    async with running_bot(standin, tmp_path / "c.db", prepare=prepare):
+        card = await (await standin.send_slash_command("event", {"query": key})).response()
+        assert "more: press Sources" in str(embed_of(card)["fields"])
+        handle = await standin.click(card, button(card, "Sources"))
+        page = await handle.response()
+        assert page["flags"] & EPHEMERAL
+        listed = [embed_of(page)["description"]]
+        while True:
+            if component_disabled(page, "Next"):
+                break
+            turned = await (await standin.click(page, button(page, "Next"))).callback()
+            assert turned.json["type"] == 7
+            page = standin.messages[int(page["id"])]
+            listed.append(embed_of(page)["description"])
+    lines = "\n".join(listed).splitlines()
+    assert [line.split("]")[0] for line in lines] == [
+        f"{n}. [Publisher number {n}" for n in range(1, 61)
+    ]
+    assert len(listed) > 1
+    assert embed_of(page)["footer"]["text"] == f"Page {len(listed)} of {len(listed)} · 60 sources"
+
+
+def component_disabled(message: dict[str, Any], label: str) -> bool:
+    return bool(
+        next(
+            c for row in message["components"] for c in row["components"] if c.get("label") == label
+        ).get("disabled")
+    )

@@ -5,7 +5,10 @@ What a news reader expects, whatever the format:
 * identity: the GUID/Atom id; else the link; else ``"sha256:" + sha256(title, date)``.
   When several GUID-less entries of one document share a link (a "news.html" page used
   as every item's link), the link cannot tell them apart, so those entries fall back to
-  the hash, with the link mixed in.
+  the hash, with the link mixed in. Likewise a GUID that several entries of one document
+  share while differing in link or title (a CMS that puts the site's address in every
+  ``<guid>``) identifies none of them: they are told apart as GUID-less entries are, and
+  the document's warning says so. The same entry repeated whole keeps its GUID.
 * An entry with neither a title nor a link is skipped: there is nothing to show or to
   point to. An entry with a link but no title (micro-blog style items) is titled from
   the first sentence / first words of its summary; if it has no summary either, it is
@@ -20,7 +23,7 @@ from __future__ import annotations
 import calendar
 import hashlib
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -163,7 +166,11 @@ def _categories(entry: Mapping[str, Any]) -> list[str]:
     return out
 
 
-def _build_entries(raw_entries: Iterable[Mapping[str, Any]], base_url: str) -> list[FeedEntry]:
+def _build_entries(
+    raw_entries: Iterable[Mapping[str, Any]], base_url: str, notes: list[str] | None = None
+) -> list[FeedEntry]:
+    """The document's entries by the rules above; what the operator should know of them
+    (a GUID that identifies nothing) is added to ``notes``."""
     prepared: list[tuple[Mapping[str, Any], str | None, str | None]] = []
     for raw in raw_entries:
         guid = raw.get("id") if isinstance(raw.get("id"), str) else None
@@ -172,6 +179,19 @@ def _build_entries(raw_entries: Iterable[Mapping[str, Any]], base_url: str) -> l
             # A login in an item's link (an xml:base that carries one) is shown to everyone.
             link = without_credentials(link)
         prepared.append((raw, guid.strip() if guid else None, link))
+    # A GUID that entries differing in link or title share identifies none of them; the
+    # same entry repeated whole (an identical copy) keeps it, and collapses below.
+    variants: defaultdict[str, set[tuple[str | None, Any]]] = defaultdict(set)
+    for raw, guid, link in prepared:
+        if guid:
+            variants[guid].add((link, raw.get("title")))
+    shared = {guid for guid, seen in variants.items() if len(seen) > 1}
+    if shared and notes is not None:
+        sharing = sum(1 for _, guid, _ in prepared if guid in shared)
+        example = repr(next(iter(shared))[:100])
+        which = f"the GUID {example}" if len(shared) == 1 else f"{len(shared)} GUIDs ({example}, …)"
+        notes.append(f"{sharing} entries that differ share {which}; told apart by their links")
+    prepared = [(raw, None if guid in shared else guid, link) for raw, guid, link in prepared]
     # Links shared by several GUID-less entries cannot identify any one of them.
     link_counts = Counter(link for _, guid, link in prepared if link and not guid)
 

@@ -58,10 +58,11 @@ def _parse_json_feed(body: bytes, url: str, notes: list[str]) -> ParsedFeed:
     if skipped:
         what = "not a JSON object" if skipped == 1 else "not JSON objects"
         notes.append(f"skipped {skipped} of the {len(items)} items: {what}")
+    entries = _build_entries(raw_entries, url, notes)
     return ParsedFeed(
         title=_clean_text(_json_text(doc, "title"), "text/plain") or None,
         link=_absolute_link(doc.get("home_page_url"), url),
-        entries=_build_entries(raw_entries, url),
+        entries=entries,
         warning="; ".join(notes) or None,
     )
 

@@ -166,10 +166,11 @@ def _parse_sync(body: bytes, url: str, content_type: str | None, max_bytes: int)
         notes.append(_describe_exception(bozo_exc))
     feed_meta: Mapping[str, Any] = result.get("feed") or {}
     title = _clean_text(feed_meta.get("title"), _detail_type(feed_meta, "title_detail"))
+    entries = _build_entries(raw_entries, base, notes)
     return ParsedFeed(
         title=title or None,
         link=_absolute_link(feed_meta.get("link"), base),
-        entries=_build_entries(raw_entries, base),
+        entries=entries,
         warning="; ".join(notes) or None,
     )
 

@@ -185,6 +185,43 @@ async def test_feed_that_rewrites_every_date_and_text_adds_nothing(
     assert event is not None and not event.headline.startswith("UPDATE")
 
 
+async def test_a_feed_that_gives_every_item_one_guid_still_brings_its_new_stories(
+    storage: Storage, server: FeedServer, service: FeedService, clock: Clock
+) -> None:
+    """A misconfigured CMS puts the same <guid> (the site's address) on every item, each
+    item with its own title and link: each is an event, a new one is announced and found,
+    and the poll says what was wrong with the feed."""
+    words = ["harbour", "senate", "glacier"]
+    old = [
+        entry(
+            "https://site.example/",
+            f"Story {i}: {words[i]} report number {i} published today",
+            link=f"https://site.example/news/{i}",
+            date=NOW - dt.timedelta(hours=i),
+        )
+        for i in range(3)
+    ]
+    server.set_file("f.xml", rss(*old))
+    added = await service.add_feed(server.url("f.xml"))
+    assert added.outcome.entries == 3 and len(added.outcome.created) == 3
+
+    clock.now = NOW + 11 * MINUTE
+    new = entry(
+        "https://site.example/",
+        "Parliament approves the new harbour budget after a long debate",
+        link="https://site.example/news/budget",
+        date=clock.now,
+    )
+    server.set_file("f.xml", rss(new, *old))
+    polled = await service.poll_feed(await current(storage, added.feed))
+    assert (polled.entries, polled.unseen, len(polled.announced)) == (4, 1, 1)
+    assert polled.warning == (
+        "4 entries that differ share the GUID 'https://site.example/'; told apart by their links"
+    )
+    hits = await storage.search.search(SearchFilter(text="Parliament approves harbour budget"))
+    assert [h.event.id for h in hits] == polled.announced
+
+
 # --- the same story from two feeds ----------------------------------------------------------
 
 

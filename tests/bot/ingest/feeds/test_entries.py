@@ -48,7 +48,7 @@ async def test_identity_rules_in_a_document() -> None:
         "<item><title>Neither</title><pubDate>Mon, 02 Jan 2017 10:00:00 GMT</pubDate></item>"
         "<item><title>Shared A</title><link>https://e.org/news.html</link></item>"
         "<item><title>Shared B</title><link>https://e.org/news.html</link></item>"
-        "<item><guid>urn:one</guid><title>Duplicate guid</title></item>"
+        "<item><guid>urn:one</guid><title>With guid</title><link>https://e.org/a</link></item>"
         "<item><description>No title and no link.</description></item>"
         "<item><link>https://e.org/micro</link><description>Just a thought about feeds. "
         "And more.</description></item>"
@@ -76,6 +76,47 @@ async def test_identity_rules_in_a_document() -> None:
     shared = {by_title["Shared A"].identity, by_title["Shared B"].identity}
     assert len(shared) == 2 and all(i.startswith("sha256:") for i in shared)
     assert by_title["Just a thought about feeds. And more."].identity == "https://e.org/micro"
+
+
+async def test_a_guid_that_differing_entries_share_identifies_none_of_them() -> None:
+    """A CMS that puts the site's address in every <guid>: each item, with its own title
+    and link, is an entry of its own (by its link; by a hash where the link is shared
+    too: two items, or one repeated whole, which stays one), and the document's warning
+    says so. A GUID that is one item's own stays its identity, repeated or not."""
+    body = rss(
+        "<item><guid>https://site.example/</guid><title>Harbour</title>"
+        "<link>https://site.example/news/1</link></item>"
+        "<item><guid>https://site.example/</guid><title>Senate</title>"
+        "<link>https://site.example/news/2</link></item>"
+        "<item><guid>https://site.example/</guid><title>Glacier one</title>"
+        "<link>https://site.example/news/glacier</link></item>"
+        "<item><guid>https://site.example/</guid><title>Glacier two</title>"
+        "<link>https://site.example/news/glacier</link></item>"
+        "<item><guid>https://site.example/</guid><title>Senate</title>"
+        "<link>https://site.example/news/2</link></item>"
+        "<item><guid>urn:own</guid><title>Own guid</title><link>https://e.org/o</link></item>"
+        "<item><guid>urn:own</guid><title>Own guid</title><link>https://e.org/o</link></item>"
+    )
+    parsed = await parse_feed(body, url="https://site.example/feed")
+    identities = {e.title: e.identity for e in parsed.entries}
+    assert list(identities) == ["Harbour", "Senate", "Glacier one", "Glacier two", "Own guid"]
+    assert identities["Harbour"] == "https://site.example/news/1"
+    hashed = {identities[title] for title in ("Senate", "Glacier one", "Glacier two")}
+    assert len(hashed) == 3 and all(i.startswith("sha256:") for i in hashed)
+    assert identities["Own guid"] == "urn:own"
+    assert parsed.warning == (
+        "5 entries that differ share the GUID 'https://site.example/'; told apart by their links"
+    )
+
+
+async def test_an_item_repeated_whole_is_one_entry_with_its_guid() -> None:
+    """The captured fio_duplicate_guid_rss2.xml: one item three times (only its date
+    differs), one GUID: one entry, identified by that GUID, and nothing to warn of."""
+    body = (DATA_DIR / "fio_duplicate_guid_rss2.xml").read_bytes()
+    parsed = await parse_feed(body, url="http://www.someexamplerssdomain.com/feed")
+    (only,) = parsed.entries
+    assert only.title == "Example entry" and only.identity.endswith("/unique string per item")
+    assert parsed.warning is None
 
 
 def test_entry_identity_unit() -> None:
@@ -108,5 +149,5 @@ async def test_titles_from_summary_when_missing() -> None:
     parsed = await parse_feed(
         (DATA_DIR / "nnw_scriptingnews_rss.xml").read_bytes(), url="http://scripting.com/rss"
     )
-    assert len(parsed.entries) == 48
+    assert len(parsed.entries) == 49  # 50 items, one repeated whole
     assert all(e.title and len(e.title) <= 300 for e in parsed.entries)

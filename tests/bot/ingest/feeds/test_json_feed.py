@@ -109,11 +109,15 @@ async def test_json_feed_1_0_and_loose_items() -> None:
     }
     parsed = await parse_feed(json.dumps(doc).encode(), url="https://old.example/feed.json")
     assert (parsed.title, parsed.link) == ("Old & loose", "https://old.example/")
-    assert parsed.warning == "skipped 1 of the 7 items: not a JSON object"
+    assert parsed.warning == (
+        "skipped 1 of the 7 items: not a JSON object; 2 entries that differ share the GUID"
+        " 'b'; told apart by their links"
+    )
     assert [(e.identity, e.title, e.link) for e in parsed.entries] == [
         ("1042", "Numeric id", "https://old.example/posts/1042"),
-        ("b", "Bad date", "https://old.example/b"),
+        ("https://old.example/b", "Bad date", "https://old.example/b"),
         ("c", "RFC 822 date", "https://old.example/c"),
+        ("https://old.example/b2", "Same id again", "https://old.example/b2"),
         ("https://old.example/d", "No id", "https://old.example/d"),
         ("e", "No link, no text", None),
     ]

@@ -13,6 +13,7 @@ from discord import app_commands
 
 from bot import render
 from bot.failures import interaction_archive_failure
+from bot.services.lookups import ENTITY_CHOICE_PREFIX
 from bot.tree import describe
 from storage import Storage
 
@@ -63,12 +64,18 @@ def in_time(callback: ChoicesCallback[Cog]) -> ChoicesCallback[Cog]:
 
 async def entity_choices(storage: Storage, current: str) -> Choices:
     """Entities by what was typed, aliases showing their canonical name, with event counts.
-    A name longer than a choice's value can hold is left out (it could not be sent back)."""
+    A name longer than a choice's value can hold is sent back as its entity's id
+    (`entity:<id>`, which bot.services.lookups reads)."""
     names = await storage.entities.suggest(current, limit=render.CHOICES_LIMIT)
     choices = []
     for name in names:
         label = f"{name.name} → {name.canonical}" if name.is_alias else name.name
         label = render.cut(f"{label} ({name.event_count})", render.CHOICE_TEXT_LIMIT)
-        if len(name.name) <= render.CHOICE_TEXT_LIMIT:
-            choices.append(app_commands.Choice(name=label, value=name.name))
+        value = name.name
+        if len(name.name) > render.CHOICE_TEXT_LIMIT:
+            found = await storage.entities.find(name.name)  # names this long are few
+            if found is None:
+                continue
+            value = f"{ENTITY_CHOICE_PREFIX}{found[0]}"
+        choices.append(app_commands.Choice(name=label, value=value))
     return choices

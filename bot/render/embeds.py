@@ -281,7 +281,24 @@ def about_embed(stats: ArchiveStats) -> discord.Embed:
 
 
 def error_text(message: str, suggestions: Sequence[str] = ()) -> str:
+    """A message and what was probably meant, each suggestion whole (a name to copy) unless
+    together they are longer than a message holds: then each is cut to its share."""
     text = message
     if suggestions:
-        text += "\nDid you mean:\n" + "\n".join(f"• {escape(cut(s, 150))}" for s in suggestions[:5])
+        shown = [escape(s) for s in suggestions[:5]]
+        header = "\nDid you mean:\n"
+        room = CONTENT_LIMIT - len(text) - len(header)
+        if sum(len(f"• {line}\n") for line in shown) > room:
+            shown = [_cut_escaped(line, room // len(shown) - len("• \n")) for line in shown]
+        text += header + "\n".join(f"• {line}" for line in shown)
     return cut(text, CONTENT_LIMIT)
+
+
+def _cut_escaped(escaped: str, limit: int) -> str:
+    """Escaped text cut as `cut` cuts, never between a backslash and what it escapes."""
+    if len(escaped) <= limit:
+        return escaped
+    head = cut(escaped, limit).removesuffix("…")
+    if (len(head) - len(head.rstrip("\\"))) % 2:
+        head = head[:-1]
+    return head + "…"

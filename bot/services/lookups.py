@@ -22,6 +22,8 @@ MAX_LIMIT = 100
 DATE_HELP = "use YYYY-MM-DD, e.g. 2017-06-16"
 DAY_HELP = "use MM-DD or YYYY-MM-DD, e.g. 06-16"
 SUGGESTIONS = 5
+# Autocomplete's value for an entity whose name a choice's value cannot hold (100 characters).
+ENTITY_CHOICE_PREFIX = "entity:"
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,11 +143,30 @@ async def related_events(
     return event, await storage.events.related(event.id, limit=_check_limit(limit), offset=offset)
 
 
+def entity_choice_id(value: str) -> int | None:
+    """The entity id an autocomplete value names (`entity:<id>`); None for a name."""
+    if not value.startswith(ENTITY_CHOICE_PREFIX):
+        return None
+    return row_id(value[len(ENTITY_CHOICE_PREFIX) :])
+
+
+async def find_entity(storage: Storage, name: str) -> tuple[int, str] | None:
+    """(id, canonical name) of the entity a typed name means, or an autocomplete value
+    (`entity:<id>`) names; None when none does."""
+    ident = entity_choice_id(name)
+    if ident is not None:
+        return await storage.entities.find_by_id(ident)
+    return await storage.entities.find(name)
+
+
 async def entity_ids(storage: Storage, name: str) -> tuple[int, ...]:
-    """The entity a typed name means; unknown names get the closest known ones."""
+    """The entity a typed name (or an autocomplete value) means; unknown names get the
+    closest known ones."""
     if not name.strip():
         raise InvalidInput("Give an entity's name: a person, group, place or story.")
-    found = await storage.entities.find(name)
+    found = await find_entity(storage, name)
+    if found is None and entity_choice_id(name) is not None:
+        raise NotFound("That entity is no longer in the archive.")
     if found is None:
         # More than are shown: those in another script than the name's are left out.
         closest = await storage.entities.closest(name, limit=SUGGESTIONS * 4)

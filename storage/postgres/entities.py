@@ -116,6 +116,14 @@ class EntityRepository:
         )
         return (row[0], row[1]) if row else None
 
+    async def find_by_id(self, entity_id: int) -> tuple[int, str] | None:
+        row = await self.db.fetchrow(
+            "SELECT COALESCE(c.id, e.id), COALESCE(c.name, e.name) FROM entities e"
+            " LEFT JOIN entities c ON c.id = e.canonical_id WHERE e.id = $1",
+            entity_id,
+        )
+        return (row[0], row[1]) if row else None
+
     async def known(self, names: Iterable[str]) -> set[str]:
         """The names among these that some entity has (folded: case and accents ignored)."""
         folded = sorted({fold(name) for name in names})

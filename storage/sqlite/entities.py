@@ -78,6 +78,14 @@ class EntityRepository:
         )
         return (row[0], row[1]) if row else None
 
+    async def find_by_id(self, entity_id: int) -> tuple[int, str] | None:
+        row = await self.db.fetchone(
+            "SELECT COALESCE(c.id, e.id), COALESCE(c.name, e.name) FROM entities e"
+            " LEFT JOIN entities c ON c.id = e.canonical_id WHERE e.id = ?",
+            (entity_id,),
+        )
+        return (row[0], row[1]) if row else None
+
     async def known(self, names: Iterable[str]) -> set[str]:
         """The names among these that some entity has (folded: case and accents ignored)."""
         found: set[str] = set()

@@ -21,16 +21,23 @@ CLOSED_PIPE = 128 + signal.SIGPIPE  # the status a shell shows for a program a p
 REDACTED = "[token]"
 
 
-class RedactingStream(io.TextIOBase):
-    """A text stream that writes to another with a secret replaced, whoever writes."""
+# Control characters but the line break and the tab: text from an archive or a feed that
+# holds them (ESC sequences retitle or clear a terminal) is printed without them.
+_CONTROLS = dict.fromkeys(
+    [c for c in [*range(0x00, 0x20), *range(0x7F, 0xA0)] if chr(c) not in "\n\t"]
+)
 
-    def __init__(self, stream: TextIO, secret: str):
+
+def printable(text: str) -> str:
+    """Text without the control characters a terminal would obey."""
+    return text.translate(_CONTROLS)
+
+
+class _WrappedStream(io.TextIOBase):
+    """A text stream that writes to another, changing what is written."""
+
+    def __init__(self, stream: TextIO):
         self.stream = stream
-        self.secret = secret
-
-    def write(self, text: str) -> int:
-        self.stream.write(text.replace(self.secret, REDACTED))
-        return len(text)
 
     def flush(self) -> None:
         self.stream.flush()
@@ -44,6 +51,33 @@ class RedactingStream(io.TextIOBase):
     @property
     def encoding(self) -> str:  # type: ignore[override]
         return getattr(self.stream, "encoding", "utf-8")
+
+
+class RedactingStream(_WrappedStream):
+    """A text stream that writes to another with a secret replaced, whoever writes."""
+
+    def __init__(self, stream: TextIO, secret: str):
+        super().__init__(stream)
+        self.secret = secret
+
+    def write(self, text: str) -> int:
+        self.stream.write(text.replace(self.secret, REDACTED))
+        return len(text)
+
+
+class PrintableStream(_WrappedStream):
+    """A text stream that writes to another without control characters (`printable`)."""
+
+    def write(self, text: str) -> int:
+        self.stream.write(printable(text))
+        return len(text)
+
+
+def printable_stdout() -> None:
+    """From now on, what is written to stdout (lookups' text: headlines, names, sources)
+    reaches the terminal without control characters."""
+    if not isinstance(sys.stdout, PrintableStream):
+        sys.stdout = PrintableStream(sys.stdout)
 
 
 def protect_stderr(secret: str | None) -> None:

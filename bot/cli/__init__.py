@@ -20,7 +20,15 @@ from bot.cli.parser import build_parser
 from bot.cli.run import cmd_run, run_refusal
 from bot.cli.wikipedia import cmd_wikipedia_pull
 from bot.config import ConfigError, Settings
-from bot.console import as_typed, configure_logging, not_text, pipe_closed, protect_stderr
+from bot.console import (
+    as_typed,
+    configure_logging,
+    not_text,
+    pipe_closed,
+    printable,
+    printable_stdout,
+    protect_stderr,
+)
 from bot.errors import UserError
 from storage import StorageError, open_storage
 
@@ -36,11 +44,11 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     try:
         return await args.handler(args, settings, storage)
     except UserError as exc:
-        print(f"chronicle: {exc.message}", file=sys.stderr)
+        print(f"chronicle: {printable(exc.message)}", file=sys.stderr)
         if exc.suggestions:
             print("Did you mean:", file=sys.stderr)
             for suggestion in exc.suggestions:
-                print(f"  {suggestion}", file=sys.stderr)
+                print(f"  {printable(suggestion)}", file=sys.stderr)
         return 1
     except Exception as exc:
         if (problem := storage.explain(exc)) is None:
@@ -78,6 +86,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(refused, file=sys.stderr)
         return 2
     protect_stderr(settings.discord_token)
+    printable_stdout()
     configure_logging(settings.log_level_number)
     if settings.database_notice:
         log.warning(settings.database_notice)

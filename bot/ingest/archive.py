@@ -82,9 +82,15 @@ class CutShort:
     reason: str
 
 
+# C0 and C1 control characters become spaces, as in a feed's text (bot/ingest/feeds): they
+# sometimes stand between words, and a terminal obeys them (ESC sequences retitle or clear it).
+# Those str.split() takes for whitespace (\t \n \x0b-\x0d \x1c-\x1f \x85) it folds anyway.
+_CONTROLS = re.compile(r"[\x00-\x08\x0e-\x1b\x7f-\x84\x86-\x9f]")
+
+
 def clean_text(text: str) -> str:
     """Decode HTML entities, drop wiki quote marks, resolve Chinese variant markup, fold
-    whitespace."""
+    whitespace and control characters."""
     if "&" in text:
         # Twice: some pages carry double-escaped entities ("&amp;rsquo;").
         text = html.unescape(html.unescape(text))
@@ -92,6 +98,8 @@ def clean_text(text: str) -> str:
         text = _WIKI_QUOTES.sub("", text)
     if "-{" in text:
         text = _VARIANT_MARKUP.sub(_one_variant, text)
+    if not text.isprintable():  # a quick look first: most text holds no control character
+        text = _CONTROLS.sub(" ", text)
     return " ".join(text.split())
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import datetime as dt
 import json
 import subprocess
 import sys
@@ -10,6 +12,9 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
+from storage import open_storage
+from storage.keys import make_key
+from storage.models import PageRecord
 from tests.conftest import MOD_KEY, SAMPLE_NEWS, SEED_ARTICLES, SEED_PAGES
 
 RUN = [sys.executable, "-m", "bot"]
@@ -275,3 +280,28 @@ def test_python_dash_m_bot_is_the_same_command_line(tmp_path: Path) -> None:
         timeout=60,
     )
     assert json.loads(shown.stdout)["story"] == "Secession"
+
+
+def test_lookups_write_no_control_characters_to_the_terminal(cli: Cli) -> None:
+    """A headline stored with terminal escape sequences (by a Chronicle that kept them, or
+    another program): show, search and "Did you mean" print it without them."""
+    day = dt.date(2019, 4, 7)
+    headline = "Storm \x1b]0;pwned\x07 hits \x1b[2J coast\x9b"
+
+    async def store() -> None:
+        storage = await open_storage(cli.db)
+        try:
+            await storage.events.import_batch([PageRecord(make_key(day, "storm"), day, headline)])
+            await storage.events.index_pending()
+        finally:
+            await storage.close()
+
+    asyncio.run(store())
+    for args in (("show", "storm", "hits"), ("search", "storm")):
+        code, out, err = cli(*args)
+        assert code == 0, err
+        assert "Storm ]0;pwned hits [2J coast" in out
+        assert not any(c in out for c in "\x1b\x07\x9b"), repr(out)
+    code, out, err = cli("show", "stormy", "hitting", "coasts")
+    assert code == 1 and "Storm ]0;pwned hits [2J coast" in err
+    assert not any(c in err for c in "\x1b\x07\x9b"), repr(err)

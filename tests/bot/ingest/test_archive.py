@@ -226,6 +226,22 @@ def test_html_entities_are_decoded() -> None:
     assert not any("&rsquo;" in s for s in summaries)
 
 
+def test_control_characters_are_taken_out() -> None:
+    """A page whose headline, summary and source hold terminal escape sequences (a title
+    change, a screen clear): they become spaces, as in a feed's text."""
+    text = (
+        "### [2019-04-7](/news/2019/04/7/index.md)\n\n"
+        "# Storm \x1b]0;pwned\x07 hits \x1b[2J coast\n\nA storm\x9b2J comes.\n\n\n"
+        "### Source:\n\n1. [Wire\x08\x08 News](https://wire.example/esc)\n"
+    )
+    parsed = parse_file("esc.md", text.encode())
+    assert isinstance(parsed, PageRecord)
+    assert parsed.headline == "Storm ]0;pwned hits [2J coast"
+    assert parsed.summary == "A storm 2J comes."
+    assert [s.name for s in parsed.sources] == ["Wire News"]
+    assert clean_text("tab\tand\x1cfold\x85alike") == "tab and fold alike"
+
+
 def test_chinese_page_without_chinese_headings_is_chinese() -> None:
     """Some 2019 pages have neither Chinese headings nor /zh/ links (as this one)."""
     text = (

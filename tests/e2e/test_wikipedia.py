@@ -142,6 +142,11 @@ async def test_a_new_portal_item_is_announced_once_and_an_edit_never(
         edited_event = await bot.storage.events.get_by_key(NOBOA)
         assert edited_event is not None
         assert "state of emergency nationwide after gang leader" in edited_event.headline
+        # Search follows the edit: by a word it added and by words it kept.
+        for query in ("nationwide", "Noboa emergency"):
+            handle = await standin.send_slash_command("search", {"query": query})
+            found = (await handle.callback()).json["data"]["embeds"][0]["description"]
+            assert "state of emergency nationwide" in found, query
 
         handle = await standin.send_slash_command("about")
         about = (await handle.callback()).json["data"]["embeds"][0]

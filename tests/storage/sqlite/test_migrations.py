@@ -311,3 +311,33 @@ async def test_a_merge_leaves_the_moved_events_the_words_of_their_links(
     assert rain is not None
     rows = await storage.db.fetchall("SELECT search_entities FROM events")
     assert [row[0].split() for row in rows] == [[f"e{rain[0]}"]]
+
+
+async def test_an_index_damaged_by_an_edit_in_place_is_built_again(tmp_path: Path) -> None:
+    """Before 0020 an event whose headline changed in place lost, from both full-text
+    indexes, every word its old and new headlines shared (the new text went in before the
+    old came out). Upgraded, the indexes are built again from the events, and later edits
+    keep them whole."""
+    path = tmp_path / "old.db"
+    rows = [
+        ("2024/01/3/a", "2024-01-03", "Heavy floods hit Valencia"),
+        ("2024/01/4/b", "2024-01-04", "Talks resume in Geneva"),
+    ]
+    archive_at_schema(path, 19, rows)
+    with closing(connect_plain(path)) as db:
+        db.execute("UPDATE events SET searchable = 1, search_entities = ''")
+        db.execute("UPDATE events SET headline = 'Heavy rains hit Valencia' WHERE id = 1")
+        gone = db.execute("SELECT rowid FROM event_search WHERE event_search MATCH 'valencia'")
+        assert list(gone) == []  # the damage: a word both headlines hold is not found
+    async with await open_storage(path) as storage:
+        assert await storage.search.search(SearchFilter(text="Valencia")) != []
+        async with storage.db.transaction() as conn:
+            await conn.execute(
+                "UPDATE events SET headline = 'Heavy snow hits Valencia' WHERE id = 1"
+            )
+        for words in ("Valencia", "heavy snow", '"snow hits"'):
+            hits = await storage.search.search(SearchFilter(text=words))
+            assert [h.event.headline for h in hits] == ["Heavy snow hits Valencia"], words
+        assert await storage.search.search(SearchFilter(text="rains")) == []
+        typed = await storage.search.suggest_headlines("heavy sno")
+        assert [b.headline for b in typed] == ["Heavy snow hits Valencia"]

@@ -3,12 +3,13 @@ Storage interface (storage.api), opened with open_storage."""
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 
 from storage.api import Storage
 from storage.models import StorageError
 
-__all__ = ["Storage", "StorageError", "open_storage"]
+__all__ = ["Storage", "StorageError", "held_by_one_bot", "open_storage"]
 
 
 POSTGRESQL_SCHEMES = ("postgresql://", "postgres://")
@@ -32,3 +33,14 @@ async def open_storage(location: str | Path, *, create: bool = True) -> Storage:
     from storage.sqlite import SQLiteStorage
 
     return await SQLiteStorage.open(location, create=create)
+
+
+def held_by_one_bot(location: str | Path) -> AbstractContextManager[None]:
+    """For a bot process's life: its database to itself, when its backend cannot be shared
+    by several bots (a SQLite file; StorageError when another bot holds it). PostgreSQL is
+    shared by design: its processes share out the work through Storage.lead."""
+    if postgresql_url(location) is not None:
+        return nullcontext()
+    from storage.sqlite.bot_lock import bot_lock
+
+    return bot_lock(Path(location))

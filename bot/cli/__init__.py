@@ -43,6 +43,9 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         return 1
     try:
         return await args.handler(args, settings, storage)
+    except StorageError as exc:
+        print(f"chronicle: {printable(str(exc))}", file=sys.stderr)
+        return 1
     except UserError as exc:
         print(f"chronicle: {printable(exc.message)}", file=sys.stderr)
         if exc.suggestions:

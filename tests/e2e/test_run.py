@@ -131,6 +131,16 @@ async def test_run_brings_the_bot_up_on_the_sample_archive(
             await asyncio.sleep(0.1)
         fields = {f["name"]: f["value"] for f in message["embeds"][0]["fields"]}
         assert fields["Category"] == "Sports" and "Current events" in fields["Wikipedia"]
+
+        # A second bot on the same file (one started again as a service, say) is refused.
+        second = await start(tmp_path, env)
+        _, second_err = await asyncio.wait_for(second.communicate(), WAIT)
+        assert second.returncode == 1
+        assert second_err.decode() == (
+            f"chronicle: {tmp_path / 'chronicle.db'} is in use by another Chronicle bot"
+            f" (process {process.pid}): one SQLite file serves one bot process. Stop the other"
+            " one first; to run several processes, use PostgreSQL (README: Running at scale)\n"
+        )
     finally:
         process.send_signal(signal.SIGTERM)
         _, err = await asyncio.wait_for(process.communicate(), WAIT)

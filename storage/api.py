@@ -27,6 +27,7 @@ from storage.models import (
     DigestRun,
     EntityName,
     EntityProfile,
+    EntryText,
     Event,
     EventBrief,
     Feed,
@@ -251,6 +252,12 @@ class FeedRepository(Protocol):
 
     async def unseen(self, feed_id: int, identities: Sequence[str]) -> set[str]: ...
 
+    async def retold(self, feed_id: int, texts: Sequence[EntryText]) -> set[str]:
+        """The identities among these, of entries the feed carried before, whose text
+        corrects their event by the rules of storage.feed_steps (a read: record_success
+        decides again, in its transaction)."""
+        ...
+
     async def event_feeds(self, event_id: int) -> builtins.list[tuple[int, str]]: ...
 
     async def record_success(
@@ -266,6 +273,7 @@ class FeedRepository(Protocol):
         same_story: Callable[[FeedItem, int | None, Sequence[EventBrief]], int | None]
         | None = None,
         carried: Collection[str] | None = None,
+        corrections: Sequence[EntryText] = (),
     ) -> StoredEntries | None:
         """Store a poll's unseen entries and the feed's new state in one transaction; None
         if the feed was removed meanwhile.
@@ -282,7 +290,11 @@ class FeedRepository(Protocol):
         alike, or the event told by someone else within a few days), and with ``carried``
         (every identity of the fetched document) an item that re-emits an event of the same
         feed under a new identity joins it before ``same_story`` is asked: the rules of
-        storage.feed_steps."""
+        storage.feed_steps.
+
+        ``corrections`` are what entries the feed carried before say now: each corrects
+        its event in place, when the rules of storage.feed_steps let it
+        (``StoredEntries.corrected``)."""
         ...
 
     async def record_failure(

@@ -23,17 +23,29 @@ need what only the transaction knows:
   made is never joined by a new identity with another headline: a status feed whose every
   item links to ``/history`` makes one event per item. Nor is a page cited long ago (a
   section page such as ``/world`` an archive event once cited).
+
+And one rule for the entries the feed carried before:
+
+* **A corrected entry corrects its event, in place.** An entry still in the document
+  whose headline or summary is no longer its event's (a wire's "kills 10" corrected to
+  "kills 100") gives the event its new headline, summary and language (searched by them
+  from then on; its key, date and sources stay, nothing is announced again), and links the
+  names the new text mentions. Only an event this feed alone told: made by its entries
+  (``origin = 'feed'``), carried by no other feed, not listed by the portal, not taken off;
+  an event of the archive or the portal, or one another feed joined, keeps its text (whose
+  telling wins is not the feed's to say). Nor when the document's entries of one event
+  (a re-emitted identity beside the old one) say different things.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, Protocol
 
 from storage.headline_index import MIN_HEADLINE_TOKENS
-from storage.models import EventBrief, FeedItem, StoredEntries
+from storage.models import EntryText, EventBrief, FeedItem, StoredEntries
 from storage.textindex import NEAR_DUPLICATE, at_least_as_similar, fold, headline_tokens
 
 # Which existing event an item is the same story as, if any: given the event one of whose
@@ -65,6 +77,35 @@ class OwnEvent:
     headline: str
     feed_only: bool  # made by this feed and carried by no other feed
     identities: tuple[str, ...]  # this feed's identities that became or joined it
+
+
+@dataclass(frozen=True, slots=True)
+class ToldEvent:
+    """The event an entry of the feed made or joined, as correcting it needs it."""
+
+    id: int
+    date: dt.date
+    headline: str
+    summary: str
+    feed_only: bool  # made by this feed, carried by no other, not on the portal, live
+
+
+def retold(texts: Iterable[EntryText], told: Mapping[str, ToldEvent]) -> dict[int, EntryText]:
+    """The events these entries correct (see above), each with its new text: ``told`` is
+    the event each identity made or joined (identities of no event left out)."""
+    by_event: dict[int, list[EntryText]] = {}
+    for text in texts:
+        event = told.get(text.identity)
+        if event is not None and event.feed_only:
+            by_event.setdefault(event.id, []).append(text)
+    corrections: dict[int, EntryText] = {}
+    for event_id, group in by_event.items():
+        if len({(text.headline, text.summary) for text in group}) > 1:
+            continue  # the document tells it two ways: neither is the correction
+        event, text = told[group[0].identity], group[0]
+        if (event.headline, event.summary) != (text.headline, text.summary):
+            corrections[event_id] = text
+    return corrections
 
 
 def own_events(rows: Iterable[Any]) -> list[OwnEvent]:
@@ -105,6 +146,14 @@ class EntrySQL(Protocol):
     async def is_feed_event(self, event_id: int) -> bool: ...
 
     async def create_event(self, item: FeedItem) -> int: ...
+
+    async def told(self, identities: Sequence[str]) -> dict[str, ToldEvent]:
+        """The live event each of these identities of the feed made or joined."""
+        ...
+
+    async def correct(self, event: ToldEvent, text: EntryText) -> None:
+        """The event's headline, summary and language as the text has them, searched so."""
+        ...
 
 
 @dataclass(slots=True)
@@ -157,12 +206,15 @@ async def place_entries(
     same_story: SameStory | None,
     sql: EntrySQL,
     carried: Collection[str] | None = None,
+    corrections: Sequence[EntryText] = (),
 ) -> Placed:
     """Each item not ``seen`` (identities the feed carried before; the set is added to)
     joins the event of its story, or makes one; ``same_story`` None makes every item a new
     event. ``carried`` is every identity of the document the items come from; without it
-    no entry is recognised as a re-emission of the feed's own event."""
+    no entry is recognised as a re-emission of the feed's own event. ``corrections``, what
+    entries the feed carried before say now, correct their events first (see above)."""
     placed = Placed()
+    await correct_events(corrections, sql, placed)
     stored = placed.stored
     own_by_day: dict[dt.date, Sequence[OwnEvent]] = {}
     documented = frozenset(carried) if carried is not None else None
@@ -208,3 +260,16 @@ async def place_entries(
             placed.links.extend((event_id, name) for name in item.entities)
         placed.entries.append((item.identity, event_id))
     return placed
+
+
+async def correct_events(corrections: Sequence[EntryText], sql: EntrySQL, placed: Placed) -> None:
+    """The events these entries carried before correct (see above), corrected; their ids go
+    to ``placed.stored.corrected``, the names their new texts mention to ``placed.links``."""
+    if not corrections:
+        return
+    told = await sql.told([text.identity for text in corrections])
+    for event_id, text in retold(corrections, told).items():
+        await sql.correct(told[text.identity], text)
+        placed.stored.corrected.append(event_id)
+        placed.mine.add(event_id)
+        placed.links.extend((event_id, name) for name in text.entities)

@@ -503,15 +503,28 @@ class FeedItem:
     link_identifies: bool = True
 
 
+@dataclass(frozen=True, slots=True)
+class EntryText:
+    """What an entry a feed carried before says now: its event's text, if the feed corrected
+    it (the rules are storage.feed_steps')."""
+
+    identity: str
+    headline: str
+    summary: str
+    lang: str
+    entities: tuple[str, ...] = ()  # the names the text mentions (linked; none taken off)
+
+
 @dataclass(slots=True)
 class StoredEntries:
-    """What storing a feed's unseen entries did."""
+    """What storing a feed's unseen entries (and its corrected ones) did."""
 
     created: list[int] = field(default_factory=list)  # new events, in item order
     announced: list[int] = field(default_factory=list)  # the created ones with announce=1
     merged: list[int] = field(default_factory=list)  # existing events joined (same story)
     sources_added: int = 0  # sources appended to existing events
     already_seen: int = 0  # items whose identity was stored meanwhile (or twice given)
+    corrected: list[int] = field(default_factory=list)  # events given their entry's new text
 
 
 class FeedExistsError(Exception):

@@ -61,6 +61,8 @@ def outcome_line(outcome: FeedOutcome) -> str:
             if outcome.merged:
                 joined = "an existing event" if outcome.merged == 1 else "existing events"
                 line += f", {outcome.merged} joined {joined}"
+        if outcome.corrected:
+            line += f"; {render.count(len(outcome.corrected), 'event')} corrected"
         if outcome.history_reason:
             line += f" [history: {outcome.history_reason}]"
         if outcome.warning:

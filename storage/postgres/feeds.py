@@ -24,9 +24,24 @@ from dataclasses import dataclass
 
 import asyncpg
 
-from storage.feed_steps import LinkedEvent, OwnEvent, SameStory, own_events, place_entries
+from storage.feed_steps import (
+    LinkedEvent,
+    OwnEvent,
+    SameStory,
+    ToldEvent,
+    own_events,
+    place_entries,
+    retold,
+)
 from storage.headline_index import CACHED_DAYS, DayIndex
-from storage.models import EventBrief, Feed, FeedExistsError, FeedItem, StoredEntries
+from storage.models import (
+    EntryText,
+    EventBrief,
+    Feed,
+    FeedExistsError,
+    FeedItem,
+    StoredEntries,
+)
 from storage.postgres import event_rows
 from storage.postgres.db import Connection, Database
 from storage.textindex import headline_tokens
@@ -182,6 +197,12 @@ class FeedRepository:
         )
         return set(unique) - {row[0] for row in rows}
 
+    async def retold(self, feed_id: int, texts: Sequence[EntryText]) -> set[str]:
+        """The identities among these whose text corrects their event (storage.feed_steps)."""
+        async with self.db.pool.acquire() as conn:
+            told = await self._told(conn, feed_id, [text.identity for text in texts])
+        return {text.identity for text in retold(texts, told).values()}
+
     async def event_feeds(self, event_id: int) -> builtins.list[tuple[int, str]]:
         """(feed id, identity) of every feed entry that became or joined an event."""
         rows = await self.db.fetch(
@@ -205,16 +226,19 @@ class FeedRepository:
         body_sha256: str | None = None,
         same_story: SameStory | None = None,
         carried: Collection[str] | None = None,
+        corrections: Sequence[EntryText] = (),
     ) -> StoredEntries | None:
         """Store a successful poll: its unseen entries and the feed's new state, in one
         transaction (a crash leaves neither half). None if the feed was removed meanwhile.
 
         ``same_story`` says which existing event each unseen item joins (see the module
         docstring); without it every unseen item is a new event. ``carried`` is every
-        identity of the fetched document (storage.feed_steps: a re-emitted entry)."""
+        identity of the fetched document (storage.feed_steps: a re-emitted entry), and
+        ``corrections`` what entries carried before say now (storage.feed_steps: a
+        corrected entry)."""
         try:
             async with self.db.transaction() as conn:
-                if items:
+                if items or corrections:
                     await event_rows.lock_announcing(conn)
                 name = await conn.fetchval(
                     "SELECT name FROM feeds WHERE id = $1 FOR UPDATE", feed_id
@@ -222,7 +246,7 @@ class FeedRepository:
                 if name is None:
                     return None
                 stored = await self._store_items(
-                    conn, feed_id, name, items, at, same_story, carried
+                    conn, feed_id, name, items, at, same_story, carried, corrections
                 )
                 await conn.execute(
                     "UPDATE feeds SET etag = $1, last_modified = $2,"
@@ -289,8 +313,9 @@ class FeedRepository:
         now: dt.datetime,
         same_story: SameStory | None,
         carried: Collection[str] | None = None,
+        corrections: Sequence[EntryText] = (),
     ) -> StoredEntries:
-        if not items:
+        if not items and not corrections:
             return StoredEntries()
         # Authoritative "seen?" check, inside the transaction: the caller's was a read.
         identities = list(dict.fromkeys(item.identity for item in items))
@@ -306,7 +331,7 @@ class FeedRepository:
 
         synced: set[dt.date] = set()  # days whose cache was caught up in this transaction
         sql = _EntrySQL(self, conn, feed_id, feed_name, now, synced)
-        placed = await place_entries(items, seen, same_story, sql, carried)
+        placed = await place_entries(items, seen, same_story, sql, carried, corrections)
         if placed.entries:
             await conn.execute(
                 "INSERT INTO feed_entries(feed_id, identity, event_id, first_seen_at)"
@@ -355,6 +380,41 @@ class FeedRepository:
             date,
         )
         return own_events(rows)
+
+    @staticmethod
+    async def _told(
+        conn: Connection, feed_id: int, identities: Sequence[str]
+    ) -> dict[str, ToldEvent]:
+        """The live event each identity of the feed made or joined (feed_steps.retold)."""
+        rows = await conn.fetch(
+            "SELECT fe.identity, e.id, e.date, e.headline, e.summary, e.origin = 'feed'"
+            " AND NOT EXISTS (SELECT 1 FROM feed_entries o WHERE o.event_id = e.id"
+            " AND o.feed_id <> fe.feed_id)"
+            " AND NOT EXISTS (SELECT 1 FROM portal_items p WHERE p.event_id = e.id)"
+            " FROM feed_entries fe JOIN events e ON e.id = fe.event_id"
+            " WHERE fe.feed_id = $1 AND fe.identity = ANY($2::text[]) AND e.removed_at IS NULL",
+            feed_id,
+            list(dict.fromkeys(identities)),
+        )
+        return {row[0]: ToldEvent(row[1], row[2], row[3], row[4], bool(row[5])) for row in rows}
+
+    async def _correct(
+        self, conn: Connection, event: ToldEvent, text: EntryText, now: dt.datetime
+    ) -> None:
+        await conn.execute(
+            "UPDATE events SET headline = $1, summary = $2, lang = $3, updated_at = $4"
+            " WHERE id = $5",
+            text.headline,
+            text.summary,
+            text.lang,
+            now,
+            event.id,
+        )
+        await event_rows.index_events(conn, [event.id])  # searched by what it says now
+        index = self._days.get(event.date)
+        if index is not None and event.id in index.known:
+            # Later entries are matched to the event by what it says now.
+            index.replace(event.id, headline_tokens(text.headline))
 
     @staticmethod
     async def _is_feed_event(conn: Connection, event_id: int) -> bool:
@@ -505,3 +565,9 @@ class _EntrySQL:
         return await self.feeds._create_event(
             self.conn, item, self.feed_name, self.now, self.synced
         )
+
+    async def told(self, identities: Sequence[str]) -> dict[str, ToldEvent]:
+        return await self.feeds._told(self.conn, self.feed_id, identities)
+
+    async def correct(self, event: ToldEvent, text: EntryText) -> None:
+        await self.feeds._correct(self.conn, event, text, self.now)

@@ -39,10 +39,25 @@ from dataclasses import dataclass
 
 import aiosqlite
 
-from storage.feed_steps import LinkedEvent, OwnEvent, SameStory, own_events, place_entries
+from storage.feed_steps import (
+    LinkedEvent,
+    OwnEvent,
+    SameStory,
+    ToldEvent,
+    own_events,
+    place_entries,
+    retold,
+)
 from storage.headline_index import CACHED_DAYS, DayIndex
 from storage.headline_index import MIN_HEADLINE_TOKENS as MIN_HEADLINE_TOKENS
-from storage.models import EventBrief, Feed, FeedExistsError, FeedItem, StoredEntries
+from storage.models import (
+    EntryText,
+    EventBrief,
+    Feed,
+    FeedExistsError,
+    FeedItem,
+    StoredEntries,
+)
 from storage.sqlite import event_rows
 from storage.sqlite.db import Database, chunked, placeholders
 from storage.textindex import headline_tokens
@@ -204,6 +219,11 @@ class FeedRepository:
             seen.update(row[0] for row in rows)
         return set(unique) - seen
 
+    async def retold(self, feed_id: int, texts: Sequence[EntryText]) -> set[str]:
+        """The identities among these whose text corrects their event (storage.feed_steps)."""
+        told = await self._told(self.db.reader, feed_id, [text.identity for text in texts])
+        return {text.identity for text in retold(texts, told).values()}
+
     async def event_feeds(self, event_id: int) -> builtins.list[tuple[int, str]]:
         """(feed id, identity) of every feed entry that became or joined an event."""
         rows = await self.db.fetchall(
@@ -226,13 +246,16 @@ class FeedRepository:
         body_sha256: str | None = None,
         same_story: SameStory | None = None,
         carried: Collection[str] | None = None,
+        corrections: Sequence[EntryText] = (),
     ) -> StoredEntries | None:
         """Store a successful poll: its unseen entries and the feed's new state, in one
         transaction (a crash leaves neither half). None if the feed was removed meanwhile.
 
         ``same_story`` says which existing event each unseen item joins (see the module
         docstring); without it every unseen item is a new event. ``carried`` is every
-        identity of the fetched document (storage.feed_steps: a re-emitted entry)."""
+        identity of the fetched document (storage.feed_steps: a re-emitted entry), and
+        ``corrections`` what entries carried before say now (storage.feed_steps: a
+        corrected entry)."""
         now = to_timestamp(at)
         try:
             async with self.db.transaction() as conn:
@@ -242,7 +265,7 @@ class FeedRepository:
                 if row is None:
                     return None
                 stored = await self._store_items(
-                    conn, feed_id, row[0], items, now, same_story, carried
+                    conn, feed_id, row[0], items, now, same_story, carried, corrections
                 )
                 await conn.execute(
                     "UPDATE feeds SET etag = ?, last_modified = ?,"
@@ -319,8 +342,9 @@ class FeedRepository:
         now: str,
         same_story: SameStory | None,
         carried: Collection[str] | None = None,
+        corrections: Sequence[EntryText] = (),
     ) -> StoredEntries:
-        if not items:
+        if not items and not corrections:
             return StoredEntries()
         # Authoritative "seen?" check, inside the transaction: the caller's was a read.
         seen: set[str] = set()
@@ -335,7 +359,7 @@ class FeedRepository:
 
         synced: set[str] = set()  # days whose cache was caught up in this transaction
         sql = _EntrySQL(self, conn, feed_id, feed_name, now, synced)
-        placed = await place_entries(items, seen, same_story, sql, carried)
+        placed = await place_entries(items, seen, same_story, sql, carried, corrections)
         await conn.executemany(
             "INSERT INTO feed_entries(feed_id, identity, event_id, first_seen_at)"
             " VALUES (?, ?, ?, ?)",
@@ -383,6 +407,43 @@ class FeedRepository:
             (feed_id, feed_id, date.isoformat()),
         )
         return own_events(rows)
+
+    @staticmethod
+    async def _told(
+        conn: aiosqlite.Connection, feed_id: int, identities: Sequence[str]
+    ) -> dict[str, ToldEvent]:
+        """The live event each identity of the feed made or joined (feed_steps.retold)."""
+        told: dict[str, ToldEvent] = {}
+        for chunk in chunked(list(dict.fromkeys(identities))):
+            rows = await conn.execute_fetchall(
+                "SELECT fe.identity, e.id, e.date, e.headline, e.summary, e.origin = 'feed'"
+                " AND NOT EXISTS (SELECT 1 FROM feed_entries o WHERE o.event_id = e.id"
+                " AND o.feed_id != fe.feed_id)"
+                " AND NOT EXISTS (SELECT 1 FROM portal_items p WHERE p.event_id = e.id)"
+                " FROM feed_entries fe JOIN events e ON e.id = fe.event_id"
+                f" WHERE fe.feed_id = ? AND fe.identity IN ({placeholders(len(chunk))})"
+                " AND e.removed_at IS NULL",
+                (feed_id, *chunk),
+            )
+            for row in rows:
+                told[row[0]] = ToldEvent(
+                    row[1], dt.date.fromisoformat(row[2]), row[3], row[4], bool(row[5])
+                )
+        return told
+
+    async def _correct(
+        self, conn: aiosqlite.Connection, event: ToldEvent, text: EntryText, now: str
+    ) -> None:
+        # The full-text and headline-pair indexes follow by their triggers.
+        await conn.execute(
+            "UPDATE events SET headline = ?, summary = ?, lang = ?, updated_at = ? WHERE id = ?",
+            (text.headline, text.summary, text.lang, now, event.id),
+        )
+        index = self._days.get(event.date.isoformat())
+        if index is not None and event.id in index.known:
+            # Later entries are matched to the event by what it says now. (One the index
+            # has not read yet is read as it is when it is.)
+            index.replace(event.id, headline_tokens(text.headline))
 
     @staticmethod
     async def _is_feed_event(conn: aiosqlite.Connection, event_id: int) -> bool:
@@ -522,3 +583,9 @@ class _EntrySQL:
         return await self.feeds._create_event(
             self.conn, item, self.feed_name, self.now, self.synced
         )
+
+    async def told(self, identities: Sequence[str]) -> dict[str, ToldEvent]:
+        return await self.feeds._told(self.conn, self.feed_id, identities)
+
+    async def correct(self, event: ToldEvent, text: EntryText) -> None:
+        await self.feeds._correct(self.conn, event, text, self.now)

@@ -24,8 +24,9 @@ Adding a feed
 
 Never twice
     An entry's identity (GUID, else link, else a hash; see ``bot.ingest.feeds.entries``) is stored
-    per feed the first time it is seen; a seen identity is skipped forever, whatever the
-    feed does to its date or text. A feed that gives its entries new identities on every
+    per feed the first time it is seen; a seen identity is never new again, whatever the
+    feed does to its date or text (new text corrects the event it made, in place: the
+    rules are storage.feed_steps'). A feed that gives its entries new identities on every
     fetch (rotating GUIDs, per-fetch parameters in GUID-less links) does not make them new
     again: an unseen entry whose folded headline and day are those of an event this same
     feed carried before, under identities the document no longer carries, is that event

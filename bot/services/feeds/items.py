@@ -16,7 +16,7 @@ from bot.services.feeds.links import without_tracking
 from bot.services.feeds.rules import FeedRules
 from bot.services.tagging import EntityMatcher
 from storage.keys import make_key
-from storage.models import Feed, FeedItem
+from storage.models import EntryText, Feed, FeedItem
 from storage.textindex import fold, has_cjk
 
 MAX_ENTITIES: Final = 25
@@ -65,10 +65,8 @@ def feed_items(
     items: list[FeedItem] = []
     for entry, moment, news in zip(unseen, moments, announce, strict=True):
         date = moment.date()
-        lang = "zh" if has_cjk(entry.title) else "en"
+        lang = _language(entry)
         slug = slugify(entry.title, lang) or "entry"
-        entities = clean_categories(entry.categories, sections)
-        entities += matcher.find(entry.title, entry.summary)
         link = without_tracking(entry.link) if entry.link else None
         items.append(
             FeedItem(
@@ -79,7 +77,7 @@ def feed_items(
                 summary=entry.summary,
                 lang=lang,
                 link=link,
-                entities=tuple(_unique_names(entities)[:MAX_ENTITIES]),
+                entities=_entities(entry, sections, matcher),
                 announce=news,
                 link_identifies=link is not None
                 and link_counts[link] == 1
@@ -87,6 +85,39 @@ def feed_items(
             )
         )
     return items, reason
+
+
+def entry_texts(
+    entries: Sequence[FeedEntry],
+    document: Sequence[FeedEntry] = (),
+    *,
+    matcher: EntityMatcher | None = None,
+) -> list[EntryText]:
+    """What these entries (seen before) say now, as storage compares it with their events;
+    with a matcher, the names each mentions too (``document``: every entry of the
+    document, whose shared labels are sections, not entities)."""
+    sections = section_labels(document) if matcher is not None else set()
+    return [
+        EntryText(
+            identity=entry.identity,
+            headline=entry.title,
+            summary=entry.summary,
+            lang=_language(entry),
+            entities=_entities(entry, sections, matcher) if matcher is not None else (),
+        )
+        for entry in entries
+    ]
+
+
+def _language(entry: FeedEntry) -> str:
+    return "zh" if has_cjk(entry.title) else "en"
+
+
+def _entities(entry: FeedEntry, sections: set[str], matcher: EntityMatcher) -> tuple[str, ...]:
+    """The entry's entities: its categories that name one, and the known names it mentions."""
+    entities = clean_categories(entry.categories, sections)
+    entities += matcher.find(entry.title, entry.summary)
+    return tuple(_unique_names(entities)[:MAX_ENTITIES])
 
 
 def _moment(entry: FeedEntry, at: dt.datetime) -> dt.datetime:

@@ -27,6 +27,7 @@ class FeedOutcome:
     created: list[int] = field(default_factory=list)  # new events
     announced: list[int] = field(default_factory=list)  # new events that are news
     merged: int = 0  # unseen entries that joined an existing event (same story)
+    corrected: list[int] = field(default_factory=list)  # events their seen entries corrected
     history_reason: str | None = None  # why unseen entries were kept as history
     error_kind: str | None = None
     error: str | None = None
@@ -49,6 +50,7 @@ class FeedOutcome:
         self.created = list(stored.created)
         self.announced = list(stored.announced)
         self.merged = len(stored.merged)
+        self.corrected = list(stored.corrected)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -62,6 +64,7 @@ class FeedOutcome:
             "announced": len(self.announced),
             "announced_ids": list(self.announced),
             "merged": self.merged,
+            "corrected_ids": list(self.corrected),
             "history_reason": self.history_reason,
             "error_kind": self.error_kind,
             "error": self.error,

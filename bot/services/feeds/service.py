@@ -24,7 +24,7 @@ from bot.ingest.feeds.fetch import FetchResult, fetch_feed
 from bot.ingest.feeds.parse import parse_feed
 from bot.services.feeds.adding import check_feed_url, choose_name, not_added
 from bot.services.feeds.failures import record_failure
-from bot.services.feeds.items import feed_items
+from bot.services.feeds.items import entry_texts, feed_items
 from bot.services.feeds.matching import FeedMatcher
 from bot.services.feeds.reports import AddResult, FeedOutcome, PollReport
 from bot.services.feeds.rules import FeedRules
@@ -391,10 +391,16 @@ class FeedService:
         )
         unseen = [entry for entry in parsed.entries if entry.identity in unseen_ids]
         outcome.unseen = len(unseen)
-        await self.names.judge_names(unseen)
+        # An entry seen before whose text is no longer its event's corrects it (the rules
+        # are storage.feed_steps'): asked first, so that only those are tagged again.
+        seen = [entry for entry in parsed.entries if entry.identity not in unseen_ids]
+        retold_ids = await self.storage.feeds.retold(feed.id, entry_texts(seen)) if seen else set()
+        retold = [entry for entry in seen if entry.identity in retold_ids]
+        await self.names.judge_names([*unseen, *retold])
         items, outcome.history_reason = feed_items(
             feed, parsed.entries, unseen, at, rules=self.rules, matcher=self.matcher
         )
+        corrections = entry_texts(retold, parsed.entries, matcher=self.matcher)
         stored = await self.storage.feeds.record_success(
             feed.id,
             at=at,
@@ -405,6 +411,7 @@ class FeedService:
             body_sha256=body_sha256,
             same_story=same_story,
             carried=[entry.identity for entry in parsed.entries],
+            corrections=corrections,
         )
         if stored is None:
             outcome.status = "removed"
@@ -422,6 +429,14 @@ class FeedService:
                 len(outcome.announced),
                 outcome.merged,
                 f"; kept as history: {outcome.history_reason}" if outcome.history_reason else "",
+            )
+        if outcome.corrected:
+            log.info(
+                "feed %d (%s): %d events corrected as their entries now tell them: %s",
+                feed.id,
+                masked(feed.url),
+                len(outcome.corrected),
+                ", ".join(map(str, outcome.corrected)),
             )
         if parsed.warning:
             log.debug(

@@ -162,14 +162,19 @@ async def test_same_bytes_without_validators_are_not_parsed_again(
     assert (await current(storage, feed)).last_success_at == NOW + 10 * MINUTE
 
 
-async def test_feed_that_rewrites_every_date_and_text_adds_nothing(
+async def test_feed_that_rewrites_every_date_and_text_adds_no_event(
     storage: Storage, server: FeedServer, service: FeedService
 ) -> None:
+    """Every entry seen before, its date and text rewritten: no new event, nothing
+    announced; the events take the entries' new text (a corrected entry, see
+    test_feeds_corrections.py)."""
     original = (DATA_DIR / "chfr_ctvnews_ca_rss2.xml").read_bytes()
     server.set_file("ctv.xml", original)
     added = await service.add_feed(server.url("ctv.xml"))
     assert len(added.outcome.created) == 10
     events_before = (await storage.stats()).events
+    before = await storage.events.get(added.outcome.created[0])
+    assert before is not None
 
     rewritten = re.sub(
         rb"<pubDate>[^<]*</pubDate>", b"<pubDate>Wed, 01 May 2024 11:00:00 GMT</pubDate>", original
@@ -181,8 +186,10 @@ async def test_feed_that_rewrites_every_date_and_text_adds_nothing(
     outcome = await service.poll_feed(added.feed, NOW + 10 * MINUTE)
     assert outcome.status == "ok" and outcome.entries == 10 and outcome.unseen == 0
     assert outcome.created == [] and (await storage.stats()).events == events_before
+    assert sorted(outcome.corrected) == sorted(added.outcome.created)
     event = await storage.events.get(added.outcome.created[0])
-    assert event is not None and not event.headline.startswith("UPDATE")
+    assert event is not None and event.headline.startswith("UPDATE ")
+    assert (event.key, event.date) == (before.key, before.date)  # not re-dated, not re-keyed
 
 
 async def test_a_feed_that_gives_every_item_one_guid_still_brings_its_new_stories(

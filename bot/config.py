@@ -10,6 +10,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Final
 
 from dotenv import dotenv_values
 from dotenv.parser import parse_stream
@@ -24,6 +25,7 @@ LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 DEFAULT_DATABASE = Path("chronicle.db")
+DATABASE_SETTINGS = ("CHRONICLE_DATABASE_URL", "CHRONICLE_DB")
 # FEED_POLL_MINUTES and WIKIPEDIA_POLL_MINUTES: a finite number of minutes, at most a day
 # (the portal's live poll reads today's and yesterday's pages, so a longer wait loses days;
 # a feed that fails is waited for a day at most, too).
@@ -75,6 +77,17 @@ def read_env_file(path: Path) -> dict[str, str]:
     return {k: v for k, v in dotenv_values(stream=io.StringIO(text)).items() if v is not None}
 
 
+# A value this long is not echoed in a message: it may be the token, pasted on the wrong line.
+SHOWN_VALUE_LIMIT: Final = 40
+
+
+def shown(value: str) -> str:
+    """A setting's value as an error message quotes it; a long one only by its length."""
+    if len(value) > SHOWN_VALUE_LIMIT:
+        return f"(a value of {len(value)} characters, not shown)"
+    return repr(value)
+
+
 @dataclass(frozen=True)
 class Settings:
     discord_token: str | None = field(default=None, repr=False)  # never in logs or reprs
@@ -110,7 +123,14 @@ class Settings:
             ) from None
         if env_file is not None and present:
             values.update(read_env_file(env_file))
-        values.update(os.environ if environ is None else environ)
+        environment = os.environ if environ is None else environ
+        if any(environment.get(name, "").strip() for name in DATABASE_SETTINGS):
+            # The environment names the database: a .env's database setting, either of the
+            # two, does not override it (an example's CHRONICLE_DATABASE_URL over a service's
+            # CHRONICLE_DB would, by precedence of names).
+            for name in DATABASE_SETTINGS:
+                values.pop(name, None)
+        values.update(environment)
         return cls.from_mapping(values)
 
     @classmethod
@@ -135,7 +155,7 @@ class Settings:
             if MIN_POLL_MINUTES <= value <= MAX_POLL_MINUTES:
                 return value  # NaN is within no range, and inf beyond the day
             problems.append(
-                f"{name}={raw!r} must be {'0 (off) or ' if off else ''}a number of minutes"
+                f"{name}={shown(raw)} must be {'0 (off) or ' if off else ''}a number of minutes"
                 f" from {MIN_POLL_MINUTES:g} to {MAX_POLL_MINUTES:g} (a day)"
             )
             return DEFAULT_POLL_MINUTES
@@ -145,7 +165,7 @@ class Settings:
             if raw in _TRUE:
                 return True
             if raw not in _FALSE:
-                problems.append(f"{name}={raw!r} must be true or false")
+                problems.append(f"{name}={shown(raw)} must be true or false")
             return False
 
         def database() -> tuple[Path | str, str | None]:
@@ -174,45 +194,45 @@ class Settings:
             if raw_guild.isdigit():
                 guild_id = int(raw_guild)
             else:
-                problems.append(f"DISCORD_GUILD_ID={raw_guild!r} must be a server id (digits)")
+                problems.append(f"DISCORD_GUILD_ID={shown(raw_guild)} must be a server id (digits)")
         api_base = (text("DISCORD_API_BASE") or DEFAULT_API_BASE).rstrip("/")
         if not api_base.startswith(("http://", "https://")):
-            problems.append(f"DISCORD_API_BASE={api_base!r} must be an http(s) URL")
+            problems.append(f"DISCORD_API_BASE={shown(api_base)} must be an http(s) URL")
         gateway = text("DISCORD_GATEWAY_URL")
         if gateway and not gateway.startswith(("ws://", "wss://")):
-            problems.append(f"DISCORD_GATEWAY_URL={gateway!r} must be a ws:// or wss:// URL")
+            problems.append(f"DISCORD_GATEWAY_URL={shown(gateway)} must be a ws:// or wss:// URL")
         level = (text("LOG_LEVEL") or "INFO").upper()
         if level not in LOG_LEVELS:
-            problems.append(f"LOG_LEVEL={level!r} must be one of {', '.join(LOG_LEVELS)}")
+            problems.append(f"LOG_LEVEL={shown(level)} must be one of {', '.join(LOG_LEVELS)}")
             level = "INFO"
         wikipedia_api = text("WIKIPEDIA_API_URL") or DEFAULT_API_URL
         if not wikipedia_api.startswith(("http://", "https://")):
-            problems.append(f"WIKIPEDIA_API_URL={wikipedia_api!r} must be an http(s) URL")
+            problems.append(f"WIKIPEDIA_API_URL={shown(wikipedia_api)} must be an http(s) URL")
         wikipedia_poll = minutes("WIKIPEDIA_POLL_MINUTES", off=True)
         language = (text("WIKIPEDIA_LANGUAGE") or "en").lower()
         if language not in EDITIONS:
             problems.append(
-                f"WIKIPEDIA_LANGUAGE={language!r}: Chronicle reads the portal of"
+                f"WIKIPEDIA_LANGUAGE={shown(language)}: Chronicle reads the portal of"
                 f" {', '.join(EDITIONS)} only"
             )
         shard_count, shard_ids = None, None
         if raw_count := text("DISCORD_SHARD_COUNT"):
             if raw_count.isdigit() and int(raw_count) > MAX_SHARD_COUNT:
                 problems.append(
-                    f"DISCORD_SHARD_COUNT={raw_count!r} is more shards than a bot runs (at most"
+                    f"DISCORD_SHARD_COUNT={shown(raw_count)} is more shards than a bot runs (at most"
                     f" {MAX_SHARD_COUNT}, about one per 1,000 servers)"
                 )
             elif raw_count.isdigit() and int(raw_count) >= 1:
                 shard_count = int(raw_count)
             else:
                 problems.append(
-                    f"DISCORD_SHARD_COUNT={raw_count!r} must be a whole number of shards, 1 or more"
+                    f"DISCORD_SHARD_COUNT={shown(raw_count)} must be a whole number of shards, 1 or more"
                 )
         if raw_ids := text("DISCORD_SHARD_IDS"):
             try:
                 shard_ids = parse_shard_ids(raw_ids)
             except ValueError as exc:
-                problems.append(f"DISCORD_SHARD_IDS={raw_ids!r} {exc}")
+                problems.append(f"DISCORD_SHARD_IDS={shown(raw_ids)} {exc}")
             else:
                 if raw_count is None or shard_count is not None:  # else already reported
                     problems.extend(
@@ -265,7 +285,7 @@ class Settings:
             try:
                 shard_ids = parse_shard_ids(ids.strip())
             except ValueError as exc:
-                problems.append(f"--shards {ids!r} {exc}")
+                problems.append(f"--shards {shown(ids)} {exc}")
         if not problems:
             problems = shard_problems(
                 shard_count,

@@ -182,6 +182,37 @@ def test_several_problems_are_still_listed_one_per_line() -> None:
     assert lines[0] == "Invalid settings:" and len(lines) == 3
 
 
+def test_the_environments_database_is_not_overridden_by_a_env_files(tmp_path: Path) -> None:
+    """A service's CHRONICLE_DB, then .env.example copied to .env for the token: "the
+    environment overrides this file", for the database as a whole, whichever name it uses."""
+    env_file = tmp_path / ".env"
+    env_file.write_text("CHRONICLE_DATABASE_URL=sqlite:///chronicle.db\nLOG_LEVEL=DEBUG\n")
+    settings = Settings.load({"CHRONICLE_DB": "/srv/chronicle.db"}, env_file)
+    assert settings.database == Path("/srv/chronicle.db") and settings.database_notice is None
+    assert settings.log_level == "DEBUG"  # the file's other settings still count
+    assert Settings.load({}, env_file).database == Path("chronicle.db")
+
+
+def test_the_example_env_file_copied_as_is_keeps_the_default_database() -> None:
+    example = Path(__file__).resolve().parents[2] / ".env.example"
+    settings = Settings.load({}, example)
+    assert settings.database == Path("chronicle.db") and settings.discord_token is None
+    assert "postgresql://" in example.read_text(encoding="utf-8")
+
+
+def test_a_long_value_on_the_wrong_line_is_not_echoed() -> None:
+    """The token pasted after DISCORD_GUILD_ID= (or any setting): the setting is named, the
+    value is not shown."""
+    token = "MTE4MDAwMDAwMDAwMDAwMDAwMQ.GaBcDe.abcdefghijklmnopqrstuvwxyz0123456789AB"
+    for name in ("DISCORD_GUILD_ID", "DISCORD_API_BASE", "LOG_LEVEL", "FEED_POLL_MINUTES"):
+        with pytest.raises(ConfigError) as refused:
+            Settings.from_mapping({name: token})
+        message = str(refused.value)
+        assert f"{name}=(a value of {len(token)} characters, not shown)" in message
+        assert token not in message and token.upper() not in message
+    assert "DISCORD_GUILD_ID='news' must be a server id" in refusal(DISCORD_GUILD_ID="news")
+
+
 # The command line: the setting, --db over it, and the refusal's exit status.
 
 

@@ -169,6 +169,13 @@ class Database:
             raise StorageError(
                 f"cannot make the folder {path.parent} for the database: {exc.strerror or exc}"
             ) from None
+        try:
+            # Opened once plainly first: aiosqlite, failing to open, leaves its worker thread
+            # to report to an event loop the command line may have closed meanwhile (two
+            # tracebacks after the message).
+            sqlite3.connect(path).close()
+        except sqlite3.Error as exc:
+            raise StorageError(str(database_problem(path, exc))) from None
         writer = await cls._connect(path)
         try:
             await cls._migrate(writer, path)

@@ -170,6 +170,25 @@ def test_a_database_that_cannot_be_written_says_so(tmp_path: Path) -> None:
     assert "permissions" in line and "not a usable" not in line
 
 
+@pytest.mark.parametrize("command", [["run"], ["import", str(SAMPLE_NEWS)]])
+def test_a_new_database_in_a_folder_that_cannot_be_written_is_one_line(
+    tmp_path: Path, command: list[str]
+) -> None:
+    """A service user naming a database in a folder it may not write (/srv, root's): the
+    one line, and no worker thread's traceback after it."""
+    folder = tmp_path / "srv"
+    folder.mkdir()
+    (folder / "README").write_text("owned by root")
+    unwritable(folder)
+    try:
+        result = chronicle(tmp_path, "--db", str(folder / "chronicle.db"), *command)
+    finally:
+        writable(folder)
+    assert result.returncode == 1
+    line = one_clear_line(result)
+    assert "cannot open the database" in line and "Event loop is closed" not in result.stderr
+
+
 async def test_processes_creating_one_database_at_once_all_succeed(tmp_path: Path) -> None:
     """Migrations are safe to race: four imports start on one new file together."""
     for round_ in range(3):

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 
 from bot.cli.feeds import cmd_feeds_add
 from bot.cli.imports import cmd_import
+from bot.cli.output import text_width
 from bot.cli.parser import build_parser
 from bot.cli.run import cmd_run, run_refusal
 from bot.cli.wikipedia import cmd_wikipedia_pull
@@ -30,6 +31,7 @@ from bot.console import (
     protect_stderr,
 )
 from bot.errors import UserError
+from bot.render.wrap import hang
 from storage import StorageError, open_storage
 
 log = logging.getLogger("chronicle")
@@ -50,8 +52,11 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         print(f"chronicle: {printable(exc.message)}", file=sys.stderr)
         if exc.suggestions:
             print("Did you mean:", file=sys.stderr)
-            for suggestion in exc.suggestions:
-                print(f"  {printable(suggestion)}", file=sys.stderr)
+            keys = exc.keys if getattr(args, "keys", False) else []
+            for index, suggestion in enumerate(exc.suggestions):
+                print(hang(printable(suggestion), "  ", "    ", text_width()), file=sys.stderr)
+                if index < len(keys):
+                    print(f"    key: {printable(keys[index])}", file=sys.stderr)
         return 1
     except Exception as exc:
         if (problem := storage.explain(exc)) is None:

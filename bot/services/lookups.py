@@ -108,6 +108,7 @@ async def find_event(storage: Storage, query: str, *, language: str | None = Non
     raise NotFound(
         f"No event matches {_quote(query)}.",
         [f"{b.date.isoformat()} {b.headline}" for b in closest],
+        [b.key for b in closest],
     )
 
 

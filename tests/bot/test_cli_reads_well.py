@@ -345,6 +345,25 @@ def test_no_chinese_headlines_are_suggested_for_latin_words(cli: Cli) -> None:
     assert code == 1 and "Did you mean:" in err and not has_cjk(err)
 
 
+def test_suggestions_are_wrapped_and_with_keys_carry_them(
+    cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The README's own example, typed as shown: each suggestion wrapped like the rest of
+    the text output, and with --keys its key whole on a line of its own, to be pasted."""
+    monkeypatch.setenv("COLUMNS", "60")
+    code, _, err = cli("related", "2017/06/16/the-russian-ministry-of-defence-says-...", "--keys")
+    assert code == 1 and "Did you mean:" in err
+    key = (
+        "2017/06/16/the-russian-ministry-of-defence-says-its-forces-may-have-killed-isil-s-leader"
+        "-abu-bakr-al-baghdadi-in-an-airstrike-south-of-raqqa-on-28-may"
+    )
+    assert f"\n    key: {key}\n" in err
+    suggested = err.split("Did you mean:\n")[1].splitlines()
+    assert all(len(line) <= 60 for line in suggested if not line.startswith("    key: "))
+    code, _, err = cli("related", "2017/06/16/the-russian-ministry-of-defence-says-...")
+    assert code == 1 and "Did you mean:" in err and "key:" not in err
+
+
 async def test_suggestions_stay_in_the_script_of_what_was_typed(storage: Storage) -> None:
     day = dt.date(2019, 11, 11)
     pages = [

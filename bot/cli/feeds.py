@@ -84,12 +84,14 @@ async def cmd_feeds_add(args: argparse.Namespace, settings: Settings, storage: S
         result = await service.add_feed(args.url, name=args.name, backfill=args.backfill)
     feed, outcome = shown(result.feed), result.outcome
     discovered_from = masked(result.discovered_from) if result.discovered_from else None
+    moved_from = masked(result.moved_from) if result.moved_from else None
     if args.json:
         print_json(
             {
                 "feed": render.feed_to_dict(feed),
                 "reactivated": result.reactivated,
                 "discovered_from": discovered_from,
+                "moved_from": moved_from,
                 "outcome": outcome.as_dict(),
             }
         )
@@ -98,6 +100,8 @@ async def cmd_feeds_add(args: argparse.Namespace, settings: Settings, storage: S
     print(f"{verb} feed {feed.id}: {feed.name} <{feed.url}>")
     if discovered_from:
         print(f"  the feed {discovered_from} advertises (it is a web page, not a feed)")
+    if moved_from:
+        print(f"  moved for good from {moved_from} (a permanent redirect): polled here")
     if outcome.ok:
         print(
             f"  {render.count(outcome.entries, 'entry', 'entries')}:"

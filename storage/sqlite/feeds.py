@@ -194,6 +194,29 @@ class FeedRepository:
             )
         return await self.get(feed_id)
 
+    async def move(self, feed_id: int, url: str) -> Feed | None:
+        """The feed at its new URL (it moved there for good); None if it was removed
+        meanwhile. Raises FeedExistsError (carrying that feed) when another feed has it."""
+        try:
+            async with self.db.transaction() as conn:
+                await conn.execute("UPDATE feeds SET url = ? WHERE id = ?", (url, feed_id))
+        except sqlite3.IntegrityError:
+            existing = await self.get_by_url(url)
+            if existing is None:  # removed again in between: a real integrity problem
+                raise
+            raise FeedExistsError(existing) from None
+        return await self.get(feed_id)
+
+    async def disable(self, feed_id: int, *, at: dt.datetime, reason: str) -> Feed | None:
+        """The feed disabled for a reason of the caller's (not a failure of its own)."""
+        async with self.db.transaction() as conn:
+            await conn.execute(
+                "UPDATE feeds SET status = 'disabled', disabled_reason = ?, disabled_at = ?"
+                " WHERE id = ?",
+                (reason, to_timestamp(at), feed_id),
+            )
+        return await self.get(feed_id)
+
     async def counts(self) -> dict[str, int]:
         """feeds, and feeds_failing: those whose last attempt failed, or that are disabled
         (a disabled feed has failed for good until the operator acts)."""

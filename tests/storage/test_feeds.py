@@ -104,6 +104,29 @@ async def test_add_list_due_and_remove(storage: Storage) -> None:
     assert await storage.events.get(stored.created[0]) is not None
 
 
+async def test_a_feed_moves_to_a_new_url_or_is_disabled(storage: Storage) -> None:
+    """A feed that moved for good takes its new URL (not one another feed has); one
+    disabled for a reason of the caller's says so."""
+    a = await storage.feeds.add("http://a.example/feed", "A", now=T0)
+    b = await storage.feeds.add("https://b.example/feed", "B", now=T0)
+    moved = await storage.feeds.move(a.id, "https://a.example/feed")
+    assert moved is not None and moved.url == "https://a.example/feed"
+    assert await storage.feeds.get_by_url("https://a.example/feed") == moved
+    assert await storage.feeds.get_by_url("http://a.example/feed") is None
+    with pytest.raises(FeedExistsError) as taken:
+        await storage.feeds.move(a.id, b.url)
+    assert taken.value.feed == b
+    assert (await storage.feeds.get(a.id)) == moved  # unchanged
+
+    disabled = await storage.feeds.disable(a.id, at=T0, reason="moved onto feed 2")
+    assert disabled is not None and not disabled.active
+    assert (disabled.disabled_reason, disabled.disabled_at) == ("moved onto feed 2", T0)
+    assert [f.id for f in await storage.feeds.active()] == [b.id]
+    await storage.feeds.remove(a.id)
+    assert await storage.feeds.move(a.id, "https://c.example/feed") is None
+    assert await storage.feeds.disable(a.id, at=T0, reason="gone") is None
+
+
 async def test_record_success_stores_events_like_archive_events(
     storage: Storage, raw_sql: RawSQL
 ) -> None:

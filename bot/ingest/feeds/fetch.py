@@ -4,7 +4,9 @@
   feed; its connector is the address guard of :mod:`bot.ingest.feeds.addresses`.
 * Redirects are followed by hand (``allow_redirects=False``) so that every hop gets the
   scheme check, the literal-address check and the connector's resolver check, and so
-  that the hop count is ours to enforce.
+  that the hop count is ours to enforce. A URL's login goes with it to the same host
+  (http to https included), never to another. When every hop was permanent (301, 308),
+  :attr:`FetchResult.moved_to` says where the feed now is.
 * ``timeout_s`` bounds the whole fetch (all hops and the body), not each read: a server
   that drips one byte a second never gets past it.
 * The body is read in chunks and abandoned as soon as it passes ``max_bytes`` (after
@@ -59,6 +61,9 @@ class FetchResult:
     content_type: str | None
     retry_after: float | None = None
     """Seconds the server asked to wait before the next request (Retry-After), if it said."""
+    moved_to: str | None = None
+    """Where the feed moved for good: the URL that answered, when every redirect on the way
+    was permanent (301, 308); None when there was none, or one was temporary."""
 
 
 def make_session(
@@ -83,6 +88,7 @@ def make_session(
 
 
 _REDIRECT_STATUSES: Final = frozenset({301, 302, 303, 307, 308})
+_PERMANENT_REDIRECTS: Final = frozenset({301, 308})
 _CHUNK_SIZE: Final = 64 * 1024
 _ACCEPT: Final = (
     "application/rss+xml, application/atom+xml, application/feed+json, "
@@ -190,6 +196,7 @@ async def fetch_feed(
     if last_modified:
         headers["If-Modified-Since"] = last_modified
     request_timeout = aiohttp.ClientTimeout(total=policy.timeout_s)
+    redirected, permanent = False, True  # every hop so far a 301 or 308
 
     try:
         # One deadline for everything; aiohttp's per-request timeout is only a backstop.
@@ -213,7 +220,10 @@ async def fetch_feed(
                                 http_status=status,
                             )
                         current = _next_hop(current, location)
+                        redirected = True
+                        permanent = permanent and status in _PERMANENT_REDIRECTS
                         continue
+                    moved_to = str(current) if redirected and permanent else None
                     content_type = resp.headers.get("Content-Type")
                     new_etag = resp.headers.get("ETag")
                     new_modified = resp.headers.get("Last-Modified")
@@ -227,6 +237,7 @@ async def fetch_feed(
                             last_modified=new_modified or last_modified,
                             status=status,
                             content_type=content_type,
+                            moved_to=moved_to,
                         )
                     if not 200 <= status < 300:
                         raise FeedError(
@@ -245,6 +256,7 @@ async def fetch_feed(
                         status=status,
                         content_type=content_type,
                         retry_after=retry_after_seconds(resp.headers.get("Retry-After")),
+                        moved_to=moved_to,
                     )
             raise FeedError(
                 "too_many_redirects",
@@ -299,7 +311,20 @@ def _next_hop(current: URL, location: str) -> URL:
             "invalid_url",
             f"redirect from {masked(current)} to an invalid URL {masked(location)!r}",
         ) from exc
-    return _parse_http_url(str(target), context=f"redirect from {masked(current)}: ")
+    target = _parse_http_url(str(target), context=f"redirect from {masked(current)}: ")
+    if target.user is None and current.user is not None and _same_site(current, target):
+        # A login is for its host: it follows the feed there (a move to https too), as
+        # browsers and HTTP libraries do, and never to another host.
+        target = target.with_user(current.user).with_password(current.password)
+    return target
+
+
+def _same_site(current: URL, target: URL) -> bool:
+    """The same host and port, or the same host moving from http to https."""
+    if current.host != target.host:
+        return False
+    to_https = (current.scheme, target.scheme) == ("http", "https")
+    return current.port == target.port or (to_https and (current.port, target.port) == (80, 443))
 
 
 def _os_error_text(exc: OSError) -> str:

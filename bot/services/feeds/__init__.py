@@ -72,6 +72,14 @@ Failing feeds
     outcome says so (``error_kind`` "archive"); the round logs it once at ERROR, with
     what to do.
 
+Moved feeds
+    A poll whose every redirect was permanent (301, 308), and whose document is read as a
+    feed (a home page is a failure, not a move), moves the feed to the URL that answered:
+    it is polled there from then on. Another feed with that URL already: an active one
+    polls it, so the moved one is disabled, its reason naming the other; a disabled one is
+    removed (its events stay) and the moved one takes the URL. ``feeds add`` of an address
+    the feed left adds it at its new one.
+
 Entities
     An event's entities are the entry's categories plus the known entity names (and
     aliases) its headline and summary mention, found by

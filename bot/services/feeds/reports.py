@@ -110,3 +110,5 @@ class AddResult:
     reactivated: bool = False  # the URL was a disabled feed, now active again
     discovered_from: str | None = None
     """The HTML page the operator gave, when ``feed`` is the feed that page advertises."""
+    moved_from: str | None = None
+    """The URL given (or advertised), when the feed had moved from it for good (301, 308)."""

@@ -17,7 +17,7 @@ import aiohttp
 from bot.errors import InvalidInput, NotFound
 from bot.failures import ArchiveHold, archive_failure
 from bot.ingest.feeds.addresses import FetchPolicy
-from bot.ingest.feeds.credentials import masked
+from bot.ingest.feeds.credentials import masked, masked_in
 from bot.ingest.feeds.entries import ParsedFeed
 from bot.ingest.feeds.errors import FeedError
 from bot.ingest.feeds.fetch import FetchResult, fetch_feed
@@ -82,8 +82,10 @@ class FeedService:
         Its current entries become events kept as history (announce=0), except the newest
         ``backfill``, which are news. If the first fetch fails for any reason, nothing is
         added (InvalidInput saying what failed and what to do). An HTML page that
-        advertises a feed adds that feed instead (``discovered_from`` is the page's URL).
-        Adding a disabled feed's URL again re-activates it, under the same rule.
+        advertises a feed adds that feed instead (``discovered_from`` is the page's URL),
+        and a feed that moved for good (301, 308) is added at its new URL (``moved_from``
+        is the one given). Adding a disabled feed's URL again re-activates it, under the
+        same rule.
         """
         if backfill < 0:
             raise InvalidInput("--backfill must be 0 or more.")
@@ -99,13 +101,20 @@ class FeedService:
                 raise InvalidInput(not_added(exc)) from None
             # An HTML page that advertises its feed: add that one, under the same rules.
             discovered_from, url = url, exc.feed_links[0]
-            existing = await self._addable(url, advertised_by=discovered_from)
+            existing = await self._addable(url, f"advertised by {masked(discovered_from)}")
             try:
                 fetched = await self._fetch(url, None, None)
             except FeedError as advertised_exc:
                 raise InvalidInput(
                     not_added(advertised_exc, advertised=(discovered_from, url))
                 ) from None
+
+        moved_from: str | None = None
+        moved_to = fetched[0].moved_to
+        if moved_to is not None and moved_to != url:
+            # Moved for good: the old address may go away, the new one is the feed's.
+            moved_from, url = url, moved_to
+            existing = await self._addable(url, f"where {masked(moved_from)} moved for good")
 
         # Only now, with a feed to store: a refused add need not load every entity name.
         await self._refresh_matcher()
@@ -121,11 +130,12 @@ class FeedService:
             except FeedExistsError as exc:  # added by someone else meanwhile
                 raise InvalidInput(f"{masked(url)} is already feed {exc.feed.id}.") from None
             log.info(
-                "feed %d added: %s (%s)%s",
+                "feed %d added: %s (%s)%s%s",
                 feed.id,
                 masked(url),
                 feed.name,
                 f", advertised by {masked(discovered_from)}" if discovered_from else "",
+                f", moved for good from {masked(moved_from)}" if moved_from else "",
             )
 
         outcome = await self._guarded(feed, now, self._store(feed, now, *fetched))
@@ -136,14 +146,16 @@ class FeedService:
             outcome,
             reactivated=existing is not None,
             discovered_from=discovered_from,
+            moved_from=moved_from,
         )
 
-    async def _addable(self, url: str, *, advertised_by: str | None = None) -> Feed | None:
+    async def _addable(self, url: str, how: str | None = None) -> Feed | None:
         """The disabled feed with this URL (to re-activate), or None for a new one;
-        InvalidInput if an active feed already has it."""
+        InvalidInput if an active feed already has it (``how`` the URL came to be asked
+        for: "advertised by …")."""
         existing = await self.storage.feeds.get_by_url(url)
         if existing is not None and existing.active:
-            where = f" (advertised by {masked(advertised_by)})" if advertised_by else ""
+            where = f" ({how})" if how else ""
             raise InvalidInput(
                 f"{masked(url)}{where} is already feed {existing.id} ({existing.name})."
             )
@@ -283,7 +295,59 @@ class FeedService:
                 exc.reason,
                 retry_after=exc.retry_after,
             )
+        moved_to = fetched[0].moved_to
+        if moved_to is not None and moved_to != feed.url:
+            followed = await self._follow(feed, moved_to, at)
+            if isinstance(followed, FeedOutcome):
+                return followed
+            feed = followed
         return await self._store(feed, at, *fetched)
+
+    async def _follow(self, feed: Feed, url: str, at: dt.datetime) -> Feed | FeedOutcome:
+        """The feed at the URL it moved to for good (every redirect a 301 or 308), or what
+        became of it. Another feed with that URL already: a disabled one gives it up (it is
+        removed; its events stay), an active one polls the feed there already, so this
+        one is disabled, saying why (the operator removes it)."""
+        try:
+            moved = await self.storage.feeds.move(feed.id, url)
+        except FeedExistsError as exc:
+            if exc.feed.active:
+                return await self._disable_moved(feed, url, exc.feed, at)
+            await self.storage.feeds.remove(exc.feed.id)
+            log.warning(
+                "feed %d (%s) removed: disabled (%s), it had the address feed %d moved to for good",
+                exc.feed.id,
+                masked(exc.feed.url),
+                masked_in(exc.feed.disabled_reason or "by its failures"),
+                feed.id,
+            )
+            try:
+                moved = await self.storage.feeds.move(feed.id, url)
+            except FeedExistsError as again:  # added again meanwhile
+                return await self._disable_moved(feed, url, again.feed, at)
+        if moved is None:
+            return FeedOutcome(feed.id, feed.url, feed.name, "removed")
+        log.info(
+            "feed %d moved for good (a permanent redirect) from %s to %s; polled there from now on",
+            feed.id,
+            masked(feed.url),
+            masked(url),
+        )
+        return moved
+
+    async def _disable_moved(
+        self, feed: Feed, url: str, other: Feed, at: dt.datetime
+    ) -> FeedOutcome:
+        """A feed that moved to an address another feed polls: disabled, saying so."""
+        reason = (
+            f"moved for good to {masked(url)}, which feed {other.id} ({other.name}) polls"
+            f" already; remove this one: chronicle feeds remove {feed.id}"
+        )
+        disabled = await self.storage.feeds.disable(feed.id, at=at, reason=reason)
+        if disabled is None:
+            return FeedOutcome(feed.id, feed.url, feed.name, "removed")
+        log.warning("feed %d (%s) disabled: %s", feed.id, masked(feed.url), reason)
+        return FeedOutcome(feed.id, feed.url, feed.name, "disabled", disabled_reason=reason)
 
     async def _guarded(
         self, feed: Feed, at: dt.datetime, work: Coroutine[Any, Any, FeedOutcome]

@@ -258,3 +258,33 @@ def test_feeds_commands_mask_a_private_feed_s_login_and_token(
     (feed,) = json.loads(run("feeds", "list", "--json"))
     assert feed["url"] == shown and feed["last_error"] == f"HTTP 404 Not Found from {shown}"
     assert run("feeds", "remove", "1").startswith(f"Removed feed 1: Test Wire <{shown}>")
+
+
+def test_feeds_list_shows_where_a_feed_moved_for_good(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    cli_server: FeedServer,
+) -> None:
+    """Added at an address it has left, and later moved again: `feeds add` says where it
+    was added from, and `feeds list` shows where it is now."""
+    monkeypatch.chdir(tmp_path)
+    for name in ("CHRONICLE_DB", "DISCORD_TOKEN", "LOG_LEVEL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("FEED_ALLOW_PRIVATE_ADDRESSES", "true")
+    cli_server.set_file("b.xml", rss(entry("p1", "Harbour strike ends", date=NOW)))
+    cli_server.redirect("a.xml", "b.xml", status=301)
+    db = str(tmp_path / "chronicle.db")
+    assert main(["--db", db, "feeds", "add", cli_server.url("a.xml")]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == f"Added feed 1: Test Wire <{cli_server.url('b.xml')}>"
+    assert out[1] == (
+        f"  moved for good from {cli_server.url('a.xml')} (a permanent redirect): polled here"
+    )
+    cli_server.redirect("b.xml", "c.xml", status=308)
+    cli_server.set_file("c.xml", rss(entry("p1", "Harbour strike ends", date=NOW)))
+    assert main(["--db", db, "feeds", "poll", "--once"]) == 0
+    assert f"Test Wire <{cli_server.url('c.xml')}>" in capsys.readouterr().out
+    assert main(["--db", db, "feeds", "list"]) == 0
+    listed = capsys.readouterr().out
+    assert f"   1  active    Test Wire <{cli_server.url('c.xml')}>" in listed

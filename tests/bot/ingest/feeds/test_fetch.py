@@ -86,6 +86,63 @@ async def test_six_redirects_are_too_many(
     assert server.request_count("kde_zeit_de_rss091_iso88591.xml") == 0
 
 
+@pytest.mark.parametrize(
+    ("statuses", "moved"),
+    [
+        ((301,), True),
+        ((308,), True),
+        ((301, 308), True),
+        ((302,), False),
+        ((307,), False),
+        ((303,), False),
+        ((301, 302), False),  # a temporary hop on the way: the feed has not moved
+        ((), False),
+    ],
+)
+async def test_a_feed_moved_for_good_says_where(
+    server: FeedServer, session: aiohttp.ClientSession, statuses: tuple[int, ...], moved: bool
+) -> None:
+    """Every redirect permanent (301, 308): the result says where the feed now is."""
+    names = [f"hop{i}.xml" for i in range(len(statuses))] + ["kde_zeit_de_rss091_iso88591.xml"]
+    for name, target, status in zip(names, names[1:], statuses, strict=False):
+        server.redirect(name, target, status=status)
+    result = await fetch_feed(session, server.url(names[0]), policy=LOCAL)
+    assert result.status == 200 and result.final_url == server.url(names[-1])
+    assert result.moved_to == (server.url(names[-1]) if moved else None)
+    # The same on a 304 after the move: the new address answered.
+    again = await fetch_feed(
+        session,
+        server.url(names[0]),
+        etag=result.etag,
+        last_modified=result.last_modified,
+        policy=LOCAL,
+    )
+    assert again.not_modified and again.moved_to == result.moved_to
+
+
+async def test_a_login_follows_a_redirect_to_its_host_only(
+    server: FeedServer, session: aiohttp.ClientSession
+) -> None:
+    """A private feed's login goes with a redirect on its own host (it is the site's), and
+    not to another host, which must not see it."""
+    login = "http://alice:s3cretpw@"
+    server.set_file("new.xml", rss("<item><title>T</title><link>/a</link></item>"))
+    server.redirect("old.xml", server.url("new.xml"), status=301)
+    other_host = server.url("new.xml").replace("127.0.0.1", "localhost")
+    server.redirect("away.xml", other_host, status=301)
+
+    result = await fetch_feed(
+        session, server.url("old.xml").replace("http://", login), policy=LOCAL
+    )
+    assert server.last_headers("new.xml")["Authorization"].startswith("Basic ")
+    assert result.moved_to == server.url("new.xml").replace("http://", login)
+    result = await fetch_feed(
+        session, server.url("away.xml").replace("http://", login), policy=LOCAL
+    )
+    assert "Authorization" not in server.last_headers("new.xml")
+    assert result.moved_to == other_host
+
+
 async def test_redirect_without_location(
     server: FeedServer, session: aiohttp.ClientSession
 ) -> None:

@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 from yarl import URL
 
 from bot.errors import InvalidInput
-from bot.ingest.feeds.credentials import masked
+from bot.ingest.feeds.credentials import masked, masked_in
 from bot.ingest.feeds.entries import ParsedFeed
 from bot.ingest.feeds.errors import FeedError
 
@@ -31,7 +31,7 @@ def check_feed_url(url: str) -> str:
 def not_added(exc: FeedError, *, advertised: tuple[str, str] | None = None) -> str:
     """Why a feed was not added and what the operator can do; ``advertised`` is the page
     the operator gave and the feed it advertises, when that feed is what failed."""
-    reason = exc.reason
+    reason = masked_in(exc.reason)  # shown, and often pasted into a chat or an issue
     if advertised is not None:
         page, feed_url = advertised
         reason = f"{masked(page)} advertises the feed {masked(feed_url)}, which failed: {reason}"

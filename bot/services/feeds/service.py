@@ -176,7 +176,9 @@ class FeedService:
         if feed is None:
             feed = await self.storage.feeds.get_by_url(text)
         if feed is None:
-            raise NotFound(f"No feed has the id or URL {text[:200]!r}; see `chronicle feeds list`.")
+            raise NotFound(
+                f"No feed has the id or URL {masked(text)[:200]!r}; see `chronicle feeds list`."
+            )
         return feed
 
     async def list_feeds(self) -> list[Feed]:

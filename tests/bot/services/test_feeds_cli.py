@@ -257,6 +257,7 @@ def test_feeds_commands_mask_a_private_feed_s_login_and_token(
     assert f"<{shown}>" in listed and f"HTTP 404 Not Found from {shown}" in listed
     (feed,) = json.loads(run("feeds", "list", "--json"))
     assert feed["url"] == shown and feed["last_error"] == f"HTTP 404 Not Found from {shown}"
+    run("feeds", "remove", f"{login}x")  # a typo: the refusal quotes it, masked
     assert run("feeds", "remove", "1").startswith(f"Removed feed 1: Test Wire <{shown}>")
 
 

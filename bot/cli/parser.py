@@ -98,6 +98,11 @@ def add_command(
     p.set_defaults(handler=handler)
     if json_flag:
         p.add_argument("--json", action="store_true", help="print JSON")
+    # Taken after the command too, where --json goes (`chronicle stats --db a.db`); not
+    # listed twice in --help.
+    p.add_argument(
+        "--db", type=archive_location, default=argparse.SUPPRESS, help=argparse.SUPPRESS
+    )
     return p
 
 

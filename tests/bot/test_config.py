@@ -3,6 +3,7 @@ the older CHRONICLE_DB, and --db over both; what is refused, in one line, withou
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -241,6 +242,12 @@ def test_the_command_line_opens_the_file_the_url_names(
     assert cli.main(["--db", "other.db", "import", str(SEED_PAGES[0])]) == 0  # --db wins
     assert (here / "other.db").is_file()
     assert "is ignored" not in capsys.readouterr().err
+    # --db after the command too, where --json goes.
+    assert cli.main(["import", str(SEED_PAGES[0]), "--db", "third.db"]) == 0
+    capsys.readouterr()
+    assert cli.main(["stats", "--json", "--db", "third.db"]) == 0
+    assert json.loads(capsys.readouterr().out)["events"] > 0
+    assert (here / "third.db").is_file()
 
 
 def test_an_unreachable_postgresql_server_is_said_without_the_password(

@@ -97,6 +97,12 @@ def configure_logging(level: int) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    # APScheduler logs two INFO lines for every run of every job (the checks run each
+    # minute: thousands of lines a day from an idle bot); its warnings (a run missed or
+    # skipped) still show. At DEBUG, which jobs ran is worth seeing.
+    logging.getLogger("apscheduler").setLevel(
+        logging.INFO if level <= logging.DEBUG else max(level, logging.WARNING)
+    )
 
 
 def not_text(argument: str) -> bool:

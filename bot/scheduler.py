@@ -131,7 +131,8 @@ class ChronicleScheduler:
             DateTrigger(run_date=when),
             args=[digest.id, slot, when],
             id=digest_job_id(digest.id),
-            name=f"{digest.kind} digest for channel {digest.channel_id}",
+            # What APScheduler's warnings (a run missed, or skipped) call the job.
+            name=f"digest {digest.id} ({digest.every} {digest.kind} for channel {digest.channel_id})",
             replace_existing=True,
             misfire_grace_time=None,  # late is better than never; run() skips a past day
         )
@@ -171,6 +172,7 @@ class ChronicleScheduler:
             DateTrigger(run_date=self.clock() + dt.timedelta(seconds=delay)),
             args=[digest_id, slot],
             id=f"digest-retry:{digest_id}:{slot}",
+            name=f"digest {digest_id} retry of {slot}",
             replace_existing=True,
             misfire_grace_time=None,
         )
@@ -225,6 +227,7 @@ class ChronicleScheduler:
             run,
             IntervalTrigger(minutes=minutes),
             id=job_id,
+            name=job_id,  # else every periodic job is "ChronicleScheduler.every.<locals>.run"
             replace_existing=True,
             max_instances=1,
             coalesce=True,

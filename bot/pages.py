@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass, field
-from typing import ClassVar, Protocol
+from typing import ClassVar, Protocol, Self
 
 import discord
 
@@ -21,7 +21,7 @@ from bot.context import Chronicle
 from bot.errors import NotFound
 from bot.language import LANGUAGE_NAMES
 from bot.services import lookups
-from storage.models import EventBrief
+from storage.models import Event, EventBrief
 
 CUSTOM_ID_LIMIT = 100  # Discord's, in characters (UTF-16 code units, as JavaScript counts)
 
@@ -223,27 +223,38 @@ class OnThisDayPages:
 
 
 @dataclass(frozen=True)
-class RelatedPages:
-    """The events related to one, by the entities they share."""
+class _EventPages:
+    """Pages about one event, addressed as ``<command>:<event id>``."""
 
-    command: ClassVar[str] = "related"
+    command: ClassVar[str]
     selectable: ClassVar[bool] = False
     event_id: int
 
-    _ADDRESS: ClassVar[re.Pattern[str]] = re.compile(r"related:(?P<event_id>\d{1,18})")
-
     def address(self) -> str:
-        return f"related:{self.event_id}"
+        return f"{self.command}:{self.event_id}"
 
     @classmethod
-    def from_address(cls, address: str) -> RelatedPages | None:
-        found = cls._ADDRESS.fullmatch(address)
-        return cls(int(found["event_id"])) if found else None
+    def from_address(cls, address: str) -> Self | None:
+        command, _, event_id = address.partition(":")
+        if command != cls.command or not (event_id.isascii() and event_id.isdigit()):
+            return None
+        return cls(int(event_id)) if len(event_id) <= 18 else None
 
-    async def page(self, bot: Chronicle, number: int) -> Page:
+    async def _event(self, bot: Chronicle) -> Event:
         event = await bot.storage.events.get(self.event_id)
         if event is None:
             raise NotFound("That event is no longer in the archive.")
+        return event
+
+
+@dataclass(frozen=True)
+class RelatedPages(_EventPages):
+    """The events related to one, by the entities they share."""
+
+    command: ClassVar[str] = "related"
+
+    async def page(self, bot: Chronicle, number: int) -> Page:
+        event = await self._event(bot)
         size = render.PAGE_SIZE
         items = await bot.storage.events.related(event.id, limit=size + 1, offset=number * size)
         has_next = len(items) > size
@@ -251,27 +262,13 @@ class RelatedPages:
 
 
 @dataclass(frozen=True)
-class SourcesPages:
+class SourcesPages(_EventPages):
     """An event's sources, as many a page as fit."""
 
     command: ClassVar[str] = "sources"
-    selectable: ClassVar[bool] = False
-    event_id: int
-
-    _ADDRESS: ClassVar[re.Pattern[str]] = re.compile(r"sources:(?P<event_id>\d{1,18})")
-
-    def address(self) -> str:
-        return f"sources:{self.event_id}"
-
-    @classmethod
-    def from_address(cls, address: str) -> SourcesPages | None:
-        found = cls._ADDRESS.fullmatch(address)
-        return cls(int(found["event_id"])) if found else None
 
     async def page(self, bot: Chronicle, number: int) -> Page:
-        event = await bot.storage.events.get(self.event_id)
-        if event is None:
-            raise NotFound("That event is no longer in the archive.")
+        event = await self._event(bot)
         has_next = number + 1 < len(render.source_pages(event))
         return Page(render.sources_embed(event, number), has_next)
 

@@ -32,6 +32,7 @@ import asyncpg
 from storage.location import server_problem
 from storage.models import StorageError
 from storage.problems import Cause, Problem
+from storage.redaction import MASK, mask_query, split_authority
 
 if TYPE_CHECKING:
     from asyncpg.pool import PoolConnectionProxy
@@ -75,7 +76,6 @@ def chunked(items: Sequence[Any], size: int = BATCH) -> Iterable[Sequence[Any]]:
 # Query parameters that hold a secret, in the names libpq and asyncpg read them by: the
 # server password, and the passphrase of the client's TLS key.
 SECRET_PARAMETERS = frozenset({"password", "sslpassword"})
-MASK = "***"
 
 
 def redacted(url: str) -> str:
@@ -83,34 +83,15 @@ def redacted(url: str) -> str:
     (``user:***@host``) and every ``password=`` or ``sslpassword=`` in the query string
     (however its name is written: ``PassWord``, ``pass%77ord``), whatever else the URL holds;
     never raises, even on a URL that does not parse."""
-    scheme, sep, rest = url.partition("://")
-    if not sep:
-        scheme, rest = "", url
-    # The user part ends at the last "@" before the path: a "?" or "#" left unescaped in
-    # the password is masked with it, though a URL parser would end the host there.
-    userinfo, at, _ = rest.partition("/")[0].rpartition("@")
-    start = len(userinfo) + 1 if at else 0
-    authority_end = len(rest)
-    for mark in "/?#":
-        if (found := rest.find(mark, start)) != -1:
-            authority_end = min(authority_end, found)
-    authority, tail = rest[:authority_end], rest[authority_end:]
-    userinfo, at, hosts = authority.rpartition("@")
-    if at and ":" in userinfo:
-        authority = f"{userinfo.split(':', 1)[0]}:{MASK}@{hosts}"
-    path, question, query = tail.partition("?")
-    if question:
-        query, hash_mark, fragment = query.partition("#")
-        query = "&".join(_masked_parameter(item) for item in query.split("&"))
-        tail = f"{path}?{query}{hash_mark}{fragment}"
-    return f"{scheme}{sep}{authority}{tail}"
+    head, userinfo, host, tail = split_authority(url)
+    if userinfo is not None:
+        user, colon, _ = userinfo.partition(":")
+        host = f"{user}:{MASK}@{host}" if colon else f"{userinfo}@{host}"
+    return head + host + mask_query(tail, _is_secret_parameter)
 
 
-def _masked_parameter(item: str) -> str:
-    name, equals, value = item.partition("=")
-    if equals and value and unquote_plus(name).strip().lower() in SECRET_PARAMETERS:
-        return f"{name}={MASK}"
-    return item
+def _is_secret_parameter(name: str) -> bool:
+    return unquote_plus(name).strip().lower() in SECRET_PARAMETERS
 
 
 def _pool_options(url: str) -> tuple[str, dict[str, Any]]:

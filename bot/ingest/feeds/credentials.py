@@ -18,9 +18,9 @@ from urllib.parse import unquote_plus
 
 from yarl import URL
 
-__all__ = ["MASK", "masked", "masked_in", "without_credentials"]
+from storage.redaction import MASK, mask_query, split_authority
 
-MASK: Final = "***"
+__all__ = ["masked", "masked_in", "without_credentials"]
 
 # Query parameters whose value is a secret: their names folded (lower case, "-" as "_"),
 # exactly, or ending in one of the suffixes after "_" or nothing ("private_token",
@@ -53,39 +53,9 @@ _URL_IN_TEXT: Final = re.compile(r"\bhttps?://[^\s<>\"'`]+", re.IGNORECASE)
 _TRAILING: Final = ").,;:!?]"
 
 
-def _split(url: str) -> tuple[str, str | None, str, str]:
-    """(scheme and "//", userinfo or None, host and port, the rest from the path on)."""
-    scheme, sep, rest = url.partition("//")
-    if not sep:
-        return "", None, "", url
-    # The authority ends at the first "/", "?" or "#" after the last "@" before the path:
-    # a "?" or "#" left unescaped in a password is masked with it.
-    userinfo, at, _ = rest.partition("/")[0].rpartition("@")
-    start = len(userinfo) + 1 if at else 0
-    end = len(rest)
-    for mark in "/?#":
-        if (found := rest.find(mark, start)) != -1:
-            end = min(end, found)
-    authority, tail = rest[:end], rest[end:]
-    user, at, host = authority.rpartition("@")
-    return scheme + sep, (user if at else None), host, tail
-
-
 def _is_secret(name: str) -> bool:
     folded = unquote_plus(name).strip().lower().replace("-", "_")
     return folded in _SECRET_NAMES or folded.endswith(_SECRET_SUFFIXES)
-
-
-def _masked_query(tail: str) -> str:
-    path, question, query = tail.partition("?")
-    if not question:
-        return tail
-    query, hash_mark, fragment = query.partition("#")
-    items = []
-    for item in query.split("&"):
-        name, equals, value = item.partition("=")
-        items.append(f"{name}={MASK}" if equals and value and _is_secret(name) else item)
-    return f"{path}?{'&'.join(items)}{hash_mark}{fragment}"
 
 
 def masked(url: str | URL) -> str:
@@ -94,11 +64,11 @@ def masked(url: str | URL) -> str:
     token-like query parameters (``token``, ``key``, ``api_key``, ``secret``, ``sig``,
     …) as ``***``."""
     text = str(url)
-    head, userinfo, host, tail = _split(text)
+    head, userinfo, host, tail = split_authority(text)
     if userinfo is not None:
         user, colon, _ = userinfo.partition(":")
         host = f"{user}:{MASK}@{host}" if colon and user else f"{MASK}@{host}"
-    return head + host + _masked_query(tail)
+    return head + host + mask_query(tail, _is_secret)
 
 
 def masked_in(text: str) -> str:
@@ -115,7 +85,7 @@ def masked_in(text: str) -> str:
 def without_credentials(url: str) -> str:
     """The URL without its user name and password (the login belongs to the fetch alone);
     the URL unchanged when it has none."""
-    head, userinfo, host, tail = _split(url)
+    head, userinfo, host, tail = split_authority(url)
     if userinfo is None:
         return url
     return head + host + tail

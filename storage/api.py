@@ -409,7 +409,9 @@ class DigestRepository(Protocol):
 
     async def live(self) -> list[Digest]: ...
 
-    async def remove(self, digest_id: int) -> Digest | None: ...
+    async def remove(self, digest_id: int) -> Digest | None:
+        """Remove a digest with its runs and its deliveries; it as it was, or None."""
+        ...
 
     async def pause(self, digest_id: int, reason: str) -> bool:
         """Pause a digest; True when this call paused it."""
@@ -514,7 +516,11 @@ class SubscriptionRepository(Protocol):
         self, *, guild_id: int, user_id: int, entity_id: int, delivery: str, channel_id: int | None
     ) -> tuple[Subscription, bool]: ...
 
-    async def unsubscribe(self, *, guild_id: int, user_id: int, entity_id: int) -> bool: ...
+    async def unsubscribe(self, *, guild_id: int, user_id: int, entity_id: int) -> bool:
+        """Remove a subscription; whether there was one. Every removal of subscriptions
+        also deletes the deliveries of a target left with none (its DMs, or its pings in a
+        channel): nothing goes there any more."""
+        ...
 
     async def remove(self, subscription_id: int) -> bool: ...
 

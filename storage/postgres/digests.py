@@ -14,6 +14,7 @@ from collections.abc import Sequence
 import asyncpg
 
 from storage.digest_rules import RECENT_EVENTS_KEPT, RECENT_EVENTS_SECONDS, WORDS_POOL_FACTOR
+from storage.ledgers import digest_target
 from storage.matching import text_matcher
 from storage.models import (
     NO_FILTERS,
@@ -27,6 +28,7 @@ from storage.models import (
 from storage.onthisday_rules import month_days
 from storage.postgres import event_rows
 from storage.postgres.db import Connection, Database
+from storage.postgres.ledgers import forget_target
 from storage.textindex import fold, fold_text
 from storage.times import utc_now
 
@@ -189,12 +191,14 @@ class DigestRepository:
         )
 
     async def remove(self, digest_id: int) -> Digest | None:
-        """Remove a digest; it as it was, or None if it was not there (or another process
-        removed it first)."""
+        """Remove a digest, its runs (ON DELETE CASCADE) and its deliveries; it as it was,
+        or None if it was not there (or another process removed it first)."""
         async with self.db.transaction() as conn:
             digest = await _read(conn, digest_id, lock=True)
             if digest is not None:
                 await conn.execute("DELETE FROM digests WHERE id = $1", digest_id)
+        if digest is not None:
+            await forget_target(self.db, digest_target(digest_id))
         return digest
 
     async def pause(self, digest_id: int, reason: str) -> bool:

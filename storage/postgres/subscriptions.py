@@ -12,9 +12,11 @@ from collections.abc import Sequence
 
 from storage import notices
 from storage import rows as domain_rows
+from storage.ledgers import alert_target
 from storage.models import Match, RetakenClaims, Subscription
 from storage.postgres import event_rows
 from storage.postgres.db import Database
+from storage.postgres.ledgers import forget_alert_targets
 from storage.times import utc_now
 
 
@@ -59,19 +61,24 @@ class SubscriptionRepository:
         return domain_rows.subscription(row), created is not None
 
     async def unsubscribe(self, *, guild_id: int, user_id: int, entity_id: int) -> bool:
-        async with self.db.transaction() as conn:
-            status = await conn.execute(
-                "DELETE FROM subscriptions WHERE guild_id = $1 AND user_id = $2 AND entity_id = $3",
-                guild_id,
-                user_id,
-                entity_id,
-            )
-        return _changed(status) > 0
+        removed = await self._delete(
+            "guild_id = $1 AND user_id = $2 AND entity_id = $3", guild_id, user_id, entity_id
+        )
+        return removed > 0
 
     async def remove(self, subscription_id: int) -> bool:
+        return await self._delete("id = $1", subscription_id) > 0
+
+    async def _delete(self, where: str, *params: object) -> int:
+        """Delete the subscriptions matching ``where``; how many. The ledger of a target
+        no subscription is delivered to any more goes with them."""
         async with self.db.transaction() as conn:
-            status = await conn.execute("DELETE FROM subscriptions WHERE id = $1", subscription_id)
-        return _changed(status) > 0
+            gone = await conn.fetch(
+                f"DELETE FROM subscriptions WHERE {where} RETURNING delivery, user_id, channel_id",
+                *params,
+            )
+        await forget_alert_targets(self.db, [(alert_target(r[0], r[1], r[2]), r[1]) for r in gone])
+        return len(gone)
 
     async def get(self, subscription_id: int) -> Subscription | None:
         row = await self.db.fetchrow(
@@ -131,19 +138,11 @@ class SubscriptionRepository:
 
     async def remove_member(self, guild_id: int, user_id: int) -> int:
         """Remove a member's subscriptions in a server (they left it); how many."""
-        async with self.db.transaction() as conn:
-            status = await conn.execute(
-                "DELETE FROM subscriptions WHERE guild_id = $1 AND user_id = $2",
-                guild_id,
-                user_id,
-            )
-        return _changed(status)
+        return await self._delete("guild_id = $1 AND user_id = $2", guild_id, user_id)
 
     async def remove_guild(self, guild_id: int) -> int:
         """Remove every subscription in a server (Chronicle was removed from it); how many."""
-        async with self.db.transaction() as conn:
-            status = await conn.execute("DELETE FROM subscriptions WHERE guild_id = $1", guild_id)
-        return _changed(status)
+        return await self._delete("guild_id = $1", guild_id)
 
     async def dm_subscriptions(self, user_id: int) -> list[Subscription]:
         rows = await self.db.fetch(

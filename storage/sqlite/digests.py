@@ -10,6 +10,7 @@ from collections.abc import Sequence
 import aiosqlite
 
 from storage.digest_rules import RECENT_EVENTS_KEPT, RECENT_EVENTS_SECONDS, WORDS_POOL_FACTOR
+from storage.ledgers import digest_target
 from storage.matching import text_matcher
 from storage.models import (
     NO_FILTERS,
@@ -23,6 +24,7 @@ from storage.models import (
 from storage.onthisday_rules import month_days
 from storage.sqlite import event_rows
 from storage.sqlite.db import Database, chunked, placeholders
+from storage.sqlite.ledgers import forget_target
 from storage.textindex import fold, fold_text
 from storage.times import from_timestamp, now_timestamp, to_timestamp
 
@@ -200,10 +202,12 @@ class DigestRepository:
         )
 
     async def remove(self, digest_id: int) -> Digest | None:
+        """Remove a digest, its runs (ON DELETE CASCADE) and its deliveries."""
         digest = await self.get(digest_id)
         if digest is not None:
             async with self.db.transaction() as conn:
                 await conn.execute("DELETE FROM digests WHERE id = ?", (digest_id,))
+            await forget_target(self.db, digest_target(digest_id))
         return digest
 
     async def pause(self, digest_id: int, reason: str) -> bool:

@@ -7,9 +7,11 @@ from collections.abc import Sequence
 
 from storage import notices
 from storage import rows as domain_rows
+from storage.ledgers import alert_target
 from storage.models import Match, RetakenClaims, Subscription
 from storage.sqlite import event_rows
 from storage.sqlite.db import Database, chunked, placeholders
+from storage.sqlite.ledgers import forget_alert_targets
 from storage.times import now_timestamp, to_timestamp, utc_now
 
 
@@ -50,19 +52,25 @@ class SubscriptionRepository:
         return domain_rows.subscription(row), existing is None
 
     async def unsubscribe(self, *, guild_id: int, user_id: int, entity_id: int) -> bool:
-        async with self.db.transaction() as conn:
-            cursor = await conn.execute(
-                "DELETE FROM subscriptions WHERE guild_id = ? AND user_id = ? AND entity_id = ?",
-                (guild_id, user_id, entity_id),
-            )
-            return cursor.rowcount > 0
+        removed = await self._delete(
+            "guild_id = ? AND user_id = ? AND entity_id = ?", (guild_id, user_id, entity_id)
+        )
+        return removed > 0
 
     async def remove(self, subscription_id: int) -> bool:
+        return await self._delete("id = ?", (subscription_id,)) > 0
+
+    async def _delete(self, where: str, params: Sequence[object]) -> int:
+        """Delete the subscriptions matching ``where``; how many. The ledger of a target
+        no subscription is delivered to any more goes with them."""
         async with self.db.transaction() as conn:
             cursor = await conn.execute(
-                "DELETE FROM subscriptions WHERE id = ?", (subscription_id,)
+                f"DELETE FROM subscriptions WHERE {where} RETURNING delivery, user_id, channel_id",
+                tuple(params),
             )
-            return cursor.rowcount > 0
+            gone = list(await cursor.fetchall())
+        await forget_alert_targets(self.db, [(alert_target(r[0], r[1], r[2]), r[1]) for r in gone])
+        return len(gone)
 
     async def get(self, subscription_id: int) -> Subscription | None:
         row = await self.db.fetchone(
@@ -116,18 +124,11 @@ class SubscriptionRepository:
 
     async def remove_member(self, guild_id: int, user_id: int) -> int:
         """Remove a member's subscriptions in a server (they left it); how many."""
-        async with self.db.transaction() as conn:
-            cursor = await conn.execute(
-                "DELETE FROM subscriptions WHERE guild_id = ? AND user_id = ?",
-                (guild_id, user_id),
-            )
-            return cursor.rowcount
+        return await self._delete("guild_id = ? AND user_id = ?", (guild_id, user_id))
 
     async def remove_guild(self, guild_id: int) -> int:
         """Remove every subscription in a server (Chronicle was removed from it); how many."""
-        async with self.db.transaction() as conn:
-            cursor = await conn.execute("DELETE FROM subscriptions WHERE guild_id = ?", (guild_id,))
-            return cursor.rowcount
+        return await self._delete("guild_id = ?", (guild_id,))
 
     async def dm_subscriptions(self, user_id: int) -> list[Subscription]:
         rows = await self.db.fetchall(

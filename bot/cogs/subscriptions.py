@@ -19,6 +19,7 @@ from bot.services import lookups
 from bot.tree import handle_error
 from bot.views import Reply, chronicle, respond, update
 from storage.models import Subscription
+from storage.textindex import fold
 
 MAX_SUBSCRIPTIONS = 50
 BUTTONS_PER_PAGE = 20  # four rows of five; the fifth row turns the pages
@@ -191,11 +192,11 @@ class Subscriptions(commands.Cog):
         items = await self.bot.storage.subscriptions.for_member(
             interaction.guild_id or 0, interaction.user.id
         )
-        typed = current.casefold()
+        typed = fold(current)  # as names are matched: either Chinese script, no accents
         return [
             app_commands.Choice(name=render.choice_name(s.entity), value=choice_value(s))
             for s in items
-            if typed in s.entity.casefold()
+            if typed in fold(s.entity)
         ][: render.CHOICES_LIMIT]
 
     # Per command: on a plain Cog (not a GroupCog) discord.py ignores a class decorator.

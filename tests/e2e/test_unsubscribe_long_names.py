@@ -1,4 +1,5 @@
-"""/unsubscribe by what its autocomplete offers, for names longer than a choice holds."""
+"""/unsubscribe by what its autocomplete offers: names longer than a choice holds, and
+Chinese names typed in the other script."""
 
 from __future__ import annotations
 
@@ -8,6 +9,9 @@ from typing import Any
 
 import pytest
 
+from bot.services.imports import import_archive
+from storage import Storage
+from tests.conftest import SAMPLE_NEWS, TEST_DATA
 from tests.e2e.harness import ANNA, running_bot, sample
 from tests.e2e.standin.model import make_guild
 from tests.e2e.standin.server import DiscordStandIn
@@ -102,3 +106,19 @@ async def test_two_long_names_alike_for_a_hundred_characters_are_told_apart(
         assert reply["content"] == f"You no longer follow **{LONG}**."
         listing = (await command(standin, "subscriptions"))["embeds"][0]["description"]
         assert listing == "You follow nothing here yet. /subscribe to follow an entity."
+
+
+async def with_chinese(storage: Storage) -> None:
+    await import_archive(storage, [SAMPLE_NEWS, TEST_DATA / "news-zh"])
+
+
+@pytest.mark.parametrize("typed", ["唐纳德", "唐納德", "特朗普"])
+async def test_a_chinese_name_is_offered_typed_in_either_script(
+    standin: DiscordStandIn, tmp_path: Path, typed: str
+) -> None:
+    """Followed as 唐纳德·特朗普 (simplified), the entity is named 唐納德·特朗普: the member's
+    subscription is offered however they type it, as /subscribe finds it."""
+    async with running_bot(standin, tmp_path / "c.db", prepare=with_chinese):
+        reply = await command(standin, "subscribe", entity="唐纳德·特朗普")
+        assert "You now follow **唐納德·特朗普**" in reply["content"]
+        assert [c["name"] for c in await offered(standin, typed)] == ["唐納德·特朗普"]

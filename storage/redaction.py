@@ -13,20 +13,34 @@ MASK: Final = "***"
 
 def split_authority(url: str) -> tuple[str, str | None, str, str]:
     """(the scheme and "//", the user part or None, host and port, the rest from the path
-    on). The user part ends at the last "@" before the path: a "?" or "#" left unescaped in
-    a password goes with it, though a URL parser would end the host there."""
+    on), to mask secrets: erring on the side of hiding. The authority ends at the first
+    "/", "?" or "#", as a URL parser reads it, unless it holds a user part or reads as a
+    user and the start of a password ("u:pa" before a "#"): then it runs to the last "@"
+    before the path, so that a "?", "#" or "@" left unescaped in a password is masked with
+    it. A URL with no login keeps its host whatever its query holds ("?by=desk@example.org")."""
     scheme, sep, rest = url.partition("//")
     if not sep:  # no authority to split ("mailto:a@b", a relative link)
         return "", None, "", url
-    userinfo, at, _ = rest.partition("/")[0].rpartition("@")
-    start = len(userinfo) + 1 if at else 0
-    end = len(rest)
-    for mark in "/?#":
-        if (found := rest.find(mark, start)) != -1:
-            end = min(end, found)
+    end = _first_of(rest, "/?#", 0)
+    if "@" in rest[:end] or _cut_password(rest[:end]):
+        userinfo, at, _ = rest.partition("/")[0].rpartition("@")
+        if at:
+            end = _first_of(rest, "/?#", len(userinfo) + 1)
     authority, tail = rest[:end], rest[end:]
     user, at, host = authority.rpartition("@")
     return scheme + sep, (user if at else None), host, tail
+
+
+def _first_of(text: str, marks: str, start: int) -> int:
+    found = [i for mark in marks if (i := text.find(mark, start)) != -1]
+    return min(found, default=len(text))
+
+
+def _cut_password(authority: str) -> bool:
+    """Whether an authority holding no "@" reads as "user:pass…" cut short (not a host
+    and port, nor an IPv6 address)."""
+    _, colon, after = authority.rpartition(":")
+    return bool(colon) and not authority.startswith("[") and not after.isdigit()
 
 
 def mask_query(tail: str, is_secret: Callable[[str], bool]) -> str:

@@ -84,8 +84,11 @@ def masked_in(text: str) -> str:
 
 def without_credentials(url: str) -> str:
     """The URL without its user name and password (the login belongs to the fetch alone);
-    the URL unchanged when it has none."""
-    head, userinfo, host, tail = split_authority(url)
-    if userinfo is None:
+    the URL unchanged when it has none. Read as a URL parser reads it (the login ends at
+    the first "/", "?" or "#"), as a link is followed."""
+    scheme, sep, rest = url.partition("//")
+    end = min((i for mark in "/?#" if (i := rest.find(mark)) != -1), default=len(rest))
+    _, at, host = rest[:end].rpartition("@")
+    if not sep or not at:
         return url
-    return head + host + tail
+    return scheme + sep + host + rest[end:]

@@ -31,11 +31,16 @@ SECRET = "s3cretpw"
             f"https://h.example/rss?key={SECRET}&apikey={SECRET}&sig={SECRET}&page=2",
             "https://h.example/rss?key=***&apikey=***&sig=***&page=2",
         ),
-        # An "@" in the path or the query is no login.
+        # An "@" in the path or the query is no login, with or without a path before it.
         (
             "https://h.example/@alice/feed?from=a@b.example",
             "https://h.example/@alice/feed?from=a@b.example",
         ),
+        (
+            "https://feeds.example.com?by=desk@example.org",
+            "https://feeds.example.com?by=desk@example.org",
+        ),
+        ("https://h.example:8080#a@b", "https://h.example:8080#a@b"),
         ("not a url", "not a url"),
         ("", ""),
     ],
@@ -62,6 +67,13 @@ def test_urls_quoted_in_a_text_are_masked() -> None:
         (f"https://alice:{SECRET}@host.example/f.xml", "https://host.example/f.xml"),
         (f"http://{SECRET}@host.example:81/a?b=c", "http://host.example:81/a?b=c"),
         ("https://host.example/@alice/f.xml", "https://host.example/@alice/f.xml"),
+        # A link keeps its host when an "@" is in its query or fragment (no path before).
+        (
+            "https://news.example.com?ref=editor@example.org",
+            "https://news.example.com?ref=editor@example.org",
+        ),
+        (f"https://alice:{SECRET}@h.example?ref=a@b", "https://h.example?ref=a@b"),
+        ("mailto:desk@example.org", "mailto:desk@example.org"),
     ],
 )
 def test_a_url_without_its_login(url: str, bare: str) -> None:

@@ -45,6 +45,10 @@ from storage.times import Clock, utc_now
 log = logging.getLogger(__name__)
 
 RETRY_DELAYS = (60.0, 300.0, 900.0)  # seconds before the 2nd, 3rd and 4th attempt
+# Discord's error codes (with a 400) for a channel that refuses every post, whatever it
+# holds: a forum that requires tags, a channel of a type that takes no messages. Other 400s
+# concern one post (AutoMod blocking a word, say): that run is retried, the channel kept.
+CHANNEL_REFUSALS = frozenset({40067, 50024})
 FORUM_TITLE_LIMIT = 100
 PREPARED_AT_ONCE = 64
 
@@ -178,7 +182,7 @@ class DigestDelivery:
         except (discord.Forbidden, discord.NotFound, ChannelRefused) as error:
             return await self._refused(digest, slot, error)
         except discord.HTTPException as error:
-            if error.status == 400:  # the post itself refused (a forum requiring tags): again
+            if error.code in CHANNEL_REFUSALS:
                 return await self._refused(digest, slot, error)
             return await self._transient(digest, slot, run.attempts, error)
         except (discord.RateLimited, aiohttp.ClientError, TimeoutError) as error:
@@ -534,7 +538,7 @@ def _way_out(error: Exception, needed: str, several: bool) -> str:
         if several
         else "then run `/digest set` again to resume it."
     )
-    if isinstance(error, discord.HTTPException) and error.status == 400:
+    if isinstance(error, discord.HTTPException) and error.code in CHANNEL_REFUSALS:
         return f"Change that in the channel's settings (or pick another channel), {resume}"
     return f"Give Chronicle {needed} there (or pick another channel), {resume}"
 

@@ -183,6 +183,37 @@ async def test_a_forum_refusing_every_post_pauses_its_digest_and_says_why(
         assert "paused: Discord refused the post (400: A tag is required" in listing
 
 
+async def test_one_post_blocked_by_automod_is_retried_and_pauses_nothing(
+    standin: DiscordStandIn, tmp_path: Path
+) -> None:
+    """A 400 about one post (AutoMod blocking a word in a headline, code 200000) is not the
+    channel refusing: that run is tried again, and no digest of the channel pauses."""
+    clock = FakeClock(dt.datetime(2026, 6, 16, 5, 0, tzinfo=dt.UTC))
+    async with running_bot(standin, tmp_path / "c.db", prepare=sample, clock=clock) as bot:
+        await digest_set(standin, kind="onthisday", channel=NEWS, time="09:00", timezone="UTC")
+        await digest_set(
+            standin, kind="onthisday", channel=NEWS, time="10:00", timezone="UTC", words="Syria"
+        )
+        first = min(await bot.storage.digests.all(), key=lambda d: d.id)
+        standin.fail(
+            "POST",
+            rf"/channels/{NEWS}/messages",
+            400,
+            200000,
+            "Message was blocked by automatic moderation",
+            times=1,
+        )
+        await fire(bot, clock, first.id)
+        assert not any(d.paused for d in await bot.storage.digests.all())
+        assert dms_to(standin, DEFAULT_USER) == []
+        job = bot.chronicle_scheduler.apscheduler.get_job(f"digest-retry:{first.id}:2026-06-16")
+        assert job is not None
+        clock.set(job.trigger.run_date)
+        await job.func(*job.args)
+        assert len(posts(standin, NEWS)) == 1
+        assert [r.status for r in await bot.storage.digests.runs_for(first.id)] == ["sent"]
+
+
 # --------------------------------------------------------------------------------------------
 # 2. Permissions checked per channel type
 # --------------------------------------------------------------------------------------------

@@ -35,12 +35,13 @@ async def open_storage(location: str | Path, *, create: bool = True) -> Storage:
     return await SQLiteStorage.open(location, create=create)
 
 
-def held_by_one_bot(location: str | Path) -> AbstractContextManager[None]:
+def held_by_one_bot(location: str | Path, *, create: bool = True) -> AbstractContextManager[None]:
     """For a bot process's life: its database to itself, when its backend cannot be shared
     by several bots (a SQLite file; StorageError when another bot holds it). PostgreSQL is
-    shared by design: its processes share out the work through Storage.lead."""
+    shared by design: its processes share out the work through Storage.lead. Without
+    ``create``, a database not made yet is not held."""
     if postgresql_url(location) is not None:
         return nullcontext()
     from storage.sqlite.bot_lock import bot_lock
 
-    return bot_lock(Path(location))
+    return bot_lock(Path(location), create=create)

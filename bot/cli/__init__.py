@@ -13,9 +13,11 @@ import dataclasses
 import logging
 import sys
 from collections.abc import Sequence
+from contextlib import ExitStack
 
 from bot.cli.feeds import cmd_feeds_add
 from bot.cli.imports import cmd_import
+from bot.cli.migrate import cmd_migrate
 from bot.cli.output import text_width
 from bot.cli.parser import build_parser
 from bot.cli.run import cmd_run, run_refusal
@@ -32,12 +34,24 @@ from bot.console import (
 )
 from bot.errors import UserError
 from bot.render.wrap import hang
-from storage import StorageError, open_storage
+from storage import StorageError, held_by_one_bot, open_storage
 
 log = logging.getLogger("chronicle")
 
 
 async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
+    try:
+        with ExitStack() as held:
+            if args.handler in HOLD_DATABASE:
+                creates = args.handler in CREATE_DATABASE
+                held.enter_context(held_by_one_bot(settings.database, create=creates))
+            return await _open_and_run(args, settings)
+    except StorageError as exc:  # the database held by a bot
+        print(f"chronicle: {exc}", file=sys.stderr)
+        return 1
+
+
+async def _open_and_run(args: argparse.Namespace, settings: Settings) -> int:
     try:
         storage = await open_storage(settings.database, create=args.handler in CREATE_DATABASE)
     except StorageError as exc:
@@ -71,6 +85,10 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
 # Commands that bring events in may start a new database; lookups of a path that holds
 # none say so, rather than making an empty one.
 CREATE_DATABASE = frozenset({cmd_import, cmd_run, cmd_feeds_add, cmd_wikipedia_pull})
+# Commands that need the database to themselves, before it is opened (and migrated): the
+# bot (one to a SQLite file), and the copy of a SQLite file, which a running bot would
+# change under it.
+HOLD_DATABASE = frozenset({cmd_run, cmd_migrate})
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -11,7 +11,7 @@ from bot import render
 from bot.config import ConfigError, Settings
 from bot.services import imports
 from bot.shards import sqlite_refusal
-from storage import Storage, held_by_one_bot
+from storage import Storage
 
 log = logging.getLogger("chronicle")
 
@@ -50,9 +50,8 @@ def run_refusal(args: argparse.Namespace, settings: Settings) -> str | None:
 
 async def cmd_run(args: argparse.Namespace, settings: Settings, storage: Storage) -> int:
     settings = settings.with_shards(args.shard_count, args.shards)  # checked by run_refusal
-    with held_by_one_bot(settings.database):
-        await import_sample_if_empty(storage)
-        from bot.client import run_bot  # discord.py is only needed to run the bot
+    await import_sample_if_empty(storage)  # the database held (bot.cli.HOLD_DATABASE)
+    from bot.client import run_bot  # discord.py is only needed to run the bot
 
-        await storage.close()  # the bot opens its own, in setup_hook
-        return await run_bot(settings)
+    await storage.close()  # the bot opens its own, in setup_hook
+    return await run_bot(settings)

@@ -2,9 +2,12 @@
 
 Two `chronicle run` on one file (one left running in a terminal, another started as a
 service) would both log in with the one token, both poll, and both post. The bot holds an
-exclusive lock on a file beside the database for its life; the operating system releases it
-when the process ends, however it ends. The lock file holds the holder's process id, for the
-message. The command line's other commands take no lock: they may run beside the bot.
+exclusive lock on a file beside the database for its life, taken before the database is
+opened (a newer Chronicle started by mistake must not upgrade the schema under an older
+bot); the operating system releases it when the process ends, however it ends. The lock
+file holds the holder's process id, for the message. `chronicle migrate` holds it too, as a
+bot would change the file under the copy; the other commands take no lock and run beside
+the bot.
 """
 
 from __future__ import annotations
@@ -24,13 +27,20 @@ def lock_path(database: Path) -> Path:
 
 
 @contextmanager
-def bot_lock(database: Path) -> Iterator[None]:
-    """Hold the database for this bot process; StorageError when another holds it."""
-    path = lock_path(database)
+def bot_lock(database: Path, *, create: bool = True) -> Iterator[None]:
+    """Hold the database for this bot process; StorageError when another holds it. Nothing
+    is held where there is nothing to protect: no database yet (and ``create`` off), or a
+    folder no lock file can be made in, where the database cannot be written either (opening
+    it says so)."""
+    path = lock_path(database.resolve())  # one lock for the file, whichever link names it
+    if not create and not database.exists():
+        yield
+        return
     try:
         handle = open(path, "a+", encoding="ascii")  # noqa: SIM115 -- held for the bot's life
-    except OSError as exc:
-        raise StorageError(f"cannot make the lock file {path}: {exc.strerror}") from exc
+    except OSError:
+        yield
+        return
     try:
         if not _try_lock(handle):
             raise StorageError(

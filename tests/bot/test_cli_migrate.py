@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
+from storage import held_by_one_bot
+from tests.conftest import SEED_PAGES
 
 
 @pytest.fixture(autouse=True)
@@ -49,3 +51,16 @@ def test_a_missing_archive_is_not_made(capsys: pytest.CaptureFixture[str]) -> No
     assert main(["--db", "missing.db", "migrate", "--to", "postgresql://u@h/db"]) == 1
     assert "missing.db" in capsys.readouterr().err
     assert not Path("missing.db").exists()
+    assert not Path("missing.db.bot-lock").exists()  # nothing to hold, nothing held
+
+
+def test_an_archive_a_bot_is_using_is_not_copied(capsys: pytest.CaptureFixture[str]) -> None:
+    """The bot would change the file under the copy: migrate is refused while a bot holds
+    it, before anything is opened."""
+    assert main(["--db", "chronicle.db", "import", str(SEED_PAGES[0])]) == 0
+    capsys.readouterr()
+    with held_by_one_bot(Path("chronicle.db")):  # as `chronicle run` holds it
+        assert main(["--db", "chronicle.db", "migrate", "--to", "postgresql://u@h/db"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"chronicle: {Path('chronicle.db')} is in use by another Chronicle bot")
+    assert "Copying" not in err

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import builtins
 import datetime as dt
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Collection, Iterable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from fractions import Fraction
 from typing import Protocol
 
+from storage.ledgers import PRUNE_BATCH, Compaction, LedgerSizes, PruneStep
 from storage.models import (
     AliasResult,
     ArchiveStats,
@@ -605,6 +606,26 @@ class SubscriptionRepository(Protocol):
     async def set_state(self, name: str, value: str) -> None: ...
 
 
+class LedgerRepository(Protocol):
+    """The exactly-once ledgers: digest runs (with the events each lists) and deliveries
+    (each event to each digest and each member's target), kept while something may look
+    them up (storage.ledgers)."""
+
+    def prune(self, *, before: dt.datetime, batch: int = PRUNE_BATCH) -> AsyncIterator[PruneStep]:
+        """Delete what no reader needs any more: finished runs (not sending or waiting for
+        a retry) last changed before ``before``, and settled deliveries (not a pending
+        alert claim) made before it that nothing reads (storage.ledgers.still_read). The
+        newest event whose alert deliveries go is kept as ALERTS_PRUNED_THROUGH. Runs
+        first, then deliveries; each step looks at about ``batch`` rows and deletes in one
+        short transaction, then says how far it has come: the caller may pause between
+        steps, or stop."""
+        ...
+
+    async def sizes(self) -> LedgerSizes:
+        """The rows the ledgers hold."""
+        ...
+
+
 class GuildSettingsRepository(Protocol):
     async def get(self, guild_id: int) -> GuildSettings: ...
 
@@ -648,6 +669,9 @@ class Storage(Protocol):
     @property
     def settings(self) -> GuildSettingsRepository: ...
 
+    @property
+    def ledgers(self) -> LedgerRepository: ...
+
     async def stats(self) -> ArchiveStats: ...
 
     def bulk_writes(self) -> AbstractAsyncContextManager[None]:
@@ -656,6 +680,14 @@ class Storage(Protocol):
 
     async def optimize_search(self) -> None:
         """Compact the full-text index after a large import, in short transactions."""
+        ...
+
+    async def compact(self) -> Compaction | None:
+        """Give the space of deleted rows back to the operating system: SQLite rewrites
+        its file (VACUUM; the bot must not be using it, and it needs about the file's size
+        free on disk meanwhile) and says how big it was and is. None where the backend
+        keeps that space for new rows itself (PostgreSQL: VACUUM, not VACUUM FULL, which
+        would lock the tables)."""
         ...
 
     def explain(self, exc: BaseException) -> Problem | None:

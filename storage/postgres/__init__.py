@@ -22,6 +22,7 @@ from storage.postgres.digests import DigestRepository
 from storage.postgres.entities import EntityRepository
 from storage.postgres.events import EventRepository
 from storage.postgres.feeds import FeedRepository
+from storage.postgres.ledgers import LedgerRepository
 from storage.postgres.portal import PortalRepository
 from storage.postgres.search import PostgresSearch
 from storage.postgres.settings import GuildSettingsRepository
@@ -43,6 +44,7 @@ class PostgresStorage:
         self.subscriptions = SubscriptionRepository(db)
         self.feeds = FeedRepository(db)
         self.portal = PortalRepository(db)
+        self.ledgers = LedgerRepository(db)
         # lead(): the connection holding this process's leads, kept apart from the pool so
         # that its open transaction, and the advisory locks in it, live as long as it does.
         self._lead_conn: asyncpg.Connection | None = None
@@ -126,6 +128,13 @@ class PostgresStorage:
         # ANALYZE gives the planner the new sizes. VACUUM cannot run in a transaction.
         async with self.db.pool.acquire() as conn:
             await conn.execute("VACUUM (ANALYZE) events")
+
+    async def compact(self) -> None:
+        # The space of deleted rows is reused for new ones once VACUUM has seen it (as
+        # autovacuum does anyway); VACUUM FULL would give it back to the system, but locks
+        # the tables while it rewrites them.
+        async with self.db.pool.acquire() as conn:
+            await conn.execute("VACUUM (ANALYZE) deliveries, digest_runs")
 
     async def stats(self) -> ArchiveStats:
         counters = {r[0]: r[1] for r in await self.db.fetch("SELECT name, value FROM counters")}

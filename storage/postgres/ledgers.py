@@ -1,10 +1,26 @@
-"""PostgreSQL: the delivery ledger's rows of targets that are gone (storage.ledgers)."""
+"""PostgreSQL: the ledgers' rows of what is gone, and of what nothing reads any more
+(storage.ledgers)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import datetime as dt
+from collections.abc import AsyncIterator, Iterable
 
-from storage.ledgers import FORGET_BATCH, SUBSCRIPTION_TARGET_SQL
+from storage.ledgers import (
+    ALERTS_PRUNED_THROUGH,
+    DELIVERIES_TABLE,
+    DIGEST_TARGET_PREFIX,
+    FORGET_BATCH,
+    PRUNE_BATCH,
+    RUNS_TABLE,
+    SUBSCRIPTION_TARGET_SQL,
+    UNFINISHED_RUNS,
+    DigestMark,
+    LedgerSizes,
+    PruneStep,
+    newest_id_before,
+    still_read,
+)
 from storage.postgres.db import Database
 
 
@@ -53,3 +69,132 @@ async def forget_alert_targets(db: Database, targets: Iterable[tuple[str, int]])
             if deleted < FORGET_BATCH:
                 break
     return removed
+
+
+class LedgerRepository:
+    """The ledgers pruned (storage.api.LedgerRepository): each step reads a window of rows,
+    and deletes those of them nothing reads any more in one short transaction."""
+
+    def __init__(self, db: Database):
+        self.db = db
+
+    async def prune(
+        self, *, before: dt.datetime, batch: int = PRUNE_BATCH
+    ) -> AsyncIterator[PruneStep]:
+        async for step in self._prune_runs(before, batch):
+            yield step
+        async for step in self._prune_deliveries(before, batch):
+            yield step
+
+    async def _prune_runs(self, before: dt.datetime, batch: int) -> AsyncIterator[PruneStep]:
+        """Finished runs last changed before ``before``, walking the runs in key order."""
+        candidates: int = await self.db.fetchval("SELECT count(*) FROM digest_runs")
+        examined = removed = 0
+        after: tuple[int, str] = (-1, "")
+        while True:
+            rows = await self.db.fetch(
+                "SELECT digest_id, slot, NOT (status = ANY($1::text[])) AND updated_at < $2"
+                " FROM digest_runs WHERE (digest_id, slot) > ($3, $4)"
+                " ORDER BY digest_id, slot LIMIT $5",
+                list(UNFINISHED_RUNS),
+                before,
+                *after,
+                batch,
+            )
+            if not rows:
+                return
+            doomed = [(r[0], r[1]) for r in rows if r[2]]
+            if doomed:
+                async with self.db.transaction() as conn:
+                    removed += _deleted(
+                        await conn.execute(
+                            "DELETE FROM digest_runs r"
+                            " USING unnest($1::bigint[], $2::text[]) AS k(digest_id, slot)"
+                            " WHERE r.digest_id = k.digest_id AND r.slot = k.slot"
+                            " AND NOT (r.status = ANY($3::text[])) AND r.updated_at < $4",
+                            [d for d, _ in doomed],
+                            [s for _, s in doomed],
+                            list(UNFINISHED_RUNS),
+                            before,
+                        )
+                    )
+            examined += len(rows)
+            after = (rows[-1][0], rows[-1][1])
+            yield PruneStep(RUNS_TABLE, examined, candidates, removed)
+
+    async def _prune_deliveries(self, before: dt.datetime, batch: int) -> AsyncIterator[PruneStep]:
+        """Settled deliveries made before ``before`` that nothing reads (storage.ledgers.
+        still_read), walking the rows of the events that arrived before it, in event order
+        (deliveries_by_event): the rows of newer events are newer still, and not looked at."""
+        through = await self._newest_event_before(before)
+        candidates: int = await self.db.fetchval(
+            "SELECT count(*) FROM deliveries WHERE event_id <= $1", through
+        )
+        digests = {
+            r[0]: DigestMark(r[1], r[2])
+            for r in await self.db.fetch("SELECT id, kind, last_event_id FROM digests")
+        }
+        examined = removed = 0
+        after = 0  # the rows of events after this one are still to look at
+        while after < through:
+            # The window: the next `batch` rows, and the rest of its last event's.
+            last = await self.db.fetchval(
+                "SELECT event_id FROM deliveries WHERE event_id > $1 AND event_id <= $2"
+                " ORDER BY event_id LIMIT 1 OFFSET $3",
+                after,
+                through,
+                batch - 1,
+            )
+            upto: int = last if last is not None else through
+            rows = await self.db.fetch(
+                "SELECT target, event_id, state <> 'claimed' AND delivered_at < $1"
+                " FROM deliveries WHERE event_id > $2 AND event_id <= $3",
+                before,
+                after,
+                upto,
+            )
+            doomed = [(r[0], r[1]) for r in rows if r[2] and not still_read(r[0], r[1], digests)]
+            if doomed:
+                alerts_through = max(
+                    (e for t, e in doomed if not t.startswith(DIGEST_TARGET_PREFIX)), default=0
+                )
+                async with self.db.transaction() as conn:
+                    removed += _deleted(
+                        await conn.execute(
+                            "DELETE FROM deliveries d"
+                            " USING unnest($1::text[], $2::bigint[]) AS k(target, event_id)"
+                            " WHERE d.target = k.target AND d.event_id = k.event_id"
+                            " AND d.state <> 'claimed' AND d.delivered_at < $3",
+                            [t for t, _ in doomed],
+                            [e for _, e in doomed],
+                            before,
+                        )
+                    )
+                    if alerts_through:
+                        await conn.execute(
+                            "INSERT INTO bot_state(name, value) VALUES ($1, $2)"
+                            " ON CONFLICT (name) DO UPDATE SET"
+                            " value = greatest(bot_state.value::bigint, excluded.value::bigint)::text",
+                            ALERTS_PRUNED_THROUGH,
+                            str(alerts_through),
+                        )
+            examined += len(rows)
+            after = upto
+            yield PruneStep(DELIVERIES_TABLE, examined, candidates, removed)
+
+    async def _newest_event_before(self, before: dt.datetime) -> int:
+        async def added_before(event_id: int) -> bool | None:
+            older: bool | None = await self.db.fetchval(
+                "SELECT added_at < $1 FROM events WHERE id >= $2 ORDER BY id LIMIT 1",
+                before,
+                event_id,
+            )
+            return older
+
+        newest: int = await self.db.fetchval("SELECT COALESCE(max(id), 0) FROM events")
+        return await newest_id_before(newest, added_before)
+
+    async def sizes(self) -> LedgerSizes:
+        runs: int = await self.db.fetchval("SELECT count(*) FROM digest_runs")
+        deliveries: int = await self.db.fetchval("SELECT count(*) FROM deliveries")
+        return LedgerSizes(runs=runs, deliveries=deliveries)

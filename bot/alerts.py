@@ -36,6 +36,7 @@ from bot import render
 from bot.context import Chronicle
 from bot.nonces import alert_nonce
 from bot.permissions import pinging_only
+from storage.ledgers import ALERTS_PRUNED_THROUGH
 from storage.models import Match, Subscription
 
 log = logging.getLogger(__name__)
@@ -102,8 +103,12 @@ class AlertService:
                 return 0
             stored = [start if value is None else value for value in stored]
         # Shards behind the others sweep again what the others had: the ledger's claims
-        # keep each alert to one message.
+        # keep each alert to one message. Not below the events whose rows a prune removed
+        # (storage.ledgers): those arrived longer ago than deliveries are kept, and without
+        # their rows a watermark behind them (a shard down for weeks, a new shard layout
+        # starting from an old one) would alert someone twice.
         after = min(int(value) for value in stored if value is not None)
+        after = max(after, int(await repo.state(ALERTS_PRUNED_THROUGH) or 0))
         sent = 0
         while ids := await repo.announced_after(after, limit=SWEEP_BATCH):
             sent += await self._deliver(await repo.matches(ids))

@@ -24,6 +24,7 @@ from bot.render import cut
 from bot.scheduler import ChronicleScheduler
 from bot.services.entities import apply_aliases
 from bot.services.feeds.service import FeedService
+from bot.services.ledgers import prune_ledgers, prune_summary
 from bot.services.wikipedia import wikipedia_service
 from bot.shards import describe_shards, owns_guild, sqlite_refusal
 from bot.tree import ChronicleTree
@@ -37,6 +38,8 @@ COGS = ("bot.cogs.lookups", "bot.cogs.digests", "bot.cogs.subscriptions", "bot.c
 FEED_CHECK_MINUTES = 1.0  # how often due feeds are looked for; each feed has its own interval
 PORTAL_CHECK_MINUTES = 1.0  # how often the portal's poll is looked at (its own interval)
 ALERT_SWEEP_MINUTES = 1.0  # picks up events other processes added (chronicle import --announce)
+LEDGER_PRUNE_MINUTES = 24 * 60.0  # what a prune removes is days old: once a day will do
+LEDGER_PRUNE_PAUSE = 0.05  # seconds between a prune's steps: posts and polls come first
 START_RETRY = 5.0  # seconds before trying again to reach Discord at start, doubling
 START_RETRY_MAX = 300.0
 MAX_RATE_LIMIT_WAIT = 60.0  # seconds
@@ -216,6 +219,7 @@ class ChronicleBot(commands.AutoShardedBot):
         if self.settings.wikipedia_poll_minutes:
             self.chronicle_scheduler.every("wikipedia", PORTAL_CHECK_MINUTES, self.poll_wikipedia)
         self.chronicle_scheduler.every("alerts", ALERT_SWEEP_MINUTES, self.sweep)
+        self.chronicle_scheduler.every("ledgers", LEDGER_PRUNE_MINUTES, self.prune_ledgers)
 
     async def poll_feeds(self) -> None:
         """Poll the feeds that are due, then tell subscribers and live digests what they
@@ -244,6 +248,15 @@ class ChronicleBot(commands.AutoShardedBot):
         """The periodic look for events another process announced (an import)."""
         await self.chronicle_scheduler.live.kick_if_new()
         await self.alerts.sweep()
+
+    async def prune_ledgers(self) -> None:
+        """The digest runs and deliveries nothing can look up any more are deleted
+        (bot.services.ledgers), by the one process that leads it."""
+        if not await self.leads("ledgers"):
+            return
+        report = await prune_ledgers(self.storage, now=self.clock(), pause=LEDGER_PRUNE_PAUSE)
+        if report.removed:
+            log.info("%s", prune_summary(report))
 
     async def close(self) -> None:
         # Stop producing work first, then disconnect, then release what the work used.

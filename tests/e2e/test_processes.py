@@ -495,7 +495,7 @@ async def test_processes_share_one_database_and_hand_polling_over(
         assert await lead_holders(database) == 1
         # Polling was one process's at a time: the leader's, then the other's, never the
         # back one's (until the other stops: then it takes over in turn).
-        assert not back.said("now leads") and not back.lines_with("feed 1 (")
+        assert not back.said("now leads feeds") and not back.lines_with("feed 1 (")
         takeover = other.lines.index(other.lines_with("now leads feeds")[0])
         assert all(other.lines.index(line) > takeover for line in other.lines_with("feed 1 ("))
         assert leader.lines_with("feed 1 (")  # the first batch was the leader's

@@ -1,6 +1,8 @@
-"""`chronicle run` at LOG_LEVEL=INFO (the default), idle, as a real process: its checks
-(due feeds, the alert sweep) run every minute, and each run had made APScheduler write two
-lines ('Running job ...', '... executed successfully'), about 8,640 a day saying nothing.
+"""What the bot's scheduler writes to the log. `chronicle run` at LOG_LEVEL=INFO (the
+default), idle, as a real process: its checks (due feeds, the alert sweep) run every minute,
+and each run had made APScheduler write two lines ('Running job ...', '... executed
+successfully'), about 8,640 a day saying nothing. And each job has a name, which
+APScheduler's warnings use.
 
 The process runs the real command line with the checks sped up to every second
 (tests/e2e/bot_process.py); a feed served over 127.0.0.1, due again a second after each poll,
@@ -18,15 +20,17 @@ from pathlib import Path
 
 import pytest
 
-from storage import open_storage
+from storage import Storage, open_storage
+from tests.e2e.harness import FakeClock, running_bot, sample
 from tests.e2e.news_channels_support import OLD
-from tests.e2e.standin.constants import DEFAULT_TOKEN
+from tests.e2e.standin.constants import DEFAULT_CHANNEL_ID, DEFAULT_GUILD_ID, DEFAULT_TOKEN
 from tests.e2e.standin.server import DiscordStandIn
 from tests.support.feed_server import FeedServer, wire_rss
 
 REPO = Path(__file__).resolve().parents[2]
 WAIT = 45.0  # seconds for anything the test waits for (a loaded 2-core machine is slow)
 CHECKS = 4
+CHANNEL = DEFAULT_CHANNEL_ID
 
 
 @pytest.fixture
@@ -91,3 +95,38 @@ async def test_an_idle_bot_writes_no_line_per_check(
     assert process.returncode == 0, "\n".join(lines)
     assert any(" INFO bot.client: connected as " in line for line in lines)
     assert [line for line in lines if "apscheduler" in line] == []
+
+
+async def test_every_job_has_the_name_the_log_calls_it_by(
+    tmp_path: Path, standin: DiscordStandIn
+) -> None:
+    """APScheduler's warnings (a run skipped because the last one still runs, a run missed)
+    name the job: every periodic job had read 'ChronicleScheduler.every.<locals>.run'."""
+
+    async def a_digest(storage: Storage) -> None:
+        await sample(storage)
+        await storage.digests.upsert(
+            guild_id=DEFAULT_GUILD_ID,
+            channel_id=CHANNEL,
+            kind="onthisday",
+            time=dt.time(9),
+            timezone="UTC",
+            created_by=1,
+            now=dt.datetime.now(dt.UTC),
+        )
+
+    clock = FakeClock(dt.datetime.now(dt.UTC))  # the jobs are looked at, not run
+    async with running_bot(
+        standin, tmp_path / "c.db", prepare=a_digest, clock=clock, wikipedia_poll_minutes=10
+    ) as bot:
+        (digest,) = await bot.storage.digests.all()
+        bot.chronicle_scheduler.schedule_retry(digest.id, "2026-06-16", 60.0)
+        names = sorted(job.name for job in bot.chronicle_scheduler.apscheduler.get_jobs())
+    assert names == [
+        "alerts",
+        f"digest {digest.id} (daily onthisday for channel {CHANNEL})",
+        f"digest {digest.id} retry of 2026-06-16",
+        "feeds",
+        "ledgers",
+        "wikipedia",
+    ]

@@ -21,10 +21,12 @@ from bot.cli.lookups import (
     cmd_stats,
 )
 from bot.cli.migrate import cmd_migrate, positive, postgresql_url
+from bot.cli.prune import cmd_prune
 from bot.cli.run import cmd_run
 from bot.cli.wikipedia import cmd_wikipedia_pull, cmd_wikipedia_status
 from bot.config import Settings
 from bot.services import lookups
+from bot.services.ledgers import LEDGERS_KEPT
 from storage import Storage
 from storage.location import database_location
 from storage.models import LANGUAGES
@@ -238,6 +240,22 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("entity", cmd_entity, "an entity: its events, dates and companions")
     lookup(p, "name", "NAME", "a name or an alias")
     command("stats", cmd_stats, "what the archive holds")
+    p = command(
+        "prune",
+        cmd_prune,
+        "delete the digest runs and deliveries nothing needs any more (the bot does it daily)",
+        description="Delete the digest runs and deliveries (the ledgers that keep every post"
+        f" and alert to one) older than {LEDGERS_KEPT.days} days that nothing can look up any"
+        " more, a short transaction at a time: it may run beside the bot, which does the same"
+        " once a day. The space they took is used again for new rows; --vacuum also makes a"
+        " SQLite file smaller.",
+    )
+    p.add_argument(
+        "--vacuum",
+        action="store_true",
+        help="then rewrite a SQLite file without the free space (VACUUM), and say how much it"
+        " gave back; stop the bot first, and have about the file's size free on disk",
+    )
 
     feeds = sub.add_parser(
         "feeds",

@@ -1,13 +1,17 @@
 """What moves when one entity becomes a name of another (EntityRepository.alias and merge):
-its events' links, members' subscriptions and digests' filters, run inside the caller's
+its events' links, members' subscriptions (a member who followed both keeps one, and is
+told: storage.subscription_rules) and digests' filters, run inside the caller's
 transaction. The PostgreSQL counterpart of storage.sqlite.entities' _move and
 storage.sqlite.digests' refresh_filter_keys."""
 
 from __future__ import annotations
 
+from storage import rows as domain_rows
 from storage.models import DigestFilters
 from storage.postgres import event_rows
 from storage.postgres.db import Connection
+from storage.subscription_rules import folded
+from storage.times import utc_now
 
 
 def _count(status: str) -> int:
@@ -40,16 +44,7 @@ async def move_entity(conn: Connection, source_id: int, target_id: int) -> int:
     await conn.execute("DELETE FROM event_entities WHERE entity_id = $1", source_id)
     await event_rows.recount_entities(conn, [target_id, source_id])
     await event_rows.refresh_weights(conn, named_both)
-    # A member subscribed to both keeps the subscription to the target (SQLite's UPDATE OR
-    # IGNORE): the source's is dropped.
-    await conn.execute(
-        "UPDATE subscriptions s SET entity_id = $1 WHERE s.entity_id = $2 AND NOT EXISTS"
-        " (SELECT 1 FROM subscriptions o WHERE o.guild_id = s.guild_id"
-        "  AND o.user_id = s.user_id AND o.entity_id = $1)",
-        target_id,
-        source_id,
-    )
-    await conn.execute("DELETE FROM subscriptions WHERE entity_id = $1", source_id)
+    await _move_subscriptions(conn, source_id, target_id)
     await conn.execute(
         "UPDATE digest_entities d SET entity_id = $1 WHERE d.entity_id = $2 AND NOT EXISTS"
         " (SELECT 1 FROM digest_entities o WHERE o.digest_id = d.digest_id AND o.entity_id = $1)",
@@ -59,6 +54,33 @@ async def move_entity(conn: Connection, source_id: int, target_id: int) -> int:
     await conn.execute("DELETE FROM digest_entities WHERE entity_id = $1", source_id)
     await refresh_filter_keys(conn, target_id)
     return moved
+
+
+async def _move_subscriptions(conn: Connection, source_id: int, target_id: int) -> None:
+    """Members' subscriptions to one entity become subscriptions to the other; a member who
+    followed both keeps one and is told (storage.subscription_rules)."""
+    rows = await conn.fetch(
+        f"{domain_rows.SUBSCRIPTION_SELECT} WHERE s.entity_id IN ($1, $2)"
+        " AND (s.guild_id, s.user_id) IN (SELECT guild_id, user_id FROM subscriptions"
+        "  WHERE entity_id IN ($1, $2) GROUP BY guild_id, user_id HAVING COUNT(*) = 2)",
+        source_id,
+        target_id,
+    )
+    pairs = folded([domain_rows.subscription(r) for r in rows], source_id, target_id)
+    if pairs:
+        await conn.execute(
+            "DELETE FROM subscriptions WHERE id = ANY($1::bigint[])",
+            [pair.dropped.id for pair in pairs],
+        )
+    await conn.execute(
+        "UPDATE subscriptions SET entity_id = $1 WHERE entity_id = $2", target_id, source_id
+    )
+    if pairs:
+        now = utc_now()
+        await conn.executemany(
+            "INSERT INTO pending_notices(user_id, text, created_at) VALUES ($1, $2, $3)",
+            [(pair.kept.user_id, pair.notice, now) for pair in pairs],
+        )
 
 
 async def refresh_filter_keys(conn: Connection, entity_id: int) -> None:

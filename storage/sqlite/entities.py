@@ -13,6 +13,7 @@ from collections.abc import Iterable
 
 import aiosqlite
 
+from storage import rows as domain_rows
 from storage.entity_rules import (
     CLOSEST_CANDIDATES,
     CLOSEST_SUGGESTIONS,
@@ -35,7 +36,9 @@ from storage.sqlite import event_rows
 from storage.sqlite.db import Database, chunked, placeholders
 from storage.sqlite.digests import refresh_filter_keys
 from storage.sqlite.fts import any_word_match, build_match, phrase_match
+from storage.subscription_rules import folded
 from storage.textindex import fold
+from storage.times import now_timestamp
 from storage.words import without_letter_typed
 
 # Names starting with what is typed are ordered by popularity when fewer than this many do;
@@ -378,11 +381,7 @@ class EntityRepository:
         await event_rows.refresh_entity_words(conn, linked)
         await event_rows.recount_entities(conn, [target_id, source_id])
         await event_rows.refresh_weights(conn, named_both)
-        await conn.execute(
-            "UPDATE OR IGNORE subscriptions SET entity_id = ? WHERE entity_id = ?",
-            (target_id, source_id),
-        )
-        await conn.execute("DELETE FROM subscriptions WHERE entity_id = ?", (source_id,))
+        await _move_subscriptions(conn, source_id, target_id)
         await conn.execute(
             "UPDATE OR IGNORE digest_entities SET entity_id = ? WHERE entity_id = ?",
             (target_id, source_id),
@@ -459,3 +458,25 @@ class EntityRepository:
             co_entities_window=CO_ENTITY_WINDOW if head["event_count"] > CO_ENTITY_WINDOW else None,
             aliases=tuple(await self.aliases(entity_id)),
         )
+
+
+async def _move_subscriptions(conn: aiosqlite.Connection, source_id: int, target_id: int) -> None:
+    """Members' subscriptions to one entity become subscriptions to the other; a member who
+    followed both keeps one and is told (storage.subscription_rules)."""
+    rows = await conn.execute_fetchall(
+        f"{domain_rows.SUBSCRIPTION_SELECT} WHERE s.entity_id IN (?, ?)"
+        " AND (s.guild_id, s.user_id) IN (SELECT guild_id, user_id FROM subscriptions"
+        "  WHERE entity_id IN (?, ?) GROUP BY guild_id, user_id HAVING COUNT(*) = 2)",
+        (source_id, target_id, source_id, target_id),
+    )
+    pairs = folded([domain_rows.subscription(r) for r in rows], source_id, target_id)
+    await conn.executemany(
+        "DELETE FROM subscriptions WHERE id = ?", [(pair.dropped.id,) for pair in pairs]
+    )
+    await conn.execute(
+        "UPDATE subscriptions SET entity_id = ? WHERE entity_id = ?", (target_id, source_id)
+    )
+    await conn.executemany(
+        "INSERT INTO pending_notices(user_id, text, created_at) VALUES (?, ?, ?)",
+        [(pair.kept.user_id, pair.notice, now_timestamp()) for pair in pairs],
+    )

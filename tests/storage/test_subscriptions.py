@@ -185,6 +185,45 @@ async def test_an_alias_moves_subscriptions_to_its_canonical_entity(storage: Sto
     assert await storage.subscriptions.for_member(GUILD, BOB) == [both_canonical]
 
 
+async def test_a_merge_keeps_a_member_s_working_subscription_and_tells_them(
+    storage: Storage,
+) -> None:
+    """Alice follows Russia by DM and Syria in a channel Chronicle lost (paused); Bob follows
+    both, both paused; Carol follows Russia alone. Russia merged into Syria: Alice keeps her
+    DM subscription (now to Syria), Bob the one to Syria; each is told at their next command,
+    and Carol, whose subscription just moved, is not."""
+    await arrive(storage, history("Two neighbours", "Russia", "Syria"))
+    alice_dm = await subscribe(storage, ALICE, "Russia")
+    alice_here = await subscribe(storage, ALICE, "Syria", delivery="here", channel=CHANNEL)
+    bob_russia = await subscribe(storage, BOB, "Russia")
+    bob_syria = await subscribe(storage, BOB, "Syria", delivery="here", channel=CHANNEL)
+    carol = await subscribe(storage, CAROL, "Russia")
+    lost = f"Chronicle may no longer post in <#{CHANNEL}> (403)"
+    await storage.subscriptions.pause([alice_here.id, bob_syria.id], lost)
+    await storage.subscriptions.pause([bob_russia.id], "Discord refused the direct message")
+
+    await storage.entities.merge("Russia", "Syria")
+    syria = await entity(storage, "Syria")
+    (kept,) = await storage.subscriptions.for_member(GUILD, ALICE)
+    assert (kept.id, kept.entity_id, kept.delivery, kept.paused_reason) == (
+        alice_dm.id,
+        syria,
+        "dm",
+        None,
+    )
+    (kept,) = await storage.subscriptions.for_member(GUILD, BOB)
+    assert (kept.id, kept.paused_reason) == (bob_syria.id, lost)
+    (moved,) = await storage.subscriptions.for_member(GUILD, CAROL)
+    assert (moved.id, moved.entity) == (carol.id, "Syria")
+
+    told = await storage.subscriptions.take_notice(ALICE)
+    assert told is not None and "“Russia” is now a name of “Syria”" in told
+    assert "to Syria by direct message." in told and f"in <#{CHANNEL}> is gone" in told
+    told = await storage.subscriptions.take_notice(BOB)
+    assert told is not None and f"to Syria in <#{CHANNEL}>, paused" in told
+    assert await storage.subscriptions.take_notice(CAROL) is None
+
+
 # --- what a sweep reads -----------------------------------------------------------------------
 
 

@@ -1,0 +1,98 @@
+"""Subscriptions end to end as the archive changes under what members follow: an operator
+merges two entities a member follows. The real bot over the loopback Discord, a real SQLite
+database, a real RSS feed on 127.0.0.1."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.client import ChronicleBot
+from tests.e2e.harness import ANNA, BORIS, CHLOE, dms_to, running_bot, sample
+from tests.e2e.news_channels_support import OLD
+from tests.e2e.standin.constants import DEFAULT_GUILD_ID
+from tests.e2e.standin.model import UserSpec, make_guild
+from tests.e2e.standin.server import DiscordStandIn
+from tests.support.feed_server import FeedServer, wire_rss
+
+GENERAL = DEFAULT_GUILD_ID + 10
+
+
+@pytest.fixture
+async def standin() -> AsyncIterator[DiscordStandIn]:
+    async with DiscordStandIn(
+        guilds=[make_guild(channels=["general", "news"])], users=[ANNA, BORIS, CHLOE]
+    ) as api:
+        yield api
+    assert not api.internal_errors
+
+
+@pytest.fixture
+async def wire(tmp_path: Path) -> AsyncIterator[FeedServer]:
+    async with FeedServer(tmp_path / "feeds") as server:
+        server.set_file("wire.xml", wire_rss(OLD))
+        yield server
+
+
+async def command(
+    standin: DiscordStandIn, user: UserSpec, command_name: str, /, **options: Any
+) -> dict:
+    handle = await standin.send_slash_command(command_name, options, user=user)
+    return (await handle.callback()).json["data"]
+
+
+async def subscribe(
+    standin: DiscordStandIn, user: UserSpec, entity: str, delivery: str = "dm"
+) -> None:
+    reply = await command(standin, user, "subscribe", entity=entity, delivery=delivery)
+    assert "now follow" in reply["content"], reply
+
+
+async def publish(bot: ChronicleBot, wire: FeedServer, items: list[tuple[str, str]]) -> None:
+    """The wire now carries these items; the bot polls it and sends its alerts."""
+    wire.set_file("wire.xml", wire_rss([*items, *OLD]))
+    await bot.feeds.poll_all()
+    await bot.alerts.sweep()
+
+
+def alerted(standin: DiscordStandIn, user: UserSpec, words: str) -> list[str]:
+    """The alerts the member was sent by DM that name an event holding these words."""
+    texts = [m.json["embeds"][0]["description"] for m in dms_to(standin, user)]
+    return [text for text in texts if words in text]
+
+
+async def test_a_merge_keeps_the_subscription_that_works_and_tells_the_member(
+    standin: DiscordStandIn, wire: FeedServer, tmp_path: Path
+) -> None:
+    """Anna follows Russia by DM (working) and Syria in #general, paused since Chronicle
+    lost that channel. An operator merges Russia into Syria: Anna keeps hearing of it by
+    DM, and her next command tells her what became of her two subscriptions."""
+    async with running_bot(standin, tmp_path / "c.db", prepare=sample) as bot:
+        await bot.feeds.add_feed(wire.url("wire.xml"), name="Wire")
+        await subscribe(standin, ANNA, "Russia")
+        await subscribe(standin, ANNA, "Syria", "here")
+        (syria,) = [
+            s
+            for s in await bot.storage.subscriptions.for_member(DEFAULT_GUILD_ID, ANNA.id)
+            if s.entity == "Syria"
+        ]
+        await bot.storage.subscriptions.pause(
+            [syria.id], f"Chronicle may no longer post in <#{GENERAL}> (403)"
+        )
+        await bot.storage.entities.merge("Russia", "Syria")
+
+        await publish(bot, wire, [("m-1", "Russia recalls its ambassador")])
+        assert len(alerted(standin, ANNA, "recalls its ambassador")) == 1
+
+        handle = await standin.send_slash_command("subscriptions", user=ANNA)
+        listing = (await handle.response())["embeds"][0]
+        assert listing["title"].startswith("Your subscriptions (1 of")
+        assert re.search(r"\*\*Syria\*\*", listing["description"])
+        assert "paused" not in listing["description"]
+        (notice,) = [f.json["content"] for f in await handle.followups(count=1)]
+        assert "“Russia” is now a name of “Syria”" in notice
+        assert "by direct message" in notice and f"in <#{GENERAL}> is gone" in notice

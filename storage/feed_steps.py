@@ -29,12 +29,14 @@ And one rule for the entries the feed carried before:
 * **A corrected entry corrects its event, in place.** An entry still in the document
   whose headline or summary is no longer its event's (a wire's "kills 10" corrected to
   "kills 100") gives the event its new headline, summary and language (searched by them
-  from then on; its key, date and sources stay, nothing is announced again), and links the
-  names the new text mentions. Only an event this feed alone told: made by its entries
-  (``origin = 'feed'``), carried by no other feed, not listed by the portal, not taken off;
-  an event of the archive or the portal, or one another feed joined, keeps its text (whose
-  telling wins is not the feed's to say). Nor when the document's entries of one event
-  (a re-emitted identity beside the old one) say different things.
+  from then on; its key, date and sources stay, nothing is announced again), and its links
+  become the names the new text mentions: all of its links came from its entry's text, so
+  a name the correction drops ("Russia recalls..." corrected to "Belarus recalls...") is
+  unlinked, and a name it brings is linked. Only an event this feed alone told: made by its
+  entries (``origin = 'feed'``), carried by no other feed, not listed by the portal, not
+  taken off; an event of the archive or the portal, or one another feed joined, keeps its
+  text (whose telling wins is not the feed's to say). Nor when the document's entries of
+  one event (a re-emitted identity beside the old one) say different things.
 """
 
 from __future__ import annotations
@@ -152,7 +154,8 @@ class EntrySQL(Protocol):
         ...
 
     async def correct(self, event: ToldEvent, text: EntryText) -> None:
-        """The event's headline, summary and language as the text has them, searched so."""
+        """The event's headline, summary and language as the text has them, searched so;
+        its links the text's names, and no others."""
         ...
 
 
@@ -263,8 +266,8 @@ async def place_entries(
 
 
 async def correct_events(corrections: Sequence[EntryText], sql: EntrySQL, placed: Placed) -> None:
-    """The events these entries carried before correct (see above), corrected; their ids go
-    to ``placed.stored.corrected``, the names their new texts mention to ``placed.links``."""
+    """The events these entries carried before correct (see above), corrected, and linked
+    to the names their new texts mention; their ids go to ``placed.stored.corrected``."""
     if not corrections:
         return
     told = await sql.told([text.identity for text in corrections])
@@ -272,4 +275,3 @@ async def correct_events(corrections: Sequence[EntryText], sql: EntrySQL, placed
         await sql.correct(told[text.identity], text)
         placed.stored.corrected.append(event_id)
         placed.mine.add(event_id)
-        placed.links.extend((event_id, name) for name in text.entities)

@@ -512,7 +512,7 @@ class EntryText:
     headline: str
     summary: str
     lang: str
-    entities: tuple[str, ...] = ()  # the names the text mentions (linked; none taken off)
+    entities: tuple[str, ...] = ()  # the names the text mentions: its event's links
 
 
 @dataclass(slots=True)

@@ -44,6 +44,7 @@ from storage.models import (
 )
 from storage.postgres import event_rows
 from storage.postgres.db import Connection, Database
+from storage.postgres.feed_corrections import correct_event
 from storage.textindex import headline_tokens
 
 _FEED_COLUMNS = (
@@ -426,16 +427,7 @@ class FeedRepository:
     async def _correct(
         self, conn: Connection, event: ToldEvent, text: EntryText, now: dt.datetime
     ) -> None:
-        await conn.execute(
-            "UPDATE events SET headline = $1, summary = $2, lang = $3, updated_at = $4"
-            " WHERE id = $5",
-            text.headline,
-            text.summary,
-            text.lang,
-            now,
-            event.id,
-        )
-        await event_rows.index_events(conn, [event.id])  # searched by what it says now
+        await correct_event(conn, event, text, now)
         index = self._days.get(event.date)
         if index is not None and event.id in index.known:
             # Later entries are matched to the event by what it says now.

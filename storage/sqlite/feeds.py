@@ -60,6 +60,7 @@ from storage.models import (
 )
 from storage.sqlite import event_rows
 from storage.sqlite.db import Database, chunked, placeholders
+from storage.sqlite.feed_corrections import correct_event
 from storage.textindex import headline_tokens
 from storage.times import from_timestamp, to_timestamp
 
@@ -457,11 +458,7 @@ class FeedRepository:
     async def _correct(
         self, conn: aiosqlite.Connection, event: ToldEvent, text: EntryText, now: str
     ) -> None:
-        # The full-text and headline-pair indexes follow by their triggers.
-        await conn.execute(
-            "UPDATE events SET headline = ?, summary = ?, lang = ?, updated_at = ? WHERE id = ?",
-            (text.headline, text.summary, text.lang, now, event.id),
-        )
+        await correct_event(conn, event, text, now)
         index = self._days.get(event.date.isoformat())
         if index is not None and event.id in index.known:
             # Later entries are matched to the event by what it says now. (One the index

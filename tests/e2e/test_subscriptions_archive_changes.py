@@ -1,5 +1,6 @@
-"""Subscriptions end to end as the archive changes under what members follow: an operator
-merges two entities a member follows. The real bot over the loopback Discord, a real SQLite
+"""Subscriptions end to end as the archive changes under what members follow: a wire
+corrects an entry to no longer name an entity, an operator merges two entities a member
+follows. The real bot over the loopback Discord, a real SQLite
 database, a real RSS feed on 127.0.0.1."""
 
 from __future__ import annotations
@@ -63,6 +64,33 @@ def alerted(standin: DiscordStandIn, user: UserSpec, words: str) -> list[str]:
     """The alerts the member was sent by DM that name an event holding these words."""
     texts = [m.json["embeds"][0]["description"] for m in dms_to(standin, user)]
     return [text for text in texts if words in text]
+
+
+async def entity_page(standin: DiscordStandIn, name: str) -> str:
+    """What /entity shows a member of an entity's recent events."""
+    embed = (await command(standin, ANNA, "entity", name=name))["embeds"][0]
+    return "\n".join(f["value"] for f in embed.get("fields", ()) if f["name"] == "Recent events")
+
+
+async def test_a_correction_that_drops_a_followed_entity_takes_the_event_off_its_page(
+    standin: DiscordStandIn, wire: FeedServer, tmp_path: Path
+) -> None:
+    """A wire corrects "Russia recalls its ambassador to Norway" to "Belarus recalls...":
+    /entity Russia, which Anna follows, no longer lists an event that does not involve
+    Russia."""
+    async with running_bot(standin, tmp_path / "c.db", prepare=sample) as bot:
+        await bot.feeds.add_feed(wire.url("wire.xml"), name="Wire")
+        await subscribe(standin, ANNA, "Russia")
+        await publish(bot, wire, [("d-1", "Russia recalls its ambassador to Norway")])
+        assert len(alerted(standin, ANNA, "ambassador to Norway")) == 1
+        assert "ambassador to Norway" in await entity_page(standin, "Russia")
+
+        await publish(bot, wire, [("d-1", "Belarus recalls its ambassador to Norway")])
+        assert "ambassador to Norway" not in await entity_page(standin, "Russia")
+        card = (await command(standin, ANNA, "event", query="Belarus recalls its ambassador"))[
+            "embeds"
+        ][0]
+        assert card["title"].startswith("Belarus recalls its ambassador to Norway")
 
 
 async def test_a_merge_keeps_the_subscription_that_works_and_tells_the_member(

@@ -133,3 +133,40 @@ async def test_an_archive_event_keeps_the_archive_s_words(
     assert event is not None
     assert (event.headline, event.summary) == (page.headline, page.summary)
     assert polled.corrected == []
+
+
+async def test_a_name_the_correction_drops_leaves_the_event(
+    storage: Storage, server: FeedServer, service: FeedService, clock: Clock
+) -> None:
+    """A wire places a quake near Antofagasta, then corrects the entry to Iquique: the event
+    is Iquique's, and no longer on Antofagasta's page."""
+    await storage.events.import_batch(
+        [
+            PageRecord(
+                key=make_key(dt.date(2017, 6, 16), "seed"),
+                date=dt.date(2017, 6, 16),
+                headline="Seed event",
+                entities=("Antofagasta", "Iquique"),
+            )
+        ]
+    )
+    server.set_file("f.xml", rss(BASE))
+    added = await service.add_feed(server.url("f.xml"))
+    clock.now = NOW + 11 * MINUTE
+    first = entry("c1", "Earthquake strikes near Antofagasta", link=LINK, date=clock.now)
+    server.set_file("f.xml", rss(first, BASE))
+    (event_id,) = (await service.poll_feed(added.feed)).announced
+    antofagasta = await storage.entities.find("Antofagasta")
+    assert antofagasta is not None
+    recent = (await storage.entities.profile(antofagasta[0])).recent
+    assert event_id in [b.id for b in recent]
+
+    clock.now = NOW + 22 * MINUTE
+    corrected = entry("c1", "Earthquake strikes near Iquique", link=LINK, date=clock.now)
+    server.set_file("f.xml", rss(corrected, BASE))
+    polled = await service.poll_feed(await current(storage, added.feed))
+    assert polled.corrected == [event_id]
+    event = await storage.events.get(event_id)
+    assert event is not None and event.entities == ("Iquique",)
+    recent = (await storage.entities.profile(antofagasta[0])).recent
+    assert event_id not in [b.id for b in recent]

@@ -94,7 +94,9 @@ async def test_an_idle_bot_writes_no_line_per_check(
     lines = err.decode().splitlines()
     assert process.returncode == 0, "\n".join(lines)
     assert any(" INFO bot.client: connected as " in line for line in lines)
-    assert [line for line in lines if "apscheduler" in line] == []
+    # (A loaded machine may make a run late, which APScheduler warns of: not a line a check
+    # writes.)
+    assert [line for line in lines if " INFO apscheduler" in line] == []
 
 
 async def test_every_job_has_the_name_the_log_calls_it_by(

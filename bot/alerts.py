@@ -3,7 +3,9 @@
 A sweep reads the announceable events after its watermark (feed polls run it at once;
 `chronicle import --announce` from another process is picked up by the periodic sweep),
 finds the subscriptions whose entity is in them, and sends each subscriber one message
-listing their events. Each (target, event) is claimed in the delivery ledger before the
+listing their events; then, after a watermark of their own, the entities feeds'
+corrections linked to events already announced, for those entities' subscribers
+(storage.subscription_rules). Each (target, event) is claimed in the delivery ledger before the
 message goes out, so a restart or an overlapping sweep never repeats one, and marked sent once
 it has. A claim a process left unsent (it died in between) is taken back by the next sweep of
 the process running its server's shard, once CLAIM_GRACE has passed, and sent again: once, as
@@ -42,6 +44,8 @@ from storage.models import Match, Subscription
 log = logging.getLogger(__name__)
 
 WATERMARK = "alerts.after_event_id"
+# The watermark of the links corrections gave announced events (one per shard, as WATERMARK).
+CORRECTED = "alerts.after_corrected_link"
 SWEEP_BATCH = 5000
 UNKNOWN_MEMBER = 10007  # Discord: the user is not a member of the server
 # A member found in a server is asked about again after this: one request per subscriber and
@@ -84,7 +88,8 @@ class AlertService:
             self._left.clear()
             self._dropped.clear()
             sent = await self._retry_unsent()
-            return sent + await self._sweep()
+            sent += await self._sweep()
+            return sent + await self._sweep_corrected()
 
     async def _sweep(self) -> int:
         repo = self.bot.storage.subscriptions
@@ -151,6 +156,35 @@ class AlertService:
             if await self._send(target, items):
                 sent += 1
         return sent
+
+    async def _sweep_corrected(self) -> int:
+        """Alert the subscribers of what feeds' corrections linked to announced events
+        (storage.subscription_rules), read after watermarks of their own as _sweep reads
+        new events: an event's own sweep went by before the correction named what they
+        follow. The ledger keeps anyone told of the event already from hearing of it again."""
+        repo = self.bot.storage.subscriptions
+        keys = [CORRECTED + key.removeprefix(WATERMARK) for key in self._watermarks()]
+        stored = [await repo.state(key) for key in keys]
+        if None in stored:
+            # As _sweep's: what was corrected before the first sweep is history; a shard
+            # new to sharding starts where the unsharded bot stopped.
+            start = await repo.state(CORRECTED) if keys != [CORRECTED] else None
+            if start is None:
+                start = str(await repo.newest_corrected_link())
+            for key, value in zip(keys, stored, strict=True):
+                if value is None:
+                    await repo.set_state(key, start)
+            stored = [start if value is None else value for value in stored]
+        after = min(int(value) for value in stored if value is not None)
+        sent = 0
+        while True:
+            matches, through = await repo.corrected_matches(after, limit=SWEEP_BATCH)
+            if through == after:
+                return sent
+            sent += await self._deliver(matches)
+            after = through
+            for key in keys:
+                await repo.set_state(key, str(after))
 
     def _owned(self, matches: list[Match]) -> dict[str, list[Match]]:
         """The matches this process alerts, by target. An event's alert to a target is sent

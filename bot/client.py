@@ -229,6 +229,8 @@ class ChronicleBot(commands.AutoShardedBot):
         report = await self.feeds.poll_due()
         if report.new_event_ids:
             await self.announce()
+        elif report.corrected_ids:
+            await self.alerts.sweep()  # a correction may name what members follow
 
     async def poll_wikipedia(self) -> None:
         """Poll the portal if it is due, then tell subscribers and live digests what it

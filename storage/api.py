@@ -562,6 +562,18 @@ class SubscriptionRepository(Protocol):
         """Active subscriptions whose entity is in these events, not yet delivered there."""
         ...
 
+    async def newest_corrected_link(self) -> int:
+        """The last corrected link's id (0: none): where a first sweep starts reading them."""
+        ...
+
+    async def corrected_matches(self, after: int, *, limit: int) -> tuple[list[Match], int]:
+        """Active subscriptions to the entities feeds' corrections linked to announced events
+        (storage.subscription_rules), of the next ``limit`` corrected links after ``after``,
+        each with its event while the event is live and still linked to the entity, not yet
+        delivered there (and above ALERTS_PRUNED_THROUGH, whose deliveries may be gone); and
+        the last link read (``after`` if none)."""
+        ...
+
     async def claim(
         self, target: str, event_ids: Sequence[int], *, guild_id: int | None = None
     ) -> list[int]:

@@ -32,11 +32,12 @@ And one rule for the entries the feed carried before:
   from then on; its key, date and sources stay, nothing is announced again), and its links
   become the names the new text mentions: all of its links came from its entry's text, so
   a name the correction drops ("Russia recalls..." corrected to "Belarus recalls...") is
-  unlinked, and a name it brings is linked. Only an event this feed alone told: made by its
-  entries (``origin = 'feed'``), carried by no other feed, not listed by the portal, not
-  taken off; an event of the archive or the portal, or one another feed joined, keeps its
-  text (whose telling wins is not the feed's to say). Nor when the document's entries of
-  one event (a re-emitted identity beside the old one) say different things.
+  unlinked, and a name it brings is linked, which alerts that entity's subscribers
+  (storage.subscription_rules). Only an event this feed alone told: made by its entries
+  (``origin = 'feed'``), carried by no other feed, not listed by the portal, not taken off;
+  an event of the archive or the portal, or one another feed joined, keeps its text (whose
+  telling wins is not the feed's to say). Nor when the document's entries of one event
+  (a re-emitted identity beside the old one) say different things.
 """
 
 from __future__ import annotations
@@ -155,7 +156,8 @@ class EntrySQL(Protocol):
 
     async def correct(self, event: ToldEvent, text: EntryText) -> None:
         """The event's headline, summary and language as the text has them, searched so;
-        its links the text's names, and no others."""
+        its links the text's names, and no others (the entities it gains kept as
+        corrected links, storage.subscription_rules)."""
         ...
 
 

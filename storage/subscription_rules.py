@@ -1,6 +1,15 @@
 """What members' subscriptions do as the archive changes under them, the same on every
 backend.
 
+* **A correction that names an entity alerts its subscribers.** A feed's correction of an
+  event (storage.feed_steps) links it to the names its new text mentions. Each entity it
+  gains is kept, with the event, as a *corrected link* when the event is news (announced,
+  not taken off) and the correction came within CORRECTION_NEWS of the event's arrival
+  (later, the event is no longer news). The alert sweep reads corrected links after a
+  watermark of its own, as it reads new events after its own, and alerts the active
+  subscribers of those entities (only of those: the event's other entities had their
+  sweep), while the entity is still linked to it. The delivery ledger keeps anyone told of
+  the event already from hearing of it twice.
 * **A merge keeps the subscription that works.** When one entity becomes a name of another
   (`chronicle entities merge` and `alias`, a portal redirect, bot/aliases.tsv), a member who
   followed both keeps one subscription: the one that is not paused, else the one to the
@@ -10,10 +19,17 @@ backend.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Final
 
 from storage.models import Subscription
+
+# A correction that comes later than this after its event arrived alerts no one: the event
+# is no longer news. (The alert ledger, which keeps the event from going to anyone twice, is
+# kept far longer than this.)
+CORRECTION_NEWS: Final = dt.timedelta(days=3)
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,7 +14,7 @@ from storage import notices
 from storage import rows as domain_rows
 from storage.ledgers import alert_target
 from storage.models import Match, RetakenClaims, Subscription
-from storage.postgres import event_rows
+from storage.postgres import event_rows, feed_corrections
 from storage.postgres.db import Database
 from storage.postgres.ledgers import forget_alert_targets
 from storage.times import utc_now
@@ -170,6 +170,12 @@ class SubscriptionRepository:
     async def matches(self, event_ids: Sequence[int]) -> list[Match]:
         """Active subscriptions whose entity is in these events, not yet delivered there."""
         return await self._matching(event_ids, undelivered=True)
+
+    async def newest_corrected_link(self) -> int:
+        return await feed_corrections.newest_corrected_link(self.db)
+
+    async def corrected_matches(self, after: int, *, limit: int) -> tuple[list[Match], int]:
+        return await feed_corrections.corrected_matches(self.db, after, limit=limit)
 
     async def _matching(self, event_ids: Sequence[int], *, undelivered: bool) -> list[Match]:
         if not event_ids:

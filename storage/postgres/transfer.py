@@ -68,6 +68,7 @@ TABLES: tuple[Table, ...] = (
     Table("portal_titles", ("wiki", "title")),
     Table("portal_polls", ("wiki",)),
     Table("deliveries", ("target", "event_id")),
+    Table("corrected_links", ("id",)),
     Table("subscriptions", ("id",)),
     Table("pending_notices", ("id",)),
     Table("bot_state", ("name",)),
@@ -120,6 +121,7 @@ IDENTITIES = (
     "subscriptions",
     "digests",
     "pending_notices",
+    "corrected_links",
 )
 
 

@@ -9,7 +9,7 @@ from storage import notices
 from storage import rows as domain_rows
 from storage.ledgers import alert_target
 from storage.models import Match, RetakenClaims, Subscription
-from storage.sqlite import event_rows
+from storage.sqlite import event_rows, feed_corrections
 from storage.sqlite.db import Database, chunked, placeholders
 from storage.sqlite.ledgers import forget_alert_targets
 from storage.times import now_timestamp, to_timestamp, utc_now
@@ -154,6 +154,12 @@ class SubscriptionRepository:
     async def matches(self, event_ids: Sequence[int]) -> list[Match]:
         """Active subscriptions whose entity is in these events, not yet delivered there."""
         return await self._matching(event_ids, undelivered=True)
+
+    async def newest_corrected_link(self) -> int:
+        return await feed_corrections.newest_corrected_link(self.db)
+
+    async def corrected_matches(self, after: int, *, limit: int) -> tuple[list[Match], int]:
+        return await feed_corrections.corrected_matches(self.db, after, limit=limit)
 
     async def _matching(self, event_ids: Sequence[int], *, undelivered: bool) -> list[Match]:
         found: list[Match] = []

@@ -1,10 +1,11 @@
 """Subscriptions end to end as the archive changes under what members follow: a wire
-corrects an entry to no longer name an entity, an operator merges two entities a member
-follows. The real bot over the loopback Discord, a real SQLite
-database, a real RSS feed on 127.0.0.1."""
+corrects an entry to name (or no longer name) an entity, an operator merges two entities a
+member follows. The real bot over the loopback Discord, a real SQLite database, a real RSS
+feed on 127.0.0.1."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -13,8 +14,8 @@ from typing import Any
 import pytest
 
 from bot.client import ChronicleBot
-from tests.e2e.harness import ANNA, BORIS, CHLOE, dms_to, running_bot, sample
-from tests.e2e.news_channels_support import OLD
+from tests.e2e.harness import ANNA, BORIS, CHLOE, FakeClock, dms_to, running_bot, sample
+from tests.e2e.news_channels_support import OLD, ingest
 from tests.e2e.standin.constants import DEFAULT_GUILD_ID
 from tests.e2e.standin.model import UserSpec, make_guild
 from tests.e2e.standin.server import DiscordStandIn
@@ -70,6 +71,54 @@ async def entity_page(standin: DiscordStandIn, name: str) -> str:
     """What /entity shows a member of an entity's recent events."""
     embed = (await command(standin, ANNA, "entity", name=name))["embeds"][0]
     return "\n".join(f["value"] for f in embed.get("fields", ()) if f["name"] == "Recent events")
+
+
+async def test_a_correction_that_names_a_followed_entity_alerts_its_subscribers_once(
+    standin: DiscordStandIn, wire: FeedServer, tmp_path: Path
+) -> None:
+    """A wire posts "Heavy snow closes mountain passes in Syria", then corrects the entry
+    to name Russia too. Anna, who follows Russia, hears of it once; Boris, who follows
+    Syria and was alerted already, and Chloe, who follows both and was too, hear nothing
+    more."""
+    async with running_bot(standin, tmp_path / "c.db", prepare=sample) as bot:
+        await bot.feeds.add_feed(wire.url("wire.xml"), name="Wire")
+        await subscribe(standin, ANNA, "Russia")
+        await subscribe(standin, BORIS, "Syria")
+        await subscribe(standin, CHLOE, "Syria")
+        await subscribe(standin, CHLOE, "Russia")
+        await publish(bot, wire, [("c-1", "Heavy snow closes mountain passes in Syria")])
+        assert alerted(standin, ANNA, "mountain passes") == []
+        assert len(alerted(standin, BORIS, "mountain passes")) == 1
+        assert len(alerted(standin, CHLOE, "mountain passes")) == 1
+
+        corrected = [("c-1", "Heavy snow closes mountain passes in Syria and Russia")]
+        await publish(bot, wire, corrected)
+        (alert,) = alerted(standin, ANNA, "mountain passes")
+        assert "in Syria and Russia" in alert and "Russia" in alert
+        assert len(alerted(standin, BORIS, "mountain passes")) == 1
+        assert len(alerted(standin, CHLOE, "mountain passes")) == 1
+        assert "in Syria and Russia" in await entity_page(standin, "Russia")
+
+        # The next polls and sweeps (the feed's bytes changed, nothing else) tell no one again.
+        await publish(bot, wire, [*corrected, ("c-2", "Markets close early for the holiday")])
+        await bot.alerts.sweep()
+        assert len(alerted(standin, ANNA, "mountain passes")) == 1
+
+
+async def test_the_bot_s_feed_job_alerts_a_correction_at_once(
+    standin: DiscordStandIn, wire: FeedServer, tmp_path: Path
+) -> None:
+    """The bot's own feed job: a poll that corrects an event and brings nothing new still
+    alerts the subscribers of the name the correction brought, then and there."""
+    clock = FakeClock(dt.datetime.now(dt.UTC))
+    async with running_bot(standin, tmp_path / "c.db", prepare=sample, clock=clock) as bot:
+        await bot.feeds.add_feed(wire.url("wire.xml"), name="Wire")
+        await subscribe(standin, ANNA, "Russia")
+        await ingest(bot, clock, wire, [("c-1", "Heavy snow closes mountain passes"), *OLD])
+        assert alerted(standin, ANNA, "mountain passes") == []
+        corrected = ("c-1", "Heavy snow closes mountain passes in Russia")
+        await ingest(bot, clock, wire, [corrected, *OLD])
+        assert len(alerted(standin, ANNA, "mountain passes in Russia")) == 1
 
 
 async def test_a_correction_that_drops_a_followed_entity_takes_the_event_off_its_page(

@@ -86,6 +86,11 @@ class PollReport:
         return [event_id for o in self.outcomes for event_id in o.announced]
 
     @property
+    def corrected_ids(self) -> list[int]:
+        """Events their feeds corrected (which may now name what members follow)."""
+        return [event_id for o in self.outcomes for event_id in o.corrected]
+
+    @property
     def created_ids(self) -> list[int]:
         return [event_id for o in self.outcomes for event_id in o.created]
 

@@ -48,7 +48,7 @@ async def sample_db(tmp_path: Path) -> Path:
 async def source_db(sample_db: Path) -> Path:
     """The sample with a row or more in every table the copy takes: an article, an entity
     merged into a newer one (a reference forward, across batches), feeds, the portal,
-    digests, subscriptions, the ledger, settings."""
+    digests, subscriptions, the ledger, a correction's link, settings."""
     store = await open_storage(sample_db)
     try:
         event = await store.events.get_by_key(MOD_KEY)
@@ -93,6 +93,7 @@ async def source_db(sample_db: Path) -> Path:
                 ("dm:42", event.id, NOW, "claimed", 2, 1 << 22),  # pending: its retry's
                 ("digest:5", event.id, NOW, "sent", 1, None),
             ],
+            "corrected_links": [(2, event.id, entity_id, NOW)],
             "subscriptions": [(4, 1, 42, entity_id, "dm", None, NOW, None)],
             "pending_notices": [(3, 42, "Your subscription moved.", NOW)],
             "bot_state": [("gateway", "resume")],

@@ -12,7 +12,7 @@ from discord import app_commands
 
 from bot.errors import UserError
 from bot.failures import interaction_archive_failure, log_failure
-from bot.render import error_text
+from bot.render import CONTENT_LIMIT, cut_escaped, error_text, escape_reason
 from storage import Storage
 from storage.problems import Cause
 
@@ -160,4 +160,6 @@ async def _notice_after_reply(
         if answered(interaction):
             break
         await asyncio.sleep(0.05)
-    await send_ephemeral(interaction, notice)
+    # Notices name entities and channels: the names shown as written, the channels drawn.
+    shown = cut_escaped(escape_reason(notice), CONTENT_LIMIT)
+    await send_ephemeral(interaction, shown)

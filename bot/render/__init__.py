@@ -58,7 +58,14 @@ from bot.render.limits import (
     fit_embed,
     lines_within,
 )
-from bot.render.markdown import discord_date, discord_time, escape, escape_reason, link
+from bot.render.markdown import (
+    cut_escaped,
+    discord_date,
+    discord_time,
+    escape,
+    escape_reason,
+    link,
+)
 from bot.render.subscriptions import choice_name, subscription_pages, subscriptions_embed
 from bot.render.text import (
     entity_text,
@@ -100,6 +107,7 @@ __all__ = [
     "choice_name",
     "count",
     "cut",
+    "cut_escaped",
     "day_heading",
     "digest_messages",
     "digest_text",

@@ -20,7 +20,14 @@ from bot.render.limits import (
     fit_embed,
     lines_within,
 )
-from bot.render.markdown import discord_date, discord_time, escape, link, safe_url
+from bot.render.markdown import (
+    cut_escaped,
+    discord_date,
+    discord_time,
+    escape,
+    link,
+    safe_url,
+)
 from bot.services.lookups import EventCard
 from storage.models import ArchiveStats, EntityProfile, Event, EventBrief, RelatedEvent, SearchHit
 
@@ -289,16 +296,6 @@ def error_text(message: str, suggestions: Sequence[str] = ()) -> str:
         header = "\nDid you mean:\n"
         room = CONTENT_LIMIT - len(text) - len(header)
         if sum(len(f"• {line}\n") for line in shown) > room:
-            shown = [_cut_escaped(line, room // len(shown) - len("• \n")) for line in shown]
+            shown = [cut_escaped(line, room // len(shown) - len("• \n")) for line in shown]
         text += header + "\n".join(f"• {line}" for line in shown)
     return cut(text, CONTENT_LIMIT)
-
-
-def _cut_escaped(escaped: str, limit: int) -> str:
-    """Escaped text cut as `cut` cuts, never between a backslash and what it escapes."""
-    if len(escaped) <= limit:
-        return escaped
-    head = cut(escaped, limit).removesuffix("…")
-    if (len(head) - len(head.rstrip("\\"))) % 2:
-        head = head[:-1]
-    return head + "…"

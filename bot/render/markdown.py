@@ -6,6 +6,8 @@ from __future__ import annotations
 import datetime as dt
 import re
 
+from bot.render.common import cut
+
 _CHANNEL_ESCAPED = re.compile(r"\\<#(\d+)>")
 _URL_UNSAFE = re.compile(r"[\s\x00-\x1f\x7f()<>\"\\^`{|}]")
 # What Discord draws from text: emphasis, spoilers, code, strikethrough and a masked link's
@@ -34,6 +36,16 @@ def escape_reason(reason: str) -> str:
     """A reason Chronicle gave (why something is paused), escaped, but for the channels it
     names (``<#123>``), which are drawn as channels."""
     return _CHANNEL_ESCAPED.sub(r"<#\1>", escape(reason))
+
+
+def cut_escaped(escaped: str, limit: int) -> str:
+    """Escaped text cut as `cut` cuts, never between a backslash and what it escapes."""
+    if len(escaped) <= limit:
+        return escaped
+    head = cut(escaped, limit).removesuffix("…")
+    if (len(head) - len(head.rstrip("\\"))) % 2:
+        head = head[:-1]
+    return head + "…"
 
 
 def safe_url(url: str | None) -> str | None:

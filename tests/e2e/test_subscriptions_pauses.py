@@ -174,3 +174,22 @@ async def test_one_subscribe_after_closed_dms_resumes_them_all(
         assert "Syria and Iraq close a border crossing" in text
         # A /subscribe that resumed nothing says nothing of it.
         assert "resumed" not in await subscribe(standin, ANNA, "Syria")
+
+
+async def test_a_notice_shows_the_names_it_holds_as_written(
+    standin: DiscordStandIn, tmp_path: Path
+) -> None:
+    """A notice names entities as Chronicle knows them, and an entity's name may hold
+    markdown ("Al_Qassam", "||x||"): shown as written, while the channels it names are
+    still drawn as channels."""
+    async with running_bot(standin, tmp_path / "c.db", prepare=sample) as bot:
+        await bot.storage.subscriptions.add_notice(
+            ANNA.id,
+            f"“Al_Qassam_Brigades” is now a name of “**Hamas** ||x||”: your alerts in <#{GENERAL}>"
+            " are paused.",
+        )
+        (notice,) = await told(standin, ANNA)
+    assert notice == (
+        r"“Al\_Qassam\_Brigades” is now a name of “\*\*Hamas\*\* \|\|x\|\|”: your alerts in"
+        f" <#{GENERAL}> are paused."
+    )

@@ -20,6 +20,7 @@ from bot.cli.imports import cmd_import
 from bot.cli.migrate import cmd_migrate
 from bot.cli.output import text_width
 from bot.cli.parser import build_parser
+from bot.cli.prune import cmd_prune
 from bot.cli.run import cmd_run, run_refusal
 from bot.cli.wikipedia import cmd_wikipedia_pull
 from bot.config import ConfigError, Settings
@@ -40,15 +41,36 @@ log = logging.getLogger("chronicle")
 
 
 async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
-    try:
-        with ExitStack() as held:
-            if args.handler in HOLD_DATABASE:
-                creates = args.handler in CREATE_DATABASE
+    why = _why_alone(args)
+    with ExitStack() as held:
+        if why is not None:
+            creates = args.handler in CREATE_DATABASE
+            try:
                 held.enter_context(held_by_one_bot(settings.database, create=creates))
-            return await _open_and_run(args, settings)
-    except StorageError as exc:  # the database held by a bot
-        print(f"chronicle: {exc}", file=sys.stderr)
-        return 1
+            except StorageError as exc:  # a bot holds it
+                print(f"chronicle: {exc}: {why}", file=sys.stderr)
+                return 1
+        return await _open_and_run(args, settings)
+
+
+def _why_alone(args: argparse.Namespace) -> str | None:
+    """Why this command needs the database to itself, taken before it is opened (a newer
+    Chronicle refused must not have upgraded the schema under a running bot); None when it
+    runs beside the bot."""
+    if args.handler is cmd_run:
+        return (
+            "one SQLite file serves one bot process. Stop the other one first; to run several"
+            " processes, use PostgreSQL (README: Running at scale)"
+        )
+    if args.handler is cmd_migrate:
+        return "stop it first: it would change the file while it is copied"
+    if args.handler is cmd_prune and args.vacuum:
+        return (
+            "VACUUM rewrites the whole file, and the bot would wait for it. Stop the bot first,"
+            " or prune without --vacuum (which runs beside the bot; the space it frees is"
+            " used again for new rows)"
+        )
+    return None
 
 
 async def _open_and_run(args: argparse.Namespace, settings: Settings) -> int:
@@ -85,10 +107,6 @@ async def _open_and_run(args: argparse.Namespace, settings: Settings) -> int:
 # Commands that bring events in may start a new database; lookups of a path that holds
 # none say so, rather than making an empty one.
 CREATE_DATABASE = frozenset({cmd_import, cmd_run, cmd_feeds_add, cmd_wikipedia_pull})
-# Commands that need the database to themselves, before it is opened (and migrated): the
-# bot (one to a SQLite file), and the copy of a SQLite file, which a running bot would
-# change under it.
-HOLD_DATABASE = frozenset({cmd_run, cmd_migrate})
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -4,15 +4,13 @@ now (the bot does it once a day), and with --vacuum a SQLite file made smaller."
 from __future__ import annotations
 
 import argparse
-import contextlib
 import datetime as dt
-import sys
 
 from bot.cli.output import print_json
 from bot.config import Settings
 from bot.console import TerminalProgress
 from bot.services.ledgers import compaction_summary, prune_ledgers, prune_summary
-from storage import Storage, StorageError, held_by_one_bot
+from storage import Storage
 from storage.ledgers import PruneStep
 
 
@@ -30,22 +28,10 @@ class PruneProgress:
 
 
 async def cmd_prune(args: argparse.Namespace, settings: Settings, storage: Storage) -> int:
-    with contextlib.ExitStack() as held:
-        if args.vacuum:
-            try:
-                held.enter_context(held_by_one_bot(settings.database))
-            except StorageError:
-                print(
-                    f"chronicle: a bot is running on {storage.location}: VACUUM rewrites the"
-                    " whole file, and the bot would wait for it. Stop the bot first, or prune"
-                    " without --vacuum (which runs beside the bot; the space it frees is"
-                    " used again for new rows)",
-                    file=sys.stderr,
-                )
-                return 1
-        progress = None if args.json else PruneProgress()
-        report = await prune_ledgers(storage, now=dt.datetime.now(dt.UTC), progress=progress)
-        compaction = await storage.compact() if args.vacuum else None
+    # With --vacuum the database is held (no bot beside it): bot.cli takes it before opening.
+    progress = None if args.json else PruneProgress()
+    report = await prune_ledgers(storage, now=dt.datetime.now(dt.UTC), progress=progress)
+    compaction = await storage.compact() if args.vacuum else None
     if args.json:
         result = report.as_dict()
         if args.vacuum:

@@ -43,11 +43,7 @@ def bot_lock(database: Path, *, create: bool = True) -> Iterator[None]:
         return
     try:
         if not _try_lock(handle):
-            raise StorageError(
-                f"{database} is in use by another Chronicle bot ({_holder(path)}): one SQLite"
-                " file serves one bot process. Stop the other one first; to run several"
-                " processes, use PostgreSQL (README: Running at scale)"
-            )
+            raise StorageError(f"{database} is in use by a Chronicle bot ({_holder(path)})")
         handle.seek(0)
         handle.truncate()
         handle.write(str(os.getpid()))

@@ -11,6 +11,7 @@ import os
 import sqlite3
 import sys
 from collections.abc import AsyncIterator
+from contextlib import closing
 from pathlib import Path
 
 import asyncpg
@@ -21,6 +22,7 @@ from storage.keys import make_key
 from storage.models import PageRecord
 from tests.conftest import REPO
 from tests.support import postgres
+from tests.support.archives import archive_at_schema
 
 DAY = dt.date(2026, 3, 2)
 EVENTS, MEMBERS = 40, 300
@@ -172,7 +174,8 @@ async def test_vacuum_is_refused_while_a_bot_runs_on_the_file(
     with held_by_one_bot(old_archive):  # as `chronicle run` holds it
         code, out, err = await chronicle(tmp_path, str(old_archive), "prune", "--vacuum")
     assert code == 1 and out == ""
-    assert err.startswith(f"chronicle: a bot is running on {old_archive}: VACUUM rewrites")
+    assert err.startswith(f"chronicle: {old_archive} is in use by a Chronicle bot (process ")
+    assert "): VACUUM rewrites the whole file" in err
     assert "Stop the bot first, or prune without --vacuum" in err
     assert rows(old_archive) == (1, EVENTS * (MEMBERS + 1))  # nothing done
 
@@ -223,3 +226,17 @@ async def test_on_postgresql_vacuum_says_the_space_is_reused(
         "PostgreSQL reuses the space of the pruned rows for new ones (VACUUM has marked it"
         " free); its files do not shrink"
     )
+
+
+async def test_vacuum_refused_beside_a_bot_leaves_an_older_schema_as_it_is(
+    tmp_path: Path,
+) -> None:
+    """A newer Chronicle's `prune --vacuum` beside an older running bot is refused before the
+    file is opened, so its migrations are not applied under that bot."""
+    older = tmp_path / "older.db"
+    archive_at_schema(older, 20, [("2020/01/01/a", "2020-01-01", "Flood in the north")])
+    with held_by_one_bot(older):
+        code, _, err = await chronicle(tmp_path, str(older), "prune", "--vacuum")
+    assert code == 1 and "is in use by a Chronicle bot" in err
+    with closing(sqlite3.connect(older)) as db:
+        assert db.execute("SELECT MAX(version) FROM schema_migrations").fetchone() == (20,)

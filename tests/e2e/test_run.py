@@ -137,7 +137,7 @@ async def test_run_brings_the_bot_up_on_the_sample_archive(
         _, second_err = await asyncio.wait_for(second.communicate(), WAIT)
         assert second.returncode == 1
         assert second_err.decode() == (
-            f"chronicle: {tmp_path / 'chronicle.db'} is in use by another Chronicle bot"
+            f"chronicle: {tmp_path / 'chronicle.db'} is in use by a Chronicle bot"
             f" (process {process.pid}): one SQLite file serves one bot process. Stop the other"
             " one first; to run several processes, use PostgreSQL (README: Running at scale)\n"
         )

@@ -20,16 +20,22 @@ def print_import_report(report: imports.ImportReport, as_json: bool) -> None:
         return
     print(
         f"Imported {render.count(report.files, 'file')}: {report.new} new, {report.updated} updated, "
-        f"{report.incomplete} incomplete, {report.unchanged} unchanged, "
-        f"{len(report.failed)} failed"
+        f"{report.unchanged} unchanged, {len(report.failed)} failed"
         + (f", {len(report.suspect)} suspect" if report.suspect else "")
         + (f", {report.replaced} older versions folded in" if report.replaced else "")
         + (f", {report.superseded} outdated versions skipped" if report.superseded else "")
+        + (
+            f"; {render.count(report.incomplete, 'more event')} known only by links to them"
+            if report.incomplete
+            else ""
+        )
     )
     for failure in report.failed:
         print(f"  failed: {failure.path}: {failure.reason}", file=sys.stderr)
     for suspect in report.suspect:
         print(f"  suspect: {suspect.path}: {suspect.reason}", file=sys.stderr)
+    for skipped in report.skipped:
+        print(f"  skipped: {skipped.path}: {skipped.reason}", file=sys.stderr)
 
 
 class ImportProgress:

@@ -28,10 +28,10 @@ async def import_sample_if_empty(storage: Storage) -> None:
     log.info("the database is empty: importing the bundled sample archive from %s", sample)
     report = await imports.import_archive(storage, [sample / "news"])
     log.info(
-        "sample archive: %s, %d incomplete, %d failed",
+        "sample archive: %s, %d failed; %d more known only by links to them",
         render.count(report.new, "new event"),
-        report.incomplete,
         len(report.failed),
+        report.incomplete,
     )
     await imports.import_articles(storage, sorted((sample / "articles").glob("*.txt")))
 

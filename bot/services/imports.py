@@ -58,6 +58,13 @@ class FileFailure:
     reason: str
 
 
+# Why an archive file was read but not applied (README: "Importing").
+_OLDER = (
+    "not applied: the archive holds a newer version of this page (newer by its dates, its"
+    " format, its changes, else by its content)"
+)
+
+
 @dataclass(slots=True)
 class ImportReport:
     files: int = 0
@@ -69,6 +76,7 @@ class ImportReport:
     superseded: int = 0
     failed: list[FileFailure] = field(default_factory=list)
     suspect: list[FileFailure] = field(default_factory=list)  # read, but not trusted
+    skipped: list[FileFailure] = field(default_factory=list)  # older than the version held
     new_event_ids: list[int] = field(default_factory=list)
 
     @property
@@ -86,6 +94,7 @@ class ImportReport:
             "superseded": self.superseded,
             "failed": [{"path": f.path, "reason": f.reason} for f in self.failed],
             "suspect": [{"path": f.path, "reason": f.reason} for f in self.suspect],
+            "skipped": [{"path": f.path, "reason": f.reason} for f in self.skipped],
         }
 
 
@@ -219,7 +228,8 @@ async def _import_archive(
                         ahead.append(parse(chunks[index + PARSE_AHEAD]))
                     pages: list[PageRecord] = []
                     days: list[DayEntryRecord] = []
-                    for item in parsed:
+                    files_of: dict[str, list[str]] = {}  # a page's key: the files giving it
+                    for path, item in zip(chunk, parsed, strict=True):
                         if isinstance(item, FileFailure):
                             log.warning("not imported: %s: %s", item.path, item.reason)
                             report.failed.append(item)
@@ -230,6 +240,7 @@ async def _import_archive(
                             report.suspect.append(FileFailure(item.path, item.reason))
                             days.append(item.entry)
                         else:
+                            files_of.setdefault(item.key, []).append(str(path))
                             pages.append(
                                 dataclasses.replace(item, announce=True) if announce else item
                             )
@@ -240,6 +251,9 @@ async def _import_archive(
                     report.unchanged += outcome.unchanged
                     report.replaced += outcome.replaced
                     report.superseded += len(outcome.superseded)
+                    for key in outcome.superseded:
+                        if files_of.get(key):
+                            report.skipped.append(FileFailure(files_of[key].pop(0), _OLDER))
                     if aliases_waiting:
                         _, aliases_waiting = await apply_alias_pairs(storage, aliases_waiting)
                     done += len(chunk)

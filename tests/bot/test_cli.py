@@ -53,7 +53,22 @@ def archive(cli: Cli) -> Cli:
     code, out, _ = cli("import", str(SAMPLE_NEWS), *map(str, SEED_PAGES))
     assert code == 0
     assert out.startswith("Imported 48 files: 41 new, 0 updated,")
+    # Events named in Related lists whose pages did not come are not called incomplete.
+    assert out.rstrip().endswith("more events known only by links to them")
+    assert "incomplete" not in out
     return cli
+
+
+def test_an_import_names_each_file_it_read_but_did_not_apply(cli: Cli) -> None:
+    """Older copies of pages the archive holds newer (the sample's, after the seeds)."""
+    assert cli("import", *map(str, SEED_PAGES))[0] == 0
+    code, out, err = cli("import", str(SAMPLE_NEWS))
+    assert code == 0 and "outdated versions skipped" in out
+    skipped = [line for line in err.splitlines() if line.startswith("  skipped: ")]
+    assert skipped and all(
+        f"{SAMPLE_NEWS}" in line and ": not applied: the archive holds a newer version" in line
+        for line in skipped
+    )
 
 
 def test_show_seed_001_lists_most_shared_related_first(archive: Cli) -> None:

@@ -54,6 +54,23 @@ async def test_versions_in_any_order_are_idempotent(storage: Storage) -> None:
     assert await storage.events.get_by_key(MOD_KEY) == event
 
 
+async def test_a_file_older_than_the_version_held_is_named_with_the_reason(
+    storage: Storage,
+) -> None:
+    """The seed pages are newer versions of sample pages: the sample's copies, imported
+    after them, are read but not applied, and the report names each file and why (a local
+    edit of an older copy would otherwise vanish without a word)."""
+    await import_archive(storage, SEED_PAGES)
+    report = await import_archive(storage, [SAMPLE_NEWS])
+    assert report.superseded >= 1 and len(report.skipped) == report.superseded
+    for skipped in report.skipped:
+        assert Path(skipped.path).is_relative_to(SAMPLE_NEWS)
+        assert skipped.reason.startswith("not applied: the archive holds a newer version")
+    assert report.as_dict()["skipped"] == [
+        {"path": f.path, "reason": f.reason} for f in report.skipped
+    ]
+
+
 async def test_every_index_entity_is_on_its_event(sample_storage: Storage) -> None:
     checked = 0
     for path in SAMPLE_NEWS.rglob("*.md"):

@@ -111,7 +111,9 @@ class AlertService:
         # keep each alert to one message. Not below the events whose rows a prune removed
         # (storage.ledgers): those arrived longer ago than deliveries are kept, and without
         # their rows a watermark behind them (a shard down for weeks, a new shard layout
-        # starting from an old one) would alert someone twice.
+        # starting from an old one) would alert someone twice. Read here it only spares
+        # the reading: a prune may go on while this sweep runs, and what keeps its claims
+        # off the events a prune passes is the claim, which reads the mark itself.
         after = min(int(value) for value in stored if value is not None)
         after = max(after, int(await repo.state(ALERTS_PRUNED_THROUGH) or 0))
         sent = 0
@@ -133,7 +135,8 @@ class AlertService:
         )
         for target, event_id in taken.given_up:
             log.warning(
-                "gave up the alert of event %s to %s: still unsent after its retry",
+                "gave up the alert of event %s to %s: still unsent after its retry, or"
+                " about news older than the alert ledger is kept",
                 event_id,
                 target,
             )

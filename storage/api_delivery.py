@@ -222,7 +222,9 @@ class SubscriptionRepository(Protocol):
     ) -> list[int]:
         """Record deliveries before sending (at most once); the ids newly claimed, pending
         until mark_sent. ``guild_id``: the server they are claimed for, whose shard's process
-        takes them back (retake_claims) should this one die before sending."""
+        takes them back (retake_claims) should this one die before sending. Never an event
+        at or below ALERTS_PRUNED_THROUGH as it stands when the claim is made (a prune
+        running meanwhile included): its deliveries may be gone."""
         ...
 
     async def mark_sent(self, target: str, event_ids: Sequence[int]) -> None:
@@ -244,7 +246,8 @@ class SubscriptionRepository(Protocol):
         """Claims pending for longer than ``grace`` (their process died before sending),
         of the servers on these shards (None: every server): those on their first attempt
         are taken for a second, each by one caller of all the processes asking at once;
-        those on their second are given up (marked failed). A claim is retried once."""
+        those on their second are given up (marked failed), and so are those of events at or
+        below ALERTS_PRUNED_THROUGH. A claim is retried once."""
         ...
 
     async def add_notice(self, user_id: int, text: str) -> None:

@@ -9,10 +9,11 @@ import datetime as dt
 
 from storage import rows as domain_rows
 from storage.feed_steps import ToldEvent
-from storage.ledgers import ALERTS_PRUNED_THROUGH, SUBSCRIPTION_TARGET_SQL
+from storage.ledgers import SUBSCRIPTION_TARGET_SQL
 from storage.models import EntryText, Match
 from storage.postgres import event_rows
 from storage.postgres.db import Connection, Database
+from storage.postgres.ledgers import PRUNED_THROUGH
 from storage.subscription_rules import CORRECTION_NEWS
 from storage.textindex import fold
 
@@ -90,14 +91,12 @@ async def corrected_matches(db: Database, after: int, *, limit: int) -> tuple[li
         " JOIN subscriptions s ON s.entity_id = c.entity_id AND s.paused_reason IS NULL"
         " JOIN entities en ON en.id = s.entity_id"
         " JOIN events e ON e.id = c.event_id"
-        " WHERE e.announce AND e.removed_at IS NULL AND e.id > COALESCE("
-        "  (SELECT value::bigint FROM bot_state WHERE name = $3), 0)"
+        f" WHERE e.announce AND e.removed_at IS NULL AND e.id > {PRUNED_THROUGH}"
         " AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = e.id"
         f"  AND d.target = {SUBSCRIPTION_TARGET_SQL})"
         " ORDER BY e.id, s.entity_id, s.id",
         after,
         through,
-        ALERTS_PRUNED_THROUGH,
     )
     return [
         Match(domain_rows.subscription(r, id_column="sub_id"), event_rows.brief(r)) for r in rows

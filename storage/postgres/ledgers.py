@@ -21,7 +21,7 @@ from storage.ledgers import (
     newest_id_before,
     still_read,
 )
-from storage.postgres.db import Database
+from storage.postgres.db import Connection, Database
 
 
 def _deleted(status: str) -> int:
@@ -33,6 +33,28 @@ _DELETE_BATCH = (
     "DELETE FROM deliveries WHERE target = $1 AND event_id IN"
     " (SELECT event_id FROM deliveries WHERE target = $1 LIMIT $2)"
 )
+
+# ALERTS_PRUNED_THROUGH (0 before the first prune), read in SQL: an alert's claim, its
+# retry and the corrected links' sweep reach no event at or below it.
+PRUNED_THROUGH = (
+    f"COALESCE((SELECT value::bigint FROM bot_state WHERE name = '{ALERTS_PRUNED_THROUGH}'), 0)"
+)
+
+# A prune step that deletes alert rows holds this advisory lock (this schema's) exclusively,
+# from before it raises the mark to its commit, and a claim holds it shared: a claim waits
+# for a step under way and then reads the mark the step committed, and a step waits for the
+# claims under way, so no claim inserts the row of an alert a step has just deleted (ON
+# CONFLICT would wait for the deleting transaction, then insert). Claims do not wait for
+# one another. A lock on the mark's row would not do: before the first prune there is no row
+# to lock.
+_PRUNING_LOCK = "hashtextextended('chronicle.ledgers:' || current_schema(), 0)"
+
+
+async def hold_pruned_through(conn: Connection) -> None:
+    """Wait for a prune step deleting alert rows (in any process) to commit, and keep the
+    next from starting until this transaction ends: PRUNED_THROUGH, read after this in the
+    transaction, holds until it commits."""
+    await conn.execute(f"SELECT pg_advisory_xact_lock_shared({_PRUNING_LOCK})")
 
 
 async def forget_target(db: Database, target: str) -> int:
@@ -159,6 +181,16 @@ class LedgerRepository:
                     (e for t, e in doomed if not t.startswith(DIGEST_TARGET_PREFIX)), default=0
                 )
                 async with self.db.transaction() as conn:
+                    if alerts_through:
+                        # The mark first, under the lock claims wait for (_PRUNING_LOCK).
+                        await conn.execute(f"SELECT pg_advisory_xact_lock({_PRUNING_LOCK})")
+                        await conn.execute(
+                            "INSERT INTO bot_state(name, value) VALUES ($1, $2)"
+                            " ON CONFLICT (name) DO UPDATE SET"
+                            " value = greatest(bot_state.value::bigint, excluded.value::bigint)::text",
+                            ALERTS_PRUNED_THROUGH,
+                            str(alerts_through),
+                        )
                     removed += _deleted(
                         await conn.execute(
                             "DELETE FROM deliveries d"
@@ -170,14 +202,6 @@ class LedgerRepository:
                             before,
                         )
                     )
-                    if alerts_through:
-                        await conn.execute(
-                            "INSERT INTO bot_state(name, value) VALUES ($1, $2)"
-                            " ON CONFLICT (name) DO UPDATE SET"
-                            " value = greatest(bot_state.value::bigint, excluded.value::bigint)::text",
-                            ALERTS_PRUNED_THROUGH,
-                            str(alerts_through),
-                        )
             examined += len(rows)
             after = upto
             yield PruneStep(DELIVERIES_TABLE, examined, candidates, removed)

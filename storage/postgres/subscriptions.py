@@ -16,7 +16,7 @@ from storage.ledgers import alert_target
 from storage.models import Match, RetakenClaims, Subscription
 from storage.postgres import event_rows, feed_corrections
 from storage.postgres.db import Database
-from storage.postgres.ledgers import forget_alert_targets
+from storage.postgres.ledgers import PRUNED_THROUGH, forget_alert_targets, hold_pruned_through
 from storage.times import utc_now
 
 
@@ -209,14 +209,20 @@ class SubscriptionRepository:
     ) -> list[int]:
         """Record deliveries before sending (at most once); returns the ids newly claimed,
         in the order given, pending until mark_sent. Of two processes claiming one
-        delivery, one gets it."""
+        delivery, one gets it. Not an event at or below ALERTS_PRUNED_THROUGH, read in the
+        claim's transaction, after any prune step under way has committed (and before the
+        next begins: storage.postgres.ledgers): its rows may have been pruned, by a step
+        that committed after the caller read the mark (a sweep starting from behind), and a
+        missing row would not stop a second alert."""
         wanted = list(dict.fromkeys(event_ids))
         if not wanted:
             return []
         async with self.db.transaction() as conn:
+            await hold_pruned_through(conn)
             rows = await conn.fetch(
                 "INSERT INTO deliveries(target, event_id, delivered_at, state, attempts, guild_id)"
                 " SELECT $1, e.id, $3, 'claimed', 1, $4 FROM events e WHERE e.id = ANY($2::bigint[])"
+                f" AND e.id > {PRUNED_THROUGH}"
                 " ON CONFLICT (target, event_id) DO NOTHING RETURNING event_id",
                 target,
                 wanted,
@@ -251,10 +257,13 @@ class SubscriptionRepository:
         shard_count: int | None,
     ) -> RetakenClaims:
         """Claims pending for longer than ``grace``, of the servers on these shards: those on
-        their first attempt taken for a second, those on their second given up. Each is one
-        conditional UPDATE: of two processes updating a claim at once, the second waits for
-        the first's row lock, then reads the row again and finds it no longer matches
-        (attempts = 2, or not 'claimed'), so each claim goes to one of them."""
+        their first attempt taken for a second, those on their second given up, and so are
+        those of events at or below ALERTS_PRUNED_THROUGH (news older than alert rows are
+        kept, which no alert reaches any more; read after any prune step under way, as a
+        claim reads it). Each is one conditional UPDATE: of two processes updating a claim
+        at once, the second waits for the first's row lock, then reads the row again and
+        finds it no longer matches (attempts = 2, or not 'claimed'), so each claim goes to
+        one of them."""
         everyone = shard_ids is None or shard_count is None
         where = (
             "state = 'claimed' AND delivered_at <= $2"
@@ -269,16 +278,19 @@ class SubscriptionRepository:
             [] if everyone else sorted(set(shard_ids or ())),
         )
         async with self.db.transaction() as conn:
+            await hold_pruned_through(conn)
             # Given up first: a claim retaken below is stamped now, and with no grace would
             # otherwise count as pending again at once.
             given_up = await conn.fetch(
                 f"UPDATE deliveries SET state = 'failed', delivered_at = $1"
-                f" WHERE {where} AND attempts >= 2 RETURNING target, event_id",
+                f" WHERE {where} AND (attempts >= 2 OR event_id <= {PRUNED_THROUGH})"
+                " RETURNING target, event_id",
                 *params,
             )
             retried = await conn.fetch(
                 f"UPDATE deliveries SET attempts = attempts + 1, delivered_at = $1"
-                f" WHERE {where} AND attempts = 1 RETURNING target, event_id",
+                f" WHERE {where} AND attempts = 1 AND event_id > {PRUNED_THROUGH}"
+                " RETURNING target, event_id",
                 *params,
             )
         taken = sorted((r[0], r[1]) for r in retried)

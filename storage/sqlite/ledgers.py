@@ -29,6 +29,15 @@ _DELETE_BATCH = (
     " (SELECT event_id FROM deliveries WHERE target = ? LIMIT ?)"
 )
 
+# ALERTS_PRUNED_THROUGH (0 before the first prune), read in SQL: an alert's claim, its
+# retry and the corrected links' sweep reach no event at or below it. Read in a write
+# transaction (the file's one writer), it cannot change before that transaction ends: a
+# prune step deletes rows and raises the mark in one transaction of its own.
+PRUNED_THROUGH = (
+    "COALESCE((SELECT CAST(value AS INTEGER) FROM bot_state"
+    f" WHERE name = '{ALERTS_PRUNED_THROUGH}'), 0)"
+)
+
 
 async def forget_target(db: Database, target: str) -> int:
     """Delete a target's deliveries (a removed digest's: its id is never used again), a

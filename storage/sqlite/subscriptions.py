@@ -11,7 +11,7 @@ from storage.ledgers import alert_target
 from storage.models import Match, RetakenClaims, Subscription
 from storage.sqlite import event_rows, feed_corrections
 from storage.sqlite.db import Database, chunked, placeholders
-from storage.sqlite.ledgers import forget_alert_targets
+from storage.sqlite.ledgers import PRUNED_THROUGH, forget_alert_targets
 from storage.times import now_timestamp, to_timestamp, utc_now
 
 
@@ -193,7 +193,10 @@ class SubscriptionRepository:
     ) -> list[int]:
         """Record deliveries before sending (at most once); returns the ids newly claimed,
         in the order given, pending until mark_sent. An event gone meanwhile (merged into
-        another by an import) is not claimed, and the others still are."""
+        another by an import) is not claimed, and the others still are; nor is an event at
+        or below ALERTS_PRUNED_THROUGH, read here, in the claim's transaction: its rows may
+        have been pruned, by a step that committed after the caller read the mark (a sweep
+        starting from behind), and a missing row would not stop a second alert."""
         async with self.db.transaction() as conn:
             rows = await conn.execute_fetchall(
                 f"SELECT event_id FROM deliveries WHERE target = ? AND event_id IN ({placeholders(len(event_ids))})",
@@ -201,7 +204,8 @@ class SubscriptionRepository:
             )
             done = {r[0] for r in rows}
             rows = await conn.execute_fetchall(
-                f"SELECT id FROM events WHERE id IN ({placeholders(len(event_ids))})",
+                f"SELECT id FROM events WHERE id IN ({placeholders(len(event_ids))})"
+                f" AND id > {PRUNED_THROUGH}",
                 tuple(event_ids),
             )
             existing = {r[0] for r in rows}
@@ -235,10 +239,11 @@ class SubscriptionRepository:
         shard_count: int | None,
     ) -> RetakenClaims:
         """Claims pending for longer than ``grace``, of the servers on these shards: those on
-        their first attempt taken for a second, those on their second given up. The write
-        transaction (BEGIN IMMEDIATE) is the one writer of the file at a time, so of two
-        processes asking at once the second finds the claims on their second attempt
-        already, and too recent to give up."""
+        their first attempt taken for a second, those on their second given up, and so are
+        those of events at or below ALERTS_PRUNED_THROUGH (news older than alert rows are
+        kept, which no alert reaches any more). The write transaction (BEGIN IMMEDIATE) is
+        the one writer of the file at a time, so of two processes asking at once the second
+        finds the claims on their second attempt already, and too recent to give up."""
         where = "state = 'claimed' AND delivered_at <= ?"
         params: list[object] = [to_timestamp(utc_now() - grace)]
         if shard_ids is not None and shard_count is not None:
@@ -251,12 +256,14 @@ class SubscriptionRepository:
             # otherwise count as pending again at once.
             given_up = await conn.execute_fetchall(
                 f"UPDATE deliveries SET state = 'failed', delivered_at = ?"
-                f" WHERE {where} AND attempts >= 2 RETURNING target, event_id",
+                f" WHERE {where} AND (attempts >= 2 OR event_id <= {PRUNED_THROUGH})"
+                " RETURNING target, event_id",
                 (now, *params),
             )
             retried = await conn.execute_fetchall(
                 f"UPDATE deliveries SET attempts = attempts + 1, delivered_at = ?"
-                f" WHERE {where} AND attempts = 1 RETURNING target, event_id",
+                f" WHERE {where} AND attempts = 1 AND event_id > {PRUNED_THROUGH}"
+                " RETURNING target, event_id",
                 (now, *params),
             )
         taken = sorted((r[0], r[1]) for r in retried)

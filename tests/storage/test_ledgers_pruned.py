@@ -7,8 +7,14 @@ servers)."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import datetime as dt
+from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from storage import Storage
 from storage.ledgers import (
@@ -170,10 +176,10 @@ async def test_the_pruned_through_mark_only_moves_forward(
 ) -> None:
     target = f"dm:{ALICE}"
     first, second = await arrived_long_ago(storage, raw_sql, 2)
-    await storage.subscriptions.set_state(ALERTS_PRUNED_THROUGH, str(second))
     assert await storage.subscriptions.claim(target, [first]) == [first]
     await storage.subscriptions.mark_sent(target, [first])
     await raw_sql(f"UPDATE deliveries SET delivered_at = {LONG_AGO}")
+    await storage.subscriptions.set_state(ALERTS_PRUNED_THROUGH, str(second))
 
     assert removed(await prune(storage))[DELIVERIES_TABLE] == 1
     assert await storage.subscriptions.state(ALERTS_PRUNED_THROUGH) == str(second)
@@ -237,4 +243,76 @@ async def test_compacting_gives_the_space_of_pruned_rows_back(
     else:
         assert compaction is None  # PostgreSQL keeps the space for new rows
     assert await storage.ledgers.sizes() == LedgerSizes(runs=0, deliveries=0)
-    assert await storage.subscriptions.claim("dm:1000", ids[:1]) == ids[:1]  # writes go on
+    (fresh,) = await arrive(storage, news("Floods in Italy", "Italy"))
+    assert await storage.subscriptions.claim("dm:1000", [fresh]) == [fresh]  # writes go on
+
+
+# --- a prune beside the alert sweep -----------------------------------------------------------
+
+
+def held_open(
+    store: Storage, monkeypatch: pytest.MonkeyPatch
+) -> tuple[asyncio.Event, asyncio.Event]:
+    """The store's next write transaction, held open once its statements have run and before
+    it commits, until ``release`` is set; ``reached`` is set meanwhile."""
+    db: Any = store.db  # type: ignore[attr-defined]
+    begin = db.transaction
+    reached, release = asyncio.Event(), asyncio.Event()
+
+    @contextlib.asynccontextmanager
+    async def transaction() -> AsyncIterator[Any]:
+        async with begin() as conn:
+            yield conn
+            if not reached.is_set():
+                reached.set()
+                await release.wait()
+
+    monkeypatch.setattr(db, "transaction", transaction)
+    return reached, release
+
+
+async def test_a_claim_beside_a_prune_step_is_refused_the_events_the_step_passed(
+    storage: Storage, other: Storage, raw_sql: RawSQL, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An alert sweep starting from behind (a new shard layout's first) has read the
+    pruned-through mark, and claims the alerts of the events just above it, in another
+    process, while a prune step deletes those alerts' rows and raises the mark: the claim
+    waits for the step, and is refused them. It had found no row and claimed them, and
+    the member was told a second time of news two weeks old."""
+    target = f"dm:{ALICE}"
+    ids = await arrived_long_ago(storage, raw_sql, 2)
+    await storage.subscriptions.mark_sent(target, await storage.subscriptions.claim(target, ids))
+    await raw_sql(f"UPDATE deliveries SET delivered_at = {LONG_AGO}")
+    assert await other.subscriptions.state(ALERTS_PRUNED_THROUGH) is None  # the sweep's read
+
+    reached, release = held_open(storage, monkeypatch)
+    pruning = asyncio.create_task(prune(storage))
+    await asyncio.wait_for(reached.wait(), 10)  # the rows deleted, the mark raised: uncommitted
+    claiming = asyncio.create_task(other.subscriptions.claim(target, ids, guild_id=GUILD))
+    await asyncio.sleep(0.2)
+    assert not claiming.done()  # it waits for the step to end
+    release.set()
+    assert removed(await asyncio.wait_for(pruning, 10))[DELIVERIES_TABLE] == 2
+    assert await asyncio.wait_for(claiming, 10) == []
+    assert await deliveries(raw_sql, target) == []
+    assert await storage.subscriptions.state(ALERTS_PRUNED_THROUGH) == str(ids[-1])
+
+
+async def test_no_claim_nor_retry_reaches_down_to_the_pruned_through_mark(
+    storage: Storage, raw_sql: RawSQL
+) -> None:
+    """The events at or below the mark arrived longer ago than alert rows are kept: a
+    claim of one is refused, whatever its caller read of the mark before, and a claim of
+    one that a process left unsent when it died is given up, not sent two weeks late."""
+    target = f"dm:{ALICE}"
+    unsent, passed, fresh = await arrived_long_ago(storage, raw_sql, 3)
+    assert await storage.subscriptions.claim(target, [unsent], guild_id=GUILD) == [unsent]
+    await raw_sql(f"UPDATE deliveries SET delivered_at = {LONG_AGO}")  # its process died
+    await storage.subscriptions.set_state(ALERTS_PRUNED_THROUGH, str(passed))
+
+    alerts = storage.subscriptions
+    assert await alerts.claim(target, [passed, fresh], guild_id=GUILD) == [fresh]
+    taken = await alerts.retake_claims(
+        grace=dt.timedelta(minutes=5), shard_ids=None, shard_count=None
+    )
+    assert (taken.retried, taken.given_up) == ([], [(target, unsent)])

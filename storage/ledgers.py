@@ -4,10 +4,19 @@ rows nothing reads any more, and in what steps rows are deleted.
 `digest_runs` holds a row per digest and slot (a local day, a local hour, a live batch),
 with the events it lists; `deliveries` a row per target and event: a digest's
 ('digest:<id>'), or a member's alerts' ('dm:<user>', 'here:<channel>:<user>'). Both are
-written for every post and would grow for ever. A target's rows go with it (a removed
-digest's, and those of a member's target once no subscription of theirs is delivered
-there); the rest are pruned once old, when no reader can ask for them again
+written for every post and would grow for ever. A removed digest's rows go with it (its id
+is never used again); the rest are pruned once old, when no reader can ask for them again
 (bot.services.ledgers says how old).
+
+A member's alert rows stay when their last subscription delivered there goes (unsubscribed,
+left the server, Chronicle removed from it), until the prune takes them. They are what says
+the member was told: one who follows again, or follows a name a feed's correction then
+gives the event (up to CORRECTION_NEWS after it arrived), would be told again without them.
+Forgetting only the rows older than the correction window and the sweep's lag would not do:
+the lag has no bound (a shard down for weeks, a new shard layout starting from an old
+watermark), and only the prune's ALERTS_PRUNED_THROUGH keeps sweeps that far behind off the
+events whose rows went. The prune bounds the table alike, a member's rows at most as long as
+anyone's.
 """
 
 from __future__ import annotations
@@ -15,8 +24,8 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 
-# A target's rows are deleted this many to a transaction: a live digest of a busy archive
-# holds tens of thousands, and one long delete would hold the write lock that long.
+# A removed digest's rows are deleted this many to a transaction: a live digest of a busy
+# archive holds tens of thousands, and one long delete would hold the write lock that long.
 FORGET_BATCH = 5000
 # A prune looks at this many rows a step, and deletes those of them it may in one short
 # transaction.
@@ -35,9 +44,10 @@ SUBSCRIPTION_TARGET_SQL = (
 UNFINISHED_RUNS = ("sending", "retrying")
 
 # bot_state: the newest event whose alert deliveries a prune removed. The alert sweep never
-# reads events at or below it again (they arrived longer ago than deliveries are kept), so a
-# sweep starting from an old watermark (a shard behind, a new shard layout) cannot alert
-# anyone twice for lack of the rows.
+# reads events at or below it again (they arrived longer ago than deliveries are kept), and
+# a claim, which reads it in its own transaction, never takes one, so a sweep starting from
+# an old watermark (a shard behind, a new shard layout) cannot alert anyone twice for lack
+# of the rows, even with a prune going on meanwhile.
 ALERTS_PRUNED_THROUGH = "alerts.pruned_through_event_id"
 
 RUNS_TABLE = "digest_runs"
@@ -47,11 +57,6 @@ DELIVERIES_TABLE = "deliveries"
 def digest_target(digest_id: int) -> str:
     """The ledger's target of a digest's deliveries."""
     return f"{DIGEST_TARGET_PREFIX}{digest_id}"
-
-
-def alert_target(delivery: str, user_id: int, channel_id: int | None) -> str:
-    """The ledger's target of a subscription's alerts (as Subscription.target)."""
-    return f"dm:{user_id}" if delivery == "dm" else f"here:{channel_id}:{user_id}"
 
 
 @dataclass(frozen=True, slots=True)

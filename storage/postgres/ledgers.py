@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator
 
 from storage.ledgers import (
     ALERTS_PRUNED_THROUGH,
@@ -13,7 +13,6 @@ from storage.ledgers import (
     FORGET_BATCH,
     PRUNE_BATCH,
     RUNS_TABLE,
-    SUBSCRIPTION_TARGET_SQL,
     UNFINISHED_RUNS,
     DigestMark,
     LedgerSizes,
@@ -58,8 +57,8 @@ async def hold_pruned_through(conn: Connection) -> None:
 
 
 async def forget_target(db: Database, target: str) -> int:
-    """Delete a target's deliveries (a removed digest's: its id is never used again), a
-    batch to a transaction; how many."""
+    """Delete a removed digest's deliveries (its id is never used again), a batch to a
+    transaction; how many. Not a member's: storage.ledgers says why."""
     removed = 0
     while True:
         async with db.transaction() as conn:
@@ -67,30 +66,6 @@ async def forget_target(db: Database, target: str) -> int:
         removed += deleted
         if deleted < FORGET_BATCH:
             return removed
-
-
-async def forget_alert_targets(db: Database, targets: Iterable[tuple[str, int]]) -> int:
-    """Delete the deliveries of these alert targets, (target, user id), that no
-    subscription is delivered to any more, a batch to a transaction; how many. Each batch
-    looks again, in the statement that deletes: a member who subscribes again meanwhile
-    keeps their ledger."""
-    removed = 0
-    for target, user_id in sorted(set(targets)):
-        while True:
-            async with db.transaction() as conn:
-                deleted = _deleted(
-                    await conn.execute(
-                        f"{_DELETE_BATCH} AND NOT EXISTS (SELECT 1 FROM subscriptions s"
-                        f" WHERE s.user_id = $3 AND {SUBSCRIPTION_TARGET_SQL} = $1)",
-                        target,
-                        FORGET_BATCH,
-                        user_id,
-                    )
-                )
-            removed += deleted
-            if deleted < FORGET_BATCH:
-                break
-    return removed
 
 
 class LedgerRepository:

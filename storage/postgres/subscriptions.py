@@ -12,11 +12,10 @@ from collections.abc import Sequence
 
 from storage import notices
 from storage import rows as domain_rows
-from storage.ledgers import alert_target
 from storage.models import Match, RetakenClaims, Subscription
 from storage.postgres import event_rows, feed_corrections
 from storage.postgres.db import Database
-from storage.postgres.ledgers import PRUNED_THROUGH, forget_alert_targets, hold_pruned_through
+from storage.postgres.ledgers import PRUNED_THROUGH, hold_pruned_through
 from storage.times import utc_now
 
 
@@ -70,15 +69,10 @@ class SubscriptionRepository:
         return await self._delete("id = $1", subscription_id) > 0
 
     async def _delete(self, where: str, *params: object) -> int:
-        """Delete the subscriptions matching ``where``; how many. The ledger of a target
-        no subscription is delivered to any more goes with them."""
+        """Delete the subscriptions matching ``where``; how many. Their alerts' ledger stays
+        until the daily prune takes it (storage.ledgers says why)."""
         async with self.db.transaction() as conn:
-            gone = await conn.fetch(
-                f"DELETE FROM subscriptions WHERE {where} RETURNING delivery, user_id, channel_id",
-                *params,
-            )
-        await forget_alert_targets(self.db, [(alert_target(r[0], r[1], r[2]), r[1]) for r in gone])
-        return len(gone)
+            return _changed(await conn.execute(f"DELETE FROM subscriptions WHERE {where}", *params))
 
     async def get(self, subscription_id: int) -> Subscription | None:
         row = await self.db.fetchrow(

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator
 
 from storage.ledgers import (
     ALERTS_PRUNED_THROUGH,
@@ -13,7 +13,6 @@ from storage.ledgers import (
     FORGET_BATCH,
     PRUNE_BATCH,
     RUNS_TABLE,
-    SUBSCRIPTION_TARGET_SQL,
     UNFINISHED_RUNS,
     DigestMark,
     LedgerSizes,
@@ -40,8 +39,8 @@ PRUNED_THROUGH = (
 
 
 async def forget_target(db: Database, target: str) -> int:
-    """Delete a target's deliveries (a removed digest's: its id is never used again), a
-    batch to a transaction; how many."""
+    """Delete a removed digest's deliveries (its id is never used again), a batch to a
+    transaction; how many. Not a member's: storage.ledgers says why."""
     removed = 0
     while True:
         async with db.transaction() as conn:
@@ -49,30 +48,6 @@ async def forget_target(db: Database, target: str) -> int:
         removed += cursor.rowcount
         if cursor.rowcount < FORGET_BATCH:
             return removed
-
-
-async def forget_alert_targets(db: Database, targets: Iterable[tuple[str, int]]) -> int:
-    """Delete the deliveries of these alert targets, (target, user id), that no
-    subscription is delivered to any more, a batch to a transaction; how many. Each batch
-    looks again: a member who subscribes again meanwhile keeps their ledger."""
-    removed = 0
-    for target, user_id in sorted(set(targets)):
-        while True:
-            async with db.transaction() as conn:
-                kept = await (
-                    await conn.execute(
-                        f"SELECT 1 FROM subscriptions s WHERE s.user_id = ?"
-                        f" AND {SUBSCRIPTION_TARGET_SQL} = ? LIMIT 1",
-                        (user_id, target),
-                    )
-                ).fetchone()
-                if kept is not None:
-                    break
-                cursor = await conn.execute(_DELETE_BATCH, (target, target, FORGET_BATCH))
-            removed += cursor.rowcount
-            if cursor.rowcount < FORGET_BATCH:
-                break
-    return removed
 
 
 class LedgerRepository:

@@ -7,11 +7,10 @@ from collections.abc import Sequence
 
 from storage import notices
 from storage import rows as domain_rows
-from storage.ledgers import alert_target
 from storage.models import Match, RetakenClaims, Subscription
 from storage.sqlite import event_rows, feed_corrections
 from storage.sqlite.db import Database, chunked, placeholders
-from storage.sqlite.ledgers import PRUNED_THROUGH, forget_alert_targets
+from storage.sqlite.ledgers import PRUNED_THROUGH
 from storage.times import now_timestamp, to_timestamp, utc_now
 
 
@@ -61,16 +60,11 @@ class SubscriptionRepository:
         return await self._delete("id = ?", (subscription_id,)) > 0
 
     async def _delete(self, where: str, params: Sequence[object]) -> int:
-        """Delete the subscriptions matching ``where``; how many. The ledger of a target
-        no subscription is delivered to any more goes with them."""
+        """Delete the subscriptions matching ``where``; how many. Their alerts' ledger stays
+        until the daily prune takes it (storage.ledgers says why)."""
         async with self.db.transaction() as conn:
-            cursor = await conn.execute(
-                f"DELETE FROM subscriptions WHERE {where} RETURNING delivery, user_id, channel_id",
-                tuple(params),
-            )
-            gone = list(await cursor.fetchall())
-        await forget_alert_targets(self.db, [(alert_target(r[0], r[1], r[2]), r[1]) for r in gone])
-        return len(gone)
+            cursor = await conn.execute(f"DELETE FROM subscriptions WHERE {where}", tuple(params))
+            return cursor.rowcount
 
     async def get(self, subscription_id: int) -> Subscription | None:
         row = await self.db.fetchone(

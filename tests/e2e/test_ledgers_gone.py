@@ -1,12 +1,14 @@
 """The delivery ledger end to end, as things go away: `/digest remove` takes the digest's
-rows along, a member found to have left a server takes their alerts' rows along, and so
-does Chronicle being removed from a server for the members it leaves with nothing to
-follow. They had stayed in the database for good. The real bot over the loopback Discord,
-a real SQLite file, a real RSS feed on 127.0.0.1."""
+rows along (they had stayed in the database for good); a member's alert rows stay when they
+leave the server, unsubscribe, or Chronicle is removed from it, until the daily prune takes
+them: a member told of an event who follows something else it comes to name is not told of
+it again. The real bot over the loopback Discord, a real SQLite file, a real RSS feed on
+127.0.0.1."""
 
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -47,7 +49,7 @@ def ledger(database: Path) -> dict[str, int]:
     return dict(rows)
 
 
-async def test_what_goes_away_takes_its_ledger_along(
+async def test_a_removed_digest_takes_its_ledger_along_and_a_member_s_stays(
     standin: DiscordStandIn, wire: FeedServer, clock: FakeClock, tmp_path: Path
 ) -> None:
     database = tmp_path / "c.db"
@@ -77,12 +79,49 @@ async def test_what_goes_away_takes_its_ledger_along(
     async with running_bot(standin, database, clock=clock) as bot:
         await ingest(bot, clock, wire, [("x-3", "Russia recalls its envoy to Rome"), *items])
         assert len(dms_to(standin, ANNA)) == 1
-        assert ledger(database) == {f"here:{GENERAL}:{BORIS.id}": 3}
+        assert await bot.storage.subscriptions.for_member(DEFAULT_GUILD_ID, ANNA.id) == []
+        assert ledger(database) == {f"dm:{ANNA.id}": 2, f"here:{GENERAL}:{BORIS.id}": 3}
 
         # Chronicle is removed from the server: Boris follows nothing any more.
         await standin.remove_guild(DEFAULT_GUILD_ID)
         for _ in range(200):  # the gateway's event reaches the bot
-            if not ledger(database):
+            if not await bot.storage.subscriptions.for_member(DEFAULT_GUILD_ID, BORIS.id):
                 break
             await asyncio.sleep(0.01)
-        assert ledger(database) == {}
+        assert await bot.storage.subscriptions.for_member(DEFAULT_GUILD_ID, BORIS.id) == []
+        assert ledger(database) == {f"dm:{ANNA.id}": 2, f"here:{GENERAL}:{BORIS.id}": 3}
+
+
+async def test_a_member_told_of_an_event_is_not_told_again_after_unsubscribing(
+    wire: FeedServer, tmp_path: Path
+) -> None:
+    """Anna, by DM, hears of "Heavy snow closes mountain passes in Russia", and unsubscribes
+    from Russia, all she followed. She follows Syria, as Boris does; the wire then corrects
+    the entry to name Syria too, within the three days a correction is news: Boris hears of
+    it, Anna, told of it already, does not. The bot's ledger of her alerts had gone with
+    her last subscription, and she was told a second time."""
+    clock = FakeClock(dt.datetime.now(dt.UTC))  # a correction is news by the computer's clock
+    # Discord keeps a nonce a few minutes; a correction may come days later.
+    async with (
+        DiscordStandIn(guilds=[news_guild()], users=[ANNA, BORIS], nonce_window=0) as standin,
+        running_bot(standin, tmp_path / "c.db", prepare=sample, clock=clock) as bot,
+    ):
+        await bot.feeds.add_feed(wire.url("wire.xml"), name="Wire")
+        await subscribe(standin, ANNA, "Russia", guild_id=DEFAULT_GUILD_ID)
+        headline = "Heavy snow closes mountain passes in Russia"
+        await ingest(bot, clock, wire, [("s-1", headline), *OLD])
+        assert len(dms_to(standin, ANNA)) == 1
+
+        handle = await standin.send_slash_command(
+            "unsubscribe", {"entity": "Russia"}, user=ANNA, guild_id=DEFAULT_GUILD_ID
+        )
+        assert "Russia" in (await handle.callback()).json["data"]["content"]
+        assert await bot.storage.subscriptions.for_member(DEFAULT_GUILD_ID, ANNA.id) == []
+        await subscribe(standin, ANNA, "Syria", guild_id=DEFAULT_GUILD_ID)
+        await subscribe(standin, BORIS, "Syria", guild_id=DEFAULT_GUILD_ID)
+
+        await ingest(bot, clock, wire, [("s-1", f"{headline} and Syria"), *OLD])
+        (told,) = dms_to(standin, BORIS)
+        assert "and Syria" in told.json["embeds"][0]["description"]
+        assert len(dms_to(standin, ANNA)) == 1
+    assert not standin.internal_errors

@@ -1,8 +1,9 @@
-"""A ledger goes with what it was kept for: a removed digest's deliveries (its runs went by
-ON DELETE CASCADE, its deliveries had stayed for good, named after an id never used again),
-and the alert deliveries of a member's target once no subscription of theirs is delivered
-there (unsubscribed, left the server, Chronicle removed from it). A target still in use
-keeps its ledger: a member's DMs serve their subscriptions in every server."""
+"""A ledger and what it was kept for: a removed digest takes its deliveries along (its runs
+went by ON DELETE CASCADE, its deliveries had stayed for good, named after an id never used
+again); a member's alert deliveries stay when their subscriptions go (unsubscribed, left the
+server, Chronicle removed from it), until the daily prune takes them once old: they are what
+keeps a member who follows again, or follows a name a feed's correction gives an event, from
+being told of it twice."""
 
 from __future__ import annotations
 
@@ -11,12 +12,17 @@ import datetime as dt
 import pytest
 
 from storage import Storage
+from storage.ledgers import DELIVERIES_TABLE
 from storage.models import Digest, DigestFilters, Subscription
 from tests.storage.conftest import RawSQL
+from tests.storage.test_feed_corrections import correct, follow, offered, text
+from tests.storage.test_feeds import T0, item, store
 from tests.storage.test_ledgers import digest
+from tests.storage.test_ledgers_pruned import LONG_AGO, prune, removed
 from tests.storage.test_subscriptions import (
     ALICE,
     BOB,
+    CAROL,
     CHANNEL,
     GUILD,
     NOW,
@@ -88,51 +94,63 @@ async def other_digest(storage: Storage) -> Digest:
     return made
 
 
-async def test_a_member_who_left_takes_their_alert_ledger_along(
-    storage: Storage, raw_sql: RawSQL, small_batches: None
-) -> None:
-    ids = await some_news(storage, 20)
-    alice = await subscribe(storage, ALICE, "Syria")
-    bob = await subscribe(storage, BOB, "Syria", delivery="here", channel=CHANNEL)
-    for subscription in (alice, bob):
-        await alerted(storage, subscription, ids)
-
-    assert await storage.subscriptions.remove_member(GUILD, ALICE) == 1
-    assert await ledger(raw_sql, alice.target) == 0
-    assert await ledger(raw_sql, bob.target) == 20
-
-
-async def test_the_bot_leaving_a_server_takes_its_members_alert_ledgers_along(
+async def test_a_member_s_alert_ledger_stays_when_their_subscriptions_go_till_it_is_old(
     storage: Storage, raw_sql: RawSQL
 ) -> None:
     ids = await some_news(storage, 5)
     alice = await subscribe(storage, ALICE, "Syria")
     bob_here = await subscribe(storage, BOB, "Syria", delivery="here", channel=CHANNEL)
-    # Bob's DMs also bring him the news of another server, which stays.
     bob_dm = await subscribe(storage, BOB, "Syria", guild=OTHER_GUILD)
-    for subscription in (alice, bob_here, bob_dm):
+    carol = await subscribe(storage, CAROL, "Syria")
+    for subscription in (alice, bob_here, bob_dm, carol):
         await alerted(storage, subscription, ids)
 
-    assert await storage.subscriptions.remove_guild(GUILD) == 2
-    assert await ledger(raw_sql, alice.target) == 0
-    assert await ledger(raw_sql, bob_here.target) == 0
-    assert await ledger(raw_sql, bob_dm.target) == 5  # his DMs serve the other server still
+    assert await storage.subscriptions.remove_member(GUILD, ALICE) == 1  # she left
+    assert await storage.subscriptions.remove_guild(OTHER_GUILD) == 1  # Chronicle was removed
+    assert await storage.subscriptions.remove(carol.id)  # she unsubscribed
+    for subscription in (alice, bob_here, bob_dm, carol):
+        assert await ledger(raw_sql, subscription.target) == 5
+
+    # Two weeks on, the daily prune takes them (and Bob's, whose subscription stays, alike).
+    await raw_sql(f"UPDATE events SET added_at = {LONG_AGO}")
+    await raw_sql(f"UPDATE deliveries SET delivered_at = {LONG_AGO}")
+    assert removed(await prune(storage))[DELIVERIES_TABLE] == 20
+    for subscription in (alice, bob_here, bob_dm, carol):
+        assert await ledger(raw_sql, subscription.target) == 0
 
 
-async def test_unsubscribing_from_the_last_entity_of_a_target_takes_its_ledger_along(
-    storage: Storage, raw_sql: RawSQL
+async def test_a_member_told_of_an_event_is_not_told_again_when_they_follow_anew(
+    storage: Storage,
 ) -> None:
-    ids = await arrive(storage, news("Syria and Iraq talk", "Syria", "Iraq"))
-    syria = await subscribe(storage, ALICE, "Syria")
-    iraq = await subscribe(storage, ALICE, "Iraq")
-    await alerted(storage, syria, ids)
-
-    # One of two: the target still gets alerts, and its ledger keeps them from repeating.
-    assert await storage.subscriptions.unsubscribe(
-        guild_id=GUILD, user_id=ALICE, entity_id=syria.entity_id
+    """Alice, by DM, is alerted of "Heavy snow closes mountain passes in Russia" and
+    unsubscribes, her last subscription; she then follows Belarus, and the wire corrects the
+    entry to name Belarus too: the corrected link's sweep offers it to Bob, who follows
+    Belarus and was not told, not to her. Nor does a sweep behind, reading the event again,
+    once she follows Russia again. Her ledger had gone with her last subscription."""
+    feed = await storage.feeds.add("https://a.example/feed", "Wire", now=T0)
+    headline = "Heavy snow closes mountain passes in Russia"
+    snow, _ = (
+        await store(
+            storage,
+            feed.id,
+            item("s1", headline, entities=("Russia",)),
+            item("b1", "Belarus holds a vote", entities=("Belarus",)),
+        )
+    ).created
+    russia = await follow(storage, ALICE, "Russia")
+    assert [m.event.id for m in await storage.subscriptions.matches([snow])] == [snow]
+    await storage.subscriptions.mark_sent(
+        f"dm:{ALICE}", await storage.subscriptions.claim(f"dm:{ALICE}", [snow])
     )
-    assert await ledger(raw_sql, syria.target) == 1
-    assert await storage.subscriptions.matches(ids) == []
+    assert await storage.subscriptions.remove(russia)
+    await follow(storage, ALICE, "Belarus")
+    bob = await follow(storage, BOB, "Belarus")
+    start = await storage.subscriptions.newest_corrected_link()
 
-    assert await storage.subscriptions.remove(iraq.id)
-    assert await ledger(raw_sql, iraq.target) == 0
+    corrected = text("s1", f"{headline} and Belarus", "Russia", "Belarus")
+    assert (await correct(storage, feed.id, corrected)).corrected == [snow]
+    found, _ = await offered(storage, start)
+    assert found == {(bob, snow, "Belarus")}
+
+    await follow(storage, ALICE, "Russia")
+    assert [m.subscription.user_id for m in await storage.subscriptions.matches([snow])] == [BOB]

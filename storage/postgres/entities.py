@@ -427,10 +427,15 @@ class EntityRepository:
         latest events (only those in a language, 'en' or 'zh', if given; 'all' or None:
         both) and the entities seen with it lately."""
         lang = event_rows.edition(language)
+        # Its count, dates and companions are of the events it lists: not those taken off
+        # their portal page (event_rows.offered), which entities' counts leave out too.
+        offered = event_rows.offered("ee")
         head = await self.db.fetchrow(
             "SELECT name, event_count,"
-            " (SELECT MIN(date) FROM event_entities WHERE entity_id = e.id) AS first,"
-            " (SELECT MAX(date) FROM event_entities WHERE entity_id = e.id) AS last"
+            " (SELECT ee.date FROM event_entities ee WHERE ee.entity_id = e.id"
+            f"  AND {offered} ORDER BY ee.date, ee.event_id LIMIT 1) AS first,"
+            " (SELECT ee.date FROM event_entities ee WHERE ee.entity_id = e.id"
+            f"  AND {offered} ORDER BY ee.date DESC, ee.event_id DESC LIMIT 1) AS last"
             " FROM entities e WHERE id = $1",
             entity_id,
         )
@@ -457,7 +462,7 @@ class EntityRepository:
         co_rows = await self.db.fetch(
             "SELECT en.name, c.together FROM ("
             "  SELECT other.entity_id AS id, COUNT(*) AS together FROM ("
-            "   SELECT event_id FROM event_entities WHERE entity_id = $1"
+            f"   SELECT event_id FROM event_entities ee WHERE entity_id = $1 AND {offered}"
             "   ORDER BY date DESC, event_id DESC LIMIT $2) mine"
             "  JOIN event_entities other"
             "   ON other.event_id = mine.event_id AND other.entity_id <> $1"

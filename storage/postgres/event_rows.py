@@ -254,9 +254,10 @@ async def link_entities(
     fresh: Collection[int] = (),
 ) -> set[int]:
     """Link events to entities by name (event id, name); returns the events that gained
-    a link. The links take their events' dates from the events themselves (dates and
-    fresh, which tell SQLite what it need not read back, are accepted and not needed)."""
-    del dates, fresh
+    a link. The links take their events' dates from the events themselves (dates, which
+    tells SQLite what it need not read back, is accepted and not needed); fresh: events
+    the caller has just created, none of them removed."""
+    del dates
     if not links:
         return set()
     names: dict[str, str] = {}
@@ -285,7 +286,17 @@ async def link_entities(
         [p[0] for p in pairs],
         [p[1] for p in pairs],
     )
-    counts = sorted(Counter(row["entity_id"] for row in added).items())
+    # An event taken off its portal page is counted by none of its entities.
+    removed: set[int] = set()
+    if older := sorted({row["event_id"] for row in added}.difference(fresh)):
+        rows = await conn.fetch(
+            "SELECT id FROM events WHERE id = ANY($1::bigint[]) AND removed_at IS NOT NULL",
+            older,
+        )
+        removed.update(row[0] for row in rows)
+    counts = sorted(
+        Counter(row["entity_id"] for row in added if row["event_id"] not in removed).items()
+    )
     if counts:
         await conn.execute(
             "UPDATE entities SET event_count = event_count + v.added"
@@ -355,17 +366,43 @@ async def append_sources(
     return len(new)
 
 
+def offered(link: str) -> str:
+    """The condition that the event of an event_entities row (alias ``link``) was not taken
+    off its portal page: an entity's count, dates and companions are of those alone. The
+    removed events are few, in an index of their own (migration 0016)."""
+    return (
+        "NOT EXISTS (SELECT 1 FROM events r"
+        f" WHERE r.id = {link}.event_id AND r.removed_at IS NOT NULL)"
+    )
+
+
 async def recount_entities(conn: Connection, entity_ids: Iterable[int]) -> None:
-    """Count entities' events again, after links were moved in bulk."""
+    """Count entities' events again (those not taken off the portal), after links were
+    moved in bulk, or events removed or put back."""
     ids = sorted(set(entity_ids))
     if not ids:
         return
+    # Counted in one pass over the entities' links, against the removed events hashed once;
+    # a count per entity would look each of a popular entity's 100,000 links up apart.
     await conn.execute(
-        "UPDATE entities SET event_count ="
-        " (SELECT COUNT(*) FROM event_entities WHERE entity_id = entities.id)"
-        " WHERE id = ANY($1::bigint[])",
+        "UPDATE entities SET event_count = coalesce(c.events, 0)"
+        " FROM unnest($1::bigint[]) AS ids(id) LEFT JOIN ("
+        "  SELECT ee.entity_id, count(*) AS events FROM event_entities ee"
+        f"  WHERE ee.entity_id = ANY($1::bigint[]) AND {offered('ee')} GROUP BY ee.entity_id"
+        " ) c ON c.entity_id = ids.id WHERE entities.id = ids.id",
         ids,
     )
+
+
+async def recount_linked(conn: Connection, event_ids: Sequence[int]) -> None:
+    """Count again the entities of events just taken off their portal page or put back."""
+    if not event_ids:
+        return
+    rows = await conn.fetch(
+        "SELECT DISTINCT entity_id FROM event_entities WHERE event_id = ANY($1::bigint[])",
+        sorted(set(event_ids)),
+    )
+    await recount_entities(conn, [row[0] for row in rows])
 
 
 async def canonical_ids(conn: Connection, folded: Sequence[str]) -> dict[str, int]:

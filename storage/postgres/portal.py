@@ -171,6 +171,17 @@ class PortalRepository:
             if news:
                 outcome.announced = list(outcome.created)
             event_ids = {**matched, **dict(zip(new, outcome.created, strict=True))}
+            # Items back on the page are put back first, their entities counted again: what
+            # an edit then unlinks is counted down as any event's link is.
+            outcome.restored = [
+                matched[index] for index in sorted(matched) if events[matched[index]].restored
+            ]
+            await conn.execute(
+                "UPDATE events SET removed_at = NULL"
+                " WHERE id = ANY($1::bigint[]) AND removed_at IS NOT NULL",
+                outcome.restored,
+            )
+            await event_rows.recount_linked(conn, outcome.restored)
             # Matched events written to, and whether that changed them (their links aside:
             # those of every new or written event are made at once, below).
             written: dict[int, bool] = {}
@@ -180,8 +191,6 @@ class PortalRepository:
                 event_id = event_ids[index]
                 if index in matched:
                     event = events[event_id]
-                    if event.restored:
-                        outcome.restored.append(event_id)
                     match change(event, item):
                         case Change.ENRICH:
                             written[event_id] = await self._enrich(conn, event_id, event, item)
@@ -219,11 +228,6 @@ class PortalRepository:
                     date,
                     *(list(column) for column in columns),
                 )
-            await conn.execute(
-                "UPDATE events SET removed_at = NULL"
-                " WHERE id = ANY($1::bigint[]) AND removed_at IS NOT NULL",
-                outcome.restored,
-            )
             outcome.removed = unlisted(events, set(matched.values()), revision.date)
             await conn.execute(
                 "UPDATE portal_items SET removed_at = $1"
@@ -240,6 +244,8 @@ class PortalRepository:
                 now,
                 outcome.removed,
             )
+            # Their entities count them no more (nor their dates, nor their companions).
+            await event_rows.recount_linked(conn, outcome.removed)
             created = set(outcome.created)
             gained = await event_rows.link_entities(
                 conn, links, dates={i: date for i in created}, fresh=created

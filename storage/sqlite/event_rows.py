@@ -195,6 +195,15 @@ async def link_entities(
         ):
             pairs.discard((row[0], row[1]))
     gaining = {event_id for event_id, _ in pairs}
+    # An event taken off its portal page is counted by none of its entities.
+    removed: set[int] = set()
+    for chunk in chunked(sorted(gaining.difference(fresh))):
+        for row in await conn.execute_fetchall(
+            "SELECT id FROM events INDEXED BY events_removed"
+            f" WHERE removed_at IS NOT NULL AND id IN ({placeholders(len(chunk))})",
+            chunk,
+        ):
+            removed.add(row[0])
     # Dates only of events still gaining a link: most events a Related list names have
     # every shared entity already.
     dates = dict(dates or {})
@@ -209,7 +218,10 @@ async def link_entities(
     )
     await conn.executemany(
         "UPDATE entities SET event_count = event_count + ? WHERE id = ?",
-        [(count, entity_id) for entity_id, count in Counter(e for _, e in pairs).items()],
+        [
+            (count, entity_id)
+            for entity_id, count in Counter(e for ev, e in pairs if ev not in removed).items()
+        ],
     )
     return gaining
 
@@ -307,15 +319,52 @@ async def append_sources(
     return len(new)
 
 
+def offered(link: str) -> str:
+    """The condition that the event of an event_entities row (alias ``link``) was not taken
+    off its portal page: an entity's count, dates and companions are of those alone. Looked
+    up in the index of the removed events (migration 0022), a few pages, not in events."""
+    return (
+        "NOT EXISTS (SELECT 1 FROM events r INDEXED BY events_removed"
+        f" WHERE r.id = {link}.event_id AND r.removed_at IS NOT NULL)"
+    )
+
+
 async def recount_entities(conn: aiosqlite.Connection, entity_ids: Iterable[int]) -> None:
-    """Count entities' events again, after links were moved in bulk."""
+    """Count entities' events again (those not taken off the portal), after links were
+    moved in bulk, or events removed or put back."""
     for chunk in chunked(sorted(set(entity_ids))):
-        await conn.execute(
+        # Every link, from the entity's index; less those of removed events, read from the
+        # removed events (a few thousand) rather than from the links of an entity that may
+        # have 100,000: CROSS JOIN keeps that order, and the + keeps entity_id from choosing
+        # another.
+        marks = placeholders(len(chunk))
+        removed = {
+            row[0]: row[1]
+            for row in await conn.execute_fetchall(
+                "SELECT ee.entity_id, COUNT(*) FROM events ev INDEXED BY events_removed"
+                " CROSS JOIN event_entities ee ON ee.event_id = ev.id"
+                f" WHERE ev.removed_at IS NOT NULL AND +ee.entity_id IN ({marks})"
+                " GROUP BY ee.entity_id",
+                chunk,
+            )
+        }
+        await conn.executemany(
             "UPDATE entities SET event_count ="
-            " (SELECT COUNT(*) FROM event_entities WHERE entity_id = entities.id)"
-            f" WHERE id IN ({placeholders(len(chunk))})",
+            " (SELECT COUNT(*) FROM event_entities WHERE entity_id = ?) - ? WHERE id = ?",
+            [(entity_id, removed.get(entity_id, 0), entity_id) for entity_id in chunk],
+        )
+
+
+async def recount_linked(conn: aiosqlite.Connection, event_ids: Sequence[int]) -> None:
+    """Count again the entities of events just taken off their portal page or put back."""
+    entity_ids: set[int] = set()
+    for chunk in chunked(sorted(set(event_ids))):
+        rows = await conn.execute_fetchall(
+            f"SELECT entity_id FROM event_entities WHERE event_id IN ({placeholders(len(chunk))})",
             chunk,
         )
+        entity_ids.update(row[0] for row in rows)
+    await recount_entities(conn, entity_ids)
 
 
 async def canonical_ids(conn: aiosqlite.Connection, folded: Sequence[str]) -> dict[str, int]:

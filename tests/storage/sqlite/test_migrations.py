@@ -341,3 +341,56 @@ async def test_an_index_damaged_by_an_edit_in_place_is_built_again(tmp_path: Pat
         assert await storage.search.search(SearchFilter(text="rains")) == []
         typed = await storage.search.suggest_headlines("heavy sno")
         assert [b.headline for b in typed] == ["Heavy snow hits Valencia"]
+
+
+async def test_entities_counted_with_removed_portal_items_are_counted_again(
+    tmp_path: Path,
+) -> None:
+    """Before 0022 an entity counted the events taken off their portal page: Vandor said
+    "2 events" over one, and Qelmara, named only by the removed item, "1 event". Upgraded,
+    each counts the events its page lists, and autocomplete ranks by that."""
+    path = tmp_path / "old.db"
+    archive_at_schema(
+        path,
+        21,
+        [
+            ("2024/01/7/vandor-holds-an-election", "2024-01-07", "Vandor holds an election"),
+            ("2024/01/8/vandor-closes-its-border", "2024-01-08", "Vandor closes its border"),
+        ],
+    )
+    with closing(connect_plain(path)) as db:
+        db.execute(
+            "UPDATE events SET origin = 'wikipedia', removed_at = '2024-01-09T18:00:00Z'"
+            " WHERE id = 2"
+        )
+        for entity, name in ((1, "Vandor"), (2, "Elections in Vandor"), (3, "Qelmara")):
+            db.execute(
+                "INSERT INTO entities(id, name, folded) VALUES (?, ?, ?)",
+                (entity, name, fold(name)),
+            )
+        links = [
+            (1, 1, "2024-01-07"),
+            (1, 2, "2024-01-07"),
+            (2, 1, "2024-01-08"),
+            (2, 3, "2024-01-08"),
+        ]
+        for event, entity, date in links:
+            db.execute("INSERT INTO event_entities VALUES (?, ?, ?)", (event, entity, date))
+        # As Chronicle counted them then: every link.
+        db.execute(
+            "UPDATE entities SET event_count ="
+            " (SELECT COUNT(*) FROM event_entities WHERE entity_id = entities.id)"
+        )
+        db.commit()
+    async with await open_storage(path) as storage:
+        vandor = await storage.entities.profile(1)
+        assert (vandor.event_count, vandor.first_date, vandor.last_date) == (
+            1,
+            dt.date(2024, 1, 7),
+            dt.date(2024, 1, 7),
+        )
+        assert vandor.co_entities == (("Elections in Vandor", 1),)
+        qelmara = await storage.entities.profile(3)
+        assert (qelmara.event_count, qelmara.first_date, qelmara.recent) == (0, None, ())
+        names = await storage.entities.suggest("")
+        assert [(n.name, n.event_count) for n in names][-1] == ("Qelmara", 0)

@@ -174,7 +174,17 @@ class EventRepository:
             parts.append(event_rows.posting_keys(rows))
         if not parts:
             return []
-        ranked = rank_shared(np.concatenate(parts), exclude=event_id, want=offset + limit)
+        keys = np.concatenate(parts)
+        # An event taken off its portal page ranks nowhere: the next ones take its place (a
+        # page that would have held one is full, and a next page is not lost). Those are
+        # few: ranked again only when the first ranking holds one.
+        removed: set[int] = set()
+        while True:
+            ranked = rank_shared(keys, exclude=event_id, want=offset + limit + len(removed))
+            ranked = [i for i in ranked if i not in removed]
+            if not (gone := await self._removed(ranked)):
+                break
+            removed |= gone
         return await self._with_shared(event_id, ranked[offset:])
 
     async def pack_postings(self) -> int:
@@ -183,6 +193,18 @@ class EventRepository:
         own transaction); returns how many."""
         async with self.db.transaction() as conn:
             return await event_rows.pack_postings(conn, self.db.packed_postings_min)
+
+    async def _removed(self, ids: Sequence[int]) -> set[int]:
+        """Those of these events taken off their portal page."""
+        removed: set[int] = set()
+        for chunk in chunked(ids):
+            rows = await self.db.fetchall(
+                "SELECT id FROM events INDEXED BY events_removed"
+                f" WHERE removed_at IS NOT NULL AND id IN ({placeholders(len(chunk))})",
+                chunk,
+            )
+            removed.update(row[0] for row in rows)
+        return removed
 
     async def _with_shared(self, event_id: int, ids: Sequence[int]) -> list[RelatedEvent]:
         if not ids:

@@ -237,3 +237,26 @@ async def test_a_name_an_archive_page_gives_a_removed_item_does_not_count_it(
         "Vandor border": (0, None, []),
         "Qelmara": (0, None, []),
     }
+
+
+async def test_a_related_list_stays_full_when_an_event_ranking_in_it_is_taken_off(
+    storage: Storage,
+) -> None:
+    """The events after a removed one move up into its place: /related asks for a page and
+    one more to know whether a next page exists, and a removed event among them had left
+    the page short and the next page out."""
+    days = [dt.date(2024, 1, day) for day in range(1, 14)]
+    items = [listed(day, f"Vandor news of January {day.day}", 0, "Vandor") for day in days]
+    for day, item in zip(days, items, strict=True):
+        await storage.portal.apply_day("en", day_page(day, 1, item), announce=True, now=NOW)
+    first = await storage.events.get_by_key(items[0].key)
+    assert first is not None
+    # The newest, which ranks first in every list, is taken off its page.
+    await storage.portal.apply_day("en", day_page(days[-1], 2), announce=True, now=NOW)
+
+    page = [r.event.headline for r in await storage.events.related(first.id, limit=5 + 1)]
+    assert page == [f"Vandor news of January {day}" for day in range(12, 6, -1)]
+    following = await storage.events.related(first.id, limit=5 + 1, offset=5)
+    assert [r.event.headline for r in following] == [
+        f"Vandor news of January {day}" for day in range(7, 1, -1)
+    ]

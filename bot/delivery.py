@@ -45,9 +45,9 @@ from storage.times import Clock, utc_now
 log = logging.getLogger(__name__)
 
 RETRY_DELAYS = (60.0, 300.0, 900.0)  # seconds before the 2nd, 3rd and 4th attempt
-# Discord's error codes (with a 400) for a channel that refuses every post, whatever it
-# holds: a forum that requires tags, a channel of a type that takes no messages. Other 400s
-# concern one post (AutoMod blocking a word, say): that run is retried, the channel kept.
+# Discord's error codes for a channel that refuses every post, whatever it holds: a forum
+# that requires tags, a channel of a type that takes no messages. Any other Bad Request is
+# about one post (AutoMod blocking a word, say): that run is retried, the channel kept.
 CHANNEL_REFUSALS = frozenset({40067, 50024})
 FORUM_TITLE_LIMIT = 100
 PREPARED_AT_ONCE = 64

@@ -14,7 +14,7 @@ from storage.models import EntryText, Match, SearchFilter, StoredEntries
 from storage.subscription_rules import CORRECTION_NEWS
 from tests.storage.conftest import RawSQL
 from tests.storage.events_support import entity
-from tests.storage.test_feeds import T0, item, store
+from tests.storage.feeds_support import DAY, T0, archive_page, item, store
 
 GUILD, CHANNEL = 1, 10
 ALICE, BOB, CAROL, DAN = 100, 200, 300, 400
@@ -197,3 +197,110 @@ async def test_an_entity_merged_after_the_correction_is_offered_under_its_new_na
     await storage.entities.merge("Moscow", "Russia")
     found, _ = await offered(storage, start)
     assert found == {(alice, event_id, "Russia")}
+
+
+# --- an entry corrected in place ----------------------------------------------------------------------
+
+QUAKE = "Earthquake kills 10 in the Atacama region of northern Chile"
+CORRECTED = "Earthquake kills 100 in the Atacama region of northern Chile"
+
+
+def retold_text(
+    identity: str,
+    headline: str = CORRECTED,
+    summary: str = "A hundred people died.",
+    *,
+    entities: tuple[str, ...] = (),
+) -> EntryText:
+    return EntryText(identity, headline, summary, "en", entities)
+
+
+async def test_a_corrected_entry_corrects_its_event_in_place(storage: Storage) -> None:
+    """A wire corrects an entry it announced: the event says what the entry says now, is
+    searched by it (and no longer by what it said), keeps its key, date and sources, and
+    later entries are matched to it by its new headline."""
+    feed = await storage.feeds.add("https://a.example/feed", "Wire", now=T0)
+    (event_id,) = (
+        await store(storage, feed.id, item("q1", QUAKE, link="https://a.example/q"))
+    ).created
+    before = await storage.events.get(event_id)
+    assert before is not None
+    corrected = retold_text("q1", entities=("Atacama",))
+    assert await storage.feeds.retold(feed.id, [corrected]) == {"q1"}
+    stored = await correct(storage, feed.id, corrected)
+    assert stored.corrected == [event_id] and stored.created == stored.announced == []
+
+    event = await storage.events.get(event_id)
+    assert event is not None
+    assert (event.headline, event.summary) == (CORRECTED, "A hundred people died.")
+    assert (event.key, event.date, event.sources) == (before.key, before.date, before.sources)
+    assert "Atacama" in event.entities
+    found = await storage.search.search(SearchFilter(text="hundred"))
+    assert [h.event.id for h in found] == [event_id]
+    assert await storage.search.search(SearchFilter(text="Summary")) == []
+    # Said again, it is no correction; another feed's telling of the corrected headline is
+    # the same story.
+    assert await storage.feeds.retold(feed.id, [corrected]) == set()
+    assert (await correct(storage, feed.id, corrected)).corrected == []
+    other = await storage.feeds.add("https://b.example/feed", "Other", now=T0)
+    joined = await store(storage, other.id, item("b1", CORRECTED + ".", link="https://b.example/q"))
+    assert joined.merged == [event_id]
+
+
+async def test_only_an_event_the_feed_alone_told_is_corrected(
+    storage: Storage, raw_sql: RawSQL
+) -> None:
+    """An event another feed joined, an archive event the entry joined, one the portal
+    lists, one taken off: each keeps its text. So does one the document tells two ways."""
+    feed = await storage.feeds.add("https://a.example/feed", "Wire", now=T0)
+    other = await storage.feeds.add("https://b.example/feed", "Other", now=T0)
+    await storage.events.import_batch([archive_page("archive-story", "https://ind.example/a")])
+    stored = await store(
+        storage,
+        feed.id,
+        item("shared", QUAKE, link="https://a.example/shared"),
+        item("archive", link="https://ind.example/a"),
+        item("portal", "Floods force four thousand from their homes in Sao Paulo state"),
+        item("off", "Glacier collapse closes an Alpine valley road for the summer"),
+        item("twice", "Senate passes the budget after an all-night session of debate"),
+    )
+    shared, portal, off, twice = stored.created
+    (archive,) = stored.merged
+    joined = await store(storage, other.id, item("b", QUAKE, link="https://a.example/shared"))
+    assert joined.merged == [shared]
+    await raw_sql(
+        "INSERT INTO portal_items(wiki, event_id, date, position, headline, sources,"
+        " entities, content_hash) VALUES ('en', ?, ?, 0, 'x', '[]', '[]', 'h')",
+        portal,
+        DAY,
+    )
+    await raw_sql("UPDATE events SET removed_at = ? WHERE id = ?", T0, off)
+    await store(
+        storage,
+        feed.id,
+        item(
+            "twice-again",
+            "Senate passes the budget after an all-night session of debate",
+            link="https://a.example/t",
+        ),
+    )
+    await raw_sql("UPDATE feed_entries SET event_id = ? WHERE identity = 'twice-again'", twice)
+    texts = [
+        retold_text(identity, f"{identity} corrected headline")
+        for identity in ("shared", "archive", "portal", "off")
+    ] + [
+        retold_text("twice", "Senate passes the budget"),
+        retold_text("twice-again", "Senate rejects it"),
+    ]
+    assert await storage.feeds.retold(feed.id, texts) == set()
+    assert (await correct(storage, feed.id, *texts)).corrected == []
+    for event_id in (shared, archive, portal, off, twice):
+        event = await storage.events.get(event_id)
+        assert event is not None and "corrected" not in event.headline
+        assert not event.headline.startswith("Senate rejects")
+    # The document's two entries of one event agreeing: that is the correction.
+    agreeing = [
+        retold_text("twice", "Senate passes it"),
+        retold_text("twice-again", "Senate passes it"),
+    ]
+    assert (await correct(storage, feed.id, *agreeing)).corrected == [twice]

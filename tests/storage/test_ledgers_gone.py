@@ -15,8 +15,8 @@ from storage import Storage
 from storage.ledgers import DELIVERIES_TABLE
 from storage.models import Digest, DigestFilters, Subscription
 from tests.storage.conftest import RawSQL
+from tests.storage.feeds_support import T0, item, store
 from tests.storage.test_feed_corrections import correct, follow, offered, text
-from tests.storage.test_feeds import T0, item, store
 from tests.storage.test_ledgers import digest
 from tests.storage.test_ledgers_pruned import LONG_AGO, prune, removed
 from tests.storage.test_subscriptions import (

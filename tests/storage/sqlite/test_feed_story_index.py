@@ -17,7 +17,7 @@ from storage.models import (
 from storage.sqlite import SQLiteStorage
 from storage.sqlite import feeds as sqlite_feeds
 from storage.sqlite.db import connect_plain
-from tests.storage.test_feeds import DAY, HEADLINE, T0, item, store
+from tests.storage.feeds_support import DAY, HEADLINE, T0, item, store
 from tests.support.archives import archive_at_schema
 
 

@@ -21,8 +21,9 @@ anyone's.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 # A removed digest's rows are deleted this many to a transaction: a live digest of a busy
 # archive holds tens of thousands, and one long delete would hold the write lock that long.
@@ -78,6 +79,17 @@ def still_read(target: str, event_id: int, digests: Mapping[int, DigestMark]) ->
         return False
     digest = digests.get(int(target.removeprefix(DIGEST_TARGET_PREFIX)))
     return digest is not None and digest.kind == "new" and event_id > digest.last_event_id
+
+
+def doomed_deliveries(
+    rows: Iterable[Any], digests: Mapping[int, DigestMark]
+) -> tuple[list[tuple[str, int]], int]:
+    """Of a window of delivery rows (database rows of target, event, and whether it is
+    settled and old), those a prune deletes, and the newest event of an alert among them (0
+    for none): the pruned-through mark."""
+    doomed = [(t, e) for t, e, old in rows if old and not still_read(t, e, digests)]
+    alerts = (e for t, e in doomed if not t.startswith(DIGEST_TARGET_PREFIX))
+    return doomed, max(alerts, default=0)
 
 
 async def newest_id_before(

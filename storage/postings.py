@@ -3,6 +3,8 @@ posting keys, and the rule that ranks them (storage.api.EventRepository.related)
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Sequence
+
 import numpy as np
 
 # An entity's event as one integer, (YYYYMMDD << 32) | event id, so that ordering the keys
@@ -40,3 +42,24 @@ def rank_shared(keys: np.ndarray, *, exclude: int, want: int) -> list[int]:
         zip(shared[picked].tolist(), events[picked].tolist(), strict=True), reverse=True
     )
     return [key & ID_BITS for _, key in ranked]
+
+
+async def rank_offered(
+    keys: np.ndarray,
+    *,
+    exclude: int,
+    want: int,
+    removed: Callable[[Sequence[int]], Awaitable[set[int]]],
+) -> list[int]:
+    """rank_shared's first `want`, without the events `removed` says were taken off their
+    portal page: the next ones take their place (a page that would have held one is full,
+    and a next page is not lost). Those are few: ranked again only when a ranking holds
+    one."""
+    gone: set[int] = set()
+    while True:
+        ranked = [
+            i for i in rank_shared(keys, exclude=exclude, want=want + len(gone)) if i not in gone
+        ]
+        if not (found := await removed(ranked)):
+            return ranked
+        gone |= found

@@ -23,7 +23,7 @@ import asyncpg
 import numpy as np
 
 from storage.models import EventBrief
-from storage.postgres.db import Connection
+from storage.postgres.db import Connection, Database
 from storage.postgres.textsearch import event_vector
 from storage.postings import KEY_DTYPE
 from storage.textindex import fold
@@ -246,6 +246,17 @@ async def event_ids(conn: Connection, keys: Iterable[str]) -> dict[str, int]:
     return found
 
 
+async def removed_ids(conn: Connection | Database, ids: Sequence[int]) -> set[int]:
+    """Those of these events taken off their portal page."""
+    if not ids:
+        return set()
+    rows = await conn.fetch(
+        "SELECT id FROM events WHERE id = ANY($1::bigint[]) AND removed_at IS NOT NULL",
+        list(ids),
+    )
+    return {row[0] for row in rows}
+
+
 async def link_entities(
     conn: Connection,
     links: Sequence[tuple[int, str]],
@@ -287,13 +298,7 @@ async def link_entities(
         [p[1] for p in pairs],
     )
     # An event taken off its portal page is counted by none of its entities.
-    removed: set[int] = set()
-    if older := sorted({row["event_id"] for row in added}.difference(fresh)):
-        rows = await conn.fetch(
-            "SELECT id FROM events WHERE id = ANY($1::bigint[]) AND removed_at IS NOT NULL",
-            older,
-        )
-        removed.update(row[0] for row in rows)
+    removed = await removed_ids(conn, sorted({row["event_id"] for row in added}.difference(fresh)))
     counts = sorted(
         Counter(row["entity_id"] for row in added if row["event_id"] not in removed).items()
     )
@@ -383,7 +388,7 @@ async def recount_entities(conn: Connection, entity_ids: Iterable[int]) -> None:
     if not ids:
         return
     # Counted in one pass over the entities' links, against the removed events hashed once;
-    # a count per entity would look each of a popular entity's 100,000 links up apart.
+    # a count per entity would look each of a popular entity's many links up apart.
     await conn.execute(
         "UPDATE entities SET event_count = coalesce(c.events, 0)"
         " FROM unnest($1::bigint[]) AS ids(id) LEFT JOIN ("

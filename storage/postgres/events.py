@@ -27,7 +27,7 @@ from storage.onthisday_rules import month_days
 from storage.postgres import event_rows
 from storage.postgres.db import Database
 from storage.postgres.imports import EventImports
-from storage.postings import KEY_DTYPE, rank_shared
+from storage.postings import KEY_DTYPE, rank_offered
 
 # The newest date on_this_day() may return when no year bounds it.
 _NO_BOUND = dt.date(9999, 12, 31)
@@ -174,16 +174,9 @@ class EventRepository:
         if not parts:
             return []
         keys = np.concatenate(parts)
-        # An event taken off its portal page ranks nowhere: the next ones take its place (a
-        # page that would have held one is full, and a next page is not lost). Those are
-        # few: ranked again only when the first ranking holds one.
-        removed: set[int] = set()
-        while True:
-            ranked = rank_shared(keys, exclude=event_id, want=offset + limit + len(removed))
-            ranked = [i for i in ranked if i not in removed]
-            if not (gone := await self._removed(ranked)):
-                break
-            removed |= gone
+        ranked = await rank_offered(
+            keys, exclude=event_id, want=offset + limit, removed=self._removed
+        )
         return await self._with_shared(event_id, ranked[offset:])
 
     async def pack_postings(self) -> int:
@@ -193,14 +186,7 @@ class EventRepository:
             return await event_rows.pack_postings(conn, self.db.packed_postings_min)
 
     async def _removed(self, ids: Sequence[int]) -> set[int]:
-        """Those of these events taken off their portal page."""
-        if not ids:
-            return set()
-        rows = await self.db.fetch(
-            "SELECT id FROM events WHERE id = ANY($1::bigint[]) AND removed_at IS NOT NULL",
-            list(ids),
-        )
-        return {row[0] for row in rows}
+        return await event_rows.removed_ids(self.db, ids)
 
     async def _with_shared(self, event_id: int, ids: Sequence[int]) -> list[RelatedEvent]:
         if not ids:

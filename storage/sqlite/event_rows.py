@@ -166,6 +166,19 @@ async def event_ids(conn: aiosqlite.Connection, keys: Iterable[str]) -> dict[str
     return found
 
 
+async def removed_ids(conn: aiosqlite.Connection, ids: Sequence[int]) -> set[int]:
+    """Those of these events taken off their portal page."""
+    removed: set[int] = set()
+    for chunk in chunked(ids):
+        rows = await conn.execute_fetchall(
+            "SELECT id FROM events INDEXED BY events_removed"
+            f" WHERE removed_at IS NOT NULL AND id IN ({placeholders(len(chunk))})",
+            chunk,
+        )
+        removed.update(row[0] for row in rows)
+    return removed
+
+
 async def link_entities(
     conn: aiosqlite.Connection,
     links: Sequence[tuple[int, str]],
@@ -196,14 +209,7 @@ async def link_entities(
             pairs.discard((row[0], row[1]))
     gaining = {event_id for event_id, _ in pairs}
     # An event taken off its portal page is counted by none of its entities.
-    removed: set[int] = set()
-    for chunk in chunked(sorted(gaining.difference(fresh))):
-        for row in await conn.execute_fetchall(
-            "SELECT id FROM events INDEXED BY events_removed"
-            f" WHERE removed_at IS NOT NULL AND id IN ({placeholders(len(chunk))})",
-            chunk,
-        ):
-            removed.add(row[0])
+    removed = await removed_ids(conn, sorted(gaining.difference(fresh)))
     # Dates only of events still gaining a link: most events a Related list names have
     # every shared entity already.
     dates = dict(dates or {})
@@ -322,7 +328,7 @@ async def append_sources(
 def offered(link: str) -> str:
     """The condition that the event of an event_entities row (alias ``link``) was not taken
     off its portal page: an entity's count, dates and companions are of those alone. Looked
-    up in the index of the removed events (migration 0022), a few pages, not in events."""
+    up in the index of the removed events (migration 0022), which is small, not in events."""
     return (
         "NOT EXISTS (SELECT 1 FROM events r INDEXED BY events_removed"
         f" WHERE r.id = {link}.event_id AND r.removed_at IS NOT NULL)"
@@ -334,8 +340,8 @@ async def recount_entities(conn: aiosqlite.Connection, entity_ids: Iterable[int]
     moved in bulk, or events removed or put back."""
     for chunk in chunked(sorted(set(entity_ids))):
         # Every link, from the entity's index; less those of removed events, read from the
-        # removed events (a few thousand) rather than from the links of an entity that may
-        # have 100,000: CROSS JOIN keeps that order, and the + keeps entity_id from choosing
+        # removed events (few) rather than from the links of a popular entity (many):
+        # CROSS JOIN keeps that order, and the + keeps entity_id from choosing
         # another.
         marks = placeholders(len(chunk))
         removed = {

@@ -24,7 +24,7 @@ from storage.models import (
     unpack_related,
 )
 from storage.onthisday_rules import month_days
-from storage.postings import KEY_DTYPE, rank_shared
+from storage.postings import KEY_DTYPE, rank_offered
 from storage.sqlite import event_rows
 from storage.sqlite.db import Database, chunked, placeholders
 from storage.sqlite.imports import EventImports
@@ -175,16 +175,9 @@ class EventRepository:
         if not parts:
             return []
         keys = np.concatenate(parts)
-        # An event taken off its portal page ranks nowhere: the next ones take its place (a
-        # page that would have held one is full, and a next page is not lost). Those are
-        # few: ranked again only when the first ranking holds one.
-        removed: set[int] = set()
-        while True:
-            ranked = rank_shared(keys, exclude=event_id, want=offset + limit + len(removed))
-            ranked = [i for i in ranked if i not in removed]
-            if not (gone := await self._removed(ranked)):
-                break
-            removed |= gone
+        ranked = await rank_offered(
+            keys, exclude=event_id, want=offset + limit, removed=self._removed
+        )
         return await self._with_shared(event_id, ranked[offset:])
 
     async def pack_postings(self) -> int:
@@ -195,16 +188,7 @@ class EventRepository:
             return await event_rows.pack_postings(conn, self.db.packed_postings_min)
 
     async def _removed(self, ids: Sequence[int]) -> set[int]:
-        """Those of these events taken off their portal page."""
-        removed: set[int] = set()
-        for chunk in chunked(ids):
-            rows = await self.db.fetchall(
-                "SELECT id FROM events INDEXED BY events_removed"
-                f" WHERE removed_at IS NOT NULL AND id IN ({placeholders(len(chunk))})",
-                chunk,
-            )
-            removed.update(row[0] for row in rows)
-        return removed
+        return await event_rows.removed_ids(self.db.reader, ids)
 
     async def _with_shared(self, event_id: int, ids: Sequence[int]) -> list[RelatedEvent]:
         if not ids:

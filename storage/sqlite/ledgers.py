@@ -9,7 +9,6 @@ from collections.abc import AsyncIterator
 from storage.ledgers import (
     ALERTS_PRUNED_THROUGH,
     DELIVERIES_TABLE,
-    DIGEST_TARGET_PREFIX,
     FORGET_BATCH,
     PRUNE_BATCH,
     RUNS_TABLE,
@@ -17,8 +16,8 @@ from storage.ledgers import (
     DigestMark,
     LedgerSizes,
     PruneStep,
+    doomed_deliveries,
     newest_id_before,
-    still_read,
 )
 from storage.sqlite.db import Database, placeholders
 from storage.times import to_timestamp
@@ -123,11 +122,8 @@ class LedgerRepository:
                 " FROM deliveries WHERE event_id > ? AND event_id <= ?",
                 (stamp, after, upto),
             )
-            doomed = [(r[0], r[1]) for r in rows if r[2] and not still_read(r[0], r[1], digests)]
+            doomed, alerts_through = doomed_deliveries(rows, digests)
             if doomed:
-                alerts_through = max(
-                    (e for t, e in doomed if not t.startswith(DIGEST_TARGET_PREFIX)), default=0
-                )
                 async with self.db.transaction() as conn:
                     cursor = await conn.executemany(
                         "DELETE FROM deliveries WHERE target = ? AND event_id = ?"

@@ -1,8 +1,8 @@
 """Pruning the exactly-once ledgers: what the bot does once a day, and `chronicle prune`.
 
 Every digest post leaves a run (with the events it lists) and a delivery row per event, and
-every alert a delivery row per member and event: about 8 MB a day at a few hundred servers,
-for ever. Those rows exist for exactly-once, and exactly-once looks only so far back:
+every alert a delivery row per member and event, for ever (FINDINGS, "The ledgers over
+weeks", says how much). Those rows exist for exactly-once, and exactly-once looks only so far back:
 
 * a run's slot is looked up for the slot due now (a restart, a late or repeated timer), for
   the previous run of a daily digest (catch-up after a restart, the same local day: at

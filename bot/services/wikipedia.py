@@ -392,8 +392,8 @@ class WikipediaService:
     async def _parse(self, date: dt.date, page: PageRevision) -> tuple[PortalItemRecord, ...]:
         if page.content is None:
             raise PortalFormatError("the API gave no wikitext for this revision")
-        # In a worker thread: a huge page takes seconds, which the event loop (the bot's
-        # slash commands, the gateway's heartbeat) must not wait for.
+        # In a worker thread: a huge page takes long (FINDINGS, "Portal day pages"), which the
+        # event loop (the bot's slash commands, the gateway's heartbeat) must not wait for.
         day = await asyncio.to_thread(parse_day, date, page.content, language=self.wiki)
         for warning in day.warnings:
             log.info("Wikipedia: %s: %s", page.title, warning)

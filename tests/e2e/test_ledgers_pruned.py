@@ -2,7 +2,7 @@
 was alerted, their runs and delivery rows are gone from the database, and nothing is posted
 or alerted twice for it, even by an alert sweep starting from far behind (a shard that was
 down, a new shard layout), and even when the prune runs while that sweep does. They had
-been kept for good: about 8 MB a day at a few hundred servers. Of several processes sharing
+been kept for good. Of several processes sharing
 PostgreSQL, the one leading it prunes. The real bot over the loopback Discord, a real SQLite
 file (or PostgreSQL), a real RSS feed on 127.0.0.1."""
 

@@ -2,8 +2,7 @@
 look up any more goes, a short transaction a step; what exactly-once still needs stays,
 however old: a run still sending or waiting for its retry, a pending alert claim, and the
 deliveries of a 'new' digest above its watermark (a failed run's posted part). Without a
-prune, every run and every delivery stayed for good (about 8 MB a day at a few hundred
-servers)."""
+prune, every run and every delivery stayed for good."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 -- An entity counts the events it is linked to that are offered: not those taken off their
 -- portal page (removed_at), which its page no longer lists (as SQLite's 0022). Removing an
 -- event or putting it back counts its entities again (event_rows.recount_entities); this
--- index holds the removed events (a few thousand among a million), which every count,
+-- index holds the removed events (few: FINDINGS, "Removed portal items"), which every count,
 -- date and companion of an entity leaves out.
 CREATE INDEX events_removed ON events(id) WHERE removed_at IS NOT NULL;
 

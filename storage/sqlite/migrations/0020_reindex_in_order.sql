@@ -28,8 +28,8 @@ WHEN OLD.searchable = 1 BEGIN
     SELECT NEW.id, word_pairs(NEW.headline) WHERE NEW.searchable = 1;
 END;
 
--- Indexes an edit has already damaged are built again from the events (minutes for a
--- million events, once).
+-- Indexes an edit has already damaged are built again from the events, once (its time:
+-- FINDINGS, "Rebuilding the full-text indexes on upgrade").
 INSERT INTO event_search(event_search) VALUES ('delete-all');
 INSERT INTO event_search(rowid, headline, summary, period, entities)
 SELECT id, segment(headline), segment(summary), period(date), search_entities

@@ -1,7 +1,7 @@
 -- An entity counts the events it is linked to that are offered: not those taken off their
 -- portal page (removed_at), which its page no longer lists. Removing an event or putting it
 -- back counts its entities again (event_rows.recount_entities), reading the links of the
--- removed events through this index (a few thousand among a million events) rather than
+-- removed events through this index (few: FINDINGS, "Removed portal items") rather than
 -- every link of a popular entity.
 CREATE INDEX events_removed ON events(id) WHERE removed_at IS NOT NULL;
 

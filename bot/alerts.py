@@ -30,6 +30,7 @@ import datetime as dt
 import logging
 import time
 from collections import defaultdict
+from collections.abc import Awaitable, Callable
 
 import aiohttp
 import discord
@@ -91,22 +92,32 @@ class AlertService:
             sent += await self._sweep()
             return sent + await self._sweep_corrected()
 
-    async def _sweep(self) -> int:
+    async def _start(
+        self, base: str, newest: Callable[[], Awaitable[int]]
+    ) -> tuple[list[str], int, bool]:
+        """This process's watermarks of a sweep (``base``, one per shard it runs), the
+        lowest, and whether every one of them is new. A watermark's first run (a shard's)
+        starts at the newest (what is in the archive is history, not news); a shard new
+        to sharding starts where the unsharded bot stopped."""
         repo = self.bot.storage.subscriptions
-        keys = self._watermarks()
+        keys = [base + key.removeprefix(WATERMARK) for key in self._watermarks()]
         stored = [await repo.state(key) for key in keys]
+        new = all(value is None for value in stored)
         if None in stored:
-            # First run (of a shard): what is already in the archive is history, not
-            # news; a shard new to sharding starts where the unsharded bot stopped.
-            start = await repo.state(WATERMARK) if keys != [WATERMARK] else None
+            start = await repo.state(base) if keys != [base] else None
             if start is None:
-                start = str(await repo.newest_event_id())
+                start = str(await newest())
             for key, value in zip(keys, stored, strict=True):
                 if value is None:
                     await repo.set_state(key, start)
-            if all(value is None for value in stored):
-                return 0
             stored = [start if value is None else value for value in stored]
+        return keys, min(int(value) for value in stored if value is not None), new
+
+    async def _sweep(self) -> int:
+        repo = self.bot.storage.subscriptions
+        keys, after, new = await self._start(WATERMARK, repo.newest_event_id)
+        if new:
+            return 0
         # Shards behind the others sweep again what the others had: the ledger's claims
         # keep each alert to one message. Not below the events whose rows a prune removed
         # (storage.ledgers): those arrived longer ago than deliveries are kept, and without
@@ -114,7 +125,6 @@ class AlertService:
         # starting from an old one) would alert someone twice. Read here it only spares
         # the reading: a prune may go on while this sweep runs, and what keeps its claims
         # off the events a prune passes is the claim, which reads the mark itself.
-        after = min(int(value) for value in stored if value is not None)
         after = max(after, int(await repo.state(ALERTS_PRUNED_THROUGH) or 0))
         sent = 0
         while ids := await repo.announced_after(after, limit=SWEEP_BATCH):
@@ -166,19 +176,7 @@ class AlertService:
         new events: an event's own sweep went by before the correction named what they
         follow. The ledger keeps anyone told of the event already from hearing of it again."""
         repo = self.bot.storage.subscriptions
-        keys = [CORRECTED + key.removeprefix(WATERMARK) for key in self._watermarks()]
-        stored = [await repo.state(key) for key in keys]
-        if None in stored:
-            # As _sweep's: what was corrected before the first sweep is history; a shard
-            # new to sharding starts where the unsharded bot stopped.
-            start = await repo.state(CORRECTED) if keys != [CORRECTED] else None
-            if start is None:
-                start = str(await repo.newest_corrected_link())
-            for key, value in zip(keys, stored, strict=True):
-                if value is None:
-                    await repo.set_state(key, start)
-            stored = [start if value is None else value for value in stored]
-        after = min(int(value) for value in stored if value is not None)
+        keys, after, _ = await self._start(CORRECTED, repo.newest_corrected_link)
         sent = 0
         while True:
             matches, through = await repo.corrected_matches(after, limit=SWEEP_BATCH)

@@ -17,7 +17,7 @@ from dotenv.parser import parse_stream
 
 from bot.ingest.mediawiki import DEFAULT_API_URL
 from bot.ingest.portal import EDITIONS
-from bot.shards import MAX_SHARD_COUNT, parse_shard_ids, shard_problems
+from bot.shards import MAX_SHARD_COUNT, TOO_MANY_SHARDS, parse_shard_ids, shard_problems
 from storage.location import database_location
 
 DEFAULT_API_BASE = "https://discord.com/api/v10"
@@ -218,10 +218,7 @@ class Settings:
         shard_count, shard_ids = None, None
         if raw_count := text("DISCORD_SHARD_COUNT"):
             if raw_count.isdigit() and int(raw_count) > MAX_SHARD_COUNT:
-                problems.append(
-                    f"DISCORD_SHARD_COUNT={shown(raw_count)} is more shards than a bot runs (at most"
-                    f" {MAX_SHARD_COUNT}, about one per 1,000 servers)"
-                )
+                problems.append(f"DISCORD_SHARD_COUNT={shown(raw_count)} {TOO_MANY_SHARDS}")
             elif raw_count.isdigit() and int(raw_count) >= 1:
                 shard_count = int(raw_count)
             else:
@@ -276,10 +273,7 @@ class Settings:
         if count is not None and count < 1:
             problems.append(f"--shard-count {count} must be 1 or more")
         elif count is not None and count > MAX_SHARD_COUNT:
-            problems.append(
-                f"--shard-count {count} is more shards than a bot runs (at most"
-                f" {MAX_SHARD_COUNT}, about one per 1,000 servers)"
-            )
+            problems.append(f"--shard-count {count} {TOO_MANY_SHARDS}")
         shard_ids = self.shard_ids
         if ids is not None:
             try:

@@ -276,12 +276,7 @@ class SourcesPages(_EventPages):
 def page_set_at(address: str) -> PageSet | None:
     """The set of pages an address names; None for an address of no known kind."""
     kind = address.partition(":")[0]
-    if kind == SearchPages.command:
-        return SearchPages.from_address(address)
-    if kind == OnThisDayPages.command:
-        return OnThisDayPages.from_address(address)
-    if kind == RelatedPages.command:
-        return RelatedPages.from_address(address)
-    if kind == SourcesPages.command:
-        return SourcesPages.from_address(address)
+    for pages in (SearchPages, OnThisDayPages, RelatedPages, SourcesPages):
+        if kind == pages.command:
+            return pages.from_address(address)
     return None

@@ -28,6 +28,9 @@ def owns_guild(guild_id: int, shard_ids: Collection[int] | None, shard_count: in
 # More shards than any bot runs (Discord gives about one per 1,000 servers): a count or id
 # beyond it is a typo, refused before anything is sized by it.
 MAX_SHARD_COUNT = 100_000
+TOO_MANY_SHARDS = (
+    f"is more shards than a bot runs (at most {MAX_SHARD_COUNT}, about one per 1,000 servers)"
+)
 
 
 def parse_shard_ids(raw: str) -> tuple[int, ...]:

@@ -321,14 +321,10 @@ class EventButton(
             await handle_error(interaction, error)
 
     async def _reply(self, interaction: discord.Interaction) -> Reply:
-        bot = chronicle(interaction)
-        event = await bot.storage.events.get(self.event_id)
-        if event is None:
-            raise NotFound("That event is no longer in the archive.")
-        if self.action == "sources":
-            embed, view = await PagedView.start(bot, interaction.user.id, SourcesPages(event.id))
-            return Reply(embed=embed, view=view)
-        return await related_reply(bot, interaction.user.id, event)
+        # The first page reads the event (and says when it is no longer in the archive).
+        pages = (SourcesPages if self.action == "sources" else RelatedPages)(self.event_id)
+        embed, view = await PagedView.start(chronicle(interaction), interaction.user.id, pages)
+        return Reply(embed=embed, view=view)
 
 
 def event_card_view(event: Event) -> discord.ui.View:

@@ -16,6 +16,7 @@ from bot.services import lookups
 from bot.services.wikipedia import (
     PullReport,
     WikipediaService,
+    day_span,
     portal_status,
     pull_command,
     spans,
@@ -83,8 +84,7 @@ async def cmd_wikipedia_status(
         next_poll = when(poll.next_poll_at) if poll.next_poll_at else "when the bot starts"
         print(f"  next poll {next_poll}, then every {status.poll_minutes:g} minutes")
     for first, last in spans(status.unread):
-        days = first.isoformat() if first == last else f"{first.isoformat()} to {last.isoformat()}"
-        print(f"  left unread: {days}: run `{pull_command(first, last)}`")
+        print(f"  left unread: {day_span((first, last))}: run `{pull_command(first, last)}`")
     if not status.days:
         print("No day page read yet: `chronicle wikipedia pull --since YYYY-MM-DD`.")
     for day in status.days:

@@ -18,6 +18,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from bot.ingest.feeds.html_text import CONTROLS_AS_SPACES
 from bot.ingest.files import FileRefused, read_bounded
 from storage.keys import key_date, make_key, parse_key, split_key
 from storage.models import (
@@ -82,12 +83,6 @@ class CutShort:
     reason: str
 
 
-# C0 and C1 control characters become spaces, as in a feed's text (bot/ingest/feeds): they
-# sometimes stand between words, and a terminal obeys them (ESC sequences retitle or clear it).
-# Those str.split() takes for whitespace (\t \n \x0b-\x0d \x1c-\x1f \x85) it folds anyway.
-_CONTROLS = re.compile(r"[\x00-\x08\x0e-\x1b\x7f-\x84\x86-\x9f]")
-
-
 def clean_text(text: str) -> str:
     """Decode HTML entities, drop wiki quote marks, resolve Chinese variant markup, fold
     whitespace and control characters."""
@@ -99,7 +94,9 @@ def clean_text(text: str) -> str:
     if "-{" in text:
         text = _VARIANT_MARKUP.sub(_one_variant, text)
     if not text.isprintable():  # a quick look first: most text holds no control character
-        text = _CONTROLS.sub(" ", text)
+        # They become spaces, as in a feed's text: they sometimes stand between words, and a
+        # terminal obeys them (ESC sequences retitle or clear it).
+        text = text.translate(CONTROLS_AS_SPACES)
     return " ".join(text.split())
 
 

@@ -57,7 +57,7 @@ def event_embed(card: EventCard) -> discord.Embed:
     event = card.event
     brief = event.brief
     summary = event.summary or event.headline
-    embed = base_embed(escape(event.headline), safe_url(brief.url), cut(escape(summary), 2500))
+    embed = base_embed(escape(event.headline), brief.url, cut(escape(summary), 2500))
     embed.add_field(name="Date", value=discord_date(event.date), inline=True)
     if event.story:
         embed.add_field(name="Story", value=escape(event.story), inline=True)
@@ -132,7 +132,7 @@ def sources_embed(event: Event, page: int = 0) -> discord.Embed:
     """A page of the event's sources (`source_pages`), its cover image on the first."""
     pages = source_pages(event)
     lines = pages[page] if page < len(pages) else []
-    embed = base_embed(f"Sources: {escape(event.headline)}", safe_url(event.brief.url))
+    embed = base_embed(f"Sources: {escape(event.headline)}", event.brief.url)
     embed.description = "\n".join(lines) if lines else "No sources recorded."
     images = [s.url for s in event.sources if s.is_image]
     if images and page == 0:
@@ -140,16 +140,14 @@ def sources_embed(event: Event, page: int = 0) -> discord.Embed:
             name="Cover image", value=lines_within([link("image", u) for u in images], 1024)
         )
     if len(pages) > 1:
-        embed.set_footer(
-            text=f"Page {page + 1} of {len(pages)} · {len(source_lines(event))} sources"
-        )
+        embed.set_footer(text=f"Page {page + 1} of {len(pages)} · {sum(map(len, pages))} sources")
     return fit_embed(embed)
 
 
 def related_page_embed(
     event: Event, related: Sequence[RelatedEvent], page: int, has_next: bool
 ) -> discord.Embed:
-    embed = base_embed(f"Related to: {escape(event.headline)}", safe_url(event.brief.url))
+    embed = base_embed(f"Related to: {escape(event.headline)}", event.brief.url)
     if related:
         start = page * PAGE_SIZE
         lines = [f"**{start + n}.** {related_line(r)}" for n, r in enumerate(related, start=1)]

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 import discord
 
 from bot.render.common import cut
+from bot.render.markdown import safe_url
 
 CONTENT_LIMIT = 2000
 TITLE_LIMIT = 256
@@ -71,6 +72,10 @@ def choice_label(date: dt.date, text: str) -> str:
 
 
 def base_embed(title: str, url: str | None = None, description: str | None = None) -> discord.Embed:
+    """An embed of Chronicle's: its title cut to fit, its link a well-formed web address."""
     return discord.Embed(
-        title=cut(title, TITLE_LIMIT), url=url, description=description, colour=EMBED_COLOUR
+        title=cut(title, TITLE_LIMIT),
+        url=safe_url(url),
+        description=description,
+        colour=EMBED_COLOUR,
     )

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from bot.digest_content import DigestContent
 from bot.digests import new_content, onthisday_content, search_for
 from bot.errors import InvalidInput
-from bot.services.lookups import check_search_words, entity_ids, find_entity
+from bot.services.lookups import check_search_words, known_entity
 from storage import Storage
 from storage.models import LANGUAGES, Digest, DigestFilters
 
@@ -31,10 +31,7 @@ async def resolve_filters(
     for typed in (e.strip() for e in entities):
         if not typed:
             continue
-        found = await find_entity(storage, typed)  # a name, or autocomplete's entity:<id>
-        if found is None:
-            await entity_ids(storage, typed)  # refuses it, naming the closest known names
-            continue
+        found = await known_entity(storage, typed)  # a name, or autocomplete's entity:<id>
         if found[0] not in ids:
             ids.append(found[0])
             names.append(found[1])

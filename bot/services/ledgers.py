@@ -29,6 +29,7 @@ from collections.abc import Callable
 from bot import render
 from storage import Storage
 from storage.ledgers import DELIVERIES_TABLE, RUNS_TABLE, Compaction, PruneStep
+from storage.times import utc_iso
 
 LEDGERS_KEPT = dt.timedelta(days=14)
 
@@ -49,7 +50,7 @@ class PruneReport:
 
     def as_dict(self) -> dict[str, object]:
         return {
-            "before": self.before.astimezone(dt.UTC).isoformat().replace("+00:00", "Z"),
+            "before": utc_iso(self.before),
             "kept_days": LEDGERS_KEPT.days,
             "removed": {RUNS_TABLE: self.runs_removed, DELIVERIES_TABLE: self.deliveries_removed},
             "kept": {RUNS_TABLE: self.runs_kept, DELIVERIES_TABLE: self.deliveries_kept},

@@ -163,6 +163,12 @@ async def find_entity(storage: Storage, name: str) -> tuple[int, str] | None:
 async def entity_ids(storage: Storage, name: str) -> tuple[int, ...]:
     """The entity a typed name (or an autocomplete value) means; unknown names get the
     closest known ones."""
+    return ((await known_entity(storage, name))[0],)
+
+
+async def known_entity(storage: Storage, name: str) -> tuple[int, str]:
+    """The entity (id, canonical name) a typed name (or an autocomplete value) means;
+    unknown names are refused with the closest known ones."""
     if not name.strip():
         raise InvalidInput("Give an entity's name: a person, group, place or story.")
     found = await find_entity(storage, name)
@@ -173,7 +179,7 @@ async def entity_ids(storage: Storage, name: str) -> tuple[int, ...]:
         closest = await storage.entities.closest(name, limit=SUGGESTIONS * 4)
         in_script = [n for n in closest if same_script(name, n)][:SUGGESTIONS]
         raise NotFound(f"No entity is called {_quote(name)}.", in_script)
-    return (found[0],)
+    return found
 
 
 def check_search_words(text: str) -> None:

@@ -187,7 +187,7 @@ def pull_command(first: dt.date, last: dt.date) -> str:
     return f"chronicle wikipedia pull --since {first.isoformat()} --until {last.isoformat()}"
 
 
-def _span(dates: Sequence[dt.date]) -> str:
+def day_span(dates: Sequence[dt.date]) -> str:
     first, last = dates[0].isoformat(), dates[-1].isoformat()
     return first if first == last else f"{first} to {last}"
 
@@ -254,17 +254,15 @@ class WikipediaService:
                 await self._read_batch(batch, announce, report, flood_cap, catch_up)
             except MediaWikiError as exc:
                 report.request_failed = True
-                report.failures.append(PullFailure(_span(batch), exc.reason))  # the caller tells
-                if exc.retry_after is not None and exc.retry_after > self.client.max_wait_s:
+                report.failures.append(PullFailure(day_span(batch), exc.reason))  # the caller tells
+                if exc.retry_after is not None:
                     # The server wants a rest longer than a client should wait: stop here.
-                    # (Short waits that went on until the client gave up fail this batch
-                    # only: the next is asked for.)
                     report.retry_after = exc.retry_after
                     left = [d for b in batches[number + 1 :] for d in b]
                     if left:
                         report.failures.append(
                             PullFailure(
-                                _span(left),
+                                day_span(left),
                                 f"not read: the server asked to wait {exc.retry_after:g} s;"
                                 " run the pull again later",
                             )
@@ -331,11 +329,10 @@ class WikipediaService:
                 replace(item, entities=_unique(resolved.get(e, e) for e in item.entities))
                 for item in revision.items
             )
-            cap = flood_cap
-            # A day before yesterday, read by a poll catching up: its share of the budget.
+            # A day before yesterday, read by a poll catching up: its share of the budget
+            # (which starts at the poll's flood cap and only goes down).
             budget = catch_up if catch_up and revision.date < catch_up.before else None
-            if budget is not None:
-                cap = budget.left if cap is None else min(cap, budget.left)
+            cap = budget.left if budget is not None else flood_cap
             outcome = await self.storage.portal.apply_day(
                 self.wiki,
                 replace(revision, items=items),
@@ -464,7 +461,7 @@ class WikipediaService:
             log.exception("Wikipedia: the poll failed unexpectedly")
             report = PullReport(days=len(dates), request_failed=True)
             report.failures.append(
-                PullFailure(_span(dates), f"internal error: {type(exc).__name__}: {exc}")
+                PullFailure(day_span(dates), f"internal error: {type(exc).__name__}: {exc}")
             )
         if report.request_failed:
             failures = state.consecutive_failures + 1
@@ -498,7 +495,7 @@ class WikipediaService:
                 " days: %s left unread; run `%s` to read them",
                 first.isoformat(),
                 CATCH_UP_DAYS,
-                _span(unread),
+                day_span(unread),
                 pull_command(first, last),
             )
         if report.new or report.updated or report.removed:

@@ -167,7 +167,7 @@ def _categories(entry: Mapping[str, Any]) -> list[str]:
 
 
 def _build_entries(
-    raw_entries: Iterable[Mapping[str, Any]], base_url: str, notes: list[str] | None = None
+    raw_entries: Iterable[Mapping[str, Any]], base_url: str, notes: list[str]
 ) -> list[FeedEntry]:
     """The document's entries by the rules above; what the operator should know of them
     (a GUID that identifies nothing) is added to ``notes``."""
@@ -186,7 +186,7 @@ def _build_entries(
         if guid:
             variants[guid].add((link, raw.get("title")))
     shared = {guid for guid, seen in variants.items() if len(seen) > 1}
-    if shared and notes is not None:
+    if shared:
         sharing = sum(1 for _, guid, _ in prepared if guid in shared)
         example = repr(next(iter(shared))[:100])
         which = f"the GUID {example}" if len(shared) == 1 else f"{len(shared)} GUIDs ({example}, …)"

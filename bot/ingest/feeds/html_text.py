@@ -57,8 +57,11 @@ _SKIP_TAGS: Final = frozenset({"script", "style", "noscript", "template"})
 # (zero-width space, BOM, soft hyphen) are dropped; C0/C1 control characters become spaces
 # (they sometimes stand between words) and are then folded like any whitespace.
 # ZWJ/ZWNJ stay: emoji and several scripts (Persian, Urdu, Indic) need them.
+CONTROLS_AS_SPACES: Final[dict[int, str | None]] = {
+    cp: " " for cp in [*range(0x00, 0x20), *range(0x7F, 0xA0)]
+}
 _INVISIBLE: Final[dict[int, str | None]] = {
-    **{cp: " " for cp in [*range(0x00, 0x20), *range(0x7F, 0xA0)]},
+    **CONTROLS_AS_SPACES,
     0x200B: None,
     0xFEFF: None,
     0xAD: None,

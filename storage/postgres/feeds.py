@@ -19,7 +19,8 @@ from __future__ import annotations
 import builtins
 import datetime as dt
 from collections import OrderedDict
-from collections.abc import Collection, Sequence
+from collections.abc import AsyncIterator, Collection, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 import asyncpg
@@ -102,24 +103,31 @@ class FeedRepository:
         FeedExistsError (carrying the existing feed) when the URL is already known."""
         if backfill < 0:
             raise ValueError("backfill must be 0 or more")
+        async with self._unique_url(url) as conn:
+            row = await conn.fetchrow(
+                "INSERT INTO feeds(url, name, added_at, backfill, next_poll_at)"
+                f" VALUES ($1, $2, $3, $4, $5) RETURNING {_FEED_COLUMNS}",
+                url,
+                name,
+                now,
+                backfill,
+                next_poll_at or now,
+            )
+        assert row is not None
+        return _feed(row)
+
+    @asynccontextmanager
+    async def _unique_url(self, url: str) -> AsyncIterator[Connection]:
+        """A transaction that gives a feed this URL: FeedExistsError (carrying the feed)
+        when another feed has it."""
         try:
             async with self.db.transaction() as conn:
-                row = await conn.fetchrow(
-                    "INSERT INTO feeds(url, name, added_at, backfill, next_poll_at)"
-                    f" VALUES ($1, $2, $3, $4, $5) RETURNING {_FEED_COLUMNS}",
-                    url,
-                    name,
-                    now,
-                    backfill,
-                    next_poll_at or now,
-                )
+                yield conn
         except asyncpg.UniqueViolationError:
             existing = await self.get_by_url(url)
             if existing is None:  # removed again in between: a real integrity problem
                 raise
             raise FeedExistsError(existing) from None
-        assert row is not None
-        return _feed(row)
 
     async def get(self, feed_id: int) -> Feed | None:
         row = await self.db.fetchrow(f"SELECT {_FEED_COLUMNS} FROM feeds WHERE id = $1", feed_id)
@@ -179,14 +187,8 @@ class FeedRepository:
     async def move(self, feed_id: int, url: str) -> Feed | None:
         """The feed at its new URL (it moved there for good); None if it was removed
         meanwhile. Raises FeedExistsError (carrying that feed) when another feed has it."""
-        try:
-            async with self.db.transaction() as conn:
-                await conn.execute("UPDATE feeds SET url = $1 WHERE id = $2", url, feed_id)
-        except asyncpg.UniqueViolationError:
-            existing = await self.get_by_url(url)
-            if existing is None:  # removed again in between: a real integrity problem
-                raise
-            raise FeedExistsError(existing) from None
+        async with self._unique_url(url) as conn:
+            await conn.execute("UPDATE feeds SET url = $1 WHERE id = $2", url, feed_id)
         return await self.get(feed_id)
 
     async def disable(self, feed_id: int, *, at: dt.datetime, reason: str) -> Feed | None:

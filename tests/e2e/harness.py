@@ -14,9 +14,10 @@ from bot.config import Settings
 from bot.scheduler import digest_job_id
 from bot.services.imports import import_archive
 from storage import Storage, open_storage
-from tests.conftest import SAMPLE_NEWS
+from tests.conftest import SAMPLE_NEWS, SEED_PAGES
 from tests.e2e.standin.constants import DEFAULT_GUILD_ID, DEFAULT_TOKEN
 from tests.e2e.standin.model import UserSpec
+from tests.e2e.standin.records import RecordedRequest
 from tests.e2e.standin.server import DiscordStandIn, connected_client
 
 Prepare = Callable[[Storage], Awaitable[Any]]
@@ -121,6 +122,27 @@ def button(message: dict[str, Any], label: str) -> str:
 async def sample(storage: Storage) -> None:
     """prepare= for running_bot: the bundled sample archive."""
     await import_archive(storage, [SAMPLE_NEWS])
+
+
+async def sample_with_seeds(storage: Storage) -> None:
+    """prepare= for running_bot: the sample archive and the seed pages (newer versions of
+    some of its pages)."""
+    await import_archive(storage, [SAMPLE_NEWS, *SEED_PAGES])
+
+
+EPHEMERAL = 64  # an interaction response's flag: only its member sees it
+
+
+def data(request: RecordedRequest) -> dict[str, Any]:
+    """An interaction response's data."""
+    return request.json.get("data") or {}
+
+
+def embed_of(message: dict[str, Any]) -> dict[str, Any]:
+    """A message's first embed, which it must have."""
+    assert message["embeds"], message
+    embed: dict[str, Any] = message["embeds"][0]
+    return embed
 
 
 async def fire(bot: ChronicleBot, clock: FakeClock, digest_id: int) -> dt.datetime:

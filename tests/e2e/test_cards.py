@@ -9,22 +9,8 @@ from typing import Any
 from storage import Storage
 from storage.keys import make_key
 from storage.models import PageRecord, SourceRecord
-from tests.e2e.harness import button, running_bot
-from tests.e2e.standin.records import RecordedRequest
+from tests.e2e.harness import EPHEMERAL, button, data, embed_of, running_bot
 from tests.e2e.standin.server import DiscordStandIn
-
-EPHEMERAL = 64
-
-
-def data(request: RecordedRequest) -> dict[str, Any]:
-    return request.json.get("data") or {}
-
-
-def embed_of(message: dict[str, Any]) -> dict[str, Any]:
-    assert message["embeds"], message
-    embed: dict[str, Any] = message["embeds"][0]
-    return embed
-
 
 # --- buttons of an event merged into its page's newer version -------------------------------
 

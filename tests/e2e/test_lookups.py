@@ -14,36 +14,22 @@ import pytest
 from bot.client import ChronicleBot
 from bot.services.imports import import_archive
 from storage import Storage
-from tests.conftest import MOD_KEY, SAMPLE_NEWS, SEED_PAGES
-from tests.e2e.harness import button, running_bot
+from tests.conftest import MOD_KEY
+from tests.e2e.harness import EPHEMERAL, button, data, embed_of, running_bot
+from tests.e2e.harness import sample_with_seeds as sample
 from tests.e2e.standin.constants import DEFAULT_GUILD_ID, DEFAULT_USER_ID
 from tests.e2e.standin.interactions import InteractionHandle
 from tests.e2e.standin.model import UserSpec
-from tests.e2e.standin.records import RecordedRequest
 from tests.e2e.standin.server import DiscordStandIn
 
-EPHEMERAL = 64
 OTHER_USER = UserSpec(id=DEFAULT_USER_ID + 1, username="someone-else")
 COMMANDS = {"event", "search", "onthisday", "related", "entity", "about"}
-
-
-async def sample(storage: Storage) -> None:
-    await import_archive(storage, [SAMPLE_NEWS, *SEED_PAGES])
 
 
 @pytest.fixture
 async def bot(standin: DiscordStandIn, tmp_path: Path) -> AsyncIterator[ChronicleBot]:
     async with running_bot(standin, tmp_path / "chronicle.db", prepare=sample) as client:
         yield client
-
-
-def data(request: RecordedRequest) -> dict[str, Any]:
-    return request.json.get("data") or {}
-
-
-def embed_of(message: dict[str, Any]) -> dict[str, Any]:
-    assert message["embeds"], message
-    return message["embeds"][0]
 
 
 def custom_ids(message: dict[str, Any]) -> list[str]:

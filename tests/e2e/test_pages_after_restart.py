@@ -8,28 +8,19 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
-from bot.services.imports import import_archive
 from storage import Storage
 from storage.keys import make_key
 from storage.models import PageRecord
-from tests.conftest import MOD_KEY, SAMPLE_NEWS, SEED_PAGES
-from tests.e2e.harness import button, running_bot
+from tests.conftest import MOD_KEY
+from tests.e2e.harness import EPHEMERAL, button, data, running_bot
+from tests.e2e.harness import sample_with_seeds as sample
 from tests.e2e.standin.model import UserSpec
 from tests.e2e.standin.records import RecordedRequest
 from tests.e2e.standin.server import DiscordStandIn
 
-EPHEMERAL = 64
 STRANGER = UserSpec(id=7001, username="stranger")
 # Too long for a custom id to carry: its pages are kept in memory, and expire with the bot.
 LONG_SEARCH = "Russia -" + "x" * 60
-
-
-async def sample(storage: Storage) -> None:
-    await import_archive(storage, [SAMPLE_NEWS, *SEED_PAGES])
-
-
-def data(request: RecordedRequest) -> dict[str, Any]:
-    return request.json.get("data") or {}
 
 
 def footer(request: RecordedRequest) -> str:

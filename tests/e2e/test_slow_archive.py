@@ -24,22 +24,16 @@ import asyncpg
 import pytest
 
 from bot.choices import AUTOCOMPLETE_SECONDS
-from bot.services.imports import import_archive
-from storage import Storage
-from tests.conftest import MOD_KEY, SAMPLE_NEWS, SEED_PAGES
-from tests.e2e.harness import button, running_bot
+from tests.conftest import MOD_KEY
+from tests.e2e.harness import EPHEMERAL, button, running_bot
+from tests.e2e.harness import sample_with_seeds as sample
 from tests.e2e.standin.constants import DEFAULT_USER_ID
 from tests.e2e.standin.interactions import InteractionHandle
 from tests.e2e.standin.records import RecordedRequest
 from tests.e2e.standin.server import DiscordStandIn
 
-EPHEMERAL = 64
 DEFERRED_UPDATE_MESSAGE = 6
 DEFERRED_CHANNEL_MESSAGE = 5
-
-
-async def sample(storage: Storage) -> None:
-    await import_archive(storage, [SAMPLE_NEWS, *SEED_PAGES])
 
 
 @contextlib.asynccontextmanager
@@ -123,7 +117,9 @@ async def test_page_turns_and_card_buttons_defer_while_the_archive_is_locked(
         event = await bot.storage.events.get_by_key(MOD_KEY)
         assert event is not None
 
-        async with events_locked(postgres_url, seconds=4.0):  # longer than Discord waits for an answer
+        async with events_locked(
+            postgres_url, seconds=4.0
+        ):  # longer than Discord waits for an answer
             turned = await standin.click(results, button(results, "Next"))
             related = await standin.click(card, f"chronicle:event:related:{event.id}")
             for handle in (turned, related):

@@ -15,14 +15,12 @@ import pytest
 
 from bot.alerts import DM_PAUSE_REASON
 from bot.client import ChronicleBot
-from tests.e2e.harness import ANNA, BORIS, dms_to, running_bot, sample
+from tests.e2e.harness import ANNA, BORIS, EPHEMERAL, dms_to, running_bot, sample
 from tests.e2e.news_channels_support import OLD
 from tests.e2e.standin.constants import DEFAULT_GUILD_ID
 from tests.e2e.standin.model import make_guild
 from tests.e2e.standin.server import DiscordStandIn
 from tests.support.feed_server import FeedServer, wire_rss
-
-EPHEMERAL = 64
 
 
 @pytest.fixture

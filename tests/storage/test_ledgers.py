@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 from storage import Storage
 from storage.keys import make_key
-from storage.models import Digest, DigestRun, PageRecord
+from storage.models import NO_FILTERS, Digest, DigestFilters, DigestRun, PageRecord
 from tests.storage.events_support import arrive
 
 DAY = dt.date(2026, 12, 7)
@@ -38,14 +38,23 @@ async def news(storage: Storage, count: int) -> list[int]:
     return await arrive(storage, *pages)
 
 
-async def digest(storage: Storage) -> Digest:
+async def digest(
+    storage: Storage,
+    *,
+    channel: int = CHANNEL,
+    every: str = "daily",
+    filters: DigestFilters = NO_FILTERS,
+    created_by: int = USER,
+) -> Digest:
     made, _ = await storage.digests.upsert(
         guild_id=GUILD,
-        channel_id=CHANNEL,
+        channel_id=channel,
         kind="new",
+        every=every,
         time=dt.time(9),
         timezone="UTC",
-        created_by=USER,
+        filters=filters,
+        created_by=created_by,
         now=NOW,
     )
     return made

@@ -7,13 +7,11 @@ being told of it twice."""
 
 from __future__ import annotations
 
-import datetime as dt
-
 import pytest
 
 from storage import Storage
 from storage.ledgers import DELIVERIES_TABLE
-from storage.models import Digest, DigestFilters, Subscription
+from storage.models import DigestFilters, Subscription
 from tests.storage.conftest import RawSQL
 from tests.storage.feeds_support import T0, item, store
 from tests.storage.test_feed_corrections import correct, follow, offered, text
@@ -25,7 +23,6 @@ from tests.storage.test_subscriptions import (
     CAROL,
     CHANNEL,
     GUILD,
-    NOW,
     OTHER_GUILD,
     arrive,
     news,
@@ -62,7 +59,16 @@ def small_batches(monkeypatch: pytest.MonkeyPatch) -> None:
 async def test_a_removed_digest_takes_its_runs_and_deliveries_along(
     storage: Storage, raw_sql: RawSQL, small_batches: None
 ) -> None:
-    removed, kept = await digest(storage), await other_digest(storage)
+    removed, kept = (
+        await digest(storage),
+        await digest(
+            storage,
+            channel=CHANNEL + 1,
+            every="live",
+            filters=DigestFilters(words="Syria"),
+            created_by=BOB,
+        ),
+    )
     ids = await some_news(storage, 30)
     for made in (removed, kept):
         slot = "live:2026-03-02T12:00:00+00:00"
@@ -77,21 +83,6 @@ async def test_a_removed_digest_takes_its_runs_and_deliveries_along(
     assert await storage.digests.runs_for(removed.id) == []
     assert await ledger(raw_sql, f"digest:{kept.id}") == 30  # another digest's stays
     assert len(await storage.digests.runs_for(kept.id)) == 1
-
-
-async def other_digest(storage: Storage) -> Digest:
-    made, _ = await storage.digests.upsert(
-        guild_id=GUILD,
-        channel_id=CHANNEL + 1,
-        kind="new",
-        every="live",
-        time=dt.time(9),
-        timezone="UTC",
-        filters=DigestFilters(words="Syria"),
-        created_by=BOB,
-        now=NOW,
-    )
-    return made
 
 
 async def test_a_member_s_alert_ledger_stays_when_their_subscriptions_go_till_it_is_old(

@@ -273,8 +273,9 @@ class LedgerRepository(Protocol):
         """Delete what no reader needs any more: finished runs (not sending or waiting for
         a retry) last changed before ``before``, and settled deliveries (not a pending
         alert claim) made before it that nothing reads (storage.ledgers.still_read). The
-        newest event whose alert deliveries go is kept as ALERTS_PRUNED_THROUGH. Runs
-        first, then deliveries; each step looks at about ``batch`` rows and deletes in one
+        newest event whose alert deliveries go is kept as ALERTS_PRUNED_THROUGH. Then the
+        links feeds' corrections made before ``before``. Runs first, then deliveries, then
+        corrected links; each step looks at about ``batch`` rows and deletes in one
         short transaction, then says how far it has come: the caller may pause between
         steps, or stop."""
         ...

@@ -6,7 +6,8 @@ with the events it lists; `deliveries` a row per target and event: a digest's
 ('digest:<id>'), or a member's alerts' ('dm:<user>', 'here:<channel>:<user>'). Both are
 written for every post and would grow for ever. A removed digest's rows go with it (its id
 is never used again); the rest are pruned once old, when no reader can ask for them again
-(bot.services.ledgers says how old).
+(bot.services.ledgers says how old), and so are the links feeds' corrections gave events
+(`corrected_links`), which the alert sweep reads only while they are news.
 
 A member's alert rows stay when their last subscription delivered there goes (unsubscribed,
 left the server, Chronicle removed from it), until the prune takes them. They are what says
@@ -53,6 +54,10 @@ ALERTS_PRUNED_THROUGH = "alerts.pruned_through_event_id"
 
 RUNS_TABLE = "digest_runs"
 DELIVERIES_TABLE = "deliveries"
+# The links feeds' corrections gave announced events (storage.subscription_rules), read by
+# the alert sweep after a watermark of its own: pruned once as old as the other ledgers' rows,
+# news no sweep still tells (a correction is news for CORRECTION_NEWS after its event).
+CORRECTIONS_TABLE = "corrected_links"
 
 
 def digest_target(digest_id: int) -> str:

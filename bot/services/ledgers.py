@@ -13,7 +13,9 @@ weeks", says how much). Those rows exist for exactly-once, and exactly-once look
 * an alert's delivery is read by sweeps, which start at their watermark, a minute behind
   (a shard down longer, or a new shard layout, is held at the events pruned), and by the
   retry of a claim left unsent, five minutes after (CLAIM_GRACE; pending claims are never
-  pruned).
+  pruned);
+* a feed's correction that gave an announced event a name is read by the alert sweep
+  while it is news (CORRECTION_NEWS, three days).
 
 So rows are kept for LEDGERS_KEPT: a week more than the longest of those (a bot down for a
 long weekend still finds all it may ask for), and recent enough to look into by hand.
@@ -28,7 +30,13 @@ from collections.abc import Callable
 
 from bot import render
 from storage import Storage
-from storage.ledgers import DELIVERIES_TABLE, RUNS_TABLE, Compaction, PruneStep
+from storage.ledgers import (
+    CORRECTIONS_TABLE,
+    DELIVERIES_TABLE,
+    RUNS_TABLE,
+    Compaction,
+    PruneStep,
+)
 from storage.times import utc_iso
 
 LEDGERS_KEPT = dt.timedelta(days=14)
@@ -43,16 +51,21 @@ class PruneReport:
     deliveries_removed: int
     runs_kept: int
     deliveries_kept: int
+    corrections_removed: int = 0
 
     @property
     def removed(self) -> int:
-        return self.runs_removed + self.deliveries_removed
+        return self.runs_removed + self.deliveries_removed + self.corrections_removed
 
     def as_dict(self) -> dict[str, object]:
         return {
             "before": utc_iso(self.before),
             "kept_days": LEDGERS_KEPT.days,
-            "removed": {RUNS_TABLE: self.runs_removed, DELIVERIES_TABLE: self.deliveries_removed},
+            "removed": {
+                RUNS_TABLE: self.runs_removed,
+                DELIVERIES_TABLE: self.deliveries_removed,
+                CORRECTIONS_TABLE: self.corrections_removed,
+            },
             "kept": {RUNS_TABLE: self.runs_kept, DELIVERIES_TABLE: self.deliveries_kept},
         }
 
@@ -68,7 +81,7 @@ async def prune_ledgers(
     LEDGERS_KEPT), a short transaction a step; `pause` seconds between steps leave the
     database to others (the bot's own posts and polls) all the more."""
     before = now - LEDGERS_KEPT
-    removed = {RUNS_TABLE: 0, DELIVERIES_TABLE: 0}
+    removed = {RUNS_TABLE: 0, DELIVERIES_TABLE: 0, CORRECTIONS_TABLE: 0}
     async for step in storage.ledgers.prune(before=before):
         removed[step.table] = step.removed
         if progress is not None:
@@ -79,6 +92,7 @@ async def prune_ledgers(
         before=before,
         runs_removed=removed[RUNS_TABLE],
         deliveries_removed=removed[DELIVERIES_TABLE],
+        corrections_removed=removed[CORRECTIONS_TABLE],
         runs_kept=sizes.runs,
         deliveries_kept=sizes.deliveries,
     )
@@ -86,9 +100,14 @@ async def prune_ledgers(
 
 def prune_summary(report: PruneReport) -> str:
     """One line: what went, and what is kept."""
+    went = [
+        render.count(report.runs_removed, "digest run"),
+        render.count(report.deliveries_removed, "delivery", "deliveries"),
+    ]
+    if report.corrections_removed:
+        went.append(render.count(report.corrections_removed, "corrected link"))
     return (
-        f"Pruned {render.count(report.runs_removed, 'digest run')} and"
-        f" {render.count(report.deliveries_removed, 'delivery', 'deliveries')} finished before"
+        f"Pruned {', '.join(went[:-1])} and {went[-1]} finished before"
         f" {render.utc_minute(report.before)} ({LEDGERS_KEPT.days} days ago); kept"
         f" {render.count(report.runs_kept, 'run')} and"
         f" {render.count(report.deliveries_kept, 'delivery', 'deliveries')}"

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 
 from storage.ledgers import (
     ALERTS_PRUNED_THROUGH,
+    CORRECTIONS_TABLE,
     DELIVERIES_TABLE,
     FORGET_BATCH,
     PRUNE_BATCH,
@@ -80,6 +81,8 @@ class LedgerRepository:
         async for step in self._prune_runs(before, batch):
             yield step
         async for step in self._prune_deliveries(before, batch):
+            yield step
+        async for step in self._prune_corrected_links(before, batch):
             yield step
 
     async def _prune_runs(self, before: dt.datetime, batch: int) -> AsyncIterator[PruneStep]:
@@ -176,6 +179,29 @@ class LedgerRepository:
             examined += len(rows)
             after = upto
             yield PruneStep(DELIVERIES_TABLE, examined, candidates, removed)
+
+    async def _prune_corrected_links(
+        self, before: dt.datetime, batch: int
+    ) -> AsyncIterator[PruneStep]:
+        """Corrected links made before ``before``, oldest first (ids follow linked_at)."""
+        candidates: int = await self.db.fetchval(
+            "SELECT count(*) FROM corrected_links WHERE linked_at < $1", before
+        )
+        removed = 0
+        while removed < candidates:
+            async with self.db.transaction() as conn:
+                deleted = _deleted(
+                    await conn.execute(
+                        "DELETE FROM corrected_links WHERE id IN (SELECT id FROM corrected_links"
+                        " WHERE linked_at < $1 ORDER BY id LIMIT $2)",
+                        before,
+                        batch,
+                    )
+                )
+            if not deleted:
+                return
+            removed += deleted
+            yield PruneStep(CORRECTIONS_TABLE, removed, candidates, removed)
 
     async def _newest_event_before(self, before: dt.datetime) -> int:
         async def added_before(event_id: int) -> bool | None:

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 
 from storage.ledgers import (
     ALERTS_PRUNED_THROUGH,
+    CORRECTIONS_TABLE,
     DELIVERIES_TABLE,
     FORGET_BATCH,
     PRUNE_BATCH,
@@ -64,6 +65,8 @@ class LedgerRepository:
         async for step in self._prune_runs(stamp, batch):
             yield step
         async for step in self._prune_deliveries(stamp, batch):
+            yield step
+        async for step in self._prune_corrected_links(stamp, batch):
             yield step
 
     async def _prune_runs(self, stamp: str, batch: int) -> AsyncIterator[PruneStep]:
@@ -141,6 +144,24 @@ class LedgerRepository:
             examined += len(rows)
             after = upto
             yield PruneStep(DELIVERIES_TABLE, examined, candidates, removed)
+
+    async def _prune_corrected_links(self, stamp: str, batch: int) -> AsyncIterator[PruneStep]:
+        """Corrected links made before ``stamp``, oldest first (ids follow linked_at)."""
+        candidates = await self._count(
+            "SELECT count(*) FROM corrected_links WHERE linked_at < ?", (stamp,)
+        )
+        removed = 0
+        while removed < candidates:
+            async with self.db.transaction() as conn:
+                cursor = await conn.execute(
+                    "DELETE FROM corrected_links WHERE id IN (SELECT id FROM corrected_links"
+                    " WHERE linked_at < ? ORDER BY id LIMIT ?)",
+                    (stamp, batch),
+                )
+            if not cursor.rowcount:
+                return
+            removed += cursor.rowcount
+            yield PruneStep(CORRECTIONS_TABLE, removed, candidates, removed)
 
     async def _newest_event_before(self, stamp: str) -> int:
         async def added_before(event_id: int) -> bool | None:

@@ -18,6 +18,7 @@ import pytest
 from storage import Storage
 from storage.ledgers import (
     ALERTS_PRUNED_THROUGH,
+    CORRECTIONS_TABLE,
     DELIVERIES_TABLE,
     RUNS_TABLE,
     LedgerSizes,
@@ -28,6 +29,8 @@ from storage.times import utc_now
 from tests.storage.conftest import RawSQL
 from tests.storage.digests_support import SLOT, make_digest, news
 from tests.storage.events_support import arrive
+from tests.storage.feeds_support import T0, item, store
+from tests.storage.test_feed_corrections import correct, follow, offered, text
 from tests.storage.test_subscriptions import ALICE, GUILD, subscribe
 
 # A literal both backends read as a time (SQLite's text, PostgreSQL's timestamptz).
@@ -219,6 +222,36 @@ async def test_nothing_recent_is_looked_at(storage: Storage) -> None:
     steps = await prune(storage)
     assert removed(steps) == {RUNS_TABLE: 0}  # no event arrived two weeks ago: no rows read
     assert (await storage.ledgers.sizes()).deliveries == 1
+
+
+async def test_corrections_links_go_once_old(storage: Storage) -> None:
+    """The names feeds' corrections gave announced events are kept for the alert sweep
+    while they are recent, then pruned like the other ledgers' rows: a sweep reading from
+    before them is offered only the recent one."""
+    feed = await storage.feeds.add("https://a.example/feed", "Wire", now=T0)
+    _, snow, floods = (
+        await store(
+            storage,
+            feed.id,
+            item("x1", "Russia holds a vote", entities=("Russia",)),
+            item("s1", "Heavy snow closes mountain passes"),
+            item("f1", "Floods close roads in the north"),
+        )
+    ).created
+    alice = await follow(storage, ALICE, "Russia")
+    start = await storage.subscriptions.newest_corrected_link()
+    await correct(storage, feed.id, text("s1", "Heavy snow closes passes in Russia", "Russia"))
+    await correct(
+        storage,
+        feed.id,
+        text("f1", "Floods close roads in northern Russia", "Russia"),
+        at=T0 + dt.timedelta(days=2),
+    )
+
+    steps = [s async for s in storage.ledgers.prune(before=T0 + dt.timedelta(days=1))]
+    assert removed(steps)[CORRECTIONS_TABLE] == 1
+    found, _ = await offered(storage, start)
+    assert found == {(alice, floods, "Russia")}, snow
 
 
 async def test_compacting_gives_the_space_of_pruned_rows_back(

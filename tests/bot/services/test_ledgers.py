@@ -3,6 +3,7 @@ sizes as people read them."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 from bot.services.ledgers import PruneReport, byte_size, compaction_summary, prune_summary
@@ -22,6 +23,11 @@ def test_the_summary_says_what_went_and_what_stays() -> None:
         " (14 days ago); kept 52,500 runs and 1,182,300 deliveries"
     )
     assert report.removed == 3751
+    corrections = dataclasses.replace(report, corrections_removed=2)
+    assert prune_summary(corrections).startswith(
+        "Pruned 3,750 digest runs, 1 delivery and 2 corrected links finished before"
+    )
+    assert corrections.removed == 3753
 
 
 def test_vacuum_says_what_it_gave_back() -> None:

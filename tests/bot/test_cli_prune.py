@@ -145,7 +145,7 @@ async def test_prune_says_what_it_deleted_and_what_it_kept(
     assert code == 0, err
     said = json.loads(out)
     assert said["kept_days"] == 14 and said["before"].endswith("Z")
-    assert said["removed"] == {"digest_runs": 0, "deliveries": 0}
+    assert said["removed"] == {"digest_runs": 0, "deliveries": 0, "corrected_links": 0}
     assert said["kept"] == {"digest_runs": 0, "deliveries": 0}
 
 

@@ -205,7 +205,7 @@ async def build(
     for day in range(days):
         count = per_poll * POLLS_A_DAY
         await storage.events.import_batch(list(pages(day, count)))
-        by_day.append(await storage.subscriptions.announced_after(newest, limit=count))
+        by_day.append((await storage.subscriptions.announced_after(newest, limit=count)).ready)
         newest = by_day[-1][-1]
     return digests, by_day
 

@@ -39,6 +39,7 @@ from bot import render
 from bot.context import Chronicle
 from bot.nonces import alert_nonce
 from bot.permissions import pinging_only
+from bot.services.wikipedia import portal_waiting_since
 from storage.ledgers import ALERTS_PRUNED_THROUGH
 from storage.models import Match, Subscription
 
@@ -126,13 +127,24 @@ class AlertService:
         # the reading: a prune may go on while this sweep runs, and what keeps its claims
         # off the events a prune passes is the claim, which reads the mark itself.
         after = max(after, int(await repo.state(ALERTS_PRUNED_THROUGH) or 0))
+        waiting_since = await portal_waiting_since(
+            self.bot.storage, self.bot.settings, self.bot.clock()
+        )
         sent = 0
-        while ids := await repo.announced_after(after, limit=SWEEP_BATCH):
-            sent += await self._deliver(await repo.matches(ids))
-            after = ids[-1]
-            for key in keys:
-                await repo.set_state(key, str(after))
-        return sent
+        held = False  # an event waits: the watermarks stay below it (storage.news_rules)
+        while True:
+            found = await repo.announced_after(
+                after, limit=SWEEP_BATCH, waiting_since=waiting_since
+            )
+            if found.read_through == after:
+                return sent
+            if found.ready:
+                sent += await self._deliver(await repo.matches(found.ready))
+            after = found.read_through
+            if not held:
+                held = found.settled_through < found.read_through
+                for key in keys:
+                    await repo.set_state(key, str(found.settled_through))
 
     async def _retry_unsent(self) -> int:
         """Send again, once, what a process that died left claimed and unsent: the claims

@@ -233,13 +233,14 @@ class ChronicleBot(commands.AutoShardedBot):
             await self.alerts.sweep()  # a correction may name what members follow
 
     async def poll_wikipedia(self) -> None:
-        """Poll the portal if it is due, then tell subscribers and live digests what it
-        brought."""
+        """Poll the portal if it is due, then tell subscribers and live digests what the
+        poll before it brought: a portal item waits until a later poll has read its page
+        again (storage.news_rules)."""
         if not await self.leads("wikipedia"):
             return
         report = await self.wikipedia.poll_due()
-        if report is not None and report.announced:
-            await self.announce()
+        if report is not None and not report.request_failed:
+            await self.sweep()
 
     async def announce(self) -> None:
         """New events arrived: live digests get a round, subscribers their alerts."""
@@ -247,7 +248,8 @@ class ChronicleBot(commands.AutoShardedBot):
         await self.alerts.sweep()
 
     async def sweep(self) -> None:
-        """The periodic look for events another process announced (an import)."""
+        """The periodic look for events another process announced (an import), and for
+        portal items that waited for a poll."""
         await self.chronicle_scheduler.live.kick_if_new()
         await self.alerts.sweep()
 

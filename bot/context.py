@@ -10,6 +10,7 @@ import discord
 
 from bot.config import Settings
 from storage import Storage
+from storage.times import Clock
 
 if TYPE_CHECKING:
     from bot.views import PagedView
@@ -26,6 +27,11 @@ class Chronicle(Protocol):
 
     @property
     def view_timeout(self) -> float: ...
+
+    @property
+    def clock(self) -> Clock:
+        """Now, as the bot's scheduler sees it."""
+        ...
 
     @property
     def kept_pages(self) -> dict[str, PagedView]:

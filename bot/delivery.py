@@ -38,6 +38,7 @@ from bot.nonces import digest_part_nonce
 from bot.pacing import PostPacer
 from bot.permissions import permissions_needed, pinging_only
 from bot.services.digests import describe_filters
+from bot.services.wikipedia import portal_waiting_since
 from storage import Storage
 from storage.models import Digest, DigestRun
 from storage.times import Clock, utc_now
@@ -83,6 +84,10 @@ class DigestDelivery:
             self.storage, self.bot.get_guild(digest.guild_id), digest.guild_id
         )
 
+    async def waiting_since(self) -> dt.datetime | None:
+        """Portal items found at or after this wait (storage.news_rules)."""
+        return await portal_waiting_since(self.storage, self.bot.settings, self.clock())
+
     async def run(self, digest_id: int, slot: str) -> str:
         """Post the digest's run for a slot, unless it was posted (or skipped) already.
         Returns what happened: sent, empty, already, paused, skipped, retrying, failed."""
@@ -92,7 +97,7 @@ class DigestDelivery:
         if digest.paused:
             return "paused"
         if digest.every == "live":  # a retry: that run, then what arrived meanwhile
-            return await self.run_live(digest)
+            return await self.run_live(digest, await self.waiting_since())
         existing = await self.storage.digests.run(digest.id, slot)
         if existing is not None and await self._unstrand(digest, existing):
             existing = await self.storage.digests.run(digest.id, slot)
@@ -116,9 +121,9 @@ class DigestDelivery:
             return "skipped"
         if existing is not None and existing.status != "retrying":
             return "already"
-        return await self._post(digest, slot, existing)
+        return await self._post(digest, slot, existing, await self.waiting_since())
 
-    async def run_live(self, digest: Digest) -> str:
+    async def run_live(self, digest: Digest, waiting_since: dt.datetime | None) -> str:
         """Post what arrived for a live digest since its last post: a run left unfinished
         first (a retry, or a post a stopped process did not finish), then a new batch."""
         existing = await self.storage.digests.unfinished_run(digest.id)
@@ -127,7 +132,7 @@ class DigestDelivery:
         if existing is not None:
             if existing.status == "sending":
                 return "busy"  # another process is posting it
-            resumed = await self._post(digest, existing.slot, existing)
+            resumed = await self._post(digest, existing.slot, existing, waiting_since)
             if resumed != "sent":
                 return resumed
             # What arrived after that run was claimed goes out now, not after the next
@@ -135,17 +140,23 @@ class DigestDelivery:
             fresh = await self.storage.digests.get(digest.id)
             if fresh is None or fresh.paused:
                 return resumed
-            batch = await self._post(fresh, live_slot(self.clock()), None)
+            batch = await self._post(fresh, live_slot(self.clock()), None, waiting_since)
             return resumed if batch in ("empty", "already") else batch
-        return await self._post(digest, live_slot(self.clock()), None)
+        return await self._post(digest, live_slot(self.clock()), None, waiting_since)
 
-    async def _post(self, digest: Digest, slot: str, existing: DigestRun | None) -> str:
+    async def _post(
+        self,
+        digest: Digest,
+        slot: str,
+        existing: DigestRun | None,
+        waiting_since: dt.datetime | None,
+    ) -> str:
         if digest.id in self._busy:
             return "busy"  # a live round and a retry at once: one posts, the other finds it
         self._busy.add(digest.id)
         try:
             async with self._preparing:
-                prepared = await self._prepare(digest, slot, existing)
+                prepared = await self._prepare(digest, slot, existing, waiting_since)
             if isinstance(prepared, str):
                 return prepared
             run, content, messages = prepared
@@ -200,12 +211,22 @@ class DigestDelivery:
         return "sent"
 
     async def _prepare(
-        self, digest: Digest, slot: str, existing: DigestRun | None
+        self,
+        digest: Digest,
+        slot: str,
+        existing: DigestRun | None,
+        waiting_since: dt.datetime | None,
     ) -> tuple[DigestRun, DigestContent, list[render.DigestMessage]] | str:
-        """The run's content, claimed: what to send, or why there is nothing to."""
+        """The run's content, claimed: what to send, or why there is nothing to. Portal
+        items found at or after ``waiting_since`` wait (storage.news_rules)."""
         language = await self.language(digest)
         content, covers_to = await digest_content(
-            self.storage, digest, slot=slot, language=language, run=existing
+            self.storage,
+            digest,
+            slot=slot,
+            language=language,
+            run=existing,
+            waiting_since=waiting_since,
         )
         if about := describe_filters(digest.filters, digest.entity_names):
             # Several digests may share a channel: each post says what it follows.
@@ -452,6 +473,7 @@ class LiveDigests:
         self._wanted = asyncio.Event()
         self._worker: asyncio.Task[None] | None = None
         self._seen_newest = 0
+        self._seen_waiting: dt.datetime | None = None
 
     def kick(self) -> None:
         """Ask for a round (now, or after the one under way)."""
@@ -460,10 +482,14 @@ class LiveDigests:
             self._worker = asyncio.create_task(self._rounds(), name="live digests")
 
     async def kick_if_new(self) -> None:
-        """A round if events were announced since the last look (another process's import)."""
+        """A round if events were announced since the last look (another process's poll or
+        import), or a poll of the portal read it again: what it had found waited for that
+        (storage.news_rules)."""
         newest = await self.delivery.storage.subscriptions.newest_event_id()
-        if newest > self._seen_newest:
+        waiting = await self.delivery.waiting_since()
+        if newest > self._seen_newest or waiting != self._seen_waiting:
             self._seen_newest = newest
+            self._seen_waiting = waiting
             self.kick()
 
     async def wait(self) -> None:
@@ -486,16 +512,18 @@ class LiveDigests:
             digests = _servers_in_turn(
                 [d for d in await self.delivery.storage.digests.live() if owns(d.guild_id)]
             )
+            waiting_since = await self.delivery.waiting_since()  # once for the round
             outcomes = await asyncio.gather(
-                *(self._one(digest) for digest in digests), return_exceptions=False
+                *(self._one(digest, waiting_since) for digest in digests),
+                return_exceptions=False,
             )
             sent = sum(outcome == "sent" for outcome in outcomes)
             if sent:
                 log.info("live round: %d of %d live digests posted", sent, len(digests))
 
-    async def _one(self, digest: Digest) -> str:
+    async def _one(self, digest: Digest, waiting_since: dt.datetime | None) -> str:
         try:
-            return await self.delivery.run_live(digest)
+            return await self.delivery.run_live(digest, waiting_since)
         except Exception as exc:
             what = f"the live {digest.kind} digest {digest.id}"
             log_failure(log, self.delivery.storage, what, exc, then="tried again next round")

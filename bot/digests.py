@@ -211,16 +211,20 @@ async def digest_content(
     slot: str,
     language: str,
     run: DigestRun | None = None,
+    waiting_since: dt.datetime | None = None,
 ) -> tuple[DigestContent, int]:
     """What a digest's run posts, and (for 'new') the watermark once it is sent. A run
-    resumed after a failure posts what it was claimed with."""
+    resumed after a failure posts what it was claimed with. Portal items found at or after
+    ``waiting_since`` wait for a later run (storage.news_rules)."""
     if digest.kind == "onthisday":
         day = slot_day(slot)
         return await onthisday_content(storage, day, filters=digest.filters, language=language), 0
     if run is not None:
         events, covers_to = await storage.digests.events_by_id(run.items), run.covers_to
     else:
-        found = await storage.digests.new_events(digest, language=language)
+        found = await storage.digests.new_events(
+            digest, language=language, waiting_since=waiting_since
+        )
         events, covers_to = found.events, found.covers_to
     limit = NEW_ITEMS if digest.every == "daily" else FREQUENT_ITEMS
     search = search_for(digest.filters, digest.entity_names)

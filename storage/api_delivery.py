@@ -21,6 +21,7 @@ from storage.models import (
     RetakenClaims,
     Subscription,
 )
+from storage.news_rules import Announced
 
 
 class DigestRepository(Protocol):
@@ -118,7 +119,12 @@ class DigestRepository(Protocol):
     async def runs_for(self, digest_id: int, limit: int = 10) -> list[DigestRun]: ...
 
     async def new_events(
-        self, digest: Digest, *, language: str = "all", limit: int = 5000
+        self,
+        digest: Digest,
+        *,
+        language: str = "all",
+        limit: int = 5000,
+        waiting_since: dt.datetime | None = None,
     ) -> NewEvents: ...
 
     async def new_events_for_preview(
@@ -197,7 +203,14 @@ class SubscriptionRepository(Protocol):
 
     async def dm_subscriptions(self, user_id: int) -> list[Subscription]: ...
 
-    async def announced_after(self, event_id: int, *, limit: int) -> list[int]: ...
+    async def announced_after(
+        self, event_id: int, *, limit: int, waiting_since: dt.datetime | None = None
+    ) -> Announced:
+        """The next ``limit`` announceable live events after ``event_id``: those to tell,
+        and how far a watermark may move. A portal item added at or after
+        ``waiting_since`` (the start of the last poll that read the portal) waits
+        (storage.news_rules)."""
+        ...
 
     async def newest_event_id(self) -> int: ...
 

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from storage import notices
 from storage import rows as domain_rows
 from storage.models import Match, RetakenClaims, Subscription
+from storage.news_rules import NOTHING_WAITS, WAITING_SQL, Announced, announced
 from storage.postgres import event_rows, feed_corrections
 from storage.postgres.db import Database
 from storage.postgres.ledgers import PRUNED_THROUGH, hold_pruned_through
@@ -148,14 +149,17 @@ class SubscriptionRepository:
 
     # --- alerts --------------------------------------------------------------------------
 
-    async def announced_after(self, event_id: int, *, limit: int) -> list[int]:
+    async def announced_after(
+        self, event_id: int, *, limit: int, waiting_since: dt.datetime | None = None
+    ) -> Announced:
         rows = await self.db.fetch(
-            "SELECT id FROM events WHERE announce AND id > $1 AND removed_at IS NULL"
-            " ORDER BY id LIMIT $2",
+            f"SELECT e.id, {WAITING_SQL.format('$3')} FROM events e"
+            " WHERE e.announce AND e.id > $1 AND e.removed_at IS NULL ORDER BY e.id LIMIT $2",
             event_id,
             limit,
+            waiting_since or NOTHING_WAITS,
         )
-        return [r[0] for r in rows]
+        return announced([(r[0], r[1]) for r in rows], event_id)
 
     async def newest_event_id(self) -> int:
         newest: int = await self.db.fetchval("SELECT COALESCE(max(id), 0) FROM events")

@@ -21,6 +21,7 @@ from storage.models import (
     NewEvent,
     NewEvents,
 )
+from storage.news_rules import NOTHING_WAITS, WAITING_SQL, announced
 from storage.onthisday_rules import month_days
 from storage.sqlite import event_rows
 from storage.sqlite.db import Database, chunked, placeholders
@@ -363,7 +364,9 @@ class DigestRepository:
             ).fetchone()
             items = json.loads(row[0]) if row and row[0] else []
             await self._deliver(conn, digest_id, items, now)
-            covers_to = max([row[1] if row else 0, *items])
+            # Not past the events it left waiting (storage.news_rules); a run claimed before
+            # runs kept how far they read has only its items to go by.
+            covers_to = (row[1] if row else 0) or max(items, default=0)
             if covers_to:
                 await conn.execute(
                     "UPDATE digests SET last_event_id = MAX(last_event_id, ?) WHERE id = ?",
@@ -389,20 +392,31 @@ class DigestRepository:
     # --- content ---------------------------------------------------------------------------
 
     async def new_events(
-        self, digest: Digest, *, language: str = "all", limit: int = 5000
+        self,
+        digest: Digest,
+        *,
+        language: str = "all",
+        limit: int = 5000,
+        waiting_since: dt.datetime | None = None,
     ) -> NewEvents:
         """Announceable events after the digest's watermark, not yet delivered to it, that
-        pass its filters; covers_to is how far it read (past the ones that did not pass)."""
+        pass its filters and do not wait (storage.news_rules); covers_to is how far it read
+        (past the ones that did not pass), short of the first that waits."""
         rows = await self.db.fetchall(
-            "SELECT e.id FROM events e INDEXED BY events_announced"
+            f"SELECT e.id, {WAITING_SQL.format('?')} FROM events e INDEXED BY events_announced"
             " WHERE e.announce = 1 AND e.id > ? AND e.removed_at IS NULL"
             " AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.target = ? AND d.event_id = e.id)"
             " ORDER BY e.id LIMIT ?",
-            (digest.last_event_id, f"digest:{digest.id}", limit),
+            (
+                to_timestamp(waiting_since or NOTHING_WAITS),
+                digest.last_event_id,
+                f"digest:{digest.id}",
+                limit,
+            ),
         )
-        ids = [r[0] for r in rows]
-        covers_to = ids[-1] if ids else digest.last_event_id
-        return NewEvents(await self._passing(ids, digest.filters, language), covers_to)
+        found = announced([(r[0], bool(r[1])) for r in rows], digest.last_event_id)
+        events = await self._passing(found.ready, digest.filters, language)
+        return NewEvents(events, found.settled_through)
 
     async def new_events_for_preview(
         self,

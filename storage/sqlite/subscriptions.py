@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from storage import notices
 from storage import rows as domain_rows
 from storage.models import Match, RetakenClaims, Subscription
+from storage.news_rules import NOTHING_WAITS, WAITING_SQL, Announced, announced
 from storage.sqlite import event_rows, feed_corrections
 from storage.sqlite.db import Database, chunked, placeholders
 from storage.sqlite.ledgers import PRUNED_THROUGH
@@ -133,13 +134,15 @@ class SubscriptionRepository:
 
     # --- alerts --------------------------------------------------------------------------
 
-    async def announced_after(self, event_id: int, *, limit: int) -> list[int]:
+    async def announced_after(
+        self, event_id: int, *, limit: int, waiting_since: dt.datetime | None = None
+    ) -> Announced:
         rows = await self.db.fetchall(
-            "SELECT id FROM events WHERE announce = 1 AND id > ? AND removed_at IS NULL"
-            " ORDER BY id LIMIT ?",
-            (event_id, limit),
+            f"SELECT e.id, {WAITING_SQL.format('?')} FROM events e"
+            " WHERE e.announce = 1 AND e.id > ? AND e.removed_at IS NULL ORDER BY e.id LIMIT ?",
+            (to_timestamp(waiting_since or NOTHING_WAITS), event_id, limit),
         )
-        return [r[0] for r in rows]
+        return announced([(r[0], bool(r[1])) for r in rows], event_id)
 
     async def newest_event_id(self) -> int:
         row = await self.db.fetchone("SELECT COALESCE(MAX(id), 0) FROM events")

@@ -75,7 +75,7 @@ async def ledgers_written(location: str | Path) -> None:
             for n in range(EVENTS)
         ]
         await storage.events.import_batch(pages)
-        ids = await storage.subscriptions.announced_after(0, limit=EVENTS)
+        ids = (await storage.subscriptions.announced_after(0, limit=EVENTS)).ready
         digest, _ = await storage.digests.upsert(
             guild_id=1,
             channel_id=10,

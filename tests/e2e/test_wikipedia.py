@@ -112,6 +112,9 @@ async def test_a_new_portal_item_is_announced_once_and_an_edit_never(
             ENGLISH.title(TODAY), edited.replace(";Law and crime\n", NEW_ITEM + ";Law and crime\n")
         )
         await poll(bot, clock)
+        # Told once the next poll has read the page again (a vandal's item would be gone).
+        assert dms_to(standin, ANNA) == []
+        await poll(bot, clock)
         (dm,) = dms_to(standin, ANNA)
         embed = dm.json["embeds"][0]
         assert embed["title"] == "New events about Daniel Noboa"
@@ -158,4 +161,58 @@ async def test_a_new_portal_item_is_announced_once_and_an_edit_never(
     async with running_bot(standin, db, clock=clock, **settings) as bot:
         await poll(bot, clock)
         await bot.alerts.sweep()
+        assert len(dms_to(standin, ANNA)) == 1 and len(posts(standin, NEWS)) == 1
+
+
+async def test_a_vandal_s_item_reverted_before_the_next_poll_is_never_announced(
+    standin: DiscordStandIn, wiki: MediaWikiStandIn, tmp_path: Path
+) -> None:
+    """A portal item is told once the next poll has read its page again: a vandal's item,
+    reverted by then, reaches neither a subscriber nor a news channel; the real item that
+    replaced it is told after the poll that follows."""
+    clock = FakeClock(dt.datetime(2024, 1, 9, 12, 0, tzinfo=dt.UTC))
+    settings: dict[str, Any] = {
+        "wikipedia_api_url": wiki.api_url,
+        "wikipedia_contact": "ops@example.org",
+        "wikipedia_poll_minutes": 10,
+    }
+    vandalised = ";Politics and elections\n*[[Daniel Noboa]] resigns and flees to [[Peru]].\n"
+    async with running_bot(
+        standin, tmp_path / "c.db", prepare=sample, clock=clock, **settings
+    ) as bot:
+        await poll(bot, clock)  # the first poll: history
+        handle = await standin.send_slash_command(
+            "subscribe", {"entity": "Daniel Noboa"}, user=ANNA
+        )
+        await handle.callback()
+        handle = await standin.send_slash_command(
+            "digest set",
+            {"kind": "new", "channel": NEWS, "every": "live"},
+            member_permissions=MANAGE_GUILD | 0x400 | 0x800,
+        )
+        await handle.callback()
+
+        today = ENGLISH.title(TODAY)
+        wiki.set_page(
+            today, TODAYS_PAGE.replace(";Law and crime\n", vandalised + ";Law and crime\n")
+        )
+        await poll(bot, clock)
+        await bot.chronicle_scheduler.live.wait()
+        assert dms_to(standin, ANNA) == [] and posts(standin, NEWS) == []
+
+        # Reverted, and a real item added, before the next poll.
+        wiki.set_page(today, TODAYS_PAGE.replace(";Law and crime\n", NEW_ITEM + ";Law and crime\n"))
+        await poll(bot, clock)
+        await bot.chronicle_scheduler.live.wait()
+        assert dms_to(standin, ANNA) == [] and posts(standin, NEWS) == []
+        await poll(bot, clock)
+        await bot.chronicle_scheduler.live.wait()
+
+        (dm,) = dms_to(standin, ANNA)
+        (post,) = posts(standin, NEWS)
+        for told in (dm.json["embeds"][0]["description"], post.json["embeds"][0]["description"]):
+            assert "internal armed conflict" in told and "resigns" not in told
+        await poll(bot, clock)
+        await bot.alerts.sweep()
+        await bot.chronicle_scheduler.live.wait()
         assert len(dms_to(standin, ANNA)) == 1 and len(posts(standin, NEWS)) == 1

@@ -253,7 +253,7 @@ def portal_revision(number: int, *items: PortalItemRecord) -> PortalRevision:
 
 async def test_announced_events_after_a_watermark(storage: Storage) -> None:
     assert await storage.subscriptions.newest_event_id() == 0
-    assert await storage.subscriptions.announced_after(0, limit=10) == []
+    assert (await storage.subscriptions.announced_after(0, limit=10)).ready == []
 
     old = await arrive(storage, history("An old event", "Syria"))
     first = await arrive(storage, news("First news", "Syria"), news("Second news", "Iraq"))
@@ -262,10 +262,12 @@ async def test_announced_events_after_a_watermark(storage: Storage) -> None:
     assert await storage.subscriptions.newest_event_id() == max(old + first + later + last)
 
     # Only announced events, in id order, after the watermark, at most `limit`.
-    assert await storage.subscriptions.announced_after(0, limit=10) == first + last
-    assert await storage.subscriptions.announced_after(0, limit=2) == first
-    assert await storage.subscriptions.announced_after(first[0], limit=10) == first[1:] + last
-    assert await storage.subscriptions.announced_after(last[0], limit=10) == []
+    assert (await storage.subscriptions.announced_after(0, limit=10)).ready == first + last
+    assert (await storage.subscriptions.announced_after(0, limit=2)).ready == first
+    assert (await storage.subscriptions.announced_after(first[0], limit=10)).ready == first[
+        1:
+    ] + last
+    assert (await storage.subscriptions.announced_after(last[0], limit=10)).ready == []
 
 
 async def test_an_event_taken_off_its_portal_page_is_no_longer_announced(
@@ -276,13 +278,13 @@ async def test_an_event_taken_off_its_portal_page_is_no_longer_announced(
     outcome = await storage.portal.apply_day(
         "en", portal_revision(1, kept, dropped), announce=True, now=NOW
     )
-    assert sorted(await storage.subscriptions.announced_after(0, limit=10)) == sorted(
+    assert sorted((await storage.subscriptions.announced_after(0, limit=10)).ready) == sorted(
         outcome.announced
     )
     assert len(outcome.announced) == 2
     again = await storage.portal.apply_day("en", portal_revision(2, kept), announce=True, now=NOW)
     (removed,) = again.removed
-    remaining = await storage.subscriptions.announced_after(0, limit=10)
+    remaining = (await storage.subscriptions.announced_after(0, limit=10)).ready
     assert removed not in remaining and len(remaining) == 1
     assert await storage.subscriptions.newest_event_id() == max(outcome.announced)
 

@@ -147,7 +147,7 @@ async def test_an_edited_item_updates_its_event_in_place_and_is_not_announced(
     assert after.key != old_key
     found = await storage.events.get_by_key(old_key)
     assert found is not None and found.id == before.id
-    assert await storage.subscriptions.announced_after(0, limit=10) == []
+    assert (await storage.subscriptions.announced_after(0, limit=10)).ready == []
 
 
 async def test_a_new_item_is_one_new_event_announced_once(
@@ -156,7 +156,7 @@ async def test_a_new_item_is_one_new_event_announced_once(
     publish(wiki, JANUARY_8)
     async with portal(storage, wiki, clock) as service:
         await service.pull(JANUARY_8, JANUARY_8, announce=True)
-        first_announced = await storage.subscriptions.announced_after(0, limit=100)
+        first_announced = (await storage.subscriptions.announced_after(0, limit=100)).ready
         added = wikitext(JANUARY_8).replace(
             ";Law and crime\n",
             ";Law and crime\n*[[Japan]]ese police arrest a man over the [[Haneda Airport]]"
@@ -167,7 +167,7 @@ async def test_a_new_item_is_one_new_event_announced_once(
         again = await service.pull(JANUARY_8, JANUARY_8, announce=True)
     assert report.new == 1 and report.unchanged == 4 and len(report.announced) == 1
     (event_id,) = report.announced
-    assert await storage.subscriptions.announced_after(0, limit=100) == [
+    assert (await storage.subscriptions.announced_after(0, limit=100)).ready == [
         *first_announced,
         event_id,
     ]
@@ -199,7 +199,7 @@ async def test_a_removed_item_is_kept_marked_and_no_longer_offered(
         gone = await storage.events.get(dhaka.id)
         assert report.removed == 1 and report.new == 0
         assert gone is not None and gone.removed_at == clock.now
-        assert dhaka.id not in await storage.subscriptions.announced_after(0, limit=100)
+        assert dhaka.id not in (await storage.subscriptions.announced_after(0, limit=100)).ready
         preview = await storage.digests.new_events_for_preview(
             None, DigestFilters(), language="all", now=clock.now
         )

@@ -13,7 +13,14 @@ import pytest
 
 from bot.config import Settings
 from bot.ingest.portal import ENGLISH, PortalDay, parse_day
-from bot.services.wikipedia import CATCH_UP_DAYS, FLOOD_CAP, PullFailure, portal_status
+from bot.services.wikipedia import (
+    CATCH_UP_DAYS,
+    FLOOD_CAP,
+    WAITING_AT_MOST,
+    PullFailure,
+    portal_status,
+    portal_waiting_since,
+)
 from storage import Storage
 from tests.bot.services.wikipedia_support import (
     Clock,
@@ -200,3 +207,23 @@ async def test_a_day_page_is_parsed_off_the_event_loop(
         report = await service.poll()
     assert report.ok and report.new == 2
     assert threads and threading.get_ident() not in threads
+
+
+async def test_portal_items_wait_for_the_next_poll_but_not_for_a_wiki_down_for_long(
+    storage: Storage,
+) -> None:
+    """Items found by the last poll that read the portal wait for the next one
+    (storage.news_rules); with the portal not read for over an hour beyond its interval,
+    nothing waits any more, and nothing does when the bot does not poll."""
+    polled = dt.datetime(2024, 1, 9, 12, 0, tzinfo=dt.UTC)
+    settings = Settings(wikipedia_poll_minutes=10)
+    assert await portal_waiting_since(storage, settings, polled) is None  # never polled
+    await storage.portal.record_poll(
+        "en", at=polled, next_poll_at=polled + dt.timedelta(minutes=10)
+    )
+    soon = polled + dt.timedelta(minutes=15)
+    assert await portal_waiting_since(storage, settings, soon) == polled
+    late = polled + WAITING_AT_MOST + dt.timedelta(minutes=11)
+    assert await portal_waiting_since(storage, settings, late) is None
+    off = Settings(wikipedia_poll_minutes=0)
+    assert await portal_waiting_since(storage, off, soon) is None

@@ -180,8 +180,9 @@ class PagedView(discord.ui.View):
         if self.message is not None:
             try:
                 await self.message.edit(view=self)
-            except discord.HTTPException:
-                log.info("could not grey out the buttons of message %s", self.message.id)
+            except discord.HTTPException as exc:
+                # Harmless: a click on its live buttons says the pages expired.
+                log.info("could not grey out the buttons of message %s: %s", self.message.id, exc)
 
 
 def page_turn_id(owner_id: int, page: int, address: str) -> str:
@@ -236,7 +237,8 @@ class PageTurn(
             view = bot.kept_pages.get(kept["token"])
             if view is None:
                 raise NotFound(
-                    f"These pages expired when Chronicle restarted: run /{kept['command']} again."
+                    "These pages expired (they last a few idle minutes, and not across a"
+                    f" restart): run /{kept['command']} again."
                 )
             return await view.turn(self.page)
         pages = page_set_at(self.address)

@@ -364,6 +364,38 @@ async def test_pages_grey_out_after_timeout(standin: DiscordStandIn, tmp_path: P
         await standin.wait_until(greyed, timeout=5, what="components greyed out")
 
 
+async def test_pages_whose_buttons_could_not_grey_out_say_they_expired(
+    standin: DiscordStandIn, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A long search's pages are let go, but Discord refuses to grey out their buttons (the
+    answer's token is older than its 15 minutes, or an outage). A click on them says that the
+    pages expired, without blaming a restart that did not happen; the log says why the
+    buttons stayed live."""
+    async with running_bot(standin, tmp_path / "c.db", prepare=sample, view_timeout=0.5) as bot:
+        handle = await standin.send_slash_command("search", {"query": "Russia -" + "x" * 60})
+        message = await handle.response()
+        edits = r"/webhooks/\d+/[^/]+/messages/.*"
+        standin.fail("PATCH", edits, 401, 50027, "Invalid Webhook Token")
+        with caplog.at_level(logging.INFO, logger="bot.views"):
+            await standin.wait_until(lambda: not bot.kept_pages, timeout=5, what="the timeout")
+            async with asyncio.timeout(5):
+                while not [r for r in caplog.records if r.name == "bot.views"]:  # noqa: ASYNC110
+                    await asyncio.sleep(0.05)
+        standin.clear_faults()
+        clicked = await standin.click(message, button(message, "Next"))
+        reply = data(await clicked.callback())
+        assert reply["flags"] & EPHEMERAL
+        assert reply["content"] == (
+            "These pages expired (they last a few idle minutes, and not across a restart):"
+            " run /search again."
+        )
+        (line,) = [r.getMessage() for r in caplog.records if r.name == "bot.views"]
+        assert line == (
+            f"could not grey out the buttons of message {message['id']}: 401 Unauthorized"
+            " (error code: 50027): Invalid Webhook Token"
+        )
+
+
 async def test_no_reply_allows_mentions(bot: ChronicleBot, standin: DiscordStandIn) -> None:
     handles: list[InteractionHandle] = []
     for command, options in [

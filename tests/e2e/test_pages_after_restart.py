@@ -131,7 +131,8 @@ async def test_a_long_search_turns_until_a_restart_then_says_to_run_it_again(
         expired = await (await standin.click(message, button(message, "Previous"))).callback()
         assert data(expired)["flags"] & EPHEMERAL
         assert data(expired)["content"] == (
-            "These pages expired when Chronicle restarted: run /search again."
+            "These pages expired (they last a few idle minutes, and not across a restart):"
+            " run /search again."
         )
         menu = select_of(message)  # the events listed still open
         opened = await standin.send_component(

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from functools import lru_cache
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot import render
 from bot.digest_content import DigestContent, DigestItem, DigestSection
@@ -27,7 +27,30 @@ RETRY_DELAYS = (60.0, 300.0, 900.0)  # seconds before the 2nd, 3rd and 4th attem
 # --- when -------------------------------------------------------------------------------------
 
 
-def local_moment(day: dt.date, time: dt.time, tz: ZoneInfo) -> dt.datetime:
+def known_zone(timezone: str) -> bool:
+    """Whether this machine's zone database has the zone: a stored one may be newer than
+    its tzdata (set by a process with newer data, a database restored here) or dropped by it."""
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a folder ("America")
+        return False
+    return True
+
+
+def zone(timezone: str) -> dt.tzinfo:
+    """A stored timezone; UTC, with a warning, when this machine does not know it (one
+    unknown zone must not fail every lookup and digest that reads it)."""
+    if known_zone(timezone):
+        return ZoneInfo(timezone)
+    log.warning(
+        "the timezone %r is unknown to this machine's zone database (tzdata); UTC is used"
+        " instead until tzdata is updated or the timezone is set again",
+        timezone,
+    )
+    return dt.UTC
+
+
+def local_moment(day: dt.date, time: dt.time, tz: dt.tzinfo) -> dt.datetime:
     """The instant a local time happens on a day. A time skipped by a DST change (02:30 on
     the spring-forward day) happens as late as the clock jump implies (03:30), not never; a
     time that happens twice (autumn) happens the first time."""
@@ -36,7 +59,7 @@ def local_moment(day: dt.date, time: dt.time, tz: ZoneInfo) -> dt.datetime:
 
 def next_run(time: dt.time, timezone: str, after: dt.datetime) -> tuple[dt.datetime, dt.date]:
     """The first run strictly after `after`: (instant in UTC, local date it belongs to)."""
-    tz = ZoneInfo(timezone)
+    tz = zone(timezone)
     day = after.astimezone(tz).date() - dt.timedelta(days=1)
     for _ in range(4):
         moment = local_moment(day, time, tz)
@@ -48,7 +71,7 @@ def next_run(time: dt.time, timezone: str, after: dt.datetime) -> tuple[dt.datet
 
 def previous_run(time: dt.time, timezone: str, at: dt.datetime) -> tuple[dt.datetime, dt.date]:
     """The last run at or before `at`: (instant in UTC, local date)."""
-    tz = ZoneInfo(timezone)
+    tz = zone(timezone)
     day = at.astimezone(tz).date() + dt.timedelta(days=1)
     for _ in range(4):
         moment = local_moment(day, time, tz)
@@ -59,14 +82,14 @@ def previous_run(time: dt.time, timezone: str, at: dt.datetime) -> tuple[dt.date
 
 
 def local_today(timezone: str, now: dt.datetime) -> dt.date:
-    return now.astimezone(ZoneInfo(timezone)).date()
+    return now.astimezone(zone(timezone)).date()
 
 
 def next_hourly(minute: int, timezone: str, after: dt.datetime) -> tuple[dt.datetime, str]:
     """The first run of an hourly digest strictly after `after`, at `minute` past a local
     hour: (instant in UTC, slot). Hours are counted in UTC, so a DST change neither skips
     nor repeats one; the slot names the local hour."""
-    tz = ZoneInfo(timezone)
+    tz = zone(timezone)
     local = after.astimezone(tz)
     moment = local.replace(minute=minute, second=0, microsecond=0).astimezone(dt.UTC)
     while moment <= after:
@@ -77,7 +100,7 @@ def next_hourly(minute: int, timezone: str, after: dt.datetime) -> tuple[dt.date
 def hour_slot(moment: dt.datetime, timezone: str) -> str:
     """The local hour a moment is in; the second of an hour repeated when the clocks go
     back (zoneinfo's fold) is a slot of its own, marked ``+``."""
-    local = moment.astimezone(ZoneInfo(timezone))
+    local = moment.astimezone(zone(timezone))
     return local.strftime("%Y-%m-%dT%H") + ("+" if local.fold else "")
 
 

@@ -20,7 +20,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.context import Chronicle
 from bot.delivery import DigestDelivery, LiveDigests
-from bot.digests import day_slot, next_hourly, next_run
+from bot.digests import day_slot, known_zone, next_hourly, next_run
 from bot.failures import log_failure
 from bot.pacing import PostPacer
 from storage.models import Digest
@@ -106,6 +106,9 @@ class ChronicleScheduler:
             if digest.every == "live":
                 live += 1  # one round below covers them all
                 continue
+            if not known_zone(digest.timezone):
+                _log_unknown_zone(digest)  # the others, and the polling, still start
+                continue
             try:
                 await self.delivery.catch_up(digest)
             except Exception as exc:
@@ -123,6 +126,10 @@ class ChronicleScheduler:
         post after each poll), nor those of servers on another process's shards. Returns
         when."""
         if digest.paused or digest.every == "live" or not self.bot.owns(digest.guild_id):
+            self.unschedule_digest(digest.id)
+            return None
+        if not known_zone(digest.timezone):
+            _log_unknown_zone(digest)
             self.unschedule_digest(digest.id)
             return None
         when, slot = _next_slot(digest, after or self.clock())
@@ -233,6 +240,18 @@ class ChronicleScheduler:
             coalesce=True,
             next_run_time=self.clock() + dt.timedelta(seconds=5),
         )
+
+
+def _log_unknown_zone(digest: Digest) -> None:
+    # Its local times cannot be known: a guess would post at the wrong hour and day.
+    log.error(
+        "the %s digest %d (channel %d) is not scheduled: its timezone %r is unknown to this"
+        " machine's zone database (tzdata); update tzdata, or set the digest's timezone again",
+        digest.kind,
+        digest.id,
+        digest.channel_id,
+        digest.timezone,
+    )
 
 
 def _next_slot(digest: Digest, after: dt.datetime) -> tuple[dt.datetime, str]:

@@ -8,7 +8,6 @@ named by its key or picked from autocomplete is shown whatever its language.
 from __future__ import annotations
 
 import datetime as dt
-from zoneinfo import ZoneInfo
 
 import discord
 from discord import app_commands
@@ -17,6 +16,7 @@ from discord.ext import commands
 from bot import render
 from bot.choices import entity_choices, in_time
 from bot.client import ChronicleBot
+from bot.digests import zone as stored_zone
 from bot.errors import NotFound
 from bot.language import server_language
 from bot.pages import OnThisDayPages, SearchPages, among
@@ -49,14 +49,15 @@ class Lookups(commands.Cog):
         return await server_language(self.bot.storage, interaction.guild, interaction.guild_id)
 
     async def _today(self, interaction: discord.Interaction) -> dt.date:
-        """Today where the server is (its saved timezone), else in UTC."""
+        """Today where the server is (its saved timezone), else in UTC (as when this machine's
+        zone database lacks the saved one)."""
         zone = (
             (await self.bot.storage.settings.get(interaction.guild_id)).timezone
             if interaction.guild_id
             else None
         )
         now = self.bot.clock()
-        return now.astimezone(ZoneInfo(zone)).date() if zone else now.astimezone(dt.UTC).date()
+        return now.astimezone(stored_zone(zone) if zone else dt.UTC).date()
 
     @in_time
     async def event_autocomplete(

@@ -34,6 +34,83 @@ ARCHIVE_FAILURES: Final[Mapping[Cause, str]] = {
 }
 
 
+# Permission flags whose name in Discord's app is not discord.py's name title-cased.
+PERMISSION_LABELS: Final[Mapping[str, str]] = {
+    "create_instant_invite": "Create Invite",
+    "create_events": "Create Events",
+    "create_expressions": "Create Expressions",
+    "external_emojis": "Use External Emojis",
+    "external_stickers": "Use External Stickers",
+    "manage_emojis": "Manage Expressions",
+    "manage_emojis_and_stickers": "Manage Expressions",
+    "manage_expressions": "Manage Expressions",
+    "manage_guild": "Manage Server",
+    "mention_everyone": "Mention @everyone, @here, and All Roles",
+    "moderate_members": "Timeout Members",
+    "read_messages": "View Channel",
+    "send_messages_in_threads": "Send Messages in Threads",
+    "send_polls": "Create Polls",
+    "send_tts_messages": "Send Text-to-Speech Messages",
+    "stream": "Video",
+    "use_embedded_activities": "Use Activities",
+    "use_external_sounds": "Use External Sounds",
+    "use_voice_activation": "Use Voice Activity",
+    "view_guild_insights": "View Server Insights",
+}
+
+
+def permission_label(flag: str) -> str:
+    """A permission as Discord's app names it ("Manage Server", not manage_guild)."""
+    return PERMISSION_LABELS.get(flag) or flag.replace("_", " ").title()
+
+
+def _permissions(flags: list[str]) -> str:
+    labels = [permission_label(flag) for flag in flags]
+    if len(labels) == 1:
+        return f"the {labels[0]} permission"
+    return f"the {', '.join(labels[:-1])} and {labels[-1]} permissions"
+
+
+def _unusable_channel(value: object) -> str:
+    """Why Discord's picker offered a channel the bot cannot use, and what to do about it
+    (discord.py only has the channels it can see)."""
+    if not isinstance(value, app_commands.AppCommandChannel | app_commands.AppCommandThread):
+        return "That is not a value this option takes: pick it again from Discord's list."
+    channel = f"<#{value.id}>"
+    if value.resolve() is not None:  # seen, but of a kind the option does not take
+        return f"{channel} is not a kind of channel this option takes."
+    if isinstance(value, app_commands.AppCommandChannel):
+        return (
+            f"Chronicle cannot see {channel}: give it the View Channel permission there,"
+            " then try again."
+        )
+    if value.archived:
+        return f"{channel} is archived, so Chronicle cannot use it: unarchive it, then try again."
+    if value.type is discord.ChannelType.private_thread:
+        return (
+            f"{channel} is a private thread Chronicle is not in: add Chronicle to it"
+            " (mention it there), or give it the Manage Threads permission, then try again."
+        )
+    return (
+        f"Chronicle cannot see {channel}: give it the View Channel permission in the thread's"
+        " channel, then try again."
+    )
+
+
+# Discord's answers once an interaction's time is over (3 s for the first answer, 15 minutes
+# for the rest): nothing can reach the member through it any more.
+GONE_INTERACTION_CODES: Final = frozenset({10015, 10062, 50027})
+
+
+def too_late(error: BaseException) -> bool:
+    return isinstance(error, discord.HTTPException) and error.code in GONE_INTERACTION_CODES
+
+
+def since_sent(interaction: discord.Interaction) -> str:
+    seconds = (discord.utils.utcnow() - interaction.created_at).total_seconds()
+    return f"{seconds:.1f} s after it was sent"
+
+
 def describe(interaction: discord.Interaction) -> str:
     """Who did what where, for log lines that can be acted on."""
     command = interaction.command.qualified_name if interaction.command else None
@@ -65,7 +142,14 @@ async def send_ephemeral(interaction: discord.Interaction, text: str) -> None:
             interaction.extras[AWAITING_ANSWER] = False
         else:
             await interaction.response.send_message(text, ephemeral=True)
-    except discord.HTTPException:
+    except discord.HTTPException as exc:
+        if too_late(exc):
+            log.warning(
+                "could not tell the user something, %s: Discord had closed the interaction (%s)",
+                since_sent(interaction),
+                describe(interaction),
+            )
+            return
         log.warning(
             "could not tell the user about an error: %s", describe(interaction), exc_info=True
         )
@@ -76,17 +160,15 @@ def expected_message(error: Exception) -> str | None:
     if isinstance(error, UserError):
         return error_text(error.message, error.suggestions)
     if isinstance(error, app_commands.MissingPermissions):
-        missing = ", ".join(error.missing_permissions).replace("_", " ")
-        return f"You need the {missing} permission for this."
+        return f"You need {_permissions(error.missing_permissions)} for this."
     if isinstance(error, app_commands.BotMissingPermissions):
-        missing = ", ".join(error.missing_permissions).replace("_", " ")
-        return f"I am missing the {missing} permission here."
+        return f"I am missing {_permissions(error.missing_permissions)} here."
     if isinstance(error, app_commands.NoPrivateMessage):
         return "This command works in servers, not in direct messages."
     if isinstance(error, app_commands.CommandOnCooldown):
         return f"Slow down: try again in {error.retry_after:.0f} seconds."
     if isinstance(error, app_commands.TransformerError):
-        return f"{error.value!r} is not a valid value for this option."
+        return _unusable_channel(error.value)
     if isinstance(error, app_commands.CheckFailure):
         return "You cannot use this command here."
     return None
@@ -97,6 +179,14 @@ async def handle_error(interaction: discord.Interaction, error: Exception) -> No
     generic reply, so a bug never leaves someone looking at 'The application did not respond'."""
     if isinstance(error, app_commands.CommandInvokeError):
         error = error.original
+    if too_late(error):
+        # The member saw "The application did not respond"; answering again would only fail.
+        log.warning(
+            "%s was answered too late, %s (Discord allows 3 s, then 15 minutes for the rest)",
+            describe(interaction),
+            since_sent(interaction),
+        )
+        return
     if (message := expected_message(error)) is not None:
         await send_ephemeral(interaction, message)
         return

@@ -473,7 +473,7 @@ async def test_non_manager_cannot_set_a_digest(standin: DiscordStandIn, tmp_path
             enforce_command_permissions=False,
         )
         reply = (await handle.callback()).json["data"]
-        assert reply["flags"] & EPHEMERAL and "manage guild permission" in reply["content"]
+        assert reply["flags"] & EPHEMERAL and "Manage Server permission" in reply["content"]
         assert await bot.storage.digests.all() == []
 
 

@@ -193,6 +193,7 @@ async def test_settings_are_for_managers_only(tmp_path: Path) -> None:
             )
             reply = data(await handle.callback())
             assert reply["flags"] & EPHEMERAL
-            assert "manage guild permission" in reply["content"], name
+            # The permission as Discord names it, not as discord.py does (manage_guild).
+            assert reply["content"] == "You need the Manage Server permission for this.", name
         settings = await bot.storage.settings.get(DEFAULT_GUILD_ID)
         assert settings.language is None and settings.timezone is None

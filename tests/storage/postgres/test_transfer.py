@@ -21,6 +21,7 @@ from storage import open_storage
 from storage.models import ArticleRecord, StorageError
 from storage.postgres import transfer
 from storage.postgres.transfer_check import verify
+from storage.sqlite.db import connect_plain
 from tests.conftest import MOD_KEY, SAMPLE_NEWS, SEED_PAGES
 from tests.storage.postgres.test_search_order import _pages
 from tests.support import postgres
@@ -438,6 +439,36 @@ def test_resuming_from_a_changed_archive_is_refused(
             " has finished, and run migrate again"
         ), lines
         assert _held(target_url) == half
+
+
+@pytest.mark.parametrize(
+    ("change", "table"),
+    [
+        ("UPDATE subscriptions SET paused_reason = 'Discord refused'", "subscriptions"),
+        ("UPDATE bot_state SET value = 'moved'", "bot_state"),
+        ("UPDATE events SET headline = headline || '!', updated_at = '2030-01-01T00:00:00.000000Z'"
+         " WHERE id = (SELECT max(id) FROM events)", "events"),
+        ("UPDATE deliveries SET state = 'sent' WHERE state = 'claimed'", "deliveries"),
+    ],
+    ids=["a pause", "a watermark", "an edited item", "an alert sent"],
+)
+def test_resuming_after_rows_were_changed_in_place_is_refused(
+    source_db: Path,
+    target_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    change: str,
+    table: str,
+) -> None:
+    """A bot run between two runs of migrate changes rows without adding any (a pause, a
+    watermark, an edited item, an alert sent): the copy had gone on with the old rows."""
+    _interrupted(source_db, target_url, monkeypatch, capsys)
+    db = connect_plain(source_db)  # its functions: an edited headline is indexed again
+    db.execute(change)
+    db.close()
+    assert main(["--db", str(source_db), "migrate", "--to", target_url]) == 1
+    said = capsys.readouterr().err
+    assert f"changed since the unfinished copy into {target_url} began (rows of {table})" in said
 
 
 def test_a_copy_begun_by_an_older_chronicle_resumes(

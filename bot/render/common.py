@@ -3,7 +3,6 @@ Discord alike."""
 
 from __future__ import annotations
 
-import calendar
 import datetime as dt
 
 from storage.models import EntityProfile
@@ -32,12 +31,11 @@ def count(number: int, noun: str, plural: str | None = None, *, bold: bool = Fal
 
 
 def years_ago(date: dt.date, today: dt.date) -> str:
-    """How long ago a date was in whole years: "this year", "1 year ago", "9 years ago".
-    Every "N years ago" Chronicle writes, in the terminal and in Discord, comes from here."""
-    anniversary = (date.month, date.day)
-    if anniversary == (2, 29) and not calendar.isleap(today.year):
-        anniversary = (2, 28)  # a leap day's, in a common year
-    years = today.year - date.year - ((today.month, today.day) < anniversary)
+    """How many years back a day's event is from that day's anniversary in `today`'s year:
+    "this year", "1 year ago", "9 years ago" (December 25, 2025's is "1 year ago" in June
+    2026, when December 25 asked for is 2026's). Every "N years ago" Chronicle writes, in the
+    terminal and in Discord, comes from here."""
+    years = today.year - date.year
     if years <= 0:
         return "this year"
     return f"{count(years, 'year')} ago"

@@ -1,5 +1,5 @@
-"""Text as Discord shows it: escaped markdown, masked links, timestamps in each reader's
-locale."""
+"""Text as Discord shows it: escaped markdown, masked links, days written out, and moments
+as timestamps in each reader's locale."""
 
 from __future__ import annotations
 
@@ -65,14 +65,12 @@ def link(text: str, url: str | None) -> str:
 
 
 def discord_date(date: dt.date, style: str = "D") -> str:
-    """A Discord timestamp for a day: each reader sees it in their own locale.
-
-    10:00 UTC, so the day is the same in every timezone from UTC-10 (Hawaii) to UTC+13:59
-    (New Zealand's summer, Samoa, Tonga): a day has 24 hours and the world's offsets span
-    26, and this choice leaves out the fewest people (UTC-11 and UTC+14).
-    """
-    moment = dt.datetime(date.year, date.month, date.day, 10, tzinfo=dt.UTC)
-    return f"<t:{int(moment.timestamp())}:{style}>"
+    """An event's day as Discord shows it: written out, "December 25, 2025" (`style` "D"),
+    or "2025-12-25" ("d", in lists). A day is not an instant: as a Discord timestamp each
+    reader's client would show it in their own timezone, the day before or after for some."""
+    if style == "d":
+        return date.isoformat()
+    return f"{date:%B} {date.day}, {date.year}"
 
 
 def discord_time(moment: dt.datetime, style: str = "f") -> str:

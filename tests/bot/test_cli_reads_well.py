@@ -433,4 +433,5 @@ async def test_years_ago_is_written_one_way_in_the_terminal_discord_and_digests(
     assert set(digest_headings) <= set(cli_headings)
     assert render.year_heading(dt.date(2025, 6, 16), today) == "1 year ago — 2025"
     assert render.year_heading(dt.date(2026, 6, 16), today) == "This year — 2026"
-    assert render.years_ago(dt.date(2025, 6, 17), today) == "this year"
+    # Counted back from the anniversary in today's year: June 17, 2026 is a year after.
+    assert render.years_ago(dt.date(2025, 6, 17), today) == "1 year ago"

@@ -1,35 +1,34 @@
-"""An event's day as a Discord timestamp: each reader's client shows the instant in their own
-timezone, so the instant must fall on that day where people live."""
+"""An event's day as Discord shows it: a calendar day, written out, so that it reads as that
+day wherever the reader is (a Discord timestamp is an instant, shown in each reader's own
+timezone: the day before at UTC-11, the day after at UTC+14)."""
 
 from __future__ import annotations
 
 import datetime as dt
-import re
-from zoneinfo import ZoneInfo
 
 import pytest
 
 from bot import render
-
-DAYS = [dt.date(2026, 1, 15), dt.date(2026, 7, 15), dt.date(2024, 2, 29)]  # both seasons
+from storage.models import EventBrief
 
 
 @pytest.mark.parametrize(
-    "zone",
+    ("day", "long", "short"),
     [
-        "Pacific/Honolulu",  # UTC-10
-        "America/Los_Angeles",
-        "Europe/London",
-        "Asia/Kathmandu",  # +5:45
-        "Asia/Tokyo",
-        "Pacific/Auckland",  # +13 in its summer
-        "Pacific/Tongatapu",  # +13
-        "Pacific/Chatham",  # +13:45 in its summer
+        (dt.date(2025, 12, 25), "December 25, 2025", "2025-12-25"),
+        (dt.date(2024, 2, 29), "February 29, 2024", "2024-02-29"),
+        (dt.date(2026, 7, 5), "July 5, 2026", "2026-07-05"),
     ],
 )
-def test_a_day_reads_as_that_day_from_hawaii_to_new_zealand(zone: str) -> None:
-    for day in DAYS:
-        stamp = re.fullmatch(r"<t:(\d+):D>", render.discord_date(day))
-        assert stamp is not None
-        shown = dt.datetime.fromtimestamp(int(stamp.group(1)), ZoneInfo(zone)).date()
-        assert shown == day, (zone, day)
+def test_a_day_is_written_out_not_a_timestamp(day: dt.date, long: str, short: str) -> None:
+    assert render.discord_date(day) == long
+    assert render.discord_date(day, "d") == short
+
+
+def test_an_alerts_events_are_listed_under_their_days() -> None:
+    """An alert lists each event after its day, as the digests and the cards write it."""
+    brief = EventBrief(
+        1, "2025/12/25/truce", dt.date(2025, 12, 25), "Christmas truce declared", True, None
+    )
+    embed = render.alert_embed([(brief, ["Truce"])])
+    assert embed.description == "• 2025-12-25 Christmas truce declared"

@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-import difflib
 import re
-import zoneinfo
-from functools import cache
 from typing import Literal
 
 import discord
@@ -21,7 +18,19 @@ from bot.errors import InvalidInput
 from bot.language import server_language
 from bot.permissions import Channel, missing_permissions
 from bot.services import lookups
-from bot.services.digests import describe_filters, preview_content, resolve_filters
+from bot.services.digests import (
+    describe_filters,
+    find_digest,
+    preview_content,
+    resolve_filters,
+)
+from bot.timezones import (
+    DEFAULT_TIMEZONE,
+    parse_timezone,
+    timezone_autocomplete,
+    zone_aside,
+    zone_label,
+)
 from bot.views import Reply, respond
 from storage.models import Digest
 
@@ -29,30 +38,6 @@ Kind = Literal["onthisday", "new"]
 Every = Literal["daily", "hourly", "live"]
 Language = Literal["en", "zh", "all"]
 _TIME = re.compile(r"^\s*([01]?\d|2[0-3]):([0-5]\d)\s*$")
-DEFAULT_TIMEZONE = "UTC"
-
-
-@cache
-def timezones() -> dict[str, str]:
-    """Every IANA zone name, by its case-folded form."""
-    return {
-        name.casefold(): name
-        for name in zoneinfo.available_timezones()
-        if "/" in name or name == "UTC"
-    }
-
-
-async def timezone_autocomplete(
-    interaction: discord.Interaction, current: str
-) -> list[app_commands.Choice[str]]:
-    """IANA zones starting with what was typed, then those holding it."""
-    typed = "_".join(current.casefold().split())  # "new york": zones spell it New_York
-    names = sorted(timezones().values())
-    starts = [n for n in names if n.casefold().startswith(typed)]
-    contains = [n for n in names if typed in n.casefold() and n not in starts]
-    return [
-        app_commands.Choice(name=n, value=n) for n in (starts + contains)[: render.CHOICES_LIMIT]
-    ]
 
 
 def parse_time(text: str) -> dt.time:
@@ -62,19 +47,6 @@ def parse_time(text: str) -> dt.time:
             f"{text[:20]!r} is not a time: use HH:MM on a 24-hour clock, e.g. 08:30 or 18:05."
         )
     return dt.time(int(match[1]), int(match[2]))
-
-
-def parse_timezone(text: str) -> str:
-    name = timezones().get(text.strip().casefold())
-    if name is None:
-        close = difflib.get_close_matches(
-            text.strip().casefold(), timezones().keys(), n=5, cutoff=0.5
-        )
-        raise InvalidInput(
-            f"{text[:60]!r} is not a timezone I know: use an IANA name such as Europe/Berlin.",
-            [timezones()[c] for c in close],
-        )
-    return name
 
 
 def require_manager(interaction: discord.Interaction) -> None:
@@ -151,6 +123,7 @@ class Digests(
         words="Only events matching these words, as /search reads them",
         language="en, zh or all (default: the server's language)",
         role="A role to mention on each post",
+        no_role="True: stop mentioning the digest's role",
         publish="In an announcement channel: publish each post to following servers",
     )
     @app_commands.autocomplete(
@@ -165,7 +138,7 @@ class Digests(
         interaction: discord.Interaction,
         kind: Kind,
         channel: Channel,
-        every: Every = "daily",
+        every: Every | None = None,
         time: str | None = None,
         timezone: str | None = None,
         entity: str | None = None,
@@ -175,17 +148,12 @@ class Digests(
         words: str | None = None,
         language: Language | None = None,
         role: discord.Role | None = None,
-        publish: bool = False,
+        no_role: bool = False,
+        publish: bool | None = None,
     ) -> None:
         async def work() -> Reply:
             guild = interaction.guild
             assert guild is not None
-            if kind == "onthisday" and every != "daily":
-                raise InvalidInput(
-                    "An onthisday digest is daily: leave out every, or pick kind new."
-                )
-            at = self._time(every, time)
-            zone = parse_timezone(timezone) if timezone else await self._server_timezone(guild.id)
             filters, names = await resolve_filters(
                 self.bot.storage,
                 entities=[e for e in (entity, entity2, entity3) if e],
@@ -193,6 +161,23 @@ class Digests(
                 words=words,
                 language=language,
             )
+            # Set again, a digest keeps what the options left out do not say otherwise.
+            existing = await find_digest(
+                self.bot.storage, guild.id, kind=kind, filters=filters, channel_id=channel.id
+            )
+            often = every or (existing.every if existing else "daily")
+            if kind == "onthisday" and often != "daily":
+                raise InvalidInput(
+                    "An onthisday digest is daily: leave out every, or pick kind new."
+                )
+            if time is None and existing is not None and existing.every == often:
+                at = existing.time
+            else:
+                at = self._time(often, time)
+            if timezone:
+                zone = parse_timezone(timezone)
+            else:
+                zone = existing.timezone if existing else await self._server_timezone(guild.id)
             missing = missing_permissions(channel, guild.me)
             if missing:
                 raise InvalidInput(
@@ -201,11 +186,20 @@ class Digests(
                     " /digest set again."
                 )
             if role is not None:
-                self._check_role(role, channel, guild)
+                if no_role:
+                    raise InvalidInput(
+                        "Pick a role to mention or no_role to mention none, not both."
+                    )
+                self._check_role(role, channel, guild, interaction.permissions)
             if publish and not (isinstance(channel, discord.TextChannel) and channel.is_news()):
                 raise InvalidInput(
                     f"{channel.mention} is not an announcement channel: publish only applies there."
                 )
+            if no_role:
+                role_id = None
+            else:
+                role_id = role.id if role else existing.role_id if existing else None
+            publish_it = publish if publish is not None else bool(existing and existing.publish)
             # The first timezone a server names becomes its own; one it has is left alone.
             adopted = False
             if timezone and (await self.bot.storage.settings.get(guild.id)).timezone is None:
@@ -215,12 +209,12 @@ class Digests(
                 guild_id=guild.id,
                 channel_id=channel.id,
                 kind=kind,
-                every=every,
+                every=often,
                 time=at,
                 timezone=zone,
                 filters=filters,
-                role_id=role.id if role else None,
-                publish=publish,
+                role_id=role_id,
+                publish=publish_it,
                 created_by=interaction.user.id,
                 now=self.bot.clock(),
             )
@@ -231,7 +225,7 @@ class Digests(
             about = f" ({render.escape(about)})" if about else ""
             return Reply(
                 content=f"The **{kind}** digest{about} {verb} in {channel.mention}"
-                f" {self._schedule(digest)}."
+                f" {self._schedule(digest)}{self._extras(digest)}."
                 + (f" Next: {render.discord_time(when, 'F')}." if when else "")
                 + (
                     f" Resumed too: {resumed} other digest{'s' if resumed > 1 else ''}"
@@ -240,7 +234,8 @@ class Digests(
                     else ""
                 )
                 + (
-                    f" The server's timezone is now {zone} too (`/settings timezone` changes it)."
+                    f" The server's timezone is now {zone_label(zone)} too (`/settings timezone`"
+                    " changes it)."
                     if adopted
                     else ""
                 )
@@ -280,10 +275,25 @@ class Digests(
             raise InvalidInput("A daily digest needs a time: HH:MM on a 24-hour clock, e.g. 08:30.")
         return parse_time(text)
 
-    def _check_role(self, role: discord.Role, channel: Channel, guild: discord.Guild) -> None:
+    def _check_role(
+        self,
+        role: discord.Role,
+        channel: Channel,
+        guild: discord.Guild,
+        caller: discord.Permissions,
+    ) -> None:
         if role.is_default():
             raise InvalidInput("Pick a role to mention: Chronicle never pings @everyone.")
-        if not role.mentionable and not channel.permissions_for(guild.me).mention_everyone:
+        if role.mentionable:
+            return
+        # Chronicle pings only a role its caller could ping themselves.
+        if not caller.mention_everyone:
+            raise InvalidInput(
+                f"You cannot ping {role.mention} yourself, so Chronicle will not ping it for you:"
+                " make the role mentionable (Server Settings → Roles), or ask a member with"
+                " Mention @everyone, @here and All Roles to set the digest."
+            )
+        if not channel.permissions_for(guild.me).mention_everyone:
             raise InvalidInput(
                 f"I cannot ping {role.mention}: make the role mentionable (Server Settings →"
                 " Roles), or give me Mention @everyone, @here and All Roles."
@@ -293,9 +303,20 @@ class Digests(
     def _schedule(digest: Digest) -> str:
         if digest.every == "live":
             return "as new events arrive"
+        # An hour's minutes too are local: a zone half an hour off UTC posts at other ones.
         if digest.every == "hourly":
-            return f"every hour at :{digest.time.minute:02d}"
-        return f"every day at {digest.time:%H:%M} ({digest.timezone})"
+            return f"every hour at :{digest.time.minute:02d} ({zone_aside(digest.timezone)})"
+        return f"every day at {digest.time:%H:%M} ({zone_aside(digest.timezone)})"
+
+    @staticmethod
+    def _extras(digest: Digest) -> str:
+        """What else a post does, for the reply to /digest set: its role, its publishing."""
+        extras = []
+        if digest.role_id:
+            extras.append(f"mentioning <@&{digest.role_id}>")
+        if digest.publish:
+            extras.append("published to following servers")
+        return f", {' and '.join(extras)}" if extras else ""
 
     def _name(self, digest: Digest, guild: discord.Guild | None) -> str:
         """A digest as a choice: kind, frequency, channel and filters, in plain text."""
@@ -312,7 +333,8 @@ class Digests(
             if not digests:
                 zone = await self._server_timezone(interaction.guild.id)
                 return Reply(
-                    content=f"No digests yet. Add one with /digest set (server timezone: {zone})."
+                    content="No digests yet. Add one with /digest set (server timezone:"
+                    f" {zone_label(zone)})."
                 )
             lines = [self._line(d) for d in digests]
             more = "… and {n} more: type a channel, kind or word in /digest remove to find one"
@@ -399,16 +421,10 @@ class Digests(
                 words=words,
                 language=language,
             )
-            zone = await self._server_timezone(guild.id)
             now = self.bot.clock()
-            existing = next(
-                (
-                    d
-                    for d in await storage.digests.for_guild(guild.id)
-                    if d.kind == kind and d.filters.key == filters.key
-                ),
-                None,
-            )
+            existing = await find_digest(storage, guild.id, kind=kind, filters=filters)
+            # The day a digest would post is its own timezone's, not the server's.
+            zone = existing.timezone if existing else await self._server_timezone(guild.id)
             content = await preview_content(
                 storage,
                 kind=kind,

@@ -7,13 +7,9 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.client import ChronicleBot
-from bot.cogs.digests import (
-    DEFAULT_TIMEZONE,
-    parse_timezone,
-    require_manager,
-    timezone_autocomplete,
-)
+from bot.cogs.digests import require_manager
 from bot.language import LANGUAGE_NAMES, ServerLanguage, resolve_language
+from bot.timezones import DEFAULT_TIMEZONE, parse_timezone, timezone_autocomplete, zone_label
 from bot.views import Reply, respond
 
 FOLLOW_LOCALE = "locale"
@@ -47,8 +43,8 @@ def timezone_line(timezone: str | None) -> str:
             " is the date in UTC."
         )
     return (
-        f"**Timezone:** {timezone} (set by a manager): /onthisday's today is the date there,"
-        " and /digest set uses it when given no timezone."
+        f"**Timezone:** {zone_label(timezone)} (set by a manager): /onthisday's today is the"
+        " date there, and /digest set uses it when given no timezone."
     )
 
 
@@ -86,7 +82,9 @@ class ServerSettings(
         await respond(interaction, work(), ephemeral=True)
 
     @app_commands.command(name="timezone", description="The server's timezone (IANA name)")
-    @app_commands.describe(timezone="IANA timezone, e.g. Europe/Berlin")
+    @app_commands.describe(
+        timezone="IANA timezone, e.g. Europe/Berlin (type UTC+5 for the zones at an offset)"
+    )
     @app_commands.autocomplete(timezone=timezone_autocomplete)
     async def timezone(
         self, interaction: discord.Interaction, timezone: app_commands.Range[str, 1, 100]
@@ -96,9 +94,9 @@ class ServerSettings(
             zone = parse_timezone(timezone)
             await self.bot.storage.settings.set_timezone(interaction.guild.id, zone)
             return Reply(
-                content=f"This server's timezone is now **{zone}**: /onthisday's today is the date"
-                " there, and /digest set uses it when given no timezone (digests set before keep"
-                " their own)."
+                content=f"This server's timezone is now **{zone_label(zone)}**: /onthisday's today"
+                " is the date there, and /digest set uses it when given no timezone (digests set"
+                " before keep their own)."
             )
 
         await respond(interaction, work(), ephemeral=True)

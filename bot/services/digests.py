@@ -58,6 +58,27 @@ async def resolve_filters(
     return filters, tuple(names)
 
 
+async def find_digest(
+    storage: Storage,
+    guild_id: int,
+    *,
+    kind: str,
+    filters: DigestFilters,
+    channel_id: int | None = None,
+) -> Digest | None:
+    """The server's digest of this kind and filters (in that channel, when one is given)."""
+    return next(
+        (
+            d
+            for d in await storage.digests.for_guild(guild_id)
+            if d.kind == kind
+            and d.filters.key == filters.key
+            and channel_id in (None, d.channel_id)
+        ),
+        None,
+    )
+
+
 def describe_filters(filters: DigestFilters, entity_names: Sequence[str]) -> str:
     """The filters as a person reads them; empty for none."""
     parts = []

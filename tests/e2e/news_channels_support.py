@@ -21,7 +21,12 @@ import pytest
 
 from bot.client import ChronicleBot
 from tests.e2e.harness import FakeClock
-from tests.e2e.standin.constants import DEFAULT_GUILD_ID, GUILD_ANNOUNCEMENT, GUILD_FORUM
+from tests.e2e.standin.constants import (
+    DEFAULT_GUILD_ID,
+    GUILD_ANNOUNCEMENT,
+    GUILD_FORUM,
+    MENTION_EVERYONE,
+)
 from tests.e2e.standin.model import ChannelSpec, GuildSpec, RoleSpec, make_guild, make_thread
 from tests.e2e.standin.server import DiscordStandIn
 from tests.support.feed_server import FeedServer, wire_rss
@@ -30,6 +35,8 @@ UTC = dt.UTC
 EPHEMERAL = 64
 MANAGE_GUILD = 1 << 5
 MANAGER = {"member_permissions": MANAGE_GUILD | 0x400 | 0x800}
+# A manager who may ping every role, as a digest's role that is not mentionable needs.
+PINGING_MANAGER = {"member_permissions": MANAGER["member_permissions"] | MENTION_EVERYONE}
 
 GENERAL = DEFAULT_GUILD_ID + 10
 NEWS = DEFAULT_GUILD_ID + 11
@@ -90,10 +97,15 @@ def clock_fixture() -> FakeClock:
 
 
 async def digest_set(
-    standin: DiscordStandIn, *, guild_id: int = DEFAULT_GUILD_ID, **options: Any
+    standin: DiscordStandIn,
+    *,
+    guild_id: int = DEFAULT_GUILD_ID,
+    member: Mapping[str, Any] = MANAGER,
+    **options: Any,
 ) -> str:
-    """A manager runs /digest set in a server; its (ephemeral) reply."""
-    handle = await standin.send_slash_command("digest set", options, guild_id=guild_id, **MANAGER)
+    """A manager (by default one with Manage Server alone) runs /digest set in a server; its
+    (ephemeral) reply."""
+    handle = await standin.send_slash_command("digest set", options, guild_id=guild_id, **member)
     data = (await handle.callback()).json["data"]
     assert data["flags"] & EPHEMERAL
     return str(data["content"])

@@ -2,8 +2,9 @@
 loopback Discord, a real SQLite database and a fake clock.
 
 The hour the clocks go back twice; a digest whose time or timezone is changed on a day it
-has already posted (the "Next:" it promises, and a restart after it); a long /digest list;
-timezones typed as people write a city.
+has already posted (the "Next:" it promises, and a restart after it); a digest set again,
+keeping what was left out; a long /digest list; timezones typed as people write a city or
+an offset, and zones whose names count the other way.
 """
 
 from __future__ import annotations
@@ -11,15 +12,19 @@ from __future__ import annotations
 import datetime as dt
 import re
 from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from storage.models import PageRecord, SourceRecord
-from tests.e2e.harness import FakeClock, fire, only_digest, running_bot, sample
+from tests.e2e.harness import FakeClock, data, fire, only_digest, running_bot, sample
 from tests.e2e.news_channels_support import (
+    ANNOUNCEMENTS,
     GENERAL,
     MANAGER,
     NEWS,
+    NEWS_ROLE,
     UTC,
     clock_fixture,  # noqa: F401 -- a fixture, found by pytest as `clock`
     digest_list,
@@ -31,6 +36,34 @@ from tests.e2e.standin.constants import DEFAULT_GUILD_ID
 from tests.e2e.standin.server import DiscordStandIn
 
 NEXT = re.compile(r"Next: <t:(\d+):F>")
+MINUS = "\u2212"  # offsets are printed with a true minus sign
+
+
+def offset_now(zone: str) -> dt.timedelta | None:
+    return dt.datetime.now(UTC).astimezone(ZoneInfo(zone)).utcoffset()
+
+
+def offered(content: str) -> list[str]:
+    """The zones a refusal offers under "Did you mean:"."""
+    _, _, tail = content.partition("Did you mean:")
+    return [
+        line.removeprefix("• ").replace("\\", "")
+        for line in tail.splitlines()
+        if line.startswith("• ")
+    ]
+
+
+async def settings_timezone(standin: DiscordStandIn, typed: str) -> str:
+    handle = await standin.send_slash_command("settings timezone", {"timezone": typed}, **MANAGER)
+    return str(data(await handle.callback())["content"])
+
+
+async def timezone_choices(standin: DiscordStandIn, typed: str) -> list[dict[str, Any]]:
+    handle = await standin.send_autocomplete(
+        "settings timezone", {"timezone": typed}, focused="timezone", **MANAGER
+    )
+    choices: list[dict[str, Any]] = data(await handle.callback())["choices"]
+    return choices
 
 
 def fresh(tag: str, count: int) -> list[PageRecord]:
@@ -196,3 +229,90 @@ async def test_a_digests_timezone_becomes_the_servers_only_when_it_has_none(
         assert (await bot.storage.settings.get(DEFAULT_GUILD_ID)).timezone == "Europe/Berlin"
         later = await digest_set(standin, kind="onthisday", channel=GENERAL, time="08:00")
         assert "every day at 08:00 (Europe/Berlin)" in later and "server" not in later
+
+
+@pytest.mark.parametrize("typed", ["UTC+5", "GMT+5", "gmt +05:00"])
+async def test_an_offset_typed_as_a_timezone_is_answered_with_the_zones_at_it(
+    standin: DiscordStandIn, tmp_path: Path, typed: str
+) -> None:
+    """A manager in Pakistan types the offset they know. Autocomplete offers the zones five
+    hours ahead of UTC, each with its offset, and the offset sent as it is is refused with
+    those zones: never Etc/GMT+5, which the POSIX sign puts five hours behind."""
+    async with running_bot(standin, tmp_path / "c.db", prepare=sample):
+        choices = await timezone_choices(standin, typed)
+        assert choices[0] == {"name": "Asia/Karachi (UTC+05:00)", "value": "Asia/Karachi"}
+        assert {offset_now(c["value"]) for c in choices} == {dt.timedelta(hours=5)}
+        assert "Etc/GMT-5" in [c["value"] for c in choices]
+        reply = await digest_set(
+            standin, kind="onthisday", channel=NEWS, time="08:00", timezone=typed
+        )
+        assert reply.startswith("UTC+05:00 is an offset, not a timezone"), reply
+        zones = offered(reply)
+        assert zones[0] == "Asia/Karachi" and "Etc/GMT-5" in zones, zones
+        assert {offset_now(z) for z in zones} == {dt.timedelta(hours=5)}
+        refused = await settings_timezone(standin, typed)
+        assert offered(refused) == zones
+
+
+async def test_an_etc_gmt_zone_is_shown_with_its_real_offset(
+    standin: DiscordStandIn, tmp_path: Path
+) -> None:
+    """Etc/GMT+5 is five hours behind UTC, its name's sign the other way round. Wherever a
+    manager meets it (a choice, the replies, /digest list) it says UTC−05:00."""
+    behind = f"UTC{MINUS}05:00"
+    async with running_bot(standin, tmp_path / "c.db", prepare=sample):
+        choices = await timezone_choices(standin, "etc/gmt+5")
+        assert choices[0] == {"name": f"Etc/GMT+5 ({behind})", "value": "Etc/GMT+5"}
+        reply = await settings_timezone(standin, "Etc/GMT+5")
+        assert reply.startswith(f"This server's timezone is now **Etc/GMT+5 ({behind})**")
+        reply = await digest_set(standin, kind="onthisday", channel=NEWS, time="09:00")
+        assert f"every day at 09:00 (Etc/GMT+5 = {behind})" in reply
+        assert f"every day at 09:00 (Etc/GMT+5 = {behind})" in await digest_list(standin)
+
+
+async def test_an_hourly_digest_says_whose_hour_its_minutes_are(
+    standin: DiscordStandIn, tmp_path: Path
+) -> None:
+    """Kolkata is five and a half hours ahead of UTC: an hourly digest at :00 there posts at
+    half past on a UTC clock. The reply and /digest list name the zone, as a daily one's do."""
+    async with running_bot(standin, tmp_path / "c.db", prepare=sample):
+        reply = await digest_set(
+            standin, kind="new", channel=NEWS, every="hourly", time="00", timezone="Asia/Kolkata"
+        )
+        assert "every hour at :00 (Asia/Kolkata)." in reply
+        assert "every hour at :00 (Asia/Kolkata)" in await digest_list(standin)
+
+
+async def test_a_digest_set_again_keeps_what_was_left_out(
+    standin: DiscordStandIn, tmp_path: Path
+) -> None:
+    """The server keeps Berlin's time. #announcements' "new" digest posts at 08:00 Tokyo
+    time, mentioning @news, each post published. A manager sets it again with a time alone:
+    it stays on Tokyo time, mentioning @news and published, and the reply says so. no_role
+    stops the mentions, and the rest stays again; a role and no_role together are refused."""
+    async with running_bot(standin, tmp_path / "c.db", prepare=sample):
+        await settings_timezone(standin, "Europe/Berlin")
+        await digest_set(
+            standin,
+            kind="new",
+            channel=ANNOUNCEMENTS,
+            time="08:00",
+            timezone="Asia/Tokyo",
+            role=NEWS_ROLE,
+            publish=True,
+        )
+        reply = await digest_set(standin, kind="new", channel=ANNOUNCEMENTS, time="09:00")
+        assert (
+            f"is now posted in <#{ANNOUNCEMENTS}> every day at 09:00 (Asia/Tokyo), mentioning"
+            f" <@&{NEWS_ROLE}> and published to following servers." in reply
+        ), reply
+        listed = await digest_list(standin)
+        assert "09:00 (Asia/Tokyo)" in listed and f"mentions <@&{NEWS_ROLE}> · published" in listed
+        reply = await digest_set(standin, kind="new", channel=ANNOUNCEMENTS, no_role=True)
+        assert "every day at 09:00 (Asia/Tokyo), published to following servers." in reply
+        assert "mention" not in await digest_list(standin)
+        reply = await digest_set(
+            standin, kind="new", channel=ANNOUNCEMENTS, role=NEWS_ROLE, no_role=True
+        )
+        assert "not both" in reply
+        assert "mention" not in await digest_list(standin)

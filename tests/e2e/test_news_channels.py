@@ -15,6 +15,8 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
+from storage import Storage
+from storage.models import PageRecord, SourceRecord
 from tests.e2e.harness import FakeClock, dms_to, fire, only_digest, running_bot, sample
 from tests.e2e.news_channels_support import (
     ANNOUNCEMENTS,
@@ -25,6 +27,7 @@ from tests.e2e.news_channels_support import (
     NEWS,
     NEWS_ROLE,
     OLD,
+    PINGING_MANAGER,
     PRESS,
     QUIET_ROLE,
     THREAD,
@@ -258,7 +261,12 @@ async def test_role_is_pinged_once_per_run_and_alone(
 
         await standin.set_bot_permissions(DEFAULT_BOT_PERMISSIONS | MENTION_EVERYONE)
         reply = await digest_set(
-            standin, kind="new", channel=GENERAL, every="live", role=QUIET_ROLE
+            standin,
+            kind="new",
+            channel=GENERAL,
+            every="live",
+            role=QUIET_ROLE,
+            member=PINGING_MANAGER,
         )
         assert f"<#{GENERAL}>" in reply and "cannot" not in reply
         await ingest(bot, clock, wire, {"a.xml": [("q-1", "Quiet news"), *long_items("a", 15)]})
@@ -266,6 +274,22 @@ async def test_role_is_pinged_once_per_run_and_alone(
         assert quiet["content"] == f"<@&{QUIET_ROLE}>"
         assert quiet["mention_roles"] == [str(QUIET_ROLE)]
         assert guids([quiet]) == ["q-1"]
+
+
+async def test_a_manager_cannot_have_a_role_pinged_that_they_may_not_ping(
+    standin: DiscordStandIn, wire: FeedServer, clock: FakeClock, tmp_path: Path
+) -> None:
+    """@quiet is not mentionable, and Chronicle may ping it (it was given Mention @everyone
+    for another digest's role). A manager with Manage Server but not Mention @everyone, who
+    could not ping @quiet themselves, is told so, and nothing Chronicle posts pings it."""
+    await standin.set_bot_permissions(DEFAULT_BOT_PERMISSIONS | MENTION_EVERYONE)
+    async with running_bot(standin, tmp_path / "c.db", prepare=sample, clock=clock) as bot:
+        await bot.feeds.add_feed(wire.url("wire.xml"), name="Wire")
+        reply = await digest_set(standin, kind="new", channel=NEWS, every="live", role=QUIET_ROLE)
+        assert reply.startswith(f"You cannot ping <@&{QUIET_ROLE}> yourself"), reply
+        assert "mentionable" in reply
+        await ingest(bot, clock, wire, [("p-1", "Parliament meets in a special session"), *OLD])
+        assert [m for m in posts(standin, NEWS) if m["mention_roles"]] == []
 
 
 # --------------------------------------------------------------------------------------------
@@ -333,7 +357,8 @@ async def test_thread_digest_posts_in_the_thread(
         assert digest.paused and "403" in (digest.paused_reason or "")
         (notice,) = dms_to(standin, DEFAULT_USER)
         assert f"<#{THREAD}>" in notice.json["content"]
-        assert "Send Messages in Threads" in notice.json["content"]
+        assert "The thread is locked: unlock it (or pick another channel)" in notice.json["content"]
+        assert "Give Chronicle" not in notice.json["content"]
 
 
 # --------------------------------------------------------------------------------------------
@@ -449,6 +474,37 @@ async def test_preview_shows_only_what_the_filters_match(
         shown = await preview(kind="new", entity="Islamic State", language="en")
         assert "Nothing would be posted now" in shown["content"]
         assert standin.message_counts() == {}  # previews are for the manager's eyes only
+
+
+async def test_the_preview_of_a_digest_in_another_timezone_shows_its_day(
+    standin: DiscordStandIn, clock: FakeClock, tmp_path: Path
+) -> None:
+    """The server keeps London's time; #news's "on this day" digest posts at 09:00 in
+    Kiritimati, where at noon in London on June 16 it is June 17 already. /digest preview
+    shows June 17's events, those the digest's next post lists."""
+
+    async def archive(storage: Storage) -> None:
+        await sample(storage)
+        source = SourceRecord("Wire", "https://example.com/solstice-eve")
+        day = dt.date(2025, 6, 17)
+        vote = PageRecord("2025/06/17/vote", day, "Solstice eve vote", sources=(source,))
+        await storage.events.import_batch([vote])
+
+    async with running_bot(standin, tmp_path / "c.db", prepare=archive, clock=clock):
+        handle = await standin.send_slash_command(
+            "settings timezone", {"timezone": "Europe/London"}, **MANAGER
+        )
+        await handle.callback()
+        reply = await digest_set(
+            standin, kind="onthisday", channel=NEWS, time="09:00", timezone="Pacific/Kiritimati"
+        )
+        assert "every day at 09:00 (Pacific/Kiritimati)" in reply
+        handle = await standin.send_slash_command(
+            "digest preview", {"kind": "onthisday"}, **MANAGER
+        )
+        (embed, *_) = (await handle.callback()).json["data"]["embeds"]
+        assert embed["title"] == "On this day: June 17"
+        assert "Solstice eve vote" in embed["description"]
 
 
 # --------------------------------------------------------------------------------------------

@@ -159,12 +159,33 @@ class DigestRepository(Protocol):
     async def categories(self, text: str, *, limit: int = 25) -> list[str]: ...
 
 
+class TooManySubscriptions(Exception):
+    """A new subscription refused: the member follows ``following`` entities in the server,
+    the most they may."""
+
+    def __init__(self, following: int):
+        super().__init__(f"the member follows {following} entities in this server already")
+        self.following = following
+
+
 class SubscriptionRepository(Protocol):
     """Members' subscriptions to entities, and the exactly-once ledger of their alerts."""
 
     async def subscribe(
-        self, *, guild_id: int, user_id: int, entity_id: int, delivery: str, channel_id: int | None
-    ) -> tuple[Subscription, bool]: ...
+        self,
+        *,
+        guild_id: int,
+        user_id: int,
+        entity_id: int,
+        delivery: str,
+        channel_id: int | None,
+        most: int | None = None,
+    ) -> tuple[Subscription, bool]:
+        """Subscribe, or change delivery (and resume) if subscribed: (subscription, created).
+        With ``most``, a new subscription of a member who follows that many entities in the
+        server already is refused (TooManySubscriptions); two subscribes of one member at
+        once, in any processes, take turns, so that both cannot pass it."""
+        ...
 
     async def unsubscribe(self, *, guild_id: int, user_id: int, entity_id: int) -> bool:
         """Remove a subscription; whether there was one. Every removal of subscriptions

@@ -14,16 +14,18 @@ from bot.alerts import DM_PAUSE_REASON
 from bot.choices import entity_choices, in_time
 from bot.client import ChronicleBot
 from bot.errors import InvalidInput, NotFound
-from bot.permissions import missing_permissions
+from bot.permissions import missing_permissions, permissions_needed
 from bot.services import lookups
 from bot.tree import handle_error
 from bot.views import Reply, chronicle, respond, update
+from storage.api_delivery import TooManySubscriptions
 from storage.models import Subscription
 from storage.textindex import fold
 
 MAX_SUBSCRIPTIONS = 50
 BUTTONS_PER_PAGE = 20  # four rows of five; the fifth row turns the pages
 NAV_ROW = 4
+HereChannel = discord.TextChannel | discord.VoiceChannel | discord.Thread
 OTHERS_BUTTONS = (
     "These buttons belong to the person who ran the command; run /subscriptions yourself."
 )
@@ -80,6 +82,43 @@ def offered(mine: list[Subscription], typed: str) -> tuple[int, str] | None:
     by_number = [s for s in by_name if s.id == int(value["id"])]
     found = by_number or (by_name if len(by_name) == 1 else [])
     return (found[0].entity_id, found[0].entity) if found else None
+
+
+def here_channel(interaction: discord.Interaction) -> HereChannel:
+    """The channel delivery: here would post the member's alerts in: one both they and
+    Chronicle may post in (their alerts are posts made on their behalf, pinging them)."""
+    assert interaction.guild is not None
+    channel = interaction.channel
+    # A voice channel's text chat is a channel like any other for posting.
+    if not isinstance(channel, discord.TextChannel | discord.VoiceChannel | discord.Thread):
+        raise InvalidInput(
+            "delivery: here works in a server text channel, a thread or a voice channel's chat."
+        )
+    in_thread = isinstance(channel, discord.Thread)
+    if not (
+        interaction.permissions.send_messages_in_threads
+        if in_thread
+        else interaction.permissions.send_messages
+    ):
+        raise InvalidInput(
+            f"You cannot post in {channel.mention}, so your alerts cannot go there either. "
+            "Run /subscribe in a channel you can post in, or choose delivery: dm."
+        )
+    if isinstance(channel, discord.VoiceChannel):
+        # bot.permissions.missing_permissions is typed for text channels, forums and threads;
+        # a voice channel's chat needs what a text channel does.
+        granted = channel.permissions_for(interaction.guild.me)
+        missing = [
+            label for flag, label in permissions_needed(channel) if not getattr(granted, flag)
+        ]
+    else:
+        missing = missing_permissions(channel, interaction.guild.me)
+    if missing:
+        raise InvalidInput(
+            f"I cannot post alerts in {channel.mention}: I am missing {', '.join(missing)} there. "
+            "Pick another channel, or delivery: dm."
+        )
+    return channel
 
 
 class RemoveSubscription(
@@ -217,30 +256,22 @@ class Subscriptions(commands.Cog):
             assert interaction.guild is not None
             (entity_id,) = await lookups.entity_ids(self.bot.storage, entity)
             repo = self.bot.storage.subscriptions
-            channel_id = None
-            if delivery == "here":
-                channel = interaction.channel
-                if not isinstance(channel, discord.TextChannel | discord.Thread):
-                    raise InvalidInput("delivery: here works in a server text channel or thread.")
-                if missing := missing_permissions(channel, interaction.guild.me):
-                    raise InvalidInput(
-                        f"I cannot post alerts in {channel.mention}: I am missing {', '.join(missing)} there. "
-                        "Pick another channel, or delivery: dm."
-                    )
-                channel_id = channel.id
+            channel_id = here_channel(interaction).id if delivery == "here" else None
             mine = await repo.for_member(interaction.guild.id, interaction.user.id)
-            if len(mine) >= MAX_SUBSCRIPTIONS and all(s.entity_id != entity_id for s in mine):
-                raise InvalidInput(
-                    f"You follow {len(mine)} entities in this server, the most allowed. "
-                    "Remove one with /unsubscribe or /subscriptions first."
+            try:
+                subscription, created = await repo.subscribe(
+                    guild_id=interaction.guild.id,
+                    user_id=interaction.user.id,
+                    entity_id=entity_id,
+                    delivery=delivery,
+                    channel_id=channel_id,
+                    most=MAX_SUBSCRIPTIONS,
                 )
-            subscription, created = await repo.subscribe(
-                guild_id=interaction.guild.id,
-                user_id=interaction.user.id,
-                entity_id=entity_id,
-                delivery=delivery,
-                channel_id=channel_id,
-            )
+            except TooManySubscriptions as full:
+                raise InvalidInput(
+                    f"You follow {full.following} entities in this server, the most allowed. "
+                    "Remove one with /unsubscribe or /subscriptions first."
+                ) from None
             aliases = await self.bot.storage.entities.aliases(entity_id)
             known_as = f" (also named {render.cut(', '.join(aliases), 300)})" if aliases else ""
             where = (

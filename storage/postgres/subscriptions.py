@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 from storage import notices
 from storage import rows as domain_rows
+from storage.api_delivery import TooManySubscriptions
 from storage.models import Match, RetakenClaims, Subscription
 from storage.news_rules import NOTHING_WAITS, WAITING_SQL, Announced, announced
 from storage.postgres import event_rows, feed_corrections
@@ -30,11 +31,36 @@ class SubscriptionRepository:
         self.db = db
 
     async def subscribe(
-        self, *, guild_id: int, user_id: int, entity_id: int, delivery: str, channel_id: int | None
+        self,
+        *,
+        guild_id: int,
+        user_id: int,
+        entity_id: int,
+        delivery: str,
+        channel_id: int | None,
+        most: int | None = None,
     ) -> tuple[Subscription, bool]:
-        """Subscribe, or change delivery (and resume) if subscribed. (subscription, created)."""
+        """Subscribe, or change delivery (and resume) if subscribed. (subscription, created).
+        Past ``most`` a new one is refused."""
         key = (guild_id, user_id, entity_id)
         async with self.db.transaction() as conn:
+            if most is not None:
+                # The member's subscribes take turns, in every process: under READ COMMITTED
+                # two at once would each count the rows before the other's insert.
+                await conn.execute(
+                    "SELECT pg_advisory_xact_lock(hashtextextended('chronicle.subscribe:'"
+                    " || current_schema() || ':' || $1::bigint || ':' || $2::bigint, 0))",
+                    guild_id,
+                    user_id,
+                )
+                counted = await conn.fetchrow(
+                    "SELECT COUNT(*) AS following, COUNT(*) FILTER (WHERE entity_id = $3) AS held"
+                    " FROM subscriptions WHERE guild_id = $1 AND user_id = $2",
+                    *key,
+                )
+                assert counted is not None  # an aggregate's one row
+                if not counted["held"] and counted["following"] >= most:
+                    raise TooManySubscriptions(counted["following"])
             created = await conn.fetchval(
                 "INSERT INTO subscriptions(guild_id, user_id, entity_id, delivery, channel_id,"
                 " created_at) VALUES ($1, $2, $3, $4, $5, $6)"

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 from storage import notices
 from storage import rows as domain_rows
+from storage.api_delivery import TooManySubscriptions
 from storage.models import Match, RetakenClaims, Subscription
 from storage.news_rules import NOTHING_WAITS, WAITING_SQL, Announced, announced
 from storage.sqlite import event_rows, feed_corrections
@@ -20,9 +21,18 @@ class SubscriptionRepository:
         self.db = db
 
     async def subscribe(
-        self, *, guild_id: int, user_id: int, entity_id: int, delivery: str, channel_id: int | None
+        self,
+        *,
+        guild_id: int,
+        user_id: int,
+        entity_id: int,
+        delivery: str,
+        channel_id: int | None,
+        most: int | None = None,
     ) -> tuple[Subscription, bool]:
-        """Subscribe, or change delivery (and resume) if subscribed. (subscription, created)."""
+        """Subscribe, or change delivery (and resume) if subscribed. (subscription, created).
+        Past ``most`` a new one is refused; the count and the insert are one transaction, and
+        write transactions take turns (BEGIN IMMEDIATE), so two at once cannot both pass."""
         key = (guild_id, user_id, entity_id)
         async with self.db.transaction() as conn:
             existing = await (
@@ -31,6 +41,16 @@ class SubscriptionRepository:
                     key,
                 )
             ).fetchone()
+            if existing is None and most is not None:
+                counted = await (
+                    await conn.execute(
+                        "SELECT COUNT(*) FROM subscriptions WHERE guild_id = ? AND user_id = ?",
+                        (guild_id, user_id),
+                    )
+                ).fetchone()
+                following = counted[0] if counted else 0
+                if following >= most:
+                    raise TooManySubscriptions(following)
             if existing:
                 await conn.execute(
                     "UPDATE subscriptions SET delivery = ?, channel_id = ?, paused_reason = NULL WHERE id = ?",

@@ -3,6 +3,7 @@ events naming the entity under an alias, and alerts go out once per subscriber."
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -237,6 +238,38 @@ async def test_subscriptions_list_remove_button_and_limit(
         assert reply["flags"] & EPHEMERAL and "the most allowed" in reply["content"]
         reply = await subscribe(standin, ANNA, "Nowhere Land At All")
         assert "No entity is called" in reply["content"]
+
+
+async def test_two_subscribes_at_once_cannot_pass_the_limit(
+    standin: DiscordStandIn, tmp_path: Path
+) -> None:
+    """Anna follows 49 entities, one short of the most, and sends two /subscribe at once (a
+    double submit, or two clients): one is taken, the other is told she follows the most
+    allowed. She follows 50, not 51."""
+    async with running_bot(standin, tmp_path / "c.db", prepare=sample) as bot:
+        canonical = {n.entity_id: n.canonical for n in await bot.storage.entities.names()}
+        picked = list(canonical.items())[:51]
+        for entity_id, _ in picked[:49]:
+            await bot.storage.subscriptions.subscribe(
+                guild_id=DEFAULT_GUILD_ID,
+                user_id=ANNA.id,
+                entity_id=entity_id,
+                delivery="dm",
+                channel_id=None,
+            )
+        handles = await asyncio.gather(
+            *(
+                standin.send_slash_command("subscribe", {"entity": name}, user=ANNA)
+                for _, name in picked[49:]
+            )
+        )
+        replies = sorted([(await h.callback()).json["data"]["content"] for h in handles])
+        assert replies[0] == (
+            "You follow 50 entities in this server, the most allowed. "
+            "Remove one with /unsubscribe or /subscriptions first."
+        )
+        assert replies[1].startswith("You now follow"), replies
+        assert await bot.storage.subscriptions.count_for_member(DEFAULT_GUILD_ID, ANNA.id) == 50
 
 
 async def test_subscriptions_are_a_servers_not_offered_in_direct_messages(

@@ -8,7 +8,10 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 
+import pytest
+
 from storage import Storage
+from storage.api_delivery import TooManySubscriptions
 from storage.keys import make_key
 from storage.models import (
     Match,
@@ -167,6 +170,69 @@ async def test_pausing_and_the_dm_subscriptions_closed_dms_pause(storage: Storag
 
     await storage.subscriptions.pause([], "nothing")  # nothing to pause: nothing happens
     assert await storage.subscriptions.dm_subscriptions(BOB) == [bobs]
+
+
+async def test_a_new_subscription_past_the_most_is_refused(storage: Storage) -> None:
+    """A member who follows the most may still change one they have, but not add one;
+    another server's subscriptions do not count."""
+    await arrive(storage, history("Four names", "Syria", "Iraq", "Japan", "Chile"))
+    await subscribe(storage, ALICE, "Chile", guild=OTHER_GUILD)
+    syria, iraq, japan = [await entity(storage, name) for name in ("Syria", "Iraq", "Japan")]
+    for entity_id in (syria, iraq):
+        await storage.subscriptions.subscribe(
+            guild_id=GUILD,
+            user_id=ALICE,
+            entity_id=entity_id,
+            delivery="dm",
+            channel_id=None,
+            most=2,
+        )
+
+    with pytest.raises(TooManySubscriptions) as refused:
+        await storage.subscriptions.subscribe(
+            guild_id=GUILD, user_id=ALICE, entity_id=japan, delivery="dm", channel_id=None, most=2
+        )
+    assert refused.value.following == 2
+    assert await storage.subscriptions.count_for_member(GUILD, ALICE) == 2
+    changed, created = await storage.subscriptions.subscribe(
+        guild_id=GUILD, user_id=ALICE, entity_id=iraq, delivery="here", channel_id=CHANNEL, most=2
+    )
+    assert not created and (changed.delivery, changed.channel_id) == ("here", CHANNEL)
+    # The count is the member's in this server: in another, or for another member, it is theirs.
+    for guild, user in ((OTHER_GUILD, ALICE), (GUILD, BOB)):
+        _, created = await storage.subscriptions.subscribe(
+            guild_id=guild, user_id=user, entity_id=japan, delivery="dm", channel_id=None, most=2
+        )
+        assert created
+
+
+async def test_of_two_processes_subscribing_at_once_at_the_most_one_is_refused(
+    storage: Storage, other: Storage
+) -> None:
+    """A double submit (or two clients) from a member one short of the most: two new
+    subscriptions at once, each in its own process; one is made, the other refused."""
+    await arrive(storage, history("Three names", "Syria", "Iraq", "Japan"))
+    syria, iraq, japan = [await entity(storage, name) for name in ("Syria", "Iraq", "Japan")]
+    await storage.subscriptions.subscribe(
+        guild_id=GUILD, user_id=ALICE, entity_id=syria, delivery="dm", channel_id=None
+    )
+    outcomes = await asyncio.gather(
+        *(
+            store.subscriptions.subscribe(
+                guild_id=GUILD,
+                user_id=ALICE,
+                entity_id=entity_id,
+                delivery="dm",
+                channel_id=None,
+                most=2,
+            )
+            for store, entity_id in ((storage, iraq), (other, japan))
+        ),
+        return_exceptions=True,
+    )
+    assert sum(isinstance(o, TooManySubscriptions) for o in outcomes) == 1, outcomes
+    assert sum(isinstance(o, tuple) for o in outcomes) == 1, outcomes
+    assert await storage.subscriptions.count_for_member(GUILD, ALICE) == 2
 
 
 async def test_an_alias_moves_subscriptions_to_its_canonical_entity(storage: Storage) -> None:

@@ -85,7 +85,7 @@ async def claimed_and_died(
         die_before_sending(bot, monkeypatch)
         wire.set_file("wire.xml", wire_rss(NEWS))
         await poll(bot)
-        ids = await bot.storage.subscriptions.announced_after(0, limit=10)
+        ids = (await bot.storage.subscriptions.announced_after(0, limit=10)).ready
         assert ids and await bot.storage.subscriptions.matches(ids) == []  # claimed
     monkeypatch.undo()
     assert dms_to(standin, ANNA) == []

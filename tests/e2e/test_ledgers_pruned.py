@@ -21,6 +21,7 @@ from bot.alerts import WATERMARK
 from bot.client import ChronicleBot
 from storage import Storage
 from storage.ledgers import LedgerSizes
+from storage.news_rules import Announced
 from tests.e2e.harness import ANNA, FakeClock, dms_to, running_bot, sample
 from tests.e2e.news_channels_support import (
     NEWS,
@@ -127,12 +128,14 @@ async def test_a_prune_while_a_sweep_from_behind_runs_alerts_no_one_twice(
             read_events = repo.announced_after
             pruned = False
 
-            async def announced_after(after: int, *, limit: int) -> list[int]:
+            async def announced_after(
+                event_id: int, *, limit: int, waiting_since: dt.datetime | None = None
+            ) -> Announced:
                 nonlocal pruned
                 if not pruned:  # the sweep has read the mark, and reads its first events
                     pruned = True
                     await daily_prune(bot)
-                return await read_events(after, limit=limit)
+                return await read_events(event_id, limit=limit, waiting_since=waiting_since)
 
             repo.announced_after = announced_after  # type: ignore[method-assign]
             assert await bot.alerts.sweep() == 0

@@ -7,6 +7,7 @@ where it can, what was probably meant.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from dataclasses import dataclass
 
@@ -54,6 +55,7 @@ def parse_date(text: str, *, what: str = "date") -> dt.date:
         pass
     parts = text.split("-")
     if len(parts) == 3 and all(_digits(p, 9) for p in parts):
+        _check_year_first(parts, f"The {what} {text[:40]!r}", DATE_HELP)
         try:
             return dt.date(int(parts[0]), int(parts[1]), int(parts[2]))
         except (ValueError, OverflowError) as exc:
@@ -61,11 +63,29 @@ def parse_date(text: str, *, what: str = "date") -> dt.date:
     raise InvalidInput(f"The {what} {text[:40]!r} is not a date: {DATE_HELP}.")
 
 
+def _check_year_first(parts: list[str], named: str, help_text: str) -> None:
+    """Refuse a date whose year is not first and four digits: 17-12-31 is not the year 17,
+    and 16-06-2017 (day first) or 06-16-2017 (month first) is a real day in another order."""
+    if len(parts[0]) == 4:
+        return
+    if len(parts[-1]) != 4:
+        raise InvalidInput(f"{named} needs its year in four digits: {help_text}.")
+    first, second = int(parts[0]), int(parts[1])
+    example = "e.g. 2017-06-16"
+    if (first > 12) != (second > 12):  # only one reading is a month and a day
+        month, day = (second, first) if first > 12 else (first, second)
+        with contextlib.suppress(ValueError):
+            example = f"{dt.date(int(parts[2]), month, day).isoformat()} for that day"
+    raise InvalidInput(f"{named} has its year last: the order is YYYY-MM-DD, {example}.")
+
+
 def parse_day(text: str) -> tuple[int, int, int | None]:
     """'MM-DD' or 'YYYY-MM-DD' -> (month, day, the year or None); fullwidth digits too."""
     parts = typed_text(text).strip().split("-")
     if not (2 <= len(parts) <= 3 and all(_digits(p, 9) for p in parts)):
         raise InvalidInput(f"{text[:40]!r} is not a day: {DAY_HELP}.")
+    if len(parts) == 3:
+        _check_year_first(parts, repr(text[:40]), DAY_HELP)
     numbers = [int(p) for p in parts]
     month, day = numbers[-2:]
     year = numbers[0] if len(numbers) == 3 else None

@@ -232,6 +232,22 @@ def test_dates_typed_in_fullwidth_digits_are_read(archive: Cli) -> None:
     )
 
 
+def test_a_date_without_a_four_digit_year_first_is_refused_with_the_order(archive: Cli) -> None:
+    """17-12-31 is not taken as December 31 of the year 17 (an empty answer); 16-06-2017
+    (day first, as Europe writes it) and 06-16-2017 (month first, as the US does) are real
+    days in another order, not "not a real date"."""
+    code, out, err = archive("search", "Syria", "--until", "17-12-31")
+    assert code == 1 and "needs its year in four digits: use YYYY-MM-DD" in err, out
+    code, out, err = archive("onthisday", "17-06-16")
+    assert code == 1 and "'17-06-16' needs its year in four digits" in err, out
+    for typed in ("16-06-2017", "06-16-2017"):
+        code, _, err = archive("search", "Syria", "--since", typed)
+        assert code == 1 and "not a real date" not in err
+        assert f"'{typed}' has its year last: the order is YYYY-MM-DD, 2017-06-16" in err
+    code, _, err = archive("search", "Syria", "--since", "06-07-2017")  # either order
+    assert code == 1 and "has its year last: the order is YYYY-MM-DD, e.g." in err
+
+
 def test_bad_input_gets_clear_messages(archive: Cli) -> None:
     code, _, err = archive("entity", "Abu Bakr al-Bagdadi")
     assert code == 1 and "No entity is called" in err and "Abu Bakr al-Baghdadi" in err

@@ -245,6 +245,8 @@ async def test_related_and_entity_and_about(bot: ChronicleBot, standin: DiscordS
         ("search", {"query": "Islamic s*"}, "at least two letters"),
         ("search", {"query": "al-a*"}, "at least two letters"),
         ("search", {"query": "Russia", "since": "2017-02-30"}, "not a real date"),
+        ("search", {"query": "Russia", "since": "16-06-2017"}, "the order is YYYY-MM-DD"),
+        ("onthisday", {"date": "17-06-16"}, "needs its year in four digits"),
         ("entity", {"name": "Nobody In Particular"}, "No entity is called"),
         # Numbers past what a date or an id can be, and digits that are not ASCII ones.
         ("event", {"query": "event:99999999999999999999"}, "no longer in the archive"),

@@ -1,14 +1,42 @@
 """URLs as they may be shown in messages and logs, their secrets masked: a database's
 password (storage.postgres.db.redacted), a feed's login and tokens
 (bot.ingest.feeds.credentials). Read as text, never raising: a URL that does not parse is
-still masked."""
+still masked. And the text of another service's error (clean_error_text), as notices, logs
+and the database may hold it."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Iterable
 from typing import Final
 
 MASK: Final = "***"
+ERROR_TEXT_LIMIT: Final = 200
+# A credential header as a proxy's error page may echo the request's: "Authorization: Bot x".
+_CREDENTIAL_HEADER = re.compile(
+    r"((?:proxy-)?authorization\W{0,3}\s*[:=]\s*\W{0,3})"
+    r"(?:(?:bot|bearer|basic|digest)\s+)?[^\s;,'\"})\]]+",
+    re.IGNORECASE,
+)
+_TITLE = re.compile(r"<title[^>]*>(.*?)</title", re.IGNORECASE | re.DOTALL)
+_TAG = re.compile(r"<[^>]*>")
+
+
+def clean_error_text(
+    text: str, secrets: Iterable[str | None] = (), limit: int = ERROR_TEXT_LIMIT
+) -> str:
+    """An error's text from another service, fit to be shown and stored: the secrets and
+    credential headers' values masked (a proxy may echo the request's headers), an HTML
+    page told by its title (a ban page is kilobytes of markup), on one line, cut short."""
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, MASK)
+    text = _CREDENTIAL_HEADER.sub(lambda m: m.group(1) + MASK, text)
+    if re.match(r"\s*<(!doctype|html|head|body)", text, re.IGNORECASE):
+        title = _TITLE.search(text)
+        text = "an HTML page" + (f" ({_TAG.sub('', title.group(1))})" if title else "")
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 def split_authority(url: str) -> tuple[str, str | None, str, str]:

@@ -10,8 +10,9 @@ message goes out, so a restart or an overlapping sweep never repeats one, and ma
 it has. A claim a process left unsent (it died in between) is taken back by the next sweep of
 the process running its server's shard, once CLAIM_GRACE has passed, and sent again: once, as
 one still unsent after that is given up. Closed DMs pause the member's DM subscriptions; a
-channel Chronicle may no longer post in pauses the member's subscriptions delivered there (a
-deleted channel: every member's); they are told the next time they use a command.
+channel Chronicle may no longer post in, or where it lacks Embed Links (Discord would post the
+alert as a bare mention), pauses the member's subscriptions delivered there (a deleted
+channel: every member's); they are told the next time they use a command.
 
 Before a member's alerts of a server go out, Discord is asked (once per server and member in
 MEMBER_CHECK_EVERY) whether they are still in it: the subscriptions of one who left are
@@ -26,6 +27,7 @@ keeps a watermark per shard, so that the sweep of one does not move another's.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import logging
 import time
@@ -37,8 +39,9 @@ import discord
 
 from bot import render
 from bot.context import Chronicle
+from bot.failures import MissingPermissions, describe_error
 from bot.nonces import alert_nonce
-from bot.permissions import pinging_only
+from bot.permissions import blanks_embeds, pinging_only
 from bot.services.wikipedia import portal_waiting_since
 from storage.ledgers import ALERTS_PRUNED_THROUGH
 from storage.models import Match, Subscription
@@ -311,13 +314,19 @@ class AlertService:
                     subscription.channel_id or 0
                 ) or await self.bot.fetch_channel(subscription.channel_id or 0)
                 assert isinstance(channel, discord.abc.Messageable)
-                await channel.send(
+                _check_embeds(channel)
+                message = await channel.send(
                     f"<@{subscription.user_id}>",
                     embed=embed,
                     allowed_mentions=pinging_only(user=subscription.user_id),
                     nonce=nonce,
                 )
-        except (discord.Forbidden, discord.NotFound) as error:
+                if not message.embeds:
+                    # Embed Links went since the cache last heard: a bare mention is no alert.
+                    with contextlib.suppress(discord.HTTPException, aiohttp.ClientError):
+                        await message.delete()
+                    raise MissingPermissions(channel.id, ["Embed Links"])
+        except (discord.Forbidden, discord.NotFound, MissingPermissions) as error:
             # Refused for good: settled, so that no sweep or restart sends it again.
             await repo.mark_failed(target, list(events))
             await self._refused(subscription, error)
@@ -329,14 +338,16 @@ class AlertService:
             log.warning(
                 "alert to %s not sent (%s); it is tried once more in %s",
                 target,
-                error,
+                describe_error(error, self.bot.settings.discord_token),
                 self.claim_grace,
             )
             return False
         await repo.mark_sent(target, list(events))
         return True
 
-    async def _refused(self, subscription: Subscription, error: discord.HTTPException) -> None:
+    async def _refused(
+        self, subscription: Subscription, error: discord.HTTPException | MissingPermissions
+    ) -> None:
         """Pause what a refusal stops for good, and tell each member once: closed DMs, the
         member's DM subscriptions (every server's); a channel Chronicle may no longer post
         in, the member's subscriptions delivered there; a deleted channel, everyone's."""
@@ -358,7 +369,13 @@ class AlertService:
             paused = await repo.here_subscriptions(
                 channel or 0, None if deleted else subscription.user_id
             ) or [subscription]
-            reason = f"Chronicle may no longer post in <#{channel}> ({error.status})"
+            if isinstance(error, MissingPermissions):
+                lacking = ", ".join(error.labels)
+                reason = f"Chronicle lacks {lacking} in <#{channel}>"
+                why = f" (Chronicle lacks {lacking} there: Discord would post them blank)"
+            else:
+                reason = f"Chronicle may no longer post in <#{channel}> ({error.status})"
+                why = " (the channel is gone)" if deleted else ""
             notices = {}
             for user_id in dict.fromkeys(s.user_id for s in paused):
                 theirs = [s.entity for s in paused if s.user_id == user_id]
@@ -369,7 +386,7 @@ class AlertService:
                 )
                 notices[user_id] = (
                     f"Chronicle could not post your alerts about {', '.join(theirs)} in "
-                    f"<#{channel}>{' (the channel is gone)' if deleted else ''}, so {which} "
+                    f"<#{channel}>{why}, so {which} "
                     "paused. Run /subscribe again (in a channel Chronicle can post in, or with "
                     "delivery: dm) to resume."
                 )
@@ -382,6 +399,12 @@ class AlertService:
             len(paused),
             ", ".join(f"user {user_id}" for user_id in notices),
             reason,
-            error.status,
-            error.code,
+            getattr(error, "status", "-"),
+            getattr(error, "code", "-"),
         )
+
+
+def _check_embeds(channel: discord.abc.Messageable) -> None:
+    """Refuse before posting where Discord would drop the alert's embed."""
+    if isinstance(channel, discord.abc.GuildChannel | discord.Thread) and blanks_embeds(channel):
+        raise MissingPermissions(channel.id, ["Embed Links"])

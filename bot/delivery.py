@@ -4,8 +4,11 @@ A run belongs to a slot (a local day, a local hour, or a live batch). Before any
 posted the run is claimed in storage with the events it covers; a restart, a late timer or a
 repeated job finds the claim and posts nothing twice. A run that Discord answers 5xx is
 retried a few times, resuming after the messages already sent; a run a stopped process left
-half-sent is resumed the same way. A channel that answers 403/404 pauses the digest, and the
-person who set it is told once: by DM, else in the server's system channel.
+half-sent is resumed the same way. A 429 that is not Discord's own (Cloudflare's ban of the
+bot's address) holds every post of this process until its Retry-After, and the run is retried
+then, the wait costing none of its attempts. A channel that answers 403/404, or where
+Chronicle lacks Embed Links (Discord would post the digest blank), pauses the digest, and the
+person who set it is told once (bot.digest_pauses).
 
 Every post waits its turn at the PostPacer, which keeps the bot inside Discord's global and
 per-channel limits and serves servers in turn.
@@ -14,6 +17,7 @@ per-channel limits and serves servers in turn.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import datetime as dt
 import logging
@@ -24,6 +28,7 @@ import discord
 
 from bot import render
 from bot.context import Chronicle
+from bot.digest_pauses import pause_channel
 from bot.digests import (
     DigestContent,
     current_slot,
@@ -32,11 +37,19 @@ from bot.digests import (
     previous_run,
     slot_day,
 )
-from bot.failures import log_failure
+from bot.failures import (
+    CHANNEL_REFUSALS,
+    ChannelRefused,
+    MissingPermissions,
+    describe_error,
+    discord_error_text,
+    log_failure,
+    refusal,
+)
 from bot.language import server_language
 from bot.nonces import digest_part_nonce
 from bot.pacing import PostPacer
-from bot.permissions import permissions_needed, pinging_only
+from bot.permissions import blanks_embeds, pinging_only
 from bot.services.digests import describe_filters
 from bot.services.wikipedia import portal_waiting_since
 from storage import Storage
@@ -46,10 +59,8 @@ from storage.times import Clock, utc_now
 log = logging.getLogger(__name__)
 
 RETRY_DELAYS = (60.0, 300.0, 900.0)  # seconds before the 2nd, 3rd and 4th attempt
-# Discord's error codes for a channel that refuses every post, whatever it holds: a forum
-# that requires tags, a channel of a type that takes no messages. Any other Bad Request is
-# about one post (AutoMod blocking a word, say): that run is retried, the channel kept.
-CHANNEL_REFUSALS = frozenset({40067, 50024})
+# A 429 without Retry-After (it always has one) is waited out this long.
+BAN_WAIT = 900.0
 FORUM_TITLE_LIMIT = 100
 PREPARED_AT_ONCE = 64
 
@@ -71,6 +82,11 @@ class DigestDelivery:
         # Runs made ready at once: a round of thousands starts posting as soon as the first
         # few are claimed, instead of after every one of them has read its content.
         self._preparing = asyncio.Semaphore(PREPARED_AT_ONCE)
+        # Until when Discord refuses this process's requests (a Cloudflare ban): no run is
+        # posted before then. Timed by the bot's clock, as its retries are.
+        self._held_until: dt.datetime | None = None
+        # The attempts of a run spent inside such a ban, which its retries do not count.
+        self._spared: dict[tuple[int, str], int] = {}
 
     @property
     def storage(self) -> Storage:
@@ -155,6 +171,8 @@ class DigestDelivery:
             return "busy"  # a live round and a retry at once: one posts, the other finds it
         self._busy.add(digest.id)
         try:
+            if (held := self._held_for()) is not None:
+                return self._wait_out(digest, slot, held)
             async with self._preparing:
                 prepared = await self._prepare(digest, slot, existing, waiting_since)
             if isinstance(prepared, str):
@@ -195,9 +213,12 @@ class DigestDelivery:
         except discord.HTTPException as error:
             if error.code in CHANNEL_REFUSALS:
                 return await self._refused(digest, slot, error)
+            if error.status == 429:
+                return await self._banned(digest, slot, error)
             return await self._transient(digest, slot, run.attempts, error)
         except (discord.RateLimited, aiohttp.ClientError, TimeoutError) as error:
             return await self._transient(digest, slot, run.attempts, error)
+        self._spared.pop((digest.id, slot), None)
         await self.storage.digests.finish_run(digest.id, slot, "sent")
         log.info(
             "posted the %s %s digest of %s to channel %s (%d messages, %d events)",
@@ -261,26 +282,33 @@ class DigestDelivery:
         pinging = pinging_only(role=digest.role_id)
         quiet = discord.AllowedMentions.none()
         if isinstance(channel, discord.ForumChannel):
+            _check_embeds(channel)
             thread = await self._thread(run.thread_id) if run.parts_sent and run.thread_id else None
             for index in range(run.parts_sent, len(messages)):
-                if thread is None:
+                sent: discord.Message | None = None
+                if thread is not None:
+                    try:
+                        async with self.pacer.turn(digest.guild_id, thread.id):
+                            sent = await thread.send(
+                                embeds=messages[index].embeds,
+                                allowed_mentions=quiet,
+                                nonce=digest_part_nonce(digest.id, run.slot, index),
+                            )
+                    except discord.NotFound:
+                        thread = None  # the post was deleted since: the rest opens another
+                if thread is None or sent is None:
                     # No nonce: Discord's forum post create takes none in its message, so a
                     # post whose process died before recording it is opened again on resume.
+                    first = index == 0
                     async with self.pacer.turn(digest.guild_id, channel.id):
                         created = await channel.create_thread(
                             name=self._post_title(digest, run, content),
-                            content=mention,
+                            content=mention if first else None,
                             embeds=messages[index].embeds,
-                            allowed_mentions=pinging,
+                            allowed_mentions=pinging if first else quiet,
                         )
-                    thread = created.thread
-                else:
-                    async with self.pacer.turn(digest.guild_id, thread.id):
-                        await thread.send(
-                            embeds=messages[index].embeds,
-                            allowed_mentions=quiet,
-                            nonce=digest_part_nonce(digest.id, run.slot, index),
-                        )
+                    thread, sent = created.thread, created.message
+                await _embeds_kept(sent, messages[index], channel.id)
                 await self.storage.digests.part_sent(
                     digest.id, run.slot, thread_id=thread.id, event_ids=messages[index].event_ids
                 )
@@ -290,6 +318,7 @@ class DigestDelivery:
                 f"channel {digest.channel_id} is not a text, announcement or forum channel"
                 " or a thread"
             )
+        _check_embeds(channel)
         for index in range(run.parts_sent, len(messages)):
             first = index == 0
             async with self.pacer.turn(digest.guild_id, channel.id):
@@ -301,14 +330,20 @@ class DigestDelivery:
                     # between) is answered with the first message when the resume sends it.
                     nonce=digest_part_nonce(digest.id, run.slot, index),
                 )
+            await _embeds_kept(message, messages[index], channel.id)
             await self.storage.digests.part_sent(
                 digest.id, run.slot, event_ids=messages[index].event_ids
             )
             if digest.publish and isinstance(channel, discord.TextChannel) and channel.is_news():
                 await self._publish(digest, message)
 
-    async def _thread(self, thread_id: int) -> discord.Thread:
-        channel = await self._channel(thread_id)
+    async def _thread(self, thread_id: int) -> discord.Thread | None:
+        """A forum post the run goes on in; None when it was deleted (a moderator tidying
+        the forum): the forum is still there, and the rest of the run opens a new post."""
+        try:
+            channel = await self._channel(thread_id)
+        except discord.NotFound:
+            return None
         if not isinstance(channel, discord.Thread):
             raise ChannelRefused(f"the forum post {thread_id} is not a thread")
         return channel
@@ -340,11 +375,53 @@ class DigestDelivery:
                 message.id,
                 digest.kind,
                 digest.channel_id,
-                error,
+                describe_error(error, self.bot.settings.discord_token),
             )
 
+    def _held_for(self) -> float | None:
+        """Seconds left of a ban Discord answered this process with, if one lasts."""
+        if self._held_until is None:
+            return None
+        left = (self._held_until - self.clock()).total_seconds()
+        if left <= 0:
+            self._held_until = None
+            return None
+        return left
+
+    def _wait_out(self, digest: Digest, slot: str, seconds: float) -> str:
+        """A run due while Discord bans this process: tried when the ban ends (asking
+        sooner would meet the ban, and may lengthen it)."""
+        if self.schedule_retry is None:
+            return "failed"
+        self.schedule_retry(digest.id, slot, seconds)
+        log.debug("the %s digest of %s waits %.0f s for Discord's ban", digest.kind, slot, seconds)
+        return "retrying"
+
+    async def _banned(self, digest: Digest, slot: str, error: discord.HTTPException) -> str:
+        """A 429 that is not Discord's own JSON rate limit: Cloudflare banning the bot's
+        address for a while. Every post of this process waits until its Retry-After; this
+        run is retried then, the attempt not counted (the ban said nothing of the run)."""
+        wait = _retry_after(error)
+        until = self.clock() + dt.timedelta(seconds=wait)
+        self._held_until = max(until, self._held_until or until)
+        key = (digest.id, slot)
+        self._spared[key] = self._spared.get(key, 0) + 1
+        detail = f"Discord refused every request for {wait:.0f} s (429, a Cloudflare ban)"
+        await self.storage.digests.finish_run(digest.id, slot, "retrying", detail)
+        log.warning(
+            "Discord answered 429 without a rate limit (%s): digest posts wait %.0f s;"
+            " the %s digest of %s for channel %s is retried then",
+            discord_error_text(error.text, self.bot.settings.discord_token) or "no text",
+            wait,
+            digest.kind,
+            slot,
+            digest.channel_id,
+        )
+        return self._wait_out(digest, slot, wait)
+
     async def _transient(self, digest: Digest, slot: str, attempts: int, error: Exception) -> str:
-        detail = f"{type(error).__name__}: {error}"
+        detail = describe_error(error, self.bot.settings.discord_token)
+        attempts = max(1, attempts - self._spared.get((digest.id, slot), 0))
         if isinstance(error, discord.RateLimited):
             self.pacer.backoff(error.retry_after, channel_id=digest.channel_id)
         if attempts <= len(RETRY_DELAYS) and self.schedule_retry is not None:
@@ -361,6 +438,7 @@ class DigestDelivery:
                 delay,
             )
             return "retrying"
+        self._spared.pop((digest.id, slot), None)
         await self.storage.digests.finish_run(digest.id, slot, "failed", detail)
         log.error(
             "giving up on the %s digest of %s for channel %s after %d attempts: %s",
@@ -373,74 +451,15 @@ class DigestDelivery:
         return "failed"
 
     async def _refused(self, digest: Digest, slot: str, error: Exception) -> str:
-        reason = _refusal(error, digest.channel_id)
+        self._spared.pop((digest.id, slot), None)
+        reason = refusal(error, digest.channel_id, self.bot.settings.discord_token)
         await self.storage.digests.finish_run(digest.id, slot, "failed", reason)
         await self.pause_channel(digest, reason, error)
         return "paused"
 
     async def pause_channel(self, digest: Digest, reason: str, error: Exception) -> None:
-        """Pause every digest of a channel that refused one (what refuses one post refuses
-        them all), and tell each person who set one of them, once, in one notice naming
-        each digest, and how to resume them."""
-        in_channel = [
-            d
-            for d in await self.storage.digests.for_guild(digest.guild_id)
-            if d.channel_id == digest.channel_id
-        ]
-        paused = [d for d in in_channel if await self.storage.digests.pause(d.id, reason)]
-        channel = self.bot.get_channel(digest.channel_id)
-        needed = ", ".join(label for _, label in permissions_needed(channel))
-        gone = isinstance(error, discord.NotFound)
-        for creator in {d.created_by for d in paused}:
-            theirs = [d for d in paused if d.created_by == creator]
-            log.warning(
-                "paused %d digest(s) for channel %s in guild %s: %s",
-                len(theirs),
-                digest.channel_id,
-                digest.guild_id,
-                reason,
-            )
-            names = ", ".join(_digest_name(d) for d in theirs)
-            why = f"the channel was deleted ({reason})" if gone else reason
-            notice = (
-                f"Chronicle paused the {names} digest{'s' if len(theirs) > 1 else ''} for"
-                f" <#{digest.channel_id}>: {why}. {_way_out(error, needed, len(theirs) > 1)}"
-            )
-            if await self._tell_creator(theirs[0], notice):
-                for d in theirs:
-                    await self.storage.digests.mark_pause_notified(d.id)
-
-    async def _tell_creator(self, digest: Digest, notice: str) -> bool:
-        """By DM; when their DMs are closed, in the server's system channel, naming them."""
-        try:
-            user = self.bot.get_user(digest.created_by) or await self.bot.fetch_user(
-                digest.created_by
-            )
-            await user.send(notice, allowed_mentions=discord.AllowedMentions.none())
-            return True
-        except discord.HTTPException as error:
-            log.info("could not DM user %s about a paused digest: %s", digest.created_by, error)
-        guild = self.bot.get_guild(digest.guild_id)
-        system = guild.system_channel if guild else None
-        if guild is not None and system is not None and system.id != digest.channel_id:
-            perms = system.permissions_for(guild.me)
-            if perms.view_channel and perms.send_messages:
-                try:
-                    await system.send(
-                        f"<@{digest.created_by}> {notice}",
-                        allowed_mentions=pinging_only(user=digest.created_by),
-                    )
-                    return True
-                except discord.HTTPException as error:
-                    log.info("could not post in system channel %s: %s", system.id, error)
-        log.warning(
-            "could not tell anyone in guild %s that its %s digest %s is paused"
-            " (DM refused, no system channel to post in)",
-            digest.guild_id,
-            digest.kind,
-            digest.id,
-        )
-        return False
+        """Pause every digest of the channel, and tell whom it concerns (bot.digest_pauses)."""
+        await pause_channel(self.bot, digest, reason, error)
 
     async def catch_up(self, digest: Digest) -> str | None:
         """At start: post a daily run missed while the bot was down, if it is still that
@@ -541,44 +560,35 @@ def _servers_in_turn(digests: list[Digest]) -> list[Digest]:
     return [item[-1] for item in sorted(keyed, key=lambda k: k[:3])]
 
 
-class ChannelRefused(Exception):
-    """The digest's channel exists but cannot take its posts."""
-
-
 def _crossposts(channel_id: int) -> int:
     """The pacer's line for a channel's crossposts (no channel has a negative id)."""
     return -channel_id
 
 
-def _digest_name(digest: Digest) -> str:
-    """A digest as a notice names it: its kind and frequency, and what it follows."""
-    about = describe_filters(digest.filters, digest.entity_names)
-    return f"**{digest.every} {digest.kind}**" + (f" ({render.escape(about)})" if about else "")
+def _check_embeds(channel: discord.abc.GuildChannel | discord.Thread) -> None:
+    """Refuse before posting where Discord would drop the embeds: a digest is embeds."""
+    if blanks_embeds(channel):
+        raise MissingPermissions(channel.id, ["Embed Links"])
 
 
-def _way_out(error: Exception, needed: str, several: bool) -> str:
-    """What the person who set a refused channel's digests can do about it."""
-    them = "them" if several else "it"
-    if isinstance(error, discord.NotFound):
-        return f"Remove {them} with `/digest remove`, or run `/digest set` for another channel."
-    resume = (
-        "then run `/digest set` again for one of them: that resumes them all."
-        if several
-        else "then run `/digest set` again to resume it."
-    )
-    if isinstance(error, discord.HTTPException) and error.code in CHANNEL_REFUSALS:
-        return f"Change that in the channel's settings (or pick another channel), {resume}"
-    return f"Give Chronicle {needed} there (or pick another channel), {resume}"
+async def _embeds_kept(
+    message: discord.Message, sent: render.DigestMessage, channel_id: int
+) -> None:
+    """Refuse a part Discord took without its embeds (Embed Links was taken away since the
+    cache last heard): the blank message goes, and the run is not counted as posted."""
+    if len(message.embeds) >= len(sent.embeds):
+        return
+    # A blank message left is still better than a run counted as posted.
+    with contextlib.suppress(discord.HTTPException, aiohttp.ClientError, TimeoutError):
+        await message.delete()
+    raise MissingPermissions(channel_id, ["Embed Links"])
 
 
-def _refusal(error: Exception, channel_id: int) -> str:
-    if isinstance(error, discord.NotFound):
-        return f"Discord answered 404 ({error.text or 'Unknown Channel'}): channel {channel_id} is gone"
-    if isinstance(error, discord.Forbidden):
-        return (
-            f"Discord answered 403 ({error.text or 'Missing Access'}): "
-            f"Chronicle may not post in channel {channel_id}"
-        )
-    if isinstance(error, discord.HTTPException):
-        return f"Discord refused the post ({error.status}: {error.text or 'Bad Request'})"
-    return str(error)
+def _retry_after(error: discord.HTTPException) -> float:
+    """The seconds a 429 asked to wait (Retry-After), else BAN_WAIT."""
+    response = getattr(error, "response", None)
+    headers = getattr(response, "headers", None) or {}
+    try:
+        return max(1.0, float(headers.get("Retry-After", BAN_WAIT)))
+    except ValueError:
+        return BAN_WAIT

@@ -26,9 +26,35 @@ def permissions_needed(channel: object) -> list[tuple[str, str]]:
     return needed
 
 
+# What a private thread Chronicle is not in lacks: its permissions (its parent's) do not say.
+NOT_IN_PRIVATE_THREAD = "a place in this private thread (add me to it, or give me Manage Threads)"
+
+
 def missing_permissions(channel: Channel, member: discord.Member) -> list[str]:
+    """The labels of what the member (the bot) lacks to post in the channel. A private
+    thread takes posts only from its members and those with Manage Threads, whatever the
+    permissions say."""
     perms = channel.permissions_for(member)
-    return [label for flag, label in permissions_needed(channel) if not getattr(perms, flag)]
+    missing = [label for flag, label in permissions_needed(channel) if not getattr(perms, flag)]
+    if (
+        isinstance(channel, discord.Thread)
+        and channel.is_private()
+        and channel.me is None
+        and not perms.manage_threads
+    ):
+        missing.insert(0, NOT_IN_PRIVATE_THREAD)
+    return missing
+
+
+def blanks_embeds(channel: discord.abc.GuildChannel | discord.Thread) -> bool:
+    """Whether Discord would take Chronicle's post here but drop its embeds: Embed Links
+    is all it lacks (lacking more, the post is refused, and says so itself)."""
+    me = channel.guild.me
+    if me is None:
+        return False
+    perms = channel.permissions_for(me)
+    missing = [flag for flag, _ in permissions_needed(channel) if not getattr(perms, flag)]
+    return missing == ["embed_links"]
 
 
 def pinging_only(*, user: int | None = None, role: int | None = None) -> discord.AllowedMentions:

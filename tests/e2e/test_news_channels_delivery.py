@@ -6,14 +6,15 @@ Crossposts over Discord's hourly limit skipped rather than waited for; long runs
 across messages within Discord's size limits, never cut; one poll to many digests kept
 inside the global and per-channel rate limits; and runs cut short -- by an outage, a 429, a
 stop or a process that died between sending a part and recording it -- finished after a
-retry or a restart, each part posted once.
+retry or a restart, each part posted once (in a new forum post when a moderator deleted the
+first); a Cloudflare ban at a digest's time waited out, the digest posted after it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,8 @@ import pytest
 
 from bot.client import ChronicleBot
 from bot.pacing import PostPacer
-from tests.e2e.harness import FakeClock, fire, only_digest, running_bot, sample
+from tests.e2e.discord_faults_support import CloudflareStandIn
+from tests.e2e.harness import FakeClock, dms_to, fire, only_digest, running_bot, sample
 from tests.e2e.news_channels_support import (
     ANNOUNCEMENTS,
     FORUM,
@@ -44,6 +46,7 @@ from tests.e2e.news_channels_support import (
     wire_fixture,  # noqa: F401 -- a fixture, found by pytest as `wire`
 )
 from tests.e2e.standin.constants import DEFAULT_GUILD_ID
+from tests.e2e.standin.model import DEFAULT_USER
 from tests.e2e.standin.records import RateLimits
 from tests.e2e.standin.server import DiscordStandIn
 from tests.support.feed_server import FeedServer, wire_rss
@@ -291,6 +294,83 @@ async def test_a_forum_post_cut_short_is_finished_in_its_thread_after_a_restart(
         second = standin.requests_to("POST", rf"/channels/{FORUM}/threads")[1]
         assert guids(posts(standin, int(second.response["id"]))) == ["a-new"]
     assert standin.duplicate_messages() == []
+
+
+async def test_a_forum_post_deleted_before_its_retry_goes_on_in_a_new_post(
+    standin: DiscordStandIn, wire: FeedServer, clock: FakeClock, tmp_path: Path
+) -> None:
+    """A moderator deletes a forum digest's post while the rest of its run waits for a
+    retry after an outage. The forum is still there: the rest goes into a new post (not
+    pinging the role again), and the digest is not paused as if the forum were gone."""
+    feeds = {"a.xml": long_items("a", 15), "b.xml": long_items("b", 15)}
+    async with running_bot(standin, tmp_path / "c.db", prepare=sample, clock=clock) as bot:
+        for name in feeds:
+            wire.set_file(name, wire_rss(OLD, clock()))
+            await bot.feeds.add_feed(wire.url(name), name=name)
+        await digest_set(standin, kind="new", channel=FORUM, every="live", role=NEWS_ROLE)
+        digest_id = await only_digest(bot)
+        standin.fail("POST", r"/channels/\d+/messages", 503, 0, "Service Unavailable", times=1)
+        await ingest(bot, clock, wire, feeds)
+        (created,) = standin.requests_to("POST", rf"/channels/{FORUM}/threads")
+        first = int(created.response["id"])
+        (run,) = await bot.storage.digests.runs_for(digest_id)
+        assert (run.status, run.parts_sent, run.thread_id) == ("retrying", 1, first)
+        shown = guids(posts(standin, first))
+
+        await standin.delete_channel(first)
+        retry = bot.chronicle_scheduler.apscheduler.get_job(f"digest-retry:{digest_id}:{run.slot}")
+        assert retry is not None
+        await retry.func(*retry.args)
+        await bot.chronicle_scheduler.live.wait()
+
+        digest = await bot.storage.digests.get(digest_id)
+        assert digest is not None and not digest.paused
+        assert dms_to(standin, DEFAULT_USER) == []
+        second = int(standin.requests_to("POST", rf"/channels/{FORUM}/threads")[1].response["id"])
+        rest = posts(standin, second)
+        assert sorted(shown + guids(rest)) == sorted(
+            g for items in feeds.values() for g, _ in items
+        )
+        assert all(m["mention_roles"] == [] for m in rest)
+        (run,) = await bot.storage.digests.runs_for(digest_id)
+        assert (run.status, run.parts_sent) == ("sent", run.parts)
+
+
+@pytest.fixture(name="cloudflare")
+async def cloudflare_fixture() -> AsyncIterator[CloudflareStandIn]:
+    async with CloudflareStandIn(guilds=[news_guild()]) as api:
+        yield api
+    assert not api.internal_errors
+
+
+async def test_a_cloudflare_ban_at_digest_time_is_waited_out_and_the_digest_posted(
+    cloudflare: CloudflareStandIn, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Cloudflare bans the bot for an hour (429, an HTML page, Retry-After: 3600) just as
+    the daily digest is due. Retrying inside the ban would lose the day's digest after a
+    few tries: it is retried once the hour is over, and posted, and the log says so in one
+    short line, not the whole page."""
+    clock = FakeClock(dt.datetime(2026, 6, 16, 8, 0, tzinfo=dt.UTC))
+    async with running_bot(cloudflare, tmp_path / "c.db", prepare=sample, clock=clock) as bot:
+        await digest_set(cloudflare, kind="onthisday", channel=NEWS, time="09:00", timezone="UTC")
+        digest_id = await only_digest(bot)
+        cloudflare.cloudflare_ban("POST", rf"/channels/{NEWS}/messages", retry_after=3600)
+        banned_at = await fire(bot, clock, digest_id)
+        assert len(cloudflare.banned_hits) == 1
+        retry = bot.chronicle_scheduler.apscheduler.get_job(f"digest-retry:{digest_id}:2026-06-16")
+        assert retry is not None
+        assert retry.trigger.run_date == banned_at + dt.timedelta(hours=1)
+        (run,) = await bot.storage.digests.runs_for(digest_id)
+        assert run.status == "retrying"
+
+        cloudflare.lift_ban()
+        clock.set(retry.trigger.run_date)
+        await retry.func(*retry.args)
+        assert len(posts(cloudflare, NEWS)) == 1
+        (run,) = await bot.storage.digests.runs_for(digest_id)
+        assert run.status == "sent"
+    (line,) = [r.getMessage() for r in caplog.records if "429" in r.getMessage()]
+    assert "wait 3600 s" in line and "<html" not in line.lower() and len(line) < 400
 
 
 class Died(Exception):

@@ -4,19 +4,26 @@ over the loopback Discord, a real SQLite database, and real RSS feeds served ove
 
 A permission taken away while a digest runs pauses it and tells its creator once, and it
 resumes once the permission is back; so do all the digests of a channel that refuses one,
-and a forum that refuses every post (it requires tags); /digest set checks the permissions each channel type
-needs (text, announcement, forum, thread); a channel deleted at runtime pauses its digest,
-which can still be removed.
+a forum that refuses every post (it requires tags), a channel where Embed Links went (Discord
+would post the digest blank) and a locked thread (the notice says to unlock it); a refusal's
+text never shows the bot's token; a creator who left the server is not told, the server is;
+/digest set checks the permissions each channel type needs (text, announcement, forum,
+thread, a private thread Chronicle is not in); a channel deleted at runtime pauses its
+digest, which can still be removed.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import AsyncIterator
 from pathlib import Path
 
+import pytest
+
 from storage.models import PageRecord, SourceRecord
-from tests.e2e.harness import FakeClock, dms_to, fire, only_digest, running_bot, sample
+from tests.e2e.discord_faults_support import EmbedDroppingStandIn
+from tests.e2e.harness import ANNA, FakeClock, dms_to, fire, only_digest, running_bot, sample
 from tests.e2e.news_channels_support import (
     ANNOUNCEMENTS,
     FORUM,
@@ -31,12 +38,18 @@ from tests.e2e.news_channels_support import (
     digest_set,
     guids,
     ingest,
+    news_guild,
     posts,
     standin_fixture,  # noqa: F401 -- a fixture, found by pytest as `standin`
     wire_fixture,  # noqa: F401 -- a fixture, found by pytest as `wire`
 )
-from tests.e2e.standin.constants import EMBED_LINKS, SEND_MESSAGES, SEND_MESSAGES_IN_THREADS
-from tests.e2e.standin.model import DEFAULT_USER
+from tests.e2e.standin.constants import (
+    DEFAULT_TOKEN,
+    EMBED_LINKS,
+    SEND_MESSAGES,
+    SEND_MESSAGES_IN_THREADS,
+)
+from tests.e2e.standin.model import DEFAULT_USER, make_thread
 from tests.e2e.standin.server import DiscordStandIn
 from tests.support.feed_server import FeedServer
 
@@ -214,6 +227,116 @@ async def test_one_post_blocked_by_automod_is_retried_and_pauses_nothing(
         assert [r.status for r in await bot.storage.digests.runs_for(first.id)] == ["sent"]
 
 
+@pytest.fixture(name="dropping")
+async def dropping_fixture() -> AsyncIterator[EmbedDroppingStandIn]:
+    async with EmbedDroppingStandIn(guilds=[news_guild()]) as api:
+        yield api
+    assert not api.internal_errors
+
+
+async def test_embed_links_taken_away_pauses_the_digest_instead_of_posting_it_blank(
+    dropping: EmbedDroppingStandIn, wire: FeedServer, clock: FakeClock, tmp_path: Path
+) -> None:
+    """Discord takes a post without Embed Links but drops its embeds: a digest (all embeds)
+    would be a blank message, counted as posted. The channel gets nothing, the digest
+    pauses, and its creator is told that Embed Links is what is missing."""
+    async with running_bot(dropping, tmp_path / "c.db", prepare=sample, clock=clock) as bot:
+        await bot.feeds.add_feed(wire.url("wire.xml"), name="Wire")
+        assert "missing" not in await digest_set(dropping, kind="new", channel=NEWS, every="live")
+        await dropping.set_bot_overwrite(NEWS, deny=EMBED_LINKS)
+        await ingest(bot, clock, wire, [("e-1", "Floods hit the south of the country"), *OLD])
+        assert posts(dropping, NEWS) == [] and dropping.dropped == 0
+        (digest,) = await bot.storage.digests.all()
+        assert digest.paused and "Embed Links" in (digest.paused_reason or "")
+        (notice,) = dms_to(dropping, DEFAULT_USER)
+        assert notice.json["content"].endswith(
+            "Give Chronicle Embed Links there (or pick another channel), then run"
+            " `/digest set` again to resume it."
+        )
+
+
+async def test_a_refusal_echoing_the_request_shows_the_token_nowhere(
+    standin: DiscordStandIn, wire: FeedServer, clock: FakeClock, tmp_path: Path
+) -> None:
+    """A proxy in front of Discord refuses a post and repeats the request's headers in its
+    error, the bot's Authorization among them. The creator's notice and /digest list say
+    that Discord refused, cut short and with the credentials masked."""
+    async with running_bot(standin, tmp_path / "c.db", prepare=sample, clock=clock) as bot:
+        await bot.feeds.add_feed(wire.url("wire.xml"), name="Wire")
+        await digest_set(standin, kind="new", channel=NEWS, every="live")
+        standin.fail(
+            "POST",
+            rf"/channels/{NEWS}/messages",
+            403,
+            50013,
+            "Missing Permissions",
+            echo_headers=True,
+        )
+        await ingest(bot, clock, wire, [("t-1", "Floods hit the south of the country"), *OLD])
+        (digest,) = await bot.storage.digests.all()
+        (notice,) = [r.json["content"] for r in dms_to(standin, DEFAULT_USER)]
+        listing = await digest_list(standin)
+        assert "Discord answered 403 (Missing Permissions" in notice
+        assert "paused: Discord answered 403 (Missing Permissions" in listing
+        for shown in (notice, listing, digest.paused_reason or ""):
+            assert DEFAULT_TOKEN not in shown
+
+
+async def test_a_locked_thread_is_told_to_be_unlocked_not_given_permissions(
+    standin: DiscordStandIn, wire: FeedServer, clock: FakeClock, tmp_path: Path
+) -> None:
+    """A moderator closes the digest's thread (archived and locked). Chronicle lacks no
+    permission there: the notice says the thread is locked, not what to grant."""
+    async with running_bot(standin, tmp_path / "c.db", prepare=sample, clock=clock) as bot:
+        await bot.feeds.add_feed(wire.url("wire.xml"), name="Wire")
+        await digest_set(standin, kind="new", channel=THREAD, every="live")
+        await standin.update_channel(THREAD, archived=True, locked=True)
+        await ingest(bot, clock, wire, [("l-1", "Floods hit the south of the country"), *OLD])
+        (digest,) = await bot.storage.digests.all()
+        assert digest.paused
+        (notice,) = dms_to(standin, DEFAULT_USER)
+        assert notice.json["content"].endswith(
+            "Discord answered 403 (Thread is locked): Chronicle may not post in channel"
+            f" {THREAD}. The thread is locked: unlock it (or pick another channel), then run"
+            " `/digest set` again to resume it."
+        )
+
+
+async def test_a_creator_who_left_is_not_told_the_server_is(
+    standin: DiscordStandIn, tmp_path: Path
+) -> None:
+    """Anna set a live digest in #news, then left the server. When #news refuses it, the
+    notice goes to the server's system channel, pinging nobody, and not to Anna."""
+    async with running_bot(standin, tmp_path / "c.db", prepare=sample) as bot:
+        handle = await standin.send_slash_command(
+            "digest set", {"kind": "new", "channel": NEWS, "every": "live"}, user=ANNA, **MANAGER
+        )
+        assert "will be posted" in (await handle.callback()).json["data"]["content"]
+        await standin.remove_member(ANNA.id)
+        await standin.set_bot_overwrite(NEWS, deny=SEND_MESSAGES)
+        await bot.storage.events.import_batch(
+            [
+                PageRecord(
+                    key="2026/06/16/floods",
+                    date=dt.date(2026, 6, 16),
+                    headline="Floods hit the south of the country",
+                    origin="feed",
+                    announce=True,
+                    sources=(SourceRecord("Wire", "https://example.com/floods"),),
+                )
+            ]
+        )
+        bot.chronicle_scheduler.live.kick()
+        await bot.chronicle_scheduler.live.wait()
+        (digest,) = await bot.storage.digests.all()
+        assert digest.paused
+        assert dms_to(standin, ANNA) == []
+        (told,) = posts(standin, GENERAL)
+        assert told["content"].startswith(f"Chronicle paused the **live new** digest for <#{NEWS}>")
+        assert f"<@{ANNA.id}>" not in told["content"]
+        assert told["mentions"] == [] and told["mention_roles"] == []
+
+
 # --------------------------------------------------------------------------------------------
 # 2. Permissions checked per channel type
 # --------------------------------------------------------------------------------------------
@@ -249,6 +372,15 @@ async def test_set_checks_the_permissions_each_channel_type_needs(
         assert "missing Send Messages, Embed Links" in reply
 
         assert [d.channel_id for d in await bot.storage.digests.all()] == [THREAD]
+
+        # A private thread Chronicle was not added to takes none of its posts.
+        private = THREAD + 100
+        await standin.create_channel(
+            make_thread(GENERAL, private, "mods-only", private=True, bot_joined=False)
+        )
+        reply = await digest_set(standin, kind="new", channel=private, every="live")
+        assert f"I cannot post digests in <#{private}>" in reply
+        assert "a place in this private thread (add me to it, or give me Manage Threads)" in reply
 
 
 # --------------------------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 """Subscriptions end to end, when Discord refuses an alert for good: a channel Chronicle may
-no longer post in pauses every subscription delivered there at once (a deleted channel:
-every member's), each member is told everything that was paused, and after closed DMs one
+no longer post in, or where it lacks Embed Links, pauses every subscription delivered there
+at once (a deleted channel: every member's), each member is told everything that was paused, and after closed DMs one
 /subscribe resumes all of the member's DM subscriptions. The real bot over the loopback
 Discord, a real SQLite database, a real RSS feed on 127.0.0.1."""
 
@@ -13,9 +13,10 @@ from pathlib import Path
 import pytest
 
 from bot.client import ChronicleBot
+from tests.e2e.discord_faults_support import EmbedDroppingStandIn
 from tests.e2e.harness import ANNA, BORIS, dms_to, running_bot, sample
 from tests.e2e.news_channels_support import OLD
-from tests.e2e.standin.constants import DEFAULT_GUILD_ID, SEND_MESSAGES
+from tests.e2e.standin.constants import DEFAULT_GUILD_ID, EMBED_LINKS, SEND_MESSAGES
 from tests.e2e.standin.model import UserSpec, make_guild
 from tests.e2e.standin.server import DiscordStandIn
 from tests.support.feed_server import FeedServer, wire_rss
@@ -98,6 +99,33 @@ async def test_a_channel_refusing_a_member_pauses_all_their_subscriptions_there_
         assert all(name in notice for name in ("Russia", "Syria", "Iraq"))
         assert f"<#{GENERAL}>" in notice and "those 3 subscriptions are paused" in notice
         assert await told(standin, ANNA, 0) == []
+
+
+async def test_a_channel_without_embed_links_pauses_here_alerts_instead_of_a_bare_ping(
+    wire: FeedServer, tmp_path: Path
+) -> None:
+    """Discord would take the alert without Embed Links but drop its embed: Anna would be
+    pinged for a message saying nothing. Nothing is posted; her subscription pauses, and
+    she is told that Chronicle lacks Embed Links there."""
+    guild = make_guild(channels=["general", "news"])
+    async with (
+        EmbedDroppingStandIn(guilds=[guild], users=[ANNA]) as dropping,
+        running_bot(dropping, tmp_path / "c.db", prepare=sample) as bot,
+    ):
+        await bot.feeds.add_feed(wire.url("wire.xml"), name="Wire")
+        assert "now follow" in await subscribe(dropping, ANNA, "Russia", delivery="here")
+        await dropping.set_bot_overwrite(GENERAL, deny=EMBED_LINKS)
+        await publish(bot, wire, [("e-1", "Russia recalls its ambassador")])
+        ephemeral = 64  # the replies to Anna's commands, which only she sees
+        assert [m for m in dropping.messages_in(GENERAL) if not m["flags"] & ephemeral] == []
+        assert dropping.dropped == 0
+        (notice,) = await told(dropping, ANNA)
+        assert notice.startswith(
+            f"Chronicle could not post your alerts about Russia in <#{GENERAL}> (Chronicle"
+            " lacks Embed Links there: Discord would post them blank), so that subscription"
+            " is paused."
+        )
+    assert not dropping.internal_errors
 
 
 async def test_a_deleted_channel_pauses_every_members_subscriptions_there_with_one_request(

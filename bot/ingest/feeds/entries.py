@@ -26,7 +26,8 @@ import time
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
 from typing import Any, Final
 from urllib.parse import urljoin, urlsplit
 
@@ -123,15 +124,46 @@ def _plain_get(entry: Mapping[str, Any], key: str) -> Any:
 
 
 def _published(entry: Mapping[str, Any]) -> datetime | None:
-    for key in ("published_parsed", "updated_parsed", "created_parsed"):
-        value = _plain_get(entry, key)
+    """When the entry was published, at the UTC offset its feed wrote (whose day it is: an
+    item of 08:00 +13:00 is of that day in New Zealand, the day before in UTC); in UTC when
+    the offset cannot be read from the raw text."""
+    for key in ("published", "updated", "created"):
+        value = _plain_get(entry, f"{key}_parsed")
         if isinstance(value, time.struct_time | tuple) and len(value) >= 6:
             try:
                 # feedparser normalises to UTC struct_time; timegm reads it as UTC.
-                return datetime.fromtimestamp(calendar.timegm(tuple(value)[:9]), tz=UTC)
+                moment = datetime.fromtimestamp(calendar.timegm(tuple(value)[:9]), tz=UTC)
             except (OverflowError, ValueError, TypeError, OSError):
                 return None
+            local = _with_offset(_plain_get(entry, key))
+            # Only when the raw text is the instant feedparser read (not another reading);
+            # feedparser's instant itself, which identities hash, at the text's offset.
+            if local is not None and abs(local - moment) < _SAME_MOMENT:
+                return moment.astimezone(local.tzinfo)
+            return moment
     return None
+
+
+_SAME_MOMENT: Final = timedelta(seconds=1)  # feedparser drops fractions of a second
+
+
+def _with_offset(raw: Any) -> datetime | None:
+    """The raw date text as an aware datetime at its own offset: RFC 822 (RSS) or ISO 8601
+    (Atom); None for any other form, or one without an offset."""
+    if not isinstance(raw, str) or not raw.strip():
+        return None
+    text = raw.strip()
+    parsed: datetime | None
+    try:
+        parsed = parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        try:
+            parsed = datetime.fromisoformat(text)
+        except ValueError:
+            return None
+    if parsed.tzinfo is None or parsed.utcoffset() is None:
+        return None  # "-0000" and naive times say no offset
+    return parsed
 
 
 def _raw_date(entry: Mapping[str, Any]) -> str | None:

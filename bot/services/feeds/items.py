@@ -121,13 +121,14 @@ def _entities(entry: FeedEntry, sections: set[str], matcher: EntityMatcher) -> t
 
 
 def _moment(entry: FeedEntry, at: dt.datetime) -> dt.datetime:
-    """When the entry happened: its date, else now; a date far in the future is a broken
-    clock on the server, not news from tomorrow, and one before 1971 is a placeholder (Unix
-    time 0, year 1), not news from then."""
+    """When the entry happened: its date, at the offset its feed gave (the item's day is the
+    feed's day), else now in UTC; a date far in the future is a broken clock on the server,
+    not news from tomorrow, and one before 1971 is a placeholder (Unix time 0, year 1), not
+    news from then."""
     published = entry.published
     if published is None or published > at + FUTURE_SLACK or published.year < 1971:
         return at.astimezone(dt.UTC)
-    return published.astimezone(dt.UTC)
+    return published
 
 
 def _unique_names(names: Iterable[str]) -> list[str]:

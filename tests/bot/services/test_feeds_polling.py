@@ -286,6 +286,38 @@ async def test_same_story_from_two_feeds_is_one_event(
     assert (await storage.stats()).events == 2
 
 
+async def test_an_item_is_of_the_day_its_feed_gives_it(
+    storage: Storage, server: FeedServer, service: FeedService
+) -> None:
+    """A New Zealand wire's item of 08:00 +12:00 on April 30 is an event of April 30 (its
+    date and key), as /event, `show` and on-this-day show it, not of April 29, the UTC day;
+    one of 20:00 -05:00 on April 30 is of April 30, not of May 1."""
+    wellington = dt.timezone(dt.timedelta(hours=12))
+    new_york = dt.timezone(dt.timedelta(hours=-5))
+    server.set_file(
+        "days.xml",
+        rss(
+            entry(
+                "nz-1",
+                "Wellington harbour ferry resumes sailing",
+                link="https://kiwi.example/ferry",
+                date=dt.datetime(2024, 4, 30, 8, tzinfo=wellington),
+            ),
+            entry(
+                "ny-1",
+                "Late vote passes the city budget",
+                link="https://gotham.example/budget",
+                date=dt.datetime(2024, 4, 30, 20, tzinfo=new_york),
+            ),
+        ),
+    )
+    await service.add_feed(server.url("days.xml"))
+    for words in ("Wellington harbour ferry", "city budget"):
+        (hit,) = await storage.search.search(SearchFilter(text=words))
+        assert hit.event.date == dt.date(2024, 4, 30), (words, hit.event.key)
+        assert hit.event.key.startswith("2024/04/30/"), hit.event.key
+
+
 # --- formats and encodings ------------------------------------------------------------------
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 
 from bot.ingest.feeds.entries import entry_identity
 from bot.ingest.feeds.parse import parse_feed
@@ -151,3 +151,39 @@ async def test_titles_from_summary_when_missing() -> None:
     )
     assert len(parsed.entries) == 49  # 50 items, one repeated whole
     assert all(e.title and len(e.title) <= 300 for e in parsed.entries)
+
+
+async def test_a_date_keeps_the_offset_its_feed_wrote() -> None:
+    """The same instant, at the feed's own offset (RSS and Atom alike): its day is the
+    feed's. A date without an offset, or one feedparser read otherwise, stays in UTC."""
+    body = rss(
+        "<item><guid>nz</guid><title>NZ</title>"
+        "<pubDate>Sun, 06 Dec 2026 08:00:00 +1300</pubDate></item>"
+        "<item><guid>gmt</guid><title>GMT</title>"
+        "<pubDate>Sun, 06 Dec 2026 08:00:00 GMT</pubDate></item>"
+        "<item><guid>none</guid><title>None</title>"
+        "<pubDate>Sun, 06 Dec 2026 08:00:00 -0000</pubDate></item>"
+    )
+    nz, gmt, unknown = (await parse_feed(body, url="https://e.org/feed")).entries
+    assert nz.published == datetime(2026, 12, 5, 19, tzinfo=UTC)  # the same instant
+    assert nz.published is not None and nz.published.utcoffset() == timedelta(hours=13)
+    assert nz.published.date().isoformat() == "2026-12-06"
+    assert gmt.published == datetime(2026, 12, 6, 8, tzinfo=UTC)
+    assert unknown.published is not None and unknown.published.utcoffset() == timedelta(0)
+    # The identity of a GUID-less entry hashes the instant, as before: the same entries.
+    assert entry_identity(
+        guid=None, link=None, title="NZ", published=nz.published
+    ) == entry_identity(
+        guid=None, link=None, title="NZ", published=datetime(2026, 12, 5, 19, tzinfo=UTC)
+    )
+    atom = (
+        b'<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/2005/Atom">'
+        b"<title>Wire</title><id>urn:wire</id><updated>2026-12-06T08:00:00+13:00</updated>"
+        b"<entry><id>urn:a</id><title>Samoa</title><link href='https://e.org/a'/>"
+        b"<updated>2026-12-05T20:00:00-11:00</updated></entry></feed>"
+    )
+    (samoa,) = (await parse_feed(atom, url="https://e.org/atom")).entries
+    assert samoa.published == datetime(2026, 12, 6, 7, tzinfo=UTC)
+    assert samoa.published is not None
+    assert samoa.published.tzinfo is not None
+    assert samoa.published.utcoffset() == timezone(timedelta(hours=-11)).utcoffset(None)

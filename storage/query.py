@@ -8,8 +8,9 @@ and only a small, forgiving syntax is honoured on top:
   the end); ``word*`` matches a prefix; ``-word`` (or ``NOT word``) excludes; ``OR`` between
   two terms accepts either. Anything else is plain text.
 
-A term's tokens are those the search index holds for it (storage.textindex): Latin words
-as written, Chinese and Japanese runs as character bigrams, in simplified characters. Each
+A term's tokens are those the search index holds for it (storage.textindex), as typed:
+Latin words, Chinese and Japanese runs as character bigrams in simplified characters,
+Korean as syllable bigrams; folded_tokens folds them as the index is folded. Each
 backend compiles a SearchQuery to its own language (storage.sqlite.fts for FTS5).
 """
 
@@ -17,13 +18,21 @@ from __future__ import annotations
 
 import enum
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from storage.textindex import CJK_RUN, cjk_tokens, fold, join_cjk_words, simplified
+from storage.textindex import (
+    CJK_RUN,
+    MAX_TOKEN_CHARS,
+    cjk_tokens,
+    fold,
+    join_cjk_words,
+    query_word,
+    simplified,
+)
 
 MAX_QUERY_CHARS = 500
 MAX_TERMS = 16
-MAX_TOKEN_CHARS = 64
 
 _TOKEN = re.compile(r"[^\W_]+")
 # The operators a query may use between terms (see parse_query).
@@ -137,20 +146,22 @@ class SearchQuery:
 
 def tokens(text: str) -> list[str]:
     """Index tokens for a piece of text, the way storage.textindex.segment_for_index and a
-    tokenizer splitting on punctuation make them.
+    tokenizer splitting on punctuation make them, as typed: folded_tokens folds them as the
+    index holds them.
 
     A CJK run becomes its bigrams; the unigram the index adds after each run is kept when
     something follows the run in the same phrase (it sits between them in the index too),
     and left out at the end, where the text's run may go on.
     """
+    word = _TOKEN if text.isascii() else query_word()
     pieces: list[tuple[bool, str]] = []  # (is CJK, text)
-    for token in _TOKEN.findall(text):
+    for token in word.findall(text):
         pos = 0
         for run in CJK_RUN.finditer(token):
-            pieces.extend((False, t) for t in _TOKEN.findall(token[pos : run.start()]))
+            pieces.extend((False, t) for t in word.findall(token[pos : run.start()]))
             pieces.append((True, run.group(0)))
             pos = run.end()
-        pieces.extend((False, t) for t in _TOKEN.findall(token[pos:]))
+        pieces.extend((False, t) for t in word.findall(token[pos:]))
     found: list[str] = []
     for index, (is_cjk, piece) in enumerate(pieces):
         if not is_cjk:
@@ -162,6 +173,16 @@ def tokens(text: str) -> list[str]:
         else:
             found.extend(cjk_tokens(piece)[:-1] if len(piece) > 1 else [piece])
     return found
+
+
+def folded_tokens(term_tokens: Sequence[str]) -> tuple[str, ...]:
+    """Query tokens as every backend's index holds them: folded (case, accents, fullwidth
+    forms, Chinese script: storage.textindex.fold) and split again where folding made a
+    separator, as segment_for_index folds a whole text before it is split."""
+    found: list[str] = []
+    for token in term_tokens:
+        found.extend(_TOKEN.findall(fold(token)) or [token.lower()])
+    return tuple(found)
 
 
 def phrase_forms(text: str) -> list[tuple[str, ...]]:

@@ -10,7 +10,8 @@ find nothing. So before text reaches the index, every run of CJK characters is r
 its overlapping bigrams plus its last character (叙利亚军 -> "叙利 利亚 亚军 军"). A query is
 rewritten the same way and searched as a phrase, which matches exactly where the characters
 are adjacent in the text; a one-character query matches as a prefix of the bigrams or as the
-final unigram. Latin text passes through untouched for unicode61 (with diacritics removed).
+final unigram. All text is folded first (fold_text), so every backend's index holds the same
+tokens: SQLite's unicode61 tokenizer only splits what it is given.
 """
 
 from __future__ import annotations
@@ -75,11 +76,30 @@ def simplified(text: str) -> str:
 
 
 def segment_for_index(text: str | None) -> str:
+    """Text as the full-text index takes it, on every backend: folded (fold_text), Chinese
+    and Japanese runs as bigrams, and no word longer than MAX_TOKEN_CHARS (cut_long_words).
+    SQLite's tokenizer then only splits it on spaces and punctuation."""
     if not text:
         return ""
-    if not has_cjk(text):
+    text = fold_text(text)
+    if has_cjk(text):
+        text = CJK_RUN.sub(lambda m: " " + " ".join(cjk_tokens(simplified(m.group(0)))) + " ", text)
+    return cut_long_words(text)
+
+
+# The longest word the index holds (and a query looks for): the rest of a longer run of
+# letters is left out. Thai, Lao, Khmer and Burmese write a clause without spaces, one run
+# of hundreds of letters, longer than a PostgreSQL lexeme may be (2,047 bytes).
+MAX_TOKEN_CHARS: Final = 64
+_LONG_WORD = re.compile(f"[^\\W_]{{{MAX_TOKEN_CHARS + 1},}}")
+
+
+def cut_long_words(text: str) -> str:
+    """Text with every word longer than MAX_TOKEN_CHARS cut to its first letters (Chinese
+    and Japanese runs already cut into bigrams)."""
+    if len(text) <= MAX_TOKEN_CHARS:
         return text
-    return CJK_RUN.sub(lambda m: " " + " ".join(cjk_tokens(simplified(m.group(0)))) + " ", text)
+    return _LONG_WORD.sub(lambda m: m.group(0)[:MAX_TOKEN_CHARS], text)
 
 
 @cache
@@ -105,6 +125,16 @@ def _combining_marks() -> tuple[re.Pattern[str], re.Pattern[str]]:
     )
 
 
+@cache
+def query_word() -> re.Pattern[str]:
+    """A word of typed text as the index finds it once folded: letters and digits, with the
+    combining marks folding removes (Thai vowel signs, a Hindi virama) inside it, not
+    between two words (กรุงเทพ is one word, as กรงเทพ is in the index)."""
+    basic, supplementary = _combining_marks()
+    marks = basic.pattern[:-2] + supplementary.pattern[1:-1]  # one class of both ranges
+    return re.compile(f"[^\\W_](?:[^\\W_]|{marks})*")
+
+
 # The dots written between the parts of a name (唐納·川普; 唐納‧川普 in Taiwan; a Big5 feed's
 # •): one dot when folded. All are punctuation to the index, so its words do not change
 # (Japanese ・ is not among them: the index reads it as katakana). Migrations SQLite 0017 and
@@ -115,7 +145,9 @@ _ONE_INTERPUNCT: Final = dict.fromkeys(map(ord, INTERPUNCTS), ord("·"))
 
 def fold_text(text: str) -> str:
     """Case- and accent-insensitive form of a text: 'Erdoğan' and 'erdogan' fold alike, and
-    so do a name's dots (INTERPUNCTS)."""
+    so do a name's dots (INTERPUNCTS), 'Straße' and 'strasse', 'Αθήνα' and 'αθηνα', and
+    fullwidth forms and plain ones ('ＧＤＰ', '５'). Names are compared so, and the index of
+    every backend holds text so (segment_for_index)."""
     if text.isascii():
         return " ".join(text.lower().split())
     text = text.translate(_ONE_INTERPUNCT)
@@ -124,7 +156,9 @@ def fold_text(text: str) -> str:
     stripped = basic.sub("", decomposed)
     if _SUPPLEMENTARY.search(stripped):
         stripped = supplementary.sub("", stripped)
-    return " ".join(stripped.split())
+    # Composed again: NFKD splits a Hangul syllable into letters (jamo), which no index
+    # reads as Korean; composed, 대검찰청 is a run of syllables, cut into bigrams as Chinese is.
+    return " ".join(unicodedata.normalize("NFC", stripped).split())
 
 
 fold = lru_cache(maxsize=1 << 17)(fold_text)  # names repeat across millions of links
@@ -195,12 +229,14 @@ def word_pairs(text: str | None) -> str:
     for the headline_pairs index (migration 0008). Words in a row in a headline are then
     a phrase of pairs there: a few rare tokens, found at once, where the same phrase in
     event_search means walking every event holding each of its words. Chinese and
-    Japanese runs break the chain (their bigrams already are pairs)."""
+    Japanese runs break the chain (their bigrams already are pairs). Words are cut as the
+    index cuts them (cut_long_words)."""
     if not text:
         return ""
     folded = fold_text(text)
     tokens: list[str] = []
     for chain in [folded] if folded.isascii() else CJK_RUN.split(folded):
+        chain = cut_long_words(chain)
         words = _ascii_words(chain) if chain.isascii() else _WORD.findall(chain)
         if len(words) > 1:
             if tokens:

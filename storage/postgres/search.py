@@ -14,17 +14,17 @@ from __future__ import annotations
 
 import datetime as dt
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import asyncpg
 
-from storage.matching import phrase_matcher
+from storage.matching import phrase_matcher, terms_matcher
 from storage.models import EventBrief, SearchFilter, SearchHit
 from storage.postgres import bm25, event_rows
 from storage.postgres.db import Database
 from storage.postgres.reading import Reading, newest_matches
-from storage.postgres.textsearch import HEADLINE, PAIRS, index_tokens
+from storage.postgres.textsearch import COLUMN_GAP, HEADLINE, MAX_POSITION, PAIRS, index_tokens
 from storage.postgres.tsquery import (
     TEXT,
     Phrase,
@@ -33,13 +33,13 @@ from storage.postgres.tsquery import (
     contradicts_itself,
     counted_phrases,
     estimate,
-    folded_tokens,
     headline_words,
     phrase,
     ranking_phrases,
     stop_word_phrase,
+    words_anywhere,
 )
-from storage.query import STOP_WORDS, SearchQuery, parse_query
+from storage.query import STOP_WORDS, SearchQuery, folded_tokens, parse_query
 from storage.search_rules import (
     ARTICLE_SHARE,
     ARTICLE_WEIGHTS,
@@ -104,6 +104,21 @@ def _left_out(excluded: str | None, number: int, *, own_text: bool) -> str:
         f"{own} AND NOT EXISTS (SELECT 1 FROM articles a"
         f" WHERE a.event_id = e.id AND a.search @@ ${number}::tsquery)"
     )
+
+
+def _in_a_column(parsed: SearchQuery) -> Callable[[str, str], bool]:
+    """Whether an article's title or text holds a term of each group to find, and neither
+    an excluded term (storage.matching: as FTS5 finds them, a phrase within one column)."""
+    groups = [[terms_matcher([[term]], []) for term in group] for group in parsed.required]
+    unwanted = [terms_matcher([[term]], []) for term in parsed.excluded]
+
+    def holds(title: str, text: str) -> bool:
+        def found(test: Callable[[str], bool]) -> bool:
+            return test(title) or test(text)
+
+        return all(any(map(found, group)) for group in groups) and not any(map(found, unwanted))
+
+    return holds
 
 
 class PostgresSearch:
@@ -248,16 +263,18 @@ class PostgresSearch:
         match = compile_query(parsed)
         if match is None:
             return {}
+        past = await self._past_positions(parsed, match)
         if not ranked:
             rows = await self.db.fetch(
                 "SELECT DISTINCT event_id FROM articles WHERE search @@ $1::tsquery", match
             )
-            return {row[0]: 0.0 for row in rows}
+            return {row[0]: 0.0 for row in [*rows, *past]}
         rows = await self.db.fetch(
             "SELECT event_id, title, text, chronicle_tokens(search) AS length"
             " FROM articles WHERE search @@ $1::tsquery",
             match,
         )
+        rows += past
         if not rows:
             return {}
         # FTS5 ranks articles by every phrase of the query (excluded ones never hit).
@@ -271,6 +288,30 @@ class PostgresSearch:
             value = ARTICLE_SHARE * bm25.score(hits, corpus, ARTICLE_WEIGHTS, row["length"])
             scores[row["event_id"]] = min(scores.get(row["event_id"], value), value)
         return scores
+
+    async def _past_positions(self, parsed: SearchQuery, match: str) -> list[asyncpg.Record]:
+        """The articles holding a phrase of the query where their vector cannot tell it:
+        past its last position (MAX_POSITION), every word is there. Those long enough,
+        holding the phrase's words, are checked in their text, as FTS5 finds a phrase: in
+        one column (_in_a_column)."""
+        anywhere = words_anywhere(parsed)
+        if anywhere is None:
+            return []
+        rows = await self.db.fetch(
+            "SELECT event_id, title, text, chronicle_tokens(search) AS length"
+            " FROM articles WHERE search @@ $1::tsquery AND NOT search @@ $2::tsquery"
+            # Each token takes a byte of the text at least: a shorter article has no word
+            # past the last position. A longer one, none unless a word is at it.
+            " AND octet_length(title) + octet_length(text) + $3 >= $4"
+            " AND EXISTS (SELECT 1 FROM unnest(search) w"
+            " WHERE w.positions[array_upper(w.positions, 1)] = $4)",
+            anywhere,
+            match,
+            COLUMN_GAP,
+            MAX_POSITION,
+        )
+        holds = _in_a_column(parsed)
+        return [row for row in rows if holds(row["title"], row["text"])]
 
     async def _corpus(
         self,

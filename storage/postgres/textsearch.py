@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from storage.textindex import fold_text, period_tokens, segment_for_index, word_pairs
+from storage.textindex import period_tokens, segment_for_index, word_pairs
 
 _TOKEN = re.compile(r"[^\W_]+")
 # tsvector positions stop at 16,383; a gap keeps a phrase from running across columns.
@@ -21,8 +21,8 @@ HEADLINE, SUMMARY, PAIRS, PERIOD = "A", "B", "C", "D"
 
 
 def index_tokens(text: str | None) -> list[str]:
-    """The tokens of a text as the index holds them, in order."""
-    return _TOKEN.findall(segment_for_index(fold_text(text))) if text else []
+    """The tokens of a text as the index holds them, in order (as SQLite's: folded, cut)."""
+    return _TOKEN.findall(segment_for_index(text)) if text else []
 
 
 def lexeme(token: str) -> str:

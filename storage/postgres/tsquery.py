@@ -23,11 +23,12 @@ from storage.query import (
     STOP_WORDS,
     SearchQuery,
     Term,
+    folded_tokens,
     parse_query,
     typing_a_word,
 )
 from storage.search_rules import COUNTED_TOKENS
-from storage.textindex import fold, has_cjk, word_pairs
+from storage.textindex import has_cjk, word_pairs
 from storage.words import without_letter_typed
 
 _TOKEN = re.compile(r"[^\W_]+")
@@ -45,12 +46,13 @@ class Phrase:
     tokens: tuple[str, ...]
     prefix: bool = False
 
-    def tsquery(self, weights: str = TEXT) -> str:
+    def tsquery(self, weights: str = TEXT, *, in_a_row: bool = True) -> str:
+        """The phrase as a tsquery; with in_a_row False, its words anywhere."""
         if weights == TEXT and self.text_alone:
             weights = ""
         last = len(self.tokens) - 1
         marks = [("*" if self.prefix and i == last else "") + weights for i in range(last + 1)]
-        return " <-> ".join(
+        return (" <-> " if in_a_row else " & ").join(
             lexeme(token) + (f":{mark}" if mark else "")
             for token, mark in zip(self.tokens, marks, strict=True)
         )
@@ -104,16 +106,6 @@ class Phrase:
         return found
 
 
-def folded_tokens(term_tokens: Sequence[str]) -> tuple[str, ...]:
-    """Query tokens as the index holds them: folded (case, accents, Chinese script) and
-    split again where folding made a separator (storage.postgres.textsearch.index_tokens
-    folds the whole text before splitting it)."""
-    found: list[str] = []
-    for token in term_tokens:
-        found.extend(_TOKEN.findall(fold(token)) or [token.lower()])
-    return tuple(found)
-
-
 def phrase(term: Term) -> Phrase:
     return Phrase(folded_tokens(term.tokens), term.prefix)
 
@@ -131,6 +123,21 @@ def compile_query(query: SearchQuery, weights: str = TEXT) -> str | None:
         return None
     parts = [_alternatives(group, weights) for group in required]
     parts += [f"!({phrase(term).tsquery(weights)})" for term in query.excluded]
+    return " & ".join(parts)
+
+
+def words_anywhere(query: SearchQuery) -> str | None:
+    """The tsquery of a query's groups to find with the words of each phrase anywhere, not
+    in a row: what a vector can still say of a phrase past its last position (MAX_POSITION:
+    every later word is there), the phrase itself checked in the text. None when the query
+    holds no phrase."""
+    terms = [term for group in query.required for term in group]
+    if not any(len(phrase(term).tokens) > 1 for term in terms):
+        return None
+    parts = []
+    for group in query.required:
+        alternatives = [f"({phrase(term).tsquery(in_a_row=False)})" for term in group]
+        parts.append(alternatives[0] if len(alternatives) == 1 else f"({' | '.join(alternatives)})")
     return " & ".join(parts)
 
 

@@ -23,6 +23,7 @@ from storage.query import (
     SearchQuery,
     Term,
     ends_with_one_cjk,
+    folded_tokens,
     parse_phrase,
     parse_query,
     typing_a_word,
@@ -30,7 +31,6 @@ from storage.query import (
 from storage.search_rules import COUNTED_TOKENS, EVENT_WEIGHTS
 from storage.textindex import (
     CJK_RUN,
-    fold,
     has_cjk,
     word_pairs,
 )
@@ -51,8 +51,14 @@ _TOKEN = re.compile(r"[^\W_]+")
 
 
 def _expression(term: Term) -> str:
-    phrase = '"' + " ".join(term.tokens) + '"'
+    phrase = quoted(term.tokens)
     return phrase + "*" if term.prefix else phrase
+
+
+def quoted(tokens: Sequence[str]) -> str:
+    """Query tokens as an FTS5 phrase, folded as the index holds text (folded_tokens:
+    unicode61 alone would keep fullwidth forms, Greek accents and ß)."""
+    return '"' + " ".join(folded_tokens(tokens)) + '"'
 
 
 def _cut(term: Term, letters: int | None) -> Term:
@@ -70,10 +76,11 @@ def _token_expressions(term: Term) -> list[str]:
     """Each token on its own (the last as a prefix if the term is one), the first
     COUNTED_TOKENS of them: the term is found in at most as many events as its rarest
     token. A long Chinese run is a token per character, and each counted is a lookup."""
-    last = len(term.tokens) - 1
+    tokens = folded_tokens(term.tokens)
+    last = len(tokens) - 1
     return [
         f'"{token}"*' if term.prefix and index == last else f'"{token}"'
-        for index, token in enumerate(term.tokens[:COUNTED_TOKENS])
+        for index, token in enumerate(tokens[:COUNTED_TOKENS])
     ]
 
 
@@ -196,12 +203,13 @@ def ranking_match(text: str, common: Container[str], *, cut: int | None = None) 
         return term.of_stop_words or all(t in common for t in _token_expressions(term))
 
     def rank_expression(term: Term) -> str:
+        tokens = folded_tokens(term.tokens)
         rare = [
             expression
-            for token, expression in zip(term.tokens, _token_expressions(term), strict=False)
-            if expression not in common and fold(token) not in STOP_WORDS
+            for token, expression in zip(tokens, _token_expressions(term), strict=False)
+            if expression not in common and token not in STOP_WORDS
         ]
-        if not rare or len(rare) == len(term.tokens):
+        if not rare or len(rare) == len(tokens):
             return _expression(term)
         return rare[0] if len(rare) == 1 else "(" + " AND ".join(rare) + ")"
 
@@ -287,4 +295,4 @@ def prefix_check(text: str, *, prefix_last: bool = False) -> Callable[[str], boo
 def any_word_match(text: str) -> str | None:
     """A looser expression (any word, each as a prefix), for 'did you mean' suggestions."""
     starts = word_starts(text)
-    return " OR ".join(f'"{start}"*' for start in starts) if starts else None
+    return " OR ".join(quoted([start]) + "*" for start in starts) if starts else None

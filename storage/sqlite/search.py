@@ -36,6 +36,7 @@ from storage.sqlite.fts import (
     lone_character,
     period_match,
     prefix_check,
+    quoted,
     ranking_match,
     stop_word_phrase,
     token_expressions,
@@ -563,7 +564,7 @@ class SQLiteSearch:
             return [b for b in briefs if same_script(text, b.headline)][:limit]
 
         words = suggestion_words(text)
-        exact = {word: f'"{word}"' for word in words}
+        exact = {word: quoted([word]) for word in words}
         counts = await self.term_counts(list(exact.values()), cap=COMMON_TERM_EVENTS)
         known = [exact[word] for word in words if counts[exact[word]]]
         starts = [

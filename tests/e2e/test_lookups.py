@@ -4,6 +4,7 @@ buttons, the select menu, errors, Discord's limits, and no pings."""
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -14,6 +15,7 @@ import pytest
 from bot.client import ChronicleBot
 from bot.services.imports import import_archive
 from storage import Storage
+from storage.models import PageRecord
 from tests.conftest import MOD_KEY
 from tests.e2e.harness import EPHEMERAL, button, data, embed_of, running_bot
 from tests.e2e.harness import sample_with_seeds as sample
@@ -208,6 +210,39 @@ async def test_onthisday_of_the_last_year_there_is(
         handle = await standin.send_slash_command("onthisday", {"date": "9999-06-16"})
         embed = embed_of(await handle.response())
         assert embed["title"] == "On this day: June 16" and "— 2017**" in embed["description"]
+
+
+KOREAN = PageRecord(
+    key="2019/11/11/대검찰청-압수수색",
+    date=dt.date(2019, 11, 11),
+    headline="대검찰청 압수수색",
+    entities=("대검찰청",),
+)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> Path | str:
+    if request.param == "sqlite":
+        return tmp_path / "chronicle.db"
+    url: str = request.getfixturevalue("postgres_url")
+    return url
+
+
+async def test_a_korean_word_finds_its_event_on_either_backend(
+    standin: DiscordStandIn, database: Path | str
+) -> None:
+    """/event 대검찰청 shows the event, and typing 대검찰 offers it, on PostgreSQL as on
+    SQLite (PostgreSQL had answered "No event matches" for a word of three syllables)."""
+
+    async def prepare(storage: Storage) -> None:
+        await storage.events.import_batch([KOREAN])
+
+    async with running_bot(standin, database, prepare=prepare):
+        handle = await standin.send_slash_command("event", {"query": "대검찰청"})
+        assert embed_of(await handle.response())["title"].endswith(KOREAN.headline)
+        handle = await standin.send_autocomplete("event", {"query": "대검찰"}, focused="query")
+        names = [choice["name"] for choice in data(await handle.callback())["choices"]]
+        assert any(KOREAN.headline in name for name in names), names
 
 
 async def test_related_and_entity_and_about(bot: ChronicleBot, standin: DiscordStandIn) -> None:

@@ -92,3 +92,35 @@ async def test_pages_are_full_when_articles_leave_events_out(storage: Storage) -
     pages_read = [await ids(storage, "spire -timber", limit=3, offset=n) for n in (0, 3, 6, 9)]
     assert [len(p) for p in pages_read] == [3, 3, 2, 0]
     assert [i for p in pages_read for i in p] == kept
+
+
+async def test_an_article_with_a_long_unspaced_clause_is_attached_and_found(
+    storage: Storage,
+) -> None:
+    """Thai (like Lao, Khmer and Burmese) writes a clause without spaces: 700 letters in a
+    row, one word longer than PostgreSQL can index. The article is attached all the same,
+    and found by its other words and by the start of the long one."""
+    (fire,) = await arrive(storage, FIRE)
+    clause = "ประเทศไทย" * 78
+    thai = ArticleRecord(title="รายงาน", text=f"{clause} กรุงเทพมหานคร Bangkok firefighters")
+
+    assert await storage.articles.attach(fire, thai, score=None)
+    assert await ids(storage, "Bangkok firefighters") == [fire]
+    assert await ids(storage, "กรุงเทพมหานคร") == [fire]
+    assert await ids(storage, clause) == [fire]
+
+
+async def test_a_phrase_deep_in_a_long_article_is_found(storage: Storage) -> None:
+    """A quoted phrase past the 16,384th word of an article finds its event, as its words
+    do; a phrase whose words are only apart there does not."""
+    fire, bridge = await arrive(storage, FIRE, BRIDGE)
+    filler = " ".join(f"filler{n % 500}" for n in range(17_000))
+    long_report = ArticleRecord("Long report", f"{filler} The zebra quagga stripes.")
+    assert await storage.articles.attach(fire, long_report, score=None)
+    apart = ArticleRecord("Another long report", f"{filler} A zebra and a quagga.")
+    assert await storage.articles.attach(bridge, apart, score=None)
+
+    assert sorted(await ids(storage, "zebra quagga")) == sorted([fire, bridge])
+    assert await ids(storage, '"zebra quagga"') == [fire]
+    assert await ids(storage, '"quagga stripes" zebra') == [fire]
+    assert await ids(storage, '"zebra quagga" -spire') == []

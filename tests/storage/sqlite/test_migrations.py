@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sqlite3
+import unicodedata
 from contextlib import closing
 from pathlib import Path
 
@@ -20,7 +21,7 @@ from storage.models import (
 )
 from storage.sqlite import SQLiteStorage, event_rows
 from storage.sqlite.db import connect_plain, migrations
-from storage.textindex import fold
+from storage.textindex import CJK_RUN, cjk_tokens, fold, has_cjk, simplified
 from tests.storage.digests_support import (
     SLOT,
     _slug,
@@ -341,6 +342,43 @@ async def test_an_index_damaged_by_an_edit_in_place_is_built_again(tmp_path: Pat
         assert await storage.search.search(SearchFilter(text="rains")) == []
         typed = await storage.search.suggest_headlines("heavy sno")
         assert [b.headline for b in typed] == ["Heavy snow hits Valencia"]
+
+
+def _segment_before_0023(text: str | None) -> str:
+    """segment() as it was: text unfolded, left to FTS5's unicode61 to fold."""
+    if not text or not has_cjk(text):
+        return text or ""
+    return CJK_RUN.sub(lambda m: " " + " ".join(cjk_tokens(simplified(m.group(0)))) + " ", text)
+
+
+async def test_an_archive_indexed_before_folding_is_indexed_again(tmp_path: Path) -> None:
+    """Before 0023 SQLite's index held text as unicode61 folds it (fullwidth digits kept,
+    Greek accents kept) and Korean names were folded as letters (jamo). Upgraded, the
+    archive's words are found as PostgreSQL finds them, its Korean name is still the one
+    entity of that name, and an edit in place keeps the index whole."""
+    path = tmp_path / "old.db"
+    rows = [
+        ("2006/01/13/a", "2006-01-13", "至少造成18人死亡，其中包括５名妇女和５名儿童。"),
+        ("2019/04/02/b", "2019-04-02", "Απεργία στην Αθήνα"),
+    ]
+    archive_at_schema(path, 22, rows)
+    with closing(connect_plain(path)) as db:
+        db.create_function("segment", 1, _segment_before_0023, deterministic=True)
+        db.execute("UPDATE events SET searchable = 1, search_entities = ''")
+        db.execute(
+            "INSERT INTO entities(id, name, folded) VALUES (1, '대검찰청', ?)",
+            (unicodedata.normalize("NFKD", "대검찰청"),),
+        )
+        db.execute("INSERT INTO event_entities VALUES (1, 1, '2006-01-13')")
+    async with await open_storage(path) as storage:
+        for words in ("５名妇女", "5名妇女", "Αθηνα", "ΑΘΗΝΑ"):
+            assert len(await storage.search.search(SearchFilter(text=words))) == 1, words
+        assert await storage.entities.find("대검찰청") == (1, "대검찰청")
+        async with storage.db.transaction() as conn:
+            await conn.execute("UPDATE events SET headline = 'Απεργία στην Πάτρα' WHERE id = 2")
+        hits = await storage.search.search(SearchFilter(text="απεργια"))
+        assert [h.event.headline for h in hits] == ["Απεργία στην Πάτρα"]
+        assert await storage.search.search(SearchFilter(text="Αθηνα")) == []
 
 
 async def test_entities_counted_with_removed_portal_items_are_counted_again(

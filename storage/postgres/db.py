@@ -68,6 +68,16 @@ def migrations() -> list[tuple[int, str, str]]:
     return found
 
 
+async def _after_migration(conn: Connection, version: int) -> None:
+    """What a migration needs done in Python after its SQL, in its transaction
+    (storage.postgres.reindex)."""
+    if version == 17:
+        # Imported here: the re-indexing builds on the modules built on this one.
+        from storage.postgres.reindex import index_hangul_again
+
+        await index_hangul_again(conn)
+
+
 def chunked(items: Sequence[Any], size: int = BATCH) -> Iterable[Sequence[Any]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
@@ -269,6 +279,7 @@ class Database:
                 log.info("applying migration %s to %s", name, where)
                 try:
                     await conn.execute(sql)
+                    await _after_migration(conn, version)
                 except asyncpg.PostgresError as exc:
                     raise StorageError(f"migration {name} failed on {where}: {exc}") from None
                 await conn.execute(

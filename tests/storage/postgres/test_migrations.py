@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 
 import asyncpg
 
 from storage import open_storage
-from storage.models import PortalItemRecord, PortalRevision
+from storage.keys import make_key
+from storage.models import PageRecord, PortalItemRecord, PortalRevision, SearchFilter
 
 DAY = dt.date(2024, 1, 8)
 NOW = dt.datetime(2024, 1, 9, 18, tzinfo=dt.UTC)
@@ -62,3 +64,35 @@ async def test_entities_counted_with_removed_portal_items_are_counted_again(
             assert found is not None
             counts[name] = (await storage.entities.profile(found[0])).event_count
         assert counts == {"Vandor": 1, "Qelmara": 0, "Elections in Vandor": 1}
+
+
+async def test_korean_words_indexed_as_letters_are_found_after_the_upgrade(
+    target_url: str,
+) -> None:
+    """Before 0017 folding split Hangul into letters (jamo), and the events' vectors held
+    those: 대검찰청 was not found. Upgraded, the events holding Hangul are indexed again."""
+    prosecutors = PageRecord(
+        key=make_key(dt.date(2019, 11, 11), "prosecutors"),
+        date=dt.date(2019, 11, 11),
+        headline="大韩民国大检察厅 대검찰청",
+        lang="zh",
+        entities=("韩国",),
+    )
+    async with await open_storage(target_url) as storage:
+        await storage.events.import_batch([prosecutors])
+    # The vectors as Chronicle wrote them before: the syllables' letters, one word.
+    letters = unicodedata.normalize("NFKD", "대검찰청")
+    conn = await asyncpg.connect(target_url)
+    try:
+        await conn.execute(
+            "UPDATE events SET search = to_tsvector('simple', $1) WHERE key = $2",
+            letters,
+            prosecutors.key,
+        )
+        await conn.execute("DELETE FROM schema_migrations WHERE version = 17")
+    finally:
+        await conn.close()
+
+    async with await open_storage(target_url) as storage:
+        hits = await storage.search.search(SearchFilter(text="대검찰청"))
+        assert [hit.event.key for hit in hits] == [prosecutors.key]

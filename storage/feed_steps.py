@@ -53,7 +53,7 @@ from storage.textindex import NEAR_DUPLICATE, at_least_as_similar, fold, headlin
 
 # Which existing event an item is the same story as, if any: given the event one of whose
 # sources is the item's link (when that link can name the item's story, see above), and
-# the events of its day with nearly its headline.
+# the events of its day, then of the day either side, with nearly its headline.
 SameStory = Callable[[FeedItem, int | None, Sequence[EventBrief]], int | None]
 
 # Days apart an entry and an event told by someone else may be and still be joined by a
@@ -132,9 +132,10 @@ class EntrySQL(Protocol):
         """The first live event one of whose sources is this link."""
         ...
 
-    async def same_day(self, item: FeedItem, mine: set[int]) -> Sequence[EventBrief]:
-        """Events of the item's day with nearly its headline, told by someone else (not
-        in ``mine``, nor carried by this feed before), most similar first."""
+    async def alike(self, item: FeedItem, mine: set[int]) -> Sequence[EventBrief]:
+        """Events with nearly the item's headline, told by someone else (not in ``mine``,
+        nor carried by this feed before): of the item's day, most similar first, then of
+        the day before and after."""
         ...
 
     async def own_events(self, date: dt.date) -> Sequence[OwnEvent]:
@@ -242,10 +243,10 @@ async def place_entries(
         if same_story is not None:
             linked = await sql.same_link(item.link)
             same_link = linked.id if linked and link_names_story(item, linked) else None
-            same_day = await sql.same_day(item, placed.mine)
-            event_id = same_story(item, same_link, same_day)
+            alike = await sql.alike(item, placed.mine)
+            event_id = same_story(item, same_link, alike)
             if event_id is not None and event_id != same_link:
-                if event_id not in {event.id for event in same_day}:
+                if event_id not in {event.id for event in alike}:
                     raise ValueError(f"event {event_id} was not a candidate for {item.key}")
                 if item.link:  # joined by its headline: its link is one more source
                     stored.sources_added += await sql.add_source(event_id, item.link)

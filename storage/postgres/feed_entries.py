@@ -189,7 +189,7 @@ class FeedEntries:
             synced.add(date)
         return index
 
-    async def _same_day(
+    async def _alike(
         self,
         conn: Connection,
         item: FeedItem,
@@ -197,15 +197,22 @@ class FeedEntries:
         mine: set[int],
         synced: set[dt.date],
     ) -> builtins.list[EventBrief]:
-        """Complete events of the item's day whose headline the day's index finds nearly
-        the same as the item's, most similar first, told by someone else.
+        """Complete events told by someone else whose headline the day indexes find nearly
+        the same as the item's: of the item's day, most similar first, then of the day
+        before and the day after (the same story dated either side of midnight;
+        bot.services.feeds.stories takes those only word for word).
 
         Events this feed itself made or joined are not candidates: two entries of one feed
         (distinct identities) are two items by the feed's own account, even when their
         headlines are templated alike ("M 4.5 - 10 km SW of Ridgecrest, CA").
         """
-        index = await self._day(conn, item.date, synced)
-        found = [i for i in index.best_matches(headline_tokens(item.headline)) if i not in mine]
+        tokens = headline_tokens(item.headline)
+        indexes: dict[dt.date, DayIndex] = {}
+        found: builtins.list[tuple[int, dt.date]] = []
+        for offset in (0, -1, 1):
+            date = item.date + dt.timedelta(days=offset)
+            index = indexes[date] = await self._day(conn, date, synced)
+            found.extend((i, date) for i in index.best_matches(tokens) if i not in mine)
         if not found:
             return []
         rows = {
@@ -215,22 +222,23 @@ class FeedEntries:
                 " EXISTS (SELECT 1 FROM feed_entries WHERE event_id = e.id AND feed_id = $1)"
                 " FROM events e WHERE id = ANY($2::bigint[])",
                 feed_id,
-                found,
+                [event_id for event_id, _ in found],
             )
         }
         candidates: builtins.list[EventBrief] = []
-        for event_id in found:
+        for event_id, date in found:
+            index = indexes[date]
             # The cache may be stale (an event merged away, re-dated, taken off or rewritten
             # by an archive import): trust only the row itself, and mend the cache from it.
             row = rows.get(event_id)
-            if row is None or row[3] != item.date or not row[4]:
+            if row is None or row[3] != date or not row[4]:
                 index.discard(event_id)
                 continue
-            tokens = headline_tokens(row[2])
-            if tokens != index.tokens.get(event_id):
-                index.replace(event_id, tokens)
+            row_tokens = headline_tokens(row[2])
+            if row_tokens != index.tokens.get(event_id):
+                index.replace(event_id, row_tokens)
             if not row[5]:
-                candidates.append(EventBrief(event_id, row[1], item.date, row[2], complete=True))
+                candidates.append(EventBrief(event_id, row[1], date, row[2], complete=True))
         return candidates
 
     async def _create_event(
@@ -288,8 +296,8 @@ class _EntrySQL:
     async def own_events(self, date: dt.date) -> list[OwnEvent]:
         return await self.feeds._own_events(self.conn, self.feed_id, date)
 
-    async def same_day(self, item: FeedItem, mine: set[int]) -> list[EventBrief]:
-        return await self.feeds._same_day(self.conn, item, self.feed_id, mine, self.synced)
+    async def alike(self, item: FeedItem, mine: set[int]) -> list[EventBrief]:
+        return await self.feeds._alike(self.conn, item, self.feed_id, mine, self.synced)
 
     async def add_source(self, event_id: int, link: str) -> int:
         return await event_rows.append_sources(

@@ -120,6 +120,32 @@ async def test_a_link_another_teller_cited_joins_within_days(storage: Storage) -
     assert len(apart.created) == 1
 
 
+async def test_the_same_story_dated_either_side_of_midnight_is_one_event(
+    storage: Storage,
+) -> None:
+    """Feeds date one story either side of midnight: the very same headline the day before
+    or after joins the event, adding its source; a like headline that day is news."""
+    feeds = [
+        await storage.feeds.add(f"https://{name}.example/feed", name, now=T0)
+        for name in ("a", "b", "c", "d")
+    ]
+    toll = "Earthquake death toll rises to 41,000 in Turkey and Syria"
+    first = await store(storage, feeds[0].id, item("a-1", toll, link="https://a.example/1"))
+    after = DAY + dt.timedelta(days=1)
+    before = DAY - dt.timedelta(days=1)
+    for feed, date in ((feeds[1], after), (feeds[2], before)):
+        joined = await store(
+            storage,
+            feed.id,
+            item(f"{feed.name}-1", toll, link=f"https://{feed.name}.example/1", date=date),
+        )
+        assert joined.created == [] and joined.merged == first.created
+        assert joined.sources_added == 1
+    rises = toll.replace("41,000", "44,000")
+    news = await store(storage, feeds[3].id, item("d-1", rises, date=after))
+    assert len(news.created) == 1 and news.merged == []
+
+
 async def test_a_re_emitted_entry_joins_the_archive_event_it_joined(storage: Storage) -> None:
     page = PageRecord(
         key=make_key(DAY, "archive-story"),

@@ -71,9 +71,23 @@ def test_a_nearly_identical_headline_the_same_day_joins() -> None:
 def test_a_different_story_or_day_is_a_new_event() -> None:
     civilians = item("Russian airstrike kills dozens of civilians near Deir ez-Zor")
     assert same_story(civilians, None, [event(4, BAGHDADI)]) is None
-    tomorrow = item(BAGHDADI, date=DAY + dt.timedelta(days=1))
-    assert same_story(tomorrow, None, [event(4, BAGHDADI)]) is None
+    later = item(BAGHDADI, date=DAY + dt.timedelta(days=2))
+    assert same_story(later, None, [event(4, BAGHDADI)]) is None
     assert same_story(item(BAGHDADI), None, []) is None
+
+
+def test_the_day_before_or_after_joins_only_word_for_word() -> None:
+    """One story dated either side of midnight is one event; a like headline of the next
+    day is that day's news."""
+    toll = "Earthquake death toll rises to 41,000 in Turkey and Syria"
+    for day in (DAY - dt.timedelta(days=1), DAY + dt.timedelta(days=1)):
+        assert same_story(item(toll.upper(), date=day), None, [event(4, toll)]) == 4
+        rises = item(toll.replace("41,000", "44,000"), date=day)
+        assert same_story(rises, None, [event(4, toll)]) is None
+    # The item's own day comes first, whatever the order of the candidates.
+    near = event(5, toll + " says ministry")
+    yesterday = event(4, toll, DAY - dt.timedelta(days=1))
+    assert same_story(item(toll), None, [yesterday, near]) == 5
 
 
 def test_short_headlines_are_never_the_same_story() -> None:

@@ -13,17 +13,18 @@ from bot.render.limits import (
     FIELD_VALUE_LIMIT,
     base_embed,
     fit_embed,
-    lines_within,
 )
 from bot.render.markdown import discord_date, escape, link
 from storage.models import EventBrief
 
 ALERT_ITEMS = 10
 MORE_SEARCHES = 3  # one /search each for up to this many entities of the events left out
+NAMES_SHOWN = 3  # followed names under a headline; the rest are counted
 
 
 def alert_embed(events: Sequence[tuple[EventBrief, Sequence[str]]]) -> discord.Embed:
-    """One alert: the new events a subscriber's entities appear in (at most ten listed)."""
+    """One alert: the new events a subscriber's entities appear in (at most ten listed,
+    as many as fit); the rest counted once, with where to find them."""
     entities = list(dict.fromkeys(name for _, names in events for name in names))
     title = (
         f"New events about {escape(entities[0])}" if len(entities) == 1 else "New events you follow"
@@ -31,15 +32,41 @@ def alert_embed(events: Sequence[tuple[EventBrief, Sequence[str]]]) -> discord.E
     newest_first = sorted(events, key=lambda item: (item[0].date, item[0].id), reverse=True)
     lines = [
         f"• {discord_date(brief.date, 'd')} {link(cut(brief.headline, 200), brief.url)}"
-        + (f"\n  *{escape(', '.join(names))}*" if len(entities) > 1 else "")
+        + (f"\n  *{_names_line(names)}*" if len(entities) > 1 else "")
         for brief, names in newest_first[:ALERT_ITEMS]
     ]
-    embed = base_embed(title, description=lines_within(lines, DESCRIPTION_LIMIT - 300))
-    left_out = newest_first[ALERT_ITEMS:]
+    listed = _whole_lines(lines, DESCRIPTION_LIMIT - 300)
+    embed = base_embed(title, description="\n".join(listed))
+    # Whatever is not listed, for want of room too, is counted here alone: one count, and
+    # the searches that find those very events.
+    left_out = newest_first[len(listed) :]
     if left_out:
         embed.add_field(name=f"… and {len(left_out)} more", value=more_hint(left_out), inline=False)
     embed.set_footer(text="/subscriptions to manage what you follow")
     return fit_embed(embed)
+
+
+def _names_line(names: Sequence[str]) -> str:
+    """The followed names an event mentions: the first few, the rest counted (an event of
+    a summit may name every one of fifty)."""
+    shown = ", ".join(escape(name) for name in names[:NAMES_SHOWN])
+    rest = len(names) - NAMES_SHOWN
+    return f"{shown} and {rest} more" if rest > 0 else shown
+
+
+def _whole_lines(lines: Sequence[str], limit: int) -> list[str]:
+    """The first lines that fit the limit whole, joined by newlines (the first alone is
+    cut to fit if it must: an alert lists at least one event)."""
+    kept: list[str] = []
+    size = 0
+    for line in lines:
+        size += len(line) + (1 if kept else 0)
+        if size > limit:
+            break
+        kept.append(line)
+    if not kept and lines:
+        kept.append(cut(lines[0], limit))
+    return kept
 
 
 def more_hint(left_out: Sequence[tuple[EventBrief, Sequence[str]]]) -> str:

@@ -1,5 +1,6 @@
 """An alert's "… and N more": where to find the events it leaves out, whatever they are
-about and however long their entities' names are."""
+about and however long their entities' names are; counted once, however many names the
+events mention."""
 
 from __future__ import annotations
 
@@ -87,3 +88,46 @@ def test_an_alerts_title_shows_its_entity_as_typed() -> None:
     """Discord draws markdown in titles: an entity named with stars is escaped there too."""
     embed = render.alert_embed(events(("**Markdown** Entity", 0)))
     assert embed.title == r"New events about \*\*Markdown\*\* Entity"
+
+
+COUNTRIES = [f"Country {n}" for n in range(50)]
+
+
+def summit(count: int, url: str | None = None) -> list[tuple[EventBrief, list[str]]]:
+    """`count` events of one day, each naming all fifty followed countries."""
+    return [
+        (
+            EventBrief(n, f"2026/12/{n}", DAY, f"Summit day {n}: leaders sign accord", True, url),
+            COUNTRIES,
+        )
+        for n in range(1, count + 1)
+    ]
+
+
+def listed(embed: discord.Embed) -> list[str]:
+    return re.findall(r"^• .*$", embed.description or "", flags=re.M)
+
+
+def test_an_event_naming_fifty_followed_names_shows_three_and_counts_the_rest() -> None:
+    """Twelve events naming all fifty: ten listed, each with three names and "and 47
+    more", and the two left out counted once, in the field that says where they are."""
+    embed = render.alert_embed(summit(12))
+    assert len(listed(embed)) == 10
+    description = embed.description or ""
+    assert description.count("*Country 0, Country 1, Country 2 and 47 more*") == 10
+    assert "Country 3" not in description
+    assert "… and" not in description
+    name, value = more(embed)
+    assert name == "… and 2 more"
+    assert "/search query:* entity:<name> since:2026-12-07" in value
+
+
+def test_events_that_do_not_fit_are_counted_with_those_past_ten() -> None:
+    """Long links leave room for fewer than ten: the count in the field is every event
+    not listed, and nothing else counts them."""
+    embed = render.alert_embed(summit(12, url="https://wire.example/" + "a" * 900))
+    shown = len(listed(embed))
+    assert 0 < shown < 10
+    assert "… and" not in (embed.description or "")
+    assert more(embed)[0] == f"… and {12 - shown} more"
+    assert len(embed) <= render.EMBED_TOTAL_LIMIT

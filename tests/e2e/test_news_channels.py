@@ -535,3 +535,22 @@ async def test_a_digest_without_a_language_follows_the_servers(
         await ingest(bot, clock, wire, more)
         assert sorted(guids(posts(standin, NEWS)[1:])) == ["l-3", "l-4"]
     assert not standin.internal_errors
+
+
+async def test_an_english_headline_that_gives_a_name_in_characters_is_english_news(
+    standin: DiscordStandIn, wire: FeedServer, clock: FakeClock, tmp_path: Path
+) -> None:
+    """A wire writes a name in characters too, as the BBC and Reuters do: an English server
+    gets the item; a Chinese headline that names people in Latin letters stays Chinese."""
+    async with running_bot(standin, tmp_path / "c.db", prepare=sample, clock=clock) as bot:
+        await bot.feeds.add_feed(wire.url("wire.xml"), name="Wire")
+        await digest_set(standin, kind="new", channel=NEWS, every="live")
+        items = [
+            ("m-1", "China names Li Qiang (李强) as premier at the close of the congress"),
+            ("m-2", "苹果CEO Tim Cook访华，会见国务院总理李强"),
+            ("m-3", "Floods close the main road to the airport"),
+            *OLD,
+        ]
+        await ingest(bot, clock, wire, items)
+        assert sorted(guids(posts(standin, NEWS))) == ["m-1", "m-3"]
+    assert not standin.internal_errors

@@ -4,6 +4,7 @@ whether each is news or history (the "Never a flood" rules of the package docstr
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from typing import Final
@@ -17,10 +18,11 @@ from bot.services.feeds.rules import FeedRules
 from bot.services.tagging import EntityMatcher
 from storage.keys import make_key
 from storage.models import EntryText, Feed, FeedItem
-from storage.textindex import fold, has_cjk
+from storage.textindex import CJK_RUN, fold
 
 MAX_ENTITIES: Final = 25
 FUTURE_SLACK: Final = dt.timedelta(days=1)  # entries dated later than this are dated "now"
+_OTHER_WORD: Final = re.compile(r"[^\W\d_]+")  # a run of letters, CJK taken out first
 
 
 def feed_items(
@@ -110,7 +112,16 @@ def entry_texts(
 
 
 def _language(entry: FeedEntry) -> str:
-    return "zh" if has_cjk(entry.title) else "en"
+    """Chinese when the headline and summary are mostly in CJK characters, counted against
+    the words of other scripts (a character says about what a word does): an English
+    headline that gives a name in characters too, "China names Li Qiang (李强) as
+    premier", is English news."""
+    text = f"{entry.title} {entry.summary}"
+    characters = sum(len(run) for run in CJK_RUN.findall(text))
+    if not characters:
+        return "en"
+    words = len(_OTHER_WORD.findall(CJK_RUN.sub(" ", text)))
+    return "zh" if characters >= words else "en"
 
 
 def _entities(entry: FeedEntry, sections: set[str], matcher: EntityMatcher) -> tuple[str, ...]:

@@ -32,16 +32,32 @@ OTHERS_BUTTONS = (
 
 
 def subscriptions_message(
-    items: list[Subscription], user_id: int, page: int = 0
+    items: list[Subscription],
+    user_id: int,
+    page: int = 0,
+    *,
+    servers: dict[int, str] | None = None,
+    elsewhere: int = 0,
 ) -> tuple[discord.Embed, discord.ui.View | None]:
     """A page of the member's subscriptions, a button to remove each one on it, and (when
-    there is more than one page) Previous and Next. A page past the end shows the last."""
+    there is more than one page) Previous and Next. A page past the end shows the last.
+    With `servers`, the list is of every server's; `elsewhere` counts those of other
+    servers a server's list leaves out."""
     if not items:
-        return render.subscriptions_embed([], total=0, most=MAX_SUBSCRIPTIONS), None
-    pages = render.subscription_pages(items, BUTTONS_PER_PAGE)
+        embed = render.subscriptions_embed(
+            [], total=0, most=MAX_SUBSCRIPTIONS, servers=servers, elsewhere=elsewhere
+        )
+        return embed, None
+    pages = render.subscription_pages(items, BUTTONS_PER_PAGE, servers)
     page = max(0, min(page, len(pages) - 1))
     embed = render.subscriptions_embed(
-        pages[page], total=len(items), most=MAX_SUBSCRIPTIONS, page=page, pages=len(pages)
+        pages[page],
+        total=len(items),
+        most=MAX_SUBSCRIPTIONS,
+        page=page,
+        pages=len(pages),
+        servers=servers,
+        elsewhere=elsewhere,
     )
     view = discord.ui.View(timeout=None)
     for n, item in enumerate(pages[page]):
@@ -53,11 +69,23 @@ def subscriptions_message(
 
 
 async def listing(interaction: discord.Interaction, page: int = 0) -> Reply:
-    """The page of the member's subscriptions in this server, as they are now."""
-    items = await chronicle(interaction).storage.subscriptions.for_member(
-        interaction.guild_id or 0, interaction.user.id
-    )
-    embed, view = subscriptions_message(items, interaction.user.id, page)
+    """The page of the member's subscriptions as they are now: in this server, or in a
+    direct message with Chronicle, in every server."""
+    bot = chronicle(interaction)
+    everywhere = await bot.storage.subscriptions.for_user(interaction.user.id)
+    if interaction.guild_id is None:
+        servers = {}
+        for item in everywhere:
+            guild = bot.get_guild(item.guild_id)
+            servers[item.guild_id] = guild.name if guild is not None else ""
+        # By server name, each server's by name (as for_user gives them).
+        everywhere.sort(key=lambda s: (servers[s.guild_id].casefold(), s.guild_id))
+        embed, view = subscriptions_message(everywhere, interaction.user.id, page, servers=servers)
+    else:
+        here = [s for s in everywhere if s.guild_id == interaction.guild_id]
+        embed, view = subscriptions_message(
+            here, interaction.user.id, page, elsewhere=len(everywhere) - len(here)
+        )
     return Reply(embed=embed, view=view)
 
 
@@ -213,8 +241,10 @@ class Subscriptions(commands.Cog):
         self.bot = bot
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
-        # Subscriptions are a server's; a client may still offer the commands in a DM.
-        if interaction.guild_id is None:
+        # Subscriptions are a server's; a client may still offer the commands in a DM. The
+        # list alone is read there: every server's.
+        command = interaction.command
+        if interaction.guild_id is None and (command is None or command.name != "subscriptions"):
             raise app_commands.NoPrivateMessage()
         return True
 
@@ -320,8 +350,10 @@ class Subscriptions(commands.Cog):
 
         await respond(interaction, work(), ephemeral=True)
 
-    @app_commands.guild_only()
-    @app_commands.command(name="subscriptions", description="What you follow in this server")
+    @app_commands.command(
+        name="subscriptions",
+        description="What you follow in this server (in a direct message: in every server)",
+    )
     async def subscriptions(self, interaction: discord.Interaction) -> None:
         await respond(interaction, listing(interaction), ephemeral=True)
 

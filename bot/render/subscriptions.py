@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import discord
 
@@ -13,18 +13,24 @@ from storage.models import Subscription
 
 NAME_LIMIT = 200  # as long as /subscribe takes a name
 REASON_LIMIT = 300
+SERVER_NAME_LIMIT = 100  # as long as Discord lets a server's name be
 _START = object()  # before the first group of a page
 
 
-def subscription_pages(items: Sequence[Subscription], per_page: int) -> list[list[Subscription]]:
+def subscription_pages(
+    items: Sequence[Subscription], per_page: int, servers: Mapping[int, str] | None = None
+) -> list[list[Subscription]]:
     """The list in pages of at most `per_page`, each within one embed's description: the
     active subscriptions first, then the paused ones, grouped by why they are paused (their
-    reason is said once, above them), by name within each group as `items` come."""
+    reason is said once, above them), by name within each group as `items` come. With
+    `servers` (a list of every server's), each line names its server."""
     ordered = sorted(items, key=lambda s: (bool(s.paused_reason), s.paused_reason or ""))
     pages: list[list[Subscription]] = [[]]
     for item in ordered:
         page = pages[-1]
-        if page and (len(page) >= per_page or len(_description([*page, item])) > DESCRIPTION_LIMIT):
+        if page and (
+            len(page) >= per_page or len(_description([*page, item], servers)) > DESCRIPTION_LIMIT
+        ):
             pages.append([item])
         else:
             page.append(item)
@@ -32,23 +38,43 @@ def subscription_pages(items: Sequence[Subscription], per_page: int) -> list[lis
 
 
 def subscriptions_embed(
-    shown: Sequence[Subscription], *, total: int, most: int, page: int = 0, pages: int = 1
+    shown: Sequence[Subscription],
+    *,
+    total: int,
+    most: int,
+    page: int = 0,
+    pages: int = 1,
+    servers: Mapping[int, str] | None = None,
+    elsewhere: int = 0,
 ) -> discord.Embed:
-    """One page of the list (`shown`, from `subscription_pages`); `total` in all."""
+    """One page of the list (`shown`, from `subscription_pages`); `total` in all. With
+    `servers`, the list is of every server's (in a direct message); else of one server's,
+    and `elsewhere` are the member's subscriptions in other servers."""
+    every = servers is not None
     if not shown:
-        return fit_embed(
-            base_embed(
-                "Your subscriptions",
-                description="You follow nothing here yet. /subscribe to follow an entity.",
-            )
+        where = "in any server" if every else "here"
+        embed = base_embed(
+            "Your subscriptions",
+            description=f"You follow nothing {where} yet. /subscribe to follow an entity.",
         )
-    embed = base_embed(f"Your subscriptions ({total} of {most})", description=_description(shown))
-    if pages > 1:
-        embed.set_footer(text=f"Page {page + 1} of {pages}")
+    elif every:
+        title = f"Your subscriptions in every server ({total})"
+        embed = base_embed(title, description=_description(shown, servers))
+    else:
+        title = f"Your subscriptions ({total} of {most})"
+        embed = base_embed(title, description=_description(shown, servers))
+    footer = [f"Page {page + 1} of {pages}"] if pages > 1 else []
+    if elsewhere:
+        footer.append(
+            f"{elsewhere} more in other servers: /subscriptions in a direct message with"
+            " Chronicle lists every server's"
+        )
+    if footer:
+        embed.set_footer(text=" · ".join(footer))
     return fit_embed(embed)
 
 
-def _description(shown: Sequence[Subscription]) -> str:
+def _description(shown: Sequence[Subscription], servers: Mapping[int, str] | None) -> str:
     lines: list[str] = []
     group: object = _START
     for item in shown:
@@ -58,6 +84,9 @@ def _description(shown: Sequence[Subscription]) -> str:
             if reason is not None:
                 lines.append(f"**⏸ paused:** {escape_reason(cut(reason, REASON_LIMIT))}")
         where = "by DM" if item.delivery == "dm" else f"in <#{item.channel_id}>"
+        if servers is not None:
+            server = servers.get(item.guild_id) or f"server {item.guild_id}"
+            where += f" · {escape(cut(server, SERVER_NAME_LIMIT))}"
         lines.append(f"• **{escape(cut(item.entity, NAME_LIMIT))}** {where}")
     return "\n".join(lines)
 

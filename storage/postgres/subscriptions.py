@@ -116,6 +116,14 @@ class SubscriptionRepository:
         )
         return [domain_rows.subscription(r) for r in rows]
 
+    async def for_user(self, user_id: int) -> list[Subscription]:
+        rows = await self.db.fetch(
+            f"{domain_rows.SUBSCRIPTION_SELECT} WHERE s.user_id = $1"
+            ' ORDER BY s.guild_id, e.folded COLLATE "C"',
+            user_id,
+        )
+        return [domain_rows.subscription(r) for r in rows]
+
     async def count_for_member(self, guild_id: int, user_id: int) -> int:
         count: int = await self.db.fetchval(
             "SELECT count(*) FROM subscriptions WHERE guild_id = $1 AND user_id = $2",

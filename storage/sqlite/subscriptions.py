@@ -100,6 +100,13 @@ class SubscriptionRepository:
         )
         return [domain_rows.subscription(r) for r in rows]
 
+    async def for_user(self, user_id: int) -> list[Subscription]:
+        rows = await self.db.fetchall(
+            f"{domain_rows.SUBSCRIPTION_SELECT} WHERE s.user_id = ? ORDER BY s.guild_id, e.folded",
+            (user_id,),
+        )
+        return [domain_rows.subscription(r) for r in rows]
+
     async def count_for_member(self, guild_id: int, user_id: int) -> int:
         row = await self.db.fetchone(
             "SELECT COUNT(*) FROM subscriptions WHERE guild_id = ? AND user_id = ?",

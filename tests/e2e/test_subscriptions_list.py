@@ -243,3 +243,63 @@ async def test_long_names_are_listed_whole_on_more_pages(
             assert len(buttons(page)) == len(shown) + 2
             seen += shown
         assert sorted(seen) == sorted(names)
+
+
+BOOK_CLUB = 3_000 << 22
+
+
+async def test_a_direct_message_lists_every_server_s_and_a_server_s_list_counts_the_rest(
+    tmp_path: Path,
+) -> None:
+    """In a server, /subscriptions lists that server's and says how many more the member
+    follows elsewhere; in a direct message with Chronicle it lists every server's, each
+    naming its server, and removes from any of them (it had been refused in DMs, and a
+    member in many servers could not see all they follow)."""
+    guilds = [
+        make_guild(name="Newsroom", channels=["general"]),
+        make_guild(BOOK_CLUB, name="Book *club*", channels=["reading"]),
+    ]
+    async with (
+        DiscordStandIn(guilds=guilds, users=[ANNA]) as standin,
+        running_bot(standin, tmp_path / "c.db", prepare=sample, guild_id=None) as bot,
+    ):
+        for guild_id, name, delivery, channel in (
+            (DEFAULT_GUILD_ID, "Russia", "dm", None),
+            (BOOK_CLUB, "Syria", "here", BOOK_CLUB + 10),
+        ):
+            found = await bot.storage.entities.find(name)
+            assert found is not None
+            await bot.storage.subscriptions.subscribe(
+                guild_id=guild_id,
+                user_id=ANNA.id,
+                entity_id=found[0],
+                delivery=delivery,
+                channel_id=channel,
+            )
+
+        handle = await standin.send_slash_command(
+            "subscriptions", user=ANNA, guild_id=DEFAULT_GUILD_ID
+        )
+        here = (await handle.response())["embeds"][0]
+        assert here["title"] == "Your subscriptions (1 of 50)"
+        assert listed({"embeds": [here]}) == ["Russia"]
+        assert here["footer"]["text"] == (
+            "1 more in other servers: /subscriptions in a direct message with Chronicle lists"
+            " every server's"
+        )
+
+        handle = await standin.send_slash_command("subscriptions", user=ANNA, dm=True)
+        everywhere = copy.deepcopy(await handle.response())
+        embed = everywhere["embeds"][0]
+        assert embed["title"] == "Your subscriptions in every server (2)"
+        assert embed["description"].splitlines() == [  # by server name
+            f"• **Syria** in <#{BOOK_CLUB + 10}> · Book \\*club\\*",
+            "• **Russia** by DM · Newsroom",
+        ]
+        removed = await standin.click(
+            everywhere, button(everywhere, "Remove Syria")["custom_id"], user=ANNA
+        )
+        assert (await removed.callback()).json["type"] == 7
+        assert listed(await removed.response()) == ["Russia"]
+        assert await bot.storage.subscriptions.for_member(BOOK_CLUB, ANNA.id) == []
+        assert not standin.internal_errors

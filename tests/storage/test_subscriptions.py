@@ -131,6 +131,9 @@ async def test_a_member_s_subscriptions_by_name_and_per_server(storage: Storage)
     assert await storage.subscriptions.for_member(GUILD, BOB) == [bobs]
     assert await storage.subscriptions.for_member(GUILD, CAROL) == []
     assert await storage.subscriptions.count_for_member(GUILD, CAROL) == 0
+    # In every server: by server, then by name.
+    assert await storage.subscriptions.for_user(ALICE) == [albania, zola, zambia, elsewhere]
+    assert await storage.subscriptions.for_user(CAROL) == []
 
     # Unsubscribing names the entity; it is done once.
     args = {"guild_id": GUILD, "user_id": ALICE, "entity_id": zola.entity_id}

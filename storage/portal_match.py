@@ -5,9 +5,10 @@ Each item is matched to at most one event, in this order:
 
 1. the same key (the date and the slug of the headline, as the archive names events; an
    older key of the event counts);
-2. a shared source URL, on the same day (the most shared first; then an event a page listed
-   before; then the most similar headline). A URL that several items of the page cite (a
-   live blog) tells nothing;
+2. a shared source URL, on the same day, or on the day before or after for a feed's event
+   no page listed (a feed and the page date one story either side of midnight); the most
+   shared first, then an event a page listed before, then the most similar headline. A
+   URL that several items of the page cite (a live blog) tells nothing;
 3. a similar headline (folded-token Jaccard): at least ``EDIT_SIMILARITY`` against an
    earlier version of an item of the same day's page, or an archive event of that day (an
    edit: a typo fixed, a clause added); at least ``NEAR_DUPLICATE``, the bar feeds use for
@@ -94,7 +95,15 @@ def match_items(items: Sequence[Listing], candidates: Sequence[Candidate]) -> di
         urls = {url for url in item.urls if cited[url] == 1}
         for candidate in candidates:
             same_day = candidate.date == item.date
-            shared = len(urls & candidate.urls) if same_day else 0
+            # A source one item alone cites names a feed's event of the day either side too
+            # (the feed dated it at its own offset); an item a page listed on another day is
+            # a story told over days, citing the article again.
+            near = same_day or (
+                abs((candidate.date - item.date).days) == 1
+                and candidate.from_feed
+                and not candidate.listed
+            )
+            shared = len(urls & candidate.urls) if near else 0
             edit = same_day and (candidate.listed or not candidate.from_feed)
             bar = EDIT_SIMILARITY if edit else NEAR_DUPLICATE
             if not same_day and candidate.on_its_page:

@@ -152,6 +152,23 @@ def test_an_item_moved_to_the_next_day_needs_the_same_story_bar() -> None:
     assert match([edit], [candidate(6, HEADLINE)]) == {0: 6}
 
 
+def test_a_source_one_item_cites_finds_a_feed_s_event_of_the_day_either_side() -> None:
+    """A feed dates the story it tells at its own offset, the page at the portal's: the
+    article the feed's event cites is the item's, a day apart, whatever the words."""
+    url = "https://apnews.com/ecuador-conflict"
+    cites = item("Daniel Noboa says Ecuador is in an internal armed conflict", urls=(url,))
+    feed_text = "Ecuador's president declares an internal armed conflict against 22 gangs"
+    for date in (DAY - dt.timedelta(days=1), DAY + dt.timedelta(days=1)):
+        feed = candidate(8, feed_text, urls=(url,), listed=False, from_feed=True, date=date)
+        assert match([cites], [feed]) == {0: 8}
+        # Two days apart, or a source other items of the page cite too, names nothing.
+        blog = item("The army is deployed to the streets of Quito", 1, urls=(url,))
+        assert match([cites, blog], [feed]) == {}
+    far = DAY + dt.timedelta(days=2)
+    feed = candidate(8, feed_text, urls=(url,), listed=False, from_feed=True, date=far)
+    assert match([cites], [feed]) == {}
+
+
 TOLL = "The death toll from the 2023 Turkey–Syria earthquakes rises to {}."
 
 

@@ -8,13 +8,16 @@ the digest alone: the same for delivery, /digest preview and the command line.
 from __future__ import annotations
 
 import datetime as dt
+import heapq
 import logging
+from collections.abc import Iterable
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot import render
 from bot.digest_content import DigestContent, DigestItem, DigestSection
 from storage import Storage
+from storage.api_delivery import NEW_EVENTS_BATCH
 from storage.models import NO_FILTERS, Digest, DigestFilters, DigestRun, EventBrief, NewEvent
 from storage.times import utc_iso
 
@@ -23,6 +26,8 @@ log = logging.getLogger(__name__)
 ONTHISDAY_ITEMS = 10
 NEW_ITEMS = 25  # listed by a daily 'new' digest; the rest are counted
 FREQUENT_ITEMS = 50  # by an hourly or live one
+GROUP_TURN = 5  # lines a group of a 'new' digest lists at each turn
+OTHER_NEWS = "Other news"  # the events of no story or entity, always the last group
 RETRY_DELAYS = (60.0, 300.0, 900.0)  # seconds before the 2nd, 3rd and 4th attempt
 # --- when -------------------------------------------------------------------------------------
 
@@ -182,49 +187,102 @@ async def onthisday_content(
     return DigestContent("onthisday", title, sections, event_ids=tuple(b.id for b in best))
 
 
-def new_content(
-    events: list[NewEvent], *, limit: int = NEW_ITEMS, search: str | None = "query:*"
-) -> DigestContent:
-    """New events grouped by story, else by their most frequent entity; at most `limit`
-    listed, the rest counted with the /search (`search`: its query and filters) that
-    shows them, when there is one."""
-    title = "New events"
-    if not events:
-        return DigestContent("new", title)
-    groups: dict[str, list[NewEvent]] = {}
-    newest_id: dict[str, int] = {}
-    for event in events:
-        heading = event.story or event.top_entity or "Other news"
-        groups.setdefault(heading, []).append(event)
-        newest_id[heading] = max(newest_id.get(heading, 0), event.brief.id)
-    ordered = sorted(groups.items(), key=lambda kv: (-len(kv[1]), -newest_id[kv[0]], kv[0]))
-    sections: list[DigestSection] = []
-    listed = 0
-    for heading, members in ordered:
-        room = limit - listed
-        if room <= 0:
-            break
-        newest = sorted(members, key=lambda e: (e.brief.date, e.brief.id), reverse=True)[:room]
-        sections.append(
-            DigestSection(heading, tuple(_item(e.brief, with_date=True) for e in newest))
+class NewGrouping:
+    """New events gathered a batch at a time into a digest's groups: by story, else by their
+    most frequent entity, else "Other news". It keeps each group's count and newest events
+    (at most what could be listed of it), and every id the run covers."""
+
+    def __init__(self, limit: int = NEW_ITEMS) -> None:
+        self.limit = limit
+        self.counts: dict[str, int] = {}
+        self.newest: dict[str, list[tuple[dt.date, int, NewEvent]]] = {}  # a heap each
+        self.event_ids: list[int] = []
+        self.since: dt.date | None = None
+
+    def add(self, events: Iterable[NewEvent]) -> None:
+        for event in events:
+            heading = event.story or event.top_entity or OTHER_NEWS
+            self.counts[heading] = self.counts.get(heading, 0) + 1
+            kept = self.newest.setdefault(heading, [])
+            entry = (event.brief.date, event.brief.id, event)
+            if len(kept) < self.limit:
+                heapq.heappush(kept, entry)
+            else:
+                heapq.heappushpop(kept, entry)
+            self.event_ids.append(event.brief.id)
+            if self.since is None or event.brief.date < self.since:
+                self.since = event.brief.date
+
+    def content(self, search: str | None = "query:*") -> DigestContent:
+        """At most `limit` listed, the rest counted with the /search (`search`: its query
+        and filters) that shows them, when there is one. The largest groups come first,
+        "Other news" last, and each takes GROUP_TURN lines at a turn, so that one busy story
+        cannot fill the digest alone."""
+        title = "New events"
+        if not self.event_ids:
+            return DigestContent("new", title)
+        newest_id = {h: max(e[1] for e in kept) for h, kept in self.newest.items()}
+        order = sorted(
+            (h for h in self.counts if h != OTHER_NEWS),
+            key=lambda h: (-self.counts[h], -newest_id[h], h),
         )
-        listed += len(newest)
-    more = len(events) - listed
-    since = min(e.brief.date for e in events)
-    hint = f"/search {search} since:{since.isoformat()}" if more and search else None
-    return DigestContent(
-        "new", title, tuple(sections), more, hint, tuple(e.brief.id for e in events)
-    )
+        if OTHER_NEWS in self.counts:
+            order.append(OTHER_NEWS)
+        shown = dict.fromkeys(order, 0)
+        room = self.limit
+        while room:
+            turns = 0
+            for heading in order:
+                take = min(GROUP_TURN, len(self.newest[heading]) - shown[heading], room)
+                if take > 0:
+                    shown[heading] += take
+                    room -= take
+                    turns += 1
+            if not turns:
+                break
+        sections = tuple(
+            DigestSection(
+                heading,
+                tuple(
+                    _item(event.brief, with_date=True)
+                    for _, _, event in heapq.nlargest(shown[heading], self.newest[heading])
+                ),
+            )
+            for heading in order
+            if shown[heading]
+        )
+        more = len(self.event_ids) - sum(shown.values())
+        hint = f"/search {search} since:{self.since}" if more and search else None
+        return DigestContent("new", title, sections, more, hint, tuple(self.event_ids))
 
 
-def search_for(filters: DigestFilters, entity_names: tuple[str, ...]) -> str | None:
+def new_content(
+    events: Iterable[NewEvent], *, limit: int = NEW_ITEMS, search: str | None = "query:*"
+) -> DigestContent:
+    """The 'new' digest of these events (NewGrouping)."""
+    grouping = NewGrouping(limit)
+    grouping.add(events)
+    return grouping.content(search)
+
+
+def search_for(
+    filters: DigestFilters, entity_names: tuple[str, ...], server_language: str | None = None
+) -> str | None:
     """The /search options that list what a digest with these filters covers; None when
-    /search cannot say it (a category, several entities): a search listing more than the
-    digest's events would send readers to the wrong ones."""
+    /search cannot say it (a category, several entities, a language of the digest's own
+    other than the server's, which /search reads; an unknown server language counts as
+    other): a search listing other events than the digest's would send readers astray."""
     if filters.category or len(entity_names) > 1:
+        return None
+    if filters.language is not None and filters.language != server_language:
         return None
     query = f"query:{filters.words}" if filters.words else "query:*"
     return f"{query} entity:{entity_names[0]}" if entity_names else query
+
+
+def items_for(every: str) -> int:
+    """How many events a 'new' digest posted this often lists."""
+    return NEW_ITEMS if every == "daily" else FREQUENT_ITEMS
 
 
 async def digest_content(
@@ -235,20 +293,31 @@ async def digest_content(
     language: str,
     run: DigestRun | None = None,
     waiting_since: dt.datetime | None = None,
+    server_language: str | None = None,
 ) -> tuple[DigestContent, int]:
     """What a digest's run posts, and (for 'new') the watermark once it is sent. A run
     resumed after a failure posts what it was claimed with. Portal items found at or after
-    ``waiting_since`` wait for a later run (storage.news_rules)."""
+    ``waiting_since`` wait for a later run (storage.news_rules). The server's language
+    (what its /search lists), when not given, is the one a manager saved, if any."""
     if digest.kind == "onthisday":
         day = slot_day(slot)
         return await onthisday_content(storage, day, filters=digest.filters, language=language), 0
+    grouping = NewGrouping(items_for(digest.every))
     if run is not None:
-        events, covers_to = await storage.digests.events_by_id(run.items), run.covers_to
+        covers_to = run.covers_to
+        for start in range(0, len(run.items), NEW_EVENTS_BATCH):
+            chunk = run.items[start : start + NEW_EVENTS_BATCH]
+            grouping.add(await storage.digests.events_by_id(chunk))
     else:
-        found = await storage.digests.new_events(
+        covers_to = digest.last_event_id
+        async for found in storage.digests.new_event_batches(
             digest, language=language, waiting_since=waiting_since
-        )
-        events, covers_to = found.events, found.covers_to
-    limit = NEW_ITEMS if digest.every == "daily" else FREQUENT_ITEMS
-    search = search_for(digest.filters, digest.entity_names)
-    return new_content(events, limit=limit, search=search), covers_to
+        ):
+            grouping.add(found.events)
+            covers_to = found.covers_to
+    if digest.filters.language is None:
+        server_language = language
+    elif server_language is None:
+        server_language = (await storage.settings.get(digest.guild_id)).language
+    search = search_for(digest.filters, digest.entity_names, server_language)
+    return grouping.content(search), covers_to

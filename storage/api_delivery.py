@@ -23,6 +23,10 @@ from storage.models import (
 )
 from storage.news_rules import Announced
 
+# A 'new' digest reads its events this many at a time, however many arrived: every one is
+# listed or counted, and memory holds a batch.
+NEW_EVENTS_BATCH = 2000
+
 
 class DigestRepository(Protocol):
     """Scheduled digests, what they would post, and the exactly-once ledger of their runs."""
@@ -118,24 +122,48 @@ class DigestRepository(Protocol):
 
     async def runs_for(self, digest_id: int, limit: int = 10) -> list[DigestRun]: ...
 
+    def new_event_batches(
+        self,
+        digest: Digest,
+        *,
+        language: str = "all",
+        waiting_since: dt.datetime | None = None,
+        batch: int = NEW_EVENTS_BATCH,
+    ) -> AsyncIterator[NewEvents]:
+        """What a 'new' digest covers now (every event after its watermark that passes its
+        filters; portal items found at or after ``waiting_since`` wait), a batch at a time
+        in id order, at least one (maybe empty): each with how far the watermark may go
+        once it and those before it are covered."""
+        ...
+
     async def new_events(
         self,
         digest: Digest,
         *,
         language: str = "all",
-        limit: int = 5000,
         waiting_since: dt.datetime | None = None,
-    ) -> NewEvents: ...
+    ) -> NewEvents:
+        """Every batch of new_event_batches at once."""
+        ...
 
-    async def new_events_for_preview(
+    def preview_batches(
         self,
         digest: Digest | None,
         filters: DigestFilters,
         *,
         language: str,
         now: dt.datetime,
-        limit: int = 5000,
-    ) -> list[NewEvent]: ...
+        batch: int = NEW_EVENTS_BATCH,
+    ) -> AsyncIterator[list[NewEvent]]:
+        """What a 'new' digest would cover now, a batch at a time: the existing digest's
+        new events, or (none yet) those of the last day that pass the filters."""
+        ...
+
+    async def new_events_for_preview(
+        self, digest: Digest | None, filters: DigestFilters, *, language: str, now: dt.datetime
+    ) -> list[NewEvent]:
+        """Every batch of preview_batches at once."""
+        ...
 
     async def events_by_id(self, ids: Sequence[int]) -> list[NewEvent]: ...
 

@@ -410,6 +410,8 @@ class Digests(
         words: str | None = None,
         language: Language | None = None,
     ) -> None:
+        rest: list[render.DigestMessage] = []
+
         async def work() -> Reply:
             guild = interaction.guild
             assert guild is not None
@@ -425,22 +427,28 @@ class Digests(
             existing = await find_digest(storage, guild.id, kind=kind, filters=filters)
             # The day a digest would post is its own timezone's, not the server's.
             zone = existing.timezone if existing else await self._server_timezone(guild.id)
+            server = await server_language(storage, guild, guild.id)
             content = await preview_content(
                 storage,
                 kind=kind,
                 filters=filters,
                 entity_names=names,
-                language=filters.language or await server_language(storage, guild, guild.id),
+                language=filters.language or server,
                 today=local_today(zone, now),
                 now=now,
                 existing=existing,
+                server_language=server,
             )
             if content.empty:
                 return Reply(content=f"Nothing would be posted now: {render.digest_text(content)}")
-            first = render.digest_messages(content)[0]
+            first, *others = render.digest_messages(content)
+            rest.extend(others)
             return Reply(embeds=first.embeds)
 
         await respond(interaction, work(), ephemeral=True)
+        # A post of several messages is previewed whole: the others follow, as privately.
+        for message in rest:
+            await interaction.followup.send(embeds=message.embeds, ephemeral=True)
 
 
 async def setup(bot: ChronicleBot) -> None:

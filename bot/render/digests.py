@@ -8,12 +8,19 @@ import discord
 
 from bot.digest_content import DigestContent
 from bot.render.common import cut
-from bot.render.limits import EMBED_TOTAL_LIMIT, EMBEDS_PER_MESSAGE, base_embed, fit_embed
+from bot.render.limits import (
+    EMBED_TOTAL_LIMIT,
+    EMBEDS_PER_MESSAGE,
+    TITLE_LIMIT,
+    base_embed,
+    fit_embed,
+)
 from bot.render.markdown import escape
 from bot.render.wrap import TEXT_WIDTH, hang
 
 DIGEST_DESCRIPTION_BUDGET = 3800  # below 4,096, leaving room for a "continued" heading
 DIGEST_ITEM_LIMIT = 1000
+CONTINUED_ROOM = TITLE_LIMIT - len(" (continued)")  # a continued embed's title before that
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,7 +71,8 @@ def digest_messages(content: DigestContent) -> list[DigestMessage]:
 
     messages: list[tuple[list[discord.Embed], list[int]]] = []
     for index, (description, ids) in enumerate(descriptions):
-        title = content.title if index == 0 else f"{content.title} (continued)"
+        # A long title is cut before "(continued)" is added, so that it keeps saying so.
+        title = content.title if index == 0 else f"{cut(content.title, CONTINUED_ROOM)} (continued)"
         embed = fit_embed(base_embed(title, description=description))
         last = messages[-1][0] if messages else None
         if (

@@ -7,7 +7,7 @@ import datetime as dt
 from collections.abc import Sequence
 
 from bot.digest_content import DigestContent
-from bot.digests import new_content, onthisday_content, search_for
+from bot.digests import NEW_ITEMS, NewGrouping, items_for, onthisday_content, search_for
 from bot.errors import InvalidInput
 from bot.services.lookups import check_search_words, known_entity
 from storage import Storage
@@ -103,12 +103,16 @@ async def preview_content(
     today: dt.date,
     now: dt.datetime,
     existing: Digest | None = None,
+    server_language: str | None = None,
 ) -> DigestContent:
     """What a digest of this kind and filters would post now: on this day today, or the
-    new events after the existing digest's last post (none yet: of the last day)."""
+    new events after the existing digest's last post (none yet: of the last day), as many
+    listed as its post lists. ``server_language``: what the server's /search reads."""
     if kind == "onthisday":
         return await onthisday_content(storage, today, filters=filters, language=language)
-    events = await storage.digests.new_events_for_preview(
+    grouping = NewGrouping(items_for(existing.every) if existing else NEW_ITEMS)
+    async for events in storage.digests.preview_batches(
         existing, filters, language=language, now=now
-    )
-    return new_content(events, search=search_for(filters, entity_names))
+    ):
+        grouping.add(events)
+    return grouping.content(search_for(filters, entity_names, server_language))

@@ -1,32 +1,25 @@
-"""Digests, their runs, server timezones, and the delivery ledger."""
+"""Digests, their runs, server timezones, and the delivery ledger (what a digest would post:
+storage.sqlite.digest_content)."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-import time
 from collections.abc import Sequence
 
 import aiosqlite
 
-from storage.digest_rules import RECENT_EVENTS_KEPT, RECENT_EVENTS_SECONDS, WORDS_POOL_FACTOR
 from storage.ledgers import digest_target
-from storage.matching import text_matcher
 from storage.models import (
     NO_FILTERS,
     Digest,
     DigestFilters,
     DigestRun,
-    EventBrief,
     NewEvent,
-    NewEvents,
 )
-from storage.news_rules import NOTHING_WAITS, WAITING_SQL, announced
-from storage.onthisday_rules import month_days
-from storage.sqlite import event_rows
 from storage.sqlite.db import Database, chunked, placeholders
+from storage.sqlite.digest_content import DigestContentQueries
 from storage.sqlite.ledgers import forget_target
-from storage.textindex import fold, fold_text
 from storage.times import from_timestamp, now_timestamp, to_timestamp
 
 
@@ -83,7 +76,7 @@ def _run(row: aiosqlite.Row) -> DigestRun:
 _RUN = "SELECT * FROM digest_runs WHERE digest_id = ? AND slot = ?"
 
 
-class DigestRepository:
+class DigestRepository(DigestContentQueries):
     def __init__(self, db: Database):
         self.db = db
         self._recent: dict[int, tuple[float, NewEvent]] = {}  # id -> (expires, event)
@@ -389,161 +382,6 @@ class DigestRepository:
         )
         return [_run(r) for r in rows]
 
-    # --- content ---------------------------------------------------------------------------
-
-    async def new_events(
-        self,
-        digest: Digest,
-        *,
-        language: str = "all",
-        limit: int = 5000,
-        waiting_since: dt.datetime | None = None,
-    ) -> NewEvents:
-        """Announceable events after the digest's watermark, not yet delivered to it, that
-        pass its filters and do not wait (storage.news_rules); covers_to is how far it read
-        (past the ones that did not pass), short of the first that waits."""
-        rows = await self.db.fetchall(
-            f"SELECT e.id, {WAITING_SQL.format('?')} FROM events e INDEXED BY events_announced"
-            " WHERE e.announce = 1 AND e.id > ? AND e.removed_at IS NULL"
-            " AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.target = ? AND d.event_id = e.id)"
-            " ORDER BY e.id LIMIT ?",
-            (
-                to_timestamp(waiting_since or NOTHING_WAITS),
-                digest.last_event_id,
-                f"digest:{digest.id}",
-                limit,
-            ),
-        )
-        found = announced([(r[0], bool(r[1])) for r in rows], digest.last_event_id)
-        events = await self._passing(found.ready, digest.filters, language)
-        return NewEvents(events, found.settled_through)
-
-    async def new_events_for_preview(
-        self,
-        digest: Digest | None,
-        filters: DigestFilters,
-        *,
-        language: str,
-        now: dt.datetime,
-        limit: int = 5000,
-    ) -> list[NewEvent]:
-        """What a 'new' digest would cover now: after its watermark, or (no such digest yet)
-        the events announced in the last day that pass the filters."""
-        if digest is not None:
-            return (await self.new_events(digest, language=language, limit=limit)).events
-        since = to_timestamp(now - dt.timedelta(days=1))
-        rows = await self.db.fetchall(
-            "SELECT id FROM events WHERE announce = 1 AND added_at >= ? AND removed_at IS NULL"
-            " ORDER BY id DESC LIMIT ?",
-            (since, limit),
-        )
-        return await self._passing([r[0] for r in rows], filters, language)
-
-    async def _passing(
-        self, ids: Sequence[int], filters: DigestFilters, language: str
-    ) -> list[NewEvent]:
-        where, params = _conditions(filters, language)
-        if where:
-            kept: list[int] = []
-            for chunk in chunked(ids):
-                kept += [
-                    r[0]
-                    for r in await self.db.fetchall(
-                        f"SELECT e.id FROM events e WHERE e.id IN ({placeholders(len(chunk))})"
-                        f" AND {where}",
-                        [*chunk, *params],
-                    )
-                ]
-            ids = kept
-        if filters.words:
-            ids = await self._holding_words(ids, filters.words)
-        return await self.events_by_id(ids)
-
-    async def _holding_words(self, ids: Sequence[int], words: str) -> list[int]:
-        """The events whose headline or summary match the words as /search reads them."""
-        holds = text_matcher(words)
-        kept: list[int] = []
-        for chunk in chunked(ids):
-            rows = await self.db.fetchall(
-                f"SELECT id, headline, summary FROM events WHERE id IN ({placeholders(len(chunk))})",
-                list(chunk),
-            )
-            kept += [r[0] for r in rows if holds(f"{r[1]}\n{r[2] or ''}")]
-        return sorted(kept)
-
-    async def events_by_id(self, ids: Sequence[int]) -> list[NewEvent]:
-        """Events with what digests group them by. Remembered for a while: the 'new' digests
-        of a thousand channels cover much the same events."""
-        now = time.monotonic()
-        missing = [i for i in ids if (hit := self._recent.get(i)) is None or hit[0] < now]
-        for chunk in chunked(missing):
-            rows = await self.db.fetchall(
-                f"SELECT {event_rows.BRIEF_COLUMNS}, e.story,"
-                " (SELECT en.name FROM event_entities ee JOIN entities en ON en.id = ee.entity_id"
-                "  WHERE ee.event_id = e.id ORDER BY en.event_count DESC, en.folded LIMIT 1)"
-                " AS top_entity"
-                f" FROM events e WHERE e.id IN ({placeholders(len(chunk))})",
-                list(chunk),
-            )
-            if len(self._recent) > RECENT_EVENTS_KEPT:
-                self._recent.clear()
-            for r in rows:
-                self._recent[r["id"]] = (
-                    now + RECENT_EVENTS_SECONDS,
-                    NewEvent(event_rows.brief(r), r["story"], r["top_entity"]),
-                )
-        return [self._recent[i][1] for i in sorted(ids) if i in self._recent]
-
-    async def on_this_day_best(
-        self,
-        month: int,
-        day: int,
-        *,
-        before_year: int,
-        limit: int,
-        filters: DigestFilters = NO_FILTERS,
-        language: str = "all",
-    ) -> list[EventBrief]:
-        """The events of a month and day that pass the filters and the archive says most
-        about (sources, related links, entities), best first; from the years before
-        `before_year`, the day's own year (whose February 28 covers February 29 if it has
-        none)."""
-        days = month_days(month, day, before_year)
-        where, params = _conditions(filters, language)
-        # Words are matched in Python: read enough of the day's best for them to choose from.
-        pool = limit * WORDS_POOL_FACTOR if filters.words else limit
-        rows = await self.db.fetchall(
-            f"SELECT {event_rows.BRIEF_COLUMNS}, e.summary FROM events e"
-            " INDEXED BY events_by_month_day_weight"
-            f" WHERE e.month_day IN ({placeholders(len(days))}) AND e.date < ?"
-            f" AND e.removed_at IS NULL AND {where or '1'}"
-            " ORDER BY e.weight DESC, e.date DESC, e.id LIMIT ?",
-            (*days, f"{before_year:04d}-01-01", *params, pool),
-        )
-        if filters.words:
-            holds = text_matcher(filters.words)
-            rows = [r for r in rows if holds(f"{r['headline']}\n{r['summary'] or ''}")]
-        return [event_rows.brief(r) for r in rows[:limit]]
-
-    async def has_category(self, name: str) -> bool:
-        """Whether an event has exactly this category (case aside)."""
-        row = await self.db.fetchone(
-            "SELECT 1 FROM events WHERE category = ? COLLATE NOCASE LIMIT 1", (name,)
-        )
-        return row is not None
-
-    async def categories(self, text: str, *, limit: int = 25) -> list[str]:
-        """The portal's categories starting with (else holding) the text, for autocomplete."""
-        rows = await self.db.fetchall(
-            "SELECT category FROM events WHERE category IS NOT NULL GROUP BY category"
-            " ORDER BY COUNT(*) DESC"
-        )
-        typed = fold_text(text)
-        names = [r[0] for r in rows]
-        starting = [n for n in names if fold_text(n).startswith(typed)]
-        holding = [n for n in names if typed in fold_text(n) and n not in starting]
-        return (starting + holding)[:limit]
-
 
 async def refresh_filter_keys(conn: aiosqlite.Connection, entity_id: int) -> None:
     """After a merge moved digests' entities to this one, their keys name it: set again as
@@ -560,27 +398,3 @@ async def refresh_filter_keys(conn: aiosqlite.Connection, entity_id: int) -> Non
         await conn.execute(
             "UPDATE OR IGNORE digests SET filter_key = ? WHERE id = ?", (key, row[0])
         )
-
-
-def _conditions(filters: DigestFilters, language: str) -> tuple[str, list[object]]:
-    """The filters but words as SQL over events e (words need the search syntax's matcher)."""
-    conditions: list[str] = []
-    params: list[object] = []
-    if filters.entity_ids:
-        conditions.append(
-            "EXISTS (SELECT 1 FROM event_entities f WHERE f.event_id = e.id"
-            f" AND f.entity_id IN ({placeholders(len(filters.entity_ids))}))"
-        )
-        params.extend(filters.entity_ids)
-    if filters.category:
-        # A feed's categories are its items' entities; the portal's is the event's category.
-        conditions.append(
-            "(e.category = ? COLLATE NOCASE OR EXISTS (SELECT 1 FROM event_entities f"
-            " WHERE f.event_id = e.id AND f.entity_id IN"
-            " (SELECT COALESCE(canonical_id, id) FROM entities WHERE folded = ?)))"
-        )
-        params.extend([filters.category, fold(filters.category)])
-    if language != "all":
-        conditions.append("e.lang = ?")
-        params.append(language)
-    return " AND ".join(conditions), params

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 import pytest
@@ -139,14 +140,50 @@ def test_new_content_groups_by_story_then_entity_and_counts_the_rest() -> None:
     ]
     content = new_content(events)
     headings = [s.heading for s in content.sections]
-    # Largest group first; equal groups by their newest event.
-    # (the 25 listed fill the two largest; "Other news" is in the count)
-    assert headings == ["Russia", "Brexit"]
-    assert [len(s.items) for s in content.sections] == [14, 11]
-    assert sum(len(s.items) for s in content.sections) == 25
+    # Largest group first, "Other news" last; each takes five lines a turn until 25.
+    assert headings == ["Russia", "Brexit", "Other news"]
+    assert [len(s.items) for s in content.sections] == [10, 10, 5]
     assert content.more == 15
     assert content.more_hint == "/search query:* since:2026-11-22"
     assert len(content.event_ids) == 40  # all covered, so none comes again
+
+
+def test_one_busy_story_does_not_take_every_line_of_a_digest() -> None:
+    """Five stories of 30 events each: the digest lists the five newest of each, not 25
+    of the one whose event is newest."""
+    stories = ("Syria", "Russia", "Iraq", "Turkey", "Iran")
+    events = [_event(n, stories[n // 30], None) for n in range(150)]
+    content = new_content(events)
+    assert [(s.heading, len(s.items)) for s in content.sections] == [
+        (story, 5) for story in reversed(stories)
+    ]
+    assert content.sections[0].items[0].event_id == 149  # newest first
+    assert content.more == 125
+
+
+def test_other_news_comes_last_however_large() -> None:
+    """60 events name nothing known, 15 Syria, 10 Russia: the named stories lead."""
+    events = [_event(n, None, None) for n in range(60)]
+    events += [_event(n, None, "Syria") for n in range(60, 75)]
+    events += [_event(n, None, "Russia") for n in range(75, 85)]
+    content = new_content(events)
+    assert [(s.heading, len(s.items)) for s in content.sections] == [
+        ("Syria", 10),
+        ("Russia", 10),
+        ("Other news", 5),
+    ]
+    assert content.more == 60
+
+
+def test_a_long_title_still_says_continued() -> None:
+    """A digest with a long filter in its title, split over two embeds: the second's title
+    is cut to Discord's 256 characters and still ends "(continued)"."""
+    events = [_event(i, None, None, "A long headline " * 12 + str(i)) for i in range(1, 26)]
+    content = dataclasses.replace(new_content(events), title="New events · " + "about x" * 60)
+    embeds = [e for m in render.digest_messages(content) for e in m.embeds]
+    assert len(embeds) > 1
+    assert all(len(e.title or "") <= 256 for e in embeds)
+    assert (embeds[1].title or "").endswith("… (continued)")
 
 
 @pytest.mark.parametrize(
@@ -158,14 +195,18 @@ def test_new_content_groups_by_story_then_entity_and_counts_the_rest() -> None:
         # /search takes one entity and no category: a search for more would list other events.
         (DigestFilters(entity_ids=(7, 8)), ("Syria", "Iraq"), None),
         (DigestFilters(category="Armed conflicts and attacks"), (), None),
+        # /search lists the server's language: a digest of its own other language, not.
+        (DigestFilters(language="en"), (), "query:*"),
+        (DigestFilters(language="zh"), (), None),
+        (DigestFilters(language="all"), (), None),
     ],
 )
 def test_the_rest_of_a_digest_is_pointed_to_only_by_a_search_listing_just_it(
     filters: DigestFilters, names: tuple[str, ...], search: str | None
 ) -> None:
-    assert search_for(filters, names) == search
+    assert search_for(filters, names, "en") == search
     events = [_event(i, None, None) for i in range(1, 41)]
-    content = new_content(events, search=search_for(filters, names))
+    content = new_content(events, search=search_for(filters, names, "en"))
     assert content.more == 15
     expected = f"/search {search} since:2026-11-22" if search else None
     assert content.more_hint == expected

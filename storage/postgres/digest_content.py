@@ -1,0 +1,255 @@
+"""PostgreSQL: what a digest would post: the new events after its watermark, a batch at a
+time, and the best of a day in earlier years, with their filters (storage.postgres.digests
+keeps the digests and their runs)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import AsyncIterator, Sequence
+
+from storage.api_delivery import NEW_EVENTS_BATCH
+from storage.digest_rules import RECENT_EVENTS_KEPT, RECENT_EVENTS_SECONDS, WORDS_POOL_FACTOR
+from storage.matching import text_matcher
+from storage.models import NO_FILTERS, Digest, DigestFilters, EventBrief, NewEvent, NewEvents
+from storage.news_rules import NOTHING_WAITS, WAITING_SQL, announced
+from storage.onthisday_rules import month_days
+from storage.postgres import event_rows
+from storage.postgres.db import Database
+from storage.textindex import fold, fold_text
+
+# Text compared and ordered as SQLite does: code points (COLLATE "C"); a category case aside
+# as NOCASE, ASCII letters only (lower() in "C"; migration 0007 indexes it).
+_CATEGORY_IS = 'lower(e.category COLLATE "C") = lower(${} COLLATE "C")'
+
+
+class DigestContentQueries:
+    """The reading half of the digests' repository (storage.postgres.digests)."""
+
+    db: Database
+    _recent: dict[int, tuple[float, NewEvent]]  # id -> (expires, event)
+
+    async def new_event_batches(
+        self,
+        digest: Digest,
+        *,
+        language: str = "all",
+        waiting_since: dt.datetime | None = None,
+        batch: int = NEW_EVENTS_BATCH,
+    ) -> AsyncIterator[NewEvents]:
+        """Announceable events after the digest's watermark, not yet delivered to it, that
+        pass its filters and do not wait (storage.news_rules), read `batch` at a time to
+        the newest; each batch's covers_to is how far a watermark may go once it and those
+        before it are covered (past the ones that did not pass, short of the first that
+        waits). At least one batch, maybe empty."""
+        after, held = digest.last_event_id, None
+        while True:
+            rows = await self.db.fetch(
+                f"SELECT e.id, {WAITING_SQL.format('$4')} FROM events e"
+                " WHERE e.announce AND e.id > $1 AND e.removed_at IS NULL AND NOT EXISTS"
+                " (SELECT 1 FROM deliveries d WHERE d.target = $2 AND d.event_id = e.id)"
+                " ORDER BY e.id LIMIT $3",
+                after,
+                f"digest:{digest.id}",
+                batch,
+                waiting_since or NOTHING_WAITS,
+            )
+            found = announced([(r[0], r[1]) for r in rows], after)
+            if held is None and found.settled_through < found.read_through:
+                held = found.settled_through  # the first that waits holds every later batch
+            events = await self._passing(found.ready, digest.filters, language)
+            yield NewEvents(events, found.settled_through if held is None else held)
+            if len(rows) < batch:
+                return
+            after = found.read_through
+
+    async def new_events(
+        self,
+        digest: Digest,
+        *,
+        language: str = "all",
+        waiting_since: dt.datetime | None = None,
+    ) -> NewEvents:
+        """Every batch of new_event_batches at once."""
+        events: list[NewEvent] = []
+        covers_to = digest.last_event_id
+        async for found in self.new_event_batches(
+            digest, language=language, waiting_since=waiting_since
+        ):
+            events += found.events
+            covers_to = found.covers_to
+        return NewEvents(events, covers_to)
+
+    async def preview_batches(
+        self,
+        digest: Digest | None,
+        filters: DigestFilters,
+        *,
+        language: str,
+        now: dt.datetime,
+        batch: int = NEW_EVENTS_BATCH,
+    ) -> AsyncIterator[list[NewEvent]]:
+        """What a 'new' digest would cover now, a batch at a time: after its watermark, or
+        (no such digest yet) the events announced in the last day that pass the filters."""
+        if digest is not None:
+            async for found in self.new_event_batches(digest, language=language, batch=batch):
+                yield found.events
+            return
+        after = 0
+        while True:
+            rows = await self.db.fetch(
+                "SELECT id FROM events WHERE announce AND added_at >= $1 AND id > $2"
+                " AND removed_at IS NULL ORDER BY id LIMIT $3",
+                now - dt.timedelta(days=1),
+                after,
+                batch,
+            )
+            yield await self._passing([r[0] for r in rows], filters, language)
+            if len(rows) < batch:
+                return
+            after = rows[-1][0]
+
+    async def new_events_for_preview(
+        self, digest: Digest | None, filters: DigestFilters, *, language: str, now: dt.datetime
+    ) -> list[NewEvent]:
+        """Every batch of preview_batches at once."""
+        return [
+            event
+            async for events in self.preview_batches(digest, filters, language=language, now=now)
+            for event in events
+        ]
+
+    async def _passing(
+        self, ids: Sequence[int], filters: DigestFilters, language: str
+    ) -> list[NewEvent]:
+        where, params = _conditions(filters, language, first=2)
+        if where and ids:
+            rows = await self.db.fetch(
+                f"SELECT e.id FROM events e WHERE e.id = ANY($1::bigint[]) AND {where}",
+                list(ids),
+                *params,
+            )
+            kept = {r[0] for r in rows}
+            ids = [i for i in ids if i in kept]
+        if filters.words:
+            ids = await self._holding_words(ids, filters.words)
+        return await self.events_by_id(ids)
+
+    async def _holding_words(self, ids: Sequence[int], words: str) -> list[int]:
+        """The events whose headline or summary match the words as /search reads them."""
+        if not ids:
+            return []
+        holds = text_matcher(words)
+        rows = await self.db.fetch(
+            "SELECT id, headline, summary FROM events WHERE id = ANY($1::bigint[])", list(ids)
+        )
+        return sorted(r[0] for r in rows if holds(f"{r[1]}\n{r[2] or ''}"))
+
+    async def events_by_id(self, ids: Sequence[int]) -> list[NewEvent]:
+        """Events with what digests group them by. Remembered for a while: the 'new' digests
+        of a thousand channels cover much the same events."""
+        now = time.monotonic()
+        found: dict[int, NewEvent] = {}
+        missing: list[int] = []
+        for i in ids:
+            if (hit := self._recent.get(i)) is not None and hit[0] >= now:
+                found[i] = hit[1]
+            else:
+                missing.append(i)
+        if missing:
+            rows = await self.db.fetch(
+                f"SELECT {event_rows.BRIEF_COLUMNS}, e.story,"
+                " (SELECT en.name FROM event_entities ee JOIN entities en ON en.id = ee.entity_id"
+                '  WHERE ee.event_id = e.id ORDER BY en.event_count DESC, en.folded COLLATE "C"'
+                "  LIMIT 1) AS top_entity"
+                " FROM events e WHERE e.id = ANY($1::bigint[])",
+                missing,
+            )
+            # The answer is built from what was read: the memory may be cleared meanwhile.
+            if len(self._recent) > RECENT_EVENTS_KEPT:
+                self._recent.clear()
+            for r in rows:
+                found[r["id"]] = NewEvent(event_rows.brief(r), r["story"], r["top_entity"])
+                self._recent[r["id"]] = (now + RECENT_EVENTS_SECONDS, found[r["id"]])
+        return [found[i] for i in sorted(found)]
+
+    async def on_this_day_best(
+        self,
+        month: int,
+        day: int,
+        *,
+        before_year: int,
+        limit: int,
+        filters: DigestFilters = NO_FILTERS,
+        language: str = "all",
+    ) -> list[EventBrief]:
+        """The events of a month and day that pass the filters and the archive says most
+        about (sources, related links, entities), best first; from the years before
+        `before_year`, the day's own year (whose February 28 covers February 29 if it has
+        none)."""
+        on_days, days = event_rows.on_month_days(month_days(month, day, before_year), 1)
+        where, params = _conditions(filters, language, first=4)
+        # Words are matched in Python: read enough of the day's best for them to choose from.
+        pool = limit * WORDS_POOL_FACTOR if filters.words else limit
+        rows = await self.db.fetch(
+            f"SELECT {event_rows.BRIEF_COLUMNS}, e.summary FROM events e"
+            f" WHERE {on_days} AND e.date < $2 AND e.removed_at IS NULL"
+            f" AND {where or 'true'} ORDER BY e.weight DESC, e.date DESC, e.id LIMIT $3",
+            days,
+            dt.date(before_year, 1, 1),
+            pool,
+            *params,
+        )
+        if filters.words:
+            holds = text_matcher(filters.words)
+            rows = [r for r in rows if holds(f"{r['headline']}\n{r['summary'] or ''}")]
+        return [event_rows.brief(r) for r in rows[:limit]]
+
+    async def has_category(self, name: str) -> bool:
+        """Whether an event has exactly this category (case aside)."""
+        found = await self.db.fetchval(
+            f"SELECT 1 FROM events e WHERE {_CATEGORY_IS.format(1)}"
+            " AND e.category IS NOT NULL LIMIT 1",
+            name,
+        )
+        return found is not None
+
+    async def categories(self, text: str, *, limit: int = 25) -> list[str]:
+        """The portal's categories starting with (else holding) the text, for autocomplete."""
+        rows = await self.db.fetch(
+            "SELECT category FROM events WHERE category IS NOT NULL GROUP BY category"
+            ' ORDER BY count(*) DESC, category COLLATE "C"'
+        )
+        typed = fold_text(text)
+        names = [r[0] for r in rows]
+        starting = [n for n in names if fold_text(n).startswith(typed)]
+        holding = [n for n in names if typed in fold_text(n) and n not in starting]
+        return (starting + holding)[:limit]
+
+
+def _conditions(filters: DigestFilters, language: str, *, first: int) -> tuple[str, list[object]]:
+    """The filters but words as SQL over events e (words need the search syntax's matcher),
+    their parameters numbered from ``first``."""
+    conditions: list[str] = []
+    params: list[object] = []
+
+    def param(value: object) -> int:
+        params.append(value)
+        return first + len(params) - 1
+
+    if filters.entity_ids:
+        conditions.append(
+            "EXISTS (SELECT 1 FROM event_entities f WHERE f.event_id = e.id"
+            f" AND f.entity_id = ANY(${param(list(filters.entity_ids))}::bigint[]))"
+        )
+    if filters.category:
+        # A feed's categories are its items' entities; the portal's is the event's category.
+        conditions.append(
+            f"({_CATEGORY_IS.format(param(filters.category))} OR EXISTS (SELECT 1 FROM"
+            " event_entities f WHERE f.event_id = e.id AND f.entity_id IN"
+            " (SELECT COALESCE(canonical_id, id) FROM entities"
+            f" WHERE folded = ${param(fold(filters.category))})))"
+        )
+    if language != "all":
+        conditions.append(f"e.lang = ${param(language)}")
+    return " AND ".join(conditions), params

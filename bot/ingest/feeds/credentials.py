@@ -4,8 +4,9 @@ A private feed is added with its login in the URL (``https://alice:pw@host/feed.
 as Basic auth) or a token in its query string (``…/private.atom?token=…``). The URL itself
 is the operator's, stored and fetched as given; but whatever is shown of it (logs, stored
 failure reasons, ``feeds`` output) goes through :func:`masked` (or :func:`masked_in` for
-a text that quotes URLs), and links resolved against it go through
-:func:`without_credentials`, so that no member ever sees the login in an item's link.
+a text that quotes URLs), and the links of its document resolve against
+:func:`link_base` (and go through :func:`without_credentials`), so that no member ever sees
+the login or the token in an item's link.
 
 Both read the URL as text and never raise: a URL that does not parse is still masked.
 """
@@ -20,7 +21,7 @@ from yarl import URL
 
 from storage.redaction import MASK, mask_query, split_authority
 
-__all__ = ["masked", "masked_in", "without_credentials"]
+__all__ = ["link_base", "masked", "masked_in", "without_credentials"]
 
 # Query parameters whose value is a secret: their names folded (lower case, "-" as "_"),
 # exactly, or ending in one of the suffixes after "_" or nothing ("private_token",
@@ -92,3 +93,18 @@ def without_credentials(url: str) -> str:
     if not sep or not at:
         return url
     return scheme + sep + host + rest[end:]
+
+
+def link_base(url: str) -> str:
+    """What the links of the document at ``url`` resolve against: the URL without its login
+    and without its token-like query parameters. A link that is empty or only a fragment
+    ("#a1") keeps the base's query, so it would carry the operator's token to every member
+    who sees the item."""
+    bare = without_credentials(url)
+    address, hash_mark, fragment = bare.partition("#")
+    path, question, query = address.partition("?")
+    if not question:
+        return bare
+    kept = [item for item in query.split("&") if not _is_secret(item.partition("=")[0])]
+    query = "&".join(kept)
+    return path + (question + query if query else "") + hash_mark + fragment

@@ -14,8 +14,9 @@ What a news reader expects, whatever the format:
   the first sentence / first words of its summary; if it has no summary either, it is
   skipped too.
 * Duplicate identities within one document: the first occurrence wins.
-* A link never carries a login (``user:password@``): links are shown to everyone, and the
-  login of a private feed's URL is the fetch's alone.
+* A link never carries a login (``user:password@``), nor the token of the feed's URL (a
+  link "#a1" or "" resolves against the URL without it): links are shown to everyone, and
+  the login and token of a private feed's URL are the fetch's alone.
 """
 
 from __future__ import annotations

@@ -50,7 +50,7 @@ import feedparser
 from bot.ingest.feeds.addresses import _DEFAULT_MAX_BYTES, FetchPolicy
 from bot.ingest.feeds.charsets import charset_for_feedparser
 from bot.ingest.feeds.child import ChildCrashed, ChildTimeout, run_in_child
-from bot.ingest.feeds.credentials import without_credentials
+from bot.ingest.feeds.credentials import link_base
 from bot.ingest.feeds.discovery import _html_page
 from bot.ingest.feeds.entries import (
     ParsedFeed,
@@ -87,8 +87,9 @@ async def parse_feed(
     caller is cancelled) into cleaned entries.
 
     ``url`` is the final URL the body came from: relative links resolve against it (and
-    any xml:base), without its login (``user:password@``), which belongs to the fetch
-    alone: an item's link is shown to everyone. ``content_type`` is the response's Content-Type; its charset is used.
+    any xml:base), without its login (``user:password@``) and token-like query parameters
+    (``?token=…``), which belong to the fetch alone: an item's link is shown to everyone.
+    ``content_type`` is the response's Content-Type; its charset is used.
     ``max_bytes`` bounds decompressing a body that arrived still gzip-compressed.
     Raises FeedError("not_a_feed") when the bytes are not an RSS, Atom or JSON feed (for
     an HTML page, with the feeds it advertises in ``feed_links``), or FeedError("too_large")
@@ -117,8 +118,8 @@ async def parse_feed(
 def _parse_sync(body: bytes, url: str, content_type: str | None, max_bytes: int) -> ParsedFeed:
     notes: list[str] = []
     # What the entries' links resolve against: a link made of the fetched URL would carry
-    # its login to every member who sees the item.
-    base = without_credentials(url)
+    # its login or token to every member who sees the item.
+    base = link_base(url)
     body, reencoded = _prepare_body(body, max_bytes, notes)
     if _first_byte(body) in (b"{", b"["):
         # Judged by the bytes, not the Content-Type: servers label feeds with odd types.

@@ -11,6 +11,7 @@ from bot.errors import InvalidInput
 from bot.ingest.feeds.credentials import masked, masked_in
 from bot.ingest.feeds.entries import ParsedFeed
 from bot.ingest.feeds.errors import FeedError
+from storage.redaction import MASK
 
 MAX_NAME_CHARS: Final = 100
 
@@ -22,10 +23,25 @@ def check_feed_url(url: str) -> str:
     try:
         parsed = URL(text)
     except (ValueError, TypeError):
-        raise InvalidInput(f"{shown!r} is not a valid URL.") from None
+        raise InvalidInput(_not_a_url(text)) from None
     if parsed.scheme not in ("http", "https") or not parsed.host:
         raise InvalidInput(f"{shown!r} is not a feed URL: give an http:// or https:// address.")
     return text
+
+
+def _not_a_url(text: str) -> str:
+    """Why ``text`` is refused as a URL. A login holding a "/", "#" or "?" as typed is what
+    breaks a URL that has one ("alice:Zx/9+ab@host"): a URL reader ends the login there, so
+    all of it up to the last "@" is masked, not just what reads as a password."""
+    scheme, sep, rest = text.partition("://")
+    _, at, after = rest.rpartition("@")
+    if not sep or not at:
+        return f"{masked(text)[:200]!r} is not a valid URL."
+    shown = masked(f"{scheme}{sep}{MASK}{at}{after}")[:200]
+    return (
+        f"{shown!r} is not a valid URL: a '/', '#' or '?' in a user name or password must"
+        " be written %2F, %23 or %3F."
+    )
 
 
 def not_added(exc: FeedError, *, advertised: tuple[str, str] | None = None) -> str:

@@ -11,6 +11,7 @@ from email.utils import format_datetime
 import aiohttp
 import pytest
 
+from bot.errors import InvalidInput
 from bot.ingest.feeds.addresses import FetchPolicy
 from bot.render.embeds import source_lines
 from bot.services.feeds.rules import FeedRules
@@ -114,3 +115,64 @@ async def test_a_private_feed_s_items_link_to_their_pages_without_its_login(
     shown = "\n".join(source_lines(event))
     assert f"[Test Wire]({server.base_url}/news/harbour-strike)" in shown
     assert "alice" not in shown and not leaks(shown)
+
+
+ATOM = (
+    b"<?xml version='1.0' encoding='utf-8'?><feed xmlns='http://www.w3.org/2005/Atom'>"
+    b"<title>Members' wire</title><id>urn:wire</id><updated>2024-05-01T12:00:00Z</updated>"
+    b"<entry><id>urn:a1</id><title>Harbour strike ends after three weeks of talks</title>"
+    b"<link href='#harbour'/><updated>2024-05-01T12:00:00Z</updated></entry>"
+    b"<entry><id>urn:a2</id><title>Senate passes the railway budget after a long night</title>"
+    b"<link href=''/><updated>2024-05-01T11:00:00Z</updated></entry>"
+    b"</feed>"
+)
+
+
+@pytest.mark.parametrize("kind", ["rss", "atom"])
+async def test_items_linking_to_an_anchor_of_the_feed_show_no_token(
+    kind: str, storage: Storage, server: FeedServer, service: FeedService
+) -> None:
+    """Items whose link is only a fragment (`#harbour`) or empty (Atom's `<link href=''/>`)
+    point at the feed's own URL: their sources, shown to every member, name it without the
+    operator's login and token, and with the query parameters that are no secret."""
+    if kind == "rss":
+        body = rss(
+            *(
+                f"<item><guid>g{n}</guid><title>{title}</title><link>{link}</link>"
+                f"<pubDate>{format_datetime(NOW)}</pubDate></item>"
+                for n, title, link in (
+                    (1, "Harbour strike ends after three weeks of talks", "#harbour"),
+                    (2, "Senate passes the railway budget after a long night", "#"),
+                )
+            )
+        )
+        path = "private/feed.xml"
+    else:
+        body, path = ATOM, "private/feed.atom"
+    server.set_file(path, body)
+    added = await service.add_feed(private(server, path) + "&edition=uk", backfill=2)
+    links = []
+    for event_id in added.outcome.created:
+        event = await storage.events.get(event_id)
+        assert event is not None
+        shown = "\n".join(source_lines(event))
+        assert "alice" not in shown and not leaks(shown), shown
+        links.append(event.brief.url)
+    feed_url = f"{server.url(path)}?edition=uk"
+    assert sorted(links) == sorted([f"{feed_url}#harbour", feed_url]), links
+
+
+@pytest.mark.parametrize("password", ["Zx/9+ab", "pa#ss", "pa?ss"], ids=["slash", "hash", "q"])
+async def test_a_login_that_breaks_the_url_is_refused_unshown_saying_how_to_write_it(
+    password: str, storage: Storage, service: FeedService
+) -> None:
+    """A generated password holding a '/', '#' or '?', typed as is, breaks the URL: the
+    refusal, often pasted into a chat or an issue, shows none of the login, and says how
+    such a character is written."""
+    with pytest.raises(InvalidInput) as info:
+        await service.add_feed(f"https://alice:{password}@feeds.example/private.xml")
+    assert info.value.message == (
+        "'https://***@feeds.example/private.xml' is not a valid URL: a '/', '#' or '?' in a"
+        " user name or password must be written %2F, %23 or %3F."
+    )
+    assert await storage.feeds.list() == []

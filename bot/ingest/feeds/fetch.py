@@ -12,6 +12,8 @@
 * The body is read in chunks and abandoned as soon as it passes ``max_bytes`` (after
   gzip/deflate decoding, so a small compressed bomb is caught too). A Content-Length
   above the limit is refused before reading anything.
+* A body that does not decode in its Content-Encoding (a plain body labelled gzip, or br or
+  zstd, which are not asked for) is ``FeedError("not_a_feed")`` naming the encoding.
 * Cookies are not kept (one session serves unrelated sites) and proxy settings from
   the environment are ignored (with a proxy the resolver would vet the proxy's address,
   not the feed's).
@@ -20,6 +22,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import socket
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -146,7 +149,7 @@ def retry_after_seconds(value: str | None) -> float | None:
     if not value:
         return None
     text = value.strip()
-    if text.isdigit():
+    if text.isascii() and text.isdigit():  # not "²" nor other digits float() refuses
         return float(text)
     moment = _http_date(text)
     if moment is None:
@@ -289,18 +292,56 @@ async def fetch_feed(
     except aiohttp.InvalidURL as exc:
         raise FeedError("invalid_url", f"invalid URL {masked(str(exc.url))}") from exc
     except aiohttp.ClientError as exc:
-        # Disconnects, broken chunked/gzip framing, malformed HTTP, ...
+        encoding = _undecodable_encoding(exc)
+        if encoding is not None:
+            raise FeedError("not_a_feed", _encoding_reason(encoding)) from exc
+        # Disconnects, broken chunked framing, malformed HTTP, ...
         raise FeedError(
             "network",
-            f"connection to {current.host} failed: {type(exc).__name__}: {masked_in(str(exc))}",
+            f"connection to {current.host} failed: {type(exc).__name__}: {_one_line(exc)}",
         ) from exc
     except OSError as exc:
         refused = _find_refusal(exc)
         if refused is not None:
             raise _refused_address(f"{refused.strerror} ({masked(current)})") from exc
         raise FeedError(
-            "network", f"network error fetching {masked(current)}: {masked_in(str(exc))}"
+            "network", f"network error fetching {masked(current)}: {_one_line(exc)}"
         ) from exc
+
+
+# aiohttp's words for a body it cannot decode: "Can not decode content-encoding: gzip",
+# or "...: brotli (br). Please install `Brotli`" for one it was not asked for.
+_UNDECODABLE: Final = re.compile(
+    r"decode content-encoding:\s*([\w.-]+)(?:\s*\(([\w.-]+)\))?", re.IGNORECASE
+)
+_ASKED_ENCODINGS: Final = ("gzip", "deflate")
+
+
+def _undecodable_encoding(exc: aiohttp.ClientError) -> str | None:
+    """The Content-Encoding that aiohttp could not decode the body in, if that is what
+    ``exc`` (a payload or response error, or the error it wraps) says."""
+    if not isinstance(exc, aiohttp.ClientPayloadError | aiohttp.ClientResponseError):
+        return None
+    for error in (exc, exc.__cause__):
+        found = _UNDECODABLE.search(str(error)) if error is not None else None
+        if found:
+            return (found.group(2) or found.group(1)).lower()
+    return None
+
+
+def _encoding_reason(encoding: str) -> str:
+    if encoding in _ASKED_ENCODINGS:
+        return f"the body is labelled Content-Encoding: {encoding} but is not {encoding} data"
+    asked = " and ".join(_ASKED_ENCODINGS)
+    return (
+        f"the body is encoded as {encoding} (Content-Encoding), which was not asked for"
+        f" (only {asked})"
+    )
+
+
+def _one_line(exc: BaseException) -> str:
+    """An exception's text as a reason may hold it: its URLs masked, on one line."""
+    return " ".join(masked_in(str(exc)).split())
 
 
 def _next_hop(current: URL, location: str) -> URL:

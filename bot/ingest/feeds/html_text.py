@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import html.entities
 import re
 from html.parser import HTMLParser
 from typing import Final
@@ -52,7 +53,7 @@ _BLOCK_TAGS: Final = frozenset(
     ]
 )
 # Elements whose content is never text a reader sees.
-_SKIP_TAGS: Final = frozenset({"script", "style", "noscript", "template"})
+_SKIP_TAGS: Final = frozenset({"script", "style", "noscript", "template", "iframe"})
 # Characters that only get in the way in a one-line text: invisible format characters
 # (zero-width space, BOM, soft hyphen) are dropped; C0/C1 control characters become spaces
 # (they sometimes stand between words) and are then folded like any whitespace.
@@ -125,12 +126,18 @@ def html_to_text(s: str | None, *, max_chars: int | None = None) -> str:
 
 
 # Known HTML tag names: a text/plain title is only treated as HTML if it contains one, so
-# "x<y" or "Why <T> matters" survive while "<b>Breaking</b>" loses its markup.
+# "x<y" or "Why <T> matters" survive while "<b>Breaking</b>" loses its markup (and a
+# "<script>" its content).
 _LOOKS_LIKE_HTML: Final = re.compile(
-    r"</?(?:a|abbr|b|big|blockquote|br|cite|code|del|div|em|font|h[1-6]|hr|i|img|ins|li|"
-    r"ol|p|pre|q|s|small|span|strike|strong|sub|sup|table|td|th|tr|u|ul)\b[^<>]*>",
+    r"</?(?:a|abbr|b|big|blockquote|br|cite|code|del|div|em|font|h[1-6]|hr|i|iframe|img|"
+    r"ins|li|noscript|ol|p|pre|q|s|script|small|span|strike|strong|style|sub|sup|table|td|"
+    r"template|th|tr|u|ul)\b[^<>]*>",
     re.IGNORECASE,
 )
+# A named reference still there once the text is decoded, and not HTML's, is one no text
+# defines (an entity of the document's DTD that the parser dropped, as a billion laughs'
+# "&lol9;"); one glued to a word ("AT&T;") is left as written.
+_UNDEFINED_REFERENCE: Final = re.compile(r"(?<![0-9A-Za-z])&[A-Za-z][\w.-]*;")
 
 
 def _clean_text(
@@ -140,8 +147,15 @@ def _clean_text(
         return ""
     if content_type == "text/plain" and not _LOOKS_LIKE_HTML.search(value):
         # Plain text can still carry (often double-) escaped entities: "&amp;quot;".
-        return _fold(html.unescape(value))
-    return html_to_text(value, max_chars=max_chars)
+        text = _fold(html.unescape(value))
+    else:
+        text = html_to_text(value, max_chars=max_chars)
+    return _fold(_UNDEFINED_REFERENCE.sub(_undefined_dropped, text)) if "&" in text else text
+
+
+def _undefined_dropped(found: re.Match[str]) -> str:
+    # An HTML entity left over was escaped twice on purpose ("&amp;quot;"): kept.
+    return found.group(0) if found.group(0)[1:] in html.entities.html5 else ""
 
 
 _SENTENCE_END: Final = re.compile(r"[.!?…。！？]+[\"'”’»」』)\]）]*")

@@ -36,7 +36,8 @@ async def record_failure(
         first_parse = at
     wait = rules.backoff(failures)
     if retry_after is not None and retry_after > wait.total_seconds():
-        wait = min(dt.timedelta(seconds=retry_after), rules.backoff_cap)
+        # Capped as seconds: a server's huge Retry-After does not fit in a timedelta.
+        wait = dt.timedelta(seconds=min(retry_after, rules.backoff_cap.total_seconds()))
     next_poll_at = at + wait
     disabled: str | None = None
     if failures >= rules.disable_after_failures:

@@ -158,6 +158,10 @@ async def test_a_day_of_parse_failures_disables_and_success_resets(
         (429, "3600", dt.timedelta(hours=1)),  # longer than the backoff: waited out
         (503, "Wed, 01 Jan 2031 00:00:00 GMT", dt.timedelta(days=1)),  # years: the cap
         (503, "60", dt.timedelta(minutes=5)),  # shorter than the backoff: the backoff
+        # Too large for a timedelta (a broken or hostile server): the cap, not an error.
+        (503, "100000000000000", dt.timedelta(days=1)),
+        (503, "9" * 20, dt.timedelta(days=1)),
+        (503, "²", dt.timedelta(minutes=5)),  # a digit to str.isdigit, no number: unread
     ],
 )
 async def test_a_servers_retry_after_is_waited_out_up_to_a_day(
@@ -173,4 +177,36 @@ async def test_a_servers_retry_after_is_waited_out_up_to_a_day(
     feed = await add_unfetched(storage, server.url("busy.xml"))
     outcome = await service.poll_feed(feed, NOW)
     assert outcome.status == "failed" and outcome.error_kind == "http_status"
-    assert (await current(storage, feed)).next_poll_at == NOW + wait
+    row = await current(storage, feed)
+    assert (row.last_error or "").startswith(f"HTTP {status} ")
+    assert row.next_poll_at == NOW + wait
+
+
+@pytest.mark.parametrize(
+    ("encoding", "reason"),
+    [
+        ("gzip", "the body is labelled Content-Encoding: gzip but is not gzip data"),
+        (
+            "br",
+            "the body is encoded as br (Content-Encoding), which was not asked for"
+            " (only gzip and deflate)",
+        ),
+    ],
+)
+async def test_a_body_in_an_encoding_that_does_not_decode_is_named_so(
+    encoding: str, reason: str, storage: Storage, server: FeedServer, service: FeedService
+) -> None:
+    """A server that labels a plain body `Content-Encoding: gzip`, or answers in Brotli
+    that was not asked for: `feeds list` says so on one line, naming the encoding (not a
+    failed connection and an HTTP 400 nobody sent)."""
+    server.route(
+        "mislabelled.xml",
+        body=rss(*stories("s", 1)),
+        headers={"Content-Encoding": encoding},
+        conditional=False,
+    )
+    feed = await add_unfetched(storage, server.url("mislabelled.xml"))
+    outcome = await service.poll_feed(feed, NOW)
+    assert outcome.status == "failed" and outcome.error_kind == "not_a_feed"
+    row = await current(storage, feed)
+    assert (row.last_error_kind, row.last_error) == ("not_a_feed", reason)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
 
+import pytest
+
 from bot.ingest.feeds.entries import entry_identity
 from bot.ingest.feeds.parse import parse_feed
 from tests.bot.ingest.feeds.helpers import (
@@ -39,6 +41,44 @@ async def test_entity_html_cleanup_and_summary_cut() -> None:
     assert long.published is None
 
     assert plain.title == "Why x<y matters" and plain.summary == ""
+
+
+@pytest.mark.parametrize("tag", ["script", "style", "iframe", "noscript", "template"])
+async def test_a_script_in_a_title_is_not_the_headline(tag: str) -> None:
+    """`<title><![CDATA[<b>Headline</b>]]></title>` is read "Headline"; so is a title that
+    holds a script (or a style, an iframe…) before it: what such elements hold is never
+    a headline members read."""
+    body = rss(
+        f"<item><guid>g1</guid><title><![CDATA[<{tag}>alert(1)</{tag}>Headline]]></title></item>"
+    )
+    parsed = await parse_feed(body, url="https://example.org/feed.xml")
+    assert [entry.title for entry in parsed.entries] == ["Headline"]
+
+
+# A billion laughs: nine levels of entities, each ten of the one below.
+LAUGHS = "".join(
+    f'<!ENTITY lol{i} "{("&lol" + (str(i - 1) if i > 1 else "") + ";") * 10}">'
+    for i in range(1, 10)
+)
+
+
+async def test_an_entity_the_parser_drops_is_no_raw_reference_in_a_headline() -> None:
+    """A document declaring a billion laughs is read safely (the entities are dropped);
+    the headline that used one reads "Hello world", not "Hello &lol9; world", while text
+    that means an ampersand keeps it."""
+    body = (
+        '<?xml version="1.0" encoding="utf-8"?>'
+        f'<!DOCTYPE rss [<!ENTITY lol "lol">{LAUGHS}]><rss version="2.0"><channel>'
+        "<title>Wire</title><link>https://example.org/</link>"
+        "<item><guid>g1</guid><title>Hello &lol9; world</title></item>"
+        "<item><guid>g2</guid><title>AT&amp;T; Tom &amp;amp; Jerry &amp;amp;quot;</title></item>"
+        "</channel></rss>"
+    ).encode()
+    parsed = await parse_feed(body, url="https://example.org/feed.xml")
+    assert [entry.title for entry in parsed.entries] == [
+        "Hello world",
+        "AT&T; Tom & Jerry &quot;",
+    ]
 
 
 async def test_identity_rules_in_a_document() -> None:

@@ -287,6 +287,18 @@ class PortalRepository:
         ids = set(listings) | set(key_ids.values())
         rows = await conn.fetch("SELECT id FROM events WHERE date = $1 AND complete", date)
         ids.update(row[0] for row in rows)
+        # Events of the days either side citing a source of the page's (a feed's events
+        # dated at the feed's own offset): storage.portal_match decides which is the item.
+        urls = sorted({source.url for item in items for source in item.sources})
+        if urls:
+            rows = await conn.fetch(
+                "SELECT DISTINCT s.event_id FROM sources s JOIN events e ON e.id = s.event_id"
+                " WHERE s.url = ANY($1::text[]) AND NOT s.is_image AND e.complete"
+                " AND e.origin = 'feed' AND e.date = ANY($2::date[])",
+                urls,
+                [days[0], days[2]],
+            )
+            ids.update(row[0] for row in rows)
         events: dict[int, DayEvent] = {}
         wanted = sorted(ids)
         for row in await conn.fetch(

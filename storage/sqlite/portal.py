@@ -297,6 +297,17 @@ class PortalRepository:
             "SELECT id FROM events WHERE date = ? AND complete = 1", (date.isoformat(),)
         )
         ids.update(row[0] for row in rows)
+        # Events of the days either side citing a source of the page's (a feed's events
+        # dated at the feed's own offset): storage.portal_match decides which is the item.
+        urls = sorted({source.url for item in items for source in item.sources})
+        for chunk in chunked(urls):
+            rows = await conn.execute_fetchall(
+                "SELECT DISTINCT s.event_id FROM sources s JOIN events e ON e.id = s.event_id"
+                f" WHERE s.url IN ({placeholders(len(chunk))}) AND s.is_image = 0"
+                " AND e.complete = 1 AND e.origin = 'feed' AND e.date IN (?, ?)",
+                (*chunk, days[0], days[2]),
+            )
+            ids.update(row[0] for row in rows)
         events: dict[int, DayEvent] = {}
         for chunk in chunked(sorted(ids)):
             marks = placeholders(len(chunk))

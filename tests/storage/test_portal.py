@@ -6,7 +6,14 @@ from __future__ import annotations
 import datetime as dt
 
 from storage import Storage
-from storage.models import PageRecord, PortalItemRecord, PortalRevision, RelatedRecord, SourceRecord
+from storage.models import (
+    FeedItem,
+    PageRecord,
+    PortalItemRecord,
+    PortalRevision,
+    RelatedRecord,
+    SourceRecord,
+)
 from storage.portal_match import Candidate, Listing, match_items
 
 DAY = dt.date(2024, 1, 8)
@@ -304,6 +311,40 @@ async def test_an_item_moved_to_another_day_is_the_same_event(storage: Storage) 
     # Yesterday's page, read again without it, does not remove it: today's lists it.
     again = PortalRevision(yesterday, first.title, first.page_url, 3, NOW, ())
     assert (await storage.portal.apply_day("en", again, announce=True, now=NOW)).removed == []
+
+
+async def test_a_feed_s_event_of_the_next_day_citing_the_item_s_article_is_the_item(
+    storage: Storage,
+) -> None:
+    """AP's feed told it at 00:20 UTC on January 9; the portal's editors put it on January
+    8's page citing that article: one event, enriched, nothing new to announce."""
+    feed = await storage.feeds.add("https://apnews.com/feed", "AP", now=NOW)
+    told = await storage.feeds.record_success(
+        feed.id,
+        at=NOW,
+        next_poll_at=NOW,
+        etag=None,
+        last_modified=None,
+        items=[
+            FeedItem(
+                identity="ap-1",
+                key="2024/01/9/ecuador-s-president-declares",
+                date=DAY + dt.timedelta(days=1),
+                headline="Ecuador's president declares an internal armed conflict against 22 gangs",
+                summary="",
+                lang="en",
+                link="https://apnews.com/1",
+                entities=(),
+                announce=True,
+            )
+        ],
+        same_story=lambda *_: None,
+    )
+    assert told is not None
+    portal_item = item(HEADLINE, urls=("https://apnews.com/1",), entities=("Ecuador",))
+    outcome = await storage.portal.apply_day("en", revision(1, portal_item), announce=True, now=NOW)
+    assert outcome.created == [] and outcome.announced == []
+    assert outcome.updated == told.created
 
 
 def day_page(date: dt.date, number: int, *headlines: str) -> PortalRevision:

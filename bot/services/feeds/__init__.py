@@ -38,8 +38,9 @@ Never twice
     event is not this feed's alone (the archive or another feed told it) and is dated
     within two days (a link shared by several entries of one document, or a bare home
     page, is never trusted; the rules are storage.feed_steps'). Otherwise an entry whose
-    headline is nearly the same as an event's on the same UTC day (folded-token Jaccard
-    >= 0.8, at least four tokens) joins that event and adds its link as one more source.
+    headline is nearly the same as an event's of its day (folded-token Jaccard >= 0.8, at
+    least four tokens), or word for word an event's of the day before or after (a story
+    dated either side of midnight), joins that event and adds its link as one more source.
     Only otherwise is a new event made. The same link from two feeds is one source row:
     the URL is what a reader follows, and ``feed_entries`` records which feeds carried it.
 

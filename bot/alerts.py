@@ -30,9 +30,9 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
-import time
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from collections.abc import Awaitable, Callable
+from typing import Protocol
 
 import aiohttp
 import discord
@@ -63,21 +63,55 @@ DM_PAUSE_REASON = "Discord refused the direct message (your DMs are closed to Ch
 CLAIM_GRACE = dt.timedelta(minutes=5)
 
 
+# DM channels remembered by member (discord.py keeps only the last 128): an alert to a member
+# found here is one request, where opening the DM again would be a second.
+DM_CHANNELS_KEPT = 20_000
+
+
+class AlertingBot(Chronicle, Protocol):
+    """What alerts need of the bot besides its services' view: DMs opened from ids alone."""
+
+    async def create_dm(self, user: discord.abc.Snowflake, /) -> discord.DMChannel: ...
+
+    def get_partial_messageable(
+        self,
+        id: int,
+        *,
+        guild_id: int | None = None,
+        type: discord.ChannelType | None = None,
+    ) -> discord.PartialMessageable: ...
+
+
 def shard_watermark(shard: int, count: int) -> str:
     """The state key of a shard's watermark (a new shard count starts new ones)."""
     return f"{WATERMARK}.shard-{shard}-of-{count}"
 
 
 class AlertService:
-    def __init__(self, bot: Chronicle):
+    def __init__(self, bot: AlertingBot):
         self.bot = bot
         self._lock = asyncio.Lock()
         self.claim_grace = CLAIM_GRACE
-        # When a member was last found in a server; within one sweep, the members found gone
-        # and the subscriptions paused meanwhile, which their other alerts skip.
-        self._members: dict[tuple[int, int], float] = {}
+        # When a member was last found in a server (by the bot's clock); within one sweep,
+        # the members found gone and the subscriptions paused meanwhile, which their other
+        # alerts skip.
+        self._members: dict[tuple[int, int], dt.datetime] = {}
         self._left: set[tuple[int, int]] = set()
         self._dropped: set[int] = set()
+        # Each DM member's DM channel, the most recently used last.
+        self._dm_channels: OrderedDict[int, int] = OrderedDict()
+
+    def _forget_members_checked(self) -> None:
+        """Drop the members found longer ago than MEMBER_CHECK_EVERY: they are asked about
+        again anyway, and one who follows nothing any more would be kept for good."""
+        now = self.bot.clock()
+        self._members = {
+            key: found for key, found in self._members.items() if now - found <= MEMBER_CHECK_EVERY
+        }
+
+    def forget_guild(self, guild_id: int) -> None:
+        """Chronicle was removed from the server: nothing of its members is needed."""
+        self._members = {key: at for key, at in self._members.items() if key[0] != guild_id}
 
     def _watermarks(self) -> list[str]:
         """The state keys of this process's watermarks: one per shard it runs, or the one of
@@ -92,6 +126,7 @@ class AlertService:
         async with self._lock:  # a poll's sweep and the periodic one never overlap
             self._left.clear()
             self._dropped.clear()
+            self._forget_members_checked()
             sent = await self._retry_unsent()
             sent += await self._sweep()
             return sent + await self._sweep_corrected()
@@ -248,8 +283,8 @@ class AlertService:
             if key in self._left:
                 continue
             found = self._members.get(key)
-            now = time.monotonic()
-            if found is None or now - found > MEMBER_CHECK_EVERY.total_seconds():
+            now = self.bot.clock()
+            if found is None or now - found > MEMBER_CHECK_EVERY:
                 if not await self._is_member(*key):
                     self._members.pop(key, None)
                     self._left.add(key)
@@ -303,10 +338,8 @@ class AlertService:
         nonce = alert_nonce(target, events)
         try:
             if subscription.delivery == "dm":
-                user = self.bot.get_user(subscription.user_id) or await self.bot.fetch_user(
-                    subscription.user_id
-                )
-                await user.send(
+                dm = await self._dm_channel(subscription.user_id)
+                await dm.send(
                     embed=embed, allowed_mentions=discord.AllowedMentions.none(), nonce=nonce
                 )
             else:
@@ -328,6 +361,7 @@ class AlertService:
                     raise MissingPermissions(channel.id, ["Embed Links"])
         except (discord.Forbidden, discord.NotFound, MissingPermissions) as error:
             # Refused for good: settled, so that no sweep or restart sends it again.
+            self._dm_channels.pop(subscription.user_id, None)
             await repo.mark_failed(target, list(events))
             await self._refused(subscription, error)
             return False
@@ -344,6 +378,19 @@ class AlertService:
             return False
         await repo.mark_sent(target, list(events))
         return True
+
+    async def _dm_channel(self, user_id: int) -> discord.PartialMessageable:
+        """The member's DM channel, opened from their id alone the first time (Chronicle
+        has no members intent: discord.py knows no user to open it from)."""
+        channel_id = self._dm_channels.get(user_id)
+        if channel_id is None:
+            channel_id = (await self.bot.create_dm(discord.Object(user_id))).id
+            self._dm_channels[user_id] = channel_id
+            while len(self._dm_channels) > DM_CHANNELS_KEPT:
+                self._dm_channels.popitem(last=False)
+        else:
+            self._dm_channels.move_to_end(user_id)
+        return self.bot.get_partial_messageable(channel_id, type=discord.ChannelType.private)
 
     async def _refused(
         self, subscription: Subscription, error: discord.HTTPException | MissingPermissions

@@ -186,6 +186,7 @@ class ChronicleBot(commands.AutoShardedBot):
         subscriptions are removed, so that no member hears of it by DM any more, and its
         digests paused, as a deleted channel's are (`/digest set` resumes one, should
         Chronicle be invited back)."""
+        self.alerts.forget_guild(guild.id)
         try:
             removed = await self.storage.subscriptions.remove_guild(guild.id)
             paused = 0

@@ -187,6 +187,59 @@ async def test_closed_dms_pause_and_the_member_is_told_next_time(
         assert "You follow **Russia**" in (await subscribe(standin, BORIS, "Russia"))["content"]
 
 
+async def test_a_dm_alert_is_one_request_with_more_dm_members_than_discord_py_keeps(
+    standin: DiscordStandIn, wire: FeedServer, tmp_path: Path
+) -> None:
+    """More members follow by DM than discord.py keeps DM channels of (128): each one's
+    second alert is one request, the message. Chronicle neither asks Discord for the
+    member (it sees no members) nor opens their DM again, which made three requests of
+    each alert, out of the bot's 50 a second."""
+    members = [UserSpec(id=910_000 + n, username=f"member{n}") for n in range(140)]
+    async with running_bot(standin, tmp_path / "c.db", prepare=sample) as bot:
+        await bot.feeds.add_feed(wire.url("wire.xml"), name="Wire")
+        for member in members:
+            assert "follow" in (await subscribe(standin, member, "Russia"))["content"]
+        first = [("r-1", "Russia recalls its ambassador"), *OLD]
+        wire.set_file("wire.xml", wire_rss(first))
+        await poll(bot)
+        before = len(standin.requests)
+        wire.set_file("wire.xml", wire_rss([("r-2", "Russia reopens its embassy"), *first]))
+        await poll(bot)
+        second = standin.requests[before:]
+    for member in members:
+        alerts = dms_to(standin, member)
+        assert len(alerts) == 2 and "embassy" in alerts[1].json["embeds"][0]["description"]
+    assert not [f"{r.method} {r.path}" for r in second if r.path.startswith("/users/")]
+    sent = [r for r in second if r.method == "POST" and r.path.endswith("/messages")]
+    assert len(sent) == len(members)
+
+
+async def test_dms_closed_after_an_alert_pause_and_the_member_is_told(
+    standin: DiscordStandIn, wire: FeedServer, tmp_path: Path
+) -> None:
+    """Boris had an alert by DM, then closes his DMs: the next alert is refused, his DM
+    subscriptions are paused, and his next command tells him; Anna's alerts go on."""
+    async with running_bot(standin, tmp_path / "c.db", prepare=sample) as bot:
+        await bot.feeds.add_feed(wire.url("wire.xml"), name="Wire")
+        await subscribe(standin, ANNA, "Russia")
+        await subscribe(standin, BORIS, "Russia")
+        first = [("r-1", "Russia recalls its ambassador"), *OLD]
+        wire.set_file("wire.xml", wire_rss(first))
+        await poll(bot)
+        assert len(dms_to(standin, BORIS)) == 1
+
+        standin.block_dms(BORIS.id)
+        wire.set_file("wire.xml", wire_rss([("r-2", "Russia hosts talks"), *first]))
+        await poll(bot)
+        assert len(dms_to(standin, ANNA)) == 2 and len(dms_to(standin, BORIS)) == 1
+        (subscription,) = await bot.storage.subscriptions.for_member(DEFAULT_GUILD_ID, BORIS.id)
+        assert subscription.paused_reason and "DMs are closed" in subscription.paused_reason
+        handle = await standin.send_slash_command("about", user=BORIS)
+        await handle.response()
+        (notice,) = await handle.followups(count=1)
+        assert "paused" in notice.json["content"] and "Russia" in notice.json["content"]
+
+
 async def test_bulk_archive_import_sends_nothing(
     standin: DiscordStandIn, wire: FeedServer, tmp_path: Path
 ) -> None:

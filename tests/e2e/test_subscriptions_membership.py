@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from bot.alerts import MEMBER_CHECK_EVERY
 from tests.e2e.harness import ANNA, BORIS, FakeClock, dms_to, running_bot, sample
 from tests.e2e.news_channels_support import (
     GENERAL,
@@ -139,3 +140,47 @@ async def test_a_server_chronicle_was_removed_from_stops_its_alerts_and_digests(
         # maker about a "deleted" channel.
         assert not [r for r in standin.requests[before:] if str(NEWS) in r.path]
         assert dms_to(standin, DEFAULT_USER) == []
+
+
+async def test_members_found_are_forgotten_after_the_hour_and_with_their_server(
+    standin: DiscordStandIn,
+    wire: FeedServer,
+    clock: FakeClock,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Members who followed Russia for one event and unsubscribed, an hour or more apart:
+    Chronicle remembers finding in the server only those of the last hour (it asks again
+    after that anyway: Anna, who follows throughout, is asked once an hour), and nobody of
+    a server it was removed from. It used to remember every member it ever alerted."""
+    async with running_bot(standin, tmp_path / "c.db", prepare=sample, clock=clock) as bot:
+        await bot.feeds.add_feed(wire.url("wire.xml"), name="Wire")
+        await subscribe(standin, ANNA, "Russia", guild_id=DEFAULT_GUILD_ID)
+        items = list(OLD)
+        for wave in range(3):
+            members = [
+                UserSpec(id=900_000 + wave * 100 + n, username=f"m{wave}-{n}") for n in range(5)
+            ]
+            for member in members:
+                await subscribe(standin, member, "Russia", guild_id=DEFAULT_GUILD_ID)
+            items = [(f"w{wave}", f"Russia recalls its ambassador, wave {wave}"), *items]
+            await ingest(bot, clock, wire, items)
+            for member in members:
+                assert len(dms_to(standin, member)) == 1
+                handle = await standin.send_slash_command(
+                    "unsubscribe", {"entity": "Russia"}, user=member, guild_id=DEFAULT_GUILD_ID
+                )
+                assert "no longer follow" in (await handle.callback()).json["data"]["content"]
+            clock.set(clock() + MEMBER_CHECK_EVERY)
+        assert len(dms_to(standin, ANNA)) == 3
+        asked = standin.requests_to("GET", rf"/guilds/{DEFAULT_GUILD_ID}/members/{ANNA.id}")
+        assert len(asked) == 3
+        assert len(bot.alerts._members) <= 1 + len(members)
+
+        caplog.set_level(logging.INFO, logger="bot.client")
+        await standin.remove_guild(DEFAULT_GUILD_ID)
+        for _ in range(200):
+            if any("removed from guild" in r.getMessage() for r in caplog.records):
+                break
+            await asyncio.sleep(0.01)
+        assert not [key for key in bot.alerts._members if key[0] == DEFAULT_GUILD_ID]

@@ -102,6 +102,7 @@ async def respond(
         message = callback.resource if isinstance(callback.resource, discord.Message) else None
     if isinstance(reply.view, PagedView):
         reply.view.message = message
+        reply.view.keep()
 
 
 async def update(interaction: discord.Interaction, work: Awaitable[Reply]) -> None:
@@ -121,14 +122,19 @@ class PagedView(discord.ui.View):
     Only the person who asked can turn the pages; anyone can open an event from the menu,
     privately. The buttons carry the set's address, so they keep working after a restart
     and never time out; a set too long for an address (a long search) is kept in memory
-    under a token instead, and its buttons grey out after the bot's view timeout, so nobody
-    clicks a dead button.
+    under a token instead, once its message is sent, and its buttons grey out after the
+    bot's view timeout, so nobody clicks a dead button.
     """
 
     def __init__(self, bot: Chronicle, owner_id: int, pages: PageSet, number: int, current: Page):
         address = pages.address()
         kept = not fits_custom_id(page_turn_id(owner_id, LARGEST_PAGE, address))
         super().__init__(timeout=bot.view_timeout if kept else None)
+        if not kept:
+            # Its buttons are dynamic items that carry everything: stopped, the view is
+            # neither stored nor timed out by discord.py (which gives a private reply's
+            # view 15 minutes, then greys it out with an expired token).
+            self.stop()
         self.bot = bot
         self.owner_id = owner_id
         self.pages = pages
@@ -139,7 +145,6 @@ class PagedView(discord.ui.View):
         if kept:
             self.token = secrets.token_hex(8)
             address = f"{KEPT}:{pages.command}:{self.token}"
-            bot.kept_pages[self.token] = self
         self.address = address
         self._sync()
 
@@ -171,9 +176,17 @@ class PagedView(discord.ui.View):
     def reply(self) -> Reply:
         return Reply(embed=self.current.embed, view=self)
 
-    async def on_timeout(self) -> None:
+    def keep(self) -> None:
+        """Its message was sent: a set without an address is kept until the view times
+        out. (Kept before, a reply Discord refused would be kept for good: only a sent
+        message's view is timed out.)"""
         if self.token is not None:
-            self.bot.kept_pages.pop(self.token, None)
+            self.bot.kept_pages[self.token] = self
+
+    async def on_timeout(self) -> None:
+        if self.token is None:
+            return  # pages with an address never time out
+        self.bot.kept_pages.pop(self.token, None)
         for child in self.children:
             if isinstance(child, PageTurn | OpenEvent):
                 child.item.disabled = True

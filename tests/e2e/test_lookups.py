@@ -401,6 +401,27 @@ async def test_pages_grey_out_after_timeout(standin: DiscordStandIn, tmp_path: P
         await standin.wait_until(greyed, timeout=5, what="components greyed out")
 
 
+async def test_a_long_searchs_pages_discord_did_not_take_are_not_kept(tmp_path: Path) -> None:
+    """The answers to long searches came after Discord stopped waiting (10062 Unknown
+    interaction): nobody can see or turn their pages, and Chronicle lets them go. (It kept
+    every one for as long as it ran: only a sent message's pages ever timed out.)"""
+    async with (
+        DiscordStandIn(interaction_ack_timeout=0.0) as standin,  # every answer is late
+        running_bot(standin, tmp_path / "c.db", prepare=sample, view_timeout=0.3) as bot,
+    ):
+        handles = [
+            await standin.send_slash_command("search", {"query": f"Russia -{'x' * 60}{n}"})
+            for n in range(3)
+        ]
+        await standin.wait_until(
+            lambda: all(h.requests for h in handles), timeout=5, what="the answers"
+        )
+        await asyncio.sleep(0.6)  # twice the view timeout
+        assert [r.status for h in handles for r in h.requests] == [404, 404, 404]
+        assert bot.kept_pages == {}
+        assert not standin.internal_errors
+
+
 async def test_pages_whose_buttons_could_not_grey_out_say_they_expired(
     standin: DiscordStandIn, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:

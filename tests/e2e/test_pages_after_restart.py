@@ -4,10 +4,13 @@ privately that it expired), and the menu still opens the event it names."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import gc
 from pathlib import Path
 from typing import Any
 
+from bot.views import PagedView
 from storage import Storage
 from storage.keys import make_key
 from storage.models import PageRecord
@@ -36,6 +39,11 @@ def as_now(standin: DiscordStandIn, message: dict[str, Any]) -> dict[str, Any]:
 
 def select_of(message: dict[str, Any]) -> dict[str, Any]:
     return next(c for row in message["components"] for c in row["components"] if c["type"] == 3)
+
+
+def addressed_views() -> list[PagedView]:
+    """The pages in memory whose buttons carry their address (none is needed)."""
+    return [o for o in gc.get_objects() if isinstance(o, PagedView) and o.token is None]
 
 
 async def test_search_pages_turn_after_a_restart(standin: DiscordStandIn, tmp_path: Path) -> None:
@@ -89,6 +97,43 @@ async def test_related_pages_turn_after_a_restart(standin: DiscordStandIn, tmp_p
     assert turned.json["type"] == 7
     assert footer(turned).startswith("Page 2")
     assert data(turned)["embeds"][0]["description"].startswith("**11.**")
+
+
+async def test_private_related_pages_are_held_by_nothing_and_never_time_out(
+    standin: DiscordStandIn, tmp_path: Path
+) -> None:
+    """Related, clicked twenty times: each private answer's pages are addressed in their
+    buttons, so nothing of them stays in memory and no timer runs (discord.py gave each a
+    15-minute one, then greyed its buttons out, through a token Discord had just expired)."""
+    async with running_bot(standin, tmp_path / "c.db", prepare=sample):
+        card = await (await standin.send_slash_command("event", {"query": MOD_KEY})).response()
+        for _ in range(20):
+            related = await (await standin.click(card, button(card, "Related"))).response()
+            assert related["flags"] & EPHEMERAL and button(related, "Next")
+        await asyncio.sleep(0.2)
+        gc.collect()
+        timers = [t for t in asyncio.all_tasks() if "timeout_task" in t.get_coro().__qualname__]
+        assert (addressed_views(), timers) == ([], [])
+
+
+async def test_private_related_pages_are_never_greyed_out(
+    standin: DiscordStandIn, tmp_path: Path
+) -> None:
+    """Whatever discord.py's timers would do to a private Related answer, its buttons stay
+    live: they are never edited, and Next still turns the page."""
+    async with running_bot(standin, tmp_path / "c.db", prepare=sample):
+        card = await (await standin.send_slash_command("event", {"query": MOD_KEY})).response()
+        related = await (await standin.click(card, button(card, "Related"))).response()
+        before = len(standin.requests)
+        for view in addressed_views():
+            view._dispatch_timeout()  # what discord.py's 15-minute timer did
+        await asyncio.sleep(0.3)
+        assert not [r.path for r in standin.requests[before:] if r.method == "PATCH"]
+        now = as_now(standin, related)
+        buttons = [c for row in now["components"] for c in row["components"] if "label" in c]
+        assert [c["label"] for c in buttons if c.get("disabled")] == ["Previous"]  # page 1
+        turned = await (await standin.click(now, button(now, "Next"))).callback()
+        assert footer(turned).startswith("Page 2")
 
 
 async def test_onthisday_pages_turn_after_a_restart(

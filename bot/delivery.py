@@ -107,10 +107,19 @@ class DigestDelivery:
     async def run(self, digest_id: int, slot: str) -> str:
         """Post the digest's run for a slot, unless it was posted (or skipped) already.
         Returns what happened: sent, empty, already, paused, skipped, retrying, failed."""
+        outcome = await self._run(digest_id, slot)
+        if outcome not in ("retrying", "busy"):  # over: nothing of the run is kept
+            self._spared.pop((digest_id, slot), None)
+            self._stranded.discard((digest_id, slot))
+        return outcome
+
+    async def _run(self, digest_id: int, slot: str) -> str:
         digest = await self.storage.digests.get(digest_id)
         if digest is None:
             return "gone"
         if digest.paused:
+            if (existing := await self.storage.digests.run(digest.id, slot)) is not None:
+                await self._unstrand(digest, existing)  # resumed with the digest
             return "paused"
         if digest.every == "live":  # a retry: that run, then what arrived meanwhile
             return await self.run_live(digest, await self.waiting_since())

@@ -373,6 +373,31 @@ async def test_a_cloudflare_ban_at_digest_time_is_waited_out_and_the_digest_post
     assert "wait 3600 s" in line and "<html" not in line.lower() and len(line) < 400
 
 
+async def test_a_run_banned_past_its_day_is_skipped_and_nothing_of_it_kept(
+    cloudflare: CloudflareStandIn, tmp_path: Path
+) -> None:
+    """Cloudflare bans the bot for 23 hours, just as the daily digest is due, two
+    days running: each day's run is retried once the ban is over, its day past, and
+    skipped (the day after brings its own). Nothing of those runs stays in memory: the
+    attempts a ban spared each of them were kept for as long as the bot ran."""
+    clock = FakeClock(dt.datetime(2026, 6, 16, 8, 0, tzinfo=dt.UTC))
+    async with running_bot(cloudflare, tmp_path / "c.db", prepare=sample, clock=clock) as bot:
+        await digest_set(cloudflare, kind="onthisday", channel=NEWS, time="09:00", timezone="UTC")
+        digest_id = await only_digest(bot)
+        for day in ("2026-06-16", "2026-06-17"):
+            cloudflare.cloudflare_ban("POST", rf"/channels/{NEWS}/messages", retry_after=23 * 3600)
+            await fire(bot, clock, digest_id)
+            retry = bot.chronicle_scheduler.apscheduler.get_job(f"digest-retry:{digest_id}:{day}")
+            assert retry is not None
+            cloudflare.lift_ban()
+            clock.set(retry.trigger.run_date)
+            await retry.func(*retry.args)
+            run = await bot.storage.digests.run(digest_id, day)
+            assert run is not None and run.status == "skipped"
+        assert posts(cloudflare, NEWS) == []
+        assert bot.chronicle_scheduler.delivery._spared == {}
+
+
 class Died(Exception):
     """The process died here."""
 

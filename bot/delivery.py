@@ -41,6 +41,7 @@ from bot.failures import (
     CHANNEL_REFUSALS,
     ChannelRefused,
     MissingPermissions,
+    ban_wait,
     describe_error,
     discord_error_text,
     log_failure,
@@ -59,8 +60,6 @@ from storage.times import Clock, utc_now
 log = logging.getLogger(__name__)
 
 RETRY_DELAYS = (60.0, 300.0, 900.0)  # seconds before the 2nd, 3rd and 4th attempt
-# A 429 without Retry-After (it always has one) is waited out this long.
-BAN_WAIT = 900.0
 FORUM_TITLE_LIMIT = 100
 PREPARED_AT_ONCE = 64
 
@@ -410,7 +409,7 @@ class DigestDelivery:
         """A 429 that is not Discord's own JSON rate limit: Cloudflare banning the bot's
         address for a while. Every post of this process waits until its Retry-After; this
         run is retried then, the attempt not counted (the ban said nothing of the run)."""
-        wait = _retry_after(error)
+        wait = ban_wait(error)
         until = self.clock() + dt.timedelta(seconds=wait)
         self._held_until = max(until, self._held_until or until)
         key = (digest.id, slot)
@@ -591,13 +590,3 @@ async def _embeds_kept(
     with contextlib.suppress(discord.HTTPException, aiohttp.ClientError, TimeoutError):
         await message.delete()
     raise MissingPermissions(channel_id, ["Embed Links"])
-
-
-def _retry_after(error: discord.HTTPException) -> float:
-    """The seconds a 429 asked to wait (Retry-After), else BAN_WAIT."""
-    response = getattr(error, "response", None)
-    headers = getattr(response, "headers", None) or {}
-    try:
-        return max(1.0, float(headers.get("Retry-After", BAN_WAIT)))
-    except ValueError:
-        return BAN_WAIT

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import math
 
 import discord
 
@@ -18,6 +19,11 @@ from storage.redaction import clean_error_text
 # about one post (AutoMod blocking a word, say): that run is retried, the channel kept.
 CHANNEL_REFUSALS = frozenset({40067, 50024})
 THREAD_LOCKED = 160005  # Discord: the thread is locked (and Chronicle may not unlock it)
+# A 429 that is not Discord's own rate limit (a Cloudflare ban) is waited out for its
+# Retry-After: BAN_WAIT when it has none that reads as a number, BAN_WAIT_MOST at most (a
+# longer one is a mistake, and would overflow a date).
+BAN_WAIT = 900.0
+BAN_WAIT_MOST = 86_400.0
 
 
 def archive_failure(storage: Storage | None, exc: BaseException) -> Problem | None:
@@ -127,3 +133,15 @@ def way_out(error: Exception, channel: object, needed: str, several: bool) -> st
     if isinstance(error, MissingPermissions):
         needed = ", ".join(error.labels)
     return f"Give Chronicle {needed} there (or pick another channel), {resume}"
+
+
+def ban_wait(error: discord.HTTPException) -> float:
+    """The seconds a 429 that is not Discord's own rate limit asks to wait (Retry-After),
+    from a second to a day."""
+    response = getattr(error, "response", None)
+    headers = getattr(response, "headers", None) or {}
+    try:
+        wait = float(headers.get("Retry-After", BAN_WAIT))
+    except ValueError:
+        return BAN_WAIT
+    return min(max(1.0, wait), BAN_WAIT_MOST) if math.isfinite(wait) else BAN_WAIT

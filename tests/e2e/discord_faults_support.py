@@ -61,7 +61,7 @@ class CloudflareStandIn(DiscordStandIn):
         self.ban: tuple[str, re.Pattern[str], int] | None = None
         self.banned_hits: list[str] = []  # the requests the ban answered
 
-    def cloudflare_ban(self, method: str, path_regex: str, retry_after: int = 3600) -> None:
+    def cloudflare_ban(self, method: str, path_regex: str, retry_after: int | str = 3600) -> None:
         self.ban = (method, re.compile(path_regex), retry_after)
 
     def lift_ban(self) -> None:

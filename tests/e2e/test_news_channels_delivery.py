@@ -373,6 +373,29 @@ async def test_a_cloudflare_ban_at_digest_time_is_waited_out_and_the_digest_post
     assert "wait 3600 s" in line and "<html" not in line.lower() and len(line) < 400
 
 
+@pytest.mark.parametrize("retry_after", [10**12, "inf", "soon"])
+async def test_a_ban_s_retry_after_is_waited_a_day_at_most(
+    cloudflare: CloudflareStandIn, tmp_path: Path, retry_after: int | str
+) -> None:
+    """A proxy's Retry-After of 10**12 seconds (or none that reads as a number of seconds)
+    is waited out a day at most (or 15 minutes): it had overflowed the date, leaving the
+    run 'sending' with no retry, and the day's digest lost until a restart."""
+    clock = FakeClock(dt.datetime(2026, 6, 16, 8, 0, tzinfo=dt.UTC))
+    async with running_bot(cloudflare, tmp_path / "c.db", prepare=sample, clock=clock) as bot:
+        await digest_set(cloudflare, kind="onthisday", channel=NEWS, time="09:00", timezone="UTC")
+        digest_id = await only_digest(bot)
+        cloudflare.cloudflare_ban("POST", rf"/channels/{NEWS}/messages", retry_after=retry_after)
+        banned_at = await fire(bot, clock, digest_id)
+        retry = bot.chronicle_scheduler.apscheduler.get_job(f"digest-retry:{digest_id}:2026-06-16")
+        assert retry is not None
+        waited = retry.trigger.run_date - banned_at
+        assert waited == (
+            dt.timedelta(days=1) if retry_after == 10**12 else dt.timedelta(minutes=15)
+        )
+        (run,) = await bot.storage.digests.runs_for(digest_id)
+        assert run.status == "retrying"
+
+
 async def test_a_run_banned_past_its_day_is_skipped_and_nothing_of_it_kept(
     cloudflare: CloudflareStandIn, tmp_path: Path
 ) -> None:

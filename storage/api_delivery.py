@@ -153,14 +153,22 @@ class DigestRepository(Protocol):
         *,
         language: str,
         now: dt.datetime,
+        waiting_since: dt.datetime | None = None,
         batch: int = NEW_EVENTS_BATCH,
     ) -> AsyncIterator[list[NewEvent]]:
         """What a 'new' digest would cover now, a batch at a time: the existing digest's
-        new events, or (none yet) those of the last day that pass the filters."""
+        new events, or (none yet) those of the last day that pass the filters; portal items
+        found at or after ``waiting_since`` wait, as in new_event_batches."""
         ...
 
     async def new_events_for_preview(
-        self, digest: Digest | None, filters: DigestFilters, *, language: str, now: dt.datetime
+        self,
+        digest: Digest | None,
+        filters: DigestFilters,
+        *,
+        language: str,
+        now: dt.datetime,
+        waiting_since: dt.datetime | None = None,
     ) -> list[NewEvent]:
         """Every batch of preview_batches at once."""
         ...

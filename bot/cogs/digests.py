@@ -24,6 +24,7 @@ from bot.services.digests import (
     preview_content,
     resolve_filters,
 )
+from bot.services.wikipedia import portal_waiting_since
 from bot.timezones import (
     DEFAULT_TIMEZONE,
     parse_timezone,
@@ -438,6 +439,8 @@ class Digests(
                 now=now,
                 existing=existing,
                 server_language=server,
+                # As the digest itself would: portal items wait for the next poll.
+                waiting_since=await portal_waiting_since(storage, self.bot.settings, now),
             )
             if content.empty:
                 return Reply(content=f"Nothing would be posted now: {render.digest_text(content)}")

@@ -104,15 +104,18 @@ async def preview_content(
     now: dt.datetime,
     existing: Digest | None = None,
     server_language: str | None = None,
+    waiting_since: dt.datetime | None = None,
 ) -> DigestContent:
     """What a digest of this kind and filters would post now: on this day today, or the
     new events after the existing digest's last post (none yet: of the last day), as many
-    listed as its post lists. ``server_language``: what the server's /search reads."""
+    listed as its post lists, without the portal items found at or after ``waiting_since``
+    (they wait for the next poll, storage.news_rules). ``server_language``: what the
+    server's /search reads."""
     if kind == "onthisday":
         return await onthisday_content(storage, today, filters=filters, language=language)
     grouping = NewGrouping(items_for(existing.every) if existing else NEW_ITEMS)
     async for events in storage.digests.preview_batches(
-        existing, filters, language=language, now=now
+        existing, filters, language=language, now=now, waiting_since=waiting_since
     ):
         grouping.add(events)
     return grouping.content(search_for(filters, entity_names, server_language))

@@ -87,22 +87,28 @@ class DigestContentQueries:
         *,
         language: str,
         now: dt.datetime,
+        waiting_since: dt.datetime | None = None,
         batch: int = NEW_EVENTS_BATCH,
     ) -> AsyncIterator[list[NewEvent]]:
         """What a 'new' digest would cover now, a batch at a time: after its watermark, or
-        (no such digest yet) the events announced in the last day that pass the filters."""
+        (no such digest yet) the events announced in the last day that pass the filters;
+        either way without the portal items that wait (storage.news_rules)."""
         if digest is not None:
-            async for found in self.new_event_batches(digest, language=language, batch=batch):
+            async for found in self.new_event_batches(
+                digest, language=language, waiting_since=waiting_since, batch=batch
+            ):
                 yield found.events
             return
         after = 0
         while True:
             rows = await self.db.fetch(
-                "SELECT id FROM events WHERE announce AND added_at >= $1 AND id > $2"
-                " AND removed_at IS NULL ORDER BY id LIMIT $3",
+                "SELECT e.id FROM events e WHERE e.announce AND e.added_at >= $1 AND e.id > $2"
+                f" AND e.removed_at IS NULL AND NOT {WAITING_SQL.format('$4')}"
+                " ORDER BY e.id LIMIT $3",
                 now - dt.timedelta(days=1),
                 after,
                 batch,
+                waiting_since or NOTHING_WAITS,
             )
             yield await self._passing([r[0] for r in rows], filters, language)
             if len(rows) < batch:
@@ -110,12 +116,20 @@ class DigestContentQueries:
             after = rows[-1][0]
 
     async def new_events_for_preview(
-        self, digest: Digest | None, filters: DigestFilters, *, language: str, now: dt.datetime
+        self,
+        digest: Digest | None,
+        filters: DigestFilters,
+        *,
+        language: str,
+        now: dt.datetime,
+        waiting_since: dt.datetime | None = None,
     ) -> list[NewEvent]:
         """Every batch of preview_batches at once."""
         return [
             event
-            async for events in self.preview_batches(digest, filters, language=language, now=now)
+            async for events in self.preview_batches(
+                digest, filters, language=language, now=now, waiting_since=waiting_since
+            )
             for event in events
         ]
 

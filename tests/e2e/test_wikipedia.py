@@ -216,3 +216,45 @@ async def test_a_vandal_s_item_reverted_before_the_next_poll_is_never_announced(
         await bot.alerts.sweep()
         await bot.chronicle_scheduler.live.wait()
         assert len(dms_to(standin, ANNA)) == 1 and len(posts(standin, NEWS)) == 1
+
+
+async def test_the_preview_of_a_new_digest_leaves_out_the_portal_item_that_waits(
+    standin: DiscordStandIn, wiki: MediaWikiStandIn, tmp_path: Path
+) -> None:
+    """/digest preview shows what the digest would post now: a portal item waiting for the
+    next poll (perhaps a vandal's) is not in it, for the digest set or one not set yet;
+    after that poll, it is."""
+    clock = FakeClock(dt.datetime(2024, 1, 9, 12, 0, tzinfo=dt.UTC))
+    settings: dict[str, Any] = {
+        "wikipedia_api_url": wiki.api_url,
+        "wikipedia_contact": "ops@example.org",
+        "wikipedia_poll_minutes": 10,
+    }
+    manager = {"member_permissions": MANAGE_GUILD | 0x400 | 0x800}
+    async with running_bot(
+        standin, tmp_path / "c.db", prepare=sample, clock=clock, **settings
+    ) as bot:
+        await poll(bot, clock)  # the first poll: history
+        handle = await standin.send_slash_command(
+            "digest set", {"kind": "new", "channel": NEWS, "time": "18:00"}, **manager
+        )
+        await handle.callback()
+        wiki.set_page(
+            ENGLISH.title(TODAY),
+            TODAYS_PAGE.replace(";Law and crime\n", NEW_ITEM + ";Law and crime\n"),
+        )
+        await poll(bot, clock)
+
+        async def previews() -> list[str]:
+            shown = []
+            for options in ({"kind": "new"}, {"kind": "new", "entity": "Daniel Noboa"}):
+                handle = await standin.send_slash_command("digest preview", options, **manager)
+                data = (await handle.callback()).json["data"]
+                shown.append(data["content"] or data["embeds"][0]["description"])
+            return shown
+
+        for shown in await previews():
+            assert shown.startswith("Nothing would be posted now"), shown
+        await poll(bot, clock)
+        for shown in await previews():
+            assert "internal armed conflict" in shown, shown

@@ -75,3 +75,22 @@ async def test_a_new_digest_posts_what_follows_a_waiting_item_and_then_the_item(
     told = await storage.digests.new_events(digest, waiting_since=NEXT_POLL)
     assert [e.brief.id for e in told.events] == [portal]  # the others are not posted again
     assert told.covers_to == portal
+
+
+async def test_a_preview_leaves_out_the_portal_item_that_waits_as_the_digest_does(
+    storage: Storage, raw_sql: RawSQL
+) -> None:
+    """/digest preview shows what the digest would post now: not a portal item waiting for
+    the next poll, whether the digest exists or not yet; after that poll, the item too."""
+    digest = await make_digest(storage, every="live")
+    first, portal, later = await found_by_a_poll(storage, raw_sql)
+    # Found just before the poll: a digest not set yet previews the last day's events.
+    before = "'2026-12-07T11:59:00.000000Z'"
+    await raw_sql(f"UPDATE events SET added_at = {before} WHERE id <> ?", portal)
+    now = FOUND + dt.timedelta(minutes=1)
+    for existing in (digest, None):
+        for since, shown in ((FOUND, [first, later]), (NEXT_POLL, [first, portal, later])):
+            preview = await storage.digests.new_events_for_preview(
+                existing, digest.filters, language="all", now=now, waiting_since=since
+            )
+            assert [e.brief.id for e in preview] == shown, (existing, since)

@@ -13,7 +13,7 @@ from discord.ext import commands
 from bot import render
 from bot.choices import entity_choices, in_time
 from bot.client import ChronicleBot
-from bot.digests import local_today
+from bot.digests import known_zone, local_today
 from bot.errors import InvalidInput
 from bot.language import server_language
 from bot.permissions import Channel, missing_permissions
@@ -107,6 +107,29 @@ class Digests(
     async def _server_timezone(self, guild_id: int) -> str:
         return (await self.bot.storage.settings.get(guild_id)).timezone or DEFAULT_TIMEZONE
 
+    async def _kept_timezone(self, digest: Digest | None, guild_id: int) -> tuple[str, str | None]:
+        """The zone a digest keeps when none is typed: its own, else the server's, else UTC;
+        and the stored zone passed over because this machine's tzdata lacks it (a digest in
+        such a zone is never scheduled, bot.scheduler), or None."""
+        unknown = None
+        if digest is not None:
+            if known_zone(digest.timezone):
+                return digest.timezone, None
+            unknown = digest.timezone
+        server = await self._server_timezone(guild_id)
+        if known_zone(server):
+            return server, unknown
+        return DEFAULT_TIMEZONE, unknown or server
+
+    @staticmethod
+    def _unknown_zone_note(unknown: str | None, zone: str) -> str:
+        if unknown is None:
+            return ""
+        return (
+            f" The timezone {render.escape(unknown)} is unknown to this machine's timezone data,"
+            f" so {zone_label(zone)} is used instead."
+        )
+
     @app_commands.command(
         name="set",
         description="Post a digest to a channel: daily, hourly, or live as events arrive",
@@ -175,10 +198,11 @@ class Digests(
                 at = existing.time
             else:
                 at = self._time(often, time)
+            unknown = None
             if timezone:
                 zone = parse_timezone(timezone)
             else:
-                zone = existing.timezone if existing else await self._server_timezone(guild.id)
+                zone, unknown = await self._kept_timezone(existing, guild.id)
             missing = missing_permissions(channel, guild.me)
             if missing:
                 raise InvalidInput(
@@ -228,6 +252,7 @@ class Digests(
                 content=f"The **{kind}** digest{about} {verb} in {channel.mention}"
                 f" {self._schedule(digest)}{self._extras(digest)}."
                 + (f" Next: {render.discord_time(when, 'F')}." if when else "")
+                + self._unknown_zone_note(unknown, zone)
                 + (
                     f" Resumed too: {resumed} other digest{'s' if resumed > 1 else ''}"
                     f" paused in {channel.mention}."
@@ -427,7 +452,7 @@ class Digests(
             now = self.bot.clock()
             existing = await find_digest(storage, guild.id, kind=kind, filters=filters)
             # The day a digest would post is its own timezone's, not the server's.
-            zone = existing.timezone if existing else await self._server_timezone(guild.id)
+            zone, unknown = await self._kept_timezone(existing, guild.id)
             server = await server_language(storage, guild, guild.id)
             content = await preview_content(
                 storage,
@@ -442,11 +467,15 @@ class Digests(
                 # As the digest itself would: portal items wait for the next poll.
                 waiting_since=await portal_waiting_since(storage, self.bot.settings, now),
             )
+            note = self._unknown_zone_note(unknown, zone).strip()
             if content.empty:
-                return Reply(content=f"Nothing would be posted now: {render.digest_text(content)}")
+                return Reply(
+                    content=f"Nothing would be posted now: {render.digest_text(content)}"
+                    + (f"\n{note}" if note else "")
+                )
             first, *others = render.digest_messages(content)
             rest.extend(others)
-            return Reply(embeds=first.embeds)
+            return Reply(content=note or None, embeds=first.embeds)
 
         await respond(interaction, work(), ephemeral=True)
         # A post of several messages is previewed whole: the others follow, as privately.

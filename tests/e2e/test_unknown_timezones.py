@@ -16,6 +16,7 @@ from bot.scheduler import digest_job_id
 from storage import Storage
 from storage.models import PageRecord, SourceRecord
 from tests.e2e.harness import FakeClock, embed_of, fire, running_bot
+from tests.e2e.news_channels_support import MANAGER, digest_set
 from tests.e2e.standin.constants import DEFAULT_GUILD_ID
 from tests.e2e.standin.model import make_guild
 from tests.e2e.standin.server import DiscordStandIn
@@ -49,6 +50,12 @@ async def archive_and_digests(storage: Storage) -> None:
             now=NOW - dt.timedelta(days=30),
         )
     await storage.settings.set_timezone(DEFAULT_GUILD_ID, MISSING_ZONE)
+
+
+async def archive_and_digests_in_berlin(storage: Storage) -> None:
+    """As archive_and_digests, in a server whose timezone this machine knows."""
+    await archive_and_digests(storage)
+    await storage.settings.set_timezone(DEFAULT_GUILD_ID, "Europe/Berlin")
 
 
 @pytest.fixture
@@ -96,3 +103,63 @@ async def test_onthisday_in_a_server_whose_timezone_is_unknown_answers_for_utcs_
     assert any(
         MISSING_ZONE in r.getMessage() and "UTC is used" in r.getMessage() for r in caplog.records
     )
+
+
+async def test_setting_the_digest_again_without_a_timezone_gives_it_the_servers(
+    standin: DiscordStandIn, tmp_path: Path
+) -> None:
+    """The log said to set the digest's timezone again; a manager runs /digest set with a
+    new time and no timezone. The reply says the zone is unknown here and the server's is
+    used, and the digest posts at 10:00 in Berlin (it kept the zone and never posted)."""
+    clock = FakeClock(NOW)
+    async with running_bot(
+        standin, tmp_path / "c.db", prepare=archive_and_digests_in_berlin, clock=clock
+    ) as bot:
+        reply = await digest_set(standin, kind="onthisday", channel=GENERAL, time="10:00")
+        digests = {d.channel_id: d for d in await bot.storage.digests.all()}
+        fired = await fire(bot, clock, digests[GENERAL].id)
+    assert "every day at 10:00 (Europe/Berlin)" in reply
+    unknown = MISSING_ZONE.replace("_", "\\_")
+    assert f"The timezone {unknown} is unknown to this machine's timezone data" in reply
+    assert "so Europe/Berlin is used instead." in reply
+    assert fired == dt.datetime(2026, 6, 16, 8, tzinfo=dt.UTC)
+    (post,) = standin.requests_to("POST", rf"/channels/{GENERAL}/messages")
+    assert post.json["embeds"][0]["title"] == "On this day: June 16"
+
+
+async def test_setting_a_digest_in_a_server_whose_timezone_is_unknown_uses_utc(
+    standin: DiscordStandIn, tmp_path: Path
+) -> None:
+    """Neither the digest's zone nor the server's is known here: the digest is set in UTC,
+    the reply says so, and it is scheduled."""
+    clock = FakeClock(NOW)
+    async with running_bot(
+        standin, tmp_path / "c.db", prepare=archive_and_digests, clock=clock
+    ) as bot:
+        reply = await digest_set(standin, kind="onthisday", channel=GENERAL, time="10:00")
+        digests = {d.channel_id: d for d in await bot.storage.digests.all()}
+        jobs = {job.id for job in bot.chronicle_scheduler.apscheduler.get_jobs()}
+    assert "every day at 10:00 (UTC)" in reply and "so UTC is used instead." in reply
+    assert digests[GENERAL].timezone == "UTC"
+    assert digest_job_id(digests[GENERAL].id) in jobs
+
+
+async def test_the_preview_of_a_digest_whose_timezone_is_unknown_is_of_the_servers_day(
+    standin: DiscordStandIn, tmp_path: Path
+) -> None:
+    """At 23:30 UTC it is already June 17 in Berlin, the server's timezone: /digest preview
+    of the digest in the unknown zone shows June 17 (none of the archive's events), and
+    says whose day it took (it showed UTC's June 16)."""
+    clock = FakeClock(dt.datetime(2026, 6, 16, 23, 30, tzinfo=dt.UTC))
+    async with running_bot(
+        standin, tmp_path / "c.db", prepare=archive_and_digests_in_berlin, clock=clock
+    ) as bot:
+        (general, _) = sorted(await bot.storage.digests.all(), key=lambda d: d.id)
+        assert general.timezone == MISSING_ZONE  # the digest a preview of its kind shows
+        handle = await standin.send_slash_command(
+            "digest preview", {"kind": "onthisday"}, **MANAGER
+        )
+        data = (await handle.callback()).json["data"]
+    said, note = data["content"].split("\n")
+    assert said == "Nothing would be posted now: On this day: June 17: nothing to post."
+    assert note.endswith("so Europe/Berlin is used instead.")

@@ -99,6 +99,13 @@ class DigestDelivery:
             self.storage, self.bot.get_guild(digest.guild_id), digest.guild_id
         )
 
+    def forget(self, digest_id: int) -> None:
+        """The digest's runs will not be retried (removed, paused, unscheduled): the
+        attempts bans spared them go. (A run stranded by the archive stays known, for
+        whichever retry resumes it.)"""
+        for key in [key for key in self._spared if key[0] == digest_id]:
+            del self._spared[key]
+
     async def waiting_since(self) -> dt.datetime | None:
         """Portal items found at or after this wait (storage.news_rules)."""
         return await portal_waiting_since(self.storage, self.bot.settings, self.clock())

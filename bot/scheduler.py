@@ -162,6 +162,7 @@ class ChronicleScheduler:
                 f"digest-retry:{digest_id}:"
             ):
                 job.remove()
+        self.delivery.forget(digest_id)  # its retries are gone with the jobs
 
     def next_run_time(self, digest_id: int) -> dt.datetime | None:
         job = self.apscheduler.get_job(digest_job_id(digest_id))

@@ -27,6 +27,7 @@ from tests.e2e.harness import FakeClock, dms_to, fire, only_digest, running_bot,
 from tests.e2e.news_channels_support import (
     ANNOUNCEMENTS,
     FORUM,
+    MANAGER,
     NEWS,
     NEWS_ROLE,
     OLD,
@@ -418,6 +419,29 @@ async def test_a_run_banned_past_its_day_is_skipped_and_nothing_of_it_kept(
             run = await bot.storage.digests.run(digest_id, day)
             assert run is not None and run.status == "skipped"
         assert posts(cloudflare, NEWS) == []
+        assert bot.chronicle_scheduler.delivery._spared == {}
+
+
+async def test_a_digest_removed_while_its_run_waits_out_a_ban_leaves_nothing_of_it(
+    cloudflare: CloudflareStandIn, tmp_path: Path
+) -> None:
+    """A manager removes a digest whose run waits out a ban: its retry goes with it, and so
+    does what the ban spared the run (kept for as long as the bot ran, one more each ban)."""
+    clock = FakeClock(dt.datetime(2026, 6, 16, 8, 0, tzinfo=dt.UTC))
+    async with running_bot(cloudflare, tmp_path / "c.db", prepare=sample, clock=clock) as bot:
+        await digest_set(cloudflare, kind="onthisday", channel=NEWS, time="09:00", timezone="UTC")
+        digest_id = await only_digest(bot)
+        cloudflare.cloudflare_ban("POST", rf"/channels/{NEWS}/messages", retry_after=600)
+        await fire(bot, clock, digest_id)
+        assert bot.chronicle_scheduler.delivery._spared != {}
+        handle = await cloudflare.send_slash_command(
+            "digest remove", {"digest": str(digest_id)}, **MANAGER
+        )
+        assert "Removed" in (await handle.callback()).json["data"]["content"]
+        assert (
+            bot.chronicle_scheduler.apscheduler.get_job(f"digest-retry:{digest_id}:2026-06-16")
+            is None
+        )
         assert bot.chronicle_scheduler.delivery._spared == {}
 
 

@@ -541,7 +541,8 @@ async def test_an_english_headline_that_gives_a_name_in_characters_is_english_ne
     standin: DiscordStandIn, wire: FeedServer, clock: FakeClock, tmp_path: Path
 ) -> None:
     """A wire writes a name in characters too, as the BBC and Reuters do: an English server
-    gets the item; a Chinese headline that names people in Latin letters stays Chinese."""
+    gets the item; a Chinese headline that names people or brands in Latin letters stays
+    Chinese, however short."""
     async with running_bot(standin, tmp_path / "c.db", prepare=sample, clock=clock) as bot:
         await bot.feeds.add_feed(wire.url("wire.xml"), name="Wire")
         await digest_set(standin, kind="new", channel=NEWS, every="live")
@@ -549,6 +550,8 @@ async def test_an_english_headline_that_gives_a_name_in_characters_is_english_ne
             ("m-1", "China names Li Qiang (李强) as premier at the close of the congress"),
             ("m-2", "苹果CEO Tim Cook访华，会见国务院总理李强"),
             ("m-3", "Floods close the main road to the airport"),
+            ("m-4", "Apple CEO Tim Cook访华"),  # "... visits China"
+            ("m-5", "OpenAI发布GPT-5 Turbo"),  # "OpenAI releases ..."
             *OLD,
         ]
         await ingest(bot, clock, wire, items)

@@ -23,6 +23,14 @@ from storage.textindex import CJK_RUN, fold
 MAX_ENTITIES: Final = 25
 FUTURE_SLACK: Final = dt.timedelta(days=1)  # entries dated later than this are dated "now"
 _OTHER_WORD: Final = re.compile(r"[^\W\d_]+")  # a run of letters, CJK taken out first
+# What brackets or quotes hold: in an English headline, a name given in characters too.
+_ASIDE: Final = re.compile(
+    r"\([^()]*\)|（[^（）]*）|\[[^\[\]]*\]|【[^【】]*】|「[^「」]*」|『[^『』]*』|《[^《》]*》"
+    r"|“[^“”]*”|\"[^\"]*\""
+)
+# Words of other scripts a CJK character outweighs: a Chinese headline says in a character or
+# two what English says in words ("访华": visits China), beside the Latin names it gives.
+_CHARACTER_WEIGHT: Final = 2
 
 
 def feed_items(
@@ -112,16 +120,16 @@ def entry_texts(
 
 
 def _language(entry: FeedEntry) -> str:
-    """Chinese when the headline and summary are mostly in CJK characters, counted against
-    the words of other scripts (a character says about what a word does): an English
-    headline that gives a name in characters too, "China names Li Qiang (李强) as
-    premier", is English news."""
+    """Chinese when the headline and summary are mostly in CJK characters, each weighing
+    two words of other scripts, those in brackets or quotes left aside: an English headline
+    that gives a name in characters too, "China names Li Qiang (李强) as premier", is
+    English news; "Apple CEO Tim Cook访华" and "OpenAI发布GPT-5 Turbo" are Chinese."""
     text = f"{entry.title} {entry.summary}"
-    characters = sum(len(run) for run in CJK_RUN.findall(text))
-    if not characters:
+    if not CJK_RUN.search(text):
         return "en"
+    characters = sum(len(run) for run in CJK_RUN.findall(_ASIDE.sub(" ", text)))
     words = len(_OTHER_WORD.findall(CJK_RUN.sub(" ", text)))
-    return "zh" if characters >= words else "en"
+    return "zh" if characters * _CHARACTER_WEIGHT >= words else "en"
 
 
 def _entities(entry: FeedEntry, sections: set[str], matcher: EntityMatcher) -> tuple[str, ...]:

@@ -1,16 +1,43 @@
 """URLs as they may be shown in messages and logs, their secrets masked: a database's
 password (storage.postgres.db.redacted), a feed's login and tokens
-(bot.ingest.feeds.credentials). Read as text, never raising: a URL that does not parse is
-still masked. And the text of another service's error (clean_error_text), as notices, logs
-and the database may hold it."""
+(bot.ingest.feeds.credentials, by the rule of secret query parameters here, which the
+upgrade that takes a feed's token out of stored links reads too: storage.feed_links). Read
+as text, never raising: a URL that does not parse is still masked. And the text of another
+service's error (clean_error_text), as notices, logs and the database may hold it."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
 from typing import Final
+from urllib.parse import unquote_plus
 
 MASK: Final = "***"
+# Query parameters whose value is a secret: their names folded (lower case, "-" as "_"),
+# exactly, or ending in one of the suffixes after "_" or nothing ("private_token",
+# "apikey", "client_secret").
+SECRET_NAMES: Final = frozenset(
+    {
+        "auth",
+        "credential",
+        "credentials",
+        "hash",
+        "hmac",
+        "key",
+        "pass",
+        "passwd",
+        "password",
+        "pwd",
+        "secret",
+        "session",
+        "sessionid",
+        "sid",
+        "sig",
+        "signature",
+        "token",
+    }
+)
+SECRET_SUFFIXES: Final = ("token", "key", "secret", "password", "signature", "auth")
 ERROR_TEXT_LIMIT: Final = 200
 # A credential header as a proxy's error page may echo the request's: "Authorization: Bot x".
 _CREDENTIAL_HEADER = re.compile(
@@ -82,3 +109,35 @@ def mask_query(tail: str, is_secret: Callable[[str], bool]) -> str:
         name, equals, value = item.partition("=")
         items.append(f"{name}={MASK}" if equals and value and is_secret(name) else item)
     return f"{path}?{'&'.join(items)}{hash_mark}{fragment}"
+
+
+def is_secret_name(name: str) -> bool:
+    """Whether a query parameter of this name (as written in a URL) holds a secret."""
+    folded = unquote_plus(name).strip().lower().replace("-", "_")
+    return folded in SECRET_NAMES or folded.endswith(SECRET_SUFFIXES)
+
+
+def secret_values(url: str) -> frozenset[str]:
+    """The values of the URL's secret query parameters, unquoted: the same whichever way a
+    URL parser wrote them again ("ab%2Fcd" or "ab/cd", "a b" or "a+b")."""
+    query = url.partition("#")[0].partition("?")[2]
+    return frozenset(
+        unquote_plus(value)
+        for name, _, value in (item.partition("=") for item in query.split("&"))
+        if value and is_secret_name(name)
+    )
+
+
+def without_secret_values(url: str, secrets: frozenset[str]) -> str | None:
+    """The URL without its secret query parameters if one of them carries one of
+    ``secrets`` (as :func:`secret_values` reads them), everything else kept as written, the
+    fragment too; None if none does."""
+    address, hash_mark, fragment = url.partition("#")
+    path, question, query = address.partition("?")
+    if not question or not secrets:
+        return None
+    items = [(item, *item.partition("=")) for item in query.split("&")]
+    if not any(is_secret_name(n) and v and unquote_plus(v) in secrets for _, n, _, v in items):
+        return None
+    kept = "&".join(item for item, name, _, _ in items if not is_secret_name(name))
+    return path + (question + kept if kept else "") + hash_mark + fragment

@@ -70,12 +70,17 @@ def migrations() -> list[tuple[int, str, str]]:
 
 async def _after_migration(conn: Connection, version: int) -> None:
     """What a migration needs done in Python after its SQL, in its transaction
-    (storage.postgres.reindex)."""
+    (storage.postgres.reindex, storage.postgres.feed_links)."""
     if version == 17:
         # Imported here: the re-indexing builds on the modules built on this one.
         from storage.postgres.reindex import index_hangul_again
 
         await index_hangul_again(conn)
+    elif version == 18:
+        # Imported here too: the step builds on this module.
+        from storage.postgres.feed_links import clean_feed_links
+
+        await clean_feed_links(conn)
 
 
 def chunked(items: Sequence[Any], size: int = BATCH) -> Iterable[Sequence[Any]]:

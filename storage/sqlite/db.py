@@ -121,6 +121,15 @@ def migrations() -> list[tuple[int, str, str]]:
     return found
 
 
+async def _after_migration(conn: aiosqlite.Connection, version: int) -> None:
+    """What a migration needs done in Python after its SQL, in its transaction."""
+    if version == 24:
+        # Imported here: the step builds on this module.
+        from storage.sqlite.feed_links import clean_feed_links
+
+        await clean_feed_links(conn)
+
+
 def chunked(items: Sequence[Any], size: int = MAX_PARAMS) -> Iterable[Sequence[Any]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
@@ -255,10 +264,10 @@ class Database:
                 await conn.executescript(
                     "BEGIN IMMEDIATE;\n"
                     "INSERT INTO schema_migrations(version, name, applied_at)"
-                    f" VALUES ({version}, '{name}', strftime('%Y-%m-%dT%H:%M:%SZ', 'now'));\n"
-                    + sql
-                    + "\nCOMMIT;"
+                    f" VALUES ({version}, '{name}', strftime('%Y-%m-%dT%H:%M:%SZ', 'now'));\n" + sql
                 )
+                await _after_migration(conn, version)
+                await conn.execute("COMMIT")
             except sqlite3.Error as exc:
                 if conn.in_transaction:
                     await conn.execute("ROLLBACK")

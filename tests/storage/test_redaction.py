@@ -3,7 +3,13 @@ what a proxy echoes of the request, or a ban page, never reaches a notice whole.
 
 from __future__ import annotations
 
-from storage.redaction import ERROR_TEXT_LIMIT, MASK, clean_error_text
+from storage.redaction import (
+    ERROR_TEXT_LIMIT,
+    MASK,
+    clean_error_text,
+    secret_values,
+    without_secret_values,
+)
 
 TOKEN = "MTE4.secret-token.part"
 
@@ -37,3 +43,21 @@ def test_long_text_is_one_line_cut_short() -> None:
     assert cleaned.startswith("line one line two x") and cleaned.endswith("…")
     assert len(cleaned) == ERROR_TEXT_LIMIT
     assert TOKEN not in clean_error_text("z" * 195 + TOKEN, [TOKEN])
+
+
+def test_a_link_loses_the_secrets_of_its_feed_however_they_are_written() -> None:
+    """A link carrying a feed's token, written again by a URL parser, is found by the
+    token's value and loses its secret parameters, the rest kept as written."""
+    secrets = secret_values("https://a.example/f?edition=uk&Api-Key=ab%2Fcd%3D%3D&token=a b")
+    assert secrets == {"ab/cd==", "a b"}
+    assert (
+        without_secret_values("https://a.example/f?edition=uk&api-key=ab/cd%3D%3D#top", secrets)
+        == "https://a.example/f?edition=uk#top"
+    )
+    assert without_secret_values("https://b.example/x?token=a+b&sig=1", secrets) == (
+        "https://b.example/x"
+    )
+    # Another token, or the value under a name that holds no secret: not the feed's.
+    assert without_secret_values("https://b.example/x?token=other", secrets) is None
+    assert without_secret_values("https://b.example/x?q=a+b", secrets) is None
+    assert without_secret_values("https://b.example/x#token=a+b", secrets) is None

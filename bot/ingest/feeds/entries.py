@@ -34,6 +34,7 @@ from urllib.parse import urljoin, urlsplit
 
 from bot.ingest.feeds.credentials import without_credentials
 from bot.ingest.feeds.html_text import _clean_text, cut_at_sentence
+from storage.redaction import without_secret_values
 
 __all__ = ["FeedEntry", "ParsedFeed", "entry_identity"]
 
@@ -200,17 +201,23 @@ def _categories(entry: Mapping[str, Any]) -> list[str]:
 
 
 def _build_entries(
-    raw_entries: Iterable[Mapping[str, Any]], base_url: str, notes: list[str]
+    raw_entries: Iterable[Mapping[str, Any]],
+    base_url: str,
+    notes: list[str],
+    secrets: frozenset[str] = frozenset(),
 ) -> list[FeedEntry]:
     """The document's entries by the rules above; what the operator should know of them
-    (a GUID that identifies nothing) is added to ``notes``."""
+    (a GUID that identifies nothing) is added to ``notes``. ``secrets``: the values of the
+    feed URL's token-like parameters, which no item's link keeps."""
     prepared: list[tuple[Mapping[str, Any], str | None, str | None]] = []
     for raw in raw_entries:
         guid = raw.get("id") if isinstance(raw.get("id"), str) else None
         link = _absolute_link(raw.get("link"), base_url)
         if link is not None:
-            # A login in an item's link (an xml:base that carries one) is shown to everyone.
+            # A login in an item's link (an xml:base that carries one) is shown to everyone,
+            # and so is the feed's token a private feed writes into its items' links.
             link = without_credentials(link)
+            link = without_secret_values(link, secrets) or link
         prepared.append((raw, guid.strip() if guid else None, link))
     # A GUID that entries differing in link or title share identifies none of them; the
     # same entry repeated whole (an identical copy) keeps it, and collapses below.

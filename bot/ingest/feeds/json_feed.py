@@ -24,7 +24,9 @@ from bot.ingest.feeds.html_text import _clean_text
 _JSON_FEED_VERSIONS: Final = ("https://jsonfeed.org/version/", "http://jsonfeed.org/version/")
 
 
-def _parse_json_feed(body: bytes, url: str, notes: list[str]) -> ParsedFeed:
+def _parse_json_feed(
+    body: bytes, url: str, notes: list[str], secrets: frozenset[str] = frozenset()
+) -> ParsedFeed:
     try:
         text = body.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -58,7 +60,7 @@ def _parse_json_feed(body: bytes, url: str, notes: list[str]) -> ParsedFeed:
     if skipped:
         what = "not a JSON object" if skipped == 1 else "not JSON objects"
         notes.append(f"skipped {skipped} of the {len(items)} items: {what}")
-    entries = _build_entries(raw_entries, url, notes)
+    entries = _build_entries(raw_entries, url, notes, secrets)
     return ParsedFeed(
         title=_clean_text(_json_text(doc, "title"), "text/plain") or None,
         link=_absolute_link(doc.get("home_page_url"), url),

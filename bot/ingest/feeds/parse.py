@@ -62,6 +62,7 @@ from bot.ingest.feeds.errors import FeedError
 from bot.ingest.feeds.fetch import _format_size
 from bot.ingest.feeds.html_text import _clean_text
 from bot.ingest.feeds.json_feed import _parse_json_feed
+from storage.redaction import secret_values
 
 __all__ = ["parse_feed"]
 
@@ -120,10 +121,11 @@ def _parse_sync(body: bytes, url: str, content_type: str | None, max_bytes: int)
     # What the entries' links resolve against: a link made of the fetched URL would carry
     # its login or token to every member who sees the item.
     base = link_base(url)
+    secrets = secret_values(url)  # a private feed's items may carry its token in their links
     body, reencoded = _prepare_body(body, max_bytes, notes)
     if _first_byte(body) in (b"{", b"["):
         # Judged by the bytes, not the Content-Type: servers label feeds with odd types.
-        return _parse_json_feed(body, base, notes)
+        return _parse_json_feed(body, base, notes, secrets)
 
     charset: str | None = "utf-8"
     if not reencoded:
@@ -167,7 +169,7 @@ def _parse_sync(body: bytes, url: str, content_type: str | None, max_bytes: int)
         notes.append(_describe_exception(bozo_exc))
     feed_meta: Mapping[str, Any] = result.get("feed") or {}
     title = _clean_text(feed_meta.get("title"), _detail_type(feed_meta, "title_detail"))
-    entries = _build_entries(raw_entries, base, notes)
+    entries = _build_entries(raw_entries, base, notes, secrets)
     return ParsedFeed(
         title=title or None,
         link=_absolute_link(feed_meta.get("link"), base),

@@ -162,6 +162,26 @@ async def test_items_linking_to_an_anchor_of_the_feed_show_no_token(
     assert sorted(links) == sorted([f"{feed_url}#harbour", feed_url]), links
 
 
+async def test_items_whose_links_carry_the_feed_s_token_show_none(
+    storage: Storage, server: FeedServer, service: FeedService
+) -> None:
+    """A private feed that writes its reader's token into every item's link (as private
+    podcast and paywall feeds do): the links shown to every member keep the rest of their
+    address, not the token."""
+    body = rss(
+        f"<item><guid>g1</guid><title>Harbour strike ends after three weeks of talks</title>"
+        f"<link>{server.url('story/1')}?token={TOKEN}&amp;ref=feed</link>"
+        f"<pubDate>{format_datetime(NOW)}</pubDate></item>"
+    )
+    server.set_file("private/feed.xml", body)
+    added = await service.add_feed(private(server, "private/feed.xml"), backfill=1)
+    (event_id,) = added.outcome.created
+    event = await storage.events.get(event_id)
+    assert event is not None
+    assert event.brief.url == f"{server.url('story/1')}?ref=feed"
+    assert not leaks("\n".join(source_lines(event)))
+
+
 @pytest.mark.parametrize("password", ["Zx/9+ab", "pa#ss", "pa?ss"], ids=["slash", "hash", "q"])
 async def test_a_login_that_breaks_the_url_is_refused_unshown_saying_how_to_write_it(
     password: str, storage: Storage, service: FeedService

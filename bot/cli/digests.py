@@ -10,6 +10,7 @@ from bot.cli.output import print_json, text_width
 from bot.config import Settings
 from bot.services import lookups
 from bot.services.digests import preview_content, resolve_filters
+from bot.services.wikipedia import portal_waiting_since
 from storage import Storage
 
 
@@ -30,6 +31,8 @@ async def cmd_digest_preview(args: argparse.Namespace, settings: Settings, stora
         language=args.language,
         today=lookups.parse_date(args.date) if args.date else now.date(),
         now=now,
+        # What the bot's digests would leave out (storage.news_rules), as the bot sees it.
+        waiting_since=await portal_waiting_since(storage, settings, now),
     )
     if args.json:
         print_json(

@@ -208,10 +208,14 @@ def _build_entries(
 ) -> list[FeedEntry]:
     """The document's entries by the rules above; what the operator should know of them
     (a GUID that identifies nothing) is added to ``notes``. ``secrets``: the values of the
-    feed URL's token-like parameters, which no item's link keeps."""
+    feed URL's token-like parameters, which no item's link or identity keeps."""
     prepared: list[tuple[Mapping[str, Any], str | None, str | None]] = []
     for raw in raw_entries:
         guid = raw.get("id") if isinstance(raw.get("id"), str) else None
+        if guid:
+            # A permalink GUID may carry the token too; the entry's identity keeps none (as
+            # the upgrade that took it out of stored identities left them).
+            guid = without_secret_values(guid, secrets) or guid
         link = _absolute_link(raw.get("link"), base_url)
         if link is not None:
             # A login in an item's link (an xml:base that carries one) is shown to everyone,

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 
-from storage.api_delivery import NEW_EVENTS_BATCH
+from storage.digest_reading import NewEventsReading
 from storage.digest_rules import RECENT_EVENTS_KEPT, RECENT_EVENTS_SECONDS, WORDS_POOL_FACTOR
 from storage.matching import text_matcher
-from storage.models import NO_FILTERS, Digest, DigestFilters, EventBrief, NewEvent, NewEvents
-from storage.news_rules import NOTHING_WAITS, WAITING_SQL, announced
+from storage.models import NO_FILTERS, Digest, DigestFilters, EventBrief, NewEvent
+from storage.news_rules import NOTHING_WAITS, WAITING_SQL
 from storage.onthisday_rules import month_days
 from storage.postgres import event_rows
 from storage.postgres.db import Database
@@ -23,115 +23,40 @@ from storage.textindex import fold, fold_text
 _CATEGORY_IS = 'lower(e.category COLLATE "C") = lower(${} COLLATE "C")'
 
 
-class DigestContentQueries:
+class DigestContentQueries(NewEventsReading):
     """The reading half of the digests' repository (storage.postgres.digests)."""
 
     db: Database
     _recent: dict[int, tuple[float, NewEvent]]  # id -> (expires, event)
 
-    async def new_event_batches(
-        self,
-        digest: Digest,
-        *,
-        language: str = "all",
-        waiting_since: dt.datetime | None = None,
-        batch: int = NEW_EVENTS_BATCH,
-    ) -> AsyncIterator[NewEvents]:
-        """Announceable events after the digest's watermark, not yet delivered to it, that
-        pass its filters and do not wait (storage.news_rules), read `batch` at a time to
-        the newest; each batch's covers_to is how far a watermark may go once it and those
-        before it are covered (past the ones that did not pass, short of the first that
-        waits). At least one batch, maybe empty."""
-        after, held = digest.last_event_id, None
-        while True:
-            rows = await self.db.fetch(
-                f"SELECT e.id, {WAITING_SQL.format('$4')} FROM events e"
-                " WHERE e.announce AND e.id > $1 AND e.removed_at IS NULL AND NOT EXISTS"
-                " (SELECT 1 FROM deliveries d WHERE d.target = $2 AND d.event_id = e.id)"
-                " ORDER BY e.id LIMIT $3",
-                after,
-                f"digest:{digest.id}",
-                batch,
-                waiting_since or NOTHING_WAITS,
-            )
-            found = announced([(r[0], r[1]) for r in rows], after)
-            if held is None and found.settled_through < found.read_through:
-                held = found.settled_through  # the first that waits holds every later batch
-            events = await self._passing(found.ready, digest.filters, language)
-            yield NewEvents(events, found.settled_through if held is None else held)
-            if len(rows) < batch:
-                return
-            after = found.read_through
+    async def _announced_rows(
+        self, digest: Digest, after: int, batch: int, waiting_since: dt.datetime | None
+    ) -> list[tuple[int, bool]]:
+        rows = await self.db.fetch(
+            f"SELECT e.id, {WAITING_SQL.format('$4')} FROM events e"
+            " WHERE e.announce AND e.id > $1 AND e.removed_at IS NULL AND NOT EXISTS"
+            " (SELECT 1 FROM deliveries d WHERE d.target = $2 AND d.event_id = e.id)"
+            " ORDER BY e.id LIMIT $3",
+            after,
+            f"digest:{digest.id}",
+            batch,
+            waiting_since or NOTHING_WAITS,
+        )
+        return [(r[0], r[1]) for r in rows]
 
-    async def new_events(
-        self,
-        digest: Digest,
-        *,
-        language: str = "all",
-        waiting_since: dt.datetime | None = None,
-    ) -> NewEvents:
-        """Every batch of new_event_batches at once."""
-        events: list[NewEvent] = []
-        covers_to = digest.last_event_id
-        async for found in self.new_event_batches(
-            digest, language=language, waiting_since=waiting_since
-        ):
-            events += found.events
-            covers_to = found.covers_to
-        return NewEvents(events, covers_to)
-
-    async def preview_batches(
-        self,
-        digest: Digest | None,
-        filters: DigestFilters,
-        *,
-        language: str,
-        now: dt.datetime,
-        waiting_since: dt.datetime | None = None,
-        batch: int = NEW_EVENTS_BATCH,
-    ) -> AsyncIterator[list[NewEvent]]:
-        """What a 'new' digest would cover now, a batch at a time: after its watermark, or
-        (no such digest yet) the events announced in the last day that pass the filters;
-        either way without the portal items that wait (storage.news_rules)."""
-        if digest is not None:
-            async for found in self.new_event_batches(
-                digest, language=language, waiting_since=waiting_since, batch=batch
-            ):
-                yield found.events
-            return
-        after = 0
-        while True:
-            rows = await self.db.fetch(
-                "SELECT e.id FROM events e WHERE e.announce AND e.added_at >= $1 AND e.id > $2"
-                f" AND e.removed_at IS NULL AND NOT {WAITING_SQL.format('$4')}"
-                " ORDER BY e.id LIMIT $3",
-                now - dt.timedelta(days=1),
-                after,
-                batch,
-                waiting_since or NOTHING_WAITS,
-            )
-            yield await self._passing([r[0] for r in rows], filters, language)
-            if len(rows) < batch:
-                return
-            after = rows[-1][0]
-
-    async def new_events_for_preview(
-        self,
-        digest: Digest | None,
-        filters: DigestFilters,
-        *,
-        language: str,
-        now: dt.datetime,
-        waiting_since: dt.datetime | None = None,
-    ) -> list[NewEvent]:
-        """Every batch of preview_batches at once."""
-        return [
-            event
-            async for events in self.preview_batches(
-                digest, filters, language=language, now=now, waiting_since=waiting_since
-            )
-            for event in events
-        ]
+    async def _recent_ids(
+        self, since: dt.datetime, after: int, batch: int, waiting_since: dt.datetime | None
+    ) -> list[int]:
+        rows = await self.db.fetch(
+            "SELECT e.id FROM events e WHERE e.announce AND e.added_at >= $1 AND e.id > $2"
+            f" AND e.removed_at IS NULL AND NOT {WAITING_SQL.format('$4')}"
+            " ORDER BY e.id LIMIT $3",
+            since,
+            after,
+            batch,
+            waiting_since or NOTHING_WAITS,
+        )
+        return [r[0] for r in rows]
 
     async def _passing(
         self, ids: Sequence[int], filters: DigestFilters, language: str

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 
-from storage.api_delivery import NEW_EVENTS_BATCH
+from storage.digest_reading import NewEventsReading
 from storage.digest_rules import RECENT_EVENTS_KEPT, RECENT_EVENTS_SECONDS, WORDS_POOL_FACTOR
 from storage.matching import text_matcher
-from storage.models import NO_FILTERS, Digest, DigestFilters, EventBrief, NewEvent, NewEvents
-from storage.news_rules import NOTHING_WAITS, WAITING_SQL, announced
+from storage.models import NO_FILTERS, Digest, DigestFilters, EventBrief, NewEvent
+from storage.news_rules import NOTHING_WAITS, WAITING_SQL
 from storage.onthisday_rules import month_days
 from storage.sqlite import event_rows
 from storage.sqlite.db import Database, chunked, placeholders
@@ -20,116 +20,35 @@ from storage.textindex import fold, fold_text
 from storage.times import to_timestamp
 
 
-class DigestContentQueries:
+class DigestContentQueries(NewEventsReading):
     """The reading half of the digests' repository (storage.sqlite.digests)."""
 
     db: Database
     _recent: dict[int, tuple[float, NewEvent]]  # id -> (expires, event)
 
-    async def new_event_batches(
-        self,
-        digest: Digest,
-        *,
-        language: str = "all",
-        waiting_since: dt.datetime | None = None,
-        batch: int = NEW_EVENTS_BATCH,
-    ) -> AsyncIterator[NewEvents]:
-        """Announceable events after the digest's watermark, not yet delivered to it, that
-        pass its filters and do not wait (storage.news_rules), read `batch` at a time to
-        the newest; each batch's covers_to is how far a watermark may go once it and those
-        before it are covered (past the ones that did not pass, short of the first that
-        waits). At least one batch, maybe empty."""
-        after, held = digest.last_event_id, None
-        while True:
-            rows = await self.db.fetchall(
-                f"SELECT e.id, {WAITING_SQL.format('?')} FROM events e"
-                " INDEXED BY events_announced"
-                " WHERE e.announce = 1 AND e.id > ? AND e.removed_at IS NULL AND NOT EXISTS"
-                " (SELECT 1 FROM deliveries d WHERE d.target = ? AND d.event_id = e.id)"
-                " ORDER BY e.id LIMIT ?",
-                (
-                    to_timestamp(waiting_since or NOTHING_WAITS),
-                    after,
-                    f"digest:{digest.id}",
-                    batch,
-                ),
-            )
-            found = announced([(r[0], bool(r[1])) for r in rows], after)
-            if held is None and found.settled_through < found.read_through:
-                held = found.settled_through  # the first that waits holds every later batch
-            events = await self._passing(found.ready, digest.filters, language)
-            yield NewEvents(events, found.settled_through if held is None else held)
-            if len(rows) < batch:
-                return
-            after = found.read_through
+    async def _announced_rows(
+        self, digest: Digest, after: int, batch: int, waiting_since: dt.datetime | None
+    ) -> list[tuple[int, bool]]:
+        rows = await self.db.fetchall(
+            f"SELECT e.id, {WAITING_SQL.format('?')} FROM events e"
+            " INDEXED BY events_announced"
+            " WHERE e.announce = 1 AND e.id > ? AND e.removed_at IS NULL AND NOT EXISTS"
+            " (SELECT 1 FROM deliveries d WHERE d.target = ? AND d.event_id = e.id)"
+            " ORDER BY e.id LIMIT ?",
+            (to_timestamp(waiting_since or NOTHING_WAITS), after, f"digest:{digest.id}", batch),
+        )
+        return [(r[0], bool(r[1])) for r in rows]
 
-    async def new_events(
-        self,
-        digest: Digest,
-        *,
-        language: str = "all",
-        waiting_since: dt.datetime | None = None,
-    ) -> NewEvents:
-        """Every batch of new_event_batches at once."""
-        events: list[NewEvent] = []
-        covers_to = digest.last_event_id
-        async for found in self.new_event_batches(
-            digest, language=language, waiting_since=waiting_since
-        ):
-            events += found.events
-            covers_to = found.covers_to
-        return NewEvents(events, covers_to)
-
-    async def preview_batches(
-        self,
-        digest: Digest | None,
-        filters: DigestFilters,
-        *,
-        language: str,
-        now: dt.datetime,
-        waiting_since: dt.datetime | None = None,
-        batch: int = NEW_EVENTS_BATCH,
-    ) -> AsyncIterator[list[NewEvent]]:
-        """What a 'new' digest would cover now, a batch at a time: after its watermark, or
-        (no such digest yet) the events announced in the last day that pass the filters;
-        either way without the portal items that wait (storage.news_rules)."""
-        if digest is not None:
-            async for found in self.new_event_batches(
-                digest, language=language, waiting_since=waiting_since, batch=batch
-            ):
-                yield found.events
-            return
-        since, after = to_timestamp(now - dt.timedelta(days=1)), 0
-        waits = to_timestamp(waiting_since or NOTHING_WAITS)
-        while True:
-            rows = await self.db.fetchall(
-                "SELECT e.id FROM events e WHERE e.announce = 1 AND e.added_at >= ?"
-                f" AND e.id > ? AND e.removed_at IS NULL AND NOT {WAITING_SQL.format('?')}"
-                " ORDER BY e.id LIMIT ?",
-                (since, after, waits, batch),
-            )
-            yield await self._passing([r[0] for r in rows], filters, language)
-            if len(rows) < batch:
-                return
-            after = rows[-1][0]
-
-    async def new_events_for_preview(
-        self,
-        digest: Digest | None,
-        filters: DigestFilters,
-        *,
-        language: str,
-        now: dt.datetime,
-        waiting_since: dt.datetime | None = None,
-    ) -> list[NewEvent]:
-        """Every batch of preview_batches at once."""
-        return [
-            event
-            async for events in self.preview_batches(
-                digest, filters, language=language, now=now, waiting_since=waiting_since
-            )
-            for event in events
-        ]
+    async def _recent_ids(
+        self, since: dt.datetime, after: int, batch: int, waiting_since: dt.datetime | None
+    ) -> list[int]:
+        rows = await self.db.fetchall(
+            "SELECT e.id FROM events e WHERE e.announce = 1 AND e.added_at >= ?"
+            f" AND e.id > ? AND e.removed_at IS NULL AND NOT {WAITING_SQL.format('?')}"
+            " ORDER BY e.id LIMIT ?",
+            (to_timestamp(since), after, to_timestamp(waiting_since or NOTHING_WAITS), batch),
+        )
+        return [r[0] for r in rows]
 
     async def _passing(
         self, ids: Sequence[int], filters: DigestFilters, language: str

@@ -6,7 +6,9 @@ Each item is matched to at most one event, in this order:
 1. the same key (the date and the slug of the headline, as the archive names events; an
    older key of the event counts);
 2. a shared source URL, on the same day, or on the day before or after for a feed's event
-   no page listed (a feed and the page date one story either side of midnight); the most
+   no page listed whose headline shares some words with the item's
+   (``ADJACENT_SHARED_SIMILARITY``: a feed and the page date one story either side of
+   midnight, while a live blog is cited on consecutive days for several stories); the most
    shared first, then an event a page listed before, then the most similar headline. A
    URL that several items of the page cite (a live blog) tells nothing;
 3. a similar headline (folded-token Jaccard): at least ``EDIT_SIMILARITY`` against an
@@ -32,6 +34,9 @@ from fractions import Fraction
 from storage.textindex import NEAR_DUPLICATE, at_least_as_similar, headline_tokens
 
 EDIT_SIMILARITY = Fraction(3, 5)
+# A source shared with a feed's event of the day either side names the item's story only
+# with some words in common too: a live blog cited on consecutive days names several.
+ADJACENT_SHARED_SIMILARITY = Fraction(1, 5)
 MIN_TOKENS = 3  # shorter headlines are too generic to tell an edit from another item
 
 
@@ -113,6 +118,8 @@ def match_items(items: Sequence[Listing], candidates: Sequence[Candidate]) -> di
             similarity = _similarity(
                 mine[index], tokens[candidate.event_id], Fraction(0) if shared else bar
             )
+            if shared and not same_day and (similarity or 0) < ADJACENT_SHARED_SIMILARITY:
+                shared = 0  # a live blog or a home page another day's story cites too
             if shared:
                 shared_pairs.append(
                     (

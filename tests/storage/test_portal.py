@@ -161,7 +161,9 @@ def test_an_item_moved_to_the_next_day_needs_the_same_story_bar() -> None:
 
 def test_a_source_one_item_cites_finds_a_feed_s_event_of_the_day_either_side() -> None:
     """A feed dates the story it tells at its own offset, the page at the portal's: the
-    article the feed's event cites is the item's, a day apart, whatever the words."""
+    article the feed's event cites is the item's, a day apart, told in other words. A
+    live blog cited for another story of the day either side is not: an unrelated feed
+    event would have taken the item in, and its story never been told."""
     url = "https://apnews.com/ecuador-conflict"
     cites = item("Daniel Noboa says Ecuador is in an internal armed conflict", urls=(url,))
     feed_text = "Ecuador's president declares an internal armed conflict against 22 gangs"
@@ -174,6 +176,11 @@ def test_a_source_one_item_cites_finds_a_feed_s_event_of_the_day_either_side() -
     far = DAY + dt.timedelta(days=2)
     feed = candidate(8, feed_text, urls=(url,), listed=False, from_feed=True, date=far)
     assert match([cites], [feed]) == {}
+    live = "https://www.bbc.com/news/live/world"
+    quake = "Rescuers search the rubble after a strong earthquake strikes western Japan"
+    next_day = DAY + dt.timedelta(days=1)
+    feed = candidate(9, quake, urls=(live,), listed=False, from_feed=True, date=next_day)
+    assert match([item(HEADLINE, urls=(live,))], [feed]) == {}
 
 
 TOLL = "The death toll from the 2023 Turkey–Syria earthquakes rises to {}."
@@ -317,7 +324,8 @@ async def test_a_feed_s_event_of_the_next_day_citing_the_item_s_article_is_the_i
     storage: Storage,
 ) -> None:
     """AP's feed told it at 00:20 UTC on January 9; the portal's editors put it on January
-    8's page citing that article: one event, enriched, nothing new to announce."""
+    8's page, in other words, citing that article: one event, enriched, nothing new to
+    announce."""
     feed = await storage.feeds.add("https://apnews.com/feed", "AP", now=NOW)
     told = await storage.feeds.record_success(
         feed.id,
@@ -330,7 +338,7 @@ async def test_a_feed_s_event_of_the_next_day_citing_the_item_s_article_is_the_i
                 identity="ap-1",
                 key="2024/01/9/ecuador-s-president-declares",
                 date=DAY + dt.timedelta(days=1),
-                headline="Ecuador's president declares an internal armed conflict against 22 gangs",
+                headline="Ecuador's president declares a state of emergency as a gang boss flees",
                 summary="",
                 lang="en",
                 link="https://apnews.com/1",

@@ -100,11 +100,11 @@ class DigestDelivery:
         )
 
     def forget(self, digest_id: int) -> None:
-        """The digest's runs will not be retried (removed, paused, unscheduled): the
-        attempts bans spared them go. (A run stranded by the archive stays known, for
-        whichever retry resumes it.)"""
+        """The digest was removed, its runs never to be retried: the attempts bans spared
+        them go, and so do its runs stranded by the archive."""
         for key in [key for key in self._spared if key[0] == digest_id]:
             del self._spared[key]
+        self._stranded = {key for key in self._stranded if key[0] != digest_id}
 
     async def waiting_since(self) -> dt.datetime | None:
         """Portal items found at or after this wait (storage.news_rules)."""

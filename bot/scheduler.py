@@ -162,7 +162,11 @@ class ChronicleScheduler:
                 f"digest-retry:{digest_id}:"
             ):
                 job.remove()
-        self.delivery.forget(digest_id)  # its retries are gone with the jobs
+
+    def forget_digest(self, digest_id: int) -> None:
+        """A removed digest: its jobs, and what this process kept of its runs."""
+        self.unschedule_digest(digest_id)
+        self.delivery.forget(digest_id)
 
     def next_run_time(self, digest_id: int) -> dt.datetime | None:
         job = self.apscheduler.get_job(digest_job_id(digest_id))

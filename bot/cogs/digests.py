@@ -411,7 +411,7 @@ class Digests(
                     " /digest remove offers, or see /digest list."
                 )
             await self.bot.storage.digests.remove(found.id)
-            self.bot.chronicle_scheduler.unschedule_digest(found.id)
+            self.bot.chronicle_scheduler.forget_digest(found.id)
             return Reply(content=f"Removed the {self._name(found, interaction.guild)} digest.")
 
         await respond(interaction, work(), ephemeral=True)

@@ -445,6 +445,29 @@ async def test_a_digest_removed_while_its_run_waits_out_a_ban_leaves_nothing_of_
         assert bot.chronicle_scheduler.delivery._spared == {}
 
 
+async def test_a_live_run_banned_twice_keeps_what_the_bans_spared_it(
+    cloudflare: CloudflareStandIn, wire: FeedServer, clock: FakeClock, tmp_path: Path
+) -> None:
+    """A live digest's run meets the ban again at its retry: it still waits to be retried,
+    and the attempts both bans spared it are still not counted (its retry's rescheduling
+    had let them go, so that an ordinary failure after the ban gave the run up sooner)."""
+    async with running_bot(cloudflare, tmp_path / "c.db", prepare=sample, clock=clock) as bot:
+        await bot.feeds.add_feed(wire.url("wire.xml"), name="Wire")
+        await digest_set(cloudflare, kind="new", channel=NEWS, every="live")
+        digest_id = await only_digest(bot)
+        cloudflare.cloudflare_ban("POST", rf"/channels/{NEWS}/messages", retry_after=600)
+        await ingest(bot, clock, wire, [("m-1", "Russia and Ukraine agree a ceasefire"), *OLD])
+        delivery = bot.chronicle_scheduler.delivery
+        (key,) = delivery._spared
+        retry = bot.chronicle_scheduler.apscheduler.get_job(f"digest-retry:{digest_id}:{key[1]}")
+        assert retry is not None and delivery._spared[key] == 1
+        clock.set(retry.trigger.run_date)
+        await retry.func(*retry.args)
+        run = await bot.storage.digests.run(digest_id, key[1])
+        assert run is not None and run.status == "retrying"
+        assert delivery._spared == {key: 2}
+
+
 class Died(Exception):
     """The process died here."""
 

@@ -42,7 +42,7 @@ from bot.context import Chronicle
 from bot.failures import MissingPermissions, describe_error
 from bot.nonces import alert_nonce
 from bot.permissions import blanks_embeds, pinging_only
-from bot.services.wikipedia import portal_waiting_since
+from bot.services.portal_news import portal_waiting_since
 from storage.ledgers import ALERTS_PRUNED_THROUGH
 from storage.models import Match, Subscription
 

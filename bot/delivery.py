@@ -52,7 +52,7 @@ from bot.nonces import digest_part_nonce
 from bot.pacing import PostPacer
 from bot.permissions import blanks_embeds, pinging_only
 from bot.services.digests import describe_filters
-from bot.services.wikipedia import portal_waiting_since
+from bot.services.portal_news import portal_waiting_since
 from storage import Storage
 from storage.models import Digest, DigestRun
 from storage.times import Clock, utc_now

@@ -10,7 +10,7 @@ from bot.cli.output import print_json, text_width
 from bot.config import Settings
 from bot.services import lookups
 from bot.services.digests import preview_content, resolve_filters
-from bot.services.wikipedia import portal_waiting_since
+from bot.services.portal_news import portal_waiting_since
 from storage import Storage
 
 

@@ -24,7 +24,7 @@ from bot.services.digests import (
     preview_content,
     resolve_filters,
 )
-from bot.services.wikipedia import portal_waiting_since
+from bot.services.portal_news import portal_waiting_since
 from bot.timezones import (
     DEFAULT_TIMEZONE,
     parse_timezone,

@@ -78,8 +78,6 @@ log = logging.getLogger(__name__)
 
 BACKOFF = FeedRules()  # failures wait as a feed's do: 5 minutes, doubling, up to a day
 FLOOD_CAP = 20  # a poll's revision with more new events than this is history
-# How long a portal item waits at most for a poll to read its page again (portal_waiting_since).
-WAITING_AT_MOST = dt.timedelta(hours=1)
 CATCH_UP_DAYS = 14  # the most days a poll reads (after an outage); the rest need a pull
 UNREAD_LOOKBACK_DAYS = 90  # status looks for days left unread among this many recent days
 Progress = Callable[[int, int], None]
@@ -532,25 +530,6 @@ async def portal_status(
         days=await storage.portal.days(wiki, limit=days),
         unread=sorted(unread),
     )
-
-
-async def portal_waiting_since(
-    storage: Storage, settings: Settings, now: dt.datetime
-) -> dt.datetime | None:
-    """While the bot polls the portal, its items found at or after this (the start of the
-    last poll that read it) are not told yet (storage.news_rules): the next poll reads their
-    page again first, and a vandal's item reverted meanwhile is removed, not announced. Not
-    after WAITING_AT_MOST without a poll that read it (the wiki down): then they are told
-    unread again, rather than have every alert sweep read all that came since."""
-    if not settings.wikipedia_poll_minutes:
-        return None
-    wiki = EDITIONS[settings.wikipedia_language].language
-    since = (await storage.portal.poll_state(wiki)).last_success_at
-    if since is None or now - since > WAITING_AT_MOST + dt.timedelta(
-        minutes=settings.wikipedia_poll_minutes
-    ):
-        return None
-    return since
 
 
 def wikipedia_policy(settings: Settings) -> FetchPolicy:

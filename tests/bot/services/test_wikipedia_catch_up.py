@@ -13,13 +13,12 @@ import pytest
 
 from bot.config import Settings
 from bot.ingest.portal import ENGLISH, PortalDay, parse_day
+from bot.services.portal_news import WAITING_AT_MOST, portal_waiting_since
 from bot.services.wikipedia import (
     CATCH_UP_DAYS,
     FLOOD_CAP,
-    WAITING_AT_MOST,
     PullFailure,
     portal_status,
-    portal_waiting_since,
 )
 from storage import Storage
 from tests.bot.services.wikipedia_support import (

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import hashlib
 import json
 import sqlite3
 import time
@@ -33,11 +32,13 @@ from storage.models import StorageError
 from storage.postgres import PostgresStorage
 from storage.postgres.db import COPY_PROGRESS, Connection, Database, redacted
 from storage.postgres.textsearch import article_vector, event_vector
+from storage.postgres.transfer_fingerprint import archive_fingerprint, changed_tables
 from storage.times import from_timestamp
 
 BATCH = 5000
 PROGRESS_TABLE = COPY_PROGRESS
-# The progress table's row holding the archive's fingerprint (_fingerprint), as its last_key.
+# The progress table's row holding the archive's fingerprint (transfer_fingerprint), as its
+# last_key.
 FINGERPRINT = "source fingerprint"
 
 
@@ -78,6 +79,9 @@ TABLES: tuple[Table, ...] = (
     Table("digest_entities", ("digest_id", "entity_id")),
     Table("digest_runs", ("digest_id", "slot")),
 )
+# The copied tables and their keys, in copy order, as the archive's fingerprint reads them.
+KEYS = {table.name: table.key for table in TABLES}
+
 # Rebuilt in the target rather than copied: counts kept by triggers, and the packed events
 # of popular entities (EventRepository.pack_postings).
 REBUILT = frozenset({"counters", "entity_postings", "term_events"})
@@ -330,7 +334,7 @@ async def _start(conn: Connection, origin: str, fingerprint: str, url: str) -> b
                 # Begun by a Chronicle that kept no fingerprint: what was copied then
                 # cannot be checked, what is copied from now on is.
                 await _keep_fingerprint(conn, fingerprint)
-            elif changed := _changed(json.loads(began), json.loads(fingerprint)):
+            elif changed := changed_tables(json.loads(began), json.loads(fingerprint), KEYS):
                 raise StorageError(
                     f"{origin} has changed since the unfinished copy into {where} began (rows"
                     f" of {', '.join(changed[:3])}{', ...' if len(changed) > 3 else ''}): the"
@@ -377,69 +381,6 @@ async def _keep_fingerprint(conn: Connection, fingerprint: str) -> None:
     )
 
 
-# Rows changed in place, which counting rows and reading last keys does not see (a bot run
-# between two runs of migrate): the small tables hashed whole (a poll's times, a pause, a
-# watermark), and what the large ones change in place summed up.
-HASHED = (
-    "feeds",
-    "portal_days",
-    "portal_polls",
-    "subscriptions",
-    "pending_notices",
-    "bot_state",
-    "guild_settings",
-    "digests",
-    "digest_entities",
-)
-SUMMED = {
-    "events": "SELECT max(updated_at), count(removed_at) FROM events",
-    "entities": "SELECT sum(event_count) FROM entities",
-    "deliveries": "SELECT sum(state = 'claimed') FROM deliveries",
-    "digest_runs": "SELECT max(updated_at) FROM digest_runs",
-}
-IN_PLACE = "in place"
-
-
-def _fingerprint(source: sqlite3.Connection) -> str:
-    """What the archive holds, told cheaply (as JSON): each copied table's rows and its
-    last key, and SQLite's sequences (ids handed out, deleted rows' too), so that a row
-    added or deleted changes it; and what rows changed in place would change (IN_PLACE)."""
-    found: dict[str, Any] = {}
-    for table in TABLES:
-        key = ", ".join(f'"{k}"' for k in table.key)
-        descending = ", ".join(f'"{k}" DESC' for k in table.key)
-        count = source.execute(f'SELECT count(*) FROM "{table.name}"').fetchone()[0]
-        last = source.execute(
-            f'SELECT {key} FROM "{table.name}" ORDER BY {descending} LIMIT 1'
-        ).fetchone()
-        found[table.name] = [count, list(last) if last else None]
-    found["sqlite_sequence"] = sorted(
-        [name, seq] for name, seq in source.execute("SELECT name, seq FROM sqlite_sequence")
-    )
-    in_place: dict[str, Any] = {
-        name: list(source.execute(sql).fetchone()) for name, sql in SUMMED.items()
-    }
-    for name in HASHED:
-        key = ", ".join(f'"{k}"' for k in next(t.key for t in TABLES if t.name == name))
-        digest = hashlib.sha256()
-        for row in source.execute(f'SELECT * FROM "{name}" ORDER BY {key}'):
-            digest.update(repr(tuple(row)).encode())
-        in_place[name] = digest.hexdigest()
-    found[IN_PLACE] = in_place
-    return json.dumps(found, sort_keys=True)
-
-
-def _changed(began: dict[str, Any], now: dict[str, Any]) -> list[str]:
-    """The tables whose fingerprints differ, in the order they are copied. A fingerprint
-    kept by an older Chronicle, without what rows changed in place would change, is compared
-    on what it holds."""
-    order = {t.name: n for n, t in enumerate(TABLES)}
-    changed = {n for n in began.keys() - {IN_PLACE} if began.get(n) != now.get(n)}
-    then, since = began.get(IN_PLACE, {}), now.get(IN_PLACE, {})
-    changed |= {n for n in then if then[n] != since.get(n)}
-    return sorted(changed, key=lambda name: (order.get(name, len(order)), name))
-
-
 async def open_target(url: str) -> PostgresStorage:
     """The PostgreSQL archive to copy into, as `chronicle migrate` opens it: an unfinished
     copy in it (which anything else is refused) is what it goes on with."""
@@ -462,7 +403,7 @@ async def copy_archive(
     origin = _origin(source)
     try:
         _check_tables(source)
-        fingerprint = _fingerprint(source)
+        fingerprint = archive_fingerprint(source, KEYS)
         async with target.db.pool.acquire() as conn:
             report = CopyReport(
                 resumed=await _start(conn, origin, fingerprint, target.db.url)

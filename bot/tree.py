@@ -97,8 +97,8 @@ def _unusable_channel(value: object) -> str:
     )
 
 
-# Discord's answers once an interaction's time is over (3 s for the first answer, 15 minutes
-# for the rest): nothing can reach the member through it any more.
+# Discord's answers once an interaction's time is over (its first answer came too late, or its
+# token has expired): nothing can reach the member through it any more.
 GONE_INTERACTION_CODES: Final = frozenset({10015, 10062, 50027})
 
 

@@ -50,7 +50,10 @@ async def test_each_failure_kind_is_recorded_and_backed_off(
 ) -> None:
     url = server.url(f"{kind}.xml")
     allow_private = kind != "refused_address"
-    policy = FetchPolicy(allow_private_addresses=allow_private, timeout_s=0.5)
+    # A short timeout only where it is the failure: a loaded machine may take longer than
+    # half a second to serve and parse the other kinds' answers.
+    timeout_s = 0.5 if kind == "timeout" else 30.0
+    policy = FetchPolicy(allow_private_addresses=allow_private, timeout_s=timeout_s)
     if kind == "timeout":
         server.route(f"{kind}.xml", delay_s=5)
     elif kind == "http_status":
@@ -70,7 +73,8 @@ async def test_each_failure_kind_is_recorded_and_backed_off(
         service = FeedService(storage, session, policy, clock=Clock())
         started = time.monotonic()
         outcome = await service.poll_feed(feed, NOW)
-        assert time.monotonic() - started < 3
+        if kind == "timeout":  # given up long before the server's 5 s answer
+            assert time.monotonic() - started < 4
     assert outcome.status == "failed" and outcome.error_kind == kind
     assert outcome.error and FAILURES[kind] in outcome.error
     row = await current(storage, feed)

@@ -1,7 +1,7 @@
 """What a 'new' digest reads, the same on every backend: the announced events after its
 watermark, a batch at a time to the newest, the portal items that wait (storage.news_rules)
 holding its watermark back; and what a preview of it lists. Each backend reads the rows
-(storage.{sqlite,postgres}.digest_content)."""
+(storage.{sqlite,postgres}.digest_content); which pass the filters is storage.digest_rules'."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import datetime as dt
 from collections.abc import AsyncIterator, Sequence
 
 from storage.api_delivery import NEW_EVENTS_BATCH
+from storage.digest_rules import EventText, asks_of_events, passing
 from storage.models import Digest, DigestFilters, NewEvent, NewEvents
 from storage.news_rules import announced
 
@@ -30,11 +31,25 @@ class NewEventsReading:
         do not wait, in id order."""
         raise NotImplementedError
 
+    async def _meeting(
+        self, ids: Sequence[int], filters: DigestFilters, language: str, *, texts: bool
+    ) -> list[EventText]:
+        """Those of the events that meet the filters but words (entities, category, the
+        language), each with its headline and summary when `texts`."""
+        raise NotImplementedError
+
+    async def events_by_id(self, ids: Sequence[int]) -> list[NewEvent]:
+        """The events, in id order, with what digests group them by."""
+        raise NotImplementedError
+
     async def _passing(
         self, ids: Sequence[int], filters: DigestFilters, language: str
     ) -> list[NewEvent]:
         """Those of the events that pass the filters, in the language, as NewEvents."""
-        raise NotImplementedError
+        if ids and asks_of_events(filters, language):
+            met = await self._meeting(ids, filters, language, texts=bool(filters.words))
+            ids = passing(met, filters.words)
+        return await self.events_by_id(ids)
 
     async def new_event_batches(
         self,

@@ -9,7 +9,12 @@ import time
 from collections.abc import Sequence
 
 from storage.digest_reading import NewEventsReading
-from storage.digest_rules import RECENT_EVENTS_KEPT, RECENT_EVENTS_SECONDS, WORDS_POOL_FACTOR
+from storage.digest_rules import (
+    RECENT_EVENTS_KEPT,
+    RECENT_EVENTS_SECONDS,
+    WORDS_POOL_FACTOR,
+    EventText,
+)
 from storage.matching import text_matcher
 from storage.models import NO_FILTERS, Digest, DigestFilters, EventBrief, NewEvent
 from storage.news_rules import NOTHING_WAITS, WAITING_SQL
@@ -50,37 +55,20 @@ class DigestContentQueries(NewEventsReading):
         )
         return [r[0] for r in rows]
 
-    async def _passing(
-        self, ids: Sequence[int], filters: DigestFilters, language: str
-    ) -> list[NewEvent]:
+    async def _meeting(
+        self, ids: Sequence[int], filters: DigestFilters, language: str, *, texts: bool
+    ) -> list[EventText]:
         where, params = _conditions(filters, language)
-        if where:
-            kept: list[int] = []
-            for chunk in chunked(ids):
-                kept += [
-                    r[0]
-                    for r in await self.db.fetchall(
-                        f"SELECT e.id FROM events e WHERE e.id IN ({placeholders(len(chunk))})"
-                        f" AND {where}",
-                        [*chunk, *params],
-                    )
-                ]
-            ids = kept
-        if filters.words:
-            ids = await self._holding_words(ids, filters.words)
-        return await self.events_by_id(ids)
-
-    async def _holding_words(self, ids: Sequence[int], words: str) -> list[int]:
-        """The events whose headline or summary match the words as /search reads them."""
-        holds = text_matcher(words)
-        kept: list[int] = []
+        columns = "e.headline, e.summary" if texts else "NULL, NULL"
+        met: list[EventText] = []
         for chunk in chunked(ids):
             rows = await self.db.fetchall(
-                f"SELECT id, headline, summary FROM events WHERE id IN ({placeholders(len(chunk))})",
-                list(chunk),
+                f"SELECT e.id, {columns} FROM events e"
+                f" WHERE e.id IN ({placeholders(len(chunk))}) AND {where or '1'}",
+                [*chunk, *params],
             )
-            kept += [r[0] for r in rows if holds(f"{r[1]}\n{r[2] or ''}")]
-        return sorted(kept)
+            met += [(r[0], r[1], r[2]) for r in rows]
+        return met
 
     async def events_by_id(self, ids: Sequence[int]) -> list[NewEvent]:
         """Events with what digests group them by. Remembered for a while: the 'new' digests

@@ -20,7 +20,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.context import Chronicle
 from bot.delivery import DigestDelivery, LiveDigests
-from bot.digests import day_slot, known_zone, next_hourly, next_run
+from bot.digests import current_slot, day_slot, known_zone, next_hourly, next_run
 from bot.failures import log_failure
 from bot.pacing import PostPacer
 from storage.models import Digest
@@ -176,7 +176,21 @@ class ChronicleScheduler:
         with self._job(f"the digest {digest_id} run of {slot}"):
             await self._run_digest(digest_id, slot, f"the digest {digest_id} run of {slot}")
             if not self._stopping:
+                await self._catch_up_late(digest_id, slot)
                 await self._schedule_next(digest_id, slot, after=max(self.clock(), scheduled))
+
+    async def _catch_up_late(self, digest_id: int, slot: str) -> None:
+        """A timer that fired after its run's day had gone (the machine asleep, the clock
+        stepped forward): the day it fired on may have had its run missed meanwhile, which
+        is posted now, as a restart that day would post it."""
+        try:
+            digest = await self.bot.storage.digests.get(digest_id)
+            if digest is None or current_slot(digest, self.clock()) == slot:
+                return
+            await self.delivery.catch_up(digest)
+        except Exception as exc:
+            what = f"catching up the digest {digest_id} after its late run of {slot}"
+            log_failure(log, self.bot.storage, what, exc, then="it waits for its next run")
 
     def schedule_retry(self, digest_id: int, slot: str, delay: float) -> None:
         self.apscheduler.add_job(

@@ -1,7 +1,7 @@
 """What moves when one entity becomes a name of another (EntityRepository.alias and merge):
 its events' links, members' subscriptions (a member who followed both keeps one, and is
 told: storage.subscription_rules) and digests' filters, run inside the caller's
-transaction. The PostgreSQL counterpart of storage.sqlite.entities' _move and
+transaction. The PostgreSQL counterpart of storage.sqlite.entities' move_entity and
 storage.sqlite.digests' refresh_filter_keys."""
 
 from __future__ import annotations

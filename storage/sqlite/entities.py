@@ -309,7 +309,7 @@ class EntityRepository:
                 names = await self._names(conn, source_id, target_id)
                 return AliasResult(names[source_id], names[target_id], 0, False)
             old_canonical = source["canonical_id"] if source is not None else None
-            moved = await self._move(conn, old_canonical or source_id, target_id)
+            moved = await move_entity(conn, old_canonical or source_id, target_id)
             # The target's packed events were dropped with the new links; related() would
             # read its rows until the next ingest, hundreds of ms for a popular entity.
             await event_rows.pack_postings(conn, self.db.packed_postings_min)
@@ -352,43 +352,6 @@ class EntityRepository:
             f"SELECT id, name FROM entities WHERE id IN ({placeholders(len(ids))})", ids
         )
         return {row[0]: row[1] for row in await cursor.fetchall()}
-
-    @staticmethod
-    async def _move(conn: aiosqlite.Connection, source_id: int, target_id: int) -> int:
-        """Re-point what links to one entity at another."""
-        # An event naming both loses a link: what the archive says of it is counted again.
-        named_both = [
-            row[0]
-            for row in await conn.execute_fetchall(
-                "SELECT event_id FROM event_entities WHERE entity_id = ? AND event_id IN"
-                " (SELECT event_id FROM event_entities WHERE entity_id = ?)",
-                (source_id, target_id),
-            )
-        ]
-        linked = [
-            row[0]
-            for row in await conn.execute_fetchall(
-                "SELECT event_id FROM event_entities WHERE entity_id = ?", (source_id,)
-            )
-        ]
-        cursor = await conn.execute(
-            "INSERT OR IGNORE INTO event_entities(event_id, entity_id, date)"
-            " SELECT event_id, ?, date FROM event_entities WHERE entity_id = ?",
-            (target_id, source_id),
-        )
-        moved = cursor.rowcount
-        await conn.execute("DELETE FROM event_entities WHERE entity_id = ?", (source_id,))
-        await event_rows.refresh_entity_words(conn, linked)
-        await event_rows.recount_entities(conn, [target_id, source_id])
-        await event_rows.refresh_weights(conn, named_both)
-        await _move_subscriptions(conn, source_id, target_id)
-        await conn.execute(
-            "UPDATE OR IGNORE digest_entities SET entity_id = ? WHERE entity_id = ?",
-            (target_id, source_id),
-        )
-        await conn.execute("DELETE FROM digest_entities WHERE entity_id = ?", (source_id,))
-        await refresh_filter_keys(conn, target_id)
-        return moved
 
     # --- profile -------------------------------------------------------------------------
 
@@ -463,6 +426,44 @@ class EntityRepository:
             co_entities_window=CO_ENTITY_WINDOW if head["event_count"] > CO_ENTITY_WINDOW else None,
             aliases=tuple(await self.aliases(entity_id)),
         )
+
+
+async def move_entity(conn: aiosqlite.Connection, source_id: int, target_id: int) -> int:
+    """Re-point what links to one entity at another; the links moved (an event naming both
+    keeps its one link to the target). Run inside the caller's transaction."""
+    # An event naming both loses a link: what the archive says of it is counted again.
+    named_both = [
+        row[0]
+        for row in await conn.execute_fetchall(
+            "SELECT event_id FROM event_entities WHERE entity_id = ? AND event_id IN"
+            " (SELECT event_id FROM event_entities WHERE entity_id = ?)",
+            (source_id, target_id),
+        )
+    ]
+    linked = [
+        row[0]
+        for row in await conn.execute_fetchall(
+            "SELECT event_id FROM event_entities WHERE entity_id = ?", (source_id,)
+        )
+    ]
+    cursor = await conn.execute(
+        "INSERT OR IGNORE INTO event_entities(event_id, entity_id, date)"
+        " SELECT event_id, ?, date FROM event_entities WHERE entity_id = ?",
+        (target_id, source_id),
+    )
+    moved = cursor.rowcount
+    await conn.execute("DELETE FROM event_entities WHERE entity_id = ?", (source_id,))
+    await event_rows.refresh_entity_words(conn, linked)
+    await event_rows.recount_entities(conn, [target_id, source_id])
+    await event_rows.refresh_weights(conn, named_both)
+    await _move_subscriptions(conn, source_id, target_id)
+    await conn.execute(
+        "UPDATE OR IGNORE digest_entities SET entity_id = ? WHERE entity_id = ?",
+        (target_id, source_id),
+    )
+    await conn.execute("DELETE FROM digest_entities WHERE entity_id = ?", (source_id,))
+    await refresh_filter_keys(conn, target_id)
+    return moved
 
 
 async def _move_subscriptions(conn: aiosqlite.Connection, source_id: int, target_id: int) -> None:

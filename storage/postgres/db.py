@@ -48,6 +48,11 @@ MIGRATION_LOCK = 0x6368726F6E  # "chron"
 POOL_MIN, POOL_MAX = 1, 10
 # Set on every connection of a prepared-statement cache (see above).
 SERVER_SETTINGS = {"plan_cache_mode": "force_custom_plan", "jit": "off"}
+# How long a statement waits for a lock another session holds (an index being built, an
+# operator's transaction left open) before it fails as busy: as long as a write waits on
+# SQLite (busy_timeout). Waiting for ever held a member's command "thinking…" and a
+# pooled connection with it, until every connection of the pool waited so.
+LOCK_WAIT = "10s"
 # Rows written per statement by bulk writes (executemany runs them as one pipeline).
 BATCH = 1000
 # Where `chronicle migrate` (storage.postgres.transfer) keeps how far its copy has come:
@@ -70,7 +75,7 @@ def migrations() -> list[tuple[int, str, str]]:
 
 async def _after_migration(conn: Connection, version: int) -> None:
     """What a migration needs done in Python after its SQL, in its transaction
-    (storage.postgres.reindex, storage.postgres.feed_links)."""
+    (storage.postgres.reindex, storage.postgres.feed_links, storage.postgres.variant_markup)."""
     if version == 17:
         # Imported here: the re-indexing builds on the modules built on this one.
         from storage.postgres.reindex import index_hangul_again
@@ -81,6 +86,11 @@ async def _after_migration(conn: Connection, version: int) -> None:
         from storage.postgres.feed_links import clean_feed_links
 
         await clean_feed_links(conn)
+    elif version == 19:
+        # Imported here too: the step builds on the modules built on this one.
+        from storage.postgres.variant_markup import clean_variant_markup
+
+        await clean_variant_markup(conn)
 
 
 def chunked(items: Sequence[Any], size: int = BATCH) -> Iterable[Sequence[Any]]:
@@ -128,7 +138,7 @@ def _pool_options(url: str) -> tuple[str, dict[str, Any]]:
     if options.get("statement_cache_size") != 0:
         # Not through a pooler (which may refuse startup parameters it does not know): its
         # unnamed statements are planned for their parameters anyway.
-        options["server_settings"] = dict(SERVER_SETTINGS)
+        options["server_settings"] = {**SERVER_SETTINGS, "lock_timeout": LOCK_WAIT}
     return urlunsplit(parts._replace(query=urlencode(kept))), options
 
 
@@ -248,6 +258,8 @@ class Database:
     async def _migrate(conn: Connection, url: str, *, create: bool) -> None:
         where = redacted(url)
         async with conn.transaction():
+            # Processes starting together wait out one another's migrations, however long.
+            await conn.execute("SET LOCAL lock_timeout = 0")
             await conn.execute("SELECT pg_advisory_xact_lock($1)", MIGRATION_LOCK)
             present = await conn.fetchval("SELECT to_regclass('schema_migrations') IS NOT NULL")
             if not present:

@@ -19,8 +19,10 @@ class DigestItem:
 
 @dataclass(frozen=True, slots=True)
 class DigestSection:
-    heading: str
+    heading: str  # a story's or an entity's name, or "Other news"
     items: tuple[DigestItem, ...]
+    more: int = 0  # the group's events not listed
+    story: bool = True  # False for "Other news", the events of no story or entity
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,10 +30,15 @@ class DigestContent:
     kind: str
     title: str
     sections: tuple[DigestSection, ...] = ()
-    more: int = 0  # events covered but not listed
+    more: int = 0  # events covered but not listed, those its sections count among them
     more_hint: str | None = None  # the /search that lists them all
     event_ids: tuple[int, ...] = field(default=())  # every event the run covers
 
     @property
     def empty(self) -> bool:
         return not self.sections
+
+    @property
+    def more_elsewhere(self) -> int:
+        """The events not listed that no section counts: those of groups given no line."""
+        return self.more - sum(section.more for section in self.sections)

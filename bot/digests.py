@@ -215,7 +215,8 @@ class NewGrouping:
 
     def content(self, search: str | None = "query:*") -> DigestContent:
         """At most `limit` listed, the rest counted with the /search (`search`: its query
-        and filters) that shows them, when there is one. The largest groups come first,
+        and filters) that shows them, when there is one: each group cut short counts its
+        own, so that a reader knows which story has more. The largest groups come first,
         "Other news" last, and each takes GROUP_TURN lines at a turn, so that one busy story
         cannot fill the digest alone."""
         title = "New events"
@@ -240,6 +241,8 @@ class NewGrouping:
                     turns += 1
             if not turns:
                 break
+        # The digest's last line counts only the groups given no line (more_elsewhere), so
+        # that no event is counted twice.
         sections = tuple(
             DigestSection(
                 heading,
@@ -247,6 +250,8 @@ class NewGrouping:
                     _item(event.brief, with_date=True)
                     for _, _, event in heapq.nlargest(shown[heading], self.newest[heading])
                 ),
+                more=self.counts[heading] - shown[heading],
+                story=heading != OTHER_NEWS,
             )
             for heading in order
             if shown[heading]

@@ -40,7 +40,11 @@ async def cmd_digest_preview(args: argparse.Namespace, settings: Settings, stora
                 "kind": content.kind,
                 "title": content.title,
                 "sections": [
-                    {"heading": s.heading, "items": [i.text.removeprefix("• ") for i in s.items]}
+                    {
+                        "heading": s.heading,
+                        "items": [i.text.removeprefix("• ") for i in s.items],
+                        "more": s.more,  # of the group's; counted in the digest's too
+                    }
                     for s in content.sections
                 ],
                 "more": content.more,

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import discord
 
-from bot.digest_content import DigestContent
+from bot.digest_content import DigestContent, DigestSection
 from bot.render.common import cut
 from bot.render.limits import (
     EMBED_TOTAL_LIMIT,
@@ -20,6 +20,7 @@ from bot.render.wrap import TEXT_WIDTH, hang
 
 DIGEST_DESCRIPTION_BUDGET = 3800  # below 4,096, leaving room for a "continued" heading
 DIGEST_ITEM_LIMIT = 1000
+GROUP_NAME_LIMIT = TITLE_LIMIT  # a story's name as a heading, and in its "… and N more"
 CONTINUED_ROOM = TITLE_LIMIT - len(" (continued)")  # a continued embed's title before that
 
 
@@ -44,10 +45,16 @@ def digest_messages(content: DigestContent) -> list[DigestMessage]:
         current, listed, size = [], [], 0
 
     for section in content.sections:
-        heading = f"**{escape(section.heading)}**"
+        name = _group_name(section.heading)
+        heading = f"**{name}**"
+        # Each item, then what the group left out: never apart from the group's heading.
+        lines: list[tuple[str, int | None]] = [
+            (cut(item.markdown, DIGEST_ITEM_LIMIT), item.event_id) for item in section.items
+        ]
+        if section.more:
+            lines.append((group_more(section, name), None))
         first = True
-        for item in section.items:
-            line = cut(item.markdown, DIGEST_ITEM_LIMIT)
+        for line, event_id in lines:
             needed = len(line) + 1 + (len(heading) + 1 if first or not current else 0)
             if current and size + needed > DIGEST_DESCRIPTION_BUDGET:
                 close()
@@ -58,12 +65,12 @@ def digest_messages(content: DigestContent) -> list[DigestMessage]:
                 current.append(heading)
                 size += len(heading) + 1
             current.append(line)
-            listed.append(item.event_id)
+            if event_id is not None:
+                listed.append(event_id)
             size += len(line) + 1
             first = False
-    if content.more:
-        hint = f": `{content.more_hint}`" if content.more_hint else ""
-        tail = f"… and {content.more} more{hint}"
+    tail = digest_more(content, f"`{content.more_hint}`" if content.more_hint else None)
+    if tail:
         if current and size + len(tail) + 1 > DIGEST_DESCRIPTION_BUDGET:
             close()
         current.append(tail)
@@ -94,9 +101,31 @@ def digest_text(content: DigestContent, *, width: int = TEXT_WIDTH) -> str:
     for section in content.sections:
         lines += ["", section.heading]
         lines += [hang(item.headline, "  " + item.lead, width=width) for item in section.items]
-    if content.more:
-        lines += [
-            "",
-            f"… and {content.more} more" + (f": {content.more_hint}" if content.more_hint else ""),
-        ]
+        if section.more:
+            lines.append(hang(group_more(section, section.heading), "  ", width=width))
+    if tail := digest_more(content, content.more_hint):
+        lines += ["", tail]
     return "\n".join(lines)
+
+
+def _group_name(name: str) -> str:
+    """A story's name as the digest shows it: on one line, cut to fit, escaped (a name may
+    hold markdown, a mention or a line break)."""
+    return escape(cut(" ".join(name.split()), GROUP_NAME_LIMIT))
+
+
+def group_more(section: DigestSection, name: str) -> str:
+    """The line under a group cut short: "… and 12 more about Brexit" (`name` as shown)."""
+    return f"… and {section.more} more {'about' if section.story else 'in'} {name}"
+
+
+def digest_more(content: DigestContent, hint: str | None) -> str | None:
+    """The digest's last line: the events of the groups given no line, counted; "besides"
+    when groups above counted their own. With nothing left to count there, the search
+    that lists them all (`hint`, as shown), if any."""
+    counted = any(section.more for section in content.sections)
+    if elsewhere := content.more_elsewhere:
+        return f"… and {elsewhere} more{' besides' if counted else ''}" + (
+            f": {hint}" if hint else ""
+        )
+    return f"All of them: {hint}" if counted and hint else None

@@ -211,7 +211,9 @@ def test_the_rest_of_a_digest_is_pointed_to_only_by_a_search_listing_just_it(
     expected = f"/search {search} since:2026-11-22" if search else None
     assert content.more_hint == expected
     text = render.digest_messages(content)[-1].embeds[-1].description or ""
-    assert text.endswith("… and 15 more" + (f": `{expected}`" if expected else ""))
+    assert text.endswith(
+        "… and 15 more in Other news" + (f"\nAll of them: `{expected}`" if expected else "")
+    )
 
 
 def test_split_digest_keeps_every_item_whole() -> None:

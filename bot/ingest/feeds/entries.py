@@ -14,6 +14,12 @@ What a news reader expects, whatever the format:
   the first sentence / first words of its summary; if it has no summary either, it is
   skipped too.
 * Duplicate identities within one document: the first occurrence wins.
+* language: what the feed declares for the entry, as written ("de-DE", "zh-Hant"): the
+  entry's own (``<dc:language>`` on an item, ``xml:lang`` on an entry or its title, summary
+  or content, a JSON Feed item's ``language``), else the feed's (``<language>`` or
+  ``<dc:language>`` of an RSS channel, ``xml:lang`` on an Atom feed or its title, a JSON
+  Feed's ``language``); None when it declares none. Which edition that makes an item is
+  the feeds service's (bot.services.feeds.language).
 * A link never carries a login (``user:password@``), nor the token of the feed's URL (a
   link "#a1" or "" resolves against the URL without it): links are shown to everyone, and
   the login and token of a private feed's URL are the fetch's alone.
@@ -47,6 +53,7 @@ class FeedEntry:
     link: str | None
     published: datetime | None
     categories: list[str] = field(default_factory=list)
+    language: str | None = None  # as the feed declares it (see the module docstring)
 
 
 @dataclass
@@ -62,6 +69,7 @@ class ParsedFeed:
 _SUMMARY_LIMIT: Final = 600
 _TITLE_LIMIT: Final = 300
 _HEADLINE_FROM_SUMMARY_LIMIT: Final = 120
+_LANGUAGE_LIMIT: Final = 64  # a language tag is short; a longer value is kept cut
 
 
 def entry_identity(
@@ -186,6 +194,29 @@ def _summary_source(entry: Mapping[str, Any]) -> tuple[str | None, str | None]:
     return None, None
 
 
+def _language_tag(value: Any) -> str | None:
+    """A declared language as written, or None for none (an empty ``xml:lang=""`` says
+    "unknown")."""
+    if not isinstance(value, str):
+        return None
+    return value.strip()[:_LANGUAGE_LIMIT] or None
+
+
+def declared_language(item: Mapping[str, Any]) -> str | None:
+    """The language an entry (or, given the feed's metadata, a feed) declares: its own
+    ``language`` (RSS ``<language>``/``<dc:language>``, Atom ``xml:lang`` on the feed, JSON
+    Feed), else the ``xml:lang`` of its title, summary or content, as feedparser gives them."""
+    own = _language_tag(item.get("language"))
+    if own is not None:
+        return own
+    details = [item.get(key) for key in ("title_detail", "summary_detail", "subtitle_detail")]
+    details += list(item.get("content") or [])
+    for detail in details:
+        if isinstance(detail, Mapping) and (tag := _language_tag(detail.get("language"))):
+            return tag
+    return None
+
+
 def _categories(entry: Mapping[str, Any]) -> list[str]:
     seen: set[str] = set()
     out: list[str] = []
@@ -205,10 +236,12 @@ def _build_entries(
     base_url: str,
     notes: list[str],
     secrets: frozenset[str] = frozenset(),
+    feed_language: str | None = None,
 ) -> list[FeedEntry]:
     """The document's entries by the rules above; what the operator should know of them
     (a GUID that identifies nothing) is added to ``notes``. ``secrets``: the values of the
-    feed URL's token-like parameters, which no item's link or identity keeps."""
+    feed URL's token-like parameters, which no item's link or identity keeps.
+    ``feed_language``: the language the feed declares, for entries that declare none."""
     prepared: list[tuple[Mapping[str, Any], str | None, str | None]] = []
     for raw in raw_entries:
         guid = raw.get("id") if isinstance(raw.get("id"), str) else None
@@ -273,6 +306,7 @@ def _build_entries(
                 link=link,
                 published=published,
                 categories=_categories(raw),
+                language=declared_language(raw) or feed_language,
             )
         )
     return entries

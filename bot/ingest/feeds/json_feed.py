@@ -60,7 +60,9 @@ def _parse_json_feed(
     if skipped:
         what = "not a JSON object" if skipped == 1 else "not JSON objects"
         notes.append(f"skipped {skipped} of the {len(items)} items: {what}")
-    entries = _build_entries(raw_entries, url, notes, secrets)
+    entries = _build_entries(
+        raw_entries, url, notes, secrets, feed_language=_json_text(doc, "language")
+    )
     return ParsedFeed(
         title=_clean_text(_json_text(doc, "title"), "text/plain") or None,
         link=_absolute_link(doc.get("home_page_url"), url),
@@ -112,6 +114,9 @@ def _json_feed_item(item: Mapping[str, Any], base_url: str) -> dict[str, Any]:
             if moment is not None:
                 raw["published_parsed"] = moment.utctimetuple()
                 break
+    language = _json_text(item, "language")
+    if language is not None:
+        raw["language"] = language
     tags = item.get("tags")
     if isinstance(tags, list):
         raw["tags"] = [{"term": tag} for tag in tags if isinstance(tag, str)]

@@ -57,6 +57,7 @@ from bot.ingest.feeds.entries import (
     _absolute_link,
     _build_entries,
     _detail_type,
+    declared_language,
 )
 from bot.ingest.feeds.errors import FeedError
 from bot.ingest.feeds.fetch import _format_size
@@ -169,7 +170,9 @@ def _parse_sync(body: bytes, url: str, content_type: str | None, max_bytes: int)
         notes.append(_describe_exception(bozo_exc))
     feed_meta: Mapping[str, Any] = result.get("feed") or {}
     title = _clean_text(feed_meta.get("title"), _detail_type(feed_meta, "title_detail"))
-    entries = _build_entries(raw_entries, base, notes, secrets)
+    entries = _build_entries(
+        raw_entries, base, notes, secrets, feed_language=declared_language(feed_meta)
+    )
     return ParsedFeed(
         title=title or None,
         link=_absolute_link(feed_meta.get("link"), base),

@@ -4,7 +4,6 @@ whether each is news or history (the "Never a flood" rules of the package docstr
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from typing import Final
@@ -13,24 +12,16 @@ from urllib.parse import urlsplit
 from bot.ingest.archive import slugify
 from bot.ingest.feeds.entries import FeedEntry
 from bot.services.feeds.categories import clean_categories, section_labels
+from bot.services.feeds.language import item_language
 from bot.services.feeds.links import without_tracking
 from bot.services.feeds.rules import FeedRules
 from bot.services.tagging import EntityMatcher
 from storage.keys import make_key
 from storage.models import EntryText, Feed, FeedItem
-from storage.textindex import CJK_RUN, fold
+from storage.textindex import fold
 
 MAX_ENTITIES: Final = 25
 FUTURE_SLACK: Final = dt.timedelta(days=1)  # entries dated later than this are dated "now"
-_OTHER_WORD: Final = re.compile(r"[^\W\d_]+")  # a run of letters, CJK taken out first
-# What brackets or quotes hold: in an English headline, a name given in characters too.
-_ASIDE: Final = re.compile(
-    r"\([^()]*\)|（[^（）]*）|\[[^\[\]]*\]|【[^【】]*】|「[^「」]*」|『[^『』]*』|《[^《》]*》"
-    r"|“[^“”]*”|\"[^\"]*\""
-)
-# Words of other scripts a CJK character outweighs: a Chinese headline says in a character or
-# two what English says in words ("访华": visits China), beside the Latin names it gives.
-_CHARACTER_WEIGHT: Final = 2
 
 
 def feed_items(
@@ -120,16 +111,9 @@ def entry_texts(
 
 
 def _language(entry: FeedEntry) -> str:
-    """Chinese when the headline and summary are mostly in CJK characters, each weighing
-    two words of other scripts, those in brackets or quotes left aside: an English headline
-    that gives a name in characters too, "China names Li Qiang (李强) as premier", is
-    English news; "Apple CEO Tim Cook访华" and "OpenAI发布GPT-5 Turbo" are Chinese."""
-    text = f"{entry.title} {entry.summary}"
-    if not CJK_RUN.search(text):
-        return "en"
-    characters = sum(len(run) for run in CJK_RUN.findall(_ASIDE.sub(" ", text)))
-    words = len(_OTHER_WORD.findall(CJK_RUN.sub(" ", text)))
-    return "zh" if characters * _CHARACTER_WEIGHT >= words else "en"
+    """The entry's edition: as its feed declares it, unless its text plainly says otherwise
+    (bot.services.feeds.language)."""
+    return item_language(entry.title, entry.summary, entry.language)
 
 
 def _entities(entry: FeedEntry, sections: set[str], matcher: EntityMatcher) -> tuple[str, ...]:

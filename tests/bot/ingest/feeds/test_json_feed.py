@@ -51,6 +51,7 @@ async def test_json_feed_1_1_is_read_into_the_same_records(
         link="https://wire.example.org/2024/05/01/rotterdam-dock-strike",
         published=datetime(2024, 5, 1, 7, 30, tzinfo=UTC),
         categories=["Netherlands", "Labour", "Port of Rotterdam"],
+        language="en-GB",
     )
     # content_html: markup and scripts go, entities are decoded.
     floods = by_id["wire-2024-05-01-0412"]

@@ -29,6 +29,7 @@ from storage.models import (
     pickled_as_values,
 )
 from storage.textindex import has_cjk
+from storage.variant_markup import resolve_variants
 
 _PAGE_DATE = re.compile(r"^###\s*\[\s*(\d{4})-(\d{1,2})-(\d{1,2})\s*\]\(([^)]*)\)\s*$")
 _DAY_DATE = re.compile(r"^##\s*\[\s*(\d{4})-(\d{1,2})-(\d{1,2})\s*\]\(([^)]*)\)\s*$")
@@ -91,36 +92,12 @@ def clean_text(text: str) -> str:
         text = html.unescape(html.unescape(text))
     if "''" in text:
         text = _WIKI_QUOTES.sub("", text)
-    if "-{" in text:
-        text = _VARIANT_MARKUP.sub(_one_variant, text)
+    text = resolve_variants(text)  # shared with the upgrade that cleans older imports
     if not text.isprintable():  # a quick look first: most text holds no control character
         # They become spaces, as in a feed's text: they sometimes stand between words, and a
         # terminal obeys them (ESC sequences retitle or clear it).
         text = text.translate(CONTROLS_AS_SPACES)
     return " ".join(text.split())
-
-
-# MediaWiki's language-variant markup, left in the Chinese edition's texts:
-# "-{zh-cn:特朗普;zh-hk:特朗普;zh-tw:川普;}-" is one name in several scripts, "-{栗}-" a word
-# kept from conversion. The edition's own text is simplified first.
-_VARIANT_MARKUP = re.compile(r"-\{(.*?)\}-")
-_VARIANT = re.compile(r"\s*(zh(?:-[a-z]+)?)\s*:(.*)", re.DOTALL)
-_VARIANTS_PREFERRED = ("zh-cn", "zh-hans", "zh", "zh-sg", "zh-my", "zh-tw", "zh-hant", "zh-hk")
-
-
-def _one_variant(markup: re.Match[str]) -> str:
-    variants = {}
-    for part in markup.group(1).split(";"):
-        if not part.strip():
-            continue
-        found = _VARIANT.fullmatch(part)
-        if found is None:
-            return markup.group(1)  # not a list of variants: the text itself
-        variants[found.group(1)] = found.group(2).strip()
-    if not variants:
-        return markup.group(1)
-    chosen = next((variants[v] for v in _VARIANTS_PREFERRED if v in variants), None)
-    return chosen if chosen is not None else next(iter(variants.values()))
 
 
 def split_entities(context: str) -> tuple[str, ...]:

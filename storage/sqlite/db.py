@@ -128,6 +128,11 @@ async def _after_migration(conn: aiosqlite.Connection, version: int) -> None:
         from storage.sqlite.feed_links import clean_feed_links
 
         await clean_feed_links(conn)
+    elif version == 25:
+        # Imported here too: the step builds on the modules built on this one.
+        from storage.sqlite.variant_markup import clean_variant_markup
+
+        await clean_variant_markup(conn)
 
 
 def chunked(items: Sequence[Any], size: int = MAX_PARAMS) -> Iterable[Sequence[Any]]:

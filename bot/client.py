@@ -42,6 +42,7 @@ LEDGER_PRUNE_MINUTES = 24 * 60.0  # what a prune removes is days old: once a day
 LEDGER_PRUNE_PAUSE = 0.05  # seconds between a prune's steps: posts and polls come first
 START_RETRY = 5.0  # seconds before trying again to reach Discord at start, doubling
 START_RETRY_MAX = 300.0
+WORK_RETRY = 60.0  # seconds before the work begun once connected is tried again
 MAX_RATE_LIMIT_WAIT = 60.0  # seconds
 IDENTIFY_WAIT = 5.0  # seconds between two shards' IDENTIFYs: Discord's limit (one per 5 s)
 
@@ -213,9 +214,18 @@ class ChronicleBot(commands.AutoShardedBot):
             await asyncio.shield(self._startup)
 
     async def _start_work(self) -> None:
-        """Once connected (channels known): digests catch up, periodic work begins."""
-        await self.alerts.sweep()  # the first sweep sets the watermark: history is not news
-        await self.chronicle_scheduler.start_digests()
+        """Once connected (channels known): digests catch up, periodic work begins. Until
+        the archive lets the first two be done (a lock held, the server restarting), they
+        are tried again: without them no digest would be scheduled, nothing polled."""
+        while True:
+            try:
+                await self.alerts.sweep()  # the first sweep sets the watermark: history is not news
+                await self.chronicle_scheduler.start_digests()
+                break
+            except Exception as exc:
+                then = f"tried again in {WORK_RETRY:g} seconds"
+                log_failure(log, self.storage, "starting the digests and alerts", exc, then=then)
+            await asyncio.sleep(WORK_RETRY)
         self.chronicle_scheduler.every("feeds", FEED_CHECK_MINUTES, self.poll_feeds)
         if self.settings.wikipedia_poll_minutes:
             self.chronicle_scheduler.every("wikipedia", PORTAL_CHECK_MINUTES, self.poll_wikipedia)

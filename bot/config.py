@@ -88,6 +88,47 @@ def shown(value: str) -> str:
     return repr(value)
 
 
+# What a pasted value that is not the bot's token looks like: the application's id (a
+# snowflake), its public key (64 hex digits) and its OAuth2 client secret (32 letters, digits,
+# '-' and '_'), all on pages beside the token's. A bot token is three parts joined by dots.
+_APPLICATION_ID = re.compile(r"[0-9]{15,21}")
+_PUBLIC_KEY = re.compile(r"[0-9a-fA-F]{64}")
+_CLIENT_SECRET = re.compile(r"[A-Za-z0-9_-]{32}")
+_QUOTES = "\"'`“”‘’«»<>"
+_WHERE_THE_TOKEN_IS = "the token is under Bot → Reset Token in the Developer Portal"
+
+
+def token_problem(token: str) -> str | None:
+    """Why DISCORD_TOKEN cannot be a bot token, and what it looks like instead; None when it
+    may be one (only Discord can tell). Never quotes the value, which may be a secret."""
+    if token[:4].lower() == "bot " and len(token.split()) == 2:
+        return "DISCORD_TOKEN starts with 'Bot ': give the token alone (Chronicle adds 'Bot ')"
+    if any(c.isspace() or not c.isprintable() for c in token):
+        return (
+            "DISCORD_TOKEN has a space or a line break inside, which no token has: copy the"
+            " token alone onto one line"
+        )
+    if any(c in _QUOTES for c in token):
+        return (
+            "DISCORD_TOKEN holds quotation marks or brackets: write DISCORD_TOKEN=<the token>"
+            ' without them (or in plain quotes, "…", around it whole)'
+        )
+    if "." not in token:
+        if _APPLICATION_ID.fullmatch(token):
+            return (
+                "DISCORD_TOKEN is a number: the application's id (or a user's), not its bot"
+                f" token; {_WHERE_THE_TOKEN_IS}"
+            )
+        if _PUBLIC_KEY.fullmatch(token):
+            return f"DISCORD_TOKEN is the application's public key, not its bot token; {_WHERE_THE_TOKEN_IS}"
+        if _CLIENT_SECRET.fullmatch(token):
+            return (
+                "DISCORD_TOKEN looks like the OAuth2 client secret, not the bot token;"
+                f" {_WHERE_THE_TOKEN_IS}"
+            )
+    return None
+
+
 @dataclass(frozen=True)
 class Settings:
     discord_token: str | None = field(default=None, repr=False)  # never in logs or reprs

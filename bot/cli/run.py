@@ -8,7 +8,7 @@ from importlib import resources
 from pathlib import Path
 
 from bot import render
-from bot.config import ConfigError, Settings
+from bot.config import ConfigError, Settings, token_problem
 from bot.services import imports
 from bot.shards import sqlite_refusal
 from storage import Storage
@@ -38,8 +38,11 @@ async def import_sample_if_empty(storage: Storage) -> None:
 
 def run_refusal(args: argparse.Namespace, settings: Settings) -> str | None:
     """Why `chronicle run` cannot start with these flags and settings (checked before the
-    database is opened, so that a refused start creates no file): bad shard flags, or shards
-    on SQLite."""
+    database is opened, so that a refused start creates no file): a DISCORD_TOKEN that is
+    no token (Discord would refuse it, or be asked nothing while it cannot be reached), bad
+    shard flags, or shards on SQLite."""
+    if settings.discord_token and (problem := token_problem(settings.discord_token)):
+        return f"chronicle: Invalid setting: {problem}"
     try:
         settings = settings.with_shards(args.shard_count, args.shards)
     except ConfigError as exc:

@@ -1,4 +1,5 @@
-"""Fixtures of the end-to-end tests: the loopback Discord, and a PostgreSQL database."""
+"""Fixtures of the end-to-end tests: the loopback Discord, a news wire, and a PostgreSQL
+database."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from tests.e2e.standin.server import DiscordStandIn
+from tests.e2e.fixtures import make_standin_fixture, make_wire_fixture
+from tests.e2e.news_channels_support import OLD
 from tests.support import postgres
 
 
@@ -34,10 +36,10 @@ async def postgres_url() -> AsyncIterator[str]:
             await postgres.drop_database(server, url)
 
 
-@pytest.fixture
-async def standin() -> AsyncIterator[DiscordStandIn]:
-    """The loopback Discord, one server; a module with other servers has its own. Like
-    Discord, it answers an interaction not answered within 3 s with 404."""
-    async with DiscordStandIn() as api:
-        yield api
-    assert not api.internal_errors
+# The loopback Discord with one server; a module with other servers or members makes its own
+# with make_standin_fixture. Like Discord, it answers an interaction not answered within 3 s
+# with 404.
+standin = make_standin_fixture()
+
+# A news wire on 127.0.0.1 holding one old item, dated now.
+wire = make_wire_fixture(OLD)

@@ -13,13 +13,13 @@ from __future__ import annotations
 import datetime as dt
 import random
 import re
-from collections.abc import AsyncIterator, Mapping, Sequence
-from pathlib import Path
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pytest
 
 from bot.client import ChronicleBot
+from tests.e2e.fixtures import make_standin_fixture, make_wire_fixture
 from tests.e2e.harness import FakeClock
 from tests.e2e.standin.constants import (
     DEFAULT_GUILD_ID,
@@ -77,18 +77,8 @@ def news_guild(guild_id: int = DEFAULT_GUILD_ID) -> GuildSpec:
     return spec
 
 
-@pytest.fixture(name="standin")
-async def standin_fixture() -> AsyncIterator[DiscordStandIn]:
-    async with DiscordStandIn(guilds=[news_guild()]) as api:
-        yield api
-    assert not api.internal_errors
-
-
-@pytest.fixture(name="wire")
-async def wire_fixture(tmp_path: Path) -> AsyncIterator[FeedServer]:
-    async with FeedServer(tmp_path / "feeds") as server:
-        server.set_file("wire.xml", wire_rss(OLD, START))
-        yield server
+standin_fixture = make_standin_fixture(guilds=lambda: [news_guild()])
+wire_fixture = make_wire_fixture(OLD, START)
 
 
 @pytest.fixture(name="clock")

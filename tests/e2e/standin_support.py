@@ -22,6 +22,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.discord_endpoints import apply_endpoint_overrides
+from tests.e2e.fixtures import make_standin_fixture
 from tests.e2e.standin.constants import DEFAULT_CHANNEL_ID, SEND_MESSAGES
 from tests.e2e.standin.model import make_guild
 from tests.e2e.standin.server import DiscordStandIn, connected_client
@@ -115,12 +116,9 @@ def restore_discord_endpoints_fixture() -> Iterator[None]:
     apply_endpoint_overrides(None, None)
 
 
-@pytest.fixture(name="standin")
-async def standin_fixture() -> AsyncIterator[DiscordStandIn]:
-    guild = make_guild(channels=["general", "news"], deny_bot={"news": SEND_MESSAGES})
-    async with DiscordStandIn(guilds=[guild]) as server:
-        yield server
-    assert not server.internal_errors, "the stand-in itself failed; see the log"
+standin_fixture = make_standin_fixture(
+    guilds=lambda: [make_guild(channels=["general", "news"], deny_bot={"news": SEND_MESSAGES})]
+)
 
 
 @pytest.fixture(name="bot")

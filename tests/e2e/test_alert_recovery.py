@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -16,9 +15,9 @@ import pytest
 
 from bot.client import ChronicleBot
 from storage.models import Match
+from tests.e2e.fixtures import make_standin_fixture
 from tests.e2e.harness import dms_to, running_bot
 from tests.e2e.standin.constants import DEFAULT_CHANNEL_ID
-from tests.e2e.standin.model import make_guild
 from tests.e2e.standin.server import DiscordStandIn
 from tests.e2e.test_subscriptions import ANNA, BORIS, OLD, poll, sample, subscribe
 from tests.support.feed_server import FeedServer, wire_rss
@@ -26,20 +25,7 @@ from tests.support.feed_server import FeedServer, wire_rss
 NEWS = [("n-1", "ISIL fighters retreat from the outskirts of Raqqa"), *OLD]
 
 
-@pytest.fixture
-async def standin() -> AsyncIterator[DiscordStandIn]:
-    async with DiscordStandIn(
-        guilds=[make_guild(channels=["general"])], users=[ANNA, BORIS]
-    ) as api:
-        yield api
-    assert not api.internal_errors
-
-
-@pytest.fixture
-async def wire(tmp_path: Path) -> AsyncIterator[FeedServer]:
-    async with FeedServer(tmp_path / "feeds") as server:
-        server.set_file("wire.xml", wire_rss(OLD))
-        yield server
+standin = make_standin_fixture(channels=["general"], users=[ANNA, BORIS])
 
 
 def die_before_sending(bot: ChronicleBot, monkeypatch: pytest.MonkeyPatch) -> None:

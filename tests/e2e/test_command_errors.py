@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
+from tests.e2e.fixtures import make_standin_fixture
 from tests.e2e.harness import running_bot, sample
 from tests.e2e.news_channels_support import digest_set
 from tests.e2e.standin.constants import DEFAULT_CHANNEL_ID, DEFAULT_GUILD_ID, DEFAULT_USER_ID
@@ -25,18 +25,19 @@ def bot_lines(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
     return [r for r in caplog.records if r.name.startswith("bot.")]
 
 
-@pytest.fixture(name="standin")
-async def standin_fixture() -> AsyncIterator[DiscordStandIn]:
-    guild = make_guild(
-        channels=[
-            "general",
-            make_thread(DEFAULT_CHANNEL_ID, ARCHIVED, "old-talk", archived=True),
-            make_thread(DEFAULT_CHANNEL_ID, PRIVATE, "mods-only", private=True, bot_joined=False),
-        ]
-    )
-    async with DiscordStandIn(guilds=[guild]) as api:
-        yield api
-    assert not api.internal_errors
+standin = make_standin_fixture(
+    guilds=lambda: [
+        make_guild(
+            channels=[
+                "general",
+                make_thread(DEFAULT_CHANNEL_ID, ARCHIVED, "old-talk", archived=True),
+                make_thread(
+                    DEFAULT_CHANNEL_ID, PRIVATE, "mods-only", private=True, bot_joined=False
+                ),
+            ]
+        )
+    ]
+)
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import sqlite3
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +16,7 @@ from storage import Storage
 from storage.models import PageRecord, SourceRecord
 from storage.sqlite import SQLiteStorage
 from tests.conftest import SAMPLE_NEWS
+from tests.e2e.fixtures import make_standin_fixture
 from tests.e2e.harness import FakeClock, fire, only_digest, running_bot, sample
 from tests.e2e.standin.constants import DEFAULT_GUILD_ID, DEFAULT_USER_ID, SEND_MESSAGES
 from tests.e2e.standin.model import GuildSpec, make_guild
@@ -39,11 +39,7 @@ def guild(system_channel: bool = False) -> GuildSpec:
     return spec
 
 
-@pytest.fixture
-async def standin() -> AsyncIterator[DiscordStandIn]:
-    async with DiscordStandIn(guilds=[guild()]) as api:
-        yield api
-    assert not api.internal_errors
+standin = make_standin_fixture(guilds=lambda: [guild()])
 
 
 def posts(standin: DiscordStandIn, channel_id: int) -> list[Any]:

@@ -10,11 +10,9 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import sqlite3
-from collections.abc import AsyncIterator
 from pathlib import Path
 
-import pytest
-
+from tests.e2e.fixtures import make_standin_fixture
 from tests.e2e.harness import ANNA, BORIS, FakeClock, dms_to, running_bot, sample
 from tests.e2e.news_channels_support import (
     GENERAL,
@@ -33,12 +31,7 @@ from tests.e2e.standin.server import DiscordStandIn
 from tests.e2e.test_subscriptions_membership import subscribe
 from tests.support.feed_server import FeedServer
 
-
-@pytest.fixture
-async def standin() -> AsyncIterator[DiscordStandIn]:
-    async with DiscordStandIn(guilds=[news_guild()], users=[ANNA, BORIS]) as api:
-        yield api
-    assert not api.internal_errors
+standin = make_standin_fixture(guilds=lambda: [news_guild()], users=[ANNA, BORIS])
 
 
 def ledger(database: Path) -> dict[str, int]:

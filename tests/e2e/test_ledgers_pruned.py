@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import sqlite3
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +21,7 @@ from bot.client import ChronicleBot
 from storage import Storage
 from storage.ledgers import LedgerSizes
 from storage.news_rules import Announced
+from tests.e2e.fixtures import make_standin_fixture
 from tests.e2e.harness import ANNA, FakeClock, dms_to, running_bot, sample
 from tests.e2e.news_channels_support import (
     NEWS,
@@ -42,11 +42,7 @@ from tests.support.feed_server import FeedServer
 ITEMS = [("x-1", "Russia recalls its ambassador"), ("x-2", "Russia closes a port"), *OLD]
 
 
-@pytest.fixture
-async def standin() -> AsyncIterator[DiscordStandIn]:
-    async with DiscordStandIn(guilds=[news_guild()], users=[ANNA]) as api:
-        yield api
-    assert not api.internal_errors
+standin = make_standin_fixture(guilds=lambda: [news_guild()], users=[ANNA])
 
 
 def rows(database: Path) -> dict[str, int]:
@@ -148,12 +144,11 @@ async def test_a_prune_while_a_sweep_from_behind_runs_alerts_no_one_twice(
 ON_0, ON_1 = 3_000 << 22, (3_001 << 22) + 100
 
 
-@pytest.fixture
-async def shards_standin() -> AsyncIterator[DiscordStandIn]:
-    guilds = [make_guild(g, name=f"server {g}", channels=["general"]) for g in (ON_0, ON_1)]
-    async with DiscordStandIn(guilds=guilds, recommended_shards=2) as api:
-        yield api
-    assert not api.internal_errors
+shards_standin = make_standin_fixture(
+    guilds=lambda: [make_guild(g, name=f"server {g}", channels=["general"]) for g in (ON_0, ON_1)],
+    recommended_shards=2,
+    name="shards_standin",
+)
 
 
 async def test_of_the_processes_sharing_postgresql_one_prunes(

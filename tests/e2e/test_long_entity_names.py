@@ -4,17 +4,14 @@ picked for /entity, /search and /subscribe, and "Did you mean" shows its whole n
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 from storage import Storage
 from storage.keys import make_key
 from storage.models import PageRecord
+from tests.e2e.fixtures import make_standin_fixture
 from tests.e2e.harness import ANNA, running_bot
-from tests.e2e.standin.model import make_guild
 from tests.e2e.standin.server import DiscordStandIn
 
 DAY = dt.date(2018, 3, 7)
@@ -25,11 +22,7 @@ LONG_NAME = (
 LONG_NAME = LONG_NAME.strip()
 
 
-@pytest.fixture
-async def standin() -> AsyncIterator[DiscordStandIn]:
-    async with DiscordStandIn(guilds=[make_guild(channels=["general"])], users=[ANNA]) as api:
-        yield api
-    assert not api.internal_errors
+standin = make_standin_fixture(channels=["general"], users=[ANNA])
 
 
 async def prepare(storage: Storage) -> None:

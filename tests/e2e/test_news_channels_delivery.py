@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,7 @@ import pytest
 from bot.client import ChronicleBot
 from bot.pacing import PostPacer
 from tests.e2e.discord_faults_support import CloudflareStandIn
+from tests.e2e.fixtures import make_standin_fixture
 from tests.e2e.harness import FakeClock, dms_to, fire, only_digest, running_bot, sample
 from tests.e2e.news_channels_support import (
     ANNOUNCEMENTS,
@@ -337,11 +338,9 @@ async def test_a_forum_post_deleted_before_its_retry_goes_on_in_a_new_post(
         assert (run.status, run.parts_sent) == ("sent", run.parts)
 
 
-@pytest.fixture(name="cloudflare")
-async def cloudflare_fixture() -> AsyncIterator[CloudflareStandIn]:
-    async with CloudflareStandIn(guilds=[news_guild()]) as api:
-        yield api
-    assert not api.internal_errors
+cloudflare_fixture = make_standin_fixture(
+    guilds=lambda: [news_guild()], standin_class=CloudflareStandIn, name="cloudflare"
+)
 
 
 async def test_a_cloudflare_ban_at_digest_time_is_waited_out_and_the_digest_posted(

@@ -16,13 +16,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import AsyncIterator
 from pathlib import Path
-
-import pytest
 
 from storage.models import PageRecord, SourceRecord
 from tests.e2e.discord_faults_support import EmbedDroppingStandIn
+from tests.e2e.fixtures import make_standin_fixture
 from tests.e2e.harness import ANNA, FakeClock, dms_to, fire, only_digest, running_bot, sample
 from tests.e2e.news_channels_support import (
     ANNOUNCEMENTS,
@@ -227,11 +225,9 @@ async def test_one_post_blocked_by_automod_is_retried_and_pauses_nothing(
         assert [r.status for r in await bot.storage.digests.runs_for(first.id)] == ["sent"]
 
 
-@pytest.fixture(name="dropping")
-async def dropping_fixture() -> AsyncIterator[EmbedDroppingStandIn]:
-    async with EmbedDroppingStandIn(guilds=[news_guild()]) as api:
-        yield api
-    assert not api.internal_errors
+dropping_fixture = make_standin_fixture(
+    guilds=lambda: [news_guild()], standin_class=EmbedDroppingStandIn, name="dropping"
+)
 
 
 async def test_embed_links_taken_away_pauses_the_digest_instead_of_posting_it_blank(

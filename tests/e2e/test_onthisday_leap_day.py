@@ -6,17 +6,14 @@ March 1 and a leap year's February 28 do not; February 29 asked for shows its ow
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from storage import Storage
 from storage.models import PageRecord, SourceRecord
+from tests.e2e.fixtures import make_standin_fixture
 from tests.e2e.harness import FakeClock, fire, only_digest, running_bot
 from tests.e2e.standin.constants import DEFAULT_GUILD_ID
-from tests.e2e.standin.model import make_guild
 from tests.e2e.standin.server import DiscordStandIn
 
 NEWS = DEFAULT_GUILD_ID + 11
@@ -70,11 +67,7 @@ async def run_digest(standin: DiscordStandIn, database: Path | str, start: dt.da
     return posted(standin)
 
 
-@pytest.fixture
-async def standin() -> AsyncIterator[DiscordStandIn]:
-    async with DiscordStandIn(guilds=[make_guild(channels=["general", "news"])]) as api:
-        yield api
-    assert not api.internal_errors
+standin = make_standin_fixture(channels=["general", "news"])
 
 
 def assert_a_common_years_digests(shown: dict[str, str]) -> None:

@@ -38,6 +38,7 @@ from bot.digests import day_slot
 from storage import open_storage
 from storage.keys import make_key
 from storage.models import PageRecord, SourceRecord
+from tests.e2e.fixtures import make_standin_fixture
 from tests.e2e.harness import dms_to
 from tests.e2e.standin.constants import DEFAULT_TOKEN
 from tests.e2e.standin.model import UserSpec, make_guild
@@ -92,16 +93,13 @@ def guids(batch: int, *, alerted: bool = False) -> set[str]:
 # --- PostgreSQL, Discord, the feed ------------------------------------------------------------
 
 
-@pytest.fixture
-async def standin() -> AsyncIterator[DiscordStandIn]:
-    guilds = [
+standin = make_standin_fixture(
+    guilds=lambda: [
         make_guild(g, name=f"server {g}", channels=["general", "news", "live"]) for g in GUILDS
-    ]
-    async with DiscordStandIn(
-        guilds=guilds, users=list(READERS.values()), recommended_shards=2
-    ) as api:
-        yield api
-    assert not api.internal_errors
+    ],
+    users=list(READERS.values()),
+    recommended_shards=2,
+)
 
 
 @pytest.fixture

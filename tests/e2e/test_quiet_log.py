@@ -15,17 +15,14 @@ import datetime as dt
 import os
 import signal
 import sys
-from collections.abc import AsyncIterator
 from pathlib import Path
 
-import pytest
-
 from storage import Storage, open_storage
+from tests.e2e.fixtures import make_standin_fixture
 from tests.e2e.harness import FakeClock, running_bot, sample
-from tests.e2e.news_channels_support import OLD
 from tests.e2e.standin.constants import DEFAULT_CHANNEL_ID, DEFAULT_GUILD_ID, DEFAULT_TOKEN
 from tests.e2e.standin.server import DiscordStandIn
-from tests.support.feed_server import FeedServer, wire_rss
+from tests.support.feed_server import FeedServer
 
 REPO = Path(__file__).resolve().parents[2]
 WAIT = 45.0  # seconds for anything the test waits for (a loaded 2-core machine is slow)
@@ -33,17 +30,7 @@ CHECKS = 4
 CHANNEL = DEFAULT_CHANNEL_ID
 
 
-@pytest.fixture
-async def standin() -> AsyncIterator[DiscordStandIn]:
-    async with DiscordStandIn(valid_token=DEFAULT_TOKEN) as api:
-        yield api
-
-
-@pytest.fixture
-async def wire(tmp_path: Path) -> AsyncIterator[FeedServer]:
-    async with FeedServer(tmp_path / "feeds") as server:
-        server.set_file("wire.xml", wire_rss(OLD))
-        yield server
+standin = make_standin_fixture(valid_token=DEFAULT_TOKEN)
 
 
 async def test_an_idle_bot_writes_no_line_per_check(

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from bot.ingest.portal import ENGLISH
+from tests.e2e.fixtures import make_standin_fixture
 from tests.e2e.standin.constants import DEFAULT_TOKEN
 from tests.e2e.standin.server import DiscordStandIn
 from tests.support.mediawiki_server import MediaWikiStandIn
@@ -58,10 +59,7 @@ async def wiki() -> AsyncIterator[MediaWikiStandIn]:
         yield server
 
 
-@pytest.fixture
-async def standin() -> AsyncIterator[DiscordStandIn]:
-    async with DiscordStandIn(valid_token=DEFAULT_TOKEN) as api:
-        yield api
+standin = make_standin_fixture(valid_token=DEFAULT_TOKEN)
 
 
 async def test_without_a_token_it_says_how_to_get_one(tmp_path: Path) -> None:

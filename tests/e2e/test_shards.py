@@ -5,14 +5,12 @@ digests, its alerts) and leaves the commands to the process of shard 0."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from storage import Storage
 from storage.models import PageRecord, SourceRecord
+from tests.e2e.fixtures import make_standin_fixture
 from tests.e2e.harness import FakeClock, dms_to, fire, running_bot, sample
 from tests.e2e.standin.model import UserSpec, make_guild
 from tests.e2e.standin.server import DiscordStandIn
@@ -30,12 +28,13 @@ def news(guild_id: int) -> int:
     return guild_id + 11
 
 
-@pytest.fixture
-async def standin() -> AsyncIterator[DiscordStandIn]:
-    guilds = [make_guild(g, name=f"server {g}", channels=["general", "news"]) for g in (ON_0, ON_1)]
-    async with DiscordStandIn(guilds=guilds, users=[ANNA, BORIS], recommended_shards=2) as api:
-        yield api
-    assert not api.internal_errors
+standin = make_standin_fixture(
+    guilds=lambda: [
+        make_guild(g, name=f"server {g}", channels=["general", "news"]) for g in (ON_0, ON_1)
+    ],
+    users=[ANNA, BORIS],
+    recommended_shards=2,
+)
 
 
 def posts(standin: DiscordStandIn, channel_id: int) -> list[Any]:

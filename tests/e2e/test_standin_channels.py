@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import io
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
@@ -18,7 +18,7 @@ import discord
 import pytest
 from discord import app_commands
 
-from bot.discord_endpoints import apply_endpoint_overrides
+from tests.e2e.fixtures import make_standin_fixture
 from tests.e2e.standin.constants import (
     BOT_USER_ID,
     DEFAULT_BOT_PERMISSIONS,
@@ -36,6 +36,9 @@ from tests.e2e.standin.messages import FLAG_CROSSPOSTED
 from tests.e2e.standin.model import ChannelSpec, GuildSpec, RoleSpec, make_guild, make_thread
 from tests.e2e.standin.records import RateLimits, RecordedRequest
 from tests.e2e.standin.server import DiscordStandIn, connected_client
+from tests.e2e.standin_support import (
+    restore_discord_endpoints_fixture,  # noqa: F401 -- autouse, undoes the endpoint overrides
+)
 
 WAIT = 5.0
 GENERAL = DEFAULT_CHANNEL_ID
@@ -76,17 +79,7 @@ def new_client() -> discord.Client:
     return discord.Client(intents=discord.Intents.default())
 
 
-@pytest.fixture(autouse=True)
-def _restore_discord_endpoints() -> Iterator[None]:
-    yield
-    apply_endpoint_overrides(None, None)
-
-
-@pytest.fixture
-async def standin() -> AsyncIterator[DiscordStandIn]:
-    async with DiscordStandIn(guilds=[news_guild()]) as server:
-        yield server
-    assert not server.internal_errors, "the stand-in itself failed; see the log"
+standin = make_standin_fixture(guilds=lambda: [news_guild()])
 
 
 @pytest.fixture

@@ -7,37 +7,22 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from bot.client import ChronicleBot
+from tests.e2e.fixtures import make_standin_fixture
 from tests.e2e.harness import ANNA, BORIS, CHLOE, FakeClock, dms_to, running_bot, sample
 from tests.e2e.news_channels_support import OLD, ingest
 from tests.e2e.standin.constants import DEFAULT_GUILD_ID
-from tests.e2e.standin.model import UserSpec, make_guild
+from tests.e2e.standin.model import UserSpec
 from tests.e2e.standin.server import DiscordStandIn
 from tests.support.feed_server import FeedServer, wire_rss
 
 GENERAL = DEFAULT_GUILD_ID + 10
 
 
-@pytest.fixture
-async def standin() -> AsyncIterator[DiscordStandIn]:
-    async with DiscordStandIn(
-        guilds=[make_guild(channels=["general", "news"])], users=[ANNA, BORIS, CHLOE]
-    ) as api:
-        yield api
-    assert not api.internal_errors
-
-
-@pytest.fixture
-async def wire(tmp_path: Path) -> AsyncIterator[FeedServer]:
-    async with FeedServer(tmp_path / "feeds") as server:
-        server.set_file("wire.xml", wire_rss(OLD))
-        yield server
+standin = make_standin_fixture(channels=["general", "news"], users=[ANNA, BORIS, CHLOE])
 
 
 async def command(

@@ -6,7 +6,6 @@ Discord, a real SQLite database."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +13,7 @@ import pytest
 
 from bot.client import ChronicleBot
 from storage.models import PageRecord, SourceRecord
+from tests.e2e.fixtures import make_standin_fixture
 from tests.e2e.harness import ANNA, EPHEMERAL, running_bot, sample
 from tests.e2e.standin.constants import (
     BOT_USER_ID,
@@ -22,7 +22,7 @@ from tests.e2e.standin.constants import (
     SEND_MESSAGES,
     SEND_MESSAGES_IN_THREADS,
 )
-from tests.e2e.standin.model import ChannelSpec, Overwrite, make_guild, make_thread
+from tests.e2e.standin.model import ChannelSpec, GuildSpec, Overwrite, make_guild, make_thread
 from tests.e2e.standin.server import DiscordStandIn
 
 GENERAL = DEFAULT_GUILD_ID + 10
@@ -45,9 +45,8 @@ def read_only(channel_id: int, name: str, denied: int) -> ChannelSpec:
     )
 
 
-@pytest.fixture
-async def standin() -> AsyncIterator[DiscordStandIn]:
-    guild = make_guild(
+def guild() -> GuildSpec:
+    return make_guild(
         channels=[
             "general",
             read_only(RULES, "rules", SEND_MESSAGES),
@@ -57,9 +56,9 @@ async def standin() -> AsyncIterator[DiscordStandIn]:
             ChannelSpec(LOUNGE, "lounge", type=GUILD_VOICE),
         ]
     )
-    async with DiscordStandIn(guilds=[guild], users=[ANNA]) as api:
-        yield api
-    assert not api.internal_errors
+
+
+standin = make_standin_fixture(guilds=lambda: [guild()], users=[ANNA])
 
 
 async def subscribe_here(standin: DiscordStandIn, channel_id: int) -> dict[str, Any]:

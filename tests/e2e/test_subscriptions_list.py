@@ -7,14 +7,12 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import re
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from bot.alerts import DM_PAUSE_REASON
 from bot.client import ChronicleBot
+from tests.e2e.fixtures import make_standin_fixture
 from tests.e2e.harness import ANNA, BORIS, EPHEMERAL, dms_to, running_bot, sample
 from tests.e2e.news_channels_support import OLD
 from tests.e2e.standin.constants import DEFAULT_GUILD_ID
@@ -22,14 +20,7 @@ from tests.e2e.standin.model import make_guild
 from tests.e2e.standin.server import DiscordStandIn
 from tests.support.feed_server import FeedServer, wire_rss
 
-
-@pytest.fixture
-async def standin() -> AsyncIterator[DiscordStandIn]:
-    async with DiscordStandIn(
-        guilds=[make_guild(channels=["general"])], users=[ANNA, BORIS]
-    ) as api:
-        yield api
-    assert not api.internal_errors
+standin = make_standin_fixture(channels=["general"], users=[ANNA, BORIS])
 
 
 def buttons(message: dict[str, Any]) -> list[dict[str, Any]]:

@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from bot.alerts import MEMBER_CHECK_EVERY
+from tests.e2e.fixtures import make_standin_fixture
 from tests.e2e.harness import ANNA, BORIS, FakeClock, dms_to, running_bot, sample
 from tests.e2e.news_channels_support import (
     GENERAL,
@@ -35,12 +35,10 @@ OTHER = DEFAULT_GUILD_ID + (1 << 22) * 7  # a second server Anna and Chronicle s
 OTHER_GENERAL = OTHER + 10
 
 
-@pytest.fixture
-async def standin() -> AsyncIterator[DiscordStandIn]:
-    servers = [news_guild(), make_guild(OTHER, name="Other", channels=["general"])]
-    async with DiscordStandIn(guilds=servers, users=[ANNA, BORIS]) as api:
-        yield api
-    assert not api.internal_errors
+standin = make_standin_fixture(
+    guilds=lambda: [news_guild(), make_guild(OTHER, name="Other", channels=["general"])],
+    users=[ANNA, BORIS],
+)
 
 
 async def subscribe(

@@ -7,13 +7,11 @@ Discord, a real SQLite database, a real RSS feed on 127.0.0.1."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from pathlib import Path
-
-import pytest
 
 from bot.client import ChronicleBot
 from tests.e2e.discord_faults_support import EmbedDroppingStandIn
+from tests.e2e.fixtures import make_standin_fixture
 from tests.e2e.harness import ANNA, BORIS, dms_to, running_bot, sample
 from tests.e2e.news_channels_support import OLD
 from tests.e2e.standin.constants import DEFAULT_GUILD_ID, EMBED_LINKS, SEND_MESSAGES
@@ -25,20 +23,7 @@ GENERAL = DEFAULT_GUILD_ID + 10
 NEWS = DEFAULT_GUILD_ID + 11
 
 
-@pytest.fixture
-async def standin() -> AsyncIterator[DiscordStandIn]:
-    async with DiscordStandIn(
-        guilds=[make_guild(channels=["general", "news"])], users=[ANNA, BORIS]
-    ) as api:
-        yield api
-    assert not api.internal_errors
-
-
-@pytest.fixture
-async def wire(tmp_path: Path) -> AsyncIterator[FeedServer]:
-    async with FeedServer(tmp_path / "feeds") as server:
-        server.set_file("wire.xml", wire_rss(OLD))
-        yield server
+standin = make_standin_fixture(channels=["general", "news"], users=[ANNA, BORIS])
 
 
 async def subscribe(

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -15,10 +14,10 @@ import pytest
 from bot.scheduler import digest_job_id
 from storage import Storage
 from storage.models import PageRecord, SourceRecord
+from tests.e2e.fixtures import make_standin_fixture
 from tests.e2e.harness import FakeClock, embed_of, fire, running_bot
 from tests.e2e.news_channels_support import MANAGER, digest_set
 from tests.e2e.standin.constants import DEFAULT_GUILD_ID
-from tests.e2e.standin.model import make_guild
 from tests.e2e.standin.server import DiscordStandIn
 
 GENERAL = DEFAULT_GUILD_ID + 10
@@ -58,11 +57,7 @@ async def archive_and_digests_in_berlin(storage: Storage) -> None:
     await storage.settings.set_timezone(DEFAULT_GUILD_ID, "Europe/Berlin")
 
 
-@pytest.fixture
-async def standin() -> AsyncIterator[DiscordStandIn]:
-    async with DiscordStandIn(guilds=[make_guild(channels=["general", "news"])]) as api:
-        yield api
-    assert not api.internal_errors
+standin = make_standin_fixture(channels=["general", "news"])
 
 
 async def test_one_digests_unknown_timezone_leaves_the_other_digests_and_the_polling_running(

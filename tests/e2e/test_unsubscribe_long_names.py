@@ -3,7 +3,6 @@ Chinese names typed in the other script."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -12,8 +11,8 @@ import pytest
 from bot.services.imports import import_archive
 from storage import Storage
 from tests.conftest import SAMPLE_NEWS, TEST_DATA
+from tests.e2e.fixtures import make_standin_fixture
 from tests.e2e.harness import ANNA, running_bot, sample
-from tests.e2e.standin.model import make_guild
 from tests.e2e.standin.server import DiscordStandIn
 
 # 117 characters: a story name as the portal may nest it (a choice holds 100).
@@ -28,11 +27,7 @@ LONG_TOO = (
 )
 
 
-@pytest.fixture
-async def standin() -> AsyncIterator[DiscordStandIn]:
-    async with DiscordStandIn(guilds=[make_guild(channels=["general"])], users=[ANNA]) as api:
-        yield api
-    assert not api.internal_errors
+standin = make_standin_fixture(channels=["general"], users=[ANNA])
 
 
 async def command(standin: DiscordStandIn, name: str, **options: Any) -> dict[str, Any]:

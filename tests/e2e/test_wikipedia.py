@@ -15,9 +15,9 @@ from bot.client import ChronicleBot
 from bot.ingest.portal import ENGLISH
 from bot.scheduler import digest_job_id
 from tests.conftest import TEST_DATA
+from tests.e2e.fixtures import make_standin_fixture
 from tests.e2e.harness import ANNA, FakeClock, dms_to, running_bot, sample
 from tests.e2e.standin.constants import DEFAULT_GUILD_ID
-from tests.e2e.standin.model import make_guild
 from tests.e2e.standin.server import DiscordStandIn
 from tests.support.mediawiki_server import MediaWikiStandIn
 
@@ -43,13 +43,7 @@ NEW_ITEM = (
 )
 
 
-@pytest.fixture
-async def standin() -> AsyncIterator[DiscordStandIn]:
-    async with DiscordStandIn(
-        guilds=[make_guild(channels=["general", "news"])], users=[ANNA]
-    ) as api:
-        yield api
-    assert not api.internal_errors
+standin = make_standin_fixture(channels=["general", "news"], users=[ANNA])
 
 
 @pytest.fixture

@@ -379,7 +379,7 @@ async def test_a_feed_whose_declared_encoding_is_wrong_is_added(
 async def test_a_hanging_feed_does_not_delay_the_others(
     storage: Storage, server: FeedServer
 ) -> None:
-    policy = FetchPolicy(allow_private_addresses=True, timeout_s=1.5)
+    policy = FetchPolicy(allow_private_addresses=True, timeout_s=5)
     server.route("hang.xml", delay_s=30)
     hang = await add_unfetched(storage, server.url("hang.xml"), "hang")
     fast_names = [
@@ -405,7 +405,7 @@ async def test_a_hanging_feed_does_not_delay_the_others(
     # The hanging feed held one of the two places until its timeout, not the server's 30 s;
     # the others went through the other place meanwhile.
     assert all(finished[name] < finished["hang"] for name in fast_names), finished
-    assert 1.4 < finished["hang"] < 25
+    assert 4.9 < finished["hang"] < 25
     assert all(o.ok for o in report.outcomes[1:])
 
 

@@ -1,9 +1,4 @@
-"""The `chronicle` command line: run the bot, import, and look things up.
-
-Lookups print what the bot would say, as text or (with --json) as JSON. Exit status: 0
-when all went well, 1 when something was not found, was invalid or failed to import, 2 for
-a command-line mistake.
-"""
+"""The command line's body, loaded by `bot.cli.main`: settings, the database, dispatch."""
 
 from __future__ import annotations
 
@@ -12,8 +7,10 @@ import asyncio
 import dataclasses
 import logging
 import sys
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
 from contextlib import ExitStack
+from typing import Any
 
 from bot.cli.feeds import cmd_feeds_add
 from bot.cli.imports import cmd_import
@@ -109,7 +106,7 @@ async def _open_and_run(args: argparse.Namespace, settings: Settings) -> int:
 CREATE_DATABASE = frozenset({cmd_import, cmd_run, cmd_feeds_add, cmd_wikipedia_pull})
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def run(argv: Sequence[str] | None) -> int:
     raw = list(sys.argv[1:] if argv is None else argv)
     if (bad := next((a for a in raw if not_text(a)), None)) is not None:
         print(
@@ -134,6 +131,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure_logging(settings.log_level_number)
     if settings.database_notice:
         log.warning(settings.database_notice)
+    _quiet_threads()
     try:
         return asyncio.run(_dispatch(args, settings))
     except KeyboardInterrupt:
@@ -148,3 +146,27 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 1
+
+
+class _QuietAfterTheLoop:
+    """A database connection Ctrl-C left opening has its thread finish the statement under
+    way, then find no event loop to hand the result to: nothing went wrong that the person
+    who stopped the command should read about as a traceback. Other errors of threads are
+    reported as before."""
+
+    def __init__(self, previous: Callable[[threading.ExceptHookArgs], Any]):
+        self.previous = previous
+
+    def __call__(self, hook: threading.ExceptHookArgs) -> None:
+        if isinstance(hook.exc_value, RuntimeError) and str(hook.exc_value) == LOOP_CLOSED:
+            log.debug("a database thread ended after the command", exc_info=hook.exc_value)
+            return
+        self.previous(hook)
+
+
+LOOP_CLOSED = "Event loop is closed"
+
+
+def _quiet_threads() -> None:
+    if not isinstance(threading.excepthook, _QuietAfterTheLoop):
+        threading.excepthook = _QuietAfterTheLoop(threading.excepthook)

@@ -28,7 +28,7 @@ class PruneProgress:
 
 
 async def cmd_prune(args: argparse.Namespace, settings: Settings, storage: Storage) -> int:
-    # With --vacuum the database is held (no bot beside it): bot.cli takes it before opening.
+    # With --vacuum the database is held (no bot beside it): bot.cli.app takes it before opening.
     progress = None if args.json else PruneProgress()
     report = await prune_ledgers(storage, now=dt.datetime.now(dt.UTC), progress=progress)
     compaction = await storage.compact() if args.vacuum else None

@@ -53,7 +53,7 @@ def run_refusal(args: argparse.Namespace, settings: Settings) -> str | None:
 
 async def cmd_run(args: argparse.Namespace, settings: Settings, storage: Storage) -> int:
     settings = settings.with_shards(args.shard_count, args.shards)  # checked by run_refusal
-    await import_sample_if_empty(storage)  # the database held (bot.cli._why_alone)
+    await import_sample_if_empty(storage)  # the database held (bot.cli.app._why_alone)
     from bot.client import run_bot  # discord.py is only needed to run the bot
 
     await storage.close()  # the bot opens its own, in setup_hook

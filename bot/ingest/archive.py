@@ -20,6 +20,7 @@ from pathlib import Path
 
 from bot.ingest.feeds.html_text import CONTROLS_AS_SPACES
 from bot.ingest.files import FileRefused, read_bounded
+from bot.services.feeds.language import detected_language
 from storage.keys import key_date, make_key, parse_key, split_key
 from storage.models import (
     DayEntryRecord,
@@ -228,8 +229,11 @@ def _parse_page(path: str, lines: list[str], start: int, text: str) -> PageRecor
             sections[current].append((number + 1, item))
     if headline is None:
         raise ArchiveFormatError(path, "no '# headline' line after the date heading")
-    if lang == "en" and has_cjk(headline):
-        lang = "zh"  # a Chinese page without Chinese headings or links (some 2019 pages)
+    if lang == "en" and has_cjk(headline) and detected_language(headline, "") == "zh":
+        # A Chinese page without Chinese headings or links (some 2019 pages): its headline
+        # decides, as a feed item's declaring no language does (Japanese and Korean are not
+        # Chinese, nor is an English headline giving a name in characters in brackets).
+        lang = "zh"
 
     sources = tuple(_sources(path, sections))
     related = tuple(_related(path, sections, lang))

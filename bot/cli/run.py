@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import sys
 from importlib import resources
 from pathlib import Path
 
@@ -57,4 +58,23 @@ async def cmd_run(args: argparse.Namespace, settings: Settings, storage: Storage
     from bot.client import run_bot  # discord.py is only needed to run the bot
 
     await storage.close()  # the bot opens its own, in setup_hook
-    return await run_bot(settings)
+    status = await run_bot(settings)
+    if not settings.discord_token and (note := missing_dotenv(settings)):
+        print(note, file=sys.stderr)
+    return status
+
+
+def missing_dotenv(settings: Settings) -> str | None:
+    """What to say when there is no .env where Chronicle looked: the usual reason for a token
+    "not set" that the operator did set, running Chronicle from another folder."""
+    if Path(".env").exists():
+        return None
+    used = (
+        f" The database is found from there too: this run used {settings.database.resolve()}."
+        if isinstance(settings.database, Path)
+        else ""
+    )
+    return (
+        f"There is no .env in {Path.cwd()}, the folder Chronicle was run in, which is where"
+        f" it reads one: run it from the folder that holds yours.{used}"
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import io
 import logging
 import math
@@ -35,6 +36,63 @@ MIN_POLL_MINUTES, MAX_POLL_MINUTES = 1.0, 1440.0
 MAX_ENV_FILE_BYTES = 256 * 1024
 # The name at the start of a .env line ("export NAME=..." too), to say which one is broken.
 _ENV_NAME = re.compile(r"\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_.-]*)\s*=")
+
+
+# Every setting Chronicle reads (README: Settings); a name like one of them that is none is
+# said to be ignored, where it had been dropped without a word.
+SETTING_NAMES: Final = (
+    "DISCORD_TOKEN",
+    *DATABASE_SETTINGS,
+    "DISCORD_GUILD_ID",
+    "DISCORD_API_BASE",
+    "DISCORD_GATEWAY_URL",
+    "DISCORD_SHARD_COUNT",
+    "DISCORD_SHARD_IDS",
+    "FEED_POLL_MINUTES",
+    "FEED_ALLOW_PRIVATE_ADDRESSES",
+    "LOG_LEVEL",
+    "WIKIPEDIA_POLL_MINUTES",
+    "WIKIPEDIA_API_URL",
+    "WIKIPEDIA_LANGUAGE",
+    "WIKIPEDIA_CONTACT",
+)
+_OUR_PREFIXES = ("CHRONICLE_", "DISCORD_", "FEED_", "WIKIPEDIA_")
+# Read by the test suite and the benchmarks, not by the bot.
+_OTHER_CHRONICLE_NAMES = frozenset(
+    {
+        "CHRONICLE_TEST_DATABASE_URL",
+        "CHRONICLE_REQUIRE_POSTGRES",
+        "CHRONICLE_SHARED_DATA",
+        "CHRONICLE_TEST_FEED_POLL_SECONDS",
+        "CHRONICLE_TEST_CHECK_SECONDS",
+    }
+)
+
+
+def ignored_names(from_file: Mapping[str, str], environment: Mapping[str, str]) -> list[str]:
+    """What to say of the names that look like settings and are none ("discord_token",
+    "CHRONICLE_DATABASE"): in a .env, any name like a setting's or with a prefix of
+    Chronicle's; in the environment, which other programs share, a CHRONICLE_ name or one
+    very like a setting's."""
+    said = []
+    for where, names, prefixes, cutoff in (
+        (".env", from_file, _OUR_PREFIXES, 0.8),
+        ("the environment", environment, ("CHRONICLE_",), 0.9),
+    ):
+        for name in names:
+            if name in SETTING_NAMES or name in _OTHER_CHRONICLE_NAMES:
+                continue
+            like = difflib.get_close_matches(name.upper(), SETTING_NAMES, n=1, cutoff=cutoff)
+            if like:
+                said.append(
+                    f"{name} in {where} is no setting, and is ignored: did you mean {like[0]}?"
+                )
+            elif name.upper().startswith(prefixes):
+                said.append(
+                    f"{name} in {where} is no setting, and is ignored (README.md lists them under"
+                    " Settings)"
+                )
+    return said
 
 
 class ConfigError(Exception):
@@ -149,6 +207,8 @@ class Settings:
     shard_ids: tuple[int, ...] | None = None
     # Set when CHRONICLE_DATABASE_URL and CHRONICLE_DB name different files: which one won.
     database_notice: str | None = field(default=None, compare=False)
+    # Names given that look like settings and are none (ignored_names).
+    notices: tuple[str, ...] = field(default=(), compare=False)
 
     @classmethod
     def load(
@@ -165,6 +225,7 @@ class Settings:
         if env_file is not None and present:
             values.update(read_env_file(env_file))
         environment = os.environ if environ is None else environ
+        notices = tuple(ignored_names(values, environment))
         if any(environment.get(name, "").strip() for name in DATABASE_SETTINGS):
             # The environment names the database: a .env's database setting, either of the
             # two, does not override it (an example's CHRONICLE_DATABASE_URL over a service's
@@ -172,7 +233,7 @@ class Settings:
             for name in DATABASE_SETTINGS:
                 values.pop(name, None)
         values.update(environment)
-        return cls.from_mapping(values)
+        return replace(cls.from_mapping(values), notices=notices)
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, str]) -> Settings:

@@ -129,6 +129,8 @@ def run(argv: Sequence[str] | None) -> int:
     protect_stderr(settings.discord_token)
     printable_stdout()
     configure_logging(settings.log_level_number)
+    for notice in settings.notices:
+        log.warning(notice)
     if settings.database_notice:
         log.warning(settings.database_notice)
     _quiet_threads()

@@ -33,6 +33,10 @@ log = logging.getLogger(__name__)
 SHUTDOWN_GRACE = 5.0
 # A digest run the archive failed (a full disk, a lock held) is tried again after this.
 ARCHIVE_RETRY = dt.timedelta(minutes=5)
+# A periodic job's first run comes this long after it is added.
+FIRST_RUN = dt.timedelta(seconds=5)
+# Seconds between two looks for jobs a clock stepped back has put off (see watch_clock).
+CLOCK_WATCH = 15.0
 
 
 def digest_job_id(digest_id: int) -> str:
@@ -50,15 +54,21 @@ class ChronicleScheduler:
         self.live = LiveDigests(self.delivery)
         self._running: set[asyncio.Task[object]] = set()  # the jobs under way
         self._stopping = False
+        self._retry_waits: dict[str, dt.timedelta] = {}  # a retry job's id: its wait
+        self._watch: asyncio.Task[None] | None = None
 
-    def start(self, *, paused: bool = False) -> None:
+    def start(self, *, paused: bool = False, clock_watch: float = CLOCK_WATCH) -> None:
         self.apscheduler.start(paused=paused)
+        self._watch = asyncio.get_running_loop().create_task(self._watch_clock(clock_watch))
 
     async def shutdown(self, *, grace: float = SHUTDOWN_GRACE) -> None:
         """Start no more jobs; give those under way `grace` seconds to finish, then cancel
         them, and wait until they have ended: what they use (the storage, the Discord
         connection, the HTTP session) is closed after this."""
         self._stopping = True
+        if self._watch is not None:
+            self._watch.cancel()
+            await asyncio.gather(self._watch, return_exceptions=True)
         if self.apscheduler.running:
             self.apscheduler.pause()
         await self.live.close()
@@ -87,6 +97,53 @@ class ChronicleScheduler:
         finally:
             if task is not None:
                 self._running.discard(task)
+
+    # --- the clock stepped back ----------------------------------------------------------
+
+    async def _watch_clock(self, every: float) -> None:
+        # asyncio's sleep runs on the monotonic clock: a step of the wall clock does not
+        # hold the watch up as it holds APScheduler's jobs.
+        while True:
+            await asyncio.sleep(every)
+            try:
+                self.watch_clock()
+            except Exception:
+                log.exception("looking for jobs the clock put off failed; looked again later")
+
+    def watch_clock(self) -> int:
+        """Bring back the jobs a wall clock stepped back (an NTP correction, a virtual
+        machine restored from a snapshot) has put off: APScheduler counts a periodic job's
+        next run from its last run's wall-clock time, so after a step back of an hour no
+        feed check, portal check or alert sweep would run for an hour. Those further off
+        than their interval run now, a retry further off than its wait is waited for from
+        now. Digests keep their times: they are local times of day, and their runs' ledger
+        keeps a run already posted from posting again. Returns how many jobs moved."""
+        now = self.clock()
+        moved: list[str] = []
+        behind = dt.timedelta(0)
+        for job in self.apscheduler.get_jobs():
+            when: dt.datetime | None = job.next_run_time
+            if when is None:
+                continue  # paused
+            if isinstance(job.trigger, IntervalTrigger):
+                wait = job.trigger.interval + FIRST_RUN
+                start = now
+            elif (retry := self._retry_waits.get(job.id)) is not None:
+                wait = retry
+                start = now + retry
+            else:
+                continue
+            if when - now > wait + FIRST_RUN:
+                behind = max(behind, when - now - wait)
+                job.modify(next_run_time=start)
+                moved.append(job.id)
+        if moved:
+            log.warning(
+                "the system clock went back (by about %d minutes): %s run from now",
+                round(behind.total_seconds() / 60),
+                ", ".join(moved),
+            )
+        return len(moved)
 
     # --- digests -------------------------------------------------------------------------
 
@@ -193,11 +250,17 @@ class ChronicleScheduler:
             log_failure(log, self.bot.storage, what, exc, then="it waits for its next run")
 
     def schedule_retry(self, digest_id: int, slot: str, delay: float) -> None:
+        job_id = f"digest-retry:{digest_id}:{slot}"
+        wait = dt.timedelta(seconds=delay)
+        self._retry_waits = {
+            k: v for k, v in self._retry_waits.items() if self.apscheduler.get_job(k) is not None
+        }
+        self._retry_waits[job_id] = wait
         self.apscheduler.add_job(
             self._retry_job,
-            DateTrigger(run_date=self.clock() + dt.timedelta(seconds=delay)),
+            DateTrigger(run_date=self.clock() + wait),
             args=[digest_id, slot],
-            id=f"digest-retry:{digest_id}:{slot}",
+            id=job_id,
             name=f"digest {digest_id} retry of {slot}",
             replace_existing=True,
             misfire_grace_time=None,
@@ -257,7 +320,7 @@ class ChronicleScheduler:
             replace_existing=True,
             max_instances=1,
             coalesce=True,
-            next_run_time=self.clock() + dt.timedelta(seconds=5),
+            next_run_time=self.clock() + FIRST_RUN,
         )
 
 

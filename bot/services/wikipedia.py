@@ -71,6 +71,7 @@ from storage.models import (
     PortalPoll,
     PortalRevision,
 )
+from storage.schedule_rules import rebased
 from storage.textindex import fold
 from storage.times import Clock, utc_now
 
@@ -213,6 +214,8 @@ class WikipediaService:
         self.rules = rules
         self.clock = clock
         self.archive_hold = ArchiveHold()  # after a poll the archive could not store
+        # (last attempt, next poll) as counted from when the clock was seen to have gone back.
+        self._rebased: tuple[dt.datetime, dt.datetime] | None = None
 
     # --- backfill -----------------------------------------------------------------------
 
@@ -429,9 +432,30 @@ class WikipediaService:
         if self.archive_hold.holds(now):
             return None
         state = await self.storage.portal.poll_state(self.wiki)
-        if state.next_poll_at is not None and now < state.next_poll_at:
+        due = self._due_at(state, now)
+        if due is not None and now < due:
             return None
         return await self.poll(state)
+
+    def _due_at(self, state: PortalPoll, now: dt.datetime) -> dt.datetime | None:
+        """The next poll's time; after the clock went back (the last poll ahead of now), its
+        wait counted from when that was first seen (storage.schedule_rules), not from a time
+        the clock would take the size of its step to reach again."""
+        last = state.last_attempt_at
+        if state.next_poll_at is None or last is None:
+            return state.next_poll_at
+        if self._rebased is not None and self._rebased[0] == last:
+            return self._rebased[1]
+        if (moved := rebased(state.next_poll_at, last, now)) is None:
+            return state.next_poll_at
+        self._rebased = (last, moved)
+        log.info(
+            "Wikipedia: the clock went back (the last poll was at %s UTC): the next poll is"
+            " at %s UTC",
+            f"{last.astimezone(dt.UTC):%Y-%m-%d %H:%M:%S}",
+            f"{moved.astimezone(dt.UTC):%Y-%m-%d %H:%M:%S}",
+        )
+        return moved
 
     async def poll(self, state: PortalPoll | None = None) -> PullReport:
         """Read today's and yesterday's pages now, and after an outage the days since the

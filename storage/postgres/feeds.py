@@ -38,6 +38,7 @@ from storage.models import (
 from storage.postgres import event_rows
 from storage.postgres.db import Connection, Database
 from storage.postgres.feed_entries import FeedEntries
+from storage.schedule_rules import rebased
 
 _FEED_COLUMNS = (
     "id, url, name, added_at, status, disabled_reason, disabled_at, baseline_done, backfill,"
@@ -133,7 +134,10 @@ class FeedRepository:
         return [_feed(row) for row in rows]
 
     async def due(self, now: dt.datetime, *, limit: int | None = None) -> builtins.list[Feed]:
-        """Active feeds whose next poll is due, longest waiting first (the feeds_due index)."""
+        """Active feeds whose next poll is due, longest waiting first (the feeds_due index).
+        Feeds last polled after ``now`` (the clock went back) first have their wait counted
+        from now (storage.schedule_rules)."""
+        await self._rebase(now)
         rows = await self.db.fetch(
             f"SELECT {_FEED_COLUMNS} FROM feeds WHERE status = 'active' AND next_poll_at <= $1"
             " ORDER BY next_poll_at, id LIMIT $2",
@@ -141,6 +145,29 @@ class FeedRepository:
             limit,  # LIMIT NULL: all of them
         )
         return [_feed(row) for row in rows]
+
+    async def _rebase(self, now: dt.datetime) -> None:
+        rows = await self.db.fetch(
+            "SELECT id, next_poll_at, last_attempt_at FROM feeds"
+            " WHERE status = 'active' AND next_poll_at > $1 AND last_attempt_at > $1",
+            now,
+        )
+        if not rows:
+            return
+        async with self.db.transaction() as conn:
+            for row in rows:
+                if (moved := rebased(row["next_poll_at"], row["last_attempt_at"], now)) is None:
+                    continue
+                # The poll is counted as made now, so that the wait is counted once; unless
+                # a poll was recorded meanwhile (it counted from now already).
+                await conn.execute(
+                    "UPDATE feeds SET next_poll_at = $1, last_attempt_at = $2"
+                    " WHERE id = $3 AND next_poll_at = $4",
+                    moved,
+                    now,
+                    row["id"],
+                    row["next_poll_at"],
+                )
 
     async def active(self) -> builtins.list[Feed]:
         rows = await self.db.fetch(

@@ -51,6 +51,7 @@ from storage.models import (
     FeedItem,
     StoredEntries,
 )
+from storage.schedule_rules import rebased
 from storage.sqlite.db import Database, chunked, placeholders
 from storage.sqlite.feed_entries import FeedEntries
 from storage.times import from_timestamp, to_timestamp
@@ -156,13 +157,39 @@ class FeedRepository:
         return [_feed(row) for row in rows]
 
     async def due(self, now: dt.datetime, *, limit: int | None = None) -> builtins.list[Feed]:
-        """Active feeds whose next poll is due, longest waiting first (the feeds_due index)."""
+        """Active feeds whose next poll is due, longest waiting first (the feeds_due index).
+        Feeds last polled after ``now`` (the clock went back) first have their wait counted
+        from now (storage.schedule_rules)."""
+        await self._rebase(now)
         rows = await self.db.fetchall(
             f"SELECT {_FEED_COLUMNS} FROM feeds WHERE status = 'active' AND next_poll_at <= ?"
             " ORDER BY next_poll_at, id LIMIT ?",
             (to_timestamp(now), -1 if limit is None else limit),
         )
         return [_feed(row) for row in rows]
+
+    async def _rebase(self, now: dt.datetime) -> None:
+        at = to_timestamp(now)
+        rows = await self.db.fetchall(
+            "SELECT id, next_poll_at, last_attempt_at FROM feeds"
+            " WHERE status = 'active' AND next_poll_at > ? AND last_attempt_at > ?",
+            (at, at),
+        )
+        if not rows:
+            return
+        async with self.db.transaction() as conn:
+            for row in rows:
+                next_at = from_timestamp(row["next_poll_at"])
+                last_at = from_timestamp(row["last_attempt_at"])
+                if next_at is None or (moved := rebased(next_at, last_at, now)) is None:
+                    continue
+                # The poll is counted as made now, so that the wait is counted once; unless
+                # a poll was recorded meanwhile (it counted from now already).
+                await conn.execute(
+                    "UPDATE feeds SET next_poll_at = ?, last_attempt_at = ?"
+                    " WHERE id = ? AND next_poll_at = ?",
+                    (to_timestamp(moved), at, row["id"], row["next_poll_at"]),
+                )
 
     async def active(self) -> builtins.list[Feed]:
         rows = await self.db.fetchall(

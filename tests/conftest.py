@@ -12,6 +12,7 @@ import pytest
 from bot.console import CONSOLE_HANDLER
 from bot.services.imports import import_archive
 from storage import Storage, open_storage
+from tests.support.templates import new_sqlite_archive
 
 REPO = Path(__file__).resolve().parent.parent
 TEST_DATA = REPO / "tests" / "data"
@@ -51,6 +52,7 @@ def _logging_as_it_was() -> Iterator[None]:
 
 @pytest.fixture
 async def storage(tmp_path: Path) -> AsyncIterator[Storage]:
+    await new_sqlite_archive(tmp_path / "chronicle.db")
     store = await open_storage(tmp_path / "chronicle.db")
     try:
         yield store

@@ -19,6 +19,7 @@ from tests.e2e.standin.constants import DEFAULT_GUILD_ID, DEFAULT_TOKEN
 from tests.e2e.standin.model import UserSpec
 from tests.e2e.standin.records import RecordedRequest
 from tests.e2e.standin.server import DiscordStandIn, connected_client
+from tests.support.templates import new_sqlite_archive
 
 Prepare = Callable[[Storage], Awaitable[Any]]
 
@@ -80,6 +81,8 @@ async def running_bot(
 
     With a clock, the scheduler is paused: the test fires jobs itself at the clock's times.
     """
+    if isinstance(database, Path):
+        await new_sqlite_archive(database)
     await prepare_database(database, prepare)
     extra: dict[str, Any] = {"clock": clock, "scheduler_paused": True} if clock else {}
     bot = ChronicleBot(

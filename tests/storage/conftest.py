@@ -22,6 +22,7 @@ from storage import Storage, open_storage
 from storage.sqlite import SQLiteStorage
 from tests.conftest import SAMPLE_NEWS, SEED_PAGES, TEST_DATA
 from tests.support import postgres
+from tests.support.templates import new_sqlite_archive
 
 # Opens the archive called `name` of a test's folder (a file, a database), made on first open.
 Opener = Callable[[Path, str], Awaitable[Storage]]
@@ -35,6 +36,7 @@ RawSQL = Callable[..., Awaitable[list[tuple[Any, ...]]]]
 
 
 async def _open_sqlite(folder: Path, name: str) -> Storage:
+    await new_sqlite_archive(folder / f"{name}.db")
     return await open_storage(folder / f"{name}.db")
 
 

@@ -9,10 +9,12 @@ from pathlib import Path
 import pytest
 
 from storage.sqlite import SQLiteStorage
+from tests.support.templates import new_sqlite_archive
 
 
 @pytest.fixture
 async def storage(tmp_path: Path) -> AsyncIterator[SQLiteStorage]:
+    await new_sqlite_archive(tmp_path / "chronicle.db")
     store = await SQLiteStorage.open(tmp_path / "chronicle.db")
     try:
         yield store

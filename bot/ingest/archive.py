@@ -20,7 +20,7 @@ from pathlib import Path
 
 from bot.ingest.feeds.html_text import CONTROLS_AS_SPACES
 from bot.ingest.files import FileRefused, read_bounded
-from bot.services.feeds.language import detected_language
+from bot.ingest.language import detected_language
 from storage.keys import key_date, make_key, parse_key, split_key
 from storage.models import (
     DayEntryRecord,

@@ -19,7 +19,7 @@ What a news reader expects, whatever the format:
   or content, a JSON Feed item's ``language``), else the feed's (``<language>`` or
   ``<dc:language>`` of an RSS channel, ``xml:lang`` on an Atom feed or its title, a JSON
   Feed's ``language``); None when it declares none. Which edition that makes an item is
-  the feeds service's (bot.services.feeds.language).
+  bot.ingest.language's.
 * A link never carries a login (``user:password@``), nor the token of the feed's URL (a
   link "#a1" or "" resolves against the URL without it): links are shown to everyone, and
   the login and token of a private feed's URL are the fetch's alone.

@@ -11,8 +11,8 @@ from urllib.parse import urlsplit
 
 from bot.ingest.archive import slugify
 from bot.ingest.feeds.entries import FeedEntry
+from bot.ingest.language import item_language
 from bot.services.feeds.categories import clean_categories, section_labels
-from bot.services.feeds.language import item_language
 from bot.services.feeds.links import without_tracking
 from bot.services.feeds.rules import FeedRules
 from bot.services.tagging import EntityMatcher
@@ -112,7 +112,7 @@ def entry_texts(
 
 def _language(entry: FeedEntry) -> str:
     """The entry's edition: as its feed declares it, unless its text plainly says otherwise
-    (bot.services.feeds.language)."""
+    (bot.ingest.language)."""
     return item_language(entry.title, entry.summary, entry.language)
 
 

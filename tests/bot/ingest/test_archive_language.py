@@ -1,6 +1,6 @@
 """An archive page without the Chinese edition's headings or links: its headline decides
 its edition, by the rule a feed item declaring no language is filed by
-(bot.services.feeds.language): Japanese and Korean are not Chinese."""
+(bot.ingest.language): Japanese and Korean are not Chinese."""
 
 from __future__ import annotations
 

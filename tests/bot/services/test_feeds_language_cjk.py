@@ -3,7 +3,7 @@ edition's (every language that is not Chinese is, as for a server's locale), whe
 feed declares a language or not, while a Chinese headline that gives a Japanese title or a
 Korean name in brackets, quotes or beside its Chinese one is still Chinese.
 
-The rule (bot.services.feeds.language) on its own, then end to end: a feed served over HTTP
+The rule (bot.ingest.language) on its own, then end to end: a feed served over HTTP
 on 127.0.0.1, polled by the feeds service into a real SQLite archive, and what a server of
 each language is shown of it (/digest preview, /search)."""
 
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.services.feeds.language import item_language
+from bot.ingest.language import item_language
 from bot.services.feeds.service import FeedService
 from storage import Storage
 from tests.bot.services.feeds_support import (

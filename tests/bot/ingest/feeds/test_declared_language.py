@@ -8,7 +8,7 @@ import json
 import aiohttp
 import pytest
 
-from bot.services.feeds.language import declared_edition, detected_language, item_language
+from bot.ingest.language import declared_edition, detected_language, item_language
 from tests.bot.ingest.feeds.helpers import fetch_and_parse
 from tests.support.feed_server import FeedServer
 

@@ -7,7 +7,8 @@ import contextlib
 import logging
 import signal
 import sys
-from typing import Any
+from collections.abc import Awaitable
+from typing import Any, cast
 
 import aiohttp
 import discord
@@ -43,6 +44,9 @@ LEDGER_PRUNE_PAUSE = 0.05  # seconds between a prune's steps: posts and polls co
 START_RETRY = 5.0  # seconds before trying again to reach Discord at start, doubling
 START_RETRY_MAX = 300.0
 WORK_RETRY = 60.0  # seconds before the work begun once connected is tried again
+# Seconds the commands under way at shutdown have to finish before they are stopped (their
+# members told to try again) and the archive they use is closed.
+COMMAND_GRACE = 5.0
 MAX_RATE_LIMIT_WAIT = 60.0  # seconds
 IDENTIFY_WAIT = 5.0  # seconds between two shards' IDENTIFYs: Discord's limit (one per 5 s)
 
@@ -98,6 +102,7 @@ class ChronicleBot(commands.AutoShardedBot):
         self.clock = clock
         self.scheduler_paused = scheduler_paused  # tests drive jobs with a controlled clock
         self.identify_wait = identify_wait  # a stand-in of Discord has no identify limit
+        self.command_grace = COMMAND_GRACE
         self._startup: asyncio.Task[None] | None = None
         self._started = asyncio.Event()
         self.fetch_policy = FetchPolicy(
@@ -275,8 +280,14 @@ class ChronicleBot(commands.AutoShardedBot):
 
     async def close(self) -> None:
         # Stop producing work first, then disconnect, then release what the work used.
+        # The jobs and the commands under way finish (or are stopped) side by side; the
+        # commands while the connection still carries answers, so a stopped one can say so.
+        stopping: list[Awaitable[None]] = [
+            cast(ChronicleTree, self.tree).wind_down(self.command_grace)
+        ]
         if "scheduler" in self._owned:
-            await self.chronicle_scheduler.shutdown()
+            stopping.append(self.chronicle_scheduler.shutdown())
+        await asyncio.gather(*stopping)
         if self._startup is not None and not self._startup.done():
             self._startup.cancel()
             await asyncio.gather(self._startup, return_exceptions=True)

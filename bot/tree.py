@@ -7,6 +7,7 @@ import logging
 from collections.abc import Mapping
 from typing import Any, Final, cast
 
+import aiohttp
 import discord
 from discord import app_commands
 
@@ -19,6 +20,10 @@ from storage.problems import Cause
 log = logging.getLogger(__name__)
 
 GENERIC_FAILURE = "Something went wrong on our side and it has been logged. Please try again later."
+# A command the bot stopped for its shutdown, or refused while shutting down.
+RESTARTING = "Chronicle is restarting, so this could not be done. Please try again in a minute."
+# Seconds to tell a member their command was stopped: the bot is closing its connection.
+_TELL_WITHIN = 3.0
 
 # When the archive, not the command, failed, and its state passes (a lock, a full disk, a
 # server restarting): the same command will work later.
@@ -202,6 +207,39 @@ class ChronicleTree(app_commands.CommandTree):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._notices: set[asyncio.Task[None]] = set()  # kept alive until they are sent
+        self._commands: dict[asyncio.Task[Any], discord.Interaction] = {}  # under way
+        self._closing = False
+
+    async def _call(self, interaction: discord.Interaction) -> None:
+        """Every command and autocomplete goes through here: the shutdown waits for those
+        under way (wind_down), and refuses those that come after it has begun."""
+        if self._closing:
+            await _refuse(interaction, "refused: Chronicle is shutting down")
+            return
+        task = asyncio.current_task()
+        if task is not None:
+            self._commands[task] = interaction
+        try:
+            await super()._call(interaction)
+        finally:
+            if task is not None:
+                self._commands.pop(task, None)
+
+    async def wind_down(self, grace: float) -> None:
+        """Before the bot closes what commands use (the archive, the HTTP sessions, the
+        connection): refuse new commands, give those under way `grace` seconds to finish,
+        then stop the rest and tell their members to try again, rather than let them fail
+        against a closed archive with a traceback in the log."""
+        self._closing = True
+        if not self._commands:
+            return
+        _, late = await asyncio.wait(list(self._commands), timeout=grace)
+        stopped = [(task, self._commands[task]) for task in late if task in self._commands]
+        for task, _ in stopped:
+            task.cancel()
+        await asyncio.gather(*(task for task, _ in stopped), return_exceptions=True)
+        then = f"stopped by the shutdown after {grace:g} s"
+        await asyncio.gather(*(_refuse(interaction, then) for _, interaction in stopped))
 
     async def on_error(
         self, interaction: discord.Interaction, error: app_commands.AppCommandError
@@ -224,6 +262,17 @@ class ChronicleTree(app_commands.CommandTree):
                 self._notices.add(task)
                 task.add_done_callback(self._notices.discard)
         return True
+
+
+async def _refuse(interaction: discord.Interaction, why: str) -> None:
+    """One line in the log; the member, if Discord still takes an answer, asked to retry."""
+    log.warning("%s %s; the member is asked to try again", describe(interaction), why)
+    if interaction.type is not discord.InteractionType.application_command:
+        return  # an autocomplete has no message to show
+    try:
+        await asyncio.wait_for(send_ephemeral(interaction, RESTARTING), _TELL_WITHIN)
+    except (discord.HTTPException, aiohttp.ClientError, TimeoutError) as exc:
+        log.info("could not tell %s: %s", describe(interaction), exc)
 
 
 def _without_nul(options: list[dict[str, Any]]) -> None:

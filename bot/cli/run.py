@@ -22,19 +22,37 @@ def sample_archive() -> Path:
     return Path(str(resources.files("bot") / "sample"))
 
 
+# bot_state: "started" once the sample's import began, "done" once it ended. A run stopped
+# in between (Ctrl-C) leaves part of the sample, and events that an empty-database check
+# would take for the operator's own: the next run finishes it.
+SAMPLE_STATE = "sample.import"
+
+
 async def import_sample_if_empty(storage: Storage) -> None:
-    if (await storage.stats()).events:
-        return
+    state = await storage.subscriptions.state(SAMPLE_STATE)
     sample = sample_archive()
-    log.info("the database is empty: importing the bundled sample archive from %s", sample)
+    if state == "started":
+        log.info(
+            "the bundled sample archive is only partly imported (a run was stopped while"
+            " importing it): importing the rest from %s",
+            sample,
+        )
+    elif state is None and not (await storage.stats()).events:
+        await storage.subscriptions.set_state(SAMPLE_STATE, "started")
+        log.info("the database is empty: importing the bundled sample archive from %s", sample)
+    else:
+        return
     report = await imports.import_archive(storage, [sample / "news"])
+    await imports.import_articles(storage, sorted((sample / "articles").glob("*.txt")))
+    await storage.subscriptions.set_state(SAMPLE_STATE, "done")
+    if state == "started" and report.ok:  # its counts would be of the rest only
+        return
     log.info(
         "sample archive: %s, %d failed; %d more known only by links to them",
         render.count(report.new, "new event"),
         len(report.failed),
         report.incomplete,
     )
-    await imports.import_articles(storage, sorted((sample / "articles").glob("*.txt")))
 
 
 def run_refusal(args: argparse.Namespace, settings: Settings) -> str | None:

@@ -26,7 +26,8 @@ bot.ingest.feeds.entries): "zh-TW", "zh-Hant", "zh_CN", "cmn", "yue" are Chinese
   and at least ``_UNMISTAKABLE`` words is not. A short Latin headline of a Chinese feed
   ("iPhone 16 Pro") stays Chinese, and an English feed's headline with a word or two in
   characters ("Apple CEO Tim Cook访华") stays English. Japanese and Korean write Chinese
-  characters too, so a declared "ja" or "ko" is never overruled towards Chinese.
+  characters too, so a declared "ja" or "ko" (or "Japanese", "日本語", "Korean") is never
+  overruled towards Chinese.
 """
 
 from __future__ import annotations
@@ -61,8 +62,11 @@ _CHINESE: Final = frozenset(
     {"zh", "zho", "chi", "cmn", "yue", "wuu", "hak", "nan", "gan", "hsn", "cdo", "lzh", "cjy"}
     | {"chinese", "中文", "汉语", "漢語", "简体中文", "繁體中文", "繁体中文", "国语", "國語"}
 )
-# Languages written with Chinese characters too: their text looks Chinese to a count.
-_WRITTEN_IN_HAN: Final = frozenset({"ja", "jpn", "ko", "kor"})
+# Languages written with Chinese characters too: their text looks Chinese to a count. By
+# tag or by name, as Chinese is read by either.
+_WRITTEN_IN_HAN: Final = frozenset(
+    {"ja", "jpn", "ko", "kor", "japanese", "日本語", "korean", "한국어", "韓國語", "韓国語"}
+)
 # A language tag (BCP 47: "de", "zh-Hant-TW", "x-klingon") or a language's name ("English").
 _TAG: Final = re.compile(r"[^\W\d_]{2,8}(?:[-_][^\W_]{1,8})*")
 

@@ -211,19 +211,27 @@ class ChronicleTree(app_commands.CommandTree):
         self._closing = False
 
     async def _call(self, interaction: discord.Interaction) -> None:
-        """Every command and autocomplete goes through here: the shutdown waits for those
-        under way (wind_down), and refuses those that come after it has begun."""
+        """Every command and autocomplete goes through here (discord.py's private hook: a
+        test checks it is still the one its dispatch calls)."""
+        if await self.admit(interaction):
+            await super()._call(interaction)
+
+    async def admit(self, interaction: discord.Interaction) -> bool:
+        """Whether the interaction's work may start: once the shutdown has begun it is
+        refused, its member told; else the shutdown waits for the task doing it (wind_down),
+        to its end (an error's answer included). Commands and autocompletes come here
+        through _call, buttons and menus through their interaction_check (Admitted)."""
         if self._closing:
             await _refuse(interaction, "refused: Chronicle is shutting down")
-            return
+            return False
         task = asyncio.current_task()
-        if task is not None:
+        if task is not None and task not in self._commands:
             self._commands[task] = interaction
-        try:
-            await super()._call(interaction)
-        finally:
-            if task is not None:
-                self._commands.pop(task, None)
+            task.add_done_callback(self._ended)
+        return True
+
+    def _ended(self, task: asyncio.Task[Any]) -> None:
+        self._commands.pop(task, None)
 
     async def wind_down(self, grace: float) -> None:
         """Before the bot closes what commands use (the archive, the HTTP sessions, the
@@ -264,11 +272,22 @@ class ChronicleTree(app_commands.CommandTree):
         return True
 
 
+class Admitted:
+    """Put first among a button's or menu's bases: its work is admitted as a command's is
+    (ChronicleTree.admit), discord.py asking its interaction_check in the task that then
+    runs its callback."""
+
+    async def interaction_check(self, interaction: discord.Interaction) -> bool:
+        tree = getattr(interaction.client, "tree", None)
+        return not isinstance(tree, ChronicleTree) or await tree.admit(interaction)
+
+
 async def _refuse(interaction: discord.Interaction, why: str) -> None:
     """One line in the log; the member, if Discord still takes an answer, asked to retry."""
-    log.warning("%s %s; the member is asked to try again", describe(interaction), why)
-    if interaction.type is not discord.InteractionType.application_command:
+    if interaction.type is discord.InteractionType.autocomplete:
+        log.info("%s %s; no choices offered", describe(interaction), why)
         return  # an autocomplete has no message to show
+    log.warning("%s %s; the member is asked to try again", describe(interaction), why)
     try:
         await asyncio.wait_for(send_ephemeral(interaction, RESTARTING), _TELL_WITHIN)
     except (discord.HTTPException, aiohttp.ClientError, TimeoutError) as exc:

@@ -29,7 +29,7 @@ from bot.pages import (
     page_set_at,
 )
 from bot.services import lookups
-from bot.tree import AWAITING_ANSWER, handle_error
+from bot.tree import AWAITING_ANSWER, Admitted, handle_error
 from storage.models import Event
 
 log = logging.getLogger(__name__)
@@ -203,6 +203,7 @@ def page_turn_id(owner_id: int, page: int, address: str) -> str:
 
 
 class PageTurn(
+    Admitted,
     discord.ui.DynamicItem[discord.ui.Button[Any]],
     template=r"chronicle:pages:(?P<owner>\d+):(?P<page>\d{1,9}):(?P<address>[\s\S]+)",
 ):
@@ -261,7 +262,9 @@ class PageTurn(
         return PagedView(bot, self.owner_id, pages, self.page, current).reply()
 
 
-class OpenEvent(discord.ui.DynamicItem[discord.ui.Select[Any]], template=r"chronicle:open-event"):
+class OpenEvent(
+    Admitted, discord.ui.DynamicItem[discord.ui.Select[Any]], template=r"chronicle:open-event"
+):
     """ "Open one…" over a page of events: the event picked, on its card, privately. Its
     options carry the events' ids, so it works for anyone, across restarts."""
 
@@ -304,6 +307,7 @@ class OpenEvent(discord.ui.DynamicItem[discord.ui.Select[Any]], template=r"chron
 
 
 class EventButton(
+    Admitted,
     discord.ui.DynamicItem[discord.ui.Button[Any]],
     template=r"chronicle:event:(?P<action>related|sources):(?P<id>\d+)",
 ):

@@ -16,7 +16,7 @@ from bot.client import ChronicleBot
 from bot.errors import InvalidInput, NotFound
 from bot.permissions import missing_permissions, permissions_needed
 from bot.services import lookups
-from bot.tree import handle_error
+from bot.tree import Admitted, handle_error
 from bot.views import Reply, chronicle, respond, update
 from storage.api_delivery import TooManySubscriptions
 from storage.models import Subscription
@@ -150,6 +150,7 @@ def here_channel(interaction: discord.Interaction) -> HereChannel:
 
 
 class RemoveSubscription(
+    Admitted,
     discord.ui.DynamicItem[discord.ui.Button[Any]],
     template=r"chronicle:unsubscribe:(?P<id>\d+)(?::(?P<page>\d+))?",
 ):
@@ -199,6 +200,7 @@ class RemoveSubscription(
 
 
 class TurnSubscriptionsPage(
+    Admitted,
     discord.ui.DynamicItem[discord.ui.Button[Any]],
     template=r"chronicle:subscriptions:(?P<user>\d+):page:(?P<page>\d+)",
 ):

@@ -9,6 +9,7 @@ last committed state while the writer works.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
 import sqlite3
@@ -135,6 +136,19 @@ async def _after_migration(conn: aiosqlite.Connection, version: int) -> None:
         await clean_variant_markup(conn)
 
 
+async def _abandon(conn: aiosqlite.Connection) -> None:
+    """Close a connection its caller gives up on (an error, Ctrl-C): a statement under way
+    is interrupted (a long migration), and the connection closed while the event loop is
+    there to hear its thread end; left open, the thread reported to a closed loop ("Event
+    loop is closed"). Failing to close says nothing over the error that brought us here."""
+    with contextlib.suppress(Exception):  # no connection left to interrupt
+        await conn.interrupt()
+    try:
+        await conn.close()
+    except Exception:
+        log.debug("closing an abandoned database connection failed", exc_info=True)
+
+
 def chunked(items: Sequence[Any], size: int = MAX_PARAMS) -> Iterable[Sequence[Any]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
@@ -195,16 +209,26 @@ class Database:
             await cls._migrate(writer, path)
             reader = await cls._connect(path)
         except BaseException:
-            await writer.close()
+            await _abandon(writer)
             raise
         return cls(path, writer, reader)
 
     @staticmethod
     async def _connect(path: Path) -> aiosqlite.Connection:
+        conn = aiosqlite.connect(path, isolation_level=None)
+        # The connection is made in its thread, which goes on when its caller is cancelled:
+        # waited for, then closed, so that the thread ends while the event loop it reports
+        # to is still there.
+        connecting = asyncio.ensure_future(conn)
         try:
-            conn = await aiosqlite.connect(path, isolation_level=None)
+            await asyncio.shield(connecting)
         except sqlite3.Error as exc:
             raise StorageError(str(database_problem(path, exc))) from None
+        except BaseException:
+            await asyncio.wait([connecting])
+            if not connecting.cancelled() and connecting.exception() is None:
+                await _abandon(conn)
+            raise
         conn.row_factory = aiosqlite.Row
         try:
             # busy_timeout first: another process may be creating the database right now.
@@ -220,8 +244,8 @@ class Database:
         except sqlite3.Error as exc:
             await conn.close()
             raise StorageError(str(database_problem(path, exc))) from None
-        except StorageError:
-            await conn.close()
+        except BaseException:  # a StorageError, or a cancellation (Ctrl-C)
+            await _abandon(conn)
             raise
         return conn
 

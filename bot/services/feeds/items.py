@@ -67,7 +67,7 @@ def feed_items(
     for entry, moment, news in zip(unseen, moments, announce, strict=True):
         date = moment.date()
         lang = _language(entry)
-        slug = slugify(entry.title, lang) or "entry"
+        slug = _slug(entry.title, lang) or "entry"
         link = without_tracking(entry.link) if entry.link else None
         items.append(
             FeedItem(
@@ -108,6 +108,16 @@ def entry_texts(
         )
         for entry in entries
     ]
+
+
+def _slug(title: str, lang: str) -> str:
+    """The event key's slug: the archive generator's, except for a headline written mostly
+    beyond ASCII (Cyrillic, Greek, Japanese, Arabic), which keeps its letters as the Chinese
+    edition's slugs do: the generator made each of them an "a" ("aaaaa-aaaaaa")."""
+    letters = [ch for ch in title if ch.isalpha()]
+    if lang != "zh" and 2 * sum(not ch.isascii() for ch in letters) > len(letters):
+        return slugify(title, "zh").lower()
+    return slugify(title, lang)
 
 
 def _language(entry: FeedEntry) -> str:

@@ -18,7 +18,7 @@ from discord.gateway import DiscordWebSocket
 from bot.alerts import AlertService
 from bot.config import DEFAULT_API_BASE, Settings
 from bot.discord_endpoints import apply_endpoint_overrides
-from bot.failures import log_failure
+from bot.failures import archive_failure, describe_error, log_failure
 from bot.ingest.feeds.addresses import FetchPolicy
 from bot.ingest.feeds.fetch import make_session
 from bot.render import cut
@@ -222,6 +222,8 @@ class ChronicleBot(commands.AutoShardedBot):
         """Once connected (channels known): digests catch up, periodic work begins. Until
         the archive lets the first two be done (a lock held, the server restarting), they
         are tried again: without them no digest would be scheduled, nothing polled."""
+        what = "starting the digests and alerts"
+        last: str | None = None  # the failure before, told with its traceback
         while True:
             try:
                 await self.alerts.sweep()  # the first sweep sets the watermark: history is not news
@@ -229,7 +231,13 @@ class ChronicleBot(commands.AutoShardedBot):
                 break
             except Exception as exc:
                 then = f"tried again in {WORK_RETRY:g} seconds"
-                log_failure(log, self.storage, "starting the digests and alerts", exc, then=then)
+                seen = describe_error(exc, self.settings.discord_token)
+                if seen == last and archive_failure(self.storage, exc) is None:
+                    # Its traceback was logged: one a minute would bury the rest of the log.
+                    log.error("%s failed again (%s); %s", what, seen, then)
+                else:
+                    log_failure(log, self.storage, what, exc, then=then)
+                last = seen
             await asyncio.sleep(WORK_RETRY)
         self.chronicle_scheduler.every("feeds", FEED_CHECK_MINUTES, self.poll_feeds)
         if self.settings.wikipedia_poll_minutes:

@@ -34,6 +34,10 @@ from storage import Storage, open_storage
 from storage.times import Clock, utc_now
 
 log = logging.getLogger(__name__)
+# Chronicle has no voice: discord.py's warnings at each start that the libraries voice needs
+# are not installed (PyNaCl, davey) read as a broken install. Its other warnings stay.
+discord.VoiceClient.warn_nacl = False
+discord.VoiceClient.warn_dave = False
 
 COGS = ("bot.cogs.lookups", "bot.cogs.digests", "bot.cogs.subscriptions", "bot.cogs.settings")
 FEED_CHECK_MINUTES = 1.0  # how often due feeds are looked for; each feed has its own interval

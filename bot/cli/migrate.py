@@ -68,6 +68,7 @@ async def cmd_migrate(args: argparse.Namespace, settings: Settings, storage: Sto
         )
         return 1
     where = redacted(args.to)
+    source = Path(storage.location)  # its full path, as messages name it
     try:
         # Not open_storage: an unfinished copy in it, refused to any other command, is
         # the one to go on with.
@@ -75,18 +76,18 @@ async def cmd_migrate(args: argparse.Namespace, settings: Settings, storage: Sto
     except StorageError as exc:
         print(f"chronicle: {exc}", file=sys.stderr)
         return 1
-    print(f"Copying {settings.database} into {where}", file=sys.stderr)
+    print(f"Copying {source} into {where}", file=sys.stderr)
     started = time.monotonic()
     try:
         report = await transfer.copy_archive(
-            settings.database, target, batch=args.batch, progress=CopyProgress()
+            source, target, batch=args.batch, progress=CopyProgress()
         )
         print(
             f"Copied {sum(report.rows.values()):,} rows ({report.rows['events']:,} events)"
             f"{' (resumed)' if report.resumed else ''} in {report.seconds:.1f} s; checking",
             file=sys.stderr,
         )
-        check = await transfer_check.verify(settings.database, storage, target, sample=args.sample)
+        check = await transfer_check.verify(source, storage, target, sample=args.sample)
         if check.ok:
             await transfer.finish(target)
     except StorageError as exc:
@@ -117,12 +118,12 @@ async def cmd_migrate(args: argparse.Namespace, settings: Settings, storage: Sto
     elapsed = time.monotonic() - started
     if not check.ok:
         print(
-            f"The copy in {where} differs from {settings.database} in"
+            f"The copy in {where} differs from {source} in"
             f" {len(check.problems)} of {check.checks} checks.",
         )
         return 1
     print(
-        f"Migrated {settings.database} to {where} in {elapsed:.1f} s: {check.checks} checks,"
+        f"Migrated {source} to {where} in {elapsed:.1f} s: {check.checks} checks,"
         " all the same. Set CHRONICLE_DATABASE_URL to it to use it.",
     )
     return 0

@@ -43,7 +43,9 @@ def bot_lock(database: Path, *, create: bool = True) -> Iterator[None]:
         return
     try:
         if not _try_lock(handle):
-            raise StorageError(f"{database} is in use by a Chronicle bot ({_holder(path)})")
+            raise StorageError(
+                f"{os.path.abspath(database)} is in use by a Chronicle bot ({_holder(path)})"
+            )
         handle.seek(0)
         handle.truncate()
         handle.write(str(os.getpid()))

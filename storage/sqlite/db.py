@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import re
 import sqlite3
 from collections.abc import AsyncIterator, Iterable, Sequence
@@ -73,6 +74,13 @@ def connect_plain(path: str | Path) -> sqlite3.Connection:
     for name, function in INDEX_FUNCTIONS.items():
         db.create_function(name, 1, function, deterministic=True)
     return db
+
+
+def full_path(path: str | Path) -> Path:
+    """The path from the root, as messages name a database: a relative one says nothing of
+    the folder it was looked for in (`chronicle` run from another). Links are not followed:
+    it is the name that was given."""
+    return Path(os.path.abspath(path))
 
 
 def database_problem(path: str | Path, exc: sqlite3.Error) -> Problem:
@@ -174,7 +182,7 @@ class Database:
     async def open(cls, path: str | Path, *, create: bool = True) -> Database:
         """The database at path, migrated to this Chronicle's schema. A new file is made
         only if ``create``; a file another program made is refused, never changed."""
-        path = Path(path)
+        path = full_path(path)
         try:
             exists = path.exists()
         except OSError as exc:  # a folder on the way that this user may not enter

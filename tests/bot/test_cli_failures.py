@@ -85,7 +85,7 @@ def test_a_folder_is_not_a_database(tmp_path: Path) -> None:
     result = chronicle(tmp_path, "--db", "archive", "stats")
     assert result.returncode == 1
     assert one_clear_line(result) == (
-        "chronicle: archive is a folder, not a database file: name a file in it"
+        f"chronicle: {tmp_path / 'archive'} is a folder, not a database file: name a file in it"
     )
 
 
@@ -104,7 +104,7 @@ def test_a_lookup_of_a_mistyped_path_makes_no_database(tmp_path: Path) -> None:
     result = chronicle(tmp_path, "--db", "chronicel.db", "search", "Baghdadi")
     assert result.returncode == 1
     assert one_clear_line(result) == (
-        "chronicle: there is no database at chronicel.db: check the path (--db,"
+        f"chronicle: there is no database at {tmp_path / 'chronicel.db'}: check the path (--db,"
         " CHRONICLE_DATABASE_URL or CHRONICLE_DB), or make one with `chronicle import` or"
         " `chronicle run`"
     )
@@ -124,7 +124,7 @@ def test_another_program_s_database_is_refused_and_left_as_it_was(
     result = chronicle(tmp_path, "--db", "photos.db", *args)
     assert result.returncode == 1
     assert one_clear_line(result) == (
-        "chronicle: photos.db is another program's SQLite database (it holds albums):"
+        f"chronicle: {other} is another program's SQLite database (it holds albums):"
         " Chronicle leaves it as it is; give it a new file, or its own"
     )
     assert other.read_bytes() == before

@@ -62,6 +62,8 @@ def test_an_archive_a_bot_is_using_is_not_copied(capsys: pytest.CaptureFixture[s
     with held_by_one_bot(Path("chronicle.db")):  # as `chronicle run` holds it
         assert main(["--db", "chronicle.db", "migrate", "--to", "postgresql://u@h/db"]) == 1
     err = capsys.readouterr().err
-    assert err.startswith(f"chronicle: {Path('chronicle.db')} is in use by a Chronicle bot")
+    assert err.startswith(
+        f"chronicle: {Path('chronicle.db').absolute()} is in use by a Chronicle bot"
+    )
     assert err.rstrip().endswith("stop it first: it would change the file while it is copied")
     assert "Copying" not in err

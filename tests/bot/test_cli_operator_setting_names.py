@@ -40,7 +40,7 @@ def test_a_misspelled_setting_in_dotenv_is_said_to_be_ignored(tmp_path: Path) ->
         " Settings)",
     ]
     # The lookup read the default database, as before; the operator now knows why.
-    assert "there is no database at chronicle.db" in result.stderr
+    assert f"there is no database at {tmp_path / 'chronicle.db'}" in result.stderr
 
 
 def test_a_misspelled_setting_in_the_environment_is_said_to_be_ignored(tmp_path: Path) -> None:

@@ -66,3 +66,34 @@ async def sample_storage(storage: Storage) -> Storage:
     report = await import_archive(storage, [SAMPLE_NEWS, *SEED_PAGES])
     assert report.ok, report.failed
     return storage
+
+
+# The modules that take longest, longest first. xdist hands out whole modules (--dist
+# loadfile) in the order collected, and the suite lasts as long as its busiest worker: one of
+# these begun last made the others wait for it. Started first, they overlap the many short
+# modules instead.
+LONGEST_MODULES = (
+    "tests/storage/postgres/test_transfer.py",
+    "tests/bot/test_cli_wikipedia.py",
+    "tests/bot/test_cli_failures.py",
+    "tests/bot/test_cli_reads_well.py",
+    "tests/storage/test_import_resumed.py",
+    "tests/bot/test_cli_prune.py",
+    "tests/storage/test_related.py",
+    "tests/e2e/test_processes.py",
+    "tests/benchmarks/test_postgres.py",
+    "tests/bot/test_cli.py",
+    "tests/benchmarks/test_run.py",
+    "tests/e2e/test_run.py",
+    "tests/bot/test_cli_settings_errors.py",
+    "tests/bot/test_cli_operator_sample_interrupt.py",
+    "tests/storage/sqlite/test_search_paths.py",
+    "tests/storage/test_chinese_scripts.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    rank = {module: n for n, module in enumerate(LONGEST_MODULES)}
+    last = len(LONGEST_MODULES)
+    # A stable sort: each module's tests keep their order, the other modules theirs.
+    items.sort(key=lambda item: rank.get(item.nodeid.split("::", 1)[0], last))

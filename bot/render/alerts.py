@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-
-import discord
+from typing import TYPE_CHECKING
 
 from bot.render.common import cut
 from bot.render.limits import (
@@ -16,6 +15,9 @@ from bot.render.limits import (
 )
 from bot.render.markdown import discord_date, escape, link
 from storage.models import EventBrief
+
+if TYPE_CHECKING:  # the command line renders text without loading discord.py
+    import discord
 
 ALERT_ITEMS = 10
 MORE_SEARCHES = 3  # one /search each for up to this many entities of the events left out

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-import discord
+from typing import TYPE_CHECKING
 
 from bot.digest_content import DigestContent, DigestSection
 from bot.render.common import cut
@@ -17,6 +16,9 @@ from bot.render.limits import (
 )
 from bot.render.markdown import escape
 from bot.render.wrap import TEXT_WIDTH, hang
+
+if TYPE_CHECKING:  # the command line renders text without loading discord.py
+    import discord
 
 DIGEST_DESCRIPTION_BUDGET = 3800  # below 4,096, leaving room for a "continued" heading
 DIGEST_ITEM_LIMIT = 1000

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-
-import discord
+from typing import TYPE_CHECKING
 
 from bot.ingest.articles import lead
 from bot.render.common import co_window, count, cut, day_heading, month_day
@@ -30,6 +29,9 @@ from bot.render.markdown import (
 )
 from bot.services.lookups import EventCard
 from storage.models import ArchiveStats, EntityProfile, Event, EventBrief, RelatedEvent, SearchHit
+
+if TYPE_CHECKING:  # the command line renders text without loading discord.py
+    import discord
 
 
 def source_lines(event: Event) -> list[str]:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-
-import discord
+from typing import TYPE_CHECKING
 
 from bot.render.common import cut
 from bot.render.markdown import safe_url
+
+if TYPE_CHECKING:  # the command line renders text without loading discord.py
+    import discord
 
 CONTENT_LIMIT = 2000
 TITLE_LIMIT = 256
@@ -73,6 +75,8 @@ def choice_label(date: dt.date, text: str) -> str:
 
 def base_embed(title: str, url: str | None = None, description: str | None = None) -> discord.Embed:
     """An embed of Chronicle's: its title cut to fit, its link a well-formed web address."""
+    import discord
+
     return discord.Embed(
         title=cut(title, TITLE_LIMIT),
         url=safe_url(url),

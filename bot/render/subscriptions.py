@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-
-import discord
+from typing import TYPE_CHECKING
 
 from bot.render.common import cut
 from bot.render.limits import CHOICE_TEXT_LIMIT, DESCRIPTION_LIMIT, base_embed, fit_embed
 from bot.render.markdown import escape, escape_reason
 from storage.models import Subscription
+
+if TYPE_CHECKING:  # the command line renders text without loading discord.py
+    import discord
 
 NAME_LIMIT = 200  # as long as /subscribe takes a name
 REASON_LIMIT = 300

@@ -16,8 +16,7 @@ from typing import Final
 from dotenv import dotenv_values
 from dotenv.parser import parse_stream
 
-from bot.ingest.mediawiki import DEFAULT_API_URL
-from bot.ingest.portal import EDITIONS
+from bot.ingest.portal import DEFAULT_API_URL, EDITIONS
 from bot.shards import MAX_SHARD_COUNT, TOO_MANY_SHARDS, parse_shard_ids, shard_problems
 from storage.location import database_location
 

@@ -41,9 +41,9 @@ from yarl import URL
 from bot.ingest.feeds.addresses import FetchPolicy
 from bot.ingest.feeds.errors import FeedError
 from bot.ingest.feeds.fetch import fetch_feed
+from bot.ingest.portal import DEFAULT_API_URL
 from storage.times import from_timestamp
 
-DEFAULT_API_URL: Final = "https://en.wikipedia.org/w/api.php"
 TITLES_PER_REQUEST: Final = 50
 T = TypeVar("T")
 

@@ -99,6 +99,8 @@ class PortalEdition:
 
 
 ENGLISH: Final = PortalEdition(language="en", prefix="Portal:Current events/")
+# Its API; the command line's settings name it without loading the HTTP client.
+DEFAULT_API_URL: Final = "https://en.wikipedia.org/w/api.php"
 EDITIONS: Final = {edition.language: edition for edition in (ENGLISH,)}
 
 

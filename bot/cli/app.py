@@ -12,14 +12,16 @@ from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 from typing import Any
 
-from bot.cli.feeds import cmd_feeds_add
-from bot.cli.imports import cmd_import
-from bot.cli.migrate import cmd_migrate
 from bot.cli.output import text_width
-from bot.cli.parser import build_parser
-from bot.cli.prune import cmd_prune
-from bot.cli.run import cmd_run, run_refusal
-from bot.cli.wikipedia import cmd_wikipedia_pull
+from bot.cli.parser import (
+    build_parser,
+    cmd_feeds_add,
+    cmd_import,
+    cmd_migrate,
+    cmd_prune,
+    cmd_run,
+    cmd_wikipedia_pull,
+)
 from bot.config import ConfigError, Settings
 from bot.console import (
     as_typed,
@@ -123,9 +125,12 @@ def run(argv: Sequence[str] | None) -> int:
         return 2
     if args.db is not None:
         settings = dataclasses.replace(settings, database=args.db, database_notice=None)
-    if args.handler is cmd_run and (refused := run_refusal(args, settings)) is not None:
-        print(refused, file=sys.stderr)
-        return 2
+    if args.handler is cmd_run:
+        from bot.cli.run import run_refusal
+
+        if (refused := run_refusal(args, settings)) is not None:
+            print(refused, file=sys.stderr)
+            return 2
     protect_stderr(settings.discord_token)
     printable_stdout()
     configure_logging(settings.log_level_number)

@@ -4,26 +4,12 @@ from __future__ import annotations
 
 import argparse
 import functools
+import importlib
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from bot.cli.digests import cmd_digest_preview
-from bot.cli.entities import cmd_entities_alias, cmd_entities_show
-from bot.cli.feeds import cmd_feeds_add, cmd_feeds_list, cmd_feeds_poll, cmd_feeds_remove
-from bot.cli.imports import cmd_import, cmd_import_articles
-from bot.cli.lookups import (
-    cmd_entity,
-    cmd_onthisday,
-    cmd_related,
-    cmd_search,
-    cmd_show,
-    cmd_stats,
-)
-from bot.cli.migrate import cmd_migrate, positive, postgresql_url
-from bot.cli.prune import cmd_prune
-from bot.cli.run import cmd_run
-from bot.cli.wikipedia import cmd_wikipedia_pull, cmd_wikipedia_status
+from bot.cli.migrate import positive, postgresql_url
 from bot.config import Settings
 from bot.services import lookups
 from bot.services.ledgers import LEDGERS_KEPT
@@ -32,6 +18,40 @@ from storage.location import database_location
 from storage.models import LANGUAGES
 
 Handler = Callable[[argparse.Namespace, Settings, Storage], Awaitable[int]]
+
+
+class LazyHandler:
+    """A command's handler, imported when its command runs: `chronicle stats` need not load
+    the feeds' HTTP client, the portal's parser or discord.py first."""
+
+    def __init__(self, module: str, name: str) -> None:
+        self.module, self.name = module, name
+
+    async def __call__(self, args: argparse.Namespace, settings: Settings, storage: Storage) -> int:
+        handler: Handler = getattr(importlib.import_module(self.module), self.name)
+        return await handler(args, settings, storage)
+
+
+cmd_digest_preview = LazyHandler("bot.cli.digests", "cmd_digest_preview")
+cmd_entities_alias = LazyHandler("bot.cli.entities", "cmd_entities_alias")
+cmd_entities_show = LazyHandler("bot.cli.entities", "cmd_entities_show")
+cmd_feeds_add = LazyHandler("bot.cli.feeds", "cmd_feeds_add")
+cmd_feeds_list = LazyHandler("bot.cli.feeds", "cmd_feeds_list")
+cmd_feeds_poll = LazyHandler("bot.cli.feeds", "cmd_feeds_poll")
+cmd_feeds_remove = LazyHandler("bot.cli.feeds", "cmd_feeds_remove")
+cmd_import = LazyHandler("bot.cli.imports", "cmd_import")
+cmd_import_articles = LazyHandler("bot.cli.imports", "cmd_import_articles")
+cmd_entity = LazyHandler("bot.cli.lookups", "cmd_entity")
+cmd_onthisday = LazyHandler("bot.cli.lookups", "cmd_onthisday")
+cmd_related = LazyHandler("bot.cli.lookups", "cmd_related")
+cmd_search = LazyHandler("bot.cli.lookups", "cmd_search")
+cmd_show = LazyHandler("bot.cli.lookups", "cmd_show")
+cmd_stats = LazyHandler("bot.cli.lookups", "cmd_stats")
+cmd_migrate = LazyHandler("bot.cli.migrate", "cmd_migrate")
+cmd_prune = LazyHandler("bot.cli.prune", "cmd_prune")
+cmd_run = LazyHandler("bot.cli.run", "cmd_run")
+cmd_wikipedia_pull = LazyHandler("bot.cli.wikipedia", "cmd_wikipedia_pull")
+cmd_wikipedia_status = LazyHandler("bot.cli.wikipedia", "cmd_wikipedia_status")
 
 
 class WordsParser(argparse.ArgumentParser):

@@ -7,7 +7,6 @@ while the bot was not looking, is posted then, once, as a restart the same day w
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -15,9 +14,9 @@ import pytest
 
 from storage import Storage
 from storage.models import PageRecord, SourceRecord
+from tests.e2e.fixtures import make_standin_fixture
 from tests.e2e.harness import FakeClock, only_digest, running_bot
 from tests.e2e.standin.constants import DEFAULT_GUILD_ID
-from tests.e2e.standin.model import make_guild
 from tests.e2e.standin.server import DiscordStandIn
 
 UTC = dt.UTC
@@ -25,11 +24,7 @@ NEWS = DEFAULT_GUILD_ID + 11
 MANAGE_GUILD = 1 << 5
 
 
-@pytest.fixture
-async def standin() -> AsyncIterator[DiscordStandIn]:
-    async with DiscordStandIn(guilds=[make_guild(channels=["general", "news"])]) as api:
-        yield api
-    assert not api.internal_errors
+standin = make_standin_fixture(channels=["general", "news"])
 
 
 async def june(storage: Storage) -> None:

@@ -7,19 +7,17 @@ posted today posts at its time, once."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 from bot.client import ChronicleBot
 from storage import Storage
 from storage.models import PageRecord, SourceRecord
+from tests.e2e.fixtures import make_standin_fixture
 from tests.e2e.harness import FakeClock, fire, only_digest, running_bot
 from tests.e2e.standin.constants import DEFAULT_GUILD_ID
-from tests.e2e.standin.model import make_guild
 from tests.e2e.standin.server import DiscordStandIn
+from tests.e2e.test_resilience_clock import titles
 
 UTC = dt.UTC
 NEWS = DEFAULT_GUILD_ID + 11
@@ -27,11 +25,7 @@ MANAGE_GUILD = 1 << 5
 HOUR = dt.timedelta(hours=1)
 
 
-@pytest.fixture
-async def standin() -> AsyncIterator[DiscordStandIn]:
-    async with DiscordStandIn(guilds=[make_guild(channels=["general", "news"])]) as api:
-        yield api
-    assert not api.internal_errors
+standin = make_standin_fixture(channels=["general", "news"])
 
 
 async def june(storage: Storage) -> None:
@@ -46,14 +40,6 @@ async def june(storage: Storage) -> None:
             for day in range(15, 18)
         ]
     )
-
-
-def titles(standin: DiscordStandIn) -> list[str]:
-    return [
-        r.json["embeds"][0]["title"]
-        for r in standin.requests_to("POST", rf"/channels/{NEWS}/messages")
-        if r.status < 300
-    ]
 
 
 async def set_daily(standin: DiscordStandIn, time: str) -> None:

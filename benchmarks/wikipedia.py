@@ -39,7 +39,8 @@ from bot.ingest.feeds.addresses import FetchPolicy
 from bot.ingest.feeds.fetch import make_session
 from bot.ingest.mediawiki import MediaWikiClient, user_agent
 from bot.ingest.portal import ENGLISH, parse_day
-from bot.services.wikipedia import PullReport, WikipediaService
+from bot.services.wikipedia import WikipediaService
+from bot.services.wikipedia_days import PullReport
 from storage import open_storage
 from tests.support.mediawiki_server import MediaWikiStandIn
 

@@ -13,15 +13,13 @@ from bot.config import Settings
 from bot.console import TerminalProgress
 from bot.ingest.feeds.fetch import make_session
 from bot.services import lookups
-from bot.services.wikipedia import (
+from bot.services.wikipedia import WikipediaService, wikipedia_policy, wikipedia_service
+from bot.services.wikipedia_days import (
     PullReport,
-    WikipediaService,
     day_span,
     portal_status,
     pull_command,
     spans,
-    wikipedia_policy,
-    wikipedia_service,
 )
 from storage import Storage
 

@@ -9,7 +9,7 @@ from storage.models import ArchiveStats, EntityProfile, Event, EventBrief, Relat
 from storage.times import utc_iso
 
 if TYPE_CHECKING:
-    from bot.services.wikipedia import WikipediaStatus
+    from bot.services.wikipedia_days import WikipediaStatus
     from storage.models import Feed
 
 

@@ -14,12 +14,8 @@ import pytest
 from bot.config import Settings
 from bot.ingest.portal import ENGLISH, PortalDay, parse_day
 from bot.services.portal_news import WAITING_AT_MOST, portal_waiting_since
-from bot.services.wikipedia import (
-    CATCH_UP_DAYS,
-    FLOOD_CAP,
-    PullFailure,
-    portal_status,
-)
+from bot.services.wikipedia import FLOOD_CAP
+from bot.services.wikipedia_days import CATCH_UP_DAYS, PullFailure, portal_status
 from storage import Storage
 from tests.bot.services.wikipedia_support import (
     Clock,

@@ -37,8 +37,8 @@ async def postgres_url() -> AsyncIterator[str]:
 
 
 # The loopback Discord with one server; a module with other servers or members makes its own
-# with make_standin_fixture. Like Discord, it answers an interaction not answered within 3 s
-# with 404.
+# with make_standin_fixture. Like Discord, it answers an interaction not answered within its
+# deadline with 404.
 standin = make_standin_fixture()
 
 # A news wire on 127.0.0.1 holding one old item, dated now.

@@ -6,10 +6,17 @@ holding its watermark back; and what a preview of it lists. Each backend reads t
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import AsyncIterator, Sequence
 
 from storage.api_delivery import NEW_EVENTS_BATCH
-from storage.digest_rules import EventText, asks_of_events, passing
+from storage.digest_rules import (
+    RECENT_EVENTS_KEPT,
+    RECENT_EVENTS_SECONDS,
+    EventText,
+    asks_of_events,
+    passing,
+)
 from storage.models import Digest, DigestFilters, NewEvent, NewEvents
 from storage.news_rules import announced
 
@@ -38,9 +45,32 @@ class NewEventsReading:
         language), each with its headline and summary when `texts`."""
         raise NotImplementedError
 
-    async def events_by_id(self, ids: Sequence[int]) -> list[NewEvent]:
-        """The events, in id order, with what digests group them by."""
+    _recent: dict[int, tuple[float, NewEvent]]  # id -> (expires, event)
+
+    async def _read_events(self, ids: Sequence[int]) -> list[NewEvent]:
+        """The events, with what digests group them by, in any order."""
         raise NotImplementedError
+
+    async def events_by_id(self, ids: Sequence[int]) -> list[NewEvent]:
+        """The events, in id order, with what digests group them by. Remembered for a while:
+        the 'new' digests of a thousand channels cover much the same events."""
+        now = time.monotonic()
+        found: dict[int, NewEvent] = {}
+        missing: list[int] = []
+        for i in ids:
+            if (hit := self._recent.get(i)) is not None and hit[0] >= now:
+                found[i] = hit[1]
+            else:
+                missing.append(i)
+        if missing:
+            read = await self._read_events(missing)
+            # The answer is built from what was read: the memory may be cleared meanwhile.
+            if len(self._recent) > RECENT_EVENTS_KEPT:
+                self._recent.clear()
+            for event in read:
+                found[event.brief.id] = event
+                self._recent[event.brief.id] = (now + RECENT_EVENTS_SECONDS, event)
+        return [found[i] for i in sorted(found)]
 
     async def _passing(
         self, ids: Sequence[int], filters: DigestFilters, language: str

@@ -5,13 +5,10 @@ keeps the digests and their runs)."""
 from __future__ import annotations
 
 import datetime as dt
-import time
 from collections.abc import Sequence
 
 from storage.digest_reading import NewEventsReading
 from storage.digest_rules import (
-    RECENT_EVENTS_KEPT,
-    RECENT_EVENTS_SECONDS,
     WORDS_POOL_FACTOR,
     EventText,
 )
@@ -32,7 +29,6 @@ class DigestContentQueries(NewEventsReading):
     """The reading half of the digests' repository (storage.postgres.digests)."""
 
     db: Database
-    _recent: dict[int, tuple[float, NewEvent]]  # id -> (expires, event)
 
     async def _announced_rows(
         self, digest: Digest, after: int, batch: int, waiting_since: dt.datetime | None
@@ -76,33 +72,16 @@ class DigestContentQueries(NewEventsReading):
         )
         return [(r[0], r[1], r[2]) for r in rows]
 
-    async def events_by_id(self, ids: Sequence[int]) -> list[NewEvent]:
-        """Events with what digests group them by. Remembered for a while: the 'new' digests
-        of a thousand channels cover much the same events."""
-        now = time.monotonic()
-        found: dict[int, NewEvent] = {}
-        missing: list[int] = []
-        for i in ids:
-            if (hit := self._recent.get(i)) is not None and hit[0] >= now:
-                found[i] = hit[1]
-            else:
-                missing.append(i)
-        if missing:
-            rows = await self.db.fetch(
-                f"SELECT {event_rows.BRIEF_COLUMNS}, e.story,"
-                " (SELECT en.name FROM event_entities ee JOIN entities en ON en.id = ee.entity_id"
-                '  WHERE ee.event_id = e.id ORDER BY en.event_count DESC, en.folded COLLATE "C"'
-                "  LIMIT 1) AS top_entity"
-                " FROM events e WHERE e.id = ANY($1::bigint[])",
-                missing,
-            )
-            # The answer is built from what was read: the memory may be cleared meanwhile.
-            if len(self._recent) > RECENT_EVENTS_KEPT:
-                self._recent.clear()
-            for r in rows:
-                found[r["id"]] = NewEvent(event_rows.brief(r), r["story"], r["top_entity"])
-                self._recent[r["id"]] = (now + RECENT_EVENTS_SECONDS, found[r["id"]])
-        return [found[i] for i in sorted(found)]
+    async def _read_events(self, ids: Sequence[int]) -> list[NewEvent]:
+        rows = await self.db.fetch(
+            f"SELECT {event_rows.BRIEF_COLUMNS}, e.story,"
+            " (SELECT en.name FROM event_entities ee JOIN entities en ON en.id = ee.entity_id"
+            '  WHERE ee.event_id = e.id ORDER BY en.event_count DESC, en.folded COLLATE "C"'
+            "  LIMIT 1) AS top_entity"
+            " FROM events e WHERE e.id = ANY($1::bigint[])",
+            ids,
+        )
+        return [NewEvent(event_rows.brief(r), r["story"], r["top_entity"]) for r in rows]
 
     async def on_this_day_best(
         self,
